@@ -1,0 +1,82 @@
+/**
+ * Who is calling. Every surface (S3, STS, admin) turns its credentials into one of these;
+ * `switch (p.kind)` must stay exhaustive.
+ * @module
+ */
+
+/** What a session was made from; revocation follows this link. */
+export type ParentRef =
+  | { readonly kind: 'account-root'; readonly accountId: string; readonly accessKeyId: string }
+  | {
+      readonly kind: 'user'
+      readonly accountId: string
+      readonly userId: string
+      readonly username: string
+      readonly accessKeyId?: string
+    }
+
+export type Principal =
+  | { readonly kind: 'anonymous' }
+  | {
+      readonly kind: 'account-root'
+      readonly accountId: string
+      readonly accountName: string
+      readonly accessKeyId: string
+    }
+  | {
+      readonly kind: 'user'
+      readonly accountId: string
+      readonly accountName: string
+      readonly userId: string
+      readonly username: string
+      readonly role: UserRole
+      readonly accessKeyId: string
+    }
+  | {
+      readonly kind: 'session'
+      readonly accountId: string
+      readonly accountName: string
+      readonly accessKeyId: string
+      readonly sessionName: string
+      readonly parent: ParentRef
+      readonly expiresAt: number
+      /** The role name shown in the assumed-role ARN (caller name when RoleArn was a placeholder). */
+      readonly roleName: string
+      /** Unique id of the role/user the session acts for (AssumedRoleId = `${roleId}:${sessionName}`). */
+      readonly roleId: string
+      readonly issuedAt: number
+    }
+
+export type UserRole = 'Reader' | 'Writer' | 'SuperUser'
+
+/** The principal's ARN as AWS would print it (aws:PrincipalArn, AccessDenied messages). */
+export function principalArn(p: Principal): string {
+  switch (p.kind) {
+    case 'anonymous':
+      return '*'
+    case 'account-root':
+      return `arn:aws:iam::${p.accountId}:root`
+    case 'user':
+      return `arn:aws:iam::${p.accountId}:user/${p.username}`
+    case 'session':
+      return `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/${p.sessionName}`
+  }
+}
+
+/** aws:userid as AWS defines it: account id for root, unique user id, `roleId:session` for sessions. */
+export function principalUserId(p: Principal): string {
+  switch (p.kind) {
+    case 'anonymous':
+      return 'anonymous'
+    case 'account-root':
+      return p.accountId
+    case 'user':
+      return p.userId
+    case 'session':
+      return `${p.roleId}:${p.sessionName}`
+  }
+}
+
+export function principalAccountId(p: Principal): string | undefined {
+  return p.kind === 'anonymous' ? undefined : p.accountId
+}

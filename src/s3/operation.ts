@@ -1,0 +1,110 @@
+/**
+ * One operation shape for the whole S3 surface (style.md §7): the router picks an Operation,
+ * the pipeline authenticates, asks `authorize` what the request needs (pure, no I/O), lets the
+ * policy engine decide, and only then calls `handle`.
+ * @module
+ */
+import type { Readable } from 'node:stream'
+import type { Principal } from '../auth/principal.js'
+import type { RawRequest, RequestContext, QueryMap } from '../server/raw-request.js'
+import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
+import type { BlobStore } from '../storage/blob-store.js'
+
+export interface S3Request {
+  readonly raw: RawRequest
+  readonly ctx: RequestContext
+  /** Decoded query parameters. */
+  readonly query: QueryMap
+  /** Bucket from path or Host (virtual-hosted style); undefined for service-level requests. */
+  readonly bucket?: string
+  /** Decoded object key ('' never: absent means bucket-level). */
+  readonly key?: string
+  readonly principal: Principal
+  /**
+   * The payload with transport encoding removed: aws-chunked decoded, chunk signatures and the
+   * signed payload hash verified while streaming (the stream errors with an S3Error on mismatch).
+   */
+  readonly body: Readable
+  /** Decoded payload length when known (Content-Length or x-amz-decoded-content-length). */
+  readonly contentLength?: number
+  /** Trailing headers of aws-chunked bodies (lower-cased); complete only once `body` has ended. */
+  readonly trailers: ReadonlyMap<string, string>
+  /** The bucket record, loaded by the pipeline for every bucket-level or object-level request. */
+  readonly bucketRecord?: BucketRecord
+  /** Lower-cased header lookup. */
+  header(name: string): string | undefined
+}
+
+export interface S3Response {
+  readonly status: number
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>
+  /** XML string, a buffer, or a stream. HEAD responses never send a body. */
+  readonly body?: string | Buffer | Readable
+}
+
+/** What a request needs to be allowed: one IAM action on one resource ARN, with condition keys. */
+export interface AccessRequirement {
+  readonly action: string
+  /** 'arn:aws:s3:::bucket', 'arn:aws:s3:::bucket/key' or '*' (ListBuckets, CreateBucket use the bucket ARN). */
+  readonly resource: string
+  /** Operation-specific condition keys (s3:prefix, s3:x-amz-metadata-directive, …). Names as AWS spells them. */
+  readonly context?: Readonly<Record<string, string | readonly string[]>>
+}
+
+export interface Authorizer {
+  /**
+   * Decide one extra requirement for the current request (DeleteObjects per key, CopyObject's
+   * source, UploadPartCopy's source). Throws S3Error AccessDenied with AWS's message on deny;
+   * `bucketOwner` is the account owning the bucket the resource is in.
+   */
+  require(req: S3Request, need: AccessRequirement, bucket: BucketRecord): Promise<void>
+  /** Same, but returns false instead of throwing (DeleteObjects reports per-key errors). */
+  allows(req: S3Request, need: AccessRequirement, bucket: BucketRecord): Promise<boolean>
+}
+
+export interface OwnerInfo {
+  /** 64-hex canonical user id. */
+  readonly id: string
+  readonly displayName: string
+}
+
+/** Everything an operation may use; no process globals. */
+export interface S3Env {
+  readonly meta: MetadataStore
+  readonly blobs: BlobStore
+  readonly authz: Authorizer
+  /** Owner (canonical id + display name) of an account, consistent across ListBuckets, listings, ACLs. */
+  owner(accountId: string): OwnerInfo
+  /** Called after a bucket policy changed so caches can drop it. */
+  bucketPolicyChanged(bucket: string): void
+  /** Called after CORS changed so caches can drop it. */
+  bucketCorsChanged(bucket: string): void
+  readonly limits: S3Limits
+  /** Region name reported by GetBucketLocation and accepted in CreateBucket. */
+  readonly region: string
+  /**
+   * Browser POST uploads authenticate from form fields: resolve the credential named by
+   * x-amz-credential, check x-amz-security-token, verify x-amz-signature over the policy, and
+   * return the principal (anonymous when the form carries no signature fields). Throws S3Error.
+   */
+  authenticatePostForm(fields: ReadonlyMap<string, string>, req: S3Request): Promise<Principal>
+}
+
+export interface S3Limits {
+  /** Objects at most this size are kept inline in the metadata store. */
+  readonly inlineMax: number
+  readonly maxObjectSize: number // 5 GiB single PUT
+  readonly minPartSize: number // 5 MiB
+  readonly maxPartSize: number // 5 GiB
+  readonly maxParts: number // 10000
+}
+
+export interface Operation {
+  readonly name: string
+  /**
+   * What the request needs (pure). Return [] only for operations that authenticate and authorize
+   * themselves (browser POST upload); the pipeline then skips its decision step.
+   */
+  authorize(req: S3Request): readonly AccessRequirement[]
+  handle(req: S3Request, env: S3Env): Promise<S3Response>
+}

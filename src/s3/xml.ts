@@ -1,0 +1,120 @@
+/**
+ * XML for the S3 surface: a tiny escaping writer for responses (no DOM, string building only) and
+ * a bounded parser for request bodies (CompleteMultipartUpload, Delete, CORSConfiguration,
+ * Tagging, CreateBucketConfiguration, AccessControlPolicy) that turns any malformed input into
+ * MalformedXML instead of a crash.
+ * @module
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import type { Readable } from 'node:stream'
+import { S3Error, xmlEscape } from './errors.js'
+
+export { xmlEscape }
+
+export const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
+export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+
+/** `<name>escaped text</name>`; undefined values render nothing. */
+export function el(name: string, value: string | number | boolean | undefined): string {
+  if (value === undefined) return ''
+  return `<${name}>${xmlEscape(String(value))}</${name}>`
+}
+
+/** `<name>children</name>` where children is already-rendered XML. */
+export function wrap(name: string, children: string, attrs = ''): string {
+  return `<${name}${attrs}>${children}</${name}>`
+}
+
+/** A whole document with the S3 namespace on the root element. */
+export function doc(root: string, children: string): string {
+  return `${XML_DECL}<${root} xmlns="${S3_NS}">${children}</${root}>`
+}
+
+/** ISO-8601 with milliseconds, as S3 prints LastModified. */
+export function isoDate(ms: number): string {
+  return new Date(ms).toISOString()
+}
+
+/** RFC 7231 date for Last-Modified headers. */
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString()
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  ignoreDeclaration: true,
+  // Elements that may repeat are always arrays, so handlers need not special-case one item.
+  isArray: (name) =>
+    [
+      'Part',
+      'Object',
+      'CORSRule',
+      'AllowedOrigin',
+      'AllowedMethod',
+      'AllowedHeader',
+      'ExposeHeader',
+      'Tag',
+      'Grant',
+    ].includes(name),
+})
+
+export type XmlNode = { readonly [k: string]: XmlValue }
+export type XmlValue = string | XmlNode | readonly XmlValue[]
+
+/** Read a request body of at most `maxBytes` and parse it; malformed or oversize → S3Error. */
+export async function readXmlBody(body: Readable, maxBytes: number): Promise<XmlNode> {
+  const text = await readBoundedText(body, maxBytes)
+  return parseXml(text)
+}
+
+export function parseXml(text: string): XmlNode {
+  if (text.trim() === '') throw new S3Error('MalformedXML')
+  if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML')
+  try {
+    const out: unknown = parser.parse(text)
+    if (out === null || typeof out !== 'object') throw new S3Error('MalformedXML')
+    return out as XmlNode
+  } catch (e) {
+    if (e instanceof S3Error) throw e
+    throw new S3Error('MalformedXML')
+  }
+}
+
+/** Read a whole small body as UTF-8, refusing more than maxBytes (MaxMessageLengthExceeded). */
+export async function readBoundedText(body: Readable, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = []
+  let n = 0
+  for await (const chunk of body) {
+    const b = chunk as Buffer
+    n += b.length
+    if (n > maxBytes) {
+      body.destroy()
+      throw new S3Error('MaxMessageLengthExceeded')
+    }
+    chunks.push(b)
+  }
+  return Buffer.concat(chunks, n).toString('utf8')
+}
+
+/** Helpers to walk parsed XML safely. */
+export function child(node: XmlValue | undefined, name: string): XmlValue | undefined {
+  if (node === undefined || typeof node === 'string' || Array.isArray(node)) return undefined
+  return (node as XmlNode)[name]
+}
+
+export function text(node: XmlValue | undefined): string | undefined {
+  if (node === undefined) return undefined
+  if (typeof node === 'string') return node
+  if (Array.isArray(node)) return undefined
+  // <Tag></Tag> parses as '' ; an element with only attributes parses as {}
+  return Object.keys(node).length === 0 ? '' : undefined
+}
+
+export function list(node: XmlValue | undefined): readonly XmlValue[] {
+  if (node === undefined) return []
+  return Array.isArray(node) ? (node as readonly XmlValue[]) : [node]
+}

@@ -1,0 +1,61 @@
+/**
+ * The request as it came off the wire, before any surface interprets it. SigV4 needs the raw
+ * path and query (S3 signs the path exactly as sent), so nothing here is decoded or normalised.
+ * @module
+ */
+import type { Readable } from 'node:stream'
+import type { Clock } from '../lib/clock.js'
+import type { Logger } from '../lib/logger.js'
+
+export interface RawRequest {
+  readonly method: string
+  /** Path exactly as sent, percent-encoding intact, without the query. Always starts with '/'. */
+  readonly rawPath: string
+  /** Query string exactly as sent, without the leading '?'. '' when absent. */
+  readonly rawQuery: string
+  /** Lower-cased header names; repeated headers joined with ',' as node does. */
+  readonly headers: Readonly<Record<string, string | undefined>>
+  /** The body as a stream (never buffered by the listener). */
+  readonly body: Readable
+  readonly remoteAddress: string
+  /** True when the connection is TLS. */
+  readonly secure: boolean
+}
+
+export interface RequestContext {
+  /** x-amz-request-id: unique per request. */
+  readonly requestId: string
+  readonly clock: Clock
+  readonly log: Logger
+  /** Milliseconds at which the request arrived (from the injected clock). */
+  readonly receivedAt: number
+}
+
+/** Decoded query as a multimap; keys and values percent-decoded ('+' stays '+', as S3 does). */
+export type QueryMap = ReadonlyMap<string, string>
+
+/**
+ * Parse a raw query string. S3 treats '+' literally in query values (only %2B/%20 decode);
+ * values without '=' are ''. Invalid percent-encoding is kept as-is.
+ */
+export function parseQuery(rawQuery: string): Map<string, string> {
+  const out = new Map<string, string>()
+  if (rawQuery === '') return out
+  for (const part of rawQuery.split('&')) {
+    if (part === '') continue
+    const eq = part.indexOf('=')
+    const k = safeDecode(eq < 0 ? part : part.slice(0, eq))
+    const v = eq < 0 ? '' : safeDecode(part.slice(eq + 1))
+    if (!out.has(k)) out.set(k, v)
+  }
+  return out
+}
+
+export function safeDecode(s: string): string {
+  if (!s.includes('%')) return s
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * MetadataStore: buckets, objects, multipart uploads and bucket sub-resources. SQLite today,
+ * PostgreSQL later; async everywhere so either fits. All mutating calls are atomic: they either
+ * commit fully or not at all, and resolve only after the commit is durable.
+ * Keys and bucket names are compared as UTF-8 bytes (S3 listing order).
+ * @module
+ */
+
+export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256'
+
+/** Where an object's or part's bytes live. */
+export type BodyRef =
+  | { readonly kind: 'inline'; readonly bytes: Buffer }
+  | { readonly kind: 'blob'; readonly ref: string; readonly size: number }
+  /** A completed multipart object: its parts' blobs, in order. */
+  | { readonly kind: 'parts'; readonly parts: readonly { readonly ref: BodyRef; readonly size: number }[] }
+
+export interface StoredChecksum {
+  readonly algorithm: ChecksumAlgorithm
+  /** base64 of the big-endian digest; composite multipart values carry the "-N" suffix. */
+  readonly value: string
+  readonly type: 'FULL_OBJECT' | 'COMPOSITE'
+}
+
+export interface BucketRecord {
+  readonly name: string
+  readonly accountId: string
+  /** ms since epoch */
+  readonly createdAt: number
+  readonly region: string
+}
+
+/** System headers kept with an object and replayed on GET/HEAD. */
+export interface ObjectHeaders {
+  readonly contentType?: string
+  readonly contentEncoding?: string
+  readonly contentDisposition?: string
+  readonly contentLanguage?: string
+  readonly cacheControl?: string
+  readonly expires?: string
+}
+
+export interface ObjectRecord {
+  readonly bucket: string
+  readonly key: string
+  readonly size: number
+  /** Without quotes: 32 hex chars, or "<hex>-<parts>" for multipart. */
+  readonly etag: string
+  /** ms since epoch */
+  readonly lastModified: number
+  readonly headers: ObjectHeaders
+  /** x-amz-meta-* without the prefix, names lower-cased. */
+  readonly userMetadata: Readonly<Record<string, string>>
+  readonly checksum?: StoredChecksum
+  readonly tags: Readonly<Record<string, string>>
+  readonly body: BodyRef
+  /** For multipart objects: the part sizes (GetObject partNumber, ETag -N). */
+  readonly partSizes?: readonly number[]
+  readonly ownerAccountId: string
+}
+
+/** A listing entry: the record without its body. */
+export type ObjectSummary = Omit<ObjectRecord, 'body'>
+
+export interface ListObjectsQuery {
+  readonly prefix: string
+  readonly delimiter?: string
+  /** Exclusive lower bound (marker / start-after / decoded continuation token). */
+  readonly after?: string
+  /** 0..1000 */
+  readonly maxKeys: number
+}
+
+export interface ListObjectsPage {
+  /** Keys and common prefixes merged in key order, at most maxKeys in total. */
+  readonly objects: readonly ObjectSummary[]
+  readonly commonPrefixes: readonly string[]
+  readonly isTruncated: boolean
+  /** The last key or common prefix returned (the next page starts after it). */
+  readonly lastReturned?: string
+}
+
+export interface UploadRecord {
+  readonly uploadId: string
+  readonly bucket: string
+  readonly key: string
+  readonly initiatedAt: number
+  readonly headers: ObjectHeaders
+  readonly userMetadata: Readonly<Record<string, string>>
+  readonly tags: Readonly<Record<string, string>>
+  readonly checksumAlgorithm?: ChecksumAlgorithm
+  readonly checksumType?: 'FULL_OBJECT' | 'COMPOSITE'
+  readonly ownerAccountId: string
+  /** Who initiated it (principal ARN), for ListMultipartUploads' Initiator. */
+  readonly initiator: string
+}
+
+export interface PartRecord {
+  readonly partNumber: number
+  readonly size: number
+  /** Without quotes, 32 hex. */
+  readonly etag: string
+  readonly lastModified: number
+  readonly checksum?: StoredChecksum
+  readonly body: BodyRef
+}
+
+export interface ListUploadsQuery {
+  readonly prefix: string
+  readonly delimiter?: string
+  readonly keyMarker?: string
+  readonly uploadIdMarker?: string
+  readonly maxUploads: number
+}
+
+export interface ListUploadsPage {
+  readonly uploads: readonly UploadRecord[]
+  readonly commonPrefixes: readonly string[]
+  readonly isTruncated: boolean
+  readonly nextKeyMarker?: string
+  readonly nextUploadIdMarker?: string
+}
+
+export type BucketSubresource = 'policy' | 'cors' | 'tagging'
+
+export interface MetadataStore {
+  // Buckets. createBucket throws StorageError('bucket-exists', { ownerAccountId }).
+  createBucket(b: BucketRecord): Promise<void>
+  getBucket(name: string): Promise<BucketRecord | undefined>
+  /** Throws 'bucket-not-found' or 'bucket-not-empty' (objects or uploads present). */
+  deleteBucket(name: string): Promise<void>
+  listBuckets(accountId: string): Promise<readonly BucketRecord[]>
+  /** Stored documents are the caller's validated serialisation; null deletes. */
+  setBucketSubresource(bucket: string, kind: BucketSubresource, value: string | null): Promise<void>
+  getBucketSubresource(bucket: string, kind: BucketSubresource): Promise<string | undefined>
+
+  // Objects. putObject replaces atomically (last writer wins) and returns what it replaced so the
+  // caller can delete its blobs. Throws 'bucket-not-found'.
+  putObject(o: ObjectRecord): Promise<{ readonly replaced?: BodyRef }>
+  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>
+  /** Returns the removed body (to delete its blobs), undefined when absent. */
+  deleteObject(bucket: string, key: string): Promise<BodyRef | undefined>
+  /** Replace tags of an existing object; throws 'key-not-found'. */
+  setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void>
+  /** One page; cost O(page) regardless of bucket size, even with a delimiter. */
+  listObjects(bucket: string, q: ListObjectsQuery): Promise<ListObjectsPage>
+
+  // Multipart.
+  createUpload(u: UploadRecord): Promise<void>
+  getUpload(bucket: string, key: string, uploadId: string): Promise<UploadRecord | undefined>
+  /** Returns a replaced part's body (same part number uploaded again). Throws 'upload-not-found'. */
+  putPart(uploadId: string, p: PartRecord): Promise<{ readonly replaced?: BodyRef }>
+  getPart(uploadId: string, partNumber: number): Promise<PartRecord | undefined>
+  /** Parts with partNumber > after, ascending, at most max. */
+  listParts(uploadId: string, after: number, max: number): Promise<readonly PartRecord[]>
+  listUploads(bucket: string, q: ListUploadsQuery): Promise<ListUploadsPage>
+  /**
+   * In one transaction: remove the upload and its parts and put `o` (whose body references the
+   * chosen parts' bodies). Returns the replaced object's body and the bodies of parts that were
+   * uploaded but not used, for the caller to delete. Throws 'upload-not-found'.
+   */
+  completeUpload(
+    uploadId: string,
+    o: ObjectRecord,
+    usedParts: readonly number[],
+  ): Promise<{ readonly replaced?: BodyRef; readonly unused: readonly BodyRef[] }>
+  /** Removes the upload; returns its parts' bodies. Throws 'upload-not-found'. */
+  abortUpload(uploadId: string): Promise<readonly BodyRef[]>
+
+  /** Every blob ref referenced by objects and parts (start-up orphan sweep). */
+  referencedBlobRefs(): AsyncIterable<string>
+  close(): Promise<void>
+}
