@@ -56,6 +56,8 @@ export type S3ErrorCode =
   | 'InvalidLocationConstraint'
   | 'IllegalLocationConstraintException'
   | 'RequestTimeout'
+  | 'InvalidURI'
+  | 'NoSuchVersion'
 
 interface Row {
   readonly status: number
@@ -130,6 +132,8 @@ export const S3_ERRORS = {
   InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid' },
   InvalidLocationConstraint: { status: 400, message: 'The specified location constraint is not valid.' },
   IllegalLocationConstraintException: { status: 400, message: 'The location constraint is not compatible with this endpoint.' },
+  InvalidURI: { status: 400, message: 'Could not parse the specified URI.' },
+  NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
   RequestTimeout: {
     status: 400,
     message: 'Your socket connection to the server was not read from or written to within the timeout period.',

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// `npm start`: build when the sources are newer than dist/, then run `latchkey serve` with any
+// extra arguments (`npm start -- --tls-self-signed`).
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, statSync, readdirSync } from 'node:fs'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const main = join(root, 'dist', 'main.js')
+
+function newest(dir) {
+  let t = 0
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs)
+  }
+  return t
+}
+
+if (!existsSync(main) || newest(join(root, 'src')) > statSync(main).mtimeMs) {
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+    cwd: root,
+  })
+}
+const child = spawn(process.execPath, [main, 'serve', ...process.argv.slice(2)], { stdio: 'inherit', cwd: process.cwd() })
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

@@ -1,0 +1,93 @@
+/**
+ * Who is calling: one path for every signed surface. Parse the signature (header or presigned)
+ * into one SignatureInput, resolve the access key from memory, check the session token, verify
+ * the signature with a cached signing key, and wrap the body in the payload decoder that verifies
+ * the payload hash / chunk signatures while it streams.
+ * Steps are numbered as they run; each failure throws an S3Error with S3's code (the STS surface
+ * maps them to its own codes).
+ * @module
+ */
+import type { Readable } from 'node:stream'
+import type { Clock } from '../lib/clock.js'
+import type { RawRequest, QueryMap } from '../server/raw-request.js'
+import type { CredentialProvider, ResolvedCredential } from '../iam/types.js'
+import { S3Error } from '../s3/errors.js'
+import type { Principal } from './principal.js'
+import { parseSignature, type SignatureInput } from './sigv4/parse.js'
+import { verifySignature } from './sigv4/verify.js'
+import { decodePayload } from './sigv4/payload.js'
+import type { SigningKeyCache } from './sigv4/signing-key.js'
+
+export interface AuthDeps {
+  readonly credentials: CredentialProvider
+  readonly keyCache: SigningKeyCache
+  readonly clock: Clock
+}
+
+export interface Authenticated {
+  readonly principal: Principal
+  readonly credential?: ResolvedCredential
+  readonly signature?: SignatureInput
+  readonly signingKey?: Buffer
+}
+
+export interface AuthenticatedWithBody extends Authenticated {
+  readonly body: Readable
+  readonly contentLength?: number
+  readonly trailers: Map<string, string>
+}
+
+/** Resolve a credential and check its token; throws InvalidAccessKeyId / InvalidToken / ExpiredToken. */
+export async function resolveCredential(
+  deps: AuthDeps,
+  accessKeyId: string,
+  sessionToken: string | undefined,
+): Promise<ResolvedCredential> {
+  const cred = await deps.credentials.resolve(accessKeyId)
+  if (cred === undefined) throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKeyId })
+  switch (deps.credentials.checkSessionToken(cred, sessionToken, deps.clock.now())) {
+    case 'ok':
+      return cred
+    case 'expired':
+      throw new S3Error('ExpiredToken', undefined, { 'Token-0': sessionToken ?? '' })
+    case 'missing':
+      throw new S3Error('InvalidToken', 'The provided token is malformed or otherwise invalid.')
+    case 'invalid':
+      throw new S3Error('InvalidToken')
+  }
+}
+
+/** Authenticate headers/query only (the body is left untouched). */
+export async function authenticate(
+  raw: RawRequest,
+  query: QueryMap,
+  deps: AuthDeps,
+  opts: { readonly service: 's3' | 'sts'; readonly bodySha256Hex?: string },
+): Promise<Authenticated> {
+  // 1. Parse: undefined means no signature at all → anonymous.
+  const sig = parseSignature(raw, query, { service: opts.service })
+  if (sig === undefined) return { principal: { kind: 'anonymous' } }
+  if (sig.scope.service !== opts.service)
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      `The authorization header is malformed; the service '${sig.scope.service}' in the credential scope is wrong; expecting '${opts.service}'.`,
+    )
+  // 2. Credential and session token.
+  const cred = await resolveCredential(deps, sig.accessKeyId, sig.sessionToken)
+  // 3. Signature, with a signing key cached per (key, secret version, scope).
+  const signingKey = deps.keyCache.get(cred.accessKeyId, cred.secretVersion, cred.secretKey, sig.scope)
+  verifySignature(raw, query, sig, signingKey, { now: deps.clock.now() }, opts.bodySha256Hex)
+  return { principal: cred.principal, credential: cred, signature: sig, signingKey }
+}
+
+/** S3: authenticate, then wrap the body in the verifying payload decoder. */
+export async function authenticateS3(raw: RawRequest, query: QueryMap, deps: AuthDeps): Promise<AuthenticatedWithBody> {
+  const a = await authenticate(raw, query, deps, { service: 's3' })
+  const decoded = decodePayload(raw, a.signature, a.signingKey)
+  return {
+    ...a,
+    body: decoded.body,
+    ...(decoded.contentLength !== undefined ? { contentLength: decoded.contentLength } : {}),
+    trailers: decoded.trailers,
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Config: argv + env → one validated, immutable object. A bad flag or value throws ConfigError
+ * whose message is the one line `latchkey` prints before exiting (contract §1).
+ * @module
+ */
+import { parseDuration } from './duration.js'
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  readonly tls?: { readonly certFile: string; readonly keyFile: string } | { readonly selfSigned: true }
+  readonly stsDefaultDuration: number
+  readonly stsMaxDuration: number
+  readonly databaseUrl?: string
+  /** Virtual-hosted-style base domain (bucket.<domain>); path-style always works. */
+  readonly domain?: string
+  readonly region: string
+  readonly rootUser: string
+  readonly rootPassword?: string
+  readonly rootAccessKey?: string
+  readonly rootSecretKey?: string
+  readonly masterKey?: string
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  readonly maxSessionsPerParent: number
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+const FLAGS = {
+  '--address': 'LATCHKEY_ADDRESS',
+  '--data-dir': 'LATCHKEY_DATA_DIR',
+  '--tls-cert': 'LATCHKEY_TLS_CERT',
+  '--tls-key': 'LATCHKEY_TLS_KEY',
+  '--tls-self-signed': 'LATCHKEY_TLS_SELF_SIGNED',
+  '--sts-default-duration': 'LATCHKEY_STS_DEFAULT_DURATION',
+  '--sts-max-duration': 'LATCHKEY_STS_MAX_DURATION',
+  '--database': 'LATCHKEY_DATABASE_URL',
+  '--domain': 'LATCHKEY_DOMAIN',
+  '--region': 'LATCHKEY_REGION',
+  '--log-level': 'LATCHKEY_LOG_LEVEL',
+  '--max-sessions-per-parent': 'LATCHKEY_MAX_SESSIONS_PER_PARENT',
+} as const
+
+type Flag = keyof typeof FLAGS
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['--tls-self-signed'])
+
+function isFlag(s: string): s is Flag {
+  return Object.hasOwn(FLAGS, s)
+}
+
+/** Parse `serve` arguments and the environment. */
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+  const given = new Map<Flag, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    const eq = arg.indexOf('=')
+    const name = eq > 0 ? arg.slice(0, eq) : arg
+    if (!isFlag(name)) throw new ConfigError(`unknown flag ${name} (see latchkey --help)`)
+    if (BOOLEAN_FLAGS.has(name)) {
+      given.set(name, eq > 0 ? arg.slice(eq + 1) : 'true')
+      continue
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
+    if (value === undefined || value === '') throw new ConfigError(`flag ${name} needs a value`)
+    given.set(name, value)
+  }
+  const get = (f: Flag): string | undefined => given.get(f) ?? nonEmpty(env[FLAGS[f]])
+
+  const address = get('--address') ?? '0.0.0.0:9000'
+  const m = /^(.*):(\d{1,5})$/.exec(address)
+  const port = m === null ? NaN : Number(m[2])
+  if (m === null || !(port >= 0 && port <= 65535))
+    throw new ConfigError(`--address must be HOST:PORT with a port from 0 to 65535, got "${address}"`)
+  const host = (m[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '0.0.0.0'
+
+  const durationOf = (f: Flag, dflt: number): number => {
+    const v = get(f)
+    if (v === undefined) return dflt
+    const s = parseDuration(v)
+    if (s === undefined) throw new ConfigError(`${f} must be seconds or a duration like 15m, 12h, 90d, got "${v}"`)
+    return s
+  }
+  const stsMaxDuration = durationOf('--sts-max-duration', 43200)
+  const stsDefaultDuration = durationOf('--sts-default-duration', 3600)
+  if (stsMaxDuration < 900) throw new ConfigError(`--sts-max-duration must be at least 900 seconds, got ${stsMaxDuration}`)
+  if (stsDefaultDuration < 900 || stsDefaultDuration > stsMaxDuration)
+    throw new ConfigError(
+      `--sts-default-duration must be between 900 and --sts-max-duration (${stsMaxDuration}), got ${stsDefaultDuration}`,
+    )
+
+  const selfSigned = get('--tls-self-signed')
+  if (selfSigned !== undefined && !['true', 'false', '1', '0'].includes(selfSigned))
+    throw new ConfigError(`--tls-self-signed takes no value (or true/false), got "${selfSigned}"`)
+  const cert = get('--tls-cert')
+  const key = get('--tls-key')
+  if ((cert === undefined) !== (key === undefined))
+    throw new ConfigError('--tls-cert and --tls-key must be given together')
+  const wantSelfSigned = selfSigned === 'true' || selfSigned === '1'
+  if (wantSelfSigned && cert !== undefined)
+    throw new ConfigError('--tls-self-signed cannot be combined with --tls-cert/--tls-key')
+
+  const database = get('--database')
+  if (database !== undefined && !/^(postgres|postgresql|sqlite):/.test(database))
+    throw new ConfigError(`--database must be a postgres:// URL, got "${database}"`)
+  if (database !== undefined && database.startsWith('postgres'))
+    throw new ConfigError('--database postgres:// is not implemented yet; run without --database to use SQLite')
+
+  const logLevel = get('--log-level') ?? 'info'
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel))
+    throw new ConfigError(`--log-level must be one of debug, info, warn, error, silent, got "${logLevel}"`)
+
+  const maxSessionsText = get('--max-sessions-per-parent') ?? '1000'
+  const maxSessionsPerParent = Number(maxSessionsText)
+  if (!Number.isSafeInteger(maxSessionsPerParent) || maxSessionsPerParent < 1)
+    throw new ConfigError(`--max-sessions-per-parent must be a positive integer, got "${maxSessionsText}"`)
+
+  const rootAccessKey = nonEmpty(env['LATCHKEY_ROOT_ACCESS_KEY'])
+  const rootSecretKey = nonEmpty(env['LATCHKEY_ROOT_SECRET_KEY'])
+  if ((rootAccessKey === undefined) !== (rootSecretKey === undefined))
+    throw new ConfigError('LATCHKEY_ROOT_ACCESS_KEY and LATCHKEY_ROOT_SECRET_KEY must be set together')
+  if (rootAccessKey !== undefined && !/^[A-Za-z0-9]{16,128}$/.test(rootAccessKey))
+    throw new ConfigError('LATCHKEY_ROOT_ACCESS_KEY must be 16 to 128 characters from [A-Za-z0-9]')
+  if (rootSecretKey !== undefined && (rootSecretKey.length < 16 || rootSecretKey.length > 128))
+    throw new ConfigError('LATCHKEY_ROOT_SECRET_KEY must be 16 to 128 characters long')
+  const rootPassword = nonEmpty(env['LATCHKEY_ROOT_PASSWORD'])
+  if (rootPassword !== undefined && rootPassword.length < 8)
+    throw new ConfigError('LATCHKEY_ROOT_PASSWORD must be at least 8 characters long')
+
+  const region = get('--region') ?? 'us-east-1'
+  if (!/^[a-z0-9-]{1,32}$/.test(region)) throw new ConfigError(`--region must look like us-east-1, got "${region}"`)
+  const domain = get('--domain')
+  if (domain !== undefined && !/^[a-z0-9.-]+(:\d+)?$/i.test(domain))
+    throw new ConfigError(`--domain must be a host name, got "${domain}"`)
+
+  return {
+    host,
+    port,
+    dataDir: get('--data-dir') ?? './data',
+    ...(cert !== undefined && key !== undefined
+      ? { tls: { certFile: cert, keyFile: key } }
+      : wantSelfSigned
+        ? { tls: { selfSigned: true } as const }
+        : {}),
+    stsDefaultDuration,
+    stsMaxDuration,
+    ...(database !== undefined ? { databaseUrl: database } : {}),
+    ...(domain !== undefined ? { domain: domain.toLowerCase() } : {}),
+    region,
+    rootUser: nonEmpty(env['LATCHKEY_ROOT_USER']) ?? 'root',
+    ...(rootPassword !== undefined ? { rootPassword } : {}),
+    ...(rootAccessKey !== undefined ? { rootAccessKey } : {}),
+    ...(rootSecretKey !== undefined ? { rootSecretKey } : {}),
+    ...(nonEmpty(env['LATCHKEY_MASTER_KEY']) !== undefined ? { masterKey: nonEmpty(env['LATCHKEY_MASTER_KEY']) } : {}),
+    logLevel: logLevel as Config['logLevel'],
+    maxSessionsPerParent,
+  }
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v
+}

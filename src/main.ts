@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * The `latchkey` command: argv + env → Config → startApp(). Subcommands: `serve` (default),
+ * `policy simulate`, `sts assume-role`. A bad flag or value prints one clear line and exits 2.
+ * @module
+ */
+import { loadConfig, ConfigError } from './config/config.js'
+import { createLogger } from './lib/pino-logger.js'
+import { startApp } from './server/app.js'
+import { runPolicySimulate } from './cli/policy-simulate.js'
+import { runStsAssumeRole } from './cli/sts-assume-role.js'
+
+const USAGE = `usage:
+  latchkey serve [--address HOST:PORT] [--data-dir DIR] [--tls-cert FILE --tls-key FILE | --tls-self-signed]
+                 [--sts-default-duration S] [--sts-max-duration S] [--domain DOMAIN] [--region REGION]
+                 [--log-level LEVEL] [--max-sessions-per-parent N]
+  latchkey policy simulate --policy FILE --action A --resource R [--context k=v]...
+  latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--format env|json]`
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv
+  const out = (line: string): void => void process.stdout.write(line + '\n')
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    out(USAGE)
+    return 0
+  }
+  if (cmd === 'policy' && rest[0] === 'simulate') return runPolicySimulate(rest.slice(1), out)
+  if (cmd === 'sts' && rest[0] === 'assume-role') return runStsAssumeRole(rest.slice(1), process.env, out)
+  if (cmd !== undefined && cmd !== 'serve' && !cmd.startsWith('--')) {
+    process.stderr.write(`latchkey: unknown command "${cmd}"\n${USAGE}\n`)
+    return 2
+  }
+  const serveArgs = cmd === 'serve' ? rest : argv
+  let config
+  try {
+    config = loadConfig(serveArgs, process.env)
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`latchkey: ${e.message}\n`)
+      return 2
+    }
+    throw e
+  }
+  const log = createLogger(config.logLevel)
+  let app
+  try {
+    app = await startApp(config, log)
+  } catch (e) {
+    process.stderr.write(`latchkey: cannot start: ${e instanceof Error ? e.message : String(e)}\n`)
+    return 1
+  }
+  // Shown once, at first start, to the operator's terminal; never logged.
+  const g = app.generated
+  if (Object.keys(g).length > 0) {
+    out('')
+    out('Generated at first start (shown once, store them now):')
+    for (const [k, v] of Object.entries(g)) out(`  ${k}: ${v}`)
+    out('')
+  }
+  process.stdout.write(JSON.stringify({ level: 'info', msg: 'listening', url: app.url }) + '\n')
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutting down: finishing in-flight requests')
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        log.error({ err }, 'shutdown failed')
+        process.exit(1)
+      })
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  return -1
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code
+  },
+  (err: unknown) => {
+    process.stderr.write(`latchkey: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,321 @@
+/**
+ * The S3 request pipeline, in the order it runs:
+ *  1. resolve bucket/key (path- or virtual-hosted-style) and route to an Operation (table);
+ *  2. OPTIONS → CORS preflight (unauthenticated, as S3 does);
+ *  3. authenticate (SigV4 header/presigned, or anonymous) and wrap the body in its verifier;
+ *  4. enforce the account's address allow-list;
+ *  5. load the bucket (NoSuchBucket) and check the key;
+ *  6. authorize every AccessRequirement of the operation with the policy engine (identity ∪/∩
+ *     bucket policy, ∩ session policy, explicit Deny wins) → AccessDenied naming who/what/why;
+ *  7. handle; add x-amz-request-id and CORS headers; render errors as S3 <Error> documents.
+ * @module
+ */
+import type { RawRequest, RequestContext } from '../server/raw-request.js'
+import { parseQuery } from '../server/raw-request.js'
+import type { HttpResponse } from '../server/http-response.js'
+import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
+import type { BlobStore } from '../storage/blob-store.js'
+import type { CredentialProvider, PolicyProvider, AccountDirectory } from '../iam/types.js'
+import { authenticateS3, resolveCredential, type AuthDeps } from '../auth/authenticate.js'
+import { principalArn, principalUserId, type Principal } from '../auth/principal.js'
+import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
+import type { SignatureInput } from '../auth/sigv4/parse.js'
+import { parsePostAuth, verifyPostSignature } from '../auth/sigv4/post-policy.js'
+import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
+import { decide } from '../policy/combine.js'
+import { accessDeniedMessage } from '../policy/describe.js'
+import type { RequestFacts } from '../policy/types.js'
+import { S3Error, toS3Error, renderS3Error } from './errors.js'
+import { resolveTarget } from './addressing.js'
+import { route } from './router.js'
+import type { AccessRequirement, Authorizer, OwnerInfo, S3Env, S3Limits, S3Request } from './operation.js'
+import { parseCorsConfig, preflight, corsResponseHeaders, type CorsRule } from './cors.js'
+import { Readable } from 'node:stream'
+
+export interface S3PipelineDeps {
+  readonly meta: MetadataStore
+  readonly blobs: BlobStore
+  readonly iam: CredentialProvider & PolicyProvider & AccountDirectory
+  readonly keyCache: SigningKeyCache
+  readonly domain?: string
+  readonly region: string
+  readonly limits: S3Limits
+}
+
+export const DEFAULT_LIMITS: S3Limits = {
+  inlineMax: 128 * 1024,
+  maxObjectSize: 5 * 1024 ** 3,
+  minPartSize: 5 * 1024 ** 2,
+  maxPartSize: 5 * 1024 ** 3,
+  maxParts: 10_000,
+}
+
+/** Per-request state the authorizer needs beyond the S3Request itself. */
+interface AuthState {
+  readonly signature?: SignatureInput
+}
+
+const AUTH_STATE = new WeakMap<S3Request, AuthState>()
+const CORS_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
+
+export class S3Pipeline {
+  private readonly deps: S3PipelineDeps
+  private readonly authDeps: (clock: RequestContext['clock']) => AuthDeps
+  /** Compiled bucket policies; null = none. Invalidated on Put/DeleteBucketPolicy and bucket deletion. */
+  private readonly policyCache = new Map<string, CompiledPolicy | null>()
+  private readonly corsCache = new Map<string, readonly CorsRule[] | null>()
+  private readonly ownerCache = new Map<string, OwnerInfo>()
+  readonly env: S3Env
+
+  constructor(deps: S3PipelineDeps) {
+    this.deps = deps
+    const authz: Authorizer = {
+      require: async (req, need, bucket) => {
+        const denied = await this.check(req, need, bucket)
+        if (denied !== undefined) throw denied
+      },
+      allows: async (req, need, bucket) => (await this.check(req, need, bucket)) === undefined,
+    }
+    this.authDeps = (clock) => ({ credentials: deps.iam, keyCache: deps.keyCache, clock })
+    this.env = {
+      meta: deps.meta,
+      blobs: deps.blobs,
+      authz,
+      owner: (accountId) => this.owner(accountId),
+      bucketPolicyChanged: (b) => this.policyCache.delete(b),
+      bucketCorsChanged: (b) => this.corsCache.delete(b),
+      limits: deps.limits,
+      region: deps.region,
+      authenticatePostForm: (fields, req) => this.authenticatePostForm(fields, req),
+    }
+  }
+
+  async handle(raw: RawRequest, ctx: RequestContext): Promise<HttpResponse> {
+    const query = parseQuery(raw.rawQuery)
+    let bucketName: string | undefined
+    let principal: Principal = { kind: 'anonymous' }
+    let bucketRecord: BucketRecord | undefined
+    try {
+      // 1. Target and operation.
+      const target = resolveTarget(raw.rawPath, raw.headers['host'], this.deps.domain)
+      bucketName = target.bucket
+      if (raw.method === 'OPTIONS') return await this.preflight(raw, target.bucket)
+      const op = route(raw.method, target.bucket, target.key, query, raw.headers)
+      const version = query.get('versionId')
+      if (version !== undefined && version !== 'null')
+        throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: version })
+
+      // 3. Authenticate.
+      const auth = await authenticateS3(raw, query, this.authDeps(ctx.clock))
+      principal = auth.principal
+
+      // 4. Allow-list of the caller's account.
+      if (principal.kind !== 'anonymous' && !this.deps.iam.addressAllowed(principal.accountId, raw.remoteAddress))
+        throw new S3Error('AccessDenied', `Access from ${raw.remoteAddress} is not allowed by the account's address allow-list`)
+
+      // 5. Bucket and key.
+      if (target.bucket !== undefined && op.name !== 'CreateBucket') {
+        bucketRecord = await this.deps.meta.getBucket(target.bucket)
+        if (bucketRecord === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket })
+        if (principal.kind === 'anonymous' && !this.deps.iam.addressAllowed(bucketRecord.accountId, raw.remoteAddress))
+          throw new S3Error('AccessDenied', `Access from ${raw.remoteAddress} is not allowed by the account's address allow-list`)
+      }
+      if (target.key !== undefined) {
+        if (Buffer.byteLength(target.key, 'utf8') > 1024) throw new S3Error('KeyTooLongError')
+        if (target.key.split('/').includes('..'))
+          throw new S3Error('InvalidArgument', "Object key contains a '..' path segment, which is not allowed.")
+      }
+
+      const headers = raw.headers
+      const req: S3Request = {
+        raw,
+        ctx,
+        query,
+        ...(target.bucket !== undefined ? { bucket: target.bucket } : {}),
+        ...(target.key !== undefined ? { key: target.key } : {}),
+        principal,
+        body: auth.body,
+        ...(auth.contentLength !== undefined ? { contentLength: auth.contentLength } : {}),
+        trailers: auth.trailers,
+        ...(bucketRecord !== undefined ? { bucketRecord } : {}),
+        header: (name) => headers[name],
+      }
+      AUTH_STATE.set(req, auth.signature !== undefined ? { signature: auth.signature } : {})
+
+      // 6. Authorize.
+      for (const need of op.authorize(req)) {
+        const denied = await this.check(req, need, bucketRecord)
+        if (denied !== undefined) throw denied
+      }
+
+      // 7. Handle.
+      const res = await op.handle(req, this.env)
+      if (op.name === 'DeleteBucket' && target.bucket !== undefined) {
+        this.policyCache.delete(target.bucket)
+        this.corsCache.delete(target.bucket)
+      }
+      const cors = bucketRecord !== undefined ? await this.corsHeaders(raw, bucketRecord.name) : {}
+      return { ...res, headers: { ...cors, ...res.headers } }
+    } catch (err) {
+      const e = toS3Error(err, principal.kind === 'anonymous' ? undefined : principal.accountId)
+      if (e.code === 'InternalError') ctx.log.error({ err, requestId: ctx.requestId }, 'internal error')
+      // Drain what is left of the request body so the connection stays usable.
+      if (!raw.body.readableEnded) raw.body.resume()
+      const cors = bucketName !== undefined && bucketRecord !== undefined ? await this.corsHeaders(raw, bucketName).catch(() => ({})) : {}
+      const resource = safeResource(raw.rawPath)
+      return {
+        status: e.status,
+        headers: { 'content-type': 'application/xml', ...cors, ...e.headers },
+        body: raw.method === 'HEAD' ? undefined : renderS3Error(e, resource, ctx.requestId),
+      }
+    }
+  }
+
+  /** Decide one requirement; returns the AccessDenied error, or undefined when allowed. */
+  private async check(req: S3Request, need: AccessRequirement, bucket: BucketRecord | undefined): Promise<S3Error | undefined> {
+    const p = req.principal
+    const identity = p.kind === 'anonymous' ? { identity: [] } : await this.deps.iam.policiesFor(p)
+    const resourcePolicy = bucket !== undefined ? await this.bucketPolicy(bucket.name) : undefined
+    const sameAccount = p.kind !== 'anonymous' && (bucket === undefined || bucket.accountId === p.accountId)
+    const facts = this.facts(req, need)
+    const decision = decide({
+      identity: identity.identity,
+      ...(resourcePolicy !== undefined ? { resource: resourcePolicy } : {}),
+      ...(identity.session !== undefined ? { session: identity.session } : {}),
+      sameAccount,
+      facts,
+    })
+    if (decision.effect === 'allow') return undefined
+    // Cross-account and anonymous callers get the plain message, as AWS does (no policy details leak).
+    const message = p.kind === 'anonymous' || !sameAccount ? 'Access Denied' : accessDeniedMessage(principalArn(p), need.action, need.resource, decision)
+    return new S3Error('AccessDenied', message)
+  }
+
+  private facts(req: S3Request, need: AccessRequirement): RequestFacts {
+    const p = req.principal
+    const raw = req.raw
+    const now = req.ctx.clock.now()
+    const ctx = new Map<string, string[]>()
+    const set = (k: string, v: string | undefined): void => {
+      if (v !== undefined) ctx.set(k, [v])
+    }
+    set('aws:sourceip', normalizeIp(raw.remoteAddress))
+    set('aws:securetransport', raw.secure ? 'true' : 'false')
+    set('aws:currenttime', new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'))
+    set('aws:epochtime', String(Math.floor(now / 1000)))
+    set('aws:useragent', raw.headers['user-agent'])
+    set('aws:referer', raw.headers['referer'])
+    const state = AUTH_STATE.get(req)
+    const sig = state?.signature
+    if (p.kind !== 'anonymous') {
+      set('aws:principalaccount', p.accountId)
+      set('aws:principalarn', principalArn(p))
+      set('aws:userid', principalUserId(p))
+      set('aws:principaltype', p.kind === 'account-root' ? 'Account' : p.kind === 'user' ? 'User' : 'AssumedRole')
+      if (p.kind === 'user') set('aws:username', p.username)
+      if (p.kind === 'session') set('aws:tokenissuetime', new Date(p.issuedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'))
+    } else {
+      set('aws:principaltype', 'Anonymous')
+    }
+    if (sig !== undefined) {
+      set('s3:authtype', sig.kind === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING')
+      set('s3:signatureversion', 'AWS4-HMAC-SHA256')
+      set('s3:signatureage', String(Math.max(0, now - sig.requestTime)))
+    }
+    set('s3:x-amz-content-sha256', raw.headers['x-amz-content-sha256'])
+    if (need.context !== undefined) {
+      for (const [k, v] of Object.entries(need.context)) ctx.set(k.toLowerCase(), typeof v === 'string' ? [v] : [...v])
+    }
+    const parentArn =
+      p.kind === 'session'
+        ? p.parent.kind === 'account-root'
+          ? `arn:aws:iam::${p.parent.accountId}:root`
+          : `arn:aws:iam::${p.parent.accountId}:user/${p.parent.username}`
+        : undefined
+    return {
+      action: need.action,
+      resource: need.resource,
+      principal: {
+        kind: p.kind,
+        arn: principalArn(p),
+        ...(p.kind !== 'anonymous' ? { accountId: p.accountId } : {}),
+        ...(parentArn !== undefined ? { parentArn } : {}),
+      },
+      context: ctx,
+    }
+  }
+
+  private async bucketPolicy(bucket: string): Promise<CompiledPolicy | undefined> {
+    let cached = this.policyCache.get(bucket)
+    if (cached === undefined) {
+      const text = await this.deps.meta.getBucketSubresource(bucket, 'policy')
+      cached = text === undefined ? null : parsePolicy(text, { kind: 'resource', name: 'bucket-policy', source: 'resource' })
+      this.policyCache.set(bucket, cached)
+    }
+    return cached ?? undefined
+  }
+
+  private async corsRules(bucket: string): Promise<readonly CorsRule[] | undefined> {
+    let cached = this.corsCache.get(bucket)
+    if (cached === undefined) {
+      const text = await this.deps.meta.getBucketSubresource(bucket, 'cors')
+      cached = text === undefined ? null : parseCorsConfig(text)
+      this.corsCache.set(bucket, cached)
+    }
+    return cached ?? undefined
+  }
+
+  private async corsHeaders(raw: RawRequest, bucket: string): Promise<Record<string, string>> {
+    const origin = raw.headers['origin']
+    if (origin === undefined || !CORS_METHODS.has(raw.method)) return {}
+    const rules = await this.corsRules(bucket)
+    if (rules === undefined) return {}
+    return corsResponseHeaders(rules, origin, raw.method)
+  }
+
+  private async preflight(raw: RawRequest, bucket: string | undefined): Promise<HttpResponse> {
+    if (!raw.body.readableEnded) raw.body.resume()
+    if (bucket === undefined) throw new S3Error('MethodNotAllowed', undefined, { Method: 'OPTIONS', ResourceType: 'SERVICE' })
+    const record = await this.deps.meta.getBucket(bucket)
+    if (record === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket })
+    return preflight(await this.corsRules(bucket), raw.headers)
+  }
+
+  private owner(accountId: string): OwnerInfo {
+    let o = this.ownerCache.get(accountId)
+    if (o === undefined) {
+      const acct = this.deps.iam.byId(accountId)
+      o = { id: acct?.canonicalId ?? accountId, displayName: acct?.name ?? accountId }
+      this.ownerCache.set(accountId, o)
+    }
+    return o
+  }
+
+  private async authenticatePostForm(fields: ReadonlyMap<string, string>, req: S3Request): Promise<Principal> {
+    if (!fields.has('x-amz-signature') && !fields.has('policy')) return { kind: 'anonymous' }
+    const a = parsePostAuth(fields)
+    const cred = await resolveCredential(this.authDeps(req.ctx.clock), a.accessKeyId, a.sessionToken)
+    const key = this.deps.keyCache.get(cred.accessKeyId, cred.secretVersion, cred.secretKey, a.scope)
+    if (!verifyPostSignature(a.policyB64, a.signature, key)) throw new S3Error('SignatureDoesNotMatch')
+    if (!this.deps.iam.addressAllowed(cred.principal.accountId, req.raw.remoteAddress))
+      throw new S3Error('AccessDenied', `Access from ${req.raw.remoteAddress} is not allowed by the account's address allow-list`)
+    return cred.principal
+  }
+}
+
+function normalizeIp(addr: string): string {
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr
+}
+
+function safeResource(rawPath: string): string {
+  try {
+    return decodeURIComponent(rawPath)
+  } catch {
+    return rawPath
+  }
+}
+
+/** Exposed for tests: an empty readable body. */
+export function emptyBody(): Readable {
+  return Readable.from([])
+}

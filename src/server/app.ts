@@ -1,0 +1,103 @@
+/**
+ * Assembles a running Latchkey from a Config: stores (SQLite + files in the data dir), the IAM
+ * service, the three surfaces, and the listener. No process globals: everything is built here
+ * and passed down.
+ * @module
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Config } from '../config/config.js'
+import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.js'
+import type { Logger } from '../lib/logger.js'
+import { openDatabase } from '../backends/sqlite/db.js'
+import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
+import { FsBlobStore } from '../backends/fs/blob-store.js'
+import { sweepOrphans } from '../storage/sweep.js'
+import { IamService } from '../iam/service.js'
+import { loadMasterKey, deriveKey } from '../crypto/index.js'
+import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
+import { S3Pipeline, DEFAULT_LIMITS } from '../s3/pipeline.js'
+import { createStsHandler } from '../sts/handler.js'
+import { createAdminHandler } from '../admin/handler.js'
+import { simulate } from '../policy/simulate.js'
+import { listen, type Listener } from './listener.js'
+import { loadTls } from './tls.js'
+
+export interface RunningApp {
+  readonly url: string
+  readonly listener: Listener
+  /** What was generated at first start and must be shown to the operator once. */
+  readonly generated: Readonly<Record<string, string>>
+  close(): Promise<void>
+}
+
+export async function startApp(config: Config, log: Logger, deps: { clock?: Clock; ids?: IdSource } = {}): Promise<RunningApp> {
+  const clock = deps.clock ?? systemClock
+  const ids = deps.ids ?? randomIds
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  const masterKey = loadMasterKey(config.dataDir, config.masterKey)
+  const db = openDatabase(join(config.dataDir, 'latchkey.db'))
+  const meta = new SqliteMetadataStore(db)
+  const blobs = new FsBlobStore(join(config.dataDir, 'objects'))
+  const swept = await sweepOrphans(meta, blobs, log)
+  if (swept.removed > 0) log.info({ removed: swept.removed }, 'removed orphaned blobs from an interrupted run')
+  const { iam, generated } = await IamService.open({
+    db,
+    masterKey,
+    clock,
+    ids,
+    log,
+    bootstrap: {
+      rootUser: config.rootUser,
+      ...(config.rootPassword !== undefined ? { rootPassword: config.rootPassword } : {}),
+      ...(config.rootAccessKey !== undefined ? { rootAccessKey: config.rootAccessKey } : {}),
+      ...(config.rootSecretKey !== undefined ? { rootSecretKey: config.rootSecretKey } : {}),
+    },
+    maxSessionsPerParent: config.maxSessionsPerParent,
+  })
+  const keyCache = new SigningKeyCache()
+  const s3 = new S3Pipeline({
+    meta,
+    blobs,
+    iam,
+    keyCache,
+    ...(config.domain !== undefined ? { domain: config.domain } : {}),
+    region: config.region,
+    limits: DEFAULT_LIMITS,
+  })
+  const sts = createStsHandler({
+    iam,
+    auth: { credentials: iam, keyCache, clock },
+    clock,
+    log,
+    config: { stsDefaultDuration: config.stsDefaultDuration, stsMaxDuration: config.stsMaxDuration },
+  })
+  const admin = createAdminHandler({ iam, clock, log, jwtKey: deriveKey(masterKey, 'admin-jwt'), simulate })
+  let ready = false
+  const tls = config.tls !== undefined ? await loadTls(config.tls, config.dataDir) : undefined
+  const listener = await listen({
+    host: config.host,
+    port: config.port,
+    ...(tls !== undefined ? { tls } : {}),
+    surfaces: { s3: (r, c) => s3.handle(r, c), sts, admin, isReady: () => ready },
+    clock,
+    log,
+  })
+  ready = true
+  const sweepTimer = setInterval(() => {
+    void iam.sweepExpiredSessions(clock.now()).catch((err: unknown) => log.warn({ err }, 'session sweep failed'))
+  }, 60_000)
+  sweepTimer.unref()
+  return {
+    url: listener.url,
+    listener,
+    generated: generated as Readonly<Record<string, string>>,
+    close: async () => {
+      clearInterval(sweepTimer)
+      await listener.close()
+      await meta.close()
+      iam.close()
+      db.close()
+    },
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The one listener for every surface (S3, STS, admin): node:http or node:https, raw requests
+ * (no framework: SigV4 needs the raw path and bodies must stream), request ids, error
+ * containment (no input may crash the process) and graceful shutdown (stop accepting, let
+ * in-flight requests finish, then close the stores).
+ * @module
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import type { Clock } from '../lib/clock.js'
+import type { Logger } from '../lib/logger.js'
+import type { RawRequest, RequestContext } from './raw-request.js'
+import { dispatch, type Surfaces } from './dispatch.js'
+import { writeResponse } from './respond.js'
+import type { TlsMaterial } from './tls.js'
+
+export interface Listener {
+  readonly server: Server
+  readonly url: string
+  /** Stop accepting, wait for in-flight requests (up to graceMs), close idle sockets. */
+  close(graceMs?: number): Promise<void>
+}
+
+export async function listen(opts: {
+  readonly host: string
+  readonly port: number
+  readonly tls?: TlsMaterial
+  readonly surfaces: Surfaces
+  readonly clock: Clock
+  readonly log: Logger
+}): Promise<Listener> {
+  let inFlight = 0
+  let drained: (() => void) | undefined
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++
+    res.on('close', () => {
+      inFlight--
+      if (inFlight === 0) drained?.()
+    })
+    void handle(req, res, opts, secure)
+  }
+  const secure = opts.tls !== undefined
+  const server: Server =
+    opts.tls !== undefined
+      ? (createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) as unknown as Server)
+      : createHttpServer(onRequest)
+  // Large uploads may take longer than node's default 300 s request timeout.
+  server.requestTimeout = 0
+  server.headersTimeout = 60_000
+  server.keepAliveTimeout = 65_000
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const addr = server.address() as AddressInfo
+  const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+  const url = `${secure ? 'https' : 'http'}://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${addr.port}`
+  return {
+    server,
+    url,
+    close: async (graceMs = 30_000) => {
+      const closed = new Promise<void>((r) => server.close(() => r()))
+      server.closeIdleConnections()
+      if (inFlight > 0) {
+        await Promise.race([
+          new Promise<void>((r) => (drained = r)),
+          new Promise<void>((r) => setTimeout(r, graceMs).unref()),
+        ])
+      }
+      server.closeAllConnections()
+      await closed
+    },
+  }
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  opts: { readonly surfaces: Surfaces; readonly clock: Clock; readonly log: Logger },
+  secure: boolean,
+): Promise<void> {
+  const requestId = randomBytes(8).toString('hex').toUpperCase()
+  const ctx: RequestContext = { requestId, clock: opts.clock, log: opts.log, receivedAt: opts.clock.now() }
+  const reqIdHeaders = { 'x-amz-request-id': requestId, 'x-amz-id-2': requestId, server: 'Latchkey' }
+  try {
+    let target = req.url ?? '/'
+    if (!target.startsWith('/')) {
+      // absolute-form request target
+      const m = /^[a-z]+:\/\/[^/]*(\/.*)?$/i.exec(target)
+      target = m?.[1] ?? '/'
+    }
+    const q = target.indexOf('?')
+    const headers: Record<string, string> = {}
+    for (const [k, v] of Object.entries(req.headersDistinct)) if (v !== undefined) headers[k] = v.join(',')
+    const raw: RawRequest = {
+      method: req.method ?? 'GET',
+      rawPath: q < 0 ? target : target.slice(0, q),
+      rawQuery: q < 0 ? '' : target.slice(q + 1),
+      headers,
+      body: req,
+      remoteAddress: req.socket.remoteAddress ?? '',
+      secure,
+    }
+    const response = await dispatch(raw, ctx, opts.surfaces)
+    await writeResponse(res, response, raw.method, reqIdHeaders)
+    opts.log.debug({ requestId, method: raw.method, path: raw.rawPath, status: response.status }, 'request')
+  } catch (err) {
+    // A handler bug or a client that went away mid-stream: never crash, answer 500 if we still can.
+    opts.log.error({ err, requestId }, 'unhandled request error')
+    if (!res.headersSent) {
+      res.writeHead(500, { 'content-type': 'application/xml', ...reqIdHeaders })
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>${requestId}</RequestId></Error>`,
+      )
+    } else {
+      res.destroy()
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Writes an HttpResponse to node's ServerResponse. HEAD never gets a body; streams are piped
+ * with backpressure and destroyed if the client goes away.
+ * @module
+ */
+import type { ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { HttpResponse } from './http-response.js'
+
+export async function writeResponse(
+  res: ServerResponse,
+  r: HttpResponse,
+  method: string,
+  extraHeaders: Readonly<Record<string, string>>,
+): Promise<void> {
+  const headers: Record<string, string | readonly string[]> = { ...extraHeaders, ...r.headers }
+  const body = r.body
+  const noBody = method === 'HEAD' || r.status === 204 || r.status === 304
+  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+    const buf = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body
+    if (headers['content-length'] === undefined && !(r.status === 204 || r.status === 304))
+      headers['content-length'] = String(buf?.length ?? 0)
+    res.writeHead(r.status, headers as Record<string, string | string[]>)
+    if (noBody || buf === undefined) res.end()
+    else res.end(buf)
+    return
+  }
+  res.writeHead(r.status, headers as Record<string, string | string[]>)
+  if (noBody) {
+    body.destroy()
+    res.end()
+    return
+  }
+  await pipeline(body as Readable, res)
+}
