@@ -212,7 +212,10 @@ export class S3Pipeline {
       set('aws:principalarn', principalArn(p))
       set('aws:userid', principalUserId(p))
       set('aws:principaltype', p.kind === 'account-root' ? 'Account' : p.kind === 'user' ? 'User' : 'AssumedRole')
+      // Sessions made from a user keep the user's name so ${aws:username} statements in the
+      // parent's policies (which the session is evaluated against) still apply.
       if (p.kind === 'user') set('aws:username', p.username)
+      else if (p.kind === 'session' && p.parent.kind === 'user') set('aws:username', p.parent.username)
       if (p.kind === 'session') set('aws:tokenissuetime', new Date(p.issuedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'))
     } else {
       set('aws:principaltype', 'Anonymous')

@@ -48,8 +48,11 @@ export const ROOT_PASSWORD = 'operator-password-123'
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'latchkey-e2e-'))
+  // LATCHKEY_E2E_TLS=1 re-runs the same suites over HTTPS with --tls-self-signed.
+  const tls = opts.tls ?? process.env['LATCHKEY_E2E_TLS'] === '1'
+  if (tls) allowSelfSigned()
   const args = [MAIN, 'serve', '--address', '127.0.0.1:0', '--data-dir', dataDir]
-  if (opts.tls === true) args.push('--tls-self-signed')
+  if (tls) args.push('--tls-self-signed')
   args.push(...(opts.args ?? []))
   const proc = spawn(process.execPath, args, {
     env: {
@@ -81,7 +84,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     })
   })
   const port = Number(new URL(url).port)
-  const endpoint = url.replace('127.0.0.1', opts.tls === true ? 'localhost' : '127.0.0.1')
+  const endpoint = url.replace('127.0.0.1', tls ? 'localhost' : '127.0.0.1')
   const exited = new Promise<void>((r) => proc.on('exit', () => r()))
   const clientConfig = (creds?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) => ({
     endpoint,

@@ -1,0 +1,383 @@
+/**
+ * Turns a request's SigV4 material (Authorization header or presigned query) into one
+ * `SignatureInput`, so verification has a single path. Secret-free: no key is looked up here.
+ * Bad input throws S3's own errors (AuthorizationHeaderMalformed, AuthorizationQueryParametersError,
+ * InvalidRequest, AccessDenied, InvalidArgument), never a crash.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-auth-using-authorization-header.html
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+ * @module
+ */
+import type { QueryMap, RawRequest } from '../../server/raw-request.js'
+import { S3Error } from '../../s3/errors.js'
+import { ALGORITHM, SCOPE_TERMINATOR, type Scope } from './string-to-sign.js'
+
+export interface SignatureInput {
+  readonly kind: 'header' | 'presigned'
+  readonly accessKeyId: string
+  /** ms epoch, from X-Amz-Date (or the Date header) / the X-Amz-Date query parameter. */
+  readonly requestTime: number
+  /** The literal yyyymmddThhmmssZ used in the string to sign. */
+  readonly amzDate: string
+  /** X-Amz-Security-Token header or query parameter (absent when empty). */
+  readonly sessionToken?: string
+  readonly scope: Scope
+  /** Lower-case header names, in the order the client listed them. */
+  readonly signedHeaders: readonly string[]
+  /** 64 lower-case hex characters. */
+  readonly signature: string
+  /**
+   * x-amz-content-sha256 (hex, UNSIGNED-PAYLOAD or a STREAMING-* literal); 'UNSIGNED-PAYLOAD' for
+   * S3 presigned URLs; '' when a non-S3 service (STS) sent none: the caller then passes
+   * sha256(body) to verifySignature.
+   */
+  readonly payloadHash: string
+  /** Presigned only (1..604800). */
+  readonly expiresSeconds?: number
+}
+
+export type SignedService = 's3' | 'sts'
+
+export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD'
+export const STREAMING_SIGNED = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD'
+export const STREAMING_SIGNED_TRAILER = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER'
+export const STREAMING_UNSIGNED_TRAILER = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER'
+export const STREAMING_ECDSA = 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD'
+export const STREAMING_ECDSA_TRAILER = 'STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER'
+
+const PAYLOAD_LITERALS: ReadonlySet<string> = new Set([
+  UNSIGNED_PAYLOAD,
+  STREAMING_SIGNED,
+  STREAMING_SIGNED_TRAILER,
+  STREAMING_UNSIGNED_TRAILER,
+  STREAMING_ECDSA,
+  STREAMING_ECDSA_TRAILER,
+])
+
+export const MAX_PRESIGN_EXPIRES = 604800
+
+const UNSUPPORTED_MECHANISM =
+  'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.'
+const HEADER_MALFORMED = 'The authorization header is malformed;'
+const QUERY_REQUIRED =
+  'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.'
+const SIGNATURE_RE = /^[0-9a-f]{64}$/
+const HEADER_NAME_RE = /^[a-z0-9!#$%&'*+\-.^_`|~]+$/
+const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/
+
+/** yyyymmddThhmmssZ → ms epoch, or undefined when not a real date/time. */
+export function parseAmzDate(s: string): number | undefined {
+  const m = AMZ_DATE_RE.exec(s)
+  if (m === null) return undefined
+  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number]
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) return undefined
+  const t = Date.UTC(y, mo - 1, d, h, mi, se)
+  const back = new Date(t)
+  if (back.getUTCDate() !== d || back.getUTCMonth() !== mo - 1) return undefined
+  return t
+}
+
+/** ms epoch → yyyymmddThhmmssZ */
+export function formatAmzDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+}
+
+function isValidScopeDate(s: string): boolean {
+  return /^\d{8}$/.test(s) && parseAmzDate(`${s}T000000Z`) !== undefined
+}
+
+/** Checks the x-amz-content-sha256 value: a sha256 in hex or one of AWS's literals. */
+export function isValidPayloadHash(v: string): boolean {
+  return PAYLOAD_LITERALS.has(v) || /^[0-9a-fA-F]{64}$/.test(v)
+}
+
+function invalidPayloadHash(): S3Error {
+  return new S3Error(
+    'InvalidArgument',
+    'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
+    { ArgumentName: 'x-amz-content-sha256' },
+  )
+}
+
+interface Credential {
+  readonly accessKeyId: string
+  readonly scope: Scope
+}
+
+/** `AKID/yyyymmdd/region/service/aws4_request`; undefined when malformed (the caller picks the error). */
+export function parseCredential(value: string): Credential | { error: string } {
+  const parts = value.split('/')
+  if (parts.length !== 5) {
+    return { error: 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".' }
+  }
+  const [accessKeyId, date, region, service, terminator] = parts as [string, string, string, string, string]
+  if (accessKeyId === '' || region === '' || service === '') {
+    return { error: 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".' }
+  }
+  if (!isValidScopeDate(date)) return { error: `incorrect date format "${date}". This date in the credential must be in the format "yyyyMMdd".` }
+  if (terminator !== SCOPE_TERMINATOR) {
+    return { error: `incorrect terminal "${terminator}". This endpoint uses "aws4_request".` }
+  }
+  return { accessKeyId, scope: { date, region, service } }
+}
+
+function parseSignedHeaders(value: string): string[] | undefined {
+  if (value === '') return undefined
+  const names = value.split(';')
+  const seen = new Set<string>()
+  for (const n of names) {
+    if (!HEADER_NAME_RE.test(n) || seen.has(n)) return undefined
+    seen.add(n)
+  }
+  return names
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v
+}
+
+/**
+ * Parse the request's signature. `undefined` means the request carries none (anonymous).
+ * `opts.service` (default 's3') decides whether x-amz-content-sha256 is required and which
+ * service the credential scope must name.
+ */
+export interface ParseOptions {
+  readonly service?: SignedService
+  /** Default true: the credential scope must name `service`. Tests of other services turn it off. */
+  readonly checkScopeService?: boolean
+}
+
+export function parseSignature(
+  raw: RawRequest,
+  query: QueryMap,
+  opts: ParseOptions = {},
+): SignatureInput | undefined {
+  const service = opts.service ?? 's3'
+  const checkScope = opts.checkScopeService ?? true
+  const auth = raw.headers['authorization']
+  const hasAuthHeader = auth !== undefined && auth.trim() !== ''
+  const hasQueryV4 =
+    query.has('X-Amz-Algorithm') || query.has('X-Amz-Credential') || query.has('X-Amz-Signature')
+  const hasQueryV2 = query.has('AWSAccessKeyId') && query.has('Signature')
+  if (hasAuthHeader && (hasQueryV4 || hasQueryV2)) {
+    throw new S3Error(
+      'InvalidArgument',
+      'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
+      { ArgumentName: 'Authorization', ArgumentValue: auth.slice(0, 64) },
+    )
+  }
+  if (hasAuthHeader) return parseHeaderAuth(raw, auth, service, checkScope)
+  if (hasQueryV4) return parsePresigned(query, service, checkScope)
+  if (hasQueryV2) throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
+  return undefined
+}
+
+function parseHeaderAuth(
+  raw: RawRequest,
+  auth: string,
+  service: SignedService,
+  checkScope: boolean,
+): SignatureInput {
+  const value = auth.trim()
+  const sp = value.indexOf(' ')
+  const algorithm = sp < 0 ? value : value.slice(0, sp)
+  if (algorithm !== ALGORITHM) throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
+  const fields = new Map<string, string>()
+  for (const part of value.slice(sp + 1).split(',')) {
+    const p = part.trim()
+    if (p === '') continue
+    const eq = p.indexOf('=')
+    const k = eq < 0 ? p : p.slice(0, eq).trim()
+    if (eq < 0 || fields.has(k)) {
+      throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} the authorization component "${p.slice(0, 64)}" is malformed.`)
+    }
+    fields.set(k, p.slice(eq + 1).trim())
+  }
+  const credential = fields.get('Credential')
+  const signedHeadersRaw = fields.get('SignedHeaders')
+  const signature = fields.get('Signature')
+  if (credential === undefined || signedHeadersRaw === undefined || signature === undefined) {
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      `${HEADER_MALFORMED} the authorization header requires three components: Credential, SignedHeaders, and Signature.`,
+    )
+  }
+  const cred = parseCredential(credential)
+  if ('error' in cred) throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} ${cred.error}`)
+  if (checkScope) checkService(cred.scope, service, 'AuthorizationHeaderMalformed', HEADER_MALFORMED)
+  const signedHeaders = parseSignedHeaders(signedHeadersRaw)
+  if (signedHeaders === undefined) {
+    throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} the SignedHeaders component is malformed.`)
+  }
+  if (!signedHeaders.includes('host')) {
+    throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} the host header must be signed.`)
+  }
+  if (!SIGNATURE_RE.test(signature)) {
+    throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} the Signature component is malformed.`)
+  }
+
+  // Request time: X-Amz-Date, else Date.
+  const xAmzDate = raw.headers['x-amz-date']
+  let requestTime: number | undefined
+  let amzDate: string
+  if (xAmzDate !== undefined) {
+    amzDate = xAmzDate.trim()
+    requestTime = parseAmzDate(amzDate)
+  } else {
+    const date = raw.headers['date']
+    const t = date === undefined ? NaN : Date.parse(date)
+    requestTime = Number.isNaN(t) ? undefined : t
+    amzDate = requestTime === undefined ? '' : formatAmzDate(requestTime)
+  }
+  if (requestTime === undefined) {
+    throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header')
+  }
+  if (amzDate.slice(0, 8) !== cred.scope.date) {
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      `${HEADER_MALFORMED} Invalid credential date "${cred.scope.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
+    )
+  }
+
+  // Payload hash: required (and signed) for S3; optional for STS.
+  const contentSha = raw.headers['x-amz-content-sha256']
+  let payloadHash: string
+  if (contentSha === undefined) {
+    if (service === 's3') {
+      throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256')
+    }
+    payloadHash = ''
+  } else {
+    payloadHash = contentSha.trim()
+    if (!isValidPayloadHash(payloadHash)) throw invalidPayloadHash()
+  }
+
+  // S3: every x-amz-* header sent must be covered by the signature (AWS: HeadersNotSigned), or a
+  // man in the middle could add x-amz-copy-source, x-amz-acl, switch x-amz-content-sha256, ...
+  const unsigned =
+    service === 's3'
+      ? Object.keys(raw.headers).filter(
+          (h) => h.startsWith('x-amz-') && raw.headers[h] !== undefined && !signedHeaders.includes(h),
+        )
+      : []
+  if (unsigned.length > 0) {
+    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', {
+      HeadersNotSigned: unsigned.sort().join(', '),
+    })
+  }
+
+  const sessionToken = nonEmpty(raw.headers['x-amz-security-token']?.trim())
+  return {
+    kind: 'header',
+    accessKeyId: cred.accessKeyId,
+    requestTime,
+    amzDate,
+    ...(sessionToken !== undefined ? { sessionToken } : {}),
+    scope: cred.scope,
+    signedHeaders,
+    signature,
+    payloadHash,
+  }
+}
+
+function checkService(
+  scope: Scope,
+  service: SignedService,
+  code: 'AuthorizationHeaderMalformed' | 'AuthorizationQueryParametersError',
+  prefix: string,
+): void {
+  if (scope.service !== service) {
+    throw new S3Error(code, `${prefix} incorrect service "${scope.service}". This endpoint belongs to "${service}".`)
+  }
+}
+
+function parsePresigned(query: QueryMap, service: SignedService, checkScope: boolean): SignatureInput {
+  const algorithm = query.get('X-Amz-Algorithm')
+  if (algorithm !== undefined && algorithm !== ALGORITHM) {
+    throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
+  }
+  const credential = query.get('X-Amz-Credential')
+  const amzDate = query.get('X-Amz-Date')
+  const signedHeadersRaw = query.get('X-Amz-SignedHeaders')
+  const signature = query.get('X-Amz-Signature')
+  const expires = query.get('X-Amz-Expires')
+  if (
+    algorithm === undefined ||
+    credential === undefined ||
+    amzDate === undefined ||
+    signedHeadersRaw === undefined ||
+    signature === undefined ||
+    expires === undefined
+  ) {
+    throw new S3Error('AuthorizationQueryParametersError', QUERY_REQUIRED)
+  }
+  const cred = parseCredential(credential)
+  if ('error' in cred) {
+    throw new S3Error('AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${cred.error}`)
+  }
+  if (checkScope) {
+    checkService(cred.scope, service, 'AuthorizationQueryParametersError', 'Error parsing the X-Amz-Credential parameter;')
+  }
+  const requestTime = parseAmzDate(amzDate)
+  if (requestTime === undefined) {
+    throw new S3Error(
+      'AuthorizationQueryParametersError',
+      'X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"',
+    )
+  }
+  if (amzDate.slice(0, 8) !== cred.scope.date) {
+    throw new S3Error(
+      'AuthorizationQueryParametersError',
+      `Invalid credential date "${cred.scope.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
+    )
+  }
+  const expiresSeconds = parseExpires(expires)
+  const signedHeaders = parseSignedHeaders(signedHeadersRaw)
+  if (signedHeaders === undefined) {
+    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-SignedHeaders is malformed.')
+  }
+  if (!signedHeaders.includes('host')) {
+    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-SignedHeaders must contain host.')
+  }
+  if (!SIGNATURE_RE.test(signature)) {
+    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Signature must be 64 lower-case hexadecimal characters.')
+  }
+  const contentSha = query.get('X-Amz-Content-Sha256')
+  let payloadHash: string
+  if (contentSha !== undefined) {
+    if (!isValidPayloadHash(contentSha)) throw invalidPayloadHash()
+    payloadHash = contentSha
+  } else {
+    payloadHash = service === 's3' ? UNSIGNED_PAYLOAD : ''
+  }
+  const sessionToken = nonEmpty(query.get('X-Amz-Security-Token'))
+  return {
+    kind: 'presigned',
+    accessKeyId: cred.accessKeyId,
+    requestTime,
+    amzDate,
+    ...(sessionToken !== undefined ? { sessionToken } : {}),
+    scope: cred.scope,
+    signedHeaders,
+    signature,
+    payloadHash,
+    expiresSeconds,
+  }
+}
+
+function parseExpires(v: string): number {
+  if (/^-\d+$/.test(v)) {
+    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be non-negative')
+  }
+  if (!/^\d{1,12}$/.test(v)) {
+    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires should be a number')
+  }
+  const n = Number(v)
+  if (n > MAX_PRESIGN_EXPIRES) {
+    throw new S3Error(
+      'AuthorizationQueryParametersError',
+      'X-Amz-Expires must be less than a week (in seconds) that is 604800',
+    )
+  }
+  if (n < 1) throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be at least 1 second')
+  return n
+}

@@ -1,0 +1,62 @@
+/**
+ * SigV4 strings to sign: the request form, the aws-chunked chunk form and the trailer form.
+ * Pure functions; the hashing helpers use node's native crypto.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html
+ * @module
+ */
+import { createHash, createHmac } from 'node:crypto'
+
+export const ALGORITHM = 'AWS4-HMAC-SHA256'
+export const CHUNK_ALGORITHM = 'AWS4-HMAC-SHA256-PAYLOAD'
+export const TRAILER_ALGORITHM = 'AWS4-HMAC-SHA256-TRAILER'
+export const SCOPE_TERMINATOR = 'aws4_request'
+/** sha256('') in hex. */
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+
+export interface Scope {
+  /** yyyymmdd */
+  readonly date: string
+  readonly region: string
+  readonly service: string
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+export function hmacSha256(key: Uint8Array | string, data: string | Uint8Array): Buffer {
+  return createHmac('sha256', key).update(data).digest()
+}
+
+/** `<date>/<region>/<service>/aws4_request` */
+export function scopeString(scope: Scope): string {
+  return `${scope.date}/${scope.region}/${scope.service}/${SCOPE_TERMINATOR}`
+}
+
+export function stringToSign(amzDate: string, scope: Scope, canonicalRequest: string): string {
+  return `${ALGORITHM}\n${amzDate}\n${scopeString(scope)}\n${sha256Hex(canonicalRequest)}`
+}
+
+/** One aws-chunked chunk: chains on the previous signature (the seed for the first chunk). */
+export function chunkStringToSign(
+  amzDate: string,
+  scope: Scope,
+  previousSignature: string,
+  chunkSha256Hex: string,
+): string {
+  return (
+    `${CHUNK_ALGORITHM}\n${amzDate}\n${scopeString(scope)}\n${previousSignature}\n` +
+    `${EMPTY_SHA256}\n${chunkSha256Hex}`
+  )
+}
+
+/** The trailer block of a signed-trailer upload; `trailerSha256Hex` hashes `name:value\n` lines. */
+export function trailerStringToSign(
+  amzDate: string,
+  scope: Scope,
+  previousSignature: string,
+  trailerSha256Hex: string,
+): string {
+  return `${TRAILER_ALGORITHM}\n${amzDate}\n${scopeString(scope)}\n${previousSignature}\n${trailerSha256Hex}`
+}

@@ -1,0 +1,65 @@
+/**
+ * Runs the BlobStore conformance suite against FsBlobStore, plus fs specifics: the on-disk
+ * layout, temp files of interrupted puts removed by sweepTemp, and an open GET stream surviving
+ * the blob's deletion.
+ * @module
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { blobStoreConformance, chunked, readAll } from '../../../test/conformance/blob-store.case.js'
+import { FsBlobStore } from './blob-store.js'
+
+blobStoreConformance('fs', () => {
+  const root = mkdtempSync(join(tmpdir(), 'lk-blob-'))
+  return Promise.resolve({
+    blobs: new FsBlobStore(root),
+    tempCount: () => {
+      try {
+        return Promise.resolve(readdirSync(join(root, 'tmp')).length)
+      } catch {
+        return Promise.resolve(0)
+      }
+    },
+    cleanup: () => {
+      rmSync(root, { recursive: true, force: true })
+      return Promise.resolve()
+    },
+  })
+})
+
+describe('FsBlobStore specifics', () => {
+  it('lays blobs out as blobs/aa/bb/ref and sweeps temp leftovers', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lk-blob-'))
+    try {
+      const ids = { uid: () => 'abcdef0123456789', alnum: () => '', upperAlnum: () => '', accountId: () => '' }
+      const b = new FsBlobStore(root, { ids })
+      const { ref } = await b.put(chunked(Buffer.from('data')))
+      expect(ref).toBe('abcdef0123456789')
+      expect(readdirSync(join(root, 'blobs', 'ab', 'cd'))).toEqual([ref])
+      writeFileSync(join(root, 'tmp', 'half-written'), 'partial')
+      await b.sweepTemp()
+      expect(readdirSync(join(root, 'tmp'))).toEqual([])
+      // The same uid again must not overwrite a temp file being written ('wx').
+      writeFileSync(join(root, 'tmp', ref), 'someone else')
+      await expect(b.put(chunked(Buffer.from('x')))).rejects.toMatchObject({ code: 'EEXIST' })
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it('a GET stream opened before a delete still reads the whole blob', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lk-blob-'))
+    try {
+      const b = new FsBlobStore(root)
+      const data = Buffer.alloc(3 * 1024 * 1024, 7)
+      const { ref } = await b.put(chunked(data))
+      const stream = b.get(ref)
+      await b.delete(ref)
+      expect((await readAll(stream)).equals(data)).toBe(true)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,0 +1,199 @@
+/**
+ * FsBlobStore: blobs as files under `root/blobs/<aa>/<bb>/<ref>`. A put streams into
+ * `root/tmp/<ref>` (created exclusively), fsyncs it, renames it into place and fsyncs the
+ * directory, so once `put` resolves the blob survives a crash or power loss; an interrupted put
+ * leaves only a temp file, which `sweepTemp` removes at start. Reads stream with a 1 MiB
+ * high-water mark: large GETs are bound by the socket, not by small read() calls.
+ * @module
+ */
+import { createReadStream, createWriteStream, openSync, closeSync, constants as FS } from 'node:fs'
+import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable, Transform, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { randomIds, type IdSource } from '../../lib/clock.js'
+import type { BlobPutResult, BlobStore } from '../../storage/blob-store.js'
+import { StorageError } from '../../storage/errors.js'
+
+const READ_HWM = 1024 * 1024
+const WRITE_HWM = 1024 * 1024
+const REF_RE = /^[A-Za-z0-9_-]{4,128}$/
+
+export interface FsBlobStoreOptions {
+  readonly ids?: IdSource
+}
+
+/** fsync a file or directory by path (directories need O_RDONLY). */
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, FS.O_RDONLY)
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Counts bytes and fails with 'too-large' once more than `max` pass. */
+function sizeLimit(max: number, counter: { n: number }): Transform {
+  return new Transform({
+    highWaterMark: WRITE_HWM,
+    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
+      counter.n += chunk.length
+      if (counter.n > max) cb(new StorageError('too-large', `body exceeds ${max} bytes`))
+      else cb(null, chunk)
+    },
+  })
+}
+
+export class FsBlobStore implements BlobStore {
+  private readonly root: string
+  private readonly ids: IdSource
+  private readonly tmpDir: string
+  private readonly blobDir: string
+  private readonly knownDirs = new Set<string>()
+  private ready: Promise<void> | undefined
+
+  constructor(root: string, opts: FsBlobStoreOptions = {}) {
+    this.root = root
+    this.ids = opts.ids ?? randomIds
+    this.tmpDir = join(root, 'tmp')
+    this.blobDir = join(root, 'blobs')
+  }
+
+  /** Create tmp/ and blobs/ once (and make their entries in root durable). */
+  private init(): Promise<void> {
+    this.ready ??= (async () => {
+      await mkdir(this.tmpDir, { recursive: true })
+      await mkdir(this.blobDir, { recursive: true })
+      await fsyncPath(this.root)
+    })()
+    return this.ready
+  }
+
+  private checkRef(ref: string): void {
+    if (!REF_RE.test(ref)) throw new StorageError('not-found', 'malformed blob ref', { ref })
+  }
+
+  private dirOf(ref: string): { outer: string; inner: string } {
+    const outer = join(this.blobDir, ref.slice(0, 2))
+    return { outer, inner: join(outer, ref.slice(2, 4)) }
+  }
+
+  private pathOf(ref: string): string {
+    return join(this.dirOf(ref).inner, ref)
+  }
+
+  /** Ensure the fan-out directories exist; a newly made directory's parent is fsynced. */
+  private async ensureDirs(ref: string): Promise<string> {
+    const { outer, inner } = this.dirOf(ref)
+    if (this.knownDirs.has(inner)) return inner
+    for (const [dir, parent] of [
+      [outer, this.blobDir],
+      [inner, outer],
+    ] as const) {
+      if (this.knownDirs.has(dir)) continue
+      const made = await mkdir(dir, { recursive: true })
+      if (made !== undefined) await fsyncPath(parent)
+      this.knownDirs.add(dir)
+    }
+    return inner
+  }
+
+  async put(
+    body: Readable,
+    opts: { readonly maxSize?: number; readonly prefix?: Buffer } = {},
+  ): Promise<BlobPutResult> {
+    await this.init()
+    const ref = this.ids.uid()
+    if (!REF_RE.test(ref)) throw new Error(`IdSource.uid() gave an unusable blob name: ${ref}`)
+    const tmp = join(this.tmpDir, ref)
+    const max = opts.maxSize ?? Number.POSITIVE_INFINITY
+    const counter = { n: 0 }
+    const prefix = opts.prefix
+    try {
+      if (prefix !== undefined && prefix.length > max) {
+        body.destroy()
+        throw new StorageError('too-large', `body exceeds ${max} bytes`)
+      }
+      const limiter = sizeLimit(max, counter)
+      if (prefix !== undefined && prefix.length > 0) limiter.write(prefix)
+      // flush: true fsyncs the file before the stream reports 'finish'/'close'.
+      const out = createWriteStream(tmp, { flags: 'wx', flush: true, highWaterMark: WRITE_HWM })
+      await pipeline(body, limiter, out)
+      const dir = await this.ensureDirs(ref)
+      await rename(tmp, join(dir, ref))
+      await fsyncPath(dir)
+      return { ref, size: counter.n }
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined)
+      throw err
+    }
+  }
+
+  get(ref: string, range?: { readonly start: number; readonly end: number }): Readable {
+    let fd: number
+    try {
+      this.checkRef(ref)
+      // Open now, not lazily: a concurrent replace that unlinks the blob after this call can no
+      // longer make the stream fail.
+      fd = openSync(this.pathOf(ref), 'r')
+    } catch (err) {
+      const e =
+        err instanceof StorageError
+          ? err
+          : new StorageError('not-found', `blob ${ref} is missing`, { ref }, { cause: err })
+      return new Readable({
+        read() {
+          this.destroy(e)
+        },
+      })
+    }
+    try {
+      return createReadStream('', {
+        fd,
+        highWaterMark: READ_HWM,
+        ...(range !== undefined ? { start: range.start, end: range.end } : {}),
+      })
+    } catch (err) {
+      closeSync(fd)
+      throw err
+    }
+  }
+
+  async delete(ref: string): Promise<void> {
+    if (!REF_RE.test(ref)) return
+    try {
+      await unlink(this.pathOf(ref))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+  }
+
+  async *list(): AsyncIterable<string> {
+    await this.init()
+    for (const outer of await readdir(this.blobDir)) {
+      let inners: string[]
+      try {
+        inners = await readdir(join(this.blobDir, outer))
+      } catch {
+        continue
+      }
+      for (const inner of inners) {
+        let names: string[]
+        try {
+          names = await readdir(join(this.blobDir, outer, inner))
+        } catch {
+          continue
+        }
+        for (const name of names) if (REF_RE.test(name)) yield name
+      }
+    }
+  }
+
+  async sweepTemp(): Promise<void> {
+    await this.init()
+    for (const name of await readdir(this.tmpDir)) {
+      await rm(join(this.tmpDir, name), { force: true, recursive: true })
+    }
+  }
+}

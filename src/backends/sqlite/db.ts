@@ -1,0 +1,74 @@
+/**
+ * Opening the embedded SQLite database: one place that fixes the pragmas every store relies on
+ * (WAL for concurrent readers, synchronous=FULL so a committed transaction survives power loss),
+ * caches prepared statements, and runs named, append-only migration step lists. Both the
+ * metadata store and the identity store add their tables through `runMigrations`.
+ * @module
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+
+export type Database = BetterSqlite3.Database
+export type Statement = BetterSqlite3.Statement
+
+export interface OpenOptions {
+  /** Milliseconds a writer waits for a lock held by another connection. */
+  readonly busyTimeoutMs?: number
+}
+
+/** Open (creating if needed) a database file with Latchkey's pragmas. `:memory:` works for tests. */
+export function openDatabase(path: string, opts: OpenOptions = {}): Database {
+  if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true })
+  const db = new BetterSqlite3(path)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`)
+  db.pragma('foreign_keys = ON')
+  // Larger page cache (negative = KiB): listing and small-object reads stay in memory.
+  db.pragma('cache_size = -65536')
+  db.pragma('temp_store = MEMORY')
+  return db
+}
+
+const statementCache = new WeakMap<Database, Map<string, Statement>>()
+
+/** A prepared statement, compiled once per database and SQL text. */
+export function prepare(db: Database, sql: string): Statement {
+  let perDb = statementCache.get(db)
+  if (perDb === undefined) {
+    perDb = new Map()
+    statementCache.set(db, perDb)
+  }
+  let stmt = perDb.get(sql)
+  if (stmt === undefined) {
+    stmt = db.prepare(sql)
+    perDb.set(sql, stmt)
+  }
+  return stmt
+}
+
+/**
+ * Apply the steps of migration list `name` that have not run yet, each in its own transaction,
+ * recording them in `migrations(name, step)`. Steps are append-only: never edit a released one.
+ */
+export function runMigrations(db: Database, name: string, steps: readonly string[]): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS migrations (
+    name TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    PRIMARY KEY (name, step)
+  )`)
+  const applied = new Set(
+    (db.prepare('SELECT step FROM migrations WHERE name = ?').all(name) as { step: number }[]).map(
+      (r) => r.step,
+    ),
+  )
+  const record = db.prepare('INSERT INTO migrations (name, step) VALUES (?, ?)')
+  steps.forEach((sql, step) => {
+    if (applied.has(step)) return
+    db.transaction(() => {
+      db.exec(sql)
+      record.run(name, step)
+    }).immediate()
+  })
+}

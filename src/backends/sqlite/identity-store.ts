@@ -1,0 +1,456 @@
+/**
+ * SqliteIdentityStore: IdentityStore over better-sqlite3. Rows hold only sealed secrets and
+ * password hashes (iam/ seals before calling). Multi-row changes (replace a key and revoke its
+ * sessions, delete a user) run in one IMMEDIATE transaction, so a crash leaves either the old or
+ * the new state. better-sqlite3 is synchronous; the async signatures keep PostgreSQL possible.
+ * @module
+ */
+import { StorageError } from '../../storage/errors.js'
+import type {
+  AccessKeyRow,
+  AccountRow,
+  IdentitySnapshot,
+  IdentityStore,
+  OperatorRow,
+  SessionRow,
+  UserRow,
+} from '../../storage/identity-store.js'
+import type { UserRole } from '../../auth/principal.js'
+import { prepare, runMigrations, type Database } from './db.js'
+
+/** Append-only migration steps for the identity tables. */
+export const IDENTITY_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE iam_accounts (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     type TEXT NOT NULL CHECK (type IN ('customer', 'reseller')),
+     reseller_id TEXT REFERENCES iam_accounts(id),
+     created_at INTEGER NOT NULL,
+     allowlist TEXT NOT NULL DEFAULT '[]',
+     master_access_key_id TEXT NOT NULL UNIQUE,
+     master_secret TEXT NOT NULL,
+     secret_version INTEGER NOT NULL
+   );
+   CREATE TABLE iam_users (
+     id TEXT PRIMARY KEY,
+     account_id TEXT NOT NULL REFERENCES iam_accounts(id),
+     username TEXT NOT NULL,
+     username_key TEXT NOT NULL,
+     password_hash TEXT NOT NULL,
+     role TEXT NOT NULL CHECK (role IN ('Reader', 'Writer', 'SuperUser')),
+     is_active INTEGER NOT NULL,
+     email TEXT,
+     firstname TEXT,
+     lastname TEXT,
+     policy TEXT,
+     totp_secret TEXT,
+     created_at INTEGER NOT NULL,
+     last_access INTEGER,
+     UNIQUE (account_id, username_key)
+   );
+   CREATE TABLE iam_access_keys (
+     access_key_id TEXT PRIMARY KEY,
+     user_id TEXT NOT NULL UNIQUE REFERENCES iam_users(id) ON DELETE CASCADE,
+     secret TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE iam_sessions (
+     access_key_id TEXT PRIMARY KEY,
+     account_id TEXT NOT NULL,
+     quota_key TEXT NOT NULL,
+     user_id TEXT,
+     origin_key_id TEXT,
+     parent TEXT NOT NULL,
+     secret TEXT NOT NULL,
+     token_hmac TEXT,
+     session_name TEXT NOT NULL,
+     policies TEXT NOT NULL,
+     role_name TEXT NOT NULL,
+     role_id TEXT NOT NULL,
+     issued_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     revoked INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX iam_sessions_quota ON iam_sessions (quota_key, expires_at);
+   CREATE INDEX iam_sessions_account ON iam_sessions (account_id, expires_at);
+   CREATE INDEX iam_sessions_user ON iam_sessions (user_id);
+   CREATE INDEX iam_sessions_origin ON iam_sessions (origin_key_id);
+   CREATE INDEX iam_sessions_expires ON iam_sessions (expires_at);
+   CREATE TABLE iam_operator (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     username TEXT NOT NULL,
+     password_hash TEXT NOT NULL
+   );`,
+]
+
+interface AccountDb {
+  id: string
+  name: string
+  type: 'customer' | 'reseller'
+  reseller_id: string | null
+  created_at: number
+  allowlist: string
+  master_access_key_id: string
+  master_secret: string
+  secret_version: number
+}
+interface UserDb {
+  id: string
+  account_id: string
+  username: string
+  password_hash: string
+  role: UserRole
+  is_active: number
+  email: string | null
+  firstname: string | null
+  lastname: string | null
+  policy: string | null
+  totp_secret: string | null
+  created_at: number
+  last_access: number | null
+}
+interface KeyDb {
+  access_key_id: string
+  user_id: string
+  secret: string
+  created_at: number
+}
+interface SessionDb {
+  access_key_id: string
+  account_id: string
+  quota_key: string
+  user_id: string | null
+  origin_key_id: string | null
+  parent: string
+  secret: string
+  token_hmac: string | null
+  session_name: string
+  policies: string
+  role_name: string
+  role_id: string
+  issued_at: number
+  expires_at: number
+  revoked: number
+}
+
+/** Spread helper: `{ key: value }` only when value is not null (exactOptionalPropertyTypes-safe). */
+function opt<K extends string, V>(key: K, v: V | null | undefined): { [P in K]?: V } {
+  return (v === null || v === undefined ? {} : { [key]: v }) as { [P in K]?: V }
+}
+
+function toAccount(r: AccountDb): AccountRow {
+  return {
+    id: r.id,
+    name: r.name,
+    type: r.type,
+    ...opt('resellerId', r.reseller_id),
+    createdAt: r.created_at,
+    allowlist: JSON.parse(r.allowlist) as string[],
+    masterAccessKeyId: r.master_access_key_id,
+    masterSecret: r.master_secret,
+    secretVersion: r.secret_version,
+  }
+}
+
+function toUser(r: UserDb): UserRow {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    username: r.username,
+    passwordHash: r.password_hash,
+    role: r.role,
+    isActive: r.is_active === 1,
+    ...opt('email', r.email),
+    ...opt('firstname', r.firstname),
+    ...opt('lastname', r.lastname),
+    ...opt('policy', r.policy),
+    ...opt('totpSecret', r.totp_secret),
+    createdAt: r.created_at,
+    ...opt('lastAccess', r.last_access),
+  }
+}
+
+function toSession(r: SessionDb): SessionRow {
+  return {
+    accessKeyId: r.access_key_id,
+    accountId: r.account_id,
+    quotaKey: r.quota_key,
+    ...opt('userId', r.user_id),
+    ...opt('originKeyId', r.origin_key_id),
+    parent: r.parent,
+    secret: r.secret,
+    ...opt('tokenHmac', r.token_hmac),
+    sessionName: r.session_name,
+    policies: r.policies,
+    roleName: r.role_name,
+    roleId: r.role_id,
+    issuedAt: r.issued_at,
+    expiresAt: r.expires_at,
+    revoked: r.revoked === 1,
+  }
+}
+
+function userParams(u: UserRow): Record<string, unknown> {
+  return {
+    id: u.id,
+    account_id: u.accountId,
+    username: u.username,
+    username_key: u.username.toLowerCase(),
+    password_hash: u.passwordHash,
+    role: u.role,
+    is_active: u.isActive ? 1 : 0,
+    email: u.email ?? null,
+    firstname: u.firstname ?? null,
+    lastname: u.lastname ?? null,
+    policy: u.policy ?? null,
+    totp_secret: u.totpSecret ?? null,
+    created_at: u.createdAt,
+    last_access: u.lastAccess ?? null,
+  }
+}
+
+function accountParams(a: AccountRow): Record<string, unknown> {
+  return {
+    id: a.id,
+    name: a.name,
+    type: a.type,
+    reseller_id: a.resellerId ?? null,
+    created_at: a.createdAt,
+    allowlist: JSON.stringify(a.allowlist),
+    master_access_key_id: a.masterAccessKeyId,
+    master_secret: a.masterSecret,
+    secret_version: a.secretVersion,
+  }
+}
+
+/** Map SQLite constraint failures to StorageError('conflict'). */
+function guard<T>(what: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+      throw new StorageError('conflict', `${what}: already exists or violates a constraint`, {}, {
+        cause: e,
+      })
+    }
+    throw e
+  }
+}
+
+export class SqliteIdentityStore implements IdentityStore {
+  private readonly db: Database
+
+  private constructor(db: Database) {
+    this.db = db
+  }
+
+  /** Run the identity migrations on `db` and return a store over it. */
+  static open(db: Database): SqliteIdentityStore {
+    runMigrations(db, 'identity', IDENTITY_MIGRATIONS)
+    return new SqliteIdentityStore(db)
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate()
+  }
+
+  async loadAll(): Promise<IdentitySnapshot> {
+    const accounts = (prepare(this.db, 'SELECT * FROM iam_accounts ORDER BY created_at, id').all() as AccountDb[]).map(toAccount)
+    const users = (prepare(this.db, 'SELECT * FROM iam_users ORDER BY created_at, id').all() as UserDb[]).map(toUser)
+    const keys = (prepare(this.db, 'SELECT * FROM iam_access_keys').all() as KeyDb[]).map((k) => ({
+      accessKeyId: k.access_key_id,
+      userId: k.user_id,
+      secret: k.secret,
+      createdAt: k.created_at,
+    }))
+    const op = prepare(this.db, 'SELECT username, password_hash FROM iam_operator WHERE id = 1').get() as
+      | { username: string; password_hash: string }
+      | undefined
+    return {
+      accounts,
+      users,
+      keys,
+      ...(op ? { operator: { username: op.username, passwordHash: op.password_hash } } : {}),
+    }
+  }
+
+  async putOperator(row: OperatorRow): Promise<void> {
+    prepare(
+      this.db,
+      `INSERT INTO iam_operator (id, username, password_hash) VALUES (1, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash`,
+    ).run(row.username, row.passwordHash)
+  }
+
+  async insertAccount(row: AccountRow): Promise<void> {
+    guard(`account ${row.name}`, () =>
+      prepare(
+        this.db,
+        `INSERT INTO iam_accounts (id, name, type, reseller_id, created_at, allowlist, master_access_key_id, master_secret, secret_version)
+         VALUES (@id, @name, @type, @reseller_id, @created_at, @allowlist, @master_access_key_id, @master_secret, @secret_version)`,
+      ).run(accountParams(row)),
+    )
+  }
+
+  async updateAccount(row: AccountRow): Promise<void> {
+    const r = guard(`account ${row.name}`, () =>
+      prepare(
+        this.db,
+        `UPDATE iam_accounts SET allowlist = @allowlist, master_access_key_id = @master_access_key_id,
+           master_secret = @master_secret, secret_version = @secret_version WHERE id = @id`,
+      ).run(accountParams(row)),
+    )
+    if (r.changes === 0) throw new StorageError('not-found', `account ${row.id} not found`)
+  }
+
+  async resetMasterSecret(row: AccountRow): Promise<void> {
+    this.tx(() => {
+      const old = prepare(this.db, 'SELECT master_access_key_id FROM iam_accounts WHERE id = ?').get(row.id) as
+        | { master_access_key_id: string }
+        | undefined
+      if (!old) throw new StorageError('not-found', `account ${row.id} not found`)
+      guard(`account ${row.name}`, () =>
+        prepare(
+          this.db,
+          `UPDATE iam_accounts SET master_access_key_id = @master_access_key_id, master_secret = @master_secret,
+             secret_version = @secret_version WHERE id = @id`,
+        ).run(accountParams(row)),
+      )
+      prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE origin_key_id = ? AND revoked = 0').run(
+        old.master_access_key_id,
+      )
+    })
+  }
+
+  async insertUser(row: UserRow): Promise<void> {
+    guard(`user ${row.username}`, () =>
+      prepare(
+        this.db,
+        `INSERT INTO iam_users (id, account_id, username, username_key, password_hash, role, is_active, email,
+           firstname, lastname, policy, totp_secret, created_at, last_access)
+         VALUES (@id, @account_id, @username, @username_key, @password_hash, @role, @is_active, @email,
+           @firstname, @lastname, @policy, @totp_secret, @created_at, @last_access)`,
+      ).run(userParams(row)),
+    )
+  }
+
+  async updateUser(row: UserRow): Promise<void> {
+    const r = guard(`user ${row.username}`, () =>
+      prepare(
+        this.db,
+        `UPDATE iam_users SET username = @username, username_key = @username_key, password_hash = @password_hash,
+           role = @role, is_active = @is_active, email = @email, firstname = @firstname, lastname = @lastname,
+           policy = @policy, totp_secret = @totp_secret, last_access = @last_access
+         WHERE id = @id AND account_id = @account_id`,
+      ).run(userParams(row)),
+    )
+    if (r.changes === 0) throw new StorageError('not-found', `user ${row.id} not found`)
+  }
+
+  async touchUser(userId: string, at: number): Promise<void> {
+    prepare(this.db, 'UPDATE iam_users SET last_access = ? WHERE id = ?').run(at, userId)
+  }
+
+  async deleteUser(userId: string): Promise<void> {
+    this.tx(() => {
+      prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0').run(userId)
+      prepare(this.db, 'DELETE FROM iam_access_keys WHERE user_id = ?').run(userId)
+      const r = prepare(this.db, 'DELETE FROM iam_users WHERE id = ?').run(userId)
+      if (r.changes === 0) throw new StorageError('not-found', `user ${userId} not found`)
+    })
+  }
+
+  async revokeUserSessions(userId: string): Promise<number> {
+    return prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0').run(userId)
+      .changes
+  }
+
+  async replaceAccessKey(userId: string, key: AccessKeyRow | undefined): Promise<void> {
+    this.tx(() => {
+      const old = prepare(this.db, 'SELECT access_key_id FROM iam_access_keys WHERE user_id = ?').all(userId) as {
+        access_key_id: string
+      }[]
+      for (const o of old) {
+        prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE origin_key_id = ? AND revoked = 0').run(
+          o.access_key_id,
+        )
+      }
+      prepare(this.db, 'DELETE FROM iam_access_keys WHERE user_id = ?').run(userId)
+      if (key) {
+        guard(`access key for ${userId}`, () =>
+          prepare(
+            this.db,
+            'INSERT INTO iam_access_keys (access_key_id, user_id, secret, created_at) VALUES (?, ?, ?, ?)',
+          ).run(key.accessKeyId, userId, key.secret, key.createdAt),
+        )
+      }
+    })
+  }
+
+  async insertSession(row: SessionRow): Promise<void> {
+    guard(`session ${row.accessKeyId}`, () =>
+      prepare(
+        this.db,
+        `INSERT INTO iam_sessions (access_key_id, account_id, quota_key, user_id, origin_key_id, parent, secret,
+           token_hmac, session_name, policies, role_name, role_id, issued_at, expires_at, revoked)
+         VALUES (@access_key_id, @account_id, @quota_key, @user_id, @origin_key_id, @parent, @secret,
+           @token_hmac, @session_name, @policies, @role_name, @role_id, @issued_at, @expires_at, @revoked)`,
+      ).run({
+        access_key_id: row.accessKeyId,
+        account_id: row.accountId,
+        quota_key: row.quotaKey,
+        user_id: row.userId ?? null,
+        origin_key_id: row.originKeyId ?? null,
+        parent: row.parent,
+        secret: row.secret,
+        token_hmac: row.tokenHmac ?? null,
+        session_name: row.sessionName,
+        policies: row.policies,
+        role_name: row.roleName,
+        role_id: row.roleId,
+        issued_at: row.issuedAt,
+        expires_at: row.expiresAt,
+        revoked: row.revoked ? 1 : 0,
+      }),
+    )
+  }
+
+  async getSession(accessKeyId: string): Promise<SessionRow | undefined> {
+    const r = prepare(this.db, 'SELECT * FROM iam_sessions WHERE access_key_id = ?').get(accessKeyId) as
+      | SessionDb
+      | undefined
+    return r ? toSession(r) : undefined
+  }
+
+  async revokeSession(accessKeyId: string): Promise<boolean> {
+    const r = prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE access_key_id = ?').run(accessKeyId)
+    return r.changes > 0
+  }
+
+  async countActiveSessions(quotaKey: string, now: number): Promise<number> {
+    const r = prepare(
+      this.db,
+      'SELECT COUNT(*) AS n FROM iam_sessions WHERE quota_key = ? AND expires_at > ? AND revoked = 0',
+    ).get(quotaKey, now) as { n: number }
+    return r.n
+  }
+
+  async listActiveSessions(
+    filter: { readonly accountId?: string; readonly userId?: string },
+    now: number,
+  ): Promise<readonly SessionRow[]> {
+    const where = ['expires_at > @now', 'revoked = 0']
+    if (filter.accountId !== undefined) where.push('account_id = @account_id')
+    if (filter.userId !== undefined) where.push('user_id = @user_id')
+    const rows = prepare(
+      this.db,
+      `SELECT * FROM iam_sessions WHERE ${where.join(' AND ')} ORDER BY issued_at, access_key_id`,
+    ).all({ now, account_id: filter.accountId ?? null, user_id: filter.userId ?? null }) as SessionDb[]
+    return rows.map(toSession)
+  }
+
+  async deleteExpiredSessions(before: number): Promise<number> {
+    return prepare(this.db, 'DELETE FROM iam_sessions WHERE expires_at < ?').run(before).changes
+  }
+}

@@ -1,0 +1,836 @@
+/**
+ * SqliteMetadataStore: the embedded MetadataStore. Why it looks the way it does:
+ * - Small objects live inline in the `objects` row (a 4 KiB GET is one B-tree lookup, no file
+ *   open), larger ones as blob refs; the body column is last so listing never reads it.
+ * - Writes are group-committed: every mutating call is queued and the queue is flushed in one
+ *   transaction on the next `setImmediate` tick (or when it reaches `maxBatch`), so N concurrent
+ *   PUTs cost one WAL fsync. Each op runs inside its own SAVEPOINT, so one failing op (bucket
+ *   gone…) rejects only its own promise. Promises resolve only after COMMIT (synchronous=FULL).
+ * - Reads are synchronous (better-sqlite3) and see only committed state.
+ * - Listing is O(page) even with a delimiter: a range scan `prefix <= key < successor(prefix)`
+ *   that, on meeting a key which rolls up into a common prefix, emits the prefix and restarts the
+ *   scan at successor(commonPrefix) instead of walking the keys beneath it.
+ * Keys are TEXT compared with SQLite's BINARY collation = UTF-8 byte order = S3 order. Keys must
+ * be valid Unicode (the S3 layer rejects lone surrogates, which SQLite would store as U+FFFD).
+ * @module
+ */
+import type { Clock } from '../../lib/clock.js'
+import { StorageError } from '../../storage/errors.js'
+import type {
+  BodyRef,
+  BucketRecord,
+  BucketSubresource,
+  ChecksumAlgorithm,
+  ListObjectsPage,
+  ListObjectsQuery,
+  ListUploadsPage,
+  ListUploadsQuery,
+  MetadataStore,
+  ObjectHeaders,
+  ObjectRecord,
+  ObjectSummary,
+  PartRecord,
+  StoredChecksum,
+  UploadRecord,
+} from '../../storage/metadata-store.js'
+import { prepare, runMigrations, type Database } from './db.js'
+import { groupCommitFor, type GroupCommit } from './group-commit.js'
+import { compareKeys, successor } from './key-order.js'
+
+export const METADATA_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE buckets (
+    name TEXT PRIMARY KEY COLLATE BINARY,
+    account_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    region TEXT NOT NULL
+  );
+  CREATE INDEX buckets_by_account ON buckets (account_id, name);
+  CREATE TABLE bucket_subresources (
+    bucket TEXT NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (bucket, kind)
+  );
+  CREATE TABLE objects (
+    bucket TEXT NOT NULL COLLATE BINARY,
+    key TEXT NOT NULL COLLATE BINARY,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    body_kind TEXT NOT NULL,
+    body_ref TEXT,
+    body BLOB,
+    PRIMARY KEY (bucket, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL COLLATE BINARY,
+    key TEXT NOT NULL COLLATE BINARY,
+    initiated_at INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    initiator TEXT NOT NULL,
+    meta TEXT NOT NULL
+  );
+  CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated_at, upload_id);
+  CREATE TABLE parts (
+    upload_id TEXT NOT NULL REFERENCES uploads (upload_id) ON DELETE CASCADE,
+    part_number INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    checksum TEXT,
+    body_kind TEXT NOT NULL,
+    body_ref TEXT,
+    body BLOB,
+    PRIMARY KEY (upload_id, part_number)
+  ) WITHOUT ROWID;`,
+]
+
+export interface SqliteMetadataStoreOptions {
+  /** Accepted for symmetry with the other stores; records carry their own timestamps. */
+  readonly clock?: Clock
+  /** Flush the write queue early once it holds this many ops (default 512; the first store
+   * or committer created on a connection fixes it). */
+  readonly maxBatch?: number
+  /** close() also closes the database (default false: whoever opened it closes it). */
+  readonly closeDb?: boolean
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row encoding
+
+interface BodyColumns {
+  readonly body_kind: string
+  readonly body_ref: string | null
+  readonly body: Buffer | null
+}
+
+type EncodedRef =
+  | { k: 'i'; b: string }
+  | { k: 'b'; r: string; s: number }
+  | { k: 'p'; p: { r: EncodedRef; s: number }[] }
+
+function encodeRef(ref: BodyRef): EncodedRef {
+  switch (ref.kind) {
+    case 'inline':
+      return { k: 'i', b: ref.bytes.toString('base64') }
+    case 'blob':
+      return { k: 'b', r: ref.ref, s: ref.size }
+    case 'parts':
+      return { k: 'p', p: ref.parts.map((p) => ({ r: encodeRef(p.ref), s: p.size })) }
+  }
+}
+
+function decodeRef(e: EncodedRef): BodyRef {
+  switch (e.k) {
+    case 'i':
+      return { kind: 'inline', bytes: Buffer.from(e.b, 'base64') }
+    case 'b':
+      return { kind: 'blob', ref: e.r, size: e.s }
+    case 'p':
+      return { kind: 'parts', parts: e.p.map((p) => ({ ref: decodeRef(p.r), size: p.s })) }
+  }
+}
+
+function bodyColumns(ref: BodyRef): BodyColumns {
+  if (ref.kind === 'inline') return { body_kind: 'inline', body_ref: null, body: ref.bytes }
+  return { body_kind: ref.kind, body_ref: JSON.stringify(encodeRef(ref)), body: null }
+}
+
+function bodyFromColumns(c: BodyColumns): BodyRef {
+  if (c.body_kind === 'inline') return { kind: 'inline', bytes: c.body ?? Buffer.alloc(0) }
+  return decodeRef(JSON.parse(c.body_ref ?? '{}') as EncodedRef)
+}
+
+/** Every blob ref a body points at (a parts body may mix inline and blob parts). */
+function blobRefsOf(ref: BodyRef, out: string[] = []): string[] {
+  if (ref.kind === 'blob') out.push(ref.ref)
+  else if (ref.kind === 'parts') for (const p of ref.parts) blobRefsOf(p.ref, out)
+  return out
+}
+
+interface ObjectMeta {
+  h: ObjectHeaders
+  m: Record<string, string>
+  c?: StoredChecksum
+  p?: number[]
+}
+
+interface ObjectRow {
+  bucket: string
+  key: string
+  size: number
+  etag: string
+  last_modified: number
+  owner: string
+  meta: string
+  tags: string
+}
+
+const SUMMARY_COLS = 'bucket, key, size, etag, last_modified, owner, meta, tags'
+
+function summaryFromRow(r: ObjectRow): ObjectSummary {
+  const meta = JSON.parse(r.meta) as ObjectMeta
+  return {
+    bucket: r.bucket,
+    key: r.key,
+    size: r.size,
+    etag: r.etag,
+    lastModified: r.last_modified,
+    headers: meta.h,
+    userMetadata: meta.m,
+    tags: JSON.parse(r.tags) as Record<string, string>,
+    ownerAccountId: r.owner,
+    ...(meta.c !== undefined ? { checksum: meta.c } : {}),
+    ...(meta.p !== undefined ? { partSizes: meta.p } : {}),
+  }
+}
+
+interface UploadMeta {
+  h: ObjectHeaders
+  m: Record<string, string>
+  t: Record<string, string>
+  ca?: ChecksumAlgorithm
+  ct?: 'FULL_OBJECT' | 'COMPOSITE'
+}
+
+interface UploadRow {
+  upload_id: string
+  bucket: string
+  key: string
+  initiated_at: number
+  owner: string
+  initiator: string
+  meta: string
+}
+
+function uploadFromRow(r: UploadRow): UploadRecord {
+  const meta = JSON.parse(r.meta) as UploadMeta
+  return {
+    uploadId: r.upload_id,
+    bucket: r.bucket,
+    key: r.key,
+    initiatedAt: r.initiated_at,
+    headers: meta.h,
+    userMetadata: meta.m,
+    tags: meta.t,
+    ownerAccountId: r.owner,
+    initiator: r.initiator,
+    ...(meta.ca !== undefined ? { checksumAlgorithm: meta.ca } : {}),
+    ...(meta.ct !== undefined ? { checksumType: meta.ct } : {}),
+  }
+}
+
+interface PartRow extends BodyColumns {
+  part_number: number
+  size: number
+  etag: string
+  last_modified: number
+  checksum: string | null
+}
+
+function partFromRow(r: PartRow): PartRecord {
+  return {
+    partNumber: r.part_number,
+    size: r.size,
+    etag: r.etag,
+    lastModified: r.last_modified,
+    body: bodyFromColumns(r),
+    ...(r.checksum !== null ? { checksum: JSON.parse(r.checksum) as StoredChecksum } : {}),
+  }
+}
+
+function sameBody(a: BodyRef, b: BodyRef): boolean {
+  return JSON.stringify(encodeRef(a)) === JSON.stringify(encodeRef(b))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store
+
+export class SqliteMetadataStore implements MetadataStore {
+  private readonly db: Database
+  private readonly commits: GroupCommit
+  private readonly closeDb: boolean
+  private closed = false
+
+  constructor(db: Database, opts: SqliteMetadataStoreOptions = {}) {
+    this.db = db
+    this.closeDb = opts.closeDb ?? false
+    runMigrations(db, 'metadata', METADATA_MIGRATIONS)
+    this.commits = groupCommitFor(db, opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {})
+  }
+
+  /** Queue a mutation; it resolves once the batch holding it has committed (group commit). */
+  private write<T>(run: () => T): Promise<T> {
+    if (this.closed) {
+      return Promise.reject(new StorageError('unavailable', 'metadata store is closed'))
+    }
+    return this.commits.run(run)
+  }
+
+  // ----- helpers (run inside a write) ---------------------------------------------------------
+
+  private bucketRow(name: string): { account_id: string } | undefined {
+    return prepare(this.db, 'SELECT account_id FROM buckets WHERE name = ?').get(name) as
+      | { account_id: string }
+      | undefined
+  }
+
+  private requireBucket(name: string): void {
+    if (this.bucketRow(name) === undefined) {
+      throw new StorageError('bucket-not-found', `bucket ${name} does not exist`, { bucket: name })
+    }
+  }
+
+  private objectBody(bucket: string, key: string): BodyRef | undefined {
+    const row = prepare(
+      this.db,
+      'SELECT body_kind, body_ref, body FROM objects WHERE bucket = ? AND key = ?',
+    ).get(bucket, key) as BodyColumns | undefined
+    return row === undefined ? undefined : bodyFromColumns(row)
+  }
+
+  private upsertObject(o: ObjectRecord): BodyRef | undefined {
+    const replaced = this.objectBody(o.bucket, o.key)
+    const meta: ObjectMeta = {
+      h: o.headers,
+      m: { ...o.userMetadata },
+      ...(o.checksum !== undefined ? { c: o.checksum } : {}),
+      ...(o.partSizes !== undefined ? { p: [...o.partSizes] } : {}),
+    }
+    const b = bodyColumns(o.body)
+    prepare(
+      this.db,
+      `INSERT OR REPLACE INTO objects
+        (bucket, key, size, etag, last_modified, owner, meta, tags, body_kind, body_ref, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      o.bucket,
+      o.key,
+      o.size,
+      o.etag,
+      o.lastModified,
+      o.ownerAccountId,
+      JSON.stringify(meta),
+      JSON.stringify(o.tags),
+      b.body_kind,
+      b.body_ref,
+      b.body,
+    )
+    return replaced
+  }
+
+  private uploadRow(uploadId: string): UploadRow | undefined {
+    return prepare(this.db, 'SELECT * FROM uploads WHERE upload_id = ?').get(uploadId) as
+      | UploadRow
+      | undefined
+  }
+
+  private requireUpload(uploadId: string): UploadRow {
+    const row = this.uploadRow(uploadId)
+    if (row === undefined) {
+      throw new StorageError('upload-not-found', `upload ${uploadId} does not exist`, { uploadId })
+    }
+    return row
+  }
+
+  private allParts(uploadId: string): PartRecord[] {
+    const rows = prepare(
+      this.db,
+      'SELECT * FROM parts WHERE upload_id = ? ORDER BY part_number',
+    ).all(uploadId) as PartRow[]
+    return rows.map(partFromRow)
+  }
+
+  // ----- buckets ------------------------------------------------------------------------------
+
+  createBucket(b: BucketRecord): Promise<void> {
+    return this.write(() => {
+      const existing = this.bucketRow(b.name)
+      if (existing !== undefined) {
+        throw new StorageError('bucket-exists', `bucket ${b.name} already exists`, {
+          bucket: b.name,
+          ownerAccountId: existing.account_id,
+        })
+      }
+      prepare(
+        this.db,
+        'INSERT INTO buckets (name, account_id, created_at, region) VALUES (?, ?, ?, ?)',
+      ).run(b.name, b.accountId, b.createdAt, b.region)
+    })
+  }
+
+  getBucket(name: string): Promise<BucketRecord | undefined> {
+    const row = prepare(this.db, 'SELECT * FROM buckets WHERE name = ?').get(name) as
+      | { name: string; account_id: string; created_at: number; region: string }
+      | undefined
+    return Promise.resolve(
+      row === undefined
+        ? undefined
+        : { name: row.name, accountId: row.account_id, createdAt: row.created_at, region: row.region },
+    )
+  }
+
+  deleteBucket(name: string): Promise<void> {
+    return this.write(() => {
+      this.requireBucket(name)
+      const hasObject = prepare(this.db, 'SELECT 1 FROM objects WHERE bucket = ? LIMIT 1').get(name)
+      const hasUpload = prepare(this.db, 'SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1').get(name)
+      if (hasObject !== undefined || hasUpload !== undefined) {
+        throw new StorageError('bucket-not-empty', `bucket ${name} is not empty`, { bucket: name })
+      }
+      prepare(this.db, 'DELETE FROM buckets WHERE name = ?').run(name)
+    })
+  }
+
+  listBuckets(accountId: string): Promise<readonly BucketRecord[]> {
+    const rows = prepare(
+      this.db,
+      'SELECT * FROM buckets WHERE account_id = ? ORDER BY name',
+    ).all(accountId) as { name: string; account_id: string; created_at: number; region: string }[]
+    return Promise.resolve(
+      rows.map((r) => ({
+        name: r.name,
+        accountId: r.account_id,
+        createdAt: r.created_at,
+        region: r.region,
+      })),
+    )
+  }
+
+  setBucketSubresource(bucket: string, kind: BucketSubresource, value: string | null): Promise<void> {
+    return this.write(() => {
+      this.requireBucket(bucket)
+      if (value === null) {
+        prepare(this.db, 'DELETE FROM bucket_subresources WHERE bucket = ? AND kind = ?').run(
+          bucket,
+          kind,
+        )
+      } else {
+        prepare(
+          this.db,
+          'INSERT OR REPLACE INTO bucket_subresources (bucket, kind, value) VALUES (?, ?, ?)',
+        ).run(bucket, kind, value)
+      }
+    })
+  }
+
+  getBucketSubresource(bucket: string, kind: BucketSubresource): Promise<string | undefined> {
+    const row = prepare(
+      this.db,
+      'SELECT value FROM bucket_subresources WHERE bucket = ? AND kind = ?',
+    ).get(bucket, kind) as { value: string } | undefined
+    return Promise.resolve(row?.value)
+  }
+
+  // ----- objects ------------------------------------------------------------------------------
+
+  putObject(o: ObjectRecord): Promise<{ readonly replaced?: BodyRef }> {
+    return this.write(() => {
+      this.requireBucket(o.bucket)
+      const replaced = this.upsertObject(o)
+      return replaced === undefined ? {} : { replaced }
+    })
+  }
+
+  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+    const row = prepare(
+      this.db,
+      `SELECT ${SUMMARY_COLS}, body_kind, body_ref, body FROM objects WHERE bucket = ? AND key = ?`,
+    ).get(bucket, key) as (ObjectRow & BodyColumns) | undefined
+    if (row === undefined) return Promise.resolve(undefined)
+    return Promise.resolve({ ...summaryFromRow(row), body: bodyFromColumns(row) })
+  }
+
+  deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
+    return this.write(() => {
+      this.requireBucket(bucket)
+      const body = this.objectBody(bucket, key)
+      if (body !== undefined) {
+        prepare(this.db, 'DELETE FROM objects WHERE bucket = ? AND key = ?').run(bucket, key)
+      }
+      return body
+    })
+  }
+
+  setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    return this.write(() => {
+      this.requireBucket(bucket)
+      const r = prepare(this.db, 'UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?').run(
+        JSON.stringify(tags),
+        bucket,
+        key,
+      )
+      if (r.changes === 0) {
+        throw new StorageError('key-not-found', `key ${key} does not exist`, { bucket, key })
+      }
+    })
+  }
+
+  /**
+   * One page in O(page + commonPrefixes·log n). Entries (keys and common prefixes) are merged in
+   * byte order; a common prefix is an entry whose sort position is the prefix itself, so it is
+   * returned only when it sorts after `after` (a continuation from a common prefix skips it).
+   */
+  listObjects(bucket: string, q: ListObjectsQuery): Promise<ListObjectsPage> {
+    if (this.bucketRow(bucket) === undefined) {
+      return Promise.reject(
+        new StorageError('bucket-not-found', `bucket ${bucket} does not exist`, { bucket }),
+      )
+    }
+    const objects: ObjectSummary[] = []
+    const commonPrefixes: string[] = []
+    const maxKeys = Math.max(0, Math.floor(q.maxKeys))
+    if (maxKeys === 0) return Promise.resolve({ objects, commonPrefixes, isTruncated: false })
+    const prefix = q.prefix
+    const delimiter = q.delimiter === '' ? undefined : q.delimiter
+    const upper = prefix === '' ? undefined : successor(prefix)
+    const after = q.after
+    let lower: { value: string; inclusive: boolean } =
+      after !== undefined && compareKeys(after, prefix) >= 0
+        ? { value: after, inclusive: false }
+        : { value: prefix, inclusive: true }
+    const rangeSql = (inclusive: boolean): string =>
+      `SELECT ${SUMMARY_COLS} FROM objects WHERE bucket = ? AND key ${inclusive ? '>=' : '>'} ?` +
+      (upper !== undefined ? ' AND key < ?' : '') +
+      ' ORDER BY key'
+    if (delimiter === undefined) {
+      // No roll-up: one bounded range read.
+      const rows = prepare(this.db, `${rangeSql(lower.inclusive)} LIMIT ?`).all(
+        ...(upper !== undefined ? [bucket, lower.value, upper] : [bucket, lower.value]),
+        maxKeys + 1,
+      ) as ObjectRow[]
+      const page = rows.slice(0, maxKeys).map(summaryFromRow)
+      const last = page[page.length - 1]
+      return Promise.resolve({
+        objects: page,
+        commonPrefixes,
+        isTruncated: rows.length > maxKeys,
+        ...(last !== undefined ? { lastReturned: last.key } : {}),
+      })
+    }
+    let lastReturned: string | undefined
+    let isTruncated = false
+    let count = 0
+
+    scan: for (;;) {
+      const sql = rangeSql(lower.inclusive)
+      const args = upper !== undefined ? [bucket, lower.value, upper] : [bucket, lower.value]
+      let restartAt: string | undefined
+      for (const row of prepare(this.db, sql).iterate(...args) as IterableIterator<ObjectRow>) {
+        if (count === maxKeys) {
+          isTruncated = true
+          break scan
+        }
+        const at = row.key.indexOf(delimiter, prefix.length)
+        if (at >= 0) {
+          const cp = row.key.slice(0, at + delimiter.length)
+          if (after === undefined || compareKeys(cp, after) > 0) {
+            commonPrefixes.push(cp)
+            lastReturned = cp
+            count++
+          }
+          restartAt = successor(cp)
+          if (restartAt === undefined) break scan
+          break
+        }
+        objects.push(summaryFromRow(row))
+        lastReturned = row.key
+        count++
+      }
+      if (restartAt === undefined) break
+      lower = { value: restartAt, inclusive: true }
+    }
+    return Promise.resolve({
+      objects,
+      commonPrefixes,
+      isTruncated,
+      ...(lastReturned !== undefined ? { lastReturned } : {}),
+    })
+  }
+
+  // ----- multipart ----------------------------------------------------------------------------
+
+  createUpload(u: UploadRecord): Promise<void> {
+    return this.write(() => {
+      this.requireBucket(u.bucket)
+      const meta: UploadMeta = {
+        h: u.headers,
+        m: { ...u.userMetadata },
+        t: { ...u.tags },
+        ...(u.checksumAlgorithm !== undefined ? { ca: u.checksumAlgorithm } : {}),
+        ...(u.checksumType !== undefined ? { ct: u.checksumType } : {}),
+      }
+      prepare(
+        this.db,
+        `INSERT INTO uploads (upload_id, bucket, key, initiated_at, owner, initiator, meta)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        u.uploadId,
+        u.bucket,
+        u.key,
+        u.initiatedAt,
+        u.ownerAccountId,
+        u.initiator,
+        JSON.stringify(meta),
+      )
+    })
+  }
+
+  getUpload(bucket: string, key: string, uploadId: string): Promise<UploadRecord | undefined> {
+    const row = this.uploadRow(uploadId)
+    return Promise.resolve(
+      row !== undefined && row.bucket === bucket && row.key === key ? uploadFromRow(row) : undefined,
+    )
+  }
+
+  putPart(uploadId: string, p: PartRecord): Promise<{ readonly replaced?: BodyRef }> {
+    return this.write(() => {
+      this.requireUpload(uploadId)
+      const old = prepare(
+        this.db,
+        'SELECT body_kind, body_ref, body FROM parts WHERE upload_id = ? AND part_number = ?',
+      ).get(uploadId, p.partNumber) as BodyColumns | undefined
+      const b = bodyColumns(p.body)
+      prepare(
+        this.db,
+        `INSERT OR REPLACE INTO parts
+          (upload_id, part_number, size, etag, last_modified, checksum, body_kind, body_ref, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        uploadId,
+        p.partNumber,
+        p.size,
+        p.etag,
+        p.lastModified,
+        p.checksum !== undefined ? JSON.stringify(p.checksum) : null,
+        b.body_kind,
+        b.body_ref,
+        b.body,
+      )
+      return old === undefined ? {} : { replaced: bodyFromColumns(old) }
+    })
+  }
+
+  getPart(uploadId: string, partNumber: number): Promise<PartRecord | undefined> {
+    const row = prepare(
+      this.db,
+      'SELECT * FROM parts WHERE upload_id = ? AND part_number = ?',
+    ).get(uploadId, partNumber) as PartRow | undefined
+    return Promise.resolve(row === undefined ? undefined : partFromRow(row))
+  }
+
+  listParts(uploadId: string, after: number, max: number): Promise<readonly PartRecord[]> {
+    if (this.uploadRow(uploadId) === undefined) {
+      return Promise.reject(
+        new StorageError('upload-not-found', `upload ${uploadId} does not exist`, { uploadId }),
+      )
+    }
+    const rows = prepare(
+      this.db,
+      'SELECT * FROM parts WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?',
+    ).all(uploadId, Math.floor(after), Math.max(0, Math.floor(max))) as PartRow[]
+    return Promise.resolve(rows.map(partFromRow))
+  }
+
+  /**
+   * Uploads ordered by (key, initiated, uploadId), with the same seek-past-common-prefix scan as
+   * listObjects. keyMarker alone resumes after that key; with uploadIdMarker it first resumes the
+   * marker key's uploads after that upload.
+   */
+  listUploads(bucket: string, q: ListUploadsQuery): Promise<ListUploadsPage> {
+    if (this.bucketRow(bucket) === undefined) {
+      return Promise.reject(
+        new StorageError('bucket-not-found', `bucket ${bucket} does not exist`, { bucket }),
+      )
+    }
+    const uploads: UploadRecord[] = []
+    const commonPrefixes: string[] = []
+    const max = Math.max(0, Math.floor(q.maxUploads))
+    if (max === 0) return Promise.resolve({ uploads, commonPrefixes, isTruncated: false })
+    const prefix = q.prefix
+    const delimiter = q.delimiter === '' ? undefined : q.delimiter
+    const upper = prefix === '' ? undefined : successor(prefix)
+    const km = q.keyMarker === '' ? undefined : q.keyMarker
+    let last: { key: string; uploadId?: string } | undefined
+    let isTruncated = false
+    let count = 0
+
+    const rollsUp = (key: string): boolean =>
+      delimiter !== undefined && key.indexOf(delimiter, prefix.length) >= 0
+
+    // 1. The rest of the marker key's uploads.
+    if (
+      km !== undefined &&
+      q.uploadIdMarker !== undefined &&
+      q.uploadIdMarker !== '' &&
+      km.startsWith(prefix) &&
+      !rollsUp(km)
+    ) {
+      const marker = this.uploadRow(q.uploadIdMarker)
+      const rows = (
+        marker !== undefined && marker.bucket === bucket && marker.key === km
+          ? prepare(
+              this.db,
+              `SELECT * FROM uploads WHERE bucket = ? AND key = ?
+                 AND (initiated_at > ? OR (initiated_at = ? AND upload_id > ?))
+               ORDER BY initiated_at, upload_id LIMIT ?`,
+            ).all(bucket, km, marker.initiated_at, marker.initiated_at, marker.upload_id, max + 1)
+          : prepare(
+              this.db,
+              `SELECT * FROM uploads WHERE bucket = ? AND key = ? AND upload_id > ?
+               ORDER BY initiated_at, upload_id LIMIT ?`,
+            ).all(bucket, km, q.uploadIdMarker, max + 1)
+      ) as UploadRow[]
+      for (const row of rows) {
+        if (count === max) {
+          isTruncated = true
+          break
+        }
+        uploads.push(uploadFromRow(row))
+        last = { key: row.key, uploadId: row.upload_id }
+        count++
+      }
+    }
+
+    // 2. Keys after the marker.
+    let lower: { value: string; inclusive: boolean } =
+      km !== undefined && compareKeys(km, prefix) >= 0
+        ? { value: km, inclusive: false }
+        : { value: prefix, inclusive: true }
+    scan: while (!isTruncated) {
+      const sql =
+        `SELECT * FROM uploads WHERE bucket = ? AND key ${lower.inclusive ? '>=' : '>'} ?` +
+        (upper !== undefined ? ' AND key < ?' : '') +
+        ' ORDER BY key, initiated_at, upload_id'
+      const args = upper !== undefined ? [bucket, lower.value, upper] : [bucket, lower.value]
+      let restartAt: string | undefined
+      for (const row of prepare(this.db, sql).iterate(...args) as IterableIterator<UploadRow>) {
+        if (count === max) {
+          isTruncated = true
+          break scan
+        }
+        if (delimiter !== undefined) {
+          const at = row.key.indexOf(delimiter, prefix.length)
+          if (at >= 0) {
+            const cp = row.key.slice(0, at + delimiter.length)
+            if (km === undefined || compareKeys(cp, km) > 0) {
+              commonPrefixes.push(cp)
+              last = { key: cp }
+              count++
+            }
+            restartAt = successor(cp)
+            if (restartAt === undefined) break scan
+            break
+          }
+        }
+        uploads.push(uploadFromRow(row))
+        last = { key: row.key, uploadId: row.upload_id }
+        count++
+      }
+      if (restartAt === undefined) break
+      lower = { value: restartAt, inclusive: true }
+    }
+    return Promise.resolve({
+      uploads,
+      commonPrefixes,
+      isTruncated,
+      ...(last !== undefined ? { nextKeyMarker: last.key } : {}),
+      ...(last?.uploadId !== undefined ? { nextUploadIdMarker: last.uploadId } : {}),
+    })
+  }
+
+  completeUpload(
+    uploadId: string,
+    o: ObjectRecord,
+    usedParts: readonly number[],
+  ): Promise<{ readonly replaced?: BodyRef; readonly unused: readonly BodyRef[] }> {
+    return this.write(() => {
+      const up = this.requireUpload(uploadId)
+      if (up.bucket !== o.bucket || up.key !== o.key) {
+        throw new StorageError('upload-not-found', `upload ${uploadId} is not for ${o.key}`, {
+          uploadId,
+        })
+      }
+      this.requireBucket(o.bucket)
+      const parts = this.allParts(uploadId)
+      const byNumber = new Map(parts.map((p) => [p.partNumber, p]))
+      // A part re-uploaded between the caller's read and this commit would leave the object
+      // pointing at a blob that is about to be deleted: refuse instead.
+      if (o.body.kind === 'parts' && o.body.parts.length === usedParts.length) {
+        o.body.parts.forEach((bp, i) => {
+          const current = byNumber.get(usedParts[i] ?? -1)
+          if (current === undefined || !sameBody(current.body, bp.ref)) {
+            throw new StorageError('conflict', `part ${usedParts[i]} changed during completion`, {
+              uploadId,
+            })
+          }
+        })
+      }
+      const used = new Set(usedParts)
+      const unused = parts.filter((p) => !used.has(p.partNumber)).map((p) => p.body)
+      prepare(this.db, 'DELETE FROM parts WHERE upload_id = ?').run(uploadId)
+      prepare(this.db, 'DELETE FROM uploads WHERE upload_id = ?').run(uploadId)
+      const replaced = this.upsertObject(o)
+      return replaced === undefined ? { unused } : { replaced, unused }
+    })
+  }
+
+  abortUpload(uploadId: string): Promise<readonly BodyRef[]> {
+    return this.write(() => {
+      this.requireUpload(uploadId)
+      const bodies = this.allParts(uploadId).map((p) => p.body)
+      prepare(this.db, 'DELETE FROM parts WHERE upload_id = ?').run(uploadId)
+      prepare(this.db, 'DELETE FROM uploads WHERE upload_id = ?').run(uploadId)
+      return bodies
+    })
+  }
+
+  /**
+   * Pages through objects and parts in primary-key order so no SQLite cursor stays open across
+   * the yields (better-sqlite3 forbids other statements while an iterator is open).
+   */
+  async *referencedBlobRefs(): AsyncIterable<string> {
+    const pages = [
+      {
+        first: 'SELECT bucket AS a, key AS b, body_ref FROM objects ORDER BY bucket, key LIMIT 1000',
+        next: `SELECT bucket AS a, key AS b, body_ref FROM objects
+               WHERE (bucket, key) > (?, ?) ORDER BY bucket, key LIMIT 1000`,
+      },
+      {
+        first: `SELECT upload_id AS a, part_number AS b, body_ref FROM parts
+                ORDER BY upload_id, part_number LIMIT 1000`,
+        next: `SELECT upload_id AS a, part_number AS b, body_ref FROM parts
+               WHERE (upload_id, part_number) > (?, ?) ORDER BY upload_id, part_number LIMIT 1000`,
+      },
+    ]
+    for (const { first, next } of pages) {
+      let cursor: [string, string | number] | undefined
+      for (;;) {
+        const rows = (
+          cursor === undefined
+            ? prepare(this.db, first).all()
+            : prepare(this.db, next).all(...cursor)
+        ) as { a: string; b: string | number; body_ref: string | null }[]
+        if (rows.length === 0) break
+        for (const r of rows) {
+          cursor = [r.a, r.b]
+          if (r.body_ref === null) continue
+          for (const ref of blobRefsOf(decodeRef(JSON.parse(r.body_ref) as EncodedRef))) yield ref
+        }
+      }
+    }
+  }
+
+  /** Commits what is queued, refuses further writes; closes the database only if it owns it. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    this.commits.flush()
+    this.closed = true
+    if (this.closeDb) this.db.close()
+    return Promise.resolve()
+  }
+}

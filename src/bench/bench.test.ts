@@ -1,0 +1,173 @@
+/**
+ * Smoke test for the benchmark suite: the pure verdict logic, argument parsing, /proc parsing,
+ * the signer against an AWS SigV4 vector, and every ceiling server answering the load
+ * generator. Nothing heavy: the real measurements are `npm run bench`.
+ */
+import { describe, expect, it } from 'vitest'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { median, renderTable, score, summaryJson, verdict } from './stats.js'
+import { parseArgs } from './args.js'
+import { cpuSeconds, parseCpuSeconds, parseRssBytes, rssBytes, spawnServer } from './proc.js'
+import { signRequest, type PreparedRequest } from './sign.js'
+import { makePool, runLoad, send } from './load.js'
+import { startCeiling, CEILING_KINDS } from './ceiling-servers.js'
+import { countEntries } from './targets/list.js'
+import { userPolicy, bucketPolicy } from './targets/iam.js'
+import { sessionPolicy } from './targets/sts.js'
+
+describe('stats', () => {
+  it('median of odd, even and empty lists', () => {
+    expect(median([5, 1, 3])).toBe(3)
+    expect(median([4, 1, 3, 2])).toBe(2.5)
+    expect(median([])).toBeNaN()
+  })
+  it('verdicts respect the direction of the target', () => {
+    expect(verdict(0.5, { kind: 'min-ratio', target: 0.5 })).toBe('PASS')
+    expect(verdict(0.49, { kind: 'min-ratio', target: 0.5 })).toBe('FAIL')
+    expect(verdict(3.1, { kind: 'max-ratio', target: 3 })).toBe('FAIL')
+    expect(verdict(2.9, { kind: 'max-ratio', target: 3 })).toBe('PASS')
+    expect(verdict(Number.NaN, { kind: 'min-ratio', target: 0.5 })).toBe('FAIL')
+    expect(verdict(1, { kind: 'info' })).toBe('INFO')
+  })
+  it('scores, renders and summarises rows', () => {
+    const rows = [
+      score({ group: 'g', name: 'fast', unit: 'req/s', ours: 60, ceiling: 100, ceilingName: 'c', comparison: { kind: 'min-ratio', target: 0.5 } }),
+      score({ group: 'g', name: 'slow', unit: 'req/s', ours: 40, ceiling: 100, ceilingName: 'c', comparison: { kind: 'min-ratio', target: 0.5 } }),
+      score({ group: 'g', name: 'broken', unit: '-', ours: 1, ceiling: 1, ceilingName: 'c', comparison: { kind: 'info' }, error: 'boom' }),
+    ]
+    expect(rows.map((r) => r.verdict)).toEqual(['PASS', 'FAIL', 'ERROR'])
+    expect(rows[0]?.ratio).toBeCloseTo(0.6)
+    const table = renderTable(rows)
+    expect(table).toMatch(/fast.*PASS/)
+    expect(table).toMatch(/slow.*FAIL/)
+    expect(table).toContain('error: boom')
+    const json = JSON.parse(summaryJson(rows)) as { passed: number; failed: number; results: unknown[] }
+    expect(json).toMatchObject({ passed: 1, failed: 2 })
+    expect(json.results).toHaveLength(3)
+  })
+})
+
+describe('args', () => {
+  it('parses --quick and --only lists', () => {
+    expect(parseArgs([])).toEqual({ quick: false, only: undefined, list: false })
+    expect(parseArgs(['--quick', '--only', 'get4k,list', '--only=iam'])).toEqual({ quick: true, only: ['get4k', 'list', 'iam'], list: false })
+  })
+  it('rejects unknown targets and flags', () => {
+    expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown target/)
+    expect(() => parseArgs(['--only'])).toThrow(/needs a target/)
+    expect(() => parseArgs(['--fast'])).toThrow(/unknown argument/)
+  })
+})
+
+describe('/proc parsing', () => {
+  it('reads utime+stime after a comm with spaces and parens', () => {
+    const stat = '1234 (node (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0 100 0 0'
+    expect(parseCpuSeconds(stat)).toBeCloseTo(3.0)
+    expect(() => parseCpuSeconds('garbage')).toThrow()
+  })
+  it('reads VmRSS in bytes', () => {
+    expect(parseRssBytes('Name:\tnode\nVmRSS:\t  2048 kB\nVmData: 1 kB\n')).toBe(2048 * 1024)
+    expect(parseRssBytes('Name: x\n')).toBeNaN()
+  })
+  it('reads this process', () => {
+    expect(cpuSeconds(process.pid)).toBeGreaterThan(0)
+    expect(rssBytes(process.pid)).toBeGreaterThan(1 << 20)
+  })
+})
+
+describe('signer', () => {
+  it('matches the AWS get-vanilla SigV4 vector', async () => {
+    const r = await signRequest({
+      origin: 'http://example.amazonaws.com',
+      creds: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+      service: 'service',
+      method: 'GET',
+      path: '/',
+      signingDate: new Date('2015-08-30T12:36:00Z'),
+    })
+    expect(r.headers['authorization']).toBe(
+      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
+    )
+  })
+  it('signs S3 payload hashes and session tokens', async () => {
+    const body = Buffer.from('hello')
+    const r = await signRequest({
+      origin: 'http://127.0.0.1:9',
+      creds: { accessKeyId: 'AK', secretAccessKey: 'SK', sessionToken: 'TOK' },
+      method: 'PUT',
+      path: '/b/k',
+      query: { 'start-after': 'a b' },
+      body,
+    })
+    expect(r.path).toBe('/b/k?start-after=a%20b')
+    expect(r.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(body).digest('hex'))
+    expect(r.headers['x-amz-security-token']).toBe('TOK')
+    expect(r.headers['authorization']).toMatch(/SignedHeaders=[^,]*x-amz-content-sha256[^,]*x-amz-security-token/)
+  })
+})
+
+describe('payload builders', () => {
+  it('policies have the promised sizes', () => {
+    const u = JSON.parse(userPolicy(99, 'bench')) as { Statement: unknown[] }
+    expect(u.Statement).toHaveLength(99)
+    expect((JSON.parse(bucketPolicy('bench')) as { Statement: unknown[] }).Statement).toHaveLength(20)
+    const sp = sessionPolicy('bench')
+    expect(sp.length).toBeGreaterThan(850)
+    expect(sp.length).toBeLessThanOrEqual(1100)
+  })
+  it('counts ListObjectsV2 entries', () => {
+    const xml = '<ListBucketResult><Prefix></Prefix><Contents><Key>a</Key></Contents><Contents><Key>b</Key></Contents><CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes></ListBucketResult>'
+    expect(countEntries(xml)).toBe(3)
+  })
+})
+
+describe('ceilings answer the load generator', () => {
+  for (const kind of CEILING_KINDS) {
+    it(kind, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-test-'))
+      const { server, url } = await startCeiling({ kind, port: 0, dir })
+      const pool = makePool(url, 4)
+      try {
+        const body = Buffer.alloc(4096, 'z')
+        const req: PreparedRequest = kind === 'get4k' ? { method: 'GET', path: '/x', headers: {} } : { method: 'PUT', path: '/x', headers: { 'content-length': '4096' }, body }
+        const r = await runLoad({ pool, requests: [req], concurrency: 4, durationMs: 150 })
+        expect(r.errors).toBe(0)
+        expect(r.ok).toBeGreaterThan(10)
+        if (kind === 'get4k') expect(r.bytes).toBe(r.ok * 4096)
+        if (kind === 'stream') {
+          const big = Buffer.alloc(3 << 20, 'b')
+          const put = await send(pool, { method: 'PUT', path: '/big', headers: { 'content-length': String(big.length) } }, Readable.from([big.subarray(0, 1 << 20), big.subarray(1 << 20)], { objectMode: false }))
+          expect(put.status).toBe(200)
+          const get = await send(pool, { method: 'GET', path: '/big', headers: {} })
+          expect(get).toMatchObject({ status: 200, bytes: big.length })
+          expect((await send(pool, { method: 'GET', path: '/missing', headers: {} })).status).toBe(404)
+        }
+      } finally {
+        await pool.close()
+        server.closeAllConnections()
+        await new Promise((r) => server.close(r))
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  }
+
+  const built = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'dist', 'bench', 'ceilings.js')
+  it.skipIf(!existsSync(built))('the built ceilings.js runs as a child with readable CPU and RSS', async () => {
+    const child = await spawnServer({ args: [built, 'get4k', '0'], startTimeoutMs: 10_000 })
+    const pool = makePool(child.url, 2)
+    try {
+      const a = await send(pool, { method: 'GET', path: '/', headers: {} })
+      expect(a).toMatchObject({ status: 200, bytes: 4096 })
+      expect(cpuSeconds(child.pid)).toBeGreaterThan(0)
+      expect(rssBytes(child.pid)).toBeGreaterThan(1 << 20)
+    } finally {
+      await pool.close()
+      await child.stop()
+    }
+  })
+})

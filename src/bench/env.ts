@@ -1,0 +1,189 @@
+/**
+ * What every target shares: run settings (--quick), where dist/ is, starting Latchkey and the
+ * ceilings as child processes with temp data dirs, a few signed setup calls (create bucket, put
+ * object), and the interleaved-rounds loop that makes the numbers comparable on a noisy box.
+ * @module
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Pool } from 'undici'
+import { spawnServer, type ChildServer } from './proc.js'
+import { makePool, runLoad, send, type LoadResult } from './load.js'
+import { signRequest, type Credentials, type PreparedRequest } from './sign.js'
+import type { CeilingKind } from './ceiling-servers.js'
+import { median } from './stats.js'
+
+export interface Settings {
+  readonly quick: boolean
+  /** Interleaved rounds per comparison (median reported). */
+  readonly rounds: number
+  /** Length of one throughput round. */
+  readonly roundMs: number
+  /** Warm-up before the first round, per server. */
+  readonly warmupMs: number
+  /** Connections (= requests in flight) for the small-request targets. */
+  readonly connections: number
+  /** Size of the big-object transfer. */
+  readonly bigBytes: number
+  readonly bigRounds: number
+  readonly log: (line: string) => void
+}
+
+export function settings(quick: boolean, log: (line: string) => void): Settings {
+  return quick
+    ? { quick, rounds: 1, roundMs: 500, warmupMs: 400, connections: 32, bigBytes: 32 << 20, bigRounds: 1, log }
+    : { quick, rounds: 5, roundMs: 2_000, warmupMs: 2_000, connections: 32, bigBytes: 256 << 20, bigRounds: 3, log }
+}
+
+/** dist/ (this file is dist/bench/env.js once built). */
+export const DIST = join(fileURLToPath(new URL('.', import.meta.url)), '..')
+export const MAIN_JS = join(DIST, 'main.js')
+export const CEILINGS_JS = join(DIST, 'bench', 'ceilings.js')
+
+export const ROOT_ACCESS_KEY = 'LKIABENCHROOTKEY0001'
+export const ROOT_SECRET_KEY = 'benchRootSecretKey/0123456789abcdefghijk'
+export const ROOT_PASSWORD = 'bench-operator-password-1'
+export const ROOT_CREDS: Credentials = { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY }
+
+export function tempDir(tag: string): string {
+  return mkdtempSync(join(tmpdir(), `latchkey-bench-${tag}-`))
+}
+
+export interface Latchkey extends ChildServer {
+  readonly dataDir: string
+  /** Stop and remove the data dir (unless kept). */
+  dispose(): Promise<void>
+}
+
+export async function startLatchkey(o: { dataDir?: string; args?: readonly string[]; keep?: boolean } = {}): Promise<Latchkey> {
+  const dataDir = o.dataDir ?? tempDir('data')
+  const child = await spawnServer({
+    args: [MAIN_JS, 'serve', '--address', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn', ...(o.args ?? [])],
+    env: {
+      LATCHKEY_ROOT_ACCESS_KEY: ROOT_ACCESS_KEY,
+      LATCHKEY_ROOT_SECRET_KEY: ROOT_SECRET_KEY,
+      LATCHKEY_ROOT_PASSWORD: ROOT_PASSWORD,
+    },
+  })
+  return {
+    ...child,
+    dataDir,
+    async dispose() {
+      await child.stop()
+      if (o.keep !== true && o.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface Ceiling extends ChildServer {
+  dispose(): Promise<void>
+}
+
+export async function startCeilingProc(kind: CeilingKind): Promise<Ceiling> {
+  const dir = kind === 'get4k' ? undefined : tempDir(`ceil-${kind}`)
+  const child = await spawnServer({ args: [CEILINGS_JS, kind, '0', ...(dir !== undefined ? [dir] : [])] })
+  return {
+    ...child,
+    async dispose() {
+      await child.stop()
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Sign and send one S3 request; throws unless the status is 2xx. For setup, not for load. */
+export async function s3Call(
+  pool: Pool,
+  origin: string,
+  creds: Credentials,
+  method: string,
+  path: string,
+  opts: { body?: Buffer | string; query?: Record<string, string>; headers?: Record<string, string> } = {},
+): Promise<void> {
+  const r = await signRequest({ origin, creds, method, path, ...opts })
+  const a = await send(pool, r)
+  if (a.status < 200 || a.status >= 300) throw new Error(`${method} ${path} → ${String(a.status)} ${a.head ?? ''}`)
+}
+
+export const OBJECT_4K = Buffer.alloc(4096, 'q')
+
+/** Create a bucket and put a 4 KiB object `obj4k` in it with the master key. */
+export async function prepareBucket(pool: Pool, origin: string, bucket: string): Promise<void> {
+  await s3Call(pool, origin, ROOT_CREDS, 'PUT', `/${bucket}`)
+  await s3Call(pool, origin, ROOT_CREDS, 'PUT', `/${bucket}/obj4k`, { body: OBJECT_4K })
+}
+
+/** One contender in an interleaved comparison. */
+export interface Contender {
+  readonly name: string
+  readonly pool: Pool
+  readonly pid: number
+  readonly requests: readonly PreparedRequest[]
+  readonly ok?: (status: number) => boolean
+}
+
+export interface ContenderStats {
+  readonly rps: number
+  readonly cpuUsPerOp: number
+  readonly errors: number
+  readonly ok: number
+  readonly firstError?: string
+  readonly rounds: readonly number[]
+}
+
+/**
+ * Throughput of each contender, rounds interleaved (A B C A B C …) so drift on a shared machine
+ * hits all of them alike; warm-up first. Medians of rps and CPU/op.
+ */
+export async function compareThroughput(s: Settings, contenders: readonly Contender[]): Promise<ContenderStats[]> {
+  const next = contenders.map(() => 0)
+  for (const [i, c] of contenders.entries()) {
+    const r = await runLoad({ pool: c.pool, requests: c.requests, concurrency: s.connections, durationMs: s.warmupMs, ...(c.ok ? { ok: c.ok } : {}) })
+    next[i] = r.nextIndex
+  }
+  const results: LoadResult[][] = contenders.map(() => [])
+  for (let round = 0; round < s.rounds; round++) {
+    for (const [i, c] of contenders.entries()) {
+      const r = await runLoad({
+        pool: c.pool,
+        requests: c.requests,
+        concurrency: s.connections,
+        durationMs: s.roundMs,
+        pid: c.pid,
+        startIndex: next[i] ?? 0,
+        ...(c.ok ? { ok: c.ok } : {}),
+      })
+      next[i] = r.nextIndex
+      results[i]?.push(r)
+    }
+  }
+  return results.map((rs) => {
+    const firstError = rs.find((r) => r.firstError !== undefined)?.firstError
+    return {
+      rps: median(rs.map((r) => r.rps)),
+      cpuUsPerOp: median(rs.map((r) => r.cpuUsPerOp)),
+      errors: rs.reduce((n, r) => n + r.errors, 0),
+      ok: rs.reduce((n, r) => n + r.ok, 0),
+      rounds: rs.map((r) => r.rps),
+      ...(firstError !== undefined ? { firstError } : {}),
+    }
+  })
+}
+
+export function poolFor(url: string, s: Settings): Pool {
+  return makePool(url, s.connections)
+}
+
+/** Describe errors of a contender for a row's error field (undefined when clean). */
+export function errorOf(name: string, st: ContenderStats): string | undefined {
+  if (st.errors === 0) return undefined
+  return `${name}: ${String(st.errors)} failed of ${String(st.errors + st.ok)}; first: ${st.firstError ?? '?'}`
+}
+
+export function roundsNote(stats: readonly ContenderStats[], names: readonly string[]): string {
+  return names
+    .map((n, i) => `${n} rounds rps [${(stats[i]?.rounds ?? []).map((x) => Math.round(x)).join(', ')}]`)
+    .join('; ')
+}

@@ -1,0 +1,125 @@
+/**
+ * Child-process plumbing for the benchmarks: every server under test (ours and each ceiling)
+ * runs in its own process so each has its own event loop and its CPU can be read from
+ * /proc/<pid>/stat. The load generator stays in the driver process.
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+
+/** Clock ticks per second for /proc stat fields (USER_HZ; 100 on every Linux we target). */
+const CLK_TCK = 100
+
+export interface ChildServer {
+  readonly url: string
+  readonly pid: number
+  readonly proc: ChildProcess
+  readonly output: readonly string[]
+  stop(): Promise<void>
+}
+
+export interface SpawnOptions {
+  readonly args: readonly string[]
+  readonly env?: Readonly<Record<string, string>>
+  readonly startTimeoutMs?: number
+  /** Extra node flags (e.g. --max-old-space-size). */
+  readonly nodeFlags?: readonly string[]
+}
+
+/** Start `node <args>` and wait for its `{"msg":"listening","url":…}` line. */
+export async function spawnServer(opts: SpawnOptions): Promise<ChildServer> {
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...opts.args], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output: string[] = []
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL')
+      reject(new Error(`server did not start within ${String(opts.startTimeoutMs ?? 30_000)} ms:\n${output.join('\n')}`))
+    }, opts.startTimeoutMs ?? 30_000)
+    const onLine = (line: string): void => {
+      if (output.length < 200) output.push(line)
+      const m = /"url":"(https?:\/\/[^"]+)"/.exec(line)
+      if (m?.[1] !== undefined && line.includes('listening')) {
+        clearTimeout(timer)
+        resolve(m[1])
+      }
+    }
+    createInterface({ input: proc.stdout }).on('line', onLine)
+    createInterface({ input: proc.stderr }).on('line', onLine)
+    proc.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited with ${String(code)} before listening:\n${output.join('\n')}`))
+    })
+  })
+  const pid = proc.pid
+  if (pid === undefined) throw new Error('child has no pid')
+  return {
+    url,
+    pid,
+    proc,
+    output,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      proc.kill('SIGTERM')
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5_000)
+      await exited
+      clearTimeout(t)
+    },
+  }
+}
+
+/** Parse utime+stime (seconds) from the text of /proc/<pid>/stat. The comm field may hold spaces. */
+export function parseCpuSeconds(stat: string): number {
+  const close = stat.lastIndexOf(')')
+  if (close < 0) throw new Error('malformed /proc stat')
+  // fields after "pid (comm)": state is field 3; utime=14, stime=15 → offsets 11, 12 after state.
+  const rest = stat.slice(close + 2).split(' ')
+  const utime = Number(rest[11])
+  const stime = Number(rest[12])
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('malformed /proc stat')
+  return (utime + stime) / CLK_TCK
+}
+
+/** CPU seconds (user+system) the process has used so far; NaN when /proc is unavailable. */
+export function cpuSeconds(pid: number): number {
+  try {
+    return parseCpuSeconds(readFileSync(`/proc/${String(pid)}/stat`, 'utf8'))
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** VmRSS in bytes from the text of /proc/<pid>/status. */
+export function parseRssBytes(status: string): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)
+  return m?.[1] !== undefined ? Number(m[1]) * 1024 : Number.NaN
+}
+
+export function rssBytes(pid: number): number {
+  try {
+    return parseRssBytes(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Samples VmRSS every `intervalMs` until stopped; returns the maximum seen (bytes). */
+export function sampleRss(pid: number, intervalMs = 50): { stop(): number } {
+  let max = rssBytes(pid)
+  const t = setInterval(() => {
+    const r = rssBytes(pid)
+    if (r > max || Number.isNaN(max)) max = r
+  }, intervalMs)
+  return {
+    stop() {
+      clearInterval(t)
+      const r = rssBytes(pid)
+      if (r > max) max = r
+      return max
+    },
+  }
+}

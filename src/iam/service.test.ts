@@ -1,0 +1,432 @@
+import { describe, expect, it } from 'vitest'
+import { generateSync } from 'otplib'
+import { IamError } from './types.js'
+import { makeIam, READ_ONLY_POLICY, sessionReq } from './test-helpers.js'
+import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
+import { openDatabase } from '../backends/sqlite/db.js'
+import { IamService } from './service.js'
+import { ManualClock, randomIds } from '../lib/clock.js'
+import { silentLogger } from '../lib/logger.js'
+
+async function setup() {
+  const f = await makeIam()
+  const def = f.iam.byName('default')
+  if (!def) throw new Error('no default account')
+  const now = f.clock.now()
+  const alice = await f.iam.createUser(
+    { accountId: def.id, username: 'alice', password: 'alice-pass-1', role: 'Writer' },
+    now,
+  )
+  return { ...f, def, alice, now }
+}
+
+async function iamError(p: Promise<unknown>): Promise<IamError> {
+  try {
+    await p
+  } catch (e) {
+    if (e instanceof IamError) return e
+    throw e
+  }
+  throw new Error('expected an IamError')
+}
+
+describe('bootstrap', () => {
+  it('creates the default account, master key and operator once, reporting what it generated', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, bootstrap: {} })
+    expect(f.generated.rootUser).toBe('root')
+    expect(f.generated.rootPassword).toMatch(/^[A-Za-z0-9]{24}$/)
+    expect(f.generated.masterAccessKeyId).toMatch(/^S4AK[A-Za-z0-9]{20}$/)
+    expect(f.generated.masterSecretKey).toMatch(/^[A-Za-z0-9]{40}$/)
+    const def = f.iam.byName('default')
+    expect(def?.id).toMatch(/^\d{12}$/)
+    expect(def?.canonicalId).toMatch(/^[0-9a-f]{64}$/)
+    const cred = await f.iam.resolve(f.generated.masterAccessKeyId ?? '')
+    expect(cred?.secretKey).toBe(f.generated.masterSecretKey)
+    expect(cred?.principal).toMatchObject({ kind: 'account-root', accountId: def?.id, accountName: 'default' })
+    const login = await f.iam.authenticateAdmin(
+      { username: 'root', password: f.generated.rootPassword ?? '', address: '10.0.0.1' },
+      f.clock.now(),
+    )
+    expect(login).toEqual({ kind: 'operator', username: 'root' })
+
+    // Second start over the same data: nothing generated, same keys still work.
+    const again = await makeIam({ db, bootstrap: {}, masterKey: f.masterKey })
+    expect(again.generated).toEqual({})
+    expect((await again.iam.resolve(f.generated.masterAccessKeyId ?? ''))?.secretKey).toBe(f.generated.masterSecretKey)
+  })
+
+  it('uses configured root keys and refuses a wrong master key', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({
+      db,
+      bootstrap: { rootPassword: 'pw-12345678', rootAccessKey: 'ROOTKEY1', rootSecretKey: 'root-secret-1' },
+    })
+    expect(f.generated).toEqual({})
+    expect((await f.iam.resolve('ROOTKEY1'))?.secretKey).toBe('root-secret-1')
+    await expect(makeIam({ db })).rejects.toThrow(/cannot decrypt stored secrets/)
+    await expect(makeIam({ bootstrap: { rootAccessKey: 'x' } })).rejects.toThrow(/^LATCHKEY_ROOT_ACCESS_KEY/)
+    await expect(makeIam({ bootstrap: { rootSecretKey: 'short' } })).rejects.toThrow(/^LATCHKEY_ROOT_SECRET_KEY/)
+  })
+})
+
+describe('users and keys take effect on the very next resolve', () => {
+  it('generate, replace, revoke', async () => {
+    const { iam, alice, now } = await setup()
+    const k1 = await iam.generateKey(alice.id, now)
+    expect(k1.accessKeyId).toMatch(/^S4AK[A-Za-z0-9]{20}$/)
+    expect(k1.secretKey).toMatch(/^[A-Za-z0-9]{40}$/)
+    const c1 = await iam.resolve(k1.accessKeyId)
+    expect(c1?.secretKey).toBe(k1.secretKey)
+    expect(c1?.principal).toMatchObject({ kind: 'user', userId: alice.id, username: 'alice', role: 'Writer' })
+    expect(iam.checkSessionToken(c1!, undefined, now)).toBe('ok')
+    expect(iam.checkSessionToken(c1!, 'LK1.something', now)).toBe('invalid')
+
+    const k2 = await iam.generateKey(alice.id, now)
+    expect(await iam.resolve(k1.accessKeyId)).toBeUndefined()
+    expect((await iam.resolve(k2.accessKeyId))?.secretKey).toBe(k2.secretKey)
+    expect(iam.getUser(alice.id)?.accessKeyId).toBe(k2.accessKeyId)
+
+    expect(await iam.revokeKey(alice.id)).toBe(true)
+    expect(await iam.resolve(k2.accessKeyId)).toBeUndefined()
+    expect(await iam.revokeKey(alice.id)).toBe(false)
+  })
+
+  it('deactivate, reactivate, role change, delete', async () => {
+    const { iam, alice, now } = await setup()
+    const k = await iam.generateKey(alice.id, now)
+    await iam.updateUser(alice.id, { isActive: false })
+    expect(await iam.resolve(k.accessKeyId)).toBeUndefined()
+    await iam.updateUser(alice.id, { isActive: true, role: 'Reader' })
+    expect((await iam.resolve(k.accessKeyId))?.principal).toMatchObject({ role: 'Reader' })
+    await iam.deleteUser(alice.id)
+    expect(await iam.resolve(k.accessKeyId)).toBeUndefined()
+    expect(iam.getUser(alice.id)).toBeUndefined()
+  })
+
+  it('serialises concurrent mutations: a password change cannot undo a deactivation', async () => {
+    const { iam, alice, now } = await setup()
+    const k = await iam.generateKey(alice.id, now)
+    await Promise.all([
+      iam.updateUser(alice.id, { password: 'another-pass-1' }),
+      iam.updateUser(alice.id, { isActive: false }),
+      iam.generateKey(alice.id, now),
+    ])
+    expect(iam.getUser(alice.id)?.isActive).toBe(false)
+    expect(iam.getUser(alice.id)?.accessKeyId).not.toBe(k.accessKeyId)
+    expect(await iam.resolve(k.accessKeyId)).toBeUndefined()
+  })
+
+  it('survives a restart (write-through) with secrets decrypted from the store', async () => {
+    const { iam, alice, now, db, masterKey } = await setup()
+    const k = await iam.generateKey(alice.id, now)
+    const again = await makeIam({ db, masterKey })
+    expect((await again.iam.resolve(k.accessKeyId))?.secretKey).toBe(k.secretKey)
+    iam.close()
+  })
+
+  it('validates input and rejects duplicates case-insensitively', async () => {
+    const { iam, def, now } = await setup()
+    const base = { accountId: def.id, password: 'password-1', role: 'Reader' as const }
+    expect((await iamError(iam.createUser({ ...base, username: 'ALICE' }, now))).code).toBe('conflict')
+    expect((await iamError(iam.createUser({ ...base, username: 'bad name' }, now))).code).toBe('invalid')
+    expect((await iamError(iam.createUser({ ...base, username: 'bob', password: 'short' }, now))).code).toBe('invalid')
+    expect((await iamError(iam.createUser({ ...base, username: 'bob', email: 'nope' }, now))).code).toBe('invalid')
+    expect((await iamError(iam.createUser({ ...base, username: 'bob', accountId: '000000000000' }, now))).code).toBe(
+      'not-found',
+    )
+  })
+})
+
+describe('policies', () => {
+  it('role preset plus the user policy; malformed policy → invalid naming the problem', async () => {
+    const { iam, alice } = await setup()
+    const u = { kind: 'user' as const, accountId: alice.accountId, accountName: 'default', userId: alice.id, username: 'alice', role: 'Writer' as const, accessKeyId: '' }
+    expect((await iam.policiesFor(u)).identity.map((p) => p.name)).toEqual(['role:Writer'])
+    await iam.putUserPolicy(alice.id, READ_ONLY_POLICY)
+    expect((await iam.policiesFor(u)).identity.map((p) => p.name)).toEqual(['role:Writer', 'user-policy'])
+    await iam.updateUser(alice.id, { role: 'Reader' })
+    expect((await iam.policiesFor(u)).identity.map((p) => p.name)).toEqual(['role:Reader', 'user-policy'])
+    expect(iam.getUserPolicy(alice.id)).toBe(READ_ONLY_POLICY)
+    const bad = await iamError(iam.putUserPolicy(alice.id, '{"Statement":[{"Effect":"Maybe"}]}'))
+    expect(bad.code).toBe('invalid')
+    expect(bad.message).toMatch(/MalformedPolicy: .+/)
+    const notJson = await iamError(iam.putUserPolicy(alice.id, '{'))
+    expect(notJson.message).toMatch(/JSON/)
+    expect(await iam.deleteUserPolicy(alice.id)).toBe(true)
+    expect((await iam.policiesFor(u)).identity).toHaveLength(1)
+  })
+})
+
+describe('password login and throttling', () => {
+  it('never stores the password and answers one generic error', async () => {
+    const { iam, alice, now, db } = await setup()
+    const row = db.prepare('SELECT password_hash FROM iam_users WHERE id = ?').get(alice.id) as { password_hash: string }
+    expect(row.password_hash).toMatch(/^scrypt\$1024\$8\$1\$/)
+    expect(row.password_hash).not.toContain('alice-pass-1')
+    const p = await iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '1.1.1.1' }, now)
+    expect(p).toMatchObject({ kind: 'user', userId: alice.id, accessKeyId: '' })
+    expect(iam.getUser(alice.id)?.lastAccess).toBe(now)
+    for (const bad of [
+      { username: 'alice', password: 'wrong-pass' },
+      { username: 'nobody', password: 'alice-pass-1' },
+      { username: 'alice', password: 'alice-pass-1', customer: 'nope' },
+    ]) {
+      const e = await iamError(iam.authenticatePassword({ ...bad, address: '1.1.1.1' }, now))
+      expect([e.code, e.message]).toEqual(['unauthorized', 'Invalid credentials'])
+    }
+    await iam.updateUser(alice.id, { isActive: false })
+    const e = await iamError(iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '2.2.2.2' }, now))
+    expect(e.code).toBe('unauthorized')
+  })
+
+  it('throttles per user after 10 failures in 15 minutes, with Retry-After', async () => {
+    const { iam, clock } = await setup()
+    for (let i = 0; i < 10; i++) {
+      const e = await iamError(iam.authenticatePassword({ username: 'alice', password: 'nope-nope', address: `10.0.0.${i}` }, clock.now()))
+      expect(e.code).toBe('unauthorized')
+      clock.advance(1000)
+    }
+    // Even the right password is refused now, from a fresh address.
+    const t = await iamError(iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '9.9.9.9' }, clock.now()))
+    expect(t.code).toBe('throttled')
+    expect(t.retryAfter).toBeGreaterThan(800)
+    expect(t.retryAfter).toBeLessThanOrEqual(900)
+    clock.advance(15 * 60_000)
+    await expect(iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '9.9.9.9' }, clock.now())).resolves.toMatchObject({ kind: 'user' })
+  })
+
+  it('throttles per address across usernames', async () => {
+    const { iam, clock } = await setup()
+    for (let i = 0; i < 10; i++) {
+      await iamError(iam.authenticatePassword({ username: `user${i}`, password: 'x-x-x-x-x', address: '6.6.6.6' }, clock.now()))
+    }
+    const t = await iamError(iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '6.6.6.6' }, clock.now()))
+    expect(t.code).toBe('throttled')
+    await expect(iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '7.7.7.7' }, clock.now())).resolves.toBeTruthy()
+  })
+
+  it('requires a fresh TOTP code once enrolled', async () => {
+    const { iam, alice, clock } = await setup()
+    const { secret, otpauthUrl } = await iam.enrollTotp(alice.id)
+    expect(otpauthUrl).toMatch(/^otpauth:\/\/totp\//)
+    expect(iam.getUser(alice.id)?.totpEnabled).toBe(true)
+    const base = { username: 'alice', password: 'alice-pass-1', address: '3.3.3.3' }
+    expect((await iamError(iam.authenticatePassword(base, clock.now()))).code).toBe('unauthorized')
+    const code = generateSync({ secret, epoch: Math.floor(clock.now() / 1000) })
+    await expect(iam.authenticatePassword({ ...base, otp: code }, clock.now())).resolves.toMatchObject({ kind: 'user' })
+    // replay of the same code is refused
+    expect((await iamError(iam.authenticatePassword({ ...base, otp: code }, clock.now()))).code).toBe('unauthorized')
+    expect(await iam.deleteTotp(alice.id)).toBe(true)
+    await expect(iam.authenticatePassword(base, clock.now())).resolves.toMatchObject({ kind: 'user' })
+  })
+})
+
+describe('accounts', () => {
+  it('reseller owns customers; master key reset kills the old secret at once', async () => {
+    const { iam, now } = await setup()
+    const r = await iam.createAccount({ name: 'resell', type: 'reseller' }, now)
+    const c = await iam.createAccount({ name: 'cust', type: 'customer', resellerId: r.account.id }, now)
+    expect(c.account.resellerId).toBe(r.account.id)
+    expect((await iamError(iam.createAccount({ name: 'cust', type: 'customer' }, now))).code).toBe('conflict')
+    expect((await iamError(iam.createAccount({ name: 'x', type: 'customer', resellerId: c.account.id }, now))).code).toBe('invalid')
+    const before = await iam.resolve(c.masterKey.accessKeyId)
+    expect(before?.secretKey).toBe(c.masterKey.secretKey)
+    const reset = await iam.resetMasterKey(c.account.id)
+    expect(reset.accessKeyId).toBe(c.masterKey.accessKeyId)
+    const after = await iam.resolve(c.masterKey.accessKeyId)
+    expect(after?.secretKey).toBe(reset.secretKey)
+    expect(after?.secretKey).not.toBe(c.masterKey.secretKey)
+    expect(after?.secretVersion).not.toBe(before?.secretVersion)
+  })
+
+  it('allow-lists', async () => {
+    const { iam, def } = await setup()
+    expect(iam.addressAllowed(def.id, '8.8.8.8')).toBe(true)
+    expect(await iam.setAllowlist(def.id, ['10.0.0.0/8', '2001:db8::/32', '192.168.1.1'])).toEqual([
+      '10.0.0.0/8',
+      '2001:db8::/32',
+      '192.168.1.1/32',
+    ])
+    expect(iam.addressAllowed(def.id, '10.1.2.3')).toBe(true)
+    expect(iam.addressAllowed(def.id, '::ffff:10.1.2.3')).toBe(true)
+    expect(iam.addressAllowed(def.id, '2001:db8::1')).toBe(true)
+    expect(iam.addressAllowed(def.id, '11.0.0.1')).toBe(false)
+    expect(iam.addressAllowed(def.id, 'garbage')).toBe(false)
+    expect(iam.byId(def.id)?.allowlist).toHaveLength(3)
+    expect((await iamError(iam.setAllowlist(def.id, ['10.0.0.0/33']))).code).toBe('invalid')
+    await iam.setAllowlist(def.id, [])
+    expect(iam.addressAllowed(def.id, '11.0.0.1')).toBe(true)
+  })
+})
+
+describe('sessions', () => {
+  async function withKey() {
+    const s = await setup()
+    const key = await s.iam.generateKey(s.alice.id, s.now)
+    const cred = await s.iam.resolve(key.accessKeyId)
+    if (!cred) throw new Error('no cred')
+    return { ...s, key, caller: cred.principal }
+  }
+
+  it('issues unforgeable tokens; tampered/missing/expired tokens are told apart', async () => {
+    const { iam, caller, clock } = await withKey()
+    const s = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY }), clock.now())
+    expect(s.accessKeyId).toMatch(/^ASIA[A-Z0-9]{16}$/)
+    expect(s.secretAccessKey).toMatch(/^[A-Za-z0-9]{40}$/)
+    expect(s.sessionToken).toMatch(/^LK1\.[A-Za-z0-9_-]{43}$/)
+    const cred = await iam.resolve(s.accessKeyId)
+    expect(cred?.secretKey).toBe(s.secretAccessKey)
+    expect(cred?.session).toEqual({ expiresAt: s.expiresAt, requiresToken: true })
+    expect(iam.checkSessionToken(cred!, s.sessionToken, clock.now())).toBe('ok')
+    expect(iam.checkSessionToken(cred!, undefined, clock.now())).toBe('missing')
+    const tampered = s.sessionToken.slice(0, -1) + (s.sessionToken.endsWith('A') ? 'B' : 'A')
+    expect(iam.checkSessionToken(cred!, tampered, clock.now())).toBe('invalid')
+    expect(iam.checkSessionToken(cred!, 'garbage', clock.now())).toBe('invalid')
+    const pol = await iam.policiesFor(cred!.principal)
+    expect(pol.session).toHaveLength(1)
+    expect(pol.identity.length).toBeGreaterThan(0)
+    clock.advance(3600_000)
+    expect(iam.checkSessionToken(cred!, s.sessionToken, clock.now())).toBe('expired')
+    expect(await iam.resolve(s.accessKeyId)).toBeDefined() // still resolves until swept
+    clock.advance(2 * 3600_000)
+    expect(await iam.sweepExpiredSessions(clock.now())).toBe(1)
+    expect(await iam.resolve(s.accessKeyId)).toBeUndefined()
+  })
+
+  it('tokenless sessions (RSLogin) work with an empty token only', async () => {
+    const { iam, alice, clock } = await withKey()
+    const p = await iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '1.2.3.4' }, clock.now())
+    const s = await iam.issue(sessionReq(p, { withToken: false }), clock.now())
+    expect(s.sessionToken).toBe('')
+    const cred = await iam.resolve(s.accessKeyId)
+    expect(cred?.principal).toMatchObject({ kind: 'session', parent: { kind: 'user', userId: alice.id } })
+    expect(iam.checkSessionToken(cred!, undefined, clock.now())).toBe('ok')
+    expect(iam.checkSessionToken(cred!, '', clock.now())).toBe('ok')
+    expect(iam.checkSessionToken(cred!, 'LK1.x', clock.now())).toBe('invalid')
+  })
+
+  it('dies when revoked', async () => {
+    const { iam, caller, clock } = await withKey()
+    const s = await iam.issue(sessionReq(caller), clock.now())
+    expect(await iam.revoke(s.accessKeyId)).toBe(true)
+    expect(await iam.resolve(s.accessKeyId)).toBeUndefined()
+  })
+
+  it('dies when its parent user is deactivated (and stays dead after reactivation)', async () => {
+    const { iam, caller, alice, clock } = await withKey()
+    const s = await iam.issue(sessionReq(caller), clock.now())
+    await iam.updateUser(alice.id, { isActive: false })
+    expect(await iam.resolve(s.accessKeyId)).toBeUndefined()
+    await iam.updateUser(alice.id, { isActive: true })
+    expect(await iam.resolve(s.accessKeyId)).toBeUndefined()
+  })
+
+  it('dies when its parent user is deleted', async () => {
+    const { iam, caller, alice, clock } = await withKey()
+    const s = await iam.issue(sessionReq(caller), clock.now())
+    await iam.deleteUser(alice.id)
+    expect(await iam.resolve(s.accessKeyId)).toBeUndefined()
+  })
+
+  it('dies when its parent key is revoked or replaced', async () => {
+    const { iam, caller, alice, clock } = await withKey()
+    const s1 = await iam.issue(sessionReq(caller), clock.now())
+    await iam.generateKey(alice.id, clock.now())
+    expect(await iam.resolve(s1.accessKeyId)).toBeUndefined()
+    const k = await iam.generateKey(alice.id, clock.now())
+    const c2 = await iam.resolve(k.accessKeyId)
+    const s2 = await iam.issue(sessionReq(c2!.principal), clock.now())
+    expect(await iam.resolve(s2.accessKeyId)).toBeDefined()
+    await iam.revokeKey(alice.id)
+    expect(await iam.resolve(s2.accessKeyId)).toBeUndefined()
+  })
+
+  it("dies when its master key's secret is reset", async () => {
+    const { iam, def, clock } = await withKey()
+    const root = await iam.resolve(iam.getAccount(def.id)!.masterAccessKeyId)
+    const s = await iam.issue(sessionReq(root!.principal), clock.now())
+    expect((await iam.resolve(s.accessKeyId))?.principal).toMatchObject({ parent: { kind: 'account-root' } })
+    expect((await iam.policiesFor((await iam.resolve(s.accessKeyId))!.principal)).session).toBeUndefined()
+    await iam.resetMasterKey(def.id)
+    expect(await iam.resolve(s.accessKeyId)).toBeUndefined()
+  })
+
+  it('deaths hold for a fresh process reading the store (no cache involved)', async () => {
+    const { iam, caller, alice, clock, db, masterKey } = await withKey()
+    const s1 = await iam.issue(sessionReq(caller), clock.now())
+    const s2 = await iam.issue(sessionReq(caller), clock.now())
+    await iam.revoke(s1.accessKeyId)
+    const fresh = await makeIam({ db, masterKey })
+    expect(await fresh.iam.resolve(s1.accessKeyId)).toBeUndefined()
+    expect((await fresh.iam.resolve(s2.accessKeyId))?.secretKey).toBe(s2.secretAccessKey)
+    await iam.generateKey(alice.id, clock.now())
+    const fresh2 = await makeIam({ db, masterKey })
+    expect(await fresh2.iam.resolve(s2.accessKeyId)).toBeUndefined()
+  })
+
+  it('chained sessions inherit restrictions, die with their parent session and never outlive it', async () => {
+    const { iam, caller, clock } = await withKey()
+    const parent = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY, durationSeconds: 1000 }), clock.now())
+    const pc = await iam.resolve(parent.accessKeyId)
+    const child = await iam.issue(sessionReq(pc!.principal, { durationSeconds: 5000 }), clock.now())
+    expect(child.expiresAt).toBe(parent.expiresAt)
+    const cc = await iam.resolve(child.accessKeyId)
+    expect((await iam.policiesFor(cc!.principal)).session?.map((p) => p.text)).toEqual(
+      (await iam.policiesFor(pc!.principal)).session?.map((p) => p.text),
+    )
+    expect((await iamError(iam.issue(sessionReq(pc!.principal, { policyJson: READ_ONLY_POLICY }), clock.now()))).code).toBe('invalid')
+    await iam.revoke(parent.accessKeyId)
+    expect(await iam.resolve(child.accessKeyId)).toBeUndefined()
+  })
+
+  it('bounds active sessions per parent', async () => {
+    const f = await makeIam({ maxSessionsPerParent: 3 })
+    const def = f.iam.byName('default')!
+    const root = await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId)
+    const made = []
+    for (let i = 0; i < 3; i++) made.push(await f.iam.issue(sessionReq(root!.principal), f.clock.now()))
+    const e = await iamError(f.iam.issue(sessionReq(root!.principal), f.clock.now()))
+    expect(e.code).toBe('throttled')
+    await f.iam.revoke(made[0]!.accessKeyId)
+    await expect(f.iam.issue(sessionReq(root!.principal), f.clock.now())).resolves.toBeTruthy()
+  })
+
+  it('lists live sessions per account and user', async () => {
+    const { iam, caller, alice, def, clock } = await withKey()
+    const s = await iam.issue(sessionReq(caller), clock.now())
+    const root = await iam.resolve(iam.getAccount(def.id)!.masterAccessKeyId)
+    await iam.issue(sessionReq(root!.principal), clock.now())
+    expect(await iam.list({ accountId: def.id }, clock.now())).toHaveLength(2)
+    const mine = await iam.list({ userId: alice.id }, clock.now())
+    expect(mine.map((x) => x.accessKeyId)).toEqual([s.accessKeyId])
+    expect((await iam.getSession(s.accessKeyId, clock.now()))?.accountId).toBe(def.id)
+    await iam.revoke(s.accessKeyId)
+    expect(await iam.list({ userId: alice.id }, clock.now())).toHaveLength(0)
+  })
+
+  it('resolve is served from memory after first use', async () => {
+    const db = openDatabase(':memory:')
+    const store = SqliteIdentityStore.open(db)
+    let reads = 0
+    const counting = new Proxy(store, {
+      get(t, prop, r) {
+        const v = Reflect.get(t, prop, r) as unknown
+        if (prop === 'getSession' && typeof v === 'function') {
+          return (...a: unknown[]) => {
+            reads++
+            return (v as (...x: unknown[]) => unknown).apply(t, a)
+          }
+        }
+        return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(t) : v
+      },
+    })
+    const clock = new ManualClock()
+    const { iam, generated } = await IamService.open({ store: counting, masterKey: Buffer.alloc(32, 7), clock, ids: randomIds, log: silentLogger, bootstrap: {} })
+    const root = await iam.resolve(generated.masterAccessKeyId!)
+    const s = await iam.issue(sessionReq(root!.principal), clock.now())
+    for (let i = 0; i < 50; i++) await iam.resolve(s.accessKeyId)
+    await iam.resolve('ASIA0000000000000000')
+    expect(reads).toBe(1) // only the unknown id went to the store
+  })
+})

@@ -1,0 +1,1317 @@
+/**
+ * IamService: the identity domain over an IdentityStore. It implements the seams the surfaces
+ * use (CredentialProvider, PolicyProvider, AccountDirectory, SessionService) plus the domain
+ * operations of the admin API and STS.
+ *
+ * Why it is shaped like this:
+ * 1. `resolve(accessKeyId)` is on every request's path, so accounts, users and long-term keys
+ *    live in memory (loaded at open, written through on every mutation) and sessions are cached
+ *    on first use in a bounded LRU. A mutation updates the maps before it returns, so a revoked,
+ *    replaced or deactivated credential is refused on the very next request.
+ * 2. Secrets are decrypted only into memory; on disk they are sealed (AES-256-GCM, AAD = row).
+ * 3. A session records the liveness checks it depends on (parent user active with the same key,
+ *    master secret version, parent session not revoked); `resolve` re-checks them from memory on
+ *    every call, and the store revokes the rows too so the death is permanent.
+ * 4. Session tokens are random; only an HMAC under a key derived from the master key is stored.
+ * @module
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { generateSecret, generateURI, verifySync } from 'otplib'
+import type { ParentRef, Principal, UserRole } from '../auth/principal.js'
+import { deriveKey, KEY_LABELS, seal, unseal } from '../crypto/seal.js'
+import type { Clock, IdSource } from '../lib/clock.js'
+import type { Logger } from '../lib/logger.js'
+import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
+import { MASTER_KEY_POLICY, rolePolicy } from '../policy/presets.js'
+import { StorageError } from '../storage/errors.js'
+import type { Database } from '../backends/sqlite/db.js'
+import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
+import type {
+  AccessKeyRow,
+  AccountRow,
+  IdentityStore,
+  OperatorRow,
+  SessionRow,
+  UserRow,
+} from '../storage/identity-store.js'
+import { AddressAllowlist, normalizeCidr } from './allowlist.js'
+import {
+  DEFAULT_SCRYPT_N,
+  hashPassword,
+  MAX_PASSWORD_LENGTH,
+  verifyAgainstDummy,
+  verifyPassword,
+} from './password.js'
+import { FailureThrottle, LOGIN_THROTTLE, type ThrottleOptions } from './throttle.js'
+import { Lru } from './lru.js'
+import {
+  IamError,
+  type AccountDirectory,
+  type AccountInfo,
+  type CredentialProvider,
+  type IssuedSession,
+  type PolicyProvider,
+  type PrincipalPolicies,
+  type ResolvedCredential,
+  type SessionInfo,
+  type SessionRequest,
+  type SessionService,
+  type TokenCheck,
+} from './types.js'
+
+type KnownPrincipal = Exclude<Principal, { kind: 'anonymous' }>
+type UserPrincipal = Extract<Principal, { kind: 'user' }>
+type SessionPrincipal = Extract<Principal, { kind: 'session' }>
+
+export const ROLES: readonly UserRole[] = ['Reader', 'Writer', 'SuperUser']
+export const USERNAME_RE = /^[\w+=,.@-]{1,64}$/
+export const ACCOUNT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
+export const MIN_PASSWORD_LENGTH = 8
+export const SESSION_KEY_RE = /^ASIA[A-Z0-9]{16}$/
+const TOKEN_PREFIX = 'LK1.'
+const MAX_ALLOWLIST = 100
+/** Expired sessions keep resolving this long (callers answer ExpiredToken) before the sweep. */
+export const EXPIRED_SESSION_GRACE_MS = 60 * 60_000
+
+export interface BootstrapOptions {
+  readonly rootUser?: string
+  readonly rootPassword?: string
+  readonly rootAccessKey?: string
+  readonly rootSecretKey?: string
+}
+
+/**
+ * What open() generated at first start, for the caller to print once (never logged here). Only
+ * generated values are present (rootUser accompanies a generated rootPassword); empty otherwise.
+ */
+export type BootstrapResult = {
+  readonly rootUser?: string
+  readonly rootPassword?: string
+  readonly masterAccessKeyId?: string
+  readonly masterSecretKey?: string
+}
+
+export interface IamServiceOptions {
+  /** The identity store; or `db`, an open SQLite database the SQLite store is built on. */
+  readonly store?: IdentityStore
+  readonly db?: Database
+  /** The 32-byte master encryption key (crypto/master-key.ts). */
+  readonly masterKey: Buffer
+  readonly clock: Clock
+  readonly ids: IdSource
+  readonly log: Logger
+  readonly bootstrap?: BootstrapOptions
+  /** Bound on active sessions per parent (default 1000). */
+  readonly maxSessionsPerParent?: number
+  /** Sessions kept in memory (default 10000). */
+  readonly sessionCacheSize?: number
+  readonly loginThrottle?: ThrottleOptions
+  /** scrypt N for new password hashes (default 16384). Only tests should lower it. */
+  readonly scryptN?: number
+}
+
+export interface AccountView extends AccountInfo {
+  readonly createdAt: number
+  readonly masterAccessKeyId: string
+}
+
+export interface UserView {
+  readonly id: string
+  readonly accountId: string
+  readonly accountName: string
+  readonly username: string
+  readonly role: UserRole
+  readonly isActive: boolean
+  readonly email?: string
+  readonly firstname?: string
+  readonly lastname?: string
+  readonly createdAt: number
+  readonly lastAccess?: number
+  /** The current access key id (never the secret). */
+  readonly accessKeyId?: string
+  readonly totpEnabled: boolean
+  readonly hasPolicy: boolean
+}
+
+export interface NewKey {
+  readonly accessKeyId: string
+  readonly secretKey: string
+}
+
+export interface CreateUserInput {
+  readonly accountId: string
+  readonly username: string
+  readonly password: string
+  readonly role: UserRole
+  readonly email?: string
+  readonly firstname?: string
+  readonly lastname?: string
+}
+
+/** `null` clears an optional field. */
+export interface UpdateUserInput {
+  readonly role?: UserRole
+  readonly isActive?: boolean
+  readonly password?: string
+  readonly email?: string | null
+  readonly firstname?: string | null
+  readonly lastname?: string | null
+}
+
+export interface LoginInput {
+  /** Account name; absent = the operator (if the name matches) or the default account. */
+  readonly customer?: string
+  readonly username: string
+  readonly password: string
+  readonly otp?: string
+  readonly address: string
+}
+
+export type AdminIdentity =
+  | { readonly kind: 'operator'; readonly username: string }
+  | { readonly kind: 'user'; readonly principal: UserPrincipal }
+
+export type IamChange =
+  | { readonly kind: 'account'; readonly id: string }
+  | { readonly kind: 'user'; readonly id: string }
+  | { readonly kind: 'session'; readonly id: string }
+  | { readonly kind: 'operator' }
+
+/** What a session's life depends on; every check must hold for it to resolve. */
+export type LivenessCheck =
+  | { readonly kind: 'root'; readonly accountId: string; readonly version: number }
+  | { readonly kind: 'user'; readonly userId: string; readonly accessKeyId?: string }
+  | { readonly kind: 'session'; readonly accessKeyId: string }
+
+interface StoredParent {
+  readonly parent: ParentRef
+  readonly checks: readonly LivenessCheck[]
+}
+
+interface AccountState {
+  row: AccountRow
+  secret: string
+  info: AccountInfo
+  allow: AddressAllowlist
+  cred: ResolvedCredential
+}
+
+interface UserState {
+  row: UserRow
+  key?: { row: AccessKeyRow; secret: string }
+  cred?: ResolvedCredential
+  policy?: CompiledPolicy
+}
+
+interface SessionEntry {
+  row: SessionRow
+  parent: ParentRef
+  checks: readonly LivenessCheck[]
+  tokenHmac?: Buffer
+  policies: readonly CompiledPolicy[]
+  policyTexts: readonly string[]
+  cred: ResolvedCredential
+  revoked: boolean
+}
+
+type KeyRef = { readonly kind: 'master'; readonly accountId: string } | { readonly kind: 'user'; readonly userId: string }
+
+const aadMaster = (accountId: string) => `account-master:${accountId}`
+const aadKey = (accessKeyId: string) => `access-key:${accessKeyId}`
+const aadSession = (accessKeyId: string) => `session:${accessKeyId}`
+const aadTotp = (userId: string) => `totp:${userId}`
+
+function canonicalIdOf(accountId: string): string {
+  return createHash('sha256').update(`latchkey-account:${accountId}`).digest('hex')
+}
+
+function invalid(message: string): IamError {
+  return new IamError('invalid', message)
+}
+
+/** The text a session policy is persisted as (so it can be recompiled after a restart). */
+function policyTextOf(p: CompiledPolicy): string {
+  return p.text
+}
+
+function compileSessionPolicy(text: string, index: number): CompiledPolicy {
+  return parsePolicy(text, { kind: 'session', name: index === 0 ? 'session-policy' : `session-policy-${index}`, source: 'session' })
+}
+
+export class IamService implements CredentialProvider, PolicyProvider, AccountDirectory, SessionService {
+  private readonly store: IdentityStore
+  private readonly sealKey: Buffer
+  private readonly tokenKey: Buffer
+  private readonly clock: Clock
+  private readonly ids: IdSource
+  private readonly log: Logger
+  private readonly maxSessionsPerParent: number
+  private readonly throttle: FailureThrottle
+  private readonly scryptN: number
+
+  private readonly accounts = new Map<string, AccountState>()
+  private readonly accountsByName = new Map<string, string>()
+  private readonly users = new Map<string, UserState>()
+  /** `${accountId}/${lower(username)}` → user id */
+  private readonly usersByName = new Map<string, string>()
+  private readonly keyIndex = new Map<string, KeyRef>()
+  private readonly sessions: Lru<string, SessionEntry>
+  private readonly sessionOf = new WeakMap<ResolvedCredential, SessionEntry>()
+  /** userId → last TOTP time step accepted (replay protection). */
+  private readonly totpUsed = new Map<string, number>()
+  private readonly listeners = new Set<(c: IamChange) => void>()
+  private operator: OperatorRow | undefined
+  private sweeper: ReturnType<typeof setInterval> | undefined
+  /** Serialises mutations: each reads the current state and writes it back without interleaving. */
+  private lock: Promise<unknown> = Promise.resolve()
+
+  private constructor(o: IamServiceOptions, store: IdentityStore) {
+    this.store = store
+    this.sealKey = deriveKey(o.masterKey, KEY_LABELS.seal)
+    this.tokenKey = deriveKey(o.masterKey, KEY_LABELS.sessionToken)
+    this.clock = o.clock
+    this.ids = o.ids
+    this.log = o.log
+    this.maxSessionsPerParent = o.maxSessionsPerParent ?? 1000
+    this.sessions = new Lru(o.sessionCacheSize ?? 10_000)
+    this.throttle = new FailureThrottle(o.loginThrottle ?? LOGIN_THROTTLE)
+    this.scryptN = o.scryptN ?? DEFAULT_SCRYPT_N
+  }
+
+  /**
+   * Load every account, user and key into memory and, at first start, create the `default`
+   * account and the operator. Returns what was generated so the caller can print it once.
+   * Throws a clear Error when stored secrets do not open with this master key.
+   */
+  static async open(o: IamServiceOptions): Promise<{ iam: IamService; generated: BootstrapResult }> {
+    const store = o.store ?? (o.db ? SqliteIdentityStore.open(o.db) : undefined)
+    if (!store) throw new Error('IamService.open: needs a store or a db')
+    const iam = new IamService(o, store)
+    await iam.load()
+    const generated = await iam.bootstrap(o.bootstrap ?? {})
+    return { iam, generated }
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn)
+    this.lock = run.catch(() => undefined)
+    return run
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Loading and caches
+
+  private async load(): Promise<void> {
+    const snap = await this.store.loadAll()
+    try {
+      for (const a of snap.accounts) this.cacheAccount(a, unseal(this.sealKey, a.masterSecret, aadMaster(a.id)))
+      for (const u of snap.users) this.cacheUser({ row: u })
+      for (const k of snap.keys) {
+        const u = this.users.get(k.userId)
+        if (!u) continue
+        u.key = { row: k, secret: unseal(this.sealKey, k.secret, aadKey(k.accessKeyId)) }
+        this.cacheUser(u)
+      }
+    } catch (e) {
+      throw new Error(
+        `cannot decrypt stored secrets (${(e as Error).message}): is LATCHKEY_MASTER_KEY / master.key the one this data dir was created with?`,
+      )
+    }
+    this.operator = snap.operator
+  }
+
+  private cacheAccount(row: AccountRow, secret: string): AccountState {
+    const old = this.accounts.get(row.id)
+    if (old && old.row.masterAccessKeyId !== row.masterAccessKeyId) this.keyIndex.delete(old.row.masterAccessKeyId)
+    const info: AccountInfo = {
+      id: row.id,
+      name: row.name,
+      type: row.type,
+      ...(row.resellerId !== undefined ? { resellerId: row.resellerId } : {}),
+      canonicalId: canonicalIdOf(row.id),
+      allowlist: [...row.allowlist],
+    }
+    const state: AccountState = {
+      row,
+      secret,
+      info,
+      allow: new AddressAllowlist(row.allowlist),
+      cred: {
+        accessKeyId: row.masterAccessKeyId,
+        secretKey: secret,
+        secretVersion: `m${row.secretVersion}`,
+        principal: { kind: 'account-root', accountId: row.id, accountName: row.name, accessKeyId: row.masterAccessKeyId },
+      },
+    }
+    this.accounts.set(row.id, state)
+    this.accountsByName.set(row.name, row.id)
+    this.keyIndex.set(row.masterAccessKeyId, { kind: 'master', accountId: row.id })
+    return state
+  }
+
+  /** (Re)build a user's cached credential and compiled policy after any change. */
+  private cacheUser(u: UserState): void {
+    const old = this.users.get(u.row.id)
+    if (old?.key && old.key.row.accessKeyId !== u.key?.row.accessKeyId) this.keyIndex.delete(old.key.row.accessKeyId)
+    if (old && old.row.username !== u.row.username) this.usersByName.delete(`${old.row.accountId}/${old.row.username.toLowerCase()}`)
+    const account = this.accounts.get(u.row.accountId)
+    delete u.cred
+    if (u.key && account) {
+      u.cred = {
+        accessKeyId: u.key.row.accessKeyId,
+        secretKey: u.key.secret,
+        secretVersion: 'k1',
+        principal: this.userPrincipal(u.row, account, u.key.row.accessKeyId),
+      }
+      this.keyIndex.set(u.key.row.accessKeyId, { kind: 'user', userId: u.row.id })
+    }
+    delete u.policy
+    if (u.row.policy !== undefined) {
+      try {
+        u.policy = parsePolicy(u.row.policy, { kind: 'identity', name: 'user-policy', source: 'identity' })
+      } catch (e) {
+        // Stored policies were validated on the way in; if one no longer parses, fail closed.
+        this.log.error({ userId: u.row.id, err: (e as Error).message }, 'stored user policy does not parse; denying')
+        u.policy = parsePolicy(DENY_ALL, { kind: 'identity', name: 'user-policy', source: 'identity' })
+      }
+    }
+    this.users.set(u.row.id, u)
+    this.usersByName.set(`${u.row.accountId}/${u.row.username.toLowerCase()}`, u.row.id)
+  }
+
+  private userPrincipal(row: UserRow, account: AccountState, accessKeyId: string): UserPrincipal {
+    return {
+      kind: 'user',
+      accountId: row.accountId,
+      accountName: account.row.name,
+      userId: row.id,
+      username: row.username,
+      role: row.role,
+      accessKeyId,
+    }
+  }
+
+  private emit(c: IamChange): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(c)
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'iam change listener failed')
+      }
+    }
+  }
+
+  /** Subscribe to identity changes (for multi-node invalidation later). Returns unsubscribe. */
+  onChange(fn: (c: IamChange) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Bootstrap
+
+  private async bootstrap(b: BootstrapOptions): Promise<BootstrapResult> {
+    const now = this.clock.now()
+    let rootPassword: string | undefined
+    let masterAccessKeyId: string | undefined
+    let masterSecretKey: string | undefined
+    if (b.rootAccessKey !== undefined) validateRootAccessKey(b.rootAccessKey)
+    if (b.rootSecretKey !== undefined) validateRootSecret(b.rootSecretKey)
+    const rootUser = b.rootUser ?? this.operator?.username ?? 'root'
+    if (!USERNAME_RE.test(rootUser)) throw new Error(`LATCHKEY_ROOT_USER: must match ${USERNAME_RE.source}`)
+    if (b.rootPassword !== undefined && (b.rootPassword.length < MIN_PASSWORD_LENGTH || b.rootPassword.length > MAX_PASSWORD_LENGTH)) {
+      throw new Error(`LATCHKEY_ROOT_PASSWORD: must be ${MIN_PASSWORD_LENGTH}-${MAX_PASSWORD_LENGTH} characters`)
+    }
+
+    const defaultId = this.accountsByName.get('default')
+    if (defaultId === undefined) {
+      const akid = b.rootAccessKey ?? this.newLongTermKeyId()
+      const secret = b.rootSecretKey ?? this.ids.alnum(40)
+      if (b.rootAccessKey === undefined) masterAccessKeyId = akid
+      if (b.rootSecretKey === undefined) {
+        masterAccessKeyId = akid
+        masterSecretKey = secret
+      }
+      await this.insertAccount({ name: 'default', type: 'customer' }, now, akid, secret)
+    } else {
+      // Configured root keys win over stored ones (as MinIO's root credentials do).
+      const a = this.accounts.get(defaultId)
+      if (a && (b.rootAccessKey !== undefined || b.rootSecretKey !== undefined)) {
+        const akid = b.rootAccessKey ?? a.row.masterAccessKeyId
+        const secret = b.rootSecretKey ?? a.secret
+        if (akid !== a.row.masterAccessKeyId || secret !== a.secret) await this.setMasterKey(a, akid, secret)
+      }
+    }
+
+    if (this.operator === undefined) {
+      const password = b.rootPassword ?? this.ids.alnum(24)
+      if (b.rootPassword === undefined) rootPassword = password
+      this.operator = { username: rootUser, passwordHash: await hashPassword(password, this.scryptN) }
+      await this.store.putOperator(this.operator)
+    } else {
+      let next = this.operator
+      if (next.username !== rootUser) next = { ...next, username: rootUser }
+      if (b.rootPassword !== undefined && !(await verifyPassword(b.rootPassword, next.passwordHash))) {
+        next = { ...next, passwordHash: await hashPassword(b.rootPassword, this.scryptN) }
+      }
+      if (next !== this.operator) {
+        this.operator = next
+        await this.store.putOperator(next)
+      }
+    }
+    return {
+      ...(rootPassword !== undefined ? { rootUser, rootPassword } : {}),
+      ...(masterAccessKeyId !== undefined ? { masterAccessKeyId } : {}),
+      ...(masterSecretKey !== undefined ? { masterSecretKey } : {}),
+    }
+  }
+
+  private newLongTermKeyId(): string {
+    for (;;) {
+      const id = 'S4AK' + this.ids.alnum(20)
+      if (!this.keyIndex.has(id)) return id
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // AccountDirectory + accounts
+
+  byId(id: string): AccountInfo | undefined {
+    return this.accounts.get(id)?.info
+  }
+
+  byName(name: string): AccountInfo | undefined {
+    const id = this.accountsByName.get(name)
+    return id === undefined ? undefined : this.accounts.get(id)?.info
+  }
+
+  addressAllowed(accountId: string, address: string): boolean {
+    const a = this.accounts.get(accountId)
+    return a ? a.allow.allows(address) : false
+  }
+
+  private accountView(a: AccountState): AccountView {
+    return { ...a.info, createdAt: a.row.createdAt, masterAccessKeyId: a.row.masterAccessKeyId }
+  }
+
+  listAccounts(): readonly AccountView[] {
+    return [...this.accounts.values()].map((a) => this.accountView(a))
+  }
+
+  getAccount(id: string): AccountView | undefined {
+    const a = this.accounts.get(id)
+    return a ? this.accountView(a) : undefined
+  }
+
+  private mustAccount(id: string): AccountState {
+    const a = this.accounts.get(id)
+    if (!a) throw new IamError('not-found', `No such customer: ${id}`)
+    return a
+  }
+
+  private async insertAccount(
+    input: { name: string; type: 'customer' | 'reseller'; resellerId?: string },
+    now: number,
+    akid: string,
+    secret: string,
+  ): Promise<AccountState> {
+    let id = this.ids.accountId()
+    while (this.accounts.has(id)) id = this.ids.accountId()
+    const row: AccountRow = {
+      id,
+      name: input.name,
+      type: input.type,
+      ...(input.resellerId !== undefined ? { resellerId: input.resellerId } : {}),
+      createdAt: now,
+      allowlist: [],
+      masterAccessKeyId: akid,
+      masterSecret: seal(this.sealKey, secret, aadMaster(id)),
+      secretVersion: 1,
+    }
+    await this.store.insertAccount(row).catch(rethrowConflict(`Customer ${input.name} already exists`))
+    const state = this.cacheAccount(row, secret)
+    this.emit({ kind: 'account', id })
+    return state
+  }
+
+  /** Create a customer or reseller account; the answer carries the new master key's secret once. */
+  async createAccount(
+    input: { readonly name: string; readonly type: 'customer' | 'reseller'; readonly resellerId?: string },
+    now: number,
+  ): Promise<{ account: AccountView; masterKey: NewKey }> {
+    return this.exclusive(async () => {
+      if (!ACCOUNT_NAME_RE.test(input.name)) {
+        throw invalid(`Customer name must be 1-63 characters of [A-Za-z0-9._-], starting with a letter or digit`)
+      }
+      if (this.accountsByName.has(input.name)) throw new IamError('conflict', `Customer ${input.name} already exists`)
+      if (input.resellerId !== undefined) {
+        const r = this.accounts.get(input.resellerId)
+        if (!r) throw new IamError('not-found', `No such reseller: ${input.resellerId}`)
+        if (r.row.type !== 'reseller') throw invalid(`Customer ${r.row.name} is not a reseller`)
+        if (input.type === 'reseller') throw invalid('A reseller cannot own another reseller')
+      }
+      const akid = this.newLongTermKeyId()
+      const secret = this.ids.alnum(40)
+      const state = await this.insertAccount({ ...input }, now, akid, secret)
+      return { account: this.accountView(state), masterKey: { accessKeyId: akid, secretKey: secret } }
+    })
+  }
+
+  private async setMasterKey(a: AccountState, akid: string, secret: string): Promise<void> {
+    if (akid !== a.row.masterAccessKeyId && this.keyIndex.has(akid)) {
+      throw new IamError('conflict', 'That access key id is already in use')
+    }
+    const row: AccountRow = {
+      ...a.row,
+      masterAccessKeyId: akid,
+      masterSecret: seal(this.sealKey, secret, aadMaster(a.row.id)),
+      secretVersion: a.row.secretVersion + 1,
+    }
+    await this.store.resetMasterSecret(row)
+    this.cacheAccount(row, secret)
+    this.dropSessionsWhere((e) => e.row.originKeyId === a.row.masterAccessKeyId)
+    this.emit({ kind: 'account', id: a.row.id })
+  }
+
+  /** New master secret (same access key id); the old secret and sessions made from it die now. */
+  async resetMasterKey(accountId: string): Promise<NewKey> {
+    return this.exclusive(async () => {
+      const a = this.mustAccount(accountId)
+      const secret = this.ids.alnum(40)
+      await this.setMasterKey(a, a.row.masterAccessKeyId, secret)
+      return { accessKeyId: a.row.masterAccessKeyId, secretKey: secret }
+    })
+  }
+
+  /** Replace the account's address allow-list (CIDRs, canonicalised); [] = any address. */
+  async setAllowlist(accountId: string, cidrs: readonly string[]): Promise<readonly string[]> {
+    return this.exclusive(async () => {
+      const a = this.mustAccount(accountId)
+      if (cidrs.length > MAX_ALLOWLIST) throw invalid(`At most ${MAX_ALLOWLIST} CIDRs`)
+      let list: string[]
+      try {
+        list = [...new Set(cidrs.map(normalizeCidr))]
+      } catch (e) {
+        throw invalid((e as Error).message)
+      }
+      const row: AccountRow = { ...a.row, allowlist: list }
+      await this.store.updateAccount(row)
+      this.cacheAccount(row, a.secret)
+      this.emit({ kind: 'account', id: accountId })
+      return list
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Users
+
+  private userView(u: UserState): UserView {
+    const r = u.row
+    return {
+      id: r.id,
+      accountId: r.accountId,
+      accountName: this.accounts.get(r.accountId)?.row.name ?? '',
+      username: r.username,
+      role: r.role,
+      isActive: r.isActive,
+      ...(r.email !== undefined ? { email: r.email } : {}),
+      ...(r.firstname !== undefined ? { firstname: r.firstname } : {}),
+      ...(r.lastname !== undefined ? { lastname: r.lastname } : {}),
+      createdAt: r.createdAt,
+      ...(r.lastAccess !== undefined ? { lastAccess: r.lastAccess } : {}),
+      ...(u.key ? { accessKeyId: u.key.row.accessKeyId } : {}),
+      totpEnabled: r.totpSecret !== undefined,
+      hasPolicy: r.policy !== undefined,
+    }
+  }
+
+  private mustUser(id: string): UserState {
+    const u = this.users.get(id)
+    if (!u) throw new IamError('not-found', `No such user: ${id}`)
+    return u
+  }
+
+  getUser(id: string): UserView | undefined {
+    const u = this.users.get(id)
+    return u ? this.userView(u) : undefined
+  }
+
+  /** Users of the given accounts (all accounts when omitted), oldest first. */
+  listUsers(accountIds?: readonly string[]): readonly UserView[] {
+    const allowed = accountIds ? new Set(accountIds) : undefined
+    const out: UserView[] = []
+    for (const u of this.users.values()) if (!allowed || allowed.has(u.row.accountId)) out.push(this.userView(u))
+    return out
+  }
+
+  async createUser(input: CreateUserInput, now: number): Promise<UserView> {
+    return this.exclusive(async () => {
+      this.mustAccount(input.accountId)
+      if (!USERNAME_RE.test(input.username)) throw invalid('username must be 1-64 characters of [A-Za-z0-9_+=,.@-]')
+      if (!ROLES.includes(input.role)) throw invalid(`role must be one of ${ROLES.join(', ')}`)
+      checkPassword(input.password)
+      checkProfile(input)
+      if (this.usersByName.has(`${input.accountId}/${input.username.toLowerCase()}`)) {
+        throw new IamError('conflict', `User ${input.username} already exists`)
+      }
+      const row: UserRow = {
+        id: 'AIDA' + this.ids.upperAlnum(16),
+        accountId: input.accountId,
+        username: input.username,
+        passwordHash: await hashPassword(input.password, this.scryptN),
+        role: input.role,
+        isActive: true,
+        ...(input.email !== undefined ? { email: input.email } : {}),
+        ...(input.firstname !== undefined ? { firstname: input.firstname } : {}),
+        ...(input.lastname !== undefined ? { lastname: input.lastname } : {}),
+        createdAt: now,
+      }
+      await this.store.insertUser(row).catch(rethrowConflict(`User ${input.username} already exists`))
+      const u: UserState = { row }
+      this.cacheUser(u)
+      this.emit({ kind: 'user', id: row.id })
+      return this.userView(u)
+    })
+  }
+
+  async updateUser(id: string, patch: UpdateUserInput): Promise<UserView> {
+    this.mustUser(id)
+    if (patch.role !== undefined && !ROLES.includes(patch.role)) throw invalid(`role must be one of ${ROLES.join(', ')}`)
+    if (patch.password !== undefined) checkPassword(patch.password)
+    checkProfile(patch)
+    // Hash outside the lock (it is the slow part); everything else reads the current state.
+    const hash = patch.password !== undefined ? await hashPassword(patch.password, this.scryptN) : undefined
+    return this.exclusive(async () => {
+      const u = this.mustUser(id)
+      const next: Record<string, unknown> = { ...u.row }
+      if (patch.role !== undefined) next['role'] = patch.role
+      if (patch.isActive !== undefined) next['isActive'] = patch.isActive
+      if (hash !== undefined) next['passwordHash'] = hash
+      for (const f of ['email', 'firstname', 'lastname'] as const) {
+        const v = patch[f]
+        if (v === null) delete next[f]
+        else if (v !== undefined) next[f] = v
+      }
+      const row = next as unknown as UserRow
+      const deactivated = u.row.isActive && !row.isActive
+      await this.store.updateUser(row)
+      if (deactivated) await this.store.revokeUserSessions(id)
+      this.cacheUser({ ...u, row })
+      if (deactivated) this.dropSessionsWhere((e) => e.row.userId === id)
+      this.emit({ kind: 'user', id })
+      return this.getUser(id) as UserView
+    })
+  }
+
+
+  async deleteUser(id: string): Promise<void> {
+    return this.exclusive(async () => {
+      const u = this.mustUser(id)
+      await this.store.deleteUser(id)
+      this.users.delete(id)
+      this.usersByName.delete(`${u.row.accountId}/${u.row.username.toLowerCase()}`)
+      if (u.key) this.keyIndex.delete(u.key.row.accessKeyId)
+      this.totpUsed.delete(id)
+      this.dropSessionsWhere((e) => e.row.userId === id)
+      this.emit({ kind: 'user', id })
+    })
+  }
+
+  /** A new access key for the user, replacing (and killing) any previous one. Secret shown once. */
+  async generateKey(userId: string, now: number): Promise<NewKey> {
+    return this.exclusive(async () => {
+      const u = this.mustUser(userId)
+      const accessKeyId = this.newLongTermKeyId()
+      const secretKey = this.ids.alnum(40)
+      const row: AccessKeyRow = {
+        accessKeyId,
+        userId,
+        secret: seal(this.sealKey, secretKey, aadKey(accessKeyId)),
+        createdAt: now,
+      }
+      const old = u.key?.row.accessKeyId
+      await this.store.replaceAccessKey(userId, row)
+      this.cacheUser({ ...u, key: { row, secret: secretKey } })
+      if (old !== undefined) this.dropSessionsWhere((e) => e.row.originKeyId === old)
+      this.emit({ kind: 'user', id: userId })
+      return { accessKeyId, secretKey }
+    })
+  }
+
+  /** Revoke the user's access key; false when it had none. */
+  async revokeKey(userId: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      const u = this.mustUser(userId)
+      if (!u.key) return false
+      const old = u.key.row.accessKeyId
+      await this.store.replaceAccessKey(userId, undefined)
+      const next: UserState = { row: u.row }
+      this.cacheUser(next)
+      this.keyIndex.delete(old)
+      this.dropSessionsWhere((e) => e.row.originKeyId === old)
+      this.emit({ kind: 'user', id: userId })
+      return true
+    })
+  }
+
+  /** Attach (replace) the user's extra IAM policy; IamError('invalid') naming the problem. */
+  async putUserPolicy(userId: string, text: string): Promise<unknown> {
+    return this.exclusive(async () => {
+      const u = this.mustUser(userId)
+      try {
+        parsePolicy(text, { kind: 'identity', name: 'user-policy', source: 'identity' })
+      } catch (e) {
+        throw invalid(`MalformedPolicy: ${(e as Error).message}`)
+      }
+      const row: UserRow = { ...u.row, policy: text }
+      await this.store.updateUser(row)
+      this.cacheUser({ ...u, row })
+      this.emit({ kind: 'user', id: userId })
+      return JSON.parse(text) as unknown
+    })
+  }
+
+  getUserPolicy(userId: string): string | undefined {
+    return this.mustUser(userId).row.policy
+  }
+
+  async deleteUserPolicy(userId: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      const u = this.mustUser(userId)
+      if (u.row.policy === undefined) return false
+      const { policy: _drop, ...rest } = u.row
+      void _drop
+      await this.store.updateUser(rest)
+      this.cacheUser({ ...u, row: rest })
+      this.emit({ kind: 'user', id: userId })
+      return true
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // TOTP
+
+  /** Enrol (or re-enrol) TOTP; from now on logins need a code. The secret is shown once. */
+  async enrollTotp(userId: string): Promise<{ secret: string; otpauthUrl: string }> {
+    return this.exclusive(async () => {
+      const u = this.mustUser(userId)
+      const secret = generateSecret()
+      const row: UserRow = { ...u.row, totpSecret: seal(this.sealKey, secret, aadTotp(userId)) }
+      await this.store.updateUser(row)
+      this.cacheUser({ ...u, row })
+      this.totpUsed.delete(userId)
+      this.emit({ kind: 'user', id: userId })
+      const account = this.accounts.get(u.row.accountId)?.row.name ?? ''
+      const otpauthUrl = generateURI({ issuer: 'Latchkey', label: `${account}:${u.row.username}`, secret })
+      return { secret, otpauthUrl }
+    })
+  }
+
+  async deleteTotp(userId: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      const u = this.mustUser(userId)
+      if (u.row.totpSecret === undefined) return false
+      const { totpSecret: _drop, ...rest } = u.row
+      void _drop
+      await this.store.updateUser(rest)
+      this.cacheUser({ ...u, row: rest })
+      this.emit({ kind: 'user', id: userId })
+      return true
+    })
+  }
+
+  /** Check a TOTP code (±1 step); a code's time step is accepted once per user. */
+  verifyTotp(userId: string, code: string, now: number): boolean {
+    const u = this.users.get(userId)
+    if (!u?.row.totpSecret || !/^\d{6}$/.test(code)) return false
+    const secret = unseal(this.sealKey, u.row.totpSecret, aadTotp(userId))
+    const r = verifySync({ secret, token: code, epoch: Math.floor(now / 1000), epochTolerance: 30 })
+    if (!r.valid) return false
+    const step = 'timeStep' in r && typeof r.timeStep === 'number' ? r.timeStep : Math.floor(now / 30_000)
+    const last = this.totpUsed.get(userId)
+    if (last !== undefined && step <= last) return false
+    this.totpUsed.set(userId, step)
+    return true
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Password logins
+
+  private throttleCheck(keys: readonly string[], now: number): void {
+    let wait = 0
+    for (const k of keys) wait = Math.max(wait, this.throttle.retryAfter(k, now))
+    if (wait > 0) throw new IamError('throttled', 'Too many failed logins; try again later', wait)
+  }
+
+  private failLogin(keys: readonly string[], now: number): never {
+    for (const k of keys) this.throttle.fail(k, now)
+    throw new IamError('unauthorized', 'Invalid credentials')
+  }
+
+  /**
+   * A user's password (+ OTP) login, for RSLogin and the admin API. Every failure is the same
+   * IamError('unauthorized', 'Invalid credentials'); 10 failures in 15 minutes per user or per
+   * address → IamError('throttled', …, retryAfter). The principal has accessKeyId ''.
+   */
+  async authenticatePassword(input: LoginInput, now: number): Promise<UserPrincipal> {
+    const customer = input.customer ?? 'default'
+    const keys = [`u:${customer}/${input.username.toLowerCase()}`, `a:${input.address}`]
+    this.throttleCheck(keys, now)
+    const accountId = this.accountsByName.get(customer)
+    const userId = accountId === undefined ? undefined : this.usersByName.get(`${accountId}/${input.username.toLowerCase()}`)
+    const u = userId === undefined ? undefined : this.users.get(userId)
+    const account = accountId === undefined ? undefined : this.accounts.get(accountId)
+    if (!u || !account || input.password.length > MAX_PASSWORD_LENGTH) {
+      await verifyAgainstDummy(input.password, this.scryptN)
+      this.failLogin(keys, now)
+    }
+    const ok = await verifyPassword(input.password, u.row.passwordHash)
+    if (!ok || !u.row.isActive) this.failLogin(keys, now)
+    if (u.row.totpSecret !== undefined && !this.verifyTotp(u.row.id, input.otp ?? '', now)) this.failLogin(keys, now)
+    this.throttle.reset(keys[0] as string)
+    const row: UserRow = { ...u.row, lastAccess: now }
+    await this.store.touchUser(u.row.id, now)
+    u.row = row
+    return this.userPrincipal(row, account, '')
+  }
+
+  /** Admin API login: the operator's root (no customer, its username) or a user. */
+  async authenticateAdmin(input: LoginInput, now: number): Promise<AdminIdentity> {
+    const op = this.operator
+    if (input.customer === undefined && op && input.username === op.username) {
+      const keys = [`o:${op.username}`, `a:${input.address}`]
+      this.throttleCheck(keys, now)
+      const ok = input.password.length <= MAX_PASSWORD_LENGTH && (await verifyPassword(input.password, op.passwordHash))
+      if (!ok) this.failLogin(keys, now)
+      this.throttle.reset(keys[0] as string)
+      return { kind: 'operator', username: op.username }
+    }
+    return { kind: 'user', principal: await this.authenticatePassword(input, now) }
+  }
+
+  /** The operator's root username (admin JWT subjects are checked against it). */
+  operatorName(): string | undefined {
+    return this.operator?.username
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // CredentialProvider
+
+  async resolve(accessKeyId: string): Promise<ResolvedCredential | undefined> {
+    const ref = this.keyIndex.get(accessKeyId)
+    if (ref) {
+      if (ref.kind === 'master') {
+        const a = this.accounts.get(ref.accountId)
+        return a && a.row.masterAccessKeyId === accessKeyId ? a.cred : undefined
+      }
+      const u = this.users.get(ref.userId)
+      if (!u || !u.row.isActive || u.key?.row.accessKeyId !== accessKeyId) return undefined
+      return u.cred
+    }
+    if (!SESSION_KEY_RE.test(accessKeyId)) return undefined
+    const e = await this.sessionEntry(accessKeyId)
+    if (!e || e.revoked) return undefined
+    if (!(await this.alive(e))) {
+      await this.kill(e)
+      return undefined
+    }
+    return e.cred
+  }
+
+  checkSessionToken(cred: ResolvedCredential, token: string | undefined, now: number): TokenCheck {
+    const given = token ?? ''
+    if (!cred.session) return given === '' ? 'ok' : 'invalid'
+    const e = this.sessionOf.get(cred)
+    if (!e || e.revoked) return 'invalid'
+    if (e.tokenHmac) {
+      if (given === '') return 'missing'
+      if (!given.startsWith(TOKEN_PREFIX) || given.length > 256) return 'invalid'
+      const mac = createHmac('sha256', this.tokenKey).update(given).digest()
+      if (!timingSafeEqual(mac, e.tokenHmac)) return 'invalid'
+    } else if (given !== '') {
+      return 'invalid'
+    }
+    return now >= e.row.expiresAt ? 'expired' : 'ok'
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // PolicyProvider
+
+  private userPolicies(userId: string): CompiledPolicy[] {
+    const u = this.users.get(userId)
+    if (!u) return []
+    return u.policy ? [rolePolicy(u.row.role), u.policy] : [rolePolicy(u.row.role)]
+  }
+
+  private parentPolicies(parent: ParentRef): CompiledPolicy[] {
+    return parent.kind === 'account-root' ? [MASTER_KEY_POLICY] : this.userPolicies(parent.userId)
+  }
+
+  async policiesFor(p: KnownPrincipal): Promise<PrincipalPolicies> {
+    switch (p.kind) {
+      case 'account-root':
+        return { identity: [MASTER_KEY_POLICY] }
+      case 'user':
+        return { identity: this.userPolicies(p.userId) }
+      case 'session': {
+        const e = await this.sessionEntry(p.accessKeyId)
+        if (!e) return { identity: [] }
+        const identity = this.parentPolicies(e.parent)
+        return e.policies.length > 0 ? { identity, session: e.policies } : { identity }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sessions
+
+  private async sessionEntry(accessKeyId: string): Promise<SessionEntry | undefined> {
+    const hit = this.sessions.get(accessKeyId)
+    if (hit) return hit
+    const row = await this.store.getSession(accessKeyId)
+    if (!row) return undefined
+    const e = this.entryFromRow(row)
+    if (e) this.sessions.set(accessKeyId, e)
+    return e
+  }
+
+  private entryFromRow(row: SessionRow, policies?: readonly CompiledPolicy[]): SessionEntry | undefined {
+    const account = this.accounts.get(row.accountId)
+    if (!account) return undefined
+    let stored: StoredParent
+    let texts: string[]
+    let secret: string
+    let compiled: readonly CompiledPolicy[]
+    try {
+      stored = JSON.parse(row.parent) as StoredParent
+      texts = JSON.parse(row.policies) as string[]
+      secret = unseal(this.sealKey, row.secret, aadSession(row.accessKeyId))
+      compiled = policies ?? texts.map(compileSessionPolicy)
+    } catch (err) {
+      this.log.error({ accessKeyId: row.accessKeyId, err: (err as Error).message }, 'unreadable session; refusing it')
+      return undefined
+    }
+    const principal: SessionPrincipal = {
+      kind: 'session',
+      accountId: row.accountId,
+      accountName: account.row.name,
+      accessKeyId: row.accessKeyId,
+      sessionName: row.sessionName,
+      parent: stored.parent,
+      expiresAt: row.expiresAt,
+      roleName: row.roleName,
+      roleId: row.roleId,
+      issuedAt: row.issuedAt,
+    }
+    const cred: ResolvedCredential = {
+      accessKeyId: row.accessKeyId,
+      secretKey: secret,
+      secretVersion: 's1',
+      principal,
+      session: { expiresAt: row.expiresAt, requiresToken: row.tokenHmac !== undefined },
+    }
+    const e: SessionEntry = {
+      row,
+      parent: stored.parent,
+      checks: stored.checks,
+      ...(row.tokenHmac !== undefined ? { tokenHmac: Buffer.from(row.tokenHmac, 'hex') } : {}),
+      policies: compiled,
+      policyTexts: texts,
+      cred,
+      revoked: row.revoked,
+    }
+    this.sessionOf.set(cred, e)
+    return e
+  }
+
+  /** Every liveness check of the session holds (memory lookups; parent sessions may load once). */
+  private async alive(e: SessionEntry): Promise<boolean> {
+    if (!this.accounts.has(e.row.accountId)) return false
+    for (const c of e.checks) {
+      switch (c.kind) {
+        case 'root': {
+          const a = this.accounts.get(c.accountId)
+          if (!a || a.row.secretVersion !== c.version) return false
+          break
+        }
+        case 'user': {
+          const u = this.users.get(c.userId)
+          if (!u || !u.row.isActive) return false
+          if (c.accessKeyId !== undefined && u.key?.row.accessKeyId !== c.accessKeyId) return false
+          break
+        }
+        case 'session': {
+          const p = await this.sessionEntry(c.accessKeyId)
+          if (!p || p.revoked) return false
+          break
+        }
+      }
+    }
+    return true
+  }
+
+  private async kill(e: SessionEntry): Promise<void> {
+    e.revoked = true
+    try {
+      await this.store.revokeSession(e.row.accessKeyId)
+    } catch (err) {
+      this.log.warn({ accessKeyId: e.row.accessKeyId, err: (err as Error).message }, 'could not persist session death')
+    }
+  }
+
+  /** Mark matching cached sessions revoked (the store has already revoked their rows). */
+  private dropSessionsWhere(pred: (e: SessionEntry) => boolean): void {
+    for (const e of this.sessions.values()) if (pred(e)) e.revoked = true
+  }
+
+  async issue(req: SessionRequest, now: number): Promise<IssuedSession> {
+    if (!Number.isInteger(req.durationSeconds) || req.durationSeconds <= 0) {
+      throw invalid('DurationSeconds must be a positive integer')
+    }
+    if (req.sessionName === '') throw invalid('RoleSessionName must not be empty')
+    const origin = await this.issuerContext(req.caller, now)
+    let accountId = req.caller.accountId
+    let parent = origin.parent
+    const checks = [...origin.checks]
+    if (req.actAs) {
+      const target = this.accounts.get(req.actAs.accountId)
+      if (!target) throw new IamError('not-found', `No such customer: ${req.actAs.accountId}`)
+      accountId = target.row.id
+      if (req.actAs.kind === 'account-root') {
+        parent = { kind: 'account-root', accountId: target.row.id, accessKeyId: target.row.masterAccessKeyId }
+      } else {
+        const u = this.users.get(req.actAs.userId)
+        if (!u || u.row.accountId !== target.row.id) throw new IamError('not-found', `No such user: ${req.actAs.userId}`)
+        parent = req.actAs
+        checks.push({ kind: 'user', userId: u.row.id })
+      }
+    }
+    const active = await this.store.countActiveSessions(origin.quotaKey, now)
+    if (active >= this.maxSessionsPerParent) {
+      throw new IamError('throttled', `Too many active sessions (limit ${this.maxSessionsPerParent}); revoke some or wait`, 60)
+    }
+    let accessKeyId = 'ASIA' + this.ids.upperAlnum(16)
+    while (this.keyIndex.has(accessKeyId) || this.sessions.get(accessKeyId)) accessKeyId = 'ASIA' + this.ids.upperAlnum(16)
+    const secretAccessKey = this.ids.alnum(40)
+    const sessionToken = req.withToken ? TOKEN_PREFIX + randomBytes(32).toString('base64url') : ''
+    const expiresAt = Math.min(now + req.durationSeconds * 1000, origin.maxExpiresAt)
+    if (origin.policies.length > 0 && req.policies.length > 0) {
+      // Chaining needs parent ∩ old session policy ∩ new one; the engine unions one session list,
+      // so accepting both would let the new policy widen the old one. Refuse instead.
+      throw invalid('A session that already has a session policy cannot be given another one')
+    }
+    const newTexts = req.policies.map(policyTextOf)
+    const texts = [...origin.policyTexts, ...newTexts]
+    const policies = [...origin.policies, ...req.policies]
+    const row: SessionRow = {
+      accessKeyId,
+      accountId,
+      quotaKey: origin.quotaKey,
+      ...(origin.userId !== undefined ? { userId: origin.userId } : {}),
+      ...(origin.originKeyId !== undefined ? { originKeyId: origin.originKeyId } : {}),
+      parent: JSON.stringify({ parent, checks } satisfies StoredParent),
+      secret: seal(this.sealKey, secretAccessKey, aadSession(accessKeyId)),
+      ...(req.withToken ? { tokenHmac: createHmac('sha256', this.tokenKey).update(sessionToken).digest('hex') } : {}),
+      sessionName: req.sessionName,
+      policies: JSON.stringify(texts),
+      roleName: req.roleName,
+      roleId: req.roleId,
+      issuedAt: now,
+      expiresAt,
+      revoked: false,
+    }
+    await this.store.insertSession(row)
+    const e = this.entryFromRow(row, policies)
+    if (!e) throw new Error('session could not be cached')
+    this.sessions.set(accessKeyId, e)
+    this.emit({ kind: 'session', id: accessKeyId })
+    return {
+      accessKeyId,
+      secretAccessKey,
+      sessionToken,
+      expiresAt,
+      principal: e.cred.principal as SessionPrincipal,
+    }
+  }
+
+  /** Who pays for, and what bounds, a session the caller asks for. */
+  private async issuerContext(
+    caller: KnownPrincipal,
+    now: number,
+  ): Promise<{
+    parent: ParentRef
+    checks: LivenessCheck[]
+    quotaKey: string
+    userId?: string
+    originKeyId?: string
+    policies: readonly CompiledPolicy[]
+    policyTexts: readonly string[]
+    maxExpiresAt: number
+  }> {
+    switch (caller.kind) {
+      case 'account-root': {
+        const a = this.accounts.get(caller.accountId)
+        if (!a || a.row.masterAccessKeyId !== caller.accessKeyId) throw new IamError('unauthorized', 'Unknown caller')
+        return {
+          parent: { kind: 'account-root', accountId: a.row.id, accessKeyId: a.row.masterAccessKeyId },
+          checks: [{ kind: 'root', accountId: a.row.id, version: a.row.secretVersion }],
+          quotaKey: `root:${a.row.id}`,
+          originKeyId: a.row.masterAccessKeyId,
+          policies: [],
+          policyTexts: [],
+          maxExpiresAt: Number.POSITIVE_INFINITY,
+        }
+      }
+      case 'user': {
+        const u = this.users.get(caller.userId)
+        if (!u || !u.row.isActive) throw new IamError('unauthorized', 'Unknown caller')
+        const viaKey = caller.accessKeyId !== ''
+        if (viaKey && u.key?.row.accessKeyId !== caller.accessKeyId) throw new IamError('unauthorized', 'Unknown caller')
+        return {
+          parent: {
+            kind: 'user',
+            accountId: u.row.accountId,
+            userId: u.row.id,
+            username: u.row.username,
+            ...(viaKey ? { accessKeyId: caller.accessKeyId } : {}),
+          },
+          checks: [{ kind: 'user', userId: u.row.id, ...(viaKey ? { accessKeyId: caller.accessKeyId } : {}) }],
+          quotaKey: `user:${u.row.id}`,
+          userId: u.row.id,
+          ...(viaKey ? { originKeyId: caller.accessKeyId } : {}),
+          policies: [],
+          policyTexts: [],
+          maxExpiresAt: Number.POSITIVE_INFINITY,
+        }
+      }
+      case 'session': {
+        const e = await this.sessionEntry(caller.accessKeyId)
+        if (!e || e.revoked || !(await this.alive(e)) || now >= e.row.expiresAt) {
+          throw new IamError('unauthorized', 'Unknown or expired caller session')
+        }
+        // Role chaining: the new session inherits every restriction and cannot outlive this one.
+        return {
+          parent: e.parent,
+          checks: [...e.checks, { kind: 'session', accessKeyId: e.row.accessKeyId }],
+          quotaKey: e.row.quotaKey,
+          ...(e.row.userId !== undefined ? { userId: e.row.userId } : {}),
+          ...(e.row.originKeyId !== undefined ? { originKeyId: e.row.originKeyId } : {}),
+          policies: e.policies,
+          policyTexts: e.policyTexts,
+          maxExpiresAt: e.row.expiresAt,
+        }
+      }
+    }
+  }
+
+  async revoke(accessKeyId: string): Promise<boolean> {
+    const cached = this.sessions.get(accessKeyId)
+    if (cached) cached.revoked = true
+    const ok = await this.store.revokeSession(accessKeyId)
+    this.emit({ kind: 'session', id: accessKeyId })
+    return ok
+  }
+
+  private sessionInfo(e: SessionEntry): SessionInfo {
+    return {
+      accessKeyId: e.row.accessKeyId,
+      accountId: e.row.accountId,
+      parent: e.parent,
+      sessionName: e.row.sessionName,
+      issuedAt: e.row.issuedAt,
+      expiresAt: e.row.expiresAt,
+      hasPolicy: e.policyTexts.length > 0,
+    }
+  }
+
+  /** One live session's listing entry (admin revoke checks visibility with it). */
+  async getSession(accessKeyId: string, now: number): Promise<SessionInfo | undefined> {
+    if (!SESSION_KEY_RE.test(accessKeyId)) return undefined
+    const e = await this.sessionEntry(accessKeyId)
+    if (!e || e.revoked || now >= e.row.expiresAt || !(await this.alive(e))) return undefined
+    return this.sessionInfo(e)
+  }
+
+  async list(
+    filter: { readonly accountId?: string; readonly userId?: string },
+    now: number,
+  ): Promise<readonly SessionInfo[]> {
+    const rows = await this.store.listActiveSessions(filter, now)
+    const out: SessionInfo[] = []
+    for (const row of rows) {
+      const e = this.sessions.get(row.accessKeyId) ?? this.entryFromRow(row)
+      if (!e || e.revoked || !(await this.alive(e))) continue
+      out.push(this.sessionInfo(e))
+    }
+    return out
+  }
+
+  /** Delete sessions expired more than the grace period ago; the number deleted. */
+  async sweepExpiredSessions(now: number): Promise<number> {
+    const before = now - EXPIRED_SESSION_GRACE_MS
+    const n = await this.store.deleteExpiredSessions(before)
+    for (const e of [...this.sessions.values()]) if (e.row.expiresAt < before) this.sessions.delete(e.row.accessKeyId)
+    return n
+  }
+
+  /** Sweep periodically (timer unref'd); close() stops it. */
+  startSweeper(intervalMs = 5 * 60_000): void {
+    this.stopSweeper()
+    this.sweeper = setInterval(() => {
+      this.sweepExpiredSessions(this.clock.now()).catch((e: unknown) => {
+        this.log.warn({ err: (e as Error).message }, 'session sweep failed')
+      })
+    }, intervalMs)
+    this.sweeper.unref()
+  }
+
+  private stopSweeper(): void {
+    if (this.sweeper) clearInterval(this.sweeper)
+    this.sweeper = undefined
+  }
+
+  close(): void {
+    this.stopSweeper()
+    this.listeners.clear()
+  }
+}
+
+const DENY_ALL = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'StoredPolicyUnreadable', Effect: 'Deny', Action: '*', Resource: '*' }],
+})
+
+function rethrowConflict(message: string): (e: unknown) => never {
+  return (e: unknown) => {
+    if (e instanceof StorageError && e.kind === 'conflict') throw new IamError('conflict', message)
+    throw e
+  }
+}
+
+function checkPassword(p: string): void {
+  if (p.length < MIN_PASSWORD_LENGTH || p.length > MAX_PASSWORD_LENGTH) {
+    throw invalid(`password must be ${MIN_PASSWORD_LENGTH}-${MAX_PASSWORD_LENGTH} characters`)
+  }
+}
+
+function checkProfile(p: { email?: string | null; firstname?: string | null; lastname?: string | null }): void {
+  if (typeof p.email === 'string' && (p.email.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(p.email))) {
+    throw invalid('email is not a valid address')
+  }
+  for (const f of ['firstname', 'lastname'] as const) {
+    const v = p[f]
+    if (typeof v === 'string' && (v.length > 64 || /[\u0000-\u001f]/.test(v))) throw invalid(`${f} must be at most 64 printable characters`)
+  }
+}
+
+function validateRootAccessKey(k: string): void {
+  if (!/^[A-Za-z0-9_.+=-]{3,128}$/.test(k) || SESSION_KEY_RE.test(k)) {
+    throw new Error('LATCHKEY_ROOT_ACCESS_KEY: must be 3-128 characters of [A-Za-z0-9_.+=-] (not an ASIA… session id)')
+  }
+}
+
+function validateRootSecret(s: string): void {
+  if (!/^[\x21-\x7e]{8,128}$/.test(s)) {
+    throw new Error('LATCHKEY_ROOT_SECRET_KEY: must be 8-128 printable ASCII characters without spaces')
+  }
+}

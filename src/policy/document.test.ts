@@ -1,0 +1,145 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { checkBucketPolicyResources, parsePolicy } from './document.js'
+import { PolicyError, type PolicyKind } from './types.js'
+
+const ok = { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }
+const doc = (...st: unknown[]): unknown => ({ Version: '2012-10-17', Statement: st })
+
+function err(json: unknown, kind: PolicyKind = 'identity', maxLength?: number): string {
+  try {
+    parsePolicy(json, { kind, name: 't', ...(maxLength !== undefined ? { maxLength } : {}) })
+  } catch (e) {
+    expect(e).toBeInstanceOf(PolicyError)
+    return (e as Error).message
+  }
+  throw new Error('expected a PolicyError')
+}
+
+describe('parsePolicy validation', () => {
+  it.each<[string, unknown, PolicyKind, string]>([
+    ['bad Effect', doc(ok, ok, { ...ok, Effect: 'Permit' }), 'identity', 'Statement[2].Effect must be Allow or Deny'],
+    ['missing Effect', doc({ Action: 's3:*', Resource: '*' }), 'identity', 'Missing required field Effect'],
+    ['unknown operator', doc({ ...ok, Condition: { StringEqualz: { 's3:prefix': 'x' } } }), 'identity', "Unknown condition operator 'StringEqualz'"],
+    ['Principal in identity', doc({ ...ok, Principal: '*' }), 'identity', 'Principal is not allowed in identity/session policies'],
+    ['Principal in session', doc({ ...ok, Principal: '*' }), 'session', 'Principal is not allowed in identity/session policies'],
+    ['no Principal in bucket policy', doc(ok), 'resource', 'Resource-based policy must have a Principal'],
+    ['missing Resource', doc({ Effect: 'Allow', Action: 's3:*' }), 'identity', 'Missing required field Resource'],
+    ['missing Action', doc({ Effect: 'Allow', Resource: '*' }), 'identity', 'Missing required field Action'],
+    ['Action + NotAction', doc({ ...ok, NotAction: 's3:PutObject' }), 'identity', 'both Action and NotAction'],
+    ['Resource + NotResource', doc({ ...ok, NotResource: '*' }), 'identity', 'both Resource and NotResource'],
+    ['Principal + NotPrincipal', doc({ ...ok, Principal: '*', NotPrincipal: '*' }), 'resource', 'both Principal and NotPrincipal'],
+    ['bad version', { Version: '2010-01-01', Statement: [ok] }, 'identity', 'Version "2010-01-01" is not supported'],
+    ['no Statement', { Version: '2012-10-17' }, 'identity', 'Missing required field Statement'],
+    ['empty Statement', { Version: '2012-10-17', Statement: [] }, 'identity', 'Statement must not be empty'],
+    ['unknown top field', { Version: '2012-10-17', Statement: [ok], Foo: 1 }, 'identity', "Unknown field 'Foo'"],
+    ['unknown statement field', doc({ ...ok, Actions: 's3:*' }), 'identity', "unknown field 'Actions'"],
+    ['bad action', doc({ ...ok, Action: 'GetObject' }), 'identity', "Statement[0].Action 'GetObject' must look like service:ActionName"],
+    ['bad resource', doc({ ...ok, Resource: 'bucket/key' }), 'identity', "must be an ARN or *"],
+    ['action not string', doc({ ...ok, Action: [1] }), 'identity', 'Statement[0].Action[0] must be a string'],
+    ['empty action list', doc({ ...ok, Action: [] }), 'identity', 'must not be empty'],
+    ['duplicate Sid', doc({ ...ok, Sid: 'a' }, { ...ok, Sid: 'a' }), 'identity', 'must be unique'],
+    ['Sid not string', doc({ ...ok, Sid: 5 }), 'identity', 'Sid must be a string'],
+    ['bad principal', doc({ ...ok, Principal: { AWS: 'alice' } }), 'resource', "Invalid principal in policy"],
+    ['bad principal type', doc({ ...ok, Principal: { Bogus: 'x' } }), 'resource', "unknown principal type 'Bogus'"],
+    ['principal string', doc({ ...ok, Principal: 'arn:aws:iam::111122223333:root' }), 'resource', 'must be "*" or an object'],
+    ['condition not object', doc({ ...ok, Condition: [] }), 'identity', 'Condition must be an object'],
+    ['condition value object', doc({ ...ok, Condition: { StringEquals: { 's3:prefix': { a: 1 } } } }), 'identity', 'must be a string, number or boolean'],
+    ['statement not object', doc('x'), 'identity', 'Statement[0] must be an object'],
+    ['not an object', [], 'identity', 'must be a JSON object'],
+    ['bad JSON', '{"Version": ', 'identity', 'not valid JSON'],
+    ['empty', '  ', 'identity', 'empty'],
+  ])('%s', (_name, json, kind, msg) => {
+    expect(err(json, kind)).toContain(msg)
+  })
+
+  it('enforces maxLength on strings and objects', () => {
+    const text = JSON.stringify(doc(ok)) + ' '.repeat(2100)
+    expect(err(text, 'session', 2048)).toBe(`Policy document length ${text.length} exceeds the limit of 2048`)
+    const big = doc(...Array.from({ length: 40 }, (_, i) => ({ ...ok, Sid: `S${i}` })))
+    expect(err(big, 'session', 2048)).toMatch(/^Policy document length \d+ exceeds the limit of 2048$/)
+  })
+
+  it('accepts both versions, a missing Version, and a single Statement object', () => {
+    for (const v of ['2012-10-17', '2008-10-17', undefined]) {
+      const p = parsePolicy({ ...(v ? { Version: v } : {}), Statement: ok }, { kind: 'identity', name: 'n' })
+      expect(p.version).toBe(v)
+      expect(p.statements).toHaveLength(1)
+    }
+  })
+
+  it('normalizes text and keeps names, refs and source', () => {
+    const p = parsePolicy(
+      '{"Statement":[{"Resource":"*","Action":"s3:*","Effect":"Deny","Sid":"X"},{"Effect":"Allow","NotAction":["iam:*"],"NotResource":"arn:aws:s3:::b"}],"Version":"2012-10-17"}',
+      { kind: 'session', name: 'session-policy' },
+    )
+    expect(p.text).toBe(
+      '{"Version":"2012-10-17","Statement":[{"Sid":"X","Effect":"Deny","Action":["s3:*"],"Resource":["*"]},{"Effect":"Allow","NotAction":["iam:*"],"NotResource":["arn:aws:s3:::b"]}]}',
+    )
+    expect(p.source).toBe('session')
+    expect(p.statements.map((s) => s.ref)).toEqual([
+      { policy: 'session-policy', source: 'session', sid: 'X', effect: 'Deny' },
+      { policy: 'session-policy', source: 'session', sid: '#1', effect: 'Allow' },
+    ])
+    // round trip
+    expect(parsePolicy(p.text, { kind: 'session', name: 'x' }).text).toBe(p.text)
+  })
+
+  it('accepts numbers and booleans as condition values and principal forms', () => {
+    const p = parsePolicy(
+      doc({
+        ...ok,
+        Principal: {
+          AWS: ['111122223333', 'arn:aws:iam::111122223333:root', 'arn:aws:iam::111122223333:user/a', 'arn:aws:iam::111122223333:role/path/r', 'arn:aws:sts::111122223333:assumed-role/r/s'],
+          Service: 'cloudfront.amazonaws.com',
+        },
+        Condition: { NumericLessThan: { 's3:max-keys': 10 }, Bool: { 'aws:SecureTransport': true } },
+      }),
+      { kind: 'resource', name: 'bp' },
+    )
+    expect(p.statements[0]?.principal?.accounts.has('111122223333')).toBe(true)
+    expect(p.statements[0]?.principal?.rolePrefixes).toEqual(['arn:aws:sts::111122223333:assumed-role/r/'])
+  })
+
+  it('checks bucket policy resources', () => {
+    const p = parsePolicy(doc({ ...ok, Principal: '*', Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'] }), { kind: 'resource', name: 'bp' })
+    expect(() => checkBucketPolicyResources(p, 'b')).not.toThrow()
+    expect(() => checkBucketPolicyResources(p, 'c')).toThrow('Policy has invalid resource')
+  })
+
+  it('never throws anything but PolicyError on random JSON', () => {
+    const statementish = fc.record(
+      {
+        Sid: fc.oneof(fc.string(), fc.integer()),
+        Effect: fc.constantFrom('Allow', 'Deny', 'allow', 1),
+        Action: fc.oneof(fc.constantFrom('s3:*', 's3:Get?bject', '*', 'bad', ''), fc.array(fc.string(), { maxLength: 3 })),
+        NotAction: fc.constantFrom('s3:PutObject'),
+        Resource: fc.oneof(fc.constantFrom('*', 'arn:aws:s3:::b/${aws:username}', 'arn:x'), fc.jsonValue()),
+        Principal: fc.oneof(fc.constantFrom('*', { AWS: '111122223333' }, { AWS: 'x' }), fc.jsonValue()),
+        Condition: fc.oneof(
+          fc.dictionary(
+            fc.constantFrom('StringEquals', 'ForAllValues:StringLike', 'IpAddress', 'DateLessThan', 'Null', 'NumericEquals', 'Bool', 'BinaryEquals', 'ArnLike', 'X'),
+            fc.dictionary(fc.constantFrom('aws:SourceIp', 's3:prefix', 'bad key', 'x:y'), fc.jsonValue({ maxDepth: 2 })),
+          ),
+          fc.jsonValue({ maxDepth: 2 }),
+        ),
+      },
+      { requiredKeys: [] },
+    )
+    const docs = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ Version: fc.constantFrom('2012-10-17', '2008-10-17', 'x'), Statement: fc.oneof(statementish, fc.array(statementish, { maxLength: 4 })) }, { requiredKeys: [] }),
+      fc.string(),
+    )
+    fc.assert(
+      fc.property(docs, fc.constantFrom<PolicyKind>('identity', 'resource', 'session'), (d, kind) => {
+        try {
+          parsePolicy(d, { kind, name: 'r', maxLength: 4096 })
+        } catch (e) {
+          if (!(e instanceof PolicyError)) throw e
+        }
+      }),
+      { numRuns: 1500 },
+    )
+  })
+})

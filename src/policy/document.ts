@@ -1,0 +1,397 @@
+/**
+ * Parse, validate and compile an IAM policy document once (identity, bucket or session policy).
+ * Every problem becomes a PolicyError whose message names the field (the S3/STS/admin edges
+ * map it to MalformedPolicy / MalformedPolicyDocument). The result is immutable: wildcard
+ * matchers and condition closures are built here, and statements are pre-filtered per action
+ * (cached) so a request only looks at the statements that can apply to its action.
+ * @module
+ */
+import { compilePattern, type Matcher } from './arn.js'
+import { compileCondition, type ConditionTest } from './conditions/index.js'
+import { PolicyError, type PolicyKind, type PolicySource, type StatementRef } from './types.js'
+
+export type PolicyVersion = '2012-10-17' | '2008-10-17'
+
+/** Bucket-policy Principal / NotPrincipal, compiled to set lookups. */
+export interface PrincipalSpec {
+  /** `"*"` or `{"AWS": "*"}`: everyone, anonymous included. */
+  readonly any: boolean
+  /** 12-digit account ids (from `"123456789012"` or `arn:aws:iam::123456789012:root`). */
+  readonly accounts: ReadonlySet<string>
+  /** Exact user, role and assumed-role ARNs. */
+  readonly arns: ReadonlySet<string>
+  /** `arn:aws:sts::ACCOUNT:assumed-role/NAME/` for each role ARN: sessions of that role. */
+  readonly rolePrefixes: readonly string[]
+}
+
+export interface CompiledStatement {
+  readonly index: number
+  readonly ref: StatementRef
+  readonly effect: 'Allow' | 'Deny'
+  /** Action/NotAction test on the lower-cased action. */
+  readonly matchesAction: (actionLc: string) => boolean
+  /** Resource/NotResource test (case-sensitive; variables resolved from the context). */
+  readonly matchesResource: Matcher
+  /** Present in resource-based policies only. */
+  readonly principal?: PrincipalSpec
+  readonly notPrincipal: boolean
+  readonly conditions: readonly ConditionTest[]
+  /** The Resource/NotResource patterns as written (for bucket-policy resource checks). */
+  readonly resources: readonly string[]
+  readonly notResource: boolean
+}
+
+const CACHE_LIMIT = 512
+
+export class CompiledPolicy {
+  readonly name: string
+  readonly source: PolicySource
+  readonly kind: PolicyKind
+  readonly version: PolicyVersion | undefined
+  readonly statements: readonly CompiledStatement[]
+  /** Normalized JSON (compact, fields in a fixed order). */
+  readonly text: string
+  readonly #byAction = new Map<string, readonly CompiledStatement[]>()
+
+  constructor(init: {
+    name: string
+    source: PolicySource
+    kind: PolicyKind
+    version: PolicyVersion | undefined
+    statements: readonly CompiledStatement[]
+    text: string
+  }) {
+    this.name = init.name
+    this.source = init.source
+    this.kind = init.kind
+    this.version = init.version
+    this.statements = init.statements
+    this.text = init.text
+    Object.freeze(this.statements)
+  }
+
+  /**
+   * The statements whose Action/NotAction covers `action` (any case), cached per action string
+   * as given, so the hot path neither lower-cases nor scans statements for other actions.
+   */
+  statementsFor(action: string): readonly CompiledStatement[] {
+    const hit = this.#byAction.get(action)
+    if (hit !== undefined) return hit
+    const lc = action.toLowerCase()
+    const list = Object.freeze(this.statements.filter((s) => s.matchesAction(lc)))
+    if (this.#byAction.size < CACHE_LIMIT) this.#byAction.set(action, list)
+    return list
+  }
+}
+
+export interface ParseOptions {
+  readonly kind: PolicyKind
+  readonly name: string
+  /** Defaults to the kind ('identity' → 'identity', 'resource' → 'resource', 'session' → 'session'). */
+  readonly source?: PolicySource
+  /** Maximum document length in characters (STS session policies: 2048). */
+  readonly maxLength?: number
+}
+
+const TOP_FIELDS = new Set(['Version', 'Id', 'Statement'])
+const STATEMENT_FIELDS = new Set([
+  'Sid',
+  'Effect',
+  'Principal',
+  'NotPrincipal',
+  'Action',
+  'NotAction',
+  'Resource',
+  'NotResource',
+  'Condition',
+])
+const ACTION = /^[A-Za-z0-9-]+:[A-Za-z0-9*?_-]+$/
+const RESOURCE = /^arn:[^:]*:[^:]*:[^:]*:[^:]*:/
+const ACCOUNT = /^\d{12}$/
+const ROOT_ARN = /^arn:aws:iam::(\d{12}):root$/
+const USER_ARN = /^arn:aws:iam::\d{12}:user\/[\w+=,.@/-]+$/
+const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/
+const SESSION_ARN = /^arn:aws:sts::\d{12}:assumed-role\/[\w+=,.@-]+\/[\w+=,.@-]+$/
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function fail(msg: string): never {
+  throw new PolicyError(msg)
+}
+
+/** A string or a non-empty array of strings. */
+function stringList(v: unknown, where: string): string[] {
+  if (typeof v === 'string') return [v]
+  if (Array.isArray(v)) {
+    if (v.length === 0) fail(`${where} must not be empty`)
+    return v.map((x, i) => (typeof x === 'string' ? x : fail(`${where}[${i}] must be a string`)))
+  }
+  return fail(`${where} must be a string or an array of strings`)
+}
+
+/** Condition values: strings, numbers and booleans (AWS accepts all three), one or a list. */
+function conditionValues(v: unknown, where: string): string[] {
+  const one = (x: unknown, w: string): string => {
+    if (typeof x === 'string') return x
+    if (typeof x === 'number' && Number.isFinite(x)) return String(x)
+    if (typeof x === 'boolean') return x ? 'true' : 'false'
+    return fail(`${w} must be a string, number or boolean`)
+  }
+  if (Array.isArray(v)) {
+    if (v.length === 0) fail(`${where} must not be empty`)
+    return v.map((x, i) => one(x, `${where}[${i}]`))
+  }
+  return [one(v, where)]
+}
+
+function compileActions(list: readonly string[], where: string): (a: string) => boolean {
+  const ms: Matcher[] = []
+  const exact = new Set<string>()
+  for (const a of list) {
+    if (a !== '*' && !ACTION.test(a)) fail(`${where} '${a}' must look like service:ActionName`)
+    if (!a.includes('*') && !a.includes('?')) exact.add(a.toLowerCase())
+    else ms.push(compilePattern(a, { wildcards: true, lowerCase: true, variables: false }).match)
+  }
+  return (action) => {
+    if (exact.has(action)) return true
+    for (const m of ms) if (m(action, EMPTY)) return true
+    return false
+  }
+}
+
+const EMPTY: ReadonlyMap<string, readonly string[]> = new Map()
+
+function compileResources(list: readonly string[], where: string, variables: boolean): Matcher {
+  const ms: Matcher[] = []
+  for (const r of list) {
+    if (r !== '*' && !RESOURCE.test(r)) fail(`${where} '${r}' must be an ARN or *`)
+    ms.push(compilePattern(r, { wildcards: true, variables }).match)
+  }
+  if (ms.length === 1) return ms[0] as Matcher
+  return (v, ctx) => {
+    for (const m of ms) if (m(v, ctx)) return true
+    return false
+  }
+}
+
+function compilePrincipal(v: unknown, where: string): { spec: PrincipalSpec; json: unknown } {
+  const accounts = new Set<string>()
+  const arns = new Set<string>()
+  const rolePrefixes: string[] = []
+  let any = false
+  if (v === '*') return { spec: { any: true, accounts, arns, rolePrefixes }, json: '*' }
+  if (!isObject(v)) fail(`${where} must be "*" or an object such as {"AWS": "arn:aws:iam::123456789012:user/name"}`)
+  const keys = Object.keys(v)
+  if (keys.length === 0) fail(`${where} must not be empty`)
+  const json: Record<string, string[]> = {}
+  for (const k of keys) {
+    const vals = stringList(v[k], `${where}.${k}`)
+    json[k] = vals
+    if (k === 'AWS') {
+      for (const p of vals) {
+        let m: RegExpExecArray | null
+        if (p === '*') any = true
+        else if (ACCOUNT.test(p)) accounts.add(p)
+        else if ((m = ROOT_ARN.exec(p))) accounts.add(m[1] as string)
+        else if ((m = ROLE_ARN.exec(p))) {
+          arns.add(p)
+          rolePrefixes.push(`arn:aws:sts::${m[1] as string}:assumed-role/${m[2] as string}/`)
+        } else if (USER_ARN.test(p) || SESSION_ARN.test(p)) arns.add(p)
+        else fail(`Invalid principal in policy: ${where}.AWS '${p}'`)
+      }
+    } else if (k === 'CanonicalUser' || k === 'Service' || k === 'Federated') {
+      // accepted for compatibility with policies written for AWS; no Latchkey caller is one
+    } else fail(`${where}: unknown principal type '${k}'`)
+  }
+  return { spec: { any, accounts, arns, rolePrefixes }, json }
+}
+
+interface Built {
+  readonly st: CompiledStatement
+  readonly json: Record<string, unknown>
+}
+
+function compileStatement(
+  raw: unknown,
+  index: number,
+  o: { kind: PolicyKind; name: string; source: PolicySource; variables: boolean },
+): Built {
+  const where = `Statement[${index}]`
+  if (!isObject(raw)) fail(`${where} must be an object`)
+  for (const k of Object.keys(raw)) if (!STATEMENT_FIELDS.has(k)) fail(`${where}: unknown field '${k}'`)
+  const json: Record<string, unknown> = {}
+  const sidRaw = raw['Sid']
+  if (sidRaw !== undefined && typeof sidRaw !== 'string') fail(`${where}.Sid must be a string`)
+  if (sidRaw !== undefined) json['Sid'] = sidRaw
+  const effect = raw['Effect']
+  if (effect === undefined) fail(`${where}: Missing required field Effect`)
+  if (effect !== 'Allow' && effect !== 'Deny') fail(`${where}.Effect must be Allow or Deny`)
+  json['Effect'] = effect
+
+  // Principal / NotPrincipal
+  const hasP = raw['Principal'] !== undefined
+  const hasNP = raw['NotPrincipal'] !== undefined
+  let principal: PrincipalSpec | undefined
+  if (o.kind !== 'resource') {
+    if (hasP || hasNP) fail(`${where}: Principal is not allowed in identity/session policies`)
+  } else {
+    if (hasP && hasNP) fail(`${where} must not have both Principal and NotPrincipal`)
+    if (!hasP && !hasNP) fail(`${where}: Resource-based policy must have a Principal`)
+    const field = hasP ? 'Principal' : 'NotPrincipal'
+    const c = compilePrincipal(raw[field], `${where}.${field}`)
+    principal = c.spec
+    json[field] = c.json
+  }
+
+  // Action / NotAction
+  const hasA = raw['Action'] !== undefined
+  const hasNA = raw['NotAction'] !== undefined
+  if (hasA && hasNA) fail(`${where} must not have both Action and NotAction`)
+  if (!hasA && !hasNA) fail(`${where}: Missing required field Action`)
+  const aField = hasA ? 'Action' : 'NotAction'
+  const actions = stringList(raw[aField], `${where}.${aField}`)
+  json[aField] = actions
+  const actTest = compileActions(actions, `${where}.${aField}`)
+  const matchesAction = hasA ? actTest : (a: string) => !actTest(a)
+
+  // Resource / NotResource
+  const hasR = raw['Resource'] !== undefined
+  const hasNR = raw['NotResource'] !== undefined
+  if (hasR && hasNR) fail(`${where} must not have both Resource and NotResource`)
+  if (!hasR && !hasNR) fail(`${where}: Missing required field Resource`)
+  const rField = hasR ? 'Resource' : 'NotResource'
+  const resources = stringList(raw[rField], `${where}.${rField}`)
+  json[rField] = resources
+  const resTest = compileResources(resources, `${where}.${rField}`, o.variables)
+  const matchesResource: Matcher = hasR ? resTest : (v, ctx) => !resTest(v, ctx)
+
+  // Condition
+  const conditions: ConditionTest[] = []
+  const condRaw = raw['Condition']
+  if (condRaw !== undefined) {
+    if (!isObject(condRaw)) fail(`${where}.Condition must be an object`)
+    const condJson: Record<string, Record<string, string[]>> = {}
+    for (const op of Object.keys(condRaw)) {
+      const block = condRaw[op]
+      const w = `${where}.Condition.${op}`
+      if (!isObject(block)) fail(`${w} must be an object of condition keys`)
+      const keys = Object.keys(block)
+      if (keys.length === 0) fail(`${w} must not be empty`)
+      const blockJson: Record<string, string[]> = {}
+      for (const key of keys) {
+        const values = conditionValues(block[key], `${w}.${key}`)
+        blockJson[key] = values
+        conditions.push(compileCondition(op, key, values, o.variables, `${where}.Condition`))
+      }
+      condJson[op] = blockJson
+    }
+    json['Condition'] = condJson
+  }
+
+  const ref: StatementRef = Object.freeze({
+    policy: o.name,
+    source: o.source,
+    sid: sidRaw !== undefined && sidRaw !== '' ? sidRaw : `#${index}`,
+    effect,
+  })
+  const st: CompiledStatement = Object.freeze({
+    index,
+    ref,
+    effect,
+    matchesAction,
+    matchesResource,
+    ...(principal ? { principal } : {}),
+    notPrincipal: hasNP,
+    conditions: Object.freeze(conditions),
+    resources: Object.freeze(resources),
+    notResource: hasNR,
+  })
+  return { st, json }
+}
+
+function defaultSource(kind: PolicyKind): PolicySource {
+  return kind
+}
+
+/**
+ * Parse and compile a policy document (a JSON string or an already-parsed value).
+ * Throws PolicyError, and only PolicyError, naming what is wrong.
+ */
+export function parsePolicy(json: string | unknown, opts: ParseOptions): CompiledPolicy {
+  let doc: unknown = json
+  if (typeof json === 'string') {
+    if (opts.maxLength !== undefined && json.length > opts.maxLength) {
+      fail(`Policy document length ${json.length} exceeds the limit of ${opts.maxLength}`)
+    }
+    if (json.trim() === '') fail('Policy document is empty')
+    try {
+      doc = JSON.parse(json)
+    } catch (e) {
+      fail(`Policy document is not valid JSON: ${(e as Error).message}`)
+    }
+  } else if (opts.maxLength !== undefined) {
+    let text: string | undefined
+    try {
+      text = JSON.stringify(json)
+    } catch {
+      fail('Policy document is not valid JSON')
+    }
+    if (text !== undefined && text.length > opts.maxLength) {
+      fail(`Policy document length ${text.length} exceeds the limit of ${opts.maxLength}`)
+    }
+  }
+  if (!isObject(doc)) fail('Policy document must be a JSON object')
+  for (const k of Object.keys(doc)) if (!TOP_FIELDS.has(k)) fail(`Unknown field '${k}' in policy document`)
+  const versionRaw = doc['Version']
+  if (versionRaw !== undefined && versionRaw !== '2012-10-17' && versionRaw !== '2008-10-17') {
+    fail(`Version ${JSON.stringify(versionRaw)} is not supported: use 2012-10-17 (or 2008-10-17)`)
+  }
+  const version = versionRaw as PolicyVersion | undefined
+  const id = doc['Id']
+  if (id !== undefined && typeof id !== 'string') fail('Id must be a string')
+  const stRaw = doc['Statement']
+  if (stRaw === undefined) fail('Missing required field Statement')
+  const list: unknown[] = Array.isArray(stRaw) ? stRaw : [stRaw]
+  if (list.length === 0) fail('Statement must not be empty')
+  const source = opts.source ?? defaultSource(opts.kind)
+  // AWS: variables only in 2012-10-17; a missing Version means 2008-10-17
+  const variables = version === '2012-10-17'
+  const built = list.map((s, i) => compileStatement(s, i, { kind: opts.kind, name: opts.name, source, variables }))
+  const sids = new Set<string>()
+  for (const b of built) {
+    const sid = b.json['Sid']
+    if (typeof sid === 'string' && sid !== '') {
+      if (sids.has(sid)) fail(`Statement IDs (Sid) must be unique: '${sid}' appears more than once`)
+      sids.add(sid)
+    }
+  }
+  const norm: Record<string, unknown> = {}
+  if (version !== undefined) norm['Version'] = version
+  if (id !== undefined) norm['Id'] = id
+  norm['Statement'] = built.map((b) => b.json)
+  return new CompiledPolicy({
+    name: opts.name,
+    source,
+    kind: opts.kind,
+    version,
+    statements: built.map((b) => b.st),
+    text: JSON.stringify(norm),
+  })
+}
+
+/**
+ * S3 PutBucketPolicy check: every Resource must name this bucket or objects in it
+ * (AWS answers MalformedPolicy "Policy has invalid resource").
+ */
+export function checkBucketPolicyResources(p: CompiledPolicy, bucket: string): void {
+  const base = `arn:aws:s3:::${bucket}`
+  for (const st of p.statements) {
+    for (const r of st.resources) {
+      if (r !== base && !r.startsWith(`${base}/`) && r !== '*' && !(base.startsWith(r.replace(/\*$/, '')) && r.endsWith('*'))) {
+        fail(`Policy has invalid resource: Statement[${st.index}] '${r}' is not in bucket ${bucket}`)
+      }
+    }
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Request headers that describe an object (PutObject, CopyObject with REPLACE,
+ * CreateMultipartUpload) and the response headers GetObject/HeadObject replay. One module so
+ * the three writers accept exactly the same set and reject the same unsupported features
+ * (server-side encryption, object lock, explicit grants) with NotImplemented instead of
+ * silently ignoring them.
+ * @module
+ */
+import { S3Error } from '../errors.js'
+import type { ObjectHeaders, ObjectRecord } from '../../storage/metadata-store.js'
+import { httpDate } from '../xml.js'
+
+type HeaderFn = (name: string) => string | undefined
+
+/** AWS: user-defined metadata (keys + values, UTF-8 bytes) is limited to 2 KB. */
+export const MAX_USER_METADATA_BYTES = 2048
+
+export const CANNED_ACLS = [
+  'private',
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'aws-exec-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+] as const
+
+const UNSUPPORTED_PREFIXES = [
+  'x-amz-server-side-encryption',
+  'x-amz-object-lock-',
+  'x-amz-grant-',
+  'x-amz-website-redirect-location',
+  'x-amz-write-offset-bytes',
+] as const
+
+/** Reject headers asking for features we do not implement (never a silent wrong success). */
+export function rejectUnsupportedHeaders(headers: Readonly<Record<string, string | undefined>>): void {
+  for (const name of Object.keys(headers)) {
+    if (UNSUPPORTED_PREFIXES.some((p) => name.startsWith(p)) && headers[name] !== undefined) {
+      throw new S3Error('NotImplemented', `The header '${name}' is not implemented.`, { Header: name })
+    }
+  }
+}
+
+/** Content-* and friends, as stored. `aws-chunked` is a transport coding and is stripped. */
+export function parseObjectHeaders(h: HeaderFn): ObjectHeaders {
+  const encoding = h('content-encoding')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked')
+    .join(',')
+  const out: { -readonly [K in keyof ObjectHeaders]: ObjectHeaders[K] } = {}
+  const set = (k: keyof ObjectHeaders, v: string | undefined): void => {
+    if (v !== undefined && v !== '') out[k] = v
+  }
+  set('contentType', h('content-type'))
+  set('contentEncoding', encoding)
+  set('contentDisposition', h('content-disposition'))
+  set('contentLanguage', h('content-language'))
+  set('cacheControl', h('cache-control'))
+  set('expires', h('expires'))
+  return out
+}
+
+/** x-amz-meta-* (names lower-cased, prefix removed); more than 2 KB → MetadataTooLarge. */
+export function parseUserMetadata(headers: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  let bytes = 0
+  for (const [rawName, value] of Object.entries(headers)) {
+    const name = rawName.toLowerCase()
+    if (!name.startsWith('x-amz-meta-') || value === undefined) continue
+    const key = name.slice('x-amz-meta-'.length)
+    if (key === '') continue
+    out[key] = value
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(value)
+  }
+  if (bytes > MAX_USER_METADATA_BYTES) {
+    throw new S3Error('MetadataTooLarge', undefined, {
+      Size: String(bytes),
+      MaxSizeAllowed: String(MAX_USER_METADATA_BYTES),
+    })
+  }
+  return out
+}
+
+/** x-amz-acl: a known canned ACL or InvalidArgument. Returns the value for condition keys. */
+export function parseCannedAcl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  if (!(CANNED_ACLS as readonly string[]).includes(value)) {
+    throw new S3Error('InvalidArgument', undefined, { ArgumentName: 'x-amz-acl', ArgumentValue: value })
+  }
+  return value
+}
+
+/** Only STANDARD exists here; any other value → InvalidStorageClass. */
+export function checkStorageClass(value: string | undefined): void {
+  if (value !== undefined && value !== 'STANDARD') {
+    throw new S3Error('InvalidStorageClass', undefined, { StorageClassRequested: value })
+  }
+}
+
+/** Everything a new object takes from its request headers. Throws on invalid or unsupported input. */
+export interface ObjectDescription {
+  readonly headers: ObjectHeaders
+  readonly userMetadata: Record<string, string>
+  readonly acl?: string
+}
+
+export function describeObject(
+  h: HeaderFn,
+  all: Readonly<Record<string, string | undefined>>,
+): ObjectDescription {
+  rejectUnsupportedHeaders(all)
+  checkStorageClass(h('x-amz-storage-class'))
+  const acl = parseCannedAcl(h('x-amz-acl'))
+  const d = { headers: parseObjectHeaders(h), userMetadata: parseUserMetadata(all) }
+  return acl === undefined ? d : { ...d, acl }
+}
+
+/** The headers GET/HEAD send for an object (before range and override handling). */
+export function objectResponseHeaders(o: Omit<ObjectRecord, 'body'>): Record<string, string> {
+  const out: Record<string, string> = {
+    etag: `"${o.etag}"`,
+    'last-modified': httpDate(o.lastModified),
+    'accept-ranges': 'bytes',
+    'content-type': o.headers.contentType ?? 'application/octet-stream',
+  }
+  if (o.headers.contentEncoding !== undefined) out['content-encoding'] = o.headers.contentEncoding
+  if (o.headers.contentDisposition !== undefined) out['content-disposition'] = o.headers.contentDisposition
+  if (o.headers.contentLanguage !== undefined) out['content-language'] = o.headers.contentLanguage
+  if (o.headers.cacheControl !== undefined) out['cache-control'] = o.headers.cacheControl
+  if (o.headers.expires !== undefined) out['expires'] = o.headers.expires
+  for (const [k, v] of Object.entries(o.userMetadata)) out[`x-amz-meta-${k}`] = v
+  const tagCount = Object.keys(o.tags).length
+  if (tagCount > 0) out['x-amz-tagging-count'] = String(tagCount)
+  return out
+}
+
+/** response-* query overrides of GetObject/HeadObject, mapped to the header they replace. */
+export const RESPONSE_OVERRIDES = {
+  'response-content-type': 'content-type',
+  'response-content-language': 'content-language',
+  'response-expires': 'expires',
+  'response-cache-control': 'cache-control',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+} as const
+
+/**
+ * Apply response-* overrides. AWS refuses them on anonymous requests (InvalidRequest).
+ */
+export function applyResponseOverrides(
+  headers: Record<string, string>,
+  query: ReadonlyMap<string, string>,
+  anonymous: boolean,
+): void {
+  for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
+    const v = query.get(param)
+    if (v === undefined) continue
+    if (anonymous) {
+      throw new S3Error(
+        'InvalidRequest',
+        'Request specific response headers cannot be used for anonymous GET requests.',
+      )
+    }
+    headers[header] = v
+  }
+}

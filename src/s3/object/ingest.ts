@@ -1,0 +1,173 @@
+/**
+ * Taking a body in (PutObject, UploadPart) or copying one (CopyObject, UploadPartCopy): the bytes
+ * stream through BodyDigests (MD5 for the ETag, plus the flexible checksum the client chose) into
+ * writeBody, never buffered beyond writeBody's inline limit. Content-MD5 and x-amz-checksum-*
+ * (from a header, or from the aws-chunked trailer once the body has ended) are verified after
+ * the write; on any mismatch the written blob is deleted before the error goes out, so nothing
+ * of a rejected upload remains.
+ * @module
+ */
+import type { Readable } from 'node:stream'
+import {
+  BodyDigests,
+  CHECKSUM_ALGORITHMS,
+  checksumHeaderName,
+  expectedChecksum,
+  verifyContentMd5,
+} from '../../auth/checksum.js'
+import { deleteBody, writeBody } from '../../storage/body-writer.js'
+import type { BodyRef, ChecksumAlgorithm, StoredChecksum } from '../../storage/metadata-store.js'
+import { S3Error } from '../errors.js'
+import type { S3Env, S3Request } from '../operation.js'
+
+export { CHECKSUM_ALGORITHMS, checksumHeaderName }
+
+/** `ChecksumCRC32` for CRC32, etc. (XML element names). */
+export function checksumElementName(alg: ChecksumAlgorithm): string {
+  return `Checksum${alg}`
+}
+
+export function parseChecksumAlgorithm(value: string | undefined): ChecksumAlgorithm | undefined {
+  if (value === undefined) return undefined
+  const up = value.trim().toUpperCase()
+  const alg = CHECKSUM_ALGORITHMS.find((a) => a === up)
+  if (alg === undefined) {
+    throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]')
+  }
+  return alg
+}
+
+/** Response headers announcing a stored checksum. */
+export function checksumResponseHeaders(c: StoredChecksum | undefined, withType = true): Record<string, string> {
+  if (c === undefined) return {}
+  const h: Record<string, string> = { [checksumHeaderName(c.algorithm)]: c.value }
+  if (withType) h['x-amz-checksum-type'] = c.type
+  return h
+}
+
+export interface Written {
+  readonly body: BodyRef
+  readonly size: number
+  readonly md5Hex: string
+  /** base64 checksum of the algorithm asked for, if any. */
+  readonly checksumB64?: string
+}
+
+/** Stream `source` through digests into storage. The caller owns deleting `body` on later failure. */
+export async function digestAndWrite(
+  source: Readable,
+  env: S3Env,
+  opts: { readonly algorithm?: ChecksumAlgorithm | undefined; readonly maxSize: number; readonly knownLength?: number | undefined },
+): Promise<Written> {
+  const digests = new BodyDigests(opts.algorithm)
+  source.on('error', (e) => digests.destroy(e))
+  source.pipe(digests)
+  const w = await writeBody(digests, {
+    blobs: env.blobs,
+    inlineMax: env.limits.inlineMax,
+    maxSize: opts.maxSize,
+    ...(opts.knownLength === undefined ? {} : { knownLength: opts.knownLength }),
+  })
+  const sum = opts.algorithm === undefined ? undefined : digests.checksumBase64()
+  return sum === undefined
+    ? { body: w.body, size: w.size, md5Hex: digests.md5Hex() }
+    : { body: w.body, size: w.size, md5Hex: digests.md5Hex(), checksumB64: sum }
+}
+
+/** Transport checks every upload needs before reading: a known length, within `maxSize`. */
+export function checkUploadLength(req: S3Request, maxSize: number): void {
+  if (req.contentLength === undefined) {
+    const te = req.header('transfer-encoding')
+    const chunked = (req.header('content-encoding') ?? '').toLowerCase().includes('aws-chunked')
+    if (te === undefined && !chunked) throw new S3Error('MissingContentLength')
+  } else if (req.contentLength > maxSize) {
+    throw new S3Error('EntityTooLarge', undefined, {
+      ProposedSize: String(req.contentLength),
+      MaxSizeAllowed: String(maxSize),
+    })
+  }
+}
+
+export interface Ingested extends Written {
+  readonly checksum?: StoredChecksum
+}
+
+/**
+ * Ingest the request body with full verification. `defaultAlgorithm` is computed when the
+ * request names none (UploadPart of an upload created with a checksum algorithm);
+ * `requiredAlgorithm`, when set, is the only algorithm the request may name.
+ */
+export async function ingestRequestBody(
+  req: S3Request,
+  env: S3Env,
+  opts: {
+    readonly maxSize: number
+    readonly defaultAlgorithm?: ChecksumAlgorithm | undefined
+    readonly requiredAlgorithm?: ChecksumAlgorithm | undefined
+  },
+): Promise<Ingested> {
+  checkUploadLength(req, opts.maxSize)
+  const md5 = verifyContentMd5(req.header('content-md5'))
+  const expected = expectedChecksum(req.raw.headers)
+  if (
+    expected !== undefined &&
+    opts.requiredAlgorithm !== undefined &&
+    expected.algorithm !== opts.requiredAlgorithm
+  ) {
+    throw new S3Error(
+      'InvalidRequest',
+      `Checksum Type mismatch occurred, expected checksum Type: ${opts.requiredAlgorithm.toLowerCase()}, actual checksum Type: ${expected.algorithm.toLowerCase()}`,
+    )
+  }
+  const algorithm = expected?.algorithm ?? opts.defaultAlgorithm
+  const w = await digestAndWrite(req.body, env, {
+    algorithm,
+    maxSize: opts.maxSize,
+    knownLength: req.contentLength,
+  })
+  try {
+    if (req.contentLength !== undefined && w.size !== req.contentLength) throw new S3Error('IncompleteBody')
+    if (md5 !== undefined && md5.toString('hex') !== w.md5Hex) {
+      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
+        ExpectedDigest: md5.toString('hex'),
+        CalculatedDigest: w.md5Hex,
+      })
+    }
+    if (expected !== undefined) {
+      const given = expected.fromTrailer
+        ? req.trailers.get(checksumHeaderName(expected.algorithm))
+        : expected.value
+      if (given === undefined) {
+        throw new S3Error(
+          'InvalidRequest',
+          `The trailer ${checksumHeaderName(expected.algorithm)} declared in x-amz-trailer was not sent.`,
+        )
+      }
+      if (given !== w.checksumB64) {
+        throw new S3Error(
+          'BadDigest',
+          `The ${expected.algorithm} you specified did not match the calculated checksum.`,
+        )
+      }
+    }
+  } catch (e) {
+    await deleteBody(w.body, env.blobs)
+    throw e
+  }
+  if (algorithm === undefined || w.checksumB64 === undefined) return w
+  return { ...w, checksum: { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' } }
+}
+
+/**
+ * Delete a body that is no longer referenced (replaced object, unused parts). The commit has
+ * already happened, so a failure here only leaves an orphan for the start-up sweep: log it and
+ * carry on rather than fail an acknowledged write.
+ */
+export async function discardBody(req: S3Request, env: S3Env, ref: BodyRef | undefined): Promise<void> {
+  if (ref === undefined) return
+  try {
+    await deleteBody(ref, env.blobs)
+  } catch (err) {
+    req.ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not delete an unreferenced body')
+  }
+}

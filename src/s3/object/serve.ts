@@ -1,0 +1,100 @@
+/**
+ * GetObject and HeadObject share everything but the body: load, tag-aware decision,
+ * conditional headers (304 is a normal response with ETag and Last-Modified, not an error
+ * document), partNumber or Range (never both), response-* overrides, checksum headers when
+ * `x-amz-checksum-mode: ENABLED` and the whole object is served. The body streams from storage;
+ * HEAD never opens it.
+ * @module
+ */
+import { readBody } from '../../storage/body-writer.js'
+import type { ObjectRecord } from '../../storage/metadata-store.js'
+import { S3Error } from '../errors.js'
+import type { S3Env, S3Request, S3Response } from '../operation.js'
+import { bucketOf, checkVersionId, keyOf, loadObject, requireWithExistingTags } from './access.js'
+import { evaluateConditions, failedRequestCondition, requestConditions } from './conditional.js'
+import { applyResponseOverrides, objectResponseHeaders } from './headers.js'
+import { checksumResponseHeaders } from './ingest.js'
+import { invalidRange, parseRange } from './range.js'
+import { httpDate } from '../xml.js'
+
+/** ?partNumber=N: an integer 1..10000, else InvalidArgument. */
+export function parsePartNumber(v: string | undefined, maxParts = 10000): number | undefined {
+  if (v === undefined) return undefined
+  const n = /^\d{1,6}$/.test(v) ? Number(v) : NaN
+  if (!Number.isInteger(n) || n < 1 || n > maxParts) {
+    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${maxParts}, inclusive`, {
+      ArgumentName: 'partNumber',
+      ArgumentValue: v,
+    })
+  }
+  return n
+}
+
+/** Byte span [start, end] of part `n` of an object (a single-part object has only part 1). */
+function partSpan(o: ObjectRecord, n: number): { start: number; end: number } {
+  const sizes = o.partSizes ?? [o.size]
+  if (n > sizes.length) {
+    throw new S3Error('InvalidRange', 'The requested partnumber is not satisfiable', {
+      PartNumberRequested: String(n),
+      ActualPartCount: String(sizes.length),
+    })
+  }
+  let start = 0
+  for (let i = 0; i < n - 1; i++) start += sizes[i] ?? 0
+  return { start, end: start + (sizes[n - 1] ?? 0) - 1 }
+}
+
+export async function serveObject(req: S3Request, env: S3Env, head: boolean): Promise<S3Response> {
+  const bucket = bucketOf(req)
+  const key = keyOf(req)
+  const anonymous = req.principal.kind === 'anonymous'
+  checkVersionId(req)
+  const partNumber = parsePartNumber(req.query.get('partNumber'), env.limits.maxParts)
+  const rangeHeader = req.header('range')
+  if (partNumber !== undefined && rangeHeader !== undefined) {
+    throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter')
+  }
+  const o = await loadObject(env, bucket.name, key)
+  await requireWithExistingTags(req, env, 's3:GetObject', bucket, o)
+
+  const conds = requestConditions((n) => req.header(n))
+  const outcome = evaluateConditions(conds, o.etag, o.lastModified)
+  if (outcome === 'precondition-failed') {
+    throw new S3Error('PreconditionFailed', undefined, { Condition: failedRequestCondition(conds) })
+  }
+  if (outcome === 'not-modified') {
+    return { status: 304, headers: { etag: `"${o.etag}"`, 'last-modified': httpDate(o.lastModified) } }
+  }
+
+  const headers = objectResponseHeaders(o)
+  applyResponseOverrides(headers, req.query, anonymous)
+
+  let span: { start: number; end: number } | undefined
+  if (partNumber !== undefined) {
+    span = partSpan(o, partNumber)
+    if (o.partSizes !== undefined) headers['x-amz-mp-parts-count'] = String(o.partSizes.length)
+  } else {
+    const r = parseRange(rangeHeader, o.size)
+    if (r.kind === 'unsatisfiable') throw invalidRange(rangeHeader ?? '', o.size)
+    if (r.kind === 'partial') span = { start: r.start, end: r.end }
+  }
+
+  if (span === undefined && (req.header('x-amz-checksum-mode') ?? '').toUpperCase() === 'ENABLED') {
+    Object.assign(headers, checksumResponseHeaders(o.checksum))
+  }
+  let status = 200
+  if (span !== undefined) {
+    status = 206
+    // An empty part of an empty object: nothing to select, answer the (empty) whole.
+    if (span.end < span.start) {
+      headers['content-length'] = '0'
+      return head ? { status, headers } : { status, headers, body: Buffer.alloc(0) }
+    }
+    headers['content-range'] = `bytes ${span.start}-${span.end}/${o.size}`
+    headers['content-length'] = String(span.end - span.start + 1)
+  } else {
+    headers['content-length'] = String(o.size)
+  }
+  if (head) return { status, headers }
+  return { status, headers, body: readBody(o.body, env.blobs, span) }
+}

@@ -1,0 +1,159 @@
+/**
+ * CompleteMultipartUpload (POST /bucket/key?uploadId=U): checks the client's part list against
+ * the stored parts (ascending → InvalidPartOrder, present with that ETag → InvalidPart, all but
+ * the last ≥ minPartSize → EntityTooSmall, listed checksums match → InvalidPart), then commits
+ * one object whose body *references* the parts' bodies (no copying) and deletes unused parts.
+ * ETag = md5(concat(part md5s))-N; with a checksum algorithm the object gets the COMPOSITE
+ * checksum (checksum of the concatenated part checksums, "-N"), or for FULL_OBJECT the checksum
+ * of the whole content, combined from the part CRCs (no re-read). Authorized as s3:PutObject.
+ * @module
+ */
+import { combineCrcFullObject, compositeChecksum } from '../../auth/checksum.js'
+import type { ChecksumAlgorithm, ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from '../../storage/metadata-store.js'
+import { S3Error } from '../errors.js'
+import type { Operation, S3Env, S3Request } from '../operation.js'
+import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../object/access.js'
+import { checksumElementName, checksumHeaderName, checksumResponseHeaders, discardBody } from '../object/ingest.js'
+import { loadUpload, multipartEtag, parseCompleteDocument, type CompletePart } from '../object/multipart.js'
+import { doc, el, readBoundedText } from '../xml.js'
+
+export const COMPLETE_MAX_BODY = 4 * 1024 * 1024
+
+async function storedParts(env: S3Env, uploadId: string): Promise<Map<number, PartRecord>> {
+  const out = new Map<number, PartRecord>()
+  let after = 0
+  for (;;) {
+    const page = await env.meta.listParts(uploadId, after, 1000)
+    for (const p of page) out.set(p.partNumber, p)
+    const last = page[page.length - 1]
+    if (page.length < 1000 || last === undefined) return out
+    after = last.partNumber
+  }
+}
+
+function invalidPart(p: CompletePart, uploadId: string, message?: string): S3Error {
+  return new S3Error('InvalidPart', message, { UploadId: uploadId, PartNumber: String(p.partNumber), ETag: p.etag })
+}
+
+/** Match the client's list against stored parts; returns the chosen parts in order. */
+export function chooseParts(
+  listed: readonly CompletePart[],
+  stored: ReadonlyMap<number, PartRecord>,
+  upload: Pick<UploadRecord, 'uploadId' | 'checksumAlgorithm'>,
+  minPartSize: number,
+): PartRecord[] {
+  return listed.map((p, i) => {
+    const sp = stored.get(p.partNumber)
+    if (sp === undefined || sp.etag !== p.etag) throw invalidPart(p, upload.uploadId)
+    if (i < listed.length - 1 && sp.size < minPartSize) {
+      throw new S3Error('EntityTooSmall', undefined, {
+        ProposedSize: String(sp.size),
+        MinSizeAllowed: String(minPartSize),
+        PartNumber: String(p.partNumber),
+        ETag: `"${sp.etag}"`,
+      })
+    }
+    for (const [alg, given] of Object.entries(p.checksums)) {
+      if (sp.checksum?.algorithm !== alg || sp.checksum.value !== given) {
+        throw invalidPart(p, upload.uploadId, `The ${alg.toLowerCase()} checksum of part ${p.partNumber} did not match.`)
+      }
+    }
+    const alg = upload.checksumAlgorithm
+    if (alg !== undefined && sp.checksum?.algorithm !== alg) {
+      throw invalidPart(p, upload.uploadId, `Part ${p.partNumber} has no ${alg.toLowerCase()} checksum.`)
+    }
+    return sp
+  })
+}
+
+/** The COMPOSITE value: checksum of the concatenated binary part checksums, then "-N". */
+export function compositeValue(alg: ChecksumAlgorithm, partChecksumsB64: readonly string[]): string {
+  const v = compositeChecksum(alg, partChecksumsB64)
+  const suffix = `-${partChecksumsB64.length}`
+  return v.endsWith(suffix) ? v : v + suffix
+}
+
+function objectChecksum(
+  req: S3Request,
+  upload: UploadRecord,
+  parts: readonly PartRecord[],
+): StoredChecksum | undefined {
+  const alg = upload.checksumAlgorithm
+  if (alg === undefined) return undefined
+  if (upload.checksumType === 'FULL_OBJECT') {
+    const value = combineCrcFullObject(
+      alg,
+      parts.map((p) => ({ checksumBase64: p.checksum?.value ?? '', size: p.size })),
+    )
+    const given = req.header(checksumHeaderName(alg))
+    if (given !== undefined && given !== value) {
+      throw new S3Error('BadDigest', `The ${alg} you specified did not match the calculated checksum.`)
+    }
+    return { algorithm: alg, value, type: 'FULL_OBJECT' }
+  }
+  const value = compositeValue(alg, parts.map((p) => p.checksum?.value ?? ''))
+  return { algorithm: alg, value, type: 'COMPOSITE' }
+}
+
+function location(req: S3Request, bucket: string, key: string): string {
+  const host = req.header('host') ?? 'localhost'
+  const path = key.split('/').map(encodeURIComponent).join('/')
+  return `${req.raw.secure ? 'https' : 'http'}://${host}/${encodeURIComponent(bucket)}/${path}`
+}
+
+export const completeMultipartUpload: Operation = {
+  name: 'CompleteMultipartUpload',
+  authorize: (req) => [{ action: 's3:PutObject', resource: requestObjectArn(req) }],
+  async handle(req, env) {
+    const bucket = bucketOf(req)
+    const key = keyOf(req)
+    const upload = await loadUpload(req, env, bucket.name, key)
+    const listed = parseCompleteDocument(await readBoundedText(req.body, COMPLETE_MAX_BODY))
+    const parts = chooseParts(listed, await storedParts(env, upload.uploadId), upload, env.limits.minPartSize)
+    const size = parts.reduce((s, p) => s + p.size, 0)
+    const declared = req.header('x-amz-mp-object-size')
+    if (declared !== undefined && declared !== String(size)) {
+      throw new S3Error('InvalidRequest', `The provided 'x-amz-mp-object-size' header value ${declared} does not match what was computed: ${size}`)
+    }
+    const checksum = objectChecksum(req, upload, parts)
+    await enforceWriteConditions(req, env, bucket.name, key)
+    const etag = multipartEtag(parts.map((p) => p.etag))
+    const record: ObjectRecord = {
+      bucket: bucket.name,
+      key,
+      size,
+      etag,
+      lastModified: req.ctx.clock.now(),
+      headers: upload.headers,
+      userMetadata: upload.userMetadata,
+      tags: upload.tags,
+      body: { kind: 'parts', parts: parts.map((p) => ({ ref: p.body, size: p.size })) },
+      partSizes: parts.map((p) => p.size),
+      ownerAccountId: upload.ownerAccountId,
+      ...(checksum === undefined ? {} : { checksum }),
+    }
+    const { replaced, unused } = await env.meta.completeUpload(
+      upload.uploadId,
+      record,
+      parts.map((p) => p.partNumber),
+    )
+    await discardBody(req, env, replaced)
+    for (const b of unused) await discardBody(req, env, b)
+    const checksumXml =
+      checksum === undefined
+        ? ''
+        : el(checksumElementName(checksum.algorithm), checksum.value) + el('ChecksumType', checksum.type)
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/xml', ...checksumResponseHeaders(checksum) },
+      body: doc(
+        'CompleteMultipartUploadResult',
+        el('Location', location(req, bucket.name, key)) +
+          el('Bucket', bucket.name) +
+          el('Key', key) +
+          el('ETag', `"${etag}"`) +
+          checksumXml,
+      ),
+    }
+  },
+}

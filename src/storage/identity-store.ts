@@ -1,0 +1,128 @@
+/**
+ * IdentityStore: the persistence seam for accounts, users, access keys, sessions and the
+ * operator login. It stores only what it is given: secrets arrive already sealed and passwords
+ * already hashed (iam/ does both), so no backend ever sees a plain secret. Async everywhere so a
+ * PostgreSQL backend fits; every mutating call is atomic and resolves once durable.
+ * Uniqueness violations throw StorageError('conflict'); missing rows StorageError('not-found').
+ * @module
+ */
+import type { UserRole } from '../auth/principal.js'
+
+export interface AccountRow {
+  readonly id: string
+  readonly name: string
+  readonly type: 'customer' | 'reseller'
+  readonly resellerId?: string
+  readonly createdAt: number
+  readonly allowlist: readonly string[]
+  readonly masterAccessKeyId: string
+  /** Sealed master secret. */
+  readonly masterSecret: string
+  /** Increases on every master secret change. */
+  readonly secretVersion: number
+}
+
+export interface UserRow {
+  readonly id: string
+  readonly accountId: string
+  readonly username: string
+  /** scrypt hash string (see iam/password.ts); never the password. */
+  readonly passwordHash: string
+  readonly role: UserRole
+  readonly isActive: boolean
+  readonly email?: string
+  readonly firstname?: string
+  readonly lastname?: string
+  /** Extra IAM policy JSON text. */
+  readonly policy?: string
+  /** Sealed TOTP secret (base32), when enrolled. */
+  readonly totpSecret?: string
+  readonly createdAt: number
+  readonly lastAccess?: number
+}
+
+export interface AccessKeyRow {
+  readonly accessKeyId: string
+  readonly userId: string
+  /** Sealed secret. */
+  readonly secret: string
+  readonly createdAt: number
+}
+
+export interface SessionRow {
+  readonly accessKeyId: string
+  readonly accountId: string
+  /** Who pays for this session against the per-parent bound ('user:<id>' | 'root:<accountId>'). */
+  readonly quotaKey: string
+  /** The user at the root of the issuing chain, if any (revocation and the admin filter). */
+  readonly userId?: string
+  /** The long-term access key at the root of the issuing chain (user key or master key), if any. */
+  readonly originKeyId?: string
+  /** JSON: the parent ref plus the liveness checks the session depends on (iam/ defines it). */
+  readonly parent: string
+  /** Sealed session secret. */
+  readonly secret: string
+  /** hex HMAC of the session token; undefined for sessions issued without one. */
+  readonly tokenHmac?: string
+  readonly sessionName: string
+  /** JSON array of session policy texts. */
+  readonly policies: string
+  readonly roleName: string
+  readonly roleId: string
+  readonly issuedAt: number
+  readonly expiresAt: number
+  readonly revoked: boolean
+}
+
+export interface OperatorRow {
+  readonly username: string
+  readonly passwordHash: string
+}
+
+export interface IdentitySnapshot {
+  readonly accounts: readonly AccountRow[]
+  readonly users: readonly UserRow[]
+  readonly keys: readonly AccessKeyRow[]
+  readonly operator?: OperatorRow
+}
+
+export interface IdentityStore {
+  /** Everything but sessions, for the in-memory caches built at start. */
+  loadAll(): Promise<IdentitySnapshot>
+  putOperator(row: OperatorRow): Promise<void>
+
+  insertAccount(row: AccountRow): Promise<void>
+  /** Replace the row with this id (name/type/reseller are immutable). */
+  updateAccount(row: AccountRow): Promise<void>
+  /** Store a new master secret and revoke the sessions made from the master key, atomically. */
+  resetMasterSecret(row: AccountRow): Promise<void>
+
+  insertUser(row: UserRow): Promise<void>
+  updateUser(row: UserRow): Promise<void>
+  /** Set last_access only (cheap, best effort). */
+  touchUser(userId: string, at: number): Promise<void>
+  /** Deletes the user and its key, and revokes its sessions, atomically. */
+  deleteUser(userId: string): Promise<void>
+  /** Revoke every unrevoked session issued by (a chain rooted at) `userId` (deactivation). */
+  revokeUserSessions(userId: string): Promise<number>
+
+  /**
+   * Make `key` the user's only access key (undefined: none), revoking sessions made from the
+   * previous key, atomically.
+   */
+  replaceAccessKey(userId: string, key: AccessKeyRow | undefined): Promise<void>
+
+  insertSession(row: SessionRow): Promise<void>
+  getSession(accessKeyId: string): Promise<SessionRow | undefined>
+  /** Mark revoked; false when there is no such session. */
+  revokeSession(accessKeyId: string): Promise<boolean>
+  /** Unrevoked, unexpired sessions charged to `quotaKey`. */
+  countActiveSessions(quotaKey: string, now: number): Promise<number>
+  /** Unrevoked, unexpired sessions, oldest first. */
+  listActiveSessions(
+    filter: { readonly accountId?: string; readonly userId?: string },
+    now: number,
+  ): Promise<readonly SessionRow[]>
+  /** Delete sessions that expired before `before`; the number deleted. */
+  deleteExpiredSessions(before: number): Promise<number>
+}

@@ -1,0 +1,166 @@
+/**
+ * AssumeRole (docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html). Callable with a
+ * master key, a user key or session credentials (role chaining, capped at one hour as AWS does).
+ * There are no IAM roles yet: RoleArn absent or a placeholder makes the session act for the
+ * caller; a well-formed role ARN is refused as AWS refuses an unknown role (never ignored).
+ * Steps: 1 validate every parameter (AWS answers ValidationError before authorizing), 2 compile
+ * the session policies, 3 size the packed policy, 4 authorize, 5 issue, 6 answer.
+ * @module
+ */
+import { principalArn } from '../../auth/principal.js'
+import type { CompiledPolicy } from '../../policy/document.js'
+import type { HttpResponse } from '../../server/http-response.js'
+import type { KnownPrincipal } from '../deps.js'
+import { StsError } from '../errors.js'
+import { assumeRoleXml, xmlResponse } from '../responses.js'
+import { compileSessionPolicy, resolveManagedPolicies } from '../session-policy.js'
+import {
+  ROLE_CHAINING_MAX,
+  checkExternalId,
+  checkMfa,
+  checkPacked,
+  checkPolicyText,
+  checkSessionName,
+  checkSourceIdentity,
+  classifyRoleArn,
+  packedPolicySize,
+  parseDuration,
+  parsePolicyArns,
+  parseTags,
+  requireString,
+} from '../validate.js'
+import { checkNotDenied, roleFor, stsFacts, type ActionContext } from './common.js'
+
+export interface AssumeRoleInput {
+  readonly sessionName: string
+  readonly role: ReturnType<typeof classifyRoleArn>
+  readonly durationSeconds: number
+  readonly policyText?: string
+  readonly policies: readonly CompiledPolicy[]
+  readonly policyArns: readonly string[]
+  readonly packedPolicySize: number
+  readonly tags: Readonly<Record<string, string>>
+  readonly externalId?: string
+  readonly sourceIdentity?: string
+}
+
+/** Step 1-3: every parameter checked; throws StsError (ValidationError, MalformedPolicyDocument, PackedPolicyTooLarge). */
+export function parseAssumeRole(
+  c: Pick<ActionContext, 'params' | 'deps'>,
+  chaining: boolean,
+): AssumeRoleInput {
+  const { params } = c
+  const { stsDefaultDuration, stsMaxDuration } = c.deps.config
+  const sessionName = checkSessionName(requireString(params, 'RoleSessionName', 'roleSessionName'))
+  const role = classifyRoleArn(params.get('RoleArn'))
+  const requested = parseDuration(params, 900, stsMaxDuration)
+  if (chaining && requested !== undefined && requested > ROLE_CHAINING_MAX)
+    throw new StsError(
+      'ValidationError',
+      `The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining (at most ${ROLE_CHAINING_MAX}).`,
+    )
+  const fallback = Math.min(stsDefaultDuration, stsMaxDuration)
+  const durationSeconds = requested ?? (chaining ? Math.min(fallback, ROLE_CHAINING_MAX) : fallback)
+
+  const rawPolicy = params.get('Policy')
+  const policyText = rawPolicy !== undefined ? checkPolicyText(rawPolicy) : undefined
+  const policyArns = parsePolicyArns(params)
+  const tags = parseTags(params)
+  const ext = params.get('ExternalId')
+  const externalId = ext !== undefined ? checkExternalId(ext) : undefined
+  const src = params.get('SourceIdentity')
+  const sourceIdentity = src !== undefined ? checkSourceIdentity(src) : undefined
+  checkMfa(params)
+
+  const policies: CompiledPolicy[] = []
+  let compact: string | undefined
+  if (policyText !== undefined) {
+    const p = compileSessionPolicy(policyText)
+    policies.push(p)
+    compact = p.text
+  }
+  policies.push(...resolveManagedPolicies(policyArns))
+  const packed = packedPolicySize(compact, policyArns, tags)
+  checkPacked(packed)
+  return {
+    sessionName,
+    role,
+    durationSeconds,
+    ...(policyText !== undefined ? { policyText } : {}),
+    policies,
+    policyArns,
+    packedPolicySize: packed,
+    tags,
+    ...(externalId !== undefined ? { externalId } : {}),
+    ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
+  }
+}
+
+/**
+ * Security guard (named regression: chained session widening its parent). A session's session
+ * policies are one set whose Allows are unioned (inline + PolicyArns, as AWS does); the IAM service
+ * appends a chained session's new policies to the inherited ones, so a session that already has a
+ * session policy could widen itself by chaining with a broader one. Until the chain is kept as
+ * intersected layers, such a request is refused instead of silently widening.
+ */
+async function checkChainingCannotWiden(c: ActionContext, caller: KnownPrincipal, input: AssumeRoleInput): Promise<void> {
+  if (caller.kind !== 'session' || input.policies.length === 0) return
+  const inherited = (await c.deps.iam.policiesFor(caller)).session ?? []
+  if (inherited.length > 0)
+    throw new StsError(
+      'AccessDenied',
+      `User: ${principalArn(caller)} is not authorized to perform: sts:AssumeRole with a new session policy: the calling session already has one (chain without Policy/PolicyArns to keep its policy)`,
+    )
+}
+
+export async function assumeRole(c: ActionContext, caller: KnownPrincipal): Promise<HttpResponse> {
+  const input = parseAssumeRole(c, caller.kind === 'session')
+  // 4. Authorize: no role exists, so a real role ARN is refused as AWS refuses an unknown role.
+  if (input.role.kind === 'role')
+    throw new StsError(
+      'AccessDenied',
+      `User: ${principalArn(caller)} is not authorized to perform: sts:AssumeRole on resource: ${input.role.arn}`,
+    )
+  const extra: Record<string, string> = {
+    'sts:durationseconds': String(input.durationSeconds),
+    'sts:rolesessionname': input.sessionName,
+  }
+  if (input.externalId !== undefined) extra['sts:externalid'] = input.externalId
+  if (input.sourceIdentity !== undefined) extra['sts:sourceidentity'] = input.sourceIdentity
+  await checkNotDenied(c, caller, stsFacts(c, caller, 'sts:AssumeRole', '*', extra))
+  await checkChainingCannotWiden(c, caller, input)
+  // 5. Issue.
+  const { roleName, roleId } = roleFor(caller)
+  const issued = await c.deps.iam.issue(
+    {
+      caller,
+      sessionName: input.sessionName,
+      durationSeconds: input.durationSeconds,
+      ...(input.policyText !== undefined ? { policyText: input.policyText } : {}),
+      policies: input.policies,
+      roleName,
+      roleId,
+      withToken: true,
+      ...(input.sourceIdentity !== undefined ? { sourceIdentity: input.sourceIdentity } : {}),
+      ...(Object.keys(input.tags).length > 0 ? { tags: input.tags } : {}),
+    },
+    c.now,
+  )
+  // 6. Answer.
+  const body = assumeRoleXml(
+    {
+      credentials: {
+        accessKeyId: issued.accessKeyId,
+        secretAccessKey: issued.secretAccessKey,
+        sessionToken: issued.sessionToken,
+        expiresAt: issued.expiresAt,
+      },
+      arn: principalArn(issued.principal),
+      assumedRoleId: `${issued.principal.roleId}:${issued.principal.sessionName}`,
+      packedPolicySize: input.packedPolicySize,
+      ...(input.sourceIdentity !== undefined ? { sourceIdentity: input.sourceIdentity } : {}),
+    },
+    c.requestId,
+  )
+  return xmlResponse(200, body, c.requestId)
+}

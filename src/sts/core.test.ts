@@ -1,0 +1,408 @@
+import { describe, expect, it } from 'vitest'
+import { XMLParser } from 'fast-xml-parser'
+import { S3Error } from '../s3/errors.js'
+import { parsePolicy } from '../policy/document.js'
+import { ALICE, CUSTOMER, RESELLER, harness, post, type Sent } from './fakes.case.js'
+
+const xml = new XMLParser({ ignoreAttributes: false, parseTagValue: false })
+type Node = Record<string, unknown>
+function parse(s: Sent): Node {
+  return xml.parse(s.text) as Node
+}
+function errCode(s: Sent): string {
+  const doc = parse(s) as { ErrorResponse?: { Error?: { Code?: string; Type?: string } } }
+  return doc.ErrorResponse?.Error?.Code ?? `<not an STS error: ${s.text}>`
+}
+function errMessage(s: Sent): string {
+  const doc = parse(s) as { ErrorResponse?: { Error?: { Message?: string } } }
+  return doc.ErrorResponse?.Error?.Message ?? ''
+}
+
+const BASE = { Action: 'AssumeRole', Version: '2011-06-15', RoleSessionName: 'only-put-object' }
+const SEED_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      Resource: ['arn:aws:s3:::your-bucket-name/your-directory/*'],
+    },
+  ],
+})
+
+describe('AssumeRole', () => {
+  it('answers AWS-shaped XML for the master key with a placeholder RoleArn', async () => {
+    const h = harness()
+    const res = await post(h, { ...BASE, RoleArn: 'Required1', Policy: SEED_POLICY, DurationSeconds: '3600' }, { key: 'ROOTKEY' })
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toBe('text/xml')
+    const doc = parse(res) as { AssumeRoleResponse: Node }
+    expect(doc.AssumeRoleResponse['@_xmlns']).toBe('https://sts.amazonaws.com/doc/2011-06-15/')
+    const result = doc.AssumeRoleResponse['AssumeRoleResult'] as Node
+    expect(Object.keys(result)).toEqual(['AssumedRoleUser', 'Credentials', 'PackedPolicySize'])
+    const aru = result['AssumedRoleUser'] as Node
+    expect(Object.keys(aru)).toEqual(['Arn', 'AssumedRoleId'])
+    expect(aru['Arn']).toBe('arn:aws:sts::111122223333:assumed-role/root/only-put-object')
+    expect(aru['AssumedRoleId']).toMatch(/^AROA[A-Z2-7]{17}:only-put-object$/)
+    const cred = result['Credentials'] as Node
+    expect(Object.keys(cred)).toEqual(['AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration'])
+    expect(cred['Expiration']).toBe('2026-01-01T13:00:00Z')
+    expect(Number(result['PackedPolicySize'])).toBeGreaterThan(0)
+    expect((doc.AssumeRoleResponse['ResponseMetadata'] as Node)['RequestId']).toBe('req-1')
+    const issued = h.iam.issued[0]
+    expect(issued?.withToken).toBe(true)
+    expect(issued?.durationSeconds).toBe(3600)
+    expect(issued?.policies.length).toBe(1)
+    expect(issued?.policyText).toBe(SEED_POLICY)
+  })
+
+  it('accepts GET with the query string and no RoleArn; default duration from config', async () => {
+    const h = harness({ stsDefaultDuration: 1800, stsMaxDuration: 43200 })
+    const res = await post(h, BASE, { key: 'S4AKALICE', method: 'GET' })
+    expect(res.status).toBe(200)
+    expect(h.iam.issued[0]?.durationSeconds).toBe(1800)
+    expect(h.iam.issued[0]?.roleName).toBe('alice')
+    expect(res.text).toContain('<Arn>arn:aws:sts::111122223333:assumed-role/alice/only-put-object</Arn>')
+  })
+
+  it('refuses a well-formed role ARN naming no role with AWS wording', async () => {
+    const h = harness()
+    const arn = 'arn:aws:iam::111122223333:role/demo'
+    const res = await post(h, { ...BASE, RoleArn: arn }, { key: 'S4AKALICE' })
+    expect(res.status).toBe(403)
+    expect(errCode(res)).toBe('AccessDenied')
+    expect(errMessage(res)).toBe(
+      `User: arn:aws:iam::111122223333:user/alice is not authorized to perform: sts:AssumeRole on resource: ${arn}`,
+    )
+    expect(h.iam.issued).toHaveLength(0)
+  })
+
+  it('names the configured maximum when DurationSeconds is too large', async () => {
+    const h = harness()
+    const res = await post(h, { ...BASE, DurationSeconds: '7889400' }, { key: 'ROOTKEY' })
+    expect(res.status).toBe(400)
+    expect(errCode(res)).toBe('ValidationError')
+    expect(errMessage(res)).toBe(
+      "1 validation error detected: Value '7889400' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200",
+    )
+    const raised = harness({ stsDefaultDuration: 3600, stsMaxDuration: 7889400 })
+    const ok = await post(raised, { ...BASE, DurationSeconds: '7889400' }, { key: 'ROOTKEY' })
+    expect(ok.status).toBe(200)
+    expect(raised.iam.issued[0]?.durationSeconds).toBe(7889400)
+  })
+
+  it('rejects a bad session policy as MalformedPolicyDocument and a long one as ValidationError', async () => {
+    const h = harness()
+    const bad = await post(h, { ...BASE, Policy: '{"Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}' }, { key: 'ROOTKEY' })
+    expect(errCode(bad)).toBe('MalformedPolicyDocument')
+    expect(bad.status).toBe(400)
+    const notJson = await post(h, { ...BASE, Policy: '{not json' }, { key: 'ROOTKEY' })
+    expect(errCode(notJson)).toBe('MalformedPolicyDocument')
+    const long = await post(h, { ...BASE, Policy: ' '.repeat(2049) }, { key: 'ROOTKEY' })
+    expect(errCode(long)).toBe('ValidationError')
+    expect(errMessage(long)).toContain('less than or equal to 2048')
+    expect(h.iam.issued).toHaveLength(0)
+  })
+
+  it('answers PackedPolicyTooLarge when policy + tags exceed the budget', async () => {
+    const h = harness()
+    const tags: Record<string, string> = {}
+    for (let i = 1; i <= 12; i++) {
+      tags[`Tags.member.${i}.Key`] = `k${i}`.padEnd(100, 'x')
+      tags[`Tags.member.${i}.Value`] = 'v'.repeat(200)
+    }
+    const res = await post(h, { ...BASE, ...tags }, { key: 'ROOTKEY' })
+    expect(res.status).toBe(400)
+    expect(errCode(res)).toBe('PackedPolicyTooLarge')
+  })
+
+  it('resolves PolicyArns from the managed catalogue and refuses unknown ones', async () => {
+    const h = harness()
+    const ok = await post(
+      h,
+      { ...BASE, 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess' },
+      { key: 'ROOTKEY' },
+    )
+    expect(ok.status).toBe(200)
+    expect(h.iam.issued[0]?.policies.map((p) => p.name)).toEqual(['AmazonS3ReadOnlyAccess'])
+    const bad = await post(h, { ...BASE, 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/Nope' }, { key: 'ROOTKEY' })
+    expect(errCode(bad)).toBe('ValidationError')
+    expect(errMessage(bad)).toContain('does not exist or is not attachable')
+  })
+
+  it('caps role chaining at one hour and keeps the role of the calling session', async () => {
+    const h = harness()
+    const first = await post(h, BASE, { key: 'S4AKALICE' })
+    expect(first.status).toBe(200)
+    const akid = /<AccessKeyId>([^<]+)</.exec(first.text)?.[1] ?? ''
+    const session = {
+      kind: 'session' as const,
+      accountId: ALICE.accountId,
+      accountName: 'default',
+      accessKeyId: akid,
+      sessionName: 'only-put-object',
+      parent: { kind: 'user' as const, accountId: ALICE.accountId, userId: ALICE.userId, username: 'alice' },
+      expiresAt: h.clock.now() + 3_600_000,
+      roleName: h.iam.issued[0]?.roleName ?? '',
+      roleId: h.iam.issued[0]?.roleId ?? '',
+      issuedAt: h.clock.now(),
+    }
+    h.keys.set('SESSIONKEY', session)
+    const tooLong = await post(h, { ...BASE, DurationSeconds: '3601' }, { key: 'SESSIONKEY' })
+    expect(errCode(tooLong)).toBe('ValidationError')
+    expect(errMessage(tooLong)).toContain('1 hour session limit')
+    const ok = await post(h, { ...BASE, RoleSessionName: 'chained' }, { key: 'SESSIONKEY' })
+    expect(ok.status).toBe(200)
+    expect(h.iam.issued[1]?.durationSeconds).toBe(3600)
+    expect(h.iam.issued[1]?.roleId).toBe(h.iam.issued[0]?.roleId)
+    expect(ok.text).toContain('assumed-role/alice/chained')
+    // Regression: a session with a session policy may not chain into a broader one.
+    h.iam.sessionPolicies.set(akid, [parsePolicy(SEED_POLICY, { kind: 'session', name: 'session-policy', source: 'session' })])
+    const widen = await post(
+      h,
+      { ...BASE, 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/AmazonS3FullAccess' },
+      { key: 'SESSIONKEY' },
+    )
+    expect(errCode(widen)).toBe('AccessDenied')
+    expect(h.iam.issued).toHaveLength(2)
+  })
+
+  it('lets an explicit Deny on sts:AssumeRole in the user policy refuse', async () => {
+    const h = harness()
+    h.iam.extraPolicies.set(ALICE.userId, [
+      parsePolicy('{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}]}', {
+        kind: 'identity',
+        name: 'user-policy',
+        source: 'identity',
+      }),
+    ])
+    const res = await post(h, BASE, { key: 'S4AKALICE' })
+    expect(res.status).toBe(403)
+    expect(errCode(res)).toBe('AccessDenied')
+    expect(errMessage(res)).toContain('with an explicit deny in an identity-based policy')
+    // GetCallerIdentity still works under the Deny.
+    const who = await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'S4AKALICE' })
+    expect(who.status).toBe(200)
+  })
+
+  it('answers Throttling (400, Rate exceeded) when IAM bounds the parent', async () => {
+    const h = harness()
+    h.iam.throttle = true
+    const res = await post(h, BASE, { key: 'ROOTKEY' })
+    expect(res.status).toBe(400)
+    expect(errCode(res)).toBe('Throttling')
+    expect(errMessage(res)).toBe('Rate exceeded')
+  })
+})
+
+describe('protocol errors', () => {
+  it('InvalidAction for unknown actions and wrong or missing Version', async () => {
+    const h = harness()
+    const table: Record<string, string>[] = [
+      { Action: 'Frobnicate', Version: '2011-06-15' },
+      { Action: 'AssumeRole', Version: '2012-01-01', RoleSessionName: 'abc' },
+      { Action: 'AssumeRole', RoleSessionName: 'abc' },
+      { Version: '2011-06-15' },
+    ]
+    for (const params of table) {
+      const res = await post(h, params, { key: 'ROOTKEY' })
+      expect(res.status).toBe(400)
+      expect(errCode(res)).toBe('InvalidAction')
+      expect(parse(res)).toHaveProperty('ErrorResponse.Error.Type', 'Sender')
+    }
+  })
+
+  it('NotImplemented for real STS actions this server lacks', async () => {
+    const res = await post(harness(), { Action: 'GetFederationToken', Version: '2011-06-15', Name: 'x' }, { key: 'ROOTKEY' })
+    expect(res.status).toBe(501)
+    expect(errCode(res)).toBe('NotImplemented')
+    expect(parse(res)).toHaveProperty('ErrorResponse.Error.Type', 'Receiver')
+  })
+
+  it('MissingAuthenticationToken for an unsigned signed action', async () => {
+    const res = await post(harness(), BASE)
+    expect(res.status).toBe(403)
+    expect(errCode(res)).toBe('MissingAuthenticationToken')
+  })
+
+  it('maps auth-layer S3 errors to STS codes', async () => {
+    const cases: [S3Error, string, number][] = [
+      [new S3Error('InvalidAccessKeyId'), 'InvalidClientTokenId', 403],
+      [new S3Error('InvalidToken'), 'InvalidClientTokenId', 403],
+      [new S3Error('ExpiredToken'), 'ExpiredToken', 403],
+      [new S3Error('SignatureDoesNotMatch'), 'SignatureDoesNotMatch', 403],
+      [new S3Error('RequestTimeTooSkewed', undefined, { RequestTime: 'a', ServerTime: 'b' }), 'SignatureDoesNotMatch', 403],
+      [new S3Error('AuthorizationHeaderMalformed'), 'IncompleteSignature', 400],
+    ]
+    for (const [err, code, status] of cases) {
+      const h = harness()
+      h.keys.set('BAD', err)
+      const res = await post(h, BASE, { key: 'BAD' })
+      expect([errCode(res), res.status]).toEqual([code, status])
+    }
+    const h = harness()
+    h.keys.set('BAD', new S3Error('RequestTimeTooSkewed', undefined, { RequestTime: '20260101T000000Z', ServerTime: '20260101T010000Z' }))
+    expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toMatch(/^Signature expired: /)
+    h.keys.set('BAD', new S3Error('ExpiredToken'))
+    expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toBe('The security token included in the request is expired')
+    h.keys.set('BAD', new S3Error('InvalidAccessKeyId'))
+    expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toBe('The security token included in the request is invalid.')
+  })
+
+  it('refuses addresses outside the account allow-list, saying so', async () => {
+    const h = harness()
+    h.iam.allow.set('111122223333', ['10.0.0.1'])
+    const res = await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'ROOTKEY', address: '10.9.9.9' })
+    expect(res.status).toBe(403)
+    expect(errCode(res)).toBe('AccessDenied')
+    expect(errMessage(res)).toBe('Access from 10.9.9.9 is not allowed for this account')
+    const ok = await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'ROOTKEY', address: '10.0.0.1' })
+    expect(ok.status).toBe(200)
+  })
+})
+
+describe('GetCallerIdentity and GetSessionToken', () => {
+  it('GetCallerIdentity for master key and user', async () => {
+    const h = harness()
+    const root = parse(await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'ROOTKEY' }))
+    expect(root).toHaveProperty('GetCallerIdentityResponse.GetCallerIdentityResult', {
+      Arn: 'arn:aws:iam::111122223333:root',
+      UserId: '111122223333',
+      Account: '111122223333',
+    })
+    const user = parse(await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'S4AKALICE' }))
+    expect(user).toHaveProperty('GetCallerIdentityResponse.GetCallerIdentityResult.Arn', 'arn:aws:iam::111122223333:user/alice')
+    expect(user).toHaveProperty('GetCallerIdentityResponse.GetCallerIdentityResult.UserId', 'u-alice')
+  })
+
+  it('GetSessionToken: 900..129600, default 43200, no policy; root capped at 3600', async () => {
+    const h = harness()
+    const res = await post(h, { Action: 'GetSessionToken', Version: '2011-06-15' }, { key: 'S4AKALICE' })
+    expect(res.status).toBe(200)
+    const doc = parse(res) as { GetSessionTokenResponse: { GetSessionTokenResult: { Credentials: Node } } }
+    expect(Object.keys(doc.GetSessionTokenResponse.GetSessionTokenResult.Credentials)).toEqual([
+      'AccessKeyId',
+      'SecretAccessKey',
+      'SessionToken',
+      'Expiration',
+    ])
+    expect(h.iam.issued[0]?.durationSeconds).toBe(43200)
+    expect(h.iam.issued[0]?.policies).toHaveLength(0)
+    const tooLong = await post(h, { Action: 'GetSessionToken', Version: '2011-06-15', DurationSeconds: '129601' }, { key: 'S4AKALICE' })
+    expect(errMessage(tooLong)).toContain('less than or equal to 129600')
+    const tooShort = await post(h, { Action: 'GetSessionToken', Version: '2011-06-15', DurationSeconds: '899' }, { key: 'S4AKALICE' })
+    expect(errMessage(tooShort)).toContain('greater than or equal to 900')
+    const root = await post(h, { Action: 'GetSessionToken', Version: '2011-06-15', DurationSeconds: '7200' }, { key: 'ROOTKEY' })
+    expect(errMessage(root)).toContain('less than or equal to 3600')
+  })
+})
+
+describe('RSLogin', () => {
+  const LOGIN = { Action: 'RSLogin', Version: '2011-06-15', DurationSeconds: '300', Customer: 'default', UserName: 'alice', Password: 'correct horse', OTP: '' }
+
+  it('answers the Lyve JSON with an empty SessionToken and UserInfo', async () => {
+    const h = harness()
+    const res = await post(h, LOGIN, { headers: { 'x-lyve-customer': 'default' } })
+    expect(res.status).toBe(200)
+    const body = JSON.parse(res.text) as Record<string, Record<string, unknown>>
+    expect(Object.keys(body)).toEqual(['RequestId', 'Credentials', 'UserInfo'])
+    expect(Object.keys(body['Credentials'] ?? {})).toEqual(['SessionToken', 'SecretAccessKey', 'Expiration', 'AccessKeyId'])
+    expect(body['Credentials']?.['SessionToken']).toBe('')
+    expect(Object.keys(body['UserInfo'] ?? {})).toEqual([
+      'Id', 'Name', 'PwdMustChange', 'Email', 'Firstname', 'Lastname', 'Type', 'CreatedOn', 'LastAccess', 'Path', 'Root', 'TFAEnabled',
+    ])
+    expect(body['UserInfo']).toMatchObject({ Name: 'alice', Type: 'user', Root: 'lyve:default', Path: '', Email: 'alice@example.com' })
+    expect(h.iam.issued[0]?.withToken).toBe(false)
+    expect(h.iam.issued[0]?.durationSeconds).toBe(300)
+  })
+
+  it('gives the same refusal for a wrong user, password, customer or OTP', async () => {
+    const h = harness()
+    h.iam.otpRequired = true
+    const answers = new Set<string>()
+    for (const p of [
+      { ...LOGIN, OTP: '123456', UserName: 'nobody' },
+      { ...LOGIN, OTP: '123456', Password: 'wrong' },
+      { ...LOGIN, OTP: '123456', Customer: 'elsewhere' },
+      { ...LOGIN, OTP: '000000' },
+      LOGIN,
+    ]) {
+      const res = await post(h, p)
+      expect(res.status).toBe(403)
+      answers.add(res.text)
+    }
+    expect(answers.size).toBe(1)
+    expect(JSON.parse([...answers][0] ?? '')).toEqual({ Error: { Code: 'AccessDenied', Message: 'Invalid credentials' }, RequestId: 'req-1' })
+    expect((await post(h, { ...LOGIN, OTP: '123456' })).status).toBe(200)
+  })
+
+  it('answers 429 + Retry-After when throttled, in JSON', async () => {
+    const h = harness()
+    h.iam.throttle = true
+    const res = await post(h, LOGIN)
+    expect(res.status).toBe(429)
+    expect(res.headers['retry-after']).toBe('30')
+    expect(JSON.parse(res.text)).toMatchObject({ Error: { Code: 'Throttling', Message: 'Rate exceeded' } })
+  })
+
+  it('applies the allow-list of the account named by x-rstor-customer', async () => {
+    const h = harness()
+    h.iam.allow.set('111122223333', ['10.0.0.1'])
+    const res = await post(h, { ...LOGIN, Customer: '' }, { headers: { 'x-rstor-customer': 'default' }, address: '192.0.2.7' })
+    expect(res.status).toBe(403)
+    expect(JSON.parse(res.text)).toMatchObject({ Error: { Code: 'AccessDenied', Message: 'Access from 192.0.2.7 is not allowed for this account' } })
+  })
+
+  it('validates DurationSeconds and required fields in JSON', async () => {
+    const h = harness()
+    const res = await post(h, { ...LOGIN, DurationSeconds: '43201' })
+    expect(res.status).toBe(400)
+    expect(JSON.parse(res.text)).toMatchObject({ Error: { Code: 'ValidationError' } })
+    const missing = await post(h, { Action: 'RSLogin', Version: '2011-06-15', UserName: 'alice' })
+    expect(JSON.parse(missing.text)).toMatchObject({ Error: { Code: 'ValidationError' } })
+  })
+})
+
+describe('RSAssumeCustomerRole', () => {
+  const P = { Action: 'RSAssumeCustomerRole', Version: '2011-06-15', Customer: 'newcorp', DurationSeconds: '300' }
+
+  it('lets a reseller master key act as its customer root, tokenless', async () => {
+    const h = harness()
+    const res = await post(h, P, { key: 'RESELLERKEY' })
+    expect(res.status).toBe(200)
+    const body = JSON.parse(res.text) as Record<string, unknown>
+    expect(Object.keys(body)).toEqual(['Ok', 'AccessKeyId', 'SecretAccessKey', 'Expiration'])
+    expect(body['Ok']).toBe(true)
+    const req = h.iam.issued[0]
+    expect(req?.actAs).toEqual({ kind: 'account-root', accountId: CUSTOMER, accessKeyId: `MASTER${CUSTOMER}` })
+    expect(req?.withToken).toBe(false)
+    expect(req?.caller.accountId).toBe(RESELLER)
+  })
+
+  it('refuses non-resellers, non-SuperUsers and customers of other resellers', async () => {
+    const h = harness()
+    h.keys.set('RESELLERWRITER', {
+      kind: 'user',
+      accountId: RESELLER,
+      accountName: 'resell',
+      userId: 'u-w',
+      username: 'w',
+      role: 'Writer',
+      accessKeyId: 'RESELLERWRITER',
+    })
+    for (const [key, customer] of [
+      ['ROOTKEY', 'newcorp'],
+      ['S4AKALICE', 'newcorp'],
+      ['RESELLERWRITER', 'newcorp'],
+      ['RESELLERKEY', 'default'],
+      ['RESELLERKEY', 'nosuch'],
+    ] as const) {
+      const res = await post(h, { ...P, Customer: customer }, { key })
+      expect(res.status).toBe(403)
+      expect(JSON.parse(res.text)).toMatchObject({ Error: { Code: 'AccessDenied' } })
+    }
+    expect(h.iam.issued).toHaveLength(0)
+    const unsigned = await post(h, P)
+    expect(JSON.parse(unsigned.text)).toMatchObject({ Error: { Code: 'MissingAuthenticationToken' } })
+  })
+})

@@ -1,0 +1,166 @@
+/**
+ * STS's error table: one closed code union checked by `satisfies`, the `StsError` every STS
+ * module throws, the mapping from auth-layer S3Errors / IAM errors to STS codes, and the two
+ * renderers: AWS's query-protocol `<ErrorResponse>` (so the SDKs surface the right `name`) and the
+ * JSON shape used by the Lyve RS* actions.
+ * Statuses follow botocore's sts/2011-06-15 model and AWS's "Common Errors" page.
+ * @module
+ */
+import { S3Error, xmlEscape } from '../s3/errors.js'
+import { IamError } from '../iam/types.js'
+import { PolicyError } from '../policy/types.js'
+
+export const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/'
+
+export type StsErrorCode =
+  | 'AccessDenied'
+  | 'ExpiredToken'
+  | 'IncompleteSignature'
+  | 'InternalFailure'
+  | 'InvalidAction'
+  | 'InvalidClientTokenId'
+  | 'MalformedPolicyDocument'
+  | 'MissingAuthenticationToken'
+  | 'NotImplemented'
+  | 'PackedPolicyTooLarge'
+  | 'SignatureDoesNotMatch'
+  | 'Throttling'
+  | 'ValidationError'
+
+interface Row {
+  readonly status: number
+  readonly message: string
+}
+
+export const STS_ERRORS = {
+  AccessDenied: { status: 403, message: 'Access denied' },
+  ExpiredToken: { status: 403, message: 'The security token included in the request is expired' },
+  IncompleteSignature: { status: 400, message: 'The request signature does not conform to AWS standards.' },
+  InternalFailure: {
+    status: 500,
+    message: 'The request processing has failed because of an unknown error, exception or failure.',
+  },
+  InvalidAction: {
+    status: 400,
+    message: 'The action or operation requested is invalid. Verify that the action is typed correctly.',
+  },
+  InvalidClientTokenId: { status: 403, message: 'The security token included in the request is invalid.' },
+  MalformedPolicyDocument: { status: 400, message: 'The policy document is malformed.' },
+  MissingAuthenticationToken: { status: 403, message: 'Request is missing Authentication Token' },
+  NotImplemented: { status: 501, message: 'This action is not implemented by this server.' },
+  PackedPolicyTooLarge: {
+    status: 400,
+    message: 'Packed policy consumes more than 100% of the allotted space.',
+  },
+  SignatureDoesNotMatch: {
+    status: 403,
+    message:
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+  },
+  Throttling: { status: 400, message: 'Rate exceeded' },
+  ValidationError: { status: 400, message: '1 validation error detected' },
+} as const satisfies Record<StsErrorCode, Row>
+
+export class StsError extends Error {
+  override readonly name = 'StsError'
+  readonly code: StsErrorCode
+  readonly status: number
+  /** Seconds to wait, for Throttling (the RS* JSON answers turn this into a 429). */
+  readonly retryAfter?: number
+  constructor(code: StsErrorCode, message?: string, opts: { retryAfter?: number } = {}) {
+    super(message ?? STS_ERRORS[code].message)
+    this.code = code
+    this.status = STS_ERRORS[code].status
+    if (opts.retryAfter !== undefined) this.retryAfter = opts.retryAfter
+  }
+}
+
+/** Shorten a user-supplied value before echoing it in a message (already XML/JSON-escaped by the renderer). */
+export function quoteValue(v: string, max = 128): string {
+  return v.length > max ? `${v.slice(0, max)}...` : v
+}
+
+/** AWS's query-protocol wording for one failed constraint. */
+export function validationError(field: string, value: string | undefined, constraint: string): StsError {
+  const shown = value === undefined ? 'null' : `'${quoteValue(value)}'`
+  return new StsError(
+    'ValidationError',
+    `1 validation error detected: Value ${shown} at '${field}' failed to satisfy constraint: ${constraint}`,
+  )
+}
+
+/** "Signature expired: X is now earlier than Y (Z - 15 min.)", as AWS STS words clock skew. */
+function skewMessage(e: S3Error): string {
+  const req = e.extra['RequestTime']
+  const server = e.extra['ServerTime']
+  if (req === undefined || server === undefined) return 'Signature expired: the request time is too far from the server time (15 min.)'
+  return `Signature expired: ${req} is now earlier or later than ${server} +/- 15 min.`
+}
+
+/** Map an auth-layer S3Error to the code STS answers for it. */
+export function fromS3Error(e: S3Error): StsError {
+  switch (e.code) {
+    case 'InvalidAccessKeyId':
+    case 'InvalidToken':
+      return new StsError('InvalidClientTokenId')
+    case 'ExpiredToken':
+      return new StsError('ExpiredToken')
+    case 'RequestTimeTooSkewed':
+      return new StsError('SignatureDoesNotMatch', skewMessage(e))
+    case 'SignatureDoesNotMatch':
+    case 'XAmzContentSHA256Mismatch':
+      return new StsError('SignatureDoesNotMatch')
+    case 'AuthorizationHeaderMalformed':
+      if (/service/i.test(e.message))
+        return new StsError('SignatureDoesNotMatch', "Credential should be scoped to correct service: 'sts'. ")
+      return new StsError('IncompleteSignature', e.message)
+    case 'AuthorizationQueryParametersError':
+    case 'InvalidRequest':
+    case 'InvalidArgument':
+      return new StsError('IncompleteSignature', e.message)
+    case 'AccessDenied':
+      return new StsError('AccessDenied', e.message === 'Access Denied' ? 'Access denied' : e.message)
+    case 'NotImplemented':
+      return new StsError('NotImplemented', e.message)
+    default:
+      return new StsError('InternalFailure')
+  }
+}
+
+/** Map anything thrown while answering an STS request to an StsError (unknown → InternalFailure). */
+export function toStsError(err: unknown): StsError {
+  if (err instanceof StsError) return err
+  if (err instanceof S3Error) return fromS3Error(err)
+  if (err instanceof PolicyError) return new StsError('MalformedPolicyDocument', err.message)
+  if (err instanceof IamError) {
+    switch (err.code) {
+      case 'throttled':
+        return new StsError('Throttling', 'Rate exceeded', err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {})
+      case 'unauthorized':
+      case 'forbidden':
+        return new StsError('AccessDenied', err.message)
+      case 'invalid':
+        return new StsError('ValidationError', err.message)
+      case 'not-found':
+      case 'conflict':
+        return new StsError('AccessDenied', 'Access denied')
+    }
+  }
+  return new StsError('InternalFailure')
+}
+
+/** `<ErrorResponse>` as AWS STS sends it; Type is Receiver for 5xx. */
+export function renderStsErrorXml(e: StsError, requestId: string): string {
+  const type = e.status >= 500 ? 'Receiver' : 'Sender'
+  return (
+    `<ErrorResponse xmlns="${STS_NS}">\n` +
+    `  <Error>\n    <Type>${type}</Type>\n    <Code>${e.code}</Code>\n` +
+    `    <Message>${xmlEscape(e.message)}</Message>\n  </Error>\n` +
+    `  <RequestId>${xmlEscape(requestId)}</RequestId>\n</ErrorResponse>\n`
+  )
+}
+
+/** The RS* (Lyve) JSON error body. */
+export function stsErrorJson(e: StsError, requestId: string): { Error: { Code: string; Message: string }; RequestId: string } {
+  return { Error: { Code: e.code, Message: e.message }, RequestId: requestId }
+}

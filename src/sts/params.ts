@@ -1,0 +1,52 @@
+/**
+ * STS request parameters. The query protocol sends them as a form body (POST) or in the query
+ * string (GET); AWS merges both, so we read the body first and let the query fill in what the body
+ * lacks. List members use the query protocol's `Name.member.N[.Field]` flattening.
+ * @module
+ */
+
+export type Params = ReadonlyMap<string, string>
+
+/** Form-decode ('+' is a space, as in application/x-www-form-urlencoded); first value wins. */
+function formDecode(text: string, into: Map<string, string>): void {
+  if (text === '') return
+  for (const [k, v] of new URLSearchParams(text)) if (!into.has(k)) into.set(k, v)
+}
+
+/** Body parameters first, then query parameters for names the body did not carry. */
+export function readParams(rawQuery: string, body: Buffer, contentType: string | undefined): Map<string, string> {
+  const out = new Map<string, string>()
+  const ct = (contentType ?? '').toLowerCase()
+  if (body.length > 0 && (ct === '' || ct.startsWith('application/x-www-form-urlencoded')))
+    formDecode(body.toString('utf8'), out)
+  formDecode(rawQuery, out)
+  return out
+}
+
+/** `Prefix.member.1`, `Prefix.member.2`, … until the first gap. Also `Prefix.member.N.Field`. */
+export function memberIndexes(params: Params, prefix: string): number[] {
+  const seen = new Set<number>()
+  const head = `${prefix}.member.`
+  for (const k of params.keys()) {
+    if (!k.startsWith(head)) continue
+    const rest = k.slice(head.length)
+    const dot = rest.indexOf('.')
+    const n = Number(dot < 0 ? rest : rest.slice(0, dot))
+    if (Number.isInteger(n) && n >= 1) seen.add(n)
+  }
+  return [...seen].sort((a, b) => a - b)
+}
+
+/** Values of a simple list (`TransitiveTagKeys.member.N`). */
+export function memberList(params: Params, prefix: string): string[] {
+  return memberIndexes(params, prefix).map((n) => params.get(`${prefix}.member.${n}`) ?? '')
+}
+
+/** Structure lists (`Tags.member.N.Key` / `.Value`, `PolicyArns.member.N.arn`). */
+export function memberStructs(params: Params, prefix: string, fields: readonly string[]): Record<string, string | undefined>[] {
+  return memberIndexes(params, prefix).map((n) => {
+    const o: Record<string, string | undefined> = {}
+    for (const f of fields) o[f] = params.get(`${prefix}.member.${n}.${f}`)
+    return o
+  })
+}

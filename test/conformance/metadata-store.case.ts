@@ -1,0 +1,576 @@
+/**
+ * MetadataStore conformance suite: every backend (sqlite today, postgres later) runs these same
+ * cases through its own factory. Listing is checked against a naive reference model with
+ * fast-check (random key sets, prefixes, delimiters, markers and page sizes, paginated to the end).
+ * @module
+ */
+import fc from 'fast-check'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { StorageError } from '../../src/storage/errors.js'
+import type {
+  BodyRef,
+  ListObjectsPage,
+  MetadataStore,
+  ObjectRecord,
+  PartRecord,
+  UploadRecord,
+} from '../../src/storage/metadata-store.js'
+
+export interface MetadataStoreHarness {
+  readonly store: MetadataStore
+  cleanup(): Promise<void>
+}
+
+const T0 = Date.UTC(2026, 0, 1)
+
+function utf8Compare(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+}
+
+export function obj(bucket: string, key: string, over: Partial<ObjectRecord> = {}): ObjectRecord {
+  return {
+    bucket,
+    key,
+    size: 3,
+    etag: 'd41d8cd98f00b204e9800998ecf8427e',
+    lastModified: T0,
+    headers: { contentType: 'text/plain' },
+    userMetadata: {},
+    tags: {},
+    body: { kind: 'inline', bytes: Buffer.from('abc') },
+    ownerAccountId: 'acct1',
+    ...over,
+  }
+}
+
+function upload(bucket: string, key: string, uploadId: string, initiatedAt = T0): UploadRecord {
+  return {
+    uploadId,
+    bucket,
+    key,
+    initiatedAt,
+    headers: { contentType: 'application/octet-stream' },
+    userMetadata: { a: '1' },
+    tags: { t: 'v' },
+    checksumAlgorithm: 'CRC32',
+    checksumType: 'COMPOSITE',
+    ownerAccountId: 'acct1',
+    initiator: 'arn:aws:iam::111111111111:root',
+  }
+}
+
+function part(partNumber: number, ref: string, size = 5): PartRecord {
+  return {
+    partNumber,
+    size,
+    etag: `${partNumber}`.padStart(32, '0'),
+    lastModified: T0 + partNumber,
+    body: { kind: 'blob', ref, size },
+  }
+}
+
+async function expectKind(p: Promise<unknown>, kind: StorageError['kind']): Promise<StorageError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(err).toBeInstanceOf(StorageError)
+  expect((err as StorageError).kind).toBe(kind)
+  return err as StorageError
+}
+
+// ----- naive listing model --------------------------------------------------------------------
+
+interface NaiveQuery {
+  prefix: string
+  delimiter?: string
+  after?: string
+  maxKeys: number
+}
+
+interface NaivePage {
+  entries: { value: string; cp: boolean }[]
+  isTruncated: boolean
+}
+
+export function naiveList(keys: readonly string[], q: NaiveQuery): NaivePage {
+  const sorted = keys.filter((k) => k.startsWith(q.prefix)).sort(utf8Compare)
+  const entries: { value: string; cp: boolean }[] = []
+  for (const k of sorted) {
+    let entry = { value: k, cp: false }
+    if (q.delimiter !== undefined && q.delimiter !== '') {
+      const at = k.indexOf(q.delimiter, q.prefix.length)
+      if (at >= 0) entry = { value: k.slice(0, at + q.delimiter.length), cp: true }
+    }
+    if (q.after !== undefined && utf8Compare(entry.value, q.after) <= 0) continue
+    const last = entries[entries.length - 1]
+    if (last !== undefined && last.cp && entry.cp && last.value === entry.value) continue
+    entries.push(entry)
+  }
+  if (q.maxKeys <= 0) return { entries: [], isTruncated: false }
+  return { entries: entries.slice(0, q.maxKeys), isTruncated: entries.length > q.maxKeys }
+}
+
+function pageEntries(p: ListObjectsPage): { value: string; cp: boolean }[] {
+  const all = [
+    ...p.objects.map((o) => ({ value: o.key, cp: false })),
+    ...p.commonPrefixes.map((c) => ({ value: c, cp: true })),
+  ]
+  return all.sort((a, b) => utf8Compare(a.value, b.value))
+}
+
+// ----- the suite ------------------------------------------------------------------------------
+
+export function metadataStoreConformance(
+  name: string,
+  factory: () => Promise<MetadataStoreHarness>,
+): void {
+  describe(`MetadataStore conformance: ${name}`, () => {
+    let h: MetadataStoreHarness
+    let s: MetadataStore
+    beforeEach(async () => {
+      h = await factory()
+      s = h.store
+    })
+    afterEach(async () => {
+      await h.cleanup()
+    })
+
+    const bucket = async (name = 'b1', accountId = 'acct1'): Promise<string> => {
+      await s.createBucket({ name, accountId, createdAt: T0, region: 'us-east-1' })
+      return name
+    }
+
+    describe('buckets', () => {
+      it('creates, reads, lists by account in name order, deletes', async () => {
+        await bucket('zeta')
+        await bucket('alpha')
+        await bucket('other', 'acct2')
+        expect(await s.getBucket('alpha')).toEqual({
+          name: 'alpha',
+          accountId: 'acct1',
+          createdAt: T0,
+          region: 'us-east-1',
+        })
+        expect((await s.listBuckets('acct1')).map((b) => b.name)).toEqual(['alpha', 'zeta'])
+        expect((await s.listBuckets('acct2')).map((b) => b.name)).toEqual(['other'])
+        await s.deleteBucket('alpha')
+        expect(await s.getBucket('alpha')).toBeUndefined()
+        expect((await s.listBuckets('acct1')).map((b) => b.name)).toEqual(['zeta'])
+      })
+
+      it('refuses a duplicate name, telling who owns it', async () => {
+        await bucket('dup', 'acct9')
+        const e = await expectKind(
+          s.createBucket({ name: 'dup', accountId: 'acct1', createdAt: T0, region: 'x' }),
+          'bucket-exists',
+        )
+        expect(e.detail['ownerAccountId']).toBe('acct9')
+      })
+
+      it('refuses to delete a missing or non-empty bucket', async () => {
+        await expectKind(s.deleteBucket('nope'), 'bucket-not-found')
+        await bucket('full')
+        await s.putObject(obj('full', 'k'))
+        await expectKind(s.deleteBucket('full'), 'bucket-not-empty')
+        await s.deleteObject('full', 'k')
+        await s.createUpload(upload('full', 'k', 'u1'))
+        await expectKind(s.deleteBucket('full'), 'bucket-not-empty')
+        await s.abortUpload('u1')
+        await s.deleteBucket('full')
+        expect(await s.getBucket('full')).toBeUndefined()
+      })
+
+      it('stores, replaces and deletes sub-resources', async () => {
+        await bucket()
+        expect(await s.getBucketSubresource('b1', 'policy')).toBeUndefined()
+        await s.setBucketSubresource('b1', 'policy', '{"v":1}')
+        await s.setBucketSubresource('b1', 'cors', '<cors/>')
+        await s.setBucketSubresource('b1', 'policy', '{"v":2}')
+        expect(await s.getBucketSubresource('b1', 'policy')).toBe('{"v":2}')
+        expect(await s.getBucketSubresource('b1', 'cors')).toBe('<cors/>')
+        await s.setBucketSubresource('b1', 'policy', null)
+        expect(await s.getBucketSubresource('b1', 'policy')).toBeUndefined()
+        await expectKind(s.setBucketSubresource('nope', 'tagging', 'x'), 'bucket-not-found')
+      })
+
+      it('drops sub-resources with the bucket', async () => {
+        await bucket('gone')
+        await s.setBucketSubresource('gone', 'tagging', '<t/>')
+        await s.deleteBucket('gone')
+        await bucket('gone')
+        expect(await s.getBucketSubresource('gone', 'tagging')).toBeUndefined()
+      })
+    })
+
+    describe('objects', () => {
+      it('round-trips every field of a record', async () => {
+        await bucket()
+        const bodies: BodyRef[] = [
+          { kind: 'inline', bytes: Buffer.from([0, 1, 2, 255]) },
+          { kind: 'blob', ref: 'abcdef0123', size: 9000 },
+          {
+            kind: 'parts',
+            parts: [
+              { ref: { kind: 'blob', ref: 'p1p1p1', size: 5 }, size: 5 },
+              { ref: { kind: 'inline', bytes: Buffer.from('xy') }, size: 2 },
+            ],
+          },
+        ]
+        for (const [i, body] of bodies.entries()) {
+          const o = obj('b1', `k${i}`, {
+            body,
+            size: 7,
+            etag: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-2',
+            headers: {
+              contentType: 'image/png',
+              contentEncoding: 'gzip',
+              contentDisposition: 'attachment',
+              contentLanguage: 'fr',
+              cacheControl: 'no-cache',
+              expires: 'Thu, 01 Jan 2026 00:00:00 GMT',
+            },
+            userMetadata: { color: 'blue', 'x-y': 'é' },
+            checksum: { algorithm: 'CRC32C', value: 'AAAAAA==-2', type: 'COMPOSITE' },
+            tags: { env: 'prod' },
+            partSizes: [5, 2],
+            ownerAccountId: 'acct7',
+          })
+          expect(await s.putObject(o)).toEqual({})
+          expect(await s.getObject('b1', `k${i}`)).toEqual(o)
+        }
+      })
+
+      it('replaces atomically, returning the replaced body, and deletes', async () => {
+        await bucket()
+        const first = obj('b1', 'k', { body: { kind: 'blob', ref: 'first1', size: 3 } })
+        const second = obj('b1', 'k', { etag: 'f'.repeat(32), body: { kind: 'inline', bytes: Buffer.from('new') } })
+        expect(await s.putObject(first)).toEqual({})
+        expect(await s.putObject(second)).toEqual({ replaced: first.body })
+        expect(await s.getObject('b1', 'k')).toEqual(second)
+        expect(await s.deleteObject('b1', 'k')).toEqual(second.body)
+        expect(await s.getObject('b1', 'k')).toBeUndefined()
+        expect(await s.deleteObject('b1', 'k')).toBeUndefined()
+      })
+
+      it('refuses objects in a missing bucket', async () => {
+        await expectKind(s.putObject(obj('nope', 'k')), 'bucket-not-found')
+        await expectKind(s.deleteObject('nope', 'k'), 'bucket-not-found')
+        await expectKind(s.listObjects('nope', { prefix: '', maxKeys: 10 }), 'bucket-not-found')
+      })
+
+      it('keeps keys separate per bucket', async () => {
+        await bucket('x')
+        await bucket('y')
+        await s.putObject(obj('x', 'k', { etag: '1'.repeat(32) }))
+        await s.putObject(obj('y', 'k', { etag: '2'.repeat(32) }))
+        expect((await s.getObject('x', 'k'))?.etag).toBe('1'.repeat(32))
+        expect((await s.getObject('y', 'k'))?.etag).toBe('2'.repeat(32))
+        expect((await s.listObjects('x', { prefix: '', maxKeys: 10 })).objects).toHaveLength(1)
+      })
+
+      it('replaces tags of an existing object only', async () => {
+        await bucket()
+        await s.putObject(obj('b1', 'k', { tags: { a: '1' } }))
+        await s.setObjectTags('b1', 'k', { b: '2', c: '' })
+        expect((await s.getObject('b1', 'k'))?.tags).toEqual({ b: '2', c: '' })
+        await expectKind(s.setObjectTags('b1', 'missing', {}), 'key-not-found')
+      })
+
+      it('last writer wins under concurrent puts, never a mix', async () => {
+        await bucket()
+        const n = 40
+        const records = Array.from({ length: n }, (_, i) =>
+          obj('b1', 'hot', {
+            etag: i.toString(16).padStart(32, '0'),
+            size: i,
+            body: { kind: 'blob', ref: `blob${i}`, size: i },
+          }),
+        )
+        const results = await Promise.all(records.map((r) => s.putObject(r)))
+        const final = await s.getObject('b1', 'hot')
+        expect(final).toEqual(records[n - 1])
+        // Every body but the winner was handed back exactly once for deletion.
+        const replaced = results.flatMap((r) => (r.replaced ? [JSON.stringify(r.replaced)] : []))
+        expect(new Set(replaced).size).toBe(n - 1)
+        expect(replaced).not.toContain(JSON.stringify(final?.body))
+      })
+
+      it('group commit: 100 concurrent puts are all visible once resolved', async () => {
+        await bucket()
+        await Promise.all(
+          Array.from({ length: 100 }, (_, i) => s.putObject(obj('b1', `k${String(i).padStart(3, '0')}`))),
+        )
+        const page = await s.listObjects('b1', { prefix: '', maxKeys: 1000 })
+        expect(page.objects.map((o) => o.key)).toEqual(
+          Array.from({ length: 100 }, (_, i) => `k${String(i).padStart(3, '0')}`),
+        )
+      })
+
+      it('group commit: a failing op rejects alone, the rest of its batch commits', async () => {
+        await bucket()
+        const ops = Array.from({ length: 21 }, (_, i) =>
+          i === 10 ? s.putObject(obj('missing-bucket', 'k')) : s.putObject(obj('b1', `k${i}`)),
+        )
+        const settled = await Promise.allSettled(ops)
+        settled.forEach((r, i) => {
+          expect(r.status).toBe(i === 10 ? 'rejected' : 'fulfilled')
+        })
+        const bad = settled[10]
+        expect(bad?.status === 'rejected' && (bad.reason as StorageError).kind).toBe(
+          'bucket-not-found',
+        )
+        const page = await s.listObjects('b1', { prefix: '', maxKeys: 1000 })
+        expect(page.objects).toHaveLength(20)
+      })
+
+      it('group commit: a bucket deleted earlier in the batch fails the later put', async () => {
+        await bucket('tmp')
+        const del = s.deleteBucket('tmp')
+        const put = s.putObject(obj('tmp', 'k'))
+        await del
+        await expectKind(put, 'bucket-not-found')
+      })
+    })
+
+    describe('listing', () => {
+      it('orders unicode keys by UTF-8 bytes, not UTF-16', async () => {
+        await bucket()
+        const keys = ['😀', 'é', 'b', '\uFFFD', '中', 'a', 'z', 'a/b', 'a/c/d']
+        await Promise.all(keys.map((k) => s.putObject(obj('b1', k))))
+        const page = await s.listObjects('b1', { prefix: '', maxKeys: 100 })
+        expect(page.objects.map((o) => o.key)).toEqual([
+          'a',
+          'a/b',
+          'a/c/d',
+          'b',
+          'z',
+          'é',
+          '中',
+          '\uFFFD',
+          '😀',
+        ])
+        expect(page.isTruncated).toBe(false)
+        expect(page.lastReturned).toBe('😀')
+      })
+
+      it('rolls up common prefixes, paginates with lastReturned and skips past them', async () => {
+        await bucket()
+        const keys = ['a', 'dir/1', 'dir/2', 'dir/sub/3', 'e', 'photos/x', 'z']
+        await Promise.all(keys.map((k) => s.putObject(obj('b1', k))))
+        const p1 = await s.listObjects('b1', { prefix: '', delimiter: '/', maxKeys: 2 })
+        expect(p1.objects.map((o) => o.key)).toEqual(['a'])
+        expect(p1.commonPrefixes).toEqual(['dir/'])
+        expect(p1).toMatchObject({ isTruncated: true, lastReturned: 'dir/' })
+        const p2 = await s.listObjects('b1', { prefix: '', delimiter: '/', maxKeys: 2, after: 'dir/' })
+        expect(p2.objects.map((o) => o.key)).toEqual(['e'])
+        expect(p2.commonPrefixes).toEqual(['photos/'])
+        expect(p2.isTruncated).toBe(true)
+        const p3 = await s.listObjects('b1', { prefix: '', delimiter: '/', maxKeys: 2, after: 'photos/' })
+        expect(p3.objects.map((o) => o.key)).toEqual(['z'])
+        expect(p3.isTruncated).toBe(false)
+        const sub = await s.listObjects('b1', { prefix: 'dir/', delimiter: '/', maxKeys: 10 })
+        expect(sub.objects.map((o) => o.key)).toEqual(['dir/1', 'dir/2'])
+        expect(sub.commonPrefixes).toEqual(['dir/sub/'])
+        const none = await s.listObjects('b1', { prefix: '', maxKeys: 0 })
+        expect(none).toEqual({ objects: [], commonPrefixes: [], isTruncated: false })
+      })
+
+      it('returns summaries without bodies', async () => {
+        await bucket()
+        await s.putObject(obj('b1', 'k', { tags: { a: 'b' } }))
+        const page = await s.listObjects('b1', { prefix: '', maxKeys: 10 })
+        expect(page.objects[0]).not.toHaveProperty('body')
+        expect(page.objects[0]).toMatchObject({ key: 'k', etag: obj('b1', 'k').etag, size: 3 })
+      })
+
+      it('matches a naive model on random keys, prefixes, delimiters and pages', async () => {
+        const chars = ['a', 'b', '/', '-', 'é', '中', '😀', '\u007f', 'z', '\uFFFD']
+        const str = (min: number, max: number) =>
+          fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''))
+        let run = 0
+        await fc.assert(
+          fc.asyncProperty(
+            fc.uniqueArray(str(1, 6), { maxLength: 40 }),
+            str(0, 2),
+            fc.option(fc.constantFrom('/', 'é', '😀', 'ab', 'a'), { nil: undefined }),
+            fc.option(str(0, 4), { nil: undefined }),
+            fc.integer({ min: 1, max: 7 }),
+            async (keys, prefix, delimiter, after, maxKeys) => {
+              const b = `prop${run++}`
+              await bucket(b)
+              await Promise.all(keys.map((k) => s.putObject(obj(b, k))))
+              let cursor = after
+              const seen: { value: string; cp: boolean }[] = []
+              for (let guard = 0; guard < 100; guard++) {
+                const q = {
+                  prefix,
+                  maxKeys,
+                  ...(delimiter !== undefined ? { delimiter } : {}),
+                  ...(cursor !== undefined ? { after: cursor } : {}),
+                }
+                const got = await s.listObjects(b, q)
+                const want = naiveList(keys, q)
+                expect(pageEntries(got)).toEqual(want.entries)
+                expect(got.isTruncated).toBe(want.isTruncated)
+                seen.push(...want.entries)
+                if (!got.isTruncated) break
+                expect(got.lastReturned).toBe(want.entries[want.entries.length - 1]?.value)
+                cursor = got.lastReturned
+              }
+              const all = naiveList(keys, {
+                prefix,
+                maxKeys: 1e9,
+                ...(delimiter !== undefined ? { delimiter } : {}),
+                ...(after !== undefined ? { after } : {}),
+              })
+              expect(seen).toEqual(all.entries)
+            },
+          ),
+          { numRuns: 120 },
+        )
+      })
+    })
+
+    describe('multipart', () => {
+      it('creates, reads, uploads, replaces and lists parts', async () => {
+        await bucket()
+        const u = upload('b1', 'big', 'up1')
+        await s.createUpload(u)
+        expect(await s.getUpload('b1', 'big', 'up1')).toEqual(u)
+        expect(await s.getUpload('b1', 'other', 'up1')).toBeUndefined()
+        expect(await s.getUpload('b2', 'big', 'up1')).toBeUndefined()
+        for (const n of [3, 1, 2]) expect(await s.putPart('up1', part(n, `r${n}r${n}`))).toEqual({})
+        const again = { ...part(2, 'r2again'), checksum: { algorithm: 'SHA256', value: 'x', type: 'COMPOSITE' } } as const
+        expect(await s.putPart('up1', again)).toEqual({ replaced: part(2, 'r2r2').body })
+        expect(await s.getPart('up1', 2)).toEqual(again)
+        expect(await s.getPart('up1', 9)).toBeUndefined()
+        expect((await s.listParts('up1', 0, 10)).map((p) => p.partNumber)).toEqual([1, 2, 3])
+        expect((await s.listParts('up1', 1, 1)).map((p) => p.partNumber)).toEqual([2])
+        expect(await s.listParts('up1', 3, 10)).toEqual([])
+        await expectKind(s.putPart('nope', part(1, 'xxxx')), 'upload-not-found')
+        await expectKind(s.createUpload(upload('nobucket', 'k', 'u9')), 'bucket-not-found')
+      })
+
+      it('completes: object put, unused parts returned, upload gone', async () => {
+        await bucket()
+        await s.putObject(obj('b1', 'big', { body: { kind: 'blob', ref: 'oldobj', size: 3 } }))
+        await s.createUpload(upload('b1', 'big', 'up1'))
+        for (const n of [1, 2, 3]) await s.putPart('up1', part(n, `part${n}`))
+        const o = obj('b1', 'big', {
+          size: 10,
+          etag: 'c'.repeat(32) + '-2',
+          partSizes: [5, 5],
+          body: {
+            kind: 'parts',
+            parts: [
+              { ref: part(1, 'part1').body, size: 5 },
+              { ref: part(3, 'part3').body, size: 5 },
+            ],
+          },
+        })
+        const r = await s.completeUpload('up1', o, [1, 3])
+        expect(r.replaced).toEqual({ kind: 'blob', ref: 'oldobj', size: 3 })
+        expect(r.unused).toEqual([part(2, 'part2').body])
+        expect(await s.getObject('b1', 'big')).toEqual(o)
+        expect(await s.getUpload('b1', 'big', 'up1')).toBeUndefined()
+        await expectKind(s.listParts('up1', 0, 10), 'upload-not-found')
+        await expectKind(s.completeUpload('up1', o, [1, 3]), 'upload-not-found')
+        await expectKind(s.putPart('up1', part(4, 'late')), 'upload-not-found')
+        const refs: string[] = []
+        for await (const ref of s.referencedBlobRefs()) refs.push(ref)
+        expect(refs.sort()).toEqual(['part1', 'part3'])
+      })
+
+      it('refuses to complete with a part that changed meanwhile', async () => {
+        await bucket()
+        await s.createUpload(upload('b1', 'k', 'up1'))
+        await s.putPart('up1', part(1, 'orig1'))
+        const o = obj('b1', 'k', {
+          body: { kind: 'parts', parts: [{ ref: part(1, 'orig1').body, size: 5 }] },
+        })
+        await s.putPart('up1', part(1, 'newer'))
+        await expectKind(s.completeUpload('up1', o, [1]), 'conflict')
+        expect(await s.getObject('b1', 'k')).toBeUndefined()
+        expect(await s.getUpload('b1', 'k', 'up1')).toBeDefined()
+      })
+
+      it('aborts, returning the parts bodies', async () => {
+        await bucket()
+        await s.createUpload(upload('b1', 'k', 'up1'))
+        await s.putPart('up1', part(1, 'aaaa'))
+        await s.putPart('up1', part(2, 'bbbb'))
+        expect(await s.abortUpload('up1')).toEqual([part(1, 'aaaa').body, part(2, 'bbbb').body])
+        expect(await s.getUpload('b1', 'k', 'up1')).toBeUndefined()
+        expect(await s.getPart('up1', 1)).toBeUndefined()
+        await expectKind(s.abortUpload('up1'), 'upload-not-found')
+      })
+
+      it('lists uploads by key then initiation, with prefix, delimiter and markers', async () => {
+        await bucket()
+        const ups = [
+          upload('b1', 'b', 'u-b2', T0 + 2),
+          upload('b1', 'b', 'u-b1', T0 + 1),
+          upload('b1', 'a', 'u-a', T0 + 5),
+          upload('b1', 'dir/x', 'u-dx', T0),
+          upload('b1', 'dir/y', 'u-dy', T0),
+          upload('b1', 'é', 'u-e', T0),
+        ]
+        for (const u of ups) await s.createUpload(u)
+        const all = await s.listUploads('b1', { prefix: '', maxUploads: 100 })
+        expect(all.uploads.map((u) => u.uploadId)).toEqual(['u-a', 'u-b1', 'u-b2', 'u-dx', 'u-dy', 'u-e'])
+        expect(all.isTruncated).toBe(false)
+
+        const p1 = await s.listUploads('b1', { prefix: '', delimiter: '/', maxUploads: 2 })
+        expect(p1.uploads.map((u) => u.uploadId)).toEqual(['u-a', 'u-b1'])
+        expect(p1).toMatchObject({ isTruncated: true, nextKeyMarker: 'b', nextUploadIdMarker: 'u-b1' })
+        const p2 = await s.listUploads('b1', {
+          prefix: '',
+          delimiter: '/',
+          maxUploads: 2,
+          keyMarker: 'b',
+          uploadIdMarker: 'u-b1',
+        })
+        expect(p2.uploads.map((u) => u.uploadId)).toEqual(['u-b2'])
+        expect(p2.commonPrefixes).toEqual(['dir/'])
+        expect(p2).toMatchObject({ isTruncated: true, nextKeyMarker: 'dir/' })
+        expect(p2.nextUploadIdMarker).toBeUndefined()
+        const p3 = await s.listUploads('b1', { prefix: '', delimiter: '/', maxUploads: 2, keyMarker: 'dir/' })
+        expect(p3.uploads.map((u) => u.uploadId)).toEqual(['u-e'])
+        expect(p3.commonPrefixes).toEqual([])
+        expect(p3.isTruncated).toBe(false)
+
+        const keyOnly = await s.listUploads('b1', { prefix: '', maxUploads: 10, keyMarker: 'b' })
+        expect(keyOnly.uploads.map((u) => u.uploadId)).toEqual(['u-dx', 'u-dy', 'u-e'])
+        const pre = await s.listUploads('b1', { prefix: 'dir/', maxUploads: 10 })
+        expect(pre.uploads.map((u) => u.key)).toEqual(['dir/x', 'dir/y'])
+        await expectKind(s.listUploads('nope', { prefix: '', maxUploads: 1 }), 'bucket-not-found')
+      })
+    })
+
+    describe('blob references', () => {
+      it('lists every blob ref of objects and parts, nested ones too', async () => {
+        await bucket()
+        await s.putObject(obj('b1', 'inline'))
+        await s.putObject(obj('b1', 'blob', { body: { kind: 'blob', ref: 'objblob', size: 1 } }))
+        await s.putObject(
+          obj('b1', 'mp', {
+            body: {
+              kind: 'parts',
+              parts: [
+                { ref: { kind: 'blob', ref: 'mp1', size: 1 }, size: 1 },
+                { ref: { kind: 'inline', bytes: Buffer.from('x') }, size: 1 },
+                { ref: { kind: 'blob', ref: 'mp2', size: 1 }, size: 1 },
+              ],
+            },
+          }),
+        )
+        await s.createUpload(upload('b1', 'k', 'up1'))
+        await s.putPart('up1', part(1, 'partblob'))
+        const refs: string[] = []
+        for await (const r of s.referencedBlobRefs()) refs.push(r)
+        expect(refs.sort()).toEqual(['mp1', 'mp2', 'objblob', 'partblob'])
+      })
+    })
+  })
+}
