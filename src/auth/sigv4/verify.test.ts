@@ -125,3 +125,20 @@ describe('signing keys', () => {
     expect(hmacSha256(a1, 'x').length).toBe(32)
   })
 })
+
+describe('SignatureDoesNotMatch details', () => {
+  it('mask the session token', () => {
+    const raw = signed('s3', { 'x-amz-security-token': 'SECRET-TOKEN-VALUE' })
+    const tampered = { ...raw, headers: { ...raw.headers, host: 'evil.test' } }
+    try {
+      check(tampered, T)
+      expect.unreachable()
+    } catch (err) {
+      const e = err as S3Error
+      expect(e.code).toBe('SignatureDoesNotMatch')
+      expect(e.extra['CanonicalRequest']).toContain('x-amz-security-token:<redacted>')
+      expect(JSON.stringify(e.extra)).not.toContain('SECRET-TOKEN-VALUE')
+    }
+    expect(check(raw, T)).toBeUndefined()
+  })
+})

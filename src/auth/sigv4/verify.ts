@@ -123,7 +123,17 @@ export function verifySignature(
       AWSAccessKeyId: input.accessKeyId,
       StringToSign: computed.stringToSign,
       SignatureProvided: input.signature,
-      CanonicalRequest: computed.canonicalRequest,
+      CanonicalRequest: redactToken(computed.canonicalRequest),
     })
   }
+}
+
+/**
+ * The canonical request shown in a SignatureDoesNotMatch error, with the session token masked:
+ * errors end up in logs and proxies, and the token is a credential.
+ */
+export function redactToken(canonical: string): string {
+  return canonical
+    .replace(/^x-amz-security-token:.*$/m, 'x-amz-security-token:<redacted>')
+    .replace(/(^|&)X-Amz-Security-Token=[^&\n]*/m, '$1X-Amz-Security-Token=<redacted>')
 }

@@ -44,6 +44,7 @@ describe('FsBlobStore specifics', () => {
       // The same uid again must not overwrite a temp file being written ('wx').
       writeFileSync(join(root, 'tmp', ref), 'someone else')
       await expect(b.put(chunked(Buffer.from('x')))).rejects.toMatchObject({ code: 'EEXIST' })
+      expect(readdirSync(join(root, 'tmp'))).toEqual([ref])
     } finally {
       rmSync(root, { recursive: true, force: true })
     }

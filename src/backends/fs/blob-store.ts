@@ -8,7 +8,7 @@
  */
 import { createReadStream, createWriteStream, openSync, closeSync, constants as FS } from 'node:fs'
 import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { randomIds, type IdSource } from '../../lib/clock.js'
@@ -50,7 +50,7 @@ export class FsBlobStore implements BlobStore {
   private readonly ids: IdSource
   private readonly tmpDir: string
   private readonly blobDir: string
-  private readonly knownDirs = new Set<string>()
+  private readonly knownDirs = new Map<string, Promise<void>>()
   private ready: Promise<void> | undefined
 
   constructor(root: string, opts: FsBlobStoreOptions = {}) {
@@ -63,9 +63,11 @@ export class FsBlobStore implements BlobStore {
   /** Create tmp/ and blobs/ once (and make their entries in root durable). */
   private init(): Promise<void> {
     this.ready ??= (async () => {
-      await mkdir(this.tmpDir, { recursive: true })
+      const made = await mkdir(this.tmpDir, { recursive: true })
       await mkdir(this.blobDir, { recursive: true })
       await fsyncPath(this.root)
+      // A freshly created data dir must itself survive a crash.
+      if (made !== undefined && made !== this.tmpDir) await fsyncPath(dirname(this.root))
     })()
     return this.ready
   }
@@ -83,20 +85,28 @@ export class FsBlobStore implements BlobStore {
     return join(this.dirOf(ref).inner, ref)
   }
 
-  /** Ensure the fan-out directories exist; a newly made directory's parent is fsynced. */
+  /**
+   * Ensure the fan-out directories exist. A directory made here has its parent fsynced before
+   * any put that needs it proceeds (memoised per directory, so concurrent puts wait for it).
+   */
   private async ensureDirs(ref: string): Promise<string> {
     const { outer, inner } = this.dirOf(ref)
-    if (this.knownDirs.has(inner)) return inner
-    for (const [dir, parent] of [
-      [outer, this.blobDir],
-      [inner, outer],
-    ] as const) {
-      if (this.knownDirs.has(dir)) continue
-      const made = await mkdir(dir, { recursive: true })
-      if (made !== undefined) await fsyncPath(parent)
-      this.knownDirs.add(dir)
-    }
+    await this.ensureDir(outer, this.blobDir)
+    await this.ensureDir(inner, outer)
     return inner
+  }
+
+  private ensureDir(dir: string, parent: string): Promise<void> {
+    let p = this.knownDirs.get(dir)
+    if (p === undefined) {
+      p = (async () => {
+        const made = await mkdir(dir, { recursive: true })
+        if (made !== undefined) await fsyncPath(parent)
+      })()
+      p.catch(() => this.knownDirs.delete(dir))
+      this.knownDirs.set(dir, p)
+    }
+    return p
   }
 
   async put(
@@ -110,22 +120,29 @@ export class FsBlobStore implements BlobStore {
     const max = opts.maxSize ?? Number.POSITIVE_INFINITY
     const counter = { n: 0 }
     const prefix = opts.prefix
+    let created = false
     try {
       if (prefix !== undefined && prefix.length > max) {
         body.destroy()
         throw new StorageError('too-large', `body exceeds ${max} bytes`)
       }
+      // 'wx': never clobber another writer's temp file; opened up front so that on failure we
+      // know whether the file is ours to remove.
+      const fh = await open(tmp, 'wx')
+      created = true
       const limiter = sizeLimit(max, counter)
       if (prefix !== undefined && prefix.length > 0) limiter.write(prefix)
       // flush: true fsyncs the file before the stream reports 'finish'/'close'.
-      const out = createWriteStream(tmp, { flags: 'wx', flush: true, highWaterMark: WRITE_HWM })
+      const out = createWriteStream('', { fd: fh, flush: true, highWaterMark: WRITE_HWM })
       await pipeline(body, limiter, out)
       const dir = await this.ensureDirs(ref)
       await rename(tmp, join(dir, ref))
       await fsyncPath(dir)
       return { ref, size: counter.n }
     } catch (err) {
-      await rm(tmp, { force: true }).catch(() => undefined)
+      // Only our own temp file: with 'wx' an EEXIST means it belongs to someone else.
+      if (created) await rm(tmp, { force: true }).catch(() => undefined)
+      if (!body.destroyed) body.destroy()
       throw err
     }
   }

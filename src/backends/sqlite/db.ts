@@ -21,6 +21,7 @@ export interface OpenOptions {
 export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true })
   const db = new BetterSqlite3(path)
+  db.pragma('page_size = 16384')
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`)

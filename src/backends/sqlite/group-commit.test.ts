@@ -1,0 +1,86 @@
+/**
+ * Group commit: ops queued together share one transaction (a second connection sees none of a
+ * batch until all of it commits), a throwing op is rolled back alone, maxBatch flushes early.
+ * @module
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, expect, it } from 'vitest'
+import { openDatabase, type Database } from './db.js'
+import { GroupCommit, groupCommitFor } from './group-commit.js'
+
+let dir: string
+let db: Database
+let other: Database
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lk-gc-'))
+  db = openDatabase(join(dir, 'x.db'))
+  db.exec('CREATE TABLE t (v INTEGER PRIMARY KEY)')
+  other = openDatabase(join(dir, 'x.db'))
+})
+afterEach(() => {
+  db.close()
+  other.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const visible = (): number => (other.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n
+
+it('runs a tick of ops in one transaction and settles them in order after COMMIT', async () => {
+  const gc = new GroupCommit(db)
+  const seenByOther: number[] = []
+  const order: number[] = []
+  const ops = Array.from({ length: 50 }, (_, i) =>
+    gc
+      .run(() => {
+        db.prepare('INSERT INTO t (v) VALUES (?)').run(i)
+        seenByOther.push(visible())
+        return i
+      })
+      .then((v) => {
+        order.push(v)
+        return v
+      }),
+  )
+  expect(visible()).toBe(0)
+  expect(await Promise.all(ops)).toEqual(Array.from({ length: 50 }, (_, i) => i))
+  expect(seenByOther.every((n) => n === 0)).toBe(true)
+  expect(order).toEqual(Array.from({ length: 50 }, (_, i) => i))
+  expect(visible()).toBe(50)
+})
+
+it('rolls back a throwing op alone', async () => {
+  const gc = new GroupCommit(db)
+  const good1 = gc.run(() => db.prepare('INSERT INTO t (v) VALUES (1)').run())
+  const bad = gc.run(() => {
+    db.prepare('INSERT INTO t (v) VALUES (2)').run()
+    throw new Error('nope')
+  })
+  const dup = gc.run(() => db.prepare('INSERT INTO t (v) VALUES (1)').run())
+  const good3 = gc.run(() => db.prepare('INSERT INTO t (v) VALUES (3)').run())
+  await expect(bad).rejects.toThrow('nope')
+  await expect(dup).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_PRIMARYKEY' })
+  await good1
+  await good3
+  expect(other.prepare('SELECT v FROM t ORDER BY v').all()).toEqual([{ v: 1 }, { v: 3 }])
+})
+
+it('flushes as soon as maxBatch ops wait', () => {
+  const gc = new GroupCommit(db, { maxBatch: 3 })
+  for (let i = 0; i < 3; i++) void gc.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run(i))
+  expect(visible()).toBe(3)
+})
+
+it('rejects queued ops when the database is closed under them', async () => {
+  const gc = new GroupCommit(db)
+  const p = gc.run(() => 1)
+  db.close()
+  await expect(p).rejects.toMatchObject({ kind: 'unavailable' })
+  db = openDatabase(join(dir, 'x.db'))
+})
+
+it('shares one committer per connection', () => {
+  expect(groupCommitFor(db)).toBe(groupCommitFor(db))
+  expect(groupCommitFor(db)).not.toBe(groupCommitFor(other))
+})
