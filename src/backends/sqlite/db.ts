@@ -21,13 +21,12 @@ export interface OpenOptions {
 export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true })
   const db = new BetterSqlite3(path)
-  db.pragma('page_size = 16384')
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`)
   db.pragma('foreign_keys = ON')
   // Larger page cache (negative = KiB): listing and small-object reads stay in memory.
-  db.pragma('cache_size = -65536')
+  db.pragma('cache_size = -32768')
   db.pragma('temp_store = MEMORY')
   return db
 }

@@ -382,6 +382,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (hasObject !== undefined || hasUpload !== undefined) {
         throw new StorageError('bucket-not-empty', `bucket ${name} is not empty`, { bucket: name })
       }
+      prepare(this.db, 'DELETE FROM bucket_subresources WHERE bucket = ?').run(name)
       prepare(this.db, 'DELETE FROM buckets WHERE name = ?').run(name)
     })
   }
