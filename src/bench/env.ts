@@ -4,6 +4,7 @@
  * object), and the interleaved-rounds loop that makes the numbers comparable on a noisy box.
  * @module
  */
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -51,6 +52,25 @@ export function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `latchkey-bench-${tag}-`))
 }
 
+const deferred: string[] = []
+
+/**
+ * Remove a temp dir later: unlinking ~50k fsync'd files takes half a minute here, which would
+ * both stretch the run and disturb the next measurement. `removeDeferred()` runs at the end.
+ */
+export function removeLater(dir: string): void {
+  deferred.push(dir)
+}
+
+/** Remove the deferred dirs: in a detached `rm -rf` (background) or synchronously. */
+export function removeDeferred(background: boolean): number {
+  const dirs = deferred.splice(0)
+  if (dirs.length === 0) return 0
+  if (background) spawn('rm', ['-rf', '--', ...dirs], { detached: true, stdio: 'ignore' }).unref()
+  else for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  return dirs.length
+}
+
 export interface Latchkey extends ChildServer {
   readonly dataDir: string
   /** Stop and remove the data dir (unless kept). */
@@ -88,7 +108,7 @@ export async function startCeilingProc(kind: CeilingKind): Promise<Ceiling> {
     ...child,
     async dispose() {
       await child.stop()
-      if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+      if (dir !== undefined) removeLater(dir)
     },
   }
 }

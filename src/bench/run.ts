@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { parseArgs, TARGET_NAMES, type Args, type TargetName } from './args.js'
-import { MAIN_JS, settings, type Settings } from './env.js'
+import { MAIN_JS, removeDeferred, settings, type Settings } from './env.js'
 import { renderTable, score, summaryJson, type ResultRow, type ScoredRow } from './stats.js'
 import { benchGet4k, benchPut4k } from './targets/small.js'
 import { benchBig } from './targets/big.js'
@@ -71,6 +71,8 @@ async function main(): Promise<number> {
     ;(globalThis as { gc?: () => void }).gc?.()
   }
   const secs = (performance.now() - t0) / 1000
+  const removing = removeDeferred(true)
+  if (removing > 0) log(`removing ${String(removing)} ceiling scratch dir(s) in the background`)
   process.stdout.write('\n' + renderTable(rows) + '\n\n')
   process.stdout.write(summaryJson(rows, { quick: args.quick, seconds: Math.round(secs), cpus: cpus().length, node: process.version }) + '\n')
   return rows.some((r) => r.verdict === 'FAIL' || r.verdict === 'ERROR') ? 1 : 0
