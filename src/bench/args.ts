@@ -4,7 +4,16 @@
  * @module
  */
 
-export const TARGET_NAMES = ['get4k', 'put4k', 'big', 'list', 'iam', 'policy', 'assume-role', 'session-get'] as const
+export const TARGET_NAMES = [
+  'get4k',
+  'put4k',
+  'big',
+  'list',
+  'iam',
+  'policy',
+  'assume-role',
+  'session-get',
+] as const
 export type TargetName = (typeof TARGET_NAMES)[number]
 
 export interface Args {
@@ -28,12 +37,18 @@ export function parseArgs(argv: readonly string[]): Args {
     else if (a === '--list') list = true
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length)
-      if (v === undefined || v === '' || v.startsWith('--')) throw new Error('--only needs a target name')
+      if (v === undefined || v === '' || v.startsWith('--')) {
+        throw new Error('--only needs a target name')
+      }
       for (const n of v.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
-        if (!isTargetName(n)) throw new Error(`unknown target "${n}" (targets: ${TARGET_NAMES.join(', ')})`)
+        if (!isTargetName(n)) {
+          throw new Error(`unknown target "${n}" (targets: ${TARGET_NAMES.join(', ')})`)
+        }
         only = [...(only ?? []), n]
       }
-    } else throw new Error(`unknown argument "${a}" (usage: [--quick] [--only name[,name]] [--list])`)
+    } else {
+      throw new Error(`unknown argument "${a}" (usage: [--quick] [--only name[,name]] [--list])`)
+    }
   }
   return { quick, only, list }
 }

@@ -35,7 +35,16 @@ export interface Settings {
 export function settings(quick: boolean, log: (line: string) => void): Settings {
   return quick
     ? { quick, rounds: 1, roundMs: 500, warmupMs: 400, connections: 32, bigBytes: 32 << 20, bigRounds: 1, log }
-    : { quick, rounds: 5, roundMs: 2_000, warmupMs: 2_000, connections: 32, bigBytes: 256 << 20, bigRounds: 3, log }
+    : {
+        quick,
+        rounds: 5,
+        roundMs: 2_000,
+        warmupMs: 2_000,
+        connections: 32,
+        bigBytes: 256 << 20,
+        bigRounds: 3,
+        log,
+      }
 }
 
 /** dist/ (this file is dist/bench/env.js once built). */
@@ -46,7 +55,10 @@ export const CEILINGS_JS = join(DIST, 'bench', 'ceilings.js')
 export const ROOT_ACCESS_KEY = 'LKIABENCHROOTKEY0001'
 export const ROOT_SECRET_KEY = 'benchRootSecretKey/0123456789abcdefghijk'
 export const ROOT_PASSWORD = 'bench-operator-password-1'
-export const ROOT_CREDS: Credentials = { accessKeyId: ROOT_ACCESS_KEY, secretAccessKey: ROOT_SECRET_KEY }
+export const ROOT_CREDS: Credentials = {
+  accessKeyId: ROOT_ACCESS_KEY,
+  secretAccessKey: ROOT_SECRET_KEY,
+}
 
 export function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `latchkey-bench-${tag}-`))
@@ -77,10 +89,26 @@ export interface Latchkey extends ChildServer {
   dispose(): Promise<void>
 }
 
-export async function startLatchkey(o: { dataDir?: string; args?: readonly string[]; keep?: boolean } = {}): Promise<Latchkey> {
+export interface LatchkeyOptions {
+  /** Use (and keep) this data dir instead of a fresh temp one. */
+  readonly dataDir?: string
+  readonly args?: readonly string[]
+}
+
+export async function startLatchkey(o: LatchkeyOptions = {}): Promise<Latchkey> {
   const dataDir = o.dataDir ?? tempDir('data')
   const child = await spawnServer({
-    args: [MAIN_JS, 'serve', '--address', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'warn', ...(o.args ?? [])],
+    args: [
+      MAIN_JS,
+      'serve',
+      '--address',
+      '127.0.0.1:0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'warn',
+      ...(o.args ?? []),
+    ],
     env: {
       LATCHKEY_ROOT_ACCESS_KEY: ROOT_ACCESS_KEY,
       LATCHKEY_ROOT_SECRET_KEY: ROOT_SECRET_KEY,
@@ -92,7 +120,7 @@ export async function startLatchkey(o: { dataDir?: string; args?: readonly strin
     dataDir,
     async dispose() {
       await child.stop()
-      if (o.keep !== true && o.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
+      if (o.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }
@@ -103,7 +131,8 @@ export interface Ceiling extends ChildServer {
 
 export async function startCeilingProc(kind: CeilingKind): Promise<Ceiling> {
   const dir = kind === 'get4k' ? undefined : tempDir(`ceil-${kind}`)
-  const child = await spawnServer({ args: [CEILINGS_JS, kind, '0', ...(dir !== undefined ? [dir] : [])] })
+  const args = [CEILINGS_JS, kind, '0', ...(dir !== undefined ? [dir] : [])]
+  const child = await spawnServer({ args })
   return {
     ...child,
     async dispose() {
@@ -120,11 +149,17 @@ export async function s3Call(
   creds: Credentials,
   method: string,
   path: string,
-  opts: { body?: Buffer | string; query?: Record<string, string>; headers?: Record<string, string> } = {},
+  opts: {
+    body?: Buffer | string
+    query?: Record<string, string>
+    headers?: Record<string, string>
+  } = {},
 ): Promise<void> {
   const r = await signRequest({ origin, creds, method, path, ...opts })
   const a = await send(pool, r)
-  if (a.status < 200 || a.status >= 300) throw new Error(`${method} ${path} → ${String(a.status)} ${a.head ?? ''}`)
+  if (a.status < 200 || a.status >= 300) {
+    throw new Error(`${method} ${path} → ${String(a.status)} ${a.head ?? ''}`)
+  }
 }
 
 export const OBJECT_4K = Buffer.alloc(4096, 'q')
@@ -157,10 +192,19 @@ export interface ContenderStats {
  * Throughput of each contender, rounds interleaved (A B C A B C …) so drift on a shared machine
  * hits all of them alike; warm-up first. Medians of rps and CPU/op.
  */
-export async function compareThroughput(s: Settings, contenders: readonly Contender[]): Promise<ContenderStats[]> {
+export async function compareThroughput(
+  s: Settings,
+  contenders: readonly Contender[],
+): Promise<ContenderStats[]> {
   const next = contenders.map(() => 0)
   for (const [i, c] of contenders.entries()) {
-    const r = await runLoad({ pool: c.pool, requests: c.requests, concurrency: s.connections, durationMs: s.warmupMs, ...(c.ok ? { ok: c.ok } : {}) })
+    const r = await runLoad({
+      pool: c.pool,
+      requests: c.requests,
+      concurrency: s.connections,
+      durationMs: s.warmupMs,
+      ...(c.ok ? { ok: c.ok } : {}),
+    })
     next[i] = r.nextIndex
   }
   const results: LoadResult[][] = contenders.map(() => [])
@@ -199,11 +243,15 @@ export function poolFor(url: string, s: Settings): Pool {
 /** Describe errors of a contender for a row's error field (undefined when clean). */
 export function errorOf(name: string, st: ContenderStats): string | undefined {
   if (st.errors === 0) return undefined
-  return `${name}: ${String(st.errors)} failed of ${String(st.errors + st.ok)}; first: ${st.firstError ?? '?'}`
+  const total = String(st.errors + st.ok)
+  return `${name}: ${String(st.errors)} failed of ${total}; first: ${st.firstError ?? '?'}`
 }
 
 export function roundsNote(stats: readonly ContenderStats[], names: readonly string[]): string {
   return names
-    .map((n, i) => `${n} rounds rps [${(stats[i]?.rounds ?? []).map((x) => Math.round(x)).join(', ')}]`)
+    .map((n, i) => {
+      const rounds = (stats[i]?.rounds ?? []).map((x) => Math.round(x))
+      return `${n} rounds rps [${rounds.join(', ')}]`
+    })
     .join('; ')
 }

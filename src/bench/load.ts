@@ -18,7 +18,11 @@ export interface Answer {
 }
 
 /** Send one request on a dispatcher and resolve once the whole answer has been read. */
-export function send(d: Dispatcher, r: PreparedRequest, body?: Dispatcher.DispatchOptions['body']): Promise<Answer> {
+export function send(
+  d: Dispatcher,
+  r: PreparedRequest,
+  body?: Dispatcher.DispatchOptions['body'],
+): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     let status = 0
     let bytes = 0
@@ -44,7 +48,9 @@ export function send(d: Dispatcher, r: PreparedRequest, body?: Dispatcher.Dispat
           resolve({
             status,
             bytes,
-            ...(head !== undefined ? { head: Buffer.concat(head).toString('utf8').slice(0, 600) } : {}),
+            ...(head !== undefined
+              ? { head: Buffer.concat(head).toString('utf8').slice(0, 600) }
+              : {}),
           })
         },
         onResponseError(_c, err) {
@@ -56,12 +62,20 @@ export function send(d: Dispatcher, r: PreparedRequest, body?: Dispatcher.Dispat
 }
 
 /** Send one request and return status and the whole body as text (setup calls, small answers). */
-export function sendText(d: Dispatcher, r: PreparedRequest): Promise<{ status: number; text: string }> {
+export function sendText(
+  d: Dispatcher,
+  r: PreparedRequest,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     let status = 0
     const chunks: Buffer[] = []
     d.dispatch(
-      { method: r.method as Dispatcher.HttpMethod, path: r.path, headers: r.headers, body: r.body ?? null },
+      {
+        method: r.method as Dispatcher.HttpMethod,
+        path: r.path,
+        headers: r.headers,
+        body: r.body ?? null,
+      },
       {
         onRequestStart() {},
         onResponseStart(_c, statusCode) {
@@ -119,7 +133,10 @@ export interface LoadResult {
   readonly nextIndex: number
 }
 
-/** Closed-loop load: `concurrency` workers, each sends the next request as soon as the last answered. */
+/**
+ * Closed-loop load: `concurrency` workers, each sends the next request as soon as its last one
+ * was answered.
+ */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (o.requests.length === 0) throw new Error('runLoad: no requests')
   const isOk = o.ok ?? ((s: number) => s >= 200 && s < 300)

@@ -34,12 +34,13 @@ export async function spawnServer(opts: SpawnOptions): Promise<ChildServer> {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const output: string[] = []
+  const timeoutMs = opts.startTimeoutMs ?? 30_000
   const exited = new Promise<void>((r) => proc.once('exit', () => r()))
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL')
-      reject(new Error(`server did not start within ${String(opts.startTimeoutMs ?? 30_000)} ms:\n${output.join('\n')}`))
-    }, opts.startTimeoutMs ?? 30_000)
+      reject(new Error(`server did not start within ${String(timeoutMs)} ms:\n${output.join('\n')}`))
+    }, timeoutMs)
     const onLine = (line: string): void => {
       if (output.length < 200) output.push(line)
       const m = /"url":"(https?:\/\/[^"]+)"/.exec(line)
@@ -52,7 +53,8 @@ export async function spawnServer(opts: SpawnOptions): Promise<ChildServer> {
     createInterface({ input: proc.stderr }).on('line', onLine)
     proc.once('exit', (code) => {
       clearTimeout(timer)
-      reject(new Error(`server exited with ${String(code)} before listening:\n${output.join('\n')}`))
+      const lines = output.join('\n')
+      reject(new Error(`server exited with ${String(code)} before listening:\n${lines}`))
     })
   })
   const pid = proc.pid
@@ -72,7 +74,10 @@ export async function spawnServer(opts: SpawnOptions): Promise<ChildServer> {
   }
 }
 
-/** Parse utime+stime (seconds) from the text of /proc/<pid>/stat. The comm field may hold spaces. */
+/**
+ * Parse utime+stime (seconds) from the text of /proc/<pid>/stat. The comm field may hold spaces
+ * and parentheses, so fields are counted from the last ')'.
+ */
 export function parseCpuSeconds(stat: string): number {
   const close = stat.lastIndexOf(')')
   if (close < 0) throw new Error('malformed /proc stat')

@@ -55,7 +55,9 @@ async function main(): Promise<number> {
   const log = (line: string): void => void process.stderr.write(line + '\n')
   const s = settings(args.quick, log)
   const chosen = (args.only ?? TARGET_NAMES).map((name) => ({ name, ...TARGETS[name] }))
-  log(`latchkey bench: ${String(chosen.length)} targets, ${args.quick ? 'quick' : `${String(s.rounds)} rounds x ${String(s.roundMs)} ms`}, ${String(cpus().length)} cpus, load ${loadavg()[0]?.toFixed(2) ?? '?'}`)
+  const mode = args.quick ? 'quick' : `${String(s.rounds)} rounds x ${String(s.roundMs)} ms`
+  const load = loadavg()[0]?.toFixed(2) ?? '?'
+  log(`latchkey bench: ${String(chosen.length)} targets, ${mode}, ${String(cpus().length)} cpus, load ${load}`)
   const t0 = performance.now()
   const rows: ScoredRow[] = []
   for (const t of chosen) {
@@ -65,7 +67,18 @@ async function main(): Promise<number> {
       for (const r of await t.run(s)) rows.push(score(r))
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e)
-      rows.push(score({ group: t.group, name: t.name, unit: '-', ours: Number.NaN, ceiling: Number.NaN, ceilingName: '-', comparison: { kind: 'info' }, error: msg.split('\n').slice(0, 6).join(' | ') }))
+      rows.push(
+        score({
+          group: t.group,
+          name: t.name,
+          unit: '-',
+          ours: Number.NaN,
+          ceiling: Number.NaN,
+          ceilingName: '-',
+          comparison: { kind: 'info' },
+          error: msg.split('\n').slice(0, 6).join(' | '),
+        }),
+      )
     }
     log(`  (${((performance.now() - ts) / 1000).toFixed(1)} s)`)
     ;(globalThis as { gc?: () => void }).gc?.()
@@ -74,7 +87,8 @@ async function main(): Promise<number> {
   const removing = removeDeferred(true)
   if (removing > 0) log(`removing ${String(removing)} ceiling scratch dir(s) in the background`)
   process.stdout.write('\n' + renderTable(rows) + '\n\n')
-  process.stdout.write(summaryJson(rows, { quick: args.quick, seconds: Math.round(secs), cpus: cpus().length, node: process.version }) + '\n')
+  const extra = { quick: args.quick, seconds: Math.round(secs), cpus: cpus().length, node: process.version }
+  process.stdout.write(summaryJson(rows, extra) + '\n')
   return rows.some((r) => r.verdict === 'FAIL' || r.verdict === 'ERROR') ? 1 : 0
 }
 

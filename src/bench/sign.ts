@@ -76,7 +76,7 @@ export interface SignOptions {
 const signers = new Map<string, SignatureV4>()
 
 function signerFor(creds: Credentials, service: string, region: string): SignatureV4 {
-  const k = `${creds.accessKeyId}\0${creds.secretAccessKey}\0${creds.sessionToken ?? ''}\0${service}\0${region}`
+  const k = [creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? '', service, region].join('\0')
   let s = signers.get(k)
   if (s === undefined) {
     s = new SignatureV4({
@@ -99,7 +99,7 @@ function signerFor(creds: Credentials, service: string, region: string): Signatu
 
 function encodeQuery(q: Readonly<Record<string, string>>): string {
   const enc = (s: string): string =>
-    encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
   return Object.entries(q)
     .map(([k, v]) => `${enc(k)}=${enc(v)}`)
     .join('&')
@@ -124,7 +124,8 @@ export async function signRequest(o: SignOptions): Promise<PreparedRequest> {
   const signed = (await signerFor(o.creds, service, o.region ?? 'us-east-1').sign(req, {
     ...(o.signingDate !== undefined ? { signingDate: o.signingDate } : {}),
   })) as HttpRequest
-  const qs = o.query !== undefined && Object.keys(o.query).length > 0 ? '?' + encodeQuery(o.query) : ''
+  const hasQuery = o.query !== undefined && Object.keys(o.query).length > 0
+  const qs = hasQuery && o.query !== undefined ? '?' + encodeQuery(o.query) : ''
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(signed.headers)) out[k.toLowerCase()] = String(v)
   return {

@@ -26,7 +26,8 @@ export type Verdict = 'PASS' | 'FAIL' | 'INFO' | 'ERROR'
 export function verdict(ratio: number, cmp: Comparison): Verdict {
   if (cmp.kind === 'info') return 'INFO'
   if (!Number.isFinite(ratio)) return 'FAIL'
-  return cmp.kind === 'min-ratio' ? (ratio >= cmp.target ? 'PASS' : 'FAIL') : ratio <= cmp.target ? 'PASS' : 'FAIL'
+  const met = cmp.kind === 'min-ratio' ? ratio >= cmp.target : ratio <= cmp.target
+  return met ? 'PASS' : 'FAIL'
 }
 
 export function targetLabel(cmp: Comparison): string {
@@ -81,12 +82,22 @@ export function fmtNum(x: number | undefined): string {
 
 /** Render rows as a fixed-width table (one header, one line per row, notes indented below). */
 export function renderTable(rows: readonly ScoredRow[]): string {
-  const head = ['target', 'measurement', 'ours', 'ceiling', 'unit', 'ratio', 'goal', 'result', 'cpu us/op (ceil)']
+  const head = [
+    'target',
+    'measurement',
+    'ours',
+    'ceiling',
+    'unit',
+    'ratio',
+    'goal',
+    'result',
+    'cpu us/op (ceil)',
+  ]
   const lines: string[][] = rows.map((r) => [
     r.group,
     r.name,
     fmtNum(r.ours),
-    r.comparison.kind === 'info' && Number.isNaN(r.ceiling) ? '-' : `${fmtNum(r.ceiling)} ${r.ceilingName}`,
+    Number.isNaN(r.ceiling) ? '-' : `${fmtNum(r.ceiling)} ${r.ceilingName}`,
     r.unit,
     fmtNum(r.ratio),
     targetLabel(r.comparison),
@@ -106,7 +117,10 @@ export function renderTable(rows: readonly ScoredRow[]): string {
 }
 
 /** The machine-readable summary: one JSON object on one line. */
-export function summaryJson(rows: readonly ScoredRow[], extra: Record<string, unknown> = {}): string {
+export function summaryJson(
+  rows: readonly ScoredRow[],
+  extra: Record<string, unknown> = {},
+): string {
   const round = (x: number | undefined): number | null =>
     x === undefined || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000
   const results = rows.map((r) => ({
@@ -125,5 +139,6 @@ export function summaryJson(rows: readonly ScoredRow[], extra: Record<string, un
     ...(r.error !== undefined ? { error: r.error } : {}),
   }))
   const failed = rows.filter((r) => r.verdict === 'FAIL' || r.verdict === 'ERROR').length
-  return JSON.stringify({ bench: 'latchkey', ...extra, passed: rows.filter((r) => r.verdict === 'PASS').length, failed, results })
+  const passed = rows.filter((r) => r.verdict === 'PASS').length
+  return JSON.stringify({ bench: 'latchkey', ...extra, passed, failed, results })
 }

@@ -57,6 +57,7 @@ export type S3ErrorCode =
   | 'IllegalLocationConstraintException'
   | 'RequestTimeout'
   | 'InvalidURI'
+  | 'AccessControlListNotSupported'
   | 'NoSuchVersion'
 
 interface Row {
@@ -132,6 +133,7 @@ export const S3_ERRORS = {
   InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid' },
   InvalidLocationConstraint: { status: 400, message: 'The specified location constraint is not valid.' },
   IllegalLocationConstraintException: { status: 400, message: 'The location constraint is not compatible with this endpoint.' },
+  AccessControlListNotSupported: { status: 400, message: 'The bucket does not allow ACLs' },
   InvalidURI: { status: 400, message: 'Could not parse the specified URI.' },
   NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
   RequestTimeout: {

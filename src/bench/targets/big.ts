@@ -80,7 +80,10 @@ async function timed(
   const cpu = cpuSeconds(pid) - cpu0
   const maxRss = rss.stop()
   if (a.status !== 200) throw new Error(`${req.method} ${req.path} → ${String(a.status)} ${a.head ?? ''}`)
-  if (a.bytes !== expectBytes) throw new Error(`${req.method} ${req.path}: got ${String(a.bytes)} bytes, expected ${String(expectBytes)}`)
+  if (a.bytes !== expectBytes) {
+    const what = `got ${String(a.bytes)} bytes, expected ${String(expectBytes)}`
+    throw new Error(`${req.method} ${req.path}: ${what}`)
+  }
   return { mbps: payloadBytes / 1e6 / secs, cpuUsPerMiB: (cpu * 1e6) / (payloadBytes / MIB), maxRss }
 }
 
@@ -94,7 +97,14 @@ export async function benchBig(s: Settings): Promise<ResultRow[]> {
   try {
     await s3Call(op, ours.url, ROOT_CREDS, 'PUT', '/bench')
     const putHeaders = { 'content-length': String(size), 'content-type': 'application/octet-stream' }
-    const put = await signRequest({ origin: ours.url, creds: ROOT_CREDS, method: 'PUT', path: '/bench/big', headers: putHeaders, payloadHash: 'UNSIGNED-PAYLOAD' })
+    const put = await signRequest({
+      origin: ours.url,
+      creds: ROOT_CREDS,
+      method: 'PUT',
+      path: '/bench/big',
+      headers: putHeaders,
+      payloadHash: 'UNSIGNED-PAYLOAD',
+    })
     const get = await signRequest({ origin: ours.url, creds: ROOT_CREDS, method: 'GET', path: '/bench/big' })
     const trailer = `x-amz-checksum-crc32:${crc32Of(buf, size)}`
     const putTrailer = await signRequest({
@@ -111,7 +121,13 @@ export async function benchBig(s: Settings): Promise<ResultRow[]> {
       },
       payloadHash: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
     })
-    const r = { oPut: [] as Transfer[], cPut: [] as Transfer[], oGet: [] as Transfer[], cGet: [] as Transfer[], oTr: [] as Transfer[] }
+    const r = {
+      oPut: [] as Transfer[],
+      cPut: [] as Transfer[],
+      oGet: [] as Transfer[],
+      cGet: [] as Transfer[],
+      oTr: [] as Transfer[],
+    }
     let trailerError: string | undefined
     for (let round = 0; round < s.bigRounds; round++) {
       s.log(`  3 big: round ${String(round + 1)}/${String(s.bigRounds)} (${String(size / MIB)} MiB)`)
@@ -129,8 +145,11 @@ export async function benchBig(s: Settings): Promise<ResultRow[]> {
     }
     const med = (xs: readonly Transfer[], f: (t: Transfer) => number): number => median(xs.map(f))
     const maxRss = (xs: readonly Transfer[]): number => Math.max(...xs.map((t) => t.maxRss)) / 1e6
+    const speeds = (xs: readonly Transfer[]): string => xs.map((t) => Math.round(t.mbps)).join(', ')
     const note = (o: readonly Transfer[], c: readonly Transfer[]): string =>
-      `cpu column = us per MiB; ${String(size / MIB)} MiB x ${String(o.length)} rounds; ours MB/s [${o.map((t) => Math.round(t.mbps)).join(', ')}] ceiling [${c.map((t) => Math.round(t.mbps)).join(', ')}]; max RSS ours ${maxRss(o).toFixed(1)} MB, ceiling ${maxRss(c).toFixed(1)} MB`
+      `cpu column = us per MiB; ${String(size / MIB)} MiB x ${String(o.length)} rounds; ` +
+      `ours MB/s [${speeds(o)}] ceiling [${speeds(c)}]; ` +
+      `max RSS ours ${maxRss(o).toFixed(1)} MB, ceiling ${maxRss(c).toFixed(1)} MB`
     const rows: ResultRow[] = [
       {
         group: '3 big-put',

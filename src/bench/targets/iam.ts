@@ -23,7 +23,15 @@ import {
 } from '../env.js'
 import type { ResultRow } from '../stats.js'
 
-const ACTIONS = ['s3:PutObject', 's3:List*', 's3:Get*', 's3:DeleteObject', 's3:*Tagging', 's3:ListBucket', 's3:GetObject']
+const ACTIONS = [
+  's3:PutObject',
+  's3:List*',
+  's3:Get*',
+  's3:DeleteObject',
+  's3:*Tagging',
+  's3:ListBucket',
+  's3:GetObject',
+]
 
 /** 99 varied statements: wildcards, variables, conditions; a few match the bench GET, one Deny doesn't. */
 export function userPolicy(statements: number, bucket: string): string {
@@ -51,7 +59,13 @@ export function userPolicy(statements: number, bucket: string): string {
     }
   })
   // Two statements that do grant the GET (besides the Writer preset), with a condition to check.
-  st.push({ Sid: 'GrantBench', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*`, Condition: conds[0] })
+  st.push({
+    Sid: 'GrantBench',
+    Effect: 'Allow',
+    Action: 's3:GetObject',
+    Resource: `arn:aws:s3:::${bucket}/*`,
+    Condition: conds[0],
+  })
   st.splice(50, 1)
   return JSON.stringify({ Version: '2012-10-17', Statement: st })
 }
@@ -69,10 +83,17 @@ export function bucketPolicy(bucket: string): string {
   return JSON.stringify({ Version: '2012-10-17', Statement: st })
 }
 
-async function adminJson(url: string, method: string, path: string, token: string | undefined, body?: unknown): Promise<Record<string, unknown>> {
+async function adminJson(
+  url: string,
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
+  const auth: Record<string, string> = token !== undefined ? { authorization: `Bearer ${token}` } : {}
   const res = await fetch(url + path, {
     method,
-    headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json', ...auth },
     ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
   })
   const text = await res.text()
@@ -81,10 +102,20 @@ async function adminJson(url: string, method: string, path: string, token: strin
 }
 
 /** Create a Writer user with an attached policy of as many statements as accepted (99 down to 24). */
-export async function createWriter(url: string, bucket: string): Promise<{ creds: Credentials; statements: number }> {
-  const login = await adminJson(url, 'POST', '/api/admin/login', undefined, { username: 'root', password: ROOT_PASSWORD })
+export async function createWriter(
+  url: string,
+  bucket: string,
+): Promise<{ creds: Credentials; statements: number }> {
+  const login = await adminJson(url, 'POST', '/api/admin/login', undefined, {
+    username: 'root',
+    password: ROOT_PASSWORD,
+  })
   const token = String(login['token'])
-  const user = await adminJson(url, 'POST', '/api/admin/users', token, { username: 'benchwriter', password: 'bench-writer-password-1', role: 'Writer' })
+  const user = await adminJson(url, 'POST', '/api/admin/users', token, {
+    username: 'benchwriter',
+    password: 'bench-writer-password-1',
+    role: 'Writer',
+  })
   const id = encodeURIComponent(String(user['id']))
   let statements = 0
   let lastError: unknown
@@ -99,7 +130,8 @@ export async function createWriter(url: string, bucket: string): Promise<{ creds
   }
   if (statements === 0) throw lastError instanceof Error ? lastError : new Error('cannot attach a user policy')
   const cred = await adminJson(url, 'POST', `/api/admin/users/${id}/credentials`, token)
-  return { creds: { accessKeyId: String(cred['access_key']), secretAccessKey: String(cred['secret_key']) }, statements }
+  const creds = { accessKeyId: String(cred['access_key']), secretAccessKey: String(cred['secret_key']) }
+  return { creds, statements }
 }
 
 export async function benchIamGet(s: Settings): Promise<ResultRow[]> {
@@ -145,9 +177,19 @@ export async function benchIamGet(s: Settings): Promise<ResultRow[]> {
 
 export function benchPolicyMicro(s: Settings): ResultRow[] {
   const r = s.quick ? benchPolicyEval(2_000, 3) : benchPolicyEval()
-  const common = { unit: 'ns/op', ceiling: r.nsPerHmac, ceilingName: 'hmac-sha256', comparison: { kind: 'info' } } as const
+  const common = {
+    group: '6 policy-eval',
+    unit: 'ns/op',
+    ceiling: r.nsPerHmac,
+    ceilingName: 'hmac-sha256',
+    comparison: { kind: 'info' },
+  } as const
   return [
-    { group: '6 policy-eval', name: `decide(), ${String(r.statements)} identity + 20 bucket stmts`, ours: r.nsPerEval, ...common },
-    { group: '6 policy-eval', name: 'decide(), all 100 statements candidates', ours: r.nsPerEvalAllCandidates, ...common },
+    {
+      name: `decide(), ${String(r.statements)} identity + 20 bucket stmts`,
+      ours: r.nsPerEval,
+      ...common,
+    },
+    { name: 'decide(), all 100 statements candidates', ours: r.nsPerEvalAllCandidates, ...common },
   ]
 }

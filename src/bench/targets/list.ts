@@ -16,7 +16,16 @@ import { join } from 'node:path'
 import { rmSync } from 'node:fs'
 import { makePool, sendText } from '../load.js'
 import { signRequest, type PreparedRequest } from '../sign.js'
-import { compareThroughput, errorOf, ROOT_CREDS, s3Call, startLatchkey, tempDir, type Latchkey, type Settings } from '../env.js'
+import {
+  compareThroughput,
+  errorOf,
+  ROOT_CREDS,
+  s3Call,
+  startLatchkey,
+  tempDir,
+  type Latchkey,
+  type Settings,
+} from '../env.js'
 import type { ResultRow } from '../stats.js'
 
 const DIRS = 1000
@@ -30,11 +39,16 @@ interface Query {
   readonly expect: number
 }
 
+const PAGE = { 'list-type': '2', 'max-keys': '1000' }
 const QUERIES: readonly Query[] = [
-  { name: 'first page', query: { 'list-type': '2', 'max-keys': '1000' }, expect: 1000 },
-  { name: 'mid page (start-after)', query: { 'list-type': '2', 'max-keys': '1000', 'start-after': MID }, expect: 1000 },
-  { name: 'first page, delimiter /', query: { 'list-type': '2', 'max-keys': '1000', delimiter: '/' }, expect: 1000 },
-  { name: 'mid page, delimiter / (start-after)', query: { 'list-type': '2', 'max-keys': '1000', delimiter: '/', 'start-after': MID }, expect: 500 },
+  { name: 'first page', query: PAGE, expect: 1000 },
+  { name: 'mid page (start-after)', query: { ...PAGE, 'start-after': MID }, expect: 1000 },
+  { name: 'first page, delimiter /', query: { ...PAGE, delimiter: '/' }, expect: 1000 },
+  {
+    name: 'mid page, delimiter / (start-after)',
+    query: { ...PAGE, delimiter: '/', 'start-after': MID },
+    expect: 500,
+  },
 ]
 
 /** Count <Key> and <Prefix> entries of a ListObjectsV2 answer (the request's own <Prefix/> excluded). */
@@ -102,7 +116,9 @@ export async function benchList(s: Settings): Promise<ResultRow[]> {
         { name: 'small', pool: sp, pid: small.pid, requests: [sReq] },
       ])
       if (b === undefined || sm === undefined) throw new Error('no stats')
-      const wrong = counts.some((c) => c !== q.expect) ? `page holds ${counts.join(' / ')} entries, expected ${String(q.expect)}` : undefined
+      const wrong = counts.some((c) => c !== q.expect)
+        ? `page holds ${counts.join(' / ')} entries, expected ${String(q.expect)}`
+        : undefined
       const error = wrong ?? errorOf('big', b) ?? errorOf('small', sm)
       rows.push({
         group: '4 list',
@@ -114,7 +130,9 @@ export async function benchList(s: Settings): Promise<ResultRow[]> {
         comparison: { kind: 'max-ratio', target: 3 },
         cpuUsPerOp: b.cpuUsPerOp,
         ceilingCpuUsPerOp: sm.cpuUsPerOp,
-        note: `sequential requests; entries ${counts.join(' / ')}; pages/s big [${b.rounds.map((x) => Math.round(x)).join(', ')}] small [${sm.rounds.map((x) => Math.round(x)).join(', ')}]`,
+        note:
+          `sequential requests; entries ${counts.join(' / ')}; ` +
+          `pages/s big [${b.rounds.map(Math.round).join(', ')}] small [${sm.rounds.map(Math.round).join(', ')}]`,
         ...(error !== undefined ? { error } : {}),
       })
     }

@@ -33,7 +33,9 @@ export async function benchGet4k(s: Settings): Promise<ResultRow[]> {
     await prepareBucket(op, ours.url, 'bench')
     const get = await signRequest({ origin: ours.url, creds: ROOT_CREDS, method: 'GET', path: '/bench/obj4k' })
     const probe = await send(op, get)
-    if (probe.status !== 200 || probe.bytes !== 4096) throw new Error(`probe GET → ${String(probe.status)}, ${String(probe.bytes)} bytes ${probe.head ?? ''}`)
+    if (probe.status !== 200 || probe.bytes !== 4096) {
+      throw new Error(`probe GET → ${String(probe.status)}, ${String(probe.bytes)} bytes ${probe.head ?? ''}`)
+    }
     s.log('  1 get4k: measuring')
     const [o, c] = await compareThroughput(s, [
       { name: 'latchkey', pool: op, pid: ours.pid, requests: [get] },

@@ -25,10 +25,21 @@ import type { ResultRow } from '../stats.js'
 /** A session policy of about 1 KB (JSON text) that allows the bench GET. */
 export function sessionPolicy(bucket: string, targetBytes = 1024): string {
   const st: Record<string, unknown>[] = [
-    { Sid: 'Read', Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] },
+    {
+      Sid: 'Read',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:ListBucket'],
+      Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+    },
   ]
-  for (let i = 0; JSON.stringify({ Version: '2012-10-17', Statement: st }).length < targetBytes - 120; i++) {
-    st.push({ Sid: `W${String(i)}`, Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/upload-${String(i)}/*` })
+  const size = (): number => JSON.stringify({ Version: '2012-10-17', Statement: st }).length
+  for (let i = 0; size() < targetBytes - 120; i++) {
+    st.push({
+      Sid: `W${String(i)}`,
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: `arn:aws:s3:::${bucket}/upload-${String(i)}/*`,
+    })
   }
   return JSON.stringify({ Version: '2012-10-17', Statement: st })
 }
@@ -51,7 +62,10 @@ async function signAssumeRole(url: string, policy: string, duration: number): Pr
     service: 'sts',
     method: 'POST',
     path: '/',
-    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'content-length': String(Buffer.byteLength(body)) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+    },
     body,
   })
 }

@@ -6,6 +6,7 @@
  * silently ignoring them.
  * @module
  */
+import { checkCannedAcl } from '../acl.js'
 import { S3Error } from '../errors.js'
 import type { ObjectHeaders, ObjectRecord } from '../../storage/metadata-store.js'
 import { httpDate } from '../xml.js'
@@ -15,20 +16,9 @@ type HeaderFn = (name: string) => string | undefined
 /** AWS: user-defined metadata (keys + values, UTF-8 bytes) is limited to 2 KB. */
 export const MAX_USER_METADATA_BYTES = 2048
 
-export const CANNED_ACLS = [
-  'private',
-  'public-read',
-  'public-read-write',
-  'authenticated-read',
-  'aws-exec-read',
-  'bucket-owner-read',
-  'bucket-owner-full-control',
-] as const
-
 const UNSUPPORTED_PREFIXES = [
   'x-amz-server-side-encryption',
   'x-amz-object-lock-',
-  'x-amz-grant-',
   'x-amz-website-redirect-location',
   'x-amz-write-offset-bytes',
 ] as const
@@ -36,6 +26,8 @@ const UNSUPPORTED_PREFIXES = [
 /** Reject headers asking for features we do not implement (never a silent wrong success). */
 export function rejectUnsupportedHeaders(headers: Readonly<Record<string, string | undefined>>): void {
   for (const name of Object.keys(headers)) {
+    // Grants are ACLs: refused the way an ACL-disabled AWS bucket refuses them (see s3/acl.ts).
+    if (name.startsWith('x-amz-grant-') && headers[name] !== undefined) throw new S3Error('AccessControlListNotSupported')
     if (UNSUPPORTED_PREFIXES.some((p) => name.startsWith(p)) && headers[name] !== undefined) {
       throw new S3Error('NotImplemented', `The header '${name}' is not implemented.`, { Header: name })
     }
@@ -83,14 +75,8 @@ export function parseUserMetadata(headers: Readonly<Record<string, string | unde
   return out
 }
 
-/** x-amz-acl: a known canned ACL or InvalidArgument. Returns the value for condition keys. */
-export function parseCannedAcl(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined
-  if (!(CANNED_ACLS as readonly string[]).includes(value)) {
-    throw new S3Error('InvalidArgument', undefined, { ArgumentName: 'x-amz-acl', ArgumentValue: value })
-  }
-  return value
-}
+/** x-amz-acl, see s3/acl.ts. Returns the value for condition keys. */
+export const parseCannedAcl = (value: string | undefined): string | undefined => checkCannedAcl(value)
 
 /** Only STANDARD exists here; any other value → InvalidStorageClass. */
 export function checkStorageClass(value: string | undefined): void {

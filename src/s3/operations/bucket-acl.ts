@@ -7,6 +7,7 @@
  * @module
  */
 import { bucketArn } from '../bucket-name.js'
+import { checkCannedAcl } from '../acl.js'
 import { S3Error } from '../errors.js'
 import type { Operation, OwnerInfo } from '../operation.js'
 import { readVerifiedBody } from '../listing/body.js'
@@ -68,17 +69,17 @@ export const putBucketAcl: Operation = {
     const b = bucketRecordOf(req)
     const owner = env.owner(b.accountId)
     for (const h of GRANT_HEADERS)
-      if (req.header(h) !== undefined) throw new S3Error('NotImplemented', `${h} is not implemented; use a bucket policy to grant access.`)
+      if (req.header(h) !== undefined) throw new S3Error('AccessControlListNotSupported')
     const acl = req.header('x-amz-acl')
     const body = await readVerifiedBody(req, { maxBytes: 64 * 1024, requireChecksum: false })
     if (acl !== undefined) {
       if (body.trim() !== '') throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed')
-      if (acl === 'private' || acl === 'bucket-owner-full-control') return emptyResponse(200)
-      throw new S3Error('NotImplemented', `Canned ACL '${acl}' is not implemented; use a bucket policy to grant access.`)
+      checkCannedAcl(acl)
+      return emptyResponse(200)
     }
     if (body.trim() === '') throw new S3Error('MalformedXML')
     if (!isOwnerOnlyAcl(body, owner))
-      throw new S3Error('NotImplemented', 'Only the owner-only FULL_CONTROL ACL is supported; use a bucket policy to grant access.')
+      throw new S3Error('AccessControlListNotSupported')
     return emptyResponse(200)
   },
 }

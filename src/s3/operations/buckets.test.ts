@@ -94,9 +94,9 @@ describe('CreateBucket', () => {
   })
   it('ACL headers', async () => {
     expect((await run(createBucket, t, { method: 'PUT', bucket: 'pk1', headers: { 'x-amz-acl': 'private' } })).status).toBe(200)
-    expect((await run(createBucket, t, { method: 'PUT', bucket: 'pk2', headers: { 'x-amz-acl': 'public-read' } })).error?.code).toBe('NotImplemented')
+    expect((await run(createBucket, t, { method: 'PUT', bucket: 'pk2', headers: { 'x-amz-acl': 'public-read' } })).error?.code).toBe('AccessControlListNotSupported')
     expect((await run(createBucket, t, { method: 'PUT', bucket: 'pk3', headers: { 'x-amz-acl': 'bogus' } })).error?.code).toBe('InvalidArgument')
-    expect((await run(createBucket, t, { method: 'PUT', bucket: 'pk4', headers: { 'x-amz-grant-read': 'id=x' } })).error?.code).toBe('NotImplemented')
+    expect((await run(createBucket, t, { method: 'PUT', bucket: 'pk4', headers: { 'x-amz-grant-read': 'id=x' } })).error?.code).toBe('AccessControlListNotSupported')
     expect((await run(createBucket, t, { method: 'PUT', bucket: 'pk5', headers: { 'x-amz-bucket-object-lock-enabled': 'true' } })).error?.code).toBe('NotImplemented')
   })
   it('anonymous cannot create', async () => {
@@ -181,7 +181,7 @@ describe('versioning and ACL', () => {
     expect(p.error?.code).toBe('NotImplemented')
     expect(putBucketVersioning.authorize(makeReq({ bucket: 'v1b' }))[0]?.action).toBe('s3:PutBucketVersioning')
   })
-  it('acl: owner FULL_CONTROL; put private ok, public NotImplemented', async () => {
+  it('acl: owner FULL_CONTROL; put private ok, public AccessControlListNotSupported', async () => {
     await createTestBucket(t, 'acl1')
     const g = parse((await run(getBucketAcl, t, { bucket: 'acl1' })).body)['AccessControlPolicy']
     const o = ownerOf(ACCOUNT)
@@ -190,11 +190,11 @@ describe('versioning and ACL', () => {
     expect(g['AccessControlList']['Grant']['Grantee']['ID']).toBe(o.id)
     expect(g['AccessControlList']['Grant']['Grantee']['@_xsi:type']).toBe('CanonicalUser')
     expect((await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', headers: { 'x-amz-acl': 'private' } })).status).toBe(200)
-    expect((await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', headers: { 'x-amz-acl': 'public-read' } })).error?.code).toBe('NotImplemented')
+    expect((await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', headers: { 'x-amz-acl': 'public-read' } })).error?.code).toBe('AccessControlListNotSupported')
     const ownerOnly = `<AccessControlPolicy><Owner><ID>${o.id}</ID></Owner><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>${o.id}</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>`
     expect((await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', body: ownerOnly })).status).toBe(200)
     const publicRead = ownerOnly.replace('</AccessControlList>', '<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList>')
-    expect((await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', body: publicRead })).error?.code).toBe('NotImplemented')
+    expect((await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', body: publicRead })).error?.code).toBe('AccessControlListNotSupported')
     expect((await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', body: '<x' })).error?.code).toBe('MalformedXML')
   })
 })

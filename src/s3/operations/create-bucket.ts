@@ -9,35 +9,19 @@
  */
 import { principalAccountId } from '../../auth/principal.js'
 import { bucketArn, validateBucketName } from '../bucket-name.js'
+import { checkCannedAcl } from '../acl.js'
 import { S3Error } from '../errors.js'
 import type { AccessRequirement, Operation, S3Request } from '../operation.js'
 import { emptyResponse } from '../listing/respond.js'
 import { child, parseXml, readBoundedText, text } from '../xml.js'
 
-const OWNER_ONLY_ACLS = new Set(['private', 'bucket-owner-full-control'])
-const CANNED_ACLS = new Set([
-  'private',
-  'public-read',
-  'public-read-write',
-  'authenticated-read',
-  'aws-exec-read',
-  'bucket-owner-read',
-  'bucket-owner-full-control',
-  'log-delivery-write',
-])
 const REGION_SHAPE = /^(?:[a-z]{2}(?:-[a-z]+)+-\d+|EU)$/
 
 /** Refuse ACL/ownership/lock headers we would otherwise have to ignore. */
 export function checkCreateHeaders(header: (n: string) => string | undefined, grantNames: readonly string[]): void {
-  const acl = header('x-amz-acl')
-  if (acl !== undefined) {
-    if (!CANNED_ACLS.has(acl))
-      throw new S3Error('InvalidArgument', `Invalid canned ACL: ${acl}`, { ArgumentName: 'x-amz-acl', ArgumentValue: acl })
-    if (!OWNER_ONLY_ACLS.has(acl))
-      throw new S3Error('NotImplemented', `Canned ACL '${acl}' is not implemented; use a bucket policy to grant access.`)
-  }
+  checkCannedAcl(header('x-amz-acl'))
   for (const g of grantNames)
-    if (header(g) !== undefined) throw new S3Error('NotImplemented', `${g} is not implemented; use a bucket policy to grant access.`)
+    if (header(g) !== undefined) throw new S3Error('AccessControlListNotSupported')
   if ((header('x-amz-bucket-object-lock-enabled') ?? '').toLowerCase() === 'true')
     throw new S3Error('NotImplemented', 'Object Lock is not implemented.')
   const ownership = header('x-amz-object-ownership')

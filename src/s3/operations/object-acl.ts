@@ -6,6 +6,7 @@
  * than pretending to grant access.
  * @module
  */
+import { checkCannedAcl } from '../acl.js'
 import { S3Error } from '../errors.js'
 import type { Operation, OwnerInfo } from '../operation.js'
 import { bucketOf, keyOf, loadObject, requestObjectArn, requireWithExistingTags } from '../object/access.js'
@@ -64,16 +65,16 @@ export const putObjectAcl: Operation = {
     const o = await loadObject(env, bucket.name, keyOf(req))
     await requireWithExistingTags(req, env, 's3:PutObjectAcl', bucket, o)
     for (const name of Object.keys(req.raw.headers)) {
-      if (name.startsWith('x-amz-grant-')) throw new S3Error('NotImplemented', 'Object ACL grants are not implemented.')
+      if (name.startsWith('x-amz-grant-')) throw new S3Error('AccessControlListNotSupported')
     }
     const acl = req.header('x-amz-acl')
     if (acl !== undefined) {
-      if (acl !== 'private') throw new S3Error('NotImplemented', `The canned ACL '${acl}' is not implemented.`)
+      checkCannedAcl(acl)
       return { status: 200 }
     }
     const root = await readXmlBody(req.body, ACL_MAX_BODY)
     if (!isOwnerOnlyAcl(root, env.owner(bucket.accountId))) {
-      throw new S3Error('NotImplemented', 'Only an ACL granting the owner FULL_CONTROL is supported.')
+      throw new S3Error('AccessControlListNotSupported')
     }
     return { status: 200 }
   },

@@ -397,7 +397,7 @@ describe('object tagging and ACL', () => {
     expect((await runError(putObjectTagging, env, { method: 'PUT', key: 'none', body: tagging([['a', '1']]) })).code).toBe('NoSuchKey')
   })
 
-  it('ACL: owner FULL_CONTROL; private accepted; anything else NotImplemented', async () => {
+  it('ACL: owner FULL_CONTROL; private accepted; anything else AccessControlListNotSupported', async () => {
     await put('a', 'x')
     const xml = (await bodyOf(await run(getObjectAcl, env, { key: 'a' }))).toString()
     const owner = env.owner(env.bucket.accountId)
@@ -406,9 +406,9 @@ describe('object tagging and ACL', () => {
     expect(xml).toContain('<Permission>FULL_CONTROL</Permission>')
     expect((await run(putObjectAcl, env, { method: 'PUT', key: 'a', headers: { 'x-amz-acl': 'private' } })).status).toBe(200)
     expect((await run(putObjectAcl, env, { method: 'PUT', key: 'a', body: xml })).status).toBe(200)
-    expect((await runError(putObjectAcl, env, { method: 'PUT', key: 'a', headers: { 'x-amz-acl': 'public-read' } })).code).toBe('NotImplemented')
+    expect((await runError(putObjectAcl, env, { method: 'PUT', key: 'a', headers: { 'x-amz-acl': 'public-read' } })).code).toBe('AccessControlListNotSupported')
     const wider = xml.replace('</AccessControlList>', '<Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList>')
-    expect((await runError(putObjectAcl, env, { method: 'PUT', key: 'a', body: wider })).code).toBe('NotImplemented')
+    expect((await runError(putObjectAcl, env, { method: 'PUT', key: 'a', body: wider })).code).toBe('AccessControlListNotSupported')
     expect((await runError(getObjectAcl, env, { key: 'none' })).code).toBe('NoSuchKey')
   })
 })

@@ -1,0 +1,57 @@
+/**
+ * How a session's policy layers are stored in `SessionRow.policies`.
+ *
+ * A session made by role chaining keeps each ancestor's session policies as a separate *layer*;
+ * its rights are the parent's identity rights ∩ every layer (policy/combine.ts). Within a layer
+ * (inline Policy + PolicyArns of one AssumeRole) allows are unioned, as AWS does.
+ *
+ * Format (JSON): zero or one layer is stored as the flat array of policy texts the first version
+ * wrote (`["{…}", "{…}"]`, `[]` = none), so rows stay readable both ways; two or more layers are
+ * an array of non-empty arrays (`[["{…}"], ["{…}", "{…}"]]`). Anything else is refused (the
+ * service then refuses the session rather than guess its rights).
+ *
+ * Encoding escapes each policy text once per compiled policy (cached), since AssumeRole sends the
+ * same ~1 KB policy over and over and the issue path should not re-escape it every time.
+ * @module
+ */
+import type { CompiledPolicy } from '../policy/document.js'
+
+const quoted = new WeakMap<CompiledPolicy, string>()
+
+/** JSON string literal of the policy's text, computed once per compiled policy. */
+function quotedText(p: CompiledPolicy): string {
+  let q = quoted.get(p)
+  if (q === undefined) {
+    q = JSON.stringify(p.text)
+    quoted.set(p, q)
+  }
+  return q
+}
+
+function layerJson(layer: readonly CompiledPolicy[]): string {
+  let out = '['
+  for (let i = 0; i < layer.length; i++) out += (i > 0 ? ',' : '') + quotedText(layer[i] as CompiledPolicy)
+  return out + ']'
+}
+
+/** The stored form of a session's layers (see the module doc for the format). */
+export function encodeLayers(layers: readonly (readonly CompiledPolicy[])[]): string {
+  // An empty layer would allow nothing, but could not be told apart from "no layer" once stored.
+  if (layers.some((l) => l.length === 0)) throw new Error('session policies: empty layer')
+  if (layers.length === 0) return '[]'
+  if (layers.length === 1) return layerJson(layers[0] as readonly CompiledPolicy[])
+  return '[' + layers.map(layerJson).join(',') + ']'
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string')
+}
+
+/** Policy texts per layer from the stored form; throws on anything malformed. */
+export function decodeLayers(json: string): string[][] {
+  const v = JSON.parse(json) as unknown
+  if (!Array.isArray(v)) throw new Error('session policies: not an array')
+  if (isStringArray(v)) return v.length === 0 ? [] : [v]
+  if (v.every((l) => isStringArray(l) && l.length > 0)) return v as string[][]
+  throw new Error('session policies: neither a list of policies nor a list of non-empty layers')
+}

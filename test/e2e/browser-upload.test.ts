@@ -1,0 +1,385 @@
+/**
+ * The 4EVERLAND browser-upload recipe end to end (examples/browser-upload): Latchkey, the example
+ * app server minting a 1-hour PutObject-under-a-prefix credential via STS, and a real headless
+ * Chromium uploading from another origin (so real CORS preflights) with the page's WebCrypto SigV4
+ * signer. The browser part skips when /usr/bin/chromium or playwright-core is missing; the signer
+ * and the app server are also checked from Node, which needs neither.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  CreateBucketCommand,
+  GetBucketCorsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutBucketCorsCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3'
+import { SignatureV4 } from '@smithy/signature-v4'
+import { Sha256 } from '@aws-crypto/sha256-js'
+import { ROOT, startServer, type TestServer } from './harness.js'
+import { HAS_AWS_CLI, awsEnv, run } from './tools.js'
+
+const EXAMPLE = join(ROOT, 'examples', 'browser-upload')
+const CHROMIUM = '/usr/bin/chromium'
+
+/** The subset of playwright-core used here (it is an optional, unsaved install). */
+interface PwPage {
+  goto(url: string): Promise<unknown>
+  fill(selector: string, value: string): Promise<void>
+  setInputFiles(selector: string, files: { name: string; mimeType: string; buffer: Buffer }): Promise<void>
+  click(selector: string): Promise<void>
+  textContent(selector: string): Promise<string | null>
+  waitForFunction(expression: string, arg?: unknown, opts?: { timeout?: number }): Promise<unknown>
+  on(event: 'console' | 'pageerror', fn: (m: { toString(): string }) => void): void
+}
+interface PwContext {
+  newPage(): Promise<PwPage>
+  close(): Promise<void>
+}
+interface PwModule {
+  chromium: {
+    launchPersistentContext(
+      userDataDir: string,
+      opts: { executablePath: string; headless: boolean; args: string[]; timeout?: number },
+    ): Promise<PwContext>
+  }
+}
+
+/** The exports of examples/browser-upload/upload.mjs used here. */
+interface Signer {
+  signRequest(o: {
+    method: string
+    url: string
+    creds: Keys
+    region: string
+    date?: Date
+  }): Promise<Record<string, string>>
+  putObject(o: {
+    endpoint: string
+    bucket: string
+    key: string
+    body: Uint8Array
+    contentType?: string
+    creds: Keys
+    region: string
+  }): Promise<{ ok: boolean; status: number; etag?: string | null; code?: string }>
+  objectPath(bucket: string, key: string): string
+}
+
+interface Keys {
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+  readonly sessionToken?: string
+}
+
+interface Minted extends Keys {
+  readonly endpoint: string
+  readonly region: string
+  readonly bucket: string
+  readonly prefix: string
+  readonly sessionToken: string
+  readonly expiration: string
+}
+
+// Module specifiers in variables: the typecheck must not need playwright-core or .mjs types.
+const PW_NAME = 'playwright-core'
+const playwright: PwModule | undefined = existsSync(CHROMIUM)
+  ? await (import(PW_NAME) as Promise<PwModule>).catch(() => undefined)
+  : undefined
+const SIGNER_PATH = join(EXAMPLE, 'upload.mjs')
+const signer = (await import(SIGNER_PATH)) as Signer
+
+interface App {
+  readonly url: string
+  readonly origin: string
+  stop(): Promise<void>
+}
+
+/** Spawn the example app server on a free port against `server`, for `bucket`. */
+async function startApp(server: TestServer, bucket: string): Promise<App> {
+  const proc: ChildProcess = spawn(process.execPath, [join(EXAMPLE, 'server.mjs')], {
+    env: {
+      ...process.env,
+      LATCHKEY_ENDPOINT: server.endpoint,
+      AWS_ACCESS_KEY_ID: server.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+      LATCHKEY_BUCKET: bucket,
+      HOST: '127.0.0.1',
+      PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const lines: string[] = []
+  const exited = new Promise<void>((r) => proc.on('exit', () => r()))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`app did not start:\n${lines.join('\n')}`)), 15_000)
+    const onLine = (line: string): void => {
+      lines.push(line)
+      const m = /listening on (http:\/\/\S+)/.exec(line)
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer)
+        resolve(m[1])
+      }
+    }
+    if (proc.stdout !== null) createInterface({ input: proc.stdout }).on('line', onLine)
+    if (proc.stderr !== null) createInterface({ input: proc.stderr }).on('line', onLine)
+    proc.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`app exited with ${String(code)}:\n${lines.join('\n')}`))
+    })
+  })
+  return {
+    url,
+    origin: new URL(url).origin,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM')
+        await exited
+      }
+    },
+  }
+}
+
+async function mint(app: App, user: string): Promise<Minted> {
+  const res = await fetch(`${app.url}/credentials`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user }),
+  })
+  expect(res.status).toBe(200)
+  return (await res.json()) as Minted
+}
+
+async function bytesOf(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+  if (out.Body === undefined) throw new Error('no body')
+  return Buffer.from(await out.Body.transformToByteArray())
+}
+
+async function errorName(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+    return 'no error'
+  } catch (e) {
+    return (e as { name?: string }).name ?? String(e)
+  }
+}
+
+function corsFor(origin: string) {
+  return {
+    CORSRules: [
+      {
+        AllowedOrigins: [origin],
+        AllowedMethods: ['PUT', 'POST', 'GET', 'HEAD'],
+        AllowedHeaders: ['*'],
+        ExposeHeaders: ['ETag'],
+        MaxAgeSeconds: 3000,
+      },
+    ],
+  }
+}
+
+const md5 = (b: Uint8Array): string => `"${createHash('md5').update(b).digest('hex')}"`
+
+let server: TestServer
+let s3: S3Client
+let app: App
+
+beforeAll(async () => {
+  // Plain http: WebCrypto needs a secure context, which http://127.0.0.1 is; a self-signed cert is not.
+  server = await startServer({ tls: false })
+  s3 = server.s3()
+  app = await startApp(server, 'browser-uploads')
+  await s3.send(new CreateBucketCommand({ Bucket: 'browser-uploads' }))
+  await s3.send(new PutBucketCorsCommand({ Bucket: 'browser-uploads', CORSConfiguration: corsFor(app.origin) }))
+})
+afterAll(async () => {
+  await app.stop()
+  await server.stop()
+})
+
+describe('browser-upload example: app server and signer (Node)', () => {
+  it('mints a 1-hour session scoped to uploads/<user>/ and never leaks the master key', async () => {
+    const before = Date.now()
+    const c = await mint(app, 'carol')
+    expect(c.bucket).toBe('browser-uploads')
+    expect(c.prefix).toBe('uploads/carol/')
+    expect(c.endpoint).toBe(server.endpoint.replace(/\/+$/, ''))
+    expect(c.accessKeyId).not.toBe(server.accessKeyId)
+    expect(c.sessionToken.length).toBeGreaterThan(0)
+    const lifetime = Date.parse(c.expiration) - before
+    expect(lifetime).toBeGreaterThan(3600_000 - 60_000)
+    expect(lifetime).toBeLessThan(3600_000 + 60_000)
+    // The session may not read, even under its own prefix.
+    const scoped = server.s3(c)
+    expect(await errorName(scoped.send(new GetObjectCommand({ Bucket: 'browser-uploads', Key: 'uploads/carol/x' })))).toBe(
+      'AccessDenied',
+    )
+  })
+
+  it('rejects bad user ids, wrong methods and unknown paths with JSON errors', async () => {
+    const bad = await fetch(`${app.url}/credentials`, { method: 'POST', body: '{"user":"../../etc"}' })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: string }).error).toMatch(/user/)
+    expect((await fetch(`${app.url}/credentials`, { method: 'POST', body: 'not json' })).status).toBe(400)
+    expect((await fetch(`${app.url}/credentials`, { method: 'POST', body: 'x'.repeat(5000) })).status).toBe(413)
+    expect((await fetch(`${app.url}/credentials`)).status).toBe(405)
+    expect((await fetch(`${app.url}/nope`)).status).toBe(404)
+    const page = await fetch(`${app.url}/`)
+    expect(page.headers.get('content-type')).toMatch(/text\/html/)
+    expect(await page.text()).toContain('upload.mjs')
+  })
+
+  it('the WebCrypto signer matches @smithy/signature-v4 byte for byte', async () => {
+    const creds = { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret/+example', sessionToken: 'tok+en/=' }
+    const date = new Date('2024-05-06T07:08:09Z')
+    const url = `http://127.0.0.1:9000${signer.objectPath('bkt', "uploads/u/a file (1)!*'~.txt")}`
+    const ours = await signer.signRequest({ method: 'PUT', url, creds, region: 'eu-west-1', date })
+    const smithy = new SignatureV4({ service: 's3', region: 'eu-west-1', credentials: creds, sha256: Sha256, uriEscapePath: false })
+    const u = new URL(url)
+    const signed = await smithy.sign(
+      {
+        method: 'PUT',
+        protocol: 'http:',
+        hostname: u.hostname,
+        port: 9000,
+        path: u.pathname,
+        query: {},
+        headers: { host: u.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+      },
+      { signingDate: date },
+    )
+    expect(ours['authorization']).toBe(signed.headers['authorization'])
+    expect(ours['x-amz-security-token']).toBe(creds.sessionToken)
+  })
+
+  it('a PUT signed by the page signer lands under the prefix; outside it is AccessDenied', async () => {
+    const c = await mint(app, 'dave')
+    const body = randomBytes(4096)
+    const key = `${c.prefix}na me+(1).bin`
+    const r = await signer.putObject({ endpoint: c.endpoint, bucket: c.bucket, key, body, creds: c, region: c.region })
+    expect(r.ok).toBe(true)
+    expect(r.etag).toBe(md5(body))
+    expect((await bytesOf(s3, c.bucket, key)).equals(body)).toBe(true)
+    for (const outside of ['na me.bin', 'uploads/dave-other/x.bin', 'uploads/erin/x.bin']) {
+      const o = await signer.putObject({ endpoint: c.endpoint, bucket: c.bucket, key: outside, body, creds: c, region: c.region })
+      expect({ outside, status: o.status, code: o.code }).toEqual({ outside, status: 403, code: 'AccessDenied' })
+    }
+    expect(await errorName(s3.send(new HeadObjectCommand({ Bucket: c.bucket, Key: 'na me.bin' })))).toBe('NotFound')
+  })
+})
+
+describe.skipIf(!HAS_AWS_CLI)('browser-upload example: setup.sh (aws CLI)', () => {
+  it('creates the bucket and puts the CORS rule for the app origin', async () => {
+    const env = {
+      ...awsEnv({ accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey }),
+      LATCHKEY_ENDPOINT: server.endpoint,
+      LATCHKEY_BUCKET: 'setup-sh-bucket',
+      APP_ORIGIN: 'http://127.0.0.1:8080',
+    }
+    for (let i = 0; i < 2; i++) {
+      // Twice: the second run finds the bucket and just re-puts the CORS rule.
+      const r = await run('sh', [join(EXAMPLE, 'setup.sh')], env)
+      expect(r.code, r.stderr).toBe(0)
+    }
+    const cors = await s3.send(new GetBucketCorsCommand({ Bucket: 'setup-sh-bucket' }))
+    expect(cors.CORSRules?.[0]?.AllowedOrigins).toEqual(['http://127.0.0.1:8080'])
+    expect(cors.CORSRules?.[0]?.ExposeHeaders).toEqual(['ETag'])
+    expect([...(cors.CORSRules?.[0]?.AllowedMethods ?? [])].sort()).toEqual(['GET', 'HEAD', 'POST', 'PUT'])
+  }, 60_000)
+})
+
+describe.skipIf(playwright === undefined)('browser-upload example: headless Chromium', () => {
+  let ctx: PwContext
+  let profile: string
+  const pageErrors: string[] = []
+
+  beforeAll(async () => {
+    if (playwright === undefined) return
+    profile = mkdtempSync(join(tmpdir(), 'latchkey-chromium-'))
+    ctx = await playwright.chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: 60_000,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+  })
+  afterAll(async () => {
+    await ctx?.close()
+    if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
+  })
+
+  async function openPage(url: string): Promise<PwPage> {
+    const page = await ctx.newPage()
+    page.on('pageerror', (e) => pageErrors.push(e.toString()))
+    await page.goto(url)
+    await page.waitForFunction(`document.getElementById('status').textContent === 'ready'`, undefined, { timeout: 15_000 })
+    return page
+  }
+
+  /** Wait until output #id holds a final answer, and return it. */
+  async function resultOf(page: PwPage, id: string): Promise<string> {
+    await page.waitForFunction(
+      `(() => { const t = document.getElementById('${id}').textContent; return t !== '' && t !== '…' })()`,
+      undefined,
+      { timeout: 20_000 },
+    )
+    return (await page.textContent(`#${id}`)) ?? ''
+  }
+
+  it('uploads a file cross-origin into uploads/<user>/ and is refused outside it', async () => {
+    expect(new URL(app.url).port).not.toBe(String(server.port)) // two origins: real preflights
+    const page = await openPage(app.url)
+    const bytes = randomBytes(300 * 1024)
+    await page.fill('#user', 'alice')
+    await page.setInputFiles('#file', { name: 'holiday photo.bin', mimeType: 'application/octet-stream', buffer: bytes })
+    await page.click('#upload')
+    const etag = await resultOf(page, 'etag')
+    expect(etag).toBe(md5(bytes))
+    expect(await page.textContent('#key')).toBe('uploads/alice/holiday photo.bin')
+    // Verified with the master key: the right bytes under the user's prefix.
+    expect((await bytesOf(s3, 'browser-uploads', 'uploads/alice/holiday photo.bin')).equals(bytes)).toBe(true)
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'browser-uploads', Key: 'uploads/alice/holiday photo.bin' }))
+    expect(head.ContentType).toBe('application/octet-stream')
+
+    await page.click('#outside')
+    const outside = await resultOf(page, 'outside-result')
+    expect(outside).toMatch(/^403 AccessDenied/)
+    expect(await errorName(s3.send(new HeadObjectCommand({ Bucket: 'browser-uploads', Key: 'holiday photo.bin' })))).toBe(
+      'NotFound',
+    )
+    expect(pageErrors).toEqual([])
+  })
+
+  it('without a CORS rule for the page origin the browser blocks the upload (negative control)', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'browser-no-cors' }))
+    const other = await startApp(server, 'browser-no-cors')
+    try {
+      const page = await openPage(other.url)
+      await page.setInputFiles('#file', { name: 'x.bin', mimeType: 'application/octet-stream', buffer: randomBytes(64) })
+      await page.click('#upload')
+      expect(await resultOf(page, 'etag')).toMatch(/^error: .*fetch/i)
+      // The preflight failed, so the PUT itself was never sent.
+      expect(await errorName(s3.send(new HeadObjectCommand({ Bucket: 'browser-no-cors', Key: 'uploads/alice/x.bin' })))).toBe(
+        'NotFound',
+      )
+    } finally {
+      await other.stop()
+    }
+  })
+})
