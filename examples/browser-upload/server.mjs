@@ -119,7 +119,8 @@ export function createApp(config) {
       }),
     )
     const c = out.Credentials
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('STS answered without credentials')
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
+      throw new Error('STS answered without credentials')
     return {
       endpoint: config.publicEndpoint,
       region: config.region,
@@ -143,7 +144,8 @@ export function createApp(config) {
     if (path === '/credentials') {
       if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' })
       const user = userFrom(await readBody(req))
-      if (user === undefined) return sendJson(res, 400, { error: 'body must be {"user": "<1-40 of A-Za-z0-9_->"}' })
+      if (user === undefined)
+        return sendJson(res, 400, { error: 'body must be {"user": "<1-40 of A-Za-z0-9_->"}' })
       try {
         return sendJson(res, 200, await mintCredentials(user))
       } catch (e) {
@@ -158,7 +160,8 @@ export function createApp(config) {
 
   return createServer((req, res) => {
     handle(req, res).catch((e) => {
-      if (!res.headersSent) sendJson(res, e?.status ?? 500, { error: e?.status ? e.message : 'internal error' })
+      const status = e?.status ?? 500
+      if (!res.headersSent) sendJson(res, status, { error: e?.status ? e.message : 'internal error' })
       else res.destroy()
     })
   })

@@ -28,10 +28,11 @@ async function hmac(key, text) {
 
 /** AWS URI encoding: every byte but A-Z a-z 0-9 - . _ ~ is %XX (encodeURIComponent leaves !'()*). */
 export function awsEncode(segment) {
-  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+  const pct = (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()
+  return encodeURIComponent(segment).replace(/[!'()*]/g, pct)
 }
 
-/** `/bucket/a/b c.txt` → `/bucket/a/b%20c.txt`: each path segment encoded once (S3 does not double-encode). */
+/** `/bucket/a/b c.txt` → `/bucket/a/b%20c.txt`: each segment encoded once (S3 never double-encodes). */
 export function objectPath(bucket, key) {
   return '/' + [bucket, ...key.split('/')].map(awsEncode).join('/')
 }
@@ -45,7 +46,8 @@ export function amzDate(date) {
  * Sign a request with SigV4 header auth. `creds` = {accessKeyId, secretAccessKey, sessionToken?}.
  * Returns the headers to send (the browser adds Host itself; it is signed with the value it will send).
  */
-export async function signRequest({ method, url, creds, region, service = 's3', date = new Date(), headers = {} }) {
+export async function signRequest(o) {
+  const { method, url, creds, region, service = 's3', date = new Date(), headers = {} } = o
   const u = new URL(url)
   const time = amzDate(date)
   const day = time.slice(0, 8)
@@ -65,7 +67,8 @@ export async function signRequest({ method, url, creds, region, service = 's3', 
     .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join('&')
-  const canonicalRequest = [method, u.pathname, query, canonicalHeaders, signedHeaders, payloadHash].join('\n')
+  const canonicalRequest = [method, u.pathname, query, canonicalHeaders, signedHeaders, payloadHash]
+    .join('\n')
   const scope = `${day}/${region}/${service}/aws4_request`
   const stringToSign = ['AWS4-HMAC-SHA256', time, scope, await sha256Hex(canonicalRequest)].join('\n')
   let key = await hmac('AWS4' + creds.secretAccessKey, day)
@@ -73,7 +76,9 @@ export async function signRequest({ method, url, creds, region, service = 's3', 
   const signature = hex(await hmac(key, stringToSign))
   const out = { ...toSign }
   delete out.host // a forbidden header in fetch; the browser sends the same value
-  out.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`
+  out.authorization =
+    `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, ` +
+    `SignedHeaders=${signedHeaders}, Signature=${signature}`
   return out
 }
 
@@ -134,7 +139,8 @@ function wirePage() {
         region: c.region,
       })
       $('key').textContent = r.key
-      show(resultId, r.ok ? r.etag ?? '(no ETag exposed: add ExposeHeader ETag to the CORS rule)' : `${r.status} ${r.code}: ${r.message}`)
+      const noEtag = '(no ETag exposed: add ExposeHeader ETag to the CORS rule)'
+      show(resultId, r.ok ? (r.etag ?? noEtag) : `${r.status} ${r.code}: ${r.message}`)
     } catch (e) {
       // A CORS refusal surfaces here as a TypeError ("Failed to fetch"), with no status to read.
       show(resultId, `error: ${e instanceof Error ? e.message : String(e)}`)

@@ -2,7 +2,8 @@
  * Who is calling: one path for every signed surface. Parse the signature (header or presigned)
  * into one SignatureInput, resolve the access key from memory, check the session token, verify
  * the signature with a cached signing key, and wrap the body in the payload decoder that verifies
- * the payload hash / chunk signatures while it streams.
+ * the payload hash / chunk signatures while it streams. S3 also accepts SigV2 (sigv2/), checked
+ * first with a prefix test so the SigV4 path costs the same.
  * Steps are numbered as they run; each failure throws an S3Error with S3's code (the STS surface
  * maps them to its own codes).
  * @module
@@ -17,11 +18,15 @@ import { parseSignature, type SignatureInput } from './sigv4/parse.js'
 import { verifySignature } from './sigv4/verify.js'
 import { decodePayload } from './sigv4/payload.js'
 import type { SigningKeyCache } from './sigv4/signing-key.js'
+import { parseSigV2, type SigV2Input } from './sigv2/parse.js'
+import { verifySigV2 } from './sigv2/verify.js'
 
 export interface AuthDeps {
   readonly credentials: CredentialProvider
   readonly keyCache: SigningKeyCache
   readonly clock: Clock
+  /** S3 domain for virtual-hosted-style addressing; SigV2 signs `/bucket` from the Host. */
+  readonly domain?: string
 }
 
 export interface Authenticated {
@@ -29,6 +34,8 @@ export interface Authenticated {
   readonly credential?: ResolvedCredential
   readonly signature?: SignatureInput
   readonly signingKey?: Buffer
+  /** Set instead of `signature` for SigV2 (S3 only); its body is passed through unverified. */
+  readonly signatureV2?: SigV2Input
 }
 
 export interface AuthenticatedWithBody extends Authenticated {
@@ -64,6 +71,11 @@ export async function authenticate(
   deps: AuthDeps,
   opts: { readonly service: 's3' | 'sts'; readonly bodySha256Hex?: string },
 ): Promise<Authenticated> {
+  // 0. S3 also speaks SigV2 (boto3 presigns with it); STS stays SigV4-only.
+  if (opts.service === 's3') {
+    const v2 = parseSigV2(raw, query)
+    if (v2 !== undefined) return authenticateV2(raw, query, deps, v2)
+  }
   // 1. Parse: undefined means no signature at all → anonymous.
   const sig = parseSignature(raw, query, { service: opts.service })
   if (sig === undefined) return { principal: { kind: 'anonymous' } }
@@ -78,6 +90,21 @@ export async function authenticate(
   const signingKey = deps.keyCache.get(cred.accessKeyId, cred.secretVersion, cred.secretKey, sig.scope)
   verifySignature(raw, query, sig, signingKey, { now: deps.clock.now() }, opts.bodySha256Hex)
   return { principal: cred.principal, credential: cred, signature: sig, signingKey }
+}
+
+/** SigV2: same credential and session-token checks as SigV4, then HMAC-SHA1 (constant-time compare). */
+async function authenticateV2(
+  raw: RawRequest,
+  query: QueryMap,
+  deps: AuthDeps,
+  sig: SigV2Input,
+): Promise<Authenticated> {
+  const cred = await resolveCredential(deps, sig.accessKeyId, sig.sessionToken)
+  verifySigV2(raw, query, sig, cred.secretKey, {
+    now: deps.clock.now(),
+    ...(deps.domain !== undefined ? { domain: deps.domain } : {}),
+  })
+  return { principal: cred.principal, credential: cred, signatureV2: sig }
 }
 
 /** S3: authenticate, then wrap the body in the verifying payload decoder. */

@@ -83,6 +83,29 @@ export function removeDeferred(background: boolean): number {
   return dirs.length
 }
 
+/** Servers started and not yet disposed: a target that throws half-way leaves none behind. */
+const live = new Set<{ dispose(): Promise<void> }>()
+
+/** Dispose whatever a target left running; returns how many there were. */
+export async function disposeStragglers(): Promise<number> {
+  const left = [...live]
+  await Promise.allSettled(left.map((x) => x.dispose()))
+  return left.length
+}
+
+function track<T extends { dispose(): Promise<void> }>(x: T): T {
+  const dispose = x.dispose.bind(x)
+  const tracked = {
+    ...x,
+    async dispose() {
+      live.delete(tracked)
+      await dispose()
+    },
+  }
+  live.add(tracked)
+  return tracked
+}
+
 export interface Latchkey extends ChildServer {
   readonly dataDir: string
   /** Stop and remove the data dir (unless kept). */
@@ -97,7 +120,7 @@ export interface LatchkeyOptions {
 
 export async function startLatchkey(o: LatchkeyOptions = {}): Promise<Latchkey> {
   const dataDir = o.dataDir ?? tempDir('data')
-  const child = await spawnServer({
+  const spawned = spawnServer({
     args: [
       MAIN_JS,
       'serve',
@@ -115,14 +138,18 @@ export async function startLatchkey(o: LatchkeyOptions = {}): Promise<Latchkey> 
       LATCHKEY_ROOT_PASSWORD: ROOT_PASSWORD,
     },
   })
-  return {
+  const child = await spawned.catch((e: unknown) => {
+    if (o.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
+    throw e
+  })
+  return track({
     ...child,
     dataDir,
     async dispose() {
       await child.stop()
       if (o.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
     },
-  }
+  })
 }
 
 export interface Ceiling extends ChildServer {
@@ -133,13 +160,13 @@ export async function startCeilingProc(kind: CeilingKind): Promise<Ceiling> {
   const dir = kind === 'get4k' ? undefined : tempDir(`ceil-${kind}`)
   const args = [CEILINGS_JS, kind, '0', ...(dir !== undefined ? [dir] : [])]
   const child = await spawnServer({ args })
-  return {
+  return track({
     ...child,
     async dispose() {
       await child.stop()
       if (dir !== undefined) removeLater(dir)
     },
-  }
+  })
 }
 
 /** Sign and send one S3 request; throws unless the status is 2xx. For setup, not for load. */

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { parseArgs, TARGET_NAMES, type Args, type TargetName } from './args.js'
-import { MAIN_JS, removeDeferred, settings, type Settings } from './env.js'
+import { disposeStragglers, MAIN_JS, removeDeferred, settings, type Settings } from './env.js'
 import { renderTable, score, summaryJson, type ResultRow, type ScoredRow } from './stats.js'
 import { benchGet4k, benchPut4k } from './targets/small.js'
 import { benchBig } from './targets/big.js'
@@ -80,6 +80,8 @@ async function main(): Promise<number> {
         }),
       )
     }
+    const stragglers = await disposeStragglers()
+    if (stragglers > 0) log(`  stopped ${String(stragglers)} server(s) the target left running`)
     log(`  (${((performance.now() - ts) / 1000).toFixed(1)} s)`)
     ;(globalThis as { gc?: () => void }).gc?.()
   }

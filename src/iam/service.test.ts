@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it, vi } from 'vitest'
+import { groupCommitFor } from '../backends/sqlite/group-commit.js'
 import { generateSync } from 'otplib'
 import { IamError } from './types.js'
 import { makeIam, READ_ONLY_POLICY, sessionReq } from './test-helpers.js'
@@ -7,6 +11,26 @@ import { openDatabase } from '../backends/sqlite/db.js'
 import { IamService } from './service.js'
 import { ManualClock, randomIds } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
+import { decide } from '../policy/combine.js'
+import type { RequestFacts } from '../policy/types.js'
+
+const WIDE_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+})
+const PREFIX_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: 'arn:aws:s3:::b/p/*' }],
+})
+
+function sessionFacts(action: string, resource: string): RequestFacts {
+  return {
+    action,
+    resource,
+    principal: { kind: 'session', arn: 'arn:aws:sts::1:assumed-role/alice/s', accountId: '1', parentArn: 'arn:aws:iam::1:user/alice' },
+    context: new Map(),
+  }
+}
 
 async function setup() {
   const f = await makeIam()
@@ -375,9 +399,75 @@ describe('sessions', () => {
     expect((await iam.policiesFor(cc!.principal)).session?.map((p) => p.text)).toEqual(
       (await iam.policiesFor(pc!.principal)).session?.map((p) => p.text),
     )
-    expect((await iamError(iam.issue(sessionReq(pc!.principal, { policyJson: READ_ONLY_POLICY }), clock.now()))).code).toBe('invalid')
     await iam.revoke(parent.accessKeyId)
     expect(await iam.resolve(child.accessKeyId)).toBeUndefined()
+  })
+
+  it('chaining with a new policy adds a layer: the chained session gets only the intersection', async () => {
+    const { iam, caller, clock, db, masterKey } = await withKey()
+    const parent = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY }), clock.now())
+    const pc = (await iam.resolve(parent.accessKeyId))!.principal
+    // Wider than the parent's session policy: every object action on every bucket.
+    const child = await iam.issue(sessionReq(pc, { policyJson: WIDE_POLICY }), clock.now())
+    // And a grandchild narrowing to one prefix.
+    const cc = (await iam.resolve(child.accessKeyId))!.principal
+    const grand = await iam.issue(sessionReq(cc, { policyJson: PREFIX_POLICY }), clock.now())
+    const gc = (await iam.resolve(grand.accessKeyId))!.principal
+
+    const allowed = async (iamX: typeof iam, p: typeof pc, action: string, resource: string): Promise<boolean> => {
+      const pol = await iamX.policiesFor(p)
+      return (
+        decide({
+          identity: pol.identity,
+          ...(pol.session !== undefined ? { session: pol.session } : {}),
+          ...(pol.sessionLayers !== undefined ? { sessionLayers: pol.sessionLayers } : {}),
+          sameAccount: true,
+          facts: sessionFacts(action, resource),
+        }).effect === 'allow'
+      )
+    }
+    expect((await iam.policiesFor(cc)).sessionLayers?.map((l) => l.length)).toEqual([1, 1])
+    expect((await iam.policiesFor(gc)).sessionLayers?.map((l) => l.length)).toEqual([1, 1, 1])
+    // parent: GetObject on b/* only
+    expect(await allowed(iam, pc, 's3:GetObject', 'arn:aws:s3:::b/x')).toBe(true)
+    expect(await allowed(iam, pc, 's3:PutObject', 'arn:aws:s3:::b/x')).toBe(false)
+    // child: wider policy ∩ parent = the parent's rights, not the union
+    expect(await allowed(iam, cc, 's3:GetObject', 'arn:aws:s3:::b/x')).toBe(true)
+    expect(await allowed(iam, cc, 's3:PutObject', 'arn:aws:s3:::b/x')).toBe(false)
+    expect(await allowed(iam, cc, 's3:GetObject', 'arn:aws:s3:::c/x')).toBe(false)
+    // grandchild: ∩ prefix
+    expect(await allowed(iam, gc, 's3:GetObject', 'arn:aws:s3:::b/x')).toBe(false)
+    expect(await allowed(iam, gc, 's3:GetObject', 'arn:aws:s3:::b/p/x')).toBe(true)
+    expect(await allowed(iam, gc, 's3:PutObject', 'arn:aws:s3:::b/p/x')).toBe(false)
+
+    // The layers survive a restart (stored, recompiled from text).
+    const fresh = await makeIam({ db, masterKey })
+    const gc2 = (await fresh.iam.resolve(grand.accessKeyId))!.principal
+    expect((await fresh.iam.policiesFor(gc2)).sessionLayers?.map((l) => l.map((p) => p.text))).toEqual(
+      (await iam.policiesFor(gc)).sessionLayers?.map((l) => l.map((p) => p.text)),
+    )
+    expect(await allowed(fresh.iam, gc2, 's3:GetObject', 'arn:aws:s3:::b/x')).toBe(false)
+    expect(await allowed(fresh.iam, gc2, 's3:GetObject', 'arn:aws:s3:::b/p/x')).toBe(true)
+    expect((await fresh.iam.getSession(child.accessKeyId, clock.now()))?.hasPolicy).toBe(true)
+  })
+
+  it('reads sessions stored in the single-layer format of the first version', async () => {
+    const { iam, caller, clock, db, masterKey } = await withKey()
+    const s = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY }), clock.now())
+    const stored = (): unknown =>
+      JSON.parse((db.prepare('SELECT policies FROM iam_sessions WHERE access_key_id = ?').get(s.accessKeyId) as { policies: string }).policies)
+    expect(stored()).toEqual([expect.stringContaining('s3:GetObject')]) // one layer: still the flat list
+    const setStored = (v: string): unknown => db.prepare('UPDATE iam_sessions SET policies = ? WHERE access_key_id = ?').run(v, s.accessKeyId)
+    setStored(JSON.stringify([PREFIX_POLICY]))
+    const fresh = await makeIam({ db, masterKey })
+    const p = (await fresh.iam.resolve(s.accessKeyId))!.principal
+    const layers = (await fresh.iam.policiesFor(p)).sessionLayers
+    expect(layers?.map((l) => l.map((x) => JSON.parse(x.text) as unknown))).toEqual([
+      [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::b/p/*'] }] }],
+    ])
+    setStored('[[]]')
+    const fresh2 = await makeIam({ db, masterKey })
+    expect(await fresh2.iam.resolve(s.accessKeyId)).toBeUndefined() // malformed layers: refused, never widened
   })
 
   it('bounds active sessions per parent', async () => {
@@ -390,6 +480,83 @@ describe('sessions', () => {
     expect(e.code).toBe('throttled')
     await f.iam.revoke(made[0]!.accessKeyId)
     await expect(f.iam.issue(sessionReq(root!.principal), f.clock.now())).resolves.toBeTruthy()
+  })
+
+  it('keeps the bound exact under concurrent issues, across revocations and restarts', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, maxSessionsPerParent: 3 })
+    const def = f.iam.byName('default')!
+    const root = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
+    // 10 at once: exactly 3 get through, 7 are throttled (slots are taken before the awaits).
+    const tries = await Promise.allSettled(Array.from({ length: 10 }, () => f.iam.issue(sessionReq(root), f.clock.now())))
+    const ok = tries.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []))
+    expect(ok).toHaveLength(3)
+    expect(tries.filter((t) => t.status === 'rejected' && t.reason instanceof IamError && t.reason.code === 'throttled')).toHaveLength(7)
+    // A restart counts the stored sessions.
+    const again = await makeIam({ db, masterKey: f.masterKey, maxSessionsPerParent: 3 })
+    const root2 = (await again.iam.resolve(again.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
+    expect((await iamError(again.iam.issue(sessionReq(root2), again.clock.now()))).code).toBe('throttled')
+    // Expiry frees slots without any event.
+    f.clock.advance(3600_000)
+    const later = await Promise.allSettled(Array.from({ length: 5 }, () => f.iam.issue(sessionReq(root), f.clock.now())))
+    expect(later.filter((t) => t.status === 'fulfilled')).toHaveLength(3)
+    // A master-secret reset revokes them all at once, and frees their slots.
+    await f.iam.resetMasterKey(def.id)
+    const root3 = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
+    const after = await Promise.allSettled(Array.from({ length: 4 }, () => f.iam.issue(sessionReq(root3), f.clock.now())))
+    expect(after.filter((t) => t.status === 'fulfilled')).toHaveLength(3)
+  })
+
+  it('frees slots when a user is deactivated or its key replaced', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, maxSessionsPerParent: 2 })
+    const def = f.iam.byName('default')!
+    const u = await f.iam.createUser({ accountId: def.id, username: 'bob', password: 'bob-pass-12', role: 'Reader' }, f.clock.now())
+    const k1 = await f.iam.generateKey(u.id, f.clock.now())
+    const p1 = (await f.iam.resolve(k1.accessKeyId))!.principal
+    await f.iam.issue(sessionReq(p1), f.clock.now())
+    await f.iam.issue(sessionReq(p1), f.clock.now())
+    expect((await iamError(f.iam.issue(sessionReq(p1), f.clock.now()))).code).toBe('throttled')
+    const k2 = await f.iam.generateKey(u.id, f.clock.now())
+    const p2 = (await f.iam.resolve(k2.accessKeyId))!.principal
+    await f.iam.issue(sessionReq(p2), f.clock.now())
+    await f.iam.issue(sessionReq(p2), f.clock.now())
+    expect((await iamError(f.iam.issue(sessionReq(p2), f.clock.now()))).code).toBe('throttled')
+    await f.iam.updateUser(u.id, { isActive: false })
+    await f.iam.updateUser(u.id, { isActive: true })
+    await f.iam.issue(sessionReq(p2), f.clock.now())
+  })
+
+  it('group commit: concurrent issues share a transaction and each is durable once it resolves', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-iam-gc-'))
+    try {
+      const db = openDatabase(join(dir, 'x.db'))
+      const other = openDatabase(join(dir, 'x.db'))
+      const f = await makeIam({ db })
+      const def = f.iam.byName('default')!
+      const root = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
+      let commits = 0
+      const flush = vi.spyOn(groupCommitFor(db), 'flush')
+      const count = (): number => (other.prepare('SELECT count(*) AS n FROM iam_sessions').get() as { n: number }).n
+      const before = count()
+      const issued = await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const s = await f.iam.issue(sessionReq(root), f.clock.now())
+          // Visible to another connection (committed) by the time the caller hears back.
+          expect(other.prepare('SELECT 1 AS x FROM iam_sessions WHERE access_key_id = ?').get(s.accessKeyId)).toEqual({ x: 1 })
+          commits++
+          return s
+        }),
+      )
+      expect(issued).toHaveLength(20)
+      expect(commits).toBe(20)
+      expect(count() - before).toBe(20)
+      expect(flush).toHaveBeenCalledTimes(1) // one transaction (one fsync) for the 20 inserts
+      other.close()
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('lists live sessions per account and user', async () => {

@@ -13,6 +13,12 @@
  *    master secret version, parent session not revoked); `resolve` re-checks them from memory on
  *    every call, and the store revokes the rows too so the death is permanent.
  * 4. Session tokens are random; only an HMAC under a key derived from the master key is stored.
+ * 5. Issuing is on a hot path (scripts mint a session per job): the per-parent bound is counted in
+ *    memory (session-quota.ts, a slot reserved synchronously before the write), the row insert
+ *    rides the store's group commit (one fsync per event-loop turn, still durable before the
+ *    answer), and the new session's cache entry is built from the values in hand (no unseal).
+ * 6. Role chaining keeps each ancestor's session policies as a separate layer that the policy
+ *    engine intersects (session-layers.ts), so a chained session can only narrow its parent.
  * @module
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
@@ -44,6 +50,8 @@ import {
 } from './password.js'
 import { FailureThrottle, LOGIN_THROTTLE, type ThrottleOptions } from './throttle.js'
 import { Lru } from './lru.js'
+import { decodeLayers, encodeLayers } from './session-layers.js'
+import { SessionQuota, type SlotInfo } from './session-quota.js'
 import {
   IamError,
   type AccountDirectory,
@@ -203,13 +211,17 @@ interface UserState {
   policy?: CompiledPolicy
 }
 
+type Layers = readonly (readonly CompiledPolicy[])[]
+
 interface SessionEntry {
   row: SessionRow
   parent: ParentRef
   checks: readonly LivenessCheck[]
   tokenHmac?: Buffer
-  policies: readonly CompiledPolicy[]
-  policyTexts: readonly string[]
+  /** Session policy layers, oldest ancestor first; the session's rights are parent ∩ every layer. */
+  layers: Layers
+  /** Every layer's policies in one list (explicit Denies, listings); never decide with it alone. */
+  flat: readonly CompiledPolicy[]
   cred: ResolvedCredential
   revoked: boolean
 }
@@ -229,13 +241,18 @@ function invalid(message: string): IamError {
   return new IamError('invalid', message)
 }
 
-/** The text a session policy is persisted as (so it can be recompiled after a restart). */
-function policyTextOf(p: CompiledPolicy): string {
-  return p.text
-}
-
 function compileSessionPolicy(text: string, index: number): CompiledPolicy {
   return parsePolicy(text, { kind: 'session', name: index === 0 ? 'session-policy' : `session-policy-${index}`, source: 'session' })
+}
+
+function slotOf(row: SessionRow): SlotInfo {
+  return {
+    accessKeyId: row.accessKeyId,
+    quotaKey: row.quotaKey,
+    expiresAt: row.expiresAt,
+    ...(row.userId !== undefined ? { userId: row.userId } : {}),
+    ...(row.originKeyId !== undefined ? { originKeyId: row.originKeyId } : {}),
+  }
 }
 
 export class IamService implements CredentialProvider, PolicyProvider, AccountDirectory, SessionService {
@@ -256,6 +273,10 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
   private readonly usersByName = new Map<string, string>()
   private readonly keyIndex = new Map<string, KeyRef>()
   private readonly sessions: Lru<string, SessionEntry>
+  /** Active sessions per quota key (the per-parent bound), kept exact in memory. */
+  private readonly quota = new SessionQuota()
+  /** Session policies recompiled from stored text, by position and text (sessions share them). */
+  private readonly compiled = new Lru<string, CompiledPolicy>(512)
   private readonly sessionOf = new WeakMap<ResolvedCredential, SessionEntry>()
   /** userId → last TOTP time step accepted (replay protection). */
   private readonly totpUsed = new Map<string, number>()
@@ -318,6 +339,8 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       )
     }
     this.operator = snap.operator
+    const now = this.clock.now()
+    for (const r of await this.store.listActiveSessions({}, now)) this.quota.add(slotOf(r), now)
   }
 
   private cacheAccount(row: AccountRow, secret: string): AccountState {
@@ -569,7 +592,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     }
     await this.store.resetMasterSecret(row)
     this.cacheAccount(row, secret)
-    this.dropSessionsWhere((e) => e.row.originKeyId === a.row.masterAccessKeyId)
+    this.dropSessionsWhere((e) => e.originKeyId === a.row.masterAccessKeyId)
     this.emit({ kind: 'account', id: a.row.id })
   }
 
@@ -697,7 +720,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       await this.store.updateUser(row)
       if (deactivated) await this.store.revokeUserSessions(id)
       this.cacheUser({ ...u, row })
-      if (deactivated) this.dropSessionsWhere((e) => e.row.userId === id)
+      if (deactivated) this.dropSessionsWhere((e) => e.userId === id)
       this.emit({ kind: 'user', id })
       return this.getUser(id) as UserView
     })
@@ -712,7 +735,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       this.usersByName.delete(`${u.row.accountId}/${u.row.username.toLowerCase()}`)
       if (u.key) this.keyIndex.delete(u.key.row.accessKeyId)
       this.totpUsed.delete(id)
-      this.dropSessionsWhere((e) => e.row.userId === id)
+      this.dropSessionsWhere((e) => e.userId === id)
       this.emit({ kind: 'user', id })
     })
   }
@@ -732,7 +755,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       const old = u.key?.row.accessKeyId
       await this.store.replaceAccessKey(userId, row)
       this.cacheUser({ ...u, key: { row, secret: secretKey } })
-      if (old !== undefined) this.dropSessionsWhere((e) => e.row.originKeyId === old)
+      if (old !== undefined) this.dropSessionsWhere((e) => e.originKeyId === old)
       this.emit({ kind: 'user', id: userId })
       return { accessKeyId, secretKey }
     })
@@ -748,7 +771,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       const next: UserState = { row: u.row }
       this.cacheUser(next)
       this.keyIndex.delete(old)
-      this.dropSessionsWhere((e) => e.row.originKeyId === old)
+      this.dropSessionsWhere((e) => e.originKeyId === old)
       this.emit({ kind: 'user', id: userId })
       return true
     })
@@ -957,7 +980,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
         const e = await this.sessionEntry(p.accessKeyId)
         if (!e) return { identity: [] }
         const identity = this.parentPolicies(e.parent)
-        return e.policies.length > 0 ? { identity, session: e.policies } : { identity }
+        return e.layers.length > 0 ? { identity, session: e.flat, sessionLayers: e.layers } : { identity }
       }
     }
   }
@@ -975,22 +998,36 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     return e
   }
 
-  private entryFromRow(row: SessionRow, policies?: readonly CompiledPolicy[]): SessionEntry | undefined {
-    const account = this.accounts.get(row.accountId)
-    if (!account) return undefined
+  private compileStored(text: string, index: number): CompiledPolicy {
+    const key = `${String(index)}\u0000${text}`
+    let p = this.compiled.get(key)
+    if (p === undefined) {
+      p = compileSessionPolicy(text, index)
+      this.compiled.set(key, p)
+    }
+    return p
+  }
+
+  /** A cache entry from a stored row (decrypts the secret, recompiles the layers). */
+  private entryFromRow(row: SessionRow): SessionEntry | undefined {
+    if (!this.accounts.has(row.accountId)) return undefined
     let stored: StoredParent
-    let texts: string[]
     let secret: string
-    let compiled: readonly CompiledPolicy[]
+    let layers: Layers
     try {
       stored = JSON.parse(row.parent) as StoredParent
-      texts = JSON.parse(row.policies) as string[]
+      layers = decodeLayers(row.policies).map((texts) => texts.map((t, i) => this.compileStored(t, i)))
       secret = unseal(this.sealKey, row.secret, aadSession(row.accessKeyId))
-      compiled = policies ?? texts.map(compileSessionPolicy)
     } catch (err) {
       this.log.error({ accessKeyId: row.accessKeyId, err: (err as Error).message }, 'unreadable session; refusing it')
       return undefined
     }
+    return this.makeEntry(row, stored, layers, secret)
+  }
+
+  private makeEntry(row: SessionRow, stored: StoredParent, layers: Layers, secret: string): SessionEntry | undefined {
+    const account = this.accounts.get(row.accountId)
+    if (!account) return undefined
     const principal: SessionPrincipal = {
       kind: 'session',
       accountId: row.accountId,
@@ -1015,8 +1052,8 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       parent: stored.parent,
       checks: stored.checks,
       ...(row.tokenHmac !== undefined ? { tokenHmac: Buffer.from(row.tokenHmac, 'hex') } : {}),
-      policies: compiled,
-      policyTexts: texts,
+      layers,
+      flat: layers.length === 1 ? (layers[0] as readonly CompiledPolicy[]) : layers.flat(),
       cred,
       revoked: row.revoked,
     }
@@ -1052,6 +1089,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
 
   private async kill(e: SessionEntry): Promise<void> {
     e.revoked = true
+    this.quota.release(e.row.accessKeyId)
     try {
       await this.store.revokeSession(e.row.accessKeyId)
     } catch (err) {
@@ -1059,9 +1097,13 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     }
   }
 
-  /** Mark matching cached sessions revoked (the store has already revoked their rows). */
-  private dropSessionsWhere(pred: (e: SessionEntry) => boolean): void {
-    for (const e of this.sessions.values()) if (pred(e)) e.revoked = true
+  /**
+   * Mark matching sessions revoked in memory (cache entries and quota slots) after the store has
+   * revoked their rows with the same predicate (by root user or by origin key).
+   */
+  private dropSessionsWhere(pred: (s: { readonly userId?: string; readonly originKeyId?: string }) => boolean): void {
+    for (const e of this.sessions.values()) if (pred(e.row)) e.revoked = true
+    this.quota.releaseWhere(pred)
   }
 
   async issue(req: SessionRequest, now: number): Promise<IssuedSession> {
@@ -1086,43 +1128,55 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
         checks.push({ kind: 'user', userId: u.row.id })
       }
     }
-    const active = await this.store.countActiveSessions(origin.quotaKey, now)
-    if (active >= this.maxSessionsPerParent) {
-      throw new IamError('throttled', `Too many active sessions (limit ${this.maxSessionsPerParent}); revoke some or wait`, 60)
-    }
+    // From here to the insert nothing awaits: the slot is reserved before any other issue runs.
     let accessKeyId = 'ASIA' + this.ids.upperAlnum(16)
-    while (this.keyIndex.has(accessKeyId) || this.sessions.get(accessKeyId)) accessKeyId = 'ASIA' + this.ids.upperAlnum(16)
-    const secretAccessKey = this.ids.alnum(40)
-    const sessionToken = req.withToken ? TOKEN_PREFIX + randomBytes(32).toString('base64url') : ''
-    const expiresAt = Math.min(now + req.durationSeconds * 1000, origin.maxExpiresAt)
-    if (origin.policies.length > 0 && req.policies.length > 0) {
-      // Chaining needs parent ∩ old session policy ∩ new one; the engine unions one session list,
-      // so accepting both would let the new policy widen the old one. Refuse instead.
-      throw invalid('A session that already has a session policy cannot be given another one')
+    while (this.keyIndex.has(accessKeyId) || this.quota.has(accessKeyId) || this.sessions.get(accessKeyId)) {
+      accessKeyId = 'ASIA' + this.ids.upperAlnum(16)
     }
-    const newTexts = req.policies.map(policyTextOf)
-    const texts = [...origin.policyTexts, ...newTexts]
-    const policies = [...origin.policies, ...req.policies]
-    const row: SessionRow = {
+    const expiresAt = Math.min(now + req.durationSeconds * 1000, origin.maxExpiresAt)
+    const slot: SlotInfo = {
       accessKeyId,
-      accountId,
       quotaKey: origin.quotaKey,
+      expiresAt,
       ...(origin.userId !== undefined ? { userId: origin.userId } : {}),
       ...(origin.originKeyId !== undefined ? { originKeyId: origin.originKeyId } : {}),
-      parent: JSON.stringify({ parent, checks } satisfies StoredParent),
-      secret: seal(this.sealKey, secretAccessKey, aadSession(accessKeyId)),
-      ...(req.withToken ? { tokenHmac: createHmac('sha256', this.tokenKey).update(sessionToken).digest('hex') } : {}),
-      sessionName: req.sessionName,
-      policies: JSON.stringify(texts),
-      roleName: req.roleName,
-      roleId: req.roleId,
-      issuedAt: now,
-      expiresAt,
-      revoked: false,
     }
-    await this.store.insertSession(row)
-    const e = this.entryFromRow(row, policies)
-    if (!e) throw new Error('session could not be cached')
+    if (!this.quota.tryReserve(slot, now, this.maxSessionsPerParent)) {
+      throw new IamError('throttled', `Too many active sessions (limit ${this.maxSessionsPerParent}); revoke some or wait`, 60)
+    }
+    let e: SessionEntry | undefined
+    let secretAccessKey: string
+    let sessionToken: string
+    try {
+      secretAccessKey = this.ids.alnum(40)
+      sessionToken = req.withToken ? TOKEN_PREFIX + randomBytes(32).toString('base64url') : ''
+      // Role chaining: the new policies become one more layer, intersected with the inherited ones.
+      const layers: Layers = req.policies.length > 0 ? [...origin.layers, req.policies] : origin.layers
+      const stored: StoredParent = { parent, checks }
+      const row: SessionRow = {
+        accessKeyId,
+        accountId,
+        quotaKey: origin.quotaKey,
+        ...(origin.userId !== undefined ? { userId: origin.userId } : {}),
+        ...(origin.originKeyId !== undefined ? { originKeyId: origin.originKeyId } : {}),
+        parent: JSON.stringify(stored),
+        secret: seal(this.sealKey, secretAccessKey, aadSession(accessKeyId)),
+        ...(req.withToken ? { tokenHmac: createHmac('sha256', this.tokenKey).update(sessionToken).digest('hex') } : {}),
+        sessionName: req.sessionName,
+        policies: encodeLayers(layers),
+        roleName: req.roleName,
+        roleId: req.roleId,
+        issuedAt: now,
+        expiresAt,
+        revoked: false,
+      }
+      e = this.makeEntry(row, stored, layers, secretAccessKey)
+      if (!e) throw new Error('session could not be cached')
+      await this.store.insertSession(row)
+    } catch (err) {
+      this.quota.release(accessKeyId)
+      throw err
+    }
     this.sessions.set(accessKeyId, e)
     this.emit({ kind: 'session', id: accessKeyId })
     return {
@@ -1144,8 +1198,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     quotaKey: string
     userId?: string
     originKeyId?: string
-    policies: readonly CompiledPolicy[]
-    policyTexts: readonly string[]
+    layers: Layers
     maxExpiresAt: number
   }> {
     switch (caller.kind) {
@@ -1157,8 +1210,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
           checks: [{ kind: 'root', accountId: a.row.id, version: a.row.secretVersion }],
           quotaKey: `root:${a.row.id}`,
           originKeyId: a.row.masterAccessKeyId,
-          policies: [],
-          policyTexts: [],
+          layers: [],
           maxExpiresAt: Number.POSITIVE_INFINITY,
         }
       }
@@ -1179,8 +1231,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
           quotaKey: `user:${u.row.id}`,
           userId: u.row.id,
           ...(viaKey ? { originKeyId: caller.accessKeyId } : {}),
-          policies: [],
-          policyTexts: [],
+          layers: [],
           maxExpiresAt: Number.POSITIVE_INFINITY,
         }
       }
@@ -1196,8 +1247,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
           quotaKey: e.row.quotaKey,
           ...(e.row.userId !== undefined ? { userId: e.row.userId } : {}),
           ...(e.row.originKeyId !== undefined ? { originKeyId: e.row.originKeyId } : {}),
-          policies: e.policies,
-          policyTexts: e.policyTexts,
+          layers: e.layers,
           maxExpiresAt: e.row.expiresAt,
         }
       }
@@ -1207,6 +1257,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
   async revoke(accessKeyId: string): Promise<boolean> {
     const cached = this.sessions.get(accessKeyId)
     if (cached) cached.revoked = true
+    this.quota.release(accessKeyId)
     const ok = await this.store.revokeSession(accessKeyId)
     this.emit({ kind: 'session', id: accessKeyId })
     return ok
@@ -1220,7 +1271,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       sessionName: e.row.sessionName,
       issuedAt: e.row.issuedAt,
       expiresAt: e.row.expiresAt,
-      hasPolicy: e.policyTexts.length > 0,
+      hasPolicy: e.layers.length > 0,
     }
   }
 
@@ -1251,6 +1302,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     const before = now - EXPIRED_SESSION_GRACE_MS
     const n = await this.store.deleteExpiredSessions(before)
     for (const e of [...this.sessions.values()]) if (e.row.expiresAt < before) this.sessions.delete(e.row.accessKeyId)
+    this.quota.sweep(now)
     return n
   }
 

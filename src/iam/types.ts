@@ -42,8 +42,18 @@ export interface CredentialProvider {
 export interface PrincipalPolicies {
   /** Identity-based policies: role preset, user extra policy, master key's full-rights policy. */
   readonly identity: readonly CompiledPolicy[]
-  /** Session policies (inline + PolicyArns, and those inherited through role chaining). */
+  /**
+   * Every session policy of the session in one list (inline + PolicyArns, and those inherited
+   * through role chaining). Enough for a session with one layer; with several, decide with
+   * `sessionLayers` (a flat list would union what must be intersected).
+   */
   readonly session?: readonly CompiledPolicy[]
+  /**
+   * Role chaining: one layer per AssumeRole that gave session policies, oldest ancestor first.
+   * The session may do only what its parent's identity policies AND every layer allow (within a
+   * layer allows union). Present whenever `session` is.
+   */
+  readonly sessionLayers?: readonly (readonly CompiledPolicy[])[]
 }
 
 export interface PolicyProvider {

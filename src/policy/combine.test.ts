@@ -139,6 +139,34 @@ describe('decide', () => {
     expect(run(o)).toBe(want)
   })
 
+  describe('session layers (role chaining): every layer must allow', () => {
+    const SPut = pol([allow({ Sid: 'SPut', Action: 's3:*', Resource: '*' })], 'session', 'wide')
+    const f = facts({ principal: aliceSession })
+    const layered = (o: Omit<DecideInput, 'facts' | 'sameAccount'>): string => verdict(decide({ sameAccount: true, facts: f, ...o }))
+    const layerCases: [string, Omit<DecideInput, 'facts' | 'sameAccount'>, string][] = [
+      ['one layer = the old session list', { identity: [A], sessionLayers: [[SA]] }, 'allow'],
+      ['a wider later layer does not widen an earlier one', { identity: [A], sessionLayers: [[SNone], [SPut]] }, 'implicit:session-policy-no-allow'],
+      ['…whereas one flat list would union them', { identity: [A], session: [SNone, SPut] }, 'allow'],
+      ['a narrower later layer narrows', { identity: [A], sessionLayers: [[SPut], [SNone]] }, 'implicit:session-policy-no-allow'],
+      ['all layers allow', { identity: [A], sessionLayers: [[SPut], [SA], [SNone, SA]] }, 'allow'],
+      ['a Deny in any layer wins', { identity: [A], sessionLayers: [[SA], [SD]] }, 'explicit:session'],
+      ['an empty layer allows nothing', { identity: [A], sessionLayers: [[SA], []] }, 'implicit:session-policy-no-allow'],
+      ['no layers = no session policy', { identity: [A], sessionLayers: [] }, 'allow'],
+      ['sessionLayers takes precedence over session', { identity: [A], session: [SA], sessionLayers: [[SNone]] }, 'implicit:session-policy-no-allow'],
+      ['bucket grant to the parent is limited by every layer', { identity: [], resource: bpAlice, sessionLayers: [[SA], [SNone]] }, 'implicit:no-identity-allow'],
+      ['bucket grant to the parent passes when every layer allows', { identity: [], resource: bpAlice, sessionLayers: [[SA], [SPut]] }, 'allow'],
+      ['bucket grant naming the session ARN is not limited', { identity: [], resource: bpSession, sessionLayers: [[SNone], [SNone]] }, 'allow'],
+    ]
+    it.each(layerCases)('%s', (_n, o, want) => {
+      expect(layered(o)).toBe(want)
+    })
+
+    it('reports the allows of every layer', () => {
+      const d = decide({ identity: [A], sessionLayers: [[SPut], [SA]], sameAccount: true, facts: f })
+      expect(d.effect === 'allow' && d.matched.map((m) => m.sid)).toEqual(['A', 'SA', 'SPut'])
+    })
+  })
+
   it('reports matched statements sorted, and denies with their source', () => {
     const d = decide({ identity: [A, pol([allow({ Sid: 'B', Action: 's3:*' })], 'identity', '0-first')], sameAccount: true, facts: facts({}) })
     expect(d).toEqual({
@@ -253,6 +281,26 @@ describe('decide properties', () => {
         if (child.effect === 'allow') expect(parent.effect).toBe('allow')
       }),
       { numRuns: 400 },
+    )
+  })
+
+  it('adding a layer never widens: chain ⊆ every prefix of the chain', () => {
+    fc.assert(
+      fc.property(fc.array(arbStatements, { minLength: 1, maxLength: 3 }), arbStatements, fc.array(fc.array(arbStatements, { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 3 }), arbFacts, (ids, bst, chain, f) => {
+        const identity = mkIdentity(ids)
+        const resource = mkBucket(bst, [{ AWS: ALICE }, { AWS: ACCT }])
+        const layers = chain.map((l, j) => l.map((s, i) => pol(s.map(clean), 'session', `s${j}-${i}`)))
+        const sf = toFacts({ ...f, who: aliceSession })
+        const child = decide({ identity, resource, sessionLayers: layers, sameAccount: true, facts: sf })
+        if (child.effect !== 'allow') return
+        expect(decide({ identity, resource, sameAccount: true, facts: toFacts({ ...f, who: alice }) }).effect).toBe('allow')
+        for (let j = 1; j < layers.length; j++) {
+          expect(decide({ identity, resource, sessionLayers: layers.slice(0, j), sameAccount: true, facts: sf }).effect).toBe('allow')
+          // and every single layer on its own
+          expect(decide({ identity, resource, sessionLayers: [layers[j]!], sameAccount: true, facts: sf }).effect).toBe('allow')
+        }
+      }),
+      { numRuns: 300 },
     )
   })
 

@@ -3,8 +3,10 @@
  * an explicit Deny anywhere wins; within an account identity and resource grants are unioned;
  * across accounts both are needed (anonymous callers only have the bucket policy); a session's
  * identity grants are intersected with its session policy, and so are bucket-policy grants that
- * name its parent rather than the session itself. The result never depends on the order of
- * statements or policies (the matched lists are sorted).
+ * name its parent rather than the session itself. A session made by role chaining has several
+ * session-policy *layers* (one per AssumeRole that passed a policy): a grant must be allowed by
+ * every layer (any Allow within a layer), so a chained session never exceeds any ancestor.
+ * The result never depends on the order of statements or policies (the matched lists are sorted).
  * @module
  */
 import type { CompiledPolicy } from './document.js'
@@ -16,8 +18,16 @@ export interface DecideInput {
   readonly identity: readonly CompiledPolicy[]
   /** The bucket policy. */
   readonly resource?: CompiledPolicy
-  /** Session policies; undefined = no session policy applies. */
+  /**
+   * Session policies as ONE layer (their allows union); undefined = no session policy applies.
+   * Ignored when `sessionLayers` is given.
+   */
   readonly session?: readonly CompiledPolicy[]
+  /**
+   * Session policy layers (role chaining): each layer must allow; an empty layer allows nothing.
+   * Takes precedence over `session`; undefined or [] = no session policy applies.
+   */
+  readonly sessionLayers?: readonly (readonly CompiledPolicy[])[]
   /** The principal's account owns the resource. */
   readonly sameAccount: boolean
   readonly facts: RequestFacts
@@ -38,6 +48,19 @@ function sorted(list: StatementRef[]): StatementRef[] {
   return list.length > 1 ? list.sort(byRef) : list
 }
 
+const NO_LAYERS: readonly (readonly CompiledPolicy[])[] = []
+
+/** Matches of all layers in one scan (for Denies and the matched list; allows per layer differ). */
+function collect(scans: readonly Scan[]): Scan {
+  if (scans.length === 1) return scans[0] as Scan
+  const all = newScan()
+  for (const sc of scans) {
+    if (sc.allows !== undefined) (all.allows ??= []).push(...sc.allows)
+    if (sc.denies !== undefined) (all.denies ??= []).push(...sc.denies)
+  }
+  return all
+}
+
 function concat(...lists: (StatementRef[] | undefined)[]): StatementRef[] {
   const out: StatementRef[] = []
   for (const l of lists) if (l !== undefined) for (const r of l) out.push(r)
@@ -48,11 +71,15 @@ export function decide(input: DecideInput): Decision {
   const { facts } = input
   const id = newScan()
   for (const p of input.identity) scanPolicy(p, facts, id)
-  let ses: Scan | undefined
-  if (input.session !== undefined) {
-    ses = newScan()
-    for (const p of input.session) scanPolicy(p, facts, ses)
+  const layers = input.sessionLayers ?? (input.session !== undefined ? [input.session] : NO_LAYERS)
+  // One scan per layer (allows are judged per layer); `ses` pools their matches for Denies and reporting.
+  const scans: Scan[] = []
+  for (const layer of layers) {
+    const scan = newScan()
+    for (const p of layer) scanPolicy(p, facts, scan)
+    scans.push(scan)
   }
+  const ses = scans.length > 0 ? collect(scans) : undefined
   let res: Scan | undefined
   if (input.resource !== undefined) {
     res = newScan()
@@ -67,7 +94,7 @@ export function decide(input: DecideInput): Decision {
   }
 
   // 2. allows
-  const sessionAllows = ses === undefined || ses.allows !== undefined
+  const sessionAllows = scans.every((sc) => sc.allows !== undefined)
   const identityAllow = id.allows !== undefined
   const identityAllowed = identityAllow && sessionAllows
   const resourceAllowed =

@@ -20,6 +20,7 @@ import { authenticateS3, resolveCredential, type AuthDeps } from '../auth/authen
 import { principalArn, principalUserId, type Principal } from '../auth/principal.js'
 import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { SignatureInput } from '../auth/sigv4/parse.js'
+import type { SigV2Input } from '../auth/sigv2/parse.js'
 import { parsePostAuth, verifyPostSignature } from '../auth/sigv4/post-policy.js'
 import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
 import { decide } from '../policy/combine.js'
@@ -52,7 +53,7 @@ export const DEFAULT_LIMITS: S3Limits = {
 
 /** Per-request state the authorizer needs beyond the S3Request itself. */
 interface AuthState {
-  readonly signature?: SignatureInput
+  readonly signature?: SignatureInput | SigV2Input
 }
 
 const AUTH_STATE = new WeakMap<S3Request, AuthState>()
@@ -76,7 +77,7 @@ export class S3Pipeline {
       },
       allows: async (req, need, bucket) => (await this.check(req, need, bucket)) === undefined,
     }
-    this.authDeps = (clock) => ({ credentials: deps.iam, keyCache: deps.keyCache, clock })
+    this.authDeps = (clock) => ({ credentials: deps.iam, keyCache: deps.keyCache, clock, ...(deps.domain !== undefined ? { domain: deps.domain } : {}) })
     this.env = {
       meta: deps.meta,
       blobs: deps.blobs,
@@ -140,7 +141,8 @@ export class S3Pipeline {
         ...(bucketRecord !== undefined ? { bucketRecord } : {}),
         header: (name) => headers[name],
       }
-      AUTH_STATE.set(req, auth.signature !== undefined ? { signature: auth.signature } : {})
+      const signature = auth.signature ?? auth.signatureV2
+      AUTH_STATE.set(req, signature !== undefined ? { signature } : {})
 
       // 6. Authorize.
       for (const need of op.authorize(req)) {
@@ -182,6 +184,7 @@ export class S3Pipeline {
       identity: identity.identity,
       ...(resourcePolicy !== undefined ? { resource: resourcePolicy } : {}),
       ...(identity.session !== undefined ? { session: identity.session } : {}),
+      ...(identity.sessionLayers !== undefined ? { sessionLayers: identity.sessionLayers } : {}),
       sameAccount,
       facts,
     })
@@ -222,8 +225,12 @@ export class S3Pipeline {
     }
     if (sig !== undefined) {
       set('s3:authtype', sig.kind === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING')
-      set('s3:signatureversion', 'AWS4-HMAC-SHA256')
-      set('s3:signatureage', String(Math.max(0, now - sig.requestTime)))
+      // SigV2 reports 'AWS' and has no signature age (AWS defines s3:signatureAge for SigV4 only).
+      if ('version' in sig) set('s3:signatureversion', sig.version)
+      else {
+        set('s3:signatureversion', 'AWS4-HMAC-SHA256')
+        set('s3:signatureage', String(Math.max(0, now - sig.requestTime)))
+      }
     }
     set('s3:x-amz-content-sha256', raw.headers['x-amz-content-sha256'])
     if (need.context !== undefined) {

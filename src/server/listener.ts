@@ -82,13 +82,21 @@ export async function listen(opts: {
   }
 }
 
+/** Request ids: a random per-process prefix and a counter (unique, cheap: no CSPRNG call per request). */
+const ID_PREFIX = randomBytes(4).toString('hex').toUpperCase()
+let idCounter = 0
+function nextRequestId(): string {
+  idCounter = (idCounter + 1) % 0x1_0000_0000
+  return ID_PREFIX + idCounter.toString(16).toUpperCase().padStart(8, '0')
+}
+
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   opts: { readonly surfaces: Surfaces; readonly clock: Clock; readonly log: Logger },
   secure: boolean,
 ): Promise<void> {
-  const requestId = randomBytes(8).toString('hex').toUpperCase()
+  const requestId = nextRequestId()
   const ctx: RequestContext = { requestId, clock: opts.clock, log: opts.log, receivedAt: opts.clock.now() }
   const reqIdHeaders = { 'x-amz-request-id': requestId, 'x-amz-id-2': requestId, server: 'Latchkey' }
   try {

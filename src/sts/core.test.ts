@@ -156,15 +156,18 @@ describe('AssumeRole', () => {
     expect(h.iam.issued[1]?.durationSeconds).toBe(3600)
     expect(h.iam.issued[1]?.roleId).toBe(h.iam.issued[0]?.roleId)
     expect(ok.text).toContain('assumed-role/alice/chained')
-    // Regression: a session with a session policy may not chain into a broader one.
+    // A session with a session policy may chain with a broader one: STS hands IAM only the new
+    // policies, and IAM layers them under the inherited ones (intersection: iam/service.test.ts).
     h.iam.sessionPolicies.set(akid, [parsePolicy(SEED_POLICY, { kind: 'session', name: 'session-policy', source: 'session' })])
-    const widen = await post(
+    const wider = await post(
       h,
-      { ...BASE, 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/AmazonS3FullAccess' },
+      { ...BASE, RoleSessionName: 'wider', 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/AmazonS3FullAccess' },
       { key: 'SESSIONKEY' },
     )
-    expect(errCode(widen)).toBe('AccessDenied')
-    expect(h.iam.issued).toHaveLength(2)
+    expect(wider.status).toBe(200)
+    expect(h.iam.issued).toHaveLength(3)
+    expect(h.iam.issued[2]?.caller).toMatchObject({ kind: 'session', accessKeyId: akid })
+    expect(h.iam.issued[2]?.policies.map((p) => p.name)).toEqual(['AmazonS3FullAccess'])
   })
 
   it('lets an explicit Deny on sts:AssumeRole in the user policy refuse', async () => {

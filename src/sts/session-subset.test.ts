@@ -1,7 +1,9 @@
 /**
  * Property (named security regression "session exceeding its parent"): for random parent
  * policies, random session policies (inline and managed, as STS compiles them) and random
- * requests, whatever the session may do its parent may do too. In-process, policy engine only.
+ * requests, whatever the session may do its parent may do too; and for role chains (one policy
+ * layer per AssumeRole), whatever the last session may do every ancestor may do. In-process,
+ * policy engine only.
  */
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
@@ -106,6 +108,33 @@ describe('session ⊆ parent', () => {
             facts: facts('session', action, res, ip),
           })
           if (child.effect === 'allow') expect(parent.effect).toBe('allow')
+        },
+      ),
+      { numRuns: 400 },
+    )
+  })
+
+  it('role chaining: for random chains of 1-3 session policies, the chained session ⊆ every ancestor', () => {
+    fc.assert(
+      fc.property(
+        parentPolicies,
+        fc.array(sessionPolicies.filter((l) => l.length > 0), { minLength: 1, maxLength: 3 }),
+        bucketPolicy,
+        fc.constantFrom(...ACTIONS),
+        fc.constantFrom(...RESOURCES),
+        fc.constantFrom(...ADDRESSES),
+        (identity, chain, resource, action, res, ip) => {
+          const at = (layers: readonly (readonly CompiledPolicy[])[]): string =>
+            decide({
+              identity,
+              ...(layers.length > 0 ? { sessionLayers: layers } : {}),
+              ...(resource ? { resource } : {}),
+              sameAccount: true,
+              facts: facts(layers.length > 0 ? 'session' : 'user', action, res, ip),
+            }).effect
+          if (at(chain) !== 'allow') return
+          // every ancestor: the parent itself (no layer) and each shorter chain
+          for (let j = 0; j < chain.length; j++) expect(at(chain.slice(0, j))).toBe('allow')
         },
       ),
       { numRuns: 400 },

@@ -13,11 +13,15 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   GetBucketCorsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutBucketCorsCommand,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
 import { SignatureV4 } from '@smithy/signature-v4'
@@ -32,7 +36,7 @@ const CHROMIUM = '/usr/bin/chromium'
 interface PwPage {
   goto(url: string): Promise<unknown>
   fill(selector: string, value: string): Promise<void>
-  setInputFiles(selector: string, files: { name: string; mimeType: string; buffer: Buffer }): Promise<void>
+  setInputFiles(selector: string, file: { name: string; mimeType: string; buffer: Buffer }): Promise<void>
   click(selector: string): Promise<void>
   textContent(selector: string): Promise<string | null>
   waitForFunction(expression: string, arg?: unknown, opts?: { timeout?: number }): Promise<unknown>
@@ -162,6 +166,17 @@ async function bytesOf(s3: S3Client, bucket: string, key: string): Promise<Buffe
   return Buffer.from(await out.Body.transformToByteArray())
 }
 
+/** The session's keys only (the minted JSON also carries a string `expiration`). */
+const keysOf = (c: Minted): Keys => ({
+  accessKeyId: c.accessKeyId,
+  secretAccessKey: c.secretAccessKey,
+  sessionToken: c.sessionToken,
+})
+
+/** PUT through the page's signer with the minted session. */
+const pagePut = (c: Minted, key: string, body: Uint8Array) =>
+  signer.putObject({ endpoint: c.endpoint, bucket: c.bucket, key, body, creds: keysOf(c), region: c.region })
+
 async function errorName(p: Promise<unknown>): Promise<string> {
   try {
     await p
@@ -197,7 +212,8 @@ beforeAll(async () => {
   s3 = server.s3()
   app = await startApp(server, 'browser-uploads')
   await s3.send(new CreateBucketCommand({ Bucket: 'browser-uploads' }))
-  await s3.send(new PutBucketCorsCommand({ Bucket: 'browser-uploads', CORSConfiguration: corsFor(app.origin) }))
+  const CORSConfiguration = corsFor(app.origin)
+  await s3.send(new PutBucketCorsCommand({ Bucket: 'browser-uploads', CORSConfiguration }))
 })
 afterAll(async () => {
   await app.stop()
@@ -217,18 +233,18 @@ describe('browser-upload example: app server and signer (Node)', () => {
     expect(lifetime).toBeGreaterThan(3600_000 - 60_000)
     expect(lifetime).toBeLessThan(3600_000 + 60_000)
     // The session may not read, even under its own prefix.
-    const scoped = server.s3(c)
-    expect(await errorName(scoped.send(new GetObjectCommand({ Bucket: 'browser-uploads', Key: 'uploads/carol/x' })))).toBe(
-      'AccessDenied',
-    )
+    const scoped = server.s3(keysOf(c))
+    const read = scoped.send(new GetObjectCommand({ Bucket: 'browser-uploads', Key: 'uploads/carol/x' }))
+    expect(await errorName(read)).toBe('AccessDenied')
   })
 
   it('rejects bad user ids, wrong methods and unknown paths with JSON errors', async () => {
     const bad = await fetch(`${app.url}/credentials`, { method: 'POST', body: '{"user":"../../etc"}' })
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { error: string }).error).toMatch(/user/)
-    expect((await fetch(`${app.url}/credentials`, { method: 'POST', body: 'not json' })).status).toBe(400)
-    expect((await fetch(`${app.url}/credentials`, { method: 'POST', body: 'x'.repeat(5000) })).status).toBe(413)
+    const post = (body: string) => fetch(`${app.url}/credentials`, { method: 'POST', body })
+    expect((await post('not json')).status).toBe(400)
+    expect((await post('x'.repeat(5000))).status).toBe(413)
     expect((await fetch(`${app.url}/credentials`)).status).toBe(405)
     expect((await fetch(`${app.url}/nope`)).status).toBe(404)
     const page = await fetch(`${app.url}/`)
@@ -237,11 +253,17 @@ describe('browser-upload example: app server and signer (Node)', () => {
   })
 
   it('the WebCrypto signer matches @smithy/signature-v4 byte for byte', async () => {
-    const creds = { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret/+example', sessionToken: 'tok+en/=' }
+    const creds = { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret/+ex', sessionToken: 'tok+en/=' }
     const date = new Date('2024-05-06T07:08:09Z')
     const url = `http://127.0.0.1:9000${signer.objectPath('bkt', "uploads/u/a file (1)!*'~.txt")}`
     const ours = await signer.signRequest({ method: 'PUT', url, creds, region: 'eu-west-1', date })
-    const smithy = new SignatureV4({ service: 's3', region: 'eu-west-1', credentials: creds, sha256: Sha256, uriEscapePath: false })
+    const smithy = new SignatureV4({
+      service: 's3',
+      region: 'eu-west-1',
+      credentials: creds,
+      sha256: Sha256,
+      uriEscapePath: false, // S3: the path is encoded once, by the caller
+    })
     const u = new URL(url)
     const signed = await smithy.sign(
       {
@@ -263,15 +285,39 @@ describe('browser-upload example: app server and signer (Node)', () => {
     const c = await mint(app, 'dave')
     const body = randomBytes(4096)
     const key = `${c.prefix}na me+(1).bin`
-    const r = await signer.putObject({ endpoint: c.endpoint, bucket: c.bucket, key, body, creds: c, region: c.region })
+    const r = await pagePut(c, key, body)
     expect(r.ok).toBe(true)
     expect(r.etag).toBe(md5(body))
     expect((await bytesOf(s3, c.bucket, key)).equals(body)).toBe(true)
     for (const outside of ['na me.bin', 'uploads/dave-other/x.bin', 'uploads/erin/x.bin']) {
-      const o = await signer.putObject({ endpoint: c.endpoint, bucket: c.bucket, key: outside, body, creds: c, region: c.region })
+      const o = await pagePut(c, outside, body)
       expect({ outside, status: o.status, code: o.code }).toEqual({ outside, status: 403, code: 'AccessDenied' })
     }
-    expect(await errorName(s3.send(new HeadObjectCommand({ Bucket: c.bucket, Key: 'na me.bin' })))).toBe('NotFound')
+    const head = s3.send(new HeadObjectCommand({ Bucket: c.bucket, Key: 'na me.bin' }))
+    expect(await errorName(head)).toBe('NotFound')
+  })
+
+  it('the same session can do a multipart upload under the prefix and abort one', async () => {
+    const c = await mint(app, 'frank')
+    const scoped = server.s3(keysOf(c))
+    const Bucket = c.bucket
+    const Key = `${c.prefix}multi.bin`
+    const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1000)]
+    const { UploadId } = await scoped.send(new CreateMultipartUploadCommand({ Bucket, Key }))
+    const done = []
+    for (const [i, Body] of parts.entries()) {
+      const PartNumber = i + 1
+      const { ETag } = await scoped.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body }))
+      done.push({ ETag, PartNumber })
+    }
+    const MultipartUpload = { Parts: done }
+    await scoped.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload }))
+    expect((await bytesOf(s3, Bucket, Key)).equals(Buffer.concat(parts))).toBe(true)
+    const aborted = `${c.prefix}aborted.bin`
+    const second = await scoped.send(new CreateMultipartUploadCommand({ Bucket, Key: aborted }))
+    await scoped.send(new AbortMultipartUploadCommand({ Bucket, Key: aborted, UploadId: second.UploadId }))
+    const outside = scoped.send(new CreateMultipartUploadCommand({ Bucket, Key: 'uploads/someone-else/x.bin' }))
+    expect(await errorName(outside)).toBe('AccessDenied')
   })
 })
 
@@ -283,11 +329,9 @@ describe.skipIf(!HAS_AWS_CLI)('browser-upload example: setup.sh (aws CLI)', () =
       LATCHKEY_BUCKET: 'setup-sh-bucket',
       APP_ORIGIN: 'http://127.0.0.1:8080',
     }
-    for (let i = 0; i < 2; i++) {
-      // Twice: the second run finds the bucket and just re-puts the CORS rule.
-      const r = await run('sh', [join(EXAMPLE, 'setup.sh')], env)
-      expect(r.code, r.stderr).toBe(0)
-    }
+    const r = await run('sh', [join(EXAMPLE, 'setup.sh')], env)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('created bucket setup-sh-bucket')
     const cors = await s3.send(new GetBucketCorsCommand({ Bucket: 'setup-sh-bucket' }))
     expect(cors.CORSRules?.[0]?.AllowedOrigins).toEqual(['http://127.0.0.1:8080'])
     expect(cors.CORSRules?.[0]?.ExposeHeaders).toEqual(['ETag'])
@@ -296,14 +340,14 @@ describe.skipIf(!HAS_AWS_CLI)('browser-upload example: setup.sh (aws CLI)', () =
 })
 
 describe.skipIf(playwright === undefined)('browser-upload example: headless Chromium', () => {
-  let ctx: PwContext
-  let profile: string
+  const opened: { ctx: PwContext; profile: string }[] = []
   const pageErrors: string[] = []
 
-  beforeAll(async () => {
-    if (playwright === undefined) return
-    profile = mkdtempSync(join(tmpdir(), 'latchkey-chromium-'))
-    ctx = await playwright.chromium.launchPersistentContext(profile, {
+  /** A fresh browser (own profile, own connection pool), closed in afterAll. */
+  async function browser(): Promise<PwContext> {
+    if (playwright === undefined) throw new Error('playwright-core missing')
+    const profile = mkdtempSync(join(tmpdir(), 'latchkey-chromium-'))
+    const ctx = await playwright.chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
       timeout: 60_000,
@@ -318,66 +362,91 @@ describe.skipIf(playwright === undefined)('browser-upload example: headless Chro
         '--disable-sync',
       ],
     })
-  })
+    opened.push({ ctx, profile })
+    return ctx
+  }
   afterAll(async () => {
-    await ctx?.close()
-    if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
+    for (const { ctx, profile } of opened) {
+      await ctx.close()
+      rmSync(profile, { recursive: true, force: true })
+    }
   })
 
-  async function openPage(url: string): Promise<PwPage> {
+  async function openPage(ctx: PwContext, url: string): Promise<PwPage> {
     const page = await ctx.newPage()
     page.on('pageerror', (e) => pageErrors.push(e.toString()))
     await page.goto(url)
-    await page.waitForFunction(`document.getElementById('status').textContent === 'ready'`, undefined, { timeout: 15_000 })
+    const ready = `document.getElementById('status').textContent === 'ready'`
+    await page.waitForFunction(ready, undefined, { timeout: 15_000 })
     return page
   }
 
-  /** Wait until output #id holds a final answer, and return it. */
-  async function resultOf(page: PwPage, id: string): Promise<string> {
-    await page.waitForFunction(
-      `(() => { const t = document.getElementById('${id}').textContent; return t !== '' && t !== '…' })()`,
-      undefined,
-      { timeout: 20_000 },
-    )
+  /** Wait until output #id holds a final answer (not empty, not '…'), and return it. */
+  async function resultOf(page: PwPage, id: string, timeout = 15_000): Promise<string> {
+    await page
+      .waitForFunction(
+        `(() => { const t = document.getElementById('${id}').textContent; return t !== '' && t !== '…' })()`,
+        undefined,
+        { timeout },
+      )
+      .catch(async (e: unknown) => {
+        const now = JSON.stringify(await page.textContent(`#${id}`))
+        const status = JSON.stringify(await page.textContent('#status'))
+        throw new Error(`#${id} stayed ${now}; status: ${status}`, { cause: e })
+      })
     return (await page.textContent(`#${id}`)) ?? ''
   }
 
+  const file = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/octet-stream', buffer })
+
   it('uploads a file cross-origin into uploads/<user>/ and is refused outside it', async () => {
     expect(new URL(app.url).port).not.toBe(String(server.port)) // two origins: real preflights
-    const page = await openPage(app.url)
+    const page = await openPage(await browser(), app.url)
     const bytes = randomBytes(300 * 1024)
     await page.fill('#user', 'alice')
-    await page.setInputFiles('#file', { name: 'holiday photo.bin', mimeType: 'application/octet-stream', buffer: bytes })
+    await page.setInputFiles('#file', file('holiday photo.bin', bytes))
     await page.click('#upload')
-    const etag = await resultOf(page, 'etag')
-    expect(etag).toBe(md5(bytes))
+    expect(await resultOf(page, 'etag')).toBe(md5(bytes))
     expect(await page.textContent('#key')).toBe('uploads/alice/holiday photo.bin')
     // Verified with the master key: the right bytes under the user's prefix.
-    expect((await bytesOf(s3, 'browser-uploads', 'uploads/alice/holiday photo.bin')).equals(bytes)).toBe(true)
-    const head = await s3.send(new HeadObjectCommand({ Bucket: 'browser-uploads', Key: 'uploads/alice/holiday photo.bin' }))
+    const Key = 'uploads/alice/holiday photo.bin'
+    expect((await bytesOf(s3, 'browser-uploads', Key)).equals(bytes)).toBe(true)
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'browser-uploads', Key }))
     expect(head.ContentType).toBe('application/octet-stream')
 
     await page.click('#outside')
-    const outside = await resultOf(page, 'outside-result')
-    expect(outside).toMatch(/^403 AccessDenied/)
-    expect(await errorName(s3.send(new HeadObjectCommand({ Bucket: 'browser-uploads', Key: 'holiday photo.bin' })))).toBe(
-      'NotFound',
-    )
+    expect(await resultOf(page, 'outside-result')).toMatch(/^403 AccessDenied/)
+    const outsideHead = s3.send(new HeadObjectCommand({ Bucket: 'browser-uploads', Key: 'holiday photo.bin' }))
+    expect(await errorName(outsideHead)).toBe('NotFound')
     expect(pageErrors).toEqual([])
+  })
+
+  // The user clicks "outside" (refused before Latchkey reads the 300 KB body), then uploads again.
+  // Chromium reuses the keep-alive connection, so the server must have drained the refused body.
+  it('uploads again on the same connection after a refused large upload', async () => {
+    const page = await openPage(await browser(), app.url)
+    await page.fill('#user', 'bob')
+    await page.setInputFiles('#file', file('big.bin', randomBytes(300 * 1024)))
+    await page.click('#outside')
+    expect(await resultOf(page, 'outside-result')).toMatch(/^403 AccessDenied/)
+    const next = randomBytes(1024)
+    await page.setInputFiles('#file', file('next.bin', next))
+    await page.click('#upload')
+    expect(await resultOf(page, 'etag', 8_000)).toBe(md5(next))
+    expect((await bytesOf(s3, 'browser-uploads', 'uploads/bob/next.bin')).equals(next)).toBe(true)
   })
 
   it('without a CORS rule for the page origin the browser blocks the upload (negative control)', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'browser-no-cors' }))
     const other = await startApp(server, 'browser-no-cors')
     try {
-      const page = await openPage(other.url)
-      await page.setInputFiles('#file', { name: 'x.bin', mimeType: 'application/octet-stream', buffer: randomBytes(64) })
+      const page = await openPage(await browser(), other.url)
+      await page.setInputFiles('#file', file('x.bin', randomBytes(64)))
       await page.click('#upload')
       expect(await resultOf(page, 'etag')).toMatch(/^error: .*fetch/i)
-      // The preflight failed, so the PUT itself was never sent.
-      expect(await errorName(s3.send(new HeadObjectCommand({ Bucket: 'browser-no-cors', Key: 'uploads/alice/x.bin' })))).toBe(
-        'NotFound',
-      )
+      // The preflight was refused, so the PUT itself was never sent.
+      const head = s3.send(new HeadObjectCommand({ Bucket: 'browser-no-cors', Key: 'uploads/alice/x.bin' }))
+      expect(await errorName(head)).toBe('NotFound')
     } finally {
       await other.stop()
     }

@@ -174,12 +174,50 @@ describe('seed 000: AssumeRole with the master key and the upload-only policy', 
     expect(who.Account).toBe(account)
   })
 
-  it('role chaining: a session cannot widen itself with a broader policy, nor exceed one hour', async () => {
+  it('role chaining with a wider policy gets only the intersection with the calling session', async () => {
     const sts = server.sts(creds)
-    const widen = await rejection(
-      sts.send(new AssumeRoleCommand({ RoleSessionName: 'wider', PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess' }] } as never)),
+    // Inline policy wider than the session's (everything in the bucket), plus full S3 access.
+    const wider = await sts.send(
+      new AssumeRoleCommand({
+        RoleSessionName: 'wider',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: ['arn:aws:s3:::your-bucket-name', 'arn:aws:s3:::your-bucket-name/*'] }],
+        }),
+        PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess' }],
+      } as never),
     )
-    expect(widen.name).toBe('AccessDenied')
+    const w = server.s3(keysOf(wider.Credentials))
+    // In both the parent session's policy and the new one: allowed.
+    await w.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/wider.txt', Body: 'x' }))
+    // Only in the new policy: refused, however wide the new policy is.
+    for (const call of [
+      () => w.send(new GetObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/a.txt' })),
+      () => w.send(new ListObjectsV2Command({ Bucket: 'your-bucket-name' })),
+      () => w.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'elsewhere.txt', Body: 'x' })),
+      () => w.send(new ListBucketsCommand({})),
+    ]) {
+      const e = await rejection(call())
+      expect([e.name, e.status]).toEqual(['AccessDenied', 403])
+    }
+    // Chaining again from the chained session with a narrower policy narrows further.
+    const narrower = await server.sts(keysOf(wider.Credentials)).send(
+      new AssumeRoleCommand({
+        RoleSessionName: 'narrower',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::your-bucket-name/your-directory/sub/*' }],
+        }),
+      } as never),
+    )
+    const n = server.s3(keysOf(narrower.Credentials))
+    await n.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/sub/n.txt', Body: 'x' }))
+    const e = await rejection(n.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/n.txt', Body: 'x' })))
+    expect(e.name).toBe('AccessDenied')
+  })
+
+  it('role chaining: a chained session cannot exceed one hour and keeps its parent\'s policy', async () => {
+    const sts = server.sts(creds)
     const long = await rejection(sts.send(new AssumeRoleCommand({ RoleSessionName: 'longer', DurationSeconds: 7200 } as never)))
     expect(long.name).toBe('ValidationError')
     const chained = await sts.send(new AssumeRoleCommand({ RoleSessionName: 'chained' } as never))

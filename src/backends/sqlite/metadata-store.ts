@@ -255,6 +255,12 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly commits: GroupCommit
   private readonly closeDb: boolean
   private closed = false
+  /**
+   * Bucket records by name (null = known absent). Every GET/PUT looks its bucket up, and buckets
+   * change rarely: entries are dropped whenever a bucket is created or deleted through this store
+   * (the only writer of this database), and the map is bounded.
+   */
+  private readonly bucketCache = new Map<string, BucketRecord | null>()
 
   constructor(db: Database, opts: SqliteMetadataStoreOptions = {}) {
     this.db = db
@@ -348,7 +354,9 @@ export class SqliteMetadataStore implements MetadataStore {
   // ----- buckets ------------------------------------------------------------------------------
 
   createBucket(b: BucketRecord): Promise<void> {
+    this.bucketCache.delete(b.name)
     return this.write(() => {
+      this.bucketCache.delete(b.name)
       const existing = this.bucketRow(b.name)
       if (existing !== undefined) {
         throw new StorageError('bucket-exists', `bucket ${b.name} already exists`, {
@@ -364,18 +372,26 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   getBucket(name: string): Promise<BucketRecord | undefined> {
+    const cached = this.bucketCache.get(name)
+    if (cached !== undefined) return Promise.resolve(cached ?? undefined)
+    const record = this.loadBucket(name)
+    if (this.bucketCache.size >= 10_000) this.bucketCache.clear()
+    this.bucketCache.set(name, record ?? null)
+    return Promise.resolve(record)
+  }
+
+  private loadBucket(name: string): BucketRecord | undefined {
     const row = prepare(this.db, 'SELECT * FROM buckets WHERE name = ?').get(name) as
       | { name: string; account_id: string; created_at: number; region: string }
       | undefined
-    return Promise.resolve(
-      row === undefined
-        ? undefined
-        : { name: row.name, accountId: row.account_id, createdAt: row.created_at, region: row.region },
-    )
+    return row === undefined
+      ? undefined
+      : { name: row.name, accountId: row.account_id, createdAt: row.created_at, region: row.region }
   }
 
   deleteBucket(name: string): Promise<void> {
     return this.write(() => {
+      this.bucketCache.delete(name)
       this.requireBucket(name)
       const hasObject = prepare(this.db, 'SELECT 1 FROM objects WHERE bucket = ? LIMIT 1').get(name)
       const hasUpload = prepare(this.db, 'SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1').get(name)

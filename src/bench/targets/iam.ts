@@ -165,7 +165,7 @@ export async function benchIamGet(s: Settings): Promise<ResultRow[]> {
         comparison: { kind: 'min-ratio', target: 0.9 },
         cpuUsPerOp: u.cpuUsPerOp,
         ceilingCpuUsPerOp: m.cpuUsPerOp,
-        note: `same server; ${roundsNote([u, m], ['writer', 'master'])}`,
+        note: `same server; CPU-based ratio ${(m.cpuUsPerOp / u.cpuUsPerOp).toFixed(3)}; ${roundsNote([u, m], ['writer', 'master'])}`,
         ...(error !== undefined ? { error } : {}),
       },
     ]

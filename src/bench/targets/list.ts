@@ -67,7 +67,7 @@ async function seededServer(n: number, log: (l: string) => void): Promise<Latchk
     await s3Call(pool, first.url, ROOT_CREDS, 'PUT', '/bench')
   } finally {
     await pool.close()
-    await first.stop()
+    await first.dispose()
   }
   const t0 = performance.now()
   const db = openDatabase(join(dataDir, 'latchkey.db'))
@@ -81,7 +81,7 @@ async function seededServer(n: number, log: (l: string) => void): Promise<Latchk
   return {
     ...server,
     async dispose() {
-      await server.stop()
+      await server.dispose()
       rmSync(dataDir, { recursive: true, force: true })
     },
   }

@@ -153,7 +153,7 @@ export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
         comparison: { kind: 'min-ratio', target: 0.9 },
         cpuUsPerOp: sv.cpuUsPerOp,
         ceilingCpuUsPerOp: pv.cpuUsPerOp,
-        note: `same server; ${roundsNote([sv, pv], ['session', 'parent'])}`,
+        note: `same server; CPU-based ratio ${(pv.cpuUsPerOp / sv.cpuUsPerOp).toFixed(3)}; ${roundsNote([sv, pv], ['session', 'parent'])}`,
         ...(error !== undefined ? { error } : {}),
       },
     ]

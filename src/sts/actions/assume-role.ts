@@ -5,6 +5,9 @@
  * caller; a well-formed role ARN is refused as AWS refuses an unknown role (never ignored).
  * Steps: 1 validate every parameter (AWS answers ValidationError before authorizing), 2 compile
  * the session policies, 3 size the packed policy, 4 authorize, 5 issue, 6 answer.
+ * Role chaining with a new Policy/PolicyArns is allowed: IAM keeps the calling session's policies
+ * and the new ones as separate layers that the policy engine intersects, so the chained session
+ * gets at most parent ∩ every layer (never a widening, whatever the new policy says).
  * @module
  */
 import { principalArn } from '../../auth/principal.js'
@@ -96,23 +99,6 @@ export function parseAssumeRole(
   }
 }
 
-/**
- * Security guard (named regression: chained session widening its parent). A session's session
- * policies are one set whose Allows are unioned (inline + PolicyArns, as AWS does); the IAM service
- * appends a chained session's new policies to the inherited ones, so a session that already has a
- * session policy could widen itself by chaining with a broader one. Until the chain is kept as
- * intersected layers, such a request is refused instead of silently widening.
- */
-async function checkChainingCannotWiden(c: ActionContext, caller: KnownPrincipal, input: AssumeRoleInput): Promise<void> {
-  if (caller.kind !== 'session' || input.policies.length === 0) return
-  const inherited = (await c.deps.iam.policiesFor(caller)).session ?? []
-  if (inherited.length > 0)
-    throw new StsError(
-      'AccessDenied',
-      `User: ${principalArn(caller)} is not authorized to perform: sts:AssumeRole with a new session policy: the calling session already has one (chain without Policy/PolicyArns to keep its policy)`,
-    )
-}
-
 export async function assumeRole(c: ActionContext, caller: KnownPrincipal): Promise<HttpResponse> {
   const input = parseAssumeRole(c, caller.kind === 'session')
   // 4. Authorize: no role exists, so a real role ARN is refused as AWS refuses an unknown role.
@@ -128,7 +114,6 @@ export async function assumeRole(c: ActionContext, caller: KnownPrincipal): Prom
   if (input.externalId !== undefined) extra['sts:externalid'] = input.externalId
   if (input.sourceIdentity !== undefined) extra['sts:sourceidentity'] = input.sourceIdentity
   await checkNotDenied(c, caller, stsFacts(c, caller, 'sts:AssumeRole', '*', extra))
-  await checkChainingCannotWiden(c, caller, input)
   // 5. Issue.
   const { roleName, roleId } = roleFor(caller)
   const issued = await c.deps.iam.issue(

@@ -104,6 +104,7 @@ export async function checkNotDenied(c: ActionContext, caller: KnownPrincipal, f
   const d = decide({
     identity: pol.identity,
     ...(pol.session !== undefined ? { session: pol.session } : {}),
+    ...(pol.sessionLayers !== undefined ? { sessionLayers: pol.sessionLayers } : {}),
     sameAccount: true,
     facts,
   })

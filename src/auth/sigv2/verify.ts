@@ -1,0 +1,148 @@
+/**
+ * SigV2 verification: the time window first (±15 min skew for header auth, Expires for presigned
+ * URLs), then HMAC-SHA1 over the StringToSign compared in constant time. A mismatch carries the
+ * non-secret StringToSign (session token masked) so clients can debug their signer, as S3 does.
+ * Presigned URLs may carry x-amz-* / Content-Type / Content-MD5 as query parameters (botocore
+ * puts them there); a header of the same name wins, since the header is what the request acts on.
+ * @module
+ */
+import { timingSafeEqual } from 'node:crypto'
+import type { QueryMap, RawRequest } from '../../server/raw-request.js'
+import { S3Error } from '../../s3/errors.js'
+import { DEFAULT_MAX_SKEW_MS } from '../sigv4/verify.js'
+import type { SigV2Input } from './parse.js'
+import { canonicalAmzHeaders, canonicalResource, signV2, stringToSignV2, type HeaderBag } from './string-to-sign.js'
+
+export interface VerifyV2Options {
+  /** Server time, ms epoch (from the injected clock). */
+  readonly now: number
+  readonly maxSkewMs?: number
+  /** The S3 domain for virtual-hosted-style addressing (`bucket.<domain>`). */
+  readonly domain?: string
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+/** Time window checks; throws RequestTimeTooSkewed (header) / AccessDenied "Request has expired" (presigned). */
+export function checkRequestTimeV2(input: SigV2Input, now: number, maxSkewMs = DEFAULT_MAX_SKEW_MS): void {
+  if (input.kind === 'header') {
+    const t = input.requestTime ?? Number.NaN
+    if (!(Math.abs(now - t) <= maxSkewMs)) {
+      throw new S3Error('RequestTimeTooSkewed', undefined, {
+        RequestTime: input.requestDate ?? '',
+        ServerTime: iso(now),
+        MaxAllowedSkewMilliseconds: String(maxSkewMs),
+      })
+    }
+    return
+  }
+  const expiresAt = Number(input.expires) * 1000
+  if (!(now <= expiresAt)) {
+    throw new S3Error('AccessDenied', 'Request has expired', {
+      Expires: Number.isFinite(expiresAt) && expiresAt <= 8.64e15 ? iso(expiresAt) : String(input.expires),
+      ServerTime: iso(now),
+    })
+  }
+}
+
+/** The bucket named by a virtual-hosted-style Host (`bucket.<domain>`), as s3/addressing.ts reads it. */
+export function virtualHostBucket(host: string | undefined, domain: string | undefined): string | undefined {
+  if (host === undefined || domain === undefined) return undefined
+  const h = host.toLowerCase().replace(/:\d+$/, '')
+  const d = domain.replace(/:\d+$/, '')
+  return h.endsWith('.' + d) ? h.slice(0, -(d.length + 1)) : undefined
+}
+
+/**
+ * Headers the StringToSign reads: for presigned URLs, query x-amz-* and content-* parameters
+ * fill in absent headers.
+ */
+function signedHeaderBag(raw: RawRequest, query: QueryMap, presigned: boolean): HeaderBag {
+  if (!presigned) return raw.headers
+  let merged: Record<string, string | undefined> | undefined
+  for (const [k, v] of query) {
+    const lk = k.toLowerCase()
+    if (!(lk.startsWith('x-amz-') || lk === 'content-md5' || lk === 'content-type')) continue
+    if (raw.headers[lk] !== undefined || merged?.[lk] !== undefined) continue
+    merged ??= { ...raw.headers }
+    merged[lk] = v
+  }
+  return merged ?? raw.headers
+}
+
+/**
+ * The StringToSign candidates, the AWS-documented form first. Two spellings of the same request
+ * are also accepted, each fully covered by the secret:
+ * - header auth with both x-amz-date and Date: AWS signs an empty Date line; some signers
+ *   (MinIO's) sign the Date value anyway;
+ * - a path-style bucket request (`/bucket`): botocore signs `/bucket/`, as AWS canonicalizes it.
+ */
+export function stringsToSignV2(
+  raw: RawRequest,
+  query: QueryMap,
+  input: SigV2Input,
+  domain?: string,
+): string[] {
+  const headers = signedHeaderBag(raw, query, input.kind === 'presigned')
+  const vhost = virtualHostBucket(raw.headers['host'], domain)
+  const resource = canonicalResource(raw.rawPath, raw.rawQuery, vhost)
+  const resources = [resource]
+  if (vhost === undefined && /^\/[^/]+$/.test(raw.rawPath)) {
+    resources.push(canonicalResource(`${raw.rawPath}/`, raw.rawQuery))
+  }
+  const dates: string[] = []
+  if (input.kind === 'presigned') dates.push(input.expires ?? '')
+  else {
+    const date = raw.headers['date']?.trim() ?? ''
+    if (headers['x-amz-date'] === undefined) dates.push(date)
+    else {
+      dates.push('')
+      if (date !== '') dates.push(date)
+    }
+  }
+  const base = {
+    method: raw.method,
+    contentMd5: headers['content-md5'] ?? '',
+    contentType: headers['content-type'] ?? '',
+    amzHeaders: canonicalAmzHeaders(headers),
+  }
+  const out: string[] = []
+  for (const r of resources) for (const date of dates) out.push(stringToSignV2({ ...base, date, resource: r }))
+  return out
+}
+
+/** Constant-time comparison of two base64 signatures (length is not secret). */
+export function signatureEqualsV2(given: string, expected: string): boolean {
+  const a = Buffer.from(given, 'utf8')
+  const b = Buffer.from(expected, 'utf8')
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** Mask the session token in a StringToSign shown in an error: errors end up in logs. */
+export function redactTokenV2(sts: string): string {
+  return sts.replace(/^x-amz-security-token:.*$/m, 'x-amz-security-token:<redacted>')
+}
+
+/** Verify a parsed V2 signature with the credential's secret. Throws S3Error. */
+export function verifySigV2(
+  raw: RawRequest,
+  query: QueryMap,
+  input: SigV2Input,
+  secret: string,
+  opts: VerifyV2Options,
+): void {
+  checkRequestTimeV2(input, opts.now, opts.maxSkewMs)
+  const candidates = stringsToSignV2(raw, query, input, opts.domain)
+  let ok = false
+  // Every candidate is computed and compared, so timing does not depend on which one matched.
+  for (const sts of candidates) ok = signatureEqualsV2(input.signature, signV2(secret, sts)) || ok
+  if (!ok) {
+    throw new S3Error('SignatureDoesNotMatch', undefined, {
+      AWSAccessKeyId: input.accessKeyId,
+      StringToSign: redactTokenV2(candidates[0] ?? ''),
+      SignatureProvided: input.signature,
+    })
+  }
+}
