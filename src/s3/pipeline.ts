@@ -12,6 +12,7 @@
  */
 import type { RawRequest, RequestContext } from '../server/raw-request.js'
 import { parseQuery } from '../server/raw-request.js'
+import { discardRequestBody } from '../server/drain.js'
 import type { HttpResponse } from '../server/http-response.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
@@ -161,13 +162,13 @@ export class S3Pipeline {
     } catch (err) {
       const e = toS3Error(err, principal.kind === 'anonymous' ? undefined : principal.accountId)
       if (e.code === 'InternalError') ctx.log.error({ err, requestId: ctx.requestId }, 'internal error')
-      // Drain what is left of the request body so the connection stays usable.
-      if (!raw.body.readableEnded) raw.body.resume()
+      // Consume (or give up on) what is left of the body so the connection stays usable.
+      const drain = discardRequestBody(raw)
       const cors = bucketName !== undefined && bucketRecord !== undefined ? await this.corsHeaders(raw, bucketName).catch(() => ({})) : {}
       const resource = safeResource(raw.rawPath)
       return {
         status: e.status,
-        headers: { 'content-type': 'application/xml', ...cors, ...e.headers },
+        headers: { 'content-type': 'application/xml', ...cors, ...e.headers, ...drain },
         body: raw.method === 'HEAD' ? undefined : renderS3Error(e, resource, ctx.requestId),
       }
     }
@@ -284,7 +285,7 @@ export class S3Pipeline {
   }
 
   private async preflight(raw: RawRequest, bucket: string | undefined): Promise<HttpResponse> {
-    if (!raw.body.readableEnded) raw.body.resume()
+    discardRequestBody(raw)
     if (bucket === undefined) throw new S3Error('MethodNotAllowed', undefined, { Method: 'OPTIONS', ResourceType: 'SERVICE' })
     const record = await this.deps.meta.getBucket(bucket)
     if (record === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket })
