@@ -21,7 +21,7 @@
  *    engine intersects (session-layers.ts), so a chained session can only narrow its parent.
  * @module
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { generateSecret, generateURI, verifySync } from 'otplib'
 import type { ParentRef, Principal, UserRole } from '../auth/principal.js'
 import { deriveKey, KEY_LABELS, seal, unseal } from '../crypto/seal.js'
@@ -50,6 +50,7 @@ import {
 } from './password.js'
 import { FailureThrottle, LOGIN_THROTTLE, type ThrottleOptions } from './throttle.js'
 import { Lru } from './lru.js'
+import { RandomPool } from './random-pool.js'
 import { decodeLayers, encodeLayers } from './session-layers.js'
 import { SessionQuota, type SlotInfo } from './session-quota.js'
 import {
@@ -275,6 +276,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
   private readonly sessions: Lru<string, SessionEntry>
   /** Active sessions per quota key (the per-parent bound), kept exact in memory. */
   private readonly quota = new SessionQuota()
+  private readonly random = new RandomPool()
   /** Session policies recompiled from stored text, by position and text (sessions share them). */
   private readonly compiled = new Lru<string, CompiledPolicy>(512)
   private readonly sessionOf = new WeakMap<ResolvedCredential, SessionEntry>()
@@ -1149,7 +1151,7 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     let sessionToken: string
     try {
       secretAccessKey = this.ids.alnum(40)
-      sessionToken = req.withToken ? TOKEN_PREFIX + randomBytes(32).toString('base64url') : ''
+      sessionToken = req.withToken ? TOKEN_PREFIX + this.random.base64url(32) : ''
       // Role chaining: the new policies become one more layer, intersected with the inherited ones.
       const layers: Layers = req.policies.length > 0 ? [...origin.layers, req.policies] : origin.layers
       const stored: StoredParent = { parent, checks }

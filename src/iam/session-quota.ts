@@ -22,7 +22,9 @@ export interface SlotInfo {
   readonly originKeyId?: string
 }
 
-interface Slot extends SlotInfo {
+interface Slot {
+  readonly info: SlotInfo
+  readonly expiresAt: number
   live: boolean
 }
 
@@ -98,7 +100,7 @@ export class SessionQuota {
       if (top.live) {
         top.live = false
         g.live--
-        if (this.slots.get(top.accessKeyId) === top) this.slots.delete(top.accessKeyId)
+        if (this.slots.get(top.info.accessKeyId) === top) this.slots.delete(top.info.accessKeyId)
       }
     }
     if (g.heap.size === 0) this.groups.delete(quotaKey)
@@ -106,7 +108,7 @@ export class SessionQuota {
 
   private take(info: SlotInfo, g: Group): void {
     this.release(info.accessKeyId)
-    const slot: Slot = { ...info, live: true }
+    const slot: Slot = { info, expiresAt: info.expiresAt, live: true }
     this.slots.set(info.accessKeyId, slot)
     g.heap.push(slot)
     g.live++
@@ -151,14 +153,14 @@ export class SessionQuota {
     this.slots.delete(accessKeyId)
     if (!s.live) return
     s.live = false
-    const g = this.groups.get(s.quotaKey)
+    const g = this.groups.get(s.info.quotaKey)
     if (g !== undefined) g.live--
   }
 
   /** Give back every slot matching `pred` (bulk revocations); the number released. */
   releaseWhere(pred: (s: SlotInfo) => boolean): number {
     const ids: string[] = []
-    for (const s of this.slots.values()) if (pred(s)) ids.push(s.accessKeyId)
+    for (const s of this.slots.values()) if (pred(s.info)) ids.push(s.info.accessKeyId)
     for (const id of ids) this.release(id)
     return ids.length
   }

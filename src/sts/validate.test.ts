@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { StsError } from './errors.js'
 import { readParams } from './params.js'
@@ -126,5 +127,28 @@ describe('readParams', () => {
   })
   it('ignores bodies of other content types', () => {
     expect(readParams('', Buffer.from('Action=X'), 'application/json').get('Action')).toBeUndefined()
+  })
+  it('decodes exactly as URLSearchParams (first value wins), bad %-sequences and invalid UTF-8 included', () => {
+    const ascii = ['&', '=', '+', '%', '%2', '%41', '%2B', '%C3%A9', '%FF', '%E2%82', 'a', 'B', '0', ' ', '&&', '==', '__proto__']
+    // Raw non-ASCII mixed with %-escapes is where Node's URLSearchParams departs from the WHATWG
+    // decoder (below), so the differential keeps them apart.
+    const pieces = fc.oneof(
+      fc.array(fc.constantFrom(...ascii), { maxLength: 30 }),
+      fc.array(fc.constantFrom('&', '=', '+', 'a', ' ', 'é', '€', '😀'), { maxLength: 30 }),
+    )
+    fc.assert(
+      fc.property(pieces, (parts) => {
+        const text = parts.join('')
+        const want = new Map<string, string>()
+        for (const [k, v] of new URLSearchParams(text)) if (!want.has(k)) want.set(k, v)
+        expect([...readParams(text, Buffer.alloc(0), undefined)]).toEqual([...want])
+        expect([...readParams('', Buffer.from(text), 'application/x-www-form-urlencoded; charset=utf-8')]).toEqual([...want])
+      }),
+      { numRuns: 500 },
+    )
+  })
+  it('keeps a stray % before raw non-ASCII text (WHATWG percent-decoding)', () => {
+    expect(readParams('k=%€%41&j=é%FF', Buffer.alloc(0), undefined).get('k')).toBe('%€A')
+    expect(readParams('k=%€%41&j=é%FF', Buffer.alloc(0), undefined).get('j')).toBe('é\ufffd')
   })
 })

@@ -23,11 +23,19 @@ export interface ActionContext {
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 
+/** Role ids computed so far (a pure function of the seed; bounded, cleared when full). */
+const roleIds = new Map<string, string>()
+const ROLE_ID_CACHE_MAX = 4096
+
 /** 'AROA' + 17 characters derived from a stable identity (AWS role ids are 21 characters). */
 export function stableRoleId(seed: string): string {
+  const hit = roleIds.get(seed)
+  if (hit !== undefined) return hit
   const h = createHash('sha256').update(seed).digest()
   let out = 'AROA'
   for (let i = 0; i < 17; i++) out += B32[(h[i] ?? 0) & 31]
+  if (roleIds.size >= ROLE_ID_CACHE_MAX) roleIds.clear()
+  roleIds.set(seed, out)
   return out
 }
 
