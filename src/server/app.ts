@@ -36,7 +36,7 @@ export async function startApp(config: Config, log: Logger, deps: { clock?: Cloc
   const ids = deps.ids ?? randomIds
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const masterKey = loadMasterKey(config.dataDir, config.masterKey)
-  const db = openDatabase(join(config.dataDir, 'latchkey.db'))
+  const db = openDatabase(join(config.dataDir, 'latchkey.db'), { exclusive: true })
   const meta = new SqliteMetadataStore(db)
   const blobs = new FsBlobStore(join(config.dataDir, 'objects'))
   const swept = await sweepOrphans(meta, blobs, log)

@@ -13,9 +13,10 @@ export function discardRequestBody(raw: RawRequest): Record<string, string> {
   const body = raw.body
   if (body.readableEnded || body.destroyed) return {}
   body.unpipe()
-  const declared = Number(raw.headers['content-length'] ?? NaN)
   body.resume()
-  // Unknown length (chunked) or a big remainder: close the connection after answering.
+  // A chunked body of unknown length, or a big declared one: close the connection after answering.
+  if (raw.headers['transfer-encoding'] !== undefined) return { connection: 'close' }
+  const declared = Number(raw.headers['content-length'] ?? '0')
   if (!(declared <= DRAIN_LIMIT)) return { connection: 'close' }
   return {}
 }

@@ -9,7 +9,7 @@
  * @module
  */
 import { createHash, type Hash } from 'node:crypto'
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream'
+import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { RawRequest } from '../../server/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { AwsChunkedDecoder, type ChunkedMode } from './chunked.js'
@@ -149,17 +149,27 @@ export function decodePayload(
 
   const contentLength = parseLength(raw.headers['content-length'], 'Content-Length')
   const withLength = contentLength !== undefined ? { contentLength } : {}
+  // No body at all (Content-Length 0, or a GET/HEAD without a length): nothing to stream through
+  // a verifier, only the declared hash to check. This is the hot path of every small read.
+  const bodyless =
+    contentLength === 0 ||
+    (contentLength === undefined &&
+      raw.headers['transfer-encoding'] === undefined &&
+      (raw.method === 'GET' || raw.method === 'HEAD'))
+  if (bodyless) {
+    if (mode !== UNSIGNED_PAYLOAD && mode.toLowerCase() !== EMPTY_SHA256) {
+      throw new S3Error('XAmzContentSHA256Mismatch', undefined, {
+        ClientComputedContentSHA256: mode,
+        S3ComputedContentSHA256: EMPTY_SHA256,
+      })
+    }
+    return { body: raw.body, ...withLength, trailers }
+  }
   if (mode === UNSIGNED_PAYLOAD) {
     if (contentLength === undefined) return { body: raw.body, trailers }
     return { body: feed(raw.body, new VerifyingPassThrough(contentLength, undefined)), ...withLength, trailers }
   }
 
   // A hex sha256 (parse.ts validated the form).
-  if (contentLength === 0 && mode.toLowerCase() === EMPTY_SHA256) {
-    const empty = new PassThrough()
-    raw.body.resume()
-    empty.end()
-    return { body: empty, ...withLength, trailers }
-  }
   return { body: feed(raw.body, new VerifyingPassThrough(contentLength, mode)), ...withLength, trailers }
 }

@@ -64,7 +64,7 @@ export const METADATA_MIGRATIONS: readonly string[] = [
     body_ref TEXT,
     body BLOB,
     PRIMARY KEY (bucket, key)
-  ) WITHOUT ROWID;
+  );
   CREATE TABLE uploads (
     upload_id TEXT PRIMARY KEY,
     bucket TEXT NOT NULL COLLATE BINARY,
@@ -172,6 +172,14 @@ interface ObjectRow {
 
 const SUMMARY_COLS = 'bucket, key, size, etag, last_modified, owner, meta, tags'
 
+const OBJECT_CACHE_BYTES = 64 * 1024 * 1024
+const OBJECT_CACHE_ENTRIES = 100_000
+
+/** Approximate memory a cached record holds (its inline body plus a fixed overhead). */
+function cachedSize(r: ObjectRecord): number {
+  return 512 + (r.body.kind === 'inline' ? r.body.bytes.length : 0)
+}
+
 function summaryFromRow(r: ObjectRow): ObjectSummary {
   const meta = JSON.parse(r.meta) as ObjectMeta
   return {
@@ -261,6 +269,13 @@ export class SqliteMetadataStore implements MetadataStore {
    * (the only writer of this database), and the map is bounded.
    */
   private readonly bucketCache = new Map<string, BucketRecord | null>()
+  /**
+   * Recently read object records (small bodies included), least recently used first. Every write
+   * to an object goes through this store and drops its entry inside the committing batch, so the
+   * cache never serves a record the database no longer has. Bounded by bytes and entries.
+   */
+  private readonly objectCache = new Map<string, ObjectRecord>()
+  private objectCacheBytes = 0
 
   constructor(db: Database, opts: SqliteMetadataStoreOptions = {}) {
     this.db = db
@@ -300,6 +315,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private upsertObject(o: ObjectRecord): BodyRef | undefined {
+    this.forgetObject(o.bucket + '\u0000' + o.key)
     const replaced = this.objectBody(o.bucket, o.key)
     const meta: ObjectMeta = {
       h: o.headers,
@@ -454,16 +470,48 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+    const ck = bucket + '\u0000' + key
+    const hit = this.objectCache.get(ck)
+    if (hit !== undefined) {
+      // Refresh its place in the LRU order.
+      this.objectCache.delete(ck)
+      this.objectCache.set(ck, hit)
+      return Promise.resolve(hit)
+    }
+    const record = this.loadObject(bucket, key)
+    if (record !== undefined) this.cacheObject(ck, record)
+    return Promise.resolve(record)
+  }
+
+  private cacheObject(ck: string, record: ObjectRecord): void {
+    this.objectCache.set(ck, record)
+    this.objectCacheBytes += cachedSize(record)
+    while (this.objectCacheBytes > OBJECT_CACHE_BYTES || this.objectCache.size > OBJECT_CACHE_ENTRIES) {
+      const oldest = this.objectCache.keys().next()
+      if (oldest.done === true) break
+      this.forgetObject(oldest.value)
+    }
+  }
+
+  private forgetObject(ck: string): void {
+    const r = this.objectCache.get(ck)
+    if (r === undefined) return
+    this.objectCache.delete(ck)
+    this.objectCacheBytes -= cachedSize(r)
+  }
+
+  private loadObject(bucket: string, key: string): ObjectRecord | undefined {
     const row = prepare(
       this.db,
       `SELECT ${SUMMARY_COLS}, body_kind, body_ref, body FROM objects WHERE bucket = ? AND key = ?`,
     ).get(bucket, key) as (ObjectRow & BodyColumns) | undefined
-    if (row === undefined) return Promise.resolve(undefined)
-    return Promise.resolve({ ...summaryFromRow(row), body: bodyFromColumns(row) })
+    if (row === undefined) return undefined
+    return { ...summaryFromRow(row), body: bodyFromColumns(row) }
   }
 
   deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
     return this.write(() => {
+      this.forgetObject(bucket + '\u0000' + key)
       this.requireBucket(bucket)
       const body = this.objectBody(bucket, key)
       if (body !== undefined) {
@@ -475,6 +523,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void> {
     return this.write(() => {
+      this.forgetObject(bucket + '\u0000' + key)
       this.requireBucket(bucket)
       const r = prepare(this.db, 'UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?').run(
         JSON.stringify(tags),
