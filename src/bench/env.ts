@@ -42,7 +42,7 @@ export function settings(quick: boolean, log: (line: string) => void): Settings 
         warmupMs: 2_000,
         connections: 32,
         bigBytes: 256 << 20,
-        bigRounds: 3,
+        bigRounds: 5,
         log,
       }
 }
