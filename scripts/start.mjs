@@ -19,11 +19,22 @@ function newest(dir) {
 }
 
 if (!existsSync(main) || newest(join(root, 'src')) > statSync(main).mtimeMs) {
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-    cwd: root,
-  })
+  execFileSync(
+    process.execPath,
+    [
+      join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      join(root, 'tsconfig.build.json'),
+    ],
+    {
+      stdio: 'inherit',
+      cwd: root,
+    },
+  )
 }
-const child = spawn(process.execPath, [main, 'serve', ...process.argv.slice(2)], { stdio: 'inherit', cwd: process.cwd() })
+const child = spawn(process.execPath, [main, 'serve', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  cwd: process.cwd(),
+})
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

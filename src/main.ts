@@ -25,7 +25,8 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (cmd === 'policy' && rest[0] === 'simulate') return runPolicySimulate(rest.slice(1), out)
-  if (cmd === 'sts' && rest[0] === 'assume-role') return runStsAssumeRole(rest.slice(1), process.env, out)
+  if (cmd === 'sts' && rest[0] === 'assume-role')
+    return runStsAssumeRole(rest.slice(1), process.env, out)
   if (cmd !== undefined && cmd !== 'serve' && !cmd.startsWith('--')) {
     process.stderr.write(`latchkey: unknown command "${cmd}"\n${USAGE}\n`)
     return 2

@@ -161,7 +161,8 @@ export function createApp(config) {
   return createServer((req, res) => {
     handle(req, res).catch((e) => {
       const status = e?.status ?? 500
-      if (!res.headersSent) sendJson(res, status, { error: e?.status ? e.message : 'internal error' })
+      if (!res.headersSent)
+        sendJson(res, status, { error: e?.status ? e.message : 'internal error' })
       else res.destroy()
     })
   })
@@ -178,7 +179,9 @@ function main() {
   const server = createApp(config)
   server.listen(config.port, config.host, () => {
     const { port } = server.address()
-    console.log(`browser-upload example listening on http://${config.host}:${port} (bucket ${config.bucket})`)
+    console.log(
+      `browser-upload example listening on http://${config.host}:${port} (bucket ${config.bucket})`,
+    )
   })
   const stop = () => {
     server.close(() => process.exit(0))

@@ -22,7 +22,9 @@ async function sha256Hex(text) {
 
 async function hmac(key, text) {
   const raw = typeof key === 'string' ? enc.encode(key) : key
-  const k = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  const k = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+  ])
   return crypto.subtle.sign('HMAC', k, enc.encode(text))
 }
 
@@ -39,7 +41,10 @@ export function objectPath(bucket, key) {
 
 /** `20240102T030405Z` from a Date. */
 export function amzDate(date) {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
 }
 
 /**
@@ -60,17 +65,27 @@ export async function signRequest(o) {
   }
   for (const [k, v] of Object.entries(headers)) toSign[k.toLowerCase()] = String(v)
   const names = Object.keys(toSign).sort()
-  const canonicalHeaders = names.map((n) => `${n}:${toSign[n].trim().replace(/\s+/g, ' ')}\n`).join('')
+  const canonicalHeaders = names
+    .map((n) => `${n}:${toSign[n].trim().replace(/\s+/g, ' ')}\n`)
+    .join('')
   const signedHeaders = names.join(';')
   const query = [...u.searchParams]
     .map(([k, v]) => [awsEncode(k), awsEncode(v)])
     .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join('&')
-  const canonicalRequest = [method, u.pathname, query, canonicalHeaders, signedHeaders, payloadHash]
-    .join('\n')
+  const canonicalRequest = [
+    method,
+    u.pathname,
+    query,
+    canonicalHeaders,
+    signedHeaders,
+    payloadHash,
+  ].join('\n')
   const scope = `${day}/${region}/${service}/aws4_request`
-  const stringToSign = ['AWS4-HMAC-SHA256', time, scope, await sha256Hex(canonicalRequest)].join('\n')
+  const stringToSign = ['AWS4-HMAC-SHA256', time, scope, await sha256Hex(canonicalRequest)].join(
+    '\n',
+  )
   let key = await hmac('AWS4' + creds.secretAccessKey, day)
   for (const part of [region, service, 'aws4_request']) key = await hmac(key, part)
   const signature = hex(await hmac(key, stringToSign))
@@ -102,7 +117,8 @@ let cached
 
 /** The app server's /credentials answer, reused until 5 minutes before it expires. */
 async function credentials(user) {
-  if (cached && cached.user === user && Date.parse(cached.expiration) - Date.now() > 5 * 60_000) return cached
+  if (cached && cached.user === user && Date.parse(cached.expiration) - Date.now() > 5 * 60_000)
+    return cached
   const res = await fetch('/credentials', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

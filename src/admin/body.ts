@@ -24,7 +24,8 @@ export async function readBodyText(body: Readable, limit = MAX_BODY_BYTES): Prom
   }
   const buf = Buffer.concat(chunks)
   const text = buf.toString('utf8')
-  if (!Buffer.from(text, 'utf8').equals(buf)) throw new AdminError('ValidationError', 'Request body is not valid UTF-8')
+  if (!Buffer.from(text, 'utf8').equals(buf))
+    throw new AdminError('ValidationError', 'Request body is not valid UTF-8')
   return text
 }
 
@@ -37,6 +38,9 @@ export function parseJson(text: string, optional = false): unknown {
   try {
     return JSON.parse(text) as unknown
   } catch (e) {
-    throw new AdminError('ValidationError', `Request body is not valid JSON: ${(e as Error).message}`)
+    throw new AdminError(
+      'ValidationError',
+      `Request body is not valid JSON: ${(e as Error).message}`,
+    )
   }
 }

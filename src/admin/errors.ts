@@ -55,7 +55,14 @@ export function toAdminError(e: unknown): AdminError | undefined {
 }
 
 export function renderAdminError(e: AdminError, requestId: string): HttpResponse {
-  const headers: Record<string, string> = { 'x-amz-request-id': requestId, 'cache-control': 'no-store' }
+  const headers: Record<string, string> = {
+    'x-amz-request-id': requestId,
+    'cache-control': 'no-store',
+  }
   if (e.retryAfter !== undefined) headers['retry-after'] = String(e.retryAfter)
-  return jsonResponse(ADMIN_ERRORS[e.code].status, { error: { code: e.code, message: e.message } }, headers)
+  return jsonResponse(
+    ADMIN_ERRORS[e.code].status,
+    { error: { code: e.code, message: e.message } },
+    headers,
+  )
 }

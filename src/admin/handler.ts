@@ -68,7 +68,8 @@ export const ADMIN_PREFIX = '/api/admin'
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString())
+const iso = (ms: number | undefined): string | null =>
+  ms === undefined ? null : new Date(ms).toISOString()
 
 function userJson(u: UserView): Record<string, unknown> {
   return {
@@ -113,7 +114,13 @@ function sessionJson(iam: IamService, s: SessionInfo): Record<string, unknown> {
     parent:
       p.kind === 'account-root'
         ? { kind: 'master-key', customer_id: p.accountId, access_key: p.accessKeyId }
-        : { kind: 'user', customer_id: p.accountId, user_id: p.userId, username: p.username, access_key: p.accessKeyId ?? null },
+        : {
+            kind: 'user',
+            customer_id: p.accountId,
+            user_id: p.userId,
+            username: p.username,
+            access_key: p.accessKeyId ?? null,
+          },
     issued_at: iso(s.issuedAt),
     expires_at: iso(s.expiresAt),
     has_policy: s.hasPolicy,
@@ -125,7 +132,11 @@ const ok = (status: number, value: unknown, headers: Record<string, string> = {}
   jsonResponse(status, value, { ...NO_STORE, ...headers })
 const noContent = (): HttpResponse => ({ status: 204, headers: NO_STORE })
 
-function paginate<T>(items: readonly T[], query: ReadonlyMap<string, string>, render: (t: T) => unknown): HttpResponse {
+function paginate<T>(
+  items: readonly T[],
+  query: ReadonlyMap<string, string>,
+  render: (t: T) => unknown,
+): HttpResponse {
   const limit = intParam(query, 'limit', 100, 1, 1000)
   const offset = intParam(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER)
   const page = items.slice(offset, offset + limit)
@@ -134,7 +145,13 @@ function paginate<T>(items: readonly T[], query: ReadonlyMap<string, string>, re
   return ok(200, page.map(render), headers)
 }
 
-function intParam(q: ReadonlyMap<string, string>, name: string, def: number, min: number, max: number): number {
+function intParam(
+  q: ReadonlyMap<string, string>,
+  name: string,
+  def: number,
+  min: number,
+  max: number,
+): number {
   const v = q.get(name)
   if (v === undefined || v === '') return def
   if (!/^\d{1,16}$/.test(v) || Number(v) < min || Number(v) > max) {
@@ -151,7 +168,13 @@ export function visibleAccountIds(iam: IamService, actor: Actor): readonly strin
   if (actor.kind === 'operator') return iam.listAccounts().map((a) => a.id)
   const own = actor.account
   if (own.type !== 'reseller') return [own.id]
-  return [own.id, ...iam.listAccounts().filter((a) => a.resellerId === own.id).map((a) => a.id)]
+  return [
+    own.id,
+    ...iam
+      .listAccounts()
+      .filter((a) => a.resellerId === own.id)
+      .map((a) => a.id),
+  ]
 }
 
 function canSee(iam: IamService, actor: Actor, accountId: string): boolean {
@@ -163,7 +186,8 @@ function visibleCustomer(d: AdminDeps, actor: Actor, name: string): AccountView 
   const info = d.iam.byName(name)
   const a = info ? d.iam.getAccount(info.id) : undefined
   if (!a) throw new AdminError('NotFound', `No such customer: ${name}`)
-  if (!canSee(d.iam, actor, a.id)) throw new AdminError('Forbidden', `Customer ${name} belongs to another account`)
+  if (!canSee(d.iam, actor, a.id))
+    throw new AdminError('Forbidden', `Customer ${name} belongs to another account`)
   return a
 }
 
@@ -171,7 +195,8 @@ function visibleCustomer(d: AdminDeps, actor: Actor, name: string): AccountView 
 function visibleUser(d: AdminDeps, actor: Actor, id: string): UserView {
   const u = d.iam.getUser(id)
   if (!u) throw new AdminError('NotFound', `No such user: ${id}`)
-  if (!canSee(d.iam, actor, u.accountId)) throw new AdminError('Forbidden', `User ${id} belongs to another account`)
+  if (!canSee(d.iam, actor, u.accountId))
+    throw new AdminError('Forbidden', `User ${id} belongs to another account`)
   return u
 }
 
@@ -213,7 +238,10 @@ const login: PublicRoute = async (d, raw, ctx) => {
 
 const listUsers: Route = async (d, c) => {
   const customer = c.query.get('customer')
-  const ids = customer !== undefined && customer !== '' ? [visibleCustomer(d, c.actor, customer).id] : visibleAccountIds(d.iam, c.actor)
+  const ids =
+    customer !== undefined && customer !== ''
+      ? [visibleCustomer(d, c.actor, customer).id]
+      : visibleAccountIds(d.iam, c.actor)
   return paginate(d.iam.listUsers(ids), c.query, userJson)
 }
 
@@ -273,7 +301,8 @@ const createCredentials: Route = async (d, c) => {
 
 const deleteCredentials: Route = async (d, c) => {
   const u = visibleUser(d, c.actor, param(c, 0))
-  if (!(await d.iam.revokeKey(u.id))) throw new AdminError('NotFound', `User ${u.id} has no credentials`)
+  if (!(await d.iam.revokeKey(u.id)))
+    throw new AdminError('NotFound', `User ${u.id} has no credentials`)
   c.ctx.log.info({ userId: u.id }, 'admin: credentials revoked')
   return noContent()
 }
@@ -295,7 +324,8 @@ const getPolicy: Route = async (d, c) => {
 
 const deletePolicy: Route = async (d, c) => {
   const u = visibleUser(d, c.actor, param(c, 0))
-  if (!(await d.iam.deleteUserPolicy(u.id))) throw new AdminError('NotFound', `User ${u.id} has no policy`)
+  if (!(await d.iam.deleteUserPolicy(u.id)))
+    throw new AdminError('NotFound', `User ${u.id} has no policy`)
   return noContent()
 }
 
@@ -307,7 +337,8 @@ const enrollTotp: Route = async (d, c) => {
 
 const deleteTotp: Route = async (d, c) => {
   const u = visibleUser(d, c.actor, param(c, 0))
-  if (!(await d.iam.deleteTotp(u.id))) throw new AdminError('NotFound', `User ${u.id} has no TOTP enrolment`)
+  if (!(await d.iam.deleteTotp(u.id)))
+    throw new AdminError('NotFound', `User ${u.id} has no TOTP enrolment`)
   return noContent()
 }
 
@@ -325,8 +356,10 @@ const createCustomer: Route = async (d, c) => {
   let resellerId: string | undefined
   if (c.actor.kind === 'user') {
     const own = c.actor.account
-    if (own.type !== 'reseller') throw new AdminError('Forbidden', 'Only the operator or a reseller may create customers')
-    if (b.type !== 'customer') throw new AdminError('Forbidden', 'A reseller may only create customer accounts')
+    if (own.type !== 'reseller')
+      throw new AdminError('Forbidden', 'Only the operator or a reseller may create customers')
+    if (b.type !== 'customer')
+      throw new AdminError('Forbidden', 'A reseller may only create customer accounts')
     if (b.reseller !== undefined && b.reseller !== own.name) {
       throw new AdminError('Forbidden', `Customer ${b.reseller} belongs to another account`)
     }
@@ -347,7 +380,8 @@ const createCustomer: Route = async (d, c) => {
   })
 }
 
-const getCustomer: Route = async (d, c) => ok(200, customerJson(d.iam, visibleCustomer(d, c.actor, param(c, 0))))
+const getCustomer: Route = async (d, c) =>
+  ok(200, customerJson(d.iam, visibleCustomer(d, c.actor, param(c, 0))))
 
 const getMasterKey: Route = async (d, c) =>
   ok(200, { access_key: visibleCustomer(d, c.actor, param(c, 0)).masterAccessKeyId })
@@ -359,7 +393,8 @@ const resetMasterKey: Route = async (d, c) => {
   return ok(200, { access_key: k.accessKeyId, secret_key: k.secretKey })
 }
 
-const getAllowlist: Route = async (d, c) => ok(200, { cidrs: visibleCustomer(d, c.actor, param(c, 0)).allowlist })
+const getAllowlist: Route = async (d, c) =>
+  ok(200, { cidrs: visibleCustomer(d, c.actor, param(c, 0)).allowlist })
 
 const putAllowlist: Route = async (d, c) => {
   const a = visibleCustomer(d, c.actor, param(c, 0))
@@ -371,7 +406,8 @@ const listSessions: Route = async (d, c) => {
   const customer = c.query.get('customer')
   const userId = c.query.get('user')
   let accountIds: readonly string[]
-  if (customer !== undefined && customer !== '') accountIds = [visibleCustomer(d, c.actor, customer).id]
+  if (customer !== undefined && customer !== '')
+    accountIds = [visibleCustomer(d, c.actor, customer).id]
   else accountIds = visibleAccountIds(d.iam, c.actor)
   if (userId !== undefined && userId !== '') {
     const u = visibleUser(d, c.actor, userId)
@@ -393,7 +429,8 @@ const revokeSession: Route = async (d, c) => {
   const akid = param(c, 0)
   const s = await d.iam.getSession(akid, c.now)
   if (!s) throw new AdminError('NotFound', `No such active session: ${akid}`)
-  if (!canSee(d.iam, c.actor, s.accountId)) throw new AdminError('Forbidden', `Session ${akid} belongs to another account`)
+  if (!canSee(d.iam, c.actor, s.accountId))
+    throw new AdminError('Forbidden', `Session ${akid} belongs to another account`)
   await d.iam.revoke(akid)
   c.ctx.log.info({ accessKeyId: akid }, 'admin: session revoked')
   return noContent()
@@ -419,11 +456,20 @@ const simulatePolicy: Route = async (d, c) => {
 }
 
 /** Path pattern (segments after /api/admin; ':' = parameter) → method → route. */
-const ROUTES: readonly { readonly pattern: readonly string[]; readonly methods: Readonly<Record<string, Route>> }[] = [
+const ROUTES: readonly {
+  readonly pattern: readonly string[]
+  readonly methods: Readonly<Record<string, Route>>
+}[] = [
   { pattern: ['users'], methods: { GET: listUsers, POST: createUser } },
   { pattern: ['users', ':'], methods: { GET: getUser, PATCH: patchUser, DELETE: deleteUser } },
-  { pattern: ['users', ':', 'credentials'], methods: { POST: createCredentials, DELETE: deleteCredentials } },
-  { pattern: ['users', ':', 'policy'], methods: { PUT: putPolicy, GET: getPolicy, DELETE: deletePolicy } },
+  {
+    pattern: ['users', ':', 'credentials'],
+    methods: { POST: createCredentials, DELETE: deleteCredentials },
+  },
+  {
+    pattern: ['users', ':', 'policy'],
+    methods: { PUT: putPolicy, GET: getPolicy, DELETE: deletePolicy },
+  },
   { pattern: ['users', ':', 'totp'], methods: { POST: enrollTotp, DELETE: deleteTotp } },
   { pattern: ['customers'], methods: { GET: listCustomers, POST: createCustomer } },
   { pattern: ['customers', ':'], methods: { GET: getCustomer } },
@@ -435,7 +481,9 @@ const ROUTES: readonly { readonly pattern: readonly string[]; readonly methods: 
   { pattern: ['policy', 'simulate'], methods: { POST: simulatePolicy } },
 ]
 
-function match(segments: readonly string[]): { methods: Readonly<Record<string, Route>>; params: string[] } | undefined {
+function match(
+  segments: readonly string[],
+): { methods: Readonly<Record<string, Route>>; params: string[] } | undefined {
   for (const r of ROUTES) {
     if (r.pattern.length !== segments.length) continue
     const params: string[] = []
@@ -460,18 +508,21 @@ function segmentsOf(rawPath: string): string[] | undefined {
   const rest = rawPath.slice(ADMIN_PREFIX.length).replace(/^\/+/, '').replace(/\/+$/, '')
   if (rest === '') return []
   const segs = rest.split('/').map(safeDecode)
-  if (segs.some((s) => s === '' || s === '.' || s === '..' || s.includes('/') || s.length > 256)) return undefined
+  if (segs.some((s) => s === '' || s === '.' || s === '..' || s.includes('/') || s.length > 256))
+    return undefined
   return segs
 }
 
 async function authenticate(d: AdminDeps, raw: RawRequest, now: number): Promise<Actor> {
   const h = raw.headers['authorization'] ?? ''
   const m = /^Bearer\s+([A-Za-z0-9_.-]+)$/i.exec(h.trim())
-  if (!m?.[1]) throw new AdminError('Unauthorized', 'Missing or malformed Authorization: Bearer token')
+  if (!m?.[1])
+    throw new AdminError('Unauthorized', 'Missing or malformed Authorization: Bearer token')
   const claims = await verifyAdminToken(d.jwtKey, m[1], now)
   if (!claims) throw new AdminError('Unauthorized', 'Invalid or expired token')
   if (claims.kind === 'operator') {
-    if (claims.sub !== d.iam.operatorName()) throw new AdminError('Unauthorized', 'Invalid or expired token')
+    if (claims.sub !== d.iam.operatorName())
+      throw new AdminError('Unauthorized', 'Invalid or expired token')
     return { kind: 'operator', name: claims.sub }
   }
   const user = d.iam.getUser(claims.sub)
@@ -479,7 +530,8 @@ async function authenticate(d: AdminDeps, raw: RawRequest, now: number): Promise
   if (!user || !account || !user.isActive || user.accountId !== claims.account) {
     throw new AdminError('Unauthorized', 'Invalid or expired token')
   }
-  if (user.role !== 'SuperUser') throw new AdminError('Forbidden', 'Only SuperUsers may use the admin API')
+  if (user.role !== 'SuperUser')
+    throw new AdminError('Forbidden', 'Only SuperUsers may use the admin API')
   return { kind: 'user', user, account }
 }
 
@@ -499,8 +551,19 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       const now = deps.clock.now()
       const actor = await authenticate(deps, raw, now)
       const fn = route.methods[method]
-      if (!fn) throw new AdminError('MethodNotAllowed', `${method} is not allowed here (allowed: ${Object.keys(route.methods).join(', ')})`)
-      const res = await fn(deps, { raw, ctx, params: route.params, query: parseQuery(raw.rawQuery), actor, now })
+      if (!fn)
+        throw new AdminError(
+          'MethodNotAllowed',
+          `${method} is not allowed here (allowed: ${Object.keys(route.methods).join(', ')})`,
+        )
+      const res = await fn(deps, {
+        raw,
+        ctx,
+        params: route.params,
+        query: parseQuery(raw.rawQuery),
+        actor,
+        now,
+      })
       raw.body.resume() // discard any body a route did not read
       return res
     } catch (e) {

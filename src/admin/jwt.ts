@@ -34,7 +34,11 @@ export async function signAdminToken(
 }
 
 /** The claims of a valid, unexpired token; undefined for anything else. */
-export async function verifyAdminToken(key: Buffer, token: string, nowMs: number): Promise<AdminClaims | undefined> {
+export async function verifyAdminToken(
+  key: Buffer,
+  token: string,
+  nowMs: number,
+): Promise<AdminClaims | undefined> {
   try {
     const { payload } = await jwtVerify(token, new Uint8Array(key), {
       algorithms: ['HS256'],
@@ -43,7 +47,11 @@ export async function verifyAdminToken(key: Buffer, token: string, nowMs: number
       requiredClaims: ['exp', 'sub'],
     })
     const { sub, kind, account } = payload
-    if (typeof sub !== 'string' || (kind !== 'operator' && kind !== 'user') || typeof account !== 'string') {
+    if (
+      typeof sub !== 'string' ||
+      (kind !== 'operator' && kind !== 'user') ||
+      typeof account !== 'string'
+    ) {
       return undefined
     }
     return { sub, kind, account }

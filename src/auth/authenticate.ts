@@ -51,7 +51,8 @@ export async function resolveCredential(
   sessionToken: string | undefined,
 ): Promise<ResolvedCredential> {
   const cred = await deps.credentials.resolve(accessKeyId)
-  if (cred === undefined) throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKeyId })
+  if (cred === undefined)
+    throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKeyId })
   switch (deps.credentials.checkSessionToken(cred, sessionToken, deps.clock.now())) {
     case 'ok':
       return cred
@@ -87,7 +88,12 @@ export async function authenticate(
   // 2. Credential and session token.
   const cred = await resolveCredential(deps, sig.accessKeyId, sig.sessionToken)
   // 3. Signature, with a signing key cached per (key, secret version, scope).
-  const signingKey = deps.keyCache.get(cred.accessKeyId, cred.secretVersion, cred.secretKey, sig.scope)
+  const signingKey = deps.keyCache.get(
+    cred.accessKeyId,
+    cred.secretVersion,
+    cred.secretKey,
+    sig.scope,
+  )
   verifySignature(raw, query, sig, signingKey, { now: deps.clock.now() }, opts.bodySha256Hex)
   return { principal: cred.principal, credential: cred, signature: sig, signingKey }
 }
@@ -108,7 +114,11 @@ async function authenticateV2(
 }
 
 /** S3: authenticate, then wrap the body in the verifying payload decoder. */
-export async function authenticateS3(raw: RawRequest, query: QueryMap, deps: AuthDeps): Promise<AuthenticatedWithBody> {
+export async function authenticateS3(
+  raw: RawRequest,
+  query: QueryMap,
+  deps: AuthDeps,
+): Promise<AuthenticatedWithBody> {
   const a = await authenticate(raw, query, deps, { service: 's3' })
   const decoded = decodePayload(raw, a.signature, a.signingKey)
   return {

@@ -41,17 +41,24 @@ describe('checksum algorithms', () => {
     expect(digest('CRC32C', '123456789').toString('base64')).toBe('4waSgw==')
     expect(digest('CRC64NVME', '123456789').toString('base64')).toBe('rosUhgp5mIg=')
     expect(digest('SHA1', 'abc').toString('hex')).toBe('a9993e364706816aba3e25717850c26c9cd0d89d')
-    expect(digest('SHA256', '').toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+    expect(digest('SHA256', '').toString('hex')).toBe(
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    )
     expect(digest('CRC32', '').toString('hex')).toBe('00000000')
   })
 
   it('incremental updates equal one shot, for any split', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 2000 }), fc.nat(), fc.constantFrom(...CHECKSUM_ALGORITHMS), (bytes, cut, alg) => {
-        const b = Buffer.from(bytes)
-        const at = cut % (b.length + 1)
-        expect(digest(alg, b.subarray(0, at), b.subarray(at)).equals(digest(alg, b))).toBe(true)
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 2000 }),
+        fc.nat(),
+        fc.constantFrom(...CHECKSUM_ALGORITHMS),
+        (bytes, cut, alg) => {
+          const b = Buffer.from(bytes)
+          const at = cut % (b.length + 1)
+          expect(digest(alg, b.subarray(0, at), b.subarray(at)).equals(digest(alg, b))).toBe(true)
+        },
+      ),
       { numRuns: 300 },
     )
   })
@@ -61,7 +68,9 @@ describe('checksum algorithms', () => {
       fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), async (bytes) => {
         const sdk = new Crc64Nvme()
         sdk.update(bytes)
-        expect(Buffer.from(await sdk.digest()).equals(digest('CRC64NVME', Buffer.from(bytes)))).toBe(true)
+        expect(
+          Buffer.from(await sdk.digest()).equals(digest('CRC64NVME', Buffer.from(bytes))),
+        ).toBe(true)
       }),
       { numRuns: 200 },
     )
@@ -73,12 +82,19 @@ describe('expectedChecksum', () => {
 
   it('reads a header, a trailer, or nothing', () => {
     expect(expectedChecksum({})).toBeUndefined()
-    expect(expectedChecksum({ 'x-amz-checksum-crc32': crc, 'x-amz-sdk-checksum-algorithm': 'CRC32' })).toEqual({
+    expect(
+      expectedChecksum({ 'x-amz-checksum-crc32': crc, 'x-amz-sdk-checksum-algorithm': 'CRC32' }),
+    ).toEqual({
       algorithm: 'CRC32',
       value: crc,
       fromTrailer: false,
     })
-    expect(expectedChecksum({ 'x-amz-trailer': 'x-amz-checksum-crc64nvme', 'x-amz-sdk-checksum-algorithm': 'crc64nvme' })).toEqual({
+    expect(
+      expectedChecksum({
+        'x-amz-trailer': 'x-amz-checksum-crc64nvme',
+        'x-amz-sdk-checksum-algorithm': 'crc64nvme',
+      }),
+    ).toEqual({
       algorithm: 'CRC64NVME',
       fromTrailer: true,
     })
@@ -89,23 +105,39 @@ describe('expectedChecksum', () => {
     expect(codeOf(() => expectedChecksum({ 'x-amz-checksum-crc32': 'AAAA' }))).toBe(
       'InvalidRequest: Value for x-amz-checksum-crc32 header is invalid.',
     )
-    expect(codeOf(() => expectedChecksum({ 'x-amz-checksum-sha256': crc }))).toMatch(/^InvalidRequest/)
-    expect(codeOf(() => expectedChecksum({ 'x-amz-checksum-crc32': 'not base64!' }))).toMatch(/^InvalidRequest/)
-    expect(codeOf(() => expectedChecksum({ 'x-amz-sdk-checksum-algorithm': 'MD4', 'x-amz-checksum-crc32': crc }))).toBe(
-      'InvalidRequest: Value for x-amz-sdk-checksum-algorithm header is invalid.',
+    expect(codeOf(() => expectedChecksum({ 'x-amz-checksum-sha256': crc }))).toMatch(
+      /^InvalidRequest/,
     )
-    expect(codeOf(() => expectedChecksum({ 'x-amz-checksum-crc32': crc, 'x-amz-checksum-crc32c': crc }))).toMatch(
-      /Multiple checksum Types are not allowed/,
+    expect(codeOf(() => expectedChecksum({ 'x-amz-checksum-crc32': 'not base64!' }))).toMatch(
+      /^InvalidRequest/,
     )
-    expect(codeOf(() => expectedChecksum({ 'x-amz-checksum-crc32': crc, 'x-amz-trailer': 'x-amz-checksum-crc32' }))).toMatch(
-      /Multiple checksum/,
+    expect(
+      codeOf(() =>
+        expectedChecksum({ 'x-amz-sdk-checksum-algorithm': 'MD4', 'x-amz-checksum-crc32': crc }),
+      ),
+    ).toBe('InvalidRequest: Value for x-amz-sdk-checksum-algorithm header is invalid.')
+    expect(
+      codeOf(() => expectedChecksum({ 'x-amz-checksum-crc32': crc, 'x-amz-checksum-crc32c': crc })),
+    ).toMatch(/Multiple checksum Types are not allowed/)
+    expect(
+      codeOf(() =>
+        expectedChecksum({ 'x-amz-checksum-crc32': crc, 'x-amz-trailer': 'x-amz-checksum-crc32' }),
+      ),
+    ).toMatch(/Multiple checksum/)
+    expect(
+      codeOf(() =>
+        expectedChecksum({ 'x-amz-checksum-crc32': crc, 'x-amz-sdk-checksum-algorithm': 'SHA1' }),
+      ),
+    ).toMatch(/x-amz-sdk-checksum-algorithm/)
+    expect(codeOf(() => expectedChecksum({ 'x-amz-checksum-xxhash64': crc }))).toMatch(
+      /^InvalidRequest/,
     )
-    expect(codeOf(() => expectedChecksum({ 'x-amz-checksum-crc32': crc, 'x-amz-sdk-checksum-algorithm': 'SHA1' }))).toMatch(
-      /x-amz-sdk-checksum-algorithm/,
+    expect(codeOf(() => expectedChecksum({ 'x-amz-trailer': 'x-amz-meta-foo' }))).toMatch(
+      /^InvalidRequest/,
     )
-    expect(codeOf(() => expectedChecksum({ 'x-amz-checksum-xxhash64': crc }))).toMatch(/^InvalidRequest/)
-    expect(codeOf(() => expectedChecksum({ 'x-amz-trailer': 'x-amz-meta-foo' }))).toMatch(/^InvalidRequest/)
-    expect(codeOf(() => expectedChecksum({ 'x-amz-sdk-checksum-algorithm': 'CRC32' }))).toMatch(/no corresponding/)
+    expect(codeOf(() => expectedChecksum({ 'x-amz-sdk-checksum-algorithm': 'CRC32' }))).toMatch(
+      /no corresponding/,
+    )
   })
 })
 
@@ -143,7 +175,9 @@ describe('multipart checksums', () => {
     const p1 = digest('SHA256', 'part one')
     const p2 = digest('SHA256', 'part two')
     expect(compositeChecksum('SHA256', [p1.toString('base64'), p2.toString('base64')])).toBe(
-      `${createHash('sha256').update(Buffer.concat([p1, p2])).digest('base64')}-2`,
+      `${createHash('sha256')
+        .update(Buffer.concat([p1, p2]))
+        .digest('base64')}-2`,
     )
     expect(codeOf(() => compositeChecksum('CRC32', ['AAAAAAAA']))).toMatch(/^InvalidRequest/)
   })
@@ -157,7 +191,10 @@ describe('multipart checksums', () => {
           const bufs = parts.map((p) => Buffer.from(p))
           const combined = combineCrcFullObject(
             alg,
-            bufs.map((b) => ({ checksumBase64: digest(alg, b).toString('base64'), size: b.length })),
+            bufs.map((b) => ({
+              checksumBase64: digest(alg, b).toString('base64'),
+              size: b.length,
+            })),
           )
           expect(combined).toBe(digest(alg, Buffer.concat(bufs)).toString('base64'))
         },
@@ -173,7 +210,13 @@ describe('verifyContentMd5', () => {
     const md5 = createHash('md5').update('x').digest()
     expect(verifyContentMd5(undefined)).toBeUndefined()
     expect(verifyContentMd5(md5.toString('base64'))?.equals(md5)).toBe(true)
-    for (const bad of ['', 'abc', md5.toString('hex'), Buffer.alloc(15).toString('base64'), `${md5.toString('base64')}x`]) {
+    for (const bad of [
+      '',
+      'abc',
+      md5.toString('hex'),
+      Buffer.alloc(15).toString('base64'),
+      `${md5.toString('base64')}x`,
+    ]) {
       expect(codeOf(() => verifyContentMd5(bad))).toMatch(/^InvalidDigest/)
     }
   })

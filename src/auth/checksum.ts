@@ -15,7 +15,13 @@ import type { ChecksumAlgorithm } from '../storage/metadata-store.js'
 
 export type { ChecksumAlgorithm } from '../storage/metadata-store.js'
 
-export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256']
+export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = [
+  'CRC32',
+  'CRC32C',
+  'CRC64NVME',
+  'SHA1',
+  'SHA256',
+]
 
 /** Digest length in bytes per algorithm. */
 export const DIGEST_LENGTH: Readonly<Record<ChecksumAlgorithm, number>> = {
@@ -123,8 +129,16 @@ export class Crc64NvmeChecksummer implements Checksummer {
     const n = chunk.length
     const end8 = n - (n % 8)
     for (; i < end8; i += 8) {
-      lo ^= (chunk[i] as number) | ((chunk[i + 1] as number) << 8) | ((chunk[i + 2] as number) << 16) | ((chunk[i + 3] as number) << 24)
-      hi ^= (chunk[i + 4] as number) | ((chunk[i + 5] as number) << 8) | ((chunk[i + 6] as number) << 16) | ((chunk[i + 7] as number) << 24)
+      lo ^=
+        (chunk[i] as number) |
+        ((chunk[i + 1] as number) << 8) |
+        ((chunk[i + 2] as number) << 16) |
+        ((chunk[i + 3] as number) << 24)
+      hi ^=
+        (chunk[i + 4] as number) |
+        ((chunk[i + 5] as number) << 8) |
+        ((chunk[i + 6] as number) << 16) |
+        ((chunk[i + 7] as number) << 24)
       // Table k lives at offset 256·k; byte j of the 8 uses table 7 - j.
       const a0 = 1792 + (lo & 0xff)
       const a1 = 1536 + ((lo >>> 8) & 0xff)
@@ -134,10 +148,24 @@ export class Crc64NvmeChecksummer implements Checksummer {
       const b1 = 512 + ((hi >>> 8) & 0xff)
       const b2 = 256 + ((hi >>> 16) & 0xff)
       const b3 = hi >>> 24
-      hi = (th[a0] as number) ^ (th[a1] as number) ^ (th[a2] as number) ^ (th[a3] as number) ^
-        (th[b0] as number) ^ (th[b1] as number) ^ (th[b2] as number) ^ (th[b3] as number)
-      lo = (tl[a0] as number) ^ (tl[a1] as number) ^ (tl[a2] as number) ^ (tl[a3] as number) ^
-        (tl[b0] as number) ^ (tl[b1] as number) ^ (tl[b2] as number) ^ (tl[b3] as number)
+      hi =
+        (th[a0] as number) ^
+        (th[a1] as number) ^
+        (th[a2] as number) ^
+        (th[a3] as number) ^
+        (th[b0] as number) ^
+        (th[b1] as number) ^
+        (th[b2] as number) ^
+        (th[b3] as number)
+      lo =
+        (tl[a0] as number) ^
+        (tl[a1] as number) ^
+        (tl[a2] as number) ^
+        (tl[a3] as number) ^
+        (tl[b0] as number) ^
+        (tl[b1] as number) ^
+        (tl[b2] as number) ^
+        (tl[b3] as number)
     }
     for (; i < n; i++) {
       const idx = (lo ^ (chunk[i] as number)) & 0xff
@@ -188,7 +216,9 @@ export function createChecksummer(alg: ChecksumAlgorithm): Checksummer {
 export function parseChecksumAlgorithm(value: string | undefined): ChecksumAlgorithm | undefined {
   if (value === undefined) return undefined
   const v = value.trim().toUpperCase()
-  return (CHECKSUM_ALGORITHMS as readonly string[]).includes(v) ? (v as ChecksumAlgorithm) : undefined
+  return (CHECKSUM_ALGORITHMS as readonly string[]).includes(v)
+    ? (v as ChecksumAlgorithm)
+    : undefined
 }
 
 export function checksumHeaderName(alg: ChecksumAlgorithm): string {
@@ -232,28 +262,47 @@ export function expectedChecksum(
 ): ExpectedChecksum | undefined {
   const found: { alg: ChecksumAlgorithm; value: string }[] = []
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || !name.startsWith('x-amz-checksum-') || NOT_VALUE_HEADERS.has(name)) continue
+    if (value === undefined || !name.startsWith('x-amz-checksum-') || NOT_VALUE_HEADERS.has(name))
+      continue
     const alg = parseChecksumAlgorithm(name.slice('x-amz-checksum-'.length))
     if (alg === undefined) {
-      throw new S3Error('InvalidRequest', `The algorithm type you specified in ${name} header is invalid.`)
+      throw new S3Error(
+        'InvalidRequest',
+        `The algorithm type you specified in ${name} header is invalid.`,
+      )
     }
     found.push({ alg, value: value.trim() })
   }
   const trailerHeader = headers['x-amz-trailer']
   let trailerAlg: ChecksumAlgorithm | undefined
   if (trailerHeader !== undefined && trailerHeader.trim() !== '') {
-    const names = trailerHeader.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '')
+    const names = trailerHeader
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter((s) => s !== '')
     for (const n of names) {
-      const alg = n.startsWith('x-amz-checksum-') ? parseChecksumAlgorithm(n.slice('x-amz-checksum-'.length)) : undefined
-      if (alg === undefined) throw new S3Error('InvalidRequest', 'The value specified in the x-amz-trailer header is not supported')
+      const alg = n.startsWith('x-amz-checksum-')
+        ? parseChecksumAlgorithm(n.slice('x-amz-checksum-'.length))
+        : undefined
+      if (alg === undefined)
+        throw new S3Error(
+          'InvalidRequest',
+          'The value specified in the x-amz-trailer header is not supported',
+        )
       if (trailerAlg !== undefined) {
-        throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.')
+        throw new S3Error(
+          'InvalidRequest',
+          'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.',
+        )
       }
       trailerAlg = alg
     }
   }
   if (found.length + (trailerAlg !== undefined ? 1 : 0) > 1) {
-    throw new S3Error('InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.')
+    throw new S3Error(
+      'InvalidRequest',
+      'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.',
+    )
   }
   const sdkHeader = headers['x-amz-sdk-checksum-algorithm']
   const sdkAlg = parseChecksumAlgorithm(sdkHeader)
@@ -263,16 +312,25 @@ export function expectedChecksum(
   const chosen = found[0]
   if (chosen !== undefined) {
     if (!isValidChecksumValue(chosen.alg, chosen.value)) {
-      throw new S3Error('InvalidRequest', `Value for ${checksumHeaderName(chosen.alg)} header is invalid.`)
+      throw new S3Error(
+        'InvalidRequest',
+        `Value for ${checksumHeaderName(chosen.alg)} header is invalid.`,
+      )
     }
     if (sdkAlg !== undefined && sdkAlg !== chosen.alg) {
-      throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.')
+      throw new S3Error(
+        'InvalidRequest',
+        'Value for x-amz-sdk-checksum-algorithm header is invalid.',
+      )
     }
     return { algorithm: chosen.alg, value: chosen.value, fromTrailer: false }
   }
   if (trailerAlg !== undefined) {
     if (sdkAlg !== undefined && sdkAlg !== trailerAlg) {
-      throw new S3Error('InvalidRequest', 'Value for x-amz-sdk-checksum-algorithm header is invalid.')
+      throw new S3Error(
+        'InvalidRequest',
+        'Value for x-amz-sdk-checksum-algorithm header is invalid.',
+      )
     }
     return { algorithm: trailerAlg, fromTrailer: true }
   }
@@ -342,7 +400,10 @@ export class BodyDigests extends Transform {
 }
 
 /** Multipart COMPOSITE checksum: checksum of the concatenated part digests, then "-N". */
-export function compositeChecksum(alg: ChecksumAlgorithm, partChecksumsBase64: readonly string[]): string {
+export function compositeChecksum(
+  alg: ChecksumAlgorithm,
+  partChecksumsBase64: readonly string[],
+): string {
   const c = createChecksummer(alg)
   for (const p of partChecksumsBase64) {
     const bytes = decodeBase64Strict(p)
@@ -401,16 +462,21 @@ export function combineCrcFullObject(
   parts: readonly { readonly checksumBase64: string; readonly size: number }[],
 ): string {
   if (alg !== 'CRC32' && alg !== 'CRC32C' && alg !== 'CRC64NVME') {
-    throw new S3Error('InvalidRequest', `The FULL_OBJECT checksum type is not supported for ${alg}.`)
+    throw new S3Error(
+      'InvalidRequest',
+      `The FULL_OBJECT checksum type is not supported for ${alg}.`,
+    )
   }
   const { width, poly } = CRC_PARAMS[alg]
   const bytes = Number(width / 8n)
   let crc: bigint | undefined
   for (const part of parts) {
     const raw = decodeBase64Strict(part.checksumBase64)
-    if (raw === undefined || raw.length !== bytes) throw new S3Error('InvalidRequest', `Invalid ${alg} part checksum.`)
+    if (raw === undefined || raw.length !== bytes)
+      throw new S3Error('InvalidRequest', `Invalid ${alg} part checksum.`)
     const value = BigInt(`0x${raw.toString('hex')}`)
-    crc = crc === undefined ? value : multModP(xPow8n(part.size, width, poly), crc, width, poly) ^ value
+    crc =
+      crc === undefined ? value : multModP(xPow8n(part.size, width, poly), crc, width, poly) ^ value
   }
   const out = Buffer.alloc(bytes)
   const hex = (crc ?? 0n).toString(16).padStart(bytes * 2, '0')

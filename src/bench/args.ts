@@ -40,7 +40,10 @@ export function parseArgs(argv: readonly string[]): Args {
       if (v === undefined || v === '' || v.startsWith('--')) {
         throw new Error('--only needs a target name')
       }
-      for (const n of v.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+      for (const n of v
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== '')) {
         if (!isTargetName(n)) {
           throw new Error(`unknown target "${n}" (targets: ${TARGET_NAMES.join(', ')})`)
         }

@@ -36,9 +36,34 @@ describe('stats', () => {
   })
   it('scores, renders and summarises rows', () => {
     const rows = [
-      score({ group: 'g', name: 'fast', unit: 'req/s', ours: 60, ceiling: 100, ceilingName: 'c', comparison: { kind: 'min-ratio', target: 0.5 } }),
-      score({ group: 'g', name: 'slow', unit: 'req/s', ours: 40, ceiling: 100, ceilingName: 'c', comparison: { kind: 'min-ratio', target: 0.5 } }),
-      score({ group: 'g', name: 'broken', unit: '-', ours: 1, ceiling: 1, ceilingName: 'c', comparison: { kind: 'info' }, error: 'boom' }),
+      score({
+        group: 'g',
+        name: 'fast',
+        unit: 'req/s',
+        ours: 60,
+        ceiling: 100,
+        ceilingName: 'c',
+        comparison: { kind: 'min-ratio', target: 0.5 },
+      }),
+      score({
+        group: 'g',
+        name: 'slow',
+        unit: 'req/s',
+        ours: 40,
+        ceiling: 100,
+        ceilingName: 'c',
+        comparison: { kind: 'min-ratio', target: 0.5 },
+      }),
+      score({
+        group: 'g',
+        name: 'broken',
+        unit: '-',
+        ours: 1,
+        ceiling: 1,
+        ceilingName: 'c',
+        comparison: { kind: 'info' },
+        error: 'boom',
+      }),
     ]
     expect(rows.map((r) => r.verdict)).toEqual(['PASS', 'FAIL', 'ERROR'])
     expect(rows[0]?.ratio).toBeCloseTo(0.6)
@@ -46,7 +71,11 @@ describe('stats', () => {
     expect(table).toMatch(/fast.*PASS/)
     expect(table).toMatch(/slow.*FAIL/)
     expect(table).toContain('error: boom')
-    const json = JSON.parse(summaryJson(rows)) as { passed: number; failed: number; results: unknown[] }
+    const json = JSON.parse(summaryJson(rows)) as {
+      passed: number
+      failed: number
+      results: unknown[]
+    }
     expect(json).toMatchObject({ passed: 1, failed: 2 })
     expect(json.results).toHaveLength(3)
   })
@@ -55,7 +84,11 @@ describe('stats', () => {
 describe('args', () => {
   it('parses --quick and --only lists', () => {
     expect(parseArgs([])).toEqual({ quick: false, only: undefined, list: false })
-    expect(parseArgs(['--quick', '--only', 'get4k,list', '--only=iam'])).toEqual({ quick: true, only: ['get4k', 'list', 'iam'], list: false })
+    expect(parseArgs(['--quick', '--only', 'get4k,list', '--only=iam'])).toEqual({
+      quick: true,
+      only: ['get4k', 'list', 'iam'],
+      list: false,
+    })
   })
   it('rejects unknown targets and flags', () => {
     expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown target/)
@@ -84,7 +117,10 @@ describe('signer', () => {
   it('matches the AWS get-vanilla SigV4 vector', async () => {
     const r = await signRequest({
       origin: 'http://example.amazonaws.com',
-      creds: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+      creds: {
+        accessKeyId: 'AKIDEXAMPLE',
+        secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      },
       service: 'service',
       method: 'GET',
       path: '/',
@@ -107,7 +143,9 @@ describe('signer', () => {
     expect(r.path).toBe('/b/k?start-after=a%20b')
     expect(r.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(body).digest('hex'))
     expect(r.headers['x-amz-security-token']).toBe('TOK')
-    expect(r.headers['authorization']).toMatch(/SignedHeaders=[^,]*x-amz-content-sha256[^,]*x-amz-security-token/)
+    expect(r.headers['authorization']).toMatch(
+      /SignedHeaders=[^,]*x-amz-content-sha256[^,]*x-amz-security-token/,
+    )
   })
 })
 
@@ -115,13 +153,16 @@ describe('payload builders', () => {
   it('policies have the promised sizes', () => {
     const u = JSON.parse(userPolicy(99, 'bench')) as { Statement: unknown[] }
     expect(u.Statement).toHaveLength(99)
-    expect((JSON.parse(bucketPolicy('bench')) as { Statement: unknown[] }).Statement).toHaveLength(20)
+    expect((JSON.parse(bucketPolicy('bench')) as { Statement: unknown[] }).Statement).toHaveLength(
+      20,
+    )
     const sp = sessionPolicy('bench')
     expect(sp.length).toBeGreaterThan(850)
     expect(sp.length).toBeLessThanOrEqual(1100)
   })
   it('counts ListObjectsV2 entries', () => {
-    const xml = '<ListBucketResult><Prefix></Prefix><Contents><Key>a</Key></Contents><Contents><Key>b</Key></Contents><CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes></ListBucketResult>'
+    const xml =
+      '<ListBucketResult><Prefix></Prefix><Contents><Key>a</Key></Contents><Contents><Key>b</Key></Contents><CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes></ListBucketResult>'
     expect(countEntries(xml)).toBe(3)
   })
 })
@@ -134,18 +175,27 @@ describe('ceilings answer the load generator', () => {
       const pool = makePool(url, 4)
       try {
         const body = Buffer.alloc(4096, 'z')
-        const req: PreparedRequest = kind === 'get4k' ? { method: 'GET', path: '/x', headers: {} } : { method: 'PUT', path: '/x', headers: { 'content-length': '4096' }, body }
+        const req: PreparedRequest =
+          kind === 'get4k'
+            ? { method: 'GET', path: '/x', headers: {} }
+            : { method: 'PUT', path: '/x', headers: { 'content-length': '4096' }, body }
         const r = await runLoad({ pool, requests: [req], concurrency: 4, durationMs: 150 })
         expect(r.errors).toBe(0)
         expect(r.ok).toBeGreaterThan(10)
         if (kind === 'get4k') expect(r.bytes).toBe(r.ok * 4096)
         if (kind === 'stream') {
           const big = Buffer.alloc(3 << 20, 'b')
-          const put = await send(pool, { method: 'PUT', path: '/big', headers: { 'content-length': String(big.length) } }, Readable.from([big.subarray(0, 1 << 20), big.subarray(1 << 20)], { objectMode: false }))
+          const put = await send(
+            pool,
+            { method: 'PUT', path: '/big', headers: { 'content-length': String(big.length) } },
+            Readable.from([big.subarray(0, 1 << 20), big.subarray(1 << 20)], { objectMode: false }),
+          )
           expect(put.status).toBe(200)
           const get = await send(pool, { method: 'GET', path: '/big', headers: {} })
           expect(get).toMatchObject({ status: 200, bytes: big.length })
-          expect((await send(pool, { method: 'GET', path: '/missing', headers: {} })).status).toBe(404)
+          expect((await send(pool, { method: 'GET', path: '/missing', headers: {} })).status).toBe(
+            404,
+          )
         }
       } finally {
         await pool.close()
@@ -156,18 +206,28 @@ describe('ceilings answer the load generator', () => {
     })
   }
 
-  const built = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'dist', 'bench', 'ceilings.js')
-  it.skipIf(!existsSync(built))('the built ceilings.js runs as a child with readable CPU and RSS', async () => {
-    const child = await spawnServer({ args: [built, 'get4k', '0'], startTimeoutMs: 10_000 })
-    const pool = makePool(child.url, 2)
-    try {
-      const a = await send(pool, { method: 'GET', path: '/', headers: {} })
-      expect(a).toMatchObject({ status: 200, bytes: 4096 })
-      expect(cpuSeconds(child.pid)).toBeGreaterThan(0)
-      expect(rssBytes(child.pid)).toBeGreaterThan(1 << 20)
-    } finally {
-      await pool.close()
-      await child.stop()
-    }
-  })
+  const built = join(
+    fileURLToPath(new URL('.', import.meta.url)),
+    '..',
+    '..',
+    'dist',
+    'bench',
+    'ceilings.js',
+  )
+  it.skipIf(!existsSync(built))(
+    'the built ceilings.js runs as a child with readable CPU and RSS',
+    async () => {
+      const child = await spawnServer({ args: [built, 'get4k', '0'], startTimeoutMs: 10_000 })
+      const pool = makePool(child.url, 2)
+      try {
+        const a = await send(pool, { method: 'GET', path: '/', headers: {} })
+        expect(a).toMatchObject({ status: 200, bytes: 4096 })
+        expect(cpuSeconds(child.pid)).toBeGreaterThan(0)
+        expect(rssBytes(child.pid)).toBeGreaterThan(1 << 20)
+      } finally {
+        await pool.close()
+        await child.stop()
+      }
+    },
+  )
 })

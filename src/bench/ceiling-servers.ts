@@ -89,7 +89,10 @@ function streamFiles(dir: string): (req: IncomingMessage, res: ServerResponse) =
     req.resume()
     stat(file).then(
       (st) => {
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(st.size) })
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': String(st.size),
+        })
         pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), res).catch(() => res.destroy())
       },
       () => {

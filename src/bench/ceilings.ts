@@ -9,7 +9,13 @@ import { CEILING_KINDS, isCeilingKind, startCeiling } from './ceiling-servers.js
 async function main(argv: readonly string[]): Promise<void> {
   const [kind, portArg, dir] = argv
   const port = Number(portArg ?? '0')
-  if (kind === undefined || !isCeilingKind(kind) || !Number.isInteger(port) || port < 0 || port > 65535) {
+  if (
+    kind === undefined ||
+    !isCeilingKind(kind) ||
+    !Number.isInteger(port) ||
+    port < 0 ||
+    port > 65535
+  ) {
     process.stderr.write(`usage: ceilings.js <${CEILING_KINDS.join('|')}> <port> [dir]\n`)
     process.exit(2)
   }

@@ -34,7 +34,16 @@ export interface Settings {
 
 export function settings(quick: boolean, log: (line: string) => void): Settings {
   return quick
-    ? { quick, rounds: 1, roundMs: 500, warmupMs: 400, connections: 32, bigBytes: 32 << 20, bigRounds: 1, log }
+    ? {
+        quick,
+        rounds: 1,
+        roundMs: 500,
+        warmupMs: 400,
+        connections: 32,
+        bigBytes: 32 << 20,
+        bigRounds: 1,
+        log,
+      }
     : {
         quick,
         rounds: 5,

@@ -39,7 +39,9 @@ export async function spawnServer(opts: SpawnOptions): Promise<ChildServer> {
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL')
-      reject(new Error(`server did not start within ${String(timeoutMs)} ms:\n${output.join('\n')}`))
+      reject(
+        new Error(`server did not start within ${String(timeoutMs)} ms:\n${output.join('\n')}`),
+      )
     }, timeoutMs)
     const onLine = (line: string): void => {
       if (output.length < 200) output.push(line)

@@ -57,7 +57,9 @@ async function main(): Promise<number> {
   const chosen = (args.only ?? TARGET_NAMES).map((name) => ({ name, ...TARGETS[name] }))
   const mode = args.quick ? 'quick' : `${String(s.rounds)} rounds x ${String(s.roundMs)} ms`
   const load = loadavg()[0]?.toFixed(2) ?? '?'
-  log(`latchkey bench: ${String(chosen.length)} targets, ${mode}, ${String(cpus().length)} cpus, load ${load}`)
+  log(
+    `latchkey bench: ${String(chosen.length)} targets, ${mode}, ${String(cpus().length)} cpus, load ${load}`,
+  )
   const t0 = performance.now()
   const rows: ScoredRow[] = []
   for (const t of chosen) {
@@ -89,7 +91,12 @@ async function main(): Promise<number> {
   const removing = removeDeferred(true)
   if (removing > 0) log(`removing ${String(removing)} ceiling scratch dir(s) in the background`)
   process.stdout.write('\n' + renderTable(rows) + '\n\n')
-  const extra = { quick: args.quick, seconds: Math.round(secs), cpus: cpus().length, node: process.version }
+  const extra = {
+    quick: args.quick,
+    seconds: Math.round(secs),
+    cpus: cpus().length,
+    node: process.version,
+  }
   process.stdout.write(summaryJson(rows, extra) + '\n')
   return rows.some((r) => r.verdict === 'FAIL' || r.verdict === 'ERROR') ? 1 : 0
 }

@@ -76,7 +76,13 @@ export interface SignOptions {
 const signers = new Map<string, SignatureV4>()
 
 function signerFor(creds: Credentials, service: string, region: string): SignatureV4 {
-  const k = [creds.accessKeyId, creds.secretAccessKey, creds.sessionToken ?? '', service, region].join('\0')
+  const k = [
+    creds.accessKeyId,
+    creds.secretAccessKey,
+    creds.sessionToken ?? '',
+    service,
+    region,
+  ].join('\0')
   let s = signers.get(k)
   if (s === undefined) {
     s = new SignatureV4({
@@ -99,7 +105,10 @@ function signerFor(creds: Credentials, service: string, region: string): Signatu
 
 function encodeQuery(q: Readonly<Record<string, string>>): string {
   const enc = (s: string): string =>
-    encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    encodeURIComponent(s).replace(
+      /[!'()*]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    )
   return Object.entries(q)
     .map(([k, v]) => `${enc(k)}=${enc(v)}`)
     .join('&')

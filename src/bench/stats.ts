@@ -106,7 +106,10 @@ export function renderTable(rows: readonly ScoredRow[]): string {
   ])
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)))
   const fmt = (cells: readonly string[]): string =>
-    cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd()
   const out = [fmt(head), widths.map((w) => '-'.repeat(w)).join('  ')]
   rows.forEach((r, i) => {
     out.push(fmt(lines[i] ?? []))

@@ -13,7 +13,15 @@ const file = (name: string, doc: unknown): string => {
 }
 const readOnly = file('read.json', {
   Version: '2012-10-17',
-  Statement: [{ Sid: 'Read', Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: '*', Condition: { 'ForAllValues:StringLike': { 's3:prefix': ['a/*', 'b/*'] } } }],
+  Statement: [
+    {
+      Sid: 'Read',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:ListBucket'],
+      Resource: '*',
+      Condition: { 'ForAllValues:StringLike': { 's3:prefix': ['a/*', 'b/*'] } },
+    },
+  ],
 })
 const bad = file('bad.json', '{"Statement": [{"Effect": "Allow"}]}')
 
@@ -25,15 +33,53 @@ async function run(...argv: string[]): Promise<{ code: number; lines: string[] }
 
 describe('latchkey policy simulate', () => {
   it('allow → exit 0 with the matched statement', async () => {
-    const r = await run('--policy', readOnly, '--action', 's3:GetObject', '--resource', 'arn:aws:s3:::b/k')
+    const r = await run(
+      '--policy',
+      readOnly,
+      '--action',
+      's3:GetObject',
+      '--resource',
+      'arn:aws:s3:::b/k',
+    )
     expect(r.code).toBe(0)
-    expect(r.lines).toEqual(['decision: allow', 'reason:   allowed by identity-based policy', `matched:  Allow ${readOnly} Read`])
+    expect(r.lines).toEqual([
+      'decision: allow',
+      'reason:   allowed by identity-based policy',
+      `matched:  Allow ${readOnly} Read`,
+    ])
   })
   it('deny → exit 1; repeated --context gives several values; --json', async () => {
-    const r = await run('policy', 'simulate', '--policy', readOnly, '--action', 's3:ListBucket', '--resource', 'arn:aws:s3:::b', '--context', 's3:prefix=a/x', '--context', 's3:prefix=c/x', '--json')
+    const r = await run(
+      'policy',
+      'simulate',
+      '--policy',
+      readOnly,
+      '--action',
+      's3:ListBucket',
+      '--resource',
+      'arn:aws:s3:::b',
+      '--context',
+      's3:prefix=a/x',
+      '--context',
+      's3:prefix=c/x',
+      '--json',
+    )
     expect(r.code).toBe(1)
-    expect(JSON.parse(r.lines[0] ?? '')).toEqual({ decision: 'implicit-deny', reason: 'no identity-based policy allows the action', matched: [] })
-    const ok = await run('--policy', readOnly, '--action', 's3:ListBucket', '--resource', 'arn:aws:s3:::b', '--context=s3:prefix=a/x', '--json')
+    expect(JSON.parse(r.lines[0] ?? '')).toEqual({
+      decision: 'implicit-deny',
+      reason: 'no identity-based policy allows the action',
+      matched: [],
+    })
+    const ok = await run(
+      '--policy',
+      readOnly,
+      '--action',
+      's3:ListBucket',
+      '--resource',
+      'arn:aws:s3:::b',
+      '--context=s3:prefix=a/x',
+      '--json',
+    )
     expect(ok.code).toBe(0)
   })
   it('usage and malformed policies → exit 2 with one line', async () => {
@@ -51,7 +97,10 @@ describe('latchkey policy simulate', () => {
       expect(r.lines).toHaveLength(1)
     }
     const m = await run('--policy', bad, '--action', 's3:GetObject', '--resource', '*')
-    expect(m).toEqual({ code: 2, lines: [`error: malformed policy: ${bad}: Statement[0]: Missing required field Action`] })
+    expect(m).toEqual({
+      code: 2,
+      lines: [`error: malformed policy: ${bad}: Statement[0]: Missing required field Action`],
+    })
   })
   it('--help', async () => {
     const r = await run('--help')

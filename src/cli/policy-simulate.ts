@@ -93,7 +93,9 @@ async function readDoc(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8')
   } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+    throw new UsageError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    )
   }
 }
 
@@ -116,7 +118,8 @@ export async function runPolicySimulate(
     }
     const docs = await Promise.all(a.policies.map(readDoc))
     const context: Record<string, string | string[]> = {}
-    for (const [k, v] of Object.entries(a.context)) context[k] = v.length === 1 ? (v[0] as string) : v
+    for (const [k, v] of Object.entries(a.context))
+      context[k] = v.length === 1 ? (v[0] as string) : v
     const input: SimulateInput = {
       policies: docs,
       policy_names: a.policies,

@@ -22,7 +22,12 @@ const creds: CredentialProvider = {
   resolve: (akid) =>
     Promise.resolve(
       akid === 'ROOTKEY'
-        ? ({ accessKeyId: 'ROOTKEY', secretKey: SECRET, secretVersion: '1', principal: ROOT } as ResolvedCredential)
+        ? ({
+            accessKeyId: 'ROOTKEY',
+            secretKey: SECRET,
+            secretVersion: '1',
+            principal: ROOT,
+          } as ResolvedCredential)
         : undefined,
     ),
   checkSessionToken: (_c, token) => (token === undefined ? 'ok' : 'invalid'),
@@ -39,7 +44,8 @@ beforeAll(async () => {
     clock: systemClock,
     log: silentLogger,
     config: { stsDefaultDuration: 3600, stsMaxDuration: 43200 },
-    authenticate: (raw, query, opts) => authenticate(raw, query, { credentials: creds, keyCache, clock: systemClock }, opts),
+    authenticate: (raw, query, opts) =>
+      authenticate(raw, query, { credentials: creds, keyCache, clock: systemClock }, opts),
   })
   server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -49,7 +55,15 @@ beforeAll(async () => {
       const headers: Record<string, string> = {}
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v
       void handler(
-        { method: req.method ?? 'POST', rawPath: path ?? '/', rawQuery: query, headers, body: req, remoteAddress: '127.0.0.1', secure: false },
+        {
+          method: req.method ?? 'POST',
+          rawPath: path ?? '/',
+          rawQuery: query,
+          headers,
+          body: req,
+          remoteAddress: '127.0.0.1',
+          secure: false,
+        },
         { requestId: 'cli-test', clock: systemClock, log: silentLogger, receivedAt: Date.now() },
         Buffer.concat(chunks),
       ).then((r) => {
@@ -64,10 +78,18 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((r) => server.close(() => r())))
 
-async function run(argv: string[], env: Record<string, string>): Promise<{ code: number; out: string[]; err: string[] }> {
+async function run(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = []
   const err: string[] = []
-  const code = await runStsAssumeRole(argv, env, (s) => out.push(s), (s) => err.push(s))
+  const code = await runStsAssumeRole(
+    argv,
+    env,
+    (s) => out.push(s),
+    (s) => err.push(s),
+  )
   return { code, out, err }
 }
 
@@ -75,11 +97,17 @@ describe('latchkey sts assume-role', () => {
   it('signs a request the real verifier accepts and prints export lines', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-cli-'))
     const policy = join(dir, 'p.json')
-    writeFileSync(policy, '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}')
-    const r = await run(['--endpoint', endpoint, '--policy', policy, '--duration', '1h', '--session-name', 'ci-job'], {
-      AWS_ACCESS_KEY_ID: 'ROOTKEY',
-      AWS_SECRET_ACCESS_KEY: SECRET,
-    })
+    writeFileSync(
+      policy,
+      '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}',
+    )
+    const r = await run(
+      ['--endpoint', endpoint, '--policy', policy, '--duration', '1h', '--session-name', 'ci-job'],
+      {
+        AWS_ACCESS_KEY_ID: 'ROOTKEY',
+        AWS_SECRET_ACCESS_KEY: SECRET,
+      },
+    )
     expect(r.err).toEqual([])
     expect(r.code).toBe(0)
     expect(r.out[0]).toMatch(/^export AWS_ACCESS_KEY_ID=ASIA\d{16}$/)
@@ -92,31 +120,61 @@ describe('latchkey sts assume-role', () => {
   })
 
   it('prints credential_process JSON', async () => {
-    const r = await run(['--endpoint', endpoint, '--format', 'json'], { AWS_ACCESS_KEY_ID: 'ROOTKEY', AWS_SECRET_ACCESS_KEY: SECRET })
+    const r = await run(['--endpoint', endpoint, '--format', 'json'], {
+      AWS_ACCESS_KEY_ID: 'ROOTKEY',
+      AWS_SECRET_ACCESS_KEY: SECRET,
+    })
     expect(r.code).toBe(0)
     const j = JSON.parse(r.out.join('\n')) as Record<string, unknown>
-    expect(Object.keys(j)).toEqual(['Version', 'AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration'])
+    expect(Object.keys(j)).toEqual([
+      'Version',
+      'AccessKeyId',
+      'SecretAccessKey',
+      'SessionToken',
+      'Expiration',
+    ])
     expect(j['Version']).toBe(1)
   })
 
   it('exits 1 with the STS error for a wrong secret, 2 for usage errors', async () => {
-    const bad = await run(['--endpoint', endpoint], { AWS_ACCESS_KEY_ID: 'ROOTKEY', AWS_SECRET_ACCESS_KEY: 'wrong' })
+    const bad = await run(['--endpoint', endpoint], {
+      AWS_ACCESS_KEY_ID: 'ROOTKEY',
+      AWS_SECRET_ACCESS_KEY: 'wrong',
+    })
     expect(bad.code).toBe(1)
     expect(bad.err[0]).toContain('SignatureDoesNotMatch')
-    const unknown = await run(['--endpoint', endpoint], { AWS_ACCESS_KEY_ID: 'NOPE', AWS_SECRET_ACCESS_KEY: 'x' })
+    const unknown = await run(['--endpoint', endpoint], {
+      AWS_ACCESS_KEY_ID: 'NOPE',
+      AWS_SECRET_ACCESS_KEY: 'x',
+    })
     expect(unknown.err[0]).toContain('InvalidClientTokenId')
-    expect((await run(['--duration', 'soon'], { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' })).code).toBe(2)
+    expect(
+      (await run(['--duration', 'soon'], { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' }))
+        .code,
+    ).toBe(2)
     expect((await run(['--bogus'], {})).code).toBe(2)
     expect((await run([], {})).code).toBe(2)
-    expect((await run(['--endpoint', endpoint, '--policy', '/nonexistent/p.json'], { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' })).code).toBe(2)
+    expect(
+      (
+        await run(['--endpoint', endpoint, '--policy', '/nonexistent/p.json'], {
+          AWS_ACCESS_KEY_ID: 'a',
+          AWS_SECRET_ACCESS_KEY: 'b',
+        })
+      ).code,
+    ).toBe(2)
   })
 
   it('parses durations and defaults', () => {
     expect(parseArgs(['--duration', '90d'], {}).durationSeconds).toBe(7776000)
-    expect(parseArgs([], { LATCHKEY_ENDPOINT: 'https://s3.example' }).endpoint).toBe('https://s3.example')
-    expect(parseArgs([], {}).endpoint).toBe('http://localhost:9000')
-    expect(formatCredentials({ AccessKeyId: 'A', SecretAccessKey: "it's", SessionToken: '', Expiration: 'E' }, 'env')[1]).toBe(
-      "export AWS_SECRET_ACCESS_KEY='it'\\''s'",
+    expect(parseArgs([], { LATCHKEY_ENDPOINT: 'https://s3.example' }).endpoint).toBe(
+      'https://s3.example',
     )
+    expect(parseArgs([], {}).endpoint).toBe('http://localhost:9000')
+    expect(
+      formatCredentials(
+        { AccessKeyId: 'A', SecretAccessKey: "it's", SessionToken: '', Expiration: 'E' },
+        'env',
+      )[1],
+    ).toBe("export AWS_SECRET_ACCESS_KEY='it'\\''s'")
   })
 })

@@ -15,7 +15,14 @@ import { request as httpsRequest } from 'node:https'
 import { XMLParser } from 'fast-xml-parser'
 import { canonicalRequest } from '../auth/sigv4/canonical.js'
 import { deriveSigningKey } from '../auth/sigv4/signing-key.js'
-import { ALGORITHM, hmacSha256, scopeString, sha256Hex, stringToSign, type Scope } from '../auth/sigv4/string-to-sign.js'
+import {
+  ALGORITHM,
+  hmacSha256,
+  scopeString,
+  sha256Hex,
+  stringToSign,
+  type Scope,
+} from '../auth/sigv4/string-to-sign.js'
 import { parseDuration } from '../config/duration.js'
 
 const USAGE =
@@ -35,7 +42,15 @@ export interface AssumeRoleOptions {
 
 class UsageError extends Error {}
 
-const VALUE_FLAGS = new Set(['--endpoint', '--policy', '--duration', '--session-name', '--role-arn', '--region', '--format'])
+const VALUE_FLAGS = new Set([
+  '--endpoint',
+  '--policy',
+  '--duration',
+  '--session-name',
+  '--role-arn',
+  '--region',
+  '--format',
+])
 
 /** Parse argv (after `sts assume-role`); throws UsageError with one clear line. */
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): AssumeRoleOptions {
@@ -55,7 +70,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Assu
     given.set(name, value)
   }
   const format = given.get('--format') ?? 'env'
-  if (format !== 'env' && format !== 'json') throw new UsageError(`--format must be env or json, got "${format}"`)
+  if (format !== 'env' && format !== 'json')
+    throw new UsageError(`--format must be env or json, got "${format}"`)
   const d = given.get('--duration')
   const durationSeconds = d === undefined ? undefined : parseDuration(d)
   if (d !== undefined && durationSeconds === undefined)
@@ -67,7 +83,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Assu
   } catch {
     throw new UsageError(`--endpoint must be a URL, got "${endpoint}"`)
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--endpoint must be http:// or https://')
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError('--endpoint must be http:// or https://')
   const policyFile = given.get('--policy')
   const roleArn = given.get('--role-arn')
   return {
@@ -95,11 +112,20 @@ export interface SignedRequest {
 }
 
 function amzDateOf(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
 }
 
 /** Build and SigV4-sign a form POST to the STS endpoint. Pure but for the time given. */
-export function signStsPost(endpoint: string, form: Record<string, string>, creds: SigningCredentials, region: string, now: number): SignedRequest {
+export function signStsPost(
+  endpoint: string,
+  form: Record<string, string>,
+  creds: SigningCredentials,
+  region: string,
+  now: number,
+): SignedRequest {
   const url = new URL(endpoint)
   const body = new URLSearchParams(form).toString()
   const amzDate = amzDateOf(now)
@@ -110,7 +136,8 @@ export function signStsPost(endpoint: string, form: Record<string, string>, cred
     host: url.host,
     'x-amz-date': amzDate,
   }
-  if (creds.sessionToken !== undefined && creds.sessionToken !== '') headers['x-amz-security-token'] = creds.sessionToken
+  if (creds.sessionToken !== undefined && creds.sessionToken !== '')
+    headers['x-amz-security-token'] = creds.sessionToken
   const signedHeaders = Object.keys(headers).sort()
   const canonical = canonicalRequest({
     method: 'POST',
@@ -140,7 +167,9 @@ function send(req: SignedRequest, insecure: boolean): Promise<{ status: number; 
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        )
         res.on('error', reject)
       },
     )
@@ -160,20 +189,30 @@ export interface Credentials {
 const parser = new XMLParser({ parseTagValue: false })
 
 /** Credentials from an AssumeRoleResponse, or the STS error as "Code: Message". */
-export function parseAnswer(status: number, text: string): { ok: true; credentials: Credentials } | { ok: false; error: string } {
+export function parseAnswer(
+  status: number,
+  text: string,
+): { ok: true; credentials: Credentials } | { ok: false; error: string } {
   let doc: Record<string, unknown>
   try {
     doc = parser.parse(text) as Record<string, unknown>
   } catch {
     return { ok: false, error: `HTTP ${status}: unreadable answer` }
   }
-  const err = (doc['ErrorResponse'] as { Error?: { Code?: string; Message?: string } } | undefined)?.Error
+  const err = (doc['ErrorResponse'] as { Error?: { Code?: string; Message?: string } } | undefined)
+    ?.Error
   if (err !== undefined || status !== 200)
-    return { ok: false, error: `${err?.Code ?? `HTTP ${status}`}: ${err?.Message ?? 'request failed'}` }
-  const c = (doc['AssumeRoleResponse'] as { AssumeRoleResult?: { Credentials?: Record<string, unknown> } } | undefined)
-    ?.AssumeRoleResult?.Credentials
+    return {
+      ok: false,
+      error: `${err?.Code ?? `HTTP ${status}`}: ${err?.Message ?? 'request failed'}`,
+    }
+  const c = (
+    doc['AssumeRoleResponse'] as
+      { AssumeRoleResult?: { Credentials?: Record<string, unknown> } } | undefined
+  )?.AssumeRoleResult?.Credentials
   const get = (k: string): string => (typeof c?.[k] === 'string' ? c[k] : '')
-  if (c === undefined || get('AccessKeyId') === '') return { ok: false, error: 'the answer carries no credentials' }
+  if (c === undefined || get('AccessKeyId') === '')
+    return { ok: false, error: 'the answer carries no credentials' }
   return {
     ok: true,
     credentials: {
@@ -219,18 +258,31 @@ export async function runStsAssumeRole(
   }
   const accessKeyId = env['AWS_ACCESS_KEY_ID']
   const secretAccessKey = env['AWS_SECRET_ACCESS_KEY']
-  if (accessKeyId === undefined || accessKeyId === '' || secretAccessKey === undefined || secretAccessKey === '') {
-    err('latchkey sts assume-role: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for session credentials)')
+  if (
+    accessKeyId === undefined ||
+    accessKeyId === '' ||
+    secretAccessKey === undefined ||
+    secretAccessKey === ''
+  ) {
+    err(
+      'latchkey sts assume-role: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for session credentials)',
+    )
     return 2
   }
-  const form: Record<string, string> = { Action: 'AssumeRole', Version: '2011-06-15', RoleSessionName: opts.sessionName }
+  const form: Record<string, string> = {
+    Action: 'AssumeRole',
+    Version: '2011-06-15',
+    RoleSessionName: opts.sessionName,
+  }
   if (opts.roleArn !== undefined) form['RoleArn'] = opts.roleArn
   if (opts.durationSeconds !== undefined) form['DurationSeconds'] = String(opts.durationSeconds)
   if (opts.policyFile !== undefined) {
     try {
       form['Policy'] = await readFile(opts.policyFile, 'utf8')
     } catch (e) {
-      err(`latchkey sts assume-role: cannot read --policy ${opts.policyFile}: ${(e as Error).message}`)
+      err(
+        `latchkey sts assume-role: cannot read --policy ${opts.policyFile}: ${(e as Error).message}`,
+      )
       return 2
     }
   }
@@ -238,7 +290,11 @@ export async function runStsAssumeRole(
   const signed = signStsPost(
     opts.endpoint,
     form,
-    { accessKeyId, secretAccessKey, ...(token !== undefined && token !== '' ? { sessionToken: token } : {}) },
+    {
+      accessKeyId,
+      secretAccessKey,
+      ...(token !== undefined && token !== '' ? { sessionToken: token } : {}),
+    },
     opts.region,
     now(),
   )

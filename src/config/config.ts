@@ -9,7 +9,8 @@ export interface Config {
   readonly host: string
   readonly port: number
   readonly dataDir: string
-  readonly tls?: { readonly certFile: string; readonly keyFile: string } | { readonly selfSigned: true }
+  readonly tls?:
+    { readonly certFile: string; readonly keyFile: string } | { readonly selfSigned: true }
   readonly stsDefaultDuration: number
   readonly stsMaxDuration: number
   readonly databaseUrl?: string
@@ -52,7 +53,10 @@ function isFlag(s: string): s is Flag {
 }
 
 /** Parse `serve` arguments and the environment. */
-export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+export function loadConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Config {
   const given = new Map<Flag, string>()
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? ''
@@ -73,19 +77,23 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const m = /^(.*):(\d{1,5})$/.exec(address)
   const port = m === null ? NaN : Number(m[2])
   if (m === null || !(port >= 0 && port <= 65535))
-    throw new ConfigError(`--address must be HOST:PORT with a port from 0 to 65535, got "${address}"`)
+    throw new ConfigError(
+      `--address must be HOST:PORT with a port from 0 to 65535, got "${address}"`,
+    )
   const host = (m[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '0.0.0.0'
 
   const durationOf = (f: Flag, dflt: number): number => {
     const v = get(f)
     if (v === undefined) return dflt
     const s = parseDuration(v)
-    if (s === undefined) throw new ConfigError(`${f} must be seconds or a duration like 15m, 12h, 90d, got "${v}"`)
+    if (s === undefined)
+      throw new ConfigError(`${f} must be seconds or a duration like 15m, 12h, 90d, got "${v}"`)
     return s
   }
   const stsMaxDuration = durationOf('--sts-max-duration', 43200)
   const stsDefaultDuration = durationOf('--sts-default-duration', 3600)
-  if (stsMaxDuration < 900) throw new ConfigError(`--sts-max-duration must be at least 900 seconds, got ${stsMaxDuration}`)
+  if (stsMaxDuration < 900)
+    throw new ConfigError(`--sts-max-duration must be at least 900 seconds, got ${stsMaxDuration}`)
   if (stsDefaultDuration < 900 || stsDefaultDuration > stsMaxDuration)
     throw new ConfigError(
       `--sts-default-duration must be between 900 and --sts-max-duration (${stsMaxDuration}), got ${stsDefaultDuration}`,
@@ -106,21 +114,29 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (database !== undefined && !/^(postgres|postgresql|sqlite):/.test(database))
     throw new ConfigError(`--database must be a postgres:// URL, got "${database}"`)
   if (database !== undefined && database.startsWith('postgres'))
-    throw new ConfigError('--database postgres:// is not implemented yet; run without --database to use SQLite')
+    throw new ConfigError(
+      '--database postgres:// is not implemented yet; run without --database to use SQLite',
+    )
 
   const logLevel = get('--log-level') ?? 'info'
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel))
-    throw new ConfigError(`--log-level must be one of debug, info, warn, error, silent, got "${logLevel}"`)
+    throw new ConfigError(
+      `--log-level must be one of debug, info, warn, error, silent, got "${logLevel}"`,
+    )
 
   const maxSessionsText = get('--max-sessions-per-parent') ?? '1000'
   const maxSessionsPerParent = Number(maxSessionsText)
   if (!Number.isSafeInteger(maxSessionsPerParent) || maxSessionsPerParent < 1)
-    throw new ConfigError(`--max-sessions-per-parent must be a positive integer, got "${maxSessionsText}"`)
+    throw new ConfigError(
+      `--max-sessions-per-parent must be a positive integer, got "${maxSessionsText}"`,
+    )
 
   const rootAccessKey = nonEmpty(env['LATCHKEY_ROOT_ACCESS_KEY'])
   const rootSecretKey = nonEmpty(env['LATCHKEY_ROOT_SECRET_KEY'])
   if ((rootAccessKey === undefined) !== (rootSecretKey === undefined))
-    throw new ConfigError('LATCHKEY_ROOT_ACCESS_KEY and LATCHKEY_ROOT_SECRET_KEY must be set together')
+    throw new ConfigError(
+      'LATCHKEY_ROOT_ACCESS_KEY and LATCHKEY_ROOT_SECRET_KEY must be set together',
+    )
   if (rootAccessKey !== undefined && !/^[A-Za-z0-9]{16,128}$/.test(rootAccessKey))
     throw new ConfigError('LATCHKEY_ROOT_ACCESS_KEY must be 16 to 128 characters from [A-Za-z0-9]')
   if (rootSecretKey !== undefined && (rootSecretKey.length < 16 || rootSecretKey.length > 128))
@@ -130,7 +146,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     throw new ConfigError('LATCHKEY_ROOT_PASSWORD must be at least 8 characters long')
 
   const region = get('--region') ?? 'us-east-1'
-  if (!/^[a-z0-9-]{1,32}$/.test(region)) throw new ConfigError(`--region must look like us-east-1, got "${region}"`)
+  if (!/^[a-z0-9-]{1,32}$/.test(region))
+    throw new ConfigError(`--region must look like us-east-1, got "${region}"`)
   const domain = get('--domain')
   if (domain !== undefined && !/^[a-z0-9.-]+(:\d+)?$/i.test(domain))
     throw new ConfigError(`--domain must be a host name, got "${domain}"`)
@@ -153,7 +170,9 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     ...(rootPassword !== undefined ? { rootPassword } : {}),
     ...(rootAccessKey !== undefined ? { rootAccessKey } : {}),
     ...(rootSecretKey !== undefined ? { rootSecretKey } : {}),
-    ...(nonEmpty(env['LATCHKEY_MASTER_KEY']) !== undefined ? { masterKey: nonEmpty(env['LATCHKEY_MASTER_KEY']) } : {}),
+    ...(nonEmpty(env['LATCHKEY_MASTER_KEY']) !== undefined
+      ? { masterKey: nonEmpty(env['LATCHKEY_MASTER_KEY']) }
+      : {}),
     logLevel: logLevel as Config['logLevel'],
     maxSessionsPerParent,
   }

@@ -5,7 +5,16 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdirSync, openSync, readFileSync, writeSync, closeSync, fsyncSync, statSync } from 'node:fs'
+import {
+  chmodSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeSync,
+  closeSync,
+  fsyncSync,
+  statSync,
+} from 'node:fs'
 import { join } from 'node:path'
 
 export const MASTER_KEY_FILE = 'master.key'
@@ -15,7 +24,8 @@ export function parseMasterKey(value: string, what: string): Buffer {
   const v = value.trim()
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(v)) throw new Error(`${what}: not base64`)
   const key = Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
-  if (key.length !== 32) throw new Error(`${what}: must be 32 bytes of base64 (got ${key.length} bytes)`)
+  if (key.length !== 32)
+    throw new Error(`${what}: must be 32 bytes of base64 (got ${key.length} bytes)`)
   return key
 }
 
@@ -24,7 +34,8 @@ export function parseMasterKey(value: string, what: string): Buffer {
  * created with mode 0600 (and fsynced) when absent.
  */
 export function loadMasterKey(dataDir: string, envValue?: string): Buffer {
-  if (envValue !== undefined && envValue !== '') return parseMasterKey(envValue, 'LATCHKEY_MASTER_KEY')
+  if (envValue !== undefined && envValue !== '')
+    return parseMasterKey(envValue, 'LATCHKEY_MASTER_KEY')
   const file = join(dataDir, MASTER_KEY_FILE)
   let text: string | undefined
   try {

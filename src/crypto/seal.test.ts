@@ -48,7 +48,9 @@ describe('deriveKey', () => {
 
 describe('timingSafeEqualStr', () => {
   it('agrees with ===', () => {
-    fc.assert(fc.property(fc.string(), fc.string(), (a, b) => timingSafeEqualStr(a, b) === (a === b)))
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (a, b) => timingSafeEqualStr(a, b) === (a === b)),
+    )
     expect(timingSafeEqualStr('abc', 'abc')).toBe(true)
   })
 })
@@ -65,7 +67,9 @@ describe('loadMasterKey', () => {
   it('takes a base64 env value and rejects bad ones with one clear line', () => {
     const k = randomBytes(32)
     expect(loadMasterKey('/nonexistent', k.toString('base64')).equals(k)).toBe(true)
-    expect(() => loadMasterKey('/nonexistent', 'not base64!!')).toThrow(/^LATCHKEY_MASTER_KEY: not base64$/)
+    expect(() => loadMasterKey('/nonexistent', 'not base64!!')).toThrow(
+      /^LATCHKEY_MASTER_KEY: not base64$/,
+    )
     expect(() => loadMasterKey('/nonexistent', randomBytes(16).toString('base64'))).toThrow(
       /LATCHKEY_MASTER_KEY: must be 32 bytes/,
     )

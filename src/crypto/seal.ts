@@ -6,7 +6,13 @@
  * algorithm or key can be rotated later without guessing what a stored value is.
  * @module
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto'
 
 const VERSION = 'v1'
 const NONCE_BYTES = 12

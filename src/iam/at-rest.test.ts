@@ -17,10 +17,16 @@ describe('secrets at rest', () => {
     const def = f.iam.byName('default')!
     const now = f.clock.now()
     const password = 'Pl41n-Text-Pa55word-xyz'
-    const user = await f.iam.createUser({ accountId: def.id, username: 'alice', password, role: 'Writer' }, now)
+    const user = await f.iam.createUser(
+      { accountId: def.id, username: 'alice', password, role: 'Writer' },
+      now,
+    )
     const key = await f.iam.generateKey(user.id, now)
     const cred = await f.iam.resolve(key.accessKeyId)
-    const session = await f.iam.issue(sessionReq(cred!.principal, { policyJson: READ_ONLY_POLICY }), now)
+    const session = await f.iam.issue(
+      sessionReq(cred!.principal, { policyJson: READ_ONLY_POLICY }),
+      now,
+    )
     const totp = await f.iam.enrollTotp(user.id)
     const cust = await f.iam.createAccount({ name: 'acme', type: 'customer' }, now)
     const reset = await f.iam.resetMasterKey(cust.account.id)
@@ -49,7 +55,11 @@ describe('secrets at rest', () => {
       expect(bytes.includes(Buffer.from(value)), `${name} found in the data files`).toBe(false)
     }
     db.close()
-    const after = Buffer.concat(readdirSync(dir).filter((n) => n.startsWith('latchkey.db')).map((n) => readFileSync(join(dir, n))))
+    const after = Buffer.concat(
+      readdirSync(dir)
+        .filter((n) => n.startsWith('latchkey.db'))
+        .map((n) => readFileSync(join(dir, n))),
+    )
     for (const [name, value] of Object.entries(secrets)) {
       expect(after.includes(Buffer.from(value)), `${name} found after checkpoint`).toBe(false)
     }

@@ -23,7 +23,10 @@ function scryptAsync(password: string, salt: Buffer, opts: ScryptOptions): Promi
   })
 }
 
-export async function hashPassword(password: string, N: number = DEFAULT_SCRYPT_N): Promise<string> {
+export async function hashPassword(
+  password: string,
+  N: number = DEFAULT_SCRYPT_N,
+): Promise<string> {
   if (!Number.isInteger(Math.log2(N)) || N < 2) throw new Error('scrypt N must be a power of two')
   const salt = randomBytes(16)
   const key = await scryptAsync(password, salt, { N, r: R, p: P })
@@ -45,7 +48,10 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
 
 const dummies = new Map<number, Promise<string>>()
 /** Burn one verification's worth of time (unknown user), always false. */
-export async function verifyAgainstDummy(password: string, N: number = DEFAULT_SCRYPT_N): Promise<false> {
+export async function verifyAgainstDummy(
+  password: string,
+  N: number = DEFAULT_SCRYPT_N,
+): Promise<false> {
   let dummy = dummies.get(N)
   if (dummy === undefined) {
     dummy = hashPassword(randomBytes(16).toString('hex'), N)

@@ -27,7 +27,12 @@ function sessionFacts(action: string, resource: string): RequestFacts {
   return {
     action,
     resource,
-    principal: { kind: 'session', arn: 'arn:aws:sts::1:assumed-role/alice/s', accountId: '1', parentArn: 'arn:aws:iam::1:user/alice' },
+    principal: {
+      kind: 'session',
+      arn: 'arn:aws:sts::1:assumed-role/alice/s',
+      accountId: '1',
+      parentArn: 'arn:aws:iam::1:user/alice',
+    },
     context: new Map(),
   }
 }
@@ -67,7 +72,11 @@ describe('bootstrap', () => {
     expect(def?.canonicalId).toMatch(/^[0-9a-f]{64}$/)
     const cred = await f.iam.resolve(f.generated.masterAccessKeyId ?? '')
     expect(cred?.secretKey).toBe(f.generated.masterSecretKey)
-    expect(cred?.principal).toMatchObject({ kind: 'account-root', accountId: def?.id, accountName: 'default' })
+    expect(cred?.principal).toMatchObject({
+      kind: 'account-root',
+      accountId: def?.id,
+      accountName: 'default',
+    })
     const login = await f.iam.authenticateAdmin(
       { username: 'root', password: f.generated.rootPassword ?? '', address: '10.0.0.1' },
       f.clock.now(),
@@ -77,20 +86,30 @@ describe('bootstrap', () => {
     // Second start over the same data: nothing generated, same keys still work.
     const again = await makeIam({ db, bootstrap: {}, masterKey: f.masterKey })
     expect(again.generated).toEqual({})
-    expect((await again.iam.resolve(f.generated.masterAccessKeyId ?? ''))?.secretKey).toBe(f.generated.masterSecretKey)
+    expect((await again.iam.resolve(f.generated.masterAccessKeyId ?? ''))?.secretKey).toBe(
+      f.generated.masterSecretKey,
+    )
   })
 
   it('uses configured root keys and refuses a wrong master key', async () => {
     const db = openDatabase(':memory:')
     const f = await makeIam({
       db,
-      bootstrap: { rootPassword: 'pw-12345678', rootAccessKey: 'ROOTKEY1', rootSecretKey: 'root-secret-1' },
+      bootstrap: {
+        rootPassword: 'pw-12345678',
+        rootAccessKey: 'ROOTKEY1',
+        rootSecretKey: 'root-secret-1',
+      },
     })
     expect(f.generated).toEqual({})
     expect((await f.iam.resolve('ROOTKEY1'))?.secretKey).toBe('root-secret-1')
     await expect(makeIam({ db })).rejects.toThrow(/cannot decrypt stored secrets/)
-    await expect(makeIam({ bootstrap: { rootAccessKey: 'x' } })).rejects.toThrow(/^LATCHKEY_ROOT_ACCESS_KEY/)
-    await expect(makeIam({ bootstrap: { rootSecretKey: 'short' } })).rejects.toThrow(/^LATCHKEY_ROOT_SECRET_KEY/)
+    await expect(makeIam({ bootstrap: { rootAccessKey: 'x' } })).rejects.toThrow(
+      /^LATCHKEY_ROOT_ACCESS_KEY/,
+    )
+    await expect(makeIam({ bootstrap: { rootSecretKey: 'short' } })).rejects.toThrow(
+      /^LATCHKEY_ROOT_SECRET_KEY/,
+    )
   })
 })
 
@@ -102,7 +121,12 @@ describe('users and keys take effect on the very next resolve', () => {
     expect(k1.secretKey).toMatch(/^[A-Za-z0-9]{40}$/)
     const c1 = await iam.resolve(k1.accessKeyId)
     expect(c1?.secretKey).toBe(k1.secretKey)
-    expect(c1?.principal).toMatchObject({ kind: 'user', userId: alice.id, username: 'alice', role: 'Writer' })
+    expect(c1?.principal).toMatchObject({
+      kind: 'user',
+      userId: alice.id,
+      username: 'alice',
+      role: 'Writer',
+    })
     expect(iam.checkSessionToken(c1!, undefined, now)).toBe('ok')
     expect(iam.checkSessionToken(c1!, 'LK1.something', now)).toBe('invalid')
 
@@ -152,25 +176,48 @@ describe('users and keys take effect on the very next resolve', () => {
   it('validates input and rejects duplicates case-insensitively', async () => {
     const { iam, def, now } = await setup()
     const base = { accountId: def.id, password: 'password-1', role: 'Reader' as const }
-    expect((await iamError(iam.createUser({ ...base, username: 'ALICE' }, now))).code).toBe('conflict')
-    expect((await iamError(iam.createUser({ ...base, username: 'bad name' }, now))).code).toBe('invalid')
-    expect((await iamError(iam.createUser({ ...base, username: 'bob', password: 'short' }, now))).code).toBe('invalid')
-    expect((await iamError(iam.createUser({ ...base, username: 'bob', email: 'nope' }, now))).code).toBe('invalid')
-    expect((await iamError(iam.createUser({ ...base, username: 'bob', accountId: '000000000000' }, now))).code).toBe(
-      'not-found',
+    expect((await iamError(iam.createUser({ ...base, username: 'ALICE' }, now))).code).toBe(
+      'conflict',
     )
+    expect((await iamError(iam.createUser({ ...base, username: 'bad name' }, now))).code).toBe(
+      'invalid',
+    )
+    expect(
+      (await iamError(iam.createUser({ ...base, username: 'bob', password: 'short' }, now))).code,
+    ).toBe('invalid')
+    expect(
+      (await iamError(iam.createUser({ ...base, username: 'bob', email: 'nope' }, now))).code,
+    ).toBe('invalid')
+    expect(
+      (await iamError(iam.createUser({ ...base, username: 'bob', accountId: '000000000000' }, now)))
+        .code,
+    ).toBe('not-found')
   })
 })
 
 describe('policies', () => {
   it('role preset plus the user policy; malformed policy → invalid naming the problem', async () => {
     const { iam, alice } = await setup()
-    const u = { kind: 'user' as const, accountId: alice.accountId, accountName: 'default', userId: alice.id, username: 'alice', role: 'Writer' as const, accessKeyId: '' }
+    const u = {
+      kind: 'user' as const,
+      accountId: alice.accountId,
+      accountName: 'default',
+      userId: alice.id,
+      username: 'alice',
+      role: 'Writer' as const,
+      accessKeyId: '',
+    }
     expect((await iam.policiesFor(u)).identity.map((p) => p.name)).toEqual(['role:Writer'])
     await iam.putUserPolicy(alice.id, READ_ONLY_POLICY)
-    expect((await iam.policiesFor(u)).identity.map((p) => p.name)).toEqual(['role:Writer', 'user-policy'])
+    expect((await iam.policiesFor(u)).identity.map((p) => p.name)).toEqual([
+      'role:Writer',
+      'user-policy',
+    ])
     await iam.updateUser(alice.id, { role: 'Reader' })
-    expect((await iam.policiesFor(u)).identity.map((p) => p.name)).toEqual(['role:Reader', 'user-policy'])
+    expect((await iam.policiesFor(u)).identity.map((p) => p.name)).toEqual([
+      'role:Reader',
+      'user-policy',
+    ])
     expect(iam.getUserPolicy(alice.id)).toBe(READ_ONLY_POLICY)
     const bad = await iamError(iam.putUserPolicy(alice.id, '{"Statement":[{"Effect":"Maybe"}]}'))
     expect(bad.code).toBe('invalid')
@@ -185,10 +232,15 @@ describe('policies', () => {
 describe('password login and throttling', () => {
   it('never stores the password and answers one generic error', async () => {
     const { iam, alice, now, db } = await setup()
-    const row = db.prepare('SELECT password_hash FROM iam_users WHERE id = ?').get(alice.id) as { password_hash: string }
+    const row = db.prepare('SELECT password_hash FROM iam_users WHERE id = ?').get(alice.id) as {
+      password_hash: string
+    }
     expect(row.password_hash).toMatch(/^scrypt\$1024\$8\$1\$/)
     expect(row.password_hash).not.toContain('alice-pass-1')
-    const p = await iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '1.1.1.1' }, now)
+    const p = await iam.authenticatePassword(
+      { username: 'alice', password: 'alice-pass-1', address: '1.1.1.1' },
+      now,
+    )
     expect(p).toMatchObject({ kind: 'user', userId: alice.id, accessKeyId: '' })
     expect(iam.getUser(alice.id)?.lastAccess).toBe(now)
     for (const bad of [
@@ -200,34 +252,69 @@ describe('password login and throttling', () => {
       expect([e.code, e.message]).toEqual(['unauthorized', 'Invalid credentials'])
     }
     await iam.updateUser(alice.id, { isActive: false })
-    const e = await iamError(iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '2.2.2.2' }, now))
+    const e = await iamError(
+      iam.authenticatePassword(
+        { username: 'alice', password: 'alice-pass-1', address: '2.2.2.2' },
+        now,
+      ),
+    )
     expect(e.code).toBe('unauthorized')
   })
 
   it('throttles per user after 10 failures in 15 minutes, with Retry-After', async () => {
     const { iam, clock } = await setup()
     for (let i = 0; i < 10; i++) {
-      const e = await iamError(iam.authenticatePassword({ username: 'alice', password: 'nope-nope', address: `10.0.0.${i}` }, clock.now()))
+      const e = await iamError(
+        iam.authenticatePassword(
+          { username: 'alice', password: 'nope-nope', address: `10.0.0.${i}` },
+          clock.now(),
+        ),
+      )
       expect(e.code).toBe('unauthorized')
       clock.advance(1000)
     }
     // Even the right password is refused now, from a fresh address.
-    const t = await iamError(iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '9.9.9.9' }, clock.now()))
+    const t = await iamError(
+      iam.authenticatePassword(
+        { username: 'alice', password: 'alice-pass-1', address: '9.9.9.9' },
+        clock.now(),
+      ),
+    )
     expect(t.code).toBe('throttled')
     expect(t.retryAfter).toBeGreaterThan(800)
     expect(t.retryAfter).toBeLessThanOrEqual(900)
     clock.advance(15 * 60_000)
-    await expect(iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '9.9.9.9' }, clock.now())).resolves.toMatchObject({ kind: 'user' })
+    await expect(
+      iam.authenticatePassword(
+        { username: 'alice', password: 'alice-pass-1', address: '9.9.9.9' },
+        clock.now(),
+      ),
+    ).resolves.toMatchObject({ kind: 'user' })
   })
 
   it('throttles per address across usernames', async () => {
     const { iam, clock } = await setup()
     for (let i = 0; i < 10; i++) {
-      await iamError(iam.authenticatePassword({ username: `user${i}`, password: 'x-x-x-x-x', address: '6.6.6.6' }, clock.now()))
+      await iamError(
+        iam.authenticatePassword(
+          { username: `user${i}`, password: 'x-x-x-x-x', address: '6.6.6.6' },
+          clock.now(),
+        ),
+      )
     }
-    const t = await iamError(iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '6.6.6.6' }, clock.now()))
+    const t = await iamError(
+      iam.authenticatePassword(
+        { username: 'alice', password: 'alice-pass-1', address: '6.6.6.6' },
+        clock.now(),
+      ),
+    )
     expect(t.code).toBe('throttled')
-    await expect(iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '7.7.7.7' }, clock.now())).resolves.toBeTruthy()
+    await expect(
+      iam.authenticatePassword(
+        { username: 'alice', password: 'alice-pass-1', address: '7.7.7.7' },
+        clock.now(),
+      ),
+    ).resolves.toBeTruthy()
   })
 
   it('requires a fresh TOTP code once enrolled', async () => {
@@ -238,11 +325,17 @@ describe('password login and throttling', () => {
     const base = { username: 'alice', password: 'alice-pass-1', address: '3.3.3.3' }
     expect((await iamError(iam.authenticatePassword(base, clock.now()))).code).toBe('unauthorized')
     const code = generateSync({ secret, epoch: Math.floor(clock.now() / 1000) })
-    await expect(iam.authenticatePassword({ ...base, otp: code }, clock.now())).resolves.toMatchObject({ kind: 'user' })
+    await expect(
+      iam.authenticatePassword({ ...base, otp: code }, clock.now()),
+    ).resolves.toMatchObject({ kind: 'user' })
     // replay of the same code is refused
-    expect((await iamError(iam.authenticatePassword({ ...base, otp: code }, clock.now()))).code).toBe('unauthorized')
+    expect(
+      (await iamError(iam.authenticatePassword({ ...base, otp: code }, clock.now()))).code,
+    ).toBe('unauthorized')
     expect(await iam.deleteTotp(alice.id)).toBe(true)
-    await expect(iam.authenticatePassword(base, clock.now())).resolves.toMatchObject({ kind: 'user' })
+    await expect(iam.authenticatePassword(base, clock.now())).resolves.toMatchObject({
+      kind: 'user',
+    })
   })
 })
 
@@ -250,10 +343,21 @@ describe('accounts', () => {
   it('reseller owns customers; master key reset kills the old secret at once', async () => {
     const { iam, now } = await setup()
     const r = await iam.createAccount({ name: 'resell', type: 'reseller' }, now)
-    const c = await iam.createAccount({ name: 'cust', type: 'customer', resellerId: r.account.id }, now)
+    const c = await iam.createAccount(
+      { name: 'cust', type: 'customer', resellerId: r.account.id },
+      now,
+    )
     expect(c.account.resellerId).toBe(r.account.id)
-    expect((await iamError(iam.createAccount({ name: 'cust', type: 'customer' }, now))).code).toBe('conflict')
-    expect((await iamError(iam.createAccount({ name: 'x', type: 'customer', resellerId: c.account.id }, now))).code).toBe('invalid')
+    expect((await iamError(iam.createAccount({ name: 'cust', type: 'customer' }, now))).code).toBe(
+      'conflict',
+    )
+    expect(
+      (
+        await iamError(
+          iam.createAccount({ name: 'x', type: 'customer', resellerId: c.account.id }, now),
+        )
+      ).code,
+    ).toBe('invalid')
     const before = await iam.resolve(c.masterKey.accessKeyId)
     expect(before?.secretKey).toBe(c.masterKey.secretKey)
     const reset = await iam.resetMasterKey(c.account.id)
@@ -320,11 +424,17 @@ describe('sessions', () => {
 
   it('tokenless sessions (RSLogin) work with an empty token only', async () => {
     const { iam, alice, clock } = await withKey()
-    const p = await iam.authenticatePassword({ username: 'alice', password: 'alice-pass-1', address: '1.2.3.4' }, clock.now())
+    const p = await iam.authenticatePassword(
+      { username: 'alice', password: 'alice-pass-1', address: '1.2.3.4' },
+      clock.now(),
+    )
     const s = await iam.issue(sessionReq(p, { withToken: false }), clock.now())
     expect(s.sessionToken).toBe('')
     const cred = await iam.resolve(s.accessKeyId)
-    expect(cred?.principal).toMatchObject({ kind: 'session', parent: { kind: 'user', userId: alice.id } })
+    expect(cred?.principal).toMatchObject({
+      kind: 'session',
+      parent: { kind: 'user', userId: alice.id },
+    })
     expect(iam.checkSessionToken(cred!, undefined, clock.now())).toBe('ok')
     expect(iam.checkSessionToken(cred!, '', clock.now())).toBe('ok')
     expect(iam.checkSessionToken(cred!, 'LK1.x', clock.now())).toBe('invalid')
@@ -370,8 +480,12 @@ describe('sessions', () => {
     const { iam, def, clock } = await withKey()
     const root = await iam.resolve(iam.getAccount(def.id)!.masterAccessKeyId)
     const s = await iam.issue(sessionReq(root!.principal), clock.now())
-    expect((await iam.resolve(s.accessKeyId))?.principal).toMatchObject({ parent: { kind: 'account-root' } })
-    expect((await iam.policiesFor((await iam.resolve(s.accessKeyId))!.principal)).session).toBeUndefined()
+    expect((await iam.resolve(s.accessKeyId))?.principal).toMatchObject({
+      parent: { kind: 'account-root' },
+    })
+    expect(
+      (await iam.policiesFor((await iam.resolve(s.accessKeyId))!.principal)).session,
+    ).toBeUndefined()
     await iam.resetMasterKey(def.id)
     expect(await iam.resolve(s.accessKeyId)).toBeUndefined()
   })
@@ -391,7 +505,10 @@ describe('sessions', () => {
 
   it('chained sessions inherit restrictions, die with their parent session and never outlive it', async () => {
     const { iam, caller, clock } = await withKey()
-    const parent = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY, durationSeconds: 1000 }), clock.now())
+    const parent = await iam.issue(
+      sessionReq(caller, { policyJson: READ_ONLY_POLICY, durationSeconds: 1000 }),
+      clock.now(),
+    )
     const pc = await iam.resolve(parent.accessKeyId)
     const child = await iam.issue(sessionReq(pc!.principal, { durationSeconds: 5000 }), clock.now())
     expect(child.expiresAt).toBe(parent.expiresAt)
@@ -405,7 +522,10 @@ describe('sessions', () => {
 
   it('chaining with a new policy adds a layer: the chained session gets only the intersection', async () => {
     const { iam, caller, clock, db, masterKey } = await withKey()
-    const parent = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY }), clock.now())
+    const parent = await iam.issue(
+      sessionReq(caller, { policyJson: READ_ONLY_POLICY }),
+      clock.now(),
+    )
     const pc = (await iam.resolve(parent.accessKeyId))!.principal
     // Wider than the parent's session policy: every object action on every bucket.
     const child = await iam.issue(sessionReq(pc, { policyJson: WIDE_POLICY }), clock.now())
@@ -414,7 +534,12 @@ describe('sessions', () => {
     const grand = await iam.issue(sessionReq(cc, { policyJson: PREFIX_POLICY }), clock.now())
     const gc = (await iam.resolve(grand.accessKeyId))!.principal
 
-    const allowed = async (iamX: typeof iam, p: typeof pc, action: string, resource: string): Promise<boolean> => {
+    const allowed = async (
+      iamX: typeof iam,
+      p: typeof pc,
+      action: string,
+      resource: string,
+    ): Promise<boolean> => {
       const pol = await iamX.policiesFor(p)
       return (
         decide({
@@ -443,9 +568,9 @@ describe('sessions', () => {
     // The layers survive a restart (stored, recompiled from text).
     const fresh = await makeIam({ db, masterKey })
     const gc2 = (await fresh.iam.resolve(grand.accessKeyId))!.principal
-    expect((await fresh.iam.policiesFor(gc2)).sessionLayers?.map((l) => l.map((p) => p.text))).toEqual(
-      (await iam.policiesFor(gc)).sessionLayers?.map((l) => l.map((p) => p.text)),
-    )
+    expect(
+      (await fresh.iam.policiesFor(gc2)).sessionLayers?.map((l) => l.map((p) => p.text)),
+    ).toEqual((await iam.policiesFor(gc)).sessionLayers?.map((l) => l.map((p) => p.text)))
     expect(await allowed(fresh.iam, gc2, 's3:GetObject', 'arn:aws:s3:::b/x')).toBe(false)
     expect(await allowed(fresh.iam, gc2, 's3:GetObject', 'arn:aws:s3:::b/p/x')).toBe(true)
     expect((await fresh.iam.getSession(child.accessKeyId, clock.now()))?.hasPolicy).toBe(true)
@@ -455,15 +580,29 @@ describe('sessions', () => {
     const { iam, caller, clock, db, masterKey } = await withKey()
     const s = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY }), clock.now())
     const stored = (): unknown =>
-      JSON.parse((db.prepare('SELECT policies FROM iam_sessions WHERE access_key_id = ?').get(s.accessKeyId) as { policies: string }).policies)
+      JSON.parse(
+        (
+          db
+            .prepare('SELECT policies FROM iam_sessions WHERE access_key_id = ?')
+            .get(s.accessKeyId) as { policies: string }
+        ).policies,
+      )
     expect(stored()).toEqual([expect.stringContaining('s3:GetObject')]) // one layer: still the flat list
-    const setStored = (v: string): unknown => db.prepare('UPDATE iam_sessions SET policies = ? WHERE access_key_id = ?').run(v, s.accessKeyId)
+    const setStored = (v: string): unknown =>
+      db
+        .prepare('UPDATE iam_sessions SET policies = ? WHERE access_key_id = ?')
+        .run(v, s.accessKeyId)
     setStored(JSON.stringify([PREFIX_POLICY]))
     const fresh = await makeIam({ db, masterKey })
     const p = (await fresh.iam.resolve(s.accessKeyId))!.principal
     const layers = (await fresh.iam.policiesFor(p)).sessionLayers
     expect(layers?.map((l) => l.map((x) => JSON.parse(x.text) as unknown))).toEqual([
-      [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::b/p/*'] }] }],
+      [
+        {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::b/p/*'] }],
+        },
+      ],
     ])
     setStored('[[]]')
     const fresh2 = await makeIam({ db, masterKey })
@@ -475,7 +614,8 @@ describe('sessions', () => {
     const def = f.iam.byName('default')!
     const root = await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId)
     const made = []
-    for (let i = 0; i < 3; i++) made.push(await f.iam.issue(sessionReq(root!.principal), f.clock.now()))
+    for (let i = 0; i < 3; i++)
+      made.push(await f.iam.issue(sessionReq(root!.principal), f.clock.now()))
     const e = await iamError(f.iam.issue(sessionReq(root!.principal), f.clock.now()))
     expect(e.code).toBe('throttled')
     await f.iam.revoke(made[0]!.accessKeyId)
@@ -488,22 +628,36 @@ describe('sessions', () => {
     const def = f.iam.byName('default')!
     const root = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
     // 10 at once: exactly 3 get through, 7 are throttled (slots are taken before the awaits).
-    const tries = await Promise.allSettled(Array.from({ length: 10 }, () => f.iam.issue(sessionReq(root), f.clock.now())))
+    const tries = await Promise.allSettled(
+      Array.from({ length: 10 }, () => f.iam.issue(sessionReq(root), f.clock.now())),
+    )
     const ok = tries.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []))
     expect(ok).toHaveLength(3)
-    expect(tries.filter((t) => t.status === 'rejected' && t.reason instanceof IamError && t.reason.code === 'throttled')).toHaveLength(7)
+    expect(
+      tries.filter(
+        (t) =>
+          t.status === 'rejected' && t.reason instanceof IamError && t.reason.code === 'throttled',
+      ),
+    ).toHaveLength(7)
     // A restart counts the stored sessions.
     const again = await makeIam({ db, masterKey: f.masterKey, maxSessionsPerParent: 3 })
-    const root2 = (await again.iam.resolve(again.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
-    expect((await iamError(again.iam.issue(sessionReq(root2), again.clock.now()))).code).toBe('throttled')
+    const root2 = (await again.iam.resolve(again.iam.getAccount(def.id)!.masterAccessKeyId))!
+      .principal
+    expect((await iamError(again.iam.issue(sessionReq(root2), again.clock.now()))).code).toBe(
+      'throttled',
+    )
     // Expiry frees slots without any event.
     f.clock.advance(3600_000)
-    const later = await Promise.allSettled(Array.from({ length: 5 }, () => f.iam.issue(sessionReq(root), f.clock.now())))
+    const later = await Promise.allSettled(
+      Array.from({ length: 5 }, () => f.iam.issue(sessionReq(root), f.clock.now())),
+    )
     expect(later.filter((t) => t.status === 'fulfilled')).toHaveLength(3)
     // A master-secret reset revokes them all at once, and frees their slots.
     await f.iam.resetMasterKey(def.id)
     const root3 = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
-    const after = await Promise.allSettled(Array.from({ length: 4 }, () => f.iam.issue(sessionReq(root3), f.clock.now())))
+    const after = await Promise.allSettled(
+      Array.from({ length: 4 }, () => f.iam.issue(sessionReq(root3), f.clock.now())),
+    )
     expect(after.filter((t) => t.status === 'fulfilled')).toHaveLength(3)
   })
 
@@ -511,7 +665,10 @@ describe('sessions', () => {
     const db = openDatabase(':memory:')
     const f = await makeIam({ db, maxSessionsPerParent: 2 })
     const def = f.iam.byName('default')!
-    const u = await f.iam.createUser({ accountId: def.id, username: 'bob', password: 'bob-pass-12', role: 'Reader' }, f.clock.now())
+    const u = await f.iam.createUser(
+      { accountId: def.id, username: 'bob', password: 'bob-pass-12', role: 'Reader' },
+      f.clock.now(),
+    )
     const k1 = await f.iam.generateKey(u.id, f.clock.now())
     const p1 = (await f.iam.resolve(k1.accessKeyId))!.principal
     await f.iam.issue(sessionReq(p1), f.clock.now())
@@ -537,13 +694,18 @@ describe('sessions', () => {
       const root = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
       let commits = 0
       const flush = vi.spyOn(groupCommitFor(db), 'flush')
-      const count = (): number => (other.prepare('SELECT count(*) AS n FROM iam_sessions').get() as { n: number }).n
+      const count = (): number =>
+        (other.prepare('SELECT count(*) AS n FROM iam_sessions').get() as { n: number }).n
       const before = count()
       const issued = await Promise.all(
         Array.from({ length: 20 }, async () => {
           const s = await f.iam.issue(sessionReq(root), f.clock.now())
           // Visible to another connection (committed) by the time the caller hears back.
-          expect(other.prepare('SELECT 1 AS x FROM iam_sessions WHERE access_key_id = ?').get(s.accessKeyId)).toEqual({ x: 1 })
+          expect(
+            other
+              .prepare('SELECT 1 AS x FROM iam_sessions WHERE access_key_id = ?')
+              .get(s.accessKeyId),
+          ).toEqual({ x: 1 })
           commits++
           return s
         }),
@@ -589,7 +751,14 @@ describe('sessions', () => {
       },
     })
     const clock = new ManualClock()
-    const { iam, generated } = await IamService.open({ store: counting, masterKey: Buffer.alloc(32, 7), clock, ids: randomIds, log: silentLogger, bootstrap: {} })
+    const { iam, generated } = await IamService.open({
+      store: counting,
+      masterKey: Buffer.alloc(32, 7),
+      clock,
+      ids: randomIds,
+      log: silentLogger,
+      bootstrap: {},
+    })
     const root = await iam.resolve(generated.masterAccessKeyId!)
     const s = await iam.issue(sessionReq(root!.principal), clock.now())
     for (let i = 0; i < 50; i++) await iam.resolve(s.accessKeyId)

@@ -227,7 +227,9 @@ interface SessionEntry {
   revoked: boolean
 }
 
-type KeyRef = { readonly kind: 'master'; readonly accountId: string } | { readonly kind: 'user'; readonly userId: string }
+type KeyRef =
+  | { readonly kind: 'master'; readonly accountId: string }
+  | { readonly kind: 'user'; readonly userId: string }
 
 const aadMaster = (accountId: string) => `account-master:${accountId}`
 const aadKey = (accessKeyId: string) => `access-key:${accessKeyId}`
@@ -243,7 +245,11 @@ function invalid(message: string): IamError {
 }
 
 function compileSessionPolicy(text: string, index: number): CompiledPolicy {
-  return parsePolicy(text, { kind: 'session', name: index === 0 ? 'session-policy' : `session-policy-${index}`, source: 'session' })
+  return parsePolicy(text, {
+    kind: 'session',
+    name: index === 0 ? 'session-policy' : `session-policy-${index}`,
+    source: 'session',
+  })
 }
 
 function slotOf(row: SessionRow): SlotInfo {
@@ -256,7 +262,9 @@ function slotOf(row: SessionRow): SlotInfo {
   }
 }
 
-export class IamService implements CredentialProvider, PolicyProvider, AccountDirectory, SessionService {
+export class IamService
+  implements CredentialProvider, PolicyProvider, AccountDirectory, SessionService
+{
   private readonly store: IdentityStore
   private readonly sealKey: Buffer
   private readonly tokenKey: Buffer
@@ -306,7 +314,9 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
    * account and the operator. Returns what was generated so the caller can print it once.
    * Throws a clear Error when stored secrets do not open with this master key.
    */
-  static async open(o: IamServiceOptions): Promise<{ iam: IamService; generated: BootstrapResult }> {
+  static async open(
+    o: IamServiceOptions,
+  ): Promise<{ iam: IamService; generated: BootstrapResult }> {
     const store = o.store ?? (o.db ? SqliteIdentityStore.open(o.db) : undefined)
     if (!store) throw new Error('IamService.open: needs a store or a db')
     const iam = new IamService(o, store)
@@ -327,7 +337,8 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
   private async load(): Promise<void> {
     const snap = await this.store.loadAll()
     try {
-      for (const a of snap.accounts) this.cacheAccount(a, unseal(this.sealKey, a.masterSecret, aadMaster(a.id)))
+      for (const a of snap.accounts)
+        this.cacheAccount(a, unseal(this.sealKey, a.masterSecret, aadMaster(a.id)))
       for (const u of snap.users) this.cacheUser({ row: u })
       for (const k of snap.keys) {
         const u = this.users.get(k.userId)
@@ -347,7 +358,8 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
 
   private cacheAccount(row: AccountRow, secret: string): AccountState {
     const old = this.accounts.get(row.id)
-    if (old && old.row.masterAccessKeyId !== row.masterAccessKeyId) this.keyIndex.delete(old.row.masterAccessKeyId)
+    if (old && old.row.masterAccessKeyId !== row.masterAccessKeyId)
+      this.keyIndex.delete(old.row.masterAccessKeyId)
     const info: AccountInfo = {
       id: row.id,
       name: row.name,
@@ -365,7 +377,12 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
         accessKeyId: row.masterAccessKeyId,
         secretKey: secret,
         secretVersion: `m${row.secretVersion}`,
-        principal: { kind: 'account-root', accountId: row.id, accountName: row.name, accessKeyId: row.masterAccessKeyId },
+        principal: {
+          kind: 'account-root',
+          accountId: row.id,
+          accountName: row.name,
+          accessKeyId: row.masterAccessKeyId,
+        },
       },
     }
     this.accounts.set(row.id, state)
@@ -377,8 +394,10 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
   /** (Re)build a user's cached credential and compiled policy after any change. */
   private cacheUser(u: UserState): void {
     const old = this.users.get(u.row.id)
-    if (old?.key && old.key.row.accessKeyId !== u.key?.row.accessKeyId) this.keyIndex.delete(old.key.row.accessKeyId)
-    if (old && old.row.username !== u.row.username) this.usersByName.delete(`${old.row.accountId}/${old.row.username.toLowerCase()}`)
+    if (old?.key && old.key.row.accessKeyId !== u.key?.row.accessKeyId)
+      this.keyIndex.delete(old.key.row.accessKeyId)
+    if (old && old.row.username !== u.row.username)
+      this.usersByName.delete(`${old.row.accountId}/${old.row.username.toLowerCase()}`)
     const account = this.accounts.get(u.row.accountId)
     delete u.cred
     if (u.key && account) {
@@ -393,11 +412,22 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     delete u.policy
     if (u.row.policy !== undefined) {
       try {
-        u.policy = parsePolicy(u.row.policy, { kind: 'identity', name: 'user-policy', source: 'identity' })
+        u.policy = parsePolicy(u.row.policy, {
+          kind: 'identity',
+          name: 'user-policy',
+          source: 'identity',
+        })
       } catch (e) {
         // Stored policies were validated on the way in; if one no longer parses, fail closed.
-        this.log.error({ userId: u.row.id, err: (e as Error).message }, 'stored user policy does not parse; denying')
-        u.policy = parsePolicy(DENY_ALL, { kind: 'identity', name: 'user-policy', source: 'identity' })
+        this.log.error(
+          { userId: u.row.id, err: (e as Error).message },
+          'stored user policy does not parse; denying',
+        )
+        u.policy = parsePolicy(DENY_ALL, {
+          kind: 'identity',
+          name: 'user-policy',
+          source: 'identity',
+        })
       }
     }
     this.users.set(u.row.id, u)
@@ -443,9 +473,15 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     if (b.rootAccessKey !== undefined) validateRootAccessKey(b.rootAccessKey)
     if (b.rootSecretKey !== undefined) validateRootSecret(b.rootSecretKey)
     const rootUser = b.rootUser ?? this.operator?.username ?? 'root'
-    if (!USERNAME_RE.test(rootUser)) throw new Error(`LATCHKEY_ROOT_USER: must match ${USERNAME_RE.source}`)
-    if (b.rootPassword !== undefined && (b.rootPassword.length < MIN_PASSWORD_LENGTH || b.rootPassword.length > MAX_PASSWORD_LENGTH)) {
-      throw new Error(`LATCHKEY_ROOT_PASSWORD: must be ${MIN_PASSWORD_LENGTH}-${MAX_PASSWORD_LENGTH} characters`)
+    if (!USERNAME_RE.test(rootUser))
+      throw new Error(`LATCHKEY_ROOT_USER: must match ${USERNAME_RE.source}`)
+    if (
+      b.rootPassword !== undefined &&
+      (b.rootPassword.length < MIN_PASSWORD_LENGTH || b.rootPassword.length > MAX_PASSWORD_LENGTH)
+    ) {
+      throw new Error(
+        `LATCHKEY_ROOT_PASSWORD: must be ${MIN_PASSWORD_LENGTH}-${MAX_PASSWORD_LENGTH} characters`,
+      )
     }
 
     const defaultId = this.accountsByName.get('default')
@@ -464,19 +500,26 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       if (a && (b.rootAccessKey !== undefined || b.rootSecretKey !== undefined)) {
         const akid = b.rootAccessKey ?? a.row.masterAccessKeyId
         const secret = b.rootSecretKey ?? a.secret
-        if (akid !== a.row.masterAccessKeyId || secret !== a.secret) await this.setMasterKey(a, akid, secret)
+        if (akid !== a.row.masterAccessKeyId || secret !== a.secret)
+          await this.setMasterKey(a, akid, secret)
       }
     }
 
     if (this.operator === undefined) {
       const password = b.rootPassword ?? this.ids.alnum(24)
       if (b.rootPassword === undefined) rootPassword = password
-      this.operator = { username: rootUser, passwordHash: await hashPassword(password, this.scryptN) }
+      this.operator = {
+        username: rootUser,
+        passwordHash: await hashPassword(password, this.scryptN),
+      }
       await this.store.putOperator(this.operator)
     } else {
       let next = this.operator
       if (next.username !== rootUser) next = { ...next, username: rootUser }
-      if (b.rootPassword !== undefined && !(await verifyPassword(b.rootPassword, next.passwordHash))) {
+      if (
+        b.rootPassword !== undefined &&
+        !(await verifyPassword(b.rootPassword, next.passwordHash))
+      ) {
         next = { ...next, passwordHash: await hashPassword(b.rootPassword, this.scryptN) }
       }
       if (next !== this.operator) {
@@ -553,7 +596,9 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       masterSecret: seal(this.sealKey, secret, aadMaster(id)),
       secretVersion: 1,
     }
-    await this.store.insertAccount(row).catch(rethrowConflict(`Customer ${input.name} already exists`))
+    await this.store
+      .insertAccount(row)
+      .catch(rethrowConflict(`Customer ${input.name} already exists`))
     const state = this.cacheAccount(row, secret)
     this.emit({ kind: 'account', id })
     return state
@@ -561,14 +606,21 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
 
   /** Create a customer or reseller account; the answer carries the new master key's secret once. */
   async createAccount(
-    input: { readonly name: string; readonly type: 'customer' | 'reseller'; readonly resellerId?: string },
+    input: {
+      readonly name: string
+      readonly type: 'customer' | 'reseller'
+      readonly resellerId?: string
+    },
     now: number,
   ): Promise<{ account: AccountView; masterKey: NewKey }> {
     return this.exclusive(async () => {
       if (!ACCOUNT_NAME_RE.test(input.name)) {
-        throw invalid(`Customer name must be 1-63 characters of [A-Za-z0-9._-], starting with a letter or digit`)
+        throw invalid(
+          `Customer name must be 1-63 characters of [A-Za-z0-9._-], starting with a letter or digit`,
+        )
       }
-      if (this.accountsByName.has(input.name)) throw new IamError('conflict', `Customer ${input.name} already exists`)
+      if (this.accountsByName.has(input.name))
+        throw new IamError('conflict', `Customer ${input.name} already exists`)
       if (input.resellerId !== undefined) {
         const r = this.accounts.get(input.resellerId)
         if (!r) throw new IamError('not-found', `No such reseller: ${input.resellerId}`)
@@ -578,7 +630,10 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       const akid = this.newLongTermKeyId()
       const secret = this.ids.alnum(40)
       const state = await this.insertAccount({ ...input }, now, akid, secret)
-      return { account: this.accountView(state), masterKey: { accessKeyId: akid, secretKey: secret } }
+      return {
+        account: this.accountView(state),
+        masterKey: { accessKeyId: akid, secretKey: secret },
+      }
     })
   }
 
@@ -665,14 +720,16 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
   listUsers(accountIds?: readonly string[]): readonly UserView[] {
     const allowed = accountIds ? new Set(accountIds) : undefined
     const out: UserView[] = []
-    for (const u of this.users.values()) if (!allowed || allowed.has(u.row.accountId)) out.push(this.userView(u))
+    for (const u of this.users.values())
+      if (!allowed || allowed.has(u.row.accountId)) out.push(this.userView(u))
     return out
   }
 
   async createUser(input: CreateUserInput, now: number): Promise<UserView> {
     return this.exclusive(async () => {
       this.mustAccount(input.accountId)
-      if (!USERNAME_RE.test(input.username)) throw invalid('username must be 1-64 characters of [A-Za-z0-9_+=,.@-]')
+      if (!USERNAME_RE.test(input.username))
+        throw invalid('username must be 1-64 characters of [A-Za-z0-9_+=,.@-]')
       if (!ROLES.includes(input.role)) throw invalid(`role must be one of ${ROLES.join(', ')}`)
       checkPassword(input.password)
       checkProfile(input)
@@ -691,7 +748,9 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
         ...(input.lastname !== undefined ? { lastname: input.lastname } : {}),
         createdAt: now,
       }
-      await this.store.insertUser(row).catch(rethrowConflict(`User ${input.username} already exists`))
+      await this.store
+        .insertUser(row)
+        .catch(rethrowConflict(`User ${input.username} already exists`))
       const u: UserState = { row }
       this.cacheUser(u)
       this.emit({ kind: 'user', id: row.id })
@@ -701,11 +760,13 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
 
   async updateUser(id: string, patch: UpdateUserInput): Promise<UserView> {
     this.mustUser(id)
-    if (patch.role !== undefined && !ROLES.includes(patch.role)) throw invalid(`role must be one of ${ROLES.join(', ')}`)
+    if (patch.role !== undefined && !ROLES.includes(patch.role))
+      throw invalid(`role must be one of ${ROLES.join(', ')}`)
     if (patch.password !== undefined) checkPassword(patch.password)
     checkProfile(patch)
     // Hash outside the lock (it is the slow part); everything else reads the current state.
-    const hash = patch.password !== undefined ? await hashPassword(patch.password, this.scryptN) : undefined
+    const hash =
+      patch.password !== undefined ? await hashPassword(patch.password, this.scryptN) : undefined
     return this.exclusive(async () => {
       const u = this.mustUser(id)
       const next: Record<string, unknown> = { ...u.row }
@@ -727,7 +788,6 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       return this.getUser(id) as UserView
     })
   }
-
 
   async deleteUser(id: string): Promise<void> {
     return this.exclusive(async () => {
@@ -827,7 +887,11 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       this.totpUsed.delete(userId)
       this.emit({ kind: 'user', id: userId })
       const account = this.accounts.get(u.row.accountId)?.row.name ?? ''
-      const otpauthUrl = generateURI({ issuer: 'Latchkey', label: `${account}:${u.row.username}`, secret })
+      const otpauthUrl = generateURI({
+        issuer: 'Latchkey',
+        label: `${account}:${u.row.username}`,
+        secret,
+      })
       return { secret, otpauthUrl }
     })
   }
@@ -852,7 +916,8 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     const secret = unseal(this.sealKey, u.row.totpSecret, aadTotp(userId))
     const r = verifySync({ secret, token: code, epoch: Math.floor(now / 1000), epochTolerance: 30 })
     if (!r.valid) return false
-    const step = 'timeStep' in r && typeof r.timeStep === 'number' ? r.timeStep : Math.floor(now / 30_000)
+    const step =
+      'timeStep' in r && typeof r.timeStep === 'number' ? r.timeStep : Math.floor(now / 30_000)
     const last = this.totpUsed.get(userId)
     if (last !== undefined && step <= last) return false
     this.totpUsed.set(userId, step)
@@ -883,7 +948,10 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     const keys = [`u:${customer}/${input.username.toLowerCase()}`, `a:${input.address}`]
     this.throttleCheck(keys, now)
     const accountId = this.accountsByName.get(customer)
-    const userId = accountId === undefined ? undefined : this.usersByName.get(`${accountId}/${input.username.toLowerCase()}`)
+    const userId =
+      accountId === undefined
+        ? undefined
+        : this.usersByName.get(`${accountId}/${input.username.toLowerCase()}`)
     const u = userId === undefined ? undefined : this.users.get(userId)
     const account = accountId === undefined ? undefined : this.accounts.get(accountId)
     if (!u || !account || input.password.length > MAX_PASSWORD_LENGTH) {
@@ -892,7 +960,8 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     }
     const ok = await verifyPassword(input.password, u.row.passwordHash)
     if (!ok || !u.row.isActive) this.failLogin(keys, now)
-    if (u.row.totpSecret !== undefined && !this.verifyTotp(u.row.id, input.otp ?? '', now)) this.failLogin(keys, now)
+    if (u.row.totpSecret !== undefined && !this.verifyTotp(u.row.id, input.otp ?? '', now))
+      this.failLogin(keys, now)
     this.throttle.reset(keys[0] as string)
     const row: UserRow = { ...u.row, lastAccess: now }
     await this.store.touchUser(u.row.id, now)
@@ -906,7 +975,9 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     if (input.customer === undefined && op && input.username === op.username) {
       const keys = [`o:${op.username}`, `a:${input.address}`]
       this.throttleCheck(keys, now)
-      const ok = input.password.length <= MAX_PASSWORD_LENGTH && (await verifyPassword(input.password, op.passwordHash))
+      const ok =
+        input.password.length <= MAX_PASSWORD_LENGTH &&
+        (await verifyPassword(input.password, op.passwordHash))
       if (!ok) this.failLogin(keys, now)
       this.throttle.reset(keys[0] as string)
       return { kind: 'operator', username: op.username }
@@ -982,7 +1053,9 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
         const e = await this.sessionEntry(p.accessKeyId)
         if (!e) return { identity: [] }
         const identity = this.parentPolicies(e.parent)
-        return e.layers.length > 0 ? { identity, session: e.flat, sessionLayers: e.layers } : { identity }
+        return e.layers.length > 0
+          ? { identity, session: e.flat, sessionLayers: e.layers }
+          : { identity }
       }
     }
   }
@@ -1018,16 +1091,26 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     let layers: Layers
     try {
       stored = JSON.parse(row.parent) as StoredParent
-      layers = decodeLayers(row.policies).map((texts) => texts.map((t, i) => this.compileStored(t, i)))
+      layers = decodeLayers(row.policies).map((texts) =>
+        texts.map((t, i) => this.compileStored(t, i)),
+      )
       secret = unseal(this.sealKey, row.secret, aadSession(row.accessKeyId))
     } catch (err) {
-      this.log.error({ accessKeyId: row.accessKeyId, err: (err as Error).message }, 'unreadable session; refusing it')
+      this.log.error(
+        { accessKeyId: row.accessKeyId, err: (err as Error).message },
+        'unreadable session; refusing it',
+      )
       return undefined
     }
     return this.makeEntry(row, stored, layers, secret)
   }
 
-  private makeEntry(row: SessionRow, stored: StoredParent, layers: Layers, secret: string): SessionEntry | undefined {
+  private makeEntry(
+    row: SessionRow,
+    stored: StoredParent,
+    layers: Layers,
+    secret: string,
+  ): SessionEntry | undefined {
     const account = this.accounts.get(row.accountId)
     if (!account) return undefined
     const principal: SessionPrincipal = {
@@ -1095,7 +1178,10 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     try {
       await this.store.revokeSession(e.row.accessKeyId)
     } catch (err) {
-      this.log.warn({ accessKeyId: e.row.accessKeyId, err: (err as Error).message }, 'could not persist session death')
+      this.log.warn(
+        { accessKeyId: e.row.accessKeyId, err: (err as Error).message },
+        'could not persist session death',
+      )
     }
   }
 
@@ -1103,7 +1189,9 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
    * Mark matching sessions revoked in memory (cache entries and quota slots) after the store has
    * revoked their rows with the same predicate (by root user or by origin key).
    */
-  private dropSessionsWhere(pred: (s: { readonly userId?: string; readonly originKeyId?: string }) => boolean): void {
+  private dropSessionsWhere(
+    pred: (s: { readonly userId?: string; readonly originKeyId?: string }) => boolean,
+  ): void {
     for (const e of this.sessions.values()) if (pred(e.row)) e.revoked = true
     this.quota.releaseWhere(pred)
   }
@@ -1122,17 +1210,26 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       if (!target) throw new IamError('not-found', `No such customer: ${req.actAs.accountId}`)
       accountId = target.row.id
       if (req.actAs.kind === 'account-root') {
-        parent = { kind: 'account-root', accountId: target.row.id, accessKeyId: target.row.masterAccessKeyId }
+        parent = {
+          kind: 'account-root',
+          accountId: target.row.id,
+          accessKeyId: target.row.masterAccessKeyId,
+        }
       } else {
         const u = this.users.get(req.actAs.userId)
-        if (!u || u.row.accountId !== target.row.id) throw new IamError('not-found', `No such user: ${req.actAs.userId}`)
+        if (!u || u.row.accountId !== target.row.id)
+          throw new IamError('not-found', `No such user: ${req.actAs.userId}`)
         parent = req.actAs
         checks.push({ kind: 'user', userId: u.row.id })
       }
     }
     // From here to the insert nothing awaits: the slot is reserved before any other issue runs.
     let accessKeyId = 'ASIA' + this.ids.upperAlnum(16)
-    while (this.keyIndex.has(accessKeyId) || this.quota.has(accessKeyId) || this.sessions.get(accessKeyId)) {
+    while (
+      this.keyIndex.has(accessKeyId) ||
+      this.quota.has(accessKeyId) ||
+      this.sessions.get(accessKeyId)
+    ) {
       accessKeyId = 'ASIA' + this.ids.upperAlnum(16)
     }
     const expiresAt = Math.min(now + req.durationSeconds * 1000, origin.maxExpiresAt)
@@ -1144,7 +1241,11 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       ...(origin.originKeyId !== undefined ? { originKeyId: origin.originKeyId } : {}),
     }
     if (!this.quota.tryReserve(slot, now, this.maxSessionsPerParent)) {
-      throw new IamError('throttled', `Too many active sessions (limit ${this.maxSessionsPerParent}); revoke some or wait`, 60)
+      throw new IamError(
+        'throttled',
+        `Too many active sessions (limit ${this.maxSessionsPerParent}); revoke some or wait`,
+        60,
+      )
     }
     let e: SessionEntry | undefined
     let secretAccessKey: string
@@ -1153,7 +1254,8 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
       secretAccessKey = this.ids.alnum(40)
       sessionToken = req.withToken ? TOKEN_PREFIX + this.random.base64url(32) : ''
       // Role chaining: the new policies become one more layer, intersected with the inherited ones.
-      const layers: Layers = req.policies.length > 0 ? [...origin.layers, req.policies] : origin.layers
+      const layers: Layers =
+        req.policies.length > 0 ? [...origin.layers, req.policies] : origin.layers
       const stored: StoredParent = { parent, checks }
       const row: SessionRow = {
         accessKeyId,
@@ -1163,7 +1265,9 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
         ...(origin.originKeyId !== undefined ? { originKeyId: origin.originKeyId } : {}),
         parent: JSON.stringify(stored),
         secret: seal(this.sealKey, secretAccessKey, aadSession(accessKeyId)),
-        ...(req.withToken ? { tokenHmac: createHmac('sha256', this.tokenKey).update(sessionToken).digest('hex') } : {}),
+        ...(req.withToken
+          ? { tokenHmac: createHmac('sha256', this.tokenKey).update(sessionToken).digest('hex') }
+          : {}),
         sessionName: req.sessionName,
         policies: encodeLayers(layers),
         roleName: req.roleName,
@@ -1206,9 +1310,14 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
     switch (caller.kind) {
       case 'account-root': {
         const a = this.accounts.get(caller.accountId)
-        if (!a || a.row.masterAccessKeyId !== caller.accessKeyId) throw new IamError('unauthorized', 'Unknown caller')
+        if (!a || a.row.masterAccessKeyId !== caller.accessKeyId)
+          throw new IamError('unauthorized', 'Unknown caller')
         return {
-          parent: { kind: 'account-root', accountId: a.row.id, accessKeyId: a.row.masterAccessKeyId },
+          parent: {
+            kind: 'account-root',
+            accountId: a.row.id,
+            accessKeyId: a.row.masterAccessKeyId,
+          },
           checks: [{ kind: 'root', accountId: a.row.id, version: a.row.secretVersion }],
           quotaKey: `root:${a.row.id}`,
           originKeyId: a.row.masterAccessKeyId,
@@ -1220,7 +1329,8 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
         const u = this.users.get(caller.userId)
         if (!u || !u.row.isActive) throw new IamError('unauthorized', 'Unknown caller')
         const viaKey = caller.accessKeyId !== ''
-        if (viaKey && u.key?.row.accessKeyId !== caller.accessKeyId) throw new IamError('unauthorized', 'Unknown caller')
+        if (viaKey && u.key?.row.accessKeyId !== caller.accessKeyId)
+          throw new IamError('unauthorized', 'Unknown caller')
         return {
           parent: {
             kind: 'user',
@@ -1229,7 +1339,13 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
             username: u.row.username,
             ...(viaKey ? { accessKeyId: caller.accessKeyId } : {}),
           },
-          checks: [{ kind: 'user', userId: u.row.id, ...(viaKey ? { accessKeyId: caller.accessKeyId } : {}) }],
+          checks: [
+            {
+              kind: 'user',
+              userId: u.row.id,
+              ...(viaKey ? { accessKeyId: caller.accessKeyId } : {}),
+            },
+          ],
           quotaKey: `user:${u.row.id}`,
           userId: u.row.id,
           ...(viaKey ? { originKeyId: caller.accessKeyId } : {}),
@@ -1303,7 +1419,8 @@ export class IamService implements CredentialProvider, PolicyProvider, AccountDi
   async sweepExpiredSessions(now: number): Promise<number> {
     const before = now - EXPIRED_SESSION_GRACE_MS
     const n = await this.store.deleteExpiredSessions(before)
-    for (const e of [...this.sessions.values()]) if (e.row.expiresAt < before) this.sessions.delete(e.row.accessKeyId)
+    for (const e of [...this.sessions.values()])
+      if (e.row.expiresAt < before) this.sessions.delete(e.row.accessKeyId)
     this.quota.sweep(now)
     return n
   }
@@ -1348,24 +1465,33 @@ function checkPassword(p: string): void {
   }
 }
 
-function checkProfile(p: { email?: string | null; firstname?: string | null; lastname?: string | null }): void {
+function checkProfile(p: {
+  email?: string | null
+  firstname?: string | null
+  lastname?: string | null
+}): void {
   if (typeof p.email === 'string' && (p.email.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(p.email))) {
     throw invalid('email is not a valid address')
   }
   for (const f of ['firstname', 'lastname'] as const) {
     const v = p[f]
-    if (typeof v === 'string' && (v.length > 64 || /[\u0000-\u001f]/.test(v))) throw invalid(`${f} must be at most 64 printable characters`)
+    if (typeof v === 'string' && (v.length > 64 || /[\u0000-\u001f]/.test(v)))
+      throw invalid(`${f} must be at most 64 printable characters`)
   }
 }
 
 function validateRootAccessKey(k: string): void {
   if (!/^[A-Za-z0-9_.+=-]{3,128}$/.test(k) || SESSION_KEY_RE.test(k)) {
-    throw new Error('LATCHKEY_ROOT_ACCESS_KEY: must be 3-128 characters of [A-Za-z0-9_.+=-] (not an ASIA… session id)')
+    throw new Error(
+      'LATCHKEY_ROOT_ACCESS_KEY: must be 3-128 characters of [A-Za-z0-9_.+=-] (not an ASIA… session id)',
+    )
   }
 }
 
 function validateRootSecret(s: string): void {
   if (!/^[\x21-\x7e]{8,128}$/.test(s)) {
-    throw new Error('LATCHKEY_ROOT_SECRET_KEY: must be 8-128 printable ASCII characters without spaces')
+    throw new Error(
+      'LATCHKEY_ROOT_SECRET_KEY: must be 8-128 printable ASCII characters without spaces',
+    )
   }
 }

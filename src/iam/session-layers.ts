@@ -30,7 +30,8 @@ function quotedText(p: CompiledPolicy): string {
 
 function layerJson(layer: readonly CompiledPolicy[]): string {
   let out = '['
-  for (let i = 0; i < layer.length; i++) out += (i > 0 ? ',' : '') + quotedText(layer[i] as CompiledPolicy)
+  for (let i = 0; i < layer.length; i++)
+    out += (i > 0 ? ',' : '') + quotedText(layer[i] as CompiledPolicy)
   return out + ']'
 }
 

@@ -41,7 +41,9 @@ export async function makeIam(
     log: silentLogger,
     bootstrap: opts.bootstrap ?? { rootPassword: 'operator-pass-1' },
     scryptN: opts.scryptN ?? 1024,
-    ...(opts.maxSessionsPerParent !== undefined ? { maxSessionsPerParent: opts.maxSessionsPerParent } : {}),
+    ...(opts.maxSessionsPerParent !== undefined
+      ? { maxSessionsPerParent: opts.maxSessionsPerParent }
+      : {}),
   })
   return { iam, clock, db, masterKey, generated }
 }
@@ -51,7 +53,9 @@ export function sessionReq(
   over: Partial<SessionRequest> & { policyJson?: string } = {},
 ): SessionRequest {
   const { policyJson, ...rest } = over
-  const policies = policyJson ? [parsePolicy(policyJson, { kind: 'session', name: 'session-policy' })] : []
+  const policies = policyJson
+    ? [parsePolicy(policyJson, { kind: 'session', name: 'session-policy' })]
+    : []
   return {
     caller,
     sessionName: 'test-session',

@@ -12,7 +12,11 @@ export interface ThrottleOptions {
   readonly maxKeys: number
 }
 
-export const LOGIN_THROTTLE: ThrottleOptions = { limit: 10, windowMs: 15 * 60_000, maxKeys: 100_000 }
+export const LOGIN_THROTTLE: ThrottleOptions = {
+  limit: 10,
+  windowMs: 15 * 60_000,
+  maxKeys: 100_000,
+}
 
 export class FailureThrottle {
   private readonly opts: ThrottleOptions

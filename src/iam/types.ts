@@ -121,16 +121,14 @@ export interface SessionService {
   /** Throws IamError('throttled') when the parent has too many active sessions. */
   issue(req: SessionRequest, now: number): Promise<IssuedSession>
   revoke(accessKeyId: string): Promise<boolean>
-  list(filter: { readonly accountId?: string; readonly userId?: string }, now: number): Promise<readonly SessionInfo[]>
+  list(
+    filter: { readonly accountId?: string; readonly userId?: string },
+    now: number,
+  ): Promise<readonly SessionInfo[]>
 }
 
 export type IamErrorCode =
-  | 'not-found'
-  | 'conflict'
-  | 'invalid'
-  | 'forbidden'
-  | 'unauthorized'
-  | 'throttled'
+  'not-found' | 'conflict' | 'invalid' | 'forbidden' | 'unauthorized' | 'throttled'
 
 export class IamError extends Error {
   override readonly name = 'IamError'

@@ -1,10 +1,21 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { compileArnPattern, compilePattern, EMPTY_CTX, formatArn, parseArn, s3Arn, wildcardMatch } from './arn.js'
+import {
+  compileArnPattern,
+  compilePattern,
+  EMPTY_CTX,
+  formatArn,
+  parseArn,
+  s3Arn,
+  wildcardMatch,
+} from './arn.js'
 
 /** Reference: the obvious (slow) RegExp translation. */
 function refMatch(pattern: string, value: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]')
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[\\s\\S]*')
+    .replace(/\?/g, '[\\s\\S]')
   return new RegExp(`^${re}$`).test(value)
 }
 
@@ -37,11 +48,15 @@ describe('wildcards', () => {
   it('agrees with a RegExp reference on random patterns', () => {
     const ch = fc.constantFrom('a', 'b', '*', '?', '/')
     fc.assert(
-      fc.property(fc.array(ch, { maxLength: 8 }), fc.array(fc.constantFrom('a', 'b', '/'), { maxLength: 10 }), (p, v) => {
-        const pat = p.join('')
-        const val = v.join('')
-        expect(wildcardMatch(pat, val)).toBe(refMatch(pat, val))
-      }),
+      fc.property(
+        fc.array(ch, { maxLength: 8 }),
+        fc.array(fc.constantFrom('a', 'b', '/'), { maxLength: 10 }),
+        (p, v) => {
+          const pat = p.join('')
+          const val = v.join('')
+          expect(wildcardMatch(pat, val)).toBe(refMatch(pat, val))
+        },
+      ),
       { numRuns: 2000 },
     )
   })
@@ -54,7 +69,10 @@ describe('wildcards', () => {
 
   it('variables are literal text, escapes are literal', () => {
     const ctx = new Map([['aws:username', ['a*']]])
-    const m = compilePattern('arn:aws:s3:::b/${aws:username}/*', { wildcards: true, variables: true })
+    const m = compilePattern('arn:aws:s3:::b/${aws:username}/*', {
+      wildcards: true,
+      variables: true,
+    })
     expect(m.vars).toEqual(['aws:username'])
     expect(m.match('arn:aws:s3:::b/a*/x', ctx)).toBe(true)
     expect(m.match('arn:aws:s3:::b/abc/x', ctx)).toBe(false)
@@ -68,7 +86,13 @@ describe('wildcards', () => {
 describe('ARNs', () => {
   it('parses and formats', () => {
     const a = parseArn('arn:aws:s3:::bucket/key:with:colons')
-    expect(a).toEqual({ partition: 'aws', service: 's3', region: '', account: '', resource: 'bucket/key:with:colons' })
+    expect(a).toEqual({
+      partition: 'aws',
+      service: 's3',
+      region: '',
+      account: '',
+      resource: 'bucket/key:with:colons',
+    })
     expect(formatArn(a!)).toBe('arn:aws:s3:::bucket/key:with:colons')
     expect(parseArn('arn:aws:s3')).toBeUndefined()
     expect(parseArn('nope')).toBeUndefined()

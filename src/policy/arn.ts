@@ -44,10 +44,7 @@ export function s3Arn(bucket: string, key?: string): string {
 export const STAR = 0
 export const QMARK = 1
 export type GlobPart =
-  | string
-  | typeof STAR
-  | typeof QMARK
-  | { readonly key: string; readonly def?: string | undefined }
+  string | typeof STAR | typeof QMARK | { readonly key: string; readonly def?: string | undefined }
 
 export type Matcher = (value: string, ctx: Ctx) => boolean
 
@@ -89,7 +86,10 @@ export function globParts(segs: readonly TemplateSegment[], o: GlobOptions): Glo
 }
 
 /** Resolve a literal or variable part to text; undefined when the variable is missing. */
-function partText(p: string | { readonly key: string; readonly def?: string | undefined }, ctx: Ctx): string | undefined {
+function partText(
+  p: string | { readonly key: string; readonly def?: string | undefined },
+  ctx: Ctx,
+): string | undefined {
   return typeof p === 'string' ? p : lookupVariable(ctx, p.key, p.def)
 }
 
@@ -176,14 +176,23 @@ export const EMPTY_CTX: Ctx = new Map()
  * the service part can't swallow a colon (AWS: "each of the six colon-delimited components of
  * the ARN is checked separately").
  */
-export function compileArnPattern(pattern: string, variables: boolean): { match: Matcher; vars: readonly string[] } {
+export function compileArnPattern(
+  pattern: string,
+  variables: boolean,
+): { match: Matcher; vars: readonly string[] } {
   if (pattern === '*') return { match: ALWAYS, vars: [] }
   const a = parseArn(pattern)
   if (!a) return { match: () => false, vars: [] }
   const comps = [a.partition, a.service, a.region, a.account, a.resource].map((c) =>
     compilePattern(c, { wildcards: true, variables }),
   )
-  const [p0, p1, p2, p3, p4] = comps.map((c) => c.match) as [Matcher, Matcher, Matcher, Matcher, Matcher]
+  const [p0, p1, p2, p3, p4] = comps.map((c) => c.match) as [
+    Matcher,
+    Matcher,
+    Matcher,
+    Matcher,
+    Matcher,
+  ]
   const vars = comps.flatMap((c) => c.vars)
   return {
     match: (v, ctx) => {

@@ -10,7 +10,15 @@ import { decide, type DecideInput } from './combine.js'
 import { parsePolicy } from './document.js'
 import type { RequestFacts } from './types.js'
 
-const ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:List*', 's3:Get*', 's3:DeleteObject', 's3:*Tagging', 's3:ListBucket']
+const ACTIONS = [
+  's3:GetObject',
+  's3:PutObject',
+  's3:List*',
+  's3:Get*',
+  's3:DeleteObject',
+  's3:*Tagging',
+  's3:ListBucket',
+]
 
 function statement(i: number, allActionsMatch: boolean): Record<string, unknown> {
   const conds: Record<string, unknown>[] = [
@@ -18,14 +26,21 @@ function statement(i: number, allActionsMatch: boolean): Record<string, unknown>
     { Bool: { 'aws:SecureTransport': 'true' } },
     { StringLike: { 's3:prefix': ['home/${aws:username}/*', 'public/*'] } },
     { DateLessThan: { 'aws:CurrentTime': '2099-01-01T00:00:00Z' } },
-    { StringEquals: { 'aws:PrincipalAccount': '123456789012' }, NumericLessThanEquals: { 's3:max-keys': '1000' } },
+    {
+      StringEquals: { 'aws:PrincipalAccount': '123456789012' },
+      NumericLessThanEquals: { 's3:max-keys': '1000' },
+    },
   ]
   return {
     Sid: `S${i}`,
     Effect: i % 10 === 9 ? 'Deny' : 'Allow',
     Action: allActionsMatch ? 's3:Get*' : ACTIONS[i % ACTIONS.length],
     Resource:
-      i % 3 === 0 ? `arn:aws:s3:::bucket-${i}/*` : i % 3 === 1 ? 'arn:aws:s3:::shared/${aws:username}/*' : `arn:aws:s3:::b${i}-*/k?y`,
+      i % 3 === 0
+        ? `arn:aws:s3:::bucket-${i}/*`
+        : i % 3 === 1
+          ? 'arn:aws:s3:::shared/${aws:username}/*'
+          : `arn:aws:s3:::b${i}-*/k?y`,
     Condition: conds[i % conds.length],
   }
 }
@@ -33,7 +48,10 @@ function statement(i: number, allActionsMatch: boolean): Record<string, unknown>
 function buildInput(allActionsMatch: boolean): DecideInput {
   const identity = [0, 1, 2, 3].map((p) =>
     parsePolicy(
-      { Version: '2012-10-17', Statement: Array.from({ length: 25 }, (_, j) => statement(p * 25 + j, allActionsMatch)) },
+      {
+        Version: '2012-10-17',
+        Statement: Array.from({ length: 25 }, (_, j) => statement(p * 25 + j, allActionsMatch)),
+      },
       { kind: 'identity', name: `p${p}` },
     ),
   )
@@ -53,7 +71,11 @@ function buildInput(allActionsMatch: boolean): DecideInput {
   const facts: RequestFacts = {
     action: 's3:GetObject',
     resource: 'arn:aws:s3:::shared/alice/photo.jpg',
-    principal: { kind: 'user', arn: 'arn:aws:iam::123456789012:user/alice', accountId: '123456789012' },
+    principal: {
+      kind: 'user',
+      arn: 'arn:aws:iam::123456789012:user/alice',
+      accountId: '123456789012',
+    },
     context: new Map<string, readonly string[]>([
       ['aws:username', ['alice']],
       ['aws:sourceip', ['10.1.2.3']],

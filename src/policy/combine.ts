@@ -33,7 +33,11 @@ export interface DecideInput {
   readonly facts: RequestFacts
 }
 
-const SOURCE_ORDER: Readonly<Record<PolicySource, number>> = { identity: 0, session: 1, resource: 2 }
+const SOURCE_ORDER: Readonly<Record<PolicySource, number>> = {
+  identity: 0,
+  session: 1,
+  resource: 2,
+}
 
 function byRef(a: StatementRef, b: StatementRef): number {
   return (
@@ -90,7 +94,12 @@ export function decide(input: DecideInput): Decision {
   if (id.denies || ses?.denies || res?.denies) {
     // report one source, resource-based first (the usual "why can't I?"), then identity, session
     const source: PolicySource = res?.denies ? 'resource' : id.denies ? 'identity' : 'session'
-    return { effect: 'deny', explicit: true, source, matched: sorted(concat(id.denies, ses?.denies, res?.denies)) }
+    return {
+      effect: 'deny',
+      explicit: true,
+      source,
+      matched: sorted(concat(id.denies, ses?.denies, res?.denies)),
+    }
   }
 
   // 2. allows

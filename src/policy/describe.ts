@@ -12,7 +12,12 @@ const POLICY_TYPE: Readonly<Record<PolicySource, string>> = {
   session: 'session',
 }
 
-export function accessDeniedMessage(principalArn: string, action: string, resource: string, d: Decision): string {
+export function accessDeniedMessage(
+  principalArn: string,
+  action: string,
+  resource: string,
+  d: Decision,
+): string {
   if (d.effect === 'allow' || principalArn === '*' || principalArn === '') return 'Access Denied'
   const head = `User: ${principalArn} is not authorized to perform: ${action} on resource: "${resource}"`
   if (d.explicit) {

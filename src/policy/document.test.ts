@@ -18,33 +18,143 @@ function err(json: unknown, kind: PolicyKind = 'identity', maxLength?: number): 
 
 describe('parsePolicy validation', () => {
   it.each<[string, unknown, PolicyKind, string]>([
-    ['bad Effect', doc(ok, ok, { ...ok, Effect: 'Permit' }), 'identity', 'Statement[2].Effect must be Allow or Deny'],
-    ['missing Effect', doc({ Action: 's3:*', Resource: '*' }), 'identity', 'Missing required field Effect'],
-    ['unknown operator', doc({ ...ok, Condition: { StringEqualz: { 's3:prefix': 'x' } } }), 'identity', "Unknown condition operator 'StringEqualz'"],
-    ['Principal in identity', doc({ ...ok, Principal: '*' }), 'identity', 'Principal is not allowed in identity/session policies'],
-    ['Principal in session', doc({ ...ok, Principal: '*' }), 'session', 'Principal is not allowed in identity/session policies'],
-    ['no Principal in bucket policy', doc(ok), 'resource', 'Resource-based policy must have a Principal'],
-    ['missing Resource', doc({ Effect: 'Allow', Action: 's3:*' }), 'identity', 'Missing required field Resource'],
-    ['missing Action', doc({ Effect: 'Allow', Resource: '*' }), 'identity', 'Missing required field Action'],
-    ['Action + NotAction', doc({ ...ok, NotAction: 's3:PutObject' }), 'identity', 'both Action and NotAction'],
-    ['Resource + NotResource', doc({ ...ok, NotResource: '*' }), 'identity', 'both Resource and NotResource'],
-    ['Principal + NotPrincipal', doc({ ...ok, Principal: '*', NotPrincipal: '*' }), 'resource', 'both Principal and NotPrincipal'],
-    ['bad version', { Version: '2010-01-01', Statement: [ok] }, 'identity', 'Version "2010-01-01" is not supported'],
+    [
+      'bad Effect',
+      doc(ok, ok, { ...ok, Effect: 'Permit' }),
+      'identity',
+      'Statement[2].Effect must be Allow or Deny',
+    ],
+    [
+      'missing Effect',
+      doc({ Action: 's3:*', Resource: '*' }),
+      'identity',
+      'Missing required field Effect',
+    ],
+    [
+      'unknown operator',
+      doc({ ...ok, Condition: { StringEqualz: { 's3:prefix': 'x' } } }),
+      'identity',
+      "Unknown condition operator 'StringEqualz'",
+    ],
+    [
+      'Principal in identity',
+      doc({ ...ok, Principal: '*' }),
+      'identity',
+      'Principal is not allowed in identity/session policies',
+    ],
+    [
+      'Principal in session',
+      doc({ ...ok, Principal: '*' }),
+      'session',
+      'Principal is not allowed in identity/session policies',
+    ],
+    [
+      'no Principal in bucket policy',
+      doc(ok),
+      'resource',
+      'Resource-based policy must have a Principal',
+    ],
+    [
+      'missing Resource',
+      doc({ Effect: 'Allow', Action: 's3:*' }),
+      'identity',
+      'Missing required field Resource',
+    ],
+    [
+      'missing Action',
+      doc({ Effect: 'Allow', Resource: '*' }),
+      'identity',
+      'Missing required field Action',
+    ],
+    [
+      'Action + NotAction',
+      doc({ ...ok, NotAction: 's3:PutObject' }),
+      'identity',
+      'both Action and NotAction',
+    ],
+    [
+      'Resource + NotResource',
+      doc({ ...ok, NotResource: '*' }),
+      'identity',
+      'both Resource and NotResource',
+    ],
+    [
+      'Principal + NotPrincipal',
+      doc({ ...ok, Principal: '*', NotPrincipal: '*' }),
+      'resource',
+      'both Principal and NotPrincipal',
+    ],
+    [
+      'bad version',
+      { Version: '2010-01-01', Statement: [ok] },
+      'identity',
+      'Version "2010-01-01" is not supported',
+    ],
     ['no Statement', { Version: '2012-10-17' }, 'identity', 'Missing required field Statement'],
-    ['empty Statement', { Version: '2012-10-17', Statement: [] }, 'identity', 'Statement must not be empty'],
-    ['unknown top field', { Version: '2012-10-17', Statement: [ok], Foo: 1 }, 'identity', "Unknown field 'Foo'"],
-    ['unknown statement field', doc({ ...ok, Actions: 's3:*' }), 'identity', "unknown field 'Actions'"],
-    ['bad action', doc({ ...ok, Action: 'GetObject' }), 'identity', "Statement[0].Action 'GetObject' must look like service:ActionName"],
-    ['bad resource', doc({ ...ok, Resource: 'bucket/key' }), 'identity', "must be an ARN or *"],
-    ['action not string', doc({ ...ok, Action: [1] }), 'identity', 'Statement[0].Action[0] must be a string'],
+    [
+      'empty Statement',
+      { Version: '2012-10-17', Statement: [] },
+      'identity',
+      'Statement must not be empty',
+    ],
+    [
+      'unknown top field',
+      { Version: '2012-10-17', Statement: [ok], Foo: 1 },
+      'identity',
+      "Unknown field 'Foo'",
+    ],
+    [
+      'unknown statement field',
+      doc({ ...ok, Actions: 's3:*' }),
+      'identity',
+      "unknown field 'Actions'",
+    ],
+    [
+      'bad action',
+      doc({ ...ok, Action: 'GetObject' }),
+      'identity',
+      "Statement[0].Action 'GetObject' must look like service:ActionName",
+    ],
+    ['bad resource', doc({ ...ok, Resource: 'bucket/key' }), 'identity', 'must be an ARN or *'],
+    [
+      'action not string',
+      doc({ ...ok, Action: [1] }),
+      'identity',
+      'Statement[0].Action[0] must be a string',
+    ],
     ['empty action list', doc({ ...ok, Action: [] }), 'identity', 'must not be empty'],
     ['duplicate Sid', doc({ ...ok, Sid: 'a' }, { ...ok, Sid: 'a' }), 'identity', 'must be unique'],
     ['Sid not string', doc({ ...ok, Sid: 5 }), 'identity', 'Sid must be a string'],
-    ['bad principal', doc({ ...ok, Principal: { AWS: 'alice' } }), 'resource', "Invalid principal in policy"],
-    ['bad principal type', doc({ ...ok, Principal: { Bogus: 'x' } }), 'resource', "unknown principal type 'Bogus'"],
-    ['principal string', doc({ ...ok, Principal: 'arn:aws:iam::111122223333:root' }), 'resource', 'must be "*" or an object'],
-    ['condition not object', doc({ ...ok, Condition: [] }), 'identity', 'Condition must be an object'],
-    ['condition value object', doc({ ...ok, Condition: { StringEquals: { 's3:prefix': { a: 1 } } } }), 'identity', 'must be a string, number or boolean'],
+    [
+      'bad principal',
+      doc({ ...ok, Principal: { AWS: 'alice' } }),
+      'resource',
+      'Invalid principal in policy',
+    ],
+    [
+      'bad principal type',
+      doc({ ...ok, Principal: { Bogus: 'x' } }),
+      'resource',
+      "unknown principal type 'Bogus'",
+    ],
+    [
+      'principal string',
+      doc({ ...ok, Principal: 'arn:aws:iam::111122223333:root' }),
+      'resource',
+      'must be "*" or an object',
+    ],
+    [
+      'condition not object',
+      doc({ ...ok, Condition: [] }),
+      'identity',
+      'Condition must be an object',
+    ],
+    [
+      'condition value object',
+      doc({ ...ok, Condition: { StringEquals: { 's3:prefix': { a: 1 } } } }),
+      'identity',
+      'must be a string, number or boolean',
+    ],
     ['statement not object', doc('x'), 'identity', 'Statement[0] must be an object'],
     ['not an object', [], 'identity', 'must be a JSON object'],
     ['bad JSON', '{"Version": ', 'identity', 'not valid JSON'],
@@ -55,14 +165,21 @@ describe('parsePolicy validation', () => {
 
   it('enforces maxLength on strings and objects', () => {
     const text = JSON.stringify(doc(ok)) + ' '.repeat(2100)
-    expect(err(text, 'session', 2048)).toBe(`Policy document length ${text.length} exceeds the limit of 2048`)
+    expect(err(text, 'session', 2048)).toBe(
+      `Policy document length ${text.length} exceeds the limit of 2048`,
+    )
     const big = doc(...Array.from({ length: 40 }, (_, i) => ({ ...ok, Sid: `S${i}` })))
-    expect(err(big, 'session', 2048)).toMatch(/^Policy document length \d+ exceeds the limit of 2048$/)
+    expect(err(big, 'session', 2048)).toMatch(
+      /^Policy document length \d+ exceeds the limit of 2048$/,
+    )
   })
 
   it('accepts both versions, a missing Version, and a single Statement object', () => {
     for (const v of ['2012-10-17', '2008-10-17', undefined]) {
-      const p = parsePolicy({ ...(v ? { Version: v } : {}), Statement: ok }, { kind: 'identity', name: 'n' })
+      const p = parsePolicy(
+        { ...(v ? { Version: v } : {}), Statement: ok },
+        { kind: 'identity', name: 'n' },
+      )
       expect(p.version).toBe(v)
       expect(p.statements).toHaveLength(1)
     }
@@ -90,19 +207,33 @@ describe('parsePolicy validation', () => {
       doc({
         ...ok,
         Principal: {
-          AWS: ['111122223333', 'arn:aws:iam::111122223333:root', 'arn:aws:iam::111122223333:user/a', 'arn:aws:iam::111122223333:role/path/r', 'arn:aws:sts::111122223333:assumed-role/r/s'],
+          AWS: [
+            '111122223333',
+            'arn:aws:iam::111122223333:root',
+            'arn:aws:iam::111122223333:user/a',
+            'arn:aws:iam::111122223333:role/path/r',
+            'arn:aws:sts::111122223333:assumed-role/r/s',
+          ],
           Service: 'cloudfront.amazonaws.com',
         },
-        Condition: { NumericLessThan: { 's3:max-keys': 10 }, Bool: { 'aws:SecureTransport': true } },
+        Condition: {
+          NumericLessThan: { 's3:max-keys': 10 },
+          Bool: { 'aws:SecureTransport': true },
+        },
       }),
       { kind: 'resource', name: 'bp' },
     )
     expect(p.statements[0]?.principal?.accounts.has('111122223333')).toBe(true)
-    expect(p.statements[0]?.principal?.rolePrefixes).toEqual(['arn:aws:sts::111122223333:assumed-role/r/'])
+    expect(p.statements[0]?.principal?.rolePrefixes).toEqual([
+      'arn:aws:sts::111122223333:assumed-role/r/',
+    ])
   })
 
   it('checks bucket policy resources', () => {
-    const p = parsePolicy(doc({ ...ok, Principal: '*', Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'] }), { kind: 'resource', name: 'bp' })
+    const p = parsePolicy(
+      doc({ ...ok, Principal: '*', Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'] }),
+      { kind: 'resource', name: 'bp' },
+    )
     expect(() => checkBucketPolicyResources(p, 'b')).not.toThrow()
     expect(() => checkBucketPolicyResources(p, 'c')).toThrow('Policy has invalid resource')
   })
@@ -112,14 +243,37 @@ describe('parsePolicy validation', () => {
       {
         Sid: fc.oneof(fc.string(), fc.integer()),
         Effect: fc.constantFrom('Allow', 'Deny', 'allow', 1),
-        Action: fc.oneof(fc.constantFrom('s3:*', 's3:Get?bject', '*', 'bad', ''), fc.array(fc.string(), { maxLength: 3 })),
+        Action: fc.oneof(
+          fc.constantFrom('s3:*', 's3:Get?bject', '*', 'bad', ''),
+          fc.array(fc.string(), { maxLength: 3 }),
+        ),
         NotAction: fc.constantFrom('s3:PutObject'),
-        Resource: fc.oneof(fc.constantFrom('*', 'arn:aws:s3:::b/${aws:username}', 'arn:x'), fc.jsonValue()),
-        Principal: fc.oneof(fc.constantFrom('*', { AWS: '111122223333' }, { AWS: 'x' }), fc.jsonValue()),
+        Resource: fc.oneof(
+          fc.constantFrom('*', 'arn:aws:s3:::b/${aws:username}', 'arn:x'),
+          fc.jsonValue(),
+        ),
+        Principal: fc.oneof(
+          fc.constantFrom('*', { AWS: '111122223333' }, { AWS: 'x' }),
+          fc.jsonValue(),
+        ),
         Condition: fc.oneof(
           fc.dictionary(
-            fc.constantFrom('StringEquals', 'ForAllValues:StringLike', 'IpAddress', 'DateLessThan', 'Null', 'NumericEquals', 'Bool', 'BinaryEquals', 'ArnLike', 'X'),
-            fc.dictionary(fc.constantFrom('aws:SourceIp', 's3:prefix', 'bad key', 'x:y'), fc.jsonValue({ maxDepth: 2 })),
+            fc.constantFrom(
+              'StringEquals',
+              'ForAllValues:StringLike',
+              'IpAddress',
+              'DateLessThan',
+              'Null',
+              'NumericEquals',
+              'Bool',
+              'BinaryEquals',
+              'ArnLike',
+              'X',
+            ),
+            fc.dictionary(
+              fc.constantFrom('aws:SourceIp', 's3:prefix', 'bad key', 'x:y'),
+              fc.jsonValue({ maxDepth: 2 }),
+            ),
           ),
           fc.jsonValue({ maxDepth: 2 }),
         ),
@@ -128,17 +282,27 @@ describe('parsePolicy validation', () => {
     )
     const docs = fc.oneof(
       fc.jsonValue(),
-      fc.record({ Version: fc.constantFrom('2012-10-17', '2008-10-17', 'x'), Statement: fc.oneof(statementish, fc.array(statementish, { maxLength: 4 })) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          Version: fc.constantFrom('2012-10-17', '2008-10-17', 'x'),
+          Statement: fc.oneof(statementish, fc.array(statementish, { maxLength: 4 })),
+        },
+        { requiredKeys: [] },
+      ),
       fc.string(),
     )
     fc.assert(
-      fc.property(docs, fc.constantFrom<PolicyKind>('identity', 'resource', 'session'), (d, kind) => {
-        try {
-          parsePolicy(d, { kind, name: 'r', maxLength: 4096 })
-        } catch (e) {
-          if (!(e instanceof PolicyError)) throw e
-        }
-      }),
+      fc.property(
+        docs,
+        fc.constantFrom<PolicyKind>('identity', 'resource', 'session'),
+        (d, kind) => {
+          try {
+            parsePolicy(d, { kind, name: 'r', maxLength: 4096 })
+          } catch (e) {
+            if (!(e instanceof PolicyError)) throw e
+          }
+        },
+      ),
       { numRuns: 1500 },
     )
   })

@@ -182,7 +182,8 @@ function compilePrincipal(v: unknown, where: string): { spec: PrincipalSpec; jso
   const rolePrefixes: string[] = []
   let any = false
   if (v === '*') return { spec: { any: true, accounts, arns, rolePrefixes }, json: '*' }
-  if (!isObject(v)) fail(`${where} must be "*" or an object such as {"AWS": "arn:aws:iam::123456789012:user/name"}`)
+  if (!isObject(v))
+    fail(`${where} must be "*" or an object such as {"AWS": "arn:aws:iam::123456789012:user/name"}`)
   const keys = Object.keys(v)
   if (keys.length === 0) fail(`${where} must not be empty`)
   const json: Record<string, string[]> = {}
@@ -220,7 +221,8 @@ function compileStatement(
 ): Built {
   const where = `Statement[${index}]`
   if (!isObject(raw)) fail(`${where} must be an object`)
-  for (const k of Object.keys(raw)) if (!STATEMENT_FIELDS.has(k)) fail(`${where}: unknown field '${k}'`)
+  for (const k of Object.keys(raw))
+    if (!STATEMENT_FIELDS.has(k)) fail(`${where}: unknown field '${k}'`)
   const json: Record<string, unknown> = {}
   const sidRaw = raw['Sid']
   if (sidRaw !== undefined && typeof sidRaw !== 'string') fail(`${where}.Sid must be a string`)
@@ -343,7 +345,8 @@ export function parsePolicy(json: string | unknown, opts: ParseOptions): Compile
     }
   }
   if (!isObject(doc)) fail('Policy document must be a JSON object')
-  for (const k of Object.keys(doc)) if (!TOP_FIELDS.has(k)) fail(`Unknown field '${k}' in policy document`)
+  for (const k of Object.keys(doc))
+    if (!TOP_FIELDS.has(k)) fail(`Unknown field '${k}' in policy document`)
   const versionRaw = doc['Version']
   if (versionRaw !== undefined && versionRaw !== '2012-10-17' && versionRaw !== '2008-10-17') {
     fail(`Version ${JSON.stringify(versionRaw)} is not supported: use 2012-10-17 (or 2008-10-17)`)
@@ -358,7 +361,9 @@ export function parsePolicy(json: string | unknown, opts: ParseOptions): Compile
   const source = opts.source ?? defaultSource(opts.kind)
   // AWS: variables only in 2012-10-17; a missing Version means 2008-10-17
   const variables = version === '2012-10-17'
-  const built = list.map((s, i) => compileStatement(s, i, { kind: opts.kind, name: opts.name, source, variables }))
+  const built = list.map((s, i) =>
+    compileStatement(s, i, { kind: opts.kind, name: opts.name, source, variables }),
+  )
   const sids = new Set<string>()
   for (const b of built) {
     const sid = b.json['Sid']
@@ -389,8 +394,15 @@ export function checkBucketPolicyResources(p: CompiledPolicy, bucket: string): v
   const base = `arn:aws:s3:::${bucket}`
   for (const st of p.statements) {
     for (const r of st.resources) {
-      if (r !== base && !r.startsWith(`${base}/`) && r !== '*' && !(base.startsWith(r.replace(/\*$/, '')) && r.endsWith('*'))) {
-        fail(`Policy has invalid resource: Statement[${st.index}] '${r}' is not in bucket ${bucket}`)
+      if (
+        r !== base &&
+        !r.startsWith(`${base}/`) &&
+        r !== '*' &&
+        !(base.startsWith(r.replace(/\*$/, '')) && r.endsWith('*'))
+      ) {
+        fail(
+          `Policy has invalid resource: Statement[${st.index}] '${r}' is not in bucket ${bucket}`,
+        )
       }
     }
   }

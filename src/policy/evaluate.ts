@@ -28,7 +28,8 @@ function listMatch(spec: PrincipalSpec, p: FactsPrincipal): PrincipalMatchKind {
   if (session) {
     for (const pre of spec.rolePrefixes) if (p.arn.startsWith(pre)) return VIA_PARENT
   }
-  if (p.accountId !== undefined && spec.accounts.has(p.accountId)) return session ? VIA_PARENT : DIRECT
+  if (p.accountId !== undefined && spec.accounts.has(p.accountId))
+    return session ? VIA_PARENT : DIRECT
   return NO_MATCH
 }
 
@@ -45,7 +46,8 @@ export function principalMatch(st: CompiledStatement, p: FactsPrincipal): Princi
 
 function conditionsHold(st: CompiledStatement, facts: RequestFacts): boolean {
   const cs = st.conditions
-  for (let i = 0; i < cs.length; i++) if (!(cs[i] as (c: RequestFacts['context']) => boolean)(facts.context)) return false
+  for (let i = 0; i < cs.length; i++)
+    if (!(cs[i] as (c: RequestFacts['context']) => boolean)(facts.context)) return false
   return true
 }
 

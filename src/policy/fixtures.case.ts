@@ -28,7 +28,8 @@ export function facts(o: {
   ctx?: Record<string, string | string[]>
 }): RequestFacts {
   const context = new Map<string, readonly string[]>()
-  for (const [k, v] of Object.entries(o.ctx ?? {})) context.set(k.toLowerCase(), typeof v === 'string' ? [v] : v)
+  for (const [k, v] of Object.entries(o.ctx ?? {}))
+    context.set(k.toLowerCase(), typeof v === 'string' ? [v] : v)
   return {
     action: o.action ?? 's3:GetObject',
     resource: o.resource ?? 'arn:aws:s3:::b/k',
@@ -37,7 +38,12 @@ export function facts(o: {
   }
 }
 
-export function pol(statements: unknown[], kind: PolicyKind = 'identity', name = 'p', version = '2012-10-17'): CompiledPolicy {
+export function pol(
+  statements: unknown[],
+  kind: PolicyKind = 'identity',
+  name = 'p',
+  version = '2012-10-17',
+): CompiledPolicy {
   return parsePolicy({ Version: version, Statement: statements }, { kind, name })
 }
 
@@ -47,4 +53,8 @@ export const allow = (extra: Record<string, unknown> = {}): Record<string, unkno
   Resource: 'arn:aws:s3:::b/*',
   ...extra,
 })
-export const deny = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ ...allow(extra), Effect: 'Deny', ...extra })
+export const deny = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  ...allow(extra),
+  Effect: 'Deny',
+  ...extra,
+})

@@ -3,9 +3,19 @@ import { decide } from './combine.js'
 import { MASTER_KEY_POLICY, READER_ACTIONS, rolePolicy, WRITER_EXTRA_ACTIONS } from './presets.js'
 import { ACCT, alice, bob, facts } from './fixtures.case.js'
 
-function can(role: 'Reader' | 'Writer' | 'SuperUser' | 'master', action: string, sameAccount = true): boolean {
+function can(
+  role: 'Reader' | 'Writer' | 'SuperUser' | 'master',
+  action: string,
+  sameAccount = true,
+): boolean {
   const p = role === 'master' ? MASTER_KEY_POLICY : rolePolicy(role)
-  return decide({ identity: [p], sameAccount, facts: facts({ action, principal: sameAccount ? alice : bob }) }).effect === 'allow'
+  return (
+    decide({
+      identity: [p],
+      sameAccount,
+      facts: facts({ action, principal: sameAccount ? alice : bob }),
+    }).effect === 'allow'
+  )
 }
 
 describe('role presets', () => {
@@ -40,7 +50,8 @@ describe('role presets', () => {
   })
 
   it('Writer is a superset of Reader, compiled once', () => {
-    for (const a of [...READER_ACTIONS, ...WRITER_EXTRA_ACTIONS]) expect(can('Writer', a), a).toBe(true)
+    for (const a of [...READER_ACTIONS, ...WRITER_EXTRA_ACTIONS])
+      expect(can('Writer', a), a).toBe(true)
     expect(rolePolicy('Reader')).toBe(rolePolicy('Reader'))
     expect(rolePolicy('Writer').name).toBe('role:Writer')
     expect(ACCT).toHaveLength(12)

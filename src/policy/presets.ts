@@ -56,7 +56,12 @@ export const SUPERUSER_ACTIONS: readonly string[] = Object.freeze(['s3:*', 'sts:
 
 function preset(name: string, actions: readonly string[]): CompiledPolicy {
   return parsePolicy(
-    { Version: '2012-10-17', Statement: [{ Sid: name.replace(/[^A-Za-z0-9]/g, ''), Effect: 'Allow', Action: actions, Resource: '*' }] },
+    {
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: name.replace(/[^A-Za-z0-9]/g, ''), Effect: 'Allow', Action: actions, Resource: '*' },
+      ],
+    },
     { kind: 'identity', name, source: 'identity' },
   )
 }

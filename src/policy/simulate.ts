@@ -53,7 +53,12 @@ export function principalFromArn(arn: string): SimPrincipal {
     const a = `arn:aws:iam::${acct}:root`
     return {
       facts: { kind: 'account-root', arn: a, accountId: acct },
-      vars: { 'aws:principalaccount': acct, 'aws:principalarn': a, 'aws:userid': acct, 'aws:principaltype': 'Account' },
+      vars: {
+        'aws:principalaccount': acct,
+        'aws:principalarn': a,
+        'aws:userid': acct,
+        'aws:principaltype': 'Account',
+      },
     }
   }
   if ((m = USER.exec(arn))) {
@@ -72,7 +77,12 @@ export function principalFromArn(arn: string): SimPrincipal {
   if ((m = SESSION.exec(arn))) {
     const [, account, role, session] = m as unknown as [string, string, string, string]
     return {
-      facts: { kind: 'session', arn, accountId: account, parentArn: `arn:aws:iam::${account}:role/${role}` },
+      facts: {
+        kind: 'session',
+        arn,
+        accountId: account,
+        parentArn: `arn:aws:iam::${account}:role/${role}`,
+      },
       vars: {
         'aws:principalaccount': account,
         'aws:principalarn': arn,
@@ -101,8 +111,14 @@ export function buildContext(
       throw new PolicyError('context must be an object of key → value or [values]')
     }
     for (const [k, v] of Object.entries(given)) {
-      const vals = typeof v === 'string' ? [v] : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined
-      if (vals === undefined) throw new PolicyError(`context key '${k}' must be a string or an array of strings`)
+      const vals =
+        typeof v === 'string'
+          ? [v]
+          : Array.isArray(v) && v.every((x) => typeof x === 'string')
+            ? v
+            : undefined
+      if (vals === undefined)
+        throw new PolicyError(`context key '${k}' must be a string or an array of strings`)
       ctx.set(k.toLowerCase(), vals)
     }
   }
@@ -124,7 +140,8 @@ function compileAll(input: SimulateInput): {
   resource: CompiledPolicy | undefined
   session: CompiledPolicy[] | undefined
 } {
-  if (!Array.isArray(input.policies)) throw new PolicyError('policies must be an array of IAM policy documents')
+  if (!Array.isArray(input.policies))
+    throw new PolicyError('policies must be an array of IAM policy documents')
   const identity = input.policies.map((doc, i) =>
     named(doc, { kind: 'identity', name: input.policy_names?.[i] ?? `policies[${i}]` }),
   )
@@ -140,10 +157,16 @@ function compileAll(input: SimulateInput): {
 }
 
 /** Run the decision for a simulated request; also returns the raw Decision. */
-export function simulateDecision(input: SimulateInput, now: number): { decision: Decision; facts: RequestFacts } {
-  if (typeof input.action !== 'string' || input.action === '') throw new PolicyError('action must be a non-empty string')
+export function simulateDecision(
+  input: SimulateInput,
+  now: number,
+): { decision: Decision; facts: RequestFacts } {
+  if (typeof input.action !== 'string' || input.action === '')
+    throw new PolicyError('action must be a non-empty string')
   if (typeof input.resource !== 'string' || input.resource === '') {
-    throw new PolicyError('resource must be a non-empty string (an ARN such as arn:aws:s3:::bucket/key)')
+    throw new PolicyError(
+      'resource must be a non-empty string (an ARN such as arn:aws:s3:::bucket/key)',
+    )
   }
   const p = principalFromArn(input.principal ?? DEFAULT_SIMULATED_PRINCIPAL)
   const { identity, resource, session } = compileAll(input)
@@ -164,7 +187,11 @@ export function simulateDecision(input: SimulateInput, now: number): { decision:
   return { decision, facts }
 }
 
-const POLICY_TYPE = { identity: 'identity-based', resource: 'resource-based', session: 'session' } as const
+const POLICY_TYPE = {
+  identity: 'identity-based',
+  resource: 'resource-based',
+  session: 'session',
+} as const
 
 /** A one-line explanation of a decision. */
 export function explain(d: Decision): string {
@@ -172,7 +199,8 @@ export function explain(d: Decision): string {
     const kinds = [...new Set(d.matched.map((m) => POLICY_TYPE[m.source]))]
     return `allowed by ${kinds.join(' and ')} policy`
   }
-  if (d.explicit) return `explicit deny in ${d.source === 'identity' ? 'an' : 'a'} ${POLICY_TYPE[d.source]} policy`
+  if (d.explicit)
+    return `explicit deny in ${d.source === 'identity' ? 'an' : 'a'} ${POLICY_TYPE[d.source]} policy`
   switch (d.reason) {
     case 'no-identity-allow':
       return 'no identity-based policy allows the action'
@@ -187,7 +215,8 @@ export function explain(d: Decision): string {
 export function simulate(input: SimulateInput, now: number): SimulateResult {
   const { decision } = simulateDecision(input, now)
   return {
-    decision: decision.effect === 'allow' ? 'allow' : decision.explicit ? 'explicit-deny' : 'implicit-deny',
+    decision:
+      decision.effect === 'allow' ? 'allow' : decision.explicit ? 'explicit-deny' : 'implicit-deny',
     reason: explain(decision),
     matched:
       decision.effect === 'allow' || decision.explicit

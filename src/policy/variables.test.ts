@@ -15,7 +15,10 @@ describe('policy variables', () => {
     ['home/${aws:username}/', 'home/alice/'],
     ['${aws:userid}', 'AIDA1'],
     ['${AWS:PrincipalAccount}', '111122223333'],
-    ['${aws:SourceIp}|${aws:CurrentTime}|${aws:SecureTransport}', '10.0.0.1|2026-01-01T00:00:00Z|true'],
+    [
+      '${aws:SourceIp}|${aws:CurrentTime}|${aws:SecureTransport}',
+      '10.0.0.1|2026-01-01T00:00:00Z|true',
+    ],
     ['${*}${?}${$}', '*?$'],
     ["${aws:missing, 'dflt'}", 'dflt'],
     ['${unclosed', '${unclosed'],

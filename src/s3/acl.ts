@@ -19,13 +19,23 @@ export const CANNED_ACLS: ReadonlySet<string> = new Set([
 ])
 
 /** What an owner-enforced bucket accepts (they grant nothing beyond the owner). */
-const OWNER_ONLY: ReadonlySet<string> = new Set(['private', 'bucket-owner-full-control', 'bucket-owner-read'])
+const OWNER_ONLY: ReadonlySet<string> = new Set([
+  'private',
+  'bucket-owner-full-control',
+  'bucket-owner-read',
+])
 
 /** Validate x-amz-acl (or the POST form's acl field); returns it for condition keys. */
-export function checkCannedAcl(value: string | undefined, argumentName = 'x-amz-acl'): string | undefined {
+export function checkCannedAcl(
+  value: string | undefined,
+  argumentName = 'x-amz-acl',
+): string | undefined {
   if (value === undefined) return undefined
   if (!CANNED_ACLS.has(value))
-    throw new S3Error('InvalidArgument', undefined, { ArgumentName: argumentName, ArgumentValue: value })
+    throw new S3Error('InvalidArgument', undefined, {
+      ArgumentName: argumentName,
+      ArgumentValue: value,
+    })
   if (!OWNER_ONLY.has(value)) throw new S3Error('AccessControlListNotSupported')
   return value
 }

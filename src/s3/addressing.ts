@@ -10,7 +10,11 @@ export interface Target {
   readonly key?: string
 }
 
-export function resolveTarget(rawPath: string, host: string | undefined, domain: string | undefined): Target {
+export function resolveTarget(
+  rawPath: string,
+  host: string | undefined,
+  domain: string | undefined,
+): Target {
   let bucketFromHost: string | undefined
   if (domain !== undefined && host !== undefined) {
     const h = host.toLowerCase().replace(/:\d+$/, '')

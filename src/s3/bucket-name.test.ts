@@ -3,7 +3,17 @@ import { bucketNameProblem, validateBucketName } from './bucket-name.js'
 import { S3Error } from './errors.js'
 
 describe('validateBucketName', () => {
-  const valid = ['abc', 'my-bucket', 'my.bucket.name', 'a'.repeat(63), '1bucket', 'bucket1', 'a-b.c-d', 'xn-a', 'docexamplebucket1']
+  const valid = [
+    'abc',
+    'my-bucket',
+    'my.bucket.name',
+    'a'.repeat(63),
+    '1bucket',
+    'bucket1',
+    'a-b.c-d',
+    'xn-a',
+    'docexamplebucket1',
+  ]
   const invalid: [string, RegExp][] = [
     ['ab', /between 3 and 63/],
     ['a'.repeat(64), /between 3 and 63/],

@@ -14,20 +14,26 @@ const RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3
 
 /** Why a name is invalid, or undefined when it is fine (pure; used by tests and the thrower). */
 export function bucketNameProblem(name: string): string | undefined {
-  if (name.length < 3 || name.length > 63) return 'Bucket name must be between 3 and 63 characters long'
+  if (name.length < 3 || name.length > 63)
+    return 'Bucket name must be between 3 and 63 characters long'
   if (!SHAPE.test(name))
     return 'Bucket name can contain only lowercase letters, numbers, dots and hyphens, and must begin and end with a letter or number'
   if (name.includes('..')) return 'Bucket name must not contain two adjacent periods'
   if (IPV4.test(name)) return 'Bucket name must not be formatted as an IP address'
-  for (const p of RESERVED_PREFIXES) if (name.startsWith(p)) return `Bucket name must not start with '${p}'`
-  for (const s of RESERVED_SUFFIXES) if (name.endsWith(s)) return `Bucket name must not end with '${s}'`
+  for (const p of RESERVED_PREFIXES)
+    if (name.startsWith(p)) return `Bucket name must not start with '${p}'`
+  for (const s of RESERVED_SUFFIXES)
+    if (name.endsWith(s)) return `Bucket name must not end with '${s}'`
   return undefined
 }
 
 /** Throws InvalidBucketName (with BucketName in the error) when `name` breaks S3's rules. */
 export function validateBucketName(name: string): void {
   const problem = bucketNameProblem(name)
-  if (problem !== undefined) throw new S3Error('InvalidBucketName', `The specified bucket is not valid. ${problem}.`, { BucketName: name })
+  if (problem !== undefined)
+    throw new S3Error('InvalidBucketName', `The specified bucket is not valid. ${problem}.`, {
+      BucketName: name,
+    })
 }
 
 /** ARN of a bucket, or of an object inside it. */

@@ -63,17 +63,77 @@ describe('preflight matrix', () => {
     code?: string
     origin?: string
   }[] = [
-    { name: 'exact origin + allowed method', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT' }, status: 200, origin: 'https://app.example.com' },
-    { name: 'any header allowed by *', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'Content-Type, X-Amz-Date, amz-sdk-invocation-id' }, status: 200, origin: 'https://app.example.com' },
-    { name: 'method not in rule', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' }, code: 'AccessForbidden' },
-    { name: 'wildcard origin', headers: { origin: 'https://x.example.org', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-amz-date,content-type' }, status: 200, origin: 'https://x.example.org' },
-    { name: 'wildcard origin, header not allowed', headers: { origin: 'https://x.example.org', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' }, code: 'AccessForbidden' },
-    { name: 'origin scheme differs', headers: { origin: 'http://app.example.com', 'access-control-request-method': 'GET' }, code: 'AccessForbidden' },
-    { name: 'star rule', headers: { origin: 'https://evil.test', 'access-control-request-method': 'HEAD' }, status: 200, origin: '*' },
-    { name: 'star rule, header requested', headers: { origin: 'https://evil.test', 'access-control-request-method': 'HEAD', 'access-control-request-headers': 'x' }, code: 'AccessForbidden' },
-    { name: 'no origin', headers: { 'access-control-request-method': 'GET' }, code: 'InvalidRequest' },
+    {
+      name: 'exact origin + allowed method',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PUT' },
+      status: 200,
+      origin: 'https://app.example.com',
+    },
+    {
+      name: 'any header allowed by *',
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'Content-Type, X-Amz-Date, amz-sdk-invocation-id',
+      },
+      status: 200,
+      origin: 'https://app.example.com',
+    },
+    {
+      name: 'method not in rule',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' },
+      code: 'AccessForbidden',
+    },
+    {
+      name: 'wildcard origin',
+      headers: {
+        origin: 'https://x.example.org',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'x-amz-date,content-type',
+      },
+      status: 200,
+      origin: 'https://x.example.org',
+    },
+    {
+      name: 'wildcard origin, header not allowed',
+      headers: {
+        origin: 'https://x.example.org',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+      code: 'AccessForbidden',
+    },
+    {
+      name: 'origin scheme differs',
+      headers: { origin: 'http://app.example.com', 'access-control-request-method': 'GET' },
+      code: 'AccessForbidden',
+    },
+    {
+      name: 'star rule',
+      headers: { origin: 'https://evil.test', 'access-control-request-method': 'HEAD' },
+      status: 200,
+      origin: '*',
+    },
+    {
+      name: 'star rule, header requested',
+      headers: {
+        origin: 'https://evil.test',
+        'access-control-request-method': 'HEAD',
+        'access-control-request-headers': 'x',
+      },
+      code: 'AccessForbidden',
+    },
+    {
+      name: 'no origin',
+      headers: { 'access-control-request-method': 'GET' },
+      code: 'InvalidRequest',
+    },
     { name: 'no method', headers: { origin: 'https://app.example.com' }, code: 'InvalidRequest' },
-    { name: 'bad method', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PATCH' }, code: 'InvalidRequest' },
+    {
+      name: 'bad method',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PATCH' },
+      code: 'InvalidRequest',
+    },
   ]
   it.each(cases)('$name', (c) => {
     if (c.code !== undefined) {
@@ -102,7 +162,9 @@ describe('preflight matrix', () => {
     })
   })
   it('no configuration → 403 AccessForbidden "CORS is not enabled"', () => {
-    const e = errorOf(() => preflight(undefined, { origin: 'https://a', 'access-control-request-method': 'GET' }))
+    const e = errorOf(() =>
+      preflight(undefined, { origin: 'https://a', 'access-control-request-method': 'GET' }),
+    )
     expect(e?.code).toBe('AccessForbidden')
     expect(e?.status).toBe(403)
     expect(e?.message).toBe('CORSResponse: CORS is not enabled for this bucket.')
@@ -110,7 +172,12 @@ describe('preflight matrix', () => {
   it('first matching rule wins', () => {
     const two: CorsRule[] = [
       { allowedOrigins: ['*'], allowedMethods: ['GET'], allowedHeaders: [], exposeHeaders: ['A'] },
-      { allowedOrigins: ['https://a'], allowedMethods: ['GET'], allowedHeaders: [], exposeHeaders: ['B'] },
+      {
+        allowedOrigins: ['https://a'],
+        allowedMethods: ['GET'],
+        allowedHeaders: [],
+        exposeHeaders: ['B'],
+      },
     ]
     expect(corsResponseHeaders(two, 'https://a', 'GET')['access-control-expose-headers']).toBe('A')
   })
@@ -137,8 +204,20 @@ describe('config round trip', () => {
     const x = `<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><CORSRule><AllowedOrigin> https://a </AllowedOrigin><AllowedMethod>GET</AllowedMethod><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>0</MaxAgeSeconds></CORSRule><CORSRule><ID>b</ID><AllowedOrigin>*</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader></CORSRule></CORSConfiguration>`
     const parsed = parseCorsXml(x)
     expect(parsed).toEqual([
-      { allowedOrigins: ['https://a'], allowedMethods: ['GET'], allowedHeaders: [], exposeHeaders: ['ETag'], maxAgeSeconds: 0 },
-      { id: 'b', allowedOrigins: ['*'], allowedMethods: ['PUT'], allowedHeaders: ['*'], exposeHeaders: [] },
+      {
+        allowedOrigins: ['https://a'],
+        allowedMethods: ['GET'],
+        allowedHeaders: [],
+        exposeHeaders: ['ETag'],
+        maxAgeSeconds: 0,
+      },
+      {
+        id: 'b',
+        allowedOrigins: ['*'],
+        allowedMethods: ['PUT'],
+        allowedHeaders: ['*'],
+        exposeHeaders: [],
+      },
     ])
     const stored = serializeCorsConfig(parsed)
     expect(parseCorsConfig(stored)).toEqual(parsed)

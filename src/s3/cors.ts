@@ -25,7 +25,14 @@ export interface CorsRule {
 export const MAX_CORS_RULES = 100
 export const MAX_CORS_BYTES = 64 * 1024
 
-const RULE_FIELDS = new Set(['ID', 'AllowedOrigin', 'AllowedMethod', 'AllowedHeader', 'ExposeHeader', 'MaxAgeSeconds'])
+const RULE_FIELDS = new Set([
+  'ID',
+  'AllowedOrigin',
+  'AllowedMethod',
+  'AllowedHeader',
+  'ExposeHeader',
+  'MaxAgeSeconds',
+])
 
 function isMethod(s: string): s is CorsMethod {
   return (CORS_METHODS as readonly string[]).includes(s)
@@ -51,24 +58,39 @@ function parseRule(node: XmlValue): CorsRule {
   if (ids.length > 1) throw new S3Error('MalformedXML')
   const id = ids[0]
   if (id !== undefined && id.length > 255)
-    throw new S3Error('InvalidRequest', 'The ID of a CORS rule can not be longer than 255 characters.')
+    throw new S3Error(
+      'InvalidRequest',
+      'The ID of a CORS rule can not be longer than 255 characters.',
+    )
   const origins = texts(n['AllowedOrigin'])
   const methods = texts(n['AllowedMethod'])
   if (origins.length === 0 || methods.length === 0) throw new S3Error('MalformedXML')
   for (const m of methods)
     if (!isMethod(m))
-      throw new S3Error('InvalidRequest', `Found unsupported HTTP method in CORS config. Unsupported method is ${m}`)
+      throw new S3Error(
+        'InvalidRequest',
+        `Found unsupported HTTP method in CORS config. Unsupported method is ${m}`,
+      )
   for (const o of origins)
-    if (countStars(o) > 1) throw new S3Error('InvalidRequest', `AllowedOrigin "${o}" can not have more than one wildcard.`)
+    if (countStars(o) > 1)
+      throw new S3Error(
+        'InvalidRequest',
+        `AllowedOrigin "${o}" can not have more than one wildcard.`,
+      )
   const headers = texts(n['AllowedHeader'])
   for (const h of headers)
-    if (countStars(h) > 1) throw new S3Error('InvalidRequest', `AllowedHeader "${h}" can not have more than one wildcard.`)
+    if (countStars(h) > 1)
+      throw new S3Error(
+        'InvalidRequest',
+        `AllowedHeader "${h}" can not have more than one wildcard.`,
+      )
   const expose = texts(n['ExposeHeader'])
   const maxAges = texts(n['MaxAgeSeconds'])
   if (maxAges.length > 1) throw new S3Error('MalformedXML')
   let maxAgeSeconds: number | undefined
   if (maxAges[0] !== undefined) {
-    if (!/^\d{1,10}$/.test(maxAges[0]) || Number(maxAges[0]) > 2147483647) throw new S3Error('MalformedXML')
+    if (!/^\d{1,10}$/.test(maxAges[0]) || Number(maxAges[0]) > 2147483647)
+      throw new S3Error('MalformedXML')
     maxAgeSeconds = Number(maxAges[0])
   }
   return {
@@ -85,12 +107,16 @@ function parseRule(node: XmlValue): CorsRule {
 export function parseCorsXml(xml: string): CorsRule[] {
   const root = parseXml(xml)
   const config = root['CORSConfiguration']
-  if (config === undefined || typeof config !== 'object' || Array.isArray(config)) throw new S3Error('MalformedXML')
+  if (config === undefined || typeof config !== 'object' || Array.isArray(config))
+    throw new S3Error('MalformedXML')
   for (const k of Object.keys(config)) if (k !== 'CORSRule') throw new S3Error('MalformedXML')
   const rules = list(child(config, 'CORSRule')).map(parseRule)
   if (rules.length === 0) throw new S3Error('MalformedXML')
   if (rules.length > MAX_CORS_RULES)
-    throw new S3Error('InvalidRequest', `The number of CORS rules should not exceed allowed limit of ${MAX_CORS_RULES} rules.`)
+    throw new S3Error(
+      'InvalidRequest',
+      `The number of CORS rules should not exceed allowed limit of ${MAX_CORS_RULES} rules.`,
+    )
   return rules
 }
 
@@ -100,7 +126,8 @@ export function serializeCorsConfig(rules: readonly CorsRule[]): string {
 }
 
 function strArray(v: unknown): string[] {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error('bad stored CORS config')
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new Error('bad stored CORS config')
   return v as string[]
 }
 
@@ -181,7 +208,8 @@ function ruleHeaders(rule: CorsRule, origin: string): Record<string, string> {
     'access-control-allow-methods': rule.allowedMethods.join(', '),
   }
   if (out['access-control-allow-origin'] !== '*') out['access-control-allow-credentials'] = 'true'
-  if (rule.exposeHeaders.length > 0) out['access-control-expose-headers'] = rule.exposeHeaders.join(', ')
+  if (rule.exposeHeaders.length > 0)
+    out['access-control-expose-headers'] = rule.exposeHeaders.join(', ')
   if (rule.maxAgeSeconds !== undefined) out['access-control-max-age'] = String(rule.maxAgeSeconds)
   return out
 }
@@ -202,7 +230,8 @@ export function preflight(
   const method = headers['access-control-request-method']
   if (method === undefined || method === '')
     throw new S3Error('InvalidRequest', 'Invalid Access-Control-Request-Method: null')
-  if (!isMethod(method)) throw new S3Error('InvalidRequest', `Invalid Access-Control-Request-Method: ${method}`)
+  if (!isMethod(method))
+    throw new S3Error('InvalidRequest', `Invalid Access-Control-Request-Method: ${method}`)
   if (rules === undefined || rules.length === 0)
     throw new S3Error('AccessForbidden', 'CORSResponse: CORS is not enabled for this bucket.', {
       Method: method,
@@ -210,13 +239,20 @@ export function preflight(
     })
   const requested = splitHeaderList(headers['access-control-request-headers'])
   const rule = rules.find(
-    (r) => originMatches(r, origin) && r.allowedMethods.includes(method) && requested.every((h) => headerAllowed(r, h)),
+    (r) =>
+      originMatches(r, origin) &&
+      r.allowedMethods.includes(method) &&
+      requested.every((h) => headerAllowed(r, h)),
   )
   if (rule === undefined)
-    throw new S3Error('AccessForbidden', 'CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource\'s CORS spec.', {
-      Method: method,
-      ResourceType: 'OBJECT',
-    })
+    throw new S3Error(
+      'AccessForbidden',
+      "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+      {
+        Method: method,
+        ResourceType: 'OBJECT',
+      },
+    )
   const out = ruleHeaders(rule, origin)
   if (requested.length > 0) out['access-control-allow-headers'] = requested.join(', ')
   out['vary'] = 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method'
@@ -234,7 +270,12 @@ export function corsResponseHeaders(
 ): Record<string, string> {
   if (origin === undefined || origin === '' || rules === undefined) return {}
   const m = method.toUpperCase()
-  const rule = rules.find((r) => originMatches(r, origin) && (r.allowedMethods as readonly string[]).includes(m))
+  const rule = rules.find(
+    (r) => originMatches(r, origin) && (r.allowedMethods as readonly string[]).includes(m),
+  )
   if (rule === undefined) return {}
-  return { ...ruleHeaders(rule, origin), vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method' }
+  return {
+    ...ruleHeaders(rule, origin),
+    vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method',
+  }
 }

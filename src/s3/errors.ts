@@ -69,11 +69,18 @@ export const S3_ERRORS = {
   AccessDenied: { status: 403, message: 'Access Denied' },
   AccessForbidden: { status: 403, message: 'CORSResponse: This CORS request is not allowed.' },
   AuthorizationHeaderMalformed: { status: 400, message: 'The authorization header is malformed.' },
-  AuthorizationQueryParametersError: { status: 400, message: 'Error parsing the X-Amz-Credential parameter.' },
-  BadDigest: { status: 400, message: 'The Content-MD5 or checksum you specified did not match what we received.' },
+  AuthorizationQueryParametersError: {
+    status: 400,
+    message: 'Error parsing the X-Amz-Credential parameter.',
+  },
+  BadDigest: {
+    status: 400,
+    message: 'The Content-MD5 or checksum you specified did not match what we received.',
+  },
   BucketAlreadyExists: {
     status: 409,
-    message: 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+    message:
+      'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
   },
   BucketAlreadyOwnedByYou: {
     status: 409,
@@ -81,33 +88,60 @@ export const S3_ERRORS = {
   },
   BucketNotEmpty: { status: 409, message: 'The bucket you tried to delete is not empty' },
   EntityTooLarge: { status: 400, message: 'Your proposed upload exceeds the maximum allowed size' },
-  EntityTooSmall: { status: 400, message: 'Your proposed upload is smaller than the minimum allowed object size.' },
+  EntityTooSmall: {
+    status: 400,
+    message: 'Your proposed upload is smaller than the minimum allowed object size.',
+  },
   ExpiredToken: { status: 400, message: 'The provided token has expired.' },
-  IncompleteBody: { status: 400, message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.' },
+  IncompleteBody: {
+    status: 400,
+    message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.',
+  },
   InternalError: { status: 500, message: 'We encountered an internal error. Please try again.' },
-  InvalidAccessKeyId: { status: 403, message: 'The AWS Access Key Id you provided does not exist in our records.' },
+  InvalidAccessKeyId: {
+    status: 403,
+    message: 'The AWS Access Key Id you provided does not exist in our records.',
+  },
   InvalidArgument: { status: 400, message: 'Invalid Argument' },
   InvalidBucketName: { status: 400, message: 'The specified bucket is not valid.' },
   InvalidDigest: { status: 400, message: 'The Content-MD5 you specified is not valid.' },
   InvalidPart: {
     status: 400,
-    message: 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.',
+    message:
+      "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
   },
-  InvalidPartOrder: { status: 400, message: 'The list of parts was not in ascending order. The parts list must be specified in order by part number.' },
+  InvalidPartOrder: {
+    status: 400,
+    message:
+      'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+  },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
   InvalidToken: { status: 400, message: 'The provided token is malformed or otherwise invalid.' },
   KeyTooLongError: { status: 400, message: 'Your key is too long' },
-  MalformedPOSTRequest: { status: 400, message: 'The body of your POST request is not well-formed multipart/form-data.' },
+  MalformedPOSTRequest: {
+    status: 400,
+    message: 'The body of your POST request is not well-formed multipart/form-data.',
+  },
   MalformedPolicy: { status: 400, message: 'Policy has invalid resource' },
   MalformedXML: {
     status: 400,
-    message: 'The XML you provided was not well-formed or did not validate against our published schema.',
+    message:
+      'The XML you provided was not well-formed or did not validate against our published schema.',
   },
   MaxMessageLengthExceeded: { status: 400, message: 'Your request was too big.' },
-  MetadataTooLarge: { status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
-  MethodNotAllowed: { status: 405, message: 'The specified method is not allowed against this resource.' },
-  MissingContentLength: { status: 411, message: 'You must provide the Content-Length HTTP header.' },
+  MetadataTooLarge: {
+    status: 400,
+    message: 'Your metadata headers exceed the maximum allowed metadata size.',
+  },
+  MethodNotAllowed: {
+    status: 405,
+    message: 'The specified method is not allowed against this resource.',
+  },
+  MissingContentLength: {
+    status: 411,
+    message: 'You must provide the Content-Length HTTP header.',
+  },
   MissingSecurityHeader: { status: 400, message: 'Your request is missing a required header.' },
   NoSuchBucket: { status: 404, message: 'The specified bucket does not exist' },
   NoSuchBucketPolicy: { status: 404, message: 'The bucket policy does not exist' },
@@ -116,29 +150,50 @@ export const S3_ERRORS = {
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
   NoSuchUpload: {
     status: 404,
-    message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    message:
+      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
   },
-  NotImplemented: { status: 501, message: 'A header or query you provided implies functionality that is not implemented.' },
+  NotImplemented: {
+    status: 501,
+    message: 'A header or query you provided implies functionality that is not implemented.',
+  },
   NotModified: { status: 304, message: 'Not Modified' },
-  PreconditionFailed: { status: 412, message: 'At least one of the pre-conditions you specified did not hold' },
-  RequestTimeTooSkewed: { status: 403, message: 'The difference between the request time and the server\'s time is too large.' },
+  PreconditionFailed: {
+    status: 412,
+    message: 'At least one of the pre-conditions you specified did not hold',
+  },
+  RequestTimeTooSkewed: {
+    status: 403,
+    message: "The difference between the request time and the server's time is too large.",
+  },
   ServiceUnavailable: { status: 503, message: 'Service is unable to handle request.' },
   SignatureDoesNotMatch: {
     status: 403,
-    message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    message:
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   },
   SlowDown: { status: 503, message: 'Please reduce your request rate.' },
-  XAmzContentSHA256Mismatch: { status: 400, message: 'The provided \'x-amz-content-sha256\' header does not match what was computed.' },
+  XAmzContentSHA256Mismatch: {
+    status: 400,
+    message: "The provided 'x-amz-content-sha256' header does not match what was computed.",
+  },
   InvalidTag: { status: 400, message: 'The tag provided was not a valid tag.' },
   InvalidStorageClass: { status: 400, message: 'The storage class you specified is not valid' },
-  InvalidLocationConstraint: { status: 400, message: 'The specified location constraint is not valid.' },
-  IllegalLocationConstraintException: { status: 400, message: 'The location constraint is not compatible with this endpoint.' },
+  InvalidLocationConstraint: {
+    status: 400,
+    message: 'The specified location constraint is not valid.',
+  },
+  IllegalLocationConstraintException: {
+    status: 400,
+    message: 'The location constraint is not compatible with this endpoint.',
+  },
   AccessControlListNotSupported: { status: 400, message: 'The bucket does not allow ACLs' },
   InvalidURI: { status: 400, message: 'Could not parse the specified URI.' },
   NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
   RequestTimeout: {
     status: 400,
-    message: 'Your socket connection to the server was not read from or written to within the timeout period.',
+    message:
+      'Your socket connection to the server was not read from or written to within the timeout period.',
   },
 } as const satisfies Record<S3ErrorCode, Row>
 
@@ -182,7 +237,11 @@ const KIND_TO_CODE = {
 export function toS3Error(err: unknown, callerAccountId?: string): S3Error {
   if (err instanceof S3Error) return err
   if (err instanceof StorageError) {
-    if (err.kind === 'bucket-exists' && callerAccountId !== undefined && err.detail['ownerAccountId'] === callerAccountId)
+    if (
+      err.kind === 'bucket-exists' &&
+      callerAccountId !== undefined &&
+      err.detail['ownerAccountId'] === callerAccountId
+    )
       return new S3Error('BucketAlreadyOwnedByYou')
     return new S3Error(KIND_TO_CODE[err.kind])
   }

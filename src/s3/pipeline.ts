@@ -30,7 +30,14 @@ import type { RequestFacts } from '../policy/types.js'
 import { S3Error, toS3Error, renderS3Error } from './errors.js'
 import { resolveTarget } from './addressing.js'
 import { route } from './router.js'
-import type { AccessRequirement, Authorizer, OwnerInfo, S3Env, S3Limits, S3Request } from './operation.js'
+import type {
+  AccessRequirement,
+  Authorizer,
+  OwnerInfo,
+  S3Env,
+  S3Limits,
+  S3Request,
+} from './operation.js'
 import { parseCorsConfig, preflight, corsResponseHeaders, type CorsRule } from './cors.js'
 import { Readable } from 'node:stream'
 
@@ -78,7 +85,12 @@ export class S3Pipeline {
       },
       allows: async (req, need, bucket) => (await this.check(req, need, bucket)) === undefined,
     }
-    this.authDeps = (clock) => ({ credentials: deps.iam, keyCache: deps.keyCache, clock, ...(deps.domain !== undefined ? { domain: deps.domain } : {}) })
+    this.authDeps = (clock) => ({
+      credentials: deps.iam,
+      keyCache: deps.keyCache,
+      clock,
+      ...(deps.domain !== undefined ? { domain: deps.domain } : {}),
+    })
     this.env = {
       meta: deps.meta,
       blobs: deps.blobs,
@@ -105,27 +117,46 @@ export class S3Pipeline {
       const op = route(raw.method, target.bucket, target.key, query, raw.headers)
       const version = query.get('versionId')
       if (version !== undefined && version !== 'null')
-        throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: version })
+        throw new S3Error('InvalidArgument', 'Invalid version id specified', {
+          ArgumentName: 'versionId',
+          ArgumentValue: version,
+        })
 
       // 3. Authenticate.
       const auth = await authenticateS3(raw, query, this.authDeps(ctx.clock))
       principal = auth.principal
 
       // 4. Allow-list of the caller's account.
-      if (principal.kind !== 'anonymous' && !this.deps.iam.addressAllowed(principal.accountId, raw.remoteAddress))
-        throw new S3Error('AccessDenied', `Access from ${raw.remoteAddress} is not allowed by the account's address allow-list`)
+      if (
+        principal.kind !== 'anonymous' &&
+        !this.deps.iam.addressAllowed(principal.accountId, raw.remoteAddress)
+      )
+        throw new S3Error(
+          'AccessDenied',
+          `Access from ${raw.remoteAddress} is not allowed by the account's address allow-list`,
+        )
 
       // 5. Bucket and key.
       if (target.bucket !== undefined && op.name !== 'CreateBucket') {
         bucketRecord = await this.deps.meta.getBucket(target.bucket)
-        if (bucketRecord === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket })
-        if (principal.kind === 'anonymous' && !this.deps.iam.addressAllowed(bucketRecord.accountId, raw.remoteAddress))
-          throw new S3Error('AccessDenied', `Access from ${raw.remoteAddress} is not allowed by the account's address allow-list`)
+        if (bucketRecord === undefined)
+          throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket })
+        if (
+          principal.kind === 'anonymous' &&
+          !this.deps.iam.addressAllowed(bucketRecord.accountId, raw.remoteAddress)
+        )
+          throw new S3Error(
+            'AccessDenied',
+            `Access from ${raw.remoteAddress} is not allowed by the account's address allow-list`,
+          )
       }
       if (target.key !== undefined) {
         if (Buffer.byteLength(target.key, 'utf8') > 1024) throw new S3Error('KeyTooLongError')
         if (target.key.split('/').includes('..'))
-          throw new S3Error('InvalidArgument', "Object key contains a '..' path segment, which is not allowed.")
+          throw new S3Error(
+            'InvalidArgument',
+            "Object key contains a '..' path segment, which is not allowed.",
+          )
       }
 
       const headers = raw.headers
@@ -161,10 +192,14 @@ export class S3Pipeline {
       return { ...res, headers: { ...cors, ...res.headers } }
     } catch (err) {
       const e = toS3Error(err, principal.kind === 'anonymous' ? undefined : principal.accountId)
-      if (e.code === 'InternalError') ctx.log.error({ err, requestId: ctx.requestId }, 'internal error')
+      if (e.code === 'InternalError')
+        ctx.log.error({ err, requestId: ctx.requestId }, 'internal error')
       // Consume (or give up on) what is left of the body so the connection stays usable.
       const drain = discardRequestBody(raw)
-      const cors = bucketName !== undefined && bucketRecord !== undefined ? await this.corsHeaders(raw, bucketName).catch(() => ({})) : {}
+      const cors =
+        bucketName !== undefined && bucketRecord !== undefined
+          ? await this.corsHeaders(raw, bucketName).catch(() => ({}))
+          : {}
       const resource = safeResource(raw.rawPath)
       return {
         status: e.status,
@@ -175,11 +210,16 @@ export class S3Pipeline {
   }
 
   /** Decide one requirement; returns the AccessDenied error, or undefined when allowed. */
-  private async check(req: S3Request, need: AccessRequirement, bucket: BucketRecord | undefined): Promise<S3Error | undefined> {
+  private async check(
+    req: S3Request,
+    need: AccessRequirement,
+    bucket: BucketRecord | undefined,
+  ): Promise<S3Error | undefined> {
     const p = req.principal
     const identity = p.kind === 'anonymous' ? { identity: [] } : await this.deps.iam.policiesFor(p)
     const resourcePolicy = bucket !== undefined ? await this.bucketPolicy(bucket.name) : undefined
-    const sameAccount = p.kind !== 'anonymous' && (bucket === undefined || bucket.accountId === p.accountId)
+    const sameAccount =
+      p.kind !== 'anonymous' && (bucket === undefined || bucket.accountId === p.accountId)
     const facts = this.facts(req, need)
     const decision = decide({
       identity: identity.identity,
@@ -191,7 +231,10 @@ export class S3Pipeline {
     })
     if (decision.effect === 'allow') return undefined
     // Cross-account and anonymous callers get the plain message, as AWS does (no policy details leak).
-    const message = p.kind === 'anonymous' || !sameAccount ? 'Access Denied' : accessDeniedMessage(principalArn(p), need.action, need.resource, decision)
+    const message =
+      p.kind === 'anonymous' || !sameAccount
+        ? 'Access Denied'
+        : accessDeniedMessage(principalArn(p), need.action, need.resource, decision)
     return new S3Error('AccessDenied', message)
   }
 
@@ -215,12 +258,17 @@ export class S3Pipeline {
       set('aws:principalaccount', p.accountId)
       set('aws:principalarn', principalArn(p))
       set('aws:userid', principalUserId(p))
-      set('aws:principaltype', p.kind === 'account-root' ? 'Account' : p.kind === 'user' ? 'User' : 'AssumedRole')
+      set(
+        'aws:principaltype',
+        p.kind === 'account-root' ? 'Account' : p.kind === 'user' ? 'User' : 'AssumedRole',
+      )
       // Sessions made from a user keep the user's name so ${aws:username} statements in the
       // parent's policies (which the session is evaluated against) still apply.
       if (p.kind === 'user') set('aws:username', p.username)
-      else if (p.kind === 'session' && p.parent.kind === 'user') set('aws:username', p.parent.username)
-      if (p.kind === 'session') set('aws:tokenissuetime', new Date(p.issuedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'))
+      else if (p.kind === 'session' && p.parent.kind === 'user')
+        set('aws:username', p.parent.username)
+      if (p.kind === 'session')
+        set('aws:tokenissuetime', new Date(p.issuedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'))
     } else {
       set('aws:principaltype', 'Anonymous')
     }
@@ -235,7 +283,8 @@ export class S3Pipeline {
     }
     set('s3:x-amz-content-sha256', raw.headers['x-amz-content-sha256'])
     if (need.context !== undefined) {
-      for (const [k, v] of Object.entries(need.context)) ctx.set(k.toLowerCase(), typeof v === 'string' ? [v] : [...v])
+      for (const [k, v] of Object.entries(need.context))
+        ctx.set(k.toLowerCase(), typeof v === 'string' ? [v] : [...v])
     }
     const parentArn =
       p.kind === 'session'
@@ -260,7 +309,10 @@ export class S3Pipeline {
     let cached = this.policyCache.get(bucket)
     if (cached === undefined) {
       const text = await this.deps.meta.getBucketSubresource(bucket, 'policy')
-      cached = text === undefined ? null : parsePolicy(text, { kind: 'resource', name: 'bucket-policy', source: 'resource' })
+      cached =
+        text === undefined
+          ? null
+          : parsePolicy(text, { kind: 'resource', name: 'bucket-policy', source: 'resource' })
       this.policyCache.set(bucket, cached)
     }
     return cached ?? undefined
@@ -286,7 +338,11 @@ export class S3Pipeline {
 
   private async preflight(raw: RawRequest, bucket: string | undefined): Promise<HttpResponse> {
     discardRequestBody(raw)
-    if (bucket === undefined) throw new S3Error('MethodNotAllowed', undefined, { Method: 'OPTIONS', ResourceType: 'SERVICE' })
+    if (bucket === undefined)
+      throw new S3Error('MethodNotAllowed', undefined, {
+        Method: 'OPTIONS',
+        ResourceType: 'SERVICE',
+      })
     const record = await this.deps.meta.getBucket(bucket)
     if (record === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket })
     return preflight(await this.corsRules(bucket), raw.headers)
@@ -302,14 +358,30 @@ export class S3Pipeline {
     return o
   }
 
-  private async authenticatePostForm(fields: ReadonlyMap<string, string>, req: S3Request): Promise<Principal> {
+  private async authenticatePostForm(
+    fields: ReadonlyMap<string, string>,
+    req: S3Request,
+  ): Promise<Principal> {
     if (!fields.has('x-amz-signature') && !fields.has('policy')) return { kind: 'anonymous' }
     const a = parsePostAuth(fields)
-    const cred = await resolveCredential(this.authDeps(req.ctx.clock), a.accessKeyId, a.sessionToken)
-    const key = this.deps.keyCache.get(cred.accessKeyId, cred.secretVersion, cred.secretKey, a.scope)
-    if (!verifyPostSignature(a.policyB64, a.signature, key)) throw new S3Error('SignatureDoesNotMatch')
+    const cred = await resolveCredential(
+      this.authDeps(req.ctx.clock),
+      a.accessKeyId,
+      a.sessionToken,
+    )
+    const key = this.deps.keyCache.get(
+      cred.accessKeyId,
+      cred.secretVersion,
+      cred.secretKey,
+      a.scope,
+    )
+    if (!verifyPostSignature(a.policyB64, a.signature, key))
+      throw new S3Error('SignatureDoesNotMatch')
     if (!this.deps.iam.addressAllowed(cred.principal.accountId, req.raw.remoteAddress))
-      throw new S3Error('AccessDenied', `Access from ${req.raw.remoteAddress} is not allowed by the account's address allow-list`)
+      throw new S3Error(
+        'AccessDenied',
+        `Access from ${req.raw.remoteAddress} is not allowed by the account's address allow-list`,
+      )
     return cred.principal
   }
 }

@@ -16,7 +16,11 @@ import { listObjectVersions } from './operations/list-object-versions.js'
 import { getBucketVersioning, putBucketVersioning } from './operations/bucket-versioning.js'
 import { getBucketPolicy, putBucketPolicy, deleteBucketPolicy } from './operations/bucket-policy.js'
 import { getBucketCors, putBucketCors, deleteBucketCors } from './operations/bucket-cors.js'
-import { getBucketTagging, putBucketTagging, deleteBucketTagging } from './operations/bucket-tagging.js'
+import {
+  getBucketTagging,
+  putBucketTagging,
+  deleteBucketTagging,
+} from './operations/bucket-tagging.js'
 import { getBucketAcl, putBucketAcl } from './operations/bucket-acl.js'
 import { listMultipartUploads } from './operations/list-multipart-uploads.js'
 import { postObject } from './operations/post-object.js'
@@ -26,7 +30,11 @@ import { putObject } from './operations/put-object.js'
 import { copyObject } from './operations/copy-object.js'
 import { deleteObject } from './operations/delete-object.js'
 import { deleteObjects } from './operations/delete-objects.js'
-import { getObjectTagging, putObjectTagging, deleteObjectTagging } from './operations/object-tagging.js'
+import {
+  getObjectTagging,
+  putObjectTagging,
+  deleteObjectTagging,
+} from './operations/object-tagging.js'
 import { getObjectAcl, putObjectAcl } from './operations/object-acl.js'
 import { createMultipartUpload } from './operations/create-multipart-upload.js'
 import { uploadPart } from './operations/upload-part.js'
@@ -36,13 +44,45 @@ import { abortMultipartUpload } from './operations/abort-multipart-upload.js'
 import { listParts } from './operations/list-parts.js'
 
 /** Sub-resources we serve. */
-const SUPPORTED = ['acl', 'cors', 'delete', 'location', 'policy', 'tagging', 'uploads', 'uploadId', 'versioning', 'versions'] as const
+const SUPPORTED = [
+  'acl',
+  'cors',
+  'delete',
+  'location',
+  'policy',
+  'tagging',
+  'uploads',
+  'uploadId',
+  'versioning',
+  'versions',
+] as const
 /** Sub-resources S3 has and we do not (yet): NotImplemented, never a wrong success. */
 const UNSUPPORTED = [
-  'accelerate', 'analytics', 'attributes', 'encryption', 'intelligent-tiering', 'inventory', 'legal-hold', 'lifecycle',
-  'logging', 'metadataConfiguration', 'metrics', 'notification', 'object-lock', 'ownershipControls', 'policyStatus',
-  'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention', 'select', 'torrent', 'website',
-  'renameObject', 'session',
+  'accelerate',
+  'analytics',
+  'attributes',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'legal-hold',
+  'lifecycle',
+  'logging',
+  'metadataConfiguration',
+  'metrics',
+  'notification',
+  'object-lock',
+  'ownershipControls',
+  'policyStatus',
+  'publicAccessBlock',
+  'replication',
+  'requestPayment',
+  'restore',
+  'retention',
+  'select',
+  'torrent',
+  'website',
+  'renameObject',
+  'session',
 ] as const
 
 type Sub = (typeof SUPPORTED)[number] | ''
@@ -71,7 +111,12 @@ const BUCKET: Readonly<Record<string, Table>> = {
     tagging: putBucketTagging,
     acl: putBucketAcl,
   },
-  DELETE: { '': deleteBucket, policy: deleteBucketPolicy, cors: deleteBucketCors, tagging: deleteBucketTagging },
+  DELETE: {
+    '': deleteBucket,
+    policy: deleteBucketPolicy,
+    cors: deleteBucketCors,
+    tagging: deleteBucketTagging,
+  },
   POST: { '': postObject, delete: deleteObjects },
 }
 
@@ -89,22 +134,42 @@ const UNSUPPORTED_SET: ReadonlySet<string> = new Set(UNSUPPORTED)
 function subResource(query: QueryMap): Sub {
   let found: Sub | undefined
   for (const k of query.keys()) {
-    if (UNSUPPORTED_SET.has(k)) throw new S3Error('NotImplemented', `The '${k}' sub-resource is not implemented.`)
+    if (UNSUPPORTED_SET.has(k))
+      throw new S3Error('NotImplemented', `The '${k}' sub-resource is not implemented.`)
     if (!SUPPORTED_SET.has(k)) continue
     if (found !== undefined && found !== k)
-      throw new S3Error('InvalidArgument', `Conflicting sub-resources in one request: ${found} and ${k}`)
+      throw new S3Error(
+        'InvalidArgument',
+        `Conflicting sub-resources in one request: ${found} and ${k}`,
+      )
     found = k as Sub
   }
   return found ?? ''
 }
 
-export function route(method: string, bucket: string | undefined, key: string | undefined, query: QueryMap, headers: Readonly<Record<string, string | undefined>>): Operation {
+export function route(
+  method: string,
+  bucket: string | undefined,
+  key: string | undefined,
+  query: QueryMap,
+  headers: Readonly<Record<string, string | undefined>>,
+): Operation {
   const table = bucket === undefined ? SERVICE : key === undefined ? BUCKET : OBJECT
   const byMethod = table[method]
-  if (byMethod === undefined) throw new S3Error('MethodNotAllowed', undefined, { Method: method, ResourceType: bucket === undefined ? 'SERVICE' : key === undefined ? 'BUCKET' : 'OBJECT' })
+  if (byMethod === undefined)
+    throw new S3Error('MethodNotAllowed', undefined, {
+      Method: method,
+      ResourceType: bucket === undefined ? 'SERVICE' : key === undefined ? 'BUCKET' : 'OBJECT',
+    })
   let sub = subResource(query)
   // ListObjectsV2 is GET ?list-type=2 (not a sub-resource).
-  if (key === undefined && bucket !== undefined && method === 'GET' && sub === '' && query.get('list-type') === '2')
+  if (
+    key === undefined &&
+    bucket !== undefined &&
+    method === 'GET' &&
+    sub === '' &&
+    query.get('list-type') === '2'
+  )
     return listObjectsV2
   // Copy variants are PUTs distinguished by x-amz-copy-source.
   const copying = headers['x-amz-copy-source'] !== undefined
@@ -114,12 +179,16 @@ export function route(method: string, bucket: string | undefined, key: string | 
   }
   if (key !== undefined && method === 'PUT' && sub === 'uploadId' && !query.has('partNumber'))
     throw new S3Error('InvalidArgument', 'partNumber is required with uploadId')
-  if (key !== undefined && method === 'PUT' && sub === '' && query.has('partNumber')) sub = 'uploadId'
+  if (key !== undefined && method === 'PUT' && sub === '' && query.has('partNumber'))
+    sub = 'uploadId'
   const op = byMethod[sub]
   if (op === undefined) {
     if (bucket !== undefined && key === undefined && method === 'POST' && sub === '')
       throw new S3Error('MethodNotAllowed', undefined, { Method: method, ResourceType: 'BUCKET' })
-    throw new S3Error(sub === '' ? 'MethodNotAllowed' : 'NotImplemented', sub === '' ? undefined : `${method} ?${sub} is not implemented for this resource.`)
+    throw new S3Error(
+      sub === '' ? 'MethodNotAllowed' : 'NotImplemented',
+      sub === '' ? undefined : `${method} ?${sub} is not implemented for this resource.`,
+    )
   }
   return op
 }

@@ -31,7 +31,11 @@ export interface RunningApp {
   close(): Promise<void>
 }
 
-export async function startApp(config: Config, log: Logger, deps: { clock?: Clock; ids?: IdSource } = {}): Promise<RunningApp> {
+export async function startApp(
+  config: Config,
+  log: Logger,
+  deps: { clock?: Clock; ids?: IdSource } = {},
+): Promise<RunningApp> {
   const clock = deps.clock ?? systemClock
   const ids = deps.ids ?? randomIds
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
@@ -40,7 +44,8 @@ export async function startApp(config: Config, log: Logger, deps: { clock?: Cloc
   const meta = new SqliteMetadataStore(db)
   const blobs = new FsBlobStore(join(config.dataDir, 'objects'))
   const swept = await sweepOrphans(meta, blobs, log)
-  if (swept.removed > 0) log.info({ removed: swept.removed }, 'removed orphaned blobs from an interrupted run')
+  if (swept.removed > 0)
+    log.info({ removed: swept.removed }, 'removed orphaned blobs from an interrupted run')
   const { iam, generated } = await IamService.open({
     db,
     masterKey,
@@ -70,9 +75,18 @@ export async function startApp(config: Config, log: Logger, deps: { clock?: Cloc
     auth: { credentials: iam, keyCache, clock },
     clock,
     log,
-    config: { stsDefaultDuration: config.stsDefaultDuration, stsMaxDuration: config.stsMaxDuration },
+    config: {
+      stsDefaultDuration: config.stsDefaultDuration,
+      stsMaxDuration: config.stsMaxDuration,
+    },
   })
-  const admin = createAdminHandler({ iam, clock, log, jwtKey: deriveKey(masterKey, 'admin-jwt'), simulate })
+  const admin = createAdminHandler({
+    iam,
+    clock,
+    log,
+    jwtKey: deriveKey(masterKey, 'admin-jwt'),
+    simulate,
+  })
   let ready = false
   const tls = config.tls !== undefined ? await loadTls(config.tls, config.dataDir) : undefined
   const listener = await listen({
@@ -85,7 +99,9 @@ export async function startApp(config: Config, log: Logger, deps: { clock?: Cloc
   })
   ready = true
   const sweepTimer = setInterval(() => {
-    void iam.sweepExpiredSessions(clock.now()).catch((err: unknown) => log.warn({ err }, 'session sweep failed'))
+    void iam
+      .sweepExpiredSessions(clock.now())
+      .catch((err: unknown) => log.warn({ err }, 'session sweep failed'))
   }, 60_000)
   sweepTimer.unref()
   return {

@@ -7,7 +7,11 @@ import type { RawRequest, RequestContext } from './raw-request.js'
 import { jsonResponse, type HttpResponse } from './http-response.js'
 
 export type SurfaceHandler = (raw: RawRequest, ctx: RequestContext) => Promise<HttpResponse>
-export type StsSurfaceHandler = (raw: RawRequest, ctx: RequestContext, body: Buffer) => Promise<HttpResponse>
+export type StsSurfaceHandler = (
+  raw: RawRequest,
+  ctx: RequestContext,
+  body: Buffer,
+) => Promise<HttpResponse>
 
 export interface Surfaces {
   readonly s3: SurfaceHandler
@@ -27,12 +31,19 @@ export function isStsRequest(raw: RawRequest): boolean {
   return ct.toLowerCase().startsWith('application/x-www-form-urlencoded')
 }
 
-export async function dispatch(raw: RawRequest, ctx: RequestContext, s: Surfaces): Promise<HttpResponse> {
+export async function dispatch(
+  raw: RawRequest,
+  ctx: RequestContext,
+  s: Surfaces,
+): Promise<HttpResponse> {
   if (raw.rawPath === '/health' && (raw.method === 'GET' || raw.method === 'HEAD')) {
     raw.body.resume()
-    return s.isReady() ? jsonResponse(200, { status: 'ok' }) : jsonResponse(503, { status: 'starting' })
+    return s.isReady()
+      ? jsonResponse(200, { status: 'ok' })
+      : jsonResponse(503, { status: 'starting' })
   }
-  if (raw.rawPath === '/api/admin' || raw.rawPath.startsWith('/api/admin/')) return s.admin(raw, ctx)
+  if (raw.rawPath === '/api/admin' || raw.rawPath.startsWith('/api/admin/'))
+    return s.admin(raw, ctx)
   if (isStsRequest(raw)) {
     const body = await readSmallBody(raw, STS_MAX_BODY)
     if (body === undefined)

@@ -11,7 +11,11 @@ export interface HttpResponse {
   readonly body?: string | Buffer | Readable
 }
 
-export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): HttpResponse {
+export function jsonResponse(
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): HttpResponse {
   return {
     status,
     headers: { 'content-type': 'application/json', ...headers },

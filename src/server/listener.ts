@@ -5,7 +5,12 @@
  * in-flight requests finish, then close the stores).
  * @module
  */
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http'
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+  type Server,
+} from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
@@ -44,7 +49,10 @@ export async function listen(opts: {
   const secure = opts.tls !== undefined
   const server: Server =
     opts.tls !== undefined
-      ? (createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) as unknown as Server)
+      ? (createHttpsServer(
+          { cert: opts.tls.cert, key: opts.tls.key },
+          onRequest,
+        ) as unknown as Server)
       : createHttpServer(onRequest)
   // Large uploads may take longer than node's default 300 s request timeout.
   server.requestTimeout = 0
@@ -97,8 +105,17 @@ async function handle(
   secure: boolean,
 ): Promise<void> {
   const requestId = nextRequestId()
-  const ctx: RequestContext = { requestId, clock: opts.clock, log: opts.log, receivedAt: opts.clock.now() }
-  const reqIdHeaders = { 'x-amz-request-id': requestId, 'x-amz-id-2': requestId, server: 'Latchkey' }
+  const ctx: RequestContext = {
+    requestId,
+    clock: opts.clock,
+    log: opts.log,
+    receivedAt: opts.clock.now(),
+  }
+  const reqIdHeaders = {
+    'x-amz-request-id': requestId,
+    'x-amz-id-2': requestId,
+    server: 'Latchkey',
+  }
   try {
     let target = req.url ?? '/'
     if (!target.startsWith('/')) {
@@ -108,7 +125,8 @@ async function handle(
     }
     const q = target.indexOf('?')
     const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(req.headersDistinct)) if (v !== undefined) headers[k] = v.join(',')
+    for (const [k, v] of Object.entries(req.headersDistinct))
+      if (v !== undefined) headers[k] = v.join(',')
     const raw: RawRequest = {
       method: req.method ?? 'GET',
       rawPath: q < 0 ? target : target.slice(0, q),
@@ -120,7 +138,10 @@ async function handle(
     }
     const response = await dispatch(raw, ctx, opts.surfaces)
     await writeResponse(res, response, raw.method, reqIdHeaders)
-    opts.log.debug({ requestId, method: raw.method, path: raw.rawPath, status: response.status }, 'request')
+    opts.log.debug(
+      { requestId, method: raw.method, path: raw.rawPath, status: response.status },
+      'request',
+    )
   } catch (err) {
     // A handler bug or a client that went away mid-stream: never crash, answer 500 if we still can.
     opts.log.error({ err, requestId }, 'unhandled request error')

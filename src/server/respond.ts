@@ -18,7 +18,8 @@ export async function writeResponse(
   const body = r.body
   const noBody = method === 'HEAD' || r.status === 204 || r.status === 304
   if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
-    const buf = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body
+    const buf =
+      body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body
     if (headers['content-length'] === undefined && !(r.status === 204 || r.status === 304))
       headers['content-length'] = String(buf?.length ?? 0)
     res.writeHead(r.status, headers as Record<string, string | string[]>)

@@ -17,7 +17,10 @@ export interface BlobStore {
    * directory). Rejects, leaving nothing behind, if the stream errors or exceeds `maxSize`
    * (StorageError 'too-large'). `prefix` (optional) is a leading chunk already read from the body.
    */
-  put(body: Readable, opts?: { readonly maxSize?: number; readonly prefix?: Buffer }): Promise<BlobPutResult>
+  put(
+    body: Readable,
+    opts?: { readonly maxSize?: number; readonly prefix?: Buffer },
+  ): Promise<BlobPutResult>
   /** Stream a blob, or the inclusive byte range [start, end] of it. */
   get(ref: string, range?: { readonly start: number; readonly end: number }): Readable
   /** Remove a blob; missing blobs are not an error. */

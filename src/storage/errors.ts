@@ -19,7 +19,12 @@ export class StorageError extends Error {
   override readonly name = 'StorageError'
   readonly kind: StorageErrorKind
   readonly detail: Readonly<Record<string, string>>
-  constructor(kind: StorageErrorKind, msg: string, detail: Record<string, string> = {}, o?: ErrorOptions) {
+  constructor(
+    kind: StorageErrorKind,
+    msg: string,
+    detail: Record<string, string> = {},
+    o?: ErrorOptions,
+  ) {
     super(msg, o)
     this.kind = kind
     this.detail = detail

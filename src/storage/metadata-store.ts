@@ -13,7 +13,10 @@ export type BodyRef =
   | { readonly kind: 'inline'; readonly bytes: Buffer }
   | { readonly kind: 'blob'; readonly ref: string; readonly size: number }
   /** A completed multipart object: its parts' blobs, in order. */
-  | { readonly kind: 'parts'; readonly parts: readonly { readonly ref: BodyRef; readonly size: number }[] }
+  | {
+      readonly kind: 'parts'
+      readonly parts: readonly { readonly ref: BodyRef; readonly size: number }[]
+    }
 
 export interface StoredChecksum {
   readonly algorithm: ChecksumAlgorithm

@@ -33,7 +33,11 @@ const SEED_POLICY = JSON.stringify({
 describe('AssumeRole', () => {
   it('answers AWS-shaped XML for the master key with a placeholder RoleArn', async () => {
     const h = harness()
-    const res = await post(h, { ...BASE, RoleArn: 'Required1', Policy: SEED_POLICY, DurationSeconds: '3600' }, { key: 'ROOTKEY' })
+    const res = await post(
+      h,
+      { ...BASE, RoleArn: 'Required1', Policy: SEED_POLICY, DurationSeconds: '3600' },
+      { key: 'ROOTKEY' },
+    )
     expect(res.status).toBe(200)
     expect(res.headers['content-type']).toBe('text/xml')
     const doc = parse(res) as { AssumeRoleResponse: Node }
@@ -45,7 +49,12 @@ describe('AssumeRole', () => {
     expect(aru['Arn']).toBe('arn:aws:sts::111122223333:assumed-role/root/only-put-object')
     expect(aru['AssumedRoleId']).toMatch(/^AROA[A-Z2-7]{17}:only-put-object$/)
     const cred = result['Credentials'] as Node
-    expect(Object.keys(cred)).toEqual(['AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration'])
+    expect(Object.keys(cred)).toEqual([
+      'AccessKeyId',
+      'SecretAccessKey',
+      'SessionToken',
+      'Expiration',
+    ])
     expect(cred['Expiration']).toBe('2026-01-01T13:00:00Z')
     expect(Number(result['PackedPolicySize'])).toBeGreaterThan(0)
     expect((doc.AssumeRoleResponse['ResponseMetadata'] as Node)['RequestId']).toBe('req-1')
@@ -62,7 +71,9 @@ describe('AssumeRole', () => {
     expect(res.status).toBe(200)
     expect(h.iam.issued[0]?.durationSeconds).toBe(1800)
     expect(h.iam.issued[0]?.roleName).toBe('alice')
-    expect(res.text).toContain('<Arn>arn:aws:sts::111122223333:assumed-role/alice/only-put-object</Arn>')
+    expect(res.text).toContain(
+      '<Arn>arn:aws:sts::111122223333:assumed-role/alice/only-put-object</Arn>',
+    )
   })
 
   it('refuses a well-formed role ARN naming no role with AWS wording', async () => {
@@ -93,7 +104,11 @@ describe('AssumeRole', () => {
 
   it('rejects a bad session policy as MalformedPolicyDocument and a long one as ValidationError', async () => {
     const h = harness()
-    const bad = await post(h, { ...BASE, Policy: '{"Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}' }, { key: 'ROOTKEY' })
+    const bad = await post(
+      h,
+      { ...BASE, Policy: '{"Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}' },
+      { key: 'ROOTKEY' },
+    )
     expect(errCode(bad)).toBe('MalformedPolicyDocument')
     expect(bad.status).toBe(400)
     const notJson = await post(h, { ...BASE, Policy: '{not json' }, { key: 'ROOTKEY' })
@@ -125,7 +140,11 @@ describe('AssumeRole', () => {
     )
     expect(ok.status).toBe(200)
     expect(h.iam.issued[0]?.policies.map((p) => p.name)).toEqual(['AmazonS3ReadOnlyAccess'])
-    const bad = await post(h, { ...BASE, 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/Nope' }, { key: 'ROOTKEY' })
+    const bad = await post(
+      h,
+      { ...BASE, 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/Nope' },
+      { key: 'ROOTKEY' },
+    )
     expect(errCode(bad)).toBe('ValidationError')
     expect(errMessage(bad)).toContain('does not exist or is not attachable')
   })
@@ -141,7 +160,12 @@ describe('AssumeRole', () => {
       accountName: 'default',
       accessKeyId: akid,
       sessionName: 'only-put-object',
-      parent: { kind: 'user' as const, accountId: ALICE.accountId, userId: ALICE.userId, username: 'alice' },
+      parent: {
+        kind: 'user' as const,
+        accountId: ALICE.accountId,
+        userId: ALICE.userId,
+        username: 'alice',
+      },
       expiresAt: h.clock.now() + 3_600_000,
       roleName: h.iam.issued[0]?.roleName ?? '',
       roleId: h.iam.issued[0]?.roleId ?? '',
@@ -158,10 +182,16 @@ describe('AssumeRole', () => {
     expect(ok.text).toContain('assumed-role/alice/chained')
     // A session with a session policy may chain with a broader one: STS hands IAM only the new
     // policies, and IAM layers them under the inherited ones (intersection: iam/service.test.ts).
-    h.iam.sessionPolicies.set(akid, [parsePolicy(SEED_POLICY, { kind: 'session', name: 'session-policy', source: 'session' })])
+    h.iam.sessionPolicies.set(akid, [
+      parsePolicy(SEED_POLICY, { kind: 'session', name: 'session-policy', source: 'session' }),
+    ])
     const wider = await post(
       h,
-      { ...BASE, RoleSessionName: 'wider', 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/AmazonS3FullAccess' },
+      {
+        ...BASE,
+        RoleSessionName: 'wider',
+        'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/AmazonS3FullAccess',
+      },
       { key: 'SESSIONKEY' },
     )
     expect(wider.status).toBe(200)
@@ -173,18 +203,25 @@ describe('AssumeRole', () => {
   it('lets an explicit Deny on sts:AssumeRole in the user policy refuse', async () => {
     const h = harness()
     h.iam.extraPolicies.set(ALICE.userId, [
-      parsePolicy('{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}]}', {
-        kind: 'identity',
-        name: 'user-policy',
-        source: 'identity',
-      }),
+      parsePolicy(
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:AssumeRole","Resource":"*"}]}',
+        {
+          kind: 'identity',
+          name: 'user-policy',
+          source: 'identity',
+        },
+      ),
     ])
     const res = await post(h, BASE, { key: 'S4AKALICE' })
     expect(res.status).toBe(403)
     expect(errCode(res)).toBe('AccessDenied')
     expect(errMessage(res)).toContain('with an explicit deny in an identity-based policy')
     // GetCallerIdentity still works under the Deny.
-    const who = await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'S4AKALICE' })
+    const who = await post(
+      h,
+      { Action: 'GetCallerIdentity', Version: '2011-06-15' },
+      { key: 'S4AKALICE' },
+    )
     expect(who.status).toBe(200)
   })
 
@@ -216,7 +253,11 @@ describe('protocol errors', () => {
   })
 
   it('NotImplemented for real STS actions this server lacks', async () => {
-    const res = await post(harness(), { Action: 'GetFederationToken', Version: '2011-06-15', Name: 'x' }, { key: 'ROOTKEY' })
+    const res = await post(
+      harness(),
+      { Action: 'GetFederationToken', Version: '2011-06-15', Name: 'x' },
+      { key: 'ROOTKEY' },
+    )
     expect(res.status).toBe(501)
     expect(errCode(res)).toBe('NotImplemented')
     expect(parse(res)).toHaveProperty('ErrorResponse.Error.Type', 'Receiver')
@@ -234,7 +275,11 @@ describe('protocol errors', () => {
       [new S3Error('InvalidToken'), 'InvalidClientTokenId', 403],
       [new S3Error('ExpiredToken'), 'ExpiredToken', 403],
       [new S3Error('SignatureDoesNotMatch'), 'SignatureDoesNotMatch', 403],
-      [new S3Error('RequestTimeTooSkewed', undefined, { RequestTime: 'a', ServerTime: 'b' }), 'SignatureDoesNotMatch', 403],
+      [
+        new S3Error('RequestTimeTooSkewed', undefined, { RequestTime: 'a', ServerTime: 'b' }),
+        'SignatureDoesNotMatch',
+        403,
+      ],
       [new S3Error('AuthorizationHeaderMalformed'), 'IncompleteSignature', 400],
     ]
     for (const [err, code, status] of cases) {
@@ -244,22 +289,40 @@ describe('protocol errors', () => {
       expect([errCode(res), res.status]).toEqual([code, status])
     }
     const h = harness()
-    h.keys.set('BAD', new S3Error('RequestTimeTooSkewed', undefined, { RequestTime: '20260101T000000Z', ServerTime: '20260101T010000Z' }))
+    h.keys.set(
+      'BAD',
+      new S3Error('RequestTimeTooSkewed', undefined, {
+        RequestTime: '20260101T000000Z',
+        ServerTime: '20260101T010000Z',
+      }),
+    )
     expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toMatch(/^Signature expired: /)
     h.keys.set('BAD', new S3Error('ExpiredToken'))
-    expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toBe('The security token included in the request is expired')
+    expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toBe(
+      'The security token included in the request is expired',
+    )
     h.keys.set('BAD', new S3Error('InvalidAccessKeyId'))
-    expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toBe('The security token included in the request is invalid.')
+    expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toBe(
+      'The security token included in the request is invalid.',
+    )
   })
 
   it('refuses addresses outside the account allow-list, saying so', async () => {
     const h = harness()
     h.iam.allow.set('111122223333', ['10.0.0.1'])
-    const res = await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'ROOTKEY', address: '10.9.9.9' })
+    const res = await post(
+      h,
+      { Action: 'GetCallerIdentity', Version: '2011-06-15' },
+      { key: 'ROOTKEY', address: '10.9.9.9' },
+    )
     expect(res.status).toBe(403)
     expect(errCode(res)).toBe('AccessDenied')
     expect(errMessage(res)).toBe('Access from 10.9.9.9 is not allowed for this account')
-    const ok = await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'ROOTKEY', address: '10.0.0.1' })
+    const ok = await post(
+      h,
+      { Action: 'GetCallerIdentity', Version: '2011-06-15' },
+      { key: 'ROOTKEY', address: '10.0.0.1' },
+    )
     expect(ok.status).toBe(200)
   })
 })
@@ -267,22 +330,38 @@ describe('protocol errors', () => {
 describe('GetCallerIdentity and GetSessionToken', () => {
   it('GetCallerIdentity for master key and user', async () => {
     const h = harness()
-    const root = parse(await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'ROOTKEY' }))
+    const root = parse(
+      await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'ROOTKEY' }),
+    )
     expect(root).toHaveProperty('GetCallerIdentityResponse.GetCallerIdentityResult', {
       Arn: 'arn:aws:iam::111122223333:root',
       UserId: '111122223333',
       Account: '111122223333',
     })
-    const user = parse(await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'S4AKALICE' }))
-    expect(user).toHaveProperty('GetCallerIdentityResponse.GetCallerIdentityResult.Arn', 'arn:aws:iam::111122223333:user/alice')
-    expect(user).toHaveProperty('GetCallerIdentityResponse.GetCallerIdentityResult.UserId', 'u-alice')
+    const user = parse(
+      await post(h, { Action: 'GetCallerIdentity', Version: '2011-06-15' }, { key: 'S4AKALICE' }),
+    )
+    expect(user).toHaveProperty(
+      'GetCallerIdentityResponse.GetCallerIdentityResult.Arn',
+      'arn:aws:iam::111122223333:user/alice',
+    )
+    expect(user).toHaveProperty(
+      'GetCallerIdentityResponse.GetCallerIdentityResult.UserId',
+      'u-alice',
+    )
   })
 
   it('GetSessionToken: 900..129600, default 43200, no policy; root capped at 3600', async () => {
     const h = harness()
-    const res = await post(h, { Action: 'GetSessionToken', Version: '2011-06-15' }, { key: 'S4AKALICE' })
+    const res = await post(
+      h,
+      { Action: 'GetSessionToken', Version: '2011-06-15' },
+      { key: 'S4AKALICE' },
+    )
     expect(res.status).toBe(200)
-    const doc = parse(res) as { GetSessionTokenResponse: { GetSessionTokenResult: { Credentials: Node } } }
+    const doc = parse(res) as {
+      GetSessionTokenResponse: { GetSessionTokenResult: { Credentials: Node } }
+    }
     expect(Object.keys(doc.GetSessionTokenResponse.GetSessionTokenResult.Credentials)).toEqual([
       'AccessKeyId',
       'SecretAccessKey',
@@ -291,17 +370,37 @@ describe('GetCallerIdentity and GetSessionToken', () => {
     ])
     expect(h.iam.issued[0]?.durationSeconds).toBe(43200)
     expect(h.iam.issued[0]?.policies).toHaveLength(0)
-    const tooLong = await post(h, { Action: 'GetSessionToken', Version: '2011-06-15', DurationSeconds: '129601' }, { key: 'S4AKALICE' })
+    const tooLong = await post(
+      h,
+      { Action: 'GetSessionToken', Version: '2011-06-15', DurationSeconds: '129601' },
+      { key: 'S4AKALICE' },
+    )
     expect(errMessage(tooLong)).toContain('less than or equal to 129600')
-    const tooShort = await post(h, { Action: 'GetSessionToken', Version: '2011-06-15', DurationSeconds: '899' }, { key: 'S4AKALICE' })
+    const tooShort = await post(
+      h,
+      { Action: 'GetSessionToken', Version: '2011-06-15', DurationSeconds: '899' },
+      { key: 'S4AKALICE' },
+    )
     expect(errMessage(tooShort)).toContain('greater than or equal to 900')
-    const root = await post(h, { Action: 'GetSessionToken', Version: '2011-06-15', DurationSeconds: '7200' }, { key: 'ROOTKEY' })
+    const root = await post(
+      h,
+      { Action: 'GetSessionToken', Version: '2011-06-15', DurationSeconds: '7200' },
+      { key: 'ROOTKEY' },
+    )
     expect(errMessage(root)).toContain('less than or equal to 3600')
   })
 })
 
 describe('RSLogin', () => {
-  const LOGIN = { Action: 'RSLogin', Version: '2011-06-15', DurationSeconds: '300', Customer: 'default', UserName: 'alice', Password: 'correct horse', OTP: '' }
+  const LOGIN = {
+    Action: 'RSLogin',
+    Version: '2011-06-15',
+    DurationSeconds: '300',
+    Customer: 'default',
+    UserName: 'alice',
+    Password: 'correct horse',
+    OTP: '',
+  }
 
   it('answers the Lyve JSON with an empty SessionToken and UserInfo', async () => {
     const h = harness()
@@ -309,12 +408,34 @@ describe('RSLogin', () => {
     expect(res.status).toBe(200)
     const body = JSON.parse(res.text) as Record<string, Record<string, unknown>>
     expect(Object.keys(body)).toEqual(['RequestId', 'Credentials', 'UserInfo'])
-    expect(Object.keys(body['Credentials'] ?? {})).toEqual(['SessionToken', 'SecretAccessKey', 'Expiration', 'AccessKeyId'])
+    expect(Object.keys(body['Credentials'] ?? {})).toEqual([
+      'SessionToken',
+      'SecretAccessKey',
+      'Expiration',
+      'AccessKeyId',
+    ])
     expect(body['Credentials']?.['SessionToken']).toBe('')
     expect(Object.keys(body['UserInfo'] ?? {})).toEqual([
-      'Id', 'Name', 'PwdMustChange', 'Email', 'Firstname', 'Lastname', 'Type', 'CreatedOn', 'LastAccess', 'Path', 'Root', 'TFAEnabled',
+      'Id',
+      'Name',
+      'PwdMustChange',
+      'Email',
+      'Firstname',
+      'Lastname',
+      'Type',
+      'CreatedOn',
+      'LastAccess',
+      'Path',
+      'Root',
+      'TFAEnabled',
     ])
-    expect(body['UserInfo']).toMatchObject({ Name: 'alice', Type: 'user', Root: 'lyve:default', Path: '', Email: 'alice@example.com' })
+    expect(body['UserInfo']).toMatchObject({
+      Name: 'alice',
+      Type: 'user',
+      Root: 'lyve:default',
+      Path: '',
+      Email: 'alice@example.com',
+    })
     expect(h.iam.issued[0]?.withToken).toBe(false)
     expect(h.iam.issued[0]?.durationSeconds).toBe(300)
   })
@@ -335,7 +456,10 @@ describe('RSLogin', () => {
       answers.add(res.text)
     }
     expect(answers.size).toBe(1)
-    expect(JSON.parse([...answers][0] ?? '')).toEqual({ Error: { Code: 'AccessDenied', Message: 'Invalid credentials' }, RequestId: 'req-1' })
+    expect(JSON.parse([...answers][0] ?? '')).toEqual({
+      Error: { Code: 'AccessDenied', Message: 'Invalid credentials' },
+      RequestId: 'req-1',
+    })
     expect((await post(h, { ...LOGIN, OTP: '123456' })).status).toBe(200)
   })
 
@@ -345,15 +469,26 @@ describe('RSLogin', () => {
     const res = await post(h, LOGIN)
     expect(res.status).toBe(429)
     expect(res.headers['retry-after']).toBe('30')
-    expect(JSON.parse(res.text)).toMatchObject({ Error: { Code: 'Throttling', Message: 'Rate exceeded' } })
+    expect(JSON.parse(res.text)).toMatchObject({
+      Error: { Code: 'Throttling', Message: 'Rate exceeded' },
+    })
   })
 
   it('applies the allow-list of the account named by x-rstor-customer', async () => {
     const h = harness()
     h.iam.allow.set('111122223333', ['10.0.0.1'])
-    const res = await post(h, { ...LOGIN, Customer: '' }, { headers: { 'x-rstor-customer': 'default' }, address: '192.0.2.7' })
+    const res = await post(
+      h,
+      { ...LOGIN, Customer: '' },
+      { headers: { 'x-rstor-customer': 'default' }, address: '192.0.2.7' },
+    )
     expect(res.status).toBe(403)
-    expect(JSON.parse(res.text)).toMatchObject({ Error: { Code: 'AccessDenied', Message: 'Access from 192.0.2.7 is not allowed for this account' } })
+    expect(JSON.parse(res.text)).toMatchObject({
+      Error: {
+        Code: 'AccessDenied',
+        Message: 'Access from 192.0.2.7 is not allowed for this account',
+      },
+    })
   })
 
   it('validates DurationSeconds and required fields in JSON', async () => {
@@ -367,7 +502,12 @@ describe('RSLogin', () => {
 })
 
 describe('RSAssumeCustomerRole', () => {
-  const P = { Action: 'RSAssumeCustomerRole', Version: '2011-06-15', Customer: 'newcorp', DurationSeconds: '300' }
+  const P = {
+    Action: 'RSAssumeCustomerRole',
+    Version: '2011-06-15',
+    Customer: 'newcorp',
+    DurationSeconds: '300',
+  }
 
   it('lets a reseller master key act as its customer root, tokenless', async () => {
     const h = harness()
@@ -377,7 +517,11 @@ describe('RSAssumeCustomerRole', () => {
     expect(Object.keys(body)).toEqual(['Ok', 'AccessKeyId', 'SecretAccessKey', 'Expiration'])
     expect(body['Ok']).toBe(true)
     const req = h.iam.issued[0]
-    expect(req?.actAs).toEqual({ kind: 'account-root', accountId: CUSTOMER, accessKeyId: `MASTER${CUSTOMER}` })
+    expect(req?.actAs).toEqual({
+      kind: 'account-root',
+      accountId: CUSTOMER,
+      accessKeyId: `MASTER${CUSTOMER}`,
+    })
     expect(req?.withToken).toBe(false)
     expect(req?.caller.accountId).toBe(RESELLER)
   })
@@ -406,6 +550,8 @@ describe('RSAssumeCustomerRole', () => {
     }
     expect(h.iam.issued).toHaveLength(0)
     const unsigned = await post(h, P)
-    expect(JSON.parse(unsigned.text)).toMatchObject({ Error: { Code: 'MissingAuthenticationToken' } })
+    expect(JSON.parse(unsigned.text)).toMatchObject({
+      Error: { Code: 'MissingAuthenticationToken' },
+    })
   })
 })

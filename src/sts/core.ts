@@ -28,10 +28,13 @@ type Unsigned = (c: ActionContext) => Promise<HttpResponse>
 
 interface ActionRow {
   readonly json: boolean
-  readonly run: { readonly signed: true; readonly fn: Signed } | { readonly signed: false; readonly fn: Unsigned }
+  readonly run:
+    | { readonly signed: true; readonly fn: Signed }
+    | { readonly signed: false; readonly fn: Unsigned }
 }
 
-export type StsAction = 'AssumeRole' | 'GetSessionToken' | 'GetCallerIdentity' | 'RSLogin' | 'RSAssumeCustomerRole'
+export type StsAction =
+  'AssumeRole' | 'GetSessionToken' | 'GetCallerIdentity' | 'RSLogin' | 'RSAssumeCustomerRole'
 
 export const ACTIONS = {
   AssumeRole: { json: false, run: { signed: true, fn: assumeRole } },
@@ -57,7 +60,11 @@ function isAction(a: string): a is StsAction {
   return Object.hasOwn(ACTIONS, a)
 }
 
-export type StsHandler = (raw: RawRequest, ctx: RequestContext, body: Buffer) => Promise<HttpResponse>
+export type StsHandler = (
+  raw: RawRequest,
+  ctx: RequestContext,
+  body: Buffer,
+) => Promise<HttpResponse>
 
 export function createStsCore(deps: StsCoreDeps): StsHandler {
   return async (raw, ctx, body) => {
@@ -72,22 +79,36 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
       if (NOT_IMPLEMENTED.has(action))
         throw new StsError('NotImplemented', `${action} is not implemented by this server.`)
       if (!isAction(action))
-        throw new StsError('InvalidAction', action === '' ? 'Missing Action' : `Could not find operation ${action.slice(0, 64)} for version ${(params.get('Version') ?? 'NO_VERSION_SPECIFIED').slice(0, 32)}`)
+        throw new StsError(
+          'InvalidAction',
+          action === ''
+            ? 'Missing Action'
+            : `Could not find operation ${action.slice(0, 64)} for version ${(params.get('Version') ?? 'NO_VERSION_SPECIFIED').slice(0, 32)}`,
+        )
       const version = params.get('Version')
       if (version !== STS_VERSION)
-        throw new StsError('InvalidAction', `Could not find operation ${action} for version ${version === undefined ? 'NO_VERSION_SPECIFIED' : version.slice(0, 32)}`)
+        throw new StsError(
+          'InvalidAction',
+          `Could not find operation ${action} for version ${version === undefined ? 'NO_VERSION_SPECIFIED' : version.slice(0, 32)}`,
+        )
       const row: ActionRow = ACTIONS[action]
       json = row.json
       const c: ActionContext = { deps, params, raw, requestId, now: deps.clock.now() }
       if (!row.run.signed) return await row.run.fn(c)
       // 3. Authenticate (sha256 of the form body stands in for x-amz-content-sha256).
       const bodySha256Hex = createHash('sha256').update(body).digest('hex')
-      const auth = await deps.authenticate(raw, parseQuery(raw.rawQuery), { service: 'sts', bodySha256Hex })
+      const auth = await deps.authenticate(raw, parseQuery(raw.rawQuery), {
+        service: 'sts',
+        bodySha256Hex,
+      })
       const caller = auth.principal
       if (caller.kind === 'anonymous') throw new StsError('MissingAuthenticationToken')
       // 4. Allow-list of the caller's account.
       if (!deps.iam.addressAllowed(caller.accountId, raw.remoteAddress))
-        throw new StsError('AccessDenied', `Access from ${raw.remoteAddress} is not allowed for this account`)
+        throw new StsError(
+          'AccessDenied',
+          `Access from ${raw.remoteAddress} is not allowed for this account`,
+        )
       // 5. The action.
       return await row.run.fn(c, caller)
     } catch (err) {

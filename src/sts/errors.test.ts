@@ -8,19 +8,31 @@ import { STS_ERRORS, StsError, renderStsErrorXml, stsErrorJson, toStsError } fro
 describe('STS error envelope', () => {
   it('renders AWS <ErrorResponse> with Type, Code, Message and RequestId, escaped', () => {
     const xml = renderStsErrorXml(new StsError('ValidationError', "Value '<x>&' bad"), 'rid-1')
-    const doc = new XMLParser({ ignoreAttributes: false }).parse(xml) as Record<string, Record<string, unknown>>
+    const doc = new XMLParser({ ignoreAttributes: false }).parse(xml) as Record<
+      string,
+      Record<string, unknown>
+    >
     expect(doc['ErrorResponse']?.['@_xmlns']).toBe('https://sts.amazonaws.com/doc/2011-06-15/')
-    expect(doc['ErrorResponse']?.['Error']).toEqual({ Type: 'Sender', Code: 'ValidationError', Message: "Value '<x>&' bad" })
+    expect(doc['ErrorResponse']?.['Error']).toEqual({
+      Type: 'Sender',
+      Code: 'ValidationError',
+      Message: "Value '<x>&' bad",
+    })
     expect(doc['ErrorResponse']?.['RequestId']).toBe('rid-1')
     expect(xml).toContain('&lt;x&gt;&amp;')
   })
 
   it('uses Type Receiver for 5xx', () => {
-    expect(renderStsErrorXml(new StsError('InternalFailure'), 'r')).toContain('<Type>Receiver</Type>')
+    expect(renderStsErrorXml(new StsError('InternalFailure'), 'r')).toContain(
+      '<Type>Receiver</Type>',
+    )
   })
 
   it('renders the RS* JSON form', () => {
-    expect(stsErrorJson(new StsError('AccessDenied', 'no'), 'r')).toEqual({ Error: { Code: 'AccessDenied', Message: 'no' }, RequestId: 'r' })
+    expect(stsErrorJson(new StsError('AccessDenied', 'no'), 'r')).toEqual({
+      Error: { Code: 'AccessDenied', Message: 'no' },
+      RequestId: 'r',
+    })
   })
 
   it('has AWS statuses for the documented codes', () => {
@@ -39,12 +51,21 @@ describe('toStsError', () => {
       code: 'MalformedPolicyDocument',
       message: 'Statement[0].Effect must be Allow or Deny',
     })
-    expect(toStsError(new IamError('throttled', 'x', 5))).toMatchObject({ code: 'Throttling', message: 'Rate exceeded', retryAfter: 5 })
+    expect(toStsError(new IamError('throttled', 'x', 5))).toMatchObject({
+      code: 'Throttling',
+      message: 'Rate exceeded',
+      retryAfter: 5,
+    })
     expect(toStsError(new IamError('unauthorized', 'x')).code).toBe('AccessDenied')
     expect(toStsError(new Error('boom')).code).toBe('InternalFailure')
     expect(toStsError(new S3Error('InvalidAccessKeyId')).code).toBe('InvalidClientTokenId')
-    expect(toStsError(new S3Error('AuthorizationHeaderMalformed', "the service 's3' in the credential scope is wrong")).code).toBe(
-      'SignatureDoesNotMatch',
-    )
+    expect(
+      toStsError(
+        new S3Error(
+          'AuthorizationHeaderMalformed',
+          "the service 's3' in the credential scope is wrong",
+        ),
+      ).code,
+    ).toBe('SignatureDoesNotMatch')
   })
 })

@@ -35,16 +35,23 @@ interface Row {
 export const STS_ERRORS = {
   AccessDenied: { status: 403, message: 'Access denied' },
   ExpiredToken: { status: 403, message: 'The security token included in the request is expired' },
-  IncompleteSignature: { status: 400, message: 'The request signature does not conform to AWS standards.' },
+  IncompleteSignature: {
+    status: 400,
+    message: 'The request signature does not conform to AWS standards.',
+  },
   InternalFailure: {
     status: 500,
     message: 'The request processing has failed because of an unknown error, exception or failure.',
   },
   InvalidAction: {
     status: 400,
-    message: 'The action or operation requested is invalid. Verify that the action is typed correctly.',
+    message:
+      'The action or operation requested is invalid. Verify that the action is typed correctly.',
   },
-  InvalidClientTokenId: { status: 403, message: 'The security token included in the request is invalid.' },
+  InvalidClientTokenId: {
+    status: 403,
+    message: 'The security token included in the request is invalid.',
+  },
   MalformedPolicyDocument: { status: 400, message: 'The policy document is malformed.' },
   MissingAuthenticationToken: { status: 403, message: 'Request is missing Authentication Token' },
   NotImplemented: { status: 501, message: 'This action is not implemented by this server.' },
@@ -81,7 +88,11 @@ export function quoteValue(v: string, max = 128): string {
 }
 
 /** AWS's query-protocol wording for one failed constraint. */
-export function validationError(field: string, value: string | undefined, constraint: string): StsError {
+export function validationError(
+  field: string,
+  value: string | undefined,
+  constraint: string,
+): StsError {
   const shown = value === undefined ? 'null' : `'${quoteValue(value)}'`
   return new StsError(
     'ValidationError',
@@ -93,7 +104,8 @@ export function validationError(field: string, value: string | undefined, constr
 function skewMessage(e: S3Error): string {
   const req = e.extra['RequestTime']
   const server = e.extra['ServerTime']
-  if (req === undefined || server === undefined) return 'Signature expired: the request time is too far from the server time (15 min.)'
+  if (req === undefined || server === undefined)
+    return 'Signature expired: the request time is too far from the server time (15 min.)'
   return `Signature expired: ${req} is now earlier or later than ${server} +/- 15 min.`
 }
 
@@ -112,14 +124,20 @@ export function fromS3Error(e: S3Error): StsError {
       return new StsError('SignatureDoesNotMatch')
     case 'AuthorizationHeaderMalformed':
       if (/service/i.test(e.message))
-        return new StsError('SignatureDoesNotMatch', "Credential should be scoped to correct service: 'sts'. ")
+        return new StsError(
+          'SignatureDoesNotMatch',
+          "Credential should be scoped to correct service: 'sts'. ",
+        )
       return new StsError('IncompleteSignature', e.message)
     case 'AuthorizationQueryParametersError':
     case 'InvalidRequest':
     case 'InvalidArgument':
       return new StsError('IncompleteSignature', e.message)
     case 'AccessDenied':
-      return new StsError('AccessDenied', e.message === 'Access Denied' ? 'Access denied' : e.message)
+      return new StsError(
+        'AccessDenied',
+        e.message === 'Access Denied' ? 'Access denied' : e.message,
+      )
     case 'NotImplemented':
       return new StsError('NotImplemented', e.message)
     default:
@@ -135,7 +153,11 @@ export function toStsError(err: unknown): StsError {
   if (err instanceof IamError) {
     switch (err.code) {
       case 'throttled':
-        return new StsError('Throttling', 'Rate exceeded', err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {})
+        return new StsError(
+          'Throttling',
+          'Rate exceeded',
+          err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {},
+        )
       case 'unauthorized':
       case 'forbidden':
         return new StsError('AccessDenied', err.message)
@@ -161,6 +183,9 @@ export function renderStsErrorXml(e: StsError, requestId: string): string {
 }
 
 /** The RS* (Lyve) JSON error body. */
-export function stsErrorJson(e: StsError, requestId: string): { Error: { Code: string; Message: string }; RequestId: string } {
+export function stsErrorJson(
+  e: StsError,
+  requestId: string,
+): { Error: { Code: string; Message: string }; RequestId: string } {
   return { Error: { Code: e.code, Message: e.message }, RequestId: requestId }
 }

@@ -6,7 +6,13 @@
  */
 import { Readable } from 'node:stream'
 import type { Principal } from '../auth/principal.js'
-import { IamError, type AccountInfo, type IssuedSession, type PrincipalPolicies, type SessionRequest } from '../iam/types.js'
+import {
+  IamError,
+  type AccountInfo,
+  type IssuedSession,
+  type PrincipalPolicies,
+  type SessionRequest,
+} from '../iam/types.js'
 import { ManualClock } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
 import type { CompiledPolicy } from '../policy/document.js'
@@ -14,13 +20,24 @@ import { MASTER_KEY_POLICY, rolePolicy } from '../policy/presets.js'
 import type { RawRequest, RequestContext } from '../server/raw-request.js'
 import type { S3Error } from '../s3/errors.js'
 import { createStsCore, type StsHandler } from './core.js'
-import type { KnownPrincipal, PasswordLogin, StsIam, StsUserDetails, UserPrincipal } from './deps.js'
+import type {
+  KnownPrincipal,
+  PasswordLogin,
+  StsIam,
+  StsUserDetails,
+  UserPrincipal,
+} from './deps.js'
 
 export const ACCT = '111122223333'
 export const RESELLER = '444455556666'
 export const CUSTOMER = '777788889999'
 
-export const ROOT: KnownPrincipal = { kind: 'account-root', accountId: ACCT, accountName: 'default', accessKeyId: 'ROOTKEY' }
+export const ROOT: KnownPrincipal = {
+  kind: 'account-root',
+  accountId: ACCT,
+  accountName: 'default',
+  accessKeyId: 'ROOTKEY',
+}
 export const ALICE: UserPrincipal = {
   kind: 'user',
   accountId: ACCT,
@@ -37,8 +54,20 @@ export const RESELLER_ROOT: KnownPrincipal = {
   accessKeyId: 'RESELLERKEY',
 }
 
-function account(id: string, name: string, type: 'customer' | 'reseller', resellerId?: string): AccountInfo {
-  return { id, name, type, canonicalId: id.padEnd(64, '0'), allowlist: [], ...(resellerId !== undefined ? { resellerId } : {}) }
+function account(
+  id: string,
+  name: string,
+  type: 'customer' | 'reseller',
+  resellerId?: string,
+): AccountInfo {
+  return {
+    id,
+    name,
+    type,
+    canonicalId: id.padEnd(64, '0'),
+    allowlist: [],
+    ...(resellerId !== undefined ? { resellerId } : {}),
+  }
 }
 
 export class FakeIam implements StsIam {
@@ -58,7 +87,8 @@ export class FakeIam implements StsIam {
   otpRequired = false
 
   issue(req: SessionRequest, now: number): Promise<IssuedSession> {
-    if (this.throttle) return Promise.reject(new IamError('throttled', 'Too many active sessions', 60))
+    if (this.throttle)
+      return Promise.reject(new IamError('throttled', 'Too many active sessions', 60))
     this.issued.push(req)
     const target = req.actAs ?? req.caller
     const n = this.issued.length
@@ -72,8 +102,17 @@ export class FakeIam implements StsIam {
         req.caller.kind === 'session'
           ? req.caller.parent
           : req.caller.kind === 'user'
-            ? { kind: 'user' as const, accountId: req.caller.accountId, userId: req.caller.userId, username: req.caller.username }
-            : { kind: 'account-root' as const, accountId: req.caller.accountId, accessKeyId: req.caller.accessKeyId },
+            ? {
+                kind: 'user' as const,
+                accountId: req.caller.accountId,
+                userId: req.caller.userId,
+                username: req.caller.username,
+              }
+            : {
+                kind: 'account-root' as const,
+                accountId: req.caller.accountId,
+                accessKeyId: req.caller.accessKeyId,
+              },
       expiresAt: now + req.durationSeconds * 1000,
       roleName: req.roleName,
       roleId: req.roleId,
@@ -105,10 +144,13 @@ export class FakeIam implements StsIam {
           ? [rolePolicy(p.role), ...(this.extraPolicies.get(p.userId) ?? [])]
           : [MASTER_KEY_POLICY]
     const session = p.kind === 'session' ? this.sessionPolicies.get(p.accessKeyId) : undefined
-    return Promise.resolve(session !== undefined && session.length > 0 ? { identity, session } : { identity })
+    return Promise.resolve(
+      session !== undefined && session.length > 0 ? { identity, session } : { identity },
+    )
   }
   authenticatePassword(login: PasswordLogin): Promise<UserPrincipal> {
-    if (this.throttle) return Promise.reject(new IamError('throttled', 'Too many failed logins', 30))
+    if (this.throttle)
+      return Promise.reject(new IamError('throttled', 'Too many failed logins', 30))
     const ok =
       (login.customer ?? 'default') === 'default' &&
       this.passwords.get(login.username) === login.password &&
@@ -176,7 +218,12 @@ export interface Sent {
 export async function post(
   h: Harness,
   params: Record<string, string>,
-  opts: { key?: string; address?: string; headers?: Record<string, string>; method?: 'GET' | 'POST' } = {},
+  opts: {
+    key?: string
+    address?: string
+    headers?: Record<string, string>
+    method?: 'GET' | 'POST'
+  } = {},
 ): Promise<Sent> {
   const form = new URLSearchParams(params).toString()
   const method = opts.method ?? 'POST'
@@ -186,7 +233,9 @@ export async function post(
     rawQuery: method === 'GET' ? form : '',
     headers: {
       host: 'localhost',
-      ...(method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' } : {}),
+      ...(method === 'POST'
+        ? { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }
+        : {}),
       ...(opts.key !== undefined ? { 'x-test-key': opts.key } : {}),
       ...opts.headers,
     },
@@ -194,7 +243,12 @@ export async function post(
     remoteAddress: opts.address ?? '127.0.0.1',
     secure: false,
   }
-  const ctx: RequestContext = { requestId: 'req-1', clock: h.clock, log: silentLogger, receivedAt: h.clock.now() }
+  const ctx: RequestContext = {
+    requestId: 'req-1',
+    clock: h.clock,
+    log: silentLogger,
+    receivedAt: h.clock.now(),
+  }
   const res = await h.handler(raw, ctx, method === 'POST' ? Buffer.from(form) : Buffer.alloc(0))
   const body = res.body
   const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : ''

@@ -70,7 +70,11 @@ function formDecode(text: string, into: Map<string, string>): void {
 }
 
 /** Body parameters first, then query parameters for names the body did not carry. */
-export function readParams(rawQuery: string, body: Buffer, contentType: string | undefined): Map<string, string> {
+export function readParams(
+  rawQuery: string,
+  body: Buffer,
+  contentType: string | undefined,
+): Map<string, string> {
   const out = new Map<string, string>()
   const ct = (contentType ?? '').toLowerCase()
   if (body.length > 0 && (ct === '' || ct.startsWith('application/x-www-form-urlencoded')))
@@ -99,7 +103,11 @@ export function memberList(params: Params, prefix: string): string[] {
 }
 
 /** Structure lists (`Tags.member.N.Key` / `.Value`, `PolicyArns.member.N.arn`). */
-export function memberStructs(params: Params, prefix: string, fields: readonly string[]): Record<string, string | undefined>[] {
+export function memberStructs(
+  params: Params,
+  prefix: string,
+  fields: readonly string[],
+): Record<string, string | undefined>[] {
   return memberIndexes(params, prefix).map((n) => {
     const o: Record<string, string | undefined> = {}
     for (const f of fields) o[f] = params.get(`${prefix}.member.${n}.${f}`)

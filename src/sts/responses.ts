@@ -66,12 +66,24 @@ export function getSessionTokenXml(credentials: CredentialsOut, requestId: strin
   return envelope('GetSessionToken', credentialsXml(credentials), requestId)
 }
 
-export function getCallerIdentityXml(r: { readonly arn: string; readonly userId: string; readonly account: string }, requestId: string): string {
-  return envelope('GetCallerIdentity', el('Arn', r.arn) + el('UserId', r.userId) + el('Account', r.account), requestId)
+export function getCallerIdentityXml(
+  r: { readonly arn: string; readonly userId: string; readonly account: string },
+  requestId: string,
+): string {
+  return envelope(
+    'GetCallerIdentity',
+    el('Arn', r.arn) + el('UserId', r.userId) + el('Account', r.account),
+    requestId,
+  )
 }
 
 /** A 200 text/xml answer with AWS's request-id header. */
-export function xmlResponse(status: number, body: string, requestId: string, headers: Record<string, string> = {}): HttpResponse {
+export function xmlResponse(
+  status: number,
+  body: string,
+  requestId: string,
+  headers: Record<string, string> = {},
+): HttpResponse {
   return {
     status,
     headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, ...headers },

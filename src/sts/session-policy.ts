@@ -18,7 +18,13 @@ export const MANAGED_POLICIES: Readonly<Record<string, string>> = {
     Statement: [
       {
         Effect: 'Allow',
-        Action: ['s3:Get*', 's3:List*', 's3:Describe*', 's3-object-lambda:Get*', 's3-object-lambda:List*'],
+        Action: [
+          's3:Get*',
+          's3:List*',
+          's3:Describe*',
+          's3-object-lambda:Get*',
+          's3-object-lambda:List*',
+        ],
         Resource: '*',
       },
     ],
@@ -51,7 +57,12 @@ function cached(key: string, make: () => CompiledPolicy): CompiledPolicy {
 /** Compile an inline session policy; PolicyError (→ MalformedPolicyDocument) on bad grammar. */
 export function compileSessionPolicy(text: string): CompiledPolicy {
   return cached(`inline\u0000${text}`, () =>
-    parsePolicy(text, { kind: 'session', name: 'session-policy', source: 'session', maxLength: MAX_SESSION_POLICY_LENGTH }),
+    parsePolicy(text, {
+      kind: 'session',
+      name: 'session-policy',
+      source: 'session',
+      maxLength: MAX_SESSION_POLICY_LENGTH,
+    }),
   )
 }
 
@@ -59,8 +70,11 @@ export function compileSessionPolicy(text: string): CompiledPolicy {
 export function resolveManagedPolicies(arns: readonly string[]): CompiledPolicy[] {
   return arns.map((arn) => {
     const text = MANAGED_POLICIES[arn]
-    if (text === undefined) throw new StsError('ValidationError', `Policy ${arn} does not exist or is not attachable.`)
+    if (text === undefined)
+      throw new StsError('ValidationError', `Policy ${arn} does not exist or is not attachable.`)
     const name = arn.slice(arn.lastIndexOf('/') + 1)
-    return cached(`managed\u0000${arn}`, () => parsePolicy(text, { kind: 'session', name, source: 'session' }))
+    return cached(`managed\u0000${arn}`, () =>
+      parsePolicy(text, { kind: 'session', name, source: 'session' }),
+    )
   })
 }

@@ -14,10 +14,31 @@ import type { RequestFacts } from '../policy/types.js'
 import { compileSessionPolicy, resolveManagedPolicies, MANAGED_POLICIES } from './session-policy.js'
 
 const ACCT = '111122223333'
-const ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:CreateBucket', 'sts:AssumeRole']
+const ACTIONS = [
+  's3:GetObject',
+  's3:PutObject',
+  's3:ListBucket',
+  's3:DeleteObject',
+  's3:AbortMultipartUpload',
+  's3:CreateBucket',
+  'sts:AssumeRole',
+]
 const ACTION_PATTERNS = [...ACTIONS, 's3:*', 's3:Get*', 's3:*Object', '*', 'sts:*']
-const RESOURCES = ['arn:aws:s3:::b1/dir/x', 'arn:aws:s3:::b1/other', 'arn:aws:s3:::b1', 'arn:aws:s3:::b2/k', '*']
-const RESOURCE_PATTERNS = ['arn:aws:s3:::b1/dir/*', 'arn:aws:s3:::b1/*', 'arn:aws:s3:::b1', 'arn:aws:s3:::*', '*', 'arn:aws:s3:::b?/k']
+const RESOURCES = [
+  'arn:aws:s3:::b1/dir/x',
+  'arn:aws:s3:::b1/other',
+  'arn:aws:s3:::b1',
+  'arn:aws:s3:::b2/k',
+  '*',
+]
+const RESOURCE_PATTERNS = [
+  'arn:aws:s3:::b1/dir/*',
+  'arn:aws:s3:::b1/*',
+  'arn:aws:s3:::b1',
+  'arn:aws:s3:::*',
+  '*',
+  'arn:aws:s3:::b?/k',
+]
 const ADDRESSES = ['10.0.0.1', '192.0.2.9']
 
 const statement = fc.record({
@@ -48,7 +69,9 @@ function policyText(sts: readonly St[]): string {
 
 const parentPolicies: fc.Arbitrary<CompiledPolicy[]> = fc.oneof(
   fc.constant<CompiledPolicy[]>([MASTER_KEY_POLICY]),
-  fc.constantFrom('Reader', 'Writer', 'SuperUser').map((r) => [rolePolicy(r as 'Reader' | 'Writer' | 'SuperUser')]),
+  fc
+    .constantFrom('Reader', 'Writer', 'SuperUser')
+    .map((r) => [rolePolicy(r as 'Reader' | 'Writer' | 'SuperUser')]),
   fc
     .tuple(fc.constantFrom('Reader', 'Writer'), fc.array(statement, { minLength: 1, maxLength: 4 }))
     .map(([r, sts]) => [
@@ -58,21 +81,39 @@ const parentPolicies: fc.Arbitrary<CompiledPolicy[]> = fc.oneof(
 )
 
 const sessionPolicies: fc.Arbitrary<CompiledPolicy[]> = fc
-  .tuple(fc.option(fc.array(statement, { minLength: 1, maxLength: 4 }), { nil: undefined }), fc.subarray(Object.keys(MANAGED_POLICIES)))
-  .map(([inline, arns]) => [...(inline !== undefined ? [compileSessionPolicy(policyText(inline))] : []), ...resolveManagedPolicies(arns)])
+  .tuple(
+    fc.option(fc.array(statement, { minLength: 1, maxLength: 4 }), { nil: undefined }),
+    fc.subarray(Object.keys(MANAGED_POLICIES)),
+  )
+  .map(([inline, arns]) => [
+    ...(inline !== undefined ? [compileSessionPolicy(policyText(inline))] : []),
+    ...resolveManagedPolicies(arns),
+  ])
 
 const bucketPolicy: fc.Arbitrary<CompiledPolicy | undefined> = fc.option(
   fc
-    .tuple(fc.array(statement, { minLength: 1, maxLength: 3 }), fc.constantFrom(`arn:aws:iam::${ACCT}:user/alice`, '*', ACCT))
+    .tuple(
+      fc.array(statement, { minLength: 1, maxLength: 3 }),
+      fc.constantFrom(`arn:aws:iam::${ACCT}:user/alice`, '*', ACCT),
+    )
     .map(([sts, principal]) => {
       const doc = JSON.parse(policyText(sts)) as { Statement: Record<string, unknown>[] }
       for (const s of doc.Statement) s['Principal'] = principal === '*' ? '*' : { AWS: principal }
-      return parsePolicy(JSON.stringify(doc), { kind: 'resource', name: 'bucket-policy', source: 'resource' })
+      return parsePolicy(JSON.stringify(doc), {
+        kind: 'resource',
+        name: 'bucket-policy',
+        source: 'resource',
+      })
     }),
   { nil: undefined },
 )
 
-function facts(kind: 'user' | 'session', action: string, resource: string, ip: string): RequestFacts {
+function facts(
+  kind: 'user' | 'session',
+  action: string,
+  resource: string,
+  ip: string,
+): RequestFacts {
   const userArn = `arn:aws:iam::${ACCT}:user/alice`
   return {
     action,
@@ -80,7 +121,12 @@ function facts(kind: 'user' | 'session', action: string, resource: string, ip: s
     principal:
       kind === 'user'
         ? { kind, arn: userArn, accountId: ACCT }
-        : { kind, arn: `arn:aws:sts::${ACCT}:assumed-role/alice/s`, accountId: ACCT, parentArn: userArn },
+        : {
+            kind,
+            arn: `arn:aws:sts::${ACCT}:assumed-role/alice/s`,
+            accountId: ACCT,
+            parentArn: userArn,
+          },
     context: new Map([
       ['aws:sourceip', [ip]],
       ['aws:username', ['alice']],
@@ -99,7 +145,12 @@ describe('session ⊆ parent', () => {
         fc.constantFrom(...RESOURCES),
         fc.constantFrom(...ADDRESSES),
         (identity, session, resource, action, res, ip) => {
-          const parent = decide({ identity, ...(resource ? { resource } : {}), sameAccount: true, facts: facts('user', action, res, ip) })
+          const parent = decide({
+            identity,
+            ...(resource ? { resource } : {}),
+            sameAccount: true,
+            facts: facts('user', action, res, ip),
+          })
           const child = decide({
             identity,
             session,
@@ -118,7 +169,10 @@ describe('session ⊆ parent', () => {
     fc.assert(
       fc.property(
         parentPolicies,
-        fc.array(sessionPolicies.filter((l) => l.length > 0), { minLength: 1, maxLength: 3 }),
+        fc.array(
+          sessionPolicies.filter((l) => l.length > 0),
+          { minLength: 1, maxLength: 3 },
+        ),
         bucketPolicy,
         fc.constantFrom(...ACTIONS),
         fc.constantFrom(...RESOURCES),
@@ -146,9 +200,18 @@ describe('session ⊆ parent', () => {
       '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:AbortMultipartUpload"],"Resource":["arn:aws:s3:::your-bucket-name/your-directory/*"]}]}',
     )
     const allow = (action: string, resource: string): string =>
-      decide({ identity: [MASTER_KEY_POLICY], session: [p], sameAccount: true, facts: facts('session', action, resource, '10.0.0.1') }).effect
-    expect(allow('s3:PutObject', 'arn:aws:s3:::your-bucket-name/your-directory/a.txt')).toBe('allow')
-    expect(allow('s3:AbortMultipartUpload', 'arn:aws:s3:::your-bucket-name/your-directory/a.txt')).toBe('allow')
+      decide({
+        identity: [MASTER_KEY_POLICY],
+        session: [p],
+        sameAccount: true,
+        facts: facts('session', action, resource, '10.0.0.1'),
+      }).effect
+    expect(allow('s3:PutObject', 'arn:aws:s3:::your-bucket-name/your-directory/a.txt')).toBe(
+      'allow',
+    )
+    expect(
+      allow('s3:AbortMultipartUpload', 'arn:aws:s3:::your-bucket-name/your-directory/a.txt'),
+    ).toBe('allow')
     expect(allow('s3:PutObject', 'arn:aws:s3:::your-bucket-name/elsewhere.txt')).toBe('deny')
     expect(allow('s3:GetObject', 'arn:aws:s3:::your-bucket-name/your-directory/a.txt')).toBe('deny')
     expect(allow('s3:ListBucket', 'arn:aws:s3:::your-bucket-name')).toBe('deny')

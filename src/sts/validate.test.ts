@@ -33,38 +33,140 @@ function failure(fn: () => unknown): { code: string; message: string } {
 
 describe('ValidationError cases (AWS wording)', () => {
   const table: [string, () => unknown, string][] = [
-    ['missing RoleSessionName', () => requireString(params({}), 'RoleSessionName', 'roleSessionName'),
-      "1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null"],
-    ['session name too short', () => checkSessionName('a'),
-      "1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2"],
-    ['session name too long', () => checkSessionName('x'.repeat(65)), 'Member must have length less than or equal to 64'],
-    ['session name pattern', () => checkSessionName('has space'),
-      "1 validation error detected: Value 'has space' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"],
-    ['duration below 900', () => parseDuration(params({ DurationSeconds: '899' }), 900, 43200),
-      "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"],
-    ['duration above max', () => parseDuration(params({ DurationSeconds: '43201' }), 900, 43200),
-      "1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200"],
-    ['duration not a number', () => parseDuration(params({ DurationSeconds: '1h' }), 900, 43200), 'Member must be an integer'],
-    ['policy too long', () => checkPolicyText('x'.repeat(2049)), 'Member must have length less than or equal to 2048 (got 2049)'],
-    ['policy bad characters', () => checkPolicyText('{"a":"\u2603"}'), 'Member must satisfy regular expression pattern'],
-    ['external id too short', () => checkExternalId('a'), "at 'externalId' failed to satisfy constraint: Member must have length greater than or equal to 2"],
+    [
+      'missing RoleSessionName',
+      () => requireString(params({}), 'RoleSessionName', 'roleSessionName'),
+      "1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null",
+    ],
+    [
+      'session name too short',
+      () => checkSessionName('a'),
+      "1 validation error detected: Value 'a' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2",
+    ],
+    [
+      'session name too long',
+      () => checkSessionName('x'.repeat(65)),
+      'Member must have length less than or equal to 64',
+    ],
+    [
+      'session name pattern',
+      () => checkSessionName('has space'),
+      "1 validation error detected: Value 'has space' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+    ],
+    [
+      'duration below 900',
+      () => parseDuration(params({ DurationSeconds: '899' }), 900, 43200),
+      "1 validation error detected: Value '899' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
+    ],
+    [
+      'duration above max',
+      () => parseDuration(params({ DurationSeconds: '43201' }), 900, 43200),
+      "1 validation error detected: Value '43201' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200",
+    ],
+    [
+      'duration not a number',
+      () => parseDuration(params({ DurationSeconds: '1h' }), 900, 43200),
+      'Member must be an integer',
+    ],
+    [
+      'policy too long',
+      () => checkPolicyText('x'.repeat(2049)),
+      'Member must have length less than or equal to 2048 (got 2049)',
+    ],
+    [
+      'policy bad characters',
+      () => checkPolicyText('{"a":"\u2603"}'),
+      'Member must satisfy regular expression pattern',
+    ],
+    [
+      'external id too short',
+      () => checkExternalId('a'),
+      "at 'externalId' failed to satisfy constraint: Member must have length greater than or equal to 2",
+    ],
     ['external id too long', () => checkExternalId('a'.repeat(1225)), 'less than or equal to 1224'],
-    ['external id pattern', () => checkExternalId('no spaces'), 'regular expression pattern: [\\w+=,.@:\\/-]*'],
-    ['source identity aws:', () => checkSourceIdentity('aws:me'), "SourceIdentity must not start with the prefix 'aws:'"],
+    [
+      'external id pattern',
+      () => checkExternalId('no spaces'),
+      'regular expression pattern: [\\w+=,.@:\\/-]*',
+    ],
+    [
+      'source identity aws:',
+      () => checkSourceIdentity('aws:me'),
+      "SourceIdentity must not start with the prefix 'aws:'",
+    ],
     ['source identity too long', () => checkSourceIdentity('s'.repeat(65)), "at 'sourceIdentity'"],
-    ['source identity pattern', () => checkSourceIdentity('a b'), "at 'sourceIdentity' failed to satisfy constraint: Member must satisfy"],
-    ['too many tags', () => parseTags(params(Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`Tags.member.${i + 1}.Key`, `k${i}`])))),
-      "at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50"],
-    ['tag key too long', () => parseTags(params({ 'Tags.member.1.Key': 'k'.repeat(129), 'Tags.member.1.Value': 'v' })), "at 'tags.1.member.key'"],
-    ['tag value too long', () => parseTags(params({ 'Tags.member.1.Key': 'k', 'Tags.member.1.Value': 'v'.repeat(257) })), "at 'tags.1.member.value'"],
-    ['tag key pattern', () => parseTags(params({ 'Tags.member.1.Key': 'a*b' })), 'regular expression pattern'],
-    ['duplicate tag keys', () => parseTags(params({ 'Tags.member.1.Key': 'Team', 'Tags.member.2.Key': 'team' })), 'Duplicate tag keys found'],
-    ['transitive key not a tag', () => parseTags(params({ 'Tags.member.1.Key': 'a', 'TransitiveTagKeys.member.1': 'b' })), "The key 'b' in TransitiveTagKeys"],
-    ['policy arn too short', () => parsePolicyArns(params({ 'PolicyArns.member.1.arn': 'arn:aws:iam::x' })), 'greater than or equal to 20'],
-    ['policy arn malformed', () => parsePolicyArns(params({ 'PolicyArns.member.1.arn': 'not-an-arn-but-long-enough' })), 'is not a valid ARN'],
-    ['too many policy arns', () => parsePolicyArns(params(Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`PolicyArns.member.${i + 1}.arn`, 'arn:aws:iam::aws:policy/AmazonS3FullAccess'])))),
-      'less than or equal to 10'],
-    ['malformed role ARN', () => classifyRoleArn('arn:aws:iam::123:role/x-but-bad'), 'is not a valid role ARN'],
+    [
+      'source identity pattern',
+      () => checkSourceIdentity('a b'),
+      "at 'sourceIdentity' failed to satisfy constraint: Member must satisfy",
+    ],
+    [
+      'too many tags',
+      () =>
+        parseTags(
+          params(
+            Object.fromEntries(
+              Array.from({ length: 51 }, (_, i) => [`Tags.member.${i + 1}.Key`, `k${i}`]),
+            ),
+          ),
+        ),
+      "at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50",
+    ],
+    [
+      'tag key too long',
+      () => parseTags(params({ 'Tags.member.1.Key': 'k'.repeat(129), 'Tags.member.1.Value': 'v' })),
+      "at 'tags.1.member.key'",
+    ],
+    [
+      'tag value too long',
+      () => parseTags(params({ 'Tags.member.1.Key': 'k', 'Tags.member.1.Value': 'v'.repeat(257) })),
+      "at 'tags.1.member.value'",
+    ],
+    [
+      'tag key pattern',
+      () => parseTags(params({ 'Tags.member.1.Key': 'a*b' })),
+      'regular expression pattern',
+    ],
+    [
+      'duplicate tag keys',
+      () => parseTags(params({ 'Tags.member.1.Key': 'Team', 'Tags.member.2.Key': 'team' })),
+      'Duplicate tag keys found',
+    ],
+    [
+      'transitive key not a tag',
+      () => parseTags(params({ 'Tags.member.1.Key': 'a', 'TransitiveTagKeys.member.1': 'b' })),
+      "The key 'b' in TransitiveTagKeys",
+    ],
+    [
+      'policy arn too short',
+      () => parsePolicyArns(params({ 'PolicyArns.member.1.arn': 'arn:aws:iam::x' })),
+      'greater than or equal to 20',
+    ],
+    [
+      'policy arn malformed',
+      () => parsePolicyArns(params({ 'PolicyArns.member.1.arn': 'not-an-arn-but-long-enough' })),
+      'is not a valid ARN',
+    ],
+    [
+      'too many policy arns',
+      () =>
+        parsePolicyArns(
+          params(
+            Object.fromEntries(
+              Array.from({ length: 11 }, (_, i) => [
+                `PolicyArns.member.${i + 1}.arn`,
+                'arn:aws:iam::aws:policy/AmazonS3FullAccess',
+              ]),
+            ),
+          ),
+        ),
+      'less than or equal to 10',
+    ],
+    [
+      'malformed role ARN',
+      () => classifyRoleArn('arn:aws:iam::123:role/x-but-bad'),
+      'is not a valid role ARN',
+    ],
     ['token code', () => checkMfa(params({ TokenCode: '12ab56' })), "at 'tokenCode'"],
     ['serial number', () => checkMfa(params({ SerialNumber: 'short' })), "at 'serialNumber'"],
   ]
@@ -81,7 +183,15 @@ describe('accepted values', () => {
     expect(checkSessionName('a_b+c=d,e.f@g-h')).toBe('a_b+c=d,e.f@g-h')
     expect(checkExternalId('arn:x/y-z')).toBe('arn:x/y-z')
     expect(checkSourceIdentity('Alice')).toBe('Alice')
-    expect(parseTags(params({ 'Tags.member.1.Key': 'Project', 'Tags.member.1.Value': '', 'TransitiveTagKeys.member.1': 'project' }))).toEqual({
+    expect(
+      parseTags(
+        params({
+          'Tags.member.1.Key': 'Project',
+          'Tags.member.1.Value': '',
+          'TransitiveTagKeys.member.1': 'project',
+        }),
+      ),
+    ).toEqual({
       Project: '',
     })
     expect(parseDuration(params({}), 900, 43200)).toBeUndefined()
@@ -97,7 +207,10 @@ describe('accepted values', () => {
       accountId: '123456789012',
       name: 'demo',
     })
-    expect(classifyRoleArn('arn:aws:iam::123456789012:role/path/to/demo')).toMatchObject({ kind: 'role', name: 'demo' })
+    expect(classifyRoleArn('arn:aws:iam::123456789012:role/path/to/demo')).toMatchObject({
+      kind: 'role',
+      name: 'demo',
+    })
   })
 })
 
@@ -113,23 +226,48 @@ describe('PackedPolicySize', () => {
     expect(() => checkPacked(100)).not.toThrow()
     expect(failure(() => checkPacked(101))).toEqual({
       code: 'PackedPolicyTooLarge',
-      message: 'Packed policy consumes 101% of allotted space, please use smaller policy and/or tags.',
+      message:
+        'Packed policy consumes 101% of allotted space, please use smaller policy and/or tags.',
     })
   })
 })
 
 describe('readParams', () => {
   it('reads the form body, then fills from the query; + is a space in forms', () => {
-    const p = readParams('Action=AssumeRole&Extra=q', Buffer.from('Action=GetCallerIdentity&Policy=a+b%2Bc'), 'application/x-www-form-urlencoded')
+    const p = readParams(
+      'Action=AssumeRole&Extra=q',
+      Buffer.from('Action=GetCallerIdentity&Policy=a+b%2Bc'),
+      'application/x-www-form-urlencoded',
+    )
     expect(p.get('Action')).toBe('GetCallerIdentity')
     expect(p.get('Extra')).toBe('q')
     expect(p.get('Policy')).toBe('a b+c')
   })
   it('ignores bodies of other content types', () => {
-    expect(readParams('', Buffer.from('Action=X'), 'application/json').get('Action')).toBeUndefined()
+    expect(
+      readParams('', Buffer.from('Action=X'), 'application/json').get('Action'),
+    ).toBeUndefined()
   })
   it('decodes exactly as URLSearchParams (first value wins), bad %-sequences and invalid UTF-8 included', () => {
-    const ascii = ['&', '=', '+', '%', '%2', '%41', '%2B', '%C3%A9', '%FF', '%E2%82', 'a', 'B', '0', ' ', '&&', '==', '__proto__']
+    const ascii = [
+      '&',
+      '=',
+      '+',
+      '%',
+      '%2',
+      '%41',
+      '%2B',
+      '%C3%A9',
+      '%FF',
+      '%E2%82',
+      'a',
+      'B',
+      '0',
+      ' ',
+      '&&',
+      '==',
+      '__proto__',
+    ]
     // Raw non-ASCII mixed with %-escapes is where Node's URLSearchParams departs from the WHATWG
     // decoder (below), so the differential keeps them apart.
     const pieces = fc.oneof(
@@ -142,7 +280,9 @@ describe('readParams', () => {
         const want = new Map<string, string>()
         for (const [k, v] of new URLSearchParams(text)) if (!want.has(k)) want.set(k, v)
         expect([...readParams(text, Buffer.alloc(0), undefined)]).toEqual([...want])
-        expect([...readParams('', Buffer.from(text), 'application/x-www-form-urlencoded; charset=utf-8')]).toEqual([...want])
+        expect([
+          ...readParams('', Buffer.from(text), 'application/x-www-form-urlencoded; charset=utf-8'),
+        ]).toEqual([...want])
       }),
       { numRuns: 500 },
     )

@@ -28,8 +28,10 @@ export function requireString(params: Params, name: string, member: string): str
 }
 
 export function checkSessionName(v: string, member = 'roleSessionName'): string {
-  if (v.length < 2) throw validationError(member, v, 'Member must have length greater than or equal to 2')
-  if (v.length > 64) throw validationError(member, v, 'Member must have length less than or equal to 64')
+  if (v.length < 2)
+    throw validationError(member, v, 'Member must have length greater than or equal to 2')
+  if (v.length > 64)
+    throw validationError(member, v, 'Member must have length less than or equal to 64')
   if (!SESSION_NAME_RE.test(v))
     throw validationError(member, v, 'Member must satisfy regular expression pattern: [\\w+=,.@-]*')
   return v
@@ -39,16 +41,28 @@ export function checkSessionName(v: string, member = 'roleSessionName'): string 
 export function parseDuration(params: Params, min: number, max: number): number | undefined {
   const v = params.get('DurationSeconds')
   if (v === undefined || v === '') return undefined
-  if (!/^-?\d{1,15}$/.test(v)) throw validationError('durationSeconds', v, 'Member must be an integer')
+  if (!/^-?\d{1,15}$/.test(v))
+    throw validationError('durationSeconds', v, 'Member must be an integer')
   const n = Number(v)
-  if (n < min) throw validationError('durationSeconds', v, `Member must have value greater than or equal to ${min}`)
-  if (n > max) throw validationError('durationSeconds', v, `Member must have value less than or equal to ${max}`)
+  if (n < min)
+    throw validationError(
+      'durationSeconds',
+      v,
+      `Member must have value greater than or equal to ${min}`,
+    )
+  if (n > max)
+    throw validationError(
+      'durationSeconds',
+      v,
+      `Member must have value less than or equal to ${max}`,
+    )
   return n
 }
 
 /** Inline session policy: length and character set (its grammar is the policy engine's job). */
 export function checkPolicyText(v: string): string {
-  if (v.length < 1) throw validationError('policy', v, 'Member must have length greater than or equal to 1')
+  if (v.length < 1)
+    throw validationError('policy', v, 'Member must have length greater than or equal to 1')
   if (v.length > MAX_SESSION_POLICY_LENGTH)
     throw new StsError(
       'ValidationError',
@@ -63,27 +77,44 @@ export function checkPolicyText(v: string): string {
 }
 
 export function checkExternalId(v: string): string {
-  if (v.length < 2) throw validationError('externalId', v, 'Member must have length greater than or equal to 2')
-  if (v.length > 1224) throw validationError('externalId', v, 'Member must have length less than or equal to 1224')
+  if (v.length < 2)
+    throw validationError('externalId', v, 'Member must have length greater than or equal to 2')
+  if (v.length > 1224)
+    throw validationError('externalId', v, 'Member must have length less than or equal to 1224')
   if (!EXTERNAL_ID_RE.test(v))
-    throw validationError('externalId', v, 'Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*')
+    throw validationError(
+      'externalId',
+      v,
+      'Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*',
+    )
   return v
 }
 
 export function checkSourceIdentity(v: string): string {
-  if (v.length < 2) throw validationError('sourceIdentity', v, 'Member must have length greater than or equal to 2')
-  if (v.length > 64) throw validationError('sourceIdentity', v, 'Member must have length less than or equal to 64')
+  if (v.length < 2)
+    throw validationError('sourceIdentity', v, 'Member must have length greater than or equal to 2')
+  if (v.length > 64)
+    throw validationError('sourceIdentity', v, 'Member must have length less than or equal to 64')
   if (v.toLowerCase().startsWith('aws:'))
     throw new StsError('ValidationError', "SourceIdentity must not start with the prefix 'aws:'")
   if (!SESSION_NAME_RE.test(v))
-    throw validationError('sourceIdentity', v, 'Member must satisfy regular expression pattern: [\\w+=,.@-]*')
+    throw validationError(
+      'sourceIdentity',
+      v,
+      'Member must satisfy regular expression pattern: [\\w+=,.@-]*',
+    )
   return v
 }
 
 /** Session tags: ≤ 50, key 1..128, value 0..256, keys unique case-insensitively. */
 export function parseTags(params: Params): Record<string, string> {
   const items = memberStructs(params, 'Tags', ['Key', 'Value'])
-  if (items.length > 50) throw validationError('tags', `${items.length} tags`, 'Member must have length less than or equal to 50')
+  if (items.length > 50)
+    throw validationError(
+      'tags',
+      `${items.length} tags`,
+      'Member must have length less than or equal to 50',
+    )
   const out: Record<string, string> = {}
   const seen = new Set<string>()
   for (const [i, t] of items.entries()) {
@@ -94,35 +125,65 @@ export function parseTags(params: Params): Record<string, string> {
     if (key.length < 1 || key.length > 128)
       throw validationError(`${at}.key`, key, 'Member must have length between 1 and 128')
     if (!TAG_KEY_RE.test(key))
-      throw validationError(`${at}.key`, key, 'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+')
-    if (value.length > 256) throw validationError(`${at}.value`, value, 'Member must have length less than or equal to 256')
+      throw validationError(
+        `${at}.key`,
+        key,
+        'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+',
+      )
+    if (value.length > 256)
+      throw validationError(
+        `${at}.value`,
+        value,
+        'Member must have length less than or equal to 256',
+      )
     if (!TAG_VALUE_RE.test(value))
-      throw validationError(`${at}.value`, value, 'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*')
+      throw validationError(
+        `${at}.value`,
+        value,
+        'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*',
+      )
     const lower = key.toLowerCase()
     if (seen.has(lower))
-      throw new StsError('ValidationError', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.')
+      throw new StsError(
+        'ValidationError',
+        'Duplicate tag keys found. Please note that Tag keys are case insensitive.',
+      )
     seen.add(lower)
     out[key] = value
   }
   const transitive = memberList(params, 'TransitiveTagKeys')
   if (transitive.length > 50)
-    throw validationError('transitiveTagKeys', `${transitive.length} keys`, 'Member must have length less than or equal to 50')
+    throw validationError(
+      'transitiveTagKeys',
+      `${transitive.length} keys`,
+      'Member must have length less than or equal to 50',
+    )
   for (const k of transitive)
     if (!seen.has(k.toLowerCase()))
-      throw new StsError('ValidationError', `The key '${k}' in TransitiveTagKeys is not in the session tags.`)
+      throw new StsError(
+        'ValidationError',
+        `The key '${k}' in TransitiveTagKeys is not in the session tags.`,
+      )
   return out
 }
 
 /** PolicyArns.member.N.arn: ≤ 10 well-formed ARNs (20..2048). */
 export function parsePolicyArns(params: Params): string[] {
   const items = memberStructs(params, 'PolicyArns', ['arn'])
-  if (items.length > 10) throw validationError('policyArns', `${items.length} ARNs`, 'Member must have length less than or equal to 10')
+  if (items.length > 10)
+    throw validationError(
+      'policyArns',
+      `${items.length} ARNs`,
+      'Member must have length less than or equal to 10',
+    )
   return items.map((it, i) => {
     const arn = it['arn']
     const at = `policyArns.${i + 1}.member.arn`
     if (arn === undefined) throw validationError(at, undefined, 'Member must not be null')
-    if (arn.length < 20) throw validationError(at, arn, 'Member must have length greater than or equal to 20')
-    if (arn.length > 2048) throw validationError(at, arn, 'Member must have length less than or equal to 2048')
+    if (arn.length < 20)
+      throw validationError(at, arn, 'Member must have length greater than or equal to 20')
+    if (arn.length > 2048)
+      throw validationError(at, arn, 'Member must have length less than or equal to 2048')
     if (!ARN_RE.test(arn)) throw new StsError('ValidationError', `${arn} is not a valid ARN.`)
     return arn
   })
@@ -135,12 +196,21 @@ export function checkMfa(params: Params): void {
     throw validationError('serialNumber', serial, 'Member must have length between 9 and 256')
   const code = params.get('TokenCode')
   if (code !== undefined && !/^\d{6}$/.test(code))
-    throw validationError('tokenCode', code, 'Member must satisfy regular expression pattern: [\\d]*')
+    throw validationError(
+      'tokenCode',
+      code,
+      'Member must satisfy regular expression pattern: [\\d]*',
+    )
 }
 
 export type RoleArnKind =
   | { readonly kind: 'none' } // absent or a placeholder: the session acts for the caller
-  | { readonly kind: 'role'; readonly arn: string; readonly accountId: string; readonly name: string }
+  | {
+      readonly kind: 'role'
+      readonly arn: string
+      readonly accountId: string
+      readonly name: string
+    }
 
 const ROLE_ARN_RE = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:[\u0021-\u007E]+\/)?([\w+=,.@-]{1,64})$/
 
@@ -155,7 +225,11 @@ export function classifyRoleArn(v: string | undefined): RoleArnKind {
   if (v.length < 20 || v.length > 2048)
     throw validationError('roleArn', v, 'Member must have length between 20 and 2048')
   const m = ROLE_ARN_RE.exec(v)
-  if (m === null) throw new StsError('ValidationError', `${quoteValue(v)} is not a valid role ARN (arn:aws:iam::ACCOUNT:role/NAME).`)
+  if (m === null)
+    throw new StsError(
+      'ValidationError',
+      `${quoteValue(v)} is not a valid role ARN (arn:aws:iam::ACCOUNT:role/NAME).`,
+    )
   return { kind: 'role', arn: v, accountId: m[1] ?? '', name: m[2] ?? '' }
 }
 
@@ -163,7 +237,11 @@ export function classifyRoleArn(v: string | undefined): RoleArnKind {
  * PackedPolicySize: the percentage of the packed budget used by the session policy (compact
  * JSON), the managed policy ARNs and the tags, rounded up. Over 100 → PackedPolicyTooLarge.
  */
-export function packedPolicySize(policyCompact: string | undefined, policyArns: readonly string[], tags: Readonly<Record<string, string>>): number {
+export function packedPolicySize(
+  policyCompact: string | undefined,
+  policyArns: readonly string[],
+  tags: Readonly<Record<string, string>>,
+): number {
   let size = policyCompact?.length ?? 0
   for (const a of policyArns) size += a.length
   for (const [k, v] of Object.entries(tags)) size += k.length + v.length

@@ -87,14 +87,16 @@ export function blobStoreConformance(name: string, factory: () => Promise<BlobSt
         [9999, 9999],
         [1234, 8765],
       ] as const) {
-        expect((await readAll(b.get(ref, { start, end }))).equals(data.subarray(start, end + 1))).toBe(
-          true,
-        )
+        expect(
+          (await readAll(b.get(ref, { start, end }))).equals(data.subarray(start, end + 1)),
+        ).toBe(true)
       }
     })
 
     it('refuses bodies over maxSize, leaving nothing behind', async () => {
-      await expect(b.put(chunked(randomBytes(5000), 1000), { maxSize: 4999 })).rejects.toMatchObject({
+      await expect(
+        b.put(chunked(randomBytes(5000), 1000), { maxSize: 4999 }),
+      ).rejects.toMatchObject({
         kind: 'too-large',
       })
       await expect(

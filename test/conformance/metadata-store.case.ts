@@ -244,7 +244,10 @@ export function metadataStoreConformance(
       it('replaces atomically, returning the replaced body, and deletes', async () => {
         await bucket()
         const first = obj('b1', 'k', { body: { kind: 'blob', ref: 'first1', size: 3 } })
-        const second = obj('b1', 'k', { etag: 'f'.repeat(32), body: { kind: 'inline', bytes: Buffer.from('new') } })
+        const second = obj('b1', 'k', {
+          etag: 'f'.repeat(32),
+          body: { kind: 'inline', bytes: Buffer.from('new') },
+        })
         expect(await s.putObject(first)).toEqual({})
         expect(await s.putObject(second)).toEqual({ replaced: first.body })
         expect(await s.getObject('b1', 'k')).toEqual(second)
@@ -299,7 +302,9 @@ export function metadataStoreConformance(
       it('group commit: 100 concurrent puts are all visible once resolved', async () => {
         await bucket()
         await Promise.all(
-          Array.from({ length: 100 }, (_, i) => s.putObject(obj('b1', `k${String(i).padStart(3, '0')}`))),
+          Array.from({ length: 100 }, (_, i) =>
+            s.putObject(obj('b1', `k${String(i).padStart(3, '0')}`)),
+          ),
         )
         const page = await s.listObjects('b1', { prefix: '', maxKeys: 1000 })
         expect(page.objects.map((o) => o.key)).toEqual(
@@ -362,11 +367,21 @@ export function metadataStoreConformance(
         expect(p1.objects.map((o) => o.key)).toEqual(['a'])
         expect(p1.commonPrefixes).toEqual(['dir/'])
         expect(p1).toMatchObject({ isTruncated: true, lastReturned: 'dir/' })
-        const p2 = await s.listObjects('b1', { prefix: '', delimiter: '/', maxKeys: 2, after: 'dir/' })
+        const p2 = await s.listObjects('b1', {
+          prefix: '',
+          delimiter: '/',
+          maxKeys: 2,
+          after: 'dir/',
+        })
         expect(p2.objects.map((o) => o.key)).toEqual(['e'])
         expect(p2.commonPrefixes).toEqual(['photos/'])
         expect(p2.isTruncated).toBe(true)
-        const p3 = await s.listObjects('b1', { prefix: '', delimiter: '/', maxKeys: 2, after: 'photos/' })
+        const p3 = await s.listObjects('b1', {
+          prefix: '',
+          delimiter: '/',
+          maxKeys: 2,
+          after: 'photos/',
+        })
         expect(p3.objects.map((o) => o.key)).toEqual(['z'])
         expect(p3.isTruncated).toBe(false)
         const sub = await s.listObjects('b1', { prefix: 'dir/', delimiter: '/', maxKeys: 10 })
@@ -387,7 +402,9 @@ export function metadataStoreConformance(
       it('matches a naive model on random keys, prefixes, delimiters and pages', async () => {
         const chars = ['a', 'b', '/', '-', 'é', '中', '😀', '\u007f', 'z', '\uFFFD']
         const str = (min: number, max: number) =>
-          fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''))
+          fc
+            .array(fc.constantFrom(...chars), { minLength: min, maxLength: max })
+            .map((a) => a.join(''))
         let run = 0
         await fc.assert(
           fc.asyncProperty(
@@ -441,7 +458,10 @@ export function metadataStoreConformance(
         expect(await s.getUpload('b1', 'other', 'up1')).toBeUndefined()
         expect(await s.getUpload('b2', 'big', 'up1')).toBeUndefined()
         for (const n of [3, 1, 2]) expect(await s.putPart('up1', part(n, `r${n}r${n}`))).toEqual({})
-        const again = { ...part(2, 'r2again'), checksum: { algorithm: 'SHA256', value: 'x', type: 'COMPOSITE' } } as const
+        const again = {
+          ...part(2, 'r2again'),
+          checksum: { algorithm: 'SHA256', value: 'x', type: 'COMPOSITE' },
+        } as const
         expect(await s.putPart('up1', again)).toEqual({ replaced: part(2, 'r2r2').body })
         expect(await s.getPart('up1', 2)).toEqual(again)
         expect(await s.getPart('up1', 9)).toBeUndefined()
@@ -518,12 +538,23 @@ export function metadataStoreConformance(
         ]
         for (const u of ups) await s.createUpload(u)
         const all = await s.listUploads('b1', { prefix: '', maxUploads: 100 })
-        expect(all.uploads.map((u) => u.uploadId)).toEqual(['u-a', 'u-b1', 'u-b2', 'u-dx', 'u-dy', 'u-e'])
+        expect(all.uploads.map((u) => u.uploadId)).toEqual([
+          'u-a',
+          'u-b1',
+          'u-b2',
+          'u-dx',
+          'u-dy',
+          'u-e',
+        ])
         expect(all.isTruncated).toBe(false)
 
         const p1 = await s.listUploads('b1', { prefix: '', delimiter: '/', maxUploads: 2 })
         expect(p1.uploads.map((u) => u.uploadId)).toEqual(['u-a', 'u-b1'])
-        expect(p1).toMatchObject({ isTruncated: true, nextKeyMarker: 'b', nextUploadIdMarker: 'u-b1' })
+        expect(p1).toMatchObject({
+          isTruncated: true,
+          nextKeyMarker: 'b',
+          nextUploadIdMarker: 'u-b1',
+        })
         const p2 = await s.listUploads('b1', {
           prefix: '',
           delimiter: '/',
@@ -535,7 +566,12 @@ export function metadataStoreConformance(
         expect(p2.commonPrefixes).toEqual(['dir/'])
         expect(p2).toMatchObject({ isTruncated: true, nextKeyMarker: 'dir/' })
         expect(p2.nextUploadIdMarker).toBeUndefined()
-        const p3 = await s.listUploads('b1', { prefix: '', delimiter: '/', maxUploads: 2, keyMarker: 'dir/' })
+        const p3 = await s.listUploads('b1', {
+          prefix: '',
+          delimiter: '/',
+          maxUploads: 2,
+          keyMarker: 'dir/',
+        })
         expect(p3.uploads.map((u) => u.uploadId)).toEqual(['u-e'])
         expect(p3.commonPrefixes).toEqual([])
         expect(p3.isTruncated).toBe(false)

@@ -3,27 +3,44 @@ import type { TestServer } from './harness.js'
 
 export interface AdminClient {
   token: string
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; headers: Headers }>
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: any; headers: Headers }>
 }
 
-export async function adminLogin(server: TestServer, username = server.rootUser, password = server.rootPassword, extra: Record<string, string> = {}): Promise<AdminClient> {
+export async function adminLogin(
+  server: TestServer,
+  username = server.rootUser,
+  password = server.rootPassword,
+  extra: Record<string, string> = {},
+): Promise<AdminClient> {
   const res = await fetch(`${server.endpoint}/api/admin/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username, password, ...extra }),
   })
   const json = (await res.json()) as { token?: string }
-  if (res.status !== 200 || typeof json.token !== 'string') throw new Error(`login failed: ${res.status} ${JSON.stringify(json)}`)
+  if (res.status !== 200 || typeof json.token !== 'string')
+    throw new Error(`login failed: ${res.status} ${JSON.stringify(json)}`)
   const client: AdminClient = {
     token: json.token,
     async call(method, path, body) {
       const r = await fetch(`${server.endpoint}${path}`, {
         method,
-        headers: { authorization: `Bearer ${client.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${client.token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       })
       const text = await r.text()
-      return { status: r.status, json: text === '' ? undefined : JSON.parse(text), headers: r.headers }
+      return {
+        status: r.status,
+        json: text === '' ? undefined : JSON.parse(text),
+        headers: r.headers,
+      }
     },
   }
   return client
@@ -36,9 +53,18 @@ export async function userWithKey(
   role: 'Reader' | 'Writer' | 'SuperUser',
   customer?: string,
 ): Promise<{ id: string; accessKeyId: string; secretAccessKey: string }> {
-  const u = await admin.call('POST', '/api/admin/users', { username, password: `${username}-password-1`, role, ...(customer !== undefined ? { customer } : {}) })
+  const u = await admin.call('POST', '/api/admin/users', {
+    username,
+    password: `${username}-password-1`,
+    role,
+    ...(customer !== undefined ? { customer } : {}),
+  })
   if (u.status !== 201) throw new Error(`create user: ${u.status} ${JSON.stringify(u.json)}`)
   const k = await admin.call('POST', `/api/admin/users/${u.json.id}/credentials`)
   if (k.status !== 201) throw new Error(`credentials: ${k.status} ${JSON.stringify(k.json)}`)
-  return { id: String(u.json.id), accessKeyId: k.json.access_key, secretAccessKey: k.json.secret_key }
+  return {
+    id: String(u.json.id),
+    accessKeyId: k.json.access_key,
+    secretAccessKey: k.json.secret_key,
+  }
 }

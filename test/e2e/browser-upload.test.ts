@@ -36,7 +36,10 @@ const CHROMIUM = '/usr/bin/chromium'
 interface PwPage {
   goto(url: string): Promise<unknown>
   fill(selector: string, value: string): Promise<void>
-  setInputFiles(selector: string, file: { name: string; mimeType: string; buffer: Buffer }): Promise<void>
+  setInputFiles(
+    selector: string,
+    file: { name: string; mimeType: string; buffer: Buffer },
+  ): Promise<void>
   click(selector: string): Promise<void>
   textContent(selector: string): Promise<string | null>
   waitForFunction(expression: string, arg?: unknown, opts?: { timeout?: number }): Promise<unknown>
@@ -122,7 +125,10 @@ async function startApp(server: TestServer, bucket: string): Promise<App> {
   const lines: string[] = []
   const exited = new Promise<void>((r) => proc.on('exit', () => r()))
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`app did not start:\n${lines.join('\n')}`)), 15_000)
+    const timer = setTimeout(
+      () => reject(new Error(`app did not start:\n${lines.join('\n')}`)),
+      15_000,
+    )
     const onLine = (line: string): void => {
       lines.push(line)
       const m = /listening on (http:\/\/\S+)/.exec(line)
@@ -175,7 +181,14 @@ const keysOf = (c: Minted): Keys => ({
 
 /** PUT through the page's signer with the minted session. */
 const pagePut = (c: Minted, key: string, body: Uint8Array) =>
-  signer.putObject({ endpoint: c.endpoint, bucket: c.bucket, key, body, creds: keysOf(c), region: c.region })
+  signer.putObject({
+    endpoint: c.endpoint,
+    bucket: c.bucket,
+    key,
+    body,
+    creds: keysOf(c),
+    region: c.region,
+  })
 
 async function errorName(p: Promise<unknown>): Promise<string> {
   try {
@@ -234,12 +247,17 @@ describe('browser-upload example: app server and signer (Node)', () => {
     expect(lifetime).toBeLessThan(3600_000 + 60_000)
     // The session may not read, even under its own prefix.
     const scoped = server.s3(keysOf(c))
-    const read = scoped.send(new GetObjectCommand({ Bucket: 'browser-uploads', Key: 'uploads/carol/x' }))
+    const read = scoped.send(
+      new GetObjectCommand({ Bucket: 'browser-uploads', Key: 'uploads/carol/x' }),
+    )
     expect(await errorName(read)).toBe('AccessDenied')
   })
 
   it('rejects bad user ids, wrong methods and unknown paths with JSON errors', async () => {
-    const bad = await fetch(`${app.url}/credentials`, { method: 'POST', body: '{"user":"../../etc"}' })
+    const bad = await fetch(`${app.url}/credentials`, {
+      method: 'POST',
+      body: '{"user":"../../etc"}',
+    })
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { error: string }).error).toMatch(/user/)
     const post = (body: string) => fetch(`${app.url}/credentials`, { method: 'POST', body })
@@ -253,7 +271,11 @@ describe('browser-upload example: app server and signer (Node)', () => {
   })
 
   it('the WebCrypto signer matches @smithy/signature-v4 byte for byte', async () => {
-    const creds = { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret/+ex', sessionToken: 'tok+en/=' }
+    const creds = {
+      accessKeyId: 'ASIAEXAMPLE',
+      secretAccessKey: 'secret/+ex',
+      sessionToken: 'tok+en/=',
+    }
     const date = new Date('2024-05-06T07:08:09Z')
     const url = `http://127.0.0.1:9000${signer.objectPath('bkt', "uploads/u/a file (1)!*'~.txt")}`
     const ours = await signer.signRequest({ method: 'PUT', url, creds, region: 'eu-west-1', date })
@@ -291,7 +313,11 @@ describe('browser-upload example: app server and signer (Node)', () => {
     expect((await bytesOf(s3, c.bucket, key)).equals(body)).toBe(true)
     for (const outside of ['na me.bin', 'uploads/dave-other/x.bin', 'uploads/erin/x.bin']) {
       const o = await pagePut(c, outside, body)
-      expect({ outside, status: o.status, code: o.code }).toEqual({ outside, status: 403, code: 'AccessDenied' })
+      expect({ outside, status: o.status, code: o.code }).toEqual({
+        outside,
+        status: 403,
+        code: 'AccessDenied',
+      })
     }
     const head = s3.send(new HeadObjectCommand({ Bucket: c.bucket, Key: 'na me.bin' }))
     expect(await errorName(head)).toBe('NotFound')
@@ -307,16 +333,24 @@ describe('browser-upload example: app server and signer (Node)', () => {
     const done = []
     for (const [i, Body] of parts.entries()) {
       const PartNumber = i + 1
-      const { ETag } = await scoped.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body }))
+      const { ETag } = await scoped.send(
+        new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body }),
+      )
       done.push({ ETag, PartNumber })
     }
     const MultipartUpload = { Parts: done }
-    await scoped.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload }))
+    await scoped.send(
+      new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload }),
+    )
     expect((await bytesOf(s3, Bucket, Key)).equals(Buffer.concat(parts))).toBe(true)
     const aborted = `${c.prefix}aborted.bin`
     const second = await scoped.send(new CreateMultipartUploadCommand({ Bucket, Key: aborted }))
-    await scoped.send(new AbortMultipartUploadCommand({ Bucket, Key: aborted, UploadId: second.UploadId }))
-    const outside = scoped.send(new CreateMultipartUploadCommand({ Bucket, Key: 'uploads/someone-else/x.bin' }))
+    await scoped.send(
+      new AbortMultipartUploadCommand({ Bucket, Key: aborted, UploadId: second.UploadId }),
+    )
+    const outside = scoped.send(
+      new CreateMultipartUploadCommand({ Bucket, Key: 'uploads/someone-else/x.bin' }),
+    )
     expect(await errorName(outside)).toBe('AccessDenied')
   })
 })
@@ -335,7 +369,12 @@ describe.skipIf(!HAS_AWS_CLI)('browser-upload example: setup.sh (aws CLI)', () =
     const cors = await s3.send(new GetBucketCorsCommand({ Bucket: 'setup-sh-bucket' }))
     expect(cors.CORSRules?.[0]?.AllowedOrigins).toEqual(['http://127.0.0.1:8080'])
     expect(cors.CORSRules?.[0]?.ExposeHeaders).toEqual(['ETag'])
-    expect([...(cors.CORSRules?.[0]?.AllowedMethods ?? [])].sort()).toEqual(['GET', 'HEAD', 'POST', 'PUT'])
+    expect([...(cors.CORSRules?.[0]?.AllowedMethods ?? [])].sort()).toEqual([
+      'GET',
+      'HEAD',
+      'POST',
+      'PUT',
+    ])
   }, 60_000)
 })
 
@@ -397,7 +436,11 @@ describe.skipIf(playwright === undefined)('browser-upload example: headless Chro
     return (await page.textContent(`#${id}`)) ?? ''
   }
 
-  const file = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/octet-stream', buffer })
+  const file = (name: string, buffer: Buffer) => ({
+    name,
+    mimeType: 'application/octet-stream',
+    buffer,
+  })
 
   it('uploads a file cross-origin into uploads/<user>/ and is refused outside it', async () => {
     expect(new URL(app.url).port).not.toBe(String(server.port)) // two origins: real preflights
@@ -416,7 +459,9 @@ describe.skipIf(playwright === undefined)('browser-upload example: headless Chro
 
     await page.click('#outside')
     expect(await resultOf(page, 'outside-result')).toMatch(/^403 AccessDenied/)
-    const outsideHead = s3.send(new HeadObjectCommand({ Bucket: 'browser-uploads', Key: 'holiday photo.bin' }))
+    const outsideHead = s3.send(
+      new HeadObjectCommand({ Bucket: 'browser-uploads', Key: 'holiday photo.bin' }),
+    )
     expect(await errorName(outsideHead)).toBe('NotFound')
     expect(pageErrors).toEqual([])
   })
@@ -445,7 +490,9 @@ describe.skipIf(playwright === undefined)('browser-upload example: headless Chro
       await page.click('#upload')
       expect(await resultOf(page, 'etag')).toMatch(/^error: .*fetch/i)
       // The preflight was refused, so the PUT itself was never sent.
-      const head = s3.send(new HeadObjectCommand({ Bucket: 'browser-no-cors', Key: 'uploads/alice/x.bin' }))
+      const head = s3.send(
+        new HeadObjectCommand({ Bucket: 'browser-no-cors', Key: 'uploads/alice/x.bin' }),
+      )
       expect(await errorName(head)).toBe('NotFound')
     } finally {
       await other.stop()

@@ -60,14 +60,38 @@ describe.skipIf(!HAS_AWS_CLI)('aws CLI', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(readFileSync(join(down, 'a', 'b', 'three.txt'), 'utf8')).toBe('333')
 
-    r = await aws(server.endpoint, creds(), ['s3api', 'head-object', '--bucket', 'cli-bucket', '--key', 'docs/small.txt'])
+    r = await aws(server.endpoint, creds(), [
+      's3api',
+      'head-object',
+      '--bucket',
+      'cli-bucket',
+      '--key',
+      'docs/small.txt',
+    ])
     expect(r.code, r.stderr).toBe(0)
     expect(JSON.parse(r.stdout).ContentLength).toBe(23)
-    r = await aws(server.endpoint, creds(), ['s3api', 'list-objects-v2', '--bucket', 'cli-bucket', '--prefix', 'tree/', '--delimiter', '/'])
+    r = await aws(server.endpoint, creds(), [
+      's3api',
+      'list-objects-v2',
+      '--bucket',
+      'cli-bucket',
+      '--prefix',
+      'tree/',
+      '--delimiter',
+      '/',
+    ])
     expect(r.code, r.stderr).toBe(0)
     const listed = JSON.parse(r.stdout)
     expect(listed.CommonPrefixes.map((p: { Prefix: string }) => p.Prefix)).toEqual(['tree/a/'])
-    r = await aws(server.endpoint, creds(), ['s3api', 'get-object', '--bucket', 'cli-bucket', '--key', 'nope', join(dir, 'x')])
+    r = await aws(server.endpoint, creds(), [
+      's3api',
+      'get-object',
+      '--bucket',
+      'cli-bucket',
+      '--key',
+      'nope',
+      join(dir, 'x'),
+    ])
     expect(r.code).not.toBe(0)
     expect(r.stderr).toContain('NoSuchKey')
 

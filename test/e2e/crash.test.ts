@@ -61,11 +61,19 @@ describe('kill -9 during writes', () => {
         const parts = [randomBytes(5 * 1024 * 1024), randomBytes(1234)]
         sent.set(key, sha(Buffer.concat(parts)))
         try {
-          const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'crash', Key: key }))
+          const { UploadId } = await s3.send(
+            new CreateMultipartUploadCommand({ Bucket: 'crash', Key: key }),
+          )
           const etags: string[] = []
           for (let i = 0; i < parts.length; i++) {
             const r = await s3.send(
-              new UploadPartCommand({ Bucket: 'crash', Key: key, UploadId, PartNumber: i + 1, Body: parts[i] }),
+              new UploadPartCommand({
+                Bucket: 'crash',
+                Key: key,
+                UploadId,
+                PartNumber: i + 1,
+                Body: parts[i],
+              }),
             )
             etags.push(r.ETag ?? '')
           }
@@ -104,7 +112,9 @@ describe('kill -9 during writes', () => {
       const listed: string[] = []
       let token: string | undefined
       do {
-        const page = await c.send(new ListObjectsV2Command({ Bucket: 'crash', ContinuationToken: token }))
+        const page = await c.send(
+          new ListObjectsV2Command({ Bucket: 'crash', ContinuationToken: token }),
+        )
         for (const o of page.Contents ?? []) listed.push(o.Key ?? '')
         token = page.NextContinuationToken
       } while (token !== undefined)
@@ -113,7 +123,9 @@ describe('kill -9 during writes', () => {
         // Anything present was sent by us and is whole (in-flight writes may have committed).
         expect(sent.has(key), key).toBe(true)
         const r = await c.send(new GetObjectCommand({ Bucket: 'crash', Key: key }))
-        expect(sha((await r.Body?.transformToByteArray()) ?? new Uint8Array()), key).toBe(sent.get(key))
+        expect(sha((await r.Body?.transformToByteArray()) ?? new Uint8Array()), key).toBe(
+          sent.get(key),
+        )
       }
       // The start-up sweep removed temp files of interrupted writes.
       expect(countFiles(join(first.dataDir, 'objects', 'tmp'))).toBe(0)

@@ -67,7 +67,10 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   })
   const output: string[] = []
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output.join('\n')}`)), 30_000)
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start:\n${output.join('\n')}`)),
+      30_000,
+    )
     const onLine = (line: string): void => {
       output.push(line)
       const m = /"url":"(https?:\/\/[^"]+)"/.exec(line)
@@ -86,7 +89,11 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const port = Number(new URL(url).port)
   const endpoint = url.replace('127.0.0.1', tls ? 'localhost' : '127.0.0.1')
   const exited = new Promise<void>((r) => proc.on('exit', () => r()))
-  const clientConfig = (creds?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) => ({
+  const clientConfig = (creds?: {
+    accessKeyId: string
+    secretAccessKey: string
+    sessionToken?: string
+  }) => ({
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
@@ -109,7 +116,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
         proc.kill('SIGTERM')
         await exited
       }
-      if (opts.keepDataDir !== true && opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
+      if (opts.keepDataDir !== true && opts.dataDir === undefined)
+        rmSync(dataDir, { recursive: true, force: true })
     },
     async kill() {
       if (proc.exitCode === null) {

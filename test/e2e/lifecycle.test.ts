@@ -15,7 +15,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { MAIN, startServer } from './harness.js'
 
 function runMain(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 })
+  return spawnSync(process.execPath, [MAIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  })
 }
 
 describe('start-up', () => {
@@ -36,7 +40,9 @@ describe('start-up', () => {
 
   it('refuses a malformed LATCHKEY_MASTER_KEY with one line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-mk-'))
-    const r = runMain(['serve', '--address', '127.0.0.1:0', '--data-dir', dir], { LATCHKEY_MASTER_KEY: 'not-base64-32-bytes' })
+    const r = runMain(['serve', '--address', '127.0.0.1:0', '--data-dir', dir], {
+      LATCHKEY_MASTER_KEY: 'not-base64-32-bytes',
+    })
     expect(r.status).not.toBe(0)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
     expect(r.stderr).toMatch(/LATCHKEY_MASTER_KEY/)
@@ -45,7 +51,11 @@ describe('start-up', () => {
 
   it('generates the operator password and master key once, prints them once, keeps the key file private', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-gen-'))
-    const env = { LATCHKEY_ROOT_ACCESS_KEY: '', LATCHKEY_ROOT_SECRET_KEY: '', LATCHKEY_ROOT_PASSWORD: '' }
+    const env = {
+      LATCHKEY_ROOT_ACCESS_KEY: '',
+      LATCHKEY_ROOT_SECRET_KEY: '',
+      LATCHKEY_ROOT_PASSWORD: '',
+    }
     const first = await startServer({ dataDir: dir, env })
     const printed = first.output.join('\n')
     expect(printed).toMatch(/rootPassword: \S{12,}/)
@@ -82,13 +92,19 @@ describe('graceful shutdown', () => {
     const s3 = server.s3()
     await s3.send(new CreateBucketCommand({ Bucket: 'term' }))
     const size = 3 * 1024 * 1024
-    const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'term', Key: 'slow.bin' }), { expiresIn: 300 })
+    const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'term', Key: 'slow.bin' }), {
+      expiresIn: 300,
+    })
     const chunk = Buffer.alloc(64 * 1024, 7)
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(url, { method: 'PUT', headers: { 'content-length': String(size) } }, (res) => {
-        res.resume()
-        resolve(res.statusCode ?? 0)
-      })
+      const req = request(
+        url,
+        { method: 'PUT', headers: { 'content-length': String(size) } },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        },
+      )
       req.on('error', reject)
       let sent = 0
       const tick = (): void => {
@@ -102,7 +118,9 @@ describe('graceful shutdown', () => {
       tick()
     })
     expect(status).toBe(200)
-    const code = await new Promise<number | null>((r) => (server.proc.exitCode !== null ? r(server.proc.exitCode) : server.proc.on('exit', (c) => r(c))))
+    const code = await new Promise<number | null>((r) =>
+      server.proc.exitCode !== null ? r(server.proc.exitCode) : server.proc.on('exit', (c) => r(c)),
+    )
     expect(code).toBe(0)
     const again = await startServer({ dataDir: dir })
     const got = await again.s3().send(new GetObjectCommand({ Bucket: 'term', Key: 'slow.bin' }))

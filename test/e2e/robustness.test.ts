@@ -30,16 +30,31 @@ interface Answer {
   contentType: string | undefined
 }
 
-function send(method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<Answer> {
+function send(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<Answer> {
   const url = new URL(server.endpoint)
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, method, path, headers: { ...headers, 'content-length': String(body.length) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: { ...headers, 'content-length': String(body.length) },
+      },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: res.headers['content-type'] }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            contentType: res.headers['content-type'],
+          }),
         )
       },
     )
@@ -48,29 +63,110 @@ function send(method: string, path: string, headers: Record<string, string>, bod
   })
 }
 
-const SUBS = ['acl', 'cors', 'delete', 'location', 'policy', 'tagging', 'uploads', 'uploadId', 'versioning', 'versions', 'partNumber', 'list-type', 'max-keys', 'prefix', 'delimiter', 'continuation-token', 'encoding-type', 'lifecycle', 'response-content-type', 'versionId', 'X-Amz-Expires', 'start-after', 'marker']
-const HEADERS = ['range', 'if-match', 'if-none-match', 'if-modified-since', 'x-amz-copy-source', 'x-amz-copy-source-range', 'x-amz-metadata-directive', 'x-amz-tagging', 'x-amz-acl', 'content-md5', 'x-amz-checksum-crc32', 'x-amz-sdk-checksum-algorithm', 'x-amz-meta-x', 'x-amz-trailer', 'content-type', 'x-amz-storage-class', 'x-amz-decoded-content-length', 'content-encoding', 'origin', 'access-control-request-method']
+const SUBS = [
+  'acl',
+  'cors',
+  'delete',
+  'location',
+  'policy',
+  'tagging',
+  'uploads',
+  'uploadId',
+  'versioning',
+  'versions',
+  'partNumber',
+  'list-type',
+  'max-keys',
+  'prefix',
+  'delimiter',
+  'continuation-token',
+  'encoding-type',
+  'lifecycle',
+  'response-content-type',
+  'versionId',
+  'X-Amz-Expires',
+  'start-after',
+  'marker',
+]
+const HEADERS = [
+  'range',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'x-amz-copy-source',
+  'x-amz-copy-source-range',
+  'x-amz-metadata-directive',
+  'x-amz-tagging',
+  'x-amz-acl',
+  'content-md5',
+  'x-amz-checksum-crc32',
+  'x-amz-sdk-checksum-algorithm',
+  'x-amz-meta-x',
+  'x-amz-trailer',
+  'content-type',
+  'x-amz-storage-class',
+  'x-amz-decoded-content-length',
+  'content-encoding',
+  'origin',
+  'access-control-request-method',
+]
 const nasty = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom('', '-1', '0', '99999999999999999999', 'bytes=5-1', 'bytes=-0', 'bytes=0-', '%ZZ', '..', '../..', '/fuzz/a/b.txt', 'fuzz/../x', '\u0000', 'NaN', 'aws-chunked', 'CRC32', 'SHA256', 'REPLACE', 'private', 'public-read', 'a=b&c', '*', 'https://evil.example'),
+  fc.constantFrom(
+    '',
+    '-1',
+    '0',
+    '99999999999999999999',
+    'bytes=5-1',
+    'bytes=-0',
+    'bytes=0-',
+    '%ZZ',
+    '..',
+    '../..',
+    '/fuzz/a/b.txt',
+    'fuzz/../x',
+    '\u0000',
+    'NaN',
+    'aws-chunked',
+    'CRC32',
+    'SHA256',
+    'REPLACE',
+    'private',
+    'public-read',
+    'a=b&c',
+    '*',
+    'https://evil.example',
+  ),
 )
 const bodies = fc.oneof(
   fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
-  fc.constantFrom(
-    '<Delete><Object><Key>a/b.txt</Key></Object></Delete>',
-    '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>',
-    '<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>',
-    '<Tagging><TagSet><Tag><Key>k</Key></Tag></TagSet></Tagging>',
-    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}',
-    '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><x>&a;&a;&a;</x>',
-    '<a><b><c><d><e>',
-    '',
-  ).map((s) => Buffer.from(s)),
+  fc
+    .constantFrom(
+      '<Delete><Object><Key>a/b.txt</Key></Object></Delete>',
+      '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>',
+      '<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>',
+      '<Tagging><TagSet><Tag><Key>k</Key></Tag></TagSet></Tagging>',
+      '{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}',
+      '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><x>&a;&a;&a;</x>',
+      '<a><b><c><d><e>',
+      '',
+    )
+    .map((s) => Buffer.from(s)),
 )
 const requests = fc.record({
   method: fc.constantFrom('GET', 'PUT', 'POST', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'),
   path: fc.oneof(
-    fc.constantFrom('/', '/fuzz', '/fuzz/', '/fuzz/a/b.txt', '/nosuch/x', '/fuzz/%E2%82%AC', '/fuzz/a%2Fb', '/Bad_Bucket', '/fuzz/' + 'k'.repeat(1100)),
+    fc.constantFrom(
+      '/',
+      '/fuzz',
+      '/fuzz/',
+      '/fuzz/a/b.txt',
+      '/nosuch/x',
+      '/fuzz/%E2%82%AC',
+      '/fuzz/a%2Fb',
+      '/Bad_Bucket',
+      '/fuzz/' + 'k'.repeat(1100),
+    ),
     fc.string({ maxLength: 30 }).map((s) => '/fuzz/' + encodeURIComponent(s)),
   ),
   query: fc.array(fc.tuple(fc.constantFrom(...SUBS), nasty), { maxLength: 3 }),
@@ -94,7 +190,9 @@ describe('robustness', () => {
     const codes = new Map<string, number>()
     await fc.assert(
       fc.asyncProperty(requests, async (r) => {
-        const q = r.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')
+        const q = r.query
+          .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+          .join('&')
         let headers: Record<string, string> = {}
         for (const [k, v] of r.headers) headers[k] = v.replace(/[^\t\x20-\x7e]/g, '?')
         if (r.signed) {
@@ -107,16 +205,25 @@ describe('robustness', () => {
             port: Number(new URL(server.endpoint).port),
             path: r.path,
             query,
-            headers: { ...headers, host, 'x-amz-content-sha256': createHash('sha256').update(r.body).digest('hex') },
+            headers: {
+              ...headers,
+              host,
+              'x-amz-content-sha256': createHash('sha256').update(r.body).digest('hex'),
+            },
             body: r.body,
           })
           headers = signed.headers as Record<string, string>
         }
         const path = q === '' ? r.path : `${r.path}?${q}`
         const a = await send(r.method, path, headers, r.body)
-        if (a.status >= 500 && a.status !== 501) throw new Error(`${r.method} ${path} → ${a.status}\n${a.body}`)
-        if (a.status >= 400 && r.method !== 'HEAD') expect(a.body).toMatch(/<Error><Code>[A-Za-z]+<\/Code>/)
-        const code = a.status < 400 ? String(a.status) : (/<Code>([A-Za-z]+)<\/Code>/.exec(a.body)?.[1] ?? String(a.status))
+        if (a.status >= 500 && a.status !== 501)
+          throw new Error(`${r.method} ${path} → ${a.status}\n${a.body}`)
+        if (a.status >= 400 && r.method !== 'HEAD')
+          expect(a.body).toMatch(/<Error><Code>[A-Za-z]+<\/Code>/)
+        const code =
+          a.status < 400
+            ? String(a.status)
+            : (/<Code>([A-Za-z]+)<\/Code>/.exec(a.body)?.[1] ?? String(a.status))
         codes.set(code, (codes.get(code) ?? 0) + 1)
       }),
       { numRuns: 300, seed: Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31) },

@@ -209,7 +209,9 @@ print("OK")
 
     // STS is SigV4-only: a V2-signed GetCallerIdentity is refused as before.
     const date = new Date().toUTCString()
-    const sig = createHmac('sha1', server.secretAccessKey).update(`GET\n\n\n${date}\n/`).digest('base64')
+    const sig = createHmac('sha1', server.secretAccessKey)
+      .update(`GET\n\n\n${date}\n/`)
+      .digest('base64')
     const res = await fetch(`${server.endpoint}/?Action=GetCallerIdentity&Version=2011-06-15`, {
       headers: { date, authorization: `AWS ${server.accessKeyId}:${sig}` },
     })

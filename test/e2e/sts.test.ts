@@ -22,7 +22,12 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { AssumeRoleCommand, GetCallerIdentityCommand, GetSessionTokenCommand, type Credentials } from '@aws-sdk/client-sts'
+import {
+  AssumeRoleCommand,
+  GetCallerIdentityCommand,
+  GetSessionTokenCommand,
+  type Credentials,
+} from '@aws-sdk/client-sts'
 import { startServer, type TestServer } from './harness.js'
 import { adminLogin, userWithKey, type AdminClient } from './admin-client.js'
 import { HAS_AWS_CLI, HAS_BOTO3, aws, boto3 } from './tools.js'
@@ -60,21 +65,44 @@ let admin: AdminClient
 let account = ''
 
 function keysOf(c: Credentials | undefined): Keys {
-  if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined) throw new Error('no credentials in the answer')
-  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}) }
+  if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined)
+    throw new Error('no credentials in the answer')
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
+  }
 }
 
 /** A raw POST (form or whatever headers say) to the server; TLS certificates are not checked. */
-function rawPost(url: URL, headers: Record<string, string>, body: string): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
+function rawPost(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{
+  status: number
+  text: string
+  headers: Record<string, string | string[] | undefined>
+}> {
   const https = url.protocol === 'https:'
   return new Promise((resolve, reject) => {
     const r = (https ? httpsRequest : httpRequest)(
       url,
-      { method: 'POST', headers: { 'content-length': String(Buffer.byteLength(body)), ...headers }, ...(https ? { rejectUnauthorized: false } : {}) },
+      {
+        method: 'POST',
+        headers: { 'content-length': String(Buffer.byteLength(body)), ...headers },
+        ...(https ? { rejectUnauthorized: false } : {}),
+      },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }))
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
+        )
       },
     )
     r.on('error', reject)
@@ -91,11 +119,20 @@ function signedPost(form: Record<string, string>, keys: Keys): ReturnType<typeof
   return rawPost(s.url, headers, s.body)
 }
 
-function unsignedPost(form: string, headers: Record<string, string> = {}): ReturnType<typeof rawPost> {
-  return rawPost(new URL(server.endpoint), { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', ...headers }, form)
+function unsignedPost(
+  form: string,
+  headers: Record<string, string> = {},
+): ReturnType<typeof rawPost> {
+  return rawPost(
+    new URL(server.endpoint),
+    { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', ...headers },
+    form,
+  )
 }
 
-async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> {
+async function rejection(
+  p: Promise<unknown>,
+): Promise<{ name: string; message: string; status: number | undefined }> {
   try {
     await p
   } catch (e) {
@@ -105,7 +142,10 @@ async function rejection(p: Promise<unknown>): Promise<{ name: string; message: 
   throw new Error('expected the call to fail')
 }
 
-const master = (): Keys => ({ accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey })
+const master = (): Keys => ({
+  accessKeyId: server.accessKeyId,
+  secretAccessKey: server.secretAccessKey,
+})
 
 beforeAll(async () => {
   server = await startServer()
@@ -127,7 +167,9 @@ describe('seed 000: AssumeRole with the master key and the upload-only policy', 
     const out = await server.sts().send(new AssumeRoleCommand(SEED_PARAMS as never))
     creds = keysOf(out.Credentials)
     expect(out.AssumedRoleUser?.AssumedRoleId).toMatch(/^AROA[A-Z0-9]+:only-put-object$/)
-    expect(out.AssumedRoleUser?.Arn).toBe(`arn:aws:sts::${account}:assumed-role/root/only-put-object`)
+    expect(out.AssumedRoleUser?.Arn).toBe(
+      `arn:aws:sts::${account}:assumed-role/root/only-put-object`,
+    )
     expect(out.PackedPolicySize).toBeGreaterThan(0)
     expect(creds.accessKeyId).toMatch(/^ASIA[A-Z0-9]{16}$/)
     expect(out.Credentials?.Expiration?.getTime()).toBeGreaterThan(Date.now() + 3500_000)
@@ -135,13 +177,30 @@ describe('seed 000: AssumeRole with the master key and the upload-only policy', 
   })
 
   it('may PutObject under your-directory/', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/a.txt', Body: 'hello' }))
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'your-bucket-name',
+        Key: 'your-directory/a.txt',
+        Body: 'hello',
+      }),
+    )
   })
 
   it('may run and abort multipart uploads under your-directory/', async () => {
-    const up = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/big.bin' }))
+    const up = await s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: 'your-bucket-name',
+        Key: 'your-directory/big.bin',
+      }),
+    )
     const part = await s3.send(
-      new UploadPartCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/big.bin', UploadId: up.UploadId, PartNumber: 1, Body: 'part-one' }),
+      new UploadPartCommand({
+        Bucket: 'your-bucket-name',
+        Key: 'your-directory/big.bin',
+        UploadId: up.UploadId,
+        PartNumber: 1,
+        Body: 'part-one',
+      }),
     )
     await s3.send(
       new CompleteMultipartUploadCommand({
@@ -151,16 +210,38 @@ describe('seed 000: AssumeRole with the master key and the upload-only policy', 
         MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
       }),
     )
-    const up2 = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/aborted.bin' }))
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/aborted.bin', UploadId: up2.UploadId }))
+    const up2 = await s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: 'your-bucket-name',
+        Key: 'your-directory/aborted.bin',
+      }),
+    )
+    await s3.send(
+      new AbortMultipartUploadCommand({
+        Bucket: 'your-bucket-name',
+        Key: 'your-directory/aborted.bin',
+        UploadId: up2.UploadId,
+      }),
+    )
   })
 
   it('is denied GetObject, ListObjects and PutObject elsewhere', async () => {
     for (const call of [
-      () => s3.send(new GetObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/a.txt' })),
+      () =>
+        s3.send(new GetObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/a.txt' })),
       () => s3.send(new ListObjectsV2Command({ Bucket: 'your-bucket-name' })),
-      () => s3.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'elsewhere.txt', Body: 'x' })),
-      () => s3.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory-not/x', Body: 'x' })),
+      () =>
+        s3.send(
+          new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'elsewhere.txt', Body: 'x' }),
+        ),
+      () =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: 'your-bucket-name',
+            Key: 'your-directory-not/x',
+            Body: 'x',
+          }),
+        ),
     ]) {
       const e = await rejection(call())
       expect([e.name, e.status]).toEqual(['AccessDenied', 403])
@@ -182,19 +263,35 @@ describe('seed 000: AssumeRole with the master key and the upload-only policy', 
         RoleSessionName: 'wider',
         Policy: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: ['arn:aws:s3:::your-bucket-name', 'arn:aws:s3:::your-bucket-name/*'] }],
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 's3:*',
+              Resource: ['arn:aws:s3:::your-bucket-name', 'arn:aws:s3:::your-bucket-name/*'],
+            },
+          ],
         }),
         PolicyArns: [{ arn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess' }],
       } as never),
     )
     const w = server.s3(keysOf(wider.Credentials))
     // In both the parent session's policy and the new one: allowed.
-    await w.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/wider.txt', Body: 'x' }))
+    await w.send(
+      new PutObjectCommand({
+        Bucket: 'your-bucket-name',
+        Key: 'your-directory/wider.txt',
+        Body: 'x',
+      }),
+    )
     // Only in the new policy: refused, however wide the new policy is.
     for (const call of [
-      () => w.send(new GetObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/a.txt' })),
+      () =>
+        w.send(new GetObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/a.txt' })),
       () => w.send(new ListObjectsV2Command({ Bucket: 'your-bucket-name' })),
-      () => w.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'elsewhere.txt', Body: 'x' })),
+      () =>
+        w.send(
+          new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'elsewhere.txt', Body: 'x' }),
+        ),
       () => w.send(new ListBucketsCommand({})),
     ]) {
       const e = await rejection(call())
@@ -206,26 +303,62 @@ describe('seed 000: AssumeRole with the master key and the upload-only policy', 
         RoleSessionName: 'narrower',
         Policy: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::your-bucket-name/your-directory/sub/*' }],
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 's3:PutObject',
+              Resource: 'arn:aws:s3:::your-bucket-name/your-directory/sub/*',
+            },
+          ],
         }),
       } as never),
     )
     const n = server.s3(keysOf(narrower.Credentials))
-    await n.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/sub/n.txt', Body: 'x' }))
-    const e = await rejection(n.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/n.txt', Body: 'x' })))
+    await n.send(
+      new PutObjectCommand({
+        Bucket: 'your-bucket-name',
+        Key: 'your-directory/sub/n.txt',
+        Body: 'x',
+      }),
+    )
+    const e = await rejection(
+      n.send(
+        new PutObjectCommand({
+          Bucket: 'your-bucket-name',
+          Key: 'your-directory/n.txt',
+          Body: 'x',
+        }),
+      ),
+    )
     expect(e.name).toBe('AccessDenied')
   })
 
-  it('role chaining: a chained session cannot exceed one hour and keeps its parent\'s policy', async () => {
+  it("role chaining: a chained session cannot exceed one hour and keeps its parent's policy", async () => {
     const sts = server.sts(creds)
-    const long = await rejection(sts.send(new AssumeRoleCommand({ RoleSessionName: 'longer', DurationSeconds: 7200 } as never)))
+    const long = await rejection(
+      sts.send(
+        new AssumeRoleCommand({ RoleSessionName: 'longer', DurationSeconds: 7200 } as never),
+      ),
+    )
     expect(long.name).toBe('ValidationError')
     const chained = await sts.send(new AssumeRoleCommand({ RoleSessionName: 'chained' } as never))
     const s3c = server.s3(keysOf(chained.Credentials))
-    await s3c.send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/chained.txt', Body: 'x' }))
-    expect((await rejection(s3c.send(new GetObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/a.txt' })))).name).toBe(
-      'AccessDenied',
+    await s3c.send(
+      new PutObjectCommand({
+        Bucket: 'your-bucket-name',
+        Key: 'your-directory/chained.txt',
+        Body: 'x',
+      }),
     )
+    expect(
+      (
+        await rejection(
+          s3c.send(
+            new GetObjectCommand({ Bucket: 'your-bucket-name', Key: 'your-directory/a.txt' }),
+          ),
+        )
+      ).name,
+    ).toBe('AccessDenied')
   })
 })
 
@@ -253,10 +386,22 @@ describe('seed 002: DurationSeconds 7889400', () => {
 
 describe('seed 003: Lyve Cloud raw requests', () => {
   it('signed AssumeRole form POST with RoleArn=Required1', async () => {
-    const res = await signedPost({ Action: 'AssumeRole', RoleArn: 'Required1', RoleSessionName: 'Required2', Version: '2011-06-15' }, master())
+    const res = await signedPost(
+      {
+        Action: 'AssumeRole',
+        RoleArn: 'Required1',
+        RoleSessionName: 'Required2',
+        Version: '2011-06-15',
+      },
+      master(),
+    )
     expect(res.status).toBe(200)
-    expect(res.text).toContain('<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">')
-    expect(res.text).toMatch(/<AssumedRoleUser><Arn>arn:aws:sts::\d{12}:assumed-role\/root\/Required2<\/Arn><AssumedRoleId>AROA[A-Z0-9]+:Required2<\/AssumedRoleId><\/AssumedRoleUser>/)
+    expect(res.text).toContain(
+      '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">',
+    )
+    expect(res.text).toMatch(
+      /<AssumedRoleUser><Arn>arn:aws:sts::\d{12}:assumed-role\/root\/Required2<\/Arn><AssumedRoleId>AROA[A-Z0-9]+:Required2<\/AssumedRoleId><\/AssumedRoleUser>/,
+    )
     expect(res.text).toMatch(/<SessionToken>[^<]+<\/SessionToken>/)
     expect(res.text).toMatch(/<Expiration>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ<\/Expiration>/)
   })
@@ -267,7 +412,10 @@ describe('seed 003: Lyve Cloud raw requests', () => {
   })
 
   it('RSLogin with x-lyve-customer: the Lyve JSON, credentials that work without a token; OTP once enrolled', async () => {
-    const c = await admin.call('POST', '/api/admin/customers', { name: 'fastvideo', type: 'customer' })
+    const c = await admin.call('POST', '/api/admin/customers', {
+      name: 'fastvideo',
+      type: 'customer',
+    })
     expect(c.status).toBe(201)
     const u = await admin.call('POST', '/api/admin/users', {
       username: 'super@fastvideo.com',
@@ -279,12 +427,25 @@ describe('seed 003: Lyve Cloud raw requests', () => {
       lastname: 'Kent',
     })
     expect(u.status).toBe(201)
-    const form = 'Action=RSLogin&Version=2011-06-15&DurationSeconds=300&Customer=fastvideo&UserName=super@fastvideo.com&Password=Hg27TxBBfOzZntb&OTP='
-    const res = await unsignedPost(form, { 'x-lyve-customer': 'fastvideo', accept: 'application/json, text/plain, */*' })
+    const form =
+      'Action=RSLogin&Version=2011-06-15&DurationSeconds=300&Customer=fastvideo&UserName=super@fastvideo.com&Password=Hg27TxBBfOzZntb&OTP='
+    const res = await unsignedPost(form, {
+      'x-lyve-customer': 'fastvideo',
+      accept: 'application/json, text/plain, */*',
+    })
     expect(res.status).toBe(200)
-    const body = JSON.parse(res.text) as { RequestId: string; Credentials: Record<string, string>; UserInfo: Record<string, unknown> }
+    const body = JSON.parse(res.text) as {
+      RequestId: string
+      Credentials: Record<string, string>
+      UserInfo: Record<string, unknown>
+    }
     expect(Object.keys(body)).toEqual(['RequestId', 'Credentials', 'UserInfo'])
-    expect(Object.keys(body.Credentials)).toEqual(['SessionToken', 'SecretAccessKey', 'Expiration', 'AccessKeyId'])
+    expect(Object.keys(body.Credentials)).toEqual([
+      'SessionToken',
+      'SecretAccessKey',
+      'Expiration',
+      'AccessKeyId',
+    ])
     expect(body.Credentials['SessionToken']).toBe('')
     expect(body.UserInfo).toMatchObject({
       Name: 'super@fastvideo.com',
@@ -298,12 +459,26 @@ describe('seed 003: Lyve Cloud raw requests', () => {
       TFAEnabled: false,
     })
     expect(Object.keys(body.UserInfo)).toEqual([
-      'Id', 'Name', 'PwdMustChange', 'Email', 'Firstname', 'Lastname', 'Type', 'CreatedOn', 'LastAccess', 'Path', 'Root', 'TFAEnabled',
+      'Id',
+      'Name',
+      'PwdMustChange',
+      'Email',
+      'Firstname',
+      'Lastname',
+      'Type',
+      'CreatedOn',
+      'LastAccess',
+      'Path',
+      'Root',
+      'TFAEnabled',
     ])
     const exp = Date.parse(body.Credentials['Expiration'] ?? '')
     expect(Math.abs(exp - (Date.now() + 300_000))).toBeLessThan(60_000)
     // The credentials work on S3 with no session token.
-    const s3 = server.s3({ accessKeyId: body.Credentials['AccessKeyId'] ?? '', secretAccessKey: body.Credentials['SecretAccessKey'] ?? '' })
+    const s3 = server.s3({
+      accessKeyId: body.Credentials['AccessKeyId'] ?? '',
+      secretAccessKey: body.Credentials['SecretAccessKey'] ?? '',
+    })
     await s3.send(new CreateBucketCommand({ Bucket: 'fastvideo-bucket' }))
     const list = await s3.send(new ListBucketsCommand({}))
     expect(list.Buckets?.map((b) => b.Name)).toContain('fastvideo-bucket')
@@ -326,24 +501,51 @@ describe('seed 003: Lyve Cloud raw requests', () => {
     expect(t.status).toBe(200)
     const noOtp = await unsignedPost(form)
     expect(noOtp.status).toBe(403)
-    const code = generateSync({ secret: t.json.secret as string, epoch: Math.floor(Date.now() / 1000) })
+    const code = generateSync({
+      secret: t.json.secret as string,
+      epoch: Math.floor(Date.now() / 1000),
+    })
     const withOtp = await unsignedPost(form.replace('OTP=', `OTP=${code}`))
     expect(withOtp.status).toBe(200)
-    expect((JSON.parse(withOtp.text) as { UserInfo: { TFAEnabled: boolean } }).UserInfo.TFAEnabled).toBe(true)
+    expect(
+      (JSON.parse(withOtp.text) as { UserInfo: { TFAEnabled: boolean } }).UserInfo.TFAEnabled,
+    ).toBe(true)
   })
 
   it('RSAssumeCustomerRole: a reseller master key or SuperUser acts on its customer only', async () => {
-    const r = await admin.call('POST', '/api/admin/customers', { name: 'resellcorp', type: 'reseller' })
+    const r = await admin.call('POST', '/api/admin/customers', {
+      name: 'resellcorp',
+      type: 'reseller',
+    })
     expect(r.status).toBe(201)
-    expect((await admin.call('POST', '/api/admin/customers', { name: 'newcorp', type: 'customer', reseller: 'resellcorp' })).status).toBe(201)
-    const resellerKey: Keys = { accessKeyId: r.json.master_key.access_key, secretAccessKey: r.json.master_key.secret_key }
-    const form = { Action: 'RSAssumeCustomerRole', Version: '2011-06-15', Customer: 'newcorp', DurationSeconds: '300' }
+    expect(
+      (
+        await admin.call('POST', '/api/admin/customers', {
+          name: 'newcorp',
+          type: 'customer',
+          reseller: 'resellcorp',
+        })
+      ).status,
+    ).toBe(201)
+    const resellerKey: Keys = {
+      accessKeyId: r.json.master_key.access_key,
+      secretAccessKey: r.json.master_key.secret_key,
+    }
+    const form = {
+      Action: 'RSAssumeCustomerRole',
+      Version: '2011-06-15',
+      Customer: 'newcorp',
+      DurationSeconds: '300',
+    }
     const res = await signedPost(form, resellerKey)
     expect(res.status).toBe(200)
     const body = JSON.parse(res.text) as Record<string, unknown>
     expect(Object.keys(body)).toEqual(['Ok', 'AccessKeyId', 'SecretAccessKey', 'Expiration'])
     expect(body['Ok']).toBe(true)
-    const asCustomer = { accessKeyId: String(body['AccessKeyId']), secretAccessKey: String(body['SecretAccessKey']) }
+    const asCustomer = {
+      accessKeyId: String(body['AccessKeyId']),
+      secretAccessKey: String(body['SecretAccessKey']),
+    }
     const who = await server.sts(asCustomer).send(new GetCallerIdentityCommand({}))
     const newcorp = await admin.call('GET', '/api/admin/customers/newcorp')
     expect(who.Account).toBe(newcorp.json.id)
@@ -366,17 +568,39 @@ describe('seed 003: Lyve Cloud raw requests', () => {
 
   it('an allow-list refuses STS requests from other addresses, saying so', async () => {
     const c = await admin.call('POST', '/api/admin/customers', { name: 'fenced', type: 'customer' })
-    const keys: Keys = { accessKeyId: c.json.master_key.access_key, secretAccessKey: c.json.master_key.secret_key }
+    const keys: Keys = {
+      accessKeyId: c.json.master_key.access_key,
+      secretAccessKey: c.json.master_key.secret_key,
+    }
     expect((await server.sts(keys).send(new GetCallerIdentityCommand({}))).Account).toBe(c.json.id)
-    expect((await admin.call('PUT', '/api/admin/customers/fenced/allowlist', { cidrs: ['192.0.2.0/24'] })).status).toBe(200)
+    expect(
+      (
+        await admin.call('PUT', '/api/admin/customers/fenced/allowlist', {
+          cidrs: ['192.0.2.0/24'],
+        })
+      ).status,
+    ).toBe(200)
     const e = await rejection(server.sts(keys).send(new GetCallerIdentityCommand({})))
     expect([e.name, e.status]).toEqual(['AccessDenied', 403])
     expect(e.message).toBe('Access from 127.0.0.1 is not allowed for this account')
-    const u = await admin.call('POST', '/api/admin/users', { username: 'fenceduser', password: 'fenced-password-1', role: 'Reader', customer: 'fenced' })
+    const u = await admin.call('POST', '/api/admin/users', {
+      username: 'fenceduser',
+      password: 'fenced-password-1',
+      role: 'Reader',
+      customer: 'fenced',
+    })
     expect(u.status).toBe(201)
-    const login = await unsignedPost('Action=RSLogin&Version=2011-06-15&UserName=fenceduser&Password=fenced-password-1', { 'x-rstor-customer': 'fenced' })
+    const login = await unsignedPost(
+      'Action=RSLogin&Version=2011-06-15&UserName=fenceduser&Password=fenced-password-1',
+      { 'x-rstor-customer': 'fenced' },
+    )
     expect(login.status).toBe(403)
-    expect(JSON.parse(login.text)).toMatchObject({ Error: { Code: 'AccessDenied', Message: 'Access from 127.0.0.1 is not allowed for this account' } })
+    expect(JSON.parse(login.text)).toMatchObject({
+      Error: {
+        Code: 'AccessDenied',
+        Message: 'Access from 127.0.0.1 is not allowed for this account',
+      },
+    })
   })
 })
 
@@ -388,19 +612,36 @@ describe('GetSessionToken and GetCallerIdentity', () => {
     expect(s.sessionToken).toBeTruthy()
     const list = await server.s3(s).send(new ListBucketsCommand({}))
     expect(list.Buckets?.map((b) => b.Name)).toContain('your-bucket-name')
-    const e = await rejection(server.s3(s).send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'r.txt', Body: 'x' })))
+    const e = await rejection(
+      server
+        .s3(s)
+        .send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'r.txt', Body: 'x' })),
+    )
     expect(e.name).toBe('AccessDenied')
-    const tooLong = await rejection(server.sts(u).send(new GetSessionTokenCommand({ DurationSeconds: 129601 })))
+    const tooLong = await rejection(
+      server.sts(u).send(new GetSessionTokenCommand({ DurationSeconds: 129601 })),
+    )
     expect(tooLong.name).toBe('ValidationError')
   })
 
   it('GetCallerIdentity for master key, user and session', async () => {
     const root = await server.sts().send(new GetCallerIdentityCommand({}))
-    expect(root).toMatchObject({ Account: account, Arn: `arn:aws:iam::${account}:root`, UserId: account })
+    expect(root).toMatchObject({
+      Account: account,
+      Arn: `arn:aws:iam::${account}:root`,
+      UserId: account,
+    })
     const u = await userWithKey(admin, 'gci-user', 'Writer')
     const user = await server.sts(u).send(new GetCallerIdentityCommand({}))
-    expect(user).toMatchObject({ Account: account, Arn: `arn:aws:iam::${account}:user/gci-user`, UserId: u.id })
-    const s = keysOf((await server.sts(u).send(new AssumeRoleCommand({ RoleSessionName: 'gci' } as never))).Credentials)
+    expect(user).toMatchObject({
+      Account: account,
+      Arn: `arn:aws:iam::${account}:user/gci-user`,
+      UserId: u.id,
+    })
+    const s = keysOf(
+      (await server.sts(u).send(new AssumeRoleCommand({ RoleSessionName: 'gci' } as never)))
+        .Credentials,
+    )
     const sess = await server.sts(s).send(new GetCallerIdentityCommand({}))
     expect(sess.Arn).toBe(`arn:aws:sts::${account}:assumed-role/gci-user/gci`)
     expect(sess.UserId).toMatch(/^AROA[A-Z0-9]+:gci$/)
@@ -410,43 +651,100 @@ describe('GetSessionToken and GetCallerIdentity', () => {
 describe('errors the SDKs must surface by name', () => {
   it('InvalidClientTokenId, SignatureDoesNotMatch', async () => {
     const unknown = await rejection(
-      server.sts({ accessKeyId: 'S4AKNOSUCHKEY0000000000', secretAccessKey: 'x'.repeat(40) }).send(new GetCallerIdentityCommand({})),
+      server
+        .sts({ accessKeyId: 'S4AKNOSUCHKEY0000000000', secretAccessKey: 'x'.repeat(40) })
+        .send(new GetCallerIdentityCommand({})),
     )
-    expect([unknown.name, unknown.status, unknown.message]).toEqual(['InvalidClientTokenId', 403, 'The security token included in the request is invalid.'])
-    const wrong = await rejection(server.sts({ ...master(), secretAccessKey: 'wrong'.repeat(8) }).send(new GetCallerIdentityCommand({})))
+    expect([unknown.name, unknown.status, unknown.message]).toEqual([
+      'InvalidClientTokenId',
+      403,
+      'The security token included in the request is invalid.',
+    ])
+    const wrong = await rejection(
+      server
+        .sts({ ...master(), secretAccessKey: 'wrong'.repeat(8) })
+        .send(new GetCallerIdentityCommand({})),
+    )
     expect([wrong.name, wrong.status]).toEqual(['SignatureDoesNotMatch', 403])
-    const badToken = await rejection(server.sts({ ...master(), sessionToken: 'LK1.forged' }).send(new GetCallerIdentityCommand({})))
+    const badToken = await rejection(
+      server
+        .sts({ ...master(), sessionToken: 'LK1.forged' })
+        .send(new GetCallerIdentityCommand({})),
+    )
     expect(badToken.name).toBe('InvalidClientTokenId')
   })
 
   it('MalformedPolicyDocument, ValidationError, PackedPolicyTooLarge', async () => {
     const sts = server.sts()
     const malformed = await rejection(
-      sts.send(new AssumeRoleCommand({ RoleSessionName: 'x1', Policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Perhaps","Action":"s3:*","Resource":"*"}]}' } as never)),
+      sts.send(
+        new AssumeRoleCommand({
+          RoleSessionName: 'x1',
+          Policy:
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Perhaps","Action":"s3:*","Resource":"*"}]}',
+        } as never),
+      ),
     )
     // The SDK maps the wire code MalformedPolicyDocument to its modeled exception class, as with AWS.
     expect([malformed.name, malformed.status]).toEqual(['MalformedPolicyDocumentException', 400])
-    const name = await rejection(sts.send(new AssumeRoleCommand({ RoleSessionName: 'has space' } as never)))
+    const name = await rejection(
+      sts.send(new AssumeRoleCommand({ RoleSessionName: 'has space' } as never)),
+    )
     expect(name.name).toBe('ValidationError')
-    expect(name.message).toContain("at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+    expect(name.message).toContain(
+      "at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+    )
     const long = await rejection(
-      sts.send(new AssumeRoleCommand({ RoleSessionName: 'x2', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${'b'.repeat(2100)}` }] }) } as never)),
+      sts.send(
+        new AssumeRoleCommand({
+          RoleSessionName: 'x2',
+          Policy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Action: 's3:GetObject',
+                Resource: `arn:aws:s3:::${'b'.repeat(2100)}`,
+              },
+            ],
+          }),
+        } as never),
+      ),
     )
     expect(long.name).toBe('ValidationError')
     expect(long.message).toContain('2048')
-    const tags = Array.from({ length: 12 }, (_, i) => ({ Key: `key-${i}-${'k'.repeat(90)}`, Value: 'v'.repeat(200) }))
-    const packed = await rejection(sts.send(new AssumeRoleCommand({ RoleSessionName: 'x3', Tags: tags } as never)))
+    const tags = Array.from({ length: 12 }, (_, i) => ({
+      Key: `key-${i}-${'k'.repeat(90)}`,
+      Value: 'v'.repeat(200),
+    }))
+    const packed = await rejection(
+      sts.send(new AssumeRoleCommand({ RoleSessionName: 'x3', Tags: tags } as never)),
+    )
     expect([packed.name, packed.status]).toEqual(['PackedPolicyTooLargeException', 400])
-    const role = await rejection(sts.send(new AssumeRoleCommand({ RoleSessionName: 'x4', RoleArn: `arn:aws:iam::${account}:role/demo` })))
+    const role = await rejection(
+      sts.send(
+        new AssumeRoleCommand({
+          RoleSessionName: 'x4',
+          RoleArn: `arn:aws:iam::${account}:role/demo`,
+        }),
+      ),
+    )
     expect(role.name).toBe('AccessDenied')
-    expect(role.message).toBe(`User: arn:aws:iam::${account}:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${account}:role/demo`)
+    expect(role.message).toBe(
+      `User: arn:aws:iam::${account}:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${account}:role/demo`,
+    )
   })
 
   it('InvalidAction and MissingAuthenticationToken in the STS envelope', async () => {
     const bad = await signedPost({ Action: 'Frobnicate', Version: '2011-06-15' }, master())
     expect(bad.status).toBe(400)
-    expect(bad.text).toMatch(/<ErrorResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/">\s*<Error>\s*<Type>Sender<\/Type>\s*<Code>InvalidAction<\/Code>/)
-    const version = await signedPost({ Action: 'AssumeRole', Version: '2099-01-01', RoleSessionName: 'v' }, master())
+    expect(bad.text).toMatch(
+      /<ErrorResponse xmlns="https:\/\/sts\.amazonaws\.com\/doc\/2011-06-15\/">\s*<Error>\s*<Type>Sender<\/Type>\s*<Code>InvalidAction<\/Code>/,
+    )
+    const version = await signedPost(
+      { Action: 'AssumeRole', Version: '2099-01-01', RoleSessionName: 'v' },
+      master(),
+    )
     expect(version.text).toContain('<Code>InvalidAction</Code>')
     const unsigned = await unsignedPost('Action=AssumeRole&Version=2011-06-15&RoleSessionName=x')
     expect(unsigned.status).toBe(403)
@@ -490,17 +788,44 @@ print(json.dumps(out))
 describe.skipIf(!HAS_AWS_CLI)('aws CLI', () => {
   it('aws sts assume-role, then aws s3 cp with the result', async () => {
     const r = await aws(server.endpoint, master(), [
-      'sts', 'assume-role', '--role-arn', 'arn:xxx:xxx:xxx:xxxx', '--role-session-name', 'cli', '--policy', SEED_PARAMS.Policy, '--output', 'json',
+      'sts',
+      'assume-role',
+      '--role-arn',
+      'arn:xxx:xxx:xxx:xxxx',
+      '--role-session-name',
+      'cli',
+      '--policy',
+      SEED_PARAMS.Policy,
+      '--output',
+      'json',
     ])
     expect(r.code).toBe(0)
-    const c = (JSON.parse(r.stdout) as { Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string } }).Credentials
+    const c = (
+      JSON.parse(r.stdout) as {
+        Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string }
+      }
+    ).Credentials
     const dir = mkdtempSync(join(tmpdir(), 'lk-sts-cli-'))
     const file = join(dir, 'up.txt')
     writeFileSync(file, 'uploaded by the aws CLI')
-    const creds = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken }
-    const cp = await aws(server.endpoint, creds, ['s3', 'cp', file, 's3://your-bucket-name/your-directory/cli.txt'])
+    const creds = {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+    }
+    const cp = await aws(server.endpoint, creds, [
+      's3',
+      'cp',
+      file,
+      's3://your-bucket-name/your-directory/cli.txt',
+    ])
     expect(cp.code).toBe(0)
-    const denied = await aws(server.endpoint, creds, ['s3', 'cp', file, 's3://your-bucket-name/outside.txt'])
+    const denied = await aws(server.endpoint, creds, [
+      's3',
+      'cp',
+      file,
+      's3://your-bucket-name/outside.txt',
+    ])
     expect(denied.code).not.toBe(0)
     expect(denied.stderr).toContain('AccessDenied')
   })
@@ -508,7 +833,10 @@ describe.skipIf(!HAS_AWS_CLI)('aws CLI', () => {
 
 describe('revocation: a session dies at once', () => {
   async function sessionOf(keys: Keys, name: string): Promise<Keys> {
-    return keysOf((await server.sts(keys).send(new AssumeRoleCommand({ RoleSessionName: name } as never))).Credentials)
+    return keysOf(
+      (await server.sts(keys).send(new AssumeRoleCommand({ RoleSessionName: name } as never)))
+        .Credentials,
+    )
   }
   async function works(keys: Keys): Promise<void> {
     await server.s3(keys).send(new ListBucketsCommand({}))
@@ -532,7 +860,9 @@ describe('revocation: a session dies at once', () => {
     const u = await userWithKey(admin, 'rev-inactive', 'Reader')
     const s = await sessionOf(u, 'r2')
     await works(s)
-    expect((await admin.call('PATCH', `/api/admin/users/${u.id}`, { is_active: false })).status).toBe(200)
+    expect(
+      (await admin.call('PATCH', `/api/admin/users/${u.id}`, { is_active: false })).status,
+    ).toBe(200)
     await dead(s)
   })
 
@@ -559,8 +889,14 @@ describe('revocation: a session dies at once', () => {
   })
 
   it('when the master key secret is reset', async () => {
-    const c = await admin.call('POST', '/api/admin/customers', { name: 'resetcorp', type: 'customer' })
-    const keys: Keys = { accessKeyId: c.json.master_key.access_key, secretAccessKey: c.json.master_key.secret_key }
+    const c = await admin.call('POST', '/api/admin/customers', {
+      name: 'resetcorp',
+      type: 'customer',
+    })
+    const keys: Keys = {
+      accessKeyId: c.json.master_key.access_key,
+      secretAccessKey: c.json.master_key.secret_key,
+    }
     const s = await sessionOf(keys, 'r6')
     await works(s)
     const reset = await admin.call('POST', '/api/admin/customers/resetcorp/master-key/reset')

@@ -51,12 +51,27 @@ export interface RunResult {
   readonly stderr: string
 }
 
-export function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  input?: string,
+): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, [...args], { env, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1
-      resolve({ code, stdout, stderr })
-    })
+    const child = execFile(
+      cmd,
+      [...args],
+      { env, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code =
+          err === null
+            ? 0
+            : typeof (err as { code?: unknown }).code === 'number'
+              ? (err as { code: number }).code
+              : 1
+        resolve({ code, stdout, stderr })
+      },
+    )
     if (input !== undefined) child.stdin?.end(input)
   })
 }

@@ -56,7 +56,10 @@ function check(raw: RawRequest, c: Case): string {
     const query = parseQuery(raw.rawQuery)
     const sig = parseSigV2(raw, query)
     if (sig === undefined) return 'not-v2'
-    verifySigV2(raw, query, sig, SECRET, { now: c.now, ...(c.domain !== null ? { domain: c.domain } : {}) })
+    verifySigV2(raw, query, sig, SECRET, {
+      now: c.now,
+      ...(c.domain !== null ? { domain: c.domain } : {}),
+    })
     return 'ok'
   } catch (e) {
     if (e instanceof S3Error) return e.code
@@ -73,22 +76,55 @@ function flipChar(s: string, i: number): string {
 function tampered(c: Case): [string, RawRequest][] {
   const raw = toRaw(c)
   const out: [string, RawRequest][] = []
-  const withHeaders = (h: Record<string, string | undefined>): RawRequest => ({ ...raw, headers: h })
+  const withHeaders = (h: Record<string, string | undefined>): RawRequest => ({
+    ...raw,
+    headers: h,
+  })
   out.push(['method', { ...raw, method: c.method === 'GET' ? 'PUT' : 'GET' }])
   out.push(['path', { ...raw, rawPath: `${c.rawPath}Z` }])
   out.push(['sub-resource', { ...raw, rawQuery: c.rawQuery === '' ? 'acl' : `${c.rawQuery}&acl` }])
-  out.push(['added x-amz header', withHeaders({ ...raw.headers, 'x-amz-copy-source': '/other/key' })])
+  out.push([
+    'added x-amz header',
+    withHeaders({ ...raw.headers, 'x-amz-copy-source': '/other/key' }),
+  ])
   if (c.presigned) {
     const m = /(^|&)Signature=([^&]*)/.exec(c.rawQuery)
     const sig = decodeURIComponent(m?.[2] ?? '')
     const flipped = flipChar(sig, randomInt(sig.length))
-    out.push(['signature', { ...raw, rawQuery: c.rawQuery.replace(/(^|&)Signature=[^&]*/, `$1Signature=${encodeURIComponent(flipped)}`) }])
+    out.push([
+      'signature',
+      {
+        ...raw,
+        rawQuery: c.rawQuery.replace(
+          /(^|&)Signature=[^&]*/,
+          `$1Signature=${encodeURIComponent(flipped)}`,
+        ),
+      },
+    ])
     const signedParam = /(^|&)((?:x-amz-[^=&]*|content-type|content-md5)=)([^&]*)/.exec(c.rawQuery)
     if (signedParam !== null && raw.headers[signedParam[2]!.slice(0, -1)] === undefined) {
-      out.push(['signed query parameter', { ...raw, rawQuery: c.rawQuery.replace(signedParam[0], `${signedParam[1]}${signedParam[2]}${signedParam[3]}x`) }])
+      out.push([
+        'signed query parameter',
+        {
+          ...raw,
+          rawQuery: c.rawQuery.replace(
+            signedParam[0],
+            `${signedParam[1]}${signedParam[2]}${signedParam[3]}x`,
+          ),
+        },
+      ])
     }
     const expires = /(^|&)Expires=(\d+)/.exec(c.rawQuery)
-    out.push(['expires', { ...raw, rawQuery: c.rawQuery.replace(`Expires=${expires?.[2] ?? ''}`, `Expires=${Number(expires?.[2] ?? 0) + 1}`) }])
+    out.push([
+      'expires',
+      {
+        ...raw,
+        rawQuery: c.rawQuery.replace(
+          `Expires=${expires?.[2] ?? ''}`,
+          `Expires=${Number(expires?.[2] ?? 0) + 1}`,
+        ),
+      },
+    ])
   } else {
     const auth = raw.headers['authorization'] ?? ''
     const colon = auth.lastIndexOf(':')
@@ -98,7 +134,10 @@ function tampered(c: Case): [string, RawRequest][] {
   }
   for (const name of Object.keys(raw.headers)) {
     if (name.startsWith('x-amz-') || name === 'content-type' || name === 'content-md5') {
-      out.push([`header ${name}`, withHeaders({ ...raw.headers, [name]: `${raw.headers[name] ?? ''}x` })])
+      out.push([
+        `header ${name}`,
+        withHeaders({ ...raw.headers, [name]: `${raw.headers[name] ?? ''}x` }),
+      ])
     }
   }
   return out
@@ -107,7 +146,9 @@ function tampered(c: Case): [string, RawRequest][] {
 describe.skipIf(!hasBotocore())('SigV2 differential against botocore', () => {
   it('botocore-signed requests verify; tampered ones do not', () => {
     const seed = randomInt(2 ** 31)
-    const cases = JSON.parse(execFileSync('python3', [SCRIPT, String(seed), '200'], { encoding: 'utf8', timeout: 60_000 })) as Case[]
+    const cases = JSON.parse(
+      execFileSync('python3', [SCRIPT, String(seed), '200'], { encoding: 'utf8', timeout: 60_000 }),
+    ) as Case[]
     expect(cases.length).toBe(200)
     let presigned = 0
     let tokens = 0
@@ -116,7 +157,9 @@ describe.skipIf(!hasBotocore())('SigV2 differential against botocore', () => {
       const where = `seed ${seed}: ${JSON.stringify(c)}`
       expect(check(toRaw(c), c), where).toBe('ok')
       for (const [what, raw] of tampered(c)) {
-        expect(check(raw, c), `${what} / ${where}`).toMatch(/^(SignatureDoesNotMatch|AccessDenied|RequestTimeTooSkewed)$/)
+        expect(check(raw, c), `${what} / ${where}`).toMatch(
+          /^(SignatureDoesNotMatch|AccessDenied|RequestTimeTooSkewed)$/,
+        )
       }
       if (c.presigned) presigned++
       if (c.token !== null) tokens++

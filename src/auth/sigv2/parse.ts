@@ -39,7 +39,9 @@ const HEADER_INVALID = 'AWS authorization header is invalid.  Expected AwsAccess
 const NO_DATE = 'AWS authentication requires a valid Date or x-amz-date header'
 
 function hasQueryV4(query: QueryMap): boolean {
-  return query.has('X-Amz-Algorithm') || query.has('X-Amz-Credential') || query.has('X-Amz-Signature')
+  return (
+    query.has('X-Amz-Algorithm') || query.has('X-Amz-Credential') || query.has('X-Amz-Signature')
+  )
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -124,11 +126,15 @@ function parsePresigned(raw: RawRequest, query: QueryMap): SigV2Input {
     throw new S3Error('AccessDenied', QUERY_REQUIRED)
   }
   if (!/^\d{1,12}$/.test(expires)) {
-    throw new S3Error('AccessDenied', `Invalid date (should be seconds since epoch): ${expires.slice(0, 64)}`)
+    throw new S3Error(
+      'AccessDenied',
+      `Invalid date (should be seconds since epoch): ${expires.slice(0, 64)}`,
+    )
   }
   // A header wins over the query parameter: the header is what the request acts on.
   const sessionToken =
-    nonEmpty(raw.headers['x-amz-security-token']) ?? nonEmpty(queryParamCI(query, 'x-amz-security-token'))
+    nonEmpty(raw.headers['x-amz-security-token']) ??
+    nonEmpty(queryParamCI(query, 'x-amz-security-token'))
   return {
     version: SIGV2_VERSION,
     kind: 'presigned',

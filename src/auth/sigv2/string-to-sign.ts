@@ -76,7 +76,11 @@ export function canonicalAmzHeaders(headers: HeaderBag): string {
  * `/bucket/key` from the raw path (percent-encoding as sent), then `?sub&sub=value` for the
  * sub-resources in the query, stably sorted by name, values percent-decoded ('+' stays '+').
  */
-export function canonicalResource(rawPath: string, rawQuery: string, virtualHostBucket?: string): string {
+export function canonicalResource(
+  rawPath: string,
+  rawQuery: string,
+  virtualHostBucket?: string,
+): string {
   let out = virtualHostBucket !== undefined ? `/${virtualHostBucket}${rawPath}` : rawPath
   if (rawQuery === '') return out
   const subs: [string, string | undefined][] = []

@@ -11,7 +11,13 @@ import type { QueryMap, RawRequest } from '../../server/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { DEFAULT_MAX_SKEW_MS } from '../sigv4/verify.js'
 import type { SigV2Input } from './parse.js'
-import { canonicalAmzHeaders, canonicalResource, signV2, stringToSignV2, type HeaderBag } from './string-to-sign.js'
+import {
+  canonicalAmzHeaders,
+  canonicalResource,
+  signV2,
+  stringToSignV2,
+  type HeaderBag,
+} from './string-to-sign.js'
 
 export interface VerifyV2Options {
   /** Server time, ms epoch (from the injected clock). */
@@ -26,7 +32,11 @@ function iso(ms: number): string {
 }
 
 /** Time window checks; throws RequestTimeTooSkewed (header) / AccessDenied "Request has expired" (presigned). */
-export function checkRequestTimeV2(input: SigV2Input, now: number, maxSkewMs = DEFAULT_MAX_SKEW_MS): void {
+export function checkRequestTimeV2(
+  input: SigV2Input,
+  now: number,
+  maxSkewMs = DEFAULT_MAX_SKEW_MS,
+): void {
   if (input.kind === 'header') {
     const t = input.requestTime ?? Number.NaN
     if (!(Math.abs(now - t) <= maxSkewMs)) {
@@ -41,14 +51,18 @@ export function checkRequestTimeV2(input: SigV2Input, now: number, maxSkewMs = D
   const expiresAt = Number(input.expires) * 1000
   if (!(now <= expiresAt)) {
     throw new S3Error('AccessDenied', 'Request has expired', {
-      Expires: Number.isFinite(expiresAt) && expiresAt <= 8.64e15 ? iso(expiresAt) : String(input.expires),
+      Expires:
+        Number.isFinite(expiresAt) && expiresAt <= 8.64e15 ? iso(expiresAt) : String(input.expires),
       ServerTime: iso(now),
     })
   }
 }
 
 /** The bucket named by a virtual-hosted-style Host (`bucket.<domain>`), as s3/addressing.ts reads it. */
-export function virtualHostBucket(host: string | undefined, domain: string | undefined): string | undefined {
+export function virtualHostBucket(
+  host: string | undefined,
+  domain: string | undefined,
+): string | undefined {
   if (host === undefined || domain === undefined) return undefined
   const h = host.toLowerCase().replace(/:\d+$/, '')
   const d = domain.replace(/:\d+$/, '')
@@ -109,7 +123,8 @@ export function stringsToSignV2(
     amzHeaders: canonicalAmzHeaders(headers),
   }
   const out: string[] = []
-  for (const r of resources) for (const date of dates) out.push(stringToSignV2({ ...base, date, resource: r }))
+  for (const r of resources)
+    for (const date of dates) out.push(stringToSignV2({ ...base, date, resource: r }))
   return out
 }
 

@@ -6,13 +6,23 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { S3Error } from '../../s3/errors.js'
-import { AwsChunkedDecoder, encodeAwsChunked, type ChunkedMode, type ChunkSigning } from './chunked.js'
+import {
+  AwsChunkedDecoder,
+  encodeAwsChunked,
+  type ChunkedMode,
+  type ChunkSigning,
+} from './chunked.js'
 import { deriveSigningKey } from './signing-key.js'
 import { collect } from './testing/raw.js'
 
 const SCOPE = { date: '20260314', region: 'us-east-1', service: 's3' }
 const SIGNING: ChunkSigning = {
-  key: deriveSigningKey('secretsecretsecretsecretsecretsecret0000', SCOPE.date, SCOPE.region, SCOPE.service),
+  key: deriveSigningKey(
+    'secretsecretsecretsecretsecretsecret0000',
+    SCOPE.date,
+    SCOPE.region,
+    SCOPE.service,
+  ),
   amzDate: '20260314T101010Z',
   scope: SCOPE,
   seedSignature: 'c'.repeat(64),
@@ -24,7 +34,10 @@ async function run(
   opts: { mode: ChunkedMode; decodedLength: number; maxChunkSize?: number },
   cuts: readonly number[] = [],
 ): Promise<{ out: Buffer; trailers: Map<string, string>; error: unknown }> {
-  const d = new AwsChunkedDecoder({ ...opts, ...(opts.mode !== 'unsigned-trailer' ? { signing: SIGNING } : {}) })
+  const d = new AwsChunkedDecoder({
+    ...opts,
+    ...(opts.mode !== 'unsigned-trailer' ? { signing: SIGNING } : {}),
+  })
   const points = [...new Set(cuts.map((c) => c % (encoded.length + 1)))].sort((a, b) => a - b)
   const parts: Buffer[] = []
   let prev = 0
@@ -66,13 +79,19 @@ const body = fc.uint8Array({ maxLength: 3000 }).map((a) => Buffer.from(a))
 describe('AwsChunkedDecoder', () => {
   it('decodes identically however the input is split', async () => {
     await fc.assert(
-      fc.asyncProperty(body, fc.integer({ min: 1, max: 700 }), modes, fc.array(fc.nat(), { maxLength: 40 }), async (data, size, mode, cuts) => {
-        const encoded = encode(data, size, mode)
-        const r = await run(encoded, { mode, decodedLength: data.length }, cuts)
-        expect(r.error).toBeUndefined()
-        expect(r.out.equals(data)).toBe(true)
-        if (mode !== 'signed') expect(r.trailers.get('x-amz-checksum-crc32')).toBe('AAAAAA==')
-      }),
+      fc.asyncProperty(
+        body,
+        fc.integer({ min: 1, max: 700 }),
+        modes,
+        fc.array(fc.nat(), { maxLength: 40 }),
+        async (data, size, mode, cuts) => {
+          const encoded = encode(data, size, mode)
+          const r = await run(encoded, { mode, decodedLength: data.length }, cuts)
+          expect(r.error).toBeUndefined()
+          expect(r.out.equals(data)).toBe(true)
+          if (mode !== 'signed') expect(r.trailers.get('x-amz-checksum-crc32')).toBe('AAAAAA==')
+        },
+      ),
       { numRuns: 300 },
     )
   })
@@ -114,7 +133,10 @@ describe('AwsChunkedDecoder', () => {
   it('a wrong chunk signature is SignatureDoesNotMatch', async () => {
     const data = Buffer.alloc(100, 7)
     const encoded = encode(data, 40, 'signed').toString('latin1')
-    const bad = encoded.replace(/chunk-signature=([0-9a-f]{63})[0-9a-f]/, (_m, s: string) => `chunk-signature=${s}${s.endsWith('0') ? '1' : '0'}`)
+    const bad = encoded.replace(
+      /chunk-signature=([0-9a-f]{63})[0-9a-f]/,
+      (_m, s: string) => `chunk-signature=${s}${s.endsWith('0') ? '1' : '0'}`,
+    )
     const r = await run(Buffer.from(bad, 'latin1'), { mode: 'signed', decodedLength: 100 })
     expect((r.error as S3Error).code).toBe('SignatureDoesNotMatch')
     expect(r.out.length).toBeLessThanOrEqual(40)
@@ -132,10 +154,16 @@ describe('AwsChunkedDecoder', () => {
     // Take a signed chain, then drop its trailer-signature line.
     const signed = encode(data, 4, 'signed-trailer').toString('latin1')
     const stripped = signed.replace(/x-amz-trailer-signature:[0-9a-f]{64}\r\n/, '')
-    const r1 = await run(Buffer.from(stripped, 'latin1'), { mode: 'signed-trailer', decodedLength: data.length })
+    const r1 = await run(Buffer.from(stripped, 'latin1'), {
+      mode: 'signed-trailer',
+      decodedLength: data.length,
+    })
     expect((r1.error as S3Error).code).toBe('SignatureDoesNotMatch')
     const changed = signed.replace('AAAAAA==', 'AAAAAB==')
-    const r2 = await run(Buffer.from(changed, 'latin1'), { mode: 'signed-trailer', decodedLength: data.length })
+    const r2 = await run(Buffer.from(changed, 'latin1'), {
+      mode: 'signed-trailer',
+      decodedLength: data.length,
+    })
     expect((r2.error as S3Error).code).toBe('SignatureDoesNotMatch')
     expect(noSig).toContain('x-amz-checksum-crc32:AAAAAA==')
   })
@@ -164,28 +192,42 @@ describe('AwsChunkedDecoder', () => {
     const r = await run(signed.subarray(0, signed.length - 2), { mode: 'signed', decodedLength: 6 })
     expect(r.error).toBeUndefined()
     const trailer = encode(data, 4, 'signed-trailer')
-    const r2 = await run(trailer.subarray(0, trailer.length - 4), { mode: 'signed-trailer', decodedLength: 6 })
+    const r2 = await run(trailer.subarray(0, trailer.length - 4), {
+      mode: 'signed-trailer',
+      decodedLength: 6,
+    })
     expect(r2.error).toBeUndefined()
     expect(r2.trailers.get('x-amz-checksum-crc32')).toBe('AAAAAA==')
   })
 
   it('truncation anywhere before the final chunk is IncompleteBody', async () => {
     await fc.assert(
-      fc.asyncProperty(body.filter((b) => b.length > 0), fc.integer({ min: 1, max: 500 }), modes, fc.nat(), async (data, size, mode, cut) => {
-        const encoded = encode(data, size, mode)
-        const lastChunk = encoded.lastIndexOf(Buffer.from('\r\n0')) + 2 // start of the "0..." line
-        const at = cut % lastChunk
-        const r = await run(encoded.subarray(0, at), { mode, decodedLength: data.length })
-        expect(r.error).toBeInstanceOf(S3Error)
-        expect(['IncompleteBody', 'InvalidRequest', 'SignatureDoesNotMatch']).toContain((r.error as S3Error).code)
-      }),
+      fc.asyncProperty(
+        body.filter((b) => b.length > 0),
+        fc.integer({ min: 1, max: 500 }),
+        modes,
+        fc.nat(),
+        async (data, size, mode, cut) => {
+          const encoded = encode(data, size, mode)
+          const lastChunk = encoded.lastIndexOf(Buffer.from('\r\n0')) + 2 // start of the "0..." line
+          const at = cut % lastChunk
+          const r = await run(encoded.subarray(0, at), { mode, decodedLength: data.length })
+          expect(r.error).toBeInstanceOf(S3Error)
+          expect(['IncompleteBody', 'InvalidRequest', 'SignatureDoesNotMatch']).toContain(
+            (r.error as S3Error).code,
+          )
+        },
+      ),
       { numRuns: 200 },
     )
   })
 
   it('decoded length must equal x-amz-decoded-content-length', async () => {
     const data = Buffer.from('abcdefgh')
-    const short = await run(encode(data, 3, 'unsigned-trailer'), { mode: 'unsigned-trailer', decodedLength: 9 })
+    const short = await run(encode(data, 3, 'unsigned-trailer'), {
+      mode: 'unsigned-trailer',
+      decodedLength: 9,
+    })
     expect((short.error as S3Error).code).toBe('IncompleteBody')
     const long = await run(encode(data, 3, 'signed'), { mode: 'signed', decodedLength: 7 })
     expect((long.error as S3Error).code).toBe('IncompleteBody')
@@ -204,17 +246,28 @@ describe('AwsChunkedDecoder', () => {
       const r = await run(Buffer.from(text), { mode: 'unsigned-trailer', decodedLength: 2 })
       expect((r.error as S3Error | undefined)?.code, JSON.stringify(text)).toBe(code)
     }
-    const big = await run(Buffer.from('1000001\r\n'), { mode: 'unsigned-trailer', decodedLength: 0x1000001 })
+    const big = await run(Buffer.from('1000001\r\n'), {
+      mode: 'unsigned-trailer',
+      decodedLength: 0x1000001,
+    })
     expect((big.error as S3Error).code).toBe('InvalidRequest')
     expect((big.error as S3Error).message).toMatch(/exceeds the maximum/)
-    const custom = await run(Buffer.from('11\r\n'), { mode: 'unsigned-trailer', decodedLength: 17, maxChunkSize: 16 })
+    const custom = await run(Buffer.from('11\r\n'), {
+      mode: 'unsigned-trailer',
+      decodedLength: 17,
+      maxChunkSize: 16,
+    })
     expect((custom.error as S3Error).code).toBe('InvalidRequest')
   })
 
   it('passes a large body through with bounded buffering', async () => {
     const data = Buffer.alloc(3 * 1024 * 1024 + 17, 0x61)
     const encoded = encode(data, 1024 * 1024, 'signed')
-    const d = new AwsChunkedDecoder({ mode: 'signed', decodedLength: data.length, signing: SIGNING })
+    const d = new AwsChunkedDecoder({
+      mode: 'signed',
+      decodedLength: data.length,
+      signing: SIGNING,
+    })
     d.end(encoded)
     expect((await collect(d)).equals(data)).toBe(true)
   })

@@ -133,7 +133,10 @@ export class AwsChunkedDecoder extends Transform {
           this.remaining -= n
           this.decoded += n
           if (this.decoded > this.decodedLength) {
-            throw new S3Error('IncompleteBody', 'The decoded body is longer than x-amz-decoded-content-length.')
+            throw new S3Error(
+              'IncompleteBody',
+              'The decoded body is longer than x-amz-decoded-content-length.',
+            )
           }
           this.chunkHash?.update(piece)
           this.push(piece)
@@ -150,7 +153,9 @@ export class AwsChunkedDecoder extends Transform {
           off++
           if (++this.crlfSeen === 2) {
             if (this.state === 'data-crlf') {
-              this.verifyChunk(this.chunkHash === undefined ? EMPTY_SHA256 : this.chunkHash.digest('hex'))
+              this.verifyChunk(
+                this.chunkHash === undefined ? EMPTY_SHA256 : this.chunkHash.digest('hex'),
+              )
               this.chunkHash = undefined
               this.state = 'header'
             } else {
@@ -169,7 +174,8 @@ export class AwsChunkedDecoder extends Transform {
   private appendLine(piece: Buffer): void {
     this.lineLength += piece.length
     const limit = this.state === 'trailer' ? MAX_TRAILER_BYTES : MAX_LINE
-    if (this.lineLength > limit) throw malformed(this.state === 'trailer' ? 'trailer too long' : 'chunk header too long')
+    if (this.lineLength > limit)
+      throw malformed(this.state === 'trailer' ? 'trailer too long' : 'chunk header too long')
     if (piece.length > 0) this.line.push(piece)
   }
 
@@ -178,7 +184,8 @@ export class AwsChunkedDecoder extends Transform {
     const raw = Buffer.concat(this.line, this.lineLength)
     this.line = []
     this.lineLength = 0
-    if (raw.length < 2 || raw[raw.length - 2] !== 0x0d) throw malformed('line not terminated by CRLF')
+    if (raw.length < 2 || raw[raw.length - 2] !== 0x0d)
+      throw malformed('line not terminated by CRLF')
     return raw.subarray(0, raw.length - 2).toString('latin1')
   }
 
@@ -192,7 +199,10 @@ export class AwsChunkedDecoder extends Transform {
     }
     const size = parseInt(m[1] as string, 16)
     if (size > this.maxChunkSize) {
-      throw new S3Error('InvalidRequest', `Chunk size ${size} exceeds the maximum of ${this.maxChunkSize} bytes.`)
+      throw new S3Error(
+        'InvalidRequest',
+        `Chunk size ${size} exceeds the maximum of ${this.maxChunkSize} bytes.`,
+      )
     }
     this.chunkSignature = m[2] ?? ''
     if (size > 0) {
@@ -214,9 +224,15 @@ export class AwsChunkedDecoder extends Transform {
   private verifyChunk(dataSha256Hex: string): void {
     if (this.mode === 'unsigned-trailer' || this.signing === undefined) return
     const s = this.signing
-    const expected = hmacSha256(s.key, chunkStringToSign(s.amzDate, s.scope, this.previousSignature, dataSha256Hex))
+    const expected = hmacSha256(
+      s.key,
+      chunkStringToSign(s.amzDate, s.scope, this.previousSignature, dataSha256Hex),
+    )
     if (!signatureEquals(this.chunkSignature, expected)) {
-      throw new S3Error('SignatureDoesNotMatch', 'The chunk signature we calculated does not match the signature you provided.')
+      throw new S3Error(
+        'SignatureDoesNotMatch',
+        'The chunk signature we calculated does not match the signature you provided.',
+      )
     }
     this.previousSignature = this.chunkSignature
   }
@@ -248,10 +264,21 @@ export class AwsChunkedDecoder extends Transform {
       const s = this.signing
       const expected = hmacSha256(
         s.key,
-        trailerStringToSign(s.amzDate, s.scope, this.previousSignature, sha256Hex(this.trailerCanonical)),
+        trailerStringToSign(
+          s.amzDate,
+          s.scope,
+          this.previousSignature,
+          sha256Hex(this.trailerCanonical),
+        ),
       )
-      if (this.trailerSignature === undefined || !signatureEquals(this.trailerSignature, expected)) {
-        throw new S3Error('SignatureDoesNotMatch', 'The trailer signature we calculated does not match the signature you provided.')
+      if (
+        this.trailerSignature === undefined ||
+        !signatureEquals(this.trailerSignature, expected)
+      ) {
+        throw new S3Error(
+          'SignatureDoesNotMatch',
+          'The trailer signature we calculated does not match the signature you provided.',
+        )
       }
     } else if (this.trailerSignature !== undefined) {
       throw malformed('trailer signature in an unsigned upload')
@@ -300,11 +327,16 @@ export function encodeAwsChunked(
   }
   for (let off = 0; off < data.length; off += chunkSize) {
     const piece = data.subarray(off, Math.min(off + chunkSize, data.length))
-    parts.push(Buffer.from(`${piece.length.toString(16)}${sign(sha256Hex(piece))}\r\n`), piece, Buffer.from('\r\n'))
+    parts.push(
+      Buffer.from(`${piece.length.toString(16)}${sign(sha256Hex(piece))}\r\n`),
+      piece,
+      Buffer.from('\r\n'),
+    )
   }
   parts.push(Buffer.from(`0${sign(EMPTY_SHA256)}\r\n`))
   if (opts.trailers === undefined) {
-    if (opts.signing === undefined) throw new Error('unsigned aws-chunked needs trailers (may be empty)')
+    if (opts.signing === undefined)
+      throw new Error('unsigned aws-chunked needs trailers (may be empty)')
     parts.push(Buffer.from('\r\n'))
     return Buffer.concat(parts)
   }
@@ -315,7 +347,10 @@ export function encodeAwsChunked(
   }
   const s = opts.signing
   if (s !== undefined) {
-    const sig = hmacSha256(s.key, trailerStringToSign(s.amzDate, s.scope, prev, sha256Hex(canonical))).toString('hex')
+    const sig = hmacSha256(
+      s.key,
+      trailerStringToSign(s.amzDate, s.scope, prev, sha256Hex(canonical)),
+    ).toString('hex')
     parts.push(Buffer.from(`x-amz-trailer-signature:${sig}\r\n`))
   }
   parts.push(Buffer.from('\r\n'))

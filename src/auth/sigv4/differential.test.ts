@@ -29,13 +29,46 @@ const escapeUri = (s: string): string =>
   encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 
 const keyChar = fc.oneof(
-  fc.constantFrom(' ', '/', '+', '%', '~', '!', '*', "'", '(', ')', '$', '&', '=', '?', '#', ':', '@', ',', ';', 'é', '日', '😀', '.', '..', '-', '_'),
+  fc.constantFrom(
+    ' ',
+    '/',
+    '+',
+    '%',
+    '~',
+    '!',
+    '*',
+    "'",
+    '(',
+    ')',
+    '$',
+    '&',
+    '=',
+    '?',
+    '#',
+    ':',
+    '@',
+    ',',
+    ';',
+    'é',
+    '日',
+    '😀',
+    '.',
+    '..',
+    '-',
+    '_',
+  ),
   fc.string({ minLength: 1, maxLength: 1, unit: 'grapheme-ascii' }),
   fc.string({ minLength: 1, maxLength: 1, unit: 'grapheme' }),
 )
 const objectKey = fc.array(keyChar, { minLength: 1, maxLength: 24 }).map((a) => a.join(''))
 const queryName = fc
-  .array(fc.oneof(fc.constantFrom('a', 'b', 'Z', '-', '_', '.', '~', ' ', '+', '%', 'é', '/', '='), fc.string({ minLength: 1, maxLength: 1, unit: 'grapheme-ascii' })), { minLength: 1, maxLength: 10 })
+  .array(
+    fc.oneof(
+      fc.constantFrom('a', 'b', 'Z', '-', '_', '.', '~', ' ', '+', '%', 'é', '/', '='),
+      fc.string({ minLength: 1, maxLength: 1, unit: 'grapheme-ascii' }),
+    ),
+    { minLength: 1, maxLength: 10 },
+  )
   .map((a) => a.join(''))
   .filter((k) => !k.toLowerCase().startsWith('x-amz-'))
 const queryValue = fc.array(keyChar, { maxLength: 12 }).map((a) => a.join(''))
@@ -48,10 +81,16 @@ const requestArb = fc.record({
   method: fc.constantFrom('GET', 'PUT', 'POST', 'DELETE', 'HEAD'),
   key: objectKey,
   query: fc.uniqueArray(fc.tuple(queryName, queryValue), { maxLength: 5, selector: (t) => t[0] }),
-  headers: fc.uniqueArray(fc.tuple(headerName, headerValue), { maxLength: 4, selector: (t) => t[0] }),
+  headers: fc.uniqueArray(fc.tuple(headerName, headerValue), {
+    maxLength: 4,
+    selector: (t) => t[0],
+  }),
   token: fc.option(fc.stringMatching(/^[A-Za-z0-9+/=]{8,40}$/), { nil: undefined }),
   presigned: fc.boolean(),
-  payload: fc.constantFrom('UNSIGNED-PAYLOAD', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'),
+  payload: fc.constantFrom(
+    'UNSIGNED-PAYLOAD',
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  ),
   expires: fc.integer({ min: 1, max: 604800 }),
 })
 type Req = typeof requestArb extends fc.Arbitrary<infer T> ? T : never
@@ -60,13 +99,20 @@ async function signWithSmithy(r: Req): Promise<RawRequest> {
   const signer = new SignatureV4({
     service: 's3',
     region: REGION,
-    credentials: { accessKeyId: AKID, secretAccessKey: SECRET, ...(r.token !== undefined ? { sessionToken: r.token } : {}) },
+    credentials: {
+      accessKeyId: AKID,
+      secretAccessKey: SECRET,
+      ...(r.token !== undefined ? { sessionToken: r.token } : {}),
+    },
     sha256: Sha256,
     uriEscapePath: false,
     applyChecksum: false,
   })
   const path = `/bucket/${r.key.split('/').map(escapeUri).join('/')}`
-  const headers: Record<string, string> = { host: HOST, 'x-amz-content-sha256': r.presigned ? 'UNSIGNED-PAYLOAD' : r.payload }
+  const headers: Record<string, string> = {
+    host: HOST,
+    'x-amz-content-sha256': r.presigned ? 'UNSIGNED-PAYLOAD' : r.payload,
+  }
   for (const [k, v] of r.headers) headers[k] = v
   const req = new HttpRequest({
     method: r.method,
@@ -88,7 +134,8 @@ async function signWithSmithy(r: Req): Promise<RawRequest> {
     .map(([k, v]) => `${escapeUri(k)}=${escapeUri(String(v))}`)
     .join('&')
   const outHeaders: Record<string, string> = {}
-  for (const [k, v] of Object.entries(signed.headers)) outHeaders[k.toLowerCase()] = String(v).trim()
+  for (const [k, v] of Object.entries(signed.headers))
+    outHeaders[k.toLowerCase()] = String(v).trim()
   if (r.presigned) delete outHeaders['x-amz-content-sha256']
   return rawRequest({ method: r.method, path: signed.path, query: rawQuery, headers: outHeaders })
 }
@@ -136,23 +183,41 @@ describe('differential: @smithy/signature-v4 (S3 client settings) → our verifi
           const i = parts.findIndex((p) => p.startsWith('X-Amz-SignedHeaders='))
           parts[i] = `${parts[i]}%3Bx-amz-meta-z`
           expect(rejects({ ...raw, rawQuery: parts.join('&') })).toBe(true)
-          const flipSig = q.replace(/(X-Amz-Signature=[0-9a-f]{63})([0-9a-f])/, (_m, a: string, c: string) =>
-            a + (c === '0' ? '1' : '0'),
+          const flipSig = q.replace(
+            /(X-Amz-Signature=[0-9a-f]{63})([0-9a-f])/,
+            (_m, a: string, c: string) => a + (c === '0' ? '1' : '0'),
           )
           expect(flipSig).not.toBe(q)
           expect(rejects({ ...raw, rawQuery: flipSig })).toBe(true)
           if (r.token !== undefined) {
-            expect(rejects({ ...raw, rawQuery: q.replace(/X-Amz-Security-Token=/, 'X-Amz-Security-Token=Z') })).toBe(true)
+            expect(
+              rejects({
+                ...raw,
+                rawQuery: q.replace(/X-Amz-Security-Token=/, 'X-Amz-Security-Token=Z'),
+              }),
+            ).toBe(true)
           }
         } else {
           const auth = raw.headers['authorization'] ?? ''
           const flipped = auth.slice(0, -1) + (auth.endsWith('0') ? '1' : '0')
-          expect(rejects({ ...raw, headers: { ...raw.headers, authorization: flipped } })).toBe(true)
+          expect(rejects({ ...raw, headers: { ...raw.headers, authorization: flipped } })).toBe(
+            true,
+          )
           for (const [name] of r.headers) {
-            expect(rejects({ ...raw, headers: { ...raw.headers, [name]: `${raw.headers[name] ?? ''}z` } })).toBe(true)
+            expect(
+              rejects({
+                ...raw,
+                headers: { ...raw.headers, [name]: `${raw.headers[name] ?? ''}z` },
+              }),
+            ).toBe(true)
           }
           if (r.token !== undefined) {
-            expect(rejects({ ...raw, headers: { ...raw.headers, 'x-amz-security-token': `${r.token}z` } })).toBe(true)
+            expect(
+              rejects({
+                ...raw,
+                headers: { ...raw.headers, 'x-amz-security-token': `${r.token}z` },
+              }),
+            ).toBe(true)
           }
         }
         expect(rejects({ ...raw, headers: { ...raw.headers, host: `x${HOST}` } })).toBe(true)

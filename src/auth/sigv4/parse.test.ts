@@ -16,7 +16,9 @@ const goodHeaders = (over: Record<string, string | undefined> = {}): Record<stri
     authorization: `AWS4-HMAC-SHA256 Credential=${CRED}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${SIG}`,
     ...over,
   }
-  return Object.fromEntries(Object.entries(h).filter((e): e is [string, string] => e[1] !== undefined))
+  return Object.fromEntries(
+    Object.entries(h).filter((e): e is [string, string] => e[1] !== undefined),
+  )
 }
 
 function parseH(headers: Record<string, string>, query = '', opts: ParseOptions = {}) {
@@ -64,7 +66,9 @@ describe('parseSignature: header form', () => {
     for (const a of ['AWS AKID:c2lnbmF0dXJl', 'AWS4-ECDSA-P256-SHA256 Credential=x', 'Bearer x']) {
       const e = errorOf(() => parseH(goodHeaders({ authorization: a })))
       expect(e.code).toBe('InvalidRequest')
-      expect(e.message).toBe('The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.')
+      expect(e.message).toBe(
+        'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
+      )
     }
     const v2q = errorOf(() => parseH({ host: 'h' }, 'AWSAccessKeyId=AK&Signature=x&Expires=1'))
     expect(v2q.code).toBe('InvalidRequest')
@@ -86,7 +90,9 @@ describe('parseSignature: header form', () => {
       `AWS4-HMAC-SHA256 garbage`,
     ]
     for (const a of bad) {
-      expect(errorOf(() => parseH(goodHeaders({ authorization: a }))).code, a).toBe('AuthorizationHeaderMalformed')
+      expect(errorOf(() => parseH(goodHeaders({ authorization: a }))).code, a).toBe(
+        'AuthorizationHeaderMalformed',
+      )
     }
   })
 
@@ -96,23 +102,42 @@ describe('parseSignature: header form', () => {
   })
 
   it('missing or invalid date → AccessDenied; the Date header is accepted', () => {
-    expect(errorOf(() => parseH(goodHeaders({ 'x-amz-date': undefined }))).code).toBe('AccessDenied')
-    expect(errorOf(() => parseH(goodHeaders({ 'x-amz-date': '2026-03-14T10:10:10Z' }))).code).toBe('AccessDenied')
+    expect(errorOf(() => parseH(goodHeaders({ 'x-amz-date': undefined }))).code).toBe(
+      'AccessDenied',
+    )
+    expect(errorOf(() => parseH(goodHeaders({ 'x-amz-date': '2026-03-14T10:10:10Z' }))).code).toBe(
+      'AccessDenied',
+    )
     const auth = `AWS4-HMAC-SHA256 Credential=${CRED}, SignedHeaders=date;host;x-amz-content-sha256, Signature=${SIG}`
-    const s = parseH(goodHeaders({ 'x-amz-date': undefined, date: 'Sat, 14 Mar 2026 10:10:10 GMT', authorization: auth }))
+    const s = parseH(
+      goodHeaders({
+        'x-amz-date': undefined,
+        date: 'Sat, 14 Mar 2026 10:10:10 GMT',
+        authorization: auth,
+      }),
+    )
     expect(s?.amzDate).toBe('20260314T101010Z')
   })
 
   it('x-amz-content-sha256: required for S3, optional for STS, validated', () => {
     const noSha = goodHeaders({ 'x-amz-content-sha256': undefined })
-    noSha['authorization'] = `AWS4-HMAC-SHA256 Credential=${CRED}, SignedHeaders=host;x-amz-date, Signature=${SIG}`
+    noSha['authorization'] =
+      `AWS4-HMAC-SHA256 Credential=${CRED}, SignedHeaders=host;x-amz-date, Signature=${SIG}`
     const e = errorOf(() => parseH(noSha))
     expect(e.code).toBe('InvalidRequest')
     expect(e.message).toBe('Missing required header for this request: x-amz-content-sha256')
     const stsAuth = noSha['authorization'].replace('/s3/', '/sts/')
-    expect(parseH({ ...noSha, authorization: stsAuth }, '', { service: 'sts' })?.payloadHash).toBe('')
-    expect(errorOf(() => parseH(goodHeaders({ 'x-amz-content-sha256': 'abc' }))).code).toBe('InvalidArgument')
-    for (const v of ['UNSIGNED-PAYLOAD', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD']) {
+    expect(parseH({ ...noSha, authorization: stsAuth }, '', { service: 'sts' })?.payloadHash).toBe(
+      '',
+    )
+    expect(errorOf(() => parseH(goodHeaders({ 'x-amz-content-sha256': 'abc' }))).code).toBe(
+      'InvalidArgument',
+    )
+    for (const v of [
+      'UNSIGNED-PAYLOAD',
+      'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+    ]) {
       expect(parseH(goodHeaders({ 'x-amz-content-sha256': v }))?.payloadHash).toBe(v)
     }
   })
@@ -125,7 +150,9 @@ describe('parseSignature: header form', () => {
 
   it('session token from the header', () => {
     const auth = `AWS4-HMAC-SHA256 Credential=${CRED}, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature=${SIG}`
-    expect(parseH(goodHeaders({ authorization: auth, 'x-amz-security-token': 'TOKEN' }))?.sessionToken).toBe('TOKEN')
+    expect(
+      parseH(goodHeaders({ authorization: auth, 'x-amz-security-token': 'TOKEN' }))?.sessionToken,
+    ).toBe('TOKEN')
   })
 
   it('header and query signatures together → InvalidArgument', () => {
@@ -154,9 +181,15 @@ describe('parseSignature: presigned form', () => {
     expect(week.code).toBe('AuthorizationQueryParametersError')
     expect(week.message).toBe('X-Amz-Expires must be less than a week (in seconds) that is 604800')
     expect(parseH({ host: 'h' }, q('604800'))?.expiresSeconds).toBe(604800)
-    expect(errorOf(() => parseH({ host: 'h' }, q('-1'))).message).toBe('X-Amz-Expires must be non-negative')
-    expect(errorOf(() => parseH({ host: 'h' }, q('abc'))).code).toBe('AuthorizationQueryParametersError')
-    expect(errorOf(() => parseH({ host: 'h' }, q('0'))).code).toBe('AuthorizationQueryParametersError')
+    expect(errorOf(() => parseH({ host: 'h' }, q('-1'))).message).toBe(
+      'X-Amz-Expires must be non-negative',
+    )
+    expect(errorOf(() => parseH({ host: 'h' }, q('abc'))).code).toBe(
+      'AuthorizationQueryParametersError',
+    )
+    expect(errorOf(() => parseH({ host: 'h' }, q('0'))).code).toBe(
+      'AuthorizationQueryParametersError',
+    )
   })
 
   it('missing or bad parameters → AuthorizationQueryParametersError', () => {
@@ -168,8 +201,13 @@ describe('parseSignature: presigned form', () => {
       PRESIGN.replace(`X-Amz-Signature=${SIG}`, 'X-Amz-Signature=zz'),
       PRESIGN.replace('%2Faws4_request', '%2Faws4'),
     ]
-    for (const q of variants) expect(errorOf(() => parseH({ host: 'h' }, q)).code, q).toBe('AuthorizationQueryParametersError')
-    const alg = errorOf(() => parseH({ host: 'h' }, PRESIGN.replace('AWS4-HMAC-SHA256', 'AWS4-HMAC-SHA1')))
+    for (const q of variants)
+      expect(errorOf(() => parseH({ host: 'h' }, q)).code, q).toBe(
+        'AuthorizationQueryParametersError',
+      )
+    const alg = errorOf(() =>
+      parseH({ host: 'h' }, PRESIGN.replace('AWS4-HMAC-SHA256', 'AWS4-HMAC-SHA1')),
+    )
     expect(alg.code).toBe('InvalidRequest')
   })
 })

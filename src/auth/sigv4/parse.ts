@@ -68,7 +68,14 @@ const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/
 export function parseAmzDate(s: string): number | undefined {
   const m = AMZ_DATE_RE.exec(s)
   if (m === null) return undefined
-  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number]
+  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) return undefined
   const t = Date.UTC(y, mo - 1, d, h, mi, se)
   const back = new Date(t)
@@ -78,7 +85,10 @@ export function parseAmzDate(s: string): number | undefined {
 
 /** ms epoch → yyyymmddThhmmssZ */
 export function formatAmzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')
 }
 
 function isValidScopeDate(s: string): boolean {
@@ -107,13 +117,28 @@ interface Credential {
 export function parseCredential(value: string): Credential | { error: string } {
   const parts = value.split('/')
   if (parts.length !== 5) {
-    return { error: 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".' }
+    return {
+      error:
+        'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
+    }
   }
-  const [accessKeyId, date, region, service, terminator] = parts as [string, string, string, string, string]
+  const [accessKeyId, date, region, service, terminator] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ]
   if (accessKeyId === '' || region === '' || service === '') {
-    return { error: 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".' }
+    return {
+      error:
+        'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
+    }
   }
-  if (!isValidScopeDate(date)) return { error: `incorrect date format "${date}". This date in the credential must be in the format "yyyyMMdd".` }
+  if (!isValidScopeDate(date))
+    return {
+      error: `incorrect date format "${date}". This date in the credential must be in the format "yyyyMMdd".`,
+    }
   if (terminator !== SCOPE_TERMINATOR) {
     return { error: `incorrect terminal "${terminator}". This endpoint uses "aws4_request".` }
   }
@@ -188,7 +213,10 @@ function parseHeaderAuth(
     const eq = p.indexOf('=')
     const k = eq < 0 ? p : p.slice(0, eq).trim()
     if (eq < 0 || fields.has(k)) {
-      throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} the authorization component "${p.slice(0, 64)}" is malformed.`)
+      throw new S3Error(
+        'AuthorizationHeaderMalformed',
+        `${HEADER_MALFORMED} the authorization component "${p.slice(0, 64)}" is malformed.`,
+      )
     }
     fields.set(k, p.slice(eq + 1).trim())
   }
@@ -202,17 +230,28 @@ function parseHeaderAuth(
     )
   }
   const cred = parseCredential(credential)
-  if ('error' in cred) throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} ${cred.error}`)
-  if (checkScope) checkService(cred.scope, service, 'AuthorizationHeaderMalformed', HEADER_MALFORMED)
+  if ('error' in cred)
+    throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} ${cred.error}`)
+  if (checkScope)
+    checkService(cred.scope, service, 'AuthorizationHeaderMalformed', HEADER_MALFORMED)
   const signedHeaders = parseSignedHeaders(signedHeadersRaw)
   if (signedHeaders === undefined) {
-    throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} the SignedHeaders component is malformed.`)
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      `${HEADER_MALFORMED} the SignedHeaders component is malformed.`,
+    )
   }
   if (!signedHeaders.includes('host')) {
-    throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} the host header must be signed.`)
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      `${HEADER_MALFORMED} the host header must be signed.`,
+    )
   }
   if (!SIGNATURE_RE.test(signature)) {
-    throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} the Signature component is malformed.`)
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      `${HEADER_MALFORMED} the Signature component is malformed.`,
+    )
   }
 
   // Request time: X-Amz-Date, else Date.
@@ -229,7 +268,10 @@ function parseHeaderAuth(
     amzDate = requestTime === undefined ? '' : formatAmzDate(requestTime)
   }
   if (requestTime === undefined) {
-    throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header')
+    throw new S3Error(
+      'AccessDenied',
+      'AWS authentication requires a valid Date or x-amz-date header',
+    )
   }
   if (amzDate.slice(0, 8) !== cred.scope.date) {
     throw new S3Error(
@@ -243,7 +285,10 @@ function parseHeaderAuth(
   let payloadHash: string
   if (contentSha === undefined) {
     if (service === 's3') {
-      throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256')
+      throw new S3Error(
+        'InvalidRequest',
+        'Missing required header for this request: x-amz-content-sha256',
+      )
     }
     payloadHash = ''
   } else {
@@ -256,13 +301,18 @@ function parseHeaderAuth(
   const unsigned =
     service === 's3'
       ? Object.keys(raw.headers).filter(
-          (h) => h.startsWith('x-amz-') && raw.headers[h] !== undefined && !signedHeaders.includes(h),
+          (h) =>
+            h.startsWith('x-amz-') && raw.headers[h] !== undefined && !signedHeaders.includes(h),
         )
       : []
   if (unsigned.length > 0) {
-    throw new S3Error('AccessDenied', 'There were headers present in the request which were not signed', {
-      HeadersNotSigned: unsigned.sort().join(', '),
-    })
+    throw new S3Error(
+      'AccessDenied',
+      'There were headers present in the request which were not signed',
+      {
+        HeadersNotSigned: unsigned.sort().join(', '),
+      },
+    )
   }
 
   const sessionToken = nonEmpty(raw.headers['x-amz-security-token']?.trim())
@@ -286,11 +336,18 @@ function checkService(
   prefix: string,
 ): void {
   if (scope.service !== service) {
-    throw new S3Error(code, `${prefix} incorrect service "${scope.service}". This endpoint belongs to "${service}".`)
+    throw new S3Error(
+      code,
+      `${prefix} incorrect service "${scope.service}". This endpoint belongs to "${service}".`,
+    )
   }
 }
 
-function parsePresigned(query: QueryMap, service: SignedService, checkScope: boolean): SignatureInput {
+function parsePresigned(
+  query: QueryMap,
+  service: SignedService,
+  checkScope: boolean,
+): SignatureInput {
   const algorithm = query.get('X-Amz-Algorithm')
   if (algorithm !== undefined && algorithm !== ALGORITHM) {
     throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
@@ -312,16 +369,24 @@ function parsePresigned(query: QueryMap, service: SignedService, checkScope: boo
   }
   const cred = parseCredential(credential)
   if ('error' in cred) {
-    throw new S3Error('AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter; ${cred.error}`)
+    throw new S3Error(
+      'AuthorizationQueryParametersError',
+      `Error parsing the X-Amz-Credential parameter; ${cred.error}`,
+    )
   }
   if (checkScope) {
-    checkService(cred.scope, service, 'AuthorizationQueryParametersError', 'Error parsing the X-Amz-Credential parameter;')
+    checkService(
+      cred.scope,
+      service,
+      'AuthorizationQueryParametersError',
+      'Error parsing the X-Amz-Credential parameter;',
+    )
   }
   const requestTime = parseAmzDate(amzDate)
   if (requestTime === undefined) {
     throw new S3Error(
       'AuthorizationQueryParametersError',
-      'X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"',
+      "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
     )
   }
   if (amzDate.slice(0, 8) !== cred.scope.date) {
@@ -339,7 +404,10 @@ function parsePresigned(query: QueryMap, service: SignedService, checkScope: boo
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-SignedHeaders must contain host.')
   }
   if (!SIGNATURE_RE.test(signature)) {
-    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Signature must be 64 lower-case hexadecimal characters.')
+    throw new S3Error(
+      'AuthorizationQueryParametersError',
+      'X-Amz-Signature must be 64 lower-case hexadecimal characters.',
+    )
   }
   const contentSha = query.get('X-Amz-Content-Sha256')
   let payloadHash: string
@@ -378,6 +446,10 @@ function parseExpires(v: string): number {
       'X-Amz-Expires must be less than a week (in seconds) that is 604800',
     )
   }
-  if (n < 1) throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be at least 1 second')
+  if (n < 1)
+    throw new S3Error(
+      'AuthorizationQueryParametersError',
+      'X-Amz-Expires must be at least 1 second',
+    )
   return n
 }

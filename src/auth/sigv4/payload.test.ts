@@ -25,7 +25,11 @@ const code = (e: unknown) => (e instanceof S3Error ? e.code : e)
 
 describe('decodePayload', () => {
   it('anonymous / UNSIGNED-PAYLOAD: body as sent; short of Content-Length → IncompleteBody', async () => {
-    const ok = decodePayload(rawRequest({ headers: { 'content-length': '5' }, body: 'hello' }), undefined, undefined)
+    const ok = decodePayload(
+      rawRequest({ headers: { 'content-length': '5' }, body: 'hello' }),
+      undefined,
+      undefined,
+    )
     expect(ok.contentLength).toBe(5)
     expect((await collect(ok.body)).toString()).toBe('hello')
     const short = decodePayload(
@@ -41,9 +45,17 @@ describe('decodePayload', () => {
 
   it('hex sha256: matching body passes, any other body → XAmzContentSHA256Mismatch', async () => {
     const body = 'some object bytes'
-    const good = decodePayload(rawRequest({ headers: { 'content-length': '17' }, body }), input(sha256Hex(body)), KEY)
+    const good = decodePayload(
+      rawRequest({ headers: { 'content-length': '17' }, body }),
+      input(sha256Hex(body)),
+      KEY,
+    )
     expect((await collect(good.body)).toString()).toBe(body)
-    const bad = decodePayload(rawRequest({ headers: { 'content-length': '17' }, body: 'some object bytez' }), input(sha256Hex(body)), KEY)
+    const bad = decodePayload(
+      rawRequest({ headers: { 'content-length': '17' }, body: 'some object bytez' }),
+      input(sha256Hex(body)),
+      KEY,
+    )
     const err = await streamError(bad.body)
     expect(code(err)).toBe('XAmzContentSHA256Mismatch')
     expect((err as S3Error).extra['ClientComputedContentSHA256']).toBe(sha256Hex(body))
@@ -52,12 +64,18 @@ describe('decodePayload', () => {
   })
 
   it('empty body with the empty hash: fast path', async () => {
-    const d = decodePayload(rawRequest({ headers: { 'content-length': '0' } }), input(EMPTY_SHA256), KEY)
+    const d = decodePayload(
+      rawRequest({ headers: { 'content-length': '0' } }),
+      input(EMPTY_SHA256),
+      KEY,
+    )
     expect((await collect(d.body)).length).toBe(0)
   })
 
   it('bad Content-Length → InvalidArgument', () => {
-    expect(() => decodePayload(rawRequest({ headers: { 'content-length': '-1' } }), undefined, undefined)).toThrow(S3Error)
+    expect(() =>
+      decodePayload(rawRequest({ headers: { 'content-length': '-1' } }), undefined, undefined),
+    ).toThrow(S3Error)
   })
 
   it('aws-chunked unsigned trailer: decoded body, length and trailers', async () => {
@@ -65,7 +83,11 @@ describe('decodePayload', () => {
     const encoded = encodeAwsChunked(data, 30, { trailers: [['x-amz-checksum-crc32', 'AAAAAA==']] })
     const raw = rawRequest({
       method: 'PUT',
-      headers: { 'x-amz-decoded-content-length': '100', 'content-encoding': 'aws-chunked', 'transfer-encoding': 'chunked' },
+      headers: {
+        'x-amz-decoded-content-length': '100',
+        'content-encoding': 'aws-chunked',
+        'transfer-encoding': 'chunked',
+      },
       body: [encoded.subarray(0, 7), encoded.subarray(7)],
     })
     const d = decodePayload(raw, input('STREAMING-UNSIGNED-PAYLOAD-TRAILER'), KEY)
@@ -80,7 +102,11 @@ describe('decodePayload', () => {
     const signing = { key: KEY, amzDate: '20260314T000000Z', scope: SCOPE, seedSignature: seed }
     const encoded = encodeAwsChunked(data, 20, { signing })
     const headers = { 'x-amz-decoded-content-length': '50' }
-    const ok = decodePayload(rawRequest({ headers, body: encoded }), input('STREAMING-AWS4-HMAC-SHA256-PAYLOAD'), KEY)
+    const ok = decodePayload(
+      rawRequest({ headers, body: encoded }),
+      input('STREAMING-AWS4-HMAC-SHA256-PAYLOAD'),
+      KEY,
+    )
     expect((await collect(ok.body)).equals(data)).toBe(true)
     const other = { ...input('STREAMING-AWS4-HMAC-SHA256-PAYLOAD'), signature: 'e'.repeat(64) }
     const bad = decodePayload(rawRequest({ headers, body: encoded }), other, KEY)
@@ -88,11 +114,15 @@ describe('decodePayload', () => {
   })
 
   it('header-level problems throw at once', () => {
-    expect(() => decodePayload(rawRequest({}), input('STREAMING-UNSIGNED-PAYLOAD-TRAILER'), KEY)).toThrow(
-      'x-amz-decoded-content-length',
-    )
+    expect(() =>
+      decodePayload(rawRequest({}), input('STREAMING-UNSIGNED-PAYLOAD-TRAILER'), KEY),
+    ).toThrow('x-amz-decoded-content-length')
     try {
-      decodePayload(rawRequest({ headers: { 'x-amz-decoded-content-length': '1' } }), input('STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD'), KEY)
+      decodePayload(
+        rawRequest({ headers: { 'x-amz-decoded-content-length': '1' } }),
+        input('STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD'),
+        KEY,
+      )
       expect.unreachable()
     } catch (err) {
       expect(code(err)).toBe('NotImplemented')

@@ -99,7 +99,9 @@ class VerifyingPassThrough extends Transform {
 
 /** Pipe the request body into `t`, turning an upstream failure (client abort) into IncompleteBody. */
 function feed(source: Readable, t: Transform): Transform {
-  source.on('error', (err) => t.destroy(err instanceof S3Error ? err : new S3Error('IncompleteBody')))
+  source.on('error', (err) =>
+    t.destroy(err instanceof S3Error ? err : new S3Error('IncompleteBody')),
+  )
   source.on('aborted', () => t.destroy(new S3Error('IncompleteBody')))
   source.pipe(t)
   return t
@@ -112,17 +114,27 @@ export function decodePayload(
   opts: { maxChunkSize?: number } = {},
 ): DecodedPayload {
   const trailers = new Map<string, string>()
-  const mode = input === undefined || input.payloadHash === '' ? UNSIGNED_PAYLOAD : input.payloadHash
+  const mode =
+    input === undefined || input.payloadHash === '' ? UNSIGNED_PAYLOAD : input.payloadHash
 
   if (mode === STREAMING_ECDSA || mode === STREAMING_ECDSA_TRAILER) {
-    throw new S3Error('NotImplemented', 'SigV4a (AWS4-ECDSA-P256-SHA256) streaming payloads are not supported.')
+    throw new S3Error(
+      'NotImplemented',
+      'SigV4a (AWS4-ECDSA-P256-SHA256) streaming payloads are not supported.',
+    )
   }
 
   const chunkedMode = CHUNKED_MODES[mode]
   if (chunkedMode !== undefined) {
-    const decodedLength = parseLength(raw.headers['x-amz-decoded-content-length'], 'x-amz-decoded-content-length')
+    const decodedLength = parseLength(
+      raw.headers['x-amz-decoded-content-length'],
+      'x-amz-decoded-content-length',
+    )
     if (decodedLength === undefined) {
-      throw new S3Error('MissingContentLength', 'Missing required header for this request: x-amz-decoded-content-length')
+      throw new S3Error(
+        'MissingContentLength',
+        'Missing required header for this request: x-amz-decoded-content-length',
+      )
     }
     const signed = chunkedMode !== 'unsigned-trailer'
     if (signed && (input === undefined || signingKey === undefined)) {
@@ -167,9 +179,17 @@ export function decodePayload(
   }
   if (mode === UNSIGNED_PAYLOAD) {
     if (contentLength === undefined) return { body: raw.body, trailers }
-    return { body: feed(raw.body, new VerifyingPassThrough(contentLength, undefined)), ...withLength, trailers }
+    return {
+      body: feed(raw.body, new VerifyingPassThrough(contentLength, undefined)),
+      ...withLength,
+      trailers,
+    }
   }
 
   // A hex sha256 (parse.ts validated the form).
-  return { body: feed(raw.body, new VerifyingPassThrough(contentLength, mode)), ...withLength, trailers }
+  return {
+    body: feed(raw.body, new VerifyingPassThrough(contentLength, mode)),
+    ...withLength,
+    trailers,
+  }
 }

@@ -58,7 +58,11 @@ function form(over: Record<string, string | undefined> = {}): Map<string, string
 
 describe('parsePostAuth', () => {
   it('reads the SigV4 fields (names case-insensitive)', () => {
-    const f = new Map([...form({ 'x-amz-security-token': 'TOK' })].map(([k, v]) => [k.toUpperCase(), v] as [string, string]))
+    const f = new Map(
+      [...form({ 'x-amz-security-token': 'TOK' })].map(
+        ([k, v]) => [k.toUpperCase(), v] as [string, string],
+      ),
+    )
     const a = parsePostAuth(f)
     expect(a).toMatchObject({
       accessKeyId: 'AK',
@@ -72,15 +76,39 @@ describe('parsePostAuth', () => {
   })
 
   it('missing or malformed fields', () => {
-    expect(codeOf(() => parsePostAuth(form({ policy: undefined })))).toMatch(/^InvalidArgument: Bucket POST must contain a field named 'policy'/)
-    expect(codeOf(() => parsePostAuth(form({ 'x-amz-credential': 'AK/2026/us/s3/aws4_request' })))).toMatch(/^InvalidArgument/)
-    expect(codeOf(() => parsePostAuth(form({ 'x-amz-credential': 'AK/20260314/us-east-1/sts/aws4_request' })))).toMatch(/^InvalidArgument/)
-    expect(codeOf(() => parsePostAuth(form({ 'x-amz-date': '20260315T000000Z' })))).toMatch(/^InvalidArgument/)
-    expect(codeOf(() => parsePostAuth(form({ 'x-amz-date': 'yesterday' })))).toMatch(/^InvalidArgument/)
-    expect(codeOf(() => parsePostAuth(form({ 'x-amz-signature': 'XYZ' })))).toMatch(/^InvalidArgument/)
-    expect(codeOf(() => parsePostAuth(form({ 'x-amz-algorithm': 'AWS4-HMAC-SHA1' })))).toMatch(/^InvalidRequest/)
+    expect(codeOf(() => parsePostAuth(form({ policy: undefined })))).toMatch(
+      /^InvalidArgument: Bucket POST must contain a field named 'policy'/,
+    )
     expect(
-      codeOf(() => parsePostAuth(new Map([['awsaccesskeyid', 'AK'], ['signature', 'x'], ['policy', 'e30=']]))),
+      codeOf(() => parsePostAuth(form({ 'x-amz-credential': 'AK/2026/us/s3/aws4_request' }))),
+    ).toMatch(/^InvalidArgument/)
+    expect(
+      codeOf(() =>
+        parsePostAuth(form({ 'x-amz-credential': 'AK/20260314/us-east-1/sts/aws4_request' })),
+      ),
+    ).toMatch(/^InvalidArgument/)
+    expect(codeOf(() => parsePostAuth(form({ 'x-amz-date': '20260315T000000Z' })))).toMatch(
+      /^InvalidArgument/,
+    )
+    expect(codeOf(() => parsePostAuth(form({ 'x-amz-date': 'yesterday' })))).toMatch(
+      /^InvalidArgument/,
+    )
+    expect(codeOf(() => parsePostAuth(form({ 'x-amz-signature': 'XYZ' })))).toMatch(
+      /^InvalidArgument/,
+    )
+    expect(codeOf(() => parsePostAuth(form({ 'x-amz-algorithm': 'AWS4-HMAC-SHA1' })))).toMatch(
+      /^InvalidRequest/,
+    )
+    expect(
+      codeOf(() =>
+        parsePostAuth(
+          new Map([
+            ['awsaccesskeyid', 'AK'],
+            ['signature', 'x'],
+            ['policy', 'e30='],
+          ]),
+        ),
+      ),
     ).toMatch(/^InvalidRequest: The authorization mechanism/)
   })
 })
@@ -91,7 +119,13 @@ describe('verifyPostSignature', () => {
     const p = b64(policyDoc)
     const sig = hmacSha256(key, p).toString('hex')
     expect(verifyPostSignature(p, sig, key)).toBe(true)
-    expect(verifyPostSignature(p, sig.replace(/.$/, (c) => (c === '0' ? '1' : '0')), key)).toBe(false)
+    expect(
+      verifyPostSignature(
+        p,
+        sig.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+        key,
+      ),
+    ).toBe(false)
     expect(verifyPostSignature(p, 'short', key)).toBe(false)
   })
 })
@@ -112,12 +146,18 @@ describe('parsePostPolicy / checkPostPolicy', () => {
     expect(codeOf(() => checkPostPolicy(policy, form({ key: 'user/2/cat.jpg' }), NOW))).toBe(
       'AccessDenied: Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/1/"]',
     )
-    expect(codeOf(() => checkPostPolicy(policy, form({ acl: undefined }), NOW))).toMatch(/\["eq", "\$acl", "private"\]/)
-    expect(codeOf(() => checkPostPolicy(policy, form({ bucket: 'other' }), NOW))).toMatch(/"\$bucket"/)
+    expect(codeOf(() => checkPostPolicy(policy, form({ acl: undefined }), NOW))).toMatch(
+      /\["eq", "\$acl", "private"\]/,
+    )
+    expect(codeOf(() => checkPostPolicy(policy, form({ bucket: 'other' }), NOW))).toMatch(
+      /"\$bucket"/,
+    )
     expect(codeOf(() => checkPostPolicy(policy, form({ 'x-amz-meta-x': '1' }), NOW))).toBe(
       'AccessDenied: Invalid according to Policy: Extra input fields: x-amz-meta-x',
     )
-    expect(codeOf(() => checkPostPolicy(policy, form({ 'content-type': 'image/png, text/html' }), NOW))).toMatch(/Content-Type|content-type/)
+    expect(
+      codeOf(() => checkPostPolicy(policy, form({ 'content-type': 'image/png, text/html' }), NOW)),
+    ).toMatch(/Content-Type|content-type/)
     checkPostPolicy(policy, form({ 'content-type': 'image/png, image/gif' }), NOW)
   })
 
@@ -136,7 +176,11 @@ describe('parsePostPolicy / checkPostPolicy', () => {
       b64({ expiration: '2026-03-14T11:00:00Z', conditions: [{ key: 5 }] }),
       b64({ expiration: '2026-03-14T11:00:00Z', conditions: [['eq', '$key']] }),
     ]
-    for (const p of bad) expect(codeOf(() => parsePostPolicy(p)), p).toMatch(/^InvalidArgument: Invalid Policy:/)
+    for (const p of bad)
+      expect(
+        codeOf(() => parsePostPolicy(p)),
+        p,
+      ).toMatch(/^InvalidArgument: Invalid Policy:/)
   })
 
   it('content-length-range → EntityTooSmall / EntityTooLarge', () => {
@@ -145,6 +189,9 @@ describe('parsePostPolicy / checkPostPolicy', () => {
     checkContentLengthRange(policy, 2000)
     expect(codeOf(() => checkContentLengthRange(policy, 9))).toMatch(/^EntityTooSmall/)
     expect(codeOf(() => checkContentLengthRange(policy, 2001))).toMatch(/^EntityTooLarge/)
-    checkContentLengthRange(parsePostPolicy(b64({ expiration: '2026-03-14T11:00:00Z', conditions: [] })), 1e12)
+    checkContentLengthRange(
+      parsePostPolicy(b64({ expiration: '2026-03-14T11:00:00Z', conditions: [] })),
+      1e12,
+    )
   })
 })

@@ -48,18 +48,31 @@ function lower(fields: ReadonlyMap<string, string>): Map<string, string> {
 /** True when the form carries any POST-policy signature material (else: anonymous POST). */
 export function hasPostAuth(fields: ReadonlyMap<string, string>): boolean {
   const f = lower(fields)
-  return f.has('x-amz-signature') || f.has('policy') || f.has('x-amz-credential') || f.has('signature') || f.has('awsaccesskeyid')
+  return (
+    f.has('x-amz-signature') ||
+    f.has('policy') ||
+    f.has('x-amz-credential') ||
+    f.has('signature') ||
+    f.has('awsaccesskeyid')
+  )
 }
 
 function missing(name: string): S3Error {
-  return new S3Error('InvalidArgument', `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`, {
-    ArgumentName: name,
-    ArgumentValue: '',
-  })
+  return new S3Error(
+    'InvalidArgument',
+    `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`,
+    {
+      ArgumentName: name,
+      ArgumentValue: '',
+    },
+  )
 }
 
 function badField(name: string, value: string, message: string): S3Error {
-  return new S3Error('InvalidArgument', message, { ArgumentName: name, ArgumentValue: value.slice(0, 128) })
+  return new S3Error('InvalidArgument', message, {
+    ArgumentName: name,
+    ArgumentValue: value.slice(0, 128),
+  })
 }
 
 /** Reads the SigV4 POST fields; throws InvalidArgument / InvalidRequest. */
@@ -80,19 +93,36 @@ export function parsePostAuth(fields: ReadonlyMap<string, string>): PostAuth {
   if (signature === undefined) throw missing('x-amz-signature')
   if (policyB64 === undefined) throw missing('policy')
   const cred = parseCredential(credential)
-  if ('error' in cred) throw badField('x-amz-credential', credential, `Invalid credential: ${cred.error}`)
+  if ('error' in cred)
+    throw badField('x-amz-credential', credential, `Invalid credential: ${cred.error}`)
   if (cred.scope.service !== 's3') {
-    throw badField('x-amz-credential', credential, `Invalid credential: incorrect service "${cred.scope.service}". This endpoint belongs to "s3".`)
+    throw badField(
+      'x-amz-credential',
+      credential,
+      `Invalid credential: incorrect service "${cred.scope.service}". This endpoint belongs to "s3".`,
+    )
   }
   const requestTime = parseAmzDate(amzDate)
   if (requestTime === undefined) {
-    throw badField('x-amz-date', amzDate, 'X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"')
+    throw badField(
+      'x-amz-date',
+      amzDate,
+      "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
+    )
   }
   if (amzDate.slice(0, 8) !== cred.scope.date) {
-    throw badField('x-amz-credential', credential, 'Invalid credential date. Date is not the same as X-Amz-Date.')
+    throw badField(
+      'x-amz-credential',
+      credential,
+      'Invalid credential date. Date is not the same as X-Amz-Date.',
+    )
   }
   if (!/^[0-9a-f]{64}$/.test(signature)) {
-    throw badField('x-amz-signature', signature, 'X-Amz-Signature must be 64 lower-case hexadecimal characters.')
+    throw badField(
+      'x-amz-signature',
+      signature,
+      'X-Amz-Signature must be 64 lower-case hexadecimal characters.',
+    )
   }
   const token = f.get('x-amz-security-token')
   return {
@@ -107,7 +137,11 @@ export function parsePostAuth(fields: ReadonlyMap<string, string>): PostAuth {
 }
 
 /** HMAC(signingKey, policyB64) compared in constant time. */
-export function verifyPostSignature(policyB64: string, signature: string, signingKey: Buffer): boolean {
+export function verifyPostSignature(
+  policyB64: string,
+  signature: string,
+  signingKey: Buffer,
+): boolean {
   return signatureEquals(signature, hmacSha256(signingKey, policyB64))
 }
 
@@ -122,7 +156,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function toLength(v: unknown): number | undefined {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,16}$/.test(v.trim()) ? Number(v) : NaN
+  const n =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'string' && /^\d{1,16}$/.test(v.trim())
+        ? Number(v)
+        : NaN
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined
 }
 
@@ -141,20 +180,25 @@ function parseCondition(c: unknown): PostCondition[] {
     if (out.length === 0) throw invalidPolicy('Empty condition.')
     return out
   }
-  if (!Array.isArray(c) || c.length !== 3) throw invalidPolicy('Each condition must be an object or a 3-element array.')
+  if (!Array.isArray(c) || c.length !== 3)
+    throw invalidPolicy('Each condition must be an object or a 3-element array.')
   const [op, a, b] = c as [unknown, unknown, unknown]
   const opName = typeof op === 'string' ? op.toLowerCase() : ''
   if (opName === 'content-length-range') {
     const min = toLength(a)
     const max = toLength(b)
-    if (min === undefined || max === undefined || min > max) throw invalidPolicy('Invalid content-length-range.')
+    if (min === undefined || max === undefined || min > max)
+      throw invalidPolicy('Invalid content-length-range.')
     return [{ kind: 'content-length-range', min, max }]
   }
-  if (opName !== 'eq' && opName !== 'starts-with') throw invalidPolicy(`Unknown condition operator "${String(op)}".`)
+  if (opName !== 'eq' && opName !== 'starts-with')
+    throw invalidPolicy(`Unknown condition operator "${String(op)}".`)
   const field = fieldName(a)
   if (field === undefined) throw invalidPolicy('Condition field names must start with "$".')
   if (typeof b !== 'string') throw invalidPolicy(`Condition value for "${field}" must be a string.`)
-  return [opName === 'eq' ? { kind: 'eq', field, value: b } : { kind: 'starts-with', field, prefix: b }]
+  return [
+    opName === 'eq' ? { kind: 'eq', field, value: b } : { kind: 'starts-with', field, prefix: b },
+  ]
 }
 
 /** base64 JSON → PostPolicy; throws InvalidArgument "Invalid Policy: …". */
@@ -195,14 +239,24 @@ function denied(why: string): S3Error {
 
 /** Fields that never need a condition. */
 function exempt(name: string): boolean {
-  return name === 'x-amz-signature' || name === 'file' || name === 'policy' || name === 'bucket' || name.startsWith('x-ignore-')
+  return (
+    name === 'x-amz-signature' ||
+    name === 'file' ||
+    name === 'policy' ||
+    name === 'bucket' ||
+    name.startsWith('x-ignore-')
+  )
 }
 
 /**
  * Checks expiration, every eq/starts-with condition, and that every form field (except
  * x-amz-signature, file, policy, bucket, x-ignore-*) is named by a condition. Throws AccessDenied.
  */
-export function checkPostPolicy(policy: PostPolicy, fields: ReadonlyMap<string, string>, now: number): void {
+export function checkPostPolicy(
+  policy: PostPolicy,
+  fields: ReadonlyMap<string, string>,
+  now: number,
+): void {
   if (now >= policy.expiration) throw denied('Policy expired.')
   const f = lower(fields)
   const covered = new Set<string>()
@@ -232,7 +286,10 @@ export function contentLengthRange(policy: PostPolicy): { min: number; max: numb
   let range: { min: number; max: number } | undefined
   for (const c of policy.conditions) {
     if (c.kind !== 'content-length-range') continue
-    range = range === undefined ? { min: c.min, max: c.max } : { min: Math.max(range.min, c.min), max: Math.min(range.max, c.max) }
+    range =
+      range === undefined
+        ? { min: c.min, max: c.max }
+        : { min: Math.max(range.min, c.min), max: Math.min(range.max, c.max) }
   }
   return range
 }
@@ -242,9 +299,15 @@ export function checkContentLengthRange(policy: PostPolicy, size: number): void 
   const r = contentLengthRange(policy)
   if (r === undefined) return
   if (size < r.min) {
-    throw new S3Error('EntityTooSmall', undefined, { ProposedSize: String(size), MinSizeAllowed: String(r.min) })
+    throw new S3Error('EntityTooSmall', undefined, {
+      ProposedSize: String(size),
+      MinSizeAllowed: String(r.min),
+    })
   }
   if (size > r.max) {
-    throw new S3Error('EntityTooLarge', undefined, { ProposedSize: String(size), MaxSizeAllowed: String(r.max) })
+    throw new S3Error('EntityTooLarge', undefined, {
+      ProposedSize: String(size),
+      MaxSizeAllowed: String(r.max),
+    })
   }
 }

@@ -10,7 +10,12 @@ import { S3Error } from '../../s3/errors.js'
 import { AwsChunkedDecoder } from './chunked.js'
 import { parseAmzDate, parseSignature, type SignatureInput } from './parse.js'
 import { decodePayload } from './payload.js'
-import { checkPostPolicy, parsePostAuth, parsePostPolicy, verifyPostSignature } from './post-policy.js'
+import {
+  checkPostPolicy,
+  parsePostAuth,
+  parsePostPolicy,
+  verifyPostSignature,
+} from './post-policy.js'
 import { deriveSigningKey } from './signing-key.js'
 import { chunkStringToSign, EMPTY_SHA256, hmacSha256, sha256Hex } from './string-to-sign.js'
 import { collect, rawRequest, streamError } from './testing/raw.js'
@@ -61,7 +66,10 @@ describe('S3 API reference: header auth (sig-v4-header-based-auth)', () => {
         range,
         'x-amz-content-sha256': EMPTY_SHA256,
         'x-amz-date': '20130524T000000Z',
-        authorization: auth('host;range;x-amz-content-sha256;x-amz-date', 'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41'),
+        authorization: auth(
+          'host;range;x-amz-content-sha256;x-amz-date',
+          'f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
+        ),
       },
     })
 
@@ -122,7 +130,10 @@ describe('S3 API reference: header auth (sig-v4-header-based-auth)', () => {
           host: 'examplebucket.s3.amazonaws.com',
           'x-amz-date': '20130524T000000Z',
           'x-amz-content-sha256': EMPTY_SHA256,
-          authorization: auth('host;x-amz-content-sha256;x-amz-date', 'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543'),
+          authorization: auth(
+            'host;x-amz-content-sha256;x-amz-date',
+            'fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543',
+          ),
         },
       })
     expectVerifies(raw('lifecycle'))
@@ -138,7 +149,10 @@ describe('S3 API reference: header auth (sig-v4-header-based-auth)', () => {
           host: 'examplebucket.s3.amazonaws.com',
           'x-amz-date': '20130524T000000Z',
           'x-amz-content-sha256': EMPTY_SHA256,
-          authorization: auth('host;x-amz-content-sha256;x-amz-date', '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7'),
+          authorization: auth(
+            'host;x-amz-content-sha256;x-amz-date',
+            '34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7',
+          ),
         },
       })
     expectVerifies(raw('max-keys=2&prefix=J'))
@@ -164,8 +178,12 @@ describe('S3 API reference: presigned GET (sigv4-query-string-auth)', () => {
     expect(s.expiresSeconds).toBe(86400)
     expect(s.payloadHash).toBe('UNSIGNED-PAYLOAD')
     verifySignature(raw(SIG), new Map(), s, KEY, { now: NOW + 86400_000 })
-    expect(() => verifySignature(raw(SIG), new Map(), s, KEY, { now: NOW + 86401_000 })).toThrow('Request has expired')
-    expect(() => verifySignature(raw(SIG), new Map(), s, KEY, { now: NOW - 16 * 60_000 })).toThrow('Request is not valid yet')
+    expect(() => verifySignature(raw(SIG), new Map(), s, KEY, { now: NOW + 86401_000 })).toThrow(
+      'Request has expired',
+    )
+    expect(() => verifySignature(raw(SIG), new Map(), s, KEY, { now: NOW - 16 * 60_000 })).toThrow(
+      'Request is not valid yet',
+    )
   })
 
   it('rejects a changed path or signature', () => {
@@ -213,7 +231,10 @@ describe('S3 API reference: chunked upload (sigv4-streaming)', () => {
   it('seed signature and the first chunk signature match the documented values', () => {
     expect(encode(CHUNK_SIGS).length).toBe(66824)
     expectVerifies(request(encode(CHUNK_SIGS)))
-    const first = hmacSha256(KEY, chunkStringToSign('20130524T000000Z', SCOPE, SEED, sha256Hex(data.subarray(0, 65536))))
+    const first = hmacSha256(
+      KEY,
+      chunkStringToSign('20130524T000000Z', SCOPE, SEED, sha256Hex(data.subarray(0, 65536))),
+    )
     expect(first.toString('hex')).toBe(CHUNK_SIGS[0])
   })
 
@@ -231,7 +252,11 @@ describe('S3 API reference: chunked upload (sigv4-streaming)', () => {
     const err = await streamError(decodePayload(raw, expectVerifies(raw), KEY).body)
     expect((err as S3Error).code).toBe('SignatureDoesNotMatch')
 
-    const badSigs = [CHUNK_SIGS[0] as string, CHUNK_SIGS[1] as string, `${(CHUNK_SIGS[2] as string).slice(0, -1)}0`]
+    const badSigs = [
+      CHUNK_SIGS[0] as string,
+      CHUNK_SIGS[1] as string,
+      `${(CHUNK_SIGS[2] as string).slice(0, -1)}0`,
+    ]
     const raw2 = request(encode(badSigs))
     const err2 = await streamError(decodePayload(raw2, expectVerifies(raw2), KEY).body)
     expect((err2 as S3Error).code).toBe('SignatureDoesNotMatch')
@@ -245,12 +270,20 @@ describe('S3 API reference: chunked upload with trailer (sigv4-streaming-trailer
   const data = Buffer.alloc(66560, 'a')
   const body = (trailerSig: string) =>
     Buffer.concat([
-      Buffer.from('10000;chunk-signature=b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2\r\n'),
+      Buffer.from(
+        '10000;chunk-signature=b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2\r\n',
+      ),
       data.subarray(0, 65536),
-      Buffer.from('\r\n400;chunk-signature=1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7\r\n'),
+      Buffer.from(
+        '\r\n400;chunk-signature=1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7\r\n',
+      ),
       data.subarray(65536),
-      Buffer.from('\r\n0;chunk-signature=2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992\r\n'),
-      Buffer.from(`x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:${trailerSig}\r\n\r\n`),
+      Buffer.from(
+        '\r\n0;chunk-signature=2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992\r\n',
+      ),
+      Buffer.from(
+        `x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:${trailerSig}\r\n\r\n`,
+      ),
     ])
   const decode = (b: Buffer) => {
     const d = new AwsChunkedDecoder({
@@ -270,8 +303,13 @@ describe('S3 API reference: chunked upload with trailer (sigv4-streaming-trailer
   })
 
   it('rejects a changed trailer signature or trailer value', async () => {
-    expect(((await streamError(decode(body(`${TRAILER_SIG.slice(0, -1)}6`)))) as S3Error).code).toBe('SignatureDoesNotMatch')
-    const changed = Buffer.from(body(TRAILER_SIG).toString('latin1').replace('sOO8/Q==', 'sOO8/R=='), 'latin1')
+    expect(
+      ((await streamError(decode(body(`${TRAILER_SIG.slice(0, -1)}6`)))) as S3Error).code,
+    ).toBe('SignatureDoesNotMatch')
+    const changed = Buffer.from(
+      body(TRAILER_SIG).toString('latin1').replace('sOO8/Q==', 'sOO8/R=='),
+      'latin1',
+    )
     expect(((await streamError(decode(changed))) as S3Error).code).toBe('SignatureDoesNotMatch')
   })
 })
@@ -284,7 +322,10 @@ describe('S3 API reference: POST policy (sigv4-post-example)', () => {
     new Map<string, string>([
       ['key', 'user/user1/${filename}'],
       ['acl', 'public-read'],
-      ['success_action_redirect', 'http://sigv4examplebucket.s3.amazonaws.com/successful_upload.html'],
+      [
+        'success_action_redirect',
+        'http://sigv4examplebucket.s3.amazonaws.com/successful_upload.html',
+      ],
       ['content-type', 'image/jpeg'],
       ['x-amz-meta-uuid', '14365123651274'],
       ['x-amz-server-side-encryption', 'AES256'],

@@ -33,7 +33,8 @@ function queryString(q: HttpRequest['query']): string {
   const parts: string[] = []
   for (const [k, v] of Object.entries(q ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (v === null) parts.push(escapeUri(k))
-    else for (const one of Array.isArray(v) ? v : [v]) parts.push(`${escapeUri(k)}=${escapeUri(one)}`)
+    else
+      for (const one of Array.isArray(v) ? v : [v]) parts.push(`${escapeUri(k)}=${escapeUri(one)}`)
   }
   return parts.join('&')
 }
@@ -50,12 +51,17 @@ function makeClient(session?: string) {
     region: 'eu-central-1',
     endpoint: 'http://127.0.0.1:9000',
     forcePathStyle: true,
-    credentials: { accessKeyId: AKID, secretAccessKey: SECRET, ...(session !== undefined ? { sessionToken: session } : {}) },
+    credentials: {
+      accessKeyId: AKID,
+      secretAccessKey: SECRET,
+      ...(session !== undefined ? { sessionToken: session } : {}),
+    },
     requestHandler: {
       async handle(request: HttpRequest) {
         const headers: Record<string, string> = {}
         for (const [k, v] of Object.entries(request.headers)) headers[k.toLowerCase()] = v
-        headers['host'] ??= `${request.hostname}${request.port !== undefined ? `:${request.port}` : ''}`
+        headers['host'] ??=
+          `${request.hostname}${request.port !== undefined ? `:${request.port}` : ''}`
         captured.push(
           rawRequest({
             method: request.method,
@@ -65,13 +71,18 @@ function makeClient(session?: string) {
             body: await bodyBytes(request.body),
           }),
         )
-        const xml = request.method === 'GET' && !request.path.includes('/k')
-          ? '<?xml version="1.0"?><ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>'
-          : request.method === 'POST'
-            ? '<?xml version="1.0"?><DeleteResult></DeleteResult>'
-            : ''
+        const xml =
+          request.method === 'GET' && !request.path.includes('/k')
+            ? '<?xml version="1.0"?><ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>'
+            : request.method === 'POST'
+              ? '<?xml version="1.0"?><DeleteResult></DeleteResult>'
+              : ''
         return {
-          response: new HttpResponse({ statusCode: 200, headers: { etag: '"x"' }, body: Readable.from([Buffer.from(xml)]) }),
+          response: new HttpResponse({
+            statusCode: 200,
+            headers: { etag: '"x"' },
+            body: Readable.from([Buffer.from(xml)]),
+          }),
         }
       },
     },
@@ -79,7 +90,9 @@ function makeClient(session?: string) {
   return { client, captured }
 }
 
-async function verifyAndDecode(raw: RawRequest): Promise<{ body: Buffer; trailers: Map<string, string>; checksum?: string }> {
+async function verifyAndDecode(
+  raw: RawRequest,
+): Promise<{ body: Buffer; trailers: Map<string, string>; checksum?: string }> {
   const query = parseQuery(raw.rawQuery)
   const input = parseSignature(raw, query, { service: 's3' })
   if (input === undefined) throw new Error('unsigned')
@@ -91,7 +104,9 @@ async function verifyAndDecode(raw: RawRequest): Promise<{ body: Buffer; trailer
   const body = await collect(decoded.body.pipe(digests))
   const checksum = digests.checksumBase64()
   if (expected !== undefined) {
-    const want = expected.fromTrailer ? decoded.trailers.get(`x-amz-checksum-${expected.algorithm.toLowerCase()}`) : expected.value
+    const want = expected.fromTrailer
+      ? decoded.trailers.get(`x-amz-checksum-${expected.algorithm.toLowerCase()}`)
+      : expected.value
     expect(checksum).toBe(want)
   }
   return { body, trailers: decoded.trailers, ...(checksum !== undefined ? { checksum } : {}) }
@@ -100,7 +115,14 @@ async function verifyAndDecode(raw: RawRequest): Promise<{ body: Buffer; trailer
 describe('@aws-sdk/client-s3 requests verify and decode', () => {
   it('PutObject with a small body (CRC32 header), odd key, session token', async () => {
     const { client, captured } = makeClient('SESSION+TOKEN/==')
-    await client.send(new PutObjectCommand({ Bucket: 'b', Key: "dir/ä ö+(1)!*'~.txt", Body: 'hello world', Metadata: { a: 'b  c' } }))
+    await client.send(
+      new PutObjectCommand({
+        Bucket: 'b',
+        Key: "dir/ä ö+(1)!*'~.txt",
+        Body: 'hello world',
+        Metadata: { a: 'b  c' },
+      }),
+    )
     const raw = captured[0] as RawRequest
     expect(parseSignature(raw, parseQuery(raw.rawQuery))?.sessionToken).toBe('SESSION+TOKEN/==')
     const r = await verifyAndDecode(raw)
@@ -111,7 +133,12 @@ describe('@aws-sdk/client-s3 requests verify and decode', () => {
     const { client, captured } = makeClient()
     const data = Buffer.alloc(200_000, 0x5a)
     await client.send(
-      new PutObjectCommand({ Bucket: 'b', Key: 'k/stream', Body: Readable.from([data.subarray(0, 70_000), data.subarray(70_000)]), ContentLength: data.length }),
+      new PutObjectCommand({
+        Bucket: 'b',
+        Key: 'k/stream',
+        Body: Readable.from([data.subarray(0, 70_000), data.subarray(70_000)]),
+        ContentLength: data.length,
+      }),
     )
     const raw = captured[0] as RawRequest
     const r = await verifyAndDecode(raw)
@@ -122,16 +149,30 @@ describe('@aws-sdk/client-s3 requests verify and decode', () => {
 
   it('GetObject with Range, ListObjectsV2 with a unicode prefix, DeleteObjects', async () => {
     const { client, captured } = makeClient()
-    await client.send(new GetObjectCommand({ Bucket: 'b', Key: 'k/a b', Range: 'bytes=0-9' })).catch(() => undefined)
-    await client.send(new ListObjectsV2Command({ Bucket: 'b', Prefix: 'ü/ x+y', MaxKeys: 5, StartAfter: 'a=b&c' }))
-    await client.send(new DeleteObjectsCommand({ Bucket: 'b', Delete: { Objects: [{ Key: 'x' }, { Key: 'y z' }] } })).catch(() => undefined)
+    await client
+      .send(new GetObjectCommand({ Bucket: 'b', Key: 'k/a b', Range: 'bytes=0-9' }))
+      .catch(() => undefined)
+    await client.send(
+      new ListObjectsV2Command({ Bucket: 'b', Prefix: 'ü/ x+y', MaxKeys: 5, StartAfter: 'a=b&c' }),
+    )
+    await client
+      .send(
+        new DeleteObjectsCommand({
+          Bucket: 'b',
+          Delete: { Objects: [{ Key: 'x' }, { Key: 'y z' }] },
+        }),
+      )
+      .catch(() => undefined)
     expect(captured.length).toBe(3)
     for (const raw of captured) await verifyAndDecode(raw)
   })
 
   it('presigned GET and PUT URLs', async () => {
     const { client } = makeClient('TOK')
-    for (const cmd of [new GetObjectCommand({ Bucket: 'b', Key: 'k/p q' }), new PutObjectCommand({ Bucket: 'b', Key: 'k/€' })]) {
+    for (const cmd of [
+      new GetObjectCommand({ Bucket: 'b', Key: 'k/p q' }),
+      new PutObjectCommand({ Bucket: 'b', Key: 'k/€' }),
+    ]) {
       const url = new URL(await getSignedUrl(client, cmd, { expiresIn: 600 }))
       const raw = rawRequest({
         method: cmd instanceof GetObjectCommand ? 'GET' : 'PUT',

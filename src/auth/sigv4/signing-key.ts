@@ -6,7 +6,12 @@
  */
 import { hmacSha256, SCOPE_TERMINATOR, type Scope } from './string-to-sign.js'
 
-export function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
+export function deriveSigningKey(
+  secret: string,
+  date: string,
+  region: string,
+  service: string,
+): Buffer {
   const kDate = hmacSha256(`AWS4${secret}`, date)
   const kRegion = hmacSha256(kDate, region)
   const kService = hmacSha256(kRegion, service)

@@ -45,8 +45,16 @@ function setup(c: string, form: 'header' | 'query') {
   const ctx = JSON.parse(read(c, 'context.json')) as Context
   const raw = parseHttpRequest(read(c, `${form}-signed-request.txt`))
   const body = read(c, `${form}-signed-request.txt`).split('\n\n').slice(1).join('\n\n')
-  const input = parseSignature(raw, parseQuery(raw.rawQuery), { service: 'sts', checkScopeService: false })
-  const key = deriveSigningKey(ctx.credentials.secret_access_key, ctx.timestamp.slice(0, 10).replace(/-/g, ''), ctx.region, ctx.service)
+  const input = parseSignature(raw, parseQuery(raw.rawQuery), {
+    service: 'sts',
+    checkScopeService: false,
+  })
+  const key = deriveSigningKey(
+    ctx.credentials.secret_access_key,
+    ctx.timestamp.slice(0, 10).replace(/-/g, ''),
+    ctx.region,
+    ctx.service,
+  )
   return { ctx, raw, input, key, bodySha: sha256Hex(body) }
 }
 
@@ -67,7 +75,14 @@ describe('AWS SigV4 test suite', () => {
           const now = parseAmzDate('20150830T123600Z') as number
           expect(input?.sessionToken).toBe(ctx.credentials.token)
           expect(() =>
-            verifySignature(raw, new Map(), input as SignatureInput, key, { now, normalizePath: true }, bodySha),
+            verifySignature(
+              raw,
+              new Map(),
+              input as SignatureInput,
+              key,
+              { now, normalizePath: true },
+              bodySha,
+            ),
           ).toThrow(/signature we calculated/)
         })
         continue
@@ -80,7 +95,13 @@ describe('AWS SigV4 test suite', () => {
           expect(sig.kind).toBe(form === 'header' ? 'header' : 'presigned')
           expect(sig.accessKeyId).toBe(ctx.credentials.access_key_id)
           expect(sig.scope).toEqual({ date: '20150830', region: ctx.region, service: ctx.service })
-          const computed = computeSignature(raw, sig, key, { normalizePath: ctx.normalize }, bodySha)
+          const computed = computeSignature(
+            raw,
+            sig,
+            key,
+            { normalizePath: ctx.normalize },
+            bodySha,
+          )
           expect(computed.canonicalRequest).toBe(read(c, `${form}-canonical-request.txt`))
           expect(computed.stringToSign).toBe(read(c, `${form}-string-to-sign.txt`))
           expect(computed.signature.toString('hex')).toBe(read(c, `${form}-signature.txt`).trim())
@@ -99,11 +120,15 @@ describe('AWS SigV4 test suite', () => {
           expect(() => verifySignature(raw, new Map(), badSig, key, opts, bodySha)).toThrow(S3Error)
 
           const badHost = withHeaders(raw, { ...raw.headers, host: 'example.amazonaws.con' })
-          expect(() => verifySignature(badHost, new Map(), sig, key, opts, bodySha)).toThrow(/signature/)
+          expect(() => verifySignature(badHost, new Map(), sig, key, opts, bodySha)).toThrow(
+            /signature/,
+          )
 
           const otherBody = sha256Hex('other body')
           if (sig.payloadHash === '') {
-            expect(() => verifySignature(raw, new Map(), sig, key, opts, otherBody)).toThrow(S3Error)
+            expect(() => verifySignature(raw, new Map(), sig, key, opts, otherBody)).toThrow(
+              S3Error,
+            )
           }
         })
       })

@@ -21,18 +21,35 @@ function signed(service: 's3' | 'sts', extra: Record<string, string> = {}, body 
   const names = Object.keys(headers).sort()
   const auth = (sig: string) =>
     `AWS4-HMAC-SHA256 Credential=AK/${scopeString(scope)}, SignedHeaders=${names.join(';')}, Signature=${sig}`
-  const draft = rawRequest({ method: 'POST', path: '/', headers: { ...headers, authorization: auth('0'.repeat(64)) }, body })
+  const draft = rawRequest({
+    method: 'POST',
+    path: '/',
+    headers: { ...headers, authorization: auth('0'.repeat(64)) },
+    body,
+  })
   const input = parseSignature(draft, new Map(), { service })
   if (input === undefined) throw new Error('unparsed')
   const key = deriveSigningKey(SECRET, scope.date, scope.region, service)
   const sig = computeSignature(draft, input, key, {}, sha256Hex(body)).signature.toString('hex')
-  return rawRequest({ method: 'POST', path: '/', headers: { ...headers, authorization: auth(sig) }, body })
+  return rawRequest({
+    method: 'POST',
+    path: '/',
+    headers: { ...headers, authorization: auth(sig) },
+    body,
+  })
 }
 
 function check(raw: RawRequest, now: number, service: 's3' | 'sts' = 's3', bodySha?: string): void {
   const input = parseSignature(raw, parseQuery(raw.rawQuery), { service })
   if (input === undefined) throw new Error('unparsed')
-  verifySignature(raw, new Map(), input, deriveSigningKey(SECRET, input.scope.date, input.scope.region, service), { now }, bodySha)
+  verifySignature(
+    raw,
+    new Map(),
+    input,
+    deriveSigningKey(SECRET, input.scope.date, input.scope.region, service),
+    { now },
+    bodySha,
+  )
 }
 
 function codeOf(f: () => void): string {
@@ -53,7 +70,10 @@ describe('verifySignature', () => {
     try {
       check(raw, T - 16 * 60_000)
     } catch (err) {
-      expect((err as S3Error).extra).toMatchObject({ RequestTime: AMZ, ServerTime: '2026-03-14T09:54:10Z' })
+      expect((err as S3Error).extra).toMatchObject({
+        RequestTime: AMZ,
+        ServerTime: '2026-03-14T09:54:10Z',
+      })
     }
   })
 
@@ -61,7 +81,9 @@ describe('verifySignature', () => {
     const body = 'Action=GetCallerIdentity&Version=2011-06-15'
     const raw = signed('sts', { 'content-type': 'application/x-www-form-urlencoded' }, body)
     expect(codeOf(() => check(raw, T, 'sts', sha256Hex(body)))).toBe('ok')
-    expect(codeOf(() => check(raw, T, 'sts', sha256Hex(`${body}&x=1`)))).toBe('SignatureDoesNotMatch')
+    expect(codeOf(() => check(raw, T, 'sts', sha256Hex(`${body}&x=1`)))).toBe(
+      'SignatureDoesNotMatch',
+    )
     expect(codeOf(() => check(raw, T, 'sts'))).toBe('InternalError')
   })
 
@@ -105,8 +127,15 @@ describe('canonical forms', () => {
 describe('signing keys', () => {
   it('derives the documented key of the AWS example', () => {
     // docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html style example
-    const k = deriveSigningKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', '20120215', 'us-east-1', 'iam')
-    expect(k.toString('hex')).toBe('f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d')
+    const k = deriveSigningKey(
+      'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      '20120215',
+      'us-east-1',
+      'iam',
+    )
+    expect(k.toString('hex')).toBe(
+      'f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d',
+    )
   })
 
   it('cache: hits, misses on a new secret version, evicts the oldest', () => {
@@ -116,7 +145,9 @@ describe('signing keys', () => {
     expect(cache.get('A', 'v1', 'ignored-on-hit', scope)).toBe(a1)
     const a2 = cache.get('A', 'v2', 'secret-2', scope)
     expect(a2.equals(a1)).toBe(false)
-    expect(a2.equals(deriveSigningKey('secret-2', scope.date, scope.region, scope.service))).toBe(true)
+    expect(a2.equals(deriveSigningKey('secret-2', scope.date, scope.region, scope.service))).toBe(
+      true,
+    )
     cache.get('B', 'v1', 'secret-b', scope) // evicts A/v1 (least recently used)
     expect(cache.size).toBe(2)
     expect(cache.get('A', 'v1', 'secret-1-new', scope).equals(a1)).toBe(false)

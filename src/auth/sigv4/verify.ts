@@ -71,7 +71,11 @@ function iso(ms: number): string {
 }
 
 /** Time window checks; throws RequestTimeTooSkewed / AccessDenied. */
-export function checkRequestTime(input: SignatureInput, now: number, maxSkewMs = DEFAULT_MAX_SKEW_MS): void {
+export function checkRequestTime(
+  input: SignatureInput,
+  now: number,
+  maxSkewMs = DEFAULT_MAX_SKEW_MS,
+): void {
   if (input.kind === 'header') {
     if (Math.abs(now - input.requestTime) > maxSkewMs) {
       throw new S3Error('RequestTimeTooSkewed', undefined, {

@@ -8,7 +8,11 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { blobStoreConformance, chunked, readAll } from '../../../test/conformance/blob-store.case.js'
+import {
+  blobStoreConformance,
+  chunked,
+  readAll,
+} from '../../../test/conformance/blob-store.case.js'
 import { FsBlobStore } from './blob-store.js'
 
 blobStoreConformance('fs', () => {
@@ -33,7 +37,12 @@ describe('FsBlobStore specifics', () => {
   it('lays blobs out as blobs/aa/bb/ref and sweeps temp leftovers', async () => {
     const root = mkdtempSync(join(tmpdir(), 'lk-blob-'))
     try {
-      const ids = { uid: () => 'abcdef0123456789', alnum: () => '', upperAlnum: () => '', accountId: () => '' }
+      const ids = {
+        uid: () => 'abcdef0123456789',
+        alnum: () => '',
+        upperAlnum: () => '',
+        accountId: () => '',
+      }
       const b = new FsBlobStore(root, { ids })
       const { ref } = await b.put(chunked(Buffer.from('data')))
       expect(ref).toBe('abcdef0123456789')

@@ -145,7 +145,7 @@ describe('crash safety (kill -9)', () => {
       const page = await meta.listObjects('b', { prefix: '', maxKeys: 1000 })
       const seen = new Map<string, number>()
       let after: string | undefined
-      for (let p = page; ; ) {
+      for (let p = page; ;) {
         for (const o of p.objects) {
           const rec = await meta.getObject('b', o.key)
           expect(rec).toBeDefined()
@@ -167,7 +167,8 @@ describe('crash safety (kill -9)', () => {
       for (const [key, version] of acked) {
         expect(seen.has(key), `acknowledged ${key} lost`).toBe(true)
         const v = seen.get(key) ?? -1
-        if (v !== version) expect(ackedAll.has(`${key}:${v}`), `${key}: ${v} over ${version}`).toBe(false)
+        if (v !== version)
+          expect(ackedAll.has(`${key}:${v}`), `${key}: ${v} over ${version}`).toBe(false)
       }
       // No blob is left that metadata does not reference.
       expect((await sweepOrphans(meta, blobs)).removed).toBe(0)

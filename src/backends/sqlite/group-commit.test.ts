@@ -25,7 +25,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const visible = (): number => (other.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n
+const visible = (): number =>
+  (other.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n
 
 it('runs a tick of ops in one transaction and settles them in order after COMMIT', async () => {
   const gc = new GroupCommit(db)

@@ -92,7 +92,10 @@ export class GroupCommit {
 const shared = new WeakMap<Database, GroupCommit>()
 
 /** The connection's shared committer (created on first use). */
-export function groupCommitFor(db: Database, opts: { readonly maxBatch?: number } = {}): GroupCommit {
+export function groupCommitFor(
+  db: Database,
+  opts: { readonly maxBatch?: number } = {},
+): GroupCommit {
   let gc = shared.get(db)
   if (gc === undefined) {
     gc = new GroupCommit(db, opts)

@@ -237,9 +237,14 @@ function guard<T>(what: string, fn: () => T): T {
   } catch (e) {
     const code = (e as { code?: unknown }).code
     if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
-      throw new StorageError('conflict', `${what}: already exists or violates a constraint`, {}, {
-        cause: e,
-      })
+      throw new StorageError(
+        'conflict',
+        `${what}: already exists or violates a constraint`,
+        {},
+        {
+          cause: e,
+        },
+      )
     }
     throw e
   }
@@ -270,17 +275,22 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   async loadAll(): Promise<IdentitySnapshot> {
-    const accounts = (prepare(this.db, 'SELECT * FROM iam_accounts ORDER BY created_at, id').all() as AccountDb[]).map(toAccount)
-    const users = (prepare(this.db, 'SELECT * FROM iam_users ORDER BY created_at, id').all() as UserDb[]).map(toUser)
+    const accounts = (
+      prepare(this.db, 'SELECT * FROM iam_accounts ORDER BY created_at, id').all() as AccountDb[]
+    ).map(toAccount)
+    const users = (
+      prepare(this.db, 'SELECT * FROM iam_users ORDER BY created_at, id').all() as UserDb[]
+    ).map(toUser)
     const keys = (prepare(this.db, 'SELECT * FROM iam_access_keys').all() as KeyDb[]).map((k) => ({
       accessKeyId: k.access_key_id,
       userId: k.user_id,
       secret: k.secret,
       createdAt: k.created_at,
     }))
-    const op = prepare(this.db, 'SELECT username, password_hash FROM iam_operator WHERE id = 1').get() as
-      | { username: string; password_hash: string }
-      | undefined
+    const op = prepare(
+      this.db,
+      'SELECT username, password_hash FROM iam_operator WHERE id = 1',
+    ).get() as { username: string; password_hash: string } | undefined
     return {
       accounts,
       users,
@@ -326,9 +336,10 @@ export class SqliteIdentityStore implements IdentityStore {
 
   async resetMasterSecret(row: AccountRow): Promise<void> {
     await this.write(() => {
-      const old = prepare(this.db, 'SELECT master_access_key_id FROM iam_accounts WHERE id = ?').get(row.id) as
-        | { master_access_key_id: string }
-        | undefined
+      const old = prepare(
+        this.db,
+        'SELECT master_access_key_id FROM iam_accounts WHERE id = ?',
+      ).get(row.id) as { master_access_key_id: string } | undefined
       if (!old) throw new StorageError('not-found', `account ${row.id} not found`)
       guard(`account ${row.name}`, () =>
         prepare(
@@ -337,9 +348,10 @@ export class SqliteIdentityStore implements IdentityStore {
              secret_version = @secret_version WHERE id = @id`,
         ).run(accountParams(row)),
       )
-      prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE origin_key_id = ? AND revoked = 0').run(
-        old.master_access_key_id,
-      )
+      prepare(
+        this.db,
+        'UPDATE iam_sessions SET revoked = 1 WHERE origin_key_id = ? AND revoked = 0',
+      ).run(old.master_access_key_id)
     })
   }
 
@@ -373,12 +385,16 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   async touchUser(userId: string, at: number): Promise<void> {
-    await this.write(() => prepare(this.db, 'UPDATE iam_users SET last_access = ? WHERE id = ?').run(at, userId))
+    await this.write(() =>
+      prepare(this.db, 'UPDATE iam_users SET last_access = ? WHERE id = ?').run(at, userId),
+    )
   }
 
   async deleteUser(userId: string): Promise<void> {
     await this.write(() => {
-      prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0').run(userId)
+      prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0').run(
+        userId,
+      )
       prepare(this.db, 'DELETE FROM iam_access_keys WHERE user_id = ?').run(userId)
       const r = prepare(this.db, 'DELETE FROM iam_users WHERE id = ?').run(userId)
       if (r.changes === 0) throw new StorageError('not-found', `user ${userId} not found`)
@@ -387,19 +403,27 @@ export class SqliteIdentityStore implements IdentityStore {
 
   async revokeUserSessions(userId: string): Promise<number> {
     return this.write(
-      () => prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0').run(userId).changes,
+      () =>
+        prepare(
+          this.db,
+          'UPDATE iam_sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0',
+        ).run(userId).changes,
     )
   }
 
   async replaceAccessKey(userId: string, key: AccessKeyRow | undefined): Promise<void> {
     await this.write(() => {
-      const old = prepare(this.db, 'SELECT access_key_id FROM iam_access_keys WHERE user_id = ?').all(userId) as {
+      const old = prepare(
+        this.db,
+        'SELECT access_key_id FROM iam_access_keys WHERE user_id = ?',
+      ).all(userId) as {
         access_key_id: string
       }[]
       for (const o of old) {
-        prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE origin_key_id = ? AND revoked = 0').run(
-          o.access_key_id,
-        )
+        prepare(
+          this.db,
+          'UPDATE iam_sessions SET revoked = 1 WHERE origin_key_id = ? AND revoked = 0',
+        ).run(o.access_key_id)
       }
       prepare(this.db, 'DELETE FROM iam_access_keys WHERE user_id = ?').run(userId)
       if (key) {
@@ -434,26 +458,28 @@ export class SqliteIdentityStore implements IdentityStore {
     ]
     await this.write(() =>
       guard(`session ${row.accessKeyId}`, () =>
-          prepare(
-            this.db,
-            `INSERT INTO iam_sessions (access_key_id, account_id, quota_key, user_id, origin_key_id, parent, secret,
+        prepare(
+          this.db,
+          `INSERT INTO iam_sessions (access_key_id, account_id, quota_key, user_id, origin_key_id, parent, secret,
                token_hmac, session_name, policies, role_name, role_id, issued_at, expires_at, revoked)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          ).run(values),
+        ).run(values),
       ),
     )
   }
 
   async getSession(accessKeyId: string): Promise<SessionRow | undefined> {
-    const r = prepare(this.db, 'SELECT * FROM iam_sessions WHERE access_key_id = ?').get(accessKeyId) as
-      | SessionDb
-      | undefined
+    const r = prepare(this.db, 'SELECT * FROM iam_sessions WHERE access_key_id = ?').get(
+      accessKeyId,
+    ) as SessionDb | undefined
     return r ? toSession(r) : undefined
   }
 
   async revokeSession(accessKeyId: string): Promise<boolean> {
     const r = await this.write(() =>
-      prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE access_key_id = ?').run(accessKeyId),
+      prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE access_key_id = ?').run(
+        accessKeyId,
+      ),
     )
     return r.changes > 0
   }
@@ -476,11 +502,17 @@ export class SqliteIdentityStore implements IdentityStore {
     const rows = prepare(
       this.db,
       `SELECT * FROM iam_sessions WHERE ${where.join(' AND ')} ORDER BY issued_at, access_key_id`,
-    ).all({ now, account_id: filter.accountId ?? null, user_id: filter.userId ?? null }) as SessionDb[]
+    ).all({
+      now,
+      account_id: filter.accountId ?? null,
+      user_id: filter.userId ?? null,
+    }) as SessionDb[]
     return rows.map(toSession)
   }
 
   async deleteExpiredSessions(before: number): Promise<number> {
-    return this.write(() => prepare(this.db, 'DELETE FROM iam_sessions WHERE expires_at < ?').run(before).changes)
+    return this.write(
+      () => prepare(this.db, 'DELETE FROM iam_sessions WHERE expires_at < ?').run(before).changes,
+    )
   }
 }

@@ -281,7 +281,10 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db = db
     this.closeDb = opts.closeDb ?? false
     runMigrations(db, 'metadata', METADATA_MIGRATIONS)
-    this.commits = groupCommitFor(db, opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {})
+    this.commits = groupCommitFor(
+      db,
+      opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {},
+    )
   }
 
   /** Queue a mutation; it resolves once the batch holding it has committed (group commit). */
@@ -296,8 +299,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   private bucketRow(name: string): { account_id: string } | undefined {
     return prepare(this.db, 'SELECT account_id FROM buckets WHERE name = ?').get(name) as
-      | { account_id: string }
-      | undefined
+      { account_id: string } | undefined
   }
 
   private requireBucket(name: string): void {
@@ -347,8 +349,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   private uploadRow(uploadId: string): UploadRow | undefined {
     return prepare(this.db, 'SELECT * FROM uploads WHERE upload_id = ?').get(uploadId) as
-      | UploadRow
-      | undefined
+      UploadRow | undefined
   }
 
   private requireUpload(uploadId: string): UploadRow {
@@ -398,8 +399,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   private loadBucket(name: string): BucketRecord | undefined {
     const row = prepare(this.db, 'SELECT * FROM buckets WHERE name = ?').get(name) as
-      | { name: string; account_id: string; created_at: number; region: string }
-      | undefined
+      { name: string; account_id: string; created_at: number; region: string } | undefined
     return row === undefined
       ? undefined
       : { name: row.name, accountId: row.account_id, createdAt: row.created_at, region: row.region }
@@ -420,10 +420,9 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   listBuckets(accountId: string): Promise<readonly BucketRecord[]> {
-    const rows = prepare(
-      this.db,
-      'SELECT * FROM buckets WHERE account_id = ? ORDER BY name',
-    ).all(accountId) as { name: string; account_id: string; created_at: number; region: string }[]
+    const rows = prepare(this.db, 'SELECT * FROM buckets WHERE account_id = ? ORDER BY name').all(
+      accountId,
+    ) as { name: string; account_id: string; created_at: number; region: string }[]
     return Promise.resolve(
       rows.map((r) => ({
         name: r.name,
@@ -434,7 +433,11 @@ export class SqliteMetadataStore implements MetadataStore {
     )
   }
 
-  setBucketSubresource(bucket: string, kind: BucketSubresource, value: string | null): Promise<void> {
+  setBucketSubresource(
+    bucket: string,
+    kind: BucketSubresource,
+    value: string | null,
+  ): Promise<void> {
     return this.write(() => {
       this.requireBucket(bucket)
       if (value === null) {
@@ -486,7 +489,10 @@ export class SqliteMetadataStore implements MetadataStore {
   private cacheObject(ck: string, record: ObjectRecord): void {
     this.objectCache.set(ck, record)
     this.objectCacheBytes += cachedSize(record)
-    while (this.objectCacheBytes > OBJECT_CACHE_BYTES || this.objectCache.size > OBJECT_CACHE_ENTRIES) {
+    while (
+      this.objectCacheBytes > OBJECT_CACHE_BYTES ||
+      this.objectCache.size > OBJECT_CACHE_ENTRIES
+    ) {
       const oldest = this.objectCache.keys().next()
       if (oldest.done === true) break
       this.forgetObject(oldest.value)
@@ -521,7 +527,11 @@ export class SqliteMetadataStore implements MetadataStore {
     })
   }
 
-  setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void> {
+  setObjectTags(
+    bucket: string,
+    key: string,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<void> {
     return this.write(() => {
       this.forgetObject(bucket + '\u0000' + key)
       this.requireBucket(bucket)
@@ -649,7 +659,9 @@ export class SqliteMetadataStore implements MetadataStore {
   getUpload(bucket: string, key: string, uploadId: string): Promise<UploadRecord | undefined> {
     const row = this.uploadRow(uploadId)
     return Promise.resolve(
-      row !== undefined && row.bucket === bucket && row.key === key ? uploadFromRow(row) : undefined,
+      row !== undefined && row.bucket === bucket && row.key === key
+        ? uploadFromRow(row)
+        : undefined,
     )
   }
 
@@ -682,10 +694,10 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   getPart(uploadId: string, partNumber: number): Promise<PartRecord | undefined> {
-    const row = prepare(
-      this.db,
-      'SELECT * FROM parts WHERE upload_id = ? AND part_number = ?',
-    ).get(uploadId, partNumber) as PartRow | undefined
+    const row = prepare(this.db, 'SELECT * FROM parts WHERE upload_id = ? AND part_number = ?').get(
+      uploadId,
+      partNumber,
+    ) as PartRow | undefined
     return Promise.resolve(row === undefined ? undefined : partFromRow(row))
   }
 
@@ -862,7 +874,8 @@ export class SqliteMetadataStore implements MetadataStore {
   async *referencedBlobRefs(): AsyncIterable<string> {
     const pages = [
       {
-        first: 'SELECT bucket AS a, key AS b, body_ref FROM objects ORDER BY bucket, key LIMIT 1000',
+        first:
+          'SELECT bucket AS a, key AS b, body_ref FROM objects ORDER BY bucket, key LIMIT 1000',
         next: `SELECT bucket AS a, key AS b, body_ref FROM objects
                WHERE (bucket, key) > (?, ?) ORDER BY bucket, key LIMIT 1000`,
       },

@@ -21,7 +21,12 @@ export function seedKey(i: number, dirs: number): string {
 }
 
 /** Create `bucket` (if missing) and insert n objects. Returns the number inserted. */
-export function seedObjects(db: Database, bucket: string, n: number, opts: SeedOptions = {}): number {
+export function seedObjects(
+  db: Database,
+  bucket: string,
+  n: number,
+  opts: SeedOptions = {},
+): number {
   // Constructing a store runs the migrations; it is not used afterwards.
   void new SqliteMetadataStore(db)
   const dirs = Math.max(1, opts.dirs ?? 2000)

@@ -26,7 +26,8 @@ function block(): Buffer {
 }
 
 async function* plainBody(buf: Buffer, total: number): AsyncGenerator<Buffer> {
-  for (let sent = 0; sent < total; sent += buf.length) yield buf.subarray(0, Math.min(buf.length, total - sent))
+  for (let sent = 0; sent < total; sent += buf.length)
+    yield buf.subarray(0, Math.min(buf.length, total - sent))
 }
 
 /** aws-chunked framing of the same bytes, 64 KiB chunks, CRC32 trailer. */
@@ -52,7 +53,8 @@ function chunkedLength(total: number, trailer: string): number {
 
 function crc32Of(buf: Buffer, total: number): string {
   let c = 0
-  for (let sent = 0; sent < total; sent += buf.length) c = crc32(buf.subarray(0, Math.min(buf.length, total - sent)), c)
+  for (let sent = 0; sent < total; sent += buf.length)
+    c = crc32(buf.subarray(0, Math.min(buf.length, total - sent)), c)
   const out = Buffer.alloc(4)
   out.writeUInt32BE(c >>> 0)
   return out.toString('base64')
@@ -75,16 +77,25 @@ async function timed(
   const rss = sampleRss(pid, 50)
   const cpu0 = cpuSeconds(pid)
   const t0 = performance.now()
-  const a = await send(pool, req, body !== undefined ? Readable.from(body, { objectMode: false }) : undefined)
+  const a = await send(
+    pool,
+    req,
+    body !== undefined ? Readable.from(body, { objectMode: false }) : undefined,
+  )
   const secs = (performance.now() - t0) / 1000
   const cpu = cpuSeconds(pid) - cpu0
   const maxRss = rss.stop()
-  if (a.status !== 200) throw new Error(`${req.method} ${req.path} → ${String(a.status)} ${a.head ?? ''}`)
+  if (a.status !== 200)
+    throw new Error(`${req.method} ${req.path} → ${String(a.status)} ${a.head ?? ''}`)
   if (a.bytes !== expectBytes) {
     const what = `got ${String(a.bytes)} bytes, expected ${String(expectBytes)}`
     throw new Error(`${req.method} ${req.path}: ${what}`)
   }
-  return { mbps: payloadBytes / 1e6 / secs, cpuUsPerMiB: (cpu * 1e6) / (payloadBytes / MIB), maxRss }
+  return {
+    mbps: payloadBytes / 1e6 / secs,
+    cpuUsPerMiB: (cpu * 1e6) / (payloadBytes / MIB),
+    maxRss,
+  }
 }
 
 export async function benchBig(s: Settings): Promise<ResultRow[]> {
@@ -96,7 +107,10 @@ export async function benchBig(s: Settings): Promise<ResultRow[]> {
   const cp = makePool(ceil.url, 2)
   try {
     await s3Call(op, ours.url, ROOT_CREDS, 'PUT', '/bench')
-    const putHeaders = { 'content-length': String(size), 'content-type': 'application/octet-stream' }
+    const putHeaders = {
+      'content-length': String(size),
+      'content-type': 'application/octet-stream',
+    }
     const put = await signRequest({
       origin: ours.url,
       creds: ROOT_CREDS,
@@ -105,7 +119,12 @@ export async function benchBig(s: Settings): Promise<ResultRow[]> {
       headers: putHeaders,
       payloadHash: 'UNSIGNED-PAYLOAD',
     })
-    const get = await signRequest({ origin: ours.url, creds: ROOT_CREDS, method: 'GET', path: '/bench/big' })
+    const get = await signRequest({
+      origin: ours.url,
+      creds: ROOT_CREDS,
+      method: 'GET',
+      path: '/bench/big',
+    })
     const trailer = `x-amz-checksum-crc32:${crc32Of(buf, size)}`
     const putTrailer = await signRequest({
       origin: ours.url,
@@ -130,14 +149,18 @@ export async function benchBig(s: Settings): Promise<ResultRow[]> {
     }
     let trailerError: string | undefined
     for (let round = 0; round < s.bigRounds; round++) {
-      s.log(`  3 big: round ${String(round + 1)}/${String(s.bigRounds)} (${String(size / MIB)} MiB)`)
+      s.log(
+        `  3 big: round ${String(round + 1)}/${String(s.bigRounds)} (${String(size / MIB)} MiB)`,
+      )
       r.oPut.push(await timed(op, ours.pid, put, plainBody(buf, size), 0, size))
       r.cPut.push(await timed(cp, ceil.pid, put, plainBody(buf, size), 0, size))
       r.oGet.push(await timed(op, ours.pid, get, undefined, size, size))
       r.cGet.push(await timed(cp, ceil.pid, get, undefined, size, size))
       if (round === 0) {
         try {
-          r.oTr.push(await timed(op, ours.pid, putTrailer, chunkedBody(buf, size, trailer), 0, size))
+          r.oTr.push(
+            await timed(op, ours.pid, putTrailer, chunkedBody(buf, size, trailer), 0, size),
+          )
         } catch (e) {
           trailerError = e instanceof Error ? e.message : String(e)
         }

@@ -75,10 +75,15 @@ export function bucketPolicy(bucket: string): string {
   const st = Array.from({ length: 20 }, (_, i) => ({
     Sid: `B${String(i)}`,
     Effect: i === 19 ? 'Deny' : 'Allow',
-    Principal: i === 19 ? '*' : { AWS: i % 2 === 1 ? `arn:aws:iam::210987654321:user/u${String(i)}` : '210987654321' },
+    Principal:
+      i === 19
+        ? '*'
+        : { AWS: i % 2 === 1 ? `arn:aws:iam::210987654321:user/u${String(i)}` : '210987654321' },
     Action: i === 19 ? 's3:DeleteBucket' : ACTIONS[i % ACTIONS.length],
     Resource: i === 19 ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/team-${String(i)}/*`,
-    ...(i % 3 === 0 ? { Condition: { StringEquals: { 'aws:Referer': `https://example.com/${String(i)}` } } } : {}),
+    ...(i % 3 === 0
+      ? { Condition: { StringEquals: { 'aws:Referer': `https://example.com/${String(i)}` } } }
+      : {}),
   }))
   return JSON.stringify({ Version: '2012-10-17', Statement: st })
 }
@@ -90,7 +95,8 @@ async function adminJson(
   token: string | undefined,
   body?: unknown,
 ): Promise<Record<string, unknown>> {
-  const auth: Record<string, string> = token !== undefined ? { authorization: `Bearer ${token}` } : {}
+  const auth: Record<string, string> =
+    token !== undefined ? { authorization: `Bearer ${token}` } : {}
   const res = await fetch(url + path, {
     method,
     headers: { 'content-type': 'application/json', ...auth },
@@ -128,9 +134,13 @@ export async function createWriter(
       lastError = e
     }
   }
-  if (statements === 0) throw lastError instanceof Error ? lastError : new Error('cannot attach a user policy')
+  if (statements === 0)
+    throw lastError instanceof Error ? lastError : new Error('cannot attach a user policy')
   const cred = await adminJson(url, 'POST', `/api/admin/users/${id}/credentials`, token)
-  const creds = { accessKeyId: String(cred['access_key']), secretAccessKey: String(cred['secret_key']) }
+  const creds = {
+    accessKeyId: String(cred['access_key']),
+    secretAccessKey: String(cred['secret_key']),
+  }
   return { creds, statements }
 }
 
@@ -139,13 +149,22 @@ export async function benchIamGet(s: Settings): Promise<ResultRow[]> {
   const pool = poolFor(ours.url, s)
   try {
     await prepareBucket(pool, ours.url, 'bench')
-    await s3Call(pool, ours.url, ROOT_CREDS, 'PUT', '/bench', { query: { policy: '' }, body: bucketPolicy('bench') })
+    await s3Call(pool, ours.url, ROOT_CREDS, 'PUT', '/bench', {
+      query: { policy: '' },
+      body: bucketPolicy('bench'),
+    })
     const { creds, statements } = await createWriter(ours.url, 'bench')
-    const master = await signRequest({ origin: ours.url, creds: ROOT_CREDS, method: 'GET', path: '/bench/obj4k' })
+    const master = await signRequest({
+      origin: ours.url,
+      creds: ROOT_CREDS,
+      method: 'GET',
+      path: '/bench/obj4k',
+    })
     const user = await signRequest({ origin: ours.url, creds, method: 'GET', path: '/bench/obj4k' })
     for (const r of [master, user]) {
       const a = await send(pool, r)
-      if (a.status !== 200 || a.bytes !== 4096) throw new Error(`probe GET → ${String(a.status)} ${a.head ?? ''}`)
+      if (a.status !== 200 || a.bytes !== 4096)
+        throw new Error(`probe GET → ${String(a.status)} ${a.head ?? ''}`)
     }
     s.log('  5 iam-get: measuring')
     const [u, m] = await compareThroughput(s, [

@@ -98,16 +98,31 @@ export async function benchList(s: Settings): Promise<ResultRow[]> {
     small = await seededServer(smallN, s.log)
     sp = makePool(small.url, 1)
     const rows: ResultRow[] = []
-    const per: Settings = { ...s, connections: 1, roundMs: s.quick ? 300 : 800, warmupMs: s.quick ? 100 : 300 }
+    const per: Settings = {
+      ...s,
+      connections: 1,
+      roundMs: s.quick ? 300 : 800,
+      warmupMs: s.quick ? 100 : 300,
+    }
     for (const q of QUERIES) {
       const sign = (url: string): Promise<PreparedRequest> =>
-        signRequest({ origin: url, creds: ROOT_CREDS, method: 'GET', path: '/bench', query: q.query })
+        signRequest({
+          origin: url,
+          creds: ROOT_CREDS,
+          method: 'GET',
+          path: '/bench',
+          query: q.query,
+        })
       const bReq = await sign(big.url)
       const sReq = await sign(small.url)
       const counts: number[] = []
-      for (const [pool, r] of [[bp, bReq], [sp, sReq]] as const) {
+      for (const [pool, r] of [
+        [bp, bReq],
+        [sp, sReq],
+      ] as const) {
         const a = await sendText(pool, r)
-        if (a.status !== 200) throw new Error(`${q.name}: ${String(a.status)} ${a.text.slice(0, 300)}`)
+        if (a.status !== 200)
+          throw new Error(`${q.name}: ${String(a.status)} ${a.text.slice(0, 300)}`)
         counts.push(countEntries(a.text))
       }
       s.log(`  4 list: ${q.name}`)

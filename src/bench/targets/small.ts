@@ -31,10 +31,17 @@ export async function benchGet4k(s: Settings): Promise<ResultRow[]> {
   const cp = poolFor(ceil.url, s)
   try {
     await prepareBucket(op, ours.url, 'bench')
-    const get = await signRequest({ origin: ours.url, creds: ROOT_CREDS, method: 'GET', path: '/bench/obj4k' })
+    const get = await signRequest({
+      origin: ours.url,
+      creds: ROOT_CREDS,
+      method: 'GET',
+      path: '/bench/obj4k',
+    })
     const probe = await send(op, get)
     if (probe.status !== 200 || probe.bytes !== 4096) {
-      throw new Error(`probe GET → ${String(probe.status)}, ${String(probe.bytes)} bytes ${probe.head ?? ''}`)
+      throw new Error(
+        `probe GET → ${String(probe.status)}, ${String(probe.bytes)} bytes ${probe.head ?? ''}`,
+      )
     }
     s.log('  1 get4k: measuring')
     const [o, c] = await compareThroughput(s, [
@@ -85,7 +92,9 @@ export async function benchPut4k(s: Settings): Promise<ResultRow[]> {
         payloadHash: hash,
       })),
     )
-    s.log(`  2 put4k: signed ${String(n)} PUTs in ${String(Math.round(performance.now() - t0))} ms; measuring`)
+    s.log(
+      `  2 put4k: signed ${String(n)} PUTs in ${String(Math.round(performance.now() - t0))} ms; measuring`,
+    )
     const [o, c] = await compareThroughput(s, [
       { name: 'latchkey', pool: op, pid: ours.pid, requests: puts },
       { name: 'node:http', pool: cp, pid: ceil.pid, requests: puts },

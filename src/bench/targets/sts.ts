@@ -48,7 +48,11 @@ function form(params: Record<string, string>): string {
   return new URLSearchParams(params).toString()
 }
 
-async function signAssumeRole(url: string, policy: string, duration: number): Promise<PreparedRequest> {
+async function signAssumeRole(
+  url: string,
+  policy: string,
+  duration: number,
+): Promise<PreparedRequest> {
   const body = form({
     Action: 'AssumeRole',
     Version: '2011-06-15',
@@ -72,7 +76,8 @@ async function signAssumeRole(url: string, policy: string, duration: number): Pr
 
 function tag(xml: string, name: string): string {
   const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)
-  if (m?.[1] === undefined) throw new Error(`AssumeRole answer lacks <${name}>: ${xml.slice(0, 300)}`)
+  if (m?.[1] === undefined)
+    throw new Error(`AssumeRole answer lacks <${name}>: ${xml.slice(0, 300)}`)
   return m[1]
 }
 
@@ -86,7 +91,8 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
     const policy = sessionPolicy('bench')
     const ar = await signAssumeRole(ours.url, policy, 900)
     const probe = await send(op, ar)
-    if (probe.status !== 200) throw new Error(`probe AssumeRole → ${String(probe.status)} ${probe.head ?? ''}`)
+    if (probe.status !== 200)
+      throw new Error(`probe AssumeRole → ${String(probe.status)} ${probe.head ?? ''}`)
     const ceilGet: PreparedRequest = { method: 'GET', path: '/obj4k', headers: {} }
     s.log(`  7 assume-role: measuring (session policy ${String(policy.length)} chars)`)
     const [o, c] = await compareThroughput(s, [
@@ -129,11 +135,22 @@ export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
       secretAccessKey: tag(xml, 'SecretAccessKey'),
       sessionToken: tag(xml, 'SessionToken'),
     }
-    const viaSession = await signRequest({ origin: ours.url, creds: session, method: 'GET', path: '/bench/obj4k' })
-    const viaParent = await signRequest({ origin: ours.url, creds: ROOT_CREDS, method: 'GET', path: '/bench/obj4k' })
+    const viaSession = await signRequest({
+      origin: ours.url,
+      creds: session,
+      method: 'GET',
+      path: '/bench/obj4k',
+    })
+    const viaParent = await signRequest({
+      origin: ours.url,
+      creds: ROOT_CREDS,
+      method: 'GET',
+      path: '/bench/obj4k',
+    })
     for (const r of [viaSession, viaParent]) {
       const p = await send(pool, r)
-      if (p.status !== 200 || p.bytes !== 4096) throw new Error(`probe GET → ${String(p.status)} ${p.head ?? ''}`)
+      if (p.status !== 200 || p.bytes !== 4096)
+        throw new Error(`probe GET → ${String(p.status)} ${p.head ?? ''}`)
     }
     s.log('  8 sts-session-get: measuring')
     const [sv, pv] = await compareThroughput(s, [

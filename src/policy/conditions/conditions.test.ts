@@ -53,14 +53,62 @@ const CASES: [string, string, string[], Ctx, boolean][] = [
   ['NumericGreaterThanEquals', 's3:max-keys', ['10'], { 's3:max-keys': '10' }, true],
   ['NumericGreaterThanEquals', 's3:max-keys', ['10'], {}, false],
   // Date (ISO and epoch seconds on either side)
-  ['DateLessThan', 'aws:CurrentTime', ['2026-01-01T00:00:00Z'], { 'aws:currenttime': '2025-12-31T23:59:59Z' }, true],
-  ['DateLessThan', 'aws:CurrentTime', ['2026-01-01T00:00:00Z'], { 'aws:currenttime': '2026-01-01T00:00:00Z' }, false],
-  ['DateLessThanEquals', 'aws:CurrentTime', ['2026-01-01T00:00:00Z'], { 'aws:currenttime': '2026-01-01T00:00:00Z' }, true],
-  ['DateGreaterThan', 'aws:CurrentTime', ['2026-01-01'], { 'aws:currenttime': '2026-01-02T00:00:00Z' }, true],
-  ['DateGreaterThanEquals', 'aws:EpochTime', ['1767225600'], { 'aws:epochtime': '1767225600' }, true],
-  ['DateEquals', 'aws:EpochTime', ['2026-01-01T00:00:00Z'], { 'aws:epochtime': '1767225600' }, true],
-  ['DateNotEquals', 'aws:EpochTime', ['2026-01-01T00:00:00Z'], { 'aws:epochtime': '1767225601' }, true],
-  ['DateLessThan', 'aws:CurrentTime', ['2026-01-01T00:00:00Z'], { 'aws:currenttime': 'yesterday' }, false],
+  [
+    'DateLessThan',
+    'aws:CurrentTime',
+    ['2026-01-01T00:00:00Z'],
+    { 'aws:currenttime': '2025-12-31T23:59:59Z' },
+    true,
+  ],
+  [
+    'DateLessThan',
+    'aws:CurrentTime',
+    ['2026-01-01T00:00:00Z'],
+    { 'aws:currenttime': '2026-01-01T00:00:00Z' },
+    false,
+  ],
+  [
+    'DateLessThanEquals',
+    'aws:CurrentTime',
+    ['2026-01-01T00:00:00Z'],
+    { 'aws:currenttime': '2026-01-01T00:00:00Z' },
+    true,
+  ],
+  [
+    'DateGreaterThan',
+    'aws:CurrentTime',
+    ['2026-01-01'],
+    { 'aws:currenttime': '2026-01-02T00:00:00Z' },
+    true,
+  ],
+  [
+    'DateGreaterThanEquals',
+    'aws:EpochTime',
+    ['1767225600'],
+    { 'aws:epochtime': '1767225600' },
+    true,
+  ],
+  [
+    'DateEquals',
+    'aws:EpochTime',
+    ['2026-01-01T00:00:00Z'],
+    { 'aws:epochtime': '1767225600' },
+    true,
+  ],
+  [
+    'DateNotEquals',
+    'aws:EpochTime',
+    ['2026-01-01T00:00:00Z'],
+    { 'aws:epochtime': '1767225601' },
+    true,
+  ],
+  [
+    'DateLessThan',
+    'aws:CurrentTime',
+    ['2026-01-01T00:00:00Z'],
+    { 'aws:currenttime': 'yesterday' },
+    false,
+  ],
   // Bool
   ['Bool', 'aws:SecureTransport', ['true'], { 'aws:securetransport': 'true' }, true],
   ['Bool', 'aws:SecureTransport', ['true'], { 'aws:securetransport': 'TRUE' }, true],
@@ -86,10 +134,34 @@ const CASES: [string, string, string[], Ctx, boolean][] = [
   ['NotIpAddress', 'aws:SourceIp', ['10.0.0.0/8'], { 'aws:sourceip': '10.0.0.1' }, false],
   ['NotIpAddress', 'aws:SourceIp', ['10.0.0.0/8'], {}, true],
   // Arn
-  ['ArnEquals', 'aws:PrincipalArn', ['arn:aws:iam::111122223333:user/alice'], { 'aws:principalarn': 'arn:aws:iam::111122223333:user/alice' }, true],
-  ['ArnLike', 'aws:PrincipalArn', ['arn:aws:iam::*:user/a*'], { 'aws:principalarn': 'arn:aws:iam::111122223333:user/alice' }, true],
-  ['ArnLike', 'aws:PrincipalArn', ['arn:aws:iam::*:user/b*'], { 'aws:principalarn': 'arn:aws:iam::111122223333:user/alice' }, false],
-  ['ArnNotLike', 'aws:PrincipalArn', ['arn:aws:iam::*:user/b*'], { 'aws:principalarn': 'arn:aws:iam::111122223333:user/alice' }, true],
+  [
+    'ArnEquals',
+    'aws:PrincipalArn',
+    ['arn:aws:iam::111122223333:user/alice'],
+    { 'aws:principalarn': 'arn:aws:iam::111122223333:user/alice' },
+    true,
+  ],
+  [
+    'ArnLike',
+    'aws:PrincipalArn',
+    ['arn:aws:iam::*:user/a*'],
+    { 'aws:principalarn': 'arn:aws:iam::111122223333:user/alice' },
+    true,
+  ],
+  [
+    'ArnLike',
+    'aws:PrincipalArn',
+    ['arn:aws:iam::*:user/b*'],
+    { 'aws:principalarn': 'arn:aws:iam::111122223333:user/alice' },
+    false,
+  ],
+  [
+    'ArnNotLike',
+    'aws:PrincipalArn',
+    ['arn:aws:iam::*:user/b*'],
+    { 'aws:principalarn': 'arn:aws:iam::111122223333:user/alice' },
+    true,
+  ],
   ['ArnNotEquals', 'aws:PrincipalArn', ['arn:aws:iam::1:user/x'], {}, true],
   // Null
   ['Null', 's3:prefix', ['true'], {}, true],
@@ -98,36 +170,150 @@ const CASES: [string, string, string[], Ctx, boolean][] = [
   ['Null', 's3:prefix', ['false'], {}, false],
   ['Null', 's3:prefix', ['true'], { 's3:prefix': [] }, true],
   // multi-valued request keys without a qualifier
-  ['StringEquals', 's3:requestobjecttagkeys', ['a'], { 's3:requestobjecttagkeys': ['b', 'a'] }, true],
-  ['StringNotEquals', 's3:requestobjecttagkeys', ['a'], { 's3:requestobjecttagkeys': ['b', 'a'] }, false],
+  [
+    'StringEquals',
+    's3:requestobjecttagkeys',
+    ['a'],
+    { 's3:requestobjecttagkeys': ['b', 'a'] },
+    true,
+  ],
+  [
+    'StringNotEquals',
+    's3:requestobjecttagkeys',
+    ['a'],
+    { 's3:requestobjecttagkeys': ['b', 'a'] },
+    false,
+  ],
   // ForAnyValue / ForAllValues incl. empty and missing sets
-  ['ForAnyValue:StringEquals', 's3:requestobjecttagkeys', ['a', 'b'], { 's3:requestobjecttagkeys': ['x', 'b'] }, true],
-  ['ForAnyValue:StringEquals', 's3:requestobjecttagkeys', ['a', 'b'], { 's3:requestobjecttagkeys': ['x', 'y'] }, false],
+  [
+    'ForAnyValue:StringEquals',
+    's3:requestobjecttagkeys',
+    ['a', 'b'],
+    { 's3:requestobjecttagkeys': ['x', 'b'] },
+    true,
+  ],
+  [
+    'ForAnyValue:StringEquals',
+    's3:requestobjecttagkeys',
+    ['a', 'b'],
+    { 's3:requestobjecttagkeys': ['x', 'y'] },
+    false,
+  ],
   ['ForAnyValue:StringEquals', 's3:requestobjecttagkeys', ['a'], {}, false],
-  ['ForAnyValue:StringEquals', 's3:requestobjecttagkeys', ['a'], { 's3:requestobjecttagkeys': [] }, false],
+  [
+    'ForAnyValue:StringEquals',
+    's3:requestobjecttagkeys',
+    ['a'],
+    { 's3:requestobjecttagkeys': [] },
+    false,
+  ],
   ['ForAnyValue:StringEqualsIfExists', 's3:requestobjecttagkeys', ['a'], {}, true],
-  ['ForAllValues:StringEquals', 's3:requestobjecttagkeys', ['a', 'b'], { 's3:requestobjecttagkeys': ['a', 'b'] }, true],
-  ['ForAllValues:StringEquals', 's3:requestobjecttagkeys', ['a', 'b'], { 's3:requestobjecttagkeys': ['a', 'c'] }, false],
+  [
+    'ForAllValues:StringEquals',
+    's3:requestobjecttagkeys',
+    ['a', 'b'],
+    { 's3:requestobjecttagkeys': ['a', 'b'] },
+    true,
+  ],
+  [
+    'ForAllValues:StringEquals',
+    's3:requestobjecttagkeys',
+    ['a', 'b'],
+    { 's3:requestobjecttagkeys': ['a', 'c'] },
+    false,
+  ],
   ['ForAllValues:StringEquals', 's3:requestobjecttagkeys', ['a'], {}, true],
-  ['ForAllValues:StringEquals', 's3:requestobjecttagkeys', ['a'], { 's3:requestobjecttagkeys': [] }, true],
-  ['ForAllValues:StringNotEquals', 's3:requestobjecttagkeys', ['secret'], { 's3:requestobjecttagkeys': ['a', 'b'] }, true],
-  ['ForAllValues:StringNotEquals', 's3:requestobjecttagkeys', ['secret'], { 's3:requestobjecttagkeys': ['a', 'secret'] }, false],
-  ['ForAnyValue:StringNotEquals', 's3:requestobjecttagkeys', ['a'], { 's3:requestobjecttagkeys': ['a', 'b'] }, true],
-  ['ForAnyValue:StringNotEquals', 's3:requestobjecttagkeys', ['a'], { 's3:requestobjecttagkeys': ['a'] }, false],
-  ['ForAllValues:StringLike', 's3:requestobjecttagkeys', ['p-*'], { 's3:requestobjecttagkeys': ['p-1', 'p-2'] }, true],
+  [
+    'ForAllValues:StringEquals',
+    's3:requestobjecttagkeys',
+    ['a'],
+    { 's3:requestobjecttagkeys': [] },
+    true,
+  ],
+  [
+    'ForAllValues:StringNotEquals',
+    's3:requestobjecttagkeys',
+    ['secret'],
+    { 's3:requestobjecttagkeys': ['a', 'b'] },
+    true,
+  ],
+  [
+    'ForAllValues:StringNotEquals',
+    's3:requestobjecttagkeys',
+    ['secret'],
+    { 's3:requestobjecttagkeys': ['a', 'secret'] },
+    false,
+  ],
+  [
+    'ForAnyValue:StringNotEquals',
+    's3:requestobjecttagkeys',
+    ['a'],
+    { 's3:requestobjecttagkeys': ['a', 'b'] },
+    true,
+  ],
+  [
+    'ForAnyValue:StringNotEquals',
+    's3:requestobjecttagkeys',
+    ['a'],
+    { 's3:requestobjecttagkeys': ['a'] },
+    false,
+  ],
+  [
+    'ForAllValues:StringLike',
+    's3:requestobjecttagkeys',
+    ['p-*'],
+    { 's3:requestobjecttagkeys': ['p-1', 'p-2'] },
+    true,
+  ],
   ['ForAnyValue:NumericLessThan', 'x:n', ['5'], { 'x:n': ['9', '4'] }, true],
   // variables and escapes in condition values
-  ['StringEquals', 's3:prefix', ['home/${aws:username}/'], { 's3:prefix': 'home/alice/', 'aws:username': 'alice' }, true],
-  ['StringEquals', 's3:prefix', ['home/${aws:username}/'], { 's3:prefix': 'home/bob/', 'aws:username': 'alice' }, false],
+  [
+    'StringEquals',
+    's3:prefix',
+    ['home/${aws:username}/'],
+    { 's3:prefix': 'home/alice/', 'aws:username': 'alice' },
+    true,
+  ],
+  [
+    'StringEquals',
+    's3:prefix',
+    ['home/${aws:username}/'],
+    { 's3:prefix': 'home/bob/', 'aws:username': 'alice' },
+    false,
+  ],
   ['StringEquals', 's3:prefix', ['home/${aws:username}/'], { 's3:prefix': 'home//' }, false],
   ['StringNotEquals', 's3:prefix', ['home/${aws:username}/'], { 's3:prefix': 'home//' }, false],
-  ['StringEquals', 's3:prefix', ["home/${aws:username, 'guest'}/"], { 's3:prefix': 'home/guest/' }, true],
-  ['StringLike', 's3:prefix', ['${aws:username}/*'], { 's3:prefix': 'alice/x', 'aws:username': 'alice' }, true],
+  [
+    'StringEquals',
+    's3:prefix',
+    ["home/${aws:username, 'guest'}/"],
+    { 's3:prefix': 'home/guest/' },
+    true,
+  ],
+  [
+    'StringLike',
+    's3:prefix',
+    ['${aws:username}/*'],
+    { 's3:prefix': 'alice/x', 'aws:username': 'alice' },
+    true,
+  ],
   ['StringLike', 's3:prefix', ['a${*}b'], { 's3:prefix': 'a*b' }, true],
   ['StringLike', 's3:prefix', ['a${*}b'], { 's3:prefix': 'axb' }, false],
   ['StringEquals', 's3:prefix', ['${$}{x}${?}'], { 's3:prefix': '${x}?' }, true],
-  ['StringEqualsIgnoreCase', 's3:prefix', ['HOME/${aws:username}'], { 's3:prefix': 'home/ALICE', 'aws:username': 'alice' }, true],
-  ['ArnLike', 'aws:PrincipalArn', ['arn:aws:iam::*:user/${aws:username}'], { 'aws:principalarn': 'arn:aws:iam::1:user/alice', 'aws:username': 'alice' }, true],
+  [
+    'StringEqualsIgnoreCase',
+    's3:prefix',
+    ['HOME/${aws:username}'],
+    { 's3:prefix': 'home/ALICE', 'aws:username': 'alice' },
+    true,
+  ],
+  [
+    'ArnLike',
+    'aws:PrincipalArn',
+    ['arn:aws:iam::*:user/${aws:username}'],
+    { 'aws:principalarn': 'arn:aws:iam::1:user/alice', 'aws:username': 'alice' },
+    true,
+  ],
 ]
 
 describe('condition operators', () => {
@@ -136,12 +322,27 @@ describe('condition operators', () => {
   })
 
   it('covers every operator family', () => {
-    const used = new Set(CASES.map(([op]) => op.replace(/^For(Any|All)Values?:/, '').replace(/IfExists$/, '').toLowerCase()))
+    const used = new Set(
+      CASES.map(([op]) =>
+        op
+          .replace(/^For(Any|All)Values?:/, '')
+          .replace(/IfExists$/, '')
+          .toLowerCase(),
+      ),
+    )
     for (const name of OPERATOR_NAMES) expect(used, name).toContain(name.toLowerCase())
   })
 
   it('version 2008-10-17 treats ${...} as text', () => {
-    expect(run('StringEquals', 's3:prefix', ['${aws:username}'], { 's3:prefix': '${aws:username}', 'aws:username': 'a' }, false)).toBe(true)
+    expect(
+      run(
+        'StringEquals',
+        's3:prefix',
+        ['${aws:username}'],
+        { 's3:prefix': '${aws:username}', 'aws:username': 'a' },
+        false,
+      ),
+    ).toBe(true)
   })
 
   it.each([
@@ -169,13 +370,23 @@ describe('IP parsing', () => {
   it('parses v4 strictly', () => {
     expect(parseIPv4('1.2.3.4')).toBe(0x01020304)
     expect(parseIPv4('255.255.255.255')).toBe(0xffffffff)
-    for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1..2.3', 'a.b.c.d', '']) expect(parseIPv4(bad)).toBe(-1)
+    for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1..2.3', 'a.b.c.d', ''])
+      expect(parseIPv4(bad)).toBe(-1)
   })
   it('parses v6 forms', () => {
-    for (const ok of ['::', '::1', 'fe80::1', '2001:db8::', '1:2:3:4:5:6:7:8', '::ffff:1.2.3.4', '1::8']) {
+    for (const ok of [
+      '::',
+      '::1',
+      'fe80::1',
+      '2001:db8::',
+      '1:2:3:4:5:6:7:8',
+      '::ffff:1.2.3.4',
+      '1::8',
+    ]) {
       expect(parseCidr(ok), ok).toBeDefined()
     }
-    for (const bad of ['1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', 'fe80::1%eth0', ':::']) expect(parseCidr(bad), bad).toBeUndefined()
+    for (const bad of ['1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', 'fe80::1%eth0', ':::'])
+      expect(parseCidr(bad), bad).toBeUndefined()
   })
   it('prefix boundaries', () => {
     const b = [parseCidr('192.168.1.128/25')!]

@@ -33,7 +33,8 @@ function parseDateCached(s: string): number {
 function compileDates(input: CompileInput, cmp: (a: number, b: number) => boolean): CompiledValues {
   const dates = input.values.map((s) => {
     const d = parseDate(s)
-    if (Number.isNaN(d)) throw new PolicyError(`${input.where}: '${s}' is not a date (ISO 8601 or epoch seconds)`)
+    if (Number.isNaN(d))
+      throw new PolicyError(`${input.where}: '${s}' is not a date (ISO 8601 or epoch seconds)`)
     return d
   })
   return {
@@ -47,7 +48,11 @@ function compileDates(input: CompileInput, cmp: (a: number, b: number) => boolea
   }
 }
 
-const op = (name: string, negated: boolean, cmp: (a: number, b: number) => boolean): OperatorSpec => ({
+const op = (
+  name: string,
+  negated: boolean,
+  cmp: (a: number, b: number) => boolean,
+): OperatorSpec => ({
   name,
   negated,
   compile: (i) => compileDates(i, cmp),

@@ -38,7 +38,10 @@ const OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map(
 )
 
 /** Every operator name the engine knows (without qualifiers/IfExists), for docs and tests. */
-export const OPERATOR_NAMES: readonly string[] = [...[...OPERATORS.values()].map((o) => o.name), 'Null']
+export const OPERATOR_NAMES: readonly string[] = [
+  ...[...OPERATORS.values()].map((o) => o.name),
+  'Null',
+]
 
 type SetQualifier = 'none' | 'any' | 'all'
 

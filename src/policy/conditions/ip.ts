@@ -122,7 +122,7 @@ export function ipInAny(addr: string, blocks: readonly Cidr[]): boolean {
   }
   for (const b of blocks) {
     if (b.v === 4) {
-      if (v4 >= 0 && ((v4 & b.mask) >>> 0) === b.addr) return true
+      if (v4 >= 0 && (v4 & b.mask) >>> 0 === b.addr) return true
     } else if (v6ok && v6InCidr(scratch, b)) return true
   }
   return false

@@ -6,7 +6,10 @@
 import { PolicyError } from '../types.js'
 
 /** Compile the policy's values into a presence test. */
-export function compileNull(values: readonly string[], where: string): (present: boolean) => boolean {
+export function compileNull(
+  values: readonly string[],
+  where: string,
+): (present: boolean) => boolean {
   let wantAbsent = false
   let wantPresent = false
   for (const s of values) {

@@ -15,7 +15,10 @@ export function parseNumber(s: string): number {
   return NUMBER.test(t) ? Number(t) : Number.NaN
 }
 
-function compileNumbers(input: CompileInput, cmp: (a: number, b: number) => boolean): CompiledValues {
+function compileNumbers(
+  input: CompileInput,
+  cmp: (a: number, b: number) => boolean,
+): CompiledValues {
   const nums = input.values.map((s) => {
     const n = parseNumber(s)
     if (!Number.isFinite(n)) throw new PolicyError(`${input.where}: '${s}' is not a number`)
@@ -32,7 +35,11 @@ function compileNumbers(input: CompileInput, cmp: (a: number, b: number) => bool
   }
 }
 
-const op = (name: string, negated: boolean, cmp: (a: number, b: number) => boolean): OperatorSpec => ({
+const op = (
+  name: string,
+  negated: boolean,
+  cmp: (a: number, b: number) => boolean,
+): OperatorSpec => ({
   name,
   negated,
   compile: (i) => compileNumbers(i, cmp),

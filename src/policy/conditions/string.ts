@@ -36,7 +36,9 @@ function compileExactOrLike(input: CompileInput, wildcards: boolean): CompiledVa
 
 function compileIgnoreCase(input: CompileInput): CompiledValues {
   const segs = input.values.map((s) => parseTemplate(s, input.variables))
-  const vars = segs.flatMap((ss) => ss.flatMap((x) => (x.t === 'var' && x.def === undefined ? [x.key] : [])))
+  const vars = segs.flatMap((ss) =>
+    ss.flatMap((x) => (x.t === 'var' && x.def === undefined ? [x.key] : [])),
+  )
   const hasVars = segs.some((ss) => ss.some((x) => x.t === 'var'))
   if (!hasVars) {
     const set = new Set(segs.map((ss) => renderTemplate(ss, EMPTY_CTX)?.toLowerCase()))

@@ -8,7 +8,12 @@
  */
 import { createHash } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import { checksumHeaderName, createChecksummer, expectedChecksum, verifyContentMd5 } from '../../auth/checksum.js'
+import {
+  checksumHeaderName,
+  createChecksummer,
+  expectedChecksum,
+  verifyContentMd5,
+} from '../../auth/checksum.js'
 import { S3Error } from '../errors.js'
 import type { S3Request } from '../operation.js'
 
@@ -25,23 +30,41 @@ export async function readVerifiedBody(req: S3Request, opts: ReadOptions): Promi
   const md5 = verifyContentMd5(req.header('content-md5'))
   const expected = expectedChecksum(req.raw.headers)
   if (opts.requireChecksum && md5 === undefined && expected === undefined)
-    throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5 or x-amz-checksum-*')
-  const data = await readBounded(req.body, opts.maxBytes, opts.tooLarge ?? (() => new S3Error('MaxMessageLengthExceeded')))
-  if (md5 !== undefined && !createHash('md5').update(data).digest().equals(md5)) throw new S3Error('BadDigest')
+    throw new S3Error(
+      'InvalidRequest',
+      'Missing required header for this request: Content-MD5 or x-amz-checksum-*',
+    )
+  const data = await readBounded(
+    req.body,
+    opts.maxBytes,
+    opts.tooLarge ?? (() => new S3Error('MaxMessageLengthExceeded')),
+  )
+  if (md5 !== undefined && !createHash('md5').update(data).digest().equals(md5))
+    throw new S3Error('BadDigest')
   if (expected !== undefined) {
     const name = checksumHeaderName(expected.algorithm)
     const given = expected.fromTrailer ? req.trailers.get(name) : expected.value
     if (given === undefined)
-      throw new S3Error('InvalidRequest', `The trailer ${name} declared in x-amz-trailer was not sent.`)
+      throw new S3Error(
+        'InvalidRequest',
+        `The trailer ${name} declared in x-amz-trailer was not sent.`,
+      )
     const c = createChecksummer(expected.algorithm)
     c.update(data)
     if (c.digest().toString('base64') !== given.trim())
-      throw new S3Error('BadDigest', `The ${expected.algorithm} you specified did not match the calculated checksum.`)
+      throw new S3Error(
+        'BadDigest',
+        `The ${expected.algorithm} you specified did not match the calculated checksum.`,
+      )
   }
   return data.toString('utf8')
 }
 
-async function readBounded(body: Readable, maxBytes: number, tooLarge: () => S3Error): Promise<Buffer> {
+async function readBounded(
+  body: Readable,
+  maxBytes: number,
+  tooLarge: () => S3Error,
+): Promise<Buffer> {
   const chunks: Buffer[] = []
   let n = 0
   for await (const chunk of body) {

@@ -82,6 +82,8 @@ describe('continuation tokens', () => {
     expect(code(() => decodeContinuationToken(t))).toBe('InvalidArgument')
   })
   it('has the AWS message', () => {
-    expect(() => decodeContinuationToken('!!')).toThrow('The continuation token provided is incorrect')
+    expect(() => decodeContinuationToken('!!')).toThrow(
+      'The continuation token provided is incorrect',
+    )
   })
 })

@@ -15,17 +15,29 @@ export const MAX_LIST = 1000
  */
 export function parseMaxKeys(value: string | undefined, argName = 'max-keys'): number {
   if (value === undefined) return MAX_LIST
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value.trim())) || Math.abs(Number(value)) > 2147483647)
-    throw new S3Error('InvalidArgument', `Provided ${argName} not an integer or within integer range`, {
-      ArgumentName: argName,
-      ArgumentValue: value,
-    })
+  if (
+    !/^-?\d+$/.test(value.trim()) ||
+    !Number.isSafeInteger(Number(value.trim())) ||
+    Math.abs(Number(value)) > 2147483647
+  )
+    throw new S3Error(
+      'InvalidArgument',
+      `Provided ${argName} not an integer or within integer range`,
+      {
+        ArgumentName: argName,
+        ArgumentValue: value,
+      },
+    )
   const n = Number(value.trim())
   if (n < 0)
-    throw new S3Error('InvalidArgument', `Argument ${argName} must be an integer between 0 and 2147483647`, {
-      ArgumentName: argName,
-      ArgumentValue: value,
-    })
+    throw new S3Error(
+      'InvalidArgument',
+      `Argument ${argName} must be an integer between 0 and 2147483647`,
+      {
+        ArgumentName: argName,
+        ArgumentValue: value,
+      },
+    )
   return Math.min(n, MAX_LIST)
 }
 
@@ -41,7 +53,9 @@ export function parseEncodingType(value: string | undefined): EncodingType | und
   })
 }
 
-const SAFE = new Set('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.*/'.split(''))
+const SAFE = new Set(
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.*/'.split(''),
+)
 
 /**
  * S3's encoding-type=url: UTF-8 bytes percent-encoded (upper-case hex) except [A-Za-z0-9-_.*\/],
@@ -52,7 +66,9 @@ export function s3UrlEncode(s: string): string {
   for (const ch of s) {
     if (SAFE.has(ch)) out += ch
     else if (ch === ' ') out += '+'
-    else for (const b of Buffer.from(ch, 'utf8')) out += '%' + b.toString(16).toUpperCase().padStart(2, '0')
+    else
+      for (const b of Buffer.from(ch, 'utf8'))
+        out += '%' + b.toString(16).toUpperCase().padStart(2, '0')
   }
   return out
 }

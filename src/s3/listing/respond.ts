@@ -11,11 +11,16 @@ import { el, wrap } from '../xml.js'
 /** The bucket the pipeline loaded; its absence means the bucket does not exist. */
 export function bucketRecordOf(req: S3Request): BucketRecord {
   const b = req.bucketRecord
-  if (b === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: req.bucket ?? '' })
+  if (b === undefined)
+    throw new S3Error('NoSuchBucket', undefined, { BucketName: req.bucket ?? '' })
   return b
 }
 
-export function xmlResponse(body: string, status = 200, headers: Record<string, string> = {}): S3Response {
+export function xmlResponse(
+  body: string,
+  status = 200,
+  headers: Record<string, string> = {},
+): S3Response {
   return { status, headers: { 'content-type': 'application/xml', ...headers }, body }
 }
 

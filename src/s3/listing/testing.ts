@@ -17,12 +17,25 @@ import { ManualClock } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
 import { S3Error, toS3Error } from '../errors.js'
-import type { AccessRequirement, Authorizer, Operation, OwnerInfo, S3Env, S3Request, S3Response } from '../operation.js'
+import type {
+  AccessRequirement,
+  Authorizer,
+  Operation,
+  OwnerInfo,
+  S3Env,
+  S3Request,
+  S3Response,
+} from '../operation.js'
 
 export const ACCOUNT = '111122223333'
 export const OTHER_ACCOUNT = '444455556666'
 
-export const ROOT: Principal = { kind: 'account-root', accountId: ACCOUNT, accountName: 'default', accessKeyId: 'AKROOT' }
+export const ROOT: Principal = {
+  kind: 'account-root',
+  accountId: ACCOUNT,
+  accountName: 'default',
+  accessKeyId: 'AKROOT',
+}
 export const OTHER_ROOT: Principal = {
   kind: 'account-root',
   accountId: OTHER_ACCOUNT,
@@ -31,7 +44,10 @@ export const OTHER_ROOT: Principal = {
 }
 
 export function ownerOf(accountId: string): OwnerInfo {
-  return { id: createHash('sha256').update(accountId).digest('hex'), displayName: `acct-${accountId}` }
+  return {
+    id: createHash('sha256').update(accountId).digest('hex'),
+    displayName: `acct-${accountId}`,
+  }
 }
 
 export const allowAll: Authorizer = {
@@ -40,7 +56,8 @@ export const allowAll: Authorizer = {
 }
 
 export const denyAll: Authorizer = {
-  require: (_req, need) => Promise.reject(new S3Error('AccessDenied', `denied ${need.action} on ${need.resource}`)),
+  require: (_req, need) =>
+    Promise.reject(new S3Error('AccessDenied', `denied ${need.action} on ${need.resource}`)),
   allows: () => Promise.resolve(false),
 }
 
@@ -130,7 +147,9 @@ export function makeReq(o: ReqOptions): S3Request {
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(o.headers ?? {})) headers[k.toLowerCase()] = v
   const body =
-    o.body instanceof Readable ? o.body : Readable.from(o.body === undefined ? [] : [Buffer.from(o.body)])
+    o.body instanceof Readable
+      ? o.body
+      : Readable.from(o.body === undefined ? [] : [Buffer.from(o.body)])
   const clock = o.clock ?? new ManualClock(Date.UTC(2026, 0, 2, 3, 4, 5, 678))
   const query = new Map(Object.entries(o.query ?? {}))
   return {
@@ -183,7 +202,11 @@ export async function run(op: Operation, t: TestEnv, o: ReqOptions): Promise<Res
       bucketRecord = await t.meta.getBucket(o.bucket)
       if (bucketRecord === undefined) throw new S3Error('NoSuchBucket')
     }
-    const req = makeReq({ clock: t.clock, ...o, ...(bucketRecord !== undefined ? { bucketRecord } : {}) })
+    const req = makeReq({
+      clock: t.clock,
+      ...o,
+      ...(bucketRecord !== undefined ? { bucketRecord } : {}),
+    })
     const res = await op.handle(req, t.env)
     return { status: res.status, headers: res.headers ?? {}, body: await bodyText(res.body) }
   } catch (e) {
@@ -197,14 +220,24 @@ function accountOf(p: Principal): string | undefined {
   return p.kind === 'anonymous' ? undefined : p.accountId
 }
 
-export async function createTestBucket(t: TestEnv, name: string, accountId = ACCOUNT): Promise<BucketRecord> {
+export async function createTestBucket(
+  t: TestEnv,
+  name: string,
+  accountId = ACCOUNT,
+): Promise<BucketRecord> {
   const b: BucketRecord = { name, accountId, createdAt: t.clock.now(), region: 'us-east-1' }
   await t.meta.createBucket(b)
   return b
 }
 
 /** Put a small inline object directly through the store. */
-export async function putTestObject(t: TestEnv, bucket: string, key: string, data = 'x', accountId = ACCOUNT): Promise<void> {
+export async function putTestObject(
+  t: TestEnv,
+  bucket: string,
+  key: string,
+  data = 'x',
+  accountId = ACCOUNT,
+): Promise<void> {
   const bytes = Buffer.from(data)
   await t.meta.putObject({
     bucket,

@@ -26,12 +26,14 @@ export function requestObjectArn(req: S3Request): string {
 }
 
 export function bucketOf(req: S3Request): BucketRecord {
-  if (req.bucketRecord === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: req.bucket ?? '' })
+  if (req.bucketRecord === undefined)
+    throw new S3Error('NoSuchBucket', undefined, { BucketName: req.bucket ?? '' })
   return req.bucketRecord
 }
 
 export function keyOf(req: S3Request): string {
-  if (req.key === undefined || req.key === '') throw new S3Error('InvalidRequest', 'An object key is required.')
+  if (req.key === undefined || req.key === '')
+    throw new S3Error('InvalidRequest', 'An object key is required.')
   return req.key
 }
 
@@ -57,13 +59,22 @@ export async function requireWithExistingTags(
   if (Object.keys(o.tags).length === 0 && Object.keys(extra).length === 0) return
   await env.authz.require(
     req,
-    { action, resource: objectArn(bucket.name, o.key), context: { ...existingTagContext(o.tags), ...extra } },
+    {
+      action,
+      resource: objectArn(bucket.name, o.key),
+      context: { ...existingTagContext(o.tags), ...extra },
+    },
     bucket,
   )
 }
 
 /** Enforce If-Match / If-None-Match of a write against the current object (no-op without them). */
-export async function enforceWriteConditions(req: S3Request, env: S3Env, bucket: string, key: string): Promise<void> {
+export async function enforceWriteConditions(
+  req: S3Request,
+  env: S3Env,
+  bucket: string,
+  key: string,
+): Promise<void> {
   const h = (n: string): string | undefined => req.header(n)
   if (!hasWriteConditions(h)) return
   checkWriteConditions(h, await env.meta.getObject(bucket, key), key)
@@ -73,6 +84,9 @@ export async function enforceWriteConditions(req: S3Request, env: S3Env, bucket:
 export function checkVersionId(req: S3Request): void {
   const v = req.query.get('versionId')
   if (v !== undefined && v !== 'null') {
-    throw new S3Error('InvalidArgument', 'Invalid version id specified', { ArgumentName: 'versionId', ArgumentValue: v })
+    throw new S3Error('InvalidArgument', 'Invalid version id specified', {
+      ArgumentName: 'versionId',
+      ArgumentValue: v,
+    })
   }
 }

@@ -26,15 +26,31 @@ describe('evaluateConditions (RFC 7232 order, S3 rules)', () => {
     ['If-Unmodified-Since after', { ifUnmodifiedSince: after }, 'ok'],
     ['If-Unmodified-Since same second', { ifUnmodifiedSince: same }, 'ok'],
     ['If-Unmodified-Since before', { ifUnmodifiedSince: before }, 'precondition-failed'],
-    ['If-Match true beats If-Unmodified-Since false', { ifMatch: ETAG, ifUnmodifiedSince: before }, 'ok'],
+    [
+      'If-Match true beats If-Unmodified-Since false',
+      { ifMatch: ETAG, ifUnmodifiedSince: before },
+      'ok',
+    ],
     ['If-None-Match match', { ifNoneMatch: `"${ETAG}"` }, 'not-modified'],
     ['If-None-Match other', { ifNoneMatch: '"other"' }, 'ok'],
     ['If-Modified-Since before', { ifModifiedSince: before }, 'ok'],
     ['If-Modified-Since same', { ifModifiedSince: same }, 'not-modified'],
     ['If-Modified-Since after', { ifModifiedSince: after }, 'not-modified'],
-    ['If-None-Match false + If-Modified-Since true → 304', { ifNoneMatch: ETAG, ifModifiedSince: before }, 'not-modified'],
-    ['If-None-Match true beats If-Modified-Since false', { ifNoneMatch: '"other"', ifModifiedSince: after }, 'ok'],
-    ['If-Match false wins over If-None-Match', { ifMatch: '"other"', ifNoneMatch: ETAG }, 'precondition-failed'],
+    [
+      'If-None-Match false + If-Modified-Since true → 304',
+      { ifNoneMatch: ETAG, ifModifiedSince: before },
+      'not-modified',
+    ],
+    [
+      'If-None-Match true beats If-Modified-Since false',
+      { ifNoneMatch: '"other"', ifModifiedSince: after },
+      'ok',
+    ],
+    [
+      'If-Match false wins over If-None-Match',
+      { ifMatch: '"other"', ifNoneMatch: ETAG },
+      'precondition-failed',
+    ],
     ['bad dates are ignored', { ifModifiedSince: 'yesterday', ifUnmodifiedSince: 'nope' }, 'ok'],
   ]
   for (const [name, c, want] of cases) {

@@ -40,7 +40,11 @@ function parseHttpDate(s: string | undefined): number | undefined {
 }
 
 /** Evaluate the four conditions against an object's ETag and Last-Modified (ms). */
-export function evaluateConditions(c: Conditions, etag: string, lastModifiedMs: number): ConditionOutcome {
+export function evaluateConditions(
+  c: Conditions,
+  etag: string,
+  lastModifiedMs: number,
+): ConditionOutcome {
   const lm = Math.floor(lastModifiedMs / 1000) * 1000
   if (c.ifMatch !== undefined) {
     if (!etagListMatches(c.ifMatch, etag)) return 'precondition-failed'
@@ -85,13 +89,17 @@ export function checkCopySourceConditions(
 ): void {
   const c = copySourceConditions(header)
   if (evaluateConditions(c, etag, lastModifiedMs) !== 'ok') {
-    throw new S3Error('PreconditionFailed', undefined, { Condition: failedCopyCondition(c, etag, lastModifiedMs) })
+    throw new S3Error('PreconditionFailed', undefined, {
+      Condition: failedCopyCondition(c, etag, lastModifiedMs),
+    })
   }
 }
 
 function failedCopyCondition(c: Conditions, etag: string, lm: number): string {
-  if (c.ifMatch !== undefined && !etagListMatches(c.ifMatch, etag)) return 'x-amz-copy-source-If-Match'
-  if (c.ifNoneMatch !== undefined && etagListMatches(c.ifNoneMatch, etag)) return 'x-amz-copy-source-If-None-Match'
+  if (c.ifMatch !== undefined && !etagListMatches(c.ifMatch, etag))
+    return 'x-amz-copy-source-If-Match'
+  if (c.ifNoneMatch !== undefined && etagListMatches(c.ifNoneMatch, etag))
+    return 'x-amz-copy-source-If-None-Match'
   const since = parseHttpDate(c.ifUnmodifiedSince)
   if (c.ifMatch === undefined && since !== undefined && Math.floor(lm / 1000) * 1000 > since)
     return 'x-amz-copy-source-If-Unmodified-Since'
@@ -118,12 +126,15 @@ export function checkWriteConditions(
   const inm = header('if-none-match')
   const im = header('if-match')
   if (inm !== undefined) {
-    if (inm.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on writes supports only *.')
-    if (current !== undefined) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' })
+    if (inm.trim() !== '*')
+      throw new S3Error('NotImplemented', 'If-None-Match on writes supports only *.')
+    if (current !== undefined)
+      throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' })
   }
   if (im !== undefined) {
     if (current === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key })
-    if (!etagListMatches(im, current.etag)) throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' })
+    if (!etagListMatches(im, current.etag))
+      throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' })
   }
 }
 

@@ -12,11 +12,15 @@ export interface CopySource {
 }
 
 function bad(message: string, value: string): S3Error {
-  return new S3Error('InvalidArgument', message, { ArgumentName: 'x-amz-copy-source', ArgumentValue: value })
+  return new S3Error('InvalidArgument', message, {
+    ArgumentName: 'x-amz-copy-source',
+    ArgumentValue: value,
+  })
 }
 
 export function parseCopySource(value: string | undefined): CopySource {
-  if (value === undefined || value === '') throw bad('Copy Source must mention the source bucket and key: sourcebucket/sourcekey', '')
+  if (value === undefined || value === '')
+    throw bad('Copy Source must mention the source bucket and key: sourcebucket/sourcekey', '')
   let v = value
   const q = v.indexOf('?')
   if (q >= 0) {

@@ -29,7 +29,11 @@ export async function loadCopySource(req: S3Request, env: S3Env): Promise<Loaded
   const object = await env.meta.getObject(src.bucket, src.key)
   if (object === undefined) throw noSuchKey(src.key)
   if (Object.keys(object.tags).length > 0) {
-    await env.authz.require(req, { action: 's3:GetObject', resource, context: existingTagContext(object.tags) }, bucket)
+    await env.authz.require(
+      req,
+      { action: 's3:GetObject', resource, context: existingTagContext(object.tags) },
+      bucket,
+    )
   }
   checkCopySourceConditions((n) => req.header(n), object.etag, object.lastModified)
   return { src, bucket, object }

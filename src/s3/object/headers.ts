@@ -24,12 +24,17 @@ const UNSUPPORTED_PREFIXES = [
 ] as const
 
 /** Reject headers asking for features we do not implement (never a silent wrong success). */
-export function rejectUnsupportedHeaders(headers: Readonly<Record<string, string | undefined>>): void {
+export function rejectUnsupportedHeaders(
+  headers: Readonly<Record<string, string | undefined>>,
+): void {
   for (const name of Object.keys(headers)) {
     // Grants are ACLs: refused the way an ACL-disabled AWS bucket refuses them (see s3/acl.ts).
-    if (name.startsWith('x-amz-grant-') && headers[name] !== undefined) throw new S3Error('AccessControlListNotSupported')
+    if (name.startsWith('x-amz-grant-') && headers[name] !== undefined)
+      throw new S3Error('AccessControlListNotSupported')
     if (UNSUPPORTED_PREFIXES.some((p) => name.startsWith(p)) && headers[name] !== undefined) {
-      throw new S3Error('NotImplemented', `The header '${name}' is not implemented.`, { Header: name })
+      throw new S3Error('NotImplemented', `The header '${name}' is not implemented.`, {
+        Header: name,
+      })
     }
   }
 }
@@ -55,7 +60,9 @@ export function parseObjectHeaders(h: HeaderFn): ObjectHeaders {
 }
 
 /** x-amz-meta-* (names lower-cased, prefix removed); more than 2 KB → MetadataTooLarge. */
-export function parseUserMetadata(headers: Readonly<Record<string, string | undefined>>): Record<string, string> {
+export function parseUserMetadata(
+  headers: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
   const out: Record<string, string> = {}
   let bytes = 0
   for (const [rawName, value] of Object.entries(headers)) {
@@ -76,7 +83,8 @@ export function parseUserMetadata(headers: Readonly<Record<string, string | unde
 }
 
 /** x-amz-acl, see s3/acl.ts. Returns the value for condition keys. */
-export const parseCannedAcl = (value: string | undefined): string | undefined => checkCannedAcl(value)
+export const parseCannedAcl = (value: string | undefined): string | undefined =>
+  checkCannedAcl(value)
 
 /** Only STANDARD exists here; any other value → InvalidStorageClass. */
 export function checkStorageClass(value: string | undefined): void {
@@ -112,7 +120,8 @@ export function objectResponseHeaders(o: Omit<ObjectRecord, 'body'>): Record<str
     'content-type': o.headers.contentType ?? 'application/octet-stream',
   }
   if (o.headers.contentEncoding !== undefined) out['content-encoding'] = o.headers.contentEncoding
-  if (o.headers.contentDisposition !== undefined) out['content-disposition'] = o.headers.contentDisposition
+  if (o.headers.contentDisposition !== undefined)
+    out['content-disposition'] = o.headers.contentDisposition
   if (o.headers.contentLanguage !== undefined) out['content-language'] = o.headers.contentLanguage
   if (o.headers.cacheControl !== undefined) out['cache-control'] = o.headers.cacheControl
   if (o.headers.expires !== undefined) out['expires'] = o.headers.expires

@@ -32,13 +32,19 @@ export function parseChecksumAlgorithm(value: string | undefined): ChecksumAlgor
   const up = value.trim().toUpperCase()
   const alg = CHECKSUM_ALGORITHMS.find((a) => a === up)
   if (alg === undefined) {
-    throw new S3Error('InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]')
+    throw new S3Error(
+      'InvalidRequest',
+      'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]',
+    )
   }
   return alg
 }
 
 /** Response headers announcing a stored checksum. */
-export function checksumResponseHeaders(c: StoredChecksum | undefined, withType = true): Record<string, string> {
+export function checksumResponseHeaders(
+  c: StoredChecksum | undefined,
+  withType = true,
+): Record<string, string> {
   if (c === undefined) return {}
   const h: Record<string, string> = { [checksumHeaderName(c.algorithm)]: c.value }
   if (withType) h['x-amz-checksum-type'] = c.type
@@ -57,7 +63,11 @@ export interface Written {
 export async function digestAndWrite(
   source: Readable,
   env: S3Env,
-  opts: { readonly algorithm?: ChecksumAlgorithm | undefined; readonly maxSize: number; readonly knownLength?: number | undefined },
+  opts: {
+    readonly algorithm?: ChecksumAlgorithm | undefined
+    readonly maxSize: number
+    readonly knownLength?: number | undefined
+  },
 ): Promise<Written> {
   const digests = new BodyDigests(opts.algorithm)
   source.on('error', (e) => digests.destroy(e))
@@ -126,12 +136,17 @@ export async function ingestRequestBody(
     knownLength: req.contentLength,
   })
   try {
-    if (req.contentLength !== undefined && w.size !== req.contentLength) throw new S3Error('IncompleteBody')
+    if (req.contentLength !== undefined && w.size !== req.contentLength)
+      throw new S3Error('IncompleteBody')
     if (md5 !== undefined && md5.toString('hex') !== w.md5Hex) {
-      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
-        ExpectedDigest: md5.toString('hex'),
-        CalculatedDigest: w.md5Hex,
-      })
+      throw new S3Error(
+        'BadDigest',
+        'The Content-MD5 you specified did not match what we received.',
+        {
+          ExpectedDigest: md5.toString('hex'),
+          CalculatedDigest: w.md5Hex,
+        },
+      )
     }
     if (expected !== undefined) {
       const given = expected.fromTrailer
@@ -163,11 +178,18 @@ export async function ingestRequestBody(
  * already happened, so a failure here only leaves an orphan for the start-up sweep: log it and
  * carry on rather than fail an acknowledged write.
  */
-export async function discardBody(req: S3Request, env: S3Env, ref: BodyRef | undefined): Promise<void> {
+export async function discardBody(
+  req: S3Request,
+  env: S3Env,
+  ref: BodyRef | undefined,
+): Promise<void> {
   if (ref === undefined) return
   try {
     await deleteBody(ref, env.blobs)
   } catch (err) {
-    req.ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not delete an unreferenced body')
+    req.ctx.log.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      'could not delete an unreferenced body',
+    )
   }
 }

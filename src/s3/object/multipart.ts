@@ -18,7 +18,12 @@ export function noSuchUpload(uploadId: string): S3Error {
 }
 
 /** The upload named by ?uploadId for this bucket and key. */
-export async function loadUpload(req: S3Request, env: S3Env, bucket: string, key: string): Promise<UploadRecord> {
+export async function loadUpload(
+  req: S3Request,
+  env: S3Env,
+  bucket: string,
+  key: string,
+): Promise<UploadRecord> {
   const uploadId = req.query.get('uploadId') ?? ''
   const u = uploadId === '' ? undefined : await env.meta.getUpload(bucket, key, uploadId)
   if (u === undefined) throw noSuchUpload(uploadId)
@@ -29,10 +34,14 @@ export async function loadUpload(req: S3Request, env: S3Env, bucket: string, key
 export function requirePartNumber(v: string | undefined, maxParts: number): number {
   const n = v !== undefined && /^\d{1,6}$/.test(v) ? Number(v) : NaN
   if (!Number.isInteger(n) || n < 1 || n > maxParts) {
-    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${maxParts}, inclusive`, {
-      ArgumentName: 'partNumber',
-      ArgumentValue: v ?? '',
-    })
+    throw new S3Error(
+      'InvalidArgument',
+      `Part number must be an integer between 1 and ${maxParts}, inclusive`,
+      {
+        ArgumentName: 'partNumber',
+        ArgumentValue: v ?? '',
+      },
+    )
   }
   return n
 }
@@ -59,11 +68,13 @@ export interface CompletePart {
 export function parseCompleteDocument(xml: string): CompletePart[] {
   const root = parseXml(xml)
   const cmu = root['CompleteMultipartUpload']
-  if (cmu === undefined || typeof cmu === 'string' || Array.isArray(cmu)) throw new S3Error('MalformedXML')
+  if (cmu === undefined || typeof cmu === 'string' || Array.isArray(cmu))
+    throw new S3Error('MalformedXML')
   const parts = list(child(cmu, 'Part')).map((p: XmlValue): CompletePart => {
     const num = text(child(p, 'PartNumber'))?.trim()
     const etag = text(child(p, 'ETag'))
-    if (num === undefined || !/^\d{1,6}$/.test(num) || etag === undefined) throw new S3Error('MalformedXML')
+    if (num === undefined || !/^\d{1,6}$/.test(num) || etag === undefined)
+      throw new S3Error('MalformedXML')
     const checksums: Partial<Record<ChecksumAlgorithm, string>> = {}
     for (const alg of CHECKSUM_ALGORITHMS) {
       const v = text(child(p, checksumElementName(alg)))
@@ -73,7 +84,8 @@ export function parseCompleteDocument(xml: string): CompletePart[] {
   })
   if (parts.length === 0) throw new S3Error('MalformedXML')
   for (let i = 1; i < parts.length; i++) {
-    if ((parts[i]?.partNumber ?? 0) <= (parts[i - 1]?.partNumber ?? 0)) throw new S3Error('InvalidPartOrder')
+    if ((parts[i]?.partNumber ?? 0) <= (parts[i - 1]?.partNumber ?? 0))
+      throw new S3Error('InvalidPartOrder')
   }
   return parts
 }

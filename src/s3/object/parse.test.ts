@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { parseCopySource } from './copy-source.js'
-import { describeObject, parseObjectHeaders, parseUserMetadata, rejectUnsupportedHeaders } from './headers.js'
+import {
+  describeObject,
+  parseObjectHeaders,
+  parseUserMetadata,
+  rejectUnsupportedHeaders,
+} from './headers.js'
 import { parseTaggingHeader, parseTaggingXml, renderTagging, validateTags } from './tags.js'
 import { parseXml } from '../xml.js'
 import { multipartEtag, parseCompleteDocument, requirePartNumber } from './multipart.js'
@@ -29,24 +34,38 @@ describe('copy source', () => {
 
 describe('object headers', () => {
   it('strips aws-chunked from Content-Encoding', () => {
-    const h: Record<string, string> = { 'content-encoding': 'aws-chunked,gzip', 'content-type': 'text/plain' }
-    expect(parseObjectHeaders((n) => h[n])).toEqual({ contentEncoding: 'gzip', contentType: 'text/plain' })
+    const h: Record<string, string> = {
+      'content-encoding': 'aws-chunked,gzip',
+      'content-type': 'text/plain',
+    }
+    expect(parseObjectHeaders((n) => h[n])).toEqual({
+      contentEncoding: 'gzip',
+      contentType: 'text/plain',
+    })
     const only: Record<string, string> = { 'content-encoding': 'aws-chunked' }
     expect(parseObjectHeaders((n) => only[n])).toEqual({})
   })
   it('collects x-amz-meta-* and enforces 2 KB', () => {
     expect(parseUserMetadata({ 'x-amz-meta-Color': 'red', other: 'x' })).toEqual({ color: 'red' })
     expect(code(() => parseUserMetadata({ 'x-amz-meta-a': 'x'.repeat(2047) }))).toBe('none')
-    expect(code(() => parseUserMetadata({ 'x-amz-meta-a': 'x'.repeat(2048) }))).toBe('MetadataTooLarge')
+    expect(code(() => parseUserMetadata({ 'x-amz-meta-a': 'x'.repeat(2048) }))).toBe(
+      'MetadataTooLarge',
+    )
   })
   it('refuses SSE / object lock / grants, bad ACL and storage class', () => {
-    expect(code(() => rejectUnsupportedHeaders({ 'x-amz-server-side-encryption': 'AES256' }))).toBe('NotImplemented')
-    expect(code(() => rejectUnsupportedHeaders({ 'x-amz-object-lock-mode': 'GOVERNANCE' }))).toBe('NotImplemented')
+    expect(code(() => rejectUnsupportedHeaders({ 'x-amz-server-side-encryption': 'AES256' }))).toBe(
+      'NotImplemented',
+    )
+    expect(code(() => rejectUnsupportedHeaders({ 'x-amz-object-lock-mode': 'GOVERNANCE' }))).toBe(
+      'NotImplemented',
+    )
     const h = (x: Record<string, string>) => () => describeObject((n) => x[n], x)
     expect(code(h({ 'x-amz-acl': 'private' }))).toBe('none')
     expect(code(h({ 'x-amz-acl': 'bucket-owner-full-control' }))).toBe('none')
     expect(code(h({ 'x-amz-acl': 'public-read' }))).toBe('AccessControlListNotSupported')
-    expect(code(() => rejectUnsupportedHeaders({ 'x-amz-grant-read': 'id=x' }))).toBe('AccessControlListNotSupported')
+    expect(code(() => rejectUnsupportedHeaders({ 'x-amz-grant-read': 'id=x' }))).toBe(
+      'AccessControlListNotSupported',
+    )
     expect(code(h({ 'x-amz-acl': 'everyone' }))).toBe('InvalidArgument')
     expect(code(h({ 'x-amz-storage-class': 'STANDARD' }))).toBe('none')
     expect(code(h({ 'x-amz-storage-class': 'GLACIERX' }))).toBe('InvalidStorageClass')
@@ -83,14 +102,20 @@ describe('multipart helpers', () => {
     const p2 = createHash('md5').update('part two').digest('hex')
     const want =
       createHash('md5')
-        .update(Buffer.concat([createHash('md5').update('part one').digest(), createHash('md5').update('part two').digest()]))
+        .update(
+          Buffer.concat([
+            createHash('md5').update('part one').digest(),
+            createHash('md5').update('part two').digest(),
+          ]),
+        )
         .digest('hex') + '-2'
     expect(multipartEtag([p1, p2])).toBe(want)
   })
   it('validates part numbers', () => {
     expect(requirePartNumber('1', 10000)).toBe(1)
     expect(requirePartNumber('10000', 10000)).toBe(10000)
-    for (const v of [undefined, '0', '10001', 'x', '-1', '1.5']) expect(code(() => requirePartNumber(v, 10000))).toBe('InvalidArgument')
+    for (const v of [undefined, '0', '10001', 'x', '-1', '1.5'])
+      expect(code(() => requirePartNumber(v, 10000))).toBe('InvalidArgument')
   })
   it('parses the complete document', () => {
     const parts = parseCompleteDocument(
@@ -100,10 +125,19 @@ describe('multipart helpers', () => {
       { partNumber: 1, etag: 'aa', checksums: { CRC32: 'AAAAAA==' } },
       { partNumber: 3, etag: 'bb', checksums: {} },
     ])
-    expect(code(() => parseCompleteDocument('<CompleteMultipartUpload></CompleteMultipartUpload>'))).toBe('MalformedXML')
-    expect(code(() => parseCompleteDocument('<CompleteMultipartUpload><Part><ETag>a</ETag></Part></CompleteMultipartUpload>'))).toBe('MalformedXML')
+    expect(
+      code(() => parseCompleteDocument('<CompleteMultipartUpload></CompleteMultipartUpload>')),
+    ).toBe('MalformedXML')
+    expect(
+      code(() =>
+        parseCompleteDocument(
+          '<CompleteMultipartUpload><Part><ETag>a</ETag></Part></CompleteMultipartUpload>',
+        ),
+      ),
+    ).toBe('MalformedXML')
     expect(code(() => parseCompleteDocument('not xml'))).toBe('MalformedXML')
-    const order = '<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>a</ETag></Part><Part><PartNumber>1</PartNumber><ETag>b</ETag></Part></CompleteMultipartUpload>'
+    const order =
+      '<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>a</ETag></Part><Part><PartNumber>1</PartNumber><ETag>b</ETag></Part></CompleteMultipartUpload>'
     expect(code(() => parseCompleteDocument(order))).toBe('InvalidPartOrder')
   })
 })

@@ -49,7 +49,10 @@ describe('parseRange', () => {
         fc.nat(60),
         (first, last, size) => {
           const header = `bytes=${first ?? ''}-${last ?? ''}`
-          const spec = { ...(first === undefined ? {} : { first }), ...(last === undefined ? {} : { last }) }
+          const spec = {
+            ...(first === undefined ? {} : { first }),
+            ...(last === undefined ? {} : { last }),
+          }
           expect(parseRange(header, size)).toEqual(reference(spec, size))
         },
       ),
@@ -65,8 +68,12 @@ describe('parseCopySourceRange', () => {
   })
   it('rejects other forms with InvalidArgument and out-of-range with InvalidRange', () => {
     for (const bad of ['bytes=5-', 'bytes=-5', 'bytes=5-1', 'x', 'bytes=0-1,3-4']) {
-      expect(() => parseCopySourceRange(bad, 10)).toThrowError(expect.objectContaining({ code: 'InvalidArgument' }) as S3Error)
+      expect(() => parseCopySourceRange(bad, 10)).toThrowError(
+        expect.objectContaining({ code: 'InvalidArgument' }) as S3Error,
+      )
     }
-    expect(() => parseCopySourceRange('bytes=0-10', 10)).toThrowError(expect.objectContaining({ code: 'InvalidRange' }) as S3Error)
+    expect(() => parseCopySourceRange('bytes=0-10', 10)).toThrowError(
+      expect.objectContaining({ code: 'InvalidRange' }) as S3Error,
+    )
   })
 })

@@ -71,10 +71,14 @@ export function parseCopySourceRange(
     )
   }
   if (end >= size) {
-    throw new S3Error('InvalidRange', `Range specified is not valid for source object of size: ${size}`, {
-      RangeRequested: header,
-      ActualObjectSize: String(size),
-    })
+    throw new S3Error(
+      'InvalidRange',
+      `Range specified is not valid for source object of size: ${size}`,
+      {
+        RangeRequested: header,
+        ActualObjectSize: String(size),
+      },
+    )
   }
   return { start, end }
 }

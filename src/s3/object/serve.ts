@@ -22,10 +22,14 @@ export function parsePartNumber(v: string | undefined, maxParts = 10000): number
   if (v === undefined) return undefined
   const n = /^\d{1,6}$/.test(v) ? Number(v) : NaN
   if (!Number.isInteger(n) || n < 1 || n > maxParts) {
-    throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${maxParts}, inclusive`, {
-      ArgumentName: 'partNumber',
-      ArgumentValue: v,
-    })
+    throw new S3Error(
+      'InvalidArgument',
+      `Part number must be an integer between 1 and ${maxParts}, inclusive`,
+      {
+        ArgumentName: 'partNumber',
+        ArgumentValue: v,
+      },
+    )
   }
   return n
 }
@@ -52,7 +56,10 @@ export async function serveObject(req: S3Request, env: S3Env, head: boolean): Pr
   const partNumber = parsePartNumber(req.query.get('partNumber'), env.limits.maxParts)
   const rangeHeader = req.header('range')
   if (partNumber !== undefined && rangeHeader !== undefined) {
-    throw new S3Error('InvalidRequest', 'Cannot specify both Range header and partNumber query parameter')
+    throw new S3Error(
+      'InvalidRequest',
+      'Cannot specify both Range header and partNumber query parameter',
+    )
   }
   const o = await loadObject(env, bucket.name, key)
   await requireWithExistingTags(req, env, 's3:GetObject', bucket, o)
@@ -63,7 +70,10 @@ export async function serveObject(req: S3Request, env: S3Env, head: boolean): Pr
     throw new S3Error('PreconditionFailed', undefined, { Condition: failedRequestCondition(conds) })
   }
   if (outcome === 'not-modified') {
-    return { status: 304, headers: { etag: `"${o.etag}"`, 'last-modified': httpDate(o.lastModified) } }
+    return {
+      status: 304,
+      headers: { etag: `"${o.etag}"`, 'last-modified': httpDate(o.lastModified) },
+    }
   }
 
   const headers = objectResponseHeaders(o)

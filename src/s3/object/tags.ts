@@ -26,7 +26,8 @@ export function validateTags(pairs: readonly (readonly [string, string])[]): Tag
     if ([...v].length > 256) throw invalid('The TagValue you have provided is invalid')
     if (!ALLOWED.test(k)) throw invalid('The TagKey you have provided is invalid')
     if (!ALLOWED.test(v)) throw invalid('The TagValue you have provided is invalid')
-    if (k.toLowerCase().startsWith('aws:')) throw invalid('Your TagKey cannot be prefixed with aws:')
+    if (k.toLowerCase().startsWith('aws:'))
+      throw invalid('Your TagKey cannot be prefixed with aws:')
     if (Object.hasOwn(out, k)) throw invalid('Cannot provide multiple Tags with the same key')
     out[k] = v
   }

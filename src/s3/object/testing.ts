@@ -16,10 +16,23 @@ import { ManualClock } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
 import { S3Error, toS3Error } from '../errors.js'
-import type { AccessRequirement, Authorizer, Operation, S3Env, S3Limits, S3Request, S3Response } from '../operation.js'
+import type {
+  AccessRequirement,
+  Authorizer,
+  Operation,
+  S3Env,
+  S3Limits,
+  S3Request,
+  S3Response,
+} from '../operation.js'
 
 export const ACCOUNT = '111122223333'
-export const ROOT: Principal = { kind: 'account-root', accountId: ACCOUNT, accountName: 'default', accessKeyId: 'AKROOT' }
+export const ROOT: Principal = {
+  kind: 'account-root',
+  accountId: ACCOUNT,
+  accountName: 'default',
+  accessKeyId: 'AKROOT',
+}
 export const ANON: Principal = { kind: 'anonymous' }
 
 export interface Decision {
@@ -67,7 +80,12 @@ export async function makeEnv(limits: Partial<S3Limits> = {}): Promise<TestEnv> 
   const meta = new SqliteMetadataStore(db)
   const blobs = new FsBlobStore(dir)
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0))
-  const bucket: BucketRecord = { name: 'bkt', accountId: ACCOUNT, createdAt: clock.now(), region: 'us-east-1' }
+  const bucket: BucketRecord = {
+    name: 'bkt',
+    accountId: ACCOUNT,
+    createdAt: clock.now(),
+    region: 'us-east-1',
+  }
   await meta.createBucket(bucket)
   await meta.createBucket({ ...bucket, name: 'other' })
   const authz = new TestAuthorizer()
@@ -105,13 +123,23 @@ export interface FakeRequest {
 }
 
 export function fakeRequest(env: TestEnv, r: FakeRequest = {}): S3Request {
-  const bodyBuf = r.body === undefined ? Buffer.alloc(0) : typeof r.body === 'string' ? Buffer.from(r.body) : r.body
-  const body = Buffer.isBuffer(bodyBuf) ? Readable.from(bodyBuf.length === 0 ? [] : [bodyBuf]) : bodyBuf
+  const bodyBuf =
+    r.body === undefined
+      ? Buffer.alloc(0)
+      : typeof r.body === 'string'
+        ? Buffer.from(r.body)
+        : r.body
+  const body = Buffer.isBuffer(bodyBuf)
+    ? Readable.from(bodyBuf.length === 0 ? [] : [bodyBuf])
+    : bodyBuf
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(r.headers ?? {})) headers[k.toLowerCase()] = v
   const contentLength =
-    r.contentLength === null ? undefined : (r.contentLength ?? (Buffer.isBuffer(bodyBuf) ? bodyBuf.length : undefined))
-  if (contentLength !== undefined && headers['content-length'] === undefined) headers['content-length'] = String(contentLength)
+    r.contentLength === null
+      ? undefined
+      : (r.contentLength ?? (Buffer.isBuffer(bodyBuf) ? bodyBuf.length : undefined))
+  if (contentLength !== undefined && headers['content-length'] === undefined)
+    headers['content-length'] = String(contentLength)
   const bucketName = r.bucket ?? env.bucket.name
   const trailers = new Map(Object.entries(r.trailers ?? {}))
   const query = new Map(Object.entries(r.query ?? {}))

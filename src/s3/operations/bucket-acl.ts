@@ -15,7 +15,13 @@ import { bucketRecordOf, emptyResponse, ownerXml, xmlResponse } from '../listing
 import { child, doc, el, list, parseXml, text, wrap, type XmlNode } from '../xml.js'
 
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance'
-const GRANT_HEADERS = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write', 'x-amz-grant-write-acp']
+const GRANT_HEADERS = [
+  'x-amz-grant-full-control',
+  'x-amz-grant-read',
+  'x-amz-grant-read-acp',
+  'x-amz-grant-write',
+  'x-amz-grant-write-acp',
+]
 
 export function renderOwnerOnlyAcl(owner: OwnerInfo): string {
   const grantee = wrap(
@@ -25,7 +31,8 @@ export function renderOwnerOnlyAcl(owner: OwnerInfo): string {
   )
   return doc(
     'AccessControlPolicy',
-    ownerXml(owner) + wrap('AccessControlList', wrap('Grant', grantee + el('Permission', 'FULL_CONTROL'))),
+    ownerXml(owner) +
+      wrap('AccessControlList', wrap('Grant', grantee + el('Permission', 'FULL_CONTROL'))),
   )
 }
 
@@ -33,15 +40,20 @@ export function renderOwnerOnlyAcl(owner: OwnerInfo): string {
 export function isOwnerOnlyAcl(xml: string, owner: OwnerInfo): boolean {
   const root = parseXml(xml)
   const acp = root['AccessControlPolicy']
-  if (acp === undefined || typeof acp !== 'object' || Array.isArray(acp)) throw new S3Error('MalformedXML')
+  if (acp === undefined || typeof acp !== 'object' || Array.isArray(acp))
+    throw new S3Error('MalformedXML')
   const acl = child(acp, 'AccessControlList')
   const grants = acl === undefined || typeof acl === 'string' ? [] : list(child(acl, 'Grant'))
   if (grants.length !== 1) return false
   const g = grants[0] as XmlNode
   const grantee = child(g, 'Grantee')
   if (grantee === undefined || typeof grantee !== 'object') throw new S3Error('MalformedXML')
-  if (child(grantee, 'URI') !== undefined || child(grantee, 'EmailAddress') !== undefined) return false
-  return text(child(grantee, 'ID'))?.trim() === owner.id && text(child(g, 'Permission'))?.trim() === 'FULL_CONTROL'
+  if (child(grantee, 'URI') !== undefined || child(grantee, 'EmailAddress') !== undefined)
+    return false
+  return (
+    text(child(grantee, 'ID'))?.trim() === owner.id &&
+    text(child(g, 'Permission'))?.trim() === 'FULL_CONTROL'
+  )
 }
 
 export const getBucketAcl: Operation = {
@@ -73,13 +85,16 @@ export const putBucketAcl: Operation = {
     const acl = req.header('x-amz-acl')
     const body = await readVerifiedBody(req, { maxBytes: 64 * 1024, requireChecksum: false })
     if (acl !== undefined) {
-      if (body.trim() !== '') throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed')
+      if (body.trim() !== '')
+        throw new S3Error(
+          'InvalidRequest',
+          'Specifying both Canned ACLs and Header Grants is not allowed',
+        )
       checkCannedAcl(acl)
       return emptyResponse(200)
     }
     if (body.trim() === '') throw new S3Error('MalformedXML')
-    if (!isOwnerOnlyAcl(body, owner))
-      throw new S3Error('AccessControlListNotSupported')
+    if (!isOwnerOnlyAcl(body, owner)) throw new S3Error('AccessControlListNotSupported')
     return emptyResponse(200)
   },
 }

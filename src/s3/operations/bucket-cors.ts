@@ -6,7 +6,13 @@
  * @module
  */
 import { bucketArn } from '../bucket-name.js'
-import { MAX_CORS_BYTES, parseCorsConfig, parseCorsXml, renderCorsXml, serializeCorsConfig } from '../cors.js'
+import {
+  MAX_CORS_BYTES,
+  parseCorsConfig,
+  parseCorsXml,
+  renderCorsXml,
+  serializeCorsConfig,
+} from '../cors.js'
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
 import { readVerifiedBody } from '../listing/body.js'
@@ -18,7 +24,8 @@ export const getBucketCors: Operation = {
   async handle(req, env) {
     const b = bucketRecordOf(req)
     const stored = await env.meta.getBucketSubresource(b.name, 'cors')
-    if (stored === undefined) throw new S3Error('NoSuchCORSConfiguration', undefined, { BucketName: b.name })
+    if (stored === undefined)
+      throw new S3Error('NoSuchCORSConfiguration', undefined, { BucketName: b.name })
     return xmlResponse(renderCorsXml(parseCorsConfig(stored)))
   },
 }

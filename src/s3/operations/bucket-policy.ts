@@ -21,9 +21,17 @@ export const MAX_POLICY_BYTES = 20 * 1024
  * resource check (every Resource in this bucket); throws MalformedPolicy with the reason.
  */
 export function validateBucketPolicy(json: string, bucket: string): void {
-  if (json.trim() === '') throw new S3Error('MalformedPolicy', 'Policies must be valid JSON and the first byte must be \'{\'')
+  if (json.trim() === '')
+    throw new S3Error(
+      'MalformedPolicy',
+      "Policies must be valid JSON and the first byte must be '{'",
+    )
   try {
-    const compiled = parsePolicy(json, { kind: 'resource', name: 'bucket-policy', source: 'resource' })
+    const compiled = parsePolicy(json, {
+      kind: 'resource',
+      name: 'bucket-policy',
+      source: 'resource',
+    })
     checkBucketPolicyResources(compiled, bucket)
   } catch (e) {
     if (e instanceof PolicyError) throw new S3Error('MalformedPolicy', e.message)
@@ -37,7 +45,8 @@ export const getBucketPolicy: Operation = {
   async handle(req, env) {
     const b = bucketRecordOf(req)
     const stored = await env.meta.getBucketSubresource(b.name, 'policy')
-    if (stored === undefined) throw new S3Error('NoSuchBucketPolicy', undefined, { BucketName: b.name })
+    if (stored === undefined)
+      throw new S3Error('NoSuchBucketPolicy', undefined, { BucketName: b.name })
     return { status: 200, headers: { 'content-type': 'application/json' }, body: stored }
   },
 }

@@ -22,7 +22,8 @@ export type TagPairs = readonly (readonly [string, string])[]
 export function parseTaggingXml(xml: string, maxTags: number): TagPairs {
   const root = parseXml(xml)
   const tagging = root['Tagging']
-  if (tagging === undefined || typeof tagging !== 'object' || Array.isArray(tagging)) throw new S3Error('MalformedXML')
+  if (tagging === undefined || typeof tagging !== 'object' || Array.isArray(tagging))
+    throw new S3Error('MalformedXML')
   const tagSet = child(tagging, 'TagSet')
   if (tagSet === undefined) throw new S3Error('MalformedXML')
   const tags = typeof tagSet === 'string' ? [] : list(child(tagSet, 'Tag'))
@@ -36,7 +37,8 @@ export function parseTaggingXml(xml: string, maxTags: number): TagPairs {
     const value = text((t as XmlNode)['Value'])
     if (key === undefined || value === undefined) throw new S3Error('MalformedXML')
     validateTag(key, value)
-    if (seen.has(key)) throw new S3Error('InvalidTag', 'Cannot provide multiple Tags with the same key')
+    if (seen.has(key))
+      throw new S3Error('InvalidTag', 'Cannot provide multiple Tags with the same key')
     seen.add(key)
     out.push([key, value])
   }
@@ -45,23 +47,31 @@ export function parseTaggingXml(xml: string, maxTags: number): TagPairs {
 
 export function validateTag(key: string, value: string): void {
   const keyLen = [...key].length
-  if (keyLen < 1 || keyLen > 128) throw new S3Error('InvalidTag', 'The TagKey you have provided is invalid')
-  if ([...value].length > 256) throw new S3Error('InvalidTag', 'The TagValue you have provided is invalid')
-  if (!TAG_CHARS.test(key)) throw new S3Error('InvalidTag', 'The TagKey you have provided is invalid')
-  if (!TAG_CHARS.test(value)) throw new S3Error('InvalidTag', 'The TagValue you have provided is invalid')
+  if (keyLen < 1 || keyLen > 128)
+    throw new S3Error('InvalidTag', 'The TagKey you have provided is invalid')
+  if ([...value].length > 256)
+    throw new S3Error('InvalidTag', 'The TagValue you have provided is invalid')
+  if (!TAG_CHARS.test(key))
+    throw new S3Error('InvalidTag', 'The TagKey you have provided is invalid')
+  if (!TAG_CHARS.test(value))
+    throw new S3Error('InvalidTag', 'The TagValue you have provided is invalid')
   if (key.toLowerCase().startsWith('aws:'))
     throw new S3Error('InvalidTag', 'System tags cannot be added/updated by requester')
 }
 
 export function renderTagging(pairs: TagPairs): string {
-  return doc('Tagging', wrap('TagSet', pairs.map(([k, v]) => wrap('Tag', el('Key', k) + el('Value', v))).join('')))
+  return doc(
+    'Tagging',
+    wrap('TagSet', pairs.map(([k, v]) => wrap('Tag', el('Key', k) + el('Value', v))).join('')),
+  )
 }
 
 function parseStored(stored: string): TagPairs {
   const raw: unknown = JSON.parse(stored)
   if (!Array.isArray(raw)) throw new Error('bad stored tag set')
   return (raw as unknown[]).map((p) => {
-    if (!Array.isArray(p) || typeof p[0] !== 'string' || typeof p[1] !== 'string') throw new Error('bad stored tag set')
+    if (!Array.isArray(p) || typeof p[0] !== 'string' || typeof p[1] !== 'string')
+      throw new Error('bad stored tag set')
     return [p[0], p[1]] as const
   })
 }
@@ -84,7 +94,11 @@ export const putBucketTagging: Operation = {
     const b = bucketRecordOf(req)
     const xml = await readVerifiedBody(req, { maxBytes: 64 * 1024, requireChecksum: true })
     const pairs = parseTaggingXml(xml, MAX_BUCKET_TAGS)
-    await env.meta.setBucketSubresource(b.name, 'tagging', pairs.length === 0 ? null : JSON.stringify(pairs))
+    await env.meta.setBucketSubresource(
+      b.name,
+      'tagging',
+      pairs.length === 0 ? null : JSON.stringify(pairs),
+    )
     return emptyResponse(204)
   },
 }

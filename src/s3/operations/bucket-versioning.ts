@@ -26,7 +26,10 @@ export const putBucketVersioning: Operation = {
     bucketRecordOf(req)
     req.body.resume()
     return Promise.reject(
-      new S3Error('NotImplemented', 'Bucket versioning is not implemented; buckets keep only the latest version of each object.'),
+      new S3Error(
+        'NotImplemented',
+        'Bucket versioning is not implemented; buckets keep only the latest version of each object.',
+      ),
     )
   },
 }

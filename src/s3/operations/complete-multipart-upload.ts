@@ -9,12 +9,28 @@
  * @module
  */
 import { combineCrcFullObject, compositeChecksum } from '../../auth/checksum.js'
-import type { ChecksumAlgorithm, ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from '../../storage/metadata-store.js'
+import type {
+  ChecksumAlgorithm,
+  ObjectRecord,
+  PartRecord,
+  StoredChecksum,
+  UploadRecord,
+} from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { Operation, S3Env, S3Request } from '../operation.js'
 import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../object/access.js'
-import { checksumElementName, checksumHeaderName, checksumResponseHeaders, discardBody } from '../object/ingest.js'
-import { loadUpload, multipartEtag, parseCompleteDocument, type CompletePart } from '../object/multipart.js'
+import {
+  checksumElementName,
+  checksumHeaderName,
+  checksumResponseHeaders,
+  discardBody,
+} from '../object/ingest.js'
+import {
+  loadUpload,
+  multipartEtag,
+  parseCompleteDocument,
+  type CompletePart,
+} from '../object/multipart.js'
 import { doc, el, readBoundedText } from '../xml.js'
 
 export const COMPLETE_MAX_BODY = 4 * 1024 * 1024
@@ -32,7 +48,11 @@ async function storedParts(env: S3Env, uploadId: string): Promise<Map<number, Pa
 }
 
 function invalidPart(p: CompletePart, uploadId: string, message?: string): S3Error {
-  return new S3Error('InvalidPart', message, { UploadId: uploadId, PartNumber: String(p.partNumber), ETag: p.etag })
+  return new S3Error('InvalidPart', message, {
+    UploadId: uploadId,
+    PartNumber: String(p.partNumber),
+    ETag: p.etag,
+  })
 }
 
 /** Match the client's list against stored parts; returns the chosen parts in order. */
@@ -55,19 +75,30 @@ export function chooseParts(
     }
     for (const [alg, given] of Object.entries(p.checksums)) {
       if (sp.checksum?.algorithm !== alg || sp.checksum.value !== given) {
-        throw invalidPart(p, upload.uploadId, `The ${alg.toLowerCase()} checksum of part ${p.partNumber} did not match.`)
+        throw invalidPart(
+          p,
+          upload.uploadId,
+          `The ${alg.toLowerCase()} checksum of part ${p.partNumber} did not match.`,
+        )
       }
     }
     const alg = upload.checksumAlgorithm
     if (alg !== undefined && sp.checksum?.algorithm !== alg) {
-      throw invalidPart(p, upload.uploadId, `Part ${p.partNumber} has no ${alg.toLowerCase()} checksum.`)
+      throw invalidPart(
+        p,
+        upload.uploadId,
+        `Part ${p.partNumber} has no ${alg.toLowerCase()} checksum.`,
+      )
     }
     return sp
   })
 }
 
 /** The COMPOSITE value: checksum of the concatenated binary part checksums, then "-N". */
-export function compositeValue(alg: ChecksumAlgorithm, partChecksumsB64: readonly string[]): string {
+export function compositeValue(
+  alg: ChecksumAlgorithm,
+  partChecksumsB64: readonly string[],
+): string {
   const v = compositeChecksum(alg, partChecksumsB64)
   const suffix = `-${partChecksumsB64.length}`
   return v.endsWith(suffix) ? v : v + suffix
@@ -87,11 +118,17 @@ function objectChecksum(
     )
     const given = req.header(checksumHeaderName(alg))
     if (given !== undefined && given !== value) {
-      throw new S3Error('BadDigest', `The ${alg} you specified did not match the calculated checksum.`)
+      throw new S3Error(
+        'BadDigest',
+        `The ${alg} you specified did not match the calculated checksum.`,
+      )
     }
     return { algorithm: alg, value, type: 'FULL_OBJECT' }
   }
-  const value = compositeValue(alg, parts.map((p) => p.checksum?.value ?? ''))
+  const value = compositeValue(
+    alg,
+    parts.map((p) => p.checksum?.value ?? ''),
+  )
   return { algorithm: alg, value, type: 'COMPOSITE' }
 }
 
@@ -109,11 +146,19 @@ export const completeMultipartUpload: Operation = {
     const key = keyOf(req)
     const upload = await loadUpload(req, env, bucket.name, key)
     const listed = parseCompleteDocument(await readBoundedText(req.body, COMPLETE_MAX_BODY))
-    const parts = chooseParts(listed, await storedParts(env, upload.uploadId), upload, env.limits.minPartSize)
+    const parts = chooseParts(
+      listed,
+      await storedParts(env, upload.uploadId),
+      upload,
+      env.limits.minPartSize,
+    )
     const size = parts.reduce((s, p) => s + p.size, 0)
     const declared = req.header('x-amz-mp-object-size')
     if (declared !== undefined && declared !== String(size)) {
-      throw new S3Error('InvalidRequest', `The provided 'x-amz-mp-object-size' header value ${declared} does not match what was computed: ${size}`)
+      throw new S3Error(
+        'InvalidRequest',
+        `The provided 'x-amz-mp-object-size' header value ${declared} does not match what was computed: ${size}`,
+      )
     }
     const checksum = objectChecksum(req, upload, parts)
     await enforceWriteConditions(req, env, bucket.name, key)
@@ -142,7 +187,8 @@ export const completeMultipartUpload: Operation = {
     const checksumXml =
       checksum === undefined
         ? ''
-        : el(checksumElementName(checksum.algorithm), checksum.value) + el('ChecksumType', checksum.type)
+        : el(checksumElementName(checksum.algorithm), checksum.value) +
+          el('ChecksumType', checksum.type)
     return {
       status: 200,
       headers: { 'content-type': 'application/xml', ...checksumResponseHeaders(checksum) },

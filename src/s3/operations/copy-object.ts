@@ -32,13 +32,18 @@ export type Directive = 'COPY' | 'REPLACE'
 export function parseDirective(value: string | undefined, header: string): Directive {
   if (value === undefined || value === 'COPY') return 'COPY'
   if (value === 'REPLACE') return 'REPLACE'
-  throw new S3Error('InvalidArgument', `Unknown ${header}`, { ArgumentName: header, ArgumentValue: value })
+  throw new S3Error('InvalidArgument', `Unknown ${header}`, {
+    ArgumentName: header,
+    ArgumentValue: value,
+  })
 }
 
 function copyContext(req: S3Request): Record<string, string> {
   const ctx: Record<string, string> = {}
   try {
-    ctx['s3:x-amz-copy-source'] = copySourceConditionValue(parseCopySource(req.header('x-amz-copy-source')))
+    ctx['s3:x-amz-copy-source'] = copySourceConditionValue(
+      parseCopySource(req.header('x-amz-copy-source')),
+    )
   } catch {
     // reported by handle()
   }
@@ -56,8 +61,14 @@ export const copyObject: Operation = {
   async handle(req, env) {
     const bucket = bucketOf(req)
     const key = keyOf(req)
-    const metadataDirective = parseDirective(req.header('x-amz-metadata-directive'), 'x-amz-metadata-directive')
-    const taggingDirective = parseDirective(req.header('x-amz-tagging-directive'), 'x-amz-tagging-directive')
+    const metadataDirective = parseDirective(
+      req.header('x-amz-metadata-directive'),
+      'x-amz-metadata-directive',
+    )
+    const taggingDirective = parseDirective(
+      req.header('x-amz-tagging-directive'),
+      'x-amz-tagging-directive',
+    )
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const requestTags = parseTaggingHeader(req.header('x-amz-tagging'))
     const algorithmHeader = parseChecksumAlgorithm(req.header('x-amz-checksum-algorithm'))
@@ -103,11 +114,17 @@ export const copyObject: Operation = {
       throw e
     }
     await discardBody(req, env, replaced)
-    const checksumXml = checksum === undefined ? '' : el(checksumElementName(checksum.algorithm), checksum.value)
+    const checksumXml =
+      checksum === undefined ? '' : el(checksumElementName(checksum.algorithm), checksum.value)
     return {
       status: 200,
       headers: { 'content-type': 'application/xml', ...checksumResponseHeaders(checksum) },
-      body: doc('CopyObjectResult', el('LastModified', isoDate(record.lastModified)) + el('ETag', `"${w.md5Hex}"`) + checksumXml),
+      body: doc(
+        'CopyObjectResult',
+        el('LastModified', isoDate(record.lastModified)) +
+          el('ETag', `"${w.md5Hex}"`) +
+          checksumXml,
+      ),
     }
   },
 }

@@ -18,7 +18,10 @@ import { child, parseXml, readBoundedText, text } from '../xml.js'
 const REGION_SHAPE = /^(?:[a-z]{2}(?:-[a-z]+)+-\d+|EU)$/
 
 /** Refuse ACL/ownership/lock headers we would otherwise have to ignore. */
-export function checkCreateHeaders(header: (n: string) => string | undefined, grantNames: readonly string[]): void {
+export function checkCreateHeaders(
+  header: (n: string) => string | undefined,
+  grantNames: readonly string[],
+): void {
   checkCannedAcl(header('x-amz-acl'))
   for (const g of grantNames)
     if (header(g) !== undefined) throw new S3Error('AccessControlListNotSupported')
@@ -26,18 +29,31 @@ export function checkCreateHeaders(header: (n: string) => string | undefined, gr
     throw new S3Error('NotImplemented', 'Object Lock is not implemented.')
   const ownership = header('x-amz-object-ownership')
   if (ownership !== undefined && ownership !== 'BucketOwnerEnforced')
-    throw new S3Error('NotImplemented', `Object ownership '${ownership}' is not implemented; buckets are BucketOwnerEnforced.`)
+    throw new S3Error(
+      'NotImplemented',
+      `Object ownership '${ownership}' is not implemented; buckets are BucketOwnerEnforced.`,
+    )
 }
 
-const GRANTS = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write', 'x-amz-grant-write-acp']
+const GRANTS = [
+  'x-amz-grant-full-control',
+  'x-amz-grant-read',
+  'x-amz-grant-read-acp',
+  'x-amz-grant-write',
+  'x-amz-grant-write-acp',
+]
 
 /** Check an optional LocationConstraint against the server's region. */
 export function checkLocationConstraint(constraint: string | undefined, region: string): void {
   if (constraint === undefined || constraint === '' || constraint === region) return
   if (!REGION_SHAPE.test(constraint))
-    throw new S3Error('InvalidLocationConstraint', 'The specified location-constraint is not valid', {
-      LocationConstraint: constraint,
-    })
+    throw new S3Error(
+      'InvalidLocationConstraint',
+      'The specified location-constraint is not valid',
+      {
+        LocationConstraint: constraint,
+      },
+    )
   throw new S3Error(
     'IllegalLocationConstraintException',
     `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`,
@@ -66,17 +82,27 @@ export const createBucket: Operation = {
     if (acl !== undefined) context['s3:x-amz-acl'] = acl
     const ownership = req.header('x-amz-object-ownership')
     if (ownership !== undefined) context['s3:x-amz-object-ownership'] = ownership
-    const need: AccessRequirement = { action: 's3:CreateBucket', resource: bucketArn(req.bucket ?? ''), context }
+    const need: AccessRequirement = {
+      action: 's3:CreateBucket',
+      resource: bucketArn(req.bucket ?? ''),
+      context,
+    }
     return [need]
   },
   async handle(req, env) {
     const name = req.bucket ?? ''
     validateBucketName(name)
     const accountId = principalAccountId(req.principal)
-    if (accountId === undefined) throw new S3Error('AccessDenied', 'Anonymous users cannot create buckets.')
+    if (accountId === undefined)
+      throw new S3Error('AccessDenied', 'Anonymous users cannot create buckets.')
     checkCreateHeaders((n) => req.header(n), GRANTS)
     checkLocationConstraint(await readLocationConstraint(req), env.region)
-    await env.meta.createBucket({ name, accountId, createdAt: req.ctx.clock.now(), region: env.region })
+    await env.meta.createBucket({
+      name,
+      accountId,
+      createdAt: req.ctx.clock.now(),
+      region: env.region,
+    })
     return emptyResponse(200, { location: `/${name}` })
   },
 }

@@ -34,16 +34,25 @@ export function parseUploadChecksum(
   }
   if (algorithm === undefined) {
     if (type !== undefined) {
-      throw new S3Error('InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.')
+      throw new S3Error(
+        'InvalidRequest',
+        'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.',
+      )
     }
     return {}
   }
   const resolved: ChecksumType = type ?? (algorithm === 'CRC64NVME' ? 'FULL_OBJECT' : 'COMPOSITE')
   if (resolved === 'FULL_OBJECT' && (algorithm === 'SHA1' || algorithm === 'SHA256')) {
-    throw new S3Error('InvalidRequest', `The FULL_OBJECT checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`)
+    throw new S3Error(
+      'InvalidRequest',
+      `The FULL_OBJECT checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`,
+    )
   }
   if (resolved === 'COMPOSITE' && algorithm === 'CRC64NVME') {
-    throw new S3Error('InvalidRequest', 'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.')
+    throw new S3Error(
+      'InvalidRequest',
+      'The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.',
+    )
   }
   return { algorithm, type: resolved }
 }
@@ -56,7 +65,10 @@ export const createMultipartUpload: Operation = {
     const key = keyOf(req)
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
-    const cs = parseUploadChecksum(req.header('x-amz-checksum-algorithm'), req.header('x-amz-checksum-type'))
+    const cs = parseUploadChecksum(
+      req.header('x-amz-checksum-algorithm'),
+      req.header('x-amz-checksum-type'),
+    )
     const upload: UploadRecord = {
       uploadId: randomIds.uid(),
       bucket: bucket.name,
@@ -79,7 +91,10 @@ export const createMultipartUpload: Operation = {
     return {
       status: 200,
       headers,
-      body: doc('InitiateMultipartUploadResult', el('Bucket', bucket.name) + el('Key', key) + el('UploadId', upload.uploadId)),
+      body: doc(
+        'InitiateMultipartUploadResult',
+        el('Bucket', bucket.name) + el('Key', key) + el('UploadId', upload.uploadId),
+      ),
     }
   },
 }

@@ -62,12 +62,20 @@ async function readVerifiedBody(req: S3Request): Promise<Buffer> {
     throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.')
   }
   if (expected !== undefined) {
-    const given = expected.fromTrailer ? req.trailers.get(checksumHeaderName(expected.algorithm)) : expected.value
+    const given = expected.fromTrailer
+      ? req.trailers.get(checksumHeaderName(expected.algorithm))
+      : expected.value
     if (given === undefined) {
-      throw new S3Error('InvalidRequest', `The trailer ${checksumHeaderName(expected.algorithm)} declared in x-amz-trailer was not sent.`)
+      throw new S3Error(
+        'InvalidRequest',
+        `The trailer ${checksumHeaderName(expected.algorithm)} declared in x-amz-trailer was not sent.`,
+      )
     }
     if (given !== d.checksumBase64()) {
-      throw new S3Error('BadDigest', `The ${expected.algorithm} you specified did not match the calculated checksum.`)
+      throw new S3Error(
+        'BadDigest',
+        `The ${expected.algorithm} you specified did not match the calculated checksum.`,
+      )
     }
   }
   return buf
@@ -77,10 +85,12 @@ async function readVerifiedBody(req: S3Request): Promise<Buffer> {
 export function parseDeleteDocument(xml: string): { quiet: boolean; entries: Entry[] } {
   const root = parseXml(xml)
   const del = root['Delete']
-  if (del === undefined || typeof del === 'string' || Array.isArray(del)) throw new S3Error('MalformedXML')
+  if (del === undefined || typeof del === 'string' || Array.isArray(del))
+    throw new S3Error('MalformedXML')
   const quiet = (text(child(del, 'Quiet')) ?? 'false').trim().toLowerCase() === 'true'
   const objects = list(child(del, 'Object'))
-  if (objects.length === 0 || objects.length > DELETE_OBJECTS_MAX_KEYS) throw new S3Error('MalformedXML')
+  if (objects.length === 0 || objects.length > DELETE_OBJECTS_MAX_KEYS)
+    throw new S3Error('MalformedXML')
   const entries = objects.map((o): Entry => {
     const key = text(child(o, 'Key'))
     if (key === undefined || key === '') throw new S3Error('MalformedXML')
@@ -96,18 +106,27 @@ async function deleteOne(
   e: Entry,
 ): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
   const bucket = bucketOf(req)
-  if (Buffer.byteLength(e.key) > 1024) return { ok: false, code: 'KeyTooLongError', message: 'Your key is too long' }
+  if (Buffer.byteLength(e.key) > 1024)
+    return { ok: false, code: 'KeyTooLongError', message: 'Your key is too long' }
   if (e.versionId !== undefined && e.versionId !== 'null') {
     return { ok: false, code: 'NoSuchVersion', message: 'The specified version does not exist.' }
   }
-  const allowed = await env.authz.allows(req, { action: 's3:DeleteObject', resource: objectArn(bucket.name, e.key) }, bucket)
+  const allowed = await env.authz.allows(
+    req,
+    { action: 's3:DeleteObject', resource: objectArn(bucket.name, e.key) },
+    bucket,
+  )
   if (!allowed) return { ok: false, code: 'AccessDenied', message: 'Access Denied' }
   try {
     const removed = await env.meta.deleteObject(bucket.name, e.key)
     await discardBody(req, env, removed)
     return { ok: true }
   } catch {
-    return { ok: false, code: 'InternalError', message: 'We encountered an internal error. Please try again.' }
+    return {
+      ok: false,
+      code: 'InternalError',
+      message: 'We encountered an internal error. Please try again.',
+    }
   }
 }
 
@@ -125,9 +144,16 @@ export const deleteObjects: Operation = {
       if (r.ok) {
         if (!quiet) out += wrap('Deleted', el('Key', e.key) + version)
       } else {
-        out += wrap('Error', el('Key', e.key) + version + el('Code', r.code) + el('Message', r.message))
+        out += wrap(
+          'Error',
+          el('Key', e.key) + version + el('Code', r.code) + el('Message', r.message),
+        )
       }
     }
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body: doc('DeleteResult', out) }
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/xml' },
+      body: doc('DeleteResult', out),
+    }
   },
 }

@@ -15,7 +15,9 @@ export const getBucketLocation: Operation = {
     const b = bucketRecordOf(req)
     const region = b.region === 'us-east-1' ? '' : b.region
     return Promise.resolve(
-      xmlResponse(`${XML_DECL}<LocationConstraint xmlns="${S3_NS}">${xmlEscape(region)}</LocationConstraint>`),
+      xmlResponse(
+        `${XML_DECL}<LocationConstraint xmlns="${S3_NS}">${xmlEscape(region)}</LocationConstraint>`,
+      ),
     )
   },
 }

@@ -27,7 +27,8 @@ export const listBuckets: Operation = {
   authorize: () => [{ action: 's3:ListAllMyBuckets', resource: '*' }],
   async handle(req, env) {
     const accountId = principalAccountId(req.principal)
-    if (accountId === undefined) throw new S3Error('AccessDenied', 'Anonymous users cannot list buckets.')
+    if (accountId === undefined)
+      throw new S3Error('AccessDenied', 'Anonymous users cannot list buckets.')
     const prefix = req.query.get('prefix') ?? ''
     const max = parseMaxBuckets(req.query.get('max-buckets'))
     const token = req.query.get('continuation-token')
@@ -40,7 +41,12 @@ export const listBuckets: Operation = {
     const truncated = all.length > page.length && last !== undefined
     const buckets = page
       .map((b) =>
-        wrap('Bucket', el('Name', b.name) + el('CreationDate', isoDate(b.createdAt)) + el('BucketRegion', b.region)),
+        wrap(
+          'Bucket',
+          el('Name', b.name) +
+            el('CreationDate', isoDate(b.createdAt)) +
+            el('BucketRegion', b.region),
+        ),
       )
       .join('')
     return xmlResponse(

@@ -23,7 +23,9 @@ export function initiatorOf(arn: string, env: S3Env, ownerAccountId: string): Ow
 
 export const listMultipartUploads: Operation = {
   name: 'ListMultipartUploads',
-  authorize: (req) => [{ action: 's3:ListBucketMultipartUploads', resource: bucketArn(req.bucket ?? '') }],
+  authorize: (req) => [
+    { action: 's3:ListBucketMultipartUploads', resource: bucketArn(req.bucket ?? '') },
+  ],
   async handle(req, env) {
     const bucket = bucketRecordOf(req).name
     const prefix = req.query.get('prefix') ?? ''
@@ -46,8 +48,10 @@ export const listMultipartUploads: Operation = {
           })
     const next =
       'nextKeyMarker' in p
-        ? el('NextKeyMarker', p.nextKeyMarker === undefined ? '' : encodeName(p.nextKeyMarker, enc)) +
-          el('NextUploadIdMarker', p.nextUploadIdMarker ?? '')
+        ? el(
+            'NextKeyMarker',
+            p.nextKeyMarker === undefined ? '' : encodeName(p.nextKeyMarker, enc),
+          ) + el('NextUploadIdMarker', p.nextUploadIdMarker ?? '')
         : el('NextKeyMarker', '') + el('NextUploadIdMarker', '')
     const uploads = p.uploads
       .map((u) =>
@@ -59,7 +63,9 @@ export const listMultipartUploads: Operation = {
             ownerXml(env.owner(u.ownerAccountId)) +
             el('StorageClass', 'STANDARD') +
             el('Initiated', isoDate(u.initiatedAt)) +
-            (u.checksumAlgorithm !== undefined ? el('ChecksumAlgorithm', u.checksumAlgorithm) : '') +
+            (u.checksumAlgorithm !== undefined
+              ? el('ChecksumAlgorithm', u.checksumAlgorithm)
+              : '') +
             (u.checksumType !== undefined ? el('ChecksumType', u.checksumType) : ''),
         ),
       )

@@ -26,10 +26,14 @@ export const listObjectVersions: Operation = {
     const versionIdMarker = req.query.get('version-id-marker')
     if (versionIdMarker !== undefined && versionIdMarker !== '') {
       if (keyMarker === '')
-        throw new S3Error('InvalidArgument', 'A version-id marker cannot be specified without a key marker.', {
-          ArgumentName: 'version-id-marker',
-          ArgumentValue: versionIdMarker,
-        })
+        throw new S3Error(
+          'InvalidArgument',
+          'A version-id marker cannot be specified without a key marker.',
+          {
+            ArgumentName: 'version-id-marker',
+            ArgumentValue: versionIdMarker,
+          },
+        )
       if (versionIdMarker !== 'null')
         throw new S3Error('InvalidArgument', 'Invalid version id specified', {
           ArgumentName: 'version-id-marker',
@@ -67,7 +71,13 @@ export const listObjectVersions: Operation = {
       (enc !== undefined ? el('EncodingType', enc) : '') +
       p.objects
         .map((o) =>
-          contentsXml(o, enc, ownerOf(o.ownerAccountId), 'Version', el('VersionId', 'null') + el('IsLatest', true)),
+          contentsXml(
+            o,
+            enc,
+            ownerOf(o.ownerAccountId),
+            'Version',
+            el('VersionId', 'null') + el('IsLatest', true),
+          ),
         )
         .join('') +
       commonPrefixesXml(p.commonPrefixes, enc)

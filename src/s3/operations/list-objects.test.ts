@@ -2,7 +2,16 @@ import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { XMLParser } from 'fast-xml-parser'
-import { createTestBucket, makeEnv, makeReq, ownerOf, ACCOUNT, putTestObject, run, type TestEnv } from '../listing/testing.js'
+import {
+  createTestBucket,
+  makeEnv,
+  makeReq,
+  ownerOf,
+  ACCOUNT,
+  putTestObject,
+  run,
+  type TestEnv,
+} from '../listing/testing.js'
 import { s3UrlDecode } from '../listing/params.js'
 import { listObjectsV1, listObjectsV2 } from './list-objects.js'
 import { listObjectVersions } from './list-object-versions.js'
@@ -78,7 +87,11 @@ describe('ListObjects against a reference model', () => {
         const seen: string[] = []
         let token: string | undefined
         for (let guard = 0; guard < 100; guard++) {
-          const query: Record<string, string> = { 'list-type': '2', prefix, 'max-keys': String(maxKeys) }
+          const query: Record<string, string> = {
+            'list-type': '2',
+            prefix,
+            'max-keys': String(maxKeys),
+          }
           if (delimiter !== undefined) query['delimiter'] = delimiter
           if (url) query['encoding-type'] = 'url'
           if (token !== undefined) query['continuation-token'] = token
@@ -143,7 +156,11 @@ describe('ListObjects against a reference model', () => {
         const seen: string[] = []
         let keyMarker: string | undefined
         for (let guard = 0; guard < 100; guard++) {
-          const query: Record<string, string> = { versions: '', prefix, 'max-keys': String(maxKeys) }
+          const query: Record<string, string> = {
+            versions: '',
+            prefix,
+            'max-keys': String(maxKeys),
+          }
           if (delimiter !== undefined) query['delimiter'] = delimiter
           if (keyMarker !== undefined) {
             query['key-marker'] = keyMarker
@@ -171,7 +188,11 @@ describe('ListObjects against a reference model', () => {
 describe('ListObjects details', () => {
   it('object fields, owner rules and start-after', async () => {
     const bucket = await freshBucket(['a', 'b b', 'c/d'])
-    const v2 = parse((await run(listObjectsV2, t, { bucket, query: { 'list-type': '2', 'start-after': 'a' } })).body, 'ListBucketResult')
+    const v2 = parse(
+      (await run(listObjectsV2, t, { bucket, query: { 'list-type': '2', 'start-after': 'a' } }))
+        .body,
+      'ListBucketResult',
+    )
     expect(v2['StartAfter']).toBe('a')
     expect(v2['KeyCount']).toBe('2')
     expect(v2['MaxKeys']).toBe('1000')
@@ -184,48 +205,104 @@ describe('ListObjects details', () => {
       StorageClass: 'STANDARD',
     })
     expect(c0['Owner']).toBeUndefined()
-    const withOwner = parse((await run(listObjectsV2, t, { bucket, query: { 'list-type': '2', 'fetch-owner': 'true' } })).body, 'ListBucketResult')
-    expect((withOwner['Contents'] as Doc[])[0]?.['Owner']).toEqual({ ID: ownerOf(ACCOUNT).id, DisplayName: ownerOf(ACCOUNT).displayName })
+    const withOwner = parse(
+      (await run(listObjectsV2, t, { bucket, query: { 'list-type': '2', 'fetch-owner': 'true' } }))
+        .body,
+      'ListBucketResult',
+    )
+    expect((withOwner['Contents'] as Doc[])[0]?.['Owner']).toEqual({
+      ID: ownerOf(ACCOUNT).id,
+      DisplayName: ownerOf(ACCOUNT).displayName,
+    })
     const v1 = parse((await run(listObjectsV1, t, { bucket })).body, 'ListBucketResult')
     expect((v1['Contents'] as Doc[])[0]?.['Owner']).toBeDefined()
     expect(v1['NextMarker']).toBeUndefined()
   })
   it('url encoding of every name', async () => {
     const bucket = await freshBucket(['dir one/é+x', 'dir one/z'])
-    const r = await run(listObjectsV2, t, { bucket, query: { 'list-type': '2', prefix: 'dir one/', 'encoding-type': 'url', 'start-after': 'dir one/a b' } })
+    const r = await run(listObjectsV2, t, {
+      bucket,
+      query: {
+        'list-type': '2',
+        prefix: 'dir one/',
+        'encoding-type': 'url',
+        'start-after': 'dir one/a b',
+      },
+    })
     const d = parse(r.body, 'ListBucketResult')
     expect(d['EncodingType']).toBe('url')
     expect(d['Prefix']).toBe('dir+one/')
     expect(d['StartAfter']).toBe('dir+one/a+b')
-    expect((d['Contents'] as Doc[]).map((c) => c['Key'])).toEqual(['dir+one/z', 'dir+one/%C3%A9%2Bx']) // UTF-8 byte order
-    const cp = parse((await run(listObjectsV1, t, { bucket, query: { delimiter: ' ', 'encoding-type': 'url' } })).body, 'ListBucketResult')
+    expect((d['Contents'] as Doc[]).map((c) => c['Key'])).toEqual([
+      'dir+one/z',
+      'dir+one/%C3%A9%2Bx',
+    ]) // UTF-8 byte order
+    const cp = parse(
+      (await run(listObjectsV1, t, { bucket, query: { delimiter: ' ', 'encoding-type': 'url' } }))
+        .body,
+      'ListBucketResult',
+    )
     expect(cp['Delimiter']).toBe('+')
     expect(cp['CommonPrefixes']).toEqual([{ Prefix: 'dir+' }])
   })
   it('max-keys=0, bad max-keys, bad token, bad encoding-type', async () => {
     const bucket = await freshBucket(['a'])
-    const zero = parse((await run(listObjectsV2, t, { bucket, query: { 'max-keys': '0' } })).body, 'ListBucketResult')
+    const zero = parse(
+      (await run(listObjectsV2, t, { bucket, query: { 'max-keys': '0' } })).body,
+      'ListBucketResult',
+    )
     expect(zero['KeyCount']).toBe('0')
     expect(zero['IsTruncated']).toBe('false')
-    expect((await run(listObjectsV2, t, { bucket, query: { 'max-keys': '-1' } })).error?.code).toBe('InvalidArgument')
-    expect((await run(listObjectsV1, t, { bucket, query: { 'max-keys': 'ten' } })).error?.code).toBe('InvalidArgument')
-    const big = parse((await run(listObjectsV2, t, { bucket, query: { 'max-keys': '5000' } })).body, 'ListBucketResult')
+    expect((await run(listObjectsV2, t, { bucket, query: { 'max-keys': '-1' } })).error?.code).toBe(
+      'InvalidArgument',
+    )
+    expect(
+      (await run(listObjectsV1, t, { bucket, query: { 'max-keys': 'ten' } })).error?.code,
+    ).toBe('InvalidArgument')
+    const big = parse(
+      (await run(listObjectsV2, t, { bucket, query: { 'max-keys': '5000' } })).body,
+      'ListBucketResult',
+    )
     expect(big['MaxKeys']).toBe('1000')
     const tok = await run(listObjectsV2, t, { bucket, query: { 'continuation-token': 'garbage!' } })
     expect(tok.error?.code).toBe('InvalidArgument')
     expect(tok.body).toBe('The continuation token provided is incorrect')
-    expect((await run(listObjectsV2, t, { bucket, query: { 'encoding-type': 'xml' } })).error?.code).toBe('InvalidArgument')
-    expect((await run(listObjectVersions, t, { bucket, query: { 'version-id-marker': 'null' } })).error?.code).toBe('InvalidArgument')
-    expect((await run(listObjectVersions, t, { bucket, query: { 'key-marker': 'a', 'version-id-marker': 'v9' } })).error?.code).toBe('InvalidArgument')
-    expect((await run(listObjectsV2, t, { bucket: 'missing-bucket' })).error?.code).toBe('NoSuchBucket')
+    expect(
+      (await run(listObjectsV2, t, { bucket, query: { 'encoding-type': 'xml' } })).error?.code,
+    ).toBe('InvalidArgument')
+    expect(
+      (await run(listObjectVersions, t, { bucket, query: { 'version-id-marker': 'null' } })).error
+        ?.code,
+    ).toBe('InvalidArgument')
+    expect(
+      (
+        await run(listObjectVersions, t, {
+          bucket,
+          query: { 'key-marker': 'a', 'version-id-marker': 'v9' },
+        })
+      ).error?.code,
+    ).toBe('InvalidArgument')
+    expect((await run(listObjectsV2, t, { bucket: 'missing-bucket' })).error?.code).toBe(
+      'NoSuchBucket',
+    )
   })
   it('authorize: s3:ListBucket with prefix/delimiter/max-keys conditions', () => {
-    expect(listObjectsV2.authorize(makeReq({ bucket: 'bk', query: { 'list-type': '2' } }))).toEqual([
-      { action: 's3:ListBucket', resource: 'arn:aws:s3:::bk', context: { 's3:prefix': '' } },
+    expect(listObjectsV2.authorize(makeReq({ bucket: 'bk', query: { 'list-type': '2' } }))).toEqual(
+      [{ action: 's3:ListBucket', resource: 'arn:aws:s3:::bk', context: { 's3:prefix': '' } }],
+    )
+    expect(
+      listObjectsV1.authorize(
+        makeReq({ bucket: 'bk', query: { prefix: 'p/', delimiter: '/', 'max-keys': '5' } }),
+      ),
+    ).toEqual([
+      {
+        action: 's3:ListBucket',
+        resource: 'arn:aws:s3:::bk',
+        context: { 's3:prefix': 'p/', 's3:delimiter': '/', 's3:max-keys': '5' },
+      },
     ])
-    expect(listObjectsV1.authorize(makeReq({ bucket: 'bk', query: { prefix: 'p/', delimiter: '/', 'max-keys': '5' } }))).toEqual([
-      { action: 's3:ListBucket', resource: 'arn:aws:s3:::bk', context: { 's3:prefix': 'p/', 's3:delimiter': '/', 's3:max-keys': '5' } },
-    ])
-    expect(listObjectVersions.authorize(makeReq({ bucket: 'bk' }))[0]?.action).toBe('s3:ListBucketVersions')
+    expect(listObjectVersions.authorize(makeReq({ bucket: 'bk' }))[0]?.action).toBe(
+      's3:ListBucketVersions',
+    )
   })
 })

@@ -52,14 +52,19 @@ export function contentsXml(
       extra +
       el('LastModified', isoDate(o.lastModified)) +
       el('ETag', `"${o.etag}"`) +
-      (o.checksum !== undefined ? el('ChecksumAlgorithm', o.checksum.algorithm) + el('ChecksumType', o.checksum.type) : '') +
+      (o.checksum !== undefined
+        ? el('ChecksumAlgorithm', o.checksum.algorithm) + el('ChecksumType', o.checksum.type)
+        : '') +
       el('Size', o.size) +
       (owner !== undefined ? ownerXml(owner) : '') +
       el('StorageClass', 'STANDARD'),
   )
 }
 
-export function commonPrefixesXml(prefixes: readonly string[], enc: EncodingType | undefined): string {
+export function commonPrefixesXml(
+  prefixes: readonly string[],
+  enc: EncodingType | undefined,
+): string {
   return prefixes.map((p) => wrap('CommonPrefixes', el('Prefix', encodeName(p, enc)))).join('')
 }
 
@@ -142,7 +147,9 @@ export const listObjectsV2: Operation = {
     const p = await page(env, c, after)
     const owner = ownerFor(env, (req.query.get('fetch-owner') ?? '').toLowerCase() === 'true')
     const next =
-      p.isTruncated && p.lastReturned !== undefined ? el('NextContinuationToken', encodeContinuationToken(p.lastReturned)) : ''
+      p.isTruncated && p.lastReturned !== undefined
+        ? el('NextContinuationToken', encodeContinuationToken(p.lastReturned))
+        : ''
     const body =
       el('Name', c.bucket) +
       el('Prefix', encodeName(c.prefix, c.enc)) +

@@ -15,10 +15,14 @@ function intParam(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt
   const n = /^\d{1,10}$/.test(v) ? Number(v) : NaN
   if (!Number.isSafeInteger(n)) {
-    throw new S3Error('InvalidArgument', `Provided ${name} not an integer or within integer range`, {
-      ArgumentName: name,
-      ArgumentValue: v,
-    })
+    throw new S3Error(
+      'InvalidArgument',
+      `Provided ${name} not an integer or within integer range`,
+      {
+        ArgumentName: name,
+        ArgumentValue: v,
+      },
+    )
   }
   return n
 }
@@ -32,7 +36,8 @@ export const listParts: Operation = {
     const marker = intParam('part-number-marker', req.query.get('part-number-marker'), 0)
     const maxParts = Math.min(1000, intParam('max-parts', req.query.get('max-parts'), 1000))
     const upload = await loadUpload(req, env, bucket.name, key)
-    const page = maxParts === 0 ? [] : await env.meta.listParts(upload.uploadId, marker, maxParts + 1)
+    const page =
+      maxParts === 0 ? [] : await env.meta.listParts(upload.uploadId, marker, maxParts + 1)
     const truncated = page.length > maxParts
     const shown = page.slice(0, maxParts)
     const owner = env.owner(upload.ownerAccountId)
@@ -44,7 +49,9 @@ export const listParts: Operation = {
           el('LastModified', isoDate(p.lastModified)) +
           el('ETag', `"${p.etag}"`) +
           el('Size', p.size) +
-          (p.checksum === undefined ? '' : el(checksumElementName(p.checksum.algorithm), p.checksum.value)),
+          (p.checksum === undefined
+            ? ''
+            : el(checksumElementName(p.checksum.algorithm), p.checksum.value)),
       )
     }
     const last = shown[shown.length - 1]
@@ -60,7 +67,9 @@ export const listParts: Operation = {
         (truncated && last !== undefined ? el('NextPartNumberMarker', last.partNumber) : '') +
         el('MaxParts', maxParts) +
         el('IsTruncated', truncated) +
-        (upload.checksumAlgorithm === undefined ? '' : el('ChecksumAlgorithm', upload.checksumAlgorithm)) +
+        (upload.checksumAlgorithm === undefined
+          ? ''
+          : el('ChecksumAlgorithm', upload.checksumAlgorithm)) +
         (upload.checksumType === undefined ? '' : el('ChecksumType', upload.checksumType)) +
         parts,
     )

@@ -9,7 +9,13 @@
 import { checkCannedAcl } from '../acl.js'
 import { S3Error } from '../errors.js'
 import type { Operation, OwnerInfo } from '../operation.js'
-import { bucketOf, keyOf, loadObject, requestObjectArn, requireWithExistingTags } from '../object/access.js'
+import {
+  bucketOf,
+  keyOf,
+  loadObject,
+  requestObjectArn,
+  requireWithExistingTags,
+} from '../object/access.js'
 import { child, doc, el, list, readXmlBody, text, wrap, type XmlNode } from '../xml.js'
 
 export const ACL_MAX_BODY = 64 * 1024
@@ -19,7 +25,8 @@ export function renderOwnerAcl(owner: OwnerInfo): string {
   const who = el('ID', owner.id) + el('DisplayName', owner.displayName)
   const grant = wrap(
     'Grant',
-    wrap('Grantee', who, ` xmlns:xsi="${XSI}" xsi:type="CanonicalUser"`) + el('Permission', 'FULL_CONTROL'),
+    wrap('Grantee', who, ` xmlns:xsi="${XSI}" xsi:type="CanonicalUser"`) +
+      el('Permission', 'FULL_CONTROL'),
   )
   return doc('AccessControlPolicy', wrap('Owner', who) + wrap('AccessControlList', grant))
 }
@@ -57,7 +64,11 @@ export const putObjectAcl: Operation = {
     return [
       acl === undefined
         ? { action: 's3:PutObjectAcl', resource: requestObjectArn(req) }
-        : { action: 's3:PutObjectAcl', resource: requestObjectArn(req), context: { 's3:x-amz-acl': acl } },
+        : {
+            action: 's3:PutObjectAcl',
+            resource: requestObjectArn(req),
+            context: { 's3:x-amz-acl': acl },
+          },
     ]
   },
   async handle(req, env) {

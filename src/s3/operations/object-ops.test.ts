@@ -2,7 +2,17 @@ import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createChecksummer } from '../../auth/checksum.js'
-import { ANON, blobCount, bodyOf, bytes, header, makeEnv, run, runError, type TestEnv } from '../object/testing.js'
+import {
+  ANON,
+  blobCount,
+  bodyOf,
+  bytes,
+  header,
+  makeEnv,
+  run,
+  runError,
+  type TestEnv,
+} from '../object/testing.js'
 import { getObject } from './get-object.js'
 import { headObject } from './head-object.js'
 import { putObject } from './put-object.js'
@@ -36,11 +46,17 @@ describe('PutObject / GetObject / HeadObject', () => {
   it('stores small (inline) and large (blob) bodies and answers ETag + checksum', async () => {
     for (const size of [0, 10, 5000]) {
       const data = bytes(size, size + 1)
-      const res = await put(`k${size}`, data, { 'x-amz-checksum-crc32': crc32b64(data), 'content-type': 'text/plain' })
+      const res = await put(`k${size}`, data, {
+        'x-amz-checksum-crc32': crc32b64(data),
+        'content-type': 'text/plain',
+      })
       expect(res.status).toBe(200)
       expect(header(res, 'etag')).toBe(`"${md5hex(data)}"`)
       expect(header(res, 'x-amz-checksum-crc32')).toBe(crc32b64(data))
-      const got = await run(getObject, env, { key: `k${size}`, headers: { 'x-amz-checksum-mode': 'ENABLED' } })
+      const got = await run(getObject, env, {
+        key: `k${size}`,
+        headers: { 'x-amz-checksum-mode': 'ENABLED' },
+      })
       expect(got.status).toBe(200)
       expect((await bodyOf(got)).equals(data)).toBe(true)
       expect(header(got, 'content-length')).toBe(String(size))
@@ -76,16 +92,28 @@ describe('PutObject / GetObject / HeadObject', () => {
     await put('r', bytes(5000, 1))
     await put('r', bytes(6000, 2))
     expect(await blobCount(env)).toBe(1)
-    expect((await bodyOf(await run(getObject, env, { key: 'r' }))).equals(bytes(6000, 2))).toBe(true)
+    expect((await bodyOf(await run(getObject, env, { key: 'r' }))).equals(bytes(6000, 2))).toBe(
+      true,
+    )
   })
 
   it('verifies Content-MD5: BadDigest leaves nothing, InvalidDigest for junk', async () => {
     const data = bytes(5000)
-    const bad = await runError(putObject, env, { method: 'PUT', key: 'd', body: data, headers: { 'content-md5': md5b64('x') } })
+    const bad = await runError(putObject, env, {
+      method: 'PUT',
+      key: 'd',
+      body: data,
+      headers: { 'content-md5': md5b64('x') },
+    })
     expect(bad.code).toBe('BadDigest')
     expect(await env.meta.getObject('bkt', 'd')).toBeUndefined()
     expect(await blobCount(env)).toBe(0)
-    const junk = await runError(putObject, env, { method: 'PUT', key: 'd', body: data, headers: { 'content-md5': 'abc' } })
+    const junk = await runError(putObject, env, {
+      method: 'PUT',
+      key: 'd',
+      body: data,
+      headers: { 'content-md5': 'abc' },
+    })
     expect(junk.code).toBe('InvalidDigest')
     expect((await put('d', data, { 'content-md5': md5b64(data) })).status).toBe(200)
   })
@@ -93,22 +121,52 @@ describe('PutObject / GetObject / HeadObject', () => {
   it('verifies x-amz-checksum-* from the header and from the trailer', async () => {
     const data = bytes(3000)
     const wrong = crc32b64(bytes(10))
-    const e1 = await runError(putObject, env, { method: 'PUT', key: 'c', body: data, headers: { 'x-amz-checksum-crc32': wrong } })
+    const e1 = await runError(putObject, env, {
+      method: 'PUT',
+      key: 'c',
+      body: data,
+      headers: { 'x-amz-checksum-crc32': wrong },
+    })
     expect(e1.code).toBe('BadDigest')
     expect(e1.message).toBe('The CRC32 you specified did not match the calculated checksum.')
     expect(await blobCount(env)).toBe(0)
-    const trailerHeaders = { 'x-amz-trailer': 'x-amz-checksum-crc32', 'content-encoding': 'aws-chunked' }
-    const e2 = await runError(putObject, env, { method: 'PUT', key: 'c', body: data, headers: trailerHeaders, trailers: { 'x-amz-checksum-crc32': wrong } })
+    const trailerHeaders = {
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+      'content-encoding': 'aws-chunked',
+    }
+    const e2 = await runError(putObject, env, {
+      method: 'PUT',
+      key: 'c',
+      body: data,
+      headers: trailerHeaders,
+      trailers: { 'x-amz-checksum-crc32': wrong },
+    })
     expect(e2.code).toBe('BadDigest')
-    const e3 = await runError(putObject, env, { method: 'PUT', key: 'c', body: data, headers: trailerHeaders })
+    const e3 = await runError(putObject, env, {
+      method: 'PUT',
+      key: 'c',
+      body: data,
+      headers: trailerHeaders,
+    })
     expect(e3.code).toBe('InvalidRequest')
-    const ok = await run(putObject, env, { method: 'PUT', key: 'c', body: data, headers: trailerHeaders, trailers: { 'x-amz-checksum-crc32': crc32b64(data) } })
+    const ok = await run(putObject, env, {
+      method: 'PUT',
+      key: 'c',
+      body: data,
+      headers: trailerHeaders,
+      trailers: { 'x-amz-checksum-crc32': crc32b64(data) },
+    })
     expect(header(ok, 'x-amz-checksum-crc32')).toBe(crc32b64(data))
     expect(await blobCount(env)).toBe(1)
   })
 
   it('needs a length: MissingContentLength unless chunked; EntityTooLarge over the limit', async () => {
-    const e = await runError(putObject, env, { method: 'PUT', key: 'l', body: Readable.from([Buffer.from('abc')]), contentLength: null })
+    const e = await runError(putObject, env, {
+      method: 'PUT',
+      key: 'l',
+      body: Readable.from([Buffer.from('abc')]),
+      contentLength: null,
+    })
     expect(e.code).toBe('MissingContentLength')
     expect(e.status).toBe(411)
     const chunked = await run(putObject, env, {
@@ -119,7 +177,11 @@ describe('PutObject / GetObject / HeadObject', () => {
       headers: { 'transfer-encoding': 'chunked' },
     })
     expect(chunked.status).toBe(200)
-    const big = await runError(putObject, env, { method: 'PUT', key: 'l', body: bytes(env.limits.maxObjectSize + 1) })
+    const big = await runError(putObject, env, {
+      method: 'PUT',
+      key: 'l',
+      body: bytes(env.limits.maxObjectSize + 1),
+    })
     expect(big.code).toBe('EntityTooLarge')
     const bigUnknown = await runError(putObject, env, {
       method: 'PUT',
@@ -141,21 +203,37 @@ describe('PutObject / GetObject / HeadObject', () => {
       [{ 'x-amz-server-side-encryption': 'AES256' }, 'NotImplemented'],
     ]
     for (const [headers, code] of cases) {
-      expect((await runError(putObject, env, { method: 'PUT', key: 'h', body: 'x', headers })).code).toBe(code)
+      expect(
+        (await runError(putObject, env, { method: 'PUT', key: 'h', body: 'x', headers })).code,
+      ).toBe(code)
     }
     expect(await env.meta.getObject('bkt', 'h')).toBeUndefined()
   })
 
   it('authorizes PutObject with tag and ACL condition keys', () => {
-    const req = { method: 'PUT', key: 'a/b', headers: { 'x-amz-tagging': 'p=1&q=2', 'x-amz-acl': 'private' } }
+    const req = {
+      method: 'PUT',
+      key: 'a/b',
+      headers: { 'x-amz-tagging': 'p=1&q=2', 'x-amz-acl': 'private' },
+    }
     const [need] = putObject.authorize(
       // fakeRequest is only a shape here
-      { ...({} as object), header: (n: string) => (req.headers as Record<string, string>)[n], bucket: 'bkt', key: 'a/b' } as never,
+      {
+        ...({} as object),
+        header: (n: string) => (req.headers as Record<string, string>)[n],
+        bucket: 'bkt',
+        key: 'a/b',
+      } as never,
     )
     expect(need).toEqual({
       action: 's3:PutObject',
       resource: 'arn:aws:s3:::bkt/a/b',
-      context: { 's3:RequestObjectTag/p': '1', 's3:RequestObjectTag/q': '2', 's3:RequestObjectTagKeys': ['p', 'q'], 's3:x-amz-acl': 'private' },
+      context: {
+        's3:RequestObjectTag/p': '1',
+        's3:RequestObjectTag/q': '2',
+        's3:RequestObjectTagKeys': ['p', 'q'],
+        's3:x-amz-acl': 'private',
+      },
     })
   })
 
@@ -181,12 +259,19 @@ describe('PutObject / GetObject / HeadObject', () => {
     expect(bad.code).toBe('InvalidRange')
     expect(bad.status).toBe(416)
     expect(bad.headers['content-range']).toBe('bytes */5000')
-    const headRange = await run(headObject, env, { method: 'HEAD', key: 'g', headers: { range: 'bytes=0-9' } })
+    const headRange = await run(headObject, env, {
+      method: 'HEAD',
+      key: 'g',
+      headers: { range: 'bytes=0-9' },
+    })
     expect(headRange.status).toBe(206)
     expect(header(headRange, 'content-length')).toBe('10')
-    const noChecksumOnRange = await run(getObject, env, { key: 'g', headers: { range: 'bytes=0-9', 'x-amz-checksum-mode': 'ENABLED' } })
+    const noChecksumOnRange = await run(getObject, env, {
+      key: 'g',
+      headers: { range: 'bytes=0-9', 'x-amz-checksum-mode': 'ENABLED' },
+    })
     expect(header(noChecksumOnRange, 'x-amz-checksum-crc32')).toBeUndefined()
-    await noChecksumOnRange.body && bodyOf(noChecksumOnRange)
+    ;(await noChecksumOnRange.body) && bodyOf(noChecksumOnRange)
   })
 
   it('serves inline ranges too', async () => {
@@ -203,14 +288,29 @@ describe('PutObject / GetObject / HeadObject', () => {
     expect(nm.status).toBe(304)
     expect(nm.body).toBeUndefined()
     expect(header(nm, 'etag')).toBe(etag)
-    expect((await run(getObject, env, { key: 'c', headers: { 'if-modified-since': lm } })).status).toBe(304)
-    const ims = await run(getObject, env, { key: 'c', headers: { 'if-modified-since': new Date(env.clock.now() - 5000).toUTCString() } })
+    expect(
+      (await run(getObject, env, { key: 'c', headers: { 'if-modified-since': lm } })).status,
+    ).toBe(304)
+    const ims = await run(getObject, env, {
+      key: 'c',
+      headers: { 'if-modified-since': new Date(env.clock.now() - 5000).toUTCString() },
+    })
     expect(ims.status).toBe(200)
     await bodyOf(ims)
-    expect((await runError(getObject, env, { key: 'c', headers: { 'if-match': '"zzz"' } })).code).toBe('PreconditionFailed')
-    const ius = await runError(headObject, env, { method: 'HEAD', key: 'c', headers: { 'if-unmodified-since': new Date(env.clock.now() - 5000).toUTCString() } })
+    expect(
+      (await runError(getObject, env, { key: 'c', headers: { 'if-match': '"zzz"' } })).code,
+    ).toBe('PreconditionFailed')
+    const ius = await runError(headObject, env, {
+      method: 'HEAD',
+      key: 'c',
+      headers: { 'if-unmodified-since': new Date(env.clock.now() - 5000).toUTCString() },
+    })
     expect(ius.status).toBe(412)
-    const both = await run(headObject, env, { method: 'HEAD', key: 'c', headers: { 'if-match': etag, 'if-unmodified-since': new Date(0).toUTCString() } })
+    const both = await run(headObject, env, {
+      method: 'HEAD',
+      key: 'c',
+      headers: { 'if-match': etag, 'if-unmodified-since': new Date(0).toUTCString() },
+    })
     expect(both.status).toBe(200)
   })
 
@@ -219,12 +319,21 @@ describe('PutObject / GetObject / HeadObject', () => {
     const r = await run(headObject, env, {
       method: 'HEAD',
       key: 'o',
-      query: { 'response-content-type': 'image/png', 'response-content-disposition': 'inline', 'response-cache-control': 'max-age=1' },
+      query: {
+        'response-content-type': 'image/png',
+        'response-content-disposition': 'inline',
+        'response-cache-control': 'max-age=1',
+      },
     })
     expect(header(r, 'content-type')).toBe('image/png')
     expect(header(r, 'content-disposition')).toBe('inline')
     expect(header(r, 'cache-control')).toBe('max-age=1')
-    const anon = await runError(headObject, env, { method: 'HEAD', key: 'o', principal: ANON, query: { 'response-content-type': 'a/b' } })
+    const anon = await runError(headObject, env, {
+      method: 'HEAD',
+      key: 'o',
+      principal: ANON,
+      query: { 'response-content-type': 'a/b' },
+    })
     expect(anon.code).toBe('InvalidRequest')
   })
 
@@ -233,9 +342,21 @@ describe('PutObject / GetObject / HeadObject', () => {
     const r = await run(getObject, env, { key: 'p', query: { partNumber: '1' } })
     expect(r.status).toBe(206)
     expect((await bodyOf(r)).toString()).toBe('abcdef')
-    expect((await runError(getObject, env, { key: 'p', query: { partNumber: '2' } })).code).toBe('InvalidRange')
-    expect((await runError(getObject, env, { key: 'p', query: { partNumber: '0' } })).code).toBe('InvalidArgument')
-    expect((await runError(getObject, env, { key: 'p', query: { partNumber: '1' }, headers: { range: 'bytes=0-1' } })).code).toBe('InvalidRequest')
+    expect((await runError(getObject, env, { key: 'p', query: { partNumber: '2' } })).code).toBe(
+      'InvalidRange',
+    )
+    expect((await runError(getObject, env, { key: 'p', query: { partNumber: '0' } })).code).toBe(
+      'InvalidArgument',
+    )
+    expect(
+      (
+        await runError(getObject, env, {
+          key: 'p',
+          query: { partNumber: '1' },
+          headers: { range: 'bytes=0-1' },
+        })
+      ).code,
+    ).toBe('InvalidRequest')
   })
 
   it('re-decides with s3:ExistingObjectTag when the object has tags (deny on tag)', async () => {
@@ -257,9 +378,17 @@ describe('PutObject / GetObject / HeadObject', () => {
 describe('CopyObject', () => {
   it('copies into a new blob with COPY metadata; deleting the source keeps the copy', async () => {
     const data = bytes(5000, 3)
-    await put('src', data, { 'x-amz-meta-a': '1', 'content-type': 'text/x', 'x-amz-tagging': 't=1' })
+    await put('src', data, {
+      'x-amz-meta-a': '1',
+      'content-type': 'text/x',
+      'x-amz-tagging': 't=1',
+    })
     env.clock.advance(1000)
-    const res = await run(copyObject, env, { method: 'PUT', key: 'dst', headers: { 'x-amz-copy-source': '/bkt/src' } })
+    const res = await run(copyObject, env, {
+      method: 'PUT',
+      key: 'dst',
+      headers: { 'x-amz-copy-source': '/bkt/src' },
+    })
     const xml = (await bodyOf(res)).toString()
     expect(xml).toContain(`<ETag>&quot;${md5hex(data)}&quot;</ETag>`)
     expect(xml).toContain(`<LastModified>${new Date(env.clock.now()).toISOString()}</LastModified>`)
@@ -293,29 +422,58 @@ describe('CopyObject', () => {
   it('errors: self-copy, bad directive, missing source/bucket, bad source, 412, denied source', async () => {
     await put('src', 'abc')
     const etag = (await env.meta.getObject('bkt', 'src'))?.etag ?? ''
-    const cp = (headers: Record<string, string>, key = 'dst') => runError(copyObject, env, { method: 'PUT', key, headers })
+    const cp = (headers: Record<string, string>, key = 'dst') =>
+      runError(copyObject, env, { method: 'PUT', key, headers })
     expect((await cp({ 'x-amz-copy-source': 'bkt/src' }, 'src')).code).toBe('InvalidRequest')
-    expect((await cp({ 'x-amz-copy-source': 'bkt/src', 'x-amz-metadata-directive': 'MERGE' })).code).toBe('InvalidArgument')
+    expect(
+      (await cp({ 'x-amz-copy-source': 'bkt/src', 'x-amz-metadata-directive': 'MERGE' })).code,
+    ).toBe('InvalidArgument')
     expect((await cp({ 'x-amz-copy-source': 'bkt/none' })).code).toBe('NoSuchKey')
     expect((await cp({ 'x-amz-copy-source': 'nobucket/src' })).code).toBe('NoSuchBucket')
     expect((await cp({ 'x-amz-copy-source': 'bkt' })).code).toBe('InvalidArgument')
-    expect((await cp({ 'x-amz-copy-source': 'bkt/src', 'x-amz-copy-source-if-match': '"nope"' })).code).toBe('PreconditionFailed')
-    expect((await cp({ 'x-amz-copy-source': 'bkt/src', 'x-amz-copy-source-if-none-match': `"${etag}"` })).code).toBe('PreconditionFailed')
     expect(
-      (await cp({ 'x-amz-copy-source': 'bkt/src', 'x-amz-copy-source-if-modified-since': new Date(env.clock.now() + 60_000).toUTCString() })).code,
+      (await cp({ 'x-amz-copy-source': 'bkt/src', 'x-amz-copy-source-if-match': '"nope"' })).code,
     ).toBe('PreconditionFailed')
-    env.authz.predicate = (need) => !(need.action === 's3:GetObject' && need.resource === 'arn:aws:s3:::bkt/src')
+    expect(
+      (await cp({ 'x-amz-copy-source': 'bkt/src', 'x-amz-copy-source-if-none-match': `"${etag}"` }))
+        .code,
+    ).toBe('PreconditionFailed')
+    expect(
+      (
+        await cp({
+          'x-amz-copy-source': 'bkt/src',
+          'x-amz-copy-source-if-modified-since': new Date(env.clock.now() + 60_000).toUTCString(),
+        })
+      ).code,
+    ).toBe('PreconditionFailed')
+    env.authz.predicate = (need) =>
+      !(need.action === 's3:GetObject' && need.resource === 'arn:aws:s3:::bkt/src')
     expect((await cp({ 'x-amz-copy-source': 'bkt/src' })).code).toBe('AccessDenied')
     // self-copy with REPLACE is allowed
     env.authz.predicate = () => true
-    const ok = await run(copyObject, env, { method: 'PUT', key: 'src', headers: { 'x-amz-copy-source': 'bkt/src', 'x-amz-metadata-directive': 'REPLACE', 'x-amz-meta-z': '1' } })
+    const ok = await run(copyObject, env, {
+      method: 'PUT',
+      key: 'src',
+      headers: {
+        'x-amz-copy-source': 'bkt/src',
+        'x-amz-metadata-directive': 'REPLACE',
+        'x-amz-meta-z': '1',
+      },
+    })
     expect(ok.status).toBe(200)
     expect(await blobCount(env)).toBe(0)
   })
 
   it('authorizes with copy-source and metadata-directive condition keys', () => {
-    const h: Record<string, string> = { 'x-amz-copy-source': '/src%20b/k%2Fx', 'x-amz-metadata-directive': 'REPLACE' }
-    const [need] = copyObject.authorize({ header: (n: string) => h[n], bucket: 'bkt', key: 'd' } as never)
+    const h: Record<string, string> = {
+      'x-amz-copy-source': '/src%20b/k%2Fx',
+      'x-amz-metadata-directive': 'REPLACE',
+    }
+    const [need] = copyObject.authorize({
+      header: (n: string) => h[n],
+      bucket: 'bkt',
+      key: 'd',
+    } as never)
     expect(need).toEqual({
       action: 's3:PutObject',
       resource: 'arn:aws:s3:::bkt/d',
@@ -343,7 +501,11 @@ describe('DeleteObject / DeleteObjects', () => {
     await put('secret', 's')
     env.authz.predicate = (need) => need.resource !== 'arn:aws:s3:::bkt/secret'
     const body = deleteDoc(['a', 'b', 'missing', 'secret'])
-    const res = await run(deleteObjects, env, { method: 'POST', body, headers: { 'content-md5': md5b64(body) } })
+    const res = await run(deleteObjects, env, {
+      method: 'POST',
+      body,
+      headers: { 'content-md5': md5b64(body) },
+    })
     const xml = (await bodyOf(res)).toString()
     expect(xml).toContain('<Deleted><Key>a</Key></Deleted>')
     expect(xml).toContain('<Deleted><Key>b</Key></Deleted>')
@@ -354,7 +516,11 @@ describe('DeleteObject / DeleteObjects', () => {
     expect(deleteObjects.authorize({} as never)).toEqual([])
 
     const quietBody = deleteDoc(['secret', 'a'], true)
-    const q = await run(deleteObjects, env, { method: 'POST', body: quietBody, headers: { 'x-amz-checksum-crc32': crc32b64(Buffer.from(quietBody)) } })
+    const q = await run(deleteObjects, env, {
+      method: 'POST',
+      body: quietBody,
+      headers: { 'x-amz-checksum-crc32': crc32b64(Buffer.from(quietBody)) },
+    })
     const qxml = (await bodyOf(q)).toString()
     expect(qxml).not.toContain('<Deleted>')
     expect(qxml).toContain('<Error><Key>secret</Key>')
@@ -362,13 +528,52 @@ describe('DeleteObject / DeleteObjects', () => {
 
   it('requires and verifies an integrity header; MalformedXML for bad documents', async () => {
     const body = deleteDoc(['a'])
-    expect((await runError(deleteObjects, env, { method: 'POST', body })).code).toBe('InvalidRequest')
-    expect((await runError(deleteObjects, env, { method: 'POST', body, headers: { 'content-md5': md5b64('x') } })).code).toBe('BadDigest')
-    expect((await runError(deleteObjects, env, { method: 'POST', body, headers: { 'x-amz-checksum-crc32': crc32b64(Buffer.from('x')) } })).code).toBe('BadDigest')
+    expect((await runError(deleteObjects, env, { method: 'POST', body })).code).toBe(
+      'InvalidRequest',
+    )
+    expect(
+      (
+        await runError(deleteObjects, env, {
+          method: 'POST',
+          body,
+          headers: { 'content-md5': md5b64('x') },
+        })
+      ).code,
+    ).toBe('BadDigest')
+    expect(
+      (
+        await runError(deleteObjects, env, {
+          method: 'POST',
+          body,
+          headers: { 'x-amz-checksum-crc32': crc32b64(Buffer.from('x')) },
+        })
+      ).code,
+    ).toBe('BadDigest')
     const tooMany = deleteDoc(Array.from({ length: 1001 }, (_, i) => `k${i}`))
-    expect((await runError(deleteObjects, env, { method: 'POST', body: tooMany, headers: { 'content-md5': md5b64(tooMany) } })).code).toBe('MalformedXML')
-    for (const bad of ['<Delete></Delete>', '<Delete><Object></Object></Delete>', '<Nope/>', '<<<']) {
-      expect((await runError(deleteObjects, env, { method: 'POST', body: bad, headers: { 'content-md5': md5b64(bad) } })).code).toBe('MalformedXML')
+    expect(
+      (
+        await runError(deleteObjects, env, {
+          method: 'POST',
+          body: tooMany,
+          headers: { 'content-md5': md5b64(tooMany) },
+        })
+      ).code,
+    ).toBe('MalformedXML')
+    for (const bad of [
+      '<Delete></Delete>',
+      '<Delete><Object></Object></Delete>',
+      '<Nope/>',
+      '<<<',
+    ]) {
+      expect(
+        (
+          await runError(deleteObjects, env, {
+            method: 'POST',
+            body: bad,
+            headers: { 'content-md5': md5b64(bad) },
+          })
+        ).code,
+      ).toBe('MalformedXML')
     }
   })
 })
@@ -379,10 +584,25 @@ describe('object tagging and ACL', () => {
 
   it('get (empty), put, get, delete', async () => {
     await put('t', 'x')
-    expect((await bodyOf(await run(getObjectTagging, env, { key: 't' }))).toString()).toContain('<TagSet></TagSet>')
-    expect((await run(putObjectTagging, env, { method: 'PUT', key: 't', body: tagging([['a', '1'], ['b', '']]) })).status).toBe(200)
+    expect((await bodyOf(await run(getObjectTagging, env, { key: 't' }))).toString()).toContain(
+      '<TagSet></TagSet>',
+    )
+    expect(
+      (
+        await run(putObjectTagging, env, {
+          method: 'PUT',
+          key: 't',
+          body: tagging([
+            ['a', '1'],
+            ['b', ''],
+          ]),
+        })
+      ).status,
+    ).toBe(200)
     const xml = (await bodyOf(await run(getObjectTagging, env, { key: 't' }))).toString()
-    expect(xml).toContain('<Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>b</Key><Value></Value></Tag>')
+    expect(xml).toContain(
+      '<Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>b</Key><Value></Value></Tag>',
+    )
     expect((await run(deleteObjectTagging, env, { method: 'DELETE', key: 't' })).status).toBe(204)
     expect((await env.meta.getObject('bkt', 't'))?.tags).toEqual({})
   })
@@ -390,25 +610,72 @@ describe('object tagging and ACL', () => {
   it('InvalidTag, MalformedXML, NoSuchKey', async () => {
     await put('t', 'x')
     const eleven = Array.from({ length: 11 }, (_, i): [string, string] => [`k${i}`, 'v'])
-    expect((await runError(putObjectTagging, env, { method: 'PUT', key: 't', body: tagging(eleven) })).code).toBe('InvalidTag')
-    expect((await runError(putObjectTagging, env, { method: 'PUT', key: 't', body: tagging([['a', '1'], ['a', '2']]) })).code).toBe('InvalidTag')
-    expect((await runError(putObjectTagging, env, { method: 'PUT', key: 't', body: '<Tagging>' })).code).toBe('MalformedXML')
+    expect(
+      (await runError(putObjectTagging, env, { method: 'PUT', key: 't', body: tagging(eleven) }))
+        .code,
+    ).toBe('InvalidTag')
+    expect(
+      (
+        await runError(putObjectTagging, env, {
+          method: 'PUT',
+          key: 't',
+          body: tagging([
+            ['a', '1'],
+            ['a', '2'],
+          ]),
+        })
+      ).code,
+    ).toBe('InvalidTag')
+    expect(
+      (await runError(putObjectTagging, env, { method: 'PUT', key: 't', body: '<Tagging>' })).code,
+    ).toBe('MalformedXML')
     expect((await runError(getObjectTagging, env, { key: 'none' })).code).toBe('NoSuchKey')
-    expect((await runError(putObjectTagging, env, { method: 'PUT', key: 'none', body: tagging([['a', '1']]) })).code).toBe('NoSuchKey')
+    expect(
+      (
+        await runError(putObjectTagging, env, {
+          method: 'PUT',
+          key: 'none',
+          body: tagging([['a', '1']]),
+        })
+      ).code,
+    ).toBe('NoSuchKey')
   })
 
   it('ACL: owner FULL_CONTROL; private accepted; anything else AccessControlListNotSupported', async () => {
     await put('a', 'x')
     const xml = (await bodyOf(await run(getObjectAcl, env, { key: 'a' }))).toString()
     const owner = env.owner(env.bucket.accountId)
-    expect(xml).toContain(`<Owner><ID>${owner.id}</ID><DisplayName>${owner.displayName}</DisplayName></Owner>`)
+    expect(xml).toContain(
+      `<Owner><ID>${owner.id}</ID><DisplayName>${owner.displayName}</DisplayName></Owner>`,
+    )
     expect(xml).toContain('xsi:type="CanonicalUser"')
     expect(xml).toContain('<Permission>FULL_CONTROL</Permission>')
-    expect((await run(putObjectAcl, env, { method: 'PUT', key: 'a', headers: { 'x-amz-acl': 'private' } })).status).toBe(200)
+    expect(
+      (
+        await run(putObjectAcl, env, {
+          method: 'PUT',
+          key: 'a',
+          headers: { 'x-amz-acl': 'private' },
+        })
+      ).status,
+    ).toBe(200)
     expect((await run(putObjectAcl, env, { method: 'PUT', key: 'a', body: xml })).status).toBe(200)
-    expect((await runError(putObjectAcl, env, { method: 'PUT', key: 'a', headers: { 'x-amz-acl': 'public-read' } })).code).toBe('AccessControlListNotSupported')
-    const wider = xml.replace('</AccessControlList>', '<Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList>')
-    expect((await runError(putObjectAcl, env, { method: 'PUT', key: 'a', body: wider })).code).toBe('AccessControlListNotSupported')
+    expect(
+      (
+        await runError(putObjectAcl, env, {
+          method: 'PUT',
+          key: 'a',
+          headers: { 'x-amz-acl': 'public-read' },
+        })
+      ).code,
+    ).toBe('AccessControlListNotSupported')
+    const wider = xml.replace(
+      '</AccessControlList>',
+      '<Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList>',
+    )
+    expect((await runError(putObjectAcl, env, { method: 'PUT', key: 'a', body: wider })).code).toBe(
+      'AccessControlListNotSupported',
+    )
     expect((await runError(getObjectAcl, env, { key: 'none' })).code).toBe('NoSuchKey')
   })
 })
@@ -417,21 +684,63 @@ describe('conditional writes and version ids', () => {
   it('If-None-Match: * refuses to overwrite; If-Match needs the current ETag', async () => {
     const first = await put('w', 'one', { 'if-none-match': '*' })
     expect(first.status).toBe(200)
-    const again = await runError(putObject, env, { method: 'PUT', key: 'w', body: bytes(5000), headers: { 'if-none-match': '*' } })
+    const again = await runError(putObject, env, {
+      method: 'PUT',
+      key: 'w',
+      body: bytes(5000),
+      headers: { 'if-none-match': '*' },
+    })
     expect(again.code).toBe('PreconditionFailed')
     expect(await blobCount(env)).toBe(0)
-    expect((await runError(putObject, env, { method: 'PUT', key: 'w', body: 'x', headers: { 'if-match': '"bad"' } })).code).toBe('PreconditionFailed')
-    expect((await runError(putObject, env, { method: 'PUT', key: 'none', body: 'x', headers: { 'if-match': '"bad"' } })).code).toBe('NoSuchKey')
-    expect((await runError(putObject, env, { method: 'PUT', key: 'w', body: 'x', headers: { 'if-none-match': '"abc"' } })).code).toBe('NotImplemented')
+    expect(
+      (
+        await runError(putObject, env, {
+          method: 'PUT',
+          key: 'w',
+          body: 'x',
+          headers: { 'if-match': '"bad"' },
+        })
+      ).code,
+    ).toBe('PreconditionFailed')
+    expect(
+      (
+        await runError(putObject, env, {
+          method: 'PUT',
+          key: 'none',
+          body: 'x',
+          headers: { 'if-match': '"bad"' },
+        })
+      ).code,
+    ).toBe('NoSuchKey')
+    expect(
+      (
+        await runError(putObject, env, {
+          method: 'PUT',
+          key: 'w',
+          body: 'x',
+          headers: { 'if-none-match': '"abc"' },
+        })
+      ).code,
+    ).toBe('NotImplemented')
     expect((await put('w', 'two', { 'if-match': header(first, 'etag') ?? '' })).status).toBe(200)
     expect((await bodyOf(await run(getObject, env, { key: 'w' }))).toString()).toBe('two')
   })
 
   it('versionId other than null is refused', async () => {
     await put('v', 'x')
-    expect((await runError(getObject, env, { key: 'v', query: { versionId: 'abc' } })).code).toBe('InvalidArgument')
+    expect((await runError(getObject, env, { key: 'v', query: { versionId: 'abc' } })).code).toBe(
+      'InvalidArgument',
+    )
     const ok = await run(getObject, env, { key: 'v', query: { versionId: 'null' } })
     expect((await bodyOf(ok)).toString()).toBe('x')
-    expect((await runError(deleteObject, env, { method: 'DELETE', key: 'v', query: { versionId: 'abc' } })).code).toBe('InvalidArgument')
+    expect(
+      (
+        await runError(deleteObject, env, {
+          method: 'DELETE',
+          key: 'v',
+          query: { versionId: 'abc' },
+        })
+      ).code,
+    ).toBe('InvalidArgument')
   })
 })

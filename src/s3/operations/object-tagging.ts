@@ -6,7 +6,13 @@
  * @module
  */
 import type { Operation } from '../operation.js'
-import { bucketOf, keyOf, loadObject, requestObjectArn, requireWithExistingTags } from '../object/access.js'
+import {
+  bucketOf,
+  keyOf,
+  loadObject,
+  requestObjectArn,
+  requireWithExistingTags,
+} from '../object/access.js'
 import { parseTaggingXml, renderTagging, requestTagContext } from '../object/tags.js'
 import { readXmlBody } from '../xml.js'
 
@@ -19,7 +25,11 @@ export const getObjectTagging: Operation = {
     const bucket = bucketOf(req)
     const o = await loadObject(env, bucket.name, keyOf(req))
     await requireWithExistingTags(req, env, 's3:GetObjectTagging', bucket, o)
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body: renderTagging(o.tags) }
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/xml' },
+      body: renderTagging(o.tags),
+    }
   },
 }
 
@@ -31,7 +41,14 @@ export const putObjectTagging: Operation = {
     const key = keyOf(req)
     const tags = parseTaggingXml(await readXmlBody(req.body, TAGGING_MAX_BODY))
     const o = await loadObject(env, bucket.name, key)
-    await requireWithExistingTags(req, env, 's3:PutObjectTagging', bucket, o, requestTagContext(tags))
+    await requireWithExistingTags(
+      req,
+      env,
+      's3:PutObjectTagging',
+      bucket,
+      o,
+      requestTagContext(tags),
+    )
     await env.meta.setObjectTags(bucket.name, key, tags)
     return { status: 200 }
   },

@@ -4,12 +4,23 @@ import { Readable } from 'node:stream'
 import type { Principal } from '../../auth/principal.js'
 import { readBody } from '../../storage/body-writer.js'
 import { S3Error } from '../errors.js'
-import { ACCOUNT, ROOT, createTestBucket, denyAll, makeEnv, run, type TestEnv } from '../listing/testing.js'
+import {
+  ACCOUNT,
+  ROOT,
+  createTestBucket,
+  denyAll,
+  makeEnv,
+  run,
+  type TestEnv,
+} from '../listing/testing.js'
 import { postObject } from './post-object.js'
 
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5, 678)
 
-function policyB64(conditions: unknown[], expiration = new Date(NOW + 3600_000).toISOString()): string {
+function policyB64(
+  conditions: unknown[],
+  expiration = new Date(NOW + 3600_000).toISOString(),
+): string {
   return Buffer.from(JSON.stringify({ expiration, conditions })).toString('base64')
 }
 
@@ -34,14 +45,26 @@ async function encode(f: Form): Promise<{ body: Buffer; contentType: string }> {
   const fd = new FormData()
   for (const [k, v] of f.fields) fd.append(k, v)
   if (f.file !== undefined)
-    fd.append('file', new Blob([f.file.data], { type: f.file.type ?? 'application/octet-stream' }), f.file.filename ?? 'upload.bin')
+    fd.append(
+      'file',
+      new Blob([f.file.data], { type: f.file.type ?? 'application/octet-stream' }),
+      f.file.filename ?? 'upload.bin',
+    )
   for (const [k, v] of f.after ?? []) fd.append(k, v)
   const r = new Response(fd)
-  return { body: Buffer.from(await r.arrayBuffer()), contentType: r.headers.get('content-type') ?? '' }
+  return {
+    body: Buffer.from(await r.arrayBuffer()),
+    contentType: r.headers.get('content-type') ?? '',
+  }
 }
 
 function signedFields(conditions: unknown[], extra: [string, string][] = []): [string, string][] {
-  return [...extra, ...AUTH_FIELDS, ['Policy', policyB64([...AUTH_CONDITIONS, { bucket: 'up1' }, ...conditions])], ['X-Amz-Signature', 'a'.repeat(64)]]
+  return [
+    ...extra,
+    ...AUTH_FIELDS,
+    ['Policy', policyB64([...AUTH_CONDITIONS, { bucket: 'up1' }, ...conditions])],
+    ['X-Amz-Signature', 'a'.repeat(64)],
+  ]
 }
 
 let t: TestEnv
@@ -52,8 +75,11 @@ beforeEach(async () => {
     inlineMax: 16,
     postPrincipal: (fields) => {
       seenFields = fields
-      if (fields.get('x-amz-signature') === 'b'.repeat(64)) return Promise.reject(new S3Error('SignatureDoesNotMatch'))
-      return Promise.resolve<Principal>(fields.has('x-amz-signature') ? ROOT : { kind: 'anonymous' })
+      if (fields.get('x-amz-signature') === 'b'.repeat(64))
+        return Promise.reject(new S3Error('SignatureDoesNotMatch'))
+      return Promise.resolve<Principal>(
+        fields.has('x-amz-signature') ? ROOT : { kind: 'anonymous' },
+      )
     },
   })
   await createTestBucket(t, 'up1')
@@ -64,7 +90,12 @@ afterEach(async () => {
 
 async function post(f: Form, host = 'localhost:9000') {
   const { body, contentType } = await encode(f)
-  return run(postObject, t, { method: 'POST', bucket: 'up1', body, headers: { 'content-type': contentType, host } })
+  return run(postObject, t, {
+    method: 'POST',
+    bucket: 'up1',
+    body,
+    headers: { 'content-type': contentType, host },
+  })
 }
 
 async function stored(key: string): Promise<string | undefined> {
@@ -81,8 +112,19 @@ describe('PostObject', () => {
     const tagging = '<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>'
     const r = await post({
       fields: signedFields(
-        [['starts-with', '$key', 'user/'], ['starts-with', '$Content-Type', 'text/'], ['content-length-range', 1, 1000], { 'x-amz-meta-color': 'blue' }, { tagging }],
-        [['key', 'user/${filename}'], ['Content-Type', 'text/plain'], ['x-amz-meta-color', 'blue'], ['tagging', tagging]],
+        [
+          ['starts-with', '$key', 'user/'],
+          ['starts-with', '$Content-Type', 'text/'],
+          ['content-length-range', 1, 1000],
+          { 'x-amz-meta-color': 'blue' },
+          { tagging },
+        ],
+        [
+          ['key', 'user/${filename}'],
+          ['Content-Type', 'text/plain'],
+          ['x-amz-meta-color', 'blue'],
+          ['tagging', tagging],
+        ],
       ),
       file: { data, filename: 'a b.txt' },
       after: [['ignored-after-file', 'x']],
@@ -100,18 +142,50 @@ describe('PostObject', () => {
     expect(o?.ownerAccountId).toBe(ACCOUNT)
     expect(o?.body.kind).toBe('blob')
     expect(seenFields?.has('ignored-after-file')).toBe(false)
-    expect(t.authzCalls).toEqual([{ action: 's3:PutObject', resource: 'arn:aws:s3:::up1/user/a b.txt', context: { 's3:RequestObjectTagKeys': ['k'], 's3:RequestObjectTag/k': 'v' } }])
+    expect(t.authzCalls).toEqual([
+      {
+        action: 's3:PutObject',
+        resource: 'arn:aws:s3:::up1/user/a b.txt',
+        context: { 's3:RequestObjectTagKeys': ['k'], 's3:RequestObjectTag/k': 'v' },
+      },
+    ])
   })
 
   it('201 with PostResponse, 200 empty, 303 redirect', async () => {
-    const r201 = await post({ fields: signedFields([{ key: 'k1' }, { success_action_status: '201' }], [['key', 'k1'], ['success_action_status', '201']]), file: { data: 'x' } })
+    const r201 = await post({
+      fields: signedFields(
+        [{ key: 'k1' }, { success_action_status: '201' }],
+        [
+          ['key', 'k1'],
+          ['success_action_status', '201'],
+        ],
+      ),
+      file: { data: 'x' },
+    })
     expect(r201.status).toBe(201)
-    expect(r201.body).toContain('<PostResponse><Location>http://localhost:9000/up1/k1</Location><Bucket>up1</Bucket><Key>k1</Key><ETag>&quot;')
-    const r200 = await post({ fields: signedFields([{ key: 'k2' }, { success_action_status: '200' }], [['key', 'k2'], ['success_action_status', '200']]), file: { data: 'x' } })
+    expect(r201.body).toContain(
+      '<PostResponse><Location>http://localhost:9000/up1/k1</Location><Bucket>up1</Bucket><Key>k1</Key><ETag>&quot;',
+    )
+    const r200 = await post({
+      fields: signedFields(
+        [{ key: 'k2' }, { success_action_status: '200' }],
+        [
+          ['key', 'k2'],
+          ['success_action_status', '200'],
+        ],
+      ),
+      file: { data: 'x' },
+    })
     expect(r200.status).toBe(200)
     expect(r200.body).toBe('')
     const r303 = await post({
-      fields: signedFields([{ key: 'k3' }, { success_action_redirect: 'https://app.example.com/done?x=1' }], [['key', 'k3'], ['success_action_redirect', 'https://app.example.com/done?x=1']]),
+      fields: signedFields(
+        [{ key: 'k3' }, { success_action_redirect: 'https://app.example.com/done?x=1' }],
+        [
+          ['key', 'k3'],
+          ['success_action_redirect', 'https://app.example.com/done?x=1'],
+        ],
+      ),
       file: { data: 'x' },
     })
     expect(r303.status).toBe(303)
@@ -124,10 +198,19 @@ describe('PostObject', () => {
   })
 
   it('content-length-range: too large aborts, too small deletes', async () => {
-    const big = await post({ fields: signedFields([['content-length-range', 0, 10], { key: 'big' }], [['key', 'big']]), file: { data: 'x'.repeat(5000) } })
+    const big = await post({
+      fields: signedFields([['content-length-range', 0, 10], { key: 'big' }], [['key', 'big']]),
+      file: { data: 'x'.repeat(5000) },
+    })
     expect(big.error?.code).toBe('EntityTooLarge')
     expect(await t.meta.getObject('up1', 'big')).toBeUndefined()
-    const small = await post({ fields: signedFields([['content-length-range', 100, 200], { key: 'small' }], [['key', 'small']]), file: { data: 'x'.repeat(50) } })
+    const small = await post({
+      fields: signedFields(
+        [['content-length-range', 100, 200], { key: 'small' }],
+        [['key', 'small']],
+      ),
+      file: { data: 'x'.repeat(50) },
+    })
     expect(small.error?.code).toBe('EntityTooSmall')
     expect(await t.meta.getObject('up1', 'small')).toBeUndefined()
     const blobs: string[] = []
@@ -136,25 +219,53 @@ describe('PostObject', () => {
   })
 
   it('policy conditions: wrong key prefix, extra field, expired, missing condition value', async () => {
-    const prefix = await post({ fields: signedFields([['starts-with', '$key', 'user/']], [['key', 'other/x']]), file: { data: 'x' } })
+    const prefix = await post({
+      fields: signedFields([['starts-with', '$key', 'user/']], [['key', 'other/x']]),
+      file: { data: 'x' },
+    })
     expect(prefix.error?.code).toBe('AccessDenied')
     expect(prefix.error?.message).toMatch(/starts-with/)
-    const extra = await post({ fields: signedFields([{ key: 'x' }], [['key', 'x'], ['x-amz-meta-sneaky', '1']]), file: { data: 'x' } })
+    const extra = await post({
+      fields: signedFields(
+        [{ key: 'x' }],
+        [
+          ['key', 'x'],
+          ['x-amz-meta-sneaky', '1'],
+        ],
+      ),
+      file: { data: 'x' },
+    })
     expect(extra.error?.code).toBe('AccessDenied')
     expect(extra.error?.message).toMatch(/Extra input fields/)
-    const expiredFields = signedFields([{ key: 'x' }], [['key', 'x']]).map(([k, v]): [string, string] =>
-      k === 'Policy' ? [k, policyB64([...AUTH_CONDITIONS, { key: 'x' }], new Date(NOW - 1000).toISOString())] : [k, v],
+    const expiredFields = signedFields([{ key: 'x' }], [['key', 'x']]).map(
+      ([k, v]): [string, string] =>
+        k === 'Policy'
+          ? [k, policyB64([...AUTH_CONDITIONS, { key: 'x' }], new Date(NOW - 1000).toISOString())]
+          : [k, v],
     )
     const expired = await post({ fields: expiredFields, file: { data: 'x' } })
     expect(expired.error?.code).toBe('AccessDenied')
     expect(expired.error?.message).toMatch(/expired/)
-    const badPolicy = await post({ fields: [['key', 'x'], ...AUTH_FIELDS, ['Policy', 'not base64!'], ['X-Amz-Signature', 'a'.repeat(64)]], file: { data: 'x' } })
+    const badPolicy = await post({
+      fields: [
+        ['key', 'x'],
+        ...AUTH_FIELDS,
+        ['Policy', 'not base64!'],
+        ['X-Amz-Signature', 'a'.repeat(64)],
+      ],
+      file: { data: 'x' },
+    })
     expect(badPolicy.error?.code).toBe('InvalidArgument')
     expect(await t.meta.getObject('up1', 'x')).toBeUndefined()
   })
 
   it('bad signature, authz deny, missing key, no file, malformed forms', async () => {
-    const sig = await post({ fields: signedFields([{ key: 'x' }], [['key', 'x']]).map(([k, v]): [string, string] => (k === 'X-Amz-Signature' ? [k, 'b'.repeat(64)] : [k, v])), file: { data: 'x' } })
+    const sig = await post({
+      fields: signedFields([{ key: 'x' }], [['key', 'x']]).map(([k, v]): [string, string] =>
+        k === 'X-Amz-Signature' ? [k, 'b'.repeat(64)] : [k, v],
+      ),
+      file: { data: 'x' },
+    })
     expect(sig.error?.code).toBe('SignatureDoesNotMatch')
     const noKey = await post({ fields: signedFields([]), file: { data: 'x' } })
     expect(noKey.error?.code).toBe('InvalidArgument')
@@ -162,9 +273,19 @@ describe('PostObject', () => {
     const noFile = await post({ fields: signedFields([{ key: 'x' }], [['key', 'x']]) })
     expect(noFile.error?.code).toBe('InvalidArgument')
     expect(noFile.error?.message).toBe('POST requires exactly one file upload per request.')
-    const notMultipart = await run(postObject, t, { method: 'POST', bucket: 'up1', body: 'key=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    const notMultipart = await run(postObject, t, {
+      method: 'POST',
+      bucket: 'up1',
+      body: 'key=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
     expect(notMultipart.error?.code).toBe('PreconditionFailed')
-    const noBoundary = await run(postObject, t, { method: 'POST', bucket: 'up1', body: 'x', headers: { 'content-type': 'multipart/form-data; foo=bar' } })
+    const noBoundary = await run(postObject, t, {
+      method: 'POST',
+      bucket: 'up1',
+      body: 'x',
+      headers: { 'content-type': 'multipart/form-data; foo=bar' },
+    })
     expect(noBoundary.error?.code).toBe('MalformedPOSTRequest')
     const truncated = await run(postObject, t, {
       method: 'POST',
@@ -173,11 +294,22 @@ describe('PostObject', () => {
       headers: { 'content-type': 'multipart/form-data; boundary=XX' },
     })
     expect(['MalformedPOSTRequest', 'InvalidArgument']).toContain(truncated.error?.code)
-    const denied = makeEnv({ authz: denyAll, postPrincipal: () => Promise.resolve<Principal>({ kind: 'anonymous' }) })
+    const denied = makeEnv({
+      authz: denyAll,
+      postPrincipal: () => Promise.resolve<Principal>({ kind: 'anonymous' }),
+    })
     try {
       await createTestBucket(denied, 'up1')
-      const { body, contentType } = await encode({ fields: [['key', 'anon.txt']], file: { data: 'x' } })
-      const r = await run(postObject, denied, { method: 'POST', bucket: 'up1', body, headers: { 'content-type': contentType } })
+      const { body, contentType } = await encode({
+        fields: [['key', 'anon.txt']],
+        file: { data: 'x' },
+      })
+      const r = await run(postObject, denied, {
+        method: 'POST',
+        bucket: 'up1',
+        body,
+        headers: { 'content-type': contentType },
+      })
       expect(r.error?.code).toBe('AccessDenied')
       expect(await denied.meta.getObject('up1', 'anon.txt')).toBeUndefined()
     } finally {
@@ -192,10 +324,26 @@ describe('PostObject', () => {
     const { crc32 } = await import('@node-rs/crc32')
     const b = Buffer.alloc(4)
     b.writeUInt32BE(crc32(Buffer.from('data')))
-    const ok = await post({ fields: [['key', 'c.txt'], ['x-amz-checksum-crc32', b.toString('base64')]], file: { data: 'data' } })
+    const ok = await post({
+      fields: [
+        ['key', 'c.txt'],
+        ['x-amz-checksum-crc32', b.toString('base64')],
+      ],
+      file: { data: 'data' },
+    })
     expect(ok.status).toBe(204)
-    expect((await t.meta.getObject('up1', 'c.txt'))?.checksum).toEqual({ algorithm: 'CRC32', value: b.toString('base64'), type: 'FULL_OBJECT' })
-    const bad = await post({ fields: [['key', 'd.txt'], ['x-amz-checksum-crc32', 'AAAAAA==']], file: { data: 'data' } })
+    expect((await t.meta.getObject('up1', 'c.txt'))?.checksum).toEqual({
+      algorithm: 'CRC32',
+      value: b.toString('base64'),
+      type: 'FULL_OBJECT',
+    })
+    const bad = await post({
+      fields: [
+        ['key', 'd.txt'],
+        ['x-amz-checksum-crc32', 'AAAAAA=='],
+      ],
+      file: { data: 'data' },
+    })
     expect(bad.error?.code).toBe('BadDigest')
     expect(await t.meta.getObject('up1', 'd.txt')).toBeUndefined()
   })
@@ -205,11 +353,21 @@ describe('PostObject', () => {
       '--XX\r\nContent-Disposition: form-data; name="key"\r\n\r\ncut.txt\r\n' +
       '--XX\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\n' +
       'partial data without the closing boundary'
-    const r = await run(postObject, t, { method: 'POST', bucket: 'up1', body, headers: { 'content-type': 'multipart/form-data; boundary=XX' } })
+    const r = await run(postObject, t, {
+      method: 'POST',
+      bucket: 'up1',
+      body,
+      headers: { 'content-type': 'multipart/form-data; boundary=XX' },
+    })
     expect(r.error?.code).toBe('MalformedPOSTRequest')
     expect(await t.meta.getObject('up1', 'cut.txt')).toBeUndefined()
     const errored = new Readable({ read() {} })
-    const p = run(postObject, t, { method: 'POST', bucket: 'up1', body: errored, headers: { 'content-type': 'multipart/form-data; boundary=XX' } })
+    const p = run(postObject, t, {
+      method: 'POST',
+      bucket: 'up1',
+      body: errored,
+      headers: { 'content-type': 'multipart/form-data; boundary=XX' },
+    })
     errored.push(body)
     setTimeout(() => errored.destroy(new Error('client went away')), 20)
     const r2 = await p
@@ -218,11 +376,19 @@ describe('PostObject', () => {
   })
 
   it('streams a large file without buffering it whole', async () => {
-    const { contentType, body } = await encode({ fields: [['key', 'large.bin']], file: { data: Buffer.alloc(3 * 1024 * 1024, 7) } })
+    const { contentType, body } = await encode({
+      fields: [['key', 'large.bin']],
+      file: { data: Buffer.alloc(3 * 1024 * 1024, 7) },
+    })
     // Feed in small chunks to exercise busboy back-pressure.
     const chunks: Buffer[] = []
     for (let i = 0; i < body.length; i += 64 * 1024) chunks.push(body.subarray(i, i + 64 * 1024))
-    const r = await run(postObject, t, { method: 'POST', bucket: 'up1', body: Readable.from(chunks), headers: { 'content-type': contentType } })
+    const r = await run(postObject, t, {
+      method: 'POST',
+      bucket: 'up1',
+      body: Readable.from(chunks),
+      headers: { 'content-type': contentType },
+    })
     expect(r.status).toBe(204)
     expect((await t.meta.getObject('up1', 'large.bin'))?.size).toBe(3 * 1024 * 1024)
     expect(postObject.authorize({} as never)).toEqual([])

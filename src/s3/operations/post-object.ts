@@ -18,8 +18,18 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream'
 import busboy from 'busboy'
 import type { Principal } from '../../auth/principal.js'
-import { BodyDigests, checksumHeaderName, parseChecksumAlgorithm, CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../../auth/checksum.js'
-import { checkPostPolicy, contentLengthRange, parsePostPolicy } from '../../auth/sigv4/post-policy.js'
+import {
+  BodyDigests,
+  checksumHeaderName,
+  parseChecksumAlgorithm,
+  CHECKSUM_ALGORITHMS,
+  type ChecksumAlgorithm,
+} from '../../auth/checksum.js'
+import {
+  checkPostPolicy,
+  contentLengthRange,
+  parsePostPolicy,
+} from '../../auth/sigv4/post-policy.js'
 import { deleteBody, writeBody } from '../../storage/body-writer.js'
 import { StorageError } from '../../storage/errors.js'
 import type { BodyRef, ObjectRecord, StoredChecksum } from '../../storage/metadata-store.js'
@@ -45,14 +55,25 @@ interface FormStart {
 }
 
 function malformed(why?: string): S3Error {
-  return new S3Error('MalformedPOSTRequest', why === undefined ? undefined : `The body of your POST request is not well-formed multipart/form-data. ${why}`)
+  return new S3Error(
+    'MalformedPOSTRequest',
+    why === undefined
+      ? undefined
+      : `The body of your POST request is not well-formed multipart/form-data. ${why}`,
+  )
 }
 
 /** Start parsing; resolves at the `file` part (or rejects when the form has none / is malformed). */
 export function startForm(req: S3Request): Promise<FormStart> {
   const contentType = req.header('content-type') ?? ''
   if (!/^multipart\/form-data\s*;/i.test(contentType))
-    return Promise.reject(new S3Error('PreconditionFailed', 'Bucket POST must be of the enclosure-type multipart/form-data', { Condition: 'Bucket POST must be of the enclosure-type multipart/form-data' }))
+    return Promise.reject(
+      new S3Error(
+        'PreconditionFailed',
+        'Bucket POST must be of the enclosure-type multipart/form-data',
+        { Condition: 'Bucket POST must be of the enclosure-type multipart/form-data' },
+      ),
+    )
   let bb: busboy.Busboy
   try {
     bb = busboy({
@@ -95,9 +116,11 @@ export function startForm(req: S3Request): Promise<FormStart> {
     bb.on('field', (name, value, info) => {
       if (started || failure !== undefined) return
       const n = name.toLowerCase()
-      if (info.valueTruncated || info.nameTruncated) return fail(new S3Error('MaxMessageLengthExceeded', 'Your POST form fields are too large.'))
+      if (info.valueTruncated || info.nameTruncated)
+        return fail(new S3Error('MaxMessageLengthExceeded', 'Your POST form fields are too large.'))
       bytes += name.length + value.length
-      if (bytes > MAX_FIELDS_BYTES) return fail(new S3Error('MaxMessageLengthExceeded', 'Your POST form fields are too large.'))
+      if (bytes > MAX_FIELDS_BYTES)
+        return fail(new S3Error('MaxMessageLengthExceeded', 'Your POST form fields are too large.'))
       // A `file` part without a filename is still the file (AWS takes its value as the content).
       if (n === 'file') return begin(Readable.from([Buffer.from(value, 'utf8')]), '')
       if (!fields.has(n)) fields.set(n, value)
@@ -109,8 +132,12 @@ export function startForm(req: S3Request): Promise<FormStart> {
       }
       begin(stream, info.filename ?? '')
     })
-    bb.on('fieldsLimit', () => fail(new S3Error('MaxMessageLengthExceeded', 'Too many POST form fields.')))
-    bb.on('partsLimit', () => fail(new S3Error('MaxMessageLengthExceeded', 'Too many POST form parts.')))
+    bb.on('fieldsLimit', () =>
+      fail(new S3Error('MaxMessageLengthExceeded', 'Too many POST form fields.')),
+    )
+    bb.on('partsLimit', () =>
+      fail(new S3Error('MaxMessageLengthExceeded', 'Too many POST form parts.')),
+    )
     bb.on('error', (e) => fail(malformed(e instanceof Error ? e.message : undefined)))
     bb.on('close', () => {
       if (failure !== undefined) return
@@ -147,14 +174,20 @@ class SizeLimit extends Transform {
 }
 
 function missingField(name: string): S3Error {
-  return new S3Error('InvalidArgument', `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`, {
-    ArgumentName: name,
-    ArgumentValue: '',
-  })
+  return new S3Error(
+    'InvalidArgument',
+    `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`,
+    {
+      ArgumentName: name,
+      ArgumentValue: '',
+    },
+  )
 }
 
 /** The checksum a form asks us to verify (x-amz-checksum-<alg> field), if any. */
-function formChecksum(fields: ReadonlyMap<string, string>): { algorithm: ChecksumAlgorithm; value: string } | undefined {
+function formChecksum(
+  fields: ReadonlyMap<string, string>,
+): { algorithm: ChecksumAlgorithm; value: string } | undefined {
   for (const alg of CHECKSUM_ALGORITHMS) {
     const v = fields.get(checksumHeaderName(alg))
     if (v !== undefined) return { algorithm: alg, value: v.trim() }
@@ -166,7 +199,10 @@ function formChecksum(fields: ReadonlyMap<string, string>): { algorithm: Checksu
 }
 
 /** Everything about the object that comes from the fields, validated before any byte is stored. */
-function describeFromFields(fields: ReadonlyMap<string, string>): { desc: ReturnType<typeof describeObject>; tags: TagSet } {
+function describeFromFields(fields: ReadonlyMap<string, string>): {
+  desc: ReturnType<typeof describeObject>
+  tags: TagSet
+} {
   const asHeaders: Record<string, string> = {}
   for (const [k, v] of fields) {
     if (k === 'acl') asHeaders['x-amz-acl'] = v
@@ -175,7 +211,8 @@ function describeFromFields(fields: ReadonlyMap<string, string>): { desc: Return
   }
   const desc = describeObject((n) => asHeaders[n], asHeaders)
   const tagging = fields.get('tagging')
-  const tags = tagging === undefined || tagging.trim() === '' ? {} : parseTaggingXml(parseXml(tagging))
+  const tags =
+    tagging === undefined || tagging.trim() === '' ? {} : parseTaggingXml(parseXml(tagging))
   return { desc, tags }
 }
 
@@ -240,7 +277,11 @@ async function streamFile(
   file.pipe(limiter).pipe(digests)
   let written: { body: BodyRef; size: number }
   try {
-    written = await writeBody(digests, { blobs: env.blobs, inlineMax: env.limits.inlineMax, maxSize: range.max })
+    written = await writeBody(digests, {
+      blobs: env.blobs,
+      inlineMax: env.limits.inlineMax,
+      maxSize: range.max,
+    })
   } catch (e) {
     if (limiter.exceeded || (e instanceof StorageError && e.kind === 'too-large'))
       throw new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(range.max) })
@@ -248,10 +289,17 @@ async function streamFile(
   }
   if (written.size < range.min) {
     await deleteBody(written.body, env.blobs)
-    throw new S3Error('EntityTooSmall', undefined, { ProposedSize: String(written.size), MinSizeAllowed: String(range.min) })
+    throw new S3Error('EntityTooSmall', undefined, {
+      ProposedSize: String(written.size),
+      MinSizeAllowed: String(range.min),
+    })
   }
   const checksumB64 = digests.checksumBase64()
-  return { ...written, md5Hex: digests.md5Hex(), ...(checksumB64 !== undefined ? { checksumB64 } : {}) }
+  return {
+    ...written,
+    md5Hex: digests.md5Hex(),
+    ...(checksumB64 !== undefined ? { checksumB64 } : {}),
+  }
 }
 
 async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<S3Response> {
@@ -261,7 +309,11 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
   const rawKey = fields.get('key')
   if (rawKey === undefined) throw missingField('key')
   const key = rawKey.replaceAll('${filename}', form.filename)
-  if (key === '') throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.', { ArgumentName: 'key', ArgumentValue: '' })
+  if (key === '')
+    throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.', {
+      ArgumentName: 'key',
+      ArgumentValue: '',
+    })
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError')
   // 2. who is calling
   const principal: Principal = await env.authenticatePostForm(fields, req)
@@ -290,14 +342,21 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
     context['s3:RequestObjectTagKeys'] = tagKeys
     for (const [k, v] of Object.entries(tags)) context[`s3:RequestObjectTag/${k}`] = v
   }
-  await env.authz.require({ ...req, principal }, { action: 's3:PutObject', resource: bucketArn(bucket.name, key), context }, bucket)
+  await env.authz.require(
+    { ...req, principal },
+    { action: 's3:PutObject', resource: bucketArn(bucket.name, key), context },
+    bucket,
+  )
   // 5. the bytes
   const w = await streamFile(form, env, range, expected?.algorithm)
   let checksum: StoredChecksum | undefined
   if (expected !== undefined) {
     if (w.checksumB64 !== expected.value) {
       await deleteBody(w.body, env.blobs)
-      throw new S3Error('BadDigest', `The ${expected.algorithm} you specified did not match the calculated checksum.`)
+      throw new S3Error(
+        'BadDigest',
+        `The ${expected.algorithm} you specified did not match the calculated checksum.`,
+      )
     }
     checksum = { algorithm: expected.algorithm, value: expected.value, type: 'FULL_OBJECT' }
   }
@@ -324,10 +383,18 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
   }
   if (replaced !== undefined)
     await deleteBody(replaced, env.blobs).catch((err: unknown) =>
-      req.ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not delete a replaced body'),
+      req.ctx.log.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'could not delete a replaced body',
+      ),
     )
   await form.done
-  return successResponse(fields, { bucket: bucket.name, key, etag: w.md5Hex, location: objectUrl(req, bucket.name, key) })
+  return successResponse(fields, {
+    bucket: bucket.name,
+    key,
+    etag: w.md5Hex,
+    location: objectUrl(req, bucket.name, key),
+  })
 }
 
 export const postObject: Operation = {

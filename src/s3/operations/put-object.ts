@@ -27,7 +27,10 @@ export function writeContext(req: S3Request): Record<string, string | string[]> 
   return ctx
 }
 
-export function putRequirement(req: S3Request, extra: Record<string, string | string[]> = {}): AccessRequirement {
+export function putRequirement(
+  req: S3Request,
+  extra: Record<string, string | string[]> = {},
+): AccessRequirement {
   const context = { ...writeContext(req), ...extra }
   return Object.keys(context).length === 0
     ? { action: 's3:PutObject', resource: requestObjectArn(req) }
@@ -66,6 +69,9 @@ export const putObject: Operation = {
       throw e
     }
     await discardBody(req, env, replaced)
-    return { status: 200, headers: { etag: `"${w.md5Hex}"`, ...checksumResponseHeaders(w.checksum) } }
+    return {
+      status: 200,
+      headers: { etag: `"${w.md5Hex}"`, ...checksumResponseHeaders(w.checksum) },
+    }
   },
 }

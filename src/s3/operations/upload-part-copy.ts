@@ -13,7 +13,12 @@ import type { Operation } from '../operation.js'
 import { bucketOf, keyOf, requestObjectArn } from '../object/access.js'
 import { loadCopySource } from '../object/copy.js'
 import { copySourceConditionValue, parseCopySource } from '../object/copy-source.js'
-import { checksumElementName, checksumResponseHeaders, digestAndWrite, discardBody } from '../object/ingest.js'
+import {
+  checksumElementName,
+  checksumResponseHeaders,
+  digestAndWrite,
+  discardBody,
+} from '../object/ingest.js'
 import { loadUpload, requirePartNumber } from '../object/multipart.js'
 import { parseCopySourceRange } from '../object/range.js'
 import { doc, el, isoDate } from '../xml.js'
@@ -30,7 +35,11 @@ export const uploadPartCopy: Operation = {
     return [
       src === undefined
         ? { action: 's3:PutObject', resource: requestObjectArn(req) }
-        : { action: 's3:PutObject', resource: requestObjectArn(req), context: { 's3:x-amz-copy-source': src } },
+        : {
+            action: 's3:PutObject',
+            resource: requestObjectArn(req),
+            context: { 's3:x-amz-copy-source': src },
+          },
     ]
   },
   async handle(req, env) {
@@ -73,11 +82,15 @@ export const uploadPartCopy: Operation = {
       throw e
     }
     await discardBody(req, env, replaced)
-    const checksumXml = checksum === undefined ? '' : el(checksumElementName(checksum.algorithm), checksum.value)
+    const checksumXml =
+      checksum === undefined ? '' : el(checksumElementName(checksum.algorithm), checksum.value)
     return {
       status: 200,
       headers: { 'content-type': 'application/xml', ...checksumResponseHeaders(checksum, false) },
-      body: doc('CopyPartResult', el('ETag', `"${w.md5Hex}"`) + el('LastModified', isoDate(part.lastModified)) + checksumXml),
+      body: doc(
+        'CopyPartResult',
+        el('ETag', `"${w.md5Hex}"`) + el('LastModified', isoDate(part.lastModified)) + checksumXml,
+      ),
     }
   },
 }

@@ -41,6 +41,9 @@ export const uploadPart: Operation = {
       throw e
     }
     await discardBody(req, env, replaced)
-    return { status: 200, headers: { etag: `"${w.md5Hex}"`, ...checksumResponseHeaders(w.checksum, false) } }
+    return {
+      status: 200,
+      headers: { etag: `"${w.md5Hex}"`, ...checksumResponseHeaders(w.checksum, false) },
+    }
   },
 }

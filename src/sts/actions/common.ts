@@ -45,7 +45,10 @@ export function roleFor(caller: KnownPrincipal): { roleName: string; roleId: str
     case 'account-root':
       return { roleName: 'root', roleId: stableRoleId(`root:${caller.accountId}`) }
     case 'user':
-      return { roleName: caller.username, roleId: stableRoleId(`user:${caller.accountId}:${caller.userId}`) }
+      return {
+        roleName: caller.username,
+        roleId: stableRoleId(`user:${caller.accountId}:${caller.userId}`),
+      }
     case 'session':
       return { roleName: caller.roleName, roleId: caller.roleId }
   }
@@ -77,9 +80,12 @@ export function stsFacts(
   ctx.set('aws:principalarn', [arn])
   ctx.set('aws:principalaccount', [caller.accountId])
   ctx.set('aws:userid', [principalUserId(caller)])
-  ctx.set('aws:principaltype', [caller.kind === 'account-root' ? 'Account' : caller.kind === 'user' ? 'User' : 'AssumedRole'])
+  ctx.set('aws:principaltype', [
+    caller.kind === 'account-root' ? 'Account' : caller.kind === 'user' ? 'User' : 'AssumedRole',
+  ])
   if (caller.kind === 'user') ctx.set('aws:username', [caller.username])
-  if (caller.kind === 'session') ctx.set('aws:tokenissuetime', [new Date(caller.issuedAt).toISOString()])
+  if (caller.kind === 'session')
+    ctx.set('aws:tokenissuetime', [new Date(caller.issuedAt).toISOString()])
   ctx.set('aws:sourceip', [c.raw.remoteAddress])
   ctx.set('aws:securetransport', [c.raw.secure ? 'true' : 'false'])
   ctx.set('aws:currenttime', [new Date(c.now).toISOString()])
@@ -101,13 +107,21 @@ export function stsFacts(
   }
 }
 
-const POLICY_TYPE = { identity: 'an identity-based', resource: 'a resource-based', session: 'a session' } as const
+const POLICY_TYPE = {
+  identity: 'an identity-based',
+  resource: 'a resource-based',
+  session: 'a session',
+} as const
 
 /**
  * Refuse when the caller's own policies explicitly deny the STS action. (An implicit deny is not
  * enough: the role presets say nothing about sts:*, and issuing is always bounded by the parent.)
  */
-export async function checkNotDenied(c: ActionContext, caller: KnownPrincipal, facts: RequestFacts): Promise<void> {
+export async function checkNotDenied(
+  c: ActionContext,
+  caller: KnownPrincipal,
+  facts: RequestFacts,
+): Promise<void> {
   const pol = await c.deps.iam.policiesFor(caller)
   const d = decide({
     identity: pol.identity,

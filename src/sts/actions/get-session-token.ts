@@ -16,14 +16,23 @@ export const GST_MAX = 129_600
 export const GST_DEFAULT = 43_200
 export const GST_ROOT_MAX = 3600
 
-export async function getSessionToken(c: ActionContext, caller: KnownPrincipal): Promise<HttpResponse> {
+export async function getSessionToken(
+  c: ActionContext,
+  caller: KnownPrincipal,
+): Promise<HttpResponse> {
   const max = caller.kind === 'account-root' ? GST_ROOT_MAX : GST_MAX
   const requested = parseDuration(c.params, GST_MIN, max)
   checkMfa(c.params)
   if (caller.kind === 'session')
     throw new StsError('AccessDenied', 'Cannot call GetSessionToken with session credentials')
   const durationSeconds = requested ?? Math.min(GST_DEFAULT, max)
-  await checkNotDenied(c, caller, stsFacts(c, caller, 'sts:GetSessionToken', '*', { 'sts:durationseconds': String(durationSeconds) }))
+  await checkNotDenied(
+    c,
+    caller,
+    stsFacts(c, caller, 'sts:GetSessionToken', '*', {
+      'sts:durationseconds': String(durationSeconds),
+    }),
+  )
   const { roleName, roleId } = roleFor(caller)
   const issued = await c.deps.iam.issue(
     {

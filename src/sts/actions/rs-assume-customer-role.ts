@@ -15,14 +15,20 @@ import { RS_DEFAULT_DURATION, RS_MAX_DURATION, RS_MIN_DURATION } from './rs-logi
 
 const DENIED = 'Only a reseller account may assume the role of one of its customers'
 
-export async function rsAssumeCustomerRole(c: ActionContext, caller: KnownPrincipal): Promise<HttpResponse> {
+export async function rsAssumeCustomerRole(
+  c: ActionContext,
+  caller: KnownPrincipal,
+): Promise<HttpResponse> {
   const name = c.params.get('Customer')
-  if (name === undefined || name === '') throw validationError('customer', undefined, 'Member must not be null')
-  const durationSeconds = parseDuration(c.params, RS_MIN_DURATION, RS_MAX_DURATION) ?? RS_DEFAULT_DURATION
+  if (name === undefined || name === '')
+    throw validationError('customer', undefined, 'Member must not be null')
+  const durationSeconds =
+    parseDuration(c.params, RS_MIN_DURATION, RS_MAX_DURATION) ?? RS_DEFAULT_DURATION
   const mayAct =
     caller.kind === 'account-root' || (caller.kind === 'user' && caller.role === 'SuperUser')
   const own = c.deps.iam.byId(caller.accountId)
-  if (!mayAct || own === undefined || own.type !== 'reseller') throw new StsError('AccessDenied', DENIED)
+  if (!mayAct || own === undefined || own.type !== 'reseller')
+    throw new StsError('AccessDenied', DENIED)
   const customer = c.deps.iam.byName(name)
   if (customer === undefined || customer.resellerId !== own.id)
     throw new StsError('AccessDenied', `Customer ${name} is not managed by this reseller account`)

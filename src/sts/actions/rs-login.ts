@@ -19,7 +19,10 @@ export const RS_MAX_DURATION = 43_200
 export const RS_DEFAULT_DURATION = 900
 
 /** The account an unsigned request names: the Customer parameter, else the Lyve/RStor header. */
-export function namedCustomers(c: Pick<ActionContext, 'params' | 'raw'>): { login?: string; all: string[] } {
+export function namedCustomers(c: Pick<ActionContext, 'params' | 'raw'>): {
+  login?: string
+  all: string[]
+} {
   const fromParam = c.params.get('Customer')
   const fromHeaders = [c.raw.headers['x-rstor-customer'], c.raw.headers['x-lyve-customer']].filter(
     (v): v is string => v !== undefined && v !== '',
@@ -34,7 +37,10 @@ export function checkNamedAllowlists(c: ActionContext, names: readonly string[])
   for (const name of names) {
     const acct = c.deps.iam.byName(name)
     if (acct !== undefined && !c.deps.iam.addressAllowed(acct.id, c.raw.remoteAddress))
-      throw new StsError('AccessDenied', `Access from ${c.raw.remoteAddress} is not allowed for this account`)
+      throw new StsError(
+        'AccessDenied',
+        `Access from ${c.raw.remoteAddress} is not allowed for this account`,
+      )
   }
 }
 
@@ -43,9 +49,12 @@ const iso = (ms: number): string => new Date(ms).toISOString()
 export async function rsLogin(c: ActionContext): Promise<HttpResponse> {
   const username = c.params.get('UserName')
   const password = c.params.get('Password')
-  if (username === undefined || username === '') throw validationError('userName', undefined, 'Member must not be null')
-  if (password === undefined || password === '') throw validationError('password', undefined, 'Member must not be null')
-  const durationSeconds = parseDuration(c.params, RS_MIN_DURATION, RS_MAX_DURATION) ?? RS_DEFAULT_DURATION
+  if (username === undefined || username === '')
+    throw validationError('userName', undefined, 'Member must not be null')
+  if (password === undefined || password === '')
+    throw validationError('password', undefined, 'Member must not be null')
+  const durationSeconds =
+    parseDuration(c.params, RS_MIN_DURATION, RS_MAX_DURATION) ?? RS_DEFAULT_DURATION
   const customers = namedCustomers(c)
   checkNamedAllowlists(c, customers.all)
   const otp = c.params.get('OTP')
@@ -63,12 +72,19 @@ export async function rsLogin(c: ActionContext): Promise<HttpResponse> {
     )
   } catch (err) {
     if (err instanceof IamError && err.code === 'throttled')
-      throw new StsError('Throttling', 'Rate exceeded', err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {})
+      throw new StsError(
+        'Throttling',
+        'Rate exceeded',
+        err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {},
+      )
     if (err instanceof IamError) throw new StsError('AccessDenied', 'Invalid credentials')
     throw err
   }
   if (!c.deps.iam.addressAllowed(user.accountId, c.raw.remoteAddress))
-    throw new StsError('AccessDenied', `Access from ${c.raw.remoteAddress} is not allowed for this account`)
+    throw new StsError(
+      'AccessDenied',
+      `Access from ${c.raw.remoteAddress} is not allowed for this account`,
+    )
   const { roleName, roleId } = roleFor(user)
   const issued = await c.deps.iam.issue(
     {

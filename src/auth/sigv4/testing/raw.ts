@@ -14,7 +14,9 @@ export function rawRequest(p: {
   body?: Buffer | string | readonly Buffer[]
 }): RawRequest {
   const body = p.body ?? Buffer.alloc(0)
-  const chunks = Array.isArray(body) ? (body as readonly Buffer[]) : [Buffer.from(body as Buffer | string)]
+  const chunks = Array.isArray(body)
+    ? (body as readonly Buffer[])
+    : [Buffer.from(body as Buffer | string)]
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(p.headers ?? {})) headers[k.toLowerCase()] = v
   return {
@@ -22,7 +24,10 @@ export function rawRequest(p: {
     rawPath: p.path ?? '/',
     rawQuery: p.query ?? '',
     headers,
-    body: Readable.from(chunks.filter((c) => c.length > 0), { objectMode: false }),
+    body: Readable.from(
+      chunks.filter((c) => c.length > 0),
+      { objectMode: false },
+    ),
     remoteAddress: '127.0.0.1',
     secure: false,
   }
