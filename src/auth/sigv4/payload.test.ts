@@ -59,8 +59,20 @@ describe('decodePayload', () => {
     const err = await streamError(bad.body)
     expect(code(err)).toBe('XAmzContentSHA256Mismatch')
     expect((err as S3Error).extra['ClientComputedContentSHA256']).toBe(sha256Hex(body))
-    const upper = decodePayload(rawRequest({ body }), input(sha256Hex(body).toUpperCase()), KEY)
+    const upper = decodePayload(
+      rawRequest({ method: 'PUT', body }),
+      input(sha256Hex(body).toUpperCase()),
+      KEY,
+    )
     expect((await collect(upper.body)).toString()).toBe(body)
+  })
+
+  it('a GET without a body: the declared hash must be the empty hash, no verifier stream', () => {
+    const ok = decodePayload(rawRequest({ method: 'GET' }), input(EMPTY_SHA256), KEY)
+    expect(ok.contentLength).toBeUndefined()
+    expect(() => decodePayload(rawRequest({ method: 'GET' }), input(sha256Hex('x')), KEY)).toThrow(
+      expect.objectContaining({ code: 'XAmzContentSHA256Mismatch' }),
+    )
   })
 
   it('empty body with the empty hash: fast path', async () => {
