@@ -10,6 +10,7 @@ import type { Config } from '../config/config.js'
 import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import { openDatabase } from '../backends/sqlite/db.js'
+import { prepareClose, walSyncerFor } from '../backends/sqlite/wal-sync.js'
 import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
 import { sweepOrphans } from '../storage/sweep.js'
@@ -40,7 +41,10 @@ export async function startApp(
   const ids = deps.ids ?? randomIds
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const masterKey = loadMasterKey(config.dataDir, config.masterKey)
-  const db = openDatabase(join(config.dataDir, 'latchkey.db'), { exclusive: true })
+  const db = openDatabase(join(config.dataDir, 'latchkey.db'), {
+    exclusive: true,
+    asyncDurability: true,
+  })
   const meta = new SqliteMetadataStore(db)
   const blobs = new FsBlobStore(join(config.dataDir, 'objects'))
   const swept = await sweepOrphans(meta, blobs, log)
@@ -113,6 +117,9 @@ export async function startApp(
       await listener.close()
       await meta.close()
       iam.close()
+      // Closing checkpoints the WAL into the database file: make that checkpoint fsync.
+      prepareClose(db)
+      await walSyncerFor(db)?.close()
       db.close()
     },
   }

@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
+import { WalSyncer, registerWalSyncer } from './wal-sync.js'
 
 export type Database = BetterSqlite3.Database
 export type Statement = BetterSqlite3.Statement
@@ -22,6 +23,12 @@ export interface OpenOptions {
    * It also makes a second server on the same data dir fail to start instead of sharing it.
    */
   readonly exclusive?: boolean
+  /**
+   * Keep fsync off the event loop: `synchronous=OFF`, no automatic checkpoints, and a WalSyncer
+   * (wal-sync.ts) through which the group committer fsyncs the WAL on the thread pool before it
+   * acknowledges a batch. Only for connections whose writes all go through `groupCommitFor(db)`.
+   */
+  readonly asyncDurability?: boolean
 }
 
 /** Open (creating if needed) a database file with Latchkey's pragmas. `:memory:` works for tests. */
@@ -31,7 +38,12 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   // Must precede the switch to WAL for the WAL index to live in heap memory.
   if (opts.exclusive === true) db.pragma('locking_mode = EXCLUSIVE')
   db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
+  const asyncDurable = opts.asyncDurability === true && path !== ':memory:' && path !== ''
+  db.pragma(asyncDurable ? 'synchronous = OFF' : 'synchronous = FULL')
+  if (asyncDurable) {
+    db.pragma('wal_autocheckpoint = 0')
+    registerWalSyncer(db, new WalSyncer(db, path))
+  }
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`)
   db.pragma('foreign_keys = ON')
   // Larger page cache (negative = KiB): listing and small-object reads stay in memory.

@@ -10,6 +10,7 @@
  */
 import { StorageError } from '../../storage/errors.js'
 import { prepare, type Database } from './db.js'
+import { walSyncerFor, type WalSyncer } from './wal-sync.js'
 
 interface QueuedOp {
   readonly run: () => unknown
@@ -22,10 +23,54 @@ export class GroupCommit {
   private readonly maxBatch: number
   private queue: QueuedOp[] = []
   private scheduled = false
+  private readonly syncer: WalSyncer | undefined
+  /** Committed batches waiting for an fsync that starts after their COMMIT. */
+  private unsynced: (() => void)[] = []
+  private failUnsynced: ((e: unknown) => void)[] = []
+  private syncing: Promise<void> | undefined
 
   constructor(db: Database, opts: { readonly maxBatch?: number } = {}) {
     this.db = db
     this.maxBatch = Math.max(1, opts.maxBatch ?? 512)
+    this.syncer = walSyncerFor(db)
+  }
+
+  /** Commit what is queued and wait until every committed batch is durable (close paths). */
+  async drain(): Promise<void> {
+    this.flush()
+    while (this.syncing !== undefined) await this.syncing
+  }
+
+  /** fsync rounds: each takes every batch committed before it starts; loops while more arrive. */
+  private startSync(): void {
+    if (this.syncing !== undefined || this.syncer === undefined) return
+    const syncer = this.syncer
+    const round = async (): Promise<void> => {
+      while (this.unsynced.length > 0) {
+        const done = this.unsynced
+        const fail = this.failUnsynced
+        this.unsynced = []
+        this.failUnsynced = []
+        try {
+          await syncer.sync()
+        } catch (err) {
+          const e = new StorageError(
+            'unavailable',
+            'fsync of the write-ahead log failed',
+            {},
+            { cause: err },
+          )
+          for (const f of fail) f(e)
+          continue
+        }
+        for (const d of done) d()
+        await syncer.maybeCheckpoint().catch(() => undefined)
+      }
+    }
+    this.syncing = round().finally(() => {
+      this.syncing = undefined
+      if (this.unsynced.length > 0) this.startSync()
+    })
   }
 
   /** Queue `fn` (synchronous SQL only); resolves with its result once its batch committed. */
@@ -81,11 +126,21 @@ export class GroupCommit {
       for (const op of batch) op.reject(failure)
       return
     }
-    batch.forEach((op, i) => {
-      const o = outcomes[i]
-      if (o?.ok === true) op.resolve(o.value)
-      else op.reject(o?.value)
+    const settle = (): void =>
+      batch.forEach((op, i) => {
+        const o = outcomes[i]
+        if (o?.ok === true) op.resolve(o.value)
+        else op.reject(o?.value)
+      })
+    if (this.syncer === undefined) {
+      settle() // synchronous=FULL: COMMIT itself was durable
+      return
+    }
+    this.unsynced.push(settle)
+    this.failUnsynced.push((e) => {
+      for (const op of batch) op.reject(e)
     })
+    this.startSync()
   }
 }
 

@@ -35,6 +35,7 @@ import type {
 } from '../../storage/metadata-store.js'
 import { prepare, runMigrations, type Database } from './db.js'
 import { groupCommitFor, type GroupCommit } from './group-commit.js'
+import { prepareClose } from './wal-sync.js'
 import { compareKeys, successor } from './key-order.js'
 
 export const METADATA_MIGRATIONS: readonly string[] = [
@@ -905,11 +906,13 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   /** Commits what is queued, refuses further writes; closes the database only if it owns it. */
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve()
-    this.commits.flush()
+  async close(): Promise<void> {
+    if (this.closed) return
     this.closed = true
-    if (this.closeDb) this.db.close()
-    return Promise.resolve()
+    await this.commits.drain()
+    if (this.closeDb) {
+      prepareClose(this.db)
+      this.db.close()
+    }
   }
 }
