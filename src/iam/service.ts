@@ -219,6 +219,11 @@ interface SessionEntry {
   parent: ParentRef
   checks: readonly LivenessCheck[]
   tokenHmac?: Buffer
+  /**
+   * The token bytes last proven against tokenHmac: a client sends the same token on every request,
+   * so a constant-time compare with these replaces the HMAC on the hot path.
+   */
+  verifiedToken?: Buffer
   /** Session policy layers, oldest ancestor first; the session's rights are parent ∩ every layer. */
   layers: Layers
   /** Every layer's policies in one list (explicit Denies, listings); never decide with it alone. */
@@ -1022,8 +1027,13 @@ export class IamService
     if (e.tokenHmac) {
       if (given === '') return 'missing'
       if (!given.startsWith(TOKEN_PREFIX) || given.length > 256) return 'invalid'
-      const mac = createHmac('sha256', this.tokenKey).update(given).digest()
-      if (!timingSafeEqual(mac, e.tokenHmac)) return 'invalid'
+      const bytes = Buffer.from(given)
+      const known = e.verifiedToken
+      if (known === undefined || known.length !== bytes.length || !timingSafeEqual(known, bytes)) {
+        const mac = createHmac('sha256', this.tokenKey).update(bytes).digest()
+        if (!timingSafeEqual(mac, e.tokenHmac)) return 'invalid'
+        e.verifiedToken = bytes
+      }
     } else if (given !== '') {
       return 'invalid'
     }
