@@ -49,6 +49,11 @@ export interface S3PipelineDeps {
   readonly domain?: string
   readonly region: string
   readonly limits: S3Limits
+  /**
+   * Requests handled at once before new ones are turned away with 503 SlowDown (and Retry-After),
+   * so a flood cannot grow memory without bound. Default 1024.
+   */
+  readonly maxInFlight?: number
 }
 
 export const DEFAULT_LIMITS: S3Limits = {
@@ -104,12 +109,25 @@ export class S3Pipeline {
     }
   }
 
+  private inFlight = 0
+
   async handle(raw: RawRequest, ctx: RequestContext): Promise<HttpResponse> {
+    this.inFlight++
+    try {
+      return await this.handleOne(raw, ctx)
+    } finally {
+      this.inFlight--
+    }
+  }
+
+  private async handleOne(raw: RawRequest, ctx: RequestContext): Promise<HttpResponse> {
     const query = parseQuery(raw.rawQuery)
     let bucketName: string | undefined
     let principal: Principal = { kind: 'anonymous' }
     let bucketRecord: BucketRecord | undefined
     try {
+      if (this.inFlight > (this.deps.maxInFlight ?? 1024))
+        throw new S3Error('SlowDown', undefined, {}, { 'retry-after': '1' })
       // 1. Target and operation.
       const target = resolveTarget(raw.rawPath, raw.headers['host'], this.deps.domain)
       bucketName = target.bucket
@@ -194,6 +212,8 @@ export class S3Pipeline {
       const e = toS3Error(err, principal.kind === 'anonymous' ? undefined : principal.accountId)
       if (e.code === 'InternalError')
         ctx.log.error({ err, requestId: ctx.requestId }, 'internal error')
+      const retry: Record<string, string> =
+        e.status === 503 && e.headers['retry-after'] === undefined ? { 'retry-after': '1' } : {}
       // Consume (or give up on) what is left of the body so the connection stays usable.
       const drain = discardRequestBody(raw)
       const cors =
@@ -203,7 +223,7 @@ export class S3Pipeline {
       const resource = safeResource(raw.rawPath)
       return {
         status: e.status,
-        headers: { 'content-type': 'application/xml', ...cors, ...e.headers, ...drain },
+        headers: { 'content-type': 'application/xml', ...cors, ...e.headers, ...retry, ...drain },
         body: raw.method === 'HEAD' ? undefined : renderS3Error(e, resource, ctx.requestId),
       }
     }
