@@ -31,10 +31,23 @@ export class ManualClock implements Clock {
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 const UPPER_NUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
-/** Uniform random string over an alphabet (rejection-free via randomInt). */
+/**
+ * Uniform random string over an alphabet (at most 256 symbols): one CSPRNG read per call, bytes
+ * at or above the largest multiple of the alphabet size are rejected so every symbol is equally
+ * likely.
+ */
 export function randomString(length: number, alphabet: string = ALNUM): string {
+  const n = alphabet.length
+  if (n === 0 || n > 256) throw new RangeError('alphabet must have 1 to 256 symbols')
+  const limit = 256 - (256 % n)
   let out = ''
-  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)]
+  while (out.length < length) {
+    for (const b of randomBytes((length - out.length) * 2)) {
+      if (b >= limit) continue
+      out += alphabet[b % n]
+      if (out.length === length) break
+    }
+  }
   return out
 }
 

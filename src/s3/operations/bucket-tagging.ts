@@ -99,7 +99,9 @@ export const putBucketTagging: Operation = {
       'tagging',
       pairs.length === 0 ? null : JSON.stringify(pairs),
     )
-    return emptyResponse(204)
+    // AWS documents 204 here, but MinIO answers 200 and minio-js's setBucketTagging accepts only
+    // 200; every AWS SDK takes either, so 200 is the answer all clients accept.
+    return emptyResponse(200)
   },
 }
 
