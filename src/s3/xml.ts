@@ -40,12 +40,58 @@ export function httpDate(ms: number): string {
   return new Date(ms).toUTCString()
 }
 
+const NAMED_ENTITIES: Readonly<Record<string, string>> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+}
+
+/** XML 1.0's Char production: what a character reference may name. */
+function isXmlChar(cp: number): boolean {
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  )
+}
+
+/**
+ * Decodes XML's five named entities and numeric character references (`&#34;`, `&#x22;`) in
+ * one pass, so `&amp;#34;` stays the literal text `&#34;`. Go clients (rclone, minio-go via
+ * encoding/xml) write the quotes of a CompleteMultipartUpload ETag as `&#34;`; fast-xml-parser's
+ * default decoder leaves numeric references undecoded. A reference to a non-XML character is
+ * MalformedXML; other names (and DOCTYPE entities, never expanded) stay as written.
+ */
+export function decodeXmlEntities(s: string): string {
+  if (!s.includes('&')) return s
+  return s.replace(/&(#x[0-9a-fA-F]{1,8}|#[0-9]{1,8}|[A-Za-z]{2,8});/g, (whole, ref: string) => {
+    if (ref.startsWith('#')) {
+      const cp = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10)
+      if (!isXmlChar(cp)) throw new S3Error('MalformedXML')
+      return String.fromCodePoint(cp)
+    }
+    return Object.hasOwn(NAMED_ENTITIES, ref) ? (NAMED_ENTITIES[ref] ?? whole) : whole
+  })
+}
+
 const parser = new XMLParser({
   ignoreAttributes: true,
   removeNSPrefix: true,
   parseTagValue: false,
   trimValues: false,
   processEntities: true,
+  entityDecoder: {
+    decode: decodeXmlEntities,
+    setExternalEntities: () => undefined,
+    addInputEntities: () => undefined,
+    reset: () => undefined,
+    setXmlVersion: () => undefined,
+  },
   ignoreDeclaration: true,
   // Elements that may repeat are always arrays, so handlers need not special-case one item.
   isArray: (name) =>

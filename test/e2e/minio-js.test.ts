@@ -111,7 +111,11 @@ describe('minio-js', () => {
     const tail = await readAll(await mc.getPartialObject('mjs-objects', 'dir/bytes.bin', 4000))
     expect(tail.equals(buf.subarray(4000))).toBe(true)
 
-    expect(await listNames(mc, 'mjs-objects')).toEqual(['big.bin', 'dir/bytes.bin', 'dir/hello.txt'])
+    expect(await listNames(mc, 'mjs-objects')).toEqual([
+      'big.bin',
+      'dir/bytes.bin',
+      'dir/hello.txt',
+    ])
     expect(await listNames(mc, 'mjs-objects', 'dir/')).toEqual(['dir/bytes.bin', 'dir/hello.txt'])
     const shallow: string[] = []
     for await (const item of mc.listObjectsV2('mjs-objects', '', false)) {
@@ -282,7 +286,9 @@ describe('minio-js', () => {
     const big = randomBytes(6 * 1024 * 1024)
     const up = await session.putObject('mjs-session', 'big.bin', unknownLengthStream(big))
     expect(up.etag).toMatch(/-2$/)
-    expect((await readAll(await session.getObject('mjs-session', 'big.bin'))).equals(big)).toBe(true)
+    expect((await readAll(await session.getObject('mjs-session', 'big.bin'))).equals(big)).toBe(
+      true,
+    )
     expect(await listNames(session, 'mjs-session')).toEqual(['big.bin', 'from-session.txt'])
     expect(await errorCode(session.getObject('mjs-elsewhere', 'secret.txt'))).toBe('AccessDenied')
     expect(await errorCode(session.removeObject('mjs-session', 'from-session.txt'))).toBe(

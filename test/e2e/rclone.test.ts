@@ -77,7 +77,9 @@ describe.skipIf(!HAS_RCLONE)('rclone', () => {
 
     // The big file really went up in parts and is intact.
     const s3 = server.s3()
-    const head = await s3.send(new HeadObjectCommand({ Bucket: 'rclone-bucket', Key: 'tree/big.bin' }))
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: 'rclone-bucket', Key: 'tree/big.bin' }),
+    )
     expect(head.ContentLength).toBe(big.length)
     expect(head.ETag).toMatch(/-3"$/)
     // rclone stores the whole-file md5 in metadata for multipart uploads.
@@ -102,7 +104,7 @@ describe.skipIf(!HAS_RCLONE)('rclone', () => {
     r = await ok('lsf', '-R', '--format', 'ph', '--hash', 'MD5', 'lk:rclone-bucket/tree/sub')
     expect(r.stdout.trim().split('\n').sort()).toEqual([
       `b.txt;${md5('bravo bravo\n')}`,
-      'deeper/',
+      'deeper/;',
       `deeper/c.txt;${md5('charlie\n')}`,
       `empty.txt;${md5('')}`,
     ])
@@ -142,7 +144,12 @@ describe.skipIf(!HAS_RCLONE)('rclone', () => {
     r = await ok('lsf', 'lk:rclone-bucket/tree')
     expect(r.stdout.trim().split('\n').sort()).toEqual(['big.bin', 'sub/'])
     r = await rclone('cat', 'lk:rclone-bucket/tree/a.txt')
-    expect(r.code).not.toBe(0)
+    expect(r.stdout).toBe('') // rclone cat of a missing file prints nothing (and exits 0)
+    const gone = await s3
+      .send(new HeadObjectCommand({ Bucket: 'rclone-bucket', Key: 'tree/a.txt' }))
+      .then(() => 'exists')
+      .catch((e: { name?: string }) => String(e.name))
+    expect(gone).toBe('NotFound')
 
     await ok('purge', 'lk:rclone-bucket')
     r = await ok('lsd', 'lk:')
@@ -156,10 +163,14 @@ describe.skipIf(!HAS_RCLONE)('rclone', () => {
 
   it('bad credentials fail with a clear error and change nothing', async () => {
     await ok('mkdir', 'lk:rclone-auth')
-    const r = await run('rclone', ['--retries', '1', '--low-level-retries', '1', 'mkdir', 'lk:rclone-nope'], {
-      ...env(),
-      RCLONE_CONFIG_LK_SECRET_ACCESS_KEY: 'wrong-secret-wrong-secret-wrong-secret00',
-    })
+    const r = await run(
+      'rclone',
+      ['--retries', '1', '--low-level-retries', '1', 'mkdir', 'lk:rclone-nope'],
+      {
+        ...env(),
+        RCLONE_CONFIG_LK_SECRET_ACCESS_KEY: 'wrong-secret-wrong-secret-wrong-secret00',
+      },
+    )
     expect(r.code).not.toBe(0)
     expect(r.stderr).toContain('SignatureDoesNotMatch')
     const lsd = await ok('lsd', 'lk:')
