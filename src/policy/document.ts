@@ -8,7 +8,13 @@
  */
 import { compilePattern, type Matcher } from './arn.js'
 import { compileCondition, type ConditionTest } from './conditions/index.js'
-import { PolicyError, type PolicyKind, type PolicySource, type StatementRef } from './types.js'
+import {
+  PolicyError,
+  type ConditionContext,
+  type PolicyKind,
+  type PolicySource,
+  type StatementRef,
+} from './types.js'
 
 export type PolicyVersion = '2012-10-17' | '2008-10-17'
 
@@ -161,7 +167,7 @@ function compileActions(list: readonly string[], where: string): (a: string) => 
   }
 }
 
-const EMPTY: ReadonlyMap<string, readonly string[]> = new Map()
+const EMPTY: ConditionContext = new Map<string, readonly string[]>()
 
 function compileResources(list: readonly string[], where: string, variables: boolean): Matcher {
   const ms: Matcher[] = []

@@ -39,7 +39,15 @@ export interface RequestFacts {
     readonly parentArn?: string
   }
   /** Lower-cased condition key → values. Includes aws:username, aws:userid, aws:SourceIp, … */
-  readonly context: ReadonlyMap<string, readonly string[]>
+  readonly context: ConditionContext
+}
+
+/**
+ * Condition keys of a request, looked up by lower-cased name. Only `get` is used, so a request
+ * may compute keys lazily (the S3 pipeline does: most requests meet no condition at all).
+ */
+export interface ConditionContext {
+  get(key: string): readonly string[] | undefined
 }
 
 /** A matched statement set from evaluating one policy. */

@@ -6,9 +6,10 @@
  * A variable missing from the context makes its resource/condition not match (AWS semantics).
  * @module
  */
+import type { ConditionContext } from './types.js'
 
 /** Request condition context: lower-cased key → values. */
-export type Ctx = ReadonlyMap<string, readonly string[]>
+export type Ctx = ConditionContext
 
 /** `raw` text may contain wildcards; `lit` is literal (from an escape); `var` is looked up. */
 export type TemplateSegment =

@@ -26,7 +26,7 @@ import { parsePostAuth, verifyPostSignature } from '../auth/sigv4/post-policy.js
 import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
 import { decide } from '../policy/combine.js'
 import { accessDeniedMessage } from '../policy/describe.js'
-import type { RequestFacts } from '../policy/types.js'
+import type { ConditionContext, RequestFacts } from '../policy/types.js'
 import { S3Error, toS3Error, renderS3Error } from './errors.js'
 import { resolveTarget } from './addressing.js'
 import { route } from './router.js'
@@ -260,52 +260,7 @@ export class S3Pipeline {
 
   private facts(req: S3Request, need: AccessRequirement): RequestFacts {
     const p = req.principal
-    const raw = req.raw
-    const now = req.ctx.clock.now()
-    const ctx = new Map<string, string[]>()
-    const set = (k: string, v: string | undefined): void => {
-      if (v !== undefined) ctx.set(k, [v])
-    }
-    set('aws:sourceip', normalizeIp(raw.remoteAddress))
-    set('aws:securetransport', raw.secure ? 'true' : 'false')
-    set('aws:currenttime', new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'))
-    set('aws:epochtime', String(Math.floor(now / 1000)))
-    set('aws:useragent', raw.headers['user-agent'])
-    set('aws:referer', raw.headers['referer'])
-    const state = AUTH_STATE.get(req)
-    const sig = state?.signature
-    if (p.kind !== 'anonymous') {
-      set('aws:principalaccount', p.accountId)
-      set('aws:principalarn', principalArn(p))
-      set('aws:userid', principalUserId(p))
-      set(
-        'aws:principaltype',
-        p.kind === 'account-root' ? 'Account' : p.kind === 'user' ? 'User' : 'AssumedRole',
-      )
-      // Sessions made from a user keep the user's name so ${aws:username} statements in the
-      // parent's policies (which the session is evaluated against) still apply.
-      if (p.kind === 'user') set('aws:username', p.username)
-      else if (p.kind === 'session' && p.parent.kind === 'user')
-        set('aws:username', p.parent.username)
-      if (p.kind === 'session')
-        set('aws:tokenissuetime', new Date(p.issuedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'))
-    } else {
-      set('aws:principaltype', 'Anonymous')
-    }
-    if (sig !== undefined) {
-      set('s3:authtype', sig.kind === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING')
-      // SigV2 reports 'AWS' and has no signature age (AWS defines s3:signatureAge for SigV4 only).
-      if ('version' in sig) set('s3:signatureversion', sig.version)
-      else {
-        set('s3:signatureversion', 'AWS4-HMAC-SHA256')
-        set('s3:signatureage', String(Math.max(0, now - sig.requestTime)))
-      }
-    }
-    set('s3:x-amz-content-sha256', raw.headers['x-amz-content-sha256'])
-    if (need.context !== undefined) {
-      for (const [k, v] of Object.entries(need.context))
-        ctx.set(k.toLowerCase(), typeof v === 'string' ? [v] : [...v])
-    }
+    const arn = principalArn(p)
     const parentArn =
       p.kind === 'session'
         ? p.parent.kind === 'account-root'
@@ -317,11 +272,11 @@ export class S3Pipeline {
       resource: need.resource,
       principal: {
         kind: p.kind,
-        arn: principalArn(p),
+        arn,
         ...(p.kind !== 'anonymous' ? { accountId: p.accountId } : {}),
         ...(parentArn !== undefined ? { parentArn } : {}),
       },
-      context: ctx,
+      context: new RequestConditionKeys(req, need, AUTH_STATE.get(req)?.signature, arn),
     }
   }
 
@@ -403,6 +358,109 @@ export class S3Pipeline {
         `Access from ${req.raw.remoteAddress} is not allowed by the account's address allow-list`,
       )
     return cred.principal
+  }
+}
+
+/**
+ * The condition keys of one request, computed only when a policy asks for one (most requests meet
+ * no condition, and the master key's policy has none). Keys are lower-cased; values memoised.
+ */
+class RequestConditionKeys implements ConditionContext {
+  private readonly req: S3Request
+  private readonly need: AccessRequirement
+  private readonly sig: SignatureInput | SigV2Input | undefined
+  private readonly arn: string
+  private memo: Map<string, readonly string[] | undefined> | undefined
+
+  constructor(
+    req: S3Request,
+    need: AccessRequirement,
+    sig: SignatureInput | SigV2Input | undefined,
+    arn: string,
+  ) {
+    this.req = req
+    this.need = need
+    this.sig = sig
+    this.arn = arn
+  }
+
+  get(key: string): readonly string[] | undefined {
+    this.memo ??= new Map()
+    if (this.memo.has(key)) return this.memo.get(key)
+    const v = this.compute(key)
+    this.memo.set(key, v)
+    return v
+  }
+
+  private compute(key: string): readonly string[] | undefined {
+    if (this.need.context !== undefined) {
+      for (const [k, v] of Object.entries(this.need.context))
+        if (k.toLowerCase() === key) return typeof v === 'string' ? [v] : [...v]
+    }
+    const one = (v: string | undefined): readonly string[] | undefined =>
+      v === undefined ? undefined : [v]
+    const p = this.req.principal
+    const raw = this.req.raw
+    const sig = this.sig
+    const now = (): number => this.req.ctx.clock.now()
+    const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    switch (key) {
+      case 'aws:sourceip':
+        return one(normalizeIp(raw.remoteAddress))
+      case 'aws:securetransport':
+        return one(raw.secure ? 'true' : 'false')
+      case 'aws:currenttime':
+        return one(iso(now()))
+      case 'aws:epochtime':
+        return one(String(Math.floor(now() / 1000)))
+      case 'aws:useragent':
+        return one(raw.headers['user-agent'])
+      case 'aws:referer':
+        return one(raw.headers['referer'])
+      case 'aws:principalaccount':
+        return p.kind === 'anonymous' ? undefined : one(p.accountId)
+      case 'aws:principalarn':
+        return p.kind === 'anonymous' ? undefined : one(this.arn)
+      case 'aws:userid':
+        return p.kind === 'anonymous' ? undefined : one(principalUserId(p))
+      case 'aws:principaltype':
+        return one(
+          p.kind === 'anonymous'
+            ? 'Anonymous'
+            : p.kind === 'account-root'
+              ? 'Account'
+              : p.kind === 'user'
+                ? 'User'
+                : 'AssumedRole',
+        )
+      // Sessions made from a user keep the user's name so ${aws:username} statements in the
+      // parent's policies (which the session is evaluated against) still apply.
+      case 'aws:username':
+        return p.kind === 'user'
+          ? one(p.username)
+          : p.kind === 'session' && p.parent.kind === 'user'
+            ? one(p.parent.username)
+            : undefined
+      case 'aws:tokenissuetime':
+        return p.kind === 'session' ? one(iso(p.issuedAt)) : undefined
+      case 's3:authtype':
+        return sig === undefined
+          ? undefined
+          : one(sig.kind === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING')
+      // SigV2 reports 'AWS' and has no signature age (AWS defines s3:signatureAge for SigV4 only).
+      case 's3:signatureversion':
+        return sig === undefined
+          ? undefined
+          : one('version' in sig ? sig.version : 'AWS4-HMAC-SHA256')
+      case 's3:signatureage':
+        return sig === undefined || 'version' in sig
+          ? undefined
+          : one(String(Math.max(0, now() - sig.requestTime)))
+      case 's3:x-amz-content-sha256':
+        return one(raw.headers['x-amz-content-sha256'])
+      default:
+        return undefined
+    }
   }
 }
 

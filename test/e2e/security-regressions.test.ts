@@ -225,4 +225,61 @@ describe('security regressions', () => {
     })
     expect(await code(s3.send(new ListObjectsV2Command({ Bucket: 'vault' })))).toBe('InvalidToken')
   })
+
+  it('REGRESSION condition-keys-reach-policies: aws:SourceIp, s3:prefix and ${aws:username} are enforced on S3 requests', async () => {
+    await server.s3().send(new CreateBucketCommand({ Bucket: 'homes' }))
+    const u = await userWithKey(admin, 'carol', 'Reader')
+    // A user policy scoped by variable and prefix condition; the Reader preset is removed by an explicit Deny on other prefixes.
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'OnlyMyPrefix',
+          Effect: 'Deny',
+          Action: 's3:ListBucket',
+          Resource: 'arn:aws:s3:::homes',
+          Condition: { StringNotLike: { 's3:prefix': ['home/${aws:username}/*'] } },
+        },
+      ],
+    }
+    expect(
+      (await admin.call('PUT', `/api/admin/users/${u.id}/policy`, policy)).status,
+    ).toBeLessThan(300)
+    const s3 = server.s3(u)
+    expect(
+      await code(s3.send(new ListObjectsV2Command({ Bucket: 'homes', Prefix: 'home/carol/' }))),
+    ).toBe('OK')
+    expect(
+      await code(s3.send(new ListObjectsV2Command({ Bucket: 'homes', Prefix: 'home/dave/' }))),
+    ).toBe('AccessDenied')
+    expect(await code(s3.send(new ListObjectsV2Command({ Bucket: 'homes' })))).toBe('AccessDenied')
+    // A bucket policy that only admits 10.0.0.0/8 refuses this loopback caller, master key included.
+    await server.s3().send(
+      new PutBucketPolicyCommand({
+        Bucket: 'homes',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:GetObject',
+              Resource: 'arn:aws:s3:::homes/*',
+              Condition: { NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } },
+            },
+          ],
+        }),
+      }),
+    )
+    await server
+      .s3()
+      .send(new PutObjectCommand({ Bucket: 'homes', Key: 'home/carol/a', Body: 'a' }))
+    expect(
+      await code(server.s3().send(new GetObjectCommand({ Bucket: 'homes', Key: 'home/carol/a' }))),
+    ).toBe('AccessDenied')
+    await server.s3().send(new DeleteBucketPolicyCommand({ Bucket: 'homes' }))
+    expect(
+      await code(server.s3().send(new GetObjectCommand({ Bucket: 'homes', Key: 'home/carol/a' }))),
+    ).toBe('OK')
+  })
 })
