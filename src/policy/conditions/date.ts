@@ -4,8 +4,8 @@
  * compared as milliseconds since the epoch. Policy dates are parsed once at compile time.
  * @module
  */
-import { PolicyError } from '../types.js'
-import type { CompileInput, CompiledValues, OperatorSpec } from './types.js'
+import { orderedOperators } from './ordered.js'
+import type { OperatorSpec } from './types.js'
 
 const EPOCH = /^\d{1,12}$/
 const ISO = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/
@@ -30,39 +30,9 @@ function parseDateCached(s: string): number {
   return lastValue
 }
 
-function compileDates(input: CompileInput, cmp: (a: number, b: number) => boolean): CompiledValues {
-  const dates = input.values.map((s) => {
-    const d = parseDate(s)
-    if (Number.isNaN(d))
-      throw new PolicyError(`${input.where}: '${s}' is not a date (ISO 8601 or epoch seconds)`)
-    return d
-  })
-  return {
-    test: (v) => {
-      const x = parseDateCached(v)
-      if (Number.isNaN(x)) return false
-      for (const d of dates) if (cmp(x, d)) return true
-      return false
-    },
-    vars: [],
-  }
-}
-
-const op = (
-  name: string,
-  negated: boolean,
-  cmp: (a: number, b: number) => boolean,
-): OperatorSpec => ({
-  name,
-  negated,
-  compile: (i) => compileDates(i, cmp),
+export const DATE_OPERATORS: readonly OperatorSpec[] = orderedOperators({
+  prefix: 'Date',
+  parsePolicy: parseDate,
+  parseRequest: parseDateCached,
+  expected: 'a date (ISO 8601 or epoch seconds)',
 })
-
-export const DATE_OPERATORS: readonly OperatorSpec[] = [
-  op('DateEquals', false, (a, b) => a === b),
-  op('DateNotEquals', true, (a, b) => a === b),
-  op('DateLessThan', false, (a, b) => a < b),
-  op('DateLessThanEquals', false, (a, b) => a <= b),
-  op('DateGreaterThan', false, (a, b) => a > b),
-  op('DateGreaterThanEquals', false, (a, b) => a >= b),
-]
