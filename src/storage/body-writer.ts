@@ -108,9 +108,73 @@ export function readBody(
     case 'parts': {
       const start = range?.start ?? 0
       const end = range?.end ?? bodySize(ref) - 1
-      return Readable.from(partsChunks(ref.parts, blobs, start, end), { objectMode: false })
+      // Parts are opened one at a time as the read reaches them, so hold a lease on their blobs:
+      // an overwrite or delete meanwhile defers their removal until this stream is done.
+      const refs = blobRefs(ref)
+      const leases = leasesFor(blobs)
+      leases.acquire(refs)
+      const stream = Readable.from(partsChunks(ref.parts, blobs, start, end), { objectMode: false })
+      stream.once('close', () => leases.release(refs))
+      return stream
     }
   }
+}
+
+function blobRefs(ref: BodyRef): string[] {
+  switch (ref.kind) {
+    case 'inline':
+      return []
+    case 'blob':
+      return [ref.ref]
+    case 'parts':
+      return ref.parts.flatMap((p) => blobRefs(p.ref))
+  }
+}
+
+/**
+ * Blobs that open readers still need. Deleting one defers the removal until the last reader
+ * releases it; a crash in between leaves an orphan that the start-up sweep removes.
+ */
+class BlobLeases {
+  private readonly readers = new Map<string, number>()
+  private readonly deferred = new Map<string, () => Promise<void>>()
+
+  acquire(refs: readonly string[]): void {
+    for (const r of refs) this.readers.set(r, (this.readers.get(r) ?? 0) + 1)
+  }
+
+  release(refs: readonly string[]): void {
+    for (const r of refs) {
+      const n = (this.readers.get(r) ?? 1) - 1
+      if (n > 0) {
+        this.readers.set(r, n)
+        continue
+      }
+      this.readers.delete(r)
+      const del = this.deferred.get(r)
+      if (del !== undefined) {
+        this.deferred.delete(r)
+        del().catch(() => undefined) // a failed late delete leaves an orphan for the sweep
+      }
+    }
+  }
+
+  deleteOrDefer(ref: string, del: () => Promise<void>): Promise<void> {
+    if (!this.readers.has(ref)) return del()
+    this.deferred.set(ref, del)
+    return Promise.resolve()
+  }
+}
+
+const LEASES = new WeakMap<BlobStore, BlobLeases>()
+
+function leasesFor(blobs: BlobStore): BlobLeases {
+  let l = LEASES.get(blobs)
+  if (l === undefined) {
+    l = new BlobLeases()
+    LEASES.set(blobs, l)
+  }
+  return l
 }
 
 async function* partsChunks(
@@ -140,7 +204,7 @@ export async function deleteBody(ref: BodyRef, blobs: BlobStore): Promise<void> 
     case 'inline':
       return
     case 'blob':
-      return blobs.delete(ref.ref)
+      return leasesFor(blobs).deleteOrDefer(ref.ref, () => blobs.delete(ref.ref))
     case 'parts':
       await Promise.all(ref.parts.map((p) => deleteBody(p.ref, blobs)))
   }

@@ -179,3 +179,39 @@ describe('sweepOrphans', () => {
     }
   })
 })
+
+describe('reading a multipart body while it is deleted', () => {
+  it('defers deleting part blobs until the reader is done, then removes them', async () => {
+    const a = randomBytes(300_000)
+    const b = randomBytes(300_000)
+    const pa = await blobs.put(chunked(a))
+    const pb = await blobs.put(chunked(b))
+    const body: BodyRef = {
+      kind: 'parts',
+      parts: [
+        { ref: { kind: 'blob', ref: pa.ref, size: pa.size }, size: pa.size },
+        { ref: { kind: 'blob', ref: pb.ref, size: pb.size }, size: pb.size },
+      ],
+    }
+    const stream = readBody(body, blobs)
+    const chunks: Buffer[] = []
+    const it = stream[Symbol.asyncIterator]()
+    const first = await it.next()
+    chunks.push(first.value as Buffer)
+    // An overwrite lands mid-read and deletes the old body: the second part must still be readable.
+    await deleteBody(body, blobs)
+    expect(await blobCount()).toBe(2)
+    for (let r = await it.next(); r.done !== true; r = await it.next())
+      chunks.push(r.value as Buffer)
+    expect(Buffer.concat(chunks).equals(Buffer.concat([a, b]))).toBe(true)
+    await new Promise((r) => setImmediate(r))
+    await new Promise((r) => setTimeout(r, 20))
+    expect(await blobCount()).toBe(0)
+  })
+
+  it('deletes at once when nobody is reading', async () => {
+    const pa = await blobs.put(chunked(randomBytes(1000)))
+    await deleteBody({ kind: 'blob', ref: pa.ref, size: pa.size }, blobs)
+    expect(await blobCount()).toBe(0)
+  })
+})
