@@ -124,9 +124,16 @@ async function handle(
       target = m?.[1] ?? '/'
     }
     const q = target.indexOf('?')
+    // Lower-cased names; repeated headers joined with ',' (SigV4's canonical form), straight from
+    // rawHeaders without node's intermediate objects.
     const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(req.headersDistinct))
-      if (v !== undefined) headers[k] = v.join(',')
+    const rh = req.rawHeaders
+    for (let i = 0; i + 1 < rh.length; i += 2) {
+      const k = (rh[i] as string).toLowerCase()
+      const v = rh[i + 1] as string
+      const prev = headers[k]
+      headers[k] = prev === undefined ? v : `${prev},${v}`
+    }
     const raw: RawRequest = {
       method: req.method ?? 'GET',
       rawPath: q < 0 ? target : target.slice(0, q),
