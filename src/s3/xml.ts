@@ -35,9 +35,16 @@ export function isoDate(ms: number): string {
   return new Date(ms).toISOString()
 }
 
-/** RFC 7231 date for Last-Modified headers. */
+let lastHttpDateMs = Number.NaN
+let lastHttpDate = ''
+
+/** RFC 7231 date for Last-Modified headers (one-entry memo: hot objects repeat their date). */
 export function httpDate(ms: number): string {
-  return new Date(ms).toUTCString()
+  if (ms !== lastHttpDateMs) {
+    lastHttpDate = new Date(ms).toUTCString()
+    lastHttpDateMs = ms
+  }
+  return lastHttpDate
 }
 
 const NAMED_ENTITIES: Readonly<Record<string, string>> = {
