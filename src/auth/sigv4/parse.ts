@@ -65,7 +65,19 @@ const HEADER_NAME_RE = /^[a-z0-9!#$%&'*+\-.^_`|~]+$/
 const AMZ_DATE_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/
 
 /** yyyymmddThhmmssZ → ms epoch, or undefined when not a real date/time. */
+// One-entry memo: requests signed in the same second carry the same date string.
+let lastAmzDateText = ''
+let lastAmzDateValue: number | undefined
+
 export function parseAmzDate(s: string): number | undefined {
+  if (s === lastAmzDateText) return lastAmzDateValue
+  const t = parseAmzDateUncached(s)
+  lastAmzDateText = s
+  lastAmzDateValue = t
+  return t
+}
+
+function parseAmzDateUncached(s: string): number | undefined {
   const m = AMZ_DATE_RE.exec(s)
   if (m === null) return undefined
   const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [
