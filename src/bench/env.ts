@@ -32,6 +32,14 @@ export interface Settings {
   readonly log: (line: string) => void
 }
 
+/**
+ * Two contenders on the same server differ by a few percent at most, less than this VM's
+ * round-to-round swing, so same-server comparisons (targets 5 and 8) take more rounds.
+ */
+export function sameServerSettings(s: Settings): Settings {
+  return s.quick ? s : { ...s, rounds: 9 }
+}
+
 export function settings(quick: boolean, log: (line: string) => void): Settings {
   return quick
     ? {

@@ -11,6 +11,7 @@ import { send } from '../load.js'
 import { signRequest, type Credentials } from '../sign.js'
 import {
   compareThroughput,
+  sameServerSettings,
   errorOf,
   poolFor,
   prepareBucket,
@@ -167,7 +168,7 @@ export async function benchIamGet(s: Settings): Promise<ResultRow[]> {
         throw new Error(`probe GET → ${String(a.status)} ${a.head ?? ''}`)
     }
     s.log('  5 iam-get: measuring')
-    const [u, m] = await compareThroughput(s, [
+    const [u, m] = await compareThroughput(sameServerSettings(s), [
       { name: 'writer', pool, pid: ours.pid, requests: [user] },
       { name: 'master', pool, pid: ours.pid, requests: [master] },
     ])

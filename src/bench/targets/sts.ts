@@ -11,6 +11,7 @@ import { send, sendText } from '../load.js'
 import { signRequest, type Credentials, type PreparedRequest } from '../sign.js'
 import {
   compareThroughput,
+  sameServerSettings,
   errorOf,
   poolFor,
   prepareBucket,
@@ -153,7 +154,7 @@ export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
         throw new Error(`probe GET → ${String(p.status)} ${p.head ?? ''}`)
     }
     s.log('  8 sts-session-get: measuring')
-    const [sv, pv] = await compareThroughput(s, [
+    const [sv, pv] = await compareThroughput(sameServerSettings(s), [
       { name: 'session', pool, pid: ours.pid, requests: [viaSession] },
       { name: 'parent', pool, pid: ours.pid, requests: [viaParent] },
     ])
