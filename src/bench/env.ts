@@ -40,6 +40,33 @@ export function sameServerSettings(s: Settings): Settings {
   return s.quick ? s : { ...s, rounds: 9 }
 }
 
+/**
+ * Targets 5 and 8: the same 4 KiB GET signed with two credentials, probed once each, then
+ * measured on the same server in interleaved rounds. Returns the stats in argument order.
+ */
+export async function compareGet4kBy(
+  s: Settings,
+  pool: Pool,
+  server: { readonly url: string; readonly pid: number },
+  a: { readonly name: string; readonly creds: Credentials },
+  b: { readonly name: string; readonly creds: Credentials },
+): Promise<[ContenderStats, ContenderStats]> {
+  const sign = (creds: Credentials): Promise<PreparedRequest> =>
+    signRequest({ origin: server.url, creds, method: 'GET', path: '/bench/obj4k' })
+  const [ra, rb] = [await sign(a.creds), await sign(b.creds)]
+  for (const r of [ra, rb]) {
+    const p = await send(pool, r)
+    if (p.status !== 200 || p.bytes !== 4096)
+      throw new Error(`probe GET → ${String(p.status)} ${p.head ?? ''}`)
+  }
+  const [sa, sb] = await compareThroughput(sameServerSettings(s), [
+    { name: a.name, pool, pid: server.pid, requests: [ra] },
+    { name: b.name, pool, pid: server.pid, requests: [rb] },
+  ])
+  if (sa === undefined || sb === undefined) throw new Error('no stats')
+  return [sa, sb]
+}
+
 export function settings(quick: boolean, log: (line: string) => void): Settings {
   return quick
     ? {

@@ -7,11 +7,9 @@
  * @module
  */
 import { benchPolicyEval } from '../../policy/bench.js'
-import { send } from '../load.js'
-import { signRequest, type Credentials } from '../sign.js'
+import type { Credentials } from '../sign.js'
 import {
-  compareThroughput,
-  sameServerSettings,
+  compareGet4kBy,
   errorOf,
   poolFor,
   prepareBucket,
@@ -155,24 +153,14 @@ export async function benchIamGet(s: Settings): Promise<ResultRow[]> {
       body: bucketPolicy('bench'),
     })
     const { creds, statements } = await createWriter(ours.url, 'bench')
-    const master = await signRequest({
-      origin: ours.url,
-      creds: ROOT_CREDS,
-      method: 'GET',
-      path: '/bench/obj4k',
-    })
-    const user = await signRequest({ origin: ours.url, creds, method: 'GET', path: '/bench/obj4k' })
-    for (const r of [master, user]) {
-      const a = await send(pool, r)
-      if (a.status !== 200 || a.bytes !== 4096)
-        throw new Error(`probe GET → ${String(a.status)} ${a.head ?? ''}`)
-    }
     s.log('  5 iam-get: measuring')
-    const [u, m] = await compareThroughput(sameServerSettings(s), [
-      { name: 'writer', pool, pid: ours.pid, requests: [user] },
-      { name: 'master', pool, pid: ours.pid, requests: [master] },
-    ])
-    if (u === undefined || m === undefined) throw new Error('no stats')
+    const [u, m] = await compareGet4kBy(
+      s,
+      pool,
+      ours,
+      { name: 'writer', creds },
+      { name: 'master', creds: ROOT_CREDS },
+    )
     const error = errorOf('writer', u) ?? errorOf('master', m)
     return [
       {

@@ -10,8 +10,8 @@
 import { send, sendText } from '../load.js'
 import { signRequest, type Credentials, type PreparedRequest } from '../sign.js'
 import {
+  compareGet4kBy,
   compareThroughput,
-  sameServerSettings,
   errorOf,
   poolFor,
   prepareBucket,
@@ -136,29 +136,14 @@ export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
       secretAccessKey: tag(xml, 'SecretAccessKey'),
       sessionToken: tag(xml, 'SessionToken'),
     }
-    const viaSession = await signRequest({
-      origin: ours.url,
-      creds: session,
-      method: 'GET',
-      path: '/bench/obj4k',
-    })
-    const viaParent = await signRequest({
-      origin: ours.url,
-      creds: ROOT_CREDS,
-      method: 'GET',
-      path: '/bench/obj4k',
-    })
-    for (const r of [viaSession, viaParent]) {
-      const p = await send(pool, r)
-      if (p.status !== 200 || p.bytes !== 4096)
-        throw new Error(`probe GET → ${String(p.status)} ${p.head ?? ''}`)
-    }
     s.log('  8 sts-session-get: measuring')
-    const [sv, pv] = await compareThroughput(sameServerSettings(s), [
-      { name: 'session', pool, pid: ours.pid, requests: [viaSession] },
-      { name: 'parent', pool, pid: ours.pid, requests: [viaParent] },
-    ])
-    if (sv === undefined || pv === undefined) throw new Error('no stats')
+    const [sv, pv] = await compareGet4kBy(
+      s,
+      pool,
+      ours,
+      { name: 'session', creds: session },
+      { name: 'parent', creds: ROOT_CREDS },
+    )
     const error = errorOf('session', sv) ?? errorOf('parent', pv)
     return [
       {
