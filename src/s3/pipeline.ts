@@ -64,12 +64,12 @@ export const DEFAULT_LIMITS: S3Limits = {
   maxParts: 10_000,
 }
 
-/** Per-request state the authorizer needs beyond the S3Request itself. */
-interface AuthState {
-  readonly signature?: SignatureInput | SigV2Input
-}
-
-const AUTH_STATE = new WeakMap<S3Request, AuthState>()
+/**
+ * The verified signature, which the authorizer needs (s3:authType, s3:signatureAge) but handlers
+ * must not see: kept under a module-private symbol on the request (cheaper than a WeakMap).
+ */
+const SIGNATURE = Symbol('signature')
+type SignedS3Request = S3Request & { readonly [SIGNATURE]?: SignatureInput | SigV2Input }
 const CORS_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 
 export class S3Pipeline {
@@ -178,7 +178,9 @@ export class S3Pipeline {
       }
 
       const headers = raw.headers
-      const req: S3Request = {
+      const signature = auth.signature ?? auth.signatureV2
+      const req: SignedS3Request = {
+        [SIGNATURE]: signature,
         raw,
         ctx,
         query,
@@ -191,8 +193,6 @@ export class S3Pipeline {
         ...(bucketRecord !== undefined ? { bucketRecord } : {}),
         header: (name) => headers[name],
       }
-      const signature = auth.signature ?? auth.signatureV2
-      AUTH_STATE.set(req, signature !== undefined ? { signature } : {})
 
       // 6. Authorize.
       for (const need of op.authorize(req)) {
@@ -276,7 +276,7 @@ export class S3Pipeline {
         ...(p.kind !== 'anonymous' ? { accountId: p.accountId } : {}),
         ...(parentArn !== undefined ? { parentArn } : {}),
       },
-      context: new RequestConditionKeys(req, need, AUTH_STATE.get(req)?.signature, arn),
+      context: new RequestConditionKeys(req, need, (req as SignedS3Request)[SIGNATURE], arn),
     }
   }
 

@@ -162,6 +162,34 @@ describe('parseSignature: header form', () => {
   })
 })
 
+describe('parseSignature: memoised parts stay exact', () => {
+  it('a remembered credential or SignedHeaders list never lets a bad one through', () => {
+    // Warm the memos with good values, then alternate good and bad forms of each part.
+    for (let i = 0; i < 3; i++) {
+      expect(parseH(goodHeaders())?.scope.date).toBe('20260314')
+      const badDate = `AWS4-HMAC-SHA256 Credential=AKID/20260230/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${SIG}`
+      expect(
+        errorOf(() =>
+          parseH(goodHeaders({ authorization: badDate, 'x-amz-date': '20260230T101010Z' })),
+        ).message,
+      ).toContain('incorrect date format "20260230"')
+      const dupHeaders = `AWS4-HMAC-SHA256 Credential=${CRED}, SignedHeaders=host;host;x-amz-date, Signature=${SIG}`
+      expect(errorOf(() => parseH(goodHeaders({ authorization: dupHeaders }))).code).toBe(
+        'AuthorizationHeaderMalformed',
+      )
+    }
+  })
+
+  it('scope dates and request times alternate without mixing up', () => {
+    for (const day of ['20260314', '20260315', '20260314']) {
+      const auth = `AWS4-HMAC-SHA256 Credential=AKID/${day}/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${SIG}`
+      const s = parseH(goodHeaders({ authorization: auth, 'x-amz-date': `${day}T235959Z` }))
+      expect(s?.scope.date).toBe(day)
+      expect(s?.amzDate).toBe(`${day}T235959Z`)
+    }
+  })
+})
+
 describe('parseSignature: presigned form', () => {
   it('parses a presigned URL', () => {
     const s = parseH({ host: 'h' }, `${PRESIGN}&X-Amz-Security-Token=T%2Bk`)

@@ -103,8 +103,14 @@ export function formatAmzDate(ms: number): string {
     .replace(/\.\d{3}/, '')
 }
 
+// Its own one-entry memo: sharing parseAmzDate's would make the two alternate and always miss.
+let lastValidScopeDate = ''
+
 function isValidScopeDate(s: string): boolean {
-  return /^\d{8}$/.test(s) && parseAmzDate(`${s}T000000Z`) !== undefined
+  if (s === lastValidScopeDate) return true
+  const ok = /^\d{8}$/.test(s) && parseAmzDateUncached(`${s}T000000Z`) !== undefined
+  if (ok) lastValidScopeDate = s
+  return ok
 }
 
 /** Checks the x-amz-content-sha256 value: a sha256 in hex or one of AWS's literals. */
@@ -125,8 +131,23 @@ interface Credential {
   readonly scope: Scope
 }
 
+// Remembered valid credentials (a client sends the same one all day); cleared when full.
+const credentialMemo = new Map<string, Credential>()
+const CREDENTIAL_MEMO_MAX = 256
+
 /** `AKID/yyyymmdd/region/service/aws4_request`; undefined when malformed (the caller picks the error). */
 export function parseCredential(value: string): Credential | { error: string } {
+  const hit = credentialMemo.get(value)
+  if (hit !== undefined) return hit
+  const c = parseCredentialUncached(value)
+  if (!('error' in c)) {
+    if (credentialMemo.size >= CREDENTIAL_MEMO_MAX) credentialMemo.clear()
+    credentialMemo.set(value, c)
+  }
+  return c
+}
+
+function parseCredentialUncached(value: string): Credential | { error: string } {
   const parts = value.split('/')
   if (parts.length !== 5) {
     return {
@@ -157,7 +178,23 @@ export function parseCredential(value: string): Credential | { error: string } {
   return { accessKeyId, scope: { date, region, service } }
 }
 
-function parseSignedHeaders(value: string): string[] | undefined {
+// Clients send the same SignedHeaders list on every request: remember the last few valid ones.
+// The arrays are shared, so callers must not modify them.
+const signedHeadersMemo = new Map<string, readonly string[]>()
+const SIGNED_HEADERS_MEMO_MAX = 64
+
+function parseSignedHeaders(value: string): readonly string[] | undefined {
+  const hit = signedHeadersMemo.get(value)
+  if (hit !== undefined) return hit
+  const names = parseSignedHeadersUncached(value)
+  if (names !== undefined) {
+    if (signedHeadersMemo.size >= SIGNED_HEADERS_MEMO_MAX) signedHeadersMemo.clear()
+    signedHeadersMemo.set(value, names)
+  }
+  return names
+}
+
+function parseSignedHeadersUncached(value: string): string[] | undefined {
   if (value === '') return undefined
   const names = value.split(';')
   const seen = new Set<string>()
@@ -310,14 +347,14 @@ function parseHeaderAuth(
 
   // S3: every x-amz-* header sent must be covered by the signature (AWS: HeadersNotSigned), or a
   // man in the middle could add x-amz-copy-source, x-amz-acl, switch x-amz-content-sha256, ...
-  const unsigned =
-    service === 's3'
-      ? Object.keys(raw.headers).filter(
-          (h) =>
-            h.startsWith('x-amz-') && raw.headers[h] !== undefined && !signedHeaders.includes(h),
-        )
-      : []
-  if (unsigned.length > 0) {
+  let unsigned: string[] | undefined
+  if (service === 's3') {
+    for (const h in raw.headers) {
+      if (h.startsWith('x-amz-') && raw.headers[h] !== undefined && !signedHeaders.includes(h))
+        (unsigned ??= []).push(h)
+    }
+  }
+  if (unsigned !== undefined) {
     throw new S3Error(
       'AccessDenied',
       'There were headers present in the request which were not signed',

@@ -5,6 +5,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html
  * @module
  */
+import * as crypto from 'node:crypto'
 import { createHash, createHmac } from 'node:crypto'
 
 export const ALGORITHM = 'AWS4-HMAC-SHA256'
@@ -21,8 +22,14 @@ export interface Scope {
   readonly service: string
 }
 
+// crypto.hash (Node ≥ 20.12) hashes in one native call, about twice as fast as createHash for the
+// few hundred bytes of a canonical request; older 20.x releases fall back to createHash.
+const oneShot = (crypto as { hash?: typeof crypto.hash }).hash
+
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex')
+  return oneShot !== undefined
+    ? oneShot('sha256', data, 'hex')
+    : createHash('sha256').update(data).digest('hex')
 }
 
 export function hmacSha256(key: Uint8Array | string, data: string | Uint8Array): Buffer {

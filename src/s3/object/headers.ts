@@ -141,6 +141,8 @@ export const RESPONSE_OVERRIDES = {
   'response-content-encoding': 'content-encoding',
 } as const
 
+const OVERRIDE_ENTRIES = Object.entries(RESPONSE_OVERRIDES)
+
 /**
  * Apply response-* overrides. AWS refuses them on anonymous requests (InvalidRequest).
  */
@@ -149,7 +151,8 @@ export function applyResponseOverrides(
   query: ReadonlyMap<string, string>,
   anonymous: boolean,
 ): void {
-  for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
+  if (query.size === 0) return
+  for (const [param, header] of OVERRIDE_ENTRIES) {
     const v = query.get(param)
     if (v === undefined) continue
     if (anonymous) {
