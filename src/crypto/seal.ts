@@ -6,13 +6,8 @@
  * algorithm or key can be rotated later without guessing what a stored value is.
  * @module
  */
-import {
-  createCipheriv,
-  createDecipheriv,
-  hkdfSync,
-  randomBytes,
-  timingSafeEqual,
-} from 'node:crypto'
+import { createCipheriv, createDecipheriv, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { sharedRandomPool } from '../lib/random-pool.js'
 
 const VERSION = 'v1'
 const NONCE_BYTES = 12
@@ -34,7 +29,7 @@ export function deriveKey(master: Buffer, label: string): Buffer {
 /** Encrypt `plaintext` under `key` (32 bytes), authenticated together with `aad`. */
 export function seal(key: Buffer, plaintext: string, aad: string): string {
   if (key.length !== 32) throw new Error('seal key must be 32 bytes')
-  const nonce = randomBytes(NONCE_BYTES)
+  const nonce = sharedRandomPool.bytes(NONCE_BYTES)
   const cipher = createCipheriv('aes-256-gcm', key, nonce)
   cipher.setAAD(Buffer.from(aad, 'utf8'))
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])

@@ -3,6 +3,7 @@
  * @module
  */
 import { randomBytes, randomInt } from 'node:crypto'
+import { sharedRandomPool } from './random-pool.js'
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -32,7 +33,7 @@ const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 const UPPER_NUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 
 /**
- * Uniform random string over an alphabet (at most 256 symbols): one CSPRNG read per call, bytes
+ * Uniform random string over an alphabet (at most 256 symbols), from the shared CSPRNG pool; bytes
  * at or above the largest multiple of the alphabet size are rejected so every symbol is equally
  * likely.
  */
@@ -42,11 +43,8 @@ export function randomString(length: number, alphabet: string = ALNUM): string {
   const limit = 256 - (256 % n)
   let out = ''
   while (out.length < length) {
-    for (const b of randomBytes((length - out.length) * 2)) {
-      if (b >= limit) continue
-      out += alphabet[b % n]
-      if (out.length === length) break
-    }
+    const b = sharedRandomPool.byte()
+    if (b < limit) out += alphabet[b % n]
   }
   return out
 }
