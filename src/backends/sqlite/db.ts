@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
-import { WalSyncer, registerWalSyncer } from './wal-sync.js'
+import { WalSyncer, WAL_SIZE_LIMIT, registerWalSyncer } from './wal-sync.js'
 
 export type Database = BetterSqlite3.Database
 export type Statement = BetterSqlite3.Statement
@@ -42,6 +42,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   db.pragma(asyncDurable ? 'synchronous = OFF' : 'synchronous = FULL')
   if (asyncDurable) {
     db.pragma('wal_autocheckpoint = 0')
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`)
     registerWalSyncer(db, new WalSyncer(db, path))
   }
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`)

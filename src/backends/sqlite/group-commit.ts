@@ -28,6 +28,8 @@ export class GroupCommit {
   private unsynced: (() => void)[] = []
   private failUnsynced: ((e: unknown) => void)[] = []
   private syncing: Promise<void> | undefined
+  /** True while a checkpoint's database fsync runs: no new transaction may start. */
+  private holding = false
 
   constructor(db: Database, opts: { readonly maxBatch?: number } = {}) {
     this.db = db
@@ -64,13 +66,35 @@ export class GroupCommit {
           continue
         }
         for (const d of done) d()
-        await syncer.maybeCheckpoint().catch(() => undefined)
+        await this.maybeCheckpoint(syncer)
       }
     }
     this.syncing = round().finally(() => {
       this.syncing = undefined
       if (this.unsynced.length > 0) this.startSync()
     })
+  }
+
+  /**
+   * Checkpoint a large WAL without fsyncing on the event loop. Writes queue up meanwhile: no
+   * transaction may restart the WAL before the database file is durable (wal-sync.ts). A failed
+   * checkpoint leaves the WAL as it was; the next round tries again.
+   */
+  private async maybeCheckpoint(syncer: WalSyncer): Promise<void> {
+    try {
+      if (!(await syncer.needsCheckpoint())) return
+    } catch {
+      return
+    }
+    this.holding = true
+    try {
+      await syncer.checkpoint()
+    } catch {
+      // keep the WAL; retried after the next fsync round
+    } finally {
+      this.holding = false
+      this.flush()
+    }
   }
 
   /** Queue `fn` (synchronous SQL only); resolves with its result once its batch committed. */
@@ -90,6 +114,8 @@ export class GroupCommit {
 
   /** Commit everything queued now (close paths, tests). */
   flush(): void {
+    // During a checkpoint's database fsync the queue waits; maybeCheckpoint flushes it after.
+    if (this.holding) return
     const batch = this.queue
     this.queue = []
     if (batch.length === 0) return

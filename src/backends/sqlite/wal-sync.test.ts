@@ -4,7 +4,7 @@
  * `asyncDurability` survives close/reopen with everything acknowledged.
  */
 import { describe, it, expect } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openDatabase, type Database } from './db.js'
@@ -21,8 +21,8 @@ class FakeSyncer extends WalSyncer {
       this.gates.push(() => (this.fail ? reject(new Error('EIO')) : resolve())),
     )
   }
-  override maybeCheckpoint(): Promise<void> {
-    return Promise.resolve()
+  override needsCheckpoint(): Promise<boolean> {
+    return Promise.resolve(false)
   }
   release(): void {
     const g = this.gates.shift()
@@ -95,6 +95,84 @@ describe('asynchronous durability', () => {
       const again = openDatabase(path)
       expect(again.prepare('SELECT count(*) n FROM t').get()).toEqual({ n: 50 })
       again.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('checkpoints a large WAL into the database file and keeps everything across reopen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
+    try {
+      const path = join(dir, 'x.db')
+      const db = openDatabase(path, { exclusive: true, asyncDurability: true })
+      registerWalSyncer(db, new WalSyncer(db, path, { checkpointBytes: 64 * 1024 }))
+      db.exec('CREATE TABLE t (v INTEGER, pad TEXT)')
+      const gc = new GroupCommit(db)
+      const before = statSync(path).size
+      const pad = 'p'.repeat(1000)
+      for (let round = 0; round < 20; round++) {
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            gc.run(() => db.prepare('INSERT INTO t VALUES (?, ?)').run(round * 20 + i, pad)),
+          ),
+        )
+      }
+      await gc.drain()
+      // 400 KB went in; checkpoints copied it into the database file while the server ran.
+      expect(statSync(path).size).toBeGreaterThan(before + 200 * 1024)
+      prepareClose(db)
+      await walSyncerFor(db)?.close()
+      db.close()
+      const again = openDatabase(path)
+      expect(again.prepare('SELECT count(*) n, sum(v) s FROM t').get()).toEqual({
+        n: 400,
+        s: (399 * 400) / 2,
+      })
+      again.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('starts no transaction while the checkpointed database file is being synced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
+    try {
+      const path = join(dir, 'x.db')
+      const db = openDatabase(path, { exclusive: true, asyncDurability: true })
+      let gate: (() => void) | undefined
+      let checkpoints = 0
+      class GatedSyncer extends WalSyncer {
+        override needsCheckpoint(): Promise<boolean> {
+          return Promise.resolve(checkpoints === 0)
+        }
+        override async checkpoint(): Promise<void> {
+          checkpoints++
+          await new Promise<void>((r) => (gate = r))
+          await super.checkpoint()
+        }
+      }
+      const syncer = new GatedSyncer(db, path)
+      registerWalSyncer(db, syncer)
+      db.exec('CREATE TABLE t (v INTEGER)')
+      const gc = new GroupCommit(db)
+      await gc.run(() => db.prepare('INSERT INTO t VALUES (1)').run())
+      // The round that acknowledged the insert is now checkpointing (gated).
+      for (let i = 0; i < 5 && gate === undefined; i++) await tick()
+      expect(gate).toBeDefined()
+      let done = false
+      const held = gc
+        .run(() => db.prepare('INSERT INTO t VALUES (2)').run())
+        .then(() => (done = true))
+      for (let i = 0; i < 5; i++) await tick()
+      expect(db.prepare('SELECT count(*) n FROM t').get()).toEqual({ n: 1 })
+      expect(done).toBe(false)
+      gate?.()
+      await held
+      expect(db.prepare('SELECT count(*) n FROM t').get()).toEqual({ n: 2 })
+      await gc.drain()
+      prepareClose(db)
+      await syncer.close()
+      db.close()
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

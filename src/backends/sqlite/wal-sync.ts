@@ -8,27 +8,39 @@
  * covered by an fsync that began after it was written.
  *
  * SQLite's own checkpoints would not sync the database file under `synchronous=OFF`, so automatic
- * checkpoints are disabled and `maybeCheckpoint` runs them with `synchronous=FULL` switched on for
- * the duration (SQLite then syncs the WAL and the database file before it resets the WAL).
- * `prepareClose` does the same before the connection closes (closing checkpoints and deletes the
- * WAL).
+ * checkpoints are disabled and the group committer runs them (`needsCheckpoint`, `checkpoint`)
+ * without ever fsyncing on the event loop: a PASSIVE checkpoint copies the WAL into the database
+ * file (no fsync under `synchronous=OFF`), the database file is then fsynced on the thread pool,
+ * and the committer holds every new write transaction until that fsync is done. The first write
+ * after it restarts the WAL from its beginning, overwriting frames whose pages are by then durable
+ * in the database file; its own frames (and the new WAL header) are covered by the WAL fsync that
+ * acknowledges it, as always. `journal_size_limit` then trims the WAL file back, so its size keeps
+ * measuring what is left to checkpoint. `prepareClose` switches `synchronous=FULL` on before the
+ * connection closes (closing checkpoints and deletes the WAL, with SQLite's own syncs).
  * @module
  */
 import { open, type FileHandle } from 'node:fs/promises'
 import type { Database } from './db.js'
 
 /** Checkpoint once the WAL has grown past this. */
-const CHECKPOINT_BYTES = 64 * 1024 * 1024
+export const CHECKPOINT_BYTES = 64 * 1024 * 1024
+/** What the WAL file is trimmed back to after a restart (below CHECKPOINT_BYTES). */
+export const WAL_SIZE_LIMIT = 4 * 1024 * 1024
 
 export class WalSyncer {
   private readonly db: Database
   private readonly walPath: string
+  private readonly dbPath: string
+  private readonly checkpointBytes: number
   private handle: FileHandle | undefined
   private opening: Promise<FileHandle> | undefined
+  private dbHandle: FileHandle | undefined
 
-  constructor(db: Database, dbPath: string) {
+  constructor(db: Database, dbPath: string, opts: { readonly checkpointBytes?: number } = {}) {
     this.db = db
+    this.dbPath = dbPath
     this.walPath = `${dbPath}-wal`
+    this.checkpointBytes = opts.checkpointBytes ?? CHECKPOINT_BYTES
   }
 
   /** fsync the WAL file (on the thread pool). */
@@ -37,35 +49,38 @@ export class WalSyncer {
     await h.sync()
   }
 
-  /** Checkpoint (synchronously, with full syncing) when the WAL is large. Call outside a transaction. */
-  async maybeCheckpoint(): Promise<void> {
+  /** True when the WAL has grown past the checkpoint threshold (a stat on the thread pool). */
+  async needsCheckpoint(): Promise<boolean> {
     const h = await this.fileHandle()
     const { size } = await h.stat()
-    if (size < CHECKPOINT_BYTES || !this.db.open || this.db.inTransaction) return
-    checkpointDurably(this.db)
+    return size >= this.checkpointBytes && this.db.open && !this.db.inTransaction
+  }
+
+  /**
+   * Copy the WAL into the database file, then fsync that file on the thread pool. The caller must
+   * start no write transaction until this resolves (see the module comment). Call it outside a
+   * transaction, with every committed frame already in the WAL.
+   */
+  async checkpoint(): Promise<void> {
+    this.db.pragma('wal_checkpoint(PASSIVE)')
+    this.dbHandle ??= await open(this.dbPath, 'r')
+    await this.dbHandle.sync()
   }
 
   async close(): Promise<void> {
     const h = this.handle
+    const d = this.dbHandle
     this.handle = undefined
+    this.dbHandle = undefined
     this.opening = undefined
     await h?.close()
+    await d?.close()
   }
 
   private fileHandle(): Promise<FileHandle> {
     if (this.handle !== undefined) return Promise.resolve(this.handle)
     this.opening ??= open(this.walPath, 'r').then((h) => (this.handle = h))
     return this.opening
-  }
-}
-
-/** Copy the WAL into the database file and truncate it, syncing both (SQLite does the fsyncs). */
-export function checkpointDurably(db: Database): void {
-  db.pragma('synchronous = FULL')
-  try {
-    db.pragma('wal_checkpoint(TRUNCATE)')
-  } finally {
-    db.pragma('synchronous = OFF')
   }
 }
 
