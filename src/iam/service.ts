@@ -1010,9 +1010,11 @@ export class IamService
       return u.cred
     }
     if (!SESSION_KEY_RE.test(accessKeyId)) return undefined
-    const e = await this.sessionEntry(accessKeyId)
+    // Cached sessions (the common case) are checked without awaiting anything.
+    const e = this.sessions.get(accessKeyId) ?? (await this.sessionEntry(accessKeyId))
     if (!e || e.revoked) return undefined
-    if (!(await this.alive(e))) {
+    const live = this.aliveFromMemory(e)
+    if (live === false || (live === undefined && !(await this.alive(e)))) {
       await this.kill(e)
       return undefined
     }
@@ -1060,7 +1062,7 @@ export class IamService
       case 'user':
         return { identity: this.userPolicies(p.userId) }
       case 'session': {
-        const e = await this.sessionEntry(p.accessKeyId)
+        const e = this.sessions.get(p.accessKeyId) ?? (await this.sessionEntry(p.accessKeyId))
         if (!e) return { identity: [] }
         const identity = this.parentPolicies(e.parent)
         return e.layers.length > 0
@@ -1157,7 +1159,11 @@ export class IamService
   }
 
   /** Every liveness check of the session holds (memory lookups; parent sessions may load once). */
-  private async alive(e: SessionEntry): Promise<boolean> {
+  /**
+   * `alive` without awaiting: the answer when every check can be made from memory, undefined when
+   * a parent session of a role chain has to be loaded first.
+   */
+  private aliveFromMemory(e: SessionEntry, sessionsChecked = false): boolean | undefined {
     if (!this.accounts.has(e.row.accountId)) return false
     for (const c of e.checks) {
       switch (c.kind) {
@@ -1173,13 +1179,27 @@ export class IamService
           break
         }
         case 'session': {
-          const p = await this.sessionEntry(c.accessKeyId)
-          if (!p || p.revoked) return false
+          if (sessionsChecked) break
+          const p = this.sessions.get(c.accessKeyId)
+          if (p === undefined) return undefined
+          if (p.revoked) return false
           break
         }
       }
     }
     return true
+  }
+
+  /** Whether the session may still be used: every parent it depends on is still as it was. */
+  private async alive(e: SessionEntry): Promise<boolean> {
+    const live = this.aliveFromMemory(e)
+    if (live !== undefined) return live
+    for (const c of e.checks) {
+      if (c.kind !== 'session') continue
+      const p = await this.sessionEntry(c.accessKeyId)
+      if (!p || p.revoked) return false
+    }
+    return this.aliveFromMemory(e, true) === true
   }
 
   private async kill(e: SessionEntry): Promise<void> {
