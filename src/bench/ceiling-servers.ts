@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { Transform } from 'node:stream'
 
-export const CEILING_KINDS = ['get4k', 'put-fsync', 'stream'] as const
+export const CEILING_KINDS = ['get4k', 'get4k-busy', 'put-fsync', 'stream'] as const
 export type CeilingKind = (typeof CEILING_KINDS)[number]
 
 export function isCeilingKind(s: string): s is CeilingKind {
@@ -28,6 +28,26 @@ function get4k(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '4096' })
     res.end(BODY_4K)
   })
+}
+
+/**
+ * Calibration: the get4k ceiling plus `busyUs` of synchronous work per request (a spin on the
+ * clock), i.e. what any server that spends that long on each request can reach on this machine.
+ * It shows how much per-request work a target ratio leaves room for.
+ */
+function get4kBusy(busyUs: number): (req: IncomingMessage, res: ServerResponse) => void {
+  const spinNs = BigInt(Math.round(busyUs * 1000))
+  return (req, res) => {
+    req.resume()
+    req.on('end', () => {
+      const until = process.hrtime.bigint() + spinNs
+      while (process.hrtime.bigint() < until) {
+        // spin: stands for per-request CPU work
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '4096' })
+      res.end(BODY_4K)
+    })
+  }
 }
 
 /** Each body into its own new file, fsync, close, then 200: a durable small PUT, nothing else. */
@@ -109,6 +129,8 @@ export interface CeilingOptions {
   readonly host?: string
   /** Scratch directory for the file-writing kinds. */
   readonly dir?: string
+  /** get4k-busy: microseconds of work per request. */
+  readonly busyUs?: number
 }
 
 /** Start a ceiling server; resolves with the server and its URL. */
@@ -119,7 +141,13 @@ export async function startCeiling(o: CeilingOptions): Promise<{ server: Server;
     return o.dir
   }
   const handler =
-    o.kind === 'get4k' ? get4k : o.kind === 'put-fsync' ? putFsync(dirOf()) : streamFiles(dirOf())
+    o.kind === 'get4k'
+      ? get4k
+      : o.kind === 'get4k-busy'
+        ? get4kBusy(o.busyUs ?? 0)
+        : o.kind === 'put-fsync'
+          ? putFsync(dirOf())
+          : streamFiles(dirOf())
   const server = createServer({ keepAliveTimeout: 60_000 }, handler)
   const host = o.host ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {

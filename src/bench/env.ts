@@ -200,9 +200,10 @@ export interface Ceiling extends ChildServer {
   dispose(): Promise<void>
 }
 
-export async function startCeilingProc(kind: CeilingKind): Promise<Ceiling> {
-  const dir = kind === 'get4k' ? undefined : tempDir(`ceil-${kind}`)
-  const args = [CEILINGS_JS, kind, '0', ...(dir !== undefined ? [dir] : [])]
+export async function startCeilingProc(kind: CeilingKind, busyUs = 0): Promise<Ceiling> {
+  const dir = kind === 'get4k' || kind === 'get4k-busy' ? undefined : tempDir(`ceil-${kind}`)
+  const extra = kind === 'get4k-busy' ? [String(busyUs)] : dir !== undefined ? [dir] : []
+  const args = [CEILINGS_JS, kind, '0', ...extra]
   const child = await spawnServer({ args })
   return track({
     ...child,

@@ -8,6 +8,7 @@
  * GET, N distinct pre-signed keys for PUT.
  * @module
  */
+import type { Pool } from 'undici'
 import { send } from '../load.js'
 import { signMany, signRequest, sha256Hex, type PreparedRequest } from '../sign.js'
 import {
@@ -24,11 +25,22 @@ import {
 } from '../env.js'
 import type { ResultRow } from '../stats.js'
 
+/**
+ * Calibration for target 1: the same bare server spending this many µs of CPU on each request.
+ * Their ratios show how much per-request work the 50% goal leaves room for on this machine
+ * (a fixed cost per request costs more than its own time once the server is the bottleneck).
+ */
+export const CALIBRATION_BUSY_US = [20, 40] as const
+
 export async function benchGet4k(s: Settings): Promise<ResultRow[]> {
   const ours = await startLatchkey()
   const ceil = await startCeilingProc('get4k')
+  const busy = await Promise.all(
+    CALIBRATION_BUSY_US.map((us) => startCeilingProc('get4k-busy', us)),
+  )
   const op = poolFor(ours.url, s)
   const cp = poolFor(ceil.url, s)
+  const bps = busy.map((b) => poolFor(b.url, s))
   try {
     await prepareBucket(op, ours.url, 'bench')
     const get = await signRequest({
@@ -44,12 +56,30 @@ export async function benchGet4k(s: Settings): Promise<ResultRow[]> {
       )
     }
     s.log('  1 get4k: measuring')
-    const [o, c] = await compareThroughput(s, [
+    const [o, c, ...cal] = await compareThroughput(s, [
       { name: 'latchkey', pool: op, pid: ours.pid, requests: [get] },
       { name: 'node:http', pool: cp, pid: ceil.pid, requests: [get] },
+      ...busy.map((b, i) => ({
+        name: `node:http+${String(CALIBRATION_BUSY_US[i])}us`,
+        pool: bps[i] as Pool,
+        pid: b.pid,
+        requests: [get],
+      })),
     ])
     if (o === undefined || c === undefined) throw new Error('no stats')
     const error = errorOf('latchkey', o) ?? errorOf('ceiling', c)
+    const calibration: ResultRow[] = cal.map((st, i) => ({
+      group: '1 get-4k',
+      name: `calibration: bare node:http + ${String(CALIBRATION_BUSY_US[i])} µs of work/request`,
+      unit: 'req/s',
+      ours: st.rps,
+      ceiling: c.rps,
+      ceilingName: 'bare-get4k',
+      comparison: { kind: 'info' },
+      cpuUsPerOp: st.cpuUsPerOp,
+      ceilingCpuUsPerOp: c.cpuUsPerOp,
+      note: `what a server spending that long per request reaches here; ${roundsNote([st], ['busy'])}`,
+    }))
     return [
       {
         group: '1 get-4k',
@@ -64,10 +94,11 @@ export async function benchGet4k(s: Settings): Promise<ResultRow[]> {
         note: `${String(s.connections)} connections; ${roundsNote([o, c], ['ours', 'ceiling'])}`,
         ...(error !== undefined ? { error } : {}),
       },
+      ...calibration,
     ]
   } finally {
-    await Promise.allSettled([op.close(), cp.close()])
-    await Promise.allSettled([ours.dispose(), ceil.dispose()])
+    await Promise.allSettled([op.close(), cp.close(), ...bps.map((p) => p.close())])
+    await Promise.allSettled([ours.dispose(), ceil.dispose(), ...busy.map((b) => b.dispose())])
   }
 }
 
