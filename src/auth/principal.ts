@@ -45,6 +45,11 @@ export type Principal =
       /** Unique id of the role/user the session acts for (AssumedRoleId = `${roleId}:${sessionName}`). */
       readonly roleId: string
       readonly issuedAt: number
+      /**
+       * GetSessionToken: the session is its parent's own identity, not an assumed role, so its ARN
+       * and user id are the parent's (as AWS shows them), with the parent's rights.
+       */
+      readonly asParent?: true
     }
 
 export type UserRole = 'Reader' | 'Writer' | 'SuperUser'
@@ -59,8 +64,32 @@ export function principalArn(p: Principal): string {
     case 'user':
       return `arn:aws:iam::${p.accountId}:user/${p.username}`
     case 'session':
-      return `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/${p.sessionName}`
+      return p.asParent === true
+        ? parentArn(p.parent)
+        : `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/${p.sessionName}`
   }
+}
+
+/** aws:PrincipalType: GetSessionToken sessions are their parent (User or Account). */
+export function principalType(p: Principal): 'Anonymous' | 'Account' | 'User' | 'AssumedRole' {
+  switch (p.kind) {
+    case 'anonymous':
+      return 'Anonymous'
+    case 'account-root':
+      return 'Account'
+    case 'user':
+      return 'User'
+    case 'session':
+      if (p.asParent !== true) return 'AssumedRole'
+      return p.parent.kind === 'user' ? 'User' : 'Account'
+  }
+}
+
+/** The ARN of what a session was made from. */
+export function parentArn(p: ParentRef): string {
+  return p.kind === 'user'
+    ? `arn:aws:iam::${p.accountId}:user/${p.username}`
+    : `arn:aws:iam::${p.accountId}:root`
 }
 
 /** aws:userid as AWS defines it: account id for root, unique user id, `roleId:session` for sessions. */
@@ -73,6 +102,7 @@ export function principalUserId(p: Principal): string {
     case 'user':
       return p.userId
     case 'session':
+      if (p.asParent === true) return p.parent.kind === 'user' ? p.parent.userId : p.accountId
       return `${p.roleId}:${p.sessionName}`
   }
 }

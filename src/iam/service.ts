@@ -195,6 +195,8 @@ export type LivenessCheck =
 interface StoredParent {
   readonly parent: ParentRef
   readonly checks: readonly LivenessCheck[]
+  /** Made by GetSessionToken: the session shows its parent's identity. */
+  readonly asParent?: true
 }
 
 interface AccountState {
@@ -1136,6 +1138,7 @@ export class IamService
       roleName: row.roleName,
       roleId: row.roleId,
       issuedAt: row.issuedAt,
+      ...(stored.asParent === true ? { asParent: true as const } : {}),
     }
     const cred: ResolvedCredential = {
       accessKeyId: row.accessKeyId,
@@ -1158,7 +1161,6 @@ export class IamService
     return e
   }
 
-  /** Every liveness check of the session holds (memory lookups; parent sessions may load once). */
   /**
    * `alive` without awaiting: the answer when every check can be made from memory, undefined when
    * a parent session of a role chain has to be loaded first.
@@ -1286,7 +1288,8 @@ export class IamService
       // Role chaining: the new policies become one more layer, intersected with the inherited ones.
       const layers: Layers =
         req.policies.length > 0 ? [...origin.layers, req.policies] : origin.layers
-      const stored: StoredParent = { parent, checks }
+      const stored: StoredParent =
+        req.asCaller === true ? { parent, checks, asParent: true } : { parent, checks }
       const row: SessionRow = {
         accessKeyId,
         accountId,

@@ -95,6 +95,8 @@ export interface SessionRequest {
   readonly roleId: string
   /** False for RSLogin/RSAssumeCustomerRole, whose answers carry no token. */
   readonly withToken: boolean
+  /** GetSessionToken: the session keeps the caller's own identity (ARN, user id). */
+  readonly asCaller?: boolean
   readonly sourceIdentity?: string
   readonly tags?: Readonly<Record<string, string>>
 }

@@ -18,7 +18,13 @@ import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { CredentialProvider, PolicyProvider, AccountDirectory } from '../iam/types.js'
 import { authenticateS3, resolveCredential, type AuthDeps } from '../auth/authenticate.js'
-import { principalArn, principalUserId, type Principal } from '../auth/principal.js'
+import {
+  parentArn,
+  principalArn,
+  principalType,
+  principalUserId,
+  type Principal,
+} from '../auth/principal.js'
 import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { SignatureInput } from '../auth/sigv4/parse.js'
 import type { SigV2Input } from '../auth/sigv2/parse.js'
@@ -261,12 +267,7 @@ export class S3Pipeline {
   private facts(req: S3Request, need: AccessRequirement): RequestFacts {
     const p = req.principal
     const arn = principalArn(p)
-    const parentArn =
-      p.kind === 'session'
-        ? p.parent.kind === 'account-root'
-          ? `arn:aws:iam::${p.parent.accountId}:root`
-          : `arn:aws:iam::${p.parent.accountId}:user/${p.parent.username}`
-        : undefined
+    const sessionParent = p.kind === 'session' ? parentArn(p.parent) : undefined
     return {
       action: need.action,
       resource: need.resource,
@@ -274,7 +275,7 @@ export class S3Pipeline {
         kind: p.kind,
         arn,
         ...(p.kind !== 'anonymous' ? { accountId: p.accountId } : {}),
-        ...(parentArn !== undefined ? { parentArn } : {}),
+        ...(sessionParent !== undefined ? { parentArn: sessionParent } : {}),
       },
       context: new RequestConditionKeys(req, need, (req as SignedS3Request)[SIGNATURE], arn),
     }
@@ -424,15 +425,7 @@ class RequestConditionKeys implements ConditionContext {
       case 'aws:userid':
         return p.kind === 'anonymous' ? undefined : one(principalUserId(p))
       case 'aws:principaltype':
-        return one(
-          p.kind === 'anonymous'
-            ? 'Anonymous'
-            : p.kind === 'account-root'
-              ? 'Account'
-              : p.kind === 'user'
-                ? 'User'
-                : 'AssumedRole',
-        )
+        return one(principalType(p))
       // Sessions made from a user keep the user's name so ${aws:username} statements in the
       // parent's policies (which the session is evaluated against) still apply.
       case 'aws:username':

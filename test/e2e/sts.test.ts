@@ -618,10 +618,40 @@ describe('GetSessionToken and GetCallerIdentity', () => {
         .send(new PutObjectCommand({ Bucket: 'your-bucket-name', Key: 'r.txt', Body: 'x' })),
     )
     expect(e.name).toBe('AccessDenied')
+    // Named as AWS names GetSessionToken callers: the user itself, not an assumed role.
+    expect(e.message).toContain(`User: arn:aws:iam::${account}:user/gst-user is not authorized`)
     const tooLong = await rejection(
       server.sts(u).send(new GetSessionTokenCommand({ DurationSeconds: 129601 })),
     )
     expect(tooLong.name).toBe('ValidationError')
+  })
+
+  it('GetSessionToken credentials keep the caller identity, as on AWS', async () => {
+    const u = await userWithKey(admin, 'gst-who', 'Writer')
+    const s = keysOf(
+      (await server.sts(u).send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials,
+    )
+    const who = await server.sts(s).send(new GetCallerIdentityCommand({}))
+    expect(who).toMatchObject({
+      Account: account,
+      Arn: `arn:aws:iam::${account}:user/gst-who`,
+      UserId: u.id,
+    })
+    const root = keysOf(
+      (await server.sts().send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials,
+    )
+    expect(await server.sts(root).send(new GetCallerIdentityCommand({}))).toMatchObject({
+      Account: account,
+      Arn: `arn:aws:iam::${account}:root`,
+      UserId: account,
+    })
+    // AssumeRole from such credentials is an ordinary assumed role of the user.
+    const chained = keysOf(
+      (await server.sts(s).send(new AssumeRoleCommand({ RoleSessionName: 'from-gst' } as never)))
+        .Credentials,
+    )
+    const c = await server.sts(chained).send(new GetCallerIdentityCommand({}))
+    expect(c.Arn).toBe(`arn:aws:sts::${account}:assumed-role/gst-who/from-gst`)
   })
 
   it('GetCallerIdentity for master key, user and session', async () => {

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { principalArn, principalUserId } from '../../auth/principal.js'
+import { parentArn, principalArn, principalType, principalUserId } from '../../auth/principal.js'
 import { decide } from '../../policy/combine.js'
 import type { RequestFacts } from '../../policy/types.js'
 import type { RawRequest } from '../../server/raw-request.js'
@@ -60,13 +60,6 @@ export function sessionNameFrom(text: string): string {
   return s.length >= 2 ? s : `${s}--`.slice(0, 2)
 }
 
-function parentArn(p: KnownPrincipal): string | undefined {
-  if (p.kind !== 'session') return undefined
-  return p.parent.kind === 'user'
-    ? `arn:aws:iam::${p.parent.accountId}:user/${p.parent.username}`
-    : `arn:aws:iam::${p.parent.accountId}:root`
-}
-
 /** Facts for evaluating an sts:* action by `caller` (condition keys lower-cased). */
 export function stsFacts(
   c: ActionContext,
@@ -80,9 +73,7 @@ export function stsFacts(
   ctx.set('aws:principalarn', [arn])
   ctx.set('aws:principalaccount', [caller.accountId])
   ctx.set('aws:userid', [principalUserId(caller)])
-  ctx.set('aws:principaltype', [
-    caller.kind === 'account-root' ? 'Account' : caller.kind === 'user' ? 'User' : 'AssumedRole',
-  ])
+  ctx.set('aws:principaltype', [principalType(caller)])
   if (caller.kind === 'user') ctx.set('aws:username', [caller.username])
   if (caller.kind === 'session')
     ctx.set('aws:tokenissuetime', [new Date(caller.issuedAt).toISOString()])
@@ -93,7 +84,7 @@ export function stsFacts(
   const ua = c.raw.headers['user-agent']
   if (ua !== undefined) ctx.set('aws:useragent', [ua])
   for (const [k, v] of Object.entries(extra)) ctx.set(k.toLowerCase(), [v])
-  const pArn = parentArn(caller)
+  const pArn = caller.kind === 'session' ? parentArn(caller.parent) : undefined
   return {
     action,
     resource,

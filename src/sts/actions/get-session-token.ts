@@ -43,6 +43,7 @@ export async function getSessionToken(
       roleName,
       roleId,
       withToken: true,
+      asCaller: true,
     },
     c.now,
   )
