@@ -32,8 +32,30 @@ export function sha256Hex(data: string | Uint8Array): string {
     : createHash('sha256').update(data).digest('hex')
 }
 
+const BLOCK = 64
+
+/**
+ * HMAC-SHA256 (RFC 2104) from two one-shot hashes. Node's createHmac builds an OpenSSL MAC
+ * context per call, which costs far more inside a busy server than the hashing itself (measured:
+ * about 25 µs of a 4 KiB GET's CPU); SHA-256 over (key ⊕ ipad ‖ data), then over
+ * (key ⊕ opad ‖ inner), is the same function (checked against createHmac in the tests).
+ */
 export function hmacSha256(key: Uint8Array | string, data: string | Uint8Array): Buffer {
-  return createHmac('sha256', key).update(data).digest()
+  if (oneShot === undefined) return createHmac('sha256', key).update(data).digest()
+  let k: Uint8Array = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
+  if (k.length > BLOCK) k = oneShot('sha256', k, 'buffer')
+  const dataLength = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length
+  const inner = Buffer.allocUnsafe(BLOCK + dataLength)
+  const outer = Buffer.allocUnsafe(BLOCK + 32)
+  for (let i = 0; i < BLOCK; i++) {
+    const b = k[i] ?? 0
+    inner[i] = b ^ 0x36
+    outer[i] = b ^ 0x5c
+  }
+  if (typeof data === 'string') inner.write(data, BLOCK, 'utf8')
+  else inner.set(data, BLOCK)
+  outer.set(oneShot('sha256', inner, 'buffer'), BLOCK)
+  return oneShot('sha256', outer, 'buffer')
 }
 
 /** `<date>/<region>/<service>/aws4_request` */
