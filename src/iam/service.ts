@@ -21,7 +21,8 @@
  *    engine intersects (session-layers.ts), so a chained session can only narrow its parent.
  * @module
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
+import { hmacSha256, sha256Hex } from '../crypto/hash.js'
 import { generateSecret, generateURI, verifySync } from 'otplib'
 import type { ParentRef, Principal, UserRole } from '../auth/principal.js'
 import { deriveKey, KEY_LABELS, seal, unseal } from '../crypto/seal.js'
@@ -244,7 +245,7 @@ const aadSession = (accessKeyId: string) => `session:${accessKeyId}`
 const aadTotp = (userId: string) => `totp:${userId}`
 
 function canonicalIdOf(accountId: string): string {
-  return createHash('sha256').update(`latchkey-account:${accountId}`).digest('hex')
+  return sha256Hex(`latchkey-account:${accountId}`)
 }
 
 function invalid(message: string): IamError {
@@ -1034,7 +1035,7 @@ export class IamService
       const bytes = Buffer.from(given)
       const known = e.verifiedToken
       if (known === undefined || known.length !== bytes.length || !timingSafeEqual(known, bytes)) {
-        const mac = createHmac('sha256', this.tokenKey).update(bytes).digest()
+        const mac = hmacSha256(this.tokenKey, bytes)
         if (!timingSafeEqual(mac, e.tokenHmac)) return 'invalid'
         e.verifiedToken = bytes
       }
@@ -1299,7 +1300,7 @@ export class IamService
         parent: JSON.stringify(stored),
         secret: seal(this.sealKey, secretAccessKey, aadSession(accessKeyId)),
         ...(req.withToken
-          ? { tokenHmac: createHmac('sha256', this.tokenKey).update(sessionToken).digest('hex') }
+          ? { tokenHmac: hmacSha256(this.tokenKey, sessionToken).toString('hex') }
           : {}),
         sessionName: req.sessionName,
         policies: encodeLayers(layers),

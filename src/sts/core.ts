@@ -6,7 +6,7 @@
  * `<ErrorResponse>`, JSON for the Lyve RS* actions).
  * @module
  */
-import { createHash } from 'node:crypto'
+import { sha256Hex } from '../crypto/hash.js'
 import type { HttpResponse } from '../server/http-response.js'
 import { jsonResponse } from '../server/http-response.js'
 import { parseQuery, type RawRequest, type RequestContext } from '../server/raw-request.js'
@@ -96,7 +96,7 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
       const c: ActionContext = { deps, params, raw, requestId, now: deps.clock.now() }
       if (!row.run.signed) return await row.run.fn(c)
       // 3. Authenticate (sha256 of the form body stands in for x-amz-content-sha256).
-      const bodySha256Hex = createHash('sha256').update(body).digest('hex')
+      const bodySha256Hex = sha256Hex(body)
       const auth = await deps.authenticate(raw, parseQuery(raw.rawQuery), {
         service: 'sts',
         bodySha256Hex,

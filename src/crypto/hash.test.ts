@@ -1,12 +1,12 @@
 /**
- * hmacSha256 is built from two one-shot SHA-256 hashes (string-to-sign.ts): it must equal
+ * hmacSha256 is built from two one-shot SHA-256 hashes (hash.ts): it must equal
  * node's createHmac for every key and message, including RFC 4231's vectors and keys longer
  * than the 64-byte block.
  */
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { hmacSha256 } from './string-to-sign.js'
+import { hmacSha256 } from './hash.js'
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex')
 

@@ -1,0 +1,43 @@
+/**
+ * SHA-256 and HMAC-SHA256 for the hot paths (SigV4 on every request, session tokens), in one
+ * native call per hash where Node offers it.
+ * @module
+ */
+import * as crypto from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
+
+// crypto.hash (Node ≥ 20.12) hashes in one native call, about twice as fast as createHash for the
+// few hundred bytes of a canonical request; older 20.x releases fall back to createHash.
+const oneShot = (crypto as { hash?: typeof crypto.hash }).hash
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return oneShot !== undefined
+    ? oneShot('sha256', data, 'hex')
+    : createHash('sha256').update(data).digest('hex')
+}
+
+const BLOCK = 64
+
+/**
+ * HMAC-SHA256 (RFC 2104) from two one-shot hashes. Node's createHmac builds an OpenSSL MAC
+ * context per call, which costs far more inside a busy server than the hashing itself (measured:
+ * about 25 µs of a 4 KiB GET's CPU); SHA-256 over (key ⊕ ipad ‖ data), then over
+ * (key ⊕ opad ‖ inner), is the same function (checked against createHmac in the tests).
+ */
+export function hmacSha256(key: Uint8Array | string, data: string | Uint8Array): Buffer {
+  if (oneShot === undefined) return createHmac('sha256', key).update(data).digest()
+  let k: Uint8Array = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
+  if (k.length > BLOCK) k = oneShot('sha256', k, 'buffer')
+  const dataLength = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length
+  const inner = Buffer.allocUnsafe(BLOCK + dataLength)
+  const outer = Buffer.allocUnsafe(BLOCK + 32)
+  for (let i = 0; i < BLOCK; i++) {
+    const b = k[i] ?? 0
+    inner[i] = b ^ 0x36
+    outer[i] = b ^ 0x5c
+  }
+  if (typeof data === 'string') inner.write(data, BLOCK, 'utf8')
+  else inner.set(data, BLOCK)
+  outer.set(oneShot('sha256', inner, 'buffer'), BLOCK)
+  return oneShot('sha256', outer, 'buffer')
+}
