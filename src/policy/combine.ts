@@ -115,12 +115,19 @@ export function decide(input: DecideInput): Decision {
       ? identityAllowed || resourceAllowed
       : identityAllowed && resourceAllowed
   if (allowed) {
-    const matched = concat(
+    // The S3 path only needs the effect: the matched list is built (and sorted) when first read.
+    const parts = [
       identityAllowed ? id.allows : undefined,
       identityAllowed || (res?.allowViaParent ?? false) ? ses?.allows : undefined,
       resourceAllowed ? res?.allows : undefined,
-    )
-    return { effect: 'allow', matched: sorted(matched) }
+    ]
+    let matched: StatementRef[] | undefined
+    return {
+      effect: 'allow',
+      get matched(): readonly StatementRef[] {
+        return (matched ??= sorted(concat(...parts)))
+      },
+    }
   }
 
   // 3. implicit deny, with the most useful reason
