@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { median, renderTable, score, summaryJson, verdict } from './stats.js'
+import { median, pairedRatio, renderTable, score, summaryJson, verdict } from './stats.js'
 import { parseArgs } from './args.js'
 import { cpuSeconds, parseCpuSeconds, parseRssBytes, rssBytes, spawnServer } from './proc.js'
 import { signRequest, type PreparedRequest } from './sign.js'
@@ -33,6 +33,22 @@ describe('stats', () => {
     expect(verdict(2.9, { kind: 'max-ratio', target: 3 })).toBe('PASS')
     expect(verdict(Number.NaN, { kind: 'min-ratio', target: 0.5 })).toBe('FAIL')
     expect(verdict(1, { kind: 'info' })).toBe('INFO')
+  })
+  it('paired ratios: median of per-round ratios, judged instead of the ratio of medians', () => {
+    // Drift: both sides slow down together in rounds 3-4; pairing sees 0.9 every round.
+    expect(pairedRatio([90, 90, 45, 45, 90], [100, 100, 50, 50, 100])).toBeCloseTo(0.9)
+    expect(pairedRatio([], [])).toBeNaN()
+    const row = score({
+      group: 'g',
+      name: 'paired',
+      unit: 'req/s',
+      ours: 80,
+      ceiling: 100,
+      ceilingName: 'c',
+      comparison: { kind: 'min-ratio', target: 0.9 },
+      pairedRatio: 0.91,
+    })
+    expect(row).toMatchObject({ ratio: 0.91, verdict: 'PASS' })
   })
   it('scores, renders and summarises rows', () => {
     const rows = [

@@ -37,7 +37,7 @@ export interface Settings {
  * round-to-round swing, so same-server comparisons (targets 5 and 8) take more rounds.
  */
 export function sameServerSettings(s: Settings): Settings {
-  return s.quick ? s : { ...s, rounds: 9 }
+  return s.quick ? s : { ...s, rounds: 10 }
 }
 
 /**
@@ -261,8 +261,9 @@ export interface ContenderStats {
 }
 
 /**
- * Throughput of each contender, rounds interleaved (A B C A B C …) so drift on a shared machine
- * hits all of them alike; warm-up first. Medians of rps and CPU/op.
+ * Throughput of each contender, rounds interleaved (A B C, then C B A, …) so drift on a shared
+ * machine and the position within a round hit all of them alike; warm-up first. Medians of rps
+ * and CPU/op.
  */
 export async function compareThroughput(
   s: Settings,
@@ -281,7 +282,10 @@ export async function compareThroughput(
   }
   const results: LoadResult[][] = contenders.map(() => [])
   for (let round = 0; round < s.rounds; round++) {
-    for (const [i, c] of contenders.entries()) {
+    // A B, then B A: going first or second in a round (JIT, GC debt, drift) favours no one.
+    const order = [...contenders.entries()]
+    if (round % 2 === 1) order.reverse()
+    for (const [i, c] of order) {
       const r = await runLoad({
         pool: c.pool,
         requests: c.requests,

@@ -57,6 +57,12 @@ export interface ResultRow {
   readonly note?: string
   /** Set when the measurement could not be taken. */
   readonly error?: string
+  /**
+   * Same-server comparisons: the median of the per-round ratios of back-to-back measurements
+   * (`pairedRatio`). When set, it is the ratio judged: pairing cancels the machine's drift between
+   * rounds, which the ratio of the two medians does not.
+   */
+  readonly pairedRatio?: number
 }
 
 export interface ScoredRow extends ResultRow {
@@ -66,8 +72,16 @@ export interface ScoredRow extends ResultRow {
 
 export function score(row: ResultRow): ScoredRow {
   if (row.error !== undefined) return { ...row, ratio: Number.NaN, verdict: 'ERROR' }
-  const ratio = row.ours / row.ceiling
+  const ratio = row.pairedRatio ?? row.ours / row.ceiling
   return { ...row, ratio, verdict: verdict(ratio, row.comparison) }
+}
+
+/** Median of ours[i] / ceiling[i] over rounds measured back to back (NaN when none pair up). */
+export function pairedRatio(ours: readonly number[], ceiling: readonly number[]): number {
+  const n = Math.min(ours.length, ceiling.length)
+  const ratios: number[] = []
+  for (let i = 0; i < n; i++) ratios.push((ours[i] as number) / (ceiling[i] as number))
+  return median(ratios)
 }
 
 export function fmtNum(x: number | undefined): string {

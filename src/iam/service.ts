@@ -80,6 +80,11 @@ export const MIN_PASSWORD_LENGTH = 8
 export const SESSION_KEY_RE = /^ASIA[A-Z0-9]{16}$/
 const TOKEN_PREFIX = 'LK1.'
 const MAX_ALLOWLIST = 100
+/** policiesFor answers shared by every request (frozen: callers only read them). */
+const MASTER_POLICIES: PrincipalPolicies = Object.freeze({
+  identity: Object.freeze([MASTER_KEY_POLICY]),
+})
+const NO_POLICIES: PrincipalPolicies = Object.freeze({ identity: Object.freeze([]) })
 /** Expired sessions keep resolving this long (callers answer ExpiredToken) before the sweep. */
 export const EXPIRED_SESSION_GRACE_MS = 60 * 60_000
 
@@ -213,6 +218,8 @@ interface UserState {
   key?: { row: AccessKeyRow; secret: string }
   cred?: ResolvedCredential
   policy?: CompiledPolicy
+  /** What policiesFor answers for the user (role preset + extra policy); rebuilt by cacheUser. */
+  policies?: PrincipalPolicies
 }
 
 type Layers = readonly (readonly CompiledPolicy[])[]
@@ -231,6 +238,8 @@ interface SessionEntry {
   layers: Layers
   /** Every layer's policies in one list (explicit Denies, listings); never decide with it alone. */
   flat: readonly CompiledPolicy[]
+  /** policiesFor's last answer, reused while the parent's identity policies are the same. */
+  policies?: PrincipalPolicies
   cred: ResolvedCredential
   revoked: boolean
 }
@@ -437,6 +446,9 @@ export class IamService
           source: 'identity',
         })
       }
+    }
+    u.policies = {
+      identity: u.policy ? [rolePolicy(u.row.role), u.policy] : [rolePolicy(u.row.role)],
     }
     this.users.set(u.row.id, u)
     this.usersByName.set(`${u.row.accountId}/${u.row.username.toLowerCase()}`, u.row.id)
@@ -1048,29 +1060,31 @@ export class IamService
   // ---------------------------------------------------------------------------------------------
   // PolicyProvider
 
-  private userPolicies(userId: string): CompiledPolicy[] {
-    const u = this.users.get(userId)
-    if (!u) return []
-    return u.policy ? [rolePolicy(u.row.role), u.policy] : [rolePolicy(u.row.role)]
+  // Answers are shared, never copied per request (they are read-only): cacheUser rebuilds a
+  // user's whenever the user changes, and a session's is rebuilt when its parent's changes.
+  private userPolicies(userId: string): PrincipalPolicies {
+    return this.users.get(userId)?.policies ?? NO_POLICIES
   }
 
-  private parentPolicies(parent: ParentRef): CompiledPolicy[] {
-    return parent.kind === 'account-root' ? [MASTER_KEY_POLICY] : this.userPolicies(parent.userId)
+  private parentPolicies(parent: ParentRef): PrincipalPolicies {
+    return parent.kind === 'account-root' ? MASTER_POLICIES : this.userPolicies(parent.userId)
   }
 
   async policiesFor(p: KnownPrincipal): Promise<PrincipalPolicies> {
     switch (p.kind) {
       case 'account-root':
-        return { identity: [MASTER_KEY_POLICY] }
+        return MASTER_POLICIES
       case 'user':
-        return { identity: this.userPolicies(p.userId) }
+        return this.userPolicies(p.userId)
       case 'session': {
         const e = this.sessions.get(p.accessKeyId) ?? (await this.sessionEntry(p.accessKeyId))
-        if (!e) return { identity: [] }
-        const identity = this.parentPolicies(e.parent)
-        return e.layers.length > 0
-          ? { identity, session: e.flat, sessionLayers: e.layers }
-          : { identity }
+        if (!e) return NO_POLICIES
+        const parent = this.parentPolicies(e.parent)
+        if (e.layers.length === 0) return parent
+        const identity = parent.identity
+        if (e.policies?.identity !== identity)
+          e.policies = { identity, session: e.flat, sessionLayers: e.layers }
+        return e.policies
       }
     }
   }

@@ -20,7 +20,7 @@ import {
   startLatchkey,
   type Settings,
 } from '../env.js'
-import type { ResultRow } from '../stats.js'
+import { pairedRatio, type ResultRow } from '../stats.js'
 
 const ACTIONS = [
   's3:PutObject',
@@ -173,7 +173,8 @@ export async function benchIamGet(s: Settings): Promise<ResultRow[]> {
         comparison: { kind: 'min-ratio', target: 0.9 },
         cpuUsPerOp: u.cpuUsPerOp,
         ceilingCpuUsPerOp: m.cpuUsPerOp,
-        note: `same server; CPU-based ratio ${(m.cpuUsPerOp / u.cpuUsPerOp).toFixed(3)}; ${roundsNote([u, m], ['writer', 'master'])}`,
+        pairedRatio: pairedRatio(u.rounds, m.rounds),
+        note: `same server; ratio = median of per-round ratios (ratio of medians ${(u.rps / m.rps).toFixed(3)}, CPU-based ${(m.cpuUsPerOp / u.cpuUsPerOp).toFixed(3)}); ${roundsNote([u, m], ['writer', 'master'])}`,
         ...(error !== undefined ? { error } : {}),
       },
     ]

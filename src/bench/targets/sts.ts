@@ -21,7 +21,7 @@ import {
   startLatchkey,
   type Settings,
 } from '../env.js'
-import type { ResultRow } from '../stats.js'
+import { pairedRatio, type ResultRow } from '../stats.js'
 
 /** A session policy of about 1 KB (JSON text) that allows the bench GET. */
 export function sessionPolicy(bucket: string, targetBytes = 1024): string {
@@ -156,7 +156,8 @@ export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
         comparison: { kind: 'min-ratio', target: 0.9 },
         cpuUsPerOp: sv.cpuUsPerOp,
         ceilingCpuUsPerOp: pv.cpuUsPerOp,
-        note: `same server; CPU-based ratio ${(pv.cpuUsPerOp / sv.cpuUsPerOp).toFixed(3)}; ${roundsNote([sv, pv], ['session', 'parent'])}`,
+        pairedRatio: pairedRatio(sv.rounds, pv.rounds),
+        note: `same server; ratio = median of per-round ratios (ratio of medians ${(sv.rps / pv.rps).toFixed(3)}, CPU-based ${(pv.cpuUsPerOp / sv.cpuUsPerOp).toFixed(3)}); ${roundsNote([sv, pv], ['session', 'parent'])}`,
         ...(error !== undefined ? { error } : {}),
       },
     ]
