@@ -307,3 +307,94 @@ describe('parsePolicy validation', () => {
     )
   })
 })
+
+describe('statementsFor(action, resource): the per-bucket index never drops a candidate', () => {
+  const PATTERNS = [
+    '*',
+    'arn:aws:s3:::b',
+    'arn:aws:s3:::b/*',
+    'arn:aws:s3:::b/k?y',
+    'arn:aws:s3:::bb/*',
+    'arn:aws:s3:::b*',
+    'arn:aws:s3:::b?/x',
+    'arn:aws:s3:::*/k',
+    'arn:aws:s3:::${aws:username}/*',
+    'arn:aws:s3:::c/${aws:username}/*',
+    'arn:aws:s3:::c',
+    'arn:aws:sts::123456789012:assumed-role/r/*',
+    'arn:aws:s3:::b/',
+  ]
+  const VALUES = [
+    'arn:aws:s3:::b',
+    'arn:aws:s3:::b/',
+    'arn:aws:s3:::b/key',
+    'arn:aws:s3:::b/kay',
+    'arn:aws:s3:::bb/x',
+    'arn:aws:s3:::b1/x',
+    'arn:aws:s3:::c',
+    'arn:aws:s3:::c/alice/1',
+    'arn:aws:s3:::alice/z',
+    'arn:aws:s3:::*',
+    'arn:aws:s3:::',
+    '*',
+    'arn:aws:sts::123456789012:assumed-role/r/s',
+  ]
+  const arbSt = fc.record({
+    Effect: fc.constantFrom('Allow', 'Deny'),
+    Action: fc.constantFrom('s3:GetObject', 's3:*', '*', 's3:PutObject'),
+    res: fc.subarray(PATTERNS, { minLength: 1 }),
+    not: fc.boolean(),
+  })
+  it('returns every statement whose Action and Resource match, in document order', () => {
+    const ctx = new Map([['aws:username', ['alice']]])
+    fc.assert(
+      fc.property(
+        fc.array(arbSt, { minLength: 1, maxLength: 8 }),
+        fc.constantFrom(...VALUES),
+        fc.constantFrom('s3:GetObject', 's3:PutObject'),
+        (sts, value, action) => {
+          const p = parsePolicy(
+            doc(
+              ...sts.map((s) => ({
+                Effect: s.Effect,
+                Action: s.Action,
+                [s.not ? 'NotResource' : 'Resource']: s.res,
+              })),
+            ),
+            { kind: 'identity', name: 't' },
+          )
+          const all = p.statementsFor(action)
+          const picked = p.statementsFor(action, value)
+          const expected = all.filter((st) => st.matchesResource(value, ctx))
+          for (const st of expected) expect(picked).toContain(st)
+          // a subset of the action's statements, in the same order
+          const positions = picked.map((st) => all.indexOf(st))
+          expect(positions.every((x) => x >= 0)).toBe(true)
+          expect([...positions].sort((a, b) => a - b)).toEqual(positions)
+        },
+      ),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('leaves out statements about other named buckets', () => {
+    const p = parsePolicy(
+      doc(
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::a/*' },
+        {
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/*'],
+        },
+        { Effect: 'Deny', Action: 's3:*', NotResource: 'arn:aws:s3:::a/*' },
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::c*/*' },
+      ),
+      { kind: 'identity', name: 't' },
+    )
+    const sids = (r: string): number[] => p.statementsFor('s3:GetObject', r).map((s) => s.index)
+    expect(sids('arn:aws:s3:::a/k')).toEqual([0, 2, 3])
+    expect(sids('arn:aws:s3:::b')).toEqual([1, 2, 3])
+    expect(sids('arn:aws:s3:::zzz/k')).toEqual([2, 3])
+    expect(p.statementsFor('s3:GetObject').map((s) => s.index)).toEqual([0, 1, 2, 3])
+  })
+})

@@ -48,6 +48,49 @@ export interface CompiledStatement {
 }
 
 const CACHE_LIMIT = 512
+const S3_ARN = 'arn:aws:s3:::'
+
+/**
+ * The buckets a statement's resources lie in, when every Resource names its bucket literally
+ * (`arn:aws:s3:::B` or `arn:aws:s3:::B/…`, no wildcard or variable before the first `/`): such a
+ * statement can match only resources of those buckets. undefined when it could match any
+ * (NotResource, `*`, wildcards or variables in the bucket part, other services).
+ */
+function bucketsOf(st: CompiledStatement): ReadonlySet<string> | undefined {
+  if (st.notResource || st.resources.length === 0) return undefined
+  const out = new Set<string>()
+  for (const r of st.resources) {
+    if (!r.startsWith(S3_ARN)) return undefined
+    let end = r.length
+    for (let i = S3_ARN.length; i < r.length; i++) {
+      const c = r[i]
+      if (c === '/') {
+        end = i
+        break
+      }
+      if (c === '*' || c === '?' || c === '$') return undefined
+    }
+    if (end === S3_ARN.length) return undefined
+    out.add(r.slice(S3_ARN.length, end))
+  }
+  return out
+}
+
+/** The bucket of an S3 resource ARN as matched against bucketsOf ('' when not an S3 ARN). */
+function bucketOfResource(resource: string): string {
+  if (!resource.startsWith(S3_ARN)) return ''
+  const slash = resource.indexOf('/', S3_ARN.length)
+  return slash < 0 ? resource.slice(S3_ARN.length) : resource.slice(S3_ARN.length, slash)
+}
+
+/** One action's statements, and the subsets that can apply to a resource in a given bucket. */
+interface ActionIndex {
+  readonly all: readonly CompiledStatement[]
+  /** Statements not tied to named buckets: the candidates for a bucket the policy never names. */
+  readonly anyBucket: readonly CompiledStatement[]
+  /** Per named bucket: its statements plus `anyBucket`, in document order. */
+  readonly byBucket: ReadonlyMap<string, readonly CompiledStatement[]>
+}
 
 export class CompiledPolicy {
   readonly name: string
@@ -57,7 +100,8 @@ export class CompiledPolicy {
   readonly statements: readonly CompiledStatement[]
   /** Normalized JSON (compact, fields in a fixed order). */
   readonly text: string
-  readonly #byAction = new Map<string, readonly CompiledStatement[]>()
+  readonly #byAction = new Map<string, ActionIndex>()
+  readonly #buckets: readonly (ReadonlySet<string> | undefined)[]
 
   constructor(init: {
     name: string
@@ -74,19 +118,49 @@ export class CompiledPolicy {
     this.statements = init.statements
     this.text = init.text
     Object.freeze(this.statements)
+    this.#buckets = this.statements.map(bucketsOf)
   }
 
   /**
    * The statements whose Action/NotAction covers `action` (any case), cached per action string
-   * as given, so the hot path neither lower-cases nor scans statements for other actions.
+   * as given, so the hot path neither lower-cases nor scans statements for other actions. With
+   * `resource`, only those that can match it: statements whose resources all lie in other named
+   * buckets are left out (a large policy is mostly grants on other buckets and prefixes).
    */
-  statementsFor(action: string): readonly CompiledStatement[] {
-    const hit = this.#byAction.get(action)
-    if (hit !== undefined) return hit
+  statementsFor(action: string, resource?: string): readonly CompiledStatement[] {
+    const ix = this.#byAction.get(action) ?? this.#indexAction(action)
+    if (resource === undefined || ix.byBucket.size === 0) return ix.all
+    return ix.byBucket.get(bucketOfResource(resource)) ?? ix.anyBucket
+  }
+
+  #indexAction(action: string): ActionIndex {
     const lc = action.toLowerCase()
-    const list = Object.freeze(this.statements.filter((s) => s.matchesAction(lc)))
-    if (this.#byAction.size < CACHE_LIMIT) this.#byAction.set(action, list)
-    return list
+    const all: CompiledStatement[] = []
+    const anyBucket: CompiledStatement[] = []
+    const named = new Set<string>()
+    const buckets: (ReadonlySet<string> | undefined)[] = []
+    this.statements.forEach((st, i) => {
+      if (!st.matchesAction(lc)) return
+      const b = this.#buckets[i]
+      all.push(st)
+      buckets.push(b)
+      if (b === undefined) anyBucket.push(st)
+      else for (const name of b) named.add(name)
+    })
+    const byBucket = new Map<string, readonly CompiledStatement[]>()
+    for (const name of named) {
+      byBucket.set(
+        name,
+        Object.freeze(all.filter((_, j) => buckets[j] === undefined || buckets[j]?.has(name))),
+      )
+    }
+    const ix: ActionIndex = {
+      all: Object.freeze(all),
+      anyBucket: Object.freeze(anyBucket),
+      byBucket,
+    }
+    if (this.#byAction.size < CACHE_LIMIT) this.#byAction.set(action, ix)
+    return ix
   }
 }
 

@@ -67,7 +67,7 @@ export function newScan(): Scan {
 
 /** Add the statements of `p` that apply to the request to `acc`. */
 export function scanPolicy(p: CompiledPolicy, facts: RequestFacts, acc: Scan): void {
-  const list = p.statementsFor(facts.action)
+  const list = p.statementsFor(facts.action, facts.resource)
   for (let i = 0; i < list.length; i++) {
     const st = list[i] as CompiledStatement
     const pm = principalMatch(st, facts.principal)
