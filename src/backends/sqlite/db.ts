@@ -29,6 +29,8 @@ export interface OpenOptions {
    * acknowledges a batch. Only for connections whose writes all go through `groupCommitFor(db)`.
    */
   readonly asyncDurability?: boolean
+  /** With asyncDurability: checkpoint once the WAL reaches this size (default 64 MiB; tests). */
+  readonly checkpointBytes?: number
 }
 
 /** Open (creating if needed) a database file with Latchkey's pragmas. `:memory:` works for tests. */
@@ -43,7 +45,14 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   if (asyncDurable) {
     db.pragma('wal_autocheckpoint = 0')
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`)
-    registerWalSyncer(db, new WalSyncer(db, path))
+    registerWalSyncer(
+      db,
+      new WalSyncer(
+        db,
+        path,
+        opts.checkpointBytes !== undefined ? { checkpointBytes: opts.checkpointBytes } : {},
+      ),
+    )
   }
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`)
   db.pragma('foreign_keys = ON')
