@@ -60,9 +60,8 @@ export function principalArn(p: Principal): string {
     case 'anonymous':
       return '*'
     case 'account-root':
-      return `arn:aws:iam::${p.accountId}:root`
     case 'user':
-      return `arn:aws:iam::${p.accountId}:user/${p.username}`
+      return parentArn(p)
     case 'session':
       return p.asParent === true
         ? parentArn(p.parent)

@@ -26,7 +26,8 @@ const BLOCK = 64
  */
 export function hmacSha256(key: Uint8Array | string, data: string | Uint8Array): Buffer {
   if (oneShot === undefined) return createHmac('sha256', key).update(data).digest()
-  let k: Uint8Array = typeof key === 'string' ? Buffer.from(key, 'utf8') : key
+  const fromText = typeof key === 'string' ? Buffer.from(key, 'utf8') : undefined
+  let k: Uint8Array = fromText ?? (key as Uint8Array)
   if (k.length > BLOCK) k = oneShot('sha256', k, 'buffer')
   const dataLength = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.length
   const inner = Buffer.allocUnsafe(BLOCK + dataLength)
@@ -39,5 +40,11 @@ export function hmacSha256(key: Uint8Array | string, data: string | Uint8Array):
   if (typeof data === 'string') inner.write(data, BLOCK, 'utf8')
   else inner.set(data, BLOCK)
   outer.set(oneShot('sha256', inner, 'buffer'), BLOCK)
-  return oneShot('sha256', outer, 'buffer')
+  const mac = oneShot('sha256', outer, 'buffer')
+  // The scratch buffers (and a key given as text) come from node's shared pool: leave no key
+  // material behind in it.
+  inner.fill(0, 0, BLOCK)
+  outer.fill(0)
+  fromText?.fill(0)
+  return mac
 }

@@ -50,7 +50,7 @@ import {
   verifyPassword,
 } from './password.js'
 import { FailureThrottle, LOGIN_THROTTLE, type ThrottleOptions } from './throttle.js'
-import { Lru } from './lru.js'
+import { Lru } from '../lib/lru.js'
 import { RandomPool } from '../lib/random-pool.js'
 import { decodeLayers, encodeLayers } from './session-layers.js'
 import { SessionQuota, type SlotInfo } from './session-quota.js'

@@ -4,6 +4,7 @@
  * so resetting a secret misses at once; the secret itself is never stored.
  * @module
  */
+import { Lru } from '../../lib/lru.js'
 import { hmacSha256, SCOPE_TERMINATOR, type Scope } from './string-to-sign.js'
 
 export function deriveSigningKey(
@@ -19,15 +20,13 @@ export function deriveSigningKey(
 }
 
 /**
- * LRU of derived keys (a Map keeps insertion order; a hit is re-inserted at the end, and the
- * oldest entry is evicted when full). Keys are valid for one scope date, so entries age out.
+ * LRU of derived keys (the shared Lru). Keys are valid for one scope date, so entries age out.
  */
 export class SigningKeyCache {
-  private readonly maxEntries: number
-  private readonly entries = new Map<string, Buffer>()
+  private readonly entries: Lru<string, Buffer>
 
   constructor(maxEntries = 4096) {
-    this.maxEntries = Math.max(1, maxEntries)
+    this.entries = new Lru(Math.max(1, maxEntries))
   }
 
   get size(): number {
@@ -37,16 +36,8 @@ export class SigningKeyCache {
   get(accessKeyId: string, secretVersion: string | number, secret: string, scope: Scope): Buffer {
     const id = `${accessKeyId}\u0000${secretVersion}\u0000${scope.date}\u0000${scope.region}\u0000${scope.service}`
     const hit = this.entries.get(id)
-    if (hit !== undefined) {
-      this.entries.delete(id)
-      this.entries.set(id, hit)
-      return hit
-    }
+    if (hit !== undefined) return hit
     const key = deriveSigningKey(secret, scope.date, scope.region, scope.service)
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next()
-      if (oldest.done !== true) this.entries.delete(oldest.value)
-    }
     this.entries.set(id, key)
     return key
   }

@@ -1,5 +1,5 @@
 /**
- * A small bounded LRU over Map insertion order, for the session cache: set() evicts the least
+ * A small bounded LRU over Map insertion order (the session and signing-key caches): set() evicts the least
  * recently used entry beyond `max`. get() moves an entry to the young end only once it has aged
  * past a quarter of the capacity: re-inserting on every hit (a Map delete and set) cost about half
  * a microsecond per lookup on the hottest path, and an entry refreshed that often can never reach
@@ -47,6 +47,10 @@ export class Lru<K, V> {
 
   delete(key: K): boolean {
     return this.map.delete(key)
+  }
+
+  keys(): IterableIterator<K> {
+    return this.map.keys()
   }
 
   *values(): IterableIterator<V> {
