@@ -7,7 +7,8 @@
  * @module
  */
 import { createHash, type Hash } from 'node:crypto'
-import { Transform, type TransformCallback } from 'node:stream'
+import type { TransformCallback } from 'node:stream'
+import { BodyTransform } from '../lib/streams.js'
 import { crc32 as zlibCrc32 } from 'node:zlib'
 import { crc32c } from '@node-rs/crc32'
 import { S3Error } from '../s3/errors.js'
@@ -347,7 +348,7 @@ export function expectedChecksum(
  * Pass-through that always computes MD5 (the ETag) and optionally one flexible checksum.
  * Read md5Hex() / checksumBase64() / size once the stream has ended.
  */
-export class BodyDigests extends Transform {
+export class BodyDigests extends BodyTransform {
   readonly algorithm: ChecksumAlgorithm | undefined
   private readonly md5 = createHash('md5')
   private readonly checksummer: Checksummer | undefined

@@ -13,7 +13,8 @@
  * @module
  */
 import { createHash, type Hash } from 'node:crypto'
-import { Transform, type TransformCallback } from 'node:stream'
+import type { TransformCallback } from 'node:stream'
+import { BodyTransform } from '../../lib/streams.js'
 import { S3Error } from '../../s3/errors.js'
 import {
   chunkStringToSign,
@@ -59,7 +60,7 @@ function malformed(what: string): S3Error {
   return new S3Error('InvalidRequest', `Malformed aws-chunked body: ${what}.`)
 }
 
-export class AwsChunkedDecoder extends Transform {
+export class AwsChunkedDecoder extends BodyTransform {
   readonly trailers: Map<string, string>
   private readonly mode: ChunkedMode
   private readonly decodedLength: number

@@ -9,7 +9,8 @@
  * @module
  */
 import { createHash, type Hash } from 'node:crypto'
-import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import type { Readable, TransformCallback } from 'node:stream'
+import { BodyTransform, pipeInto } from '../../lib/streams.js'
 import type { RawRequest } from '../../server/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { AwsChunkedDecoder, type ChunkedMode } from './chunked.js'
@@ -53,7 +54,7 @@ export function parseLength(value: string | undefined, name: string): number | u
 }
 
 /** Counts bytes and, optionally, hashes them; checks both at the end. */
-class VerifyingPassThrough extends Transform {
+class VerifyingPassThrough extends BodyTransform {
   private readonly expectedLength: number | undefined
   private readonly expectedSha256: string | undefined
   private readonly hash: Hash | undefined
@@ -98,13 +99,8 @@ class VerifyingPassThrough extends Transform {
 }
 
 /** Pipe the request body into `t`, turning an upstream failure (client abort) into IncompleteBody. */
-function feed(source: Readable, t: Transform): Transform {
-  source.on('error', (err) =>
-    t.destroy(err instanceof S3Error ? err : new S3Error('IncompleteBody')),
-  )
-  source.on('aborted', () => t.destroy(new S3Error('IncompleteBody')))
-  source.pipe(t)
-  return t
+function feed<T extends BodyTransform>(source: Readable, t: T): T {
+  return pipeInto(source, t, (err) => (err instanceof S3Error ? err : new S3Error('IncompleteBody')))
 }
 
 export function decodePayload(

@@ -9,7 +9,8 @@
 import { createReadStream, createWriteStream, openSync, closeSync, constants as FS } from 'node:fs'
 import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { Readable, Transform, type TransformCallback } from 'node:stream'
+import { Readable, type TransformCallback } from 'node:stream'
+import { BodyTransform } from '../../lib/streams.js'
 import { pipeline } from 'node:stream/promises'
 import { randomIds, type IdSource } from '../../lib/clock.js'
 import type { BlobPutResult, BlobStore } from '../../storage/blob-store.js'
@@ -34,8 +35,8 @@ async function fsyncPath(path: string): Promise<void> {
 }
 
 /** Counts bytes and fails with 'too-large' once more than `max` pass. */
-function sizeLimit(max: number, counter: { n: number }): Transform {
-  return new Transform({
+function sizeLimit(max: number, counter: { n: number }): BodyTransform {
+  return new BodyTransform({
     highWaterMark: WRITE_HWM,
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       counter.n += chunk.length

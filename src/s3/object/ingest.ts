@@ -16,6 +16,7 @@ import {
   verifyContentMd5,
 } from '../../auth/checksum.js'
 import { deleteBody, writeBody } from '../../storage/body-writer.js'
+import { pipeInto } from '../../lib/streams.js'
 import type { BodyRef, ChecksumAlgorithm, StoredChecksum } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { S3Env, S3Request } from '../operation.js'
@@ -69,9 +70,9 @@ export async function digestAndWrite(
     readonly knownLength?: number | undefined
   },
 ): Promise<Written> {
-  const digests = new BodyDigests(opts.algorithm)
-  source.on('error', (e) => digests.destroy(e))
-  source.pipe(digests)
+  const digests = pipeInto(source, new BodyDigests(opts.algorithm), (e) =>
+    e instanceof Error ? e : new S3Error('IncompleteBody'),
+  )
   const w = await writeBody(digests, {
     blobs: env.blobs,
     inlineMax: env.limits.inlineMax,

@@ -15,7 +15,8 @@
  *  6. commit the object, then answer per success_action_redirect / success_action_status.
  * @module
  */
-import { Readable, Transform, type TransformCallback } from 'node:stream'
+import { Readable, type TransformCallback } from 'node:stream'
+import { BodyTransform } from '../../lib/streams.js'
 import busboy from 'busboy'
 import type { Principal } from '../../auth/principal.js'
 import {
@@ -156,7 +157,7 @@ export function startForm(req: S3Request): Promise<FormStart> {
 }
 
 /** Counts bytes and errors (without destroying the source) once more than `max` pass. */
-class SizeLimit extends Transform {
+class SizeLimit extends BodyTransform {
   readonly max: number
   size = 0
   exceeded = false
