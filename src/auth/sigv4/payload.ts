@@ -100,7 +100,9 @@ class VerifyingPassThrough extends BodyTransform {
 
 /** Pipe the request body into `t`, turning an upstream failure (client abort) into IncompleteBody. */
 function feed<T extends BodyTransform>(source: Readable, t: T): T {
-  return pipeInto(source, t, (err) => (err instanceof S3Error ? err : new S3Error('IncompleteBody')))
+  return pipeInto(source, t, (err) =>
+    err instanceof S3Error ? err : new S3Error('IncompleteBody'),
+  )
 }
 
 export function decodePayload(
