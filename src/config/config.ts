@@ -24,6 +24,12 @@ export interface Config {
   readonly masterKey?: string
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   readonly maxSessionsPerParent: number
+  /** Seconds a request may take to send its headers, or let its body sit idle, before it is cut. */
+  readonly requestIdleTimeout: number
+  /** S3 requests handled at once before new ones get 503 SlowDown. */
+  readonly maxInFlight: number
+  /** The share of maxInFlight one caller (access key, or address when anonymous) may hold. */
+  readonly maxInFlightPerCaller: number
 }
 
 export class ConfigError extends Error {
@@ -43,6 +49,9 @@ const FLAGS = {
   '--region': 'LATCHKEY_REGION',
   '--log-level': 'LATCHKEY_LOG_LEVEL',
   '--max-sessions-per-parent': 'LATCHKEY_MAX_SESSIONS_PER_PARENT',
+  '--request-idle-timeout': 'LATCHKEY_REQUEST_IDLE_TIMEOUT',
+  '--max-inflight': 'LATCHKEY_MAX_INFLIGHT',
+  '--max-inflight-per-caller': 'LATCHKEY_MAX_INFLIGHT_PER_CALLER',
 } as const
 
 type Flag = keyof typeof FLAGS
@@ -124,11 +133,25 @@ export function loadConfig(
       `--log-level must be one of debug, info, warn, error, silent, got "${logLevel}"`,
     )
 
-  const maxSessionsText = get('--max-sessions-per-parent') ?? '1000'
-  const maxSessionsPerParent = Number(maxSessionsText)
-  if (!Number.isSafeInteger(maxSessionsPerParent) || maxSessionsPerParent < 1)
+  const positiveInt = (f: Flag, dflt: number): number => {
+    const text = get(f)
+    if (text === undefined) return dflt
+    const n = Number(text)
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+      throw new ConfigError(`${f} must be a positive integer, got "${text}"`)
+    return n
+  }
+  const maxSessionsPerParent = positiveInt('--max-sessions-per-parent', 1000)
+  const requestIdleTimeout = durationOf('--request-idle-timeout', 30)
+  if (requestIdleTimeout < 1 || requestIdleTimeout > 3600)
     throw new ConfigError(
-      `--max-sessions-per-parent must be a positive integer, got "${maxSessionsText}"`,
+      `--request-idle-timeout must be between 1 second and 1h, got ${requestIdleTimeout}`,
+    )
+  const maxInFlight = positiveInt('--max-inflight', 1024)
+  const maxInFlightPerCaller = positiveInt('--max-inflight-per-caller', Math.min(128, maxInFlight))
+  if (maxInFlightPerCaller > maxInFlight)
+    throw new ConfigError(
+      `--max-inflight-per-caller must not exceed --max-inflight (${maxInFlight}), got ${maxInFlightPerCaller}`,
     )
 
   const rootAccessKey = nonEmpty(env['LATCHKEY_ROOT_ACCESS_KEY'])
@@ -175,6 +198,9 @@ export function loadConfig(
       : {}),
     logLevel: logLevel as Config['logLevel'],
     maxSessionsPerParent,
+    requestIdleTimeout,
+    maxInFlight,
+    maxInFlightPerCaller,
   }
 }
 

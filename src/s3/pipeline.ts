@@ -3,7 +3,9 @@
  *  1. resolve bucket/key (path- or virtual-hosted-style) and route to an Operation (table);
  *  2. OPTIONS → CORS preflight (unauthenticated, as S3 does);
  *  3. authenticate (SigV4 header/presigned, or anonymous) and wrap the body in its verifier;
- *  4. enforce the account's address allow-list;
+ *  4. enforce the address allow-lists: the caller's account's, and the bucket owner's for every
+ *     request to its buckets (signed callers from other accounts included, as Lyve's
+ *     per-customer whitelist implies; a copy's source bucket too);
  *  5. load the bucket (NoSuchBucket) and check the key;
  *  6. authorize every AccessRequirement of the operation with the policy engine (identity ∪/∩
  *     bucket policy, ∩ session policy, explicit Deny wins) → AccessDenied naming who/what/why;
@@ -46,6 +48,7 @@ import type {
 } from './operation.js'
 import { parseCorsConfig, preflight, corsResponseHeaders, type CorsRule } from './cors.js'
 import { Readable } from 'node:stream'
+import { InFlightShares } from '../lib/in-flight-shares.js'
 
 export interface S3PipelineDeps {
   readonly meta: MetadataStore
@@ -60,6 +63,12 @@ export interface S3PipelineDeps {
    * so a flood cannot grow memory without bound. Default 1024.
    */
   readonly maxInFlight?: number
+  /**
+   * Fair shares of maxInFlight: per caller (access key; address when anonymous), default 128,
+   * and per account, default half of maxInFlight (see lib/in-flight-shares).
+   */
+  readonly maxInFlightPerCaller?: number
+  readonly maxInFlightPerAccount?: number
 }
 
 export const DEFAULT_LIMITS: S3Limits = {
@@ -89,6 +98,12 @@ export class S3Pipeline {
 
   constructor(deps: S3PipelineDeps) {
     this.deps = deps
+    const maxInFlight = deps.maxInFlight ?? 1024
+    const perCaller = Math.min(deps.maxInFlightPerCaller ?? 128, maxInFlight)
+    this.shares = new InFlightShares({
+      perCaller,
+      perAccount: Math.max(perCaller, deps.maxInFlightPerAccount ?? Math.ceil(maxInFlight / 2)),
+    })
     const authz: Authorizer = {
       require: async (req, need, bucket) => {
         const denied = await this.check(req, need, bucket)
@@ -116,6 +131,7 @@ export class S3Pipeline {
   }
 
   private inFlight = 0
+  private readonly shares: InFlightShares
 
   async handle(raw: RawRequest, ctx: RequestContext): Promise<HttpResponse> {
     this.inFlight++
@@ -131,6 +147,7 @@ export class S3Pipeline {
     let bucketName: string | undefined
     let principal: Principal = { kind: 'anonymous' }
     let bucketRecord: BucketRecord | undefined
+    let release: (() => void) | undefined
     try {
       if (this.inFlight > (this.deps.maxInFlight ?? 1024))
         throw new S3Error('SlowDown', undefined, {}, { 'retry-after': '1' })
@@ -149,30 +166,35 @@ export class S3Pipeline {
       // 3. Authenticate.
       const auth = await authenticateS3(raw, query, this.authDeps(ctx.clock))
       principal = auth.principal
+      const slot = this.shares.enter(
+        principal.kind === 'anonymous'
+          ? `addr:${normalizeIp(raw.remoteAddress)}`
+          : principal.accessKeyId,
+        principal.kind === 'anonymous' ? undefined : principal.accountId,
+      )
+      if (typeof slot === 'string')
+        throw new S3Error(
+          'SlowDown',
+          `Too many requests in flight for this ${slot === 'caller' ? (principal.kind === 'anonymous' ? 'address' : 'access key') : 'account'}. Please reduce your request rate.`,
+          {},
+          { 'retry-after': '1' },
+        )
+      release = slot
 
       // 4. Allow-list of the caller's account.
       if (
         principal.kind !== 'anonymous' &&
         !this.deps.iam.addressAllowed(principal.accountId, raw.remoteAddress)
       )
-        throw new S3Error(
-          'AccessDenied',
-          `Access from ${raw.remoteAddress} is not allowed by the account's address allow-list`,
-        )
+        throw notOnAllowList(raw.remoteAddress)
 
       // 5. Bucket and key.
       if (target.bucket !== undefined && op.name !== 'CreateBucket') {
         bucketRecord = await this.deps.meta.getBucket(target.bucket)
         if (bucketRecord === undefined)
           throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket })
-        if (
-          principal.kind === 'anonymous' &&
-          !this.deps.iam.addressAllowed(bucketRecord.accountId, raw.remoteAddress)
-        )
-          throw new S3Error(
-            'AccessDenied',
-            `Access from ${raw.remoteAddress} is not allowed by the account's address allow-list`,
-          )
+        if (!this.deps.iam.addressAllowed(bucketRecord.accountId, raw.remoteAddress))
+          throw notOnAllowList(raw.remoteAddress)
       }
       if (target.key !== undefined) {
         if (Buffer.byteLength(target.key, 'utf8') > 1024) throw new S3Error('KeyTooLongError')
@@ -232,6 +254,8 @@ export class S3Pipeline {
         headers: { 'content-type': 'application/xml', ...cors, ...e.headers, ...retry, ...drain },
         body: raw.method === 'HEAD' ? undefined : renderS3Error(e, resource, ctx.requestId),
       }
+    } finally {
+      release?.()
     }
   }
 
@@ -242,6 +266,13 @@ export class S3Pipeline {
     bucket: BucketRecord | undefined,
   ): Promise<S3Error | undefined> {
     const p = req.principal
+    // Another bucket than the request's own (a copy's source): its owner's allow-list applies too.
+    if (
+      bucket !== undefined &&
+      bucket !== req.bucketRecord &&
+      !this.deps.iam.addressAllowed(bucket.accountId, req.raw.remoteAddress)
+    )
+      return notOnAllowList(req.raw.remoteAddress)
     const identity = p.kind === 'anonymous' ? { identity: [] } : await this.deps.iam.policiesFor(p)
     const resourcePolicy = bucket !== undefined ? await this.bucketPolicy(bucket.name) : undefined
     const sameAccount =
@@ -354,10 +385,7 @@ export class S3Pipeline {
     if (!verifyPostSignature(a.policyB64, a.signature, key))
       throw new S3Error('SignatureDoesNotMatch')
     if (!this.deps.iam.addressAllowed(cred.principal.accountId, req.raw.remoteAddress))
-      throw new S3Error(
-        'AccessDenied',
-        `Access from ${req.raw.remoteAddress} is not allowed by the account's address allow-list`,
-      )
+      throw notOnAllowList(req.raw.remoteAddress)
     return cred.principal
   }
 }
@@ -455,6 +483,13 @@ class RequestConditionKeys implements ConditionContext {
         return undefined
     }
   }
+}
+
+function notOnAllowList(address: string): S3Error {
+  return new S3Error(
+    'AccessDenied',
+    `Access from ${address} is not allowed by the account's address allow-list`,
+  )
 }
 
 function normalizeIp(addr: string): string {

@@ -73,6 +73,8 @@ export async function startApp(
     ...(config.domain !== undefined ? { domain: config.domain } : {}),
     region: config.region,
     limits: DEFAULT_LIMITS,
+    maxInFlight: config.maxInFlight,
+    maxInFlightPerCaller: config.maxInFlightPerCaller,
   })
   const sts = createStsHandler({
     iam,
@@ -100,6 +102,7 @@ export async function startApp(
     surfaces: { s3: (r, c) => s3.handle(r, c), sts, admin, isReady: () => ready },
     clock,
     log,
+    idleTimeoutMs: config.requestIdleTimeout * 1000,
   })
   ready = true
   const sweepTimer = setInterval(() => {
