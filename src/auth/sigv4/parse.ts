@@ -240,7 +240,7 @@ export function parseSignature(
     )
   }
   if (hasAuthHeader) return parseHeaderAuth(raw, auth, service, checkScope)
-  if (hasQueryV4) return parsePresigned(query, service, checkScope)
+  if (hasQueryV4) return parsePresigned(raw, query, service, checkScope)
   if (hasQueryV2) throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
   return undefined
 }
@@ -329,7 +329,7 @@ function parseHeaderAuth(
     )
   }
 
-  // Payload hash: required (and signed) for S3; optional for STS.
+  // Payload hash: required for S3 (bound by the canonical request's last line); optional for STS.
   const contentSha = raw.headers['x-amz-content-sha256']
   let payloadHash: string
   if (contentSha === undefined) {
@@ -345,24 +345,7 @@ function parseHeaderAuth(
     if (!isValidPayloadHash(payloadHash)) throw invalidPayloadHash()
   }
 
-  // S3: every x-amz-* header sent must be covered by the signature (AWS: HeadersNotSigned), or a
-  // man in the middle could add x-amz-copy-source, x-amz-acl, switch x-amz-content-sha256, ...
-  let unsigned: string[] | undefined
-  if (service === 's3') {
-    for (const h in raw.headers) {
-      if (h.startsWith('x-amz-') && raw.headers[h] !== undefined && !signedHeaders.includes(h))
-        (unsigned ??= []).push(h)
-    }
-  }
-  if (unsigned !== undefined) {
-    throw new S3Error(
-      'AccessDenied',
-      'There were headers present in the request which were not signed',
-      {
-        HeadersNotSigned: unsigned.sort().join(', '),
-      },
-    )
-  }
+  if (service === 's3') checkAmzHeadersSigned(raw.headers, signedHeaders, payloadHash)
 
   const sessionToken = nonEmpty(raw.headers['x-amz-security-token']?.trim())
   return {
@@ -375,6 +358,40 @@ function parseHeaderAuth(
     signedHeaders,
     signature,
     payloadHash,
+  }
+}
+
+/**
+ * AWS's HeadersNotSigned rule, the same for the Authorization header and presigned URLs: every
+ * x-amz-* header the request carries must be named in SignedHeaders, because handlers act on
+ * them (x-amz-copy-source turns a PUT into a copy; x-amz-acl, x-amz-tagging, x-amz-meta-* change
+ * what is stored) and only signed headers are bound to the signer's intent. Without it, whoever
+ * holds a presigned PUT URL, or replays a signed request, could add any of them.
+ *
+ * The one exemption is x-amz-content-sha256 when its value is the payload hash the canonical
+ * request already covers (S3 does not require it signed): for header auth that is always so
+ * (the value is the canonical request's last line, so changing it breaks the signature); for a
+ * presigned URL it must repeat X-Amz-Content-Sha256 (UNSIGNED-PAYLOAD by default). Any other
+ * value would be unverified input that still reaches the s3:x-amz-content-sha256 condition key.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+ */
+export function checkAmzHeadersSigned(
+  headers: RawRequest['headers'],
+  signedHeaders: readonly string[],
+  payloadHash: string,
+): void {
+  let unsigned: string[] | undefined
+  for (const h of Object.keys(headers)) {
+    if (!h.startsWith('x-amz-') || headers[h] === undefined || signedHeaders.includes(h)) continue
+    if (h === 'x-amz-content-sha256' && headers[h].trim() === payloadHash) continue
+    ;(unsigned ??= []).push(h)
+  }
+  if (unsigned !== undefined) {
+    throw new S3Error(
+      'AccessDenied',
+      'There were headers present in the request which were not signed',
+      { HeadersNotSigned: unsigned.sort().join(', ') },
+    )
   }
 }
 
@@ -393,6 +410,7 @@ function checkService(
 }
 
 function parsePresigned(
+  raw: RawRequest,
   query: QueryMap,
   service: SignedService,
   checkScope: boolean,
@@ -466,6 +484,7 @@ function parsePresigned(
   } else {
     payloadHash = service === 's3' ? UNSIGNED_PAYLOAD : ''
   }
+  if (service === 's3') checkAmzHeadersSigned(raw.headers, signedHeaders, payloadHash)
   const sessionToken = nonEmpty(query.get('X-Amz-Security-Token'))
   return {
     kind: 'presigned',
