@@ -24,6 +24,8 @@ export interface Config {
   readonly masterKey?: string
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   readonly maxSessionsPerParent: number
+  /** Longest presigned URL lifetime, seconds (SigV4 X-Amz-Expires, SigV2 Expires from now). */
+  readonly presignMaxAge: number
 }
 
 export class ConfigError extends Error {
@@ -43,9 +45,11 @@ const FLAGS = {
   '--region': 'LATCHKEY_REGION',
   '--log-level': 'LATCHKEY_LOG_LEVEL',
   '--max-sessions-per-parent': 'LATCHKEY_MAX_SESSIONS_PER_PARENT',
+  '--presign-max-age': 'LATCHKEY_PRESIGN_MAX_AGE',
 } as const
 
 type Flag = keyof typeof FLAGS
+const PRESIGN_MAX_AGE_LIMIT = 604800
 const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['--tls-self-signed'])
 
 function isFlag(s: string): s is Flag {
@@ -97,6 +101,13 @@ export function loadConfig(
   if (stsDefaultDuration < 900 || stsDefaultDuration > stsMaxDuration)
     throw new ConfigError(
       `--sts-default-duration must be between 900 and --sts-max-duration (${stsMaxDuration}), got ${stsDefaultDuration}`,
+    )
+
+  // AWS caps presigned URLs at 7 days (X-Amz-Expires ≤ 604800); the flag may only shorten that.
+  const presignMaxAge = durationOf('--presign-max-age', PRESIGN_MAX_AGE_LIMIT)
+  if (presignMaxAge > PRESIGN_MAX_AGE_LIMIT)
+    throw new ConfigError(
+      `--presign-max-age must be at most 7d (${PRESIGN_MAX_AGE_LIMIT} seconds, AWS's limit for presigned URLs), got ${presignMaxAge}`,
     )
 
   const selfSigned = get('--tls-self-signed')
@@ -175,6 +186,7 @@ export function loadConfig(
       : {}),
     logLevel: logLevel as Config['logLevel'],
     maxSessionsPerParent,
+    presignMaxAge,
   }
 }
 

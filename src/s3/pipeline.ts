@@ -53,6 +53,8 @@ export interface S3PipelineDeps {
   readonly iam: CredentialProvider & PolicyProvider & AccountDirectory
   readonly keyCache: SigningKeyCache
   readonly domain?: string
+  /** Longest presigned URL lifetime, seconds (AuthDeps.presignMaxAgeSeconds); default 7 days. */
+  readonly presignMaxAgeSeconds?: number
   readonly region: string
   readonly limits: S3Limits
   /**
@@ -101,6 +103,9 @@ export class S3Pipeline {
       keyCache: deps.keyCache,
       clock,
       ...(deps.domain !== undefined ? { domain: deps.domain } : {}),
+      ...(deps.presignMaxAgeSeconds !== undefined
+        ? { presignMaxAgeSeconds: deps.presignMaxAgeSeconds }
+        : {}),
     })
     this.env = {
       meta: deps.meta,

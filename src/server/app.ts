@@ -73,10 +73,11 @@ export async function startApp(
     ...(config.domain !== undefined ? { domain: config.domain } : {}),
     region: config.region,
     limits: DEFAULT_LIMITS,
+    presignMaxAgeSeconds: config.presignMaxAge,
   })
   const sts = createStsHandler({
     iam,
-    auth: { credentials: iam, keyCache, clock },
+    auth: { credentials: iam, keyCache, clock, presignMaxAgeSeconds: config.presignMaxAge },
     clock,
     log,
     config: {

@@ -13,7 +13,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
-import { createHash } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { startServer, type TestServer } from './harness.js'
 import { HAS_AWS_CLI, HAS_BOTO3, aws, boto3 } from './tools.js'
 
@@ -27,6 +27,18 @@ async function errorName(p: Promise<unknown>): Promise<string> {
 }
 
 const creds = () => ({ accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey })
+
+/** A SigV2 presigned GET made the way botocore's HmacV1QueryAuth makes it. */
+function presignV2(srv: TestServer, bucket: string, key: string, expires: number): string {
+  const sts = `GET\n\n\n${expires}\n/${bucket}/${key}`
+  const sig = createHmac('sha1', srv.secretAccessKey).update(sts).digest('base64')
+  const q = new URLSearchParams({
+    AWSAccessKeyId: srv.accessKeyId,
+    Signature: sig,
+    Expires: String(expires),
+  })
+  return `${srv.endpoint}/${bucket}/${key}?${q.toString()}`
+}
 
 let server: TestServer
 beforeAll(async () => {
@@ -183,4 +195,63 @@ print("OK")
       expect(r.code).toBe(0)
     }
   }, 120_000)
+})
+
+describe('presigned URL lifetime cap', () => {
+  it('REGRESSION sigv2-presign-max-age: a SigV2 presigned URL valid for 10 years is refused', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    const tenYears = await fetch(presignV2(server, 'private', 'secret.txt', now + 10 * 365 * 86400))
+    const body = await tenYears.text()
+    expect(tenYears.status).toBe(403)
+    expect(body).toContain('<Code>AccessDenied</Code>')
+    expect(body).toContain('Expires must be at most 604800 seconds (7 days) from now')
+    // Within the week it works (a minute of margin for the test's own clock reading).
+    const week = await fetch(presignV2(server, 'private', 'secret.txt', now + 604800 - 60))
+    expect(week.status).toBe(200)
+    expect(await week.text()).toBe('classified')
+    if (HAS_BOTO3) {
+      const r = await boto3(
+        server.endpoint,
+        creds(),
+        `
+import urllib.request, urllib.error, ssl
+c = boto3.client("s3", endpoint_url=ENDPOINT, verify=VERIFY, config=CFG.merge(Config(signature_version="s3")))
+url = c.generate_presigned_url("get_object", Params={"Bucket": "private", "Key": "secret.txt"}, ExpiresIn=10 * 365 * 86400)
+assert "AWSAccessKeyId=" in url and "Signature=" in url, url
+try:
+    urllib.request.urlopen(url, context=ssl._create_unverified_context())
+    raise SystemExit("a 10-year SigV2 URL was accepted")
+except urllib.error.HTTPError as e:
+    body = e.read()
+    assert e.code == 403 and b"<Code>AccessDenied</Code>" in body, (e.code, body)
+url = c.generate_presigned_url("get_object", Params={"Bucket": "private", "Key": "secret.txt"}, ExpiresIn=3600)
+assert urllib.request.urlopen(url, context=ssl._create_unverified_context()).read() == b"classified"
+print("OK")
+`,
+      )
+      expect(r.stderr + r.stdout).toContain('OK')
+      expect(r.code).toBe(0)
+    }
+  }, 120_000)
+
+  it('--presign-max-age lowers the cap for SigV4 and SigV2 alike', async () => {
+    const short = await startServer({ args: ['--presign-max-age', '1h'] })
+    try {
+      const s3 = short.s3()
+      await s3.send(new CreateBucketCommand({ Bucket: 'bkt' }))
+      await s3.send(new PutObjectCommand({ Bucket: 'bkt', Key: 'k', Body: 'v' }))
+      const cmd = new GetObjectCommand({ Bucket: 'bkt', Key: 'k' })
+      expect((await fetch(await getSignedUrl(s3, cmd, { expiresIn: 3600 }))).status).toBe(200)
+      const v4 = await fetch(await getSignedUrl(s3, cmd, { expiresIn: 3601 }))
+      expect(v4.status).toBe(400)
+      expect(await v4.text()).toContain('<Code>AuthorizationQueryParametersError</Code>')
+      const now = Math.floor(Date.now() / 1000)
+      expect((await fetch(presignV2(short, 'bkt', 'k', now + 3000))).status).toBe(200)
+      const v2 = await fetch(presignV2(short, 'bkt', 'k', now + 7200))
+      expect(v2.status).toBe(403)
+      expect(await v2.text()).toContain('Expires must be at most 3600 seconds (1 hour) from now')
+    } finally {
+      await short.stop()
+    }
+  })
 })

@@ -257,6 +257,20 @@ describe('parseSignature: presigned form', () => {
     expect(parseH(goodHeaders({ authorization: auth }))?.payloadHash).toBe(EMPTY_SHA256)
   })
 
+  it('a configured presigned lifetime cap lowers the 7-day limit, never raises it', () => {
+    const q = (v: string) => PRESIGN.replace('X-Amz-Expires=300', `X-Amz-Expires=${v}`)
+    const opts = { maxPresignExpires: 3600 }
+    expect(parseH({ host: 'h' }, q('3600'), opts)?.expiresSeconds).toBe(3600)
+    const e = errorOf(() => parseH({ host: 'h' }, q('3601'), opts))
+    expect(e.code).toBe('AuthorizationQueryParametersError')
+    expect(e.message).toBe(
+      "X-Amz-Expires must be at most 3600 (1 hour, this server's limit for presigned URLs)",
+    )
+    expect(
+      errorOf(() => parseH({ host: 'h' }, q('604801'), { maxPresignExpires: 1e9 })).message,
+    ).toBe('X-Amz-Expires must be less than a week (in seconds) that is 604800')
+  })
+
   it('missing or bad parameters → AuthorizationQueryParametersError', () => {
     const variants = [
       PRESIGN.replace(/&X-Amz-Expires=300/, ''),

@@ -9,6 +9,7 @@
  */
 import type { QueryMap, RawRequest } from '../../server/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
+import { describeDuration } from '../../config/duration.js'
 import { ALGORITHM, SCOPE_TERMINATOR, type Scope } from './string-to-sign.js'
 
 export interface SignatureInput {
@@ -31,7 +32,7 @@ export interface SignatureInput {
    * sha256(body) to verifySignature.
    */
   readonly payloadHash: string
-  /** Presigned only (1..604800). */
+  /** Presigned only (1..the configured cap, at most 604800). */
   readonly expiresSeconds?: number
 }
 
@@ -53,6 +54,7 @@ const PAYLOAD_LITERALS: ReadonlySet<string> = new Set([
   STREAMING_ECDSA_TRAILER,
 ])
 
+/** AWS's cap on a presigned URL's lifetime (7 days); `--presign-max-age` may only lower it. */
 export const MAX_PRESIGN_EXPIRES = 604800
 
 const UNSUPPORTED_MECHANISM =
@@ -218,6 +220,8 @@ export interface ParseOptions {
   readonly service?: SignedService
   /** Default true: the credential scope must name `service`. Tests of other services turn it off. */
   readonly checkScopeService?: boolean
+  /** Largest X-Amz-Expires accepted, seconds; default (and ceiling) MAX_PRESIGN_EXPIRES. */
+  readonly maxPresignExpires?: number
 }
 
 export function parseSignature(
@@ -240,7 +244,10 @@ export function parseSignature(
     )
   }
   if (hasAuthHeader) return parseHeaderAuth(raw, auth, service, checkScope)
-  if (hasQueryV4) return parsePresigned(raw, query, service, checkScope)
+  if (hasQueryV4) {
+    const max = Math.min(opts.maxPresignExpires ?? MAX_PRESIGN_EXPIRES, MAX_PRESIGN_EXPIRES)
+    return parsePresigned(raw, query, service, checkScope, max)
+  }
   if (hasQueryV2) throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
   return undefined
 }
@@ -414,6 +421,7 @@ function parsePresigned(
   query: QueryMap,
   service: SignedService,
   checkScope: boolean,
+  maxExpires: number,
 ): SignatureInput {
   const algorithm = query.get('X-Amz-Algorithm')
   if (algorithm !== undefined && algorithm !== ALGORITHM) {
@@ -462,7 +470,7 @@ function parsePresigned(
       `Invalid credential date "${cred.scope.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
     )
   }
-  const expiresSeconds = parseExpires(expires)
+  const expiresSeconds = parseExpires(expires, maxExpires)
   const signedHeaders = parseSignedHeaders(signedHeadersRaw)
   if (signedHeaders === undefined) {
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-SignedHeaders is malformed.')
@@ -500,7 +508,7 @@ function parsePresigned(
   }
 }
 
-function parseExpires(v: string): number {
+function parseExpires(v: string, max: number): number {
   if (/^-\d+$/.test(v)) {
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be non-negative')
   }
@@ -508,10 +516,12 @@ function parseExpires(v: string): number {
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires should be a number')
   }
   const n = Number(v)
-  if (n > MAX_PRESIGN_EXPIRES) {
+  if (n > max) {
     throw new S3Error(
       'AuthorizationQueryParametersError',
-      'X-Amz-Expires must be less than a week (in seconds) that is 604800',
+      max === MAX_PRESIGN_EXPIRES
+        ? 'X-Amz-Expires must be less than a week (in seconds) that is 604800'
+        : `X-Amz-Expires must be at most ${max} (${describeDuration(max)}, this server's limit for presigned URLs)`,
     )
   }
   if (n < 1)
