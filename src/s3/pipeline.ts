@@ -35,6 +35,7 @@ import { accessDeniedMessage } from '../policy/describe.js'
 import type { ConditionContext, RequestFacts } from '../policy/types.js'
 import { S3Error, toS3Error, renderS3Error } from './errors.js'
 import { resolveTarget } from './addressing.js'
+import { checkObjectKey } from './object-key.js'
 import { route } from './router.js'
 import type {
   AccessRequirement,
@@ -179,14 +180,7 @@ export class S3Pipeline {
             `Access from ${raw.remoteAddress} is not allowed by the account's address allow-list`,
           )
       }
-      if (target.key !== undefined) {
-        if (Buffer.byteLength(target.key, 'utf8') > 1024) throw new S3Error('KeyTooLongError')
-        if (target.key.split('/').includes('..'))
-          throw new S3Error(
-            'InvalidArgument',
-            "Object key contains a '..' path segment, which is not allowed.",
-          )
-      }
+      if (target.key !== undefined) checkObjectKey(target.key)
 
       const headers = raw.headers
       const signature = auth.signature ?? auth.signatureV2

@@ -9,9 +9,11 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3'
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { createHash, createHmac } from 'node:crypto'
 import { startServer, type TestServer } from './harness.js'
@@ -253,5 +255,48 @@ print("OK")
     } finally {
       await short.stop()
     }
+  })
+})
+
+describe('object keys: one rule for every entry point', () => {
+  /** The <Code> and <Message> of an S3 error document. */
+  const codeAndMessage = (xml: string) => ({
+    code: /<Code>([^<]*)<\/Code>/.exec(xml)?.[1],
+    message: /<Message>([^<]*)<\/Message>/.exec(xml)?.[1]?.replaceAll('&apos;', "'"),
+  })
+
+  it('REGRESSION post-key-dotdot: a POST upload with key a/../b is refused like the path API, nothing stored', async () => {
+    const s3 = server.s3()
+    await s3.send(new CreateBucketCommand({ Bucket: 'posted' }))
+    await s3.send(new PutObjectCommand({ Bucket: 'posted', Key: 'x', Body: 'x' }))
+    // The path API's answer for the same key (the SDK sends the path as given).
+    const pathErr = await s3
+      .send(new PutObjectCommand({ Bucket: 'posted', Key: 'a/../b', Body: 'p' }))
+      .then(
+        () => undefined,
+        (e: unknown) => e as S3ServiceException,
+      )
+    expect(pathErr?.name).toBe('InvalidArgument')
+
+    for (const [key, filename] of [
+      ['a/../b', 'f.txt'],
+      ['../escape', 'f.txt'],
+      ['a/${filename}/../b', 'f.txt'],
+    ] as const) {
+      const { url, fields } = await createPresignedPost(s3, {
+        Bucket: 'posted',
+        Key: key,
+        Expires: 600,
+      })
+      const fd = new FormData()
+      for (const [k, v] of Object.entries(fields)) fd.append(k, v)
+      fd.append('file', new Blob(['posted body'], { type: 'text/plain' }), filename)
+      const r = await fetch(url, { method: 'POST', body: fd })
+      const body = await r.text()
+      expect(r.status, body).toBe(400)
+      expect(codeAndMessage(body)).toEqual({ code: pathErr?.name, message: pathErr?.message })
+    }
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'posted' }))
+    expect((listed.Contents ?? []).map((o) => o.Key)).toEqual(['x'])
   })
 })

@@ -13,7 +13,7 @@ import {
   run,
   type TestEnv,
 } from '../listing/testing.js'
-import { postObject } from './post-object.js'
+import { postObject, postObjectKey } from './post-object.js'
 
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5, 678)
 
@@ -392,5 +392,25 @@ describe('PostObject', () => {
     expect(r.status).toBe(204)
     expect((await t.meta.getObject('up1', 'large.bin'))?.size).toBe(3 * 1024 * 1024)
     expect(postObject.authorize({} as never)).toEqual([])
+  })
+})
+
+describe('postObjectKey', () => {
+  it("substitutes ${filename}, then applies the path's key rule", () => {
+    expect(postObjectKey('up/${filename}', 'a.txt')).toBe('up/a.txt')
+    const code = (k: string, f: string): string => {
+      try {
+        postObjectKey(k, f)
+        return 'OK'
+      } catch (e) {
+        return (e as S3Error).code
+      }
+    }
+    expect(code('a/../b', 'f')).toBe('InvalidArgument')
+    // A filename that makes a '..' segment (busboy already drops such names; this holds anyway).
+    expect(code('up/${filename}', '..')).toBe('InvalidArgument')
+    expect(code('up/.${filename}/x', '.')).toBe('InvalidArgument')
+    expect(code('${filename}', '')).toBe('InvalidArgument')
+    expect(code('k'.repeat(1020) + '${filename}', 'abcde')).toBe('KeyTooLongError')
   })
 })
