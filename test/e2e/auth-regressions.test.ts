@@ -8,9 +8,14 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import {
   CreateBucketCommand,
+  GetBucketTaggingCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketTaggingCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3'
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
@@ -298,5 +303,91 @@ describe('object keys: one rule for every entry point', () => {
     }
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'posted' }))
     expect((listed.Contents ?? []).map((o) => o.Key)).toEqual(['x'])
+  })
+})
+
+describe('tag and metadata keys named like Object.prototype members', () => {
+  const NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'] as const
+  const sorted = (tags: { Key?: string; Value?: string }[] | undefined) =>
+    (tags ?? []).map((t) => `${t.Key ?? ''}=${t.Value ?? ''}`).sort()
+
+  it('REGRESSION proto-keys: __proto__, constructor, toString, hasOwnProperty are ordinary tag and metadata keys', async () => {
+    const s3 = server.s3()
+    await s3.send(new CreateBucketCommand({ Bucket: 'protos' }))
+    // Metadata names are lower-cased on the wire; built with entries so '__proto__' is an own key.
+    const metadata = Object.fromEntries(NAMES.map((n) => [n.toLowerCase(), `m-${n}`]))
+    expect(Object.keys(metadata)).toContain('__proto__')
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'protos',
+        Key: 'o',
+        Body: 'x',
+        Metadata: metadata,
+        Tagging: NAMES.map((n) => `${n}=h-${n}`).join('&'),
+      }),
+    )
+    // The raw answer carries every x-amz-meta-* header (the SDK's own Metadata object cannot
+    // hold a '__proto__' key, so read the headers as sent).
+    const head = await fetch(
+      await getSignedUrl(s3, new HeadObjectCommand({ Bucket: 'protos', Key: 'o' }), {
+        expiresIn: 300,
+      }),
+      { method: 'HEAD' },
+    )
+    expect(head.status).toBe(200)
+    for (const n of NAMES) expect(head.headers.get(`x-amz-meta-${n.toLowerCase()}`)).toBe(`m-${n}`)
+    expect(head.headers.get('x-amz-tagging-count')).toBe('4')
+    const h = await s3.send(new HeadObjectCommand({ Bucket: 'protos', Key: 'o' }))
+    expect(h.Metadata?.['constructor']).toBe('m-constructor')
+    expect(Object.hasOwn(h.Metadata ?? {}, 'tostring')).toBe(true)
+    // x-amz-tagging header → GetObjectTagging.
+    const fromHeader = await s3.send(new GetObjectTaggingCommand({ Bucket: 'protos', Key: 'o' }))
+    expect(sorted(fromHeader.TagSet)).toEqual(NAMES.map((n) => `${n}=h-${n}`).sort())
+    // PutObjectTagging (XML) → GetObjectTagging.
+    const TagSet = NAMES.map((n) => ({ Key: n, Value: `t-${n}` }))
+    await s3.send(new PutObjectTaggingCommand({ Bucket: 'protos', Key: 'o', Tagging: { TagSet } }))
+    const got = await s3.send(new GetObjectTaggingCommand({ Bucket: 'protos', Key: 'o' }))
+    expect(sorted(got.TagSet)).toEqual(sorted(TagSet))
+    // Bucket tagging too.
+    await s3.send(new PutBucketTaggingCommand({ Bucket: 'protos', Tagging: { TagSet } }))
+    const bt = await s3.send(new GetBucketTaggingCommand({ Bucket: 'protos' }))
+    expect(sorted(bt.TagSet)).toEqual(sorted(TagSet))
+  })
+
+  it('two __proto__ tags are a duplicate (InvalidTag), in XML and in x-amz-tagging; nothing changes', async () => {
+    const s3 = server.s3()
+    const dup = [
+      { Key: '__proto__', Value: 'a' },
+      { Key: '__proto__', Value: 'b' },
+    ]
+    for (const name of NAMES) {
+      const twice = dup.map((t) => ({ ...t, Key: name }))
+      expect(
+        await errorName(
+          s3.send(
+            new PutObjectTaggingCommand({ Bucket: 'protos', Key: 'o', Tagging: { TagSet: twice } }),
+          ),
+        ),
+        name,
+      ).toBe('InvalidTag')
+      expect(
+        await errorName(
+          s3.send(
+            new PutObjectCommand({
+              Bucket: 'protos',
+              Key: `dup-${name}`,
+              Body: 'x',
+              Tagging: `${name}=a&${name}=b`,
+            }),
+          ),
+        ),
+        name,
+      ).toBe('InvalidTag')
+      expect(
+        await errorName(s3.send(new HeadObjectCommand({ Bucket: 'protos', Key: `dup-${name}` }))),
+      ).toBe('NotFound')
+    }
+    const got = await s3.send(new GetObjectTaggingCommand({ Bucket: 'protos', Key: 'o' }))
+    expect(sorted(got.TagSet)).toEqual(NAMES.map((n) => `${n}=t-${n}`).sort())
   })
 })

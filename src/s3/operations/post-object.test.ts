@@ -151,6 +151,41 @@ describe('PostObject', () => {
     ])
   })
 
+  it('metadata, tags and fields named __proto__ / constructor are stored as plain keys', async () => {
+    const tagging =
+      '<Tagging><TagSet><Tag><Key>__proto__</Key><Value>p</Value></Tag>' +
+      '<Tag><Key>constructor</Key><Value>c</Value></Tag></TagSet></Tagging>'
+    const r = await post({
+      fields: [
+        ['key', 'proto.txt'],
+        ['x-amz-meta-__proto__', 'm'],
+        ['x-amz-meta-constructor', 'n'],
+        ['__proto__', 'ignored'],
+        ['tagging', tagging],
+      ],
+      file: { data: 'x' },
+    })
+    expect(r.error?.message).toBeUndefined()
+    const o = await t.meta.getObject('up1', 'proto.txt')
+    expect(Object.entries(o?.userMetadata ?? {}).sort()).toEqual([
+      ['__proto__', 'm'],
+      ['constructor', 'n'],
+    ])
+    expect(Object.entries(o?.tags ?? {}).sort()).toEqual([
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+    ])
+    const dup = await post({
+      fields: [
+        ['key', 'dup.txt'],
+        ['tagging', tagging.replace('constructor', '__proto__')],
+      ],
+      file: { data: 'x' },
+    })
+    expect(dup.error?.code).toBe('InvalidTag')
+    expect(await t.meta.getObject('up1', 'dup.txt')).toBeUndefined()
+  })
+
   it('201 with PostResponse, 200 empty, 303 redirect', async () => {
     const r201 = await post({
       fields: signedFields(

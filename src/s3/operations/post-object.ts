@@ -30,6 +30,7 @@ import {
   contentLengthRange,
   parsePostPolicy,
 } from '../../auth/sigv4/post-policy.js'
+import { dict } from '../../lib/dict.js'
 import { deleteBody, writeBody } from '../../storage/body-writer.js'
 import { StorageError } from '../../storage/errors.js'
 import type { BodyRef, ObjectRecord, StoredChecksum } from '../../storage/metadata-store.js'
@@ -203,7 +204,8 @@ function describeFromFields(fields: ReadonlyMap<string, string>): {
   desc: ReturnType<typeof describeObject>
   tags: TagSet
 } {
-  const asHeaders: Record<string, string> = {}
+  // Field names are the client's: a prototype-free record keeps `__proto__` & co. as plain keys.
+  const asHeaders = dict<string>()
   for (const [k, v] of fields) {
     if (k === 'acl') asHeaders['x-amz-acl'] = v
     else if (k === 'policy' || k === 'key' || k === 'tagging' || k === 'file') continue
