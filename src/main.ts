@@ -13,7 +13,7 @@ import { runStsAssumeRole } from './cli/sts-assume-role.js'
 const USAGE = `usage:
   latchkey serve [--address HOST:PORT] [--data-dir DIR] [--tls-cert FILE --tls-key FILE | --tls-self-signed]
                  [--sts-default-duration S] [--sts-max-duration S] [--domain DOMAIN] [--region REGION]
-                 [--log-level LEVEL] [--max-sessions-per-parent N]
+                 [--log-level LEVEL] [--max-sessions-per-parent N] [--presign-max-age S]
   latchkey policy simulate --policy FILE --action A --resource R [--context k=v]...
   latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--format env|json]`
 

@@ -27,6 +27,11 @@ export interface AuthDeps {
   readonly clock: Clock
   /** S3 domain for virtual-hosted-style addressing; SigV2 signs `/bucket` from the Host. */
   readonly domain?: string
+  /**
+   * Longest presigned URL lifetime, seconds (`--presign-max-age`): SigV4's X-Amz-Expires and
+   * SigV2's Expires (measured from now). Default and ceiling: 7 days, AWS's limit.
+   */
+  readonly presignMaxAgeSeconds?: number
 }
 
 export interface Authenticated {
@@ -78,7 +83,12 @@ export async function authenticate(
     if (v2 !== undefined) return authenticateV2(raw, query, deps, v2)
   }
   // 1. Parse: undefined means no signature at all → anonymous.
-  const sig = parseSignature(raw, query, { service: opts.service })
+  const sig = parseSignature(raw, query, {
+    service: opts.service,
+    ...(deps.presignMaxAgeSeconds !== undefined
+      ? { maxPresignExpires: deps.presignMaxAgeSeconds }
+      : {}),
+  })
   if (sig === undefined) return { principal: { kind: 'anonymous' } }
   if (sig.scope.service !== opts.service)
     throw new S3Error(
@@ -109,6 +119,9 @@ async function authenticateV2(
   verifySigV2(raw, query, sig, cred.secretKey, {
     now: deps.clock.now(),
     ...(deps.domain !== undefined ? { domain: deps.domain } : {}),
+    ...(deps.presignMaxAgeSeconds !== undefined
+      ? { maxPresignAgeSeconds: deps.presignMaxAgeSeconds }
+      : {}),
   })
   return { principal: cred.principal, credential: cred, signatureV2: sig }
 }

@@ -30,6 +30,8 @@ export interface Config {
   readonly maxInFlight: number
   /** The share of maxInFlight one caller (access key, or address when anonymous) may hold. */
   readonly maxInFlightPerCaller: number
+  /** Longest presigned URL lifetime, seconds (SigV4 X-Amz-Expires, SigV2 Expires from now). */
+  readonly presignMaxAge: number
 }
 
 export class ConfigError extends Error {
@@ -52,9 +54,11 @@ const FLAGS = {
   '--request-idle-timeout': 'LATCHKEY_REQUEST_IDLE_TIMEOUT',
   '--max-inflight': 'LATCHKEY_MAX_INFLIGHT',
   '--max-inflight-per-caller': 'LATCHKEY_MAX_INFLIGHT_PER_CALLER',
+  '--presign-max-age': 'LATCHKEY_PRESIGN_MAX_AGE',
 } as const
 
 type Flag = keyof typeof FLAGS
+const PRESIGN_MAX_AGE_LIMIT = 604800
 const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['--tls-self-signed'])
 
 function isFlag(s: string): s is Flag {
@@ -106,6 +110,13 @@ export function loadConfig(
   if (stsDefaultDuration < 900 || stsDefaultDuration > stsMaxDuration)
     throw new ConfigError(
       `--sts-default-duration must be between 900 and --sts-max-duration (${stsMaxDuration}), got ${stsDefaultDuration}`,
+    )
+
+  // AWS caps presigned URLs at 7 days (X-Amz-Expires ≤ 604800); the flag may only shorten that.
+  const presignMaxAge = durationOf('--presign-max-age', PRESIGN_MAX_AGE_LIMIT)
+  if (presignMaxAge > PRESIGN_MAX_AGE_LIMIT)
+    throw new ConfigError(
+      `--presign-max-age must be at most 7d (${PRESIGN_MAX_AGE_LIMIT} seconds, AWS's limit for presigned URLs), got ${presignMaxAge}`,
     )
 
   const selfSigned = get('--tls-self-signed')
@@ -201,6 +212,7 @@ export function loadConfig(
     requestIdleTimeout,
     maxInFlight,
     maxInFlightPerCaller,
+    presignMaxAge,
   }
 }
 

@@ -14,3 +14,20 @@ export function parseDuration(text: string): number | undefined {
   const s = n * unit
   return Number.isSafeInteger(s) && s > 0 ? s : undefined
 }
+
+const NAMES: readonly (readonly [number, string])[] = [
+  [86400, 'day'],
+  [3600, 'hour'],
+  [60, 'minute'],
+  [1, 'second'],
+]
+
+/** Seconds in words for messages: the largest unit that divides exactly (`7 days`, `90 minutes`). */
+export function describeDuration(seconds: number): string {
+  for (const [unit, name] of NAMES) {
+    if (seconds % unit !== 0) continue
+    const n = seconds / unit
+    return `${n} ${name}${n === 1 ? '' : 's'}`
+  }
+  return `${seconds} seconds`
+}

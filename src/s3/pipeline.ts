@@ -37,6 +37,7 @@ import { accessDeniedMessage } from '../policy/describe.js'
 import type { ConditionContext, RequestFacts } from '../policy/types.js'
 import { S3Error, toS3Error, renderS3Error } from './errors.js'
 import { resolveTarget } from './addressing.js'
+import { checkObjectKey } from './object-key.js'
 import { route } from './router.js'
 import type {
   AccessRequirement,
@@ -56,6 +57,8 @@ export interface S3PipelineDeps {
   readonly iam: CredentialProvider & PolicyProvider & AccountDirectory
   readonly keyCache: SigningKeyCache
   readonly domain?: string
+  /** Longest presigned URL lifetime, seconds (AuthDeps.presignMaxAgeSeconds); default 7 days. */
+  readonly presignMaxAgeSeconds?: number
   readonly region: string
   readonly limits: S3Limits
   /**
@@ -116,6 +119,9 @@ export class S3Pipeline {
       keyCache: deps.keyCache,
       clock,
       ...(deps.domain !== undefined ? { domain: deps.domain } : {}),
+      ...(deps.presignMaxAgeSeconds !== undefined
+        ? { presignMaxAgeSeconds: deps.presignMaxAgeSeconds }
+        : {}),
     })
     this.env = {
       meta: deps.meta,
@@ -196,14 +202,7 @@ export class S3Pipeline {
         if (!this.deps.iam.addressAllowed(bucketRecord.accountId, raw.remoteAddress))
           throw notOnAllowList(raw.remoteAddress)
       }
-      if (target.key !== undefined) {
-        if (Buffer.byteLength(target.key, 'utf8') > 1024) throw new S3Error('KeyTooLongError')
-        if (target.key.split('/').includes('..'))
-          throw new S3Error(
-            'InvalidArgument',
-            "Object key contains a '..' path segment, which is not allowed.",
-          )
-      }
+      if (target.key !== undefined) checkObjectKey(target.key)
 
       const headers = raw.headers
       const signature = auth.signature ?? auth.signatureV2

@@ -75,10 +75,11 @@ export async function startApp(
     limits: DEFAULT_LIMITS,
     maxInFlight: config.maxInFlight,
     maxInFlightPerCaller: config.maxInFlightPerCaller,
+    presignMaxAgeSeconds: config.presignMaxAge,
   })
   const sts = createStsHandler({
     iam,
-    auth: { credentials: iam, keyCache, clock },
+    auth: { credentials: iam, keyCache, clock, presignMaxAgeSeconds: config.presignMaxAge },
     clock,
     log,
     config: {

@@ -69,7 +69,7 @@ export function compileSessionPolicy(text: string): CompiledPolicy {
 /** Resolve PolicyArns to compiled session policies. */
 export function resolveManagedPolicies(arns: readonly string[]): CompiledPolicy[] {
   return arns.map((arn) => {
-    const text = MANAGED_POLICIES[arn]
+    const text = Object.hasOwn(MANAGED_POLICIES, arn) ? MANAGED_POLICIES[arn] : undefined
     if (text === undefined)
       throw new StsError('ValidationError', `Policy ${arn} does not exist or is not attachable.`)
     const name = arn.slice(arn.lastIndexOf('/') + 1)

@@ -194,6 +194,24 @@ describe('accepted values', () => {
     ).toEqual({
       Project: '',
     })
+    // Keys named like Object.prototype members are ordinary tag keys (and still unique).
+    const proto = parseTags(
+      params({
+        'Tags.member.1.Key': '__proto__',
+        'Tags.member.1.Value': 'p',
+        'Tags.member.2.Key': 'constructor',
+        'Tags.member.2.Value': 'c',
+      }),
+    )
+    expect(Object.entries(proto)).toEqual([
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+    ])
+    expect(
+      failure(() =>
+        parseTags(params({ 'Tags.member.1.Key': '__proto__', 'Tags.member.2.Key': '__PROTO__' })),
+      ).code,
+    ).toBe('ValidationError')
     expect(parseDuration(params({}), 900, 43200)).toBeUndefined()
     expect(parseDuration(params({ DurationSeconds: '7889400' }), 900, 7889400)).toBe(7889400)
   })

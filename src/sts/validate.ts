@@ -7,6 +7,7 @@
  */
 import { StsError, quoteValue, validationError } from './errors.js'
 import { memberList, memberStructs, type Params } from './params.js'
+import { dict } from '../lib/dict.js'
 
 export const SESSION_NAME_RE = /^[\w+=,.@-]*$/
 const EXTERNAL_ID_RE = /^[\w+=,.@:/-]*$/
@@ -115,7 +116,7 @@ export function parseTags(params: Params): Record<string, string> {
       `${items.length} tags`,
       'Member must have length less than or equal to 50',
     )
-  const out: Record<string, string> = {}
+  const out = dict<string>() // a `__proto__` tag key is a key like any other (lib/dict.ts)
   const seen = new Set<string>()
   for (const [i, t] of items.entries()) {
     const key = t['Key']

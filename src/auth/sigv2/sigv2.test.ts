@@ -684,6 +684,35 @@ describe('authenticate() with SigV2', () => {
     ).toBe('InvalidToken')
   })
 
+  it('REGRESSION sigv2-presign-max-age: a V2 presigned URL may not outlive the 7-day cap (or --presign-max-age)', async () => {
+    const nowS = Math.floor(NOW / 1000)
+    const presigned = (expires: number): RawRequest => {
+      const sig = signV2(USER_SECRET, `GET\n\n\n${expires}\n/b/k`)
+      const query = `AWSAccessKeyId=${USER_KEY}&Signature=${encodeURIComponent(sig)}&Expires=${expires}`
+      return rawRequest({ path: '/b/k', query, headers: { host: 'h' } })
+    }
+    const auth = (raw: RawRequest, d = deps()) =>
+      authenticate(raw, parseQuery(raw.rawQuery), d, { service: 's3' })
+    // Exactly 7 days from now is the limit, as for SigV4's X-Amz-Expires.
+    expect((await auth(presigned(nowS + 604800))).signatureV2?.kind).toBe('presigned')
+    for (const expires of [nowS + 604801, nowS + 10 * 365 * 86400]) {
+      const e = await rejectionOf(auth(presigned(expires)))
+      expect(e.code).toBe('AccessDenied')
+      expect(e.message).toBe(
+        'Expires must be at most 604800 seconds (7 days) from now: presigned URLs are valid for 7 days at most',
+      )
+      expect(e.extra['ServerTime']).toBe('2026-03-14T12:00:00Z')
+    }
+    // A smaller configured cap applies the same way.
+    const short: AuthDeps = { ...deps(), presignMaxAgeSeconds: 3600 }
+    expect((await auth(presigned(nowS + 3600), short)).principal.kind).toBe('account-root')
+    const e = await rejectionOf(auth(presigned(nowS + 3601), short))
+    expect(e.code).toBe('AccessDenied')
+    expect(e.message).toBe(
+      'Expires must be at most 3600 seconds (1 hour) from now: presigned URLs are valid for 1 hour at most',
+    )
+  })
+
   it('header auth outside ±15 min → RequestTimeTooSkewed', async () => {
     const raw = signedHeaderRequest({
       key: USER_KEY,

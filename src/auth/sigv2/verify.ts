@@ -1,6 +1,7 @@
 /**
- * SigV2 verification: the time window first (±15 min skew for header auth, Expires for presigned
- * URLs), then HMAC-SHA1 over the StringToSign compared in constant time. A mismatch carries the
+ * SigV2 verification: the time window first (±15 min skew for header auth; for presigned URLs,
+ * Expires not past and at most the presigned lifetime cap ahead), then HMAC-SHA1 over the
+ * StringToSign compared in constant time. A mismatch carries the
  * non-secret StringToSign (session token masked) so clients can debug their signer, as S3 does.
  * Presigned URLs may carry x-amz-* / Content-Type / Content-MD5 as query parameters (botocore
  * puts them there); a header of the same name wins, since the header is what the request acts on.
@@ -9,7 +10,9 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { QueryMap, RawRequest } from '../../server/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
+import { describeDuration } from '../../config/duration.js'
 import { DEFAULT_MAX_SKEW_MS } from '../sigv4/verify.js'
+import { MAX_PRESIGN_EXPIRES } from '../sigv4/parse.js'
 import type { SigV2Input } from './parse.js'
 import {
   canonicalAmzHeaders,
@@ -25,17 +28,25 @@ export interface VerifyV2Options {
   readonly maxSkewMs?: number
   /** The S3 domain for virtual-hosted-style addressing (`bucket.<domain>`). */
   readonly domain?: string
+  /** Presigned URLs: the longest lifetime accepted, seconds; default (and ceiling) 7 days. */
+  readonly maxPresignAgeSeconds?: number
 }
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
-/** Time window checks; throws RequestTimeTooSkewed (header) / AccessDenied "Request has expired" (presigned). */
+/**
+ * Time window checks; throws RequestTimeTooSkewed (header) / AccessDenied (presigned: expired,
+ * or Expires further ahead than the cap). V2 URLs carry no signing time, so the cap is measured
+ * from now: a URL may never have more than `maxPresignAgeSeconds` of life left, the bound SigV4
+ * keeps with X-Amz-Expires (without it a 10-year URL would work for 10 years).
+ */
 export function checkRequestTimeV2(
   input: SigV2Input,
   now: number,
   maxSkewMs = DEFAULT_MAX_SKEW_MS,
+  maxPresignAgeSeconds = MAX_PRESIGN_EXPIRES,
 ): void {
   if (input.kind === 'header') {
     const t = input.requestTime ?? Number.NaN
@@ -55,6 +66,18 @@ export function checkRequestTimeV2(
         Number.isFinite(expiresAt) && expiresAt <= 8.64e15 ? iso(expiresAt) : String(input.expires),
       ServerTime: iso(now),
     })
+  }
+  const max = Math.min(maxPresignAgeSeconds, MAX_PRESIGN_EXPIRES)
+  if (expiresAt - now > max * 1000) {
+    const human = describeDuration(max)
+    throw new S3Error(
+      'AccessDenied',
+      `Expires must be at most ${max} seconds (${human}) from now: presigned URLs are valid for ${human} at most`,
+      {
+        Expires: expiresAt <= 8.64e15 ? iso(expiresAt) : String(input.expires),
+        ServerTime: iso(now),
+      },
+    )
   }
 }
 
@@ -148,7 +171,7 @@ export function verifySigV2(
   secret: string,
   opts: VerifyV2Options,
 ): void {
-  checkRequestTimeV2(input, opts.now, opts.maxSkewMs)
+  checkRequestTimeV2(input, opts.now, opts.maxSkewMs, opts.maxPresignAgeSeconds)
   const candidates = stringsToSignV2(raw, query, input, opts.domain)
   let ok = false
   // Every candidate is computed and compared, so timing does not depend on which one matched.

@@ -149,7 +149,9 @@ export function canonicalHeaders(
 ): string {
   let out = ''
   for (const name of signedHeaders) {
-    const value = headers[name]
+    // Own headers only: SignedHeaders is the client's list, and `constructor` or `__proto__`
+    // would otherwise read Object.prototype's members (and crash the trim below).
+    const value = Object.hasOwn(headers, name) ? headers[name] : undefined
     out += `${name}:${value === undefined ? '' : canonicalHeaderValue(value)}\n`
   }
   return out

@@ -220,6 +220,57 @@ describe('parseSignature: presigned form', () => {
     )
   })
 
+  it('unsigned x-amz-* headers are refused as for header auth; signed ones pass', () => {
+    const e = errorOf(() =>
+      parseH({ host: 'h', 'x-amz-copy-source': '/b/k', 'x-amz-acl': 'public-read' }, PRESIGN),
+    )
+    expect(e.code).toBe('AccessDenied')
+    expect(e.message).toBe('There were headers present in the request which were not signed')
+    expect(e.extra['HeadersNotSigned']).toBe('x-amz-acl, x-amz-copy-source')
+    const signed = PRESIGN.replace(
+      'X-Amz-SignedHeaders=host',
+      'X-Amz-SignedHeaders=host%3Bx-amz-acl',
+    )
+    expect(parseH({ host: 'h', 'x-amz-acl': 'private' }, signed)?.signedHeaders).toEqual([
+      'host',
+      'x-amz-acl',
+    ])
+    // Not S3 (tests of other services): no S3 header rule.
+    const sts = PRESIGN.replace('%2Fs3%2F', '%2Fsts%2F')
+    expect(parseH({ host: 'h', 'x-amz-acl': 'x' }, sts, { service: 'sts' })?.kind).toBe('presigned')
+  })
+
+  it('x-amz-content-sha256 may go unsigned only when it repeats the signed payload hash', () => {
+    expect(
+      parseH({ host: 'h', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, PRESIGN)?.payloadHash,
+    ).toBe('UNSIGNED-PAYLOAD')
+    for (const v of [EMPTY_SHA256, 'STREAMING-UNSIGNED-PAYLOAD-TRAILER']) {
+      const e = errorOf(() => parseH({ host: 'h', 'x-amz-content-sha256': v }, PRESIGN))
+      expect(e.extra['HeadersNotSigned']).toBe('x-amz-content-sha256')
+    }
+    const withHash = `${PRESIGN}&X-Amz-Content-Sha256=${EMPTY_SHA256}`
+    expect(parseH({ host: 'h', 'x-amz-content-sha256': EMPTY_SHA256 }, withHash)?.payloadHash).toBe(
+      EMPTY_SHA256,
+    )
+    // Header auth: the value is the canonical request's payload line, so it is always covered.
+    const auth = `AWS4-HMAC-SHA256 Credential=${CRED}, SignedHeaders=host;x-amz-date, Signature=${SIG}`
+    expect(parseH(goodHeaders({ authorization: auth }))?.payloadHash).toBe(EMPTY_SHA256)
+  })
+
+  it('a configured presigned lifetime cap lowers the 7-day limit, never raises it', () => {
+    const q = (v: string) => PRESIGN.replace('X-Amz-Expires=300', `X-Amz-Expires=${v}`)
+    const opts = { maxPresignExpires: 3600 }
+    expect(parseH({ host: 'h' }, q('3600'), opts)?.expiresSeconds).toBe(3600)
+    const e = errorOf(() => parseH({ host: 'h' }, q('3601'), opts))
+    expect(e.code).toBe('AuthorizationQueryParametersError')
+    expect(e.message).toBe(
+      "X-Amz-Expires must be at most 3600 (1 hour, this server's limit for presigned URLs)",
+    )
+    expect(
+      errorOf(() => parseH({ host: 'h' }, q('604801'), { maxPresignExpires: 1e9 })).message,
+    ).toBe('X-Amz-Expires must be less than a week (in seconds) that is 604800')
+  })
+
   it('missing or bad parameters → AuthorizationQueryParametersError', () => {
     const variants = [
       PRESIGN.replace(/&X-Amz-Expires=300/, ''),

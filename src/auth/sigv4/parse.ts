@@ -9,6 +9,7 @@
  */
 import type { QueryMap, RawRequest } from '../../server/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
+import { describeDuration } from '../../config/duration.js'
 import { ALGORITHM, SCOPE_TERMINATOR, type Scope } from './string-to-sign.js'
 
 export interface SignatureInput {
@@ -31,7 +32,7 @@ export interface SignatureInput {
    * sha256(body) to verifySignature.
    */
   readonly payloadHash: string
-  /** Presigned only (1..604800). */
+  /** Presigned only (1..the configured cap, at most 604800). */
   readonly expiresSeconds?: number
 }
 
@@ -53,6 +54,7 @@ const PAYLOAD_LITERALS: ReadonlySet<string> = new Set([
   STREAMING_ECDSA_TRAILER,
 ])
 
+/** AWS's cap on a presigned URL's lifetime (7 days); `--presign-max-age` may only lower it. */
 export const MAX_PRESIGN_EXPIRES = 604800
 
 const UNSUPPORTED_MECHANISM =
@@ -218,6 +220,8 @@ export interface ParseOptions {
   readonly service?: SignedService
   /** Default true: the credential scope must name `service`. Tests of other services turn it off. */
   readonly checkScopeService?: boolean
+  /** Largest X-Amz-Expires accepted, seconds; default (and ceiling) MAX_PRESIGN_EXPIRES. */
+  readonly maxPresignExpires?: number
 }
 
 export function parseSignature(
@@ -240,7 +244,10 @@ export function parseSignature(
     )
   }
   if (hasAuthHeader) return parseHeaderAuth(raw, auth, service, checkScope)
-  if (hasQueryV4) return parsePresigned(query, service, checkScope)
+  if (hasQueryV4) {
+    const max = Math.min(opts.maxPresignExpires ?? MAX_PRESIGN_EXPIRES, MAX_PRESIGN_EXPIRES)
+    return parsePresigned(raw, query, service, checkScope, max)
+  }
   if (hasQueryV2) throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
   return undefined
 }
@@ -329,7 +336,7 @@ function parseHeaderAuth(
     )
   }
 
-  // Payload hash: required (and signed) for S3; optional for STS.
+  // Payload hash: required for S3 (bound by the canonical request's last line); optional for STS.
   const contentSha = raw.headers['x-amz-content-sha256']
   let payloadHash: string
   if (contentSha === undefined) {
@@ -345,24 +352,7 @@ function parseHeaderAuth(
     if (!isValidPayloadHash(payloadHash)) throw invalidPayloadHash()
   }
 
-  // S3: every x-amz-* header sent must be covered by the signature (AWS: HeadersNotSigned), or a
-  // man in the middle could add x-amz-copy-source, x-amz-acl, switch x-amz-content-sha256, ...
-  let unsigned: string[] | undefined
-  if (service === 's3') {
-    for (const h in raw.headers) {
-      if (h.startsWith('x-amz-') && raw.headers[h] !== undefined && !signedHeaders.includes(h))
-        (unsigned ??= []).push(h)
-    }
-  }
-  if (unsigned !== undefined) {
-    throw new S3Error(
-      'AccessDenied',
-      'There were headers present in the request which were not signed',
-      {
-        HeadersNotSigned: unsigned.sort().join(', '),
-      },
-    )
-  }
+  if (service === 's3') checkAmzHeadersSigned(raw.headers, signedHeaders, payloadHash)
 
   const sessionToken = nonEmpty(raw.headers['x-amz-security-token']?.trim())
   return {
@@ -375,6 +365,40 @@ function parseHeaderAuth(
     signedHeaders,
     signature,
     payloadHash,
+  }
+}
+
+/**
+ * AWS's HeadersNotSigned rule, the same for the Authorization header and presigned URLs: every
+ * x-amz-* header the request carries must be named in SignedHeaders, because handlers act on
+ * them (x-amz-copy-source turns a PUT into a copy; x-amz-acl, x-amz-tagging, x-amz-meta-* change
+ * what is stored) and only signed headers are bound to the signer's intent. Without it, whoever
+ * holds a presigned PUT URL, or replays a signed request, could add any of them.
+ *
+ * The one exemption is x-amz-content-sha256 when its value is the payload hash the canonical
+ * request already covers (S3 does not require it signed): for header auth that is always so
+ * (the value is the canonical request's last line, so changing it breaks the signature); for a
+ * presigned URL it must repeat X-Amz-Content-Sha256 (UNSIGNED-PAYLOAD by default). Any other
+ * value would be unverified input that still reaches the s3:x-amz-content-sha256 condition key.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
+ */
+export function checkAmzHeadersSigned(
+  headers: RawRequest['headers'],
+  signedHeaders: readonly string[],
+  payloadHash: string,
+): void {
+  let unsigned: string[] | undefined
+  for (const h of Object.keys(headers)) {
+    if (!h.startsWith('x-amz-') || headers[h] === undefined || signedHeaders.includes(h)) continue
+    if (h === 'x-amz-content-sha256' && headers[h].trim() === payloadHash) continue
+    ;(unsigned ??= []).push(h)
+  }
+  if (unsigned !== undefined) {
+    throw new S3Error(
+      'AccessDenied',
+      'There were headers present in the request which were not signed',
+      { HeadersNotSigned: unsigned.sort().join(', ') },
+    )
   }
 }
 
@@ -393,9 +417,11 @@ function checkService(
 }
 
 function parsePresigned(
+  raw: RawRequest,
   query: QueryMap,
   service: SignedService,
   checkScope: boolean,
+  maxExpires: number,
 ): SignatureInput {
   const algorithm = query.get('X-Amz-Algorithm')
   if (algorithm !== undefined && algorithm !== ALGORITHM) {
@@ -444,7 +470,7 @@ function parsePresigned(
       `Invalid credential date "${cred.scope.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
     )
   }
-  const expiresSeconds = parseExpires(expires)
+  const expiresSeconds = parseExpires(expires, maxExpires)
   const signedHeaders = parseSignedHeaders(signedHeadersRaw)
   if (signedHeaders === undefined) {
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-SignedHeaders is malformed.')
@@ -466,6 +492,7 @@ function parsePresigned(
   } else {
     payloadHash = service === 's3' ? UNSIGNED_PAYLOAD : ''
   }
+  if (service === 's3') checkAmzHeadersSigned(raw.headers, signedHeaders, payloadHash)
   const sessionToken = nonEmpty(query.get('X-Amz-Security-Token'))
   return {
     kind: 'presigned',
@@ -481,7 +508,7 @@ function parsePresigned(
   }
 }
 
-function parseExpires(v: string): number {
+function parseExpires(v: string, max: number): number {
   if (/^-\d+$/.test(v)) {
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be non-negative')
   }
@@ -489,10 +516,12 @@ function parseExpires(v: string): number {
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires should be a number')
   }
   const n = Number(v)
-  if (n > MAX_PRESIGN_EXPIRES) {
+  if (n > max) {
     throw new S3Error(
       'AuthorizationQueryParametersError',
-      'X-Amz-Expires must be less than a week (in seconds) that is 604800',
+      max === MAX_PRESIGN_EXPIRES
+        ? 'X-Amz-Expires must be less than a week (in seconds) that is 604800'
+        : `X-Amz-Expires must be at most ${max} (${describeDuration(max)}, this server's limit for presigned URLs)`,
     )
   }
   if (n < 1)

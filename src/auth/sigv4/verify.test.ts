@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseQuery, type RawRequest } from '../../server/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
-import { canonicalUri, canonicalQuery } from './canonical.js'
+import { canonicalHeaders, canonicalUri, canonicalQuery } from './canonical.js'
 import { formatAmzDate, parseSignature } from './parse.js'
 import { deriveSigningKey, SigningKeyCache } from './signing-key.js'
 import { EMPTY_SHA256, hmacSha256, scopeString, sha256Hex } from './string-to-sign.js'
@@ -171,5 +171,34 @@ describe('SignatureDoesNotMatch details', () => {
       expect(JSON.stringify(e.extra)).not.toContain('SECRET-TOKEN-VALUE')
     }
     expect(check(raw, T)).toBeUndefined()
+  })
+})
+
+describe('canonical headers from a client-chosen SignedHeaders list', () => {
+  it('names like constructor or __proto__ read only the request, never Object.prototype', () => {
+    const names = ['__proto__', 'constructor', 'host', 'tostring']
+    expect(canonicalHeaders({ host: 'h' }, names)).toBe(
+      '__proto__:\nconstructor:\nhost:h\ntostring:\n',
+    )
+    // End to end through verification: a plain mismatch, not a crash (was a TypeError → 500).
+    const raw = rawRequest({
+      headers: {
+        host: 'h',
+        'x-amz-date': AMZ,
+        'x-amz-content-sha256': EMPTY_SHA256,
+        authorization: `AWS4-HMAC-SHA256 Credential=AK/${AMZ.slice(0, 8)}/eu-west-1/s3/aws4_request, SignedHeaders=constructor;host;x-amz-content-sha256;x-amz-date, Signature=${'0'.repeat(64)}`,
+      },
+    })
+    const input = parseSignature(raw, new Map())
+    if (input === undefined) throw new Error('unparsed')
+    const key = deriveSigningKey(SECRET, AMZ.slice(0, 8), 'eu-west-1', 's3')
+    let err: unknown
+    try {
+      verifySignature(raw, new Map(), input, key, { now: T })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(S3Error)
+    expect((err as S3Error).code).toBe('SignatureDoesNotMatch')
   })
 })

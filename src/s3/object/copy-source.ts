@@ -1,10 +1,11 @@
 /**
  * x-amz-copy-source (CopyObject, UploadPartCopy): `bucket/key` URL-encoded, optionally with a
- * leading '/' and `?versionId=`. Only the `null` version exists here (no versioning), so any
+ * leading '/' and `?versionId=`; the key obeys s3/object-key.ts like every other key. Only the `null` version exists here (no versioning), so any
  * other version id is refused rather than ignored.
  * @module
  */
 import { S3Error } from '../errors.js'
+import { checkObjectKey } from '../object-key.js'
 
 export interface CopySource {
   readonly bucket: string
@@ -41,7 +42,8 @@ export function parseCopySource(value: string | undefined): CopySource {
     throw bad('Copy Source must mention the source bucket and key: sourcebucket/sourcekey', value)
   }
   const key = decoded.slice(slash + 1)
-  if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError')
+  // The same key rule as the request path: a source no path request could name is refused.
+  checkObjectKey(key)
   return { bucket: decoded.slice(0, slash), key }
 }
 

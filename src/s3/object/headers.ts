@@ -6,6 +6,7 @@
  * silently ignoring them.
  * @module
  */
+import { dict } from '../../lib/dict.js'
 import { checkCannedAcl } from '../acl.js'
 import { S3Error } from '../errors.js'
 import type { ObjectHeaders, ObjectRecord } from '../../storage/metadata-store.js'
@@ -63,7 +64,7 @@ export function parseObjectHeaders(h: HeaderFn): ObjectHeaders {
 export function parseUserMetadata(
   headers: Readonly<Record<string, string | undefined>>,
 ): Record<string, string> {
-  const out: Record<string, string> = {}
+  const out = dict<string>() // `x-amz-meta-__proto__` names a key like any other (lib/dict.ts)
   let bytes = 0
   for (const [rawName, value] of Object.entries(headers)) {
     const name = rawName.toLowerCase()

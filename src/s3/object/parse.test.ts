@@ -30,6 +30,22 @@ describe('copy source', () => {
       expect(code(() => parseCopySource(v))).toBe('InvalidArgument')
     }
   })
+  it("applies the path's key rule to the source key ('..' segments, 1024 bytes)", () => {
+    for (const v of [
+      'bkt/a/../b',
+      '/bkt/../private/k',
+      'bkt/a/%2E%2E/b',
+      'bkt/a%2F..%2Fb',
+      'bkt/..',
+    ]) {
+      expect(
+        code(() => parseCopySource(v)),
+        v,
+      ).toBe('InvalidArgument')
+    }
+    expect(code(() => parseCopySource(`bkt/${'k'.repeat(1025)}`))).toBe('KeyTooLongError')
+    expect(parseCopySource('bkt/a..b/...').key).toBe('a..b/...')
+  })
 })
 
 describe('object headers', () => {

@@ -1,9 +1,12 @@
 /**
  * Object tag sets: validation by S3's rules (at most 10 tags, key 1..128 and value 0..256
  * Unicode characters from S3's allowed set, unique keys, no `aws:` prefix), parsing of the
- * `x-amz-tagging` header (URL query form) and of the <Tagging> XML body, and rendering.
+ * `x-amz-tagging` header (URL query form) and of the <Tagging> XML body, and rendering. Tag sets
+ * are prototype-free records, so keys like `__proto__` and `constructor` are stored, returned and
+ * checked for duplicates like any other key (AWS allows them).
  * @module
  */
+import { dict } from '../../lib/dict.js'
 import { S3Error } from '../errors.js'
 import { child, doc, el, list, text, wrap, type XmlNode } from '../xml.js'
 
@@ -19,7 +22,7 @@ function invalid(message: string): S3Error {
 /** Validate a list of [key, value] pairs and turn it into a tag set. */
 export function validateTags(pairs: readonly (readonly [string, string])[]): TagSet {
   if (pairs.length > MAX_TAGS) throw invalid('Object tags cannot be greater than 10')
-  const out: Record<string, string> = {}
+  const out = dict<string>() // a '__proto__' tag is a key like any other (lib/dict.ts)
   for (const [k, v] of pairs) {
     const klen = [...k].length
     if (klen < 1 || klen > 128) throw invalid('The TagKey you have provided is invalid')

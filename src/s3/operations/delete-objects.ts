@@ -10,6 +10,7 @@ import { Readable } from 'node:stream'
 import { BodyDigests, expectedChecksum, verifyContentMd5 } from '../../auth/checksum.js'
 import type { ChecksumAlgorithm } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
+import { checkObjectKey } from '../object-key.js'
 import type { Operation, S3Env, S3Request } from '../operation.js'
 import { bucketOf, objectArn } from '../object/access.js'
 import { checksumHeaderName, discardBody } from '../object/ingest.js'
@@ -106,8 +107,13 @@ async function deleteOne(
   e: Entry,
 ): Promise<{ ok: true } | { ok: false; code: string; message: string }> {
   const bucket = bucketOf(req)
-  if (Buffer.byteLength(e.key) > 1024)
-    return { ok: false, code: 'KeyTooLongError', message: 'Your key is too long' }
+  // The path's key rule, reported per key as AWS reports KeyTooLongError here.
+  try {
+    checkObjectKey(e.key)
+  } catch (err) {
+    if (err instanceof S3Error) return { ok: false, code: err.code, message: err.message }
+    throw err
+  }
   if (e.versionId !== undefined && e.versionId !== 'null') {
     return { ok: false, code: 'NoSuchVersion', message: 'The specified version does not exist.' }
   }

@@ -431,6 +431,7 @@ describe('CopyObject', () => {
     expect((await cp({ 'x-amz-copy-source': 'bkt/none' })).code).toBe('NoSuchKey')
     expect((await cp({ 'x-amz-copy-source': 'nobucket/src' })).code).toBe('NoSuchBucket')
     expect((await cp({ 'x-amz-copy-source': 'bkt' })).code).toBe('InvalidArgument')
+    expect((await cp({ 'x-amz-copy-source': 'bkt/x/../src' })).code).toBe('InvalidArgument')
     expect(
       (await cp({ 'x-amz-copy-source': 'bkt/src', 'x-amz-copy-source-if-match': '"nope"' })).code,
     ).toBe('PreconditionFailed')
@@ -524,6 +525,23 @@ describe('DeleteObject / DeleteObjects', () => {
     const qxml = (await bodyOf(q)).toString()
     expect(qxml).not.toContain('<Deleted>')
     expect(qxml).toContain('<Error><Key>secret</Key>')
+  })
+
+  it("per-key errors for keys the path refuses ('..' segment, too long); the others are deleted", async () => {
+    await put('a', 'a')
+    const long = 'k'.repeat(1025)
+    const body = deleteDoc(['a/../b', long, 'a'])
+    const res = await run(deleteObjects, env, {
+      method: 'POST',
+      body,
+      headers: { 'content-md5': md5b64(body) },
+    })
+    const xml = (await bodyOf(res)).toString()
+    expect(xml).toContain(
+      '<Error><Key>a/../b</Key><Code>InvalidArgument</Code><Message>Object key contains a &apos;..&apos; path segment, which is not allowed.</Message></Error>',
+    )
+    expect(xml).toContain(`<Error><Key>${long}</Key><Code>KeyTooLongError</Code>`)
+    expect(xml).toContain('<Deleted><Key>a</Key></Deleted>')
   })
 
   it('requires and verifies an integrity header; MalformedXML for bad documents', async () => {

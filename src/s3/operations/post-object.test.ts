@@ -13,7 +13,7 @@ import {
   run,
   type TestEnv,
 } from '../listing/testing.js'
-import { postObject } from './post-object.js'
+import { postObject, postObjectKey } from './post-object.js'
 
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5, 678)
 
@@ -149,6 +149,41 @@ describe('PostObject', () => {
         context: { 's3:RequestObjectTagKeys': ['k'], 's3:RequestObjectTag/k': 'v' },
       },
     ])
+  })
+
+  it('metadata, tags and fields named __proto__ / constructor are stored as plain keys', async () => {
+    const tagging =
+      '<Tagging><TagSet><Tag><Key>__proto__</Key><Value>p</Value></Tag>' +
+      '<Tag><Key>constructor</Key><Value>c</Value></Tag></TagSet></Tagging>'
+    const r = await post({
+      fields: [
+        ['key', 'proto.txt'],
+        ['x-amz-meta-__proto__', 'm'],
+        ['x-amz-meta-constructor', 'n'],
+        ['__proto__', 'ignored'],
+        ['tagging', tagging],
+      ],
+      file: { data: 'x' },
+    })
+    expect(r.error?.message).toBeUndefined()
+    const o = await t.meta.getObject('up1', 'proto.txt')
+    expect(Object.entries(o?.userMetadata ?? {}).sort()).toEqual([
+      ['__proto__', 'm'],
+      ['constructor', 'n'],
+    ])
+    expect(Object.entries(o?.tags ?? {}).sort()).toEqual([
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+    ])
+    const dup = await post({
+      fields: [
+        ['key', 'dup.txt'],
+        ['tagging', tagging.replace('constructor', '__proto__')],
+      ],
+      file: { data: 'x' },
+    })
+    expect(dup.error?.code).toBe('InvalidTag')
+    expect(await t.meta.getObject('up1', 'dup.txt')).toBeUndefined()
   })
 
   it('201 with PostResponse, 200 empty, 303 redirect', async () => {
@@ -392,5 +427,25 @@ describe('PostObject', () => {
     expect(r.status).toBe(204)
     expect((await t.meta.getObject('up1', 'large.bin'))?.size).toBe(3 * 1024 * 1024)
     expect(postObject.authorize({} as never)).toEqual([])
+  })
+})
+
+describe('postObjectKey', () => {
+  it("substitutes ${filename}, then applies the path's key rule", () => {
+    expect(postObjectKey('up/${filename}', 'a.txt')).toBe('up/a.txt')
+    const code = (k: string, f: string): string => {
+      try {
+        postObjectKey(k, f)
+        return 'OK'
+      } catch (e) {
+        return (e as S3Error).code
+      }
+    }
+    expect(code('a/../b', 'f')).toBe('InvalidArgument')
+    // A filename that makes a '..' segment (busboy already drops such names; this holds anyway).
+    expect(code('up/${filename}', '..')).toBe('InvalidArgument')
+    expect(code('up/.${filename}/x', '.')).toBe('InvalidArgument')
+    expect(code('${filename}', '')).toBe('InvalidArgument')
+    expect(code('k'.repeat(1020) + '${filename}', 'abcde')).toBe('KeyTooLongError')
   })
 })

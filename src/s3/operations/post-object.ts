@@ -6,7 +6,7 @@
  * file itself is never buffered (size limiter → MD5/checksum digests → writeBody), and fields
  * after the file are ignored, as AWS does. The operation authenticates and authorizes itself
  * (`authorize` returns []), in this order:
- *  1. fields up to `file`; `key` with `${filename}` substituted;
+ *  1. fields up to `file`; `key` with `${filename}` substituted, checked by the path's key rule;
  *  2. env.authenticatePostForm → principal (anonymous when unsigned);
  *  3. the POST policy: expiration, eq/starts-with conditions, no unnamed fields;
  *  4. s3:PutObject on bucket/key for that principal (policies, bucket policy);
@@ -31,11 +31,13 @@ import {
   contentLengthRange,
   parsePostPolicy,
 } from '../../auth/sigv4/post-policy.js'
+import { dict } from '../../lib/dict.js'
 import { deleteBody, writeBody } from '../../storage/body-writer.js'
 import { StorageError } from '../../storage/errors.js'
 import type { BodyRef, ObjectRecord, StoredChecksum } from '../../storage/metadata-store.js'
 import { bucketArn } from '../bucket-name.js'
 import { S3Error } from '../errors.js'
+import { checkObjectKey } from '../object-key.js'
 import type { Operation, S3Env, S3Request, S3Response } from '../operation.js'
 import { bucketRecordOf } from '../listing/respond.js'
 import { describeObject } from '../object/headers.js'
@@ -44,7 +46,6 @@ import { el, parseXml, XML_DECL } from '../xml.js'
 
 /** All non-file fields together (AWS caps the pre-file form data; policy alone may be 64 KB). */
 const MAX_FIELDS_BYTES = 256 * 1024
-const MAX_KEY_BYTES = 1024
 
 interface FormStart {
   /** Lower-cased field name → value, fields before the file only. */
@@ -204,7 +205,8 @@ function describeFromFields(fields: ReadonlyMap<string, string>): {
   desc: ReturnType<typeof describeObject>
   tags: TagSet
 } {
-  const asHeaders: Record<string, string> = {}
+  // Field names are the client's: a prototype-free record keeps `__proto__` & co. as plain keys.
+  const asHeaders = dict<string>()
   for (const [k, v] of fields) {
     if (k === 'acl') asHeaders['x-amz-acl'] = v
     else if (k === 'policy' || k === 'key' || k === 'tagging' || k === 'file') continue
@@ -215,6 +217,22 @@ function describeFromFields(fields: ReadonlyMap<string, string>): {
   const tags =
     tagging === undefined || tagging.trim() === '' ? {} : parseTaggingXml(parseXml(tagging))
   return { desc, tags }
+}
+
+/**
+ * The object key of a POST upload: the `key` field with `${filename}` replaced by the file's
+ * name, then the same key rule as the request path (s3/object-key.ts), so a form cannot store a
+ * key (`a/../b`, or `uploads/..` from a crafted filename) that no path request could address.
+ */
+export function postObjectKey(rawKey: string, filename: string): string {
+  const key = rawKey.replaceAll('${filename}', filename)
+  if (key === '')
+    throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.', {
+      ArgumentName: 'key',
+      ArgumentValue: '',
+    })
+  checkObjectKey(key)
+  return key
 }
 
 function objectUrl(req: S3Request, bucket: string, key: string): string {
@@ -309,13 +327,7 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
   // 1. key, with ${filename} substituted
   const rawKey = fields.get('key')
   if (rawKey === undefined) throw missingField('key')
-  const key = rawKey.replaceAll('${filename}', form.filename)
-  if (key === '')
-    throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.', {
-      ArgumentName: 'key',
-      ArgumentValue: '',
-    })
-  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError')
+  const key = postObjectKey(rawKey, form.filename)
   // 2. who is calling
   const principal: Principal = await env.authenticatePostForm(fields, req)
   // 3. the POST policy
