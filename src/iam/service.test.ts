@@ -317,6 +317,71 @@ describe('password login and throttling', () => {
     ).resolves.toBeTruthy()
   })
 
+  it('REGRESSION login-lockout-race: parallel logins are counted before the hash, so at most 10 are checked', async () => {
+    const { iam, clock } = await setup()
+    const outcome = async (p: Promise<unknown>): Promise<string> => {
+      try {
+        await p
+        return 'ok'
+      } catch (e) {
+        if (e instanceof IamError) return e.code
+        throw e
+      }
+    }
+    // 60 at once from one address, the right password last: 10 are checked, 50 throttled unheard.
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        outcome(
+          iam.authenticatePassword(
+            {
+              username: 'alice',
+              password: i === 59 ? 'alice-pass-1' : `wrong-${i}`,
+              address: '5.5.5.5',
+            },
+            clock.now(),
+          ),
+        ),
+      ),
+    )
+    expect(burst.filter((o) => o === 'unauthorized')).toHaveLength(10)
+    expect(burst.filter((o) => o === 'throttled')).toHaveLength(50)
+    expect(burst[59]).toBe('throttled')
+
+    // The TOTP check shares the path: the right password with wrong codes, in parallel.
+    const { iam: iam2, alice: alice2, clock: clock2 } = await setup()
+    await iam2.enrollTotp(alice2.id)
+    const otp = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        outcome(
+          iam2.authenticatePassword(
+            {
+              username: 'alice',
+              password: 'alice-pass-1',
+              otp: String(100000 + i),
+              address: `10.1.0.${i}`,
+            },
+            clock2.now(),
+          ),
+        ),
+      ),
+    )
+    expect(otp.filter((o) => o === 'ok')).toHaveLength(0)
+    expect(otp.filter((o) => o === 'unauthorized')).toHaveLength(10)
+    expect(otp.filter((o) => o === 'throttled')).toHaveLength(30)
+  })
+
+  it('a success releases its reservation and forgets the user failures, not the address ones', async () => {
+    const { iam, clock } = await setup()
+    const at = (address: string, password: string) =>
+      iam.authenticatePassword({ username: 'alice', password, address }, clock.now())
+    for (let i = 0; i < 9; i++) await iamError(at('8.8.8.8', 'wrong-pass'))
+    await expect(at('8.8.8.8', 'alice-pass-1')).resolves.toMatchObject({ kind: 'user' })
+    // The user's count starts again; the address keeps its 9 failures: one more locks it.
+    await iamError(at('8.8.8.8', 'wrong-pass'))
+    expect((await iamError(at('8.8.8.8', 'alice-pass-1'))).code).toBe('throttled')
+    await expect(at('8.8.4.4', 'alice-pass-1')).resolves.toMatchObject({ kind: 'user' })
+  })
+
   it('requires a fresh TOTP code once enrolled', async () => {
     const { iam, alice, clock } = await setup()
     const { secret, otpauthUrl } = await iam.enrollTotp(alice.id)

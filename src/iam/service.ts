@@ -49,7 +49,12 @@ import {
   verifyAgainstDummy,
   verifyPassword,
 } from './password.js'
-import { FailureThrottle, LOGIN_THROTTLE, type ThrottleOptions } from './throttle.js'
+import {
+  FailureThrottle,
+  LOGIN_THROTTLE,
+  type LoginAttempt,
+  type ThrottleOptions,
+} from './throttle.js'
 import { Lru } from '../lib/lru.js'
 import { RandomPool } from '../lib/random-pool.js'
 import { decodeLayers, encodeLayers } from './session-layers.js'
@@ -947,42 +952,73 @@ export class IamService
   // ---------------------------------------------------------------------------------------------
   // Password logins
 
-  private throttleCheck(keys: readonly string[], now: number): void {
-    let wait = 0
-    for (const k of keys) wait = Math.max(wait, this.throttle.retryAfter(k, now))
-    if (wait > 0) throw new IamError('throttled', 'Too many failed logins; try again later', wait)
+  /**
+   * Reserve a login attempt on every throttle key before anything slow runs (throttle.ts): at the
+   * limit this throws IamError('throttled') and nothing is checked.
+   */
+  private reserveLogin(keys: readonly string[], now: number): LoginAttempt {
+    const r = this.throttle.reserve(keys, now)
+    if (typeof r === 'number')
+      throw new IamError('throttled', 'Too many failed logins; try again later', r)
+    return r
   }
 
-  private failLogin(keys: readonly string[], now: number): never {
-    for (const k of keys) this.throttle.fail(k, now)
-    throw new IamError('unauthorized', 'Invalid credentials')
+  /**
+   * Run a login check under a reserved attempt: `check` answers whether the credentials are
+   * right (throwing counts as a failure too). A success releases the reservation and forgets the
+   * first key's (the user's) failures; a failure stays counted and answers the generic refusal.
+   */
+  private async throttledLogin(
+    keys: readonly string[],
+    now: number,
+    check: () => Promise<boolean>,
+  ): Promise<void> {
+    const attempt = this.reserveLogin(keys, now)
+    let ok = false
+    try {
+      ok = await check()
+    } finally {
+      if (ok) {
+        attempt.succeed()
+        this.throttle.reset(keys[0] as string)
+      } else {
+        attempt.fail(now)
+      }
+    }
+    if (!ok) throw new IamError('unauthorized', 'Invalid credentials')
   }
 
   /**
    * A user's password (+ OTP) login, for RSLogin and the admin API. Every failure is the same
    * IamError('unauthorized', 'Invalid credentials'); 10 failures in 15 minutes per user or per
-   * address → IamError('throttled', …, retryAfter). The principal has accessKeyId ''.
+   * address → IamError('throttled', …, retryAfter), attempts still being checked included, so
+   * parallel attempts cannot outrun the count. The principal has accessKeyId ''.
    */
   async authenticatePassword(input: LoginInput, now: number): Promise<UserPrincipal> {
     const customer = input.customer ?? 'default'
     const keys = [`u:${customer}/${input.username.toLowerCase()}`, `a:${input.address}`]
-    this.throttleCheck(keys, now)
-    const accountId = this.accountsByName.get(customer)
-    const userId =
-      accountId === undefined
-        ? undefined
-        : this.usersByName.get(`${accountId}/${input.username.toLowerCase()}`)
-    const u = userId === undefined ? undefined : this.users.get(userId)
-    const account = accountId === undefined ? undefined : this.accounts.get(accountId)
-    if (!u || !account || input.password.length > MAX_PASSWORD_LENGTH) {
-      await verifyAgainstDummy(input.password, this.scryptN)
-      this.failLogin(keys, now)
-    }
-    const ok = await verifyPassword(input.password, u.row.passwordHash)
-    if (!ok || !u.row.isActive) this.failLogin(keys, now)
-    if (u.row.totpSecret !== undefined && !this.verifyTotp(u.row.id, input.otp ?? '', now))
-      this.failLogin(keys, now)
-    this.throttle.reset(keys[0] as string)
+    let found: { u: UserState; account: AccountState } | undefined
+    await this.throttledLogin(keys, now, async () => {
+      const accountId = this.accountsByName.get(customer)
+      const userId =
+        accountId === undefined
+          ? undefined
+          : this.usersByName.get(`${accountId}/${input.username.toLowerCase()}`)
+      const u = userId === undefined ? undefined : this.users.get(userId)
+      const account = accountId === undefined ? undefined : this.accounts.get(accountId)
+      if (!u || !account || input.password.length > MAX_PASSWORD_LENGTH) {
+        await verifyAgainstDummy(input.password, this.scryptN)
+        return false
+      }
+      if (!(await verifyPassword(input.password, u.row.passwordHash)) || !u.row.isActive)
+        return false
+      if (u.row.totpSecret !== undefined && !this.verifyTotp(u.row.id, input.otp ?? '', now))
+        return false
+      found = { u, account }
+      return true
+    })
+    if (!found) throw new IamError('unauthorized', 'Invalid credentials')
+    const { u, account } = found
     const row: UserRow = { ...u.row, lastAccess: now }
     await this.store.touchUser(u.row.id, now)
     u.row = row
@@ -993,13 +1029,13 @@ export class IamService
   async authenticateAdmin(input: LoginInput, now: number): Promise<AdminIdentity> {
     const op = this.operator
     if (input.customer === undefined && op && input.username === op.username) {
-      const keys = [`o:${op.username}`, `a:${input.address}`]
-      this.throttleCheck(keys, now)
-      const ok =
-        input.password.length <= MAX_PASSWORD_LENGTH &&
-        (await verifyPassword(input.password, op.passwordHash))
-      if (!ok) this.failLogin(keys, now)
-      this.throttle.reset(keys[0] as string)
+      await this.throttledLogin(
+        [`o:${op.username}`, `a:${input.address}`],
+        now,
+        async () =>
+          input.password.length <= MAX_PASSWORD_LENGTH &&
+          (await verifyPassword(input.password, op.passwordHash)),
+      )
       return { kind: 'operator', username: op.username }
     }
     return { kind: 'user', principal: await this.authenticatePassword(input, now) }
