@@ -830,4 +830,113 @@ describe('sessions', () => {
     await iam.resolve('ASIA0000000000000000')
     expect(reads).toBe(1) // only the unknown id went to the store
   })
+
+  describe('sessions acting for a customer (RSAssumeCustomerRole)', () => {
+    async function reseller() {
+      const f = await makeIam()
+      const now = f.clock.now()
+      const res = await f.iam.createAccount({ name: 'res', type: 'reseller' }, now)
+      const cust = await f.iam.createAccount(
+        { name: 'cust', type: 'customer', resellerId: res.account.id },
+        now,
+      )
+      const su = await f.iam.createUser(
+        { accountId: res.account.id, username: 'su', password: 'su-pass-123', role: 'SuperUser' },
+        now,
+      )
+      const suKey = await f.iam.generateKey(su.id, now)
+      const suCaller = (await f.iam.resolve(suKey.accessKeyId))!.principal
+      const resCaller = (await f.iam.resolve(res.masterKey.accessKeyId))!.principal
+      const actAs = {
+        kind: 'account-root' as const,
+        accountId: cust.account.id,
+        accessKeyId: cust.account.masterAccessKeyId,
+      }
+      const mint = (caller: typeof suCaller) =>
+        f.iam.issue(sessionReq(caller, { actAs, withToken: false }), f.clock.now())
+      return { ...f, res, cust, su, suCaller, resCaller, mint }
+    }
+
+    it("REGRESSION customer-role-outlives-revocation: die with the customer's master key, also in a fresh process", async () => {
+      const f = await reseller()
+      const a = await f.mint(f.suCaller)
+      const b = await f.mint(f.resCaller)
+      expect((await f.iam.resolve(a.accessKeyId))?.principal).toMatchObject({
+        accountId: f.cust.account.id,
+        parent: { kind: 'account-root' },
+      })
+      await f.iam.resetMasterKey(f.cust.account.id)
+      expect(await f.iam.resolve(a.accessKeyId)).toBeUndefined()
+      expect(await f.iam.resolve(b.accessKeyId)).toBeUndefined()
+      const fresh = await makeIam({ db: f.db, masterKey: f.masterKey })
+      expect(await fresh.iam.resolve(a.accessKeyId)).toBeUndefined()
+      expect(await fresh.iam.list({ accountId: f.cust.account.id }, f.clock.now())).toEqual([])
+      // Minting again works.
+      expect(await f.iam.resolve((await f.mint(f.suCaller)).accessKeyId)).toBeDefined()
+    })
+
+    it('REGRESSION customer-role-outlives-revocation: die when the minting SuperUser is demoted, and a promotion back does not revive them', async () => {
+      const f = await reseller()
+      const s = await f.mint(f.suCaller)
+      // Chained from it: depends on it, so it goes too.
+      const sc = (await f.iam.resolve(s.accessKeyId))!.principal
+      const chained = await f.iam.issue(sessionReq(sc), f.clock.now())
+      // A session acting as the SuperUser itself in its own account is not one of them.
+      const own = await f.iam.issue(sessionReq(f.suCaller), f.clock.now())
+      await f.iam.updateUser(f.su.id, { role: 'Writer' })
+      await f.iam.updateUser(f.su.id, { role: 'SuperUser' })
+      expect(await f.iam.resolve(s.accessKeyId)).toBeUndefined()
+      expect(await f.iam.resolve(chained.accessKeyId)).toBeUndefined()
+      expect(await f.iam.resolve(own.accessKeyId)).toBeDefined()
+      const fresh = await makeIam({ db: f.db, masterKey: f.masterKey })
+      expect(await fresh.iam.resolve(s.accessKeyId)).toBeUndefined()
+    })
+
+    it('die when the minting SuperUser is deactivated or the reseller master key is reset', async () => {
+      const f = await reseller()
+      const viaUser = await f.mint(f.suCaller)
+      const viaMaster = await f.mint(f.resCaller)
+      await f.iam.updateUser(f.su.id, { isActive: false })
+      expect(await f.iam.resolve(viaUser.accessKeyId)).toBeUndefined()
+      expect(await f.iam.resolve(viaMaster.accessKeyId)).toBeDefined()
+      await f.iam.resetMasterKey(f.res.account.id)
+      expect(await f.iam.resolve(viaMaster.accessKeyId)).toBeUndefined()
+    })
+
+    it('are refused to anyone but a reseller root or SuperUser acting for its own customer', async () => {
+      const f = await reseller()
+      const now = f.clock.now()
+      const w = await f.iam.createUser(
+        { accountId: f.res.account.id, username: 'w', password: 'w-pass-1234', role: 'Writer' },
+        now,
+      )
+      const wCaller = (await f.iam.resolve((await f.iam.generateKey(w.id, now)).accessKeyId))!
+        .principal
+      expect((await iamError(f.mint(wCaller))).code).toBe('forbidden')
+      const other = await f.iam.createAccount({ name: 'other', type: 'reseller' }, now)
+      const otherRoot = (await f.iam.resolve(other.masterKey.accessKeyId))!.principal
+      expect((await iamError(f.mint(otherRoot))).code).toBe('forbidden')
+    })
+  })
+
+  it("a user's session follows the user's current role (policies are evaluated live)", async () => {
+    const { iam, caller, alice, clock } = await withKey()
+    const s = await iam.issue(sessionReq(caller), clock.now())
+    const p = (await iam.resolve(s.accessKeyId))!.principal
+    const can = async (action: string): Promise<boolean> => {
+      const pol = await iam.policiesFor(p)
+      return (
+        decide({
+          identity: pol.identity,
+          sameAccount: true,
+          facts: sessionFacts(action, 'arn:aws:s3:::b/x'),
+        }).effect === 'allow'
+      )
+    }
+    expect(await can('s3:PutObject')).toBe(true)
+    await iam.updateUser(alice.id, { role: 'Reader' })
+    expect(await iam.resolve(s.accessKeyId)).toBeDefined()
+    expect(await can('s3:PutObject')).toBe(false)
+    expect(await can('s3:GetObject')).toBe(true)
+  })
 })

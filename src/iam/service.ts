@@ -200,7 +200,13 @@ export type IamChange =
 /** What a session's life depends on; every check must hold for it to resolve. */
 export type LivenessCheck =
   | { readonly kind: 'root'; readonly accountId: string; readonly version: number }
-  | { readonly kind: 'user'; readonly userId: string; readonly accessKeyId?: string }
+  | {
+      readonly kind: 'user'
+      readonly userId: string
+      readonly accessKeyId?: string
+      /** The role the user must still have (sessions that needed it to be minted). */
+      readonly role?: UserRole
+    }
   | { readonly kind: 'session'; readonly accessKeyId: string }
 
 interface StoredParent {
@@ -678,12 +684,19 @@ export class IamService
     this.emit({ kind: 'account', id: a.row.id })
   }
 
-  /** New master secret (same access key id); the old secret and sessions made from it die now. */
+  /**
+   * New master secret (same access key id); the old secret and every session acting as the
+   * account's root die now: those the key minted, and those a reseller minted for the account
+   * (RSAssumeCustomerRole), whose liveness check names the secret version. The latter are also
+   * revoked in the store here, which frees their slots in the reseller's quota at once.
+   */
   async resetMasterKey(accountId: string): Promise<NewKey> {
     return this.exclusive(async () => {
       const a = this.mustAccount(accountId)
       const secret = this.ids.alnum(40)
       await this.setMasterKey(a, a.row.masterAccessKeyId, secret)
+      const rows = await this.store.listActiveSessions({ accountId }, this.clock.now())
+      await this.revokeStored(rows.filter(actsAsRoot))
       return { accessKeyId: a.row.masterAccessKeyId, secretKey: secret }
     })
   }
@@ -805,13 +818,37 @@ export class IamService
       }
       const row = next as unknown as UserRow
       const deactivated = u.row.isActive && !row.isActive
+      const demoted = u.row.role === 'SuperUser' && row.role !== 'SuperUser'
       await this.store.updateUser(row)
       if (deactivated) await this.store.revokeUserSessions(id)
       this.cacheUser({ ...u, row })
       if (deactivated) this.dropSessionsWhere((e) => e.userId === id)
+      else if (demoted) await this.revokeActingElsewhere(u.row)
       this.emit({ kind: 'user', id })
       return this.getUser(id) as UserView
     })
+  }
+
+  /**
+   * A SuperUser lost its role: revoke, for good, the sessions it minted that act in another
+   * account (RSAssumeCustomerRole and sessions chained from them), which only a SuperUser may
+   * mint. Their liveness check already refuses them; revoking the rows keeps a later promotion
+   * from reviving them and frees their quota slots. Its other sessions act as the user and follow
+   * its current role on every request.
+   */
+  private async revokeActingElsewhere(user: UserRow): Promise<void> {
+    const rows = await this.store.listActiveSessions({ userId: user.id }, this.clock.now())
+    await this.revokeStored(rows.filter((r) => r.accountId !== user.accountId))
+  }
+
+  /** Revoke these sessions now: cache entries, quota slots and rows. */
+  private async revokeStored(rows: readonly SessionRow[]): Promise<void> {
+    for (const r of rows) {
+      const cached = this.sessions.get(r.accessKeyId)
+      if (cached) cached.revoked = true
+      this.quota.release(r.accessKeyId)
+      await this.store.revokeSession(r.accessKeyId)
+    }
   }
 
   async deleteUser(id: string): Promise<void> {
@@ -1229,6 +1266,7 @@ export class IamService
           const u = this.users.get(c.userId)
           if (!u || !u.row.isActive) return false
           if (c.accessKeyId !== undefined && u.key?.row.accessKeyId !== c.accessKeyId) return false
+          if (c.role !== undefined && u.row.role !== c.role) return false
           break
         }
         case 'session': {
@@ -1293,6 +1331,7 @@ export class IamService
       if (!target) throw new IamError('not-found', `No such customer: ${req.actAs.accountId}`)
       accountId = target.row.id
       if (req.actAs.kind === 'account-root') {
+        checks.push(...this.actAsRootChecks(req.caller, target))
         parent = {
           kind: 'account-root',
           accountId: target.row.id,
@@ -1376,6 +1415,31 @@ export class IamService
       expiresAt,
       principal: e.cred.principal as SessionPrincipal,
     }
+  }
+
+  /**
+   * RSAssumeCustomerRole: what a session acting as a customer's root depends on beyond its
+   * caller's own chain. It dies with the customer's master key (a reset ends every session acting
+   * as that root, not only those the key itself minted) and with the right to act that minted it:
+   * a user caller must keep the role it had (SuperUser: a demotion kills the session; updateUser
+   * also revokes it for good, so a promotion back does not revive it). The minting key or user
+   * dying is already covered by the caller's checks.
+   */
+  private actAsRootChecks(caller: KnownPrincipal, target: AccountState): LivenessCheck[] {
+    const own = this.accounts.get(caller.accountId)
+    const mayAct =
+      caller.kind === 'account-root' || (caller.kind === 'user' && caller.role === 'SuperUser')
+    if (!mayAct || own?.row.type !== 'reseller' || target.row.resellerId !== own.row.id)
+      throw new IamError('forbidden', 'Only a reseller account may act for its customers')
+    const checks: LivenessCheck[] = [
+      { kind: 'root', accountId: target.row.id, version: target.row.secretVersion },
+    ]
+    if (caller.kind === 'user') {
+      const u = this.users.get(caller.userId)
+      if (!u || u.row.role !== 'SuperUser') throw new IamError('unauthorized', 'Unknown caller')
+      checks.push({ kind: 'user', userId: u.row.id, role: u.row.role })
+    }
+    return checks
   }
 
   /** Who pays for, and what bounds, a session the caller asks for. */
@@ -1535,6 +1599,15 @@ const DENY_ALL = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Sid: 'StoredPolicyUnreadable', Effect: 'Deny', Action: '*', Resource: '*' }],
 })
+
+/** Whether a stored session acts as its account's root (unreadable rows count as yes). */
+function actsAsRoot(row: SessionRow): boolean {
+  try {
+    return (JSON.parse(row.parent) as StoredParent).parent.kind === 'account-root'
+  } catch {
+    return true
+  }
+}
 
 function rethrowConflict(message: string): (e: unknown) => never {
   return (e: unknown) => {
