@@ -8,7 +8,7 @@ import { IamError } from './types.js'
 import { makeIam, READ_ONLY_POLICY, sessionReq } from './test-helpers.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 import { openDatabase } from '../backends/sqlite/db.js'
-import { IamService } from './service.js'
+import { IamService, MAX_CHAIN_DEPTH } from './service.js'
 import { ManualClock, randomIds } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
 import { decide } from '../policy/combine.js'
@@ -639,6 +639,97 @@ describe('sessions', () => {
     expect(await allowed(fresh.iam, gc2, 's3:GetObject', 'arn:aws:s3:::b/x')).toBe(false)
     expect(await allowed(fresh.iam, gc2, 's3:GetObject', 'arn:aws:s3:::b/p/x')).toBe(true)
     expect((await fresh.iam.getSession(child.accessKeyId, clock.now()))?.hasPolicy).toBe(true)
+  })
+
+  it('REGRESSION session-chain-amplification: a chain is stored by reference and refused past MAX_CHAIN_DEPTH', async () => {
+    const { iam, caller, clock, db, masterKey } = await withKey()
+    const policyAt = (d: number): string =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::b/d${d}/*` },
+        ],
+      })
+    const chain: { accessKeyId: string }[] = []
+    let p = caller
+    for (let d = 1; d <= MAX_CHAIN_DEPTH; d++) {
+      const s = await iam.issue(sessionReq(p, { policyJson: policyAt(d) }), clock.now())
+      chain.push(s)
+      p = (await iam.resolve(s.accessKeyId))!.principal
+    }
+    // One more link is refused, naming the limit; nothing is stored for it.
+    const count = (): number =>
+      (db.prepare('SELECT count(*) AS n FROM iam_sessions').get() as { n: number }).n
+    const before = count()
+    const e = await iamError(iam.issue(sessionReq(p, { policyJson: policyAt(9) }), clock.now()))
+    expect(e.code).toBe('forbidden')
+    expect(e.message).toMatch(
+      /is not authorized to perform: sts:AssumeRole because its role chain is already 8 sessions long, the limit \(8\)/,
+    )
+    expect(count()).toBe(before)
+    expect(MAX_CHAIN_DEPTH).toBe(8)
+    // Each row holds its own policy only (the deepest is as small as the first).
+    const stored = (k: string): string =>
+      (
+        db.prepare('SELECT policies FROM iam_sessions WHERE access_key_id = ?').get(k) as {
+          policies: string
+        }
+      ).policies
+    const sizes = chain.map((s) => stored(s.accessKeyId).length)
+    expect(Math.max(...sizes)).toBeLessThan(2 * Math.min(...sizes))
+    expect(stored(chain[7]!.accessKeyId)).not.toContain('/d7/')
+    // Yet the deepest session has all eight layers, in memory and in a fresh process.
+    const texts = async (x: IamService, k: string) =>
+      (await x.policiesFor((await x.resolve(k))!.principal)).sessionLayers?.map((l) =>
+        l.map(
+          (q) =>
+            (JSON.parse(q.text) as { Statement: { Resource: string[] }[] }).Statement[0]!
+              .Resource[0],
+        ),
+      )
+    const want = Array.from({ length: 8 }, (_, i) => [`arn:aws:s3:::b/d${i + 1}/*`])
+    expect(await texts(iam, chain[7]!.accessKeyId)).toEqual(want)
+    const fresh = await makeIam({ db, masterKey })
+    expect(await texts(fresh.iam, chain[7]!.accessKeyId)).toEqual(want)
+    // The depth limit holds for sessions read back from the store too.
+    const deepest = (await fresh.iam.resolve(chain[7]!.accessKeyId))!.principal
+    expect((await iamError(fresh.iam.issue(sessionReq(deepest), clock.now()))).code).toBe(
+      'forbidden',
+    )
+    // Revoking a middle link kills every descendant and no ancestor, cached or not.
+    await fresh.iam.revoke(chain[3]!.accessKeyId)
+    const alive = async (x: IamService) =>
+      Promise.all(chain.map(async (s) => (await x.resolve(s.accessKeyId)) !== undefined))
+    const pattern = [true, true, true, false, false, false, false, false]
+    expect(await alive(fresh.iam)).toEqual(pattern)
+    expect(await alive((await makeIam({ db, masterKey })).iam)).toEqual(pattern)
+  })
+
+  it('reads chains stored whole by earlier versions; refuses a reference to a missing or unrelated session', async () => {
+    const { iam, caller, clock, db, masterKey } = await withKey()
+    const a = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY }), clock.now())
+    const ap = (await iam.resolve(a.accessKeyId))!.principal
+    const b = await iam.issue(sessionReq(ap, { policyJson: PREFIX_POLICY }), clock.now())
+    const other = await iam.issue(sessionReq(caller, { policyJson: WIDE_POLICY }), clock.now())
+    const setStored = (k: string, v: string): unknown =>
+      db.prepare('UPDATE iam_sessions SET policies = ? WHERE access_key_id = ?').run(v, k)
+    const layersOf = async (k: string) => {
+      const x = (await makeIam({ db, masterKey })).iam
+      const c = await x.resolve(k)
+      return c && (await x.policiesFor(c.principal)).sessionLayers?.map((l) => l.length)
+    }
+    // The whole chain inline (the format before references): still two layers.
+    const whole = (t: string) => JSON.stringify(JSON.parse(t) as unknown)
+    setStored(b.accessKeyId, JSON.stringify([[whole(READ_ONLY_POLICY)], [whole(PREFIX_POLICY)]]))
+    expect(await layersOf(b.accessKeyId)).toEqual([1, 1])
+    // A reference to a session that is not its ancestor, or that is gone: refused.
+    const ref = (to: string) => JSON.stringify({ after: to, layers: [whole(PREFIX_POLICY)] })
+    setStored(b.accessKeyId, ref(other.accessKeyId))
+    expect(await layersOf(b.accessKeyId)).toBeUndefined()
+    setStored(b.accessKeyId, ref(a.accessKeyId))
+    expect(await layersOf(b.accessKeyId)).toEqual([1, 1])
+    db.prepare('DELETE FROM iam_sessions WHERE access_key_id = ?').run(a.accessKeyId)
+    expect(await layersOf(b.accessKeyId)).toBeUndefined()
   })
 
   it('reads sessions stored in the single-layer format of the first version', async () => {

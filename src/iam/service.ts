@@ -18,13 +18,17 @@
  *    rides the store's group commit (one fsync per event-loop turn, still durable before the
  *    answer), and the new session's cache entry is built from the values in hand (no unseal).
  * 6. Role chaining keeps each ancestor's session policies as a separate layer that the policy
- *    engine intersects (session-layers.ts), so a chained session can only narrow its parent.
+ *    engine intersects (session-layers.ts), so a chained session can only narrow its parent. A
+ *    chain is stored by reference (a row holds its own policies and names the session whose
+ *    layers precede them; in memory a link shares its parent's compiled policies) and is at most
+ *    MAX_CHAIN_DEPTH sessions deep, so what one key can make the server hold stays linear in the
+ *    number of sessions it may have (`--max-sessions-per-parent`).
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
 import { hmacSha256, sha256Hex } from '../crypto/hash.js'
 import { generateSecret, generateURI, verifySync } from 'otplib'
-import type { ParentRef, Principal, UserRole } from '../auth/principal.js'
+import { principalArn, type ParentRef, type Principal, type UserRole } from '../auth/principal.js'
 import { deriveKey, KEY_LABELS, seal, unseal } from '../crypto/seal.js'
 import type { Clock, IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
@@ -57,7 +61,7 @@ import {
 } from './throttle.js'
 import { Lru } from '../lib/lru.js'
 import { RandomPool } from '../lib/random-pool.js'
-import { decodeLayers, encodeLayers } from './session-layers.js'
+import { decodeStoredLayers, encodeChainedLayers, encodeLayers } from './session-layers.js'
 import { SessionQuota, type SlotInfo } from './session-quota.js'
 import {
   IamError,
@@ -90,6 +94,13 @@ const MASTER_POLICIES: PrincipalPolicies = Object.freeze({
   identity: Object.freeze([MASTER_KEY_POLICY]),
 })
 const NO_POLICIES: PrincipalPolicies = Object.freeze({ identity: Object.freeze([]) })
+/**
+ * The longest role chain: a session made from a long-term key or a login is 1 deep, one made with
+ * its credentials 2, and so on. AWS caps each chained link at one hour but not the length; here a
+ * chain costs memory and checks per link, so AssumeRole from a session already this deep is
+ * refused (STS AccessDenied). Eight leaves room for any real delegation (service → job → step).
+ */
+export const MAX_CHAIN_DEPTH = 8
 /** Expired sessions keep resolving this long (callers answer ExpiredToken) before the sweep. */
 export const EXPIRED_SESSION_GRACE_MS = 60 * 60_000
 
@@ -1170,7 +1181,7 @@ export class IamService
     if (hit) return hit
     const row = await this.store.getSession(accessKeyId)
     if (!row) return undefined
-    const e = this.entryFromRow(row)
+    const e = await this.entryFromRow(row)
     if (e) this.sessions.set(accessKeyId, e)
     return e
   }
@@ -1185,17 +1196,22 @@ export class IamService
     return p
   }
 
-  /** A cache entry from a stored row (decrypts the secret, recompiles the layers). */
-  private entryFromRow(row: SessionRow): SessionEntry | undefined {
+  /**
+   * A cache entry from a stored row (decrypts the secret, recompiles its own layers). A chained
+   * row's inherited layers are its parent session's, loaded first (at most MAX_CHAIN_DEPTH links)
+   * and shared, not copied; when the parent is gone the session is refused (never widened).
+   */
+  private async entryFromRow(row: SessionRow): Promise<SessionEntry | undefined> {
     if (!this.accounts.has(row.accountId)) return undefined
     let stored: StoredParent
     let secret: string
-    let layers: Layers
+    let own: Layers
+    let after: string | undefined
     try {
       stored = JSON.parse(row.parent) as StoredParent
-      layers = decodeLayers(row.policies).map((texts) =>
-        texts.map((t, i) => this.compileStored(t, i)),
-      )
+      const decoded = decodeStoredLayers(row.policies)
+      after = decoded.after
+      own = decoded.layers.map((texts) => texts.map((t, i) => this.compileStored(t, i)))
       secret = unseal(this.sealKey, row.secret, aadSession(row.accessKeyId))
     } catch (err) {
       this.log.error(
@@ -1203,6 +1219,21 @@ export class IamService
         'unreadable session; refusing it',
       )
       return undefined
+    }
+    let layers = own
+    if (after !== undefined) {
+      const from = after
+      // A reference may only name an ancestor the session's liveness already depends on.
+      const isAncestor = stored.checks.some((c) => c.kind === 'session' && c.accessKeyId === from)
+      const p = isAncestor ? await this.sessionEntry(from) : undefined
+      if (!p) {
+        this.log.warn(
+          { accessKeyId: row.accessKeyId, parent: from },
+          'chained session whose parent session is gone; refusing it',
+        )
+        return undefined
+      }
+      layers = own.length > 0 ? [...p.layers, ...own] : p.layers
     }
     return this.makeEntry(row, stored, layers, secret)
   }
@@ -1375,9 +1406,11 @@ export class IamService
     try {
       secretAccessKey = this.ids.alnum(40)
       sessionToken = req.withToken ? TOKEN_PREFIX + this.random.base64url(32) : ''
-      // Role chaining: the new policies become one more layer, intersected with the inherited ones.
-      const layers: Layers =
-        req.policies.length > 0 ? [...origin.layers, req.policies] : origin.layers
+      // Role chaining: the new policies become one more layer, intersected with the inherited
+      // ones. In memory the inherited layers are the parent's own objects; the row stores only
+      // the new layer and names the parent session (session-layers.ts).
+      const own: Layers = req.policies.length > 0 ? [req.policies] : []
+      const layers: Layers = own.length > 0 ? [...origin.layers, ...own] : origin.layers
       const stored: StoredParent =
         req.asCaller === true ? { parent, checks, asParent: true } : { parent, checks }
       const row: SessionRow = {
@@ -1392,7 +1425,10 @@ export class IamService
           ? { tokenHmac: hmacSha256(this.tokenKey, sessionToken).toString('hex') }
           : {}),
         sessionName: req.sessionName,
-        policies: encodeLayers(layers),
+        policies:
+          origin.layersFrom !== undefined && origin.layers.length > 0
+            ? encodeChainedLayers(origin.layersFrom, own)
+            : encodeLayers(own),
         roleName: req.roleName,
         roleId: req.roleId,
         issuedAt: now,
@@ -1453,6 +1489,8 @@ export class IamService
     userId?: string
     originKeyId?: string
     layers: Layers
+    /** Role chaining: the calling session, whose layers `layers` are. */
+    layersFrom?: string
     maxExpiresAt: number
   }> {
     switch (caller.kind) {
@@ -1506,6 +1544,13 @@ export class IamService
         if (!e || e.revoked || !(await this.alive(e)) || now >= e.row.expiresAt) {
           throw new IamError('unauthorized', 'Unknown or expired caller session')
         }
+        const depth = chainDepth(e.checks)
+        if (depth >= MAX_CHAIN_DEPTH) {
+          throw new IamError(
+            'forbidden',
+            `User: ${principalArn(caller)} is not authorized to perform: sts:AssumeRole because its role chain is already ${depth} sessions long, the limit (${MAX_CHAIN_DEPTH}); assume from a session nearer the long-term key`,
+          )
+        }
         // Role chaining: the new session inherits every restriction and cannot outlive this one.
         return {
           parent: e.parent,
@@ -1514,6 +1559,7 @@ export class IamService
           ...(e.row.userId !== undefined ? { userId: e.row.userId } : {}),
           ...(e.row.originKeyId !== undefined ? { originKeyId: e.row.originKeyId } : {}),
           layers: e.layers,
+          layersFrom: e.row.accessKeyId,
           maxExpiresAt: e.row.expiresAt,
         }
       }
@@ -1556,7 +1602,7 @@ export class IamService
     const rows = await this.store.listActiveSessions(filter, now)
     const out: SessionInfo[] = []
     for (const row of rows) {
-      const e = this.sessions.get(row.accessKeyId) ?? this.entryFromRow(row)
+      const e = this.sessions.get(row.accessKeyId) ?? (await this.entryFromRow(row))
       if (!e || e.revoked || !(await this.alive(e))) continue
       out.push(this.sessionInfo(e))
     }
@@ -1599,6 +1645,16 @@ const DENY_ALL = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Sid: 'StoredPolicyUnreadable', Effect: 'Deny', Action: '*', Resource: '*' }],
 })
+
+/**
+ * How many sessions long a session's chain is (1 = made from a long-term key or a login): each
+ * chained link adds its parent session to the checks it inherits.
+ */
+function chainDepth(checks: readonly LivenessCheck[]): number {
+  let n = 1
+  for (const c of checks) if (c.kind === 'session') n++
+  return n
+}
 
 /** Whether a stored session acts as its account's root (unreadable rows count as yes). */
 function actsAsRoot(row: SessionRow): boolean {
