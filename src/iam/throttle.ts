@@ -88,16 +88,15 @@ export class FailureThrottle {
   }
 
   /**
-   * Seconds until `key` may try again (in-flight attempts count as failures made when they
-   * started), or 0 when it is not locked.
+   * Seconds until `key` may try again, or 0 when it is not locked. Locked by failures: until the
+   * oldest of the last `limit` ages out. Locked only because attempts are still being checked:
+   * 1, since they settle within a password hash (and those that fail then lock it for longer).
    */
   retryAfter(key: string, now: number): number {
     const s = this.live(key, now)
-    if (!s) return 0
-    const n = s.failures.length + s.pending.length
-    if (n < this.opts.limit) return 0
-    const times = [...s.failures, ...s.pending.map((a) => a.at)].sort((a, b) => a - b)
-    const oldest = times[n - this.opts.limit] ?? now
+    if (!s || s.failures.length + s.pending.length < this.opts.limit) return 0
+    const oldest = s.failures[s.failures.length - this.opts.limit]
+    if (oldest === undefined) return 1
     return Math.max(1, Math.ceil((oldest + this.opts.windowMs - now) / 1000))
   }
 
