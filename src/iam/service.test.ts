@@ -8,7 +8,7 @@ import { IamError } from './types.js'
 import { makeIam, READ_ONLY_POLICY, sessionReq } from './test-helpers.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 import { openDatabase } from '../backends/sqlite/db.js'
-import { IamService } from './service.js'
+import { IamService, MAX_CHAIN_DEPTH } from './service.js'
 import { ManualClock, randomIds } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
 import { decide } from '../policy/combine.js'
@@ -317,6 +317,71 @@ describe('password login and throttling', () => {
     ).resolves.toBeTruthy()
   })
 
+  it('REGRESSION login-lockout-race: parallel logins are counted before the hash, so at most 10 are checked', async () => {
+    const { iam, clock } = await setup()
+    const outcome = async (p: Promise<unknown>): Promise<string> => {
+      try {
+        await p
+        return 'ok'
+      } catch (e) {
+        if (e instanceof IamError) return e.code
+        throw e
+      }
+    }
+    // 60 at once from one address, the right password last: 10 are checked, 50 throttled unheard.
+    const burst = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        outcome(
+          iam.authenticatePassword(
+            {
+              username: 'alice',
+              password: i === 59 ? 'alice-pass-1' : `wrong-${i}`,
+              address: '5.5.5.5',
+            },
+            clock.now(),
+          ),
+        ),
+      ),
+    )
+    expect(burst.filter((o) => o === 'unauthorized')).toHaveLength(10)
+    expect(burst.filter((o) => o === 'throttled')).toHaveLength(50)
+    expect(burst[59]).toBe('throttled')
+
+    // The TOTP check shares the path: the right password with wrong codes, in parallel.
+    const { iam: iam2, alice: alice2, clock: clock2 } = await setup()
+    await iam2.enrollTotp(alice2.id)
+    const otp = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        outcome(
+          iam2.authenticatePassword(
+            {
+              username: 'alice',
+              password: 'alice-pass-1',
+              otp: String(100000 + i),
+              address: `10.1.0.${i}`,
+            },
+            clock2.now(),
+          ),
+        ),
+      ),
+    )
+    expect(otp.filter((o) => o === 'ok')).toHaveLength(0)
+    expect(otp.filter((o) => o === 'unauthorized')).toHaveLength(10)
+    expect(otp.filter((o) => o === 'throttled')).toHaveLength(30)
+  })
+
+  it('a success releases its reservation and forgets the user failures, not the address ones', async () => {
+    const { iam, clock } = await setup()
+    const at = (address: string, password: string) =>
+      iam.authenticatePassword({ username: 'alice', password, address }, clock.now())
+    for (let i = 0; i < 9; i++) await iamError(at('8.8.8.8', 'wrong-pass'))
+    await expect(at('8.8.8.8', 'alice-pass-1')).resolves.toMatchObject({ kind: 'user' })
+    // The user's count starts again; the address keeps its 9 failures: one more locks it.
+    await iamError(at('8.8.8.8', 'wrong-pass'))
+    expect((await iamError(at('8.8.8.8', 'alice-pass-1'))).code).toBe('throttled')
+    await expect(at('8.8.4.4', 'alice-pass-1')).resolves.toMatchObject({ kind: 'user' })
+  })
+
   it('requires a fresh TOTP code once enrolled', async () => {
     const { iam, alice, clock } = await setup()
     const { secret, otpauthUrl } = await iam.enrollTotp(alice.id)
@@ -576,6 +641,97 @@ describe('sessions', () => {
     expect((await fresh.iam.getSession(child.accessKeyId, clock.now()))?.hasPolicy).toBe(true)
   })
 
+  it('REGRESSION session-chain-amplification: a chain is stored by reference and refused past MAX_CHAIN_DEPTH', async () => {
+    const { iam, caller, clock, db, masterKey } = await withKey()
+    const policyAt = (d: number): string =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::b/d${d}/*` },
+        ],
+      })
+    const chain: { accessKeyId: string }[] = []
+    let p = caller
+    for (let d = 1; d <= MAX_CHAIN_DEPTH; d++) {
+      const s = await iam.issue(sessionReq(p, { policyJson: policyAt(d) }), clock.now())
+      chain.push(s)
+      p = (await iam.resolve(s.accessKeyId))!.principal
+    }
+    // One more link is refused, naming the limit; nothing is stored for it.
+    const count = (): number =>
+      (db.prepare('SELECT count(*) AS n FROM iam_sessions').get() as { n: number }).n
+    const before = count()
+    const e = await iamError(iam.issue(sessionReq(p, { policyJson: policyAt(9) }), clock.now()))
+    expect(e.code).toBe('forbidden')
+    expect(e.message).toMatch(
+      /is not authorized to perform: sts:AssumeRole because its role chain is already 8 sessions long, the limit \(8\)/,
+    )
+    expect(count()).toBe(before)
+    expect(MAX_CHAIN_DEPTH).toBe(8)
+    // Each row holds its own policy only (the deepest is as small as the first).
+    const stored = (k: string): string =>
+      (
+        db.prepare('SELECT policies FROM iam_sessions WHERE access_key_id = ?').get(k) as {
+          policies: string
+        }
+      ).policies
+    const sizes = chain.map((s) => stored(s.accessKeyId).length)
+    expect(Math.max(...sizes)).toBeLessThan(2 * Math.min(...sizes))
+    expect(stored(chain[7]!.accessKeyId)).not.toContain('/d7/')
+    // Yet the deepest session has all eight layers, in memory and in a fresh process.
+    const texts = async (x: IamService, k: string) =>
+      (await x.policiesFor((await x.resolve(k))!.principal)).sessionLayers?.map((l) =>
+        l.map(
+          (q) =>
+            (JSON.parse(q.text) as { Statement: { Resource: string[] }[] }).Statement[0]!
+              .Resource[0],
+        ),
+      )
+    const want = Array.from({ length: 8 }, (_, i) => [`arn:aws:s3:::b/d${i + 1}/*`])
+    expect(await texts(iam, chain[7]!.accessKeyId)).toEqual(want)
+    const fresh = await makeIam({ db, masterKey })
+    expect(await texts(fresh.iam, chain[7]!.accessKeyId)).toEqual(want)
+    // The depth limit holds for sessions read back from the store too.
+    const deepest = (await fresh.iam.resolve(chain[7]!.accessKeyId))!.principal
+    expect((await iamError(fresh.iam.issue(sessionReq(deepest), clock.now()))).code).toBe(
+      'forbidden',
+    )
+    // Revoking a middle link kills every descendant and no ancestor, cached or not.
+    await fresh.iam.revoke(chain[3]!.accessKeyId)
+    const alive = async (x: IamService) =>
+      Promise.all(chain.map(async (s) => (await x.resolve(s.accessKeyId)) !== undefined))
+    const pattern = [true, true, true, false, false, false, false, false]
+    expect(await alive(fresh.iam)).toEqual(pattern)
+    expect(await alive((await makeIam({ db, masterKey })).iam)).toEqual(pattern)
+  })
+
+  it('reads chains stored whole by earlier versions; refuses a reference to a missing or unrelated session', async () => {
+    const { iam, caller, clock, db, masterKey } = await withKey()
+    const a = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY }), clock.now())
+    const ap = (await iam.resolve(a.accessKeyId))!.principal
+    const b = await iam.issue(sessionReq(ap, { policyJson: PREFIX_POLICY }), clock.now())
+    const other = await iam.issue(sessionReq(caller, { policyJson: WIDE_POLICY }), clock.now())
+    const setStored = (k: string, v: string): unknown =>
+      db.prepare('UPDATE iam_sessions SET policies = ? WHERE access_key_id = ?').run(v, k)
+    const layersOf = async (k: string) => {
+      const x = (await makeIam({ db, masterKey })).iam
+      const c = await x.resolve(k)
+      return c && (await x.policiesFor(c.principal)).sessionLayers?.map((l) => l.length)
+    }
+    // The whole chain inline (the format before references): still two layers.
+    const whole = (t: string) => JSON.stringify(JSON.parse(t) as unknown)
+    setStored(b.accessKeyId, JSON.stringify([[whole(READ_ONLY_POLICY)], [whole(PREFIX_POLICY)]]))
+    expect(await layersOf(b.accessKeyId)).toEqual([1, 1])
+    // A reference to a session that is not its ancestor, or that is gone: refused.
+    const ref = (to: string) => JSON.stringify({ after: to, layers: [whole(PREFIX_POLICY)] })
+    setStored(b.accessKeyId, ref(other.accessKeyId))
+    expect(await layersOf(b.accessKeyId)).toBeUndefined()
+    setStored(b.accessKeyId, ref(a.accessKeyId))
+    expect(await layersOf(b.accessKeyId)).toEqual([1, 1])
+    db.prepare('DELETE FROM iam_sessions WHERE access_key_id = ?').run(a.accessKeyId)
+    expect(await layersOf(b.accessKeyId)).toBeUndefined()
+  })
+
   it('reads sessions stored in the single-layer format of the first version', async () => {
     const { iam, caller, clock, db, masterKey } = await withKey()
     const s = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY }), clock.now())
@@ -764,5 +920,114 @@ describe('sessions', () => {
     for (let i = 0; i < 50; i++) await iam.resolve(s.accessKeyId)
     await iam.resolve('ASIA0000000000000000')
     expect(reads).toBe(1) // only the unknown id went to the store
+  })
+
+  describe('sessions acting for a customer (RSAssumeCustomerRole)', () => {
+    async function reseller() {
+      const f = await makeIam()
+      const now = f.clock.now()
+      const res = await f.iam.createAccount({ name: 'res', type: 'reseller' }, now)
+      const cust = await f.iam.createAccount(
+        { name: 'cust', type: 'customer', resellerId: res.account.id },
+        now,
+      )
+      const su = await f.iam.createUser(
+        { accountId: res.account.id, username: 'su', password: 'su-pass-123', role: 'SuperUser' },
+        now,
+      )
+      const suKey = await f.iam.generateKey(su.id, now)
+      const suCaller = (await f.iam.resolve(suKey.accessKeyId))!.principal
+      const resCaller = (await f.iam.resolve(res.masterKey.accessKeyId))!.principal
+      const actAs = {
+        kind: 'account-root' as const,
+        accountId: cust.account.id,
+        accessKeyId: cust.account.masterAccessKeyId,
+      }
+      const mint = (caller: typeof suCaller) =>
+        f.iam.issue(sessionReq(caller, { actAs, withToken: false }), f.clock.now())
+      return { ...f, res, cust, su, suCaller, resCaller, mint }
+    }
+
+    it("REGRESSION customer-role-outlives-revocation: die with the customer's master key, also in a fresh process", async () => {
+      const f = await reseller()
+      const a = await f.mint(f.suCaller)
+      const b = await f.mint(f.resCaller)
+      expect((await f.iam.resolve(a.accessKeyId))?.principal).toMatchObject({
+        accountId: f.cust.account.id,
+        parent: { kind: 'account-root' },
+      })
+      await f.iam.resetMasterKey(f.cust.account.id)
+      expect(await f.iam.resolve(a.accessKeyId)).toBeUndefined()
+      expect(await f.iam.resolve(b.accessKeyId)).toBeUndefined()
+      const fresh = await makeIam({ db: f.db, masterKey: f.masterKey })
+      expect(await fresh.iam.resolve(a.accessKeyId)).toBeUndefined()
+      expect(await fresh.iam.list({ accountId: f.cust.account.id }, f.clock.now())).toEqual([])
+      // Minting again works.
+      expect(await f.iam.resolve((await f.mint(f.suCaller)).accessKeyId)).toBeDefined()
+    })
+
+    it('REGRESSION customer-role-outlives-revocation: die when the minting SuperUser is demoted, and a promotion back does not revive them', async () => {
+      const f = await reseller()
+      const s = await f.mint(f.suCaller)
+      // Chained from it: depends on it, so it goes too.
+      const sc = (await f.iam.resolve(s.accessKeyId))!.principal
+      const chained = await f.iam.issue(sessionReq(sc), f.clock.now())
+      // A session acting as the SuperUser itself in its own account is not one of them.
+      const own = await f.iam.issue(sessionReq(f.suCaller), f.clock.now())
+      await f.iam.updateUser(f.su.id, { role: 'Writer' })
+      await f.iam.updateUser(f.su.id, { role: 'SuperUser' })
+      expect(await f.iam.resolve(s.accessKeyId)).toBeUndefined()
+      expect(await f.iam.resolve(chained.accessKeyId)).toBeUndefined()
+      expect(await f.iam.resolve(own.accessKeyId)).toBeDefined()
+      const fresh = await makeIam({ db: f.db, masterKey: f.masterKey })
+      expect(await fresh.iam.resolve(s.accessKeyId)).toBeUndefined()
+    })
+
+    it('die when the minting SuperUser is deactivated or the reseller master key is reset', async () => {
+      const f = await reseller()
+      const viaUser = await f.mint(f.suCaller)
+      const viaMaster = await f.mint(f.resCaller)
+      await f.iam.updateUser(f.su.id, { isActive: false })
+      expect(await f.iam.resolve(viaUser.accessKeyId)).toBeUndefined()
+      expect(await f.iam.resolve(viaMaster.accessKeyId)).toBeDefined()
+      await f.iam.resetMasterKey(f.res.account.id)
+      expect(await f.iam.resolve(viaMaster.accessKeyId)).toBeUndefined()
+    })
+
+    it('are refused to anyone but a reseller root or SuperUser acting for its own customer', async () => {
+      const f = await reseller()
+      const now = f.clock.now()
+      const w = await f.iam.createUser(
+        { accountId: f.res.account.id, username: 'w', password: 'w-pass-1234', role: 'Writer' },
+        now,
+      )
+      const wCaller = (await f.iam.resolve((await f.iam.generateKey(w.id, now)).accessKeyId))!
+        .principal
+      expect((await iamError(f.mint(wCaller))).code).toBe('forbidden')
+      const other = await f.iam.createAccount({ name: 'other', type: 'reseller' }, now)
+      const otherRoot = (await f.iam.resolve(other.masterKey.accessKeyId))!.principal
+      expect((await iamError(f.mint(otherRoot))).code).toBe('forbidden')
+    })
+  })
+
+  it("a user's session follows the user's current role (policies are evaluated live)", async () => {
+    const { iam, caller, alice, clock } = await withKey()
+    const s = await iam.issue(sessionReq(caller), clock.now())
+    const p = (await iam.resolve(s.accessKeyId))!.principal
+    const can = async (action: string): Promise<boolean> => {
+      const pol = await iam.policiesFor(p)
+      return (
+        decide({
+          identity: pol.identity,
+          sameAccount: true,
+          facts: sessionFacts(action, 'arn:aws:s3:::b/x'),
+        }).effect === 'allow'
+      )
+    }
+    expect(await can('s3:PutObject')).toBe(true)
+    await iam.updateUser(alice.id, { role: 'Reader' })
+    expect(await iam.resolve(s.accessKeyId)).toBeDefined()
+    expect(await can('s3:PutObject')).toBe(false)
+    expect(await can('s3:GetObject')).toBe(true)
   })
 })

@@ -18,13 +18,17 @@
  *    rides the store's group commit (one fsync per event-loop turn, still durable before the
  *    answer), and the new session's cache entry is built from the values in hand (no unseal).
  * 6. Role chaining keeps each ancestor's session policies as a separate layer that the policy
- *    engine intersects (session-layers.ts), so a chained session can only narrow its parent.
+ *    engine intersects (session-layers.ts), so a chained session can only narrow its parent. A
+ *    chain is stored by reference (a row holds its own policies and names the session whose
+ *    layers precede them; in memory a link shares its parent's compiled policies) and is at most
+ *    MAX_CHAIN_DEPTH sessions deep, so what one key can make the server hold stays linear in the
+ *    number of sessions it may have (`--max-sessions-per-parent`).
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
 import { hmacSha256, sha256Hex } from '../crypto/hash.js'
 import { generateSecret, generateURI, verifySync } from 'otplib'
-import type { ParentRef, Principal, UserRole } from '../auth/principal.js'
+import { principalArn, type ParentRef, type Principal, type UserRole } from '../auth/principal.js'
 import { deriveKey, KEY_LABELS, seal, unseal } from '../crypto/seal.js'
 import type { Clock, IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
@@ -49,10 +53,15 @@ import {
   verifyAgainstDummy,
   verifyPassword,
 } from './password.js'
-import { FailureThrottle, LOGIN_THROTTLE, type ThrottleOptions } from './throttle.js'
+import {
+  FailureThrottle,
+  LOGIN_THROTTLE,
+  type LoginAttempt,
+  type ThrottleOptions,
+} from './throttle.js'
 import { Lru } from '../lib/lru.js'
 import { RandomPool } from '../lib/random-pool.js'
-import { decodeLayers, encodeLayers } from './session-layers.js'
+import { decodeStoredLayers, encodeChainedLayers, encodeLayers } from './session-layers.js'
 import { SessionQuota, type SlotInfo } from './session-quota.js'
 import {
   IamError,
@@ -85,6 +94,13 @@ const MASTER_POLICIES: PrincipalPolicies = Object.freeze({
   identity: Object.freeze([MASTER_KEY_POLICY]),
 })
 const NO_POLICIES: PrincipalPolicies = Object.freeze({ identity: Object.freeze([]) })
+/**
+ * The longest role chain: a session made from a long-term key or a login is 1 deep, one made with
+ * its credentials 2, and so on. AWS caps each chained link at one hour but not the length; here a
+ * chain costs memory and checks per link, so AssumeRole from a session already this deep is
+ * refused (STS AccessDenied). Eight leaves room for any real delegation (service → job → step).
+ */
+export const MAX_CHAIN_DEPTH = 8
 /** Expired sessions keep resolving this long (callers answer ExpiredToken) before the sweep. */
 export const EXPIRED_SESSION_GRACE_MS = 60 * 60_000
 
@@ -195,7 +211,13 @@ export type IamChange =
 /** What a session's life depends on; every check must hold for it to resolve. */
 export type LivenessCheck =
   | { readonly kind: 'root'; readonly accountId: string; readonly version: number }
-  | { readonly kind: 'user'; readonly userId: string; readonly accessKeyId?: string }
+  | {
+      readonly kind: 'user'
+      readonly userId: string
+      readonly accessKeyId?: string
+      /** The role the user must still have (sessions that needed it to be minted). */
+      readonly role?: UserRole
+    }
   | { readonly kind: 'session'; readonly accessKeyId: string }
 
 interface StoredParent {
@@ -673,12 +695,19 @@ export class IamService
     this.emit({ kind: 'account', id: a.row.id })
   }
 
-  /** New master secret (same access key id); the old secret and sessions made from it die now. */
+  /**
+   * New master secret (same access key id); the old secret and every session acting as the
+   * account's root die now: those the key minted, and those a reseller minted for the account
+   * (RSAssumeCustomerRole), whose liveness check names the secret version. The latter are also
+   * revoked in the store here, which frees their slots in the reseller's quota at once.
+   */
   async resetMasterKey(accountId: string): Promise<NewKey> {
     return this.exclusive(async () => {
       const a = this.mustAccount(accountId)
       const secret = this.ids.alnum(40)
       await this.setMasterKey(a, a.row.masterAccessKeyId, secret)
+      const rows = await this.store.listActiveSessions({ accountId }, this.clock.now())
+      await this.revokeStored(rows.filter(actsAsRoot))
       return { accessKeyId: a.row.masterAccessKeyId, secretKey: secret }
     })
   }
@@ -800,13 +829,37 @@ export class IamService
       }
       const row = next as unknown as UserRow
       const deactivated = u.row.isActive && !row.isActive
+      const demoted = u.row.role === 'SuperUser' && row.role !== 'SuperUser'
       await this.store.updateUser(row)
       if (deactivated) await this.store.revokeUserSessions(id)
       this.cacheUser({ ...u, row })
       if (deactivated) this.dropSessionsWhere((e) => e.userId === id)
+      else if (demoted) await this.revokeActingElsewhere(u.row)
       this.emit({ kind: 'user', id })
       return this.getUser(id) as UserView
     })
+  }
+
+  /**
+   * A SuperUser lost its role: revoke, for good, the sessions it minted that act in another
+   * account (RSAssumeCustomerRole and sessions chained from them), which only a SuperUser may
+   * mint. Their liveness check already refuses them; revoking the rows keeps a later promotion
+   * from reviving them and frees their quota slots. Its other sessions act as the user and follow
+   * its current role on every request.
+   */
+  private async revokeActingElsewhere(user: UserRow): Promise<void> {
+    const rows = await this.store.listActiveSessions({ userId: user.id }, this.clock.now())
+    await this.revokeStored(rows.filter((r) => r.accountId !== user.accountId))
+  }
+
+  /** Revoke these sessions now: cache entries, quota slots and rows. */
+  private async revokeStored(rows: readonly SessionRow[]): Promise<void> {
+    for (const r of rows) {
+      const cached = this.sessions.get(r.accessKeyId)
+      if (cached) cached.revoked = true
+      this.quota.release(r.accessKeyId)
+      await this.store.revokeSession(r.accessKeyId)
+    }
   }
 
   async deleteUser(id: string): Promise<void> {
@@ -947,42 +1000,73 @@ export class IamService
   // ---------------------------------------------------------------------------------------------
   // Password logins
 
-  private throttleCheck(keys: readonly string[], now: number): void {
-    let wait = 0
-    for (const k of keys) wait = Math.max(wait, this.throttle.retryAfter(k, now))
-    if (wait > 0) throw new IamError('throttled', 'Too many failed logins; try again later', wait)
+  /**
+   * Reserve a login attempt on every throttle key before anything slow runs (throttle.ts): at the
+   * limit this throws IamError('throttled') and nothing is checked.
+   */
+  private reserveLogin(keys: readonly string[], now: number): LoginAttempt {
+    const r = this.throttle.reserve(keys, now)
+    if (typeof r === 'number')
+      throw new IamError('throttled', 'Too many failed logins; try again later', r)
+    return r
   }
 
-  private failLogin(keys: readonly string[], now: number): never {
-    for (const k of keys) this.throttle.fail(k, now)
-    throw new IamError('unauthorized', 'Invalid credentials')
+  /**
+   * Run a login check under a reserved attempt: `check` answers whether the credentials are
+   * right (throwing counts as a failure too). A success releases the reservation and forgets the
+   * first key's (the user's) failures; a failure stays counted and answers the generic refusal.
+   */
+  private async throttledLogin(
+    keys: readonly string[],
+    now: number,
+    check: () => Promise<boolean>,
+  ): Promise<void> {
+    const attempt = this.reserveLogin(keys, now)
+    let ok = false
+    try {
+      ok = await check()
+    } finally {
+      if (ok) {
+        attempt.succeed()
+        this.throttle.reset(keys[0] as string)
+      } else {
+        attempt.fail(now)
+      }
+    }
+    if (!ok) throw new IamError('unauthorized', 'Invalid credentials')
   }
 
   /**
    * A user's password (+ OTP) login, for RSLogin and the admin API. Every failure is the same
    * IamError('unauthorized', 'Invalid credentials'); 10 failures in 15 minutes per user or per
-   * address → IamError('throttled', …, retryAfter). The principal has accessKeyId ''.
+   * address → IamError('throttled', …, retryAfter), attempts still being checked included, so
+   * parallel attempts cannot outrun the count. The principal has accessKeyId ''.
    */
   async authenticatePassword(input: LoginInput, now: number): Promise<UserPrincipal> {
     const customer = input.customer ?? 'default'
     const keys = [`u:${customer}/${input.username.toLowerCase()}`, `a:${input.address}`]
-    this.throttleCheck(keys, now)
-    const accountId = this.accountsByName.get(customer)
-    const userId =
-      accountId === undefined
-        ? undefined
-        : this.usersByName.get(`${accountId}/${input.username.toLowerCase()}`)
-    const u = userId === undefined ? undefined : this.users.get(userId)
-    const account = accountId === undefined ? undefined : this.accounts.get(accountId)
-    if (!u || !account || input.password.length > MAX_PASSWORD_LENGTH) {
-      await verifyAgainstDummy(input.password, this.scryptN)
-      this.failLogin(keys, now)
-    }
-    const ok = await verifyPassword(input.password, u.row.passwordHash)
-    if (!ok || !u.row.isActive) this.failLogin(keys, now)
-    if (u.row.totpSecret !== undefined && !this.verifyTotp(u.row.id, input.otp ?? '', now))
-      this.failLogin(keys, now)
-    this.throttle.reset(keys[0] as string)
+    let found: { u: UserState; account: AccountState } | undefined
+    await this.throttledLogin(keys, now, async () => {
+      const accountId = this.accountsByName.get(customer)
+      const userId =
+        accountId === undefined
+          ? undefined
+          : this.usersByName.get(`${accountId}/${input.username.toLowerCase()}`)
+      const u = userId === undefined ? undefined : this.users.get(userId)
+      const account = accountId === undefined ? undefined : this.accounts.get(accountId)
+      if (!u || !account || input.password.length > MAX_PASSWORD_LENGTH) {
+        await verifyAgainstDummy(input.password, this.scryptN)
+        return false
+      }
+      if (!(await verifyPassword(input.password, u.row.passwordHash)) || !u.row.isActive)
+        return false
+      if (u.row.totpSecret !== undefined && !this.verifyTotp(u.row.id, input.otp ?? '', now))
+        return false
+      found = { u, account }
+      return true
+    })
+    if (!found) throw new IamError('unauthorized', 'Invalid credentials')
+    const { u, account } = found
     const row: UserRow = { ...u.row, lastAccess: now }
     await this.store.touchUser(u.row.id, now)
     u.row = row
@@ -993,13 +1077,13 @@ export class IamService
   async authenticateAdmin(input: LoginInput, now: number): Promise<AdminIdentity> {
     const op = this.operator
     if (input.customer === undefined && op && input.username === op.username) {
-      const keys = [`o:${op.username}`, `a:${input.address}`]
-      this.throttleCheck(keys, now)
-      const ok =
-        input.password.length <= MAX_PASSWORD_LENGTH &&
-        (await verifyPassword(input.password, op.passwordHash))
-      if (!ok) this.failLogin(keys, now)
-      this.throttle.reset(keys[0] as string)
+      await this.throttledLogin(
+        [`o:${op.username}`, `a:${input.address}`],
+        now,
+        async () =>
+          input.password.length <= MAX_PASSWORD_LENGTH &&
+          (await verifyPassword(input.password, op.passwordHash)),
+      )
       return { kind: 'operator', username: op.username }
     }
     return { kind: 'user', principal: await this.authenticatePassword(input, now) }
@@ -1097,7 +1181,7 @@ export class IamService
     if (hit) return hit
     const row = await this.store.getSession(accessKeyId)
     if (!row) return undefined
-    const e = this.entryFromRow(row)
+    const e = await this.entryFromRow(row)
     if (e) this.sessions.set(accessKeyId, e)
     return e
   }
@@ -1112,17 +1196,22 @@ export class IamService
     return p
   }
 
-  /** A cache entry from a stored row (decrypts the secret, recompiles the layers). */
-  private entryFromRow(row: SessionRow): SessionEntry | undefined {
+  /**
+   * A cache entry from a stored row (decrypts the secret, recompiles its own layers). A chained
+   * row's inherited layers are its parent session's, loaded first (at most MAX_CHAIN_DEPTH links)
+   * and shared, not copied; when the parent is gone the session is refused (never widened).
+   */
+  private async entryFromRow(row: SessionRow): Promise<SessionEntry | undefined> {
     if (!this.accounts.has(row.accountId)) return undefined
     let stored: StoredParent
     let secret: string
-    let layers: Layers
+    let own: Layers
+    let after: string | undefined
     try {
       stored = JSON.parse(row.parent) as StoredParent
-      layers = decodeLayers(row.policies).map((texts) =>
-        texts.map((t, i) => this.compileStored(t, i)),
-      )
+      const decoded = decodeStoredLayers(row.policies)
+      after = decoded.after
+      own = decoded.layers.map((texts) => texts.map((t, i) => this.compileStored(t, i)))
       secret = unseal(this.sealKey, row.secret, aadSession(row.accessKeyId))
     } catch (err) {
       this.log.error(
@@ -1130,6 +1219,21 @@ export class IamService
         'unreadable session; refusing it',
       )
       return undefined
+    }
+    let layers = own
+    if (after !== undefined) {
+      const from = after
+      // A reference may only name an ancestor the session's liveness already depends on.
+      const isAncestor = stored.checks.some((c) => c.kind === 'session' && c.accessKeyId === from)
+      const p = isAncestor ? await this.sessionEntry(from) : undefined
+      if (!p) {
+        this.log.warn(
+          { accessKeyId: row.accessKeyId, parent: from },
+          'chained session whose parent session is gone; refusing it',
+        )
+        return undefined
+      }
+      layers = own.length > 0 ? [...p.layers, ...own] : p.layers
     }
     return this.makeEntry(row, stored, layers, secret)
   }
@@ -1193,6 +1297,7 @@ export class IamService
           const u = this.users.get(c.userId)
           if (!u || !u.row.isActive) return false
           if (c.accessKeyId !== undefined && u.key?.row.accessKeyId !== c.accessKeyId) return false
+          if (c.role !== undefined && u.row.role !== c.role) return false
           break
         }
         case 'session': {
@@ -1257,6 +1362,7 @@ export class IamService
       if (!target) throw new IamError('not-found', `No such customer: ${req.actAs.accountId}`)
       accountId = target.row.id
       if (req.actAs.kind === 'account-root') {
+        checks.push(...this.actAsRootChecks(req.caller, target))
         parent = {
           kind: 'account-root',
           accountId: target.row.id,
@@ -1300,9 +1406,11 @@ export class IamService
     try {
       secretAccessKey = this.ids.alnum(40)
       sessionToken = req.withToken ? TOKEN_PREFIX + this.random.base64url(32) : ''
-      // Role chaining: the new policies become one more layer, intersected with the inherited ones.
-      const layers: Layers =
-        req.policies.length > 0 ? [...origin.layers, req.policies] : origin.layers
+      // Role chaining: the new policies become one more layer, intersected with the inherited
+      // ones. In memory the inherited layers are the parent's own objects; the row stores only
+      // the new layer and names the parent session (session-layers.ts).
+      const own: Layers = req.policies.length > 0 ? [req.policies] : []
+      const layers: Layers = own.length > 0 ? [...origin.layers, ...own] : origin.layers
       const stored: StoredParent =
         req.asCaller === true ? { parent, checks, asParent: true } : { parent, checks }
       const row: SessionRow = {
@@ -1317,7 +1425,10 @@ export class IamService
           ? { tokenHmac: hmacSha256(this.tokenKey, sessionToken).toString('hex') }
           : {}),
         sessionName: req.sessionName,
-        policies: encodeLayers(layers),
+        policies:
+          origin.layersFrom !== undefined && origin.layers.length > 0
+            ? encodeChainedLayers(origin.layersFrom, own)
+            : encodeLayers(own),
         roleName: req.roleName,
         roleId: req.roleId,
         issuedAt: now,
@@ -1342,6 +1453,31 @@ export class IamService
     }
   }
 
+  /**
+   * RSAssumeCustomerRole: what a session acting as a customer's root depends on beyond its
+   * caller's own chain. It dies with the customer's master key (a reset ends every session acting
+   * as that root, not only those the key itself minted) and with the right to act that minted it:
+   * a user caller must keep the role it had (SuperUser: a demotion kills the session; updateUser
+   * also revokes it for good, so a promotion back does not revive it). The minting key or user
+   * dying is already covered by the caller's checks.
+   */
+  private actAsRootChecks(caller: KnownPrincipal, target: AccountState): LivenessCheck[] {
+    const own = this.accounts.get(caller.accountId)
+    const mayAct =
+      caller.kind === 'account-root' || (caller.kind === 'user' && caller.role === 'SuperUser')
+    if (!mayAct || own?.row.type !== 'reseller' || target.row.resellerId !== own.row.id)
+      throw new IamError('forbidden', 'Only a reseller account may act for its customers')
+    const checks: LivenessCheck[] = [
+      { kind: 'root', accountId: target.row.id, version: target.row.secretVersion },
+    ]
+    if (caller.kind === 'user') {
+      const u = this.users.get(caller.userId)
+      if (!u || u.row.role !== 'SuperUser') throw new IamError('unauthorized', 'Unknown caller')
+      checks.push({ kind: 'user', userId: u.row.id, role: u.row.role })
+    }
+    return checks
+  }
+
   /** Who pays for, and what bounds, a session the caller asks for. */
   private async issuerContext(
     caller: KnownPrincipal,
@@ -1353,6 +1489,8 @@ export class IamService
     userId?: string
     originKeyId?: string
     layers: Layers
+    /** Role chaining: the calling session, whose layers `layers` are. */
+    layersFrom?: string
     maxExpiresAt: number
   }> {
     switch (caller.kind) {
@@ -1406,6 +1544,13 @@ export class IamService
         if (!e || e.revoked || !(await this.alive(e)) || now >= e.row.expiresAt) {
           throw new IamError('unauthorized', 'Unknown or expired caller session')
         }
+        const depth = chainDepth(e.checks)
+        if (depth >= MAX_CHAIN_DEPTH) {
+          throw new IamError(
+            'forbidden',
+            `User: ${principalArn(caller)} is not authorized to perform: sts:AssumeRole because its role chain is already ${depth} sessions long, the limit (${MAX_CHAIN_DEPTH}); assume from a session nearer the long-term key`,
+          )
+        }
         // Role chaining: the new session inherits every restriction and cannot outlive this one.
         return {
           parent: e.parent,
@@ -1414,6 +1559,7 @@ export class IamService
           ...(e.row.userId !== undefined ? { userId: e.row.userId } : {}),
           ...(e.row.originKeyId !== undefined ? { originKeyId: e.row.originKeyId } : {}),
           layers: e.layers,
+          layersFrom: e.row.accessKeyId,
           maxExpiresAt: e.row.expiresAt,
         }
       }
@@ -1456,7 +1602,7 @@ export class IamService
     const rows = await this.store.listActiveSessions(filter, now)
     const out: SessionInfo[] = []
     for (const row of rows) {
-      const e = this.sessions.get(row.accessKeyId) ?? this.entryFromRow(row)
+      const e = this.sessions.get(row.accessKeyId) ?? (await this.entryFromRow(row))
       if (!e || e.revoked || !(await this.alive(e))) continue
       out.push(this.sessionInfo(e))
     }
@@ -1499,6 +1645,25 @@ const DENY_ALL = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Sid: 'StoredPolicyUnreadable', Effect: 'Deny', Action: '*', Resource: '*' }],
 })
+
+/**
+ * How many sessions long a session's chain is (1 = made from a long-term key or a login): each
+ * chained link adds its parent session to the checks it inherits.
+ */
+function chainDepth(checks: readonly LivenessCheck[]): number {
+  let n = 1
+  for (const c of checks) if (c.kind === 'session') n++
+  return n
+}
+
+/** Whether a stored session acts as its account's root (unreadable rows count as yes). */
+function actsAsRoot(row: SessionRow): boolean {
+  try {
+    return (JSON.parse(row.parent) as StoredParent).parent.kind === 'account-root'
+  } catch {
+    return true
+  }
+}
 
 function rethrowConflict(message: string): (e: unknown) => never {
   return (e: unknown) => {

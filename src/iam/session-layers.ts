@@ -10,6 +10,14 @@
  * an array of non-empty arrays (`[["{…}"], ["{…}", "{…}"]]`). Anything else is refused (the
  * service then refuses the session rather than guess its rights).
  *
+ * A chained session stores its chain by reference: `{"after":"ASIA…","layers":[…]}` says its
+ * layers are those of the session `after` (itself possibly a reference) followed by its own
+ * (`layers`, in the array forms above). Each row then holds only its own policies, so a chain
+ * costs storage linear in its length, not quadratic (copying every ancestor's policies into
+ * every link let one key fill memory and disk). Rows written before this form hold their whole
+ * chain inline and still read the same. The object form is deliberately one an older reader
+ * refuses: it must never read a chained row as only its own layer, which would be wider.
+ *
  * Encoding escapes each policy text once per compiled policy (cached), since AssumeRole sends the
  * same ~1 KB policy over and over and the issue path should not re-escape it every time.
  * @module
@@ -50,9 +58,38 @@ function isStringArray(v: unknown): v is string[] {
 
 /** Policy texts per layer from the stored form; throws on anything malformed. */
 export function decodeLayers(json: string): string[][] {
-  const v = JSON.parse(json) as unknown
+  return layersOf(JSON.parse(json) as unknown)
+}
+
+function layersOf(v: unknown): string[][] {
   if (!Array.isArray(v)) throw new Error('session policies: not an array')
   if (isStringArray(v)) return v.length === 0 ? [] : [v]
   if (v.every((l) => isStringArray(l) && l.length > 0)) return v as string[][]
   throw new Error('session policies: neither a list of policies nor a list of non-empty layers')
+}
+
+/** The stored form of a chained session: the parent session's layers first, then `own`. */
+export function encodeChainedLayers(
+  after: string,
+  own: readonly (readonly CompiledPolicy[])[],
+): string {
+  return `{"after":${JSON.stringify(after)},"layers":${encodeLayers(own)}}`
+}
+
+/** A stored session's layers: its own, and the session whose layers precede them, if any. */
+export interface StoredLayers {
+  readonly after?: string
+  readonly layers: string[][]
+}
+
+/** Either stored form (plain layers or a chain reference); throws on anything malformed. */
+export function decodeStoredLayers(json: string): StoredLayers {
+  const v = JSON.parse(json) as unknown
+  if (Array.isArray(v)) return { layers: layersOf(v) }
+  if (v === null || typeof v !== 'object')
+    throw new Error('session policies: neither layers nor a chain reference')
+  const { after, layers, ...rest } = v as Record<string, unknown>
+  if (typeof after !== 'string' || after === '' || Object.keys(rest).length > 0)
+    throw new Error('session policies: malformed chain reference')
+  return { after, layers: layersOf(layers) }
 }

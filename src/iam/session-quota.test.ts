@@ -7,7 +7,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { parsePolicy } from '../policy/document.js'
-import { decodeLayers, encodeLayers } from './session-layers.js'
+import {
+  decodeLayers,
+  decodeStoredLayers,
+  encodeChainedLayers,
+  encodeLayers,
+} from './session-layers.js'
 import { SessionQuota, type SlotInfo } from './session-quota.js'
 
 type Op =
@@ -178,5 +183,31 @@ describe('session policy layers (stored form)', () => {
     for (const bad of ['{}', '"x"', '[1]', '[["a"], "b"]', '[[]]', '[["a"], []]', 'nope'])
       expect(() => decodeLayers(bad)).toThrow()
     expect(() => encodeLayers([[a], []])).toThrow(/empty layer/)
+  })
+
+  it('a chained session stores its own layers and a reference to its parent', () => {
+    const id = 'ASIAAAAAAAAAAAAAAAAA'
+    expect(decodeStoredLayers(encodeChainedLayers(id, [[b, c]]))).toEqual({
+      after: id,
+      layers: [[b.text, c.text]],
+    })
+    expect(decodeStoredLayers(encodeChainedLayers(id, []))).toEqual({ after: id, layers: [] })
+    expect(decodeStoredLayers(encodeLayers([[a], [b]]))).toEqual({ layers: [[a.text], [b.text]] })
+    // Only the session's own policy text is stored, however deep the chain.
+    expect(encodeChainedLayers(id, [[c]])).toBe(
+      `{"after":"${id}","layers":${JSON.stringify([c.text])}}`,
+    )
+    // Readers that only know the array forms refuse it instead of reading it as one layer.
+    expect(() => decodeLayers(encodeChainedLayers(id, [[c]]))).toThrow()
+    for (const bad of [
+      '{}',
+      '{"after":"","layers":[]}',
+      '{"after":1,"layers":[]}',
+      `{"after":"${id}"}`,
+      `{"after":"${id}","layers":[[]]}`,
+      `{"after":"${id}","layers":[],"more":1}`,
+      'null',
+    ])
+      expect(() => decodeStoredLayers(bad), bad).toThrow()
   })
 })

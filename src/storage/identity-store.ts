@@ -65,7 +65,10 @@ export interface SessionRow {
   /** hex HMAC of the session token; undefined for sessions issued without one. */
   readonly tokenHmac?: string
   readonly sessionName: string
-  /** JSON array of session policy texts. */
+  /**
+   * JSON: the session's policy layers, or its own layers plus a reference to its parent session
+   * (iam/session-layers.ts defines both forms).
+   */
   readonly policies: string
   readonly roleName: string
   readonly roleId: string

@@ -7,7 +7,10 @@
  * the session policies, 3 size the packed policy, 4 authorize, 5 issue, 6 answer.
  * Role chaining with a new Policy/PolicyArns is allowed: IAM keeps the calling session's policies
  * and the new ones as separate layers that the policy engine intersects, so the chained session
- * gets at most parent ∩ every layer (never a widening, whatever the new policy says).
+ * gets at most parent ∩ every layer (never a widening, whatever the new policy says). A chain is
+ * at most iam MAX_CHAIN_DEPTH (8) sessions long: IAM refuses one more link with AccessDenied, and
+ * stores each link's own policies only (so the packed-size check of this call bounds what the new
+ * row adds, however deep the chain).
  * @module
  */
 import { principalArn } from '../../auth/principal.js'

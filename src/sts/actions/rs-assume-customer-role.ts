@@ -3,6 +3,10 @@
  * credentials with full rights over one customer account under that reseller (the session acts as
  * that account's master key). Anyone else, or a customer not under the caller's reseller account,
  * gets the same AccessDenied (no customer enumeration). JSON answer `{"Ok": true, …}`.
+ * The session acts as the customer's root, so IAM ties its life to every link of the chain
+ * (iam/service.ts `actAsRootChecks`): the customer's master key (a reset kills it), the caller's
+ * key, and for a SuperUser caller its activity and its role (a demotion revokes it for good).
+ * IAM re-checks who may act for whom when it issues, whatever this action checked.
  * @module
  */
 import { jsonResponse, type HttpResponse } from '../../server/http-response.js'
