@@ -22,6 +22,7 @@ import { createStsHandler } from '../sts/handler.js'
 import { createAdminHandler } from '../admin/handler.js'
 import { simulate } from '../policy/simulate.js'
 import { listen, type Listener } from './listener.js'
+import { bucketHostMatcher } from './dispatch.js'
 import { loadTls } from './tls.js'
 
 export interface RunningApp {
@@ -97,7 +98,13 @@ export async function startApp(
     host: config.host,
     port: config.port,
     ...(tls !== undefined ? { tls } : {}),
-    surfaces: { s3: (r, c) => s3.handle(r, c), sts, admin, isReady: () => ready },
+    surfaces: {
+      s3: (r, c) => s3.handle(r, c),
+      sts,
+      admin,
+      isReady: () => ready,
+      ...(config.domain !== undefined ? { isBucketHost: bucketHostMatcher(config.domain) } : {}),
+    },
     clock,
     log,
   })
