@@ -8,7 +8,10 @@ import { IamError } from './types.js'
 import { makeIam, READ_ONLY_POLICY, sessionReq } from './test-helpers.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 import { openDatabase } from '../backends/sqlite/db.js'
-import { IamService } from './service.js'
+import { IamService, type BootstrapOptions } from './service.js'
+import { hashPassword } from './password.js'
+import { randomBytes } from 'node:crypto'
+import type { Logger } from '../lib/logger.js'
 import { ManualClock, randomIds } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
 import { decide } from '../policy/combine.js'
@@ -110,6 +113,89 @@ describe('bootstrap', () => {
     await expect(makeIam({ bootstrap: { rootSecretKey: 'short' } })).rejects.toThrow(
       /^LATCHKEY_ROOT_SECRET_KEY/,
     )
+  })
+})
+
+describe('bootstrap: LATCHKEY_ROOT_* only seed', () => {
+  function capturingLog(): { log: Logger; warnings: string[] } {
+    const warnings: string[] = []
+    const log: Logger = {
+      ...silentLogger,
+      warn: (_o, msg) => void warnings.push(msg ?? ''),
+      child: () => log,
+    }
+    return { log, warnings }
+  }
+  async function open(
+    db: ReturnType<typeof openDatabase>,
+    masterKey: Buffer,
+    bootstrap: BootstrapOptions,
+    log: Logger = silentLogger,
+  ) {
+    return IamService.open({
+      store: SqliteIdentityStore.open(db),
+      masterKey,
+      clock: new ManualClock(),
+      ids: randomIds,
+      log,
+      bootstrap,
+      scryptN: 1024,
+    })
+  }
+  const ENV = {
+    rootAccessKey: 'ROOTKEY1',
+    rootSecretKey: 'root-secret-1',
+    rootPassword: 'pw-12345678',
+  }
+
+  it('keeps a master key reset since against the stale configured one, with one warning; the override replaces it', async () => {
+    const db = openDatabase(':memory:')
+    const mk = randomBytes(32)
+    const first = await open(db, mk, ENV)
+    const def = first.iam.byName('default')!
+    const reset = await first.iam.resetMasterKey(def.id)
+
+    const { log, warnings } = capturingLog()
+    const again = await open(db, mk, ENV, log)
+    expect((await again.iam.resolve('ROOTKEY1'))?.secretKey).toBe(reset.secretKey)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/LATCHKEY_ROOT_SECRET_KEY differ .* keeping the stored key/)
+    expect(warnings[0]?.includes('root-secret-1')).toBe(false)
+    expect(warnings[0]?.includes(reset.secretKey)).toBe(false)
+
+    const quiet = capturingLog()
+    await open(db, mk, { ...ENV, rootSecretKey: reset.secretKey }, quiet.log)
+    expect(quiet.warnings).toEqual([]) // agreeing values: nothing to say
+
+    const over = await open(db, mk, { ...ENV, rootKeyOverride: true })
+    expect((await over.iam.resolve('ROOTKEY1'))?.secretKey).toBe('root-secret-1')
+  })
+
+  it('keeps an operator password changed since against the stale configured one, with one warning; the override replaces it', async () => {
+    const db = openDatabase(':memory:')
+    const mk = randomBytes(32)
+    await open(db, mk, ENV)
+    const store = SqliteIdentityStore.open(db)
+    await store.putOperator({
+      username: 'root',
+      passwordHash: await hashPassword('changed-pw-1', 1024),
+    })
+
+    const { log, warnings } = capturingLog()
+    const again = await open(db, mk, ENV, log)
+    const login = (iam: IamService, password: string) =>
+      iam.authenticateAdmin({ username: 'root', password, address: '10.0.0.9' }, 0).then(
+        () => 'ok',
+        () => 'refused',
+      )
+    expect(await login(again.iam, 'pw-12345678')).toBe('refused')
+    expect(await login(again.iam, 'changed-pw-1')).toBe('ok')
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/LATCHKEY_ROOT_PASSWORD differs .* keeping the stored one/)
+    expect(warnings[0]?.includes('pw-12345678')).toBe(false)
+
+    const over = await open(db, mk, { ...ENV, rootPasswordOverride: true })
+    expect(await login(over.iam, 'pw-12345678')).toBe('ok')
   })
 })
 

@@ -25,7 +25,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { hmacSha256, sha256Hex } from '../crypto/hash.js'
 import { generateSecret, generateURI, verifySync } from 'otplib'
 import type { ParentRef, Principal, UserRole } from '../auth/principal.js'
-import { deriveKey, KEY_LABELS, seal, unseal } from '../crypto/seal.js'
+import { deriveKey, KEY_LABELS, seal, timingSafeEqualStr, unseal } from '../crypto/seal.js'
 import type { Clock, IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
@@ -88,11 +88,20 @@ const NO_POLICIES: PrincipalPolicies = Object.freeze({ identity: Object.freeze([
 /** Expired sessions keep resolving this long (callers answer ExpiredToken) before the sweep. */
 export const EXPIRED_SESSION_GRACE_MS = 60 * 60_000
 
+/**
+ * The LATCHKEY_ROOT_* values. They seed the default account's master key and the operator
+ * password when none is stored; a stored one that differs (reset or changed since) is kept with a
+ * warning, unless the matching override is set (then the configured value replaces it).
+ */
 export interface BootstrapOptions {
   readonly rootUser?: string
   readonly rootPassword?: string
   readonly rootAccessKey?: string
   readonly rootSecretKey?: string
+  /** LATCHKEY_ROOT_KEY_OVERRIDE: rootAccessKey/rootSecretKey replace a different stored key. */
+  readonly rootKeyOverride?: boolean
+  /** LATCHKEY_ROOT_PASSWORD_OVERRIDE: rootPassword replaces a different stored password. */
+  readonly rootPasswordOverride?: boolean
 }
 
 /**
@@ -515,13 +524,26 @@ export class IamService
       }
       await this.insertAccount({ name: 'default', type: 'customer' }, now, akid, secret)
     } else {
-      // Configured root keys win over stored ones (as MinIO's root credentials do).
+      // The environment only seeds: a key reset through the admin API (say, because it leaked)
+      // must not come back at the next restart because the old value is still in a unit file.
       const a = this.accounts.get(defaultId)
       if (a && (b.rootAccessKey !== undefined || b.rootSecretKey !== undefined)) {
         const akid = b.rootAccessKey ?? a.row.masterAccessKeyId
         const secret = b.rootSecretKey ?? a.secret
-        if (akid !== a.row.masterAccessKeyId || secret !== a.secret)
+        const same =
+          timingSafeEqualStr(akid, a.row.masterAccessKeyId) && timingSafeEqualStr(secret, a.secret)
+        if (!same && b.rootKeyOverride === true) {
           await this.setMasterKey(a, akid, secret)
+          this.log.warn(
+            {},
+            'LATCHKEY_ROOT_KEY_OVERRIDE: the default account master key was replaced by LATCHKEY_ROOT_ACCESS_KEY/LATCHKEY_ROOT_SECRET_KEY; unset the override',
+          )
+        } else if (!same) {
+          this.log.warn(
+            {},
+            'LATCHKEY_ROOT_ACCESS_KEY/LATCHKEY_ROOT_SECRET_KEY differ from the stored master key of the default account (reset since they were set?): keeping the stored key. Remove them from the environment, or set LATCHKEY_ROOT_KEY_OVERRIDE=1 for one start to replace the stored key',
+          )
+        }
       }
     }
 
@@ -536,11 +558,23 @@ export class IamService
     } else {
       let next = this.operator
       if (next.username !== rootUser) next = { ...next, username: rootUser }
+      // As for the master key: the environment does not undo a password changed since.
       if (
         b.rootPassword !== undefined &&
         !(await verifyPassword(b.rootPassword, next.passwordHash))
       ) {
-        next = { ...next, passwordHash: await hashPassword(b.rootPassword, this.scryptN) }
+        if (b.rootPasswordOverride === true) {
+          next = { ...next, passwordHash: await hashPassword(b.rootPassword, this.scryptN) }
+          this.log.warn(
+            {},
+            'LATCHKEY_ROOT_PASSWORD_OVERRIDE: the operator password was replaced by LATCHKEY_ROOT_PASSWORD; unset the override',
+          )
+        } else {
+          this.log.warn(
+            {},
+            'LATCHKEY_ROOT_PASSWORD differs from the stored operator password (changed since it was set?): keeping the stored one. Remove it from the environment, or set LATCHKEY_ROOT_PASSWORD_OVERRIDE=1 for one start to apply it',
+          )
+        }
       }
       if (next !== this.operator) {
         this.operator = next

@@ -62,6 +62,8 @@ export async function startApp(
       ...(config.rootPassword !== undefined ? { rootPassword: config.rootPassword } : {}),
       ...(config.rootAccessKey !== undefined ? { rootAccessKey: config.rootAccessKey } : {}),
       ...(config.rootSecretKey !== undefined ? { rootSecretKey: config.rootSecretKey } : {}),
+      rootKeyOverride: config.rootKeyOverride,
+      rootPasswordOverride: config.rootPasswordOverride,
     },
     maxSessionsPerParent: config.maxSessionsPerParent,
   })
