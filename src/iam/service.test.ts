@@ -86,7 +86,12 @@ describe('bootstrap', () => {
     )
     expect(login).toEqual({ kind: 'operator', username: 'root' })
 
-    // Second start over the same data: nothing generated, same keys still work.
+    // A second start before they were shown (the first start failed later on) shows them again.
+    const retry = await makeIam({ db, bootstrap: {}, masterKey: f.masterKey })
+    expect(retry.generated).toEqual(f.generated)
+    await retry.iam.firstStartSecretsShown()
+
+    // Once shown: nothing generated or shown, same keys still work.
     const again = await makeIam({ db, bootstrap: {}, masterKey: f.masterKey })
     expect(again.generated).toEqual({})
     expect((await again.iam.resolve(f.generated.masterAccessKeyId ?? ''))?.secretKey).toBe(
@@ -113,6 +118,85 @@ describe('bootstrap', () => {
     await expect(makeIam({ bootstrap: { rootSecretKey: 'short' } })).rejects.toThrow(
       /^LATCHKEY_ROOT_SECRET_KEY/,
     )
+  })
+})
+
+describe('bootstrap: pending first-start secrets', () => {
+  it('are sealed at rest, never in plain text', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, bootstrap: {} })
+    const rows = db.prepare('SELECT name, secret FROM iam_pending_secrets').all() as {
+      name: string
+      secret: string
+    }[]
+    expect(rows.map((r) => r.name).sort()).toEqual([
+      'masterAccessKeyId',
+      'masterSecretKey',
+      'rootPassword',
+    ])
+    const dump = JSON.stringify(rows)
+    expect(dump.includes(f.generated.rootPassword ?? '-')).toBe(false)
+    expect(dump.includes(f.generated.masterSecretKey ?? '-')).toBe(false)
+    for (const r of rows) expect(r.secret).toMatch(/^v1\./)
+  })
+
+  it('give way to LATCHKEY_ROOT_* set before anyone saw them (nothing to warn about)', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, bootstrap: {} })
+    const again = await makeIam({
+      db,
+      masterKey: f.masterKey,
+      bootstrap: {
+        rootAccessKey: 'ROOTKEY1',
+        rootSecretKey: 'root-secret-1',
+        rootPassword: 'pw-12345678',
+      },
+    })
+    expect(again.generated).toEqual({})
+    expect((await again.iam.resolve('ROOTKEY1'))?.secretKey).toBe('root-secret-1')
+    expect(await again.iam.resolve(f.generated.masterAccessKeyId ?? '')).toBeUndefined()
+    await expect(
+      again.iam.authenticateAdmin(
+        { username: 'root', password: 'pw-12345678', address: '10.0.0.1' },
+        0,
+      ),
+    ).resolves.toEqual({ kind: 'operator', username: 'root' })
+  })
+
+  it('resetOperatorPassword (offline) sets the password and forgets the pending one', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, bootstrap: {} })
+    const store = SqliteIdentityStore.open(db)
+    expect(await IamService.resetOperatorPassword(store, 'new-password-1', 1024)).toEqual({
+      username: 'root',
+    })
+    const again = await makeIam({ db, bootstrap: {}, masterKey: f.masterKey })
+    expect(again.generated.rootPassword).toBeUndefined()
+    expect(again.generated.masterSecretKey).toBe(f.generated.masterSecretKey)
+    await expect(
+      again.iam.authenticateAdmin(
+        { username: 'root', password: 'new-password-1', address: '10.0.0.1' },
+        0,
+      ),
+    ).resolves.toEqual({ kind: 'operator', username: 'root' })
+    await expect(IamService.resetOperatorPassword(store, 'short')).rejects.toThrow(/8-1024/)
+    await expect(
+      IamService.resetOperatorPassword(
+        SqliteIdentityStore.open(openDatabase(':memory:')),
+        'p-12345678',
+      ),
+    ).rejects.toThrow(/no operator yet/)
+  })
+
+  it('that no longer match the stored rows are dropped, never shown', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, bootstrap: {} })
+    const def = f.iam.byName('default')!
+    await f.iam.resetMasterKey(def.id) // (cannot happen through a server before a start completed)
+    const again = await makeIam({ db, bootstrap: {}, masterKey: f.masterKey })
+    expect(again.generated.masterSecretKey).toBeUndefined()
+    expect(again.generated.masterAccessKeyId).toBeUndefined()
+    expect(again.generated.rootPassword).toBe(f.generated.rootPassword)
   })
 })
 
