@@ -4,7 +4,7 @@
  * API (or changed the password) and left the old values in the service's environment must not get
  * the leaked secret back: start-up keeps the stored value and says so in one warning line.
  */
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, afterEach } from 'vitest'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { ListBucketsCommand, S3ServiceException } from '@aws-sdk/client-s3'
@@ -13,6 +13,12 @@ import { SqliteIdentityStore } from '../../src/backends/sqlite/identity-store.js
 import { hashPassword } from '../../src/iam/password.js'
 import { ROOT_PASSWORD, ROOT_SECRET_KEY, startServer, type TestServer } from './harness.js'
 import { adminLogin } from './admin-client.js'
+
+/** Every server a test started, stopped after it even when an assertion failed midway. */
+const live: TestServer[] = []
+afterEach(async () => {
+  for (const s of live.splice(0)) await s.stop()
+})
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -36,6 +42,7 @@ async function loginStatus(server: TestServer, password: string): Promise<number
 describe('stale LATCHKEY_ROOT_* at restart', () => {
   it('REGRESSION stale-env-master-key: a master key reset through the admin API survives a restart with the old LATCHKEY_ROOT_SECRET_KEY still set', async () => {
     const first = await startServer({ keepDataDir: true })
+    live.push(first)
     const dataDir = first.dataDir
     try {
       const admin = await adminLogin(first)
@@ -47,6 +54,7 @@ describe('stale LATCHKEY_ROOT_* at restart', () => {
 
       // Same environment as before (the harness always sets LATCHKEY_ROOT_SECRET_KEY).
       const second = await startServer({ dataDir })
+      live.push(second)
       try {
         expect(await code(second.s3().send(new ListBucketsCommand({})))).toBe(
           'SignatureDoesNotMatch',
@@ -67,6 +75,7 @@ describe('stale LATCHKEY_ROOT_* at restart', () => {
 
   it('REGRESSION stale-env-root-password: a changed operator password survives a restart with the old LATCHKEY_ROOT_PASSWORD still set', async () => {
     const first = await startServer({ keepDataDir: true })
+    live.push(first)
     const dataDir = first.dataDir
     try {
       expect(await loginStatus(first, ROOT_PASSWORD)).toBe(200)
@@ -84,6 +93,7 @@ describe('stale LATCHKEY_ROOT_* at restart', () => {
       db.close()
 
       const second = await startServer({ dataDir })
+      live.push(second)
       try {
         expect(await loginStatus(second, ROOT_PASSWORD)).toBe(401)
         expect(await loginStatus(second, 'changed-password-1')).toBe(200)
