@@ -11,6 +11,7 @@ import { startApp } from './server/app.js'
 import { runPolicySimulate } from './cli/policy-simulate.js'
 import { runStsAssumeRole } from './cli/sts-assume-role.js'
 import { runResetRootPassword } from './cli/admin-reset-root-password.js'
+import { showFirstStartSecrets, warnIfSecretsFileLeft } from './server/first-start-secrets.js'
 
 const USAGE = `usage:
   latchkey serve [--address HOST:PORT] [--data-dir DIR] [--tls-cert FILE --tls-key FILE | --tls-self-signed]
@@ -60,19 +61,35 @@ async function main(argv: string[]): Promise<number> {
     return 1
   }
   // Shown once the listener is bound, then confirmed: a start that failed after they were
-  // generated leaves them pending, and this start shows them (never logged).
+  // generated left them pending, and this start shows them. Never on stdout (the log stream):
+  // to the terminal on stderr, or to a 0600 file in the data dir (first-start-secrets.ts).
   const g = app.generated
   if (Object.keys(g).length > 0) {
-    out('')
-    out('Generated at first start (shown once, store them now):')
-    for (const [k, v] of Object.entries(g)) out(`  ${k}: ${v}`)
-    out('')
-    await app.firstStartSecretsShown().catch((err: unknown) => {
-      log.warn(
-        { err },
-        'could not record that the first-start secrets were shown; the next start shows them again',
+    let shown = false
+    try {
+      showFirstStartSecrets({
+        secrets: g,
+        dataDir: config.dataDir,
+        stderr: process.stderr,
+        log,
+        now: new Date(),
+      })
+      shown = true
+    } catch (err) {
+      log.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'could not deliver the first-start secrets; the next start shows them again',
       )
-    })
+    }
+    if (shown)
+      await app.firstStartSecretsShown().catch((err: unknown) => {
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'could not record that the first-start secrets were shown; the next start shows them again',
+        )
+      })
+  } else {
+    warnIfSecretsFileLeft(config.dataDir, log)
   }
   process.stdout.write(JSON.stringify({ level: 'info', msg: 'listening', url: app.url }) + '\n')
   let stopping = false

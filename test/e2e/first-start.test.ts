@@ -8,10 +8,10 @@
  * These tests spawn dist/main.js themselves (not the harness) to keep stdout and stderr apart and
  * to control the environment exactly.
  */
-import { describe, it, expect } from 'vitest'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { describe, it, expect, afterEach } from 'vitest'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -19,6 +19,12 @@ import { ListBucketsCommand, S3Client, S3ServiceException } from '@aws-sdk/clien
 import { MAIN, ROOT_PASSWORD, startServer } from './harness.js'
 
 const SECRETS_FILE = 'first-start-secrets.txt'
+
+/** Every server a test started, stopped after it even when an assertion failed midway. */
+const live: { stop(): Promise<void> }[] = []
+afterEach(async () => {
+  for (const r of live.splice(0)) await r.stop()
+})
 
 interface Run {
   readonly proc: ChildProcess
@@ -84,7 +90,7 @@ async function run(dataDir: string, address: string): Promise<Run> {
       resolve(undefined)
     })
   })
-  return {
+  const r: Run = {
     proc,
     stdout,
     stderr,
@@ -98,6 +104,8 @@ async function run(dataDir: string, address: string): Promise<Run> {
       await Promise.all([outClosed, errClosed])
     },
   }
+  live.push(r)
+  return r
 }
 
 type Secrets = Partial<
@@ -211,11 +219,108 @@ describe('first start', () => {
       rmSync(dataDir, { recursive: true, force: true })
     }
   })
+
+  it('REGRESSION secrets-in-log-stream: without terminals stdout is JSON lines only, no secret is printed, and a 0600 file in the data dir holds working secrets', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-first-'))
+    try {
+      const r = await run(dataDir, '127.0.0.1:0')
+      expect(r.url).toBeDefined()
+      const url = r.url ?? ''
+      const file = join(dataDir, SECRETS_FILE)
+      expect(existsSync(file), 'secrets file written').toBe(true)
+      expect(statSync(file).mode & 0o777).toBe(0o600)
+      const s = parseSecrets(readFileSync(file, 'utf8').split('\n'))
+      expect(s.rootUser).toBe('root')
+      expect(s.rootPassword).toMatch(/^[A-Za-z0-9]{24}$/)
+      expect(s.masterSecretKey).toMatch(/^[A-Za-z0-9]{40}$/)
+      expect(await adminLoginStatus(url, 'root', s.rootPassword ?? '')).toBe(200)
+      expect(await listBuckets(url, s.masterAccessKeyId ?? '', s.masterSecretKey ?? '')).toBe('OK')
+      await r.stop()
+
+      for (const line of r.stdout) expect(() => JSON.parse(line), line).not.toThrow()
+      const pointer = r.stdout.filter((l) => l.includes(file))
+      expect(pointer, 'one log line says where the secrets are').toHaveLength(1)
+      const everything = [...r.stdout, ...r.stderr].join('\n')
+      for (const secret of [s.rootPassword, s.masterSecretKey])
+        expect(everything.includes(secret ?? '-'), 'secret printed').toBe(false)
+      // The harness's start detection still finds the listening line.
+      expect(
+        r.stdout.some((l) => /"url":"http:\/\/[^"]+"/.test(l) && l.includes('listening')),
+      ).toBe(true)
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
+
+const HAS_SCRIPT = (() => {
+  try {
+    execFileSync('script', ['-qec', 'true', '/dev/null'], { stdio: 'ignore', timeout: 10_000 })
+    return true
+  } catch {
+    return false
+  }
+})()
+
+describe('first start on a terminal', () => {
+  // util-linux `script` gives the server a pseudo-terminal; stdout is redirected to a file
+  // inside it, as when an operator runs `latchkey serve > log.jsonl` interactively.
+  it.skipIf(!HAS_SCRIPT)(
+    'shows the banner on stderr when it is a terminal; stdout stays JSON lines, no file is written',
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-first-'))
+      const stdoutFile = join(dataDir, '..', `${dataDir.split('/').pop() ?? 'x'}.stdout`)
+      try {
+        const cmd = `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(MAIN)} serve --address 127.0.0.1:0 --data-dir ${JSON.stringify(dataDir)} > ${JSON.stringify(stdoutFile)}`
+        const p = spawn('script', ['-qec', cmd, '/dev/null'], {
+          env: bareEnv(),
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
+        let pty = ''
+        p.stdout.on('data', (d: Buffer) => (pty += d.toString()))
+        const exited = new Promise<void>((r) => p.on('exit', () => r()))
+        live.push({
+          stop: async () => {
+            if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM')
+            await exited
+          },
+        })
+        const deadline = Date.now() + 30_000
+        const listening = (): string | undefined =>
+          existsSync(stdoutFile)
+            ? readFileSync(stdoutFile, 'utf8')
+                .split('\n')
+                .find((l) => l.includes('"listening"'))
+            : undefined
+        while (listening() === undefined && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 50))
+        const url = /"url":"([^"]+)"/.exec(listening() ?? '')?.[1] ?? ''
+        const s = parseSecrets(pty.split(/\r?\n/))
+        expect(s.rootPassword, pty).toMatch(/^[A-Za-z0-9]{24}$/)
+        expect(await adminLoginStatus(url, 'root', s.rootPassword ?? '')).toBe(200)
+        expect(await listBuckets(url, s.masterAccessKeyId ?? '', s.masterSecretKey ?? '')).toBe(
+          'OK',
+        )
+        expect(existsSync(join(dataDir, SECRETS_FILE))).toBe(false)
+        p.kill('SIGTERM')
+        await exited
+        const out = readFileSync(stdoutFile, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+        for (const line of out) expect(() => JSON.parse(line), line).not.toThrow()
+        expect(out.join('\n').includes(s.rootPassword ?? '-')).toBe(false)
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true })
+        rmSync(stdoutFile, { force: true })
+      }
+    },
+  )
 })
 
 describe('latchkey admin reset-root-password', () => {
   it('REGRESSION reset-root-password: works offline (generated or from stdin), refuses while a server holds the database', async () => {
     const server = await startServer({ keepDataDir: true })
+    live.push(server)
     const dataDir = server.dataDir
     try {
       const refused = await cli(['admin', 'reset-root-password', '--data-dir', dataDir])
@@ -233,6 +338,7 @@ describe('latchkey admin reset-root-password', () => {
 
       // Restarted with the harness's (now stale) LATCHKEY_ROOT_PASSWORD: the reset one wins.
       const again = await startServer({ dataDir })
+      live.push(again)
       expect(await adminLoginStatus(again.endpoint, 'root', pw ?? '')).toBe(200)
       expect(await adminLoginStatus(again.endpoint, 'root', ROOT_PASSWORD)).toBe(401)
       await again.stop()
@@ -244,6 +350,7 @@ describe('latchkey admin reset-root-password', () => {
       expect(chosen.code, chosen.stderr).toBe(0)
       expect(chosen.stdout.includes('chosen-password-42')).toBe(false)
       const third = await startServer({ dataDir })
+      live.push(third)
       expect(await adminLoginStatus(third.endpoint, 'root', 'chosen-password-42')).toBe(200)
       expect(await adminLoginStatus(third.endpoint, 'root', pw ?? '')).toBe(401)
       await third.stop()
