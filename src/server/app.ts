@@ -166,16 +166,22 @@ export function openIdentityStoreOffline(dataDir: string): {
     return { store, close: async () => void opened.close() }
   } catch (e) {
     db?.close()
-    throw lockedError(e, path)
+    throw lockedError(e, dataDir)
   }
 }
 
-/** SQLITE_BUSY → the one line an operator needs; anything else unchanged. */
-export function lockedError(e: unknown, path: string): unknown {
-  const code = (e as { code?: unknown }).code
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
-    return new Error(
-      `the database ${path} is locked: a Latchkey server is running on this data dir. Stop it first (this command works offline only)`,
-    )
+/**
+ * SQLITE_BUSY (also as the cause of a failed group commit) → the one line an operator needs;
+ * anything else unchanged. `dataDir` is the data dir whose database was being opened or written.
+ */
+export function lockedError(e: unknown, dataDir: string): unknown {
+  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 4; depth++) {
+    const code = (c as { code?: unknown }).code
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
+      return new Error(
+        `the database ${join(dataDir, DATABASE_FILE)} is locked: a Latchkey server is running on this data dir. Stop it first (this command works offline only)`,
+      )
+    c = (c as { cause?: unknown }).cause
+  }
   return e
 }
