@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `latchkey` command: argv + env → Config → startApp(). Subcommands: `serve` (default),
- * `policy simulate`, `sts assume-role`. A bad flag or value prints one clear line and exits 2.
+ * `policy simulate`, `sts assume-role`, `admin reset-root-password` (offline recovery). A bad flag
+ * or value prints one clear line and exits 2.
  * @module
  */
 import { loadConfig, ConfigError } from './config/config.js'
@@ -9,13 +10,16 @@ import { createLogger } from './lib/pino-logger.js'
 import { startApp } from './server/app.js'
 import { runPolicySimulate } from './cli/policy-simulate.js'
 import { runStsAssumeRole } from './cli/sts-assume-role.js'
+import { runResetRootPassword } from './cli/admin-reset-root-password.js'
+import { showFirstStartSecrets, warnIfSecretsFileLeft } from './server/first-start-secrets.js'
 
 const USAGE = `usage:
   latchkey serve [--address HOST:PORT] [--data-dir DIR] [--tls-cert FILE --tls-key FILE | --tls-self-signed]
                  [--sts-default-duration S] [--sts-max-duration S] [--domain DOMAIN] [--region REGION]
                  [--log-level LEVEL] [--max-sessions-per-parent N] [--presign-max-age S]
   latchkey policy simulate --policy FILE --action A --resource R [--context k=v]...
-  latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--format env|json]`
+  latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--format env|json]
+  latchkey admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)`
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
@@ -27,6 +31,12 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'policy' && rest[0] === 'simulate') return runPolicySimulate(rest.slice(1), out)
   if (cmd === 'sts' && rest[0] === 'assume-role')
     return runStsAssumeRole(rest.slice(1), process.env, out)
+  if (cmd === 'admin' && rest[0] === 'reset-root-password')
+    return runResetRootPassword(rest.slice(1), process.env, {
+      out,
+      err: (line) => void process.stderr.write(line + '\n'),
+      stdin: process.stdin,
+    })
   if (cmd !== undefined && cmd !== 'serve' && !cmd.startsWith('--')) {
     process.stderr.write(`latchkey: unknown command "${cmd}"\n${USAGE}\n`)
     return 2
@@ -50,13 +60,36 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`latchkey: cannot start: ${e instanceof Error ? e.message : String(e)}\n`)
     return 1
   }
-  // Shown once, at first start, to the operator's terminal; never logged.
+  // Shown once the listener is bound, then confirmed: a start that failed after they were
+  // generated left them pending, and this start shows them. Never on stdout (the log stream):
+  // to the terminal on stderr, or to a 0600 file in the data dir (first-start-secrets.ts).
   const g = app.generated
   if (Object.keys(g).length > 0) {
-    out('')
-    out('Generated at first start (shown once, store them now):')
-    for (const [k, v] of Object.entries(g)) out(`  ${k}: ${v}`)
-    out('')
+    let shown = false
+    try {
+      showFirstStartSecrets({
+        secrets: g,
+        dataDir: config.dataDir,
+        stderr: process.stderr,
+        log,
+        now: new Date(),
+      })
+      shown = true
+    } catch (err) {
+      log.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'could not deliver the first-start secrets; the next start shows them again',
+      )
+    }
+    if (shown)
+      await app.firstStartSecretsShown().catch((err: unknown) => {
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'could not record that the first-start secrets were shown; the next start shows them again',
+        )
+      })
+  } else {
+    warnIfSecretsFileLeft(config.dataDir, log)
   }
   process.stdout.write(JSON.stringify({ level: 'info', msg: 'listening', url: app.url }) + '\n')
   let stopping = false

@@ -22,6 +22,10 @@ export interface Config {
   readonly rootAccessKey?: string
   readonly rootSecretKey?: string
   readonly masterKey?: string
+  /** LATCHKEY_ROOT_KEY_OVERRIDE: the configured root key replaces a different stored one. */
+  readonly rootKeyOverride: boolean
+  /** LATCHKEY_ROOT_PASSWORD_OVERRIDE: the configured password replaces a different stored one. */
+  readonly rootPasswordOverride: boolean
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   readonly maxSessionsPerParent: number
   /** Seconds a request may take to send its headers, or let its body sit idle, before it is cut. */
@@ -179,6 +183,15 @@ export function loadConfig(
   if (rootPassword !== undefined && rootPassword.length < 8)
     throw new ConfigError('LATCHKEY_ROOT_PASSWORD must be at least 8 characters long')
 
+  const rootKeyOverride = booleanEnv(env, 'LATCHKEY_ROOT_KEY_OVERRIDE')
+  const rootPasswordOverride = booleanEnv(env, 'LATCHKEY_ROOT_PASSWORD_OVERRIDE')
+  if (rootKeyOverride && rootAccessKey === undefined)
+    throw new ConfigError(
+      'LATCHKEY_ROOT_KEY_OVERRIDE needs LATCHKEY_ROOT_ACCESS_KEY and LATCHKEY_ROOT_SECRET_KEY',
+    )
+  if (rootPasswordOverride && rootPassword === undefined)
+    throw new ConfigError('LATCHKEY_ROOT_PASSWORD_OVERRIDE needs LATCHKEY_ROOT_PASSWORD')
+
   const region = get('--region') ?? 'us-east-1'
   if (!/^[a-z0-9-]{1,32}$/.test(region))
     throw new ConfigError(`--region must look like us-east-1, got "${region}"`)
@@ -207,6 +220,8 @@ export function loadConfig(
     ...(nonEmpty(env['LATCHKEY_MASTER_KEY']) !== undefined
       ? { masterKey: nonEmpty(env['LATCHKEY_MASTER_KEY']) }
       : {}),
+    rootKeyOverride,
+    rootPasswordOverride,
     logLevel: logLevel as Config['logLevel'],
     maxSessionsPerParent,
     requestIdleTimeout,
@@ -214,6 +229,14 @@ export function loadConfig(
     maxInFlightPerCaller,
     presignMaxAge,
   }
+}
+
+/** An on/off environment variable: unset, '', 0, false → false; 1, true → true; else an error. */
+function booleanEnv(env: Readonly<Record<string, string | undefined>>, name: string): boolean {
+  const v = nonEmpty(env[name])
+  if (v === undefined || v === '0' || v === 'false') return false
+  if (v === '1' || v === 'true') return true
+  throw new ConfigError(`${name} must be 1 or 0 (true or false), got "${v}"`)
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -8,7 +8,10 @@ import { IamError } from './types.js'
 import { makeIam, READ_ONLY_POLICY, sessionReq } from './test-helpers.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 import { openDatabase } from '../backends/sqlite/db.js'
-import { IamService, MAX_CHAIN_DEPTH } from './service.js'
+import { IamService, MAX_CHAIN_DEPTH, type BootstrapOptions } from './service.js'
+import { hashPassword } from './password.js'
+import { randomBytes } from 'node:crypto'
+import type { Logger } from '../lib/logger.js'
 import { ManualClock, randomIds } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
 import { decide } from '../policy/combine.js'
@@ -83,7 +86,12 @@ describe('bootstrap', () => {
     )
     expect(login).toEqual({ kind: 'operator', username: 'root' })
 
-    // Second start over the same data: nothing generated, same keys still work.
+    // A second start before they were shown (the first start failed later on) shows them again.
+    const retry = await makeIam({ db, bootstrap: {}, masterKey: f.masterKey })
+    expect(retry.generated).toEqual(f.generated)
+    await retry.iam.firstStartSecretsShown()
+
+    // Once shown: nothing generated or shown, same keys still work.
     const again = await makeIam({ db, bootstrap: {}, masterKey: f.masterKey })
     expect(again.generated).toEqual({})
     expect((await again.iam.resolve(f.generated.masterAccessKeyId ?? ''))?.secretKey).toBe(
@@ -110,6 +118,168 @@ describe('bootstrap', () => {
     await expect(makeIam({ bootstrap: { rootSecretKey: 'short' } })).rejects.toThrow(
       /^LATCHKEY_ROOT_SECRET_KEY/,
     )
+  })
+})
+
+describe('bootstrap: pending first-start secrets', () => {
+  it('are sealed at rest, never in plain text', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, bootstrap: {} })
+    const rows = db.prepare('SELECT name, secret FROM iam_pending_secrets').all() as {
+      name: string
+      secret: string
+    }[]
+    expect(rows.map((r) => r.name).sort()).toEqual([
+      'masterAccessKeyId',
+      'masterSecretKey',
+      'rootPassword',
+    ])
+    const dump = JSON.stringify(rows)
+    expect(dump.includes(f.generated.rootPassword ?? '-')).toBe(false)
+    expect(dump.includes(f.generated.masterSecretKey ?? '-')).toBe(false)
+    for (const r of rows) expect(r.secret).toMatch(/^v1\./)
+  })
+
+  it('give way to LATCHKEY_ROOT_* set before anyone saw them (nothing to warn about)', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, bootstrap: {} })
+    const again = await makeIam({
+      db,
+      masterKey: f.masterKey,
+      bootstrap: {
+        rootAccessKey: 'ROOTKEY1',
+        rootSecretKey: 'root-secret-1',
+        rootPassword: 'pw-12345678',
+      },
+    })
+    expect(again.generated).toEqual({})
+    expect((await again.iam.resolve('ROOTKEY1'))?.secretKey).toBe('root-secret-1')
+    expect(await again.iam.resolve(f.generated.masterAccessKeyId ?? '')).toBeUndefined()
+    await expect(
+      again.iam.authenticateAdmin(
+        { username: 'root', password: 'pw-12345678', address: '10.0.0.1' },
+        0,
+      ),
+    ).resolves.toEqual({ kind: 'operator', username: 'root' })
+  })
+
+  it('resetOperatorPassword (offline) sets the password and forgets the pending one', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, bootstrap: {} })
+    const store = SqliteIdentityStore.open(db)
+    expect(await IamService.resetOperatorPassword(store, 'new-password-1', 1024)).toEqual({
+      username: 'root',
+    })
+    const again = await makeIam({ db, bootstrap: {}, masterKey: f.masterKey })
+    expect(again.generated.rootPassword).toBeUndefined()
+    expect(again.generated.masterSecretKey).toBe(f.generated.masterSecretKey)
+    await expect(
+      again.iam.authenticateAdmin(
+        { username: 'root', password: 'new-password-1', address: '10.0.0.1' },
+        0,
+      ),
+    ).resolves.toEqual({ kind: 'operator', username: 'root' })
+    await expect(IamService.resetOperatorPassword(store, 'short')).rejects.toThrow(/8-1024/)
+    await expect(
+      IamService.resetOperatorPassword(
+        SqliteIdentityStore.open(openDatabase(':memory:')),
+        'p-12345678',
+      ),
+    ).rejects.toThrow(/no operator yet/)
+  })
+
+  it('that no longer match the stored rows are dropped, never shown', async () => {
+    const db = openDatabase(':memory:')
+    const f = await makeIam({ db, bootstrap: {} })
+    const def = f.iam.byName('default')!
+    await f.iam.resetMasterKey(def.id) // (cannot happen through a server before a start completed)
+    const again = await makeIam({ db, bootstrap: {}, masterKey: f.masterKey })
+    expect(again.generated.masterSecretKey).toBeUndefined()
+    expect(again.generated.masterAccessKeyId).toBeUndefined()
+    expect(again.generated.rootPassword).toBe(f.generated.rootPassword)
+  })
+})
+
+describe('bootstrap: LATCHKEY_ROOT_* only seed', () => {
+  function capturingLog(): { log: Logger; warnings: string[] } {
+    const warnings: string[] = []
+    const log: Logger = {
+      ...silentLogger,
+      warn: (_o, msg) => void warnings.push(msg ?? ''),
+      child: () => log,
+    }
+    return { log, warnings }
+  }
+  async function open(
+    db: ReturnType<typeof openDatabase>,
+    masterKey: Buffer,
+    bootstrap: BootstrapOptions,
+    log: Logger = silentLogger,
+  ) {
+    return IamService.open({
+      store: SqliteIdentityStore.open(db),
+      masterKey,
+      clock: new ManualClock(),
+      ids: randomIds,
+      log,
+      bootstrap,
+      scryptN: 1024,
+    })
+  }
+  const ENV = {
+    rootAccessKey: 'ROOTKEY1',
+    rootSecretKey: 'root-secret-1',
+    rootPassword: 'pw-12345678',
+  }
+
+  it('keeps a master key reset since against the stale configured one, with one warning; the override replaces it', async () => {
+    const db = openDatabase(':memory:')
+    const mk = randomBytes(32)
+    const first = await open(db, mk, ENV)
+    const def = first.iam.byName('default')!
+    const reset = await first.iam.resetMasterKey(def.id)
+
+    const { log, warnings } = capturingLog()
+    const again = await open(db, mk, ENV, log)
+    expect((await again.iam.resolve('ROOTKEY1'))?.secretKey).toBe(reset.secretKey)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/LATCHKEY_ROOT_SECRET_KEY differ .* keeping the stored key/)
+    expect(warnings[0]?.includes('root-secret-1')).toBe(false)
+    expect(warnings[0]?.includes(reset.secretKey)).toBe(false)
+
+    const quiet = capturingLog()
+    await open(db, mk, { ...ENV, rootSecretKey: reset.secretKey }, quiet.log)
+    expect(quiet.warnings).toEqual([]) // agreeing values: nothing to say
+
+    const over = await open(db, mk, { ...ENV, rootKeyOverride: true })
+    expect((await over.iam.resolve('ROOTKEY1'))?.secretKey).toBe('root-secret-1')
+  })
+
+  it('keeps an operator password changed since against the stale configured one, with one warning; the override replaces it', async () => {
+    const db = openDatabase(':memory:')
+    const mk = randomBytes(32)
+    await open(db, mk, ENV)
+    const store = SqliteIdentityStore.open(db)
+    await store.putOperator({
+      username: 'root',
+      passwordHash: await hashPassword('changed-pw-1', 1024),
+    })
+
+    const { log, warnings } = capturingLog()
+    const again = await open(db, mk, ENV, log)
+    const login = (iam: IamService, password: string) =>
+      iam.authenticateAdmin({ username: 'root', password, address: '10.0.0.9' }, 0).then(
+        () => 'ok',
+        () => 'refused',
+      )
+    expect(await login(again.iam, 'pw-12345678')).toBe('refused')
+    expect(await login(again.iam, 'changed-pw-1')).toBe('ok')
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/LATCHKEY_ROOT_PASSWORD differs .* keeping the stored one/)
+    expect(warnings[0]?.includes('pw-12345678')).toBe(false)
+
+    const over = await open(db, mk, { ...ENV, rootPasswordOverride: true })
+    expect(await login(over.iam, 'pw-12345678')).toBe('ok')
   })
 })
 

@@ -29,7 +29,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { hmacSha256, sha256Hex } from '../crypto/hash.js'
 import { generateSecret, generateURI, verifySync } from 'otplib'
 import { principalArn, type ParentRef, type Principal, type UserRole } from '../auth/principal.js'
-import { deriveKey, KEY_LABELS, seal, unseal } from '../crypto/seal.js'
+import { deriveKey, KEY_LABELS, seal, timingSafeEqualStr, unseal } from '../crypto/seal.js'
 import type { Clock, IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
@@ -104,16 +104,27 @@ export const MAX_CHAIN_DEPTH = 8
 /** Expired sessions keep resolving this long (callers answer ExpiredToken) before the sweep. */
 export const EXPIRED_SESSION_GRACE_MS = 60 * 60_000
 
+/**
+ * The LATCHKEY_ROOT_* values. They seed the default account's master key and the operator
+ * password when none is stored; a stored one that differs (reset or changed since) is kept with a
+ * warning, unless the matching override is set (then the configured value replaces it).
+ */
 export interface BootstrapOptions {
   readonly rootUser?: string
   readonly rootPassword?: string
   readonly rootAccessKey?: string
   readonly rootSecretKey?: string
+  /** LATCHKEY_ROOT_KEY_OVERRIDE: rootAccessKey/rootSecretKey replace a different stored key. */
+  readonly rootKeyOverride?: boolean
+  /** LATCHKEY_ROOT_PASSWORD_OVERRIDE: rootPassword replaces a different stored password. */
+  readonly rootPasswordOverride?: boolean
 }
 
 /**
- * What open() generated at first start, for the caller to print once (never logged here). Only
- * generated values are present (rootUser accompanies a generated rootPassword); empty otherwise.
+ * What open() generated at first start and no start has shown yet (a start that failed after
+ * generating them leaves them pending), for the caller to show once the server is up and then
+ * confirm with firstStartSecretsShown(); never logged here. Only generated values are present
+ * (rootUser accompanies a generated rootPassword); empty otherwise.
  */
 export type BootstrapResult = {
   readonly rootUser?: string
@@ -274,6 +285,11 @@ const aadMaster = (accountId: string) => `account-master:${accountId}`
 const aadKey = (accessKeyId: string) => `access-key:${accessKeyId}`
 const aadSession = (accessKeyId: string) => `session:${accessKeyId}`
 const aadTotp = (userId: string) => `totp:${userId}`
+const aadPending = (name: string) => `first-start:${name}`
+
+/** The first-start secrets kept pending until shown (see bootstrap). */
+const PENDING_NAMES = ['rootPassword', 'masterAccessKeyId', 'masterSecretKey'] as const
+type PendingName = (typeof PENDING_NAMES)[number]
 
 function canonicalIdOf(accountId: string): string {
   return sha256Hex(`latchkey-account:${accountId}`)
@@ -350,8 +366,9 @@ export class IamService
 
   /**
    * Load every account, user and key into memory and, at first start, create the `default`
-   * account and the operator. Returns what was generated so the caller can print it once.
-   * Throws a clear Error when stored secrets do not open with this master key.
+   * account and the operator. Returns what was generated and not yet shown, for the caller to
+   * show once the server is up (then firstStartSecretsShown()). Throws a clear Error when stored
+   * secrets do not open with this master key.
    */
   static async open(
     o: IamServiceOptions,
@@ -507,11 +524,20 @@ export class IamService
   // ---------------------------------------------------------------------------------------------
   // Bootstrap
 
+  /**
+   * Create the `default` account and the operator at first start, generating what LATCHKEY_ROOT_*
+   * does not give; on later starts LATCHKEY_ROOT_* only seed (see BootstrapOptions).
+   *
+   * Generated secrets are also kept, sealed, as pending (iam_pending_secrets), written before the
+   * rows they belong to, and returned by every start until firstStartSecretsShown(): a start that
+   * dies after generating them (port taken, killed) must not lock the operator out, so delivery is
+   * at-least-once. A pending secret nobody has seen yet is not "stored" from the operator's point
+   * of view: a configured value simply takes its place. Before returning, pending values are
+   * checked against the rows, so a crash between two writes can never show a secret that does
+   * not work.
+   */
   private async bootstrap(b: BootstrapOptions): Promise<BootstrapResult> {
     const now = this.clock.now()
-    let rootPassword: string | undefined
-    let masterAccessKeyId: string | undefined
-    let masterSecretKey: string | undefined
     if (b.rootAccessKey !== undefined) validateRootAccessKey(b.rootAccessKey)
     if (b.rootSecretKey !== undefined) validateRootSecret(b.rootSecretKey)
     const rootUser = b.rootUser ?? this.operator?.username ?? 'root'
@@ -525,31 +551,53 @@ export class IamService
         `LATCHKEY_ROOT_PASSWORD: must be ${MIN_PASSWORD_LENGTH}-${MAX_PASSWORD_LENGTH} characters`,
       )
     }
+    const pending = await this.loadPendingSecrets()
 
     const defaultId = this.accountsByName.get('default')
     if (defaultId === undefined) {
       const akid = b.rootAccessKey ?? this.newLongTermKeyId()
       const secret = b.rootSecretKey ?? this.ids.alnum(40)
-      if (b.rootAccessKey === undefined) masterAccessKeyId = akid
-      if (b.rootSecretKey === undefined) {
-        masterAccessKeyId = akid
-        masterSecretKey = secret
-      }
+      const generated = b.rootAccessKey === undefined || b.rootSecretKey === undefined
+      await this.putPending(pending, {
+        masterAccessKeyId: generated ? akid : undefined,
+        masterSecretKey: b.rootSecretKey === undefined ? secret : undefined,
+      })
       await this.insertAccount({ name: 'default', type: 'customer' }, now, akid, secret)
     } else {
-      // Configured root keys win over stored ones (as MinIO's root credentials do).
+      // The environment only seeds: a key reset through the admin API (say, because it leaked)
+      // must not come back at the next restart because the old value is still in a unit file.
       const a = this.accounts.get(defaultId)
       if (a && (b.rootAccessKey !== undefined || b.rootSecretKey !== undefined)) {
         const akid = b.rootAccessKey ?? a.row.masterAccessKeyId
         const secret = b.rootSecretKey ?? a.secret
-        if (akid !== a.row.masterAccessKeyId || secret !== a.secret)
+        const same =
+          timingSafeEqualStr(akid, a.row.masterAccessKeyId) && timingSafeEqualStr(secret, a.secret)
+        const unseen = pending.has('masterSecretKey')
+        if (!same && (b.rootKeyOverride === true || unseen)) {
           await this.setMasterKey(a, akid, secret)
+          await this.putPending(pending, {
+            masterAccessKeyId: undefined,
+            masterSecretKey: undefined,
+          })
+          if (b.rootKeyOverride === true)
+            this.log.warn(
+              {},
+              'LATCHKEY_ROOT_KEY_OVERRIDE: the default account master key was replaced by LATCHKEY_ROOT_ACCESS_KEY/LATCHKEY_ROOT_SECRET_KEY; unset the override',
+            )
+        } else if (!same) {
+          this.log.warn(
+            {},
+            'LATCHKEY_ROOT_ACCESS_KEY/LATCHKEY_ROOT_SECRET_KEY differ from the stored master key of the default account (reset since they were set?): keeping the stored key. Remove them from the environment, or set LATCHKEY_ROOT_KEY_OVERRIDE=1 for one start to replace the stored key',
+          )
+        }
       }
     }
 
     if (this.operator === undefined) {
       const password = b.rootPassword ?? this.ids.alnum(24)
-      if (b.rootPassword === undefined) rootPassword = password
+      await this.putPending(pending, {
+        rootPassword: b.rootPassword === undefined ? password : undefined,
+      })
       this.operator = {
         username: rootUser,
         passwordHash: await hashPassword(password, this.scryptN),
@@ -558,22 +606,136 @@ export class IamService
     } else {
       let next = this.operator
       if (next.username !== rootUser) next = { ...next, username: rootUser }
+      // As for the master key: the environment does not undo a password changed since.
+      let dropPendingPassword = false
       if (
         b.rootPassword !== undefined &&
         !(await verifyPassword(b.rootPassword, next.passwordHash))
       ) {
-        next = { ...next, passwordHash: await hashPassword(b.rootPassword, this.scryptN) }
+        const unseen = pending.has('rootPassword')
+        if (b.rootPasswordOverride === true || unseen) {
+          next = { ...next, passwordHash: await hashPassword(b.rootPassword, this.scryptN) }
+          dropPendingPassword = true
+          if (b.rootPasswordOverride === true)
+            this.log.warn(
+              {},
+              'LATCHKEY_ROOT_PASSWORD_OVERRIDE: the operator password was replaced by LATCHKEY_ROOT_PASSWORD; unset the override',
+            )
+        } else {
+          this.log.warn(
+            {},
+            'LATCHKEY_ROOT_PASSWORD differs from the stored operator password (changed since it was set?): keeping the stored one. Remove it from the environment, or set LATCHKEY_ROOT_PASSWORD_OVERRIDE=1 for one start to apply it',
+          )
+        }
       }
       if (next !== this.operator) {
         this.operator = next
         await this.store.putOperator(next)
       }
+      if (dropPendingPassword) await this.putPending(pending, { rootPassword: undefined })
     }
+    return this.pendingThatWorks(pending)
+  }
+
+  /** The pending first-start secrets, unsealed. */
+  private async loadPendingSecrets(): Promise<Map<PendingName, string>> {
+    const out = new Map<PendingName, string>()
+    for (const r of await this.store.listPendingSecrets()) {
+      if (!(PENDING_NAMES as readonly string[]).includes(r.name)) continue
+      try {
+        out.set(r.name as PendingName, unseal(this.sealKey, r.secret, aadPending(r.name)))
+      } catch (e) {
+        throw new Error(
+          `cannot decrypt stored secrets (${(e as Error).message}): is LATCHKEY_MASTER_KEY / master.key the one this data dir was created with?`,
+        )
+      }
+    }
+    return out
+  }
+
+  /** Store (a string) or forget (undefined) pending secrets, in the store and in `pending`. */
+  private async putPending(
+    pending: Map<PendingName, string>,
+    values: Partial<Record<PendingName, string | undefined>>,
+  ): Promise<void> {
+    const put: { name: string; secret: string }[] = []
+    const drop: string[] = []
+    for (const name of PENDING_NAMES) {
+      if (!Object.hasOwn(values, name)) continue
+      const v = values[name]
+      if (v !== undefined) {
+        put.push({ name, secret: seal(this.sealKey, v, aadPending(name)) })
+        pending.set(name, v)
+      } else if (pending.has(name)) {
+        drop.push(name)
+        pending.delete(name)
+      }
+    }
+    await this.store.putPendingSecrets(put)
+    if (drop.length > 0) await this.store.deletePendingSecrets(drop)
+  }
+
+  /** What to show: the pending secrets that match the stored rows (stale ones are forgotten). */
+  private async pendingThatWorks(pending: Map<PendingName, string>): Promise<BootstrapResult> {
+    const a = this.accounts.get(this.accountsByName.get('default') ?? '')
+    const akid = pending.get('masterAccessKeyId')
+    const secret = pending.get('masterSecretKey')
+    const password = pending.get('rootPassword')
+    const stale: Partial<Record<PendingName, undefined>> = {}
+    // The key id and the secret are shown as a pair or not at all.
+    if (
+      (akid !== undefined && a?.row.masterAccessKeyId !== akid) ||
+      (secret !== undefined && (a === undefined || !timingSafeEqualStr(secret, a.secret)))
+    ) {
+      stale.masterAccessKeyId = undefined
+      stale.masterSecretKey = undefined
+    }
+    if (
+      password !== undefined &&
+      (this.operator === undefined || !(await verifyPassword(password, this.operator.passwordHash)))
+    )
+      stale.rootPassword = undefined
+    if (Object.keys(stale).length > 0) await this.putPending(pending, stale)
+    const rootPassword = pending.get('rootPassword')
+    const masterAccessKeyId = pending.get('masterAccessKeyId')
+    const masterSecretKey = pending.get('masterSecretKey')
     return {
-      ...(rootPassword !== undefined ? { rootUser, rootPassword } : {}),
+      ...(rootPassword !== undefined && this.operator !== undefined
+        ? { rootUser: this.operator.username, rootPassword }
+        : {}),
       ...(masterAccessKeyId !== undefined ? { masterAccessKeyId } : {}),
       ...(masterSecretKey !== undefined ? { masterSecretKey } : {}),
     }
+  }
+
+  /**
+   * The first-start secrets open() returned have reached the operator (the caller printed them
+   * or wrote them to a file after the listener bound): later starts do not show them again.
+   */
+  async firstStartSecretsShown(): Promise<void> {
+    await this.store.deletePendingSecrets()
+  }
+
+  /**
+   * Offline recovery (`latchkey admin reset-root-password`, server stopped): set the operator
+   * password and forget a pending first-start one, which no longer works. Needs no master key:
+   * it writes only a password hash. Throws an Error with one clear line.
+   */
+  static async resetOperatorPassword(
+    store: IdentityStore,
+    password: string,
+    scryptN: number = DEFAULT_SCRYPT_N,
+  ): Promise<{ username: string }> {
+    if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH)
+      throw new Error(
+        `the password must be ${MIN_PASSWORD_LENGTH}-${MAX_PASSWORD_LENGTH} characters`,
+      )
+    const { operator } = await store.loadAll()
+    if (operator === undefined)
+      throw new Error('this data dir has no operator yet: start the server once first')
+    await store.putOperator({ ...operator, passwordHash: await hashPassword(password, scryptN) })
+    await store.deletePendingSecrets(['rootPassword'])
+    return { username: operator.username }
   }
 
   private newLongTermKeyId(): string {

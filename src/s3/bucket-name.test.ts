@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bucketNameProblem, validateBucketName } from './bucket-name.js'
+import { bucketNameProblem, refuseReservedBucketName, validateBucketName } from './bucket-name.js'
 import { S3Error } from './errors.js'
 
 describe('validateBucketName', () => {
@@ -53,5 +53,27 @@ describe('validateBucketName', () => {
     expect((err as S3Error).code).toBe('InvalidBucketName')
     expect((err as S3Error).status).toBe(400)
     expect((err as S3Error).extra['BucketName']).toBe(n)
+  })
+})
+
+describe('refuseReservedBucketName', () => {
+  it.each(['health', 'ready', 'metrics', 'api', 'console'])(
+    'refuses %s (a server path) as InvalidBucketName',
+    (n) => {
+      expect(bucketNameProblem(n)).toBeUndefined() // valid for S3, reserved only at creation
+      let err: unknown
+      try {
+        refuseReservedBucketName(n)
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(S3Error)
+      expect((err as S3Error).code).toBe('InvalidBucketName')
+      expect((err as S3Error).message).toMatch(/reserved by this server/)
+      expect((err as S3Error).extra['BucketName']).toBe(n)
+    },
+  )
+  it.each(['healthy', 'api-docs', 'my-api', 'consoles', 'metrics1'])('accepts %s', (n) => {
+    expect(() => refuseReservedBucketName(n)).not.toThrow()
   })
 })

@@ -3,6 +3,12 @@
  * and the pipeline uses the same check before it looks a bucket up, so a name that could never
  * have been created answers InvalidBucketName rather than NoSuchBucket.
  * Rules: docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+ *
+ * On top of S3's rules, CreateBucket refuses the names whose path-style paths are this server's
+ * own (`/health`, `/api/admin`, and the surfaces the contract plans: `/ready`, `/metrics`,
+ * `/console/`): an unsigned request there reaches the server's surface, so an anonymous reader of
+ * such a bucket would get the wrong answer. Only creation refuses them; a bucket that already has
+ * such a name stays reachable with signed requests (server/dispatch.ts routes those to S3).
  * @module
  */
 import { S3Error } from './errors.js'
@@ -25,6 +31,25 @@ export function bucketNameProblem(name: string): string | undefined {
   for (const s of RESERVED_SUFFIXES)
     if (name.endsWith(s)) return `Bucket name must not end with '${s}'`
   return undefined
+}
+
+/** Bucket names taken by the server's own paths (path-style `/<name>` is a server surface). */
+export const RESERVED_BUCKET_NAMES: ReadonlySet<string> = new Set([
+  'health',
+  'ready',
+  'metrics',
+  'api',
+  'console',
+])
+
+/** Throws InvalidBucketName when `name` is one of RESERVED_BUCKET_NAMES (CreateBucket only). */
+export function refuseReservedBucketName(name: string): void {
+  if (RESERVED_BUCKET_NAMES.has(name))
+    throw new S3Error(
+      'InvalidBucketName',
+      `The specified bucket is not valid. Bucket name '${name}' is reserved by this server (/${name} is one of its own paths); choose another name.`,
+      { BucketName: name },
+    )
 }
 
 /** Throws InvalidBucketName (with BucketName in the error) when `name` breaks S3's rules. */

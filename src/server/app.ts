@@ -4,14 +4,16 @@
  * and passed down.
  * @module
  */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from '../config/config.js'
 import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
-import { openDatabase } from '../backends/sqlite/db.js'
+import { openDatabase, type Database } from '../backends/sqlite/db.js'
 import { prepareClose, walSyncerFor } from '../backends/sqlite/wal-sync.js'
 import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
+import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
+import type { IdentityStore } from '../storage/identity-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
 import { sweepOrphans } from '../storage/sweep.js'
 import { IamService } from '../iam/service.js'
@@ -22,15 +24,24 @@ import { createStsHandler } from '../sts/handler.js'
 import { createAdminHandler } from '../admin/handler.js'
 import { simulate } from '../policy/simulate.js'
 import { listen, type Listener } from './listener.js'
+import { bucketHostMatcher } from './dispatch.js'
 import { loadTls } from './tls.js'
 
 export interface RunningApp {
   readonly url: string
   readonly listener: Listener
-  /** What was generated at first start and must be shown to the operator once. */
+  /**
+   * What was generated at first start and no start has shown yet (a start that failed after
+   * generating it leaves it pending). Show it, then call firstStartSecretsShown().
+   */
   readonly generated: Readonly<Record<string, string>>
+  /** The generated secrets reached the operator: later starts do not show them again. */
+  firstStartSecretsShown(): Promise<void>
   close(): Promise<void>
 }
+
+/** The SQLite database in the data dir. */
+export const DATABASE_FILE = 'latchkey.db'
 
 export async function startApp(
   config: Config,
@@ -41,7 +52,7 @@ export async function startApp(
   const ids = deps.ids ?? randomIds
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const masterKey = loadMasterKey(config.dataDir, config.masterKey)
-  const db = openDatabase(join(config.dataDir, 'latchkey.db'), {
+  const db = openDatabase(join(config.dataDir, DATABASE_FILE), {
     exclusive: true,
     asyncDurability: true,
   })
@@ -61,6 +72,8 @@ export async function startApp(
       ...(config.rootPassword !== undefined ? { rootPassword: config.rootPassword } : {}),
       ...(config.rootAccessKey !== undefined ? { rootAccessKey: config.rootAccessKey } : {}),
       ...(config.rootSecretKey !== undefined ? { rootSecretKey: config.rootSecretKey } : {}),
+      rootKeyOverride: config.rootKeyOverride,
+      rootPasswordOverride: config.rootPasswordOverride,
     },
     maxSessionsPerParent: config.maxSessionsPerParent,
   })
@@ -100,7 +113,13 @@ export async function startApp(
     host: config.host,
     port: config.port,
     ...(tls !== undefined ? { tls } : {}),
-    surfaces: { s3: (r, c) => s3.handle(r, c), sts, admin, isReady: () => ready },
+    surfaces: {
+      s3: (r, c) => s3.handle(r, c),
+      sts,
+      admin,
+      isReady: () => ready,
+      ...(config.domain !== undefined ? { isBucketHost: bucketHostMatcher(config.domain) } : {}),
+    },
     clock,
     log,
     idleTimeoutMs: config.requestIdleTimeout * 1000,
@@ -116,6 +135,7 @@ export async function startApp(
     url: listener.url,
     listener,
     generated: generated as Readonly<Record<string, string>>,
+    firstStartSecretsShown: () => iam.firstStartSecretsShown(),
     close: async () => {
       clearInterval(sweepTimer)
       await listener.close()
@@ -127,4 +147,45 @@ export async function startApp(
       db.close()
     },
   }
+}
+
+/**
+ * The data dir's identity store for offline tools (`latchkey admin …`), which must not write
+ * beside a running server. The server holds its database with an exclusive lock, so this fails
+ * at once, with a line saying so, instead of waiting; while the tool runs, a server cannot start.
+ */
+export function openIdentityStoreOffline(dataDir: string): {
+  store: IdentityStore
+  close(): Promise<void>
+} {
+  const path = join(dataDir, DATABASE_FILE)
+  if (!existsSync(path))
+    throw new Error(`no Latchkey database in ${dataDir} (${DATABASE_FILE}): check --data-dir`)
+  let db: Database | undefined
+  try {
+    // synchronous=FULL (no asyncDurability): each write is durable when its promise resolves.
+    const opened = openDatabase(path, { exclusive: true, busyTimeoutMs: 0 })
+    db = opened
+    const store = SqliteIdentityStore.open(opened)
+    return { store, close: async () => void opened.close() }
+  } catch (e) {
+    db?.close()
+    throw lockedError(e, dataDir)
+  }
+}
+
+/**
+ * SQLITE_BUSY (also as the cause of a failed group commit) → the one line an operator needs;
+ * anything else unchanged. `dataDir` is the data dir whose database was being opened or written.
+ */
+export function lockedError(e: unknown, dataDir: string): unknown {
+  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 4; depth++) {
+    const code = (c as { code?: unknown }).code
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
+      return new Error(
+        `the database ${join(dataDir, DATABASE_FILE)} is locked: a Latchkey server is running on this data dir. Stop it first (this command works offline only)`,
+      )
+    c = (c as { cause?: unknown }).cause
+  }
+  return e
 }

@@ -1,10 +1,21 @@
 /**
  * Picks the surface for a request: /health, the admin API under /api/admin, STS (a form POST to
  * `/` or `?Action=` on `/`), otherwise S3. Every answer gets x-amz-request-id.
+ *
+ * Why routing looks at more than the path: the server's own paths are also valid S3 paths
+ * (`/health` is bucket `health`, `/api/admin/users` is object `admin/users` in bucket `api`), and
+ * an S3 client must never get JSON from the wrong surface. So a request carrying S3
+ * authentication (a SigV4/SigV2 Authorization header, a presigned query, a browser POST upload
+ * form) always goes to S3, and so does any request addressed to a virtual-hosted bucket; the
+ * health check answers only unsigned GET/HEAD, the admin API only requests without AWS
+ * authentication (it uses Bearer tokens). What stays ambiguous is an unsigned, anonymous S3
+ * request on those paths (a public bucket named `health`): CreateBucket reserves those names
+ * (s3/bucket-name.ts), so such a bucket cannot be created.
  * @module
  */
-import type { RawRequest, RequestContext } from './raw-request.js'
+import { parseQuery, type RawRequest, type RequestContext } from './raw-request.js'
 import { jsonResponse, type HttpResponse } from './http-response.js'
+import { ADMIN_PREFIX } from '../admin/handler.js'
 
 export type SurfaceHandler = (raw: RawRequest, ctx: RequestContext) => Promise<HttpResponse>
 export type StsSurfaceHandler = (
@@ -18,6 +29,58 @@ export interface Surfaces {
   readonly sts: StsSurfaceHandler
   readonly admin: SurfaceHandler
   readonly isReady: () => boolean
+  /**
+   * True when the Host header names a virtual-hosted bucket (`bucket.<domain>`, see
+   * s3/addressing.ts): every path on such a host is an object key, never a server path.
+   */
+  readonly isBucketHost?: (host: string) => boolean
+}
+
+export const HEALTH_PATH = '/health'
+
+/**
+ * Whether the request carries S3 authentication, detected the way the S3 surface detects it
+ * (auth/authenticate.ts, auth/sigv2/parse.ts), so every attempt — even a malformed one — gets
+ * S3's own answer: an `AWS4-…` or `AWS ` Authorization header, a SigV4 or SigV2 presigned
+ * query, or a POST upload form (multipart/form-data, which no other surface accepts).
+ */
+export function hasS3Authentication(raw: RawRequest): boolean {
+  const auth = raw.headers['authorization']
+  if (auth !== undefined && /^AWS(4-| )/.test(auth.trimStart())) return true
+  if (raw.rawQuery !== '') {
+    const q = parseQuery(raw.rawQuery)
+    for (const name of [
+      'X-Amz-Signature',
+      'X-Amz-Credential',
+      'X-Amz-Algorithm',
+      'AWSAccessKeyId',
+      'Signature',
+    ]) {
+      if (q.has(name)) return true
+    }
+  }
+  return (
+    raw.method === 'POST' &&
+    (raw.headers['content-type'] ?? '').trimStart().toLowerCase().startsWith('multipart/form-data')
+  )
+}
+
+/** Whether `host` names a virtual-hosted bucket under `domain` (the rule of s3/addressing.ts). */
+export function bucketHostMatcher(domain: string): (host: string) => boolean {
+  const d = domain.toLowerCase().replace(/:\d+$/, '')
+  return (host) =>
+    host
+      .toLowerCase()
+      .replace(/:\d+$/, '')
+      .endsWith('.' + d)
+}
+
+function isServerPath(raw: RawRequest): boolean {
+  return (
+    raw.rawPath === HEALTH_PATH ||
+    raw.rawPath === ADMIN_PREFIX ||
+    raw.rawPath.startsWith(ADMIN_PREFIX + '/')
+  )
 }
 
 /** STS bodies are small forms; AWS caps query API bodies well below this. */
@@ -36,14 +99,16 @@ export async function dispatch(
   ctx: RequestContext,
   s: Surfaces,
 ): Promise<HttpResponse> {
-  if (raw.rawPath === '/health' && (raw.method === 'GET' || raw.method === 'HEAD')) {
-    raw.body.resume()
-    return s.isReady()
-      ? jsonResponse(200, { status: 'ok' })
-      : jsonResponse(503, { status: 'starting' })
+  // Only requests on the server's own paths pay for the checks below.
+  if (isServerPath(raw) && !hasS3Authentication(raw) && !onBucketHost(raw, s)) {
+    if (raw.rawPath !== HEALTH_PATH) return s.admin(raw, ctx)
+    if (raw.method === 'GET' || raw.method === 'HEAD') {
+      raw.body.resume()
+      return s.isReady()
+        ? jsonResponse(200, { status: 'ok' })
+        : jsonResponse(503, { status: 'starting' })
+    }
   }
-  if (raw.rawPath === '/api/admin' || raw.rawPath.startsWith('/api/admin/'))
-    return s.admin(raw, ctx)
   if (isStsRequest(raw)) {
     const body = await readSmallBody(raw, STS_MAX_BODY)
     if (body === undefined)
@@ -58,6 +123,11 @@ export async function dispatch(
     return s.sts(raw, ctx, body)
   }
   return s.s3(raw, ctx)
+}
+
+function onBucketHost(raw: RawRequest, s: Surfaces): boolean {
+  const host = raw.headers['host']
+  return s.isBucketHost !== undefined && host !== undefined && s.isBucketHost(host)
 }
 
 /** Read at most `max` bytes; undefined (and the rest drained) when larger. */

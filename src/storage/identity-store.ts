@@ -82,6 +82,17 @@ export interface OperatorRow {
   readonly passwordHash: string
 }
 
+/**
+ * A secret generated at first start (operator password, default master key) that no completed
+ * start has shown to the operator yet, sealed like every other secret. Kept so that a start that
+ * fails after generating it (port taken) does not lock the operator out: the next start shows it.
+ */
+export interface PendingSecretRow {
+  readonly name: string
+  /** Sealed value. */
+  readonly secret: string
+}
+
 export interface IdentitySnapshot {
   readonly accounts: readonly AccountRow[]
   readonly users: readonly UserRow[]
@@ -128,4 +139,11 @@ export interface IdentityStore {
   ): Promise<readonly SessionRow[]>
   /** Delete sessions that expired before `before`; the number deleted. */
   deleteExpiredSessions(before: number): Promise<number>
+
+  /** First-start secrets not yet shown, by name. */
+  listPendingSecrets(): Promise<readonly PendingSecretRow[]>
+  /** Store these, replacing any of the same name. */
+  putPendingSecrets(rows: readonly PendingSecretRow[]): Promise<void>
+  /** Forget these names (every pending secret when `names` is absent). */
+  deletePendingSecrets(names?: readonly string[]): Promise<void>
 }

@@ -49,7 +49,7 @@ describe('start-up', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('generates the operator password and master key once, prints them once, keeps the key file private', async () => {
+  it('generates the operator password and master key once, hands them over once (no terminal: a 0600 file, not the log), keeps the key file private', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-gen-'))
     const env = {
       LATCHKEY_ROOT_ACCESS_KEY: '',
@@ -57,14 +57,19 @@ describe('start-up', () => {
       LATCHKEY_ROOT_PASSWORD: '',
     }
     const first = await startServer({ dataDir: dir, env })
-    const printed = first.output.join('\n')
-    expect(printed).toMatch(/rootPassword: \S{12,}/)
-    expect(printed).toMatch(/masterAccessKeyId: S4AK[A-Za-z0-9]{20}/)
-    expect(printed).toMatch(/masterSecretKey: \S{40}/)
+    const file = join(dir, 'first-start-secrets.txt')
+    const saved = readFileSync(file, 'utf8')
+    expect(saved).toMatch(/rootPassword: \S{12,}/)
+    expect(saved).toMatch(/masterAccessKeyId: S4AK[A-Za-z0-9]{20}/)
+    expect(saved).toMatch(/masterSecretKey: \S{40}/)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(first.output.join('\n')).not.toMatch(/rootPassword|masterSecretKey/)
+    expect(first.output.join('\n')).toContain(file)
     expect(statSync(join(dir, 'master.key')).mode & 0o777).toBe(0o600)
     await first.stop()
     const second = await startServer({ dataDir: dir, env })
     expect(second.output.join('\n')).not.toMatch(/rootPassword|masterSecretKey/)
+    expect(readFileSync(file, 'utf8')).toBe(saved) // nothing generated or written again
     await second.stop()
     rmSync(dir, { recursive: true, force: true })
   })

@@ -14,7 +14,10 @@ export type Database = BetterSqlite3.Database
 export type Statement = BetterSqlite3.Statement
 
 export interface OpenOptions {
-  /** Milliseconds a writer waits for a lock held by another connection. */
+  /**
+   * Milliseconds to wait for a lock held by another connection (default 5000), opening included:
+   * 0 fails at once on a database a running server holds (offline tools use it).
+   */
   readonly busyTimeoutMs?: number
   /**
    * Hold the database lock for the connection's whole life (the server's own database: one
@@ -36,7 +39,8 @@ export interface OpenOptions {
 /** Open (creating if needed) a database file with Latchkey's pragmas. `:memory:` works for tests. */
 export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true })
-  const db = new BetterSqlite3(path)
+  const busyTimeoutMs = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))
+  const db = new BetterSqlite3(path, { timeout: busyTimeoutMs })
   // Must precede the switch to WAL for the WAL index to live in heap memory.
   if (opts.exclusive === true) db.pragma('locking_mode = EXCLUSIVE')
   db.pragma('journal_mode = WAL')
@@ -54,7 +58,7 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
       ),
     )
   }
-  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`)
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`)
   db.pragma('foreign_keys = ON')
   // Larger page cache (negative = KiB): listing and small-object reads stay in memory.
   db.pragma('cache_size = -32768')

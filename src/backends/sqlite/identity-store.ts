@@ -18,6 +18,7 @@ import type {
   IdentitySnapshot,
   IdentityStore,
   OperatorRow,
+  PendingSecretRow,
   SessionRow,
   UserRow,
 } from '../../storage/identity-store.js'
@@ -87,6 +88,17 @@ export const IDENTITY_MIGRATIONS: readonly string[] = [
      id INTEGER PRIMARY KEY CHECK (id = 1),
      username TEXT NOT NULL,
      password_hash TEXT NOT NULL
+   );`,
+]
+
+/**
+ * Steps of the pending first-start secrets table, a list of its own (not IDENTITY_MIGRATIONS) so
+ * its step numbers never collide with identity steps added elsewhere.
+ */
+export const PENDING_SECRETS_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE iam_pending_secrets (
+     name TEXT PRIMARY KEY,
+     secret TEXT NOT NULL
    );`,
 ]
 
@@ -262,6 +274,7 @@ export class SqliteIdentityStore implements IdentityStore {
   /** Run the identity migrations on `db` and return a store over it. */
   static open(db: Database): SqliteIdentityStore {
     runMigrations(db, 'identity', IDENTITY_MIGRATIONS)
+    runMigrations(db, 'identity-pending-secrets', PENDING_SECRETS_MIGRATIONS)
     return new SqliteIdentityStore(db)
   }
 
@@ -514,5 +527,35 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.write(
       () => prepare(this.db, 'DELETE FROM iam_sessions WHERE expires_at < ?').run(before).changes,
     )
+  }
+
+  async listPendingSecrets(): Promise<readonly PendingSecretRow[]> {
+    return prepare(this.db, 'SELECT name, secret FROM iam_pending_secrets ORDER BY name').all() as {
+      name: string
+      secret: string
+    }[]
+  }
+
+  async putPendingSecrets(rows: readonly PendingSecretRow[]): Promise<void> {
+    if (rows.length === 0) return
+    await this.write(() => {
+      const put = prepare(
+        this.db,
+        `INSERT INTO iam_pending_secrets (name, secret) VALUES (?, ?)
+         ON CONFLICT (name) DO UPDATE SET secret = excluded.secret`,
+      )
+      for (const r of rows) put.run(r.name, r.secret)
+    })
+  }
+
+  async deletePendingSecrets(names?: readonly string[]): Promise<void> {
+    await this.write(() => {
+      if (names === undefined) {
+        prepare(this.db, 'DELETE FROM iam_pending_secrets').run()
+        return
+      }
+      const del = prepare(this.db, 'DELETE FROM iam_pending_secrets WHERE name = ?')
+      for (const n of names) del.run(n)
+    })
   }
 }

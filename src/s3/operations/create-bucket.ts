@@ -4,11 +4,12 @@
  * StorageError 'bucket-exists' with the owner, the pipeline maps it). Buckets live in the
  * server's one region; a LocationConstraint naming another region is refused like AWS does.
  * ACLs other than owner-only are not implemented (bucket policies grant access instead), so they
- * are refused rather than silently ignored.
+ * are refused rather than silently ignored. Names that collide with the server's own paths
+ * (`health`, `api`, …) are refused with InvalidBucketName (bucket-name.ts says why).
  * @module
  */
 import { principalAccountId } from '../../auth/principal.js'
-import { bucketArn, validateBucketName } from '../bucket-name.js'
+import { bucketArn, refuseReservedBucketName, validateBucketName } from '../bucket-name.js'
 import { checkCannedAcl } from '../acl.js'
 import { S3Error } from '../errors.js'
 import type { AccessRequirement, Operation, S3Request } from '../operation.js'
@@ -92,6 +93,7 @@ export const createBucket: Operation = {
   async handle(req, env) {
     const name = req.bucket ?? ''
     validateBucketName(name)
+    refuseReservedBucketName(name)
     const accountId = principalAccountId(req.principal)
     if (accountId === undefined)
       throw new S3Error('AccessDenied', 'Anonymous users cannot create buckets.')

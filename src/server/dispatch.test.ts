@@ -1,0 +1,129 @@
+/**
+ * dispatch: which surface answers. The server's own paths (/health, /api/admin/…) are also S3
+ * paths, so the decision looks at what the request is: S3 authentication or a virtual-hosted
+ * bucket host sends it to S3, whatever its path.
+ */
+import { Readable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { bucketHostMatcher, dispatch, hasS3Authentication, type Surfaces } from './dispatch.js'
+import type { RawRequest, RequestContext } from './raw-request.js'
+import { ManualClock } from '../lib/clock.js'
+import { silentLogger } from '../lib/logger.js'
+
+function req(method: string, target: string, headers: Record<string, string> = {}): RawRequest {
+  const q = target.indexOf('?')
+  return {
+    method,
+    rawPath: q < 0 ? target : target.slice(0, q),
+    rawQuery: q < 0 ? '' : target.slice(q + 1),
+    headers,
+    body: Readable.from([]),
+    remoteAddress: '127.0.0.1',
+    secure: false,
+  }
+}
+
+const ctx: RequestContext = {
+  requestId: 'R1',
+  clock: new ManualClock(),
+  log: silentLogger,
+  receivedAt: 0,
+}
+
+function surfaces(domain?: string): Surfaces & { hit: string[] } {
+  const hit: string[] = []
+  return {
+    hit,
+    s3: async () => (hit.push('s3'), { status: 200 }),
+    sts: async () => (hit.push('sts'), { status: 200 }),
+    admin: async () => (hit.push('admin'), { status: 200 }),
+    isReady: () => true,
+    ...(domain !== undefined ? { isBucketHost: bucketHostMatcher(domain) } : {}),
+  }
+}
+
+async function surfaceOf(r: RawRequest, domain?: string): Promise<string> {
+  const s = surfaces(domain)
+  const res = await dispatch(r, ctx, s)
+  if (s.hit.length === 0) return res.status === 200 ? 'health' : `status ${res.status}`
+  return s.hit.join(',')
+}
+
+const V4 =
+  'AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00'
+
+describe('dispatch', () => {
+  const cases: [string, RawRequest, string][] = [
+    ['unsigned GET /health', req('GET', '/health'), 'health'],
+    ['unsigned HEAD /health', req('HEAD', '/health'), 'health'],
+    ['SigV4-signed GET /health', req('GET', '/health', { authorization: V4 }), 's3'],
+    ['SigV2-signed HEAD /health', req('HEAD', '/health', { authorization: 'AWS AKID:c2ln' }), 's3'],
+    [
+      'presigned GET /health',
+      req('GET', '/health?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00'),
+      's3',
+    ],
+    ['unsigned PUT /health', req('PUT', '/health'), 's3'],
+    [
+      'admin call with a Bearer token',
+      req('GET', '/api/admin/users', { authorization: 'Bearer x' }),
+      'admin',
+    ],
+    ['admin login (unsigned POST)', req('POST', '/api/admin/login'), 'admin'],
+    ['bare /api/admin', req('GET', '/api/admin'), 'admin'],
+    [
+      'SigV4-signed GET /api/admin/users',
+      req('GET', '/api/admin/users', { authorization: V4 }),
+      's3',
+    ],
+    [
+      'SigV2 presigned GET /api/admin/x',
+      req('GET', '/api/admin/x?AWSAccessKeyId=AKID&Expires=1&Signature=c2ln'),
+      's3',
+    ],
+    [
+      'POST upload form on /api/admin/login',
+      req('POST', '/api/admin/login', { 'content-type': 'multipart/form-data; boundary=x' }),
+      's3',
+    ],
+    [
+      'ListObjects on bucket api (/api)',
+      req('GET', '/api?list-type=2', { authorization: V4 }),
+      's3',
+    ],
+    [
+      'STS form POST',
+      req('POST', '/', { 'content-type': 'application/x-www-form-urlencoded' }),
+      'sts',
+    ],
+    ['STS GET ?Action=', req('GET', '/?Action=GetCallerIdentity'), 'sts'],
+    ['anything else', req('GET', '/photos/cat.jpg'), 's3'],
+  ]
+  it.each(cases)('%s → %s', async (_name, r, want) => {
+    expect(await surfaceOf(r)).toBe(want)
+  })
+
+  it('on a virtual-hosted bucket host, /health and /api/admin/… are object keys', async () => {
+    const host = { host: 'photos.s3.example.com:9000' }
+    expect(await surfaceOf(req('GET', '/health', host), 's3.example.com')).toBe('s3')
+    expect(await surfaceOf(req('GET', '/api/admin/users', host), 's3.example.com')).toBe('s3')
+    // The endpoint's own host (not a bucket) keeps the server paths.
+    expect(
+      await surfaceOf(req('GET', '/health', { host: 's3.example.com:9000' }), 's3.example.com'),
+    ).toBe('health')
+    expect(
+      await surfaceOf(req('GET', '/health', { host: '10.0.0.5:9000' }), 's3.example.com'),
+    ).toBe('health')
+  })
+})
+
+describe('hasS3Authentication', () => {
+  it('is false for Bearer tokens, JSON bodies and ordinary queries', () => {
+    expect(hasS3Authentication(req('POST', '/x', { authorization: 'Bearer abc' }))).toBe(false)
+    expect(hasS3Authentication(req('POST', '/x', { 'content-type': 'application/json' }))).toBe(
+      false,
+    )
+    expect(hasS3Authentication(req('GET', '/x?limit=10&offset=0'))).toBe(false)
+    expect(hasS3Authentication(req('GET', '/x', { authorization: 'AWSX' }))).toBe(false)
+  })
+})
