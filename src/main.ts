@@ -17,6 +17,7 @@ const USAGE = `usage:
   latchkey serve [--address HOST:PORT] [--data-dir DIR] [--tls-cert FILE --tls-key FILE | --tls-self-signed]
                  [--sts-default-duration S] [--sts-max-duration S] [--domain DOMAIN] [--region REGION]
                  [--log-level LEVEL] [--max-sessions-per-parent N] [--presign-max-age S]
+                 [--request-idle-timeout S] [--max-inflight N] [--max-inflight-per-caller N]
   latchkey policy simulate --policy FILE --action A --resource R [--context k=v]...
   latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--format env|json]
   latchkey admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)`
