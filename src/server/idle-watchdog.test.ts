@@ -1,84 +1,100 @@
 import { describe, it, expect } from 'vitest'
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { IdleWatchdog } from './idle-watchdog.js'
+import { IdleWatchdog, idleVerdict } from './idle-watchdog.js'
 
 /** Just the fields the watchdog reads, driven by hand. */
-function fakes(): {
-  req: IncomingMessage & { complete: boolean; readableLength: number }
-  res: ServerResponse & { headersSent: boolean; writableLength: number }
-  socket: { bytesRead: number; bytesWritten: number; destroyed: boolean }
-} {
-  const socket = { bytesRead: 0, bytesWritten: 0, destroyed: false }
-  const req = Object.assign(new EventEmitter(), { socket, complete: false, readableLength: 0 })
-  const res = Object.assign(new EventEmitter(), { headersSent: false, writableLength: 0 })
-  return { req: req as never, res: res as never, socket }
+function fakes(headers: Record<string, string> = { 'content-length': '100' }) {
+  const socket = Object.assign(new EventEmitter(), {
+    destroyed: false,
+    timeouts: [] as number[],
+    setTimeout(ms: number) {
+      this.timeouts.push(ms)
+    },
+    destroy() {
+      this.destroyed = true
+    },
+  })
+  const req = Object.assign(new EventEmitter(), {
+    socket,
+    headers,
+    complete: false,
+    readableLength: 0,
+  })
+  const res = Object.assign(new EventEmitter(), {
+    headersSent: false,
+    writableFinished: false,
+    writableLength: 0,
+  })
+  return { req, res, socket }
 }
 
+function server() {
+  return Object.assign(new EventEmitter(), { timeout: 0 })
+}
+
+describe('idleVerdict', () => {
+  it('blames the client only when we wait for it', () => {
+    const f = fakes()
+    const as = (x: typeof f) => ({
+      req: x.req as unknown as IncomingMessage,
+      res: x.res as unknown as ServerResponse,
+    })
+    expect(idleVerdict(as(f))).toBe('body') // body owed, nothing buffered
+    f.req.readableLength = 65536
+    expect(idleVerdict(as(f))).toBe('server-busy') // we have not read what came
+    f.req.readableLength = 0
+    f.req.complete = true
+    expect(idleVerdict(as(f))).toBe('server-busy') // body in: the server is working (a copy)
+    f.res.headersSent = true
+    f.res.writableLength = 1 << 20
+    expect(idleVerdict(as(f))).toBe('response') // the client stopped reading a download
+    f.res.writableLength = 0
+    f.res.writableFinished = true
+    expect(idleVerdict(as(f))).toBe('no-request')
+    expect(idleVerdict(undefined)).toBe('no-request')
+  })
+})
+
 describe('IdleWatchdog', () => {
-  it('cuts a body that stops arriving, after the idle time and not before', () => {
-    let now = 0
-    const w = new IdleWatchdog(1000, () => now)
+  it('arms the server timeout and cuts a stalled body on the socket timeout', () => {
+    const s = server()
+    const w = new IdleWatchdog(s, 3000)
+    expect(s.timeout).toBe(3000)
     const { req, res, socket } = fakes()
     const cuts: string[] = []
-    w.watch(req, res, (k) => cuts.push(k))
-    now = 900
-    socket.bytesRead = 10 // progress
-    w.scan()
-    now = 1800
-    w.scan()
-    expect(cuts).toEqual([])
-    now = 1900
-    w.scan()
+    w.watch(req as never, res as never, (k) => cuts.push(k))
+    s.emit('timeout', socket)
     expect(cuts).toEqual(['body'])
-    w.close()
+    expect(socket.destroyed).toBe(false) // the cut (answer, then close) is the caller's
   })
 
-  it('does not cut while the server is the slow side (bytes buffered unread, or work after the body)', () => {
-    let now = 0
-    const w = new IdleWatchdog(1000, () => now)
-    const a = fakes()
-    a.req.readableLength = 65536 // we have not read what came
-    const b = fakes()
-    b.req.complete = true // body in, the server is working (a long copy)
+  it('re-arms while the server is the slow side, and closes idle keep-alive sockets', () => {
+    const s = server()
+    const w = new IdleWatchdog(s, 3000)
+    const busy = fakes()
+    busy.req.complete = true
     const cuts: string[] = []
-    w.watch(a.req, a.res, () => cuts.push('a'))
-    w.watch(b.req, b.res, () => cuts.push('b'))
-    now = 10_000
-    w.scan()
+    w.watch(busy.req as never, busy.res as never, (k) => cuts.push(k))
+    s.emit('timeout', busy.socket)
     expect(cuts).toEqual([])
-    w.close()
+    expect(busy.socket.timeouts).toEqual([3000])
+    busy.res.writableFinished = true
+    s.emit('timeout', busy.socket)
+    expect(busy.socket.destroyed).toBe(true)
+    expect(cuts).toEqual([])
   })
 
-  it('cuts a download the client stopped reading', () => {
-    let now = 0
-    const w = new IdleWatchdog(1000, () => now)
-    const { req, res } = fakes()
-    req.complete = true
-    res.headersSent = true
-    res.writableLength = 1 << 20
+  it('keeps an answered request whose body never came on the idle clock', () => {
+    const s = server()
+    const w = new IdleWatchdog(s, 3000)
+    const { req, res, socket } = fakes()
     const cuts: string[] = []
-    w.watch(req, res, (k) => cuts.push(k))
-    now = 1000
-    w.scan()
-    expect(cuts).toEqual(['response'])
-    w.close()
-  })
-
-  it('keeps watching an answered request whose body never finished, and forgets finished ones', () => {
-    let now = 0
-    const w = new IdleWatchdog(1000, () => now)
-    const done = fakes()
-    done.req.complete = true
-    const stalled = fakes()
-    const cuts: string[] = []
-    w.watch(done.req, done.res, () => cuts.push('done'))
-    w.watch(stalled.req, stalled.res, () => cuts.push('stalled'))
-    done.res.emit('close')
-    stalled.res.emit('close') // an early error answer went out; the body is still owed
-    now = 2000
-    w.scan()
-    expect(cuts).toEqual(['stalled'])
-    w.close()
+    w.watch(req as never, res as never, (k) => cuts.push(k))
+    res.emit('finish') // an early error answer went out; node would now wait 65 s
+    expect(socket.timeouts).toEqual([3000])
+    res.writableFinished = true
+    s.emit('timeout', socket)
+    expect(cuts).toEqual(['body'])
   })
 })

@@ -43,14 +43,14 @@ export async function listen(opts: {
   let inFlight = 0
   let drained: (() => void) | undefined
   const idleMs = opts.idleTimeoutMs ?? 30_000
-  const watchdog = new IdleWatchdog(idleMs)
+  let watchdog: IdleWatchdog | undefined
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++
     res.on('close', () => {
       inFlight--
       if (inFlight === 0) drained?.()
     })
-    void handle(req, res, { ...opts, watchdog }, secure)
+    void handle(req, res, opts, watchdog as IdleWatchdog, secure)
   }
   const secure = opts.tls !== undefined
   // Node checks headersTimeout on this interval: keep it well below the timeout itself.
@@ -67,6 +67,7 @@ export async function listen(opts: {
   server.requestTimeout = 0
   server.headersTimeout = idleMs
   server.keepAliveTimeout = 65_000
+  watchdog = new IdleWatchdog(server, idleMs)
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
     else socket.destroy()
@@ -94,7 +95,6 @@ export async function listen(opts: {
         ])
       }
       server.closeAllConnections()
-      watchdog.close()
       await closed
     },
   }
@@ -150,12 +150,8 @@ function requestTimeoutAnswer(raw: RawRequest, requestId: string): { type: strin
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  opts: {
-    readonly surfaces: Surfaces
-    readonly clock: Clock
-    readonly log: Logger
-    readonly watchdog: IdleWatchdog
-  },
+  opts: { readonly surfaces: Surfaces; readonly clock: Clock; readonly log: Logger },
+  watchdog: IdleWatchdog,
   secure: boolean,
 ): Promise<void> {
   const requestId = nextRequestId()
@@ -198,7 +194,7 @@ async function handle(
       remoteAddress: req.socket.remoteAddress ?? '',
       secure,
     }
-    opts.watchdog.watch(req, res, (kind) => {
+    watchdog.watch(req, res, (kind) => {
       // The client went quiet: answer RequestTimeout if nothing was sent yet, then close. The
       // handler still waiting on the body sees it abort and cleans up (temp files, no commit).
       cut = true
