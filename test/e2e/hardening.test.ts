@@ -11,10 +11,9 @@ import {
   GetObjectCommand,
   CopyObjectCommand,
   PutBucketPolicyCommand,
-  S3ServiceException,
   S3Client,
 } from '@aws-sdk/client-s3'
-import { startServer, type TestServer } from './harness.js'
+import { startServer, type TestServer, outcome } from './harness.js'
 import { adminLogin, userWithKey } from './admin-client.js'
 import { rawRequest, signHeaders, type RawAnswer } from './raw-client.js'
 
@@ -23,14 +22,7 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()))
 })
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-    return 'OK'
-  } catch (e) {
-    return e instanceof S3ServiceException ? e.name : (e as Error).name
-  }
-}
+const code = outcome
 
 describe('idle timeout and fair admission', () => {
   it('REGRESSION stalled-uploads-starve-tenants: 1,030 stalled PUTs from one key are cut after the idle time and never turn other tenants away', async () => {

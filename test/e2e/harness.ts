@@ -132,3 +132,13 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
 export function allowSelfSigned(): void {
   process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = '0'
 }
+
+/** 'OK' when `p` resolves, else the S3 error's name (AccessDenied, …) or the error's name. */
+export async function outcome(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+    return 'OK'
+  } catch (e) {
+    return e instanceof Error ? e.name : String(e)
+  }
+}

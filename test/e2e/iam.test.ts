@@ -15,20 +15,12 @@ import {
   ListObjectsV2Command,
   ListBucketsCommand,
   PutBucketPolicyCommand,
-  S3ServiceException,
 } from '@aws-sdk/client-s3'
-import { startServer, type TestServer } from './harness.js'
+import { startServer, type TestServer, outcome } from './harness.js'
 import { adminLogin, userWithKey, type AdminClient } from './admin-client.js'
 import { HAS_AWS_CLI, aws } from './tools.js'
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-    return 'OK'
-  } catch (e) {
-    return e instanceof S3ServiceException ? e.name : String(e)
-  }
-}
+const code = outcome
 
 function allFiles(dir: string): string[] {
   const out: string[] = []

@@ -7,11 +7,11 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { ListBucketsCommand, S3ServiceException } from '@aws-sdk/client-s3'
+import { ListBucketsCommand } from '@aws-sdk/client-s3'
 import { openDatabase } from '../../src/backends/sqlite/db.js'
 import { SqliteIdentityStore } from '../../src/backends/sqlite/identity-store.js'
 import { hashPassword } from '../../src/iam/password.js'
-import { ROOT_PASSWORD, ROOT_SECRET_KEY, startServer, type TestServer } from './harness.js'
+import { ROOT_PASSWORD, ROOT_SECRET_KEY, startServer, type TestServer, outcome } from './harness.js'
 import { adminLogin } from './admin-client.js'
 
 /** Every server a test started, stopped after it even when an assertion failed midway. */
@@ -20,14 +20,7 @@ afterEach(async () => {
   for (const s of live.splice(0)) await s.stop()
 })
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-    return 'OK'
-  } catch (e) {
-    return e instanceof S3ServiceException ? e.name : String(e)
-  }
-}
+const code = outcome
 
 async function loginStatus(server: TestServer, password: string): Promise<number> {
   const res = await fetch(`${server.endpoint}/api/admin/login`, {
