@@ -97,6 +97,7 @@ describe('idle timeout and fair admission', () => {
         ),
       })
     }
+    const openedMs = performance.now() - t0
     // Let the server take them all in (the refused ones are answered at once).
     let answered = 0
     for (const s of stalled) void s.answer.then(() => answered++)
@@ -115,8 +116,12 @@ describe('idle timeout and fair admission', () => {
     }
     // The key's fair share (128) was admitted and cut with RequestTimeout; the rest were turned
     // away at once with SlowDown. None is left open.
-    expect(statuses.get('400 RequestTimeout')).toBe(128)
-    expect(statuses.get('503 SlowDown')).toBe(STALLED - 128)
+    const cut = statuses.get('400 RequestTimeout') ?? 0
+    expect(cut + (statuses.get('503 SlowDown') ?? 0)).toBe(STALLED)
+    // Exactly the key's share when all were in before the first cut (on a slow machine an early
+    // one may be cut, freeing a slot, while later ones still arrive).
+    if (openedMs < IDLE_S * 1000) expect(cut).toBe(128)
+    else expect(cut).toBeGreaterThanOrEqual(128)
     const lastClose = Math.max(...closed) - t0
     expect(lastClose).toBeLessThan((IDLE_S + 8) * 1000)
     const firstCut = Math.min(
