@@ -10,17 +10,20 @@ export interface Target {
   readonly key?: string
 }
 
+/** The bucket a virtual-hosted `Host` names (`bucket.<domain>`, ports ignored), if any. */
+export function bucketOfHost(host: string, domain: string): string | undefined {
+  const h = host.toLowerCase().replace(/:\d+$/, '')
+  const d = domain.replace(/:\d+$/, '')
+  return h.endsWith('.' + d) ? h.slice(0, -(d.length + 1)) : undefined
+}
+
 export function resolveTarget(
   rawPath: string,
   host: string | undefined,
   domain: string | undefined,
 ): Target {
-  let bucketFromHost: string | undefined
-  if (domain !== undefined && host !== undefined) {
-    const h = host.toLowerCase().replace(/:\d+$/, '')
-    const d = domain.replace(/:\d+$/, '')
-    if (h.endsWith('.' + d)) bucketFromHost = h.slice(0, -(d.length + 1))
-  }
+  const bucketFromHost =
+    domain !== undefined && host !== undefined ? bucketOfHost(host, domain) : undefined
   let path = rawPath
   if (bucketFromHost !== undefined) {
     const key = decodeKey(path.slice(1))

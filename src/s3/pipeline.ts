@@ -199,7 +199,11 @@ export class S3Pipeline {
         bucketRecord = await this.deps.meta.getBucket(target.bucket)
         if (bucketRecord === undefined)
           throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket })
-        if (!this.deps.iam.addressAllowed(bucketRecord.accountId, raw.remoteAddress))
+        // The owner's list binds every caller (step 4 already checked the owner's own callers).
+        if (
+          (principal.kind === 'anonymous' || principal.accountId !== bucketRecord.accountId) &&
+          !this.deps.iam.addressAllowed(bucketRecord.accountId, raw.remoteAddress)
+        )
           throw notOnAllowList(raw.remoteAddress)
       }
       if (target.key !== undefined) checkObjectKey(target.key)

@@ -20,11 +20,11 @@ import { IamService } from '../iam/service.js'
 import { loadMasterKey, deriveKey } from '../crypto/index.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import { S3Pipeline, DEFAULT_LIMITS } from '../s3/pipeline.js'
+import { bucketOfHost } from '../s3/addressing.js'
 import { createStsHandler } from '../sts/handler.js'
 import { createAdminHandler } from '../admin/handler.js'
 import { simulate } from '../policy/simulate.js'
 import { listen, type Listener } from './listener.js'
-import { bucketHostMatcher } from './dispatch.js'
 import { loadTls } from './tls.js'
 
 export interface RunningApp {
@@ -109,6 +109,7 @@ export async function startApp(
   })
   let ready = false
   const tls = config.tls !== undefined ? await loadTls(config.tls, config.dataDir) : undefined
+  const domain = config.domain
   const listener = await listen({
     host: config.host,
     port: config.port,
@@ -118,7 +119,9 @@ export async function startApp(
       sts,
       admin,
       isReady: () => ready,
-      ...(config.domain !== undefined ? { isBucketHost: bucketHostMatcher(config.domain) } : {}),
+      ...(domain !== undefined
+        ? { isBucketHost: (h: string) => bucketOfHost(h, domain) !== undefined }
+        : {}),
     },
     clock,
     log,

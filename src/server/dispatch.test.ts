@@ -5,7 +5,8 @@
  */
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { bucketHostMatcher, dispatch, hasS3Authentication, type Surfaces } from './dispatch.js'
+import { dispatch, hasS3Authentication, type Surfaces } from './dispatch.js'
+import { bucketOfHost } from '../s3/addressing.js'
 import type { RawRequest, RequestContext } from './raw-request.js'
 import { ManualClock } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
@@ -38,7 +39,9 @@ function surfaces(domain?: string): Surfaces & { hit: string[] } {
     sts: async () => (hit.push('sts'), { status: 200 }),
     admin: async () => (hit.push('admin'), { status: 200 }),
     isReady: () => true,
-    ...(domain !== undefined ? { isBucketHost: bucketHostMatcher(domain) } : {}),
+    ...(domain !== undefined
+      ? { isBucketHost: (h: string) => bucketOfHost(h, domain) !== undefined }
+      : {}),
   }
 }
 

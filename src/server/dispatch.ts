@@ -15,7 +15,6 @@
  */
 import { parseQuery, type RawRequest, type RequestContext } from './raw-request.js'
 import { jsonResponse, type HttpResponse } from './http-response.js'
-import { ADMIN_PREFIX } from '../admin/handler.js'
 
 export type SurfaceHandler = (raw: RawRequest, ctx: RequestContext) => Promise<HttpResponse>
 export type StsSurfaceHandler = (
@@ -30,13 +29,15 @@ export interface Surfaces {
   readonly admin: SurfaceHandler
   readonly isReady: () => boolean
   /**
-   * True when the Host header names a virtual-hosted bucket (`bucket.<domain>`, see
-   * s3/addressing.ts): every path on such a host is an object key, never a server path.
+   * True when the Host header names a virtual-hosted bucket (`bucket.<domain>`, the rule of
+   * s3/addressing.ts, wired by the app): every path on such a host is an object key.
    */
   readonly isBucketHost?: (host: string) => boolean
 }
 
 export const HEALTH_PATH = '/health'
+/** Where the admin surface is mounted (admin/handler.ts routes below it). */
+const ADMIN_PREFIX = '/api/admin'
 
 /**
  * Whether the request carries S3 authentication, detected the way the S3 surface detects it
@@ -63,16 +64,6 @@ export function hasS3Authentication(raw: RawRequest): boolean {
     raw.method === 'POST' &&
     (raw.headers['content-type'] ?? '').trimStart().toLowerCase().startsWith('multipart/form-data')
   )
-}
-
-/** Whether `host` names a virtual-hosted bucket under `domain` (the rule of s3/addressing.ts). */
-export function bucketHostMatcher(domain: string): (host: string) => boolean {
-  const d = domain.toLowerCase().replace(/:\d+$/, '')
-  return (host) =>
-    host
-      .toLowerCase()
-      .replace(/:\d+$/, '')
-      .endsWith('.' + d)
 }
 
 function isServerPath(raw: RawRequest): boolean {

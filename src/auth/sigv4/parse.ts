@@ -388,9 +388,10 @@ export function checkAmzHeadersSigned(
   payloadHash: string,
 ): void {
   let unsigned: string[] | undefined
-  for (const h of Object.keys(headers)) {
-    if (!h.startsWith('x-amz-') || headers[h] === undefined || signedHeaders.includes(h)) continue
-    if (h === 'x-amz-content-sha256' && headers[h].trim() === payloadHash) continue
+  for (const h in headers) {
+    const value = headers[h]
+    if (!h.startsWith('x-amz-') || value === undefined || signedHeaders.includes(h)) continue
+    if (h === 'x-amz-content-sha256' && value.trim() === payloadHash) continue
     ;(unsigned ??= []).push(h)
   }
   if (unsigned !== undefined) {
