@@ -66,7 +66,14 @@ let resellerSu: string // SuperUser of a reseller
 let custSu: string // SuperUser of the reseller's customer
 let otherSu: string // SuperUser of an unrelated customer
 let reader: string // not a SuperUser (JWT forged with the right key)
-let ids: Record<string, string>
+let ids: {
+  cust: string
+  custReader: string
+  custSu: string
+  otherSu: string
+  resellSu: string
+  [k: string]: string
+}
 
 async function fresh(): Promise<void> {
   f = await makeIam({ bootstrap: { rootPassword: 'operator-pass-1' } })

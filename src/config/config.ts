@@ -196,6 +196,7 @@ export function loadConfig(
   if (!/^[a-z0-9-]{1,32}$/.test(region))
     throw new ConfigError(`--region must look like us-east-1, got "${region}"`)
   const domain = get('--domain')
+  const masterKey = nonEmpty(env['LATCHKEY_MASTER_KEY'])
   if (domain !== undefined && !/^[a-z0-9.-]+(:\d+)?$/i.test(domain))
     throw new ConfigError(`--domain must be a host name, got "${domain}"`)
 
@@ -206,7 +207,7 @@ export function loadConfig(
     ...(cert !== undefined && key !== undefined
       ? { tls: { certFile: cert, keyFile: key } }
       : wantSelfSigned
-        ? { tls: { selfSigned: true } as const }
+        ? { tls: { selfSigned: true as const } }
         : {}),
     stsDefaultDuration,
     stsMaxDuration,
@@ -217,9 +218,7 @@ export function loadConfig(
     ...(rootPassword !== undefined ? { rootPassword } : {}),
     ...(rootAccessKey !== undefined ? { rootAccessKey } : {}),
     ...(rootSecretKey !== undefined ? { rootSecretKey } : {}),
-    ...(nonEmpty(env['LATCHKEY_MASTER_KEY']) !== undefined
-      ? { masterKey: nonEmpty(env['LATCHKEY_MASTER_KEY']) }
-      : {}),
+    ...(masterKey !== undefined ? { masterKey } : {}),
     rootKeyOverride,
     rootPasswordOverride,
     logLevel: logLevel as Config['logLevel'],

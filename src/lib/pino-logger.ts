@@ -29,7 +29,7 @@ const REDACT = [
 export function createLogger(level: 'debug' | 'info' | 'warn' | 'error' | 'silent'): Logger {
   return pino({
     level,
-    base: undefined,
+    base: null,
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   }) as unknown as Logger

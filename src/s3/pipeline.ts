@@ -87,7 +87,9 @@ export const DEFAULT_LIMITS: S3Limits = {
  * must not see: kept under a module-private symbol on the request (cheaper than a WeakMap).
  */
 const SIGNATURE = Symbol('signature')
-type SignedS3Request = S3Request & { readonly [SIGNATURE]?: SignatureInput | SigV2Input }
+type SignedS3Request = S3Request & {
+  readonly [SIGNATURE]?: SignatureInput | SigV2Input | undefined
+}
 const CORS_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 
 export class S3Pipeline {
@@ -255,7 +257,7 @@ export class S3Pipeline {
       return {
         status: e.status,
         headers: { 'content-type': 'application/xml', ...cors, ...e.headers, ...retry, ...drain },
-        body: raw.method === 'HEAD' ? undefined : renderS3Error(e, resource, ctx.requestId),
+        ...(raw.method === 'HEAD' ? {} : { body: renderS3Error(e, resource, ctx.requestId) }),
       }
     } finally {
       release?.()

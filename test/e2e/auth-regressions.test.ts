@@ -308,7 +308,7 @@ describe('object keys: one rule for every entry point', () => {
 
 describe('tag and metadata keys named like Object.prototype members', () => {
   const NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'] as const
-  const sorted = (tags: { Key?: string; Value?: string }[] | undefined) =>
+  const sorted = (tags: { Key?: string | undefined; Value?: string | undefined }[] | undefined) =>
     (tags ?? []).map((t) => `${t.Key ?? ''}=${t.Value ?? ''}`).sort()
 
   it('REGRESSION proto-keys: __proto__, constructor, toString, hasOwnProperty are ordinary tag and metadata keys', async () => {

@@ -72,7 +72,7 @@ describe('kill -9 during writes', () => {
                 Key: key,
                 UploadId,
                 PartNumber: i + 1,
-                Body: parts[i],
+                Body: parts[i]!,
               }),
             )
             etags.push(r.ETag ?? '')
