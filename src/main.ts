@@ -7,11 +7,11 @@
  */
 import { loadConfig, ConfigError } from './config/config.js'
 import { createLogger } from './lib/pino-logger.js'
-import { startApp } from './server/app.js'
+import { startApp } from './app/compose.js'
 import { runPolicySimulate } from './cli/policy-simulate.js'
 import { runStsAssumeRole } from './cli/sts-assume-role.js'
 import { runResetRootPassword } from './cli/admin-reset-root-password.js'
-import { showFirstStartSecrets, warnIfSecretsFileLeft } from './server/first-start-secrets.js'
+import { showFirstStartSecrets, warnIfSecretsFileLeft } from './app/first-start-secrets.js'
 
 const USAGE = `usage:
   latchkey serve [--address HOST:PORT] [--data-dir DIR] [--tls-cert FILE --tls-key FILE | --tls-self-signed]

@@ -4,7 +4,7 @@
  * anything unexpected becomes InternalError with its message masked (the cause is logged).
  * @module
  */
-import { jsonResponse, type HttpResponse } from '../server/http-response.js'
+import { jsonResponse, type HttpResponse } from '../http/http-response.js'
 import { IamError, type IamErrorCode } from '../iam/types.js'
 
 export type AdminErrorCode =

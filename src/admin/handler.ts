@@ -15,9 +15,9 @@
  */
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
-import type { RawRequest, RequestContext } from '../server/raw-request.js'
-import { parseQuery, safeDecode } from '../server/raw-request.js'
-import { jsonResponse, type HttpResponse } from '../server/http-response.js'
+import type { RawRequest, RequestContext } from '../http/raw-request.js'
+import { parseQuery, safeDecode } from '../http/raw-request.js'
+import { jsonResponse, type HttpResponse } from '../http/http-response.js'
 import type { IamService, AccountView, UserView } from '../iam/service.js'
 import type { SessionInfo } from '../iam/types.js'
 import type { SimulateInput, SimulateResult } from '../policy/simulate.js'

@@ -6,8 +6,9 @@
  */
 import { z } from 'zod'
 import { AdminError } from './errors.js'
+import { ROLES } from '../policy/roles.js'
 
-const role = z.enum(['Reader', 'Writer', 'SuperUser'])
+const role = z.enum(ROLES)
 const text = (max: number) => z.string().max(max)
 
 export const loginBody = z.strictObject({

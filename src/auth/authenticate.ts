@@ -10,7 +10,7 @@
  */
 import type { Readable } from 'node:stream'
 import type { Clock } from '../lib/clock.js'
-import type { RawRequest, QueryMap } from '../server/raw-request.js'
+import type { RawRequest, QueryMap } from '../http/raw-request.js'
 import type { CredentialProvider, ResolvedCredential } from '../iam/types.js'
 import { S3Error } from '../s3/errors.js'
 import type { Principal } from './principal.js'

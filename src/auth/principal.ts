@@ -3,6 +3,7 @@
  * `switch (p.kind)` must stay exhaustive.
  * @module
  */
+import type { RoleName } from '../policy/roles.js'
 
 /** What a session was made from; revocation follows this link. */
 export type ParentRef =
@@ -52,7 +53,8 @@ export type Principal =
       readonly asParent?: true
     }
 
-export type UserRole = 'Reader' | 'Writer' | 'SuperUser'
+/** One spelling of the role list: `policy/roles.ts`. */
+export type UserRole = RoleName
 
 /** The principal's ARN as AWS would print it (aws:PrincipalArn, AccessDenied messages). */
 export function principalArn(p: Principal): string {

@@ -13,7 +13,7 @@ import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { CredentialProvider, ResolvedCredential } from '../iam/types.js'
 import { silentLogger } from '../lib/logger.js'
 import { systemClock } from '../lib/clock.js'
-import { createStsCore } from '../sts/core.js'
+import { createStsCore } from '../sts/router.js'
 import { FakeIam, ROOT } from '../sts/fakes.case.js'
 import { formatCredentials, parseArgs, runStsAssumeRole } from './sts-assume-role.js'
 

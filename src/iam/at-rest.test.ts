@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { openDatabase } from '../backends/sqlite/db.js'
-import { makeIam, READ_ONLY_POLICY, sessionReq } from './test-helpers.js'
+import { makeIam, READ_ONLY_POLICY, sessionReq } from './fixtures.case.js'
 
 describe('secrets at rest', () => {
   it('the data files contain no generated secret, token or password', async () => {

@@ -77,12 +77,13 @@ import {
   type SessionService,
   type TokenCheck,
 } from './types.js'
+import { ROLES } from '../policy/roles.js'
 
 type KnownPrincipal = Exclude<Principal, { kind: 'anonymous' }>
 type UserPrincipal = Extract<Principal, { kind: 'user' }>
 type SessionPrincipal = Extract<Principal, { kind: 'session' }>
 
-export const ROLES: readonly UserRole[] = ['Reader', 'Writer', 'SuperUser']
+export { ROLES }
 export const USERNAME_RE = /^[\w+=,.@-]{1,64}$/
 export const ACCOUNT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
 export const MIN_PASSWORD_LENGTH = 8

@@ -12,8 +12,8 @@
  * @module
  */
 import { parsePolicy, type CompiledPolicy } from './document.js'
-
-export type RoleName = 'Reader' | 'Writer' | 'SuperUser'
+import type { RoleName } from './roles.js'
+export type { RoleName } from './roles.js'
 
 export const READER_ACTIONS: readonly string[] = Object.freeze([
   's3:ListAllMyBuckets',

@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream'
 import type { Principal } from '../auth/principal.js'
-import type { RawRequest, RequestContext, QueryMap } from '../server/raw-request.js'
+import type { RawRequest, RequestContext, QueryMap } from '../http/raw-request.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
 

@@ -12,10 +12,10 @@
  *  7. handle; add x-amz-request-id and CORS headers; render errors as S3 <Error> documents.
  * @module
  */
-import type { RawRequest, RequestContext } from '../server/raw-request.js'
-import { parseQuery } from '../server/raw-request.js'
-import { discardRequestBody } from '../server/drain.js'
-import type { HttpResponse } from '../server/http-response.js'
+import type { RawRequest, RequestContext } from '../http/raw-request.js'
+import { parseQuery } from '../http/raw-request.js'
+import { discardRequestBody } from '../http/drain.js'
+import type { HttpResponse } from '../http/http-response.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { CredentialProvider, PolicyProvider, AccountDirectory } from '../iam/types.js'

@@ -5,7 +5,7 @@
  */
 import { S3Error } from './errors.js'
 import type { Operation } from './operation.js'
-import type { QueryMap } from '../server/raw-request.js'
+import type { QueryMap } from '../http/raw-request.js'
 import { listBuckets } from './operations/list-buckets.js'
 import { createBucket } from './operations/create-bucket.js'
 import { headBucket } from './operations/head-bucket.js'

@@ -6,7 +6,7 @@
  * Uniqueness violations throw StorageError('conflict'); missing rows StorageError('not-found').
  * @module
  */
-import type { UserRole } from '../auth/principal.js'
+import type { RoleName as UserRole } from '../policy/roles.js'
 
 export interface AccountRow {
   readonly id: string

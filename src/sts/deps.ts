@@ -8,7 +8,7 @@ import type { Principal } from '../auth/principal.js'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import type { AccountDirectory, PolicyProvider, SessionService } from '../iam/types.js'
-import type { RawRequest, QueryMap } from '../server/raw-request.js'
+import type { RawRequest, QueryMap } from '../http/raw-request.js'
 import type { Authenticated } from '../auth/authenticate.js'
 
 export type UserPrincipal = Extract<Principal, { kind: 'user' }>

@@ -17,9 +17,9 @@ import { ManualClock } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
 import type { CompiledPolicy } from '../policy/document.js'
 import { MASTER_KEY_POLICY, rolePolicy } from '../policy/presets.js'
-import type { RawRequest, RequestContext } from '../server/raw-request.js'
+import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import type { S3Error } from '../s3/errors.js'
-import { createStsCore, type StsHandler } from './core.js'
+import { createStsCore, type StsHandler } from './router.js'
 import type {
   KnownPrincipal,
   PasswordLogin,

@@ -8,7 +8,7 @@ import { authenticate, type AuthDeps } from '../auth/authenticate.js'
 import type { IamService } from '../iam/service.js'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
-import { createStsCore, type StsHandler } from './core.js'
+import { createStsCore, type StsHandler } from './router.js'
 import type { StsConfig, StsIam } from './deps.js'
 import { stsIamFrom } from './iam-adapter.js'
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { xmlEscape } from '../s3/errors.js'
-import type { HttpResponse } from '../server/http-response.js'
+import type { HttpResponse } from '../http/http-response.js'
 import { STS_NS } from './errors.js'
 
 export interface CredentialsOut {

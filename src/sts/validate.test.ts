@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { StsError } from './errors.js'
-import { readParams } from './params.js'
+import { readParams } from '../http/query-protocol.js'
 import {
   checkExternalId,
   checkMfa,

@@ -6,7 +6,7 @@
  * @module
  */
 import { StsError, quoteValue, validationError } from './errors.js'
-import { memberList, memberStructs, type Params } from './params.js'
+import { memberList, memberStructs, type Params } from '../http/query-protocol.js'
 import { dict } from '../lib/dict.js'
 
 export const SESSION_NAME_RE = /^[\w+=,.@-]*$/

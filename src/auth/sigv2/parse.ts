@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/RESTAuthentication.html
  * @module
  */
-import type { QueryMap, RawRequest } from '../../server/raw-request.js'
+import type { QueryMap, RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { parseAmzDate } from '../sigv4/parse.js'
 

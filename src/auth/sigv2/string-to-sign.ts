@@ -9,7 +9,7 @@
  * @module
  */
 import { createHmac } from 'node:crypto'
-import { safeDecode } from '../../server/raw-request.js'
+import { safeDecode } from '../../http/raw-request.js'
 
 /** Query parameters that are part of the CanonicalizedResource. */
 export const SUB_RESOURCES: ReadonlySet<string> = new Set([

@@ -8,7 +8,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
-import type { QueryMap, RawRequest } from '../../server/raw-request.js'
+import type { QueryMap, RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { describeDuration } from '../../config/duration.js'
 import { DEFAULT_MAX_SKEW_MS } from '../sigv4/verify.js'

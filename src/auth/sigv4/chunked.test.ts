@@ -13,7 +13,7 @@ import {
   type ChunkSigning,
 } from './chunked.js'
 import { deriveSigningKey } from './signing-key.js'
-import { collect } from './testing/raw.js'
+import { collect } from './raw.case.js'
 
 const SCOPE = { date: '20260314', region: 'us-east-1', service: 's3' }
 const SIGNING: ChunkSigning = {

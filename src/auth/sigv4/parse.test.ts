@@ -1,10 +1,10 @@
 /** parseSignature: every malformed form maps to S3's own error, never a crash. */
 import { describe, expect, it } from 'vitest'
-import { parseQuery } from '../../server/raw-request.js'
+import { parseQuery } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { formatAmzDate, parseAmzDate, parseSignature, type ParseOptions } from './parse.js'
 import { EMPTY_SHA256 } from './string-to-sign.js'
-import { rawRequest } from './testing/raw.js'
+import { rawRequest } from './raw.case.js'
 
 const SIG = 'a'.repeat(64)
 const CRED = 'AKID/20260314/us-east-1/s3/aws4_request'

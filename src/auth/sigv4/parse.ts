@@ -7,7 +7,7 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
  * @module
  */
-import type { QueryMap, RawRequest } from '../../server/raw-request.js'
+import type { QueryMap, RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { describeDuration } from '../../config/duration.js'
 import { ALGORITHM, SCOPE_TERMINATOR, type Scope } from './string-to-sign.js'

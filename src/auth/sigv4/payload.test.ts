@@ -6,7 +6,7 @@ import type { SignatureInput } from './parse.js'
 import { decodePayload } from './payload.js'
 import { deriveSigningKey } from './signing-key.js'
 import { EMPTY_SHA256, sha256Hex } from './string-to-sign.js'
-import { collect, rawRequest, streamError } from './testing/raw.js'
+import { collect, rawRequest, streamError } from './raw.case.js'
 
 const SCOPE = { date: '20260314', region: 'us-east-1', service: 's3' }
 const KEY = deriveSigningKey('k'.repeat(40), SCOPE.date, SCOPE.region, SCOPE.service)

@@ -11,7 +11,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import type { Readable, TransformCallback } from 'node:stream'
 import { BodyTransform, pipeInto } from '../../lib/streams.js'
-import type { RawRequest } from '../../server/raw-request.js'
+import type { RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { AwsChunkedDecoder, type ChunkedMode } from './chunked.js'
 import {

@@ -5,7 +5,7 @@
  * signed-trailer chunk chain, and the POST policy example. Each verifies, and a one-byte change fails.
  */
 import { describe, expect, it } from 'vitest'
-import { parseQuery, type RawRequest } from '../../server/raw-request.js'
+import { parseQuery, type RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { AwsChunkedDecoder } from './chunked.js'
 import { parseAmzDate, parseSignature, type SignatureInput } from './parse.js'
@@ -18,7 +18,7 @@ import {
 } from './post-policy.js'
 import { deriveSigningKey } from './signing-key.js'
 import { chunkStringToSign, EMPTY_SHA256, hmacSha256, sha256Hex } from './string-to-sign.js'
-import { collect, rawRequest, streamError } from './testing/raw.js'
+import { collect, rawRequest, streamError } from './raw.case.js'
 import { computeSignature, verifySignature } from './verify.js'
 
 const AKID = 'AKIAIOSFODNN7EXAMPLE'

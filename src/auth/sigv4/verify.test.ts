@@ -1,12 +1,12 @@
 /** verifySignature time rules, STS body hashing, signing keys and the key cache. */
 import { describe, expect, it } from 'vitest'
-import { parseQuery, type RawRequest } from '../../server/raw-request.js'
+import { parseQuery, type RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { canonicalHeaders, canonicalUri, canonicalQuery } from './canonical.js'
 import { formatAmzDate, parseSignature } from './parse.js'
 import { deriveSigningKey, SigningKeyCache } from './signing-key.js'
 import { EMPTY_SHA256, hmacSha256, scopeString, sha256Hex } from './string-to-sign.js'
-import { rawRequest } from './testing/raw.js'
+import { rawRequest } from './raw.case.js'
 import { computeSignature, verifySignature } from './verify.js'
 
 const T = Date.UTC(2026, 2, 14, 10, 10, 10)

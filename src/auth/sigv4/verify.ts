@@ -5,7 +5,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
-import type { QueryMap, RawRequest } from '../../server/raw-request.js'
+import type { QueryMap, RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { canonicalRequest } from './canonical.js'
 import type { SignatureInput } from './parse.js'

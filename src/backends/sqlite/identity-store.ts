@@ -22,7 +22,7 @@ import type {
   SessionRow,
   UserRow,
 } from '../../storage/identity-store.js'
-import type { UserRole } from '../../auth/principal.js'
+import type { RoleName as UserRole } from '../../policy/roles.js'
 import { prepare, runMigrations, type Database } from './db.js'
 import { groupCommitFor, type GroupCommit } from './group-commit.js'
 

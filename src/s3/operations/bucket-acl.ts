@@ -11,7 +11,7 @@ import { checkCannedAcl } from '../acl.js'
 import { S3Error } from '../errors.js'
 import type { Operation, OwnerInfo } from '../operation.js'
 import { readVerifiedBody } from '../listing/body.js'
-import { bucketRecordOf, emptyResponse, ownerXml, xmlResponse } from '../listing/respond.js'
+import { bucketRecordOf, emptyResponse, ownerXml, xmlResponse } from '../responses.js'
 import { child, doc, el, list, parseXml, text, wrap, type XmlNode } from '../xml.js'
 
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance'

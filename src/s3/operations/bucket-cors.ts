@@ -16,7 +16,7 @@ import {
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
 import { readVerifiedBody } from '../listing/body.js'
-import { bucketRecordOf, emptyResponse, xmlResponse } from '../listing/respond.js'
+import { bucketRecordOf, emptyResponse, xmlResponse } from '../responses.js'
 
 export const getBucketCors: Operation = {
   name: 'GetBucketCors',

@@ -10,7 +10,7 @@ import { bucketArn } from '../bucket-name.js'
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
 import { readVerifiedBody } from '../listing/body.js'
-import { bucketRecordOf, emptyResponse } from '../listing/respond.js'
+import { bucketRecordOf, emptyResponse } from '../responses.js'
 import { checkBucketPolicyResources, parsePolicy } from '../../policy/document.js'
 import { PolicyError } from '../../policy/types.js'
 

@@ -10,7 +10,7 @@ import { bucketArn } from '../bucket-name.js'
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
 import { readVerifiedBody } from '../listing/body.js'
-import { bucketRecordOf, emptyResponse, xmlResponse } from '../listing/respond.js'
+import { bucketRecordOf, emptyResponse, xmlResponse } from '../responses.js'
 import { child, doc, el, list, parseXml, text, wrap, type XmlNode } from '../xml.js'
 
 export const MAX_BUCKET_TAGS = 50

@@ -7,7 +7,7 @@
 import { bucketArn } from '../bucket-name.js'
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
-import { bucketRecordOf, xmlResponse } from '../listing/respond.js'
+import { bucketRecordOf, xmlResponse } from '../responses.js'
 import { XML_DECL, S3_NS } from '../xml.js'
 
 export const getBucketVersioning: Operation = {

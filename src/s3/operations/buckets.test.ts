@@ -14,7 +14,7 @@ import {
   putTestObject,
   run,
   type TestEnv,
-} from '../listing/testing.js'
+} from '../listing/fixtures.case.js'
 import { createBucket } from './create-bucket.js'
 import { listBuckets } from './list-buckets.js'
 import { headBucket } from './head-bucket.js'

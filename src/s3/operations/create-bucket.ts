@@ -13,7 +13,7 @@ import { bucketArn, refuseReservedBucketName, validateBucketName } from '../buck
 import { checkCannedAcl } from '../acl.js'
 import { S3Error } from '../errors.js'
 import type { AccessRequirement, Operation, S3Request } from '../operation.js'
-import { emptyResponse } from '../listing/respond.js'
+import { emptyResponse } from '../responses.js'
 import { child, parseXml, readBoundedText, text } from '../xml.js'
 
 const REGION_SHAPE = /^(?:[a-z]{2}(?:-[a-z]+)+-\d+|EU)$/

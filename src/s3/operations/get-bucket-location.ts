@@ -5,7 +5,7 @@
  */
 import { bucketArn } from '../bucket-name.js'
 import type { Operation } from '../operation.js'
-import { bucketRecordOf, xmlResponse } from '../listing/respond.js'
+import { bucketRecordOf, xmlResponse } from '../responses.js'
 import { XML_DECL, S3_NS, xmlEscape } from '../xml.js'
 
 export const getBucketLocation: Operation = {

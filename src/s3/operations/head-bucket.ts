@@ -5,7 +5,7 @@
  */
 import { bucketArn } from '../bucket-name.js'
 import type { Operation } from '../operation.js'
-import { bucketRecordOf, emptyResponse } from '../listing/respond.js'
+import { bucketRecordOf, emptyResponse } from '../responses.js'
 
 export const headBucket: Operation = {
   name: 'HeadBucket',

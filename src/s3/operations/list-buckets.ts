@@ -8,7 +8,7 @@ import { principalAccountId } from '../../auth/principal.js'
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
 import { decodeContinuationToken, encodeContinuationToken } from '../listing/params.js'
-import { ownerXml, xmlResponse } from '../listing/respond.js'
+import { ownerXml, xmlResponse } from '../responses.js'
 import { doc, el, isoDate, wrap } from '../xml.js'
 
 function parseMaxBuckets(v: string | undefined): number {

@@ -8,7 +8,7 @@
 import { bucketArn } from '../bucket-name.js'
 import type { Operation, OwnerInfo, S3Env } from '../operation.js'
 import { encodeName, parseEncodingType, parseMaxKeys } from '../listing/params.js'
-import { bucketRecordOf, ownerXml, xmlResponse } from '../listing/respond.js'
+import { bucketRecordOf, ownerXml, xmlResponse } from '../responses.js'
 import { commonPrefixesXml } from './list-objects.js'
 import { doc, el, isoDate, wrap } from '../xml.js'
 

@@ -8,7 +8,7 @@
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
 import { encodeName, parseEncodingType, parseMaxKeys } from '../listing/params.js'
-import { bucketRecordOf, xmlResponse } from '../listing/respond.js'
+import { bucketRecordOf, xmlResponse } from '../responses.js'
 import { commonPrefixesXml, contentsXml, listBucketRequirement } from './list-objects.js'
 import { doc, el } from '../xml.js'
 

@@ -11,7 +11,7 @@ import {
   putTestObject,
   run,
   type TestEnv,
-} from '../listing/testing.js'
+} from '../listing/fixtures.case.js'
 import { s3UrlDecode } from '../listing/params.js'
 import { listObjectsV1, listObjectsV2 } from './list-objects.js'
 import { listObjectVersions } from './list-object-versions.js'

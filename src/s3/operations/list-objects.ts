@@ -19,7 +19,7 @@ import {
   parseMaxKeys,
   type EncodingType,
 } from '../listing/params.js'
-import { bucketRecordOf, ownerXml, xmlResponse } from '../listing/respond.js'
+import { bucketRecordOf, ownerXml, xmlResponse } from '../responses.js'
 import type { ListObjectsPage, ObjectSummary } from '../../storage/metadata-store.js'
 import { doc, el, isoDate, wrap } from '../xml.js'
 

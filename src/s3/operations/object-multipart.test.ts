@@ -11,7 +11,7 @@ import {
   run,
   runError,
   type TestEnv,
-} from '../object/testing.js'
+} from '../object/fixtures.case.js'
 import { createMultipartUpload } from './create-multipart-upload.js'
 import { uploadPart } from './upload-part.js'
 import { uploadPartCopy } from './upload-part-copy.js'

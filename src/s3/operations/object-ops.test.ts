@@ -12,7 +12,7 @@ import {
   run,
   runError,
   type TestEnv,
-} from '../object/testing.js'
+} from '../object/fixtures.case.js'
 import { getObject } from './get-object.js'
 import { headObject } from './head-object.js'
 import { putObject } from './put-object.js'

@@ -12,7 +12,7 @@ import {
   makeEnv,
   run,
   type TestEnv,
-} from '../listing/testing.js'
+} from '../listing/fixtures.case.js'
 import { postObject, postObjectKey } from './post-object.js'
 
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5, 678)

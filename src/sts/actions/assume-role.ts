@@ -15,7 +15,7 @@
  */
 import { principalArn } from '../../auth/principal.js'
 import type { CompiledPolicy } from '../../policy/document.js'
-import type { HttpResponse } from '../../server/http-response.js'
+import type { HttpResponse } from '../../http/http-response.js'
 import type { KnownPrincipal } from '../deps.js'
 import { StsError } from '../errors.js'
 import { assumeRoleXml, xmlResponse } from '../responses.js'

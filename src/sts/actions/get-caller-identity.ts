@@ -4,7 +4,7 @@
  * @module
  */
 import { principalArn, principalUserId } from '../../auth/principal.js'
-import type { HttpResponse } from '../../server/http-response.js'
+import type { HttpResponse } from '../../http/http-response.js'
 import type { KnownPrincipal } from '../deps.js'
 import { getCallerIdentityXml, xmlResponse } from '../responses.js'
 import type { ActionContext } from './common.js'

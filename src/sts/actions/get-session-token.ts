@@ -4,7 +4,7 @@
  * hour and session credentials may not call it, as on AWS.
  * @module
  */
-import type { HttpResponse } from '../../server/http-response.js'
+import type { HttpResponse } from '../../http/http-response.js'
 import type { KnownPrincipal } from '../deps.js'
 import { StsError } from '../errors.js'
 import { getSessionTokenXml, xmlResponse } from '../responses.js'

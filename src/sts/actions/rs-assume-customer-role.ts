@@ -9,7 +9,7 @@
  * IAM re-checks who may act for whom when it issues, whatever this action checked.
  * @module
  */
-import { jsonResponse, type HttpResponse } from '../../server/http-response.js'
+import { jsonResponse, type HttpResponse } from '../../http/http-response.js'
 import type { KnownPrincipal } from '../deps.js'
 import { StsError, validationError } from '../errors.js'
 import type { RsAssumeCustomerRoleAnswer } from '../responses.js'

@@ -7,7 +7,7 @@
  * DurationSeconds: 60..43200, default 900 (Lyve's own example asks for 300).
  * @module
  */
-import { jsonResponse, type HttpResponse } from '../../server/http-response.js'
+import { jsonResponse, type HttpResponse } from '../../http/http-response.js'
 import { IamError } from '../../iam/types.js'
 import { StsError, validationError } from '../errors.js'
 import type { RsLoginAnswer } from '../responses.js'

@@ -7,12 +7,12 @@
  * @module
  */
 import { sha256Hex } from '../crypto/hash.js'
-import type { HttpResponse } from '../server/http-response.js'
-import { jsonResponse } from '../server/http-response.js'
-import { parseQuery, type RawRequest, type RequestContext } from '../server/raw-request.js'
+import type { HttpResponse } from '../http/http-response.js'
+import { jsonResponse } from '../http/http-response.js'
+import { parseQuery, type RawRequest, type RequestContext } from '../http/raw-request.js'
 import type { KnownPrincipal, StsCoreDeps } from './deps.js'
 import { StsError, renderStsErrorXml, stsErrorJson, toStsError } from './errors.js'
-import { readParams } from './params.js'
+import { readParams } from '../http/query-protocol.js'
 import { xmlResponse } from './responses.js'
 import type { ActionContext } from './actions/common.js'
 import { assumeRole } from './actions/assume-role.js'

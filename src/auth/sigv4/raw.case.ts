@@ -4,7 +4,7 @@
  * @module
  */
 import { Readable } from 'node:stream'
-import type { RawRequest } from '../../../server/raw-request.js'
+import type { RawRequest } from '../../http/raw-request.js'
 
 export function rawRequest(p: {
   method?: string

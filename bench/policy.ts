@@ -6,9 +6,9 @@
  * @module
  */
 import { createHmac } from 'node:crypto'
-import { decide, type DecideInput } from './combine.js'
-import { parsePolicy } from './document.js'
-import type { RequestFacts } from './types.js'
+import { decide, type DecideInput } from '../src/policy/combine.js'
+import { parsePolicy } from '../src/policy/document.js'
+import type { RequestFacts } from '../src/policy/types.js'
 
 const ACTIONS = [
   's3:GetObject',

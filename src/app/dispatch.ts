@@ -13,8 +13,8 @@
  * (s3/bucket-name.ts), so such a bucket cannot be created.
  * @module
  */
-import { parseQuery, type RawRequest, type RequestContext } from './raw-request.js'
-import { jsonResponse, type HttpResponse } from './http-response.js'
+import { parseQuery, type RawRequest, type RequestContext } from '../http/raw-request.js'
+import { jsonResponse, type HttpResponse } from '../http/http-response.js'
 
 export type SurfaceHandler = (raw: RawRequest, ctx: RequestContext) => Promise<HttpResponse>
 export type StsSurfaceHandler = (

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { benchPolicyEval } from './bench.js'
+import { benchPolicyEval } from './policy.js'
 
 it('benchPolicyEval measures 100 statements next to an HMAC', () => {
   const r = benchPolicyEval(200, 3)

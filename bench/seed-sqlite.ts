@@ -7,8 +7,8 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { Database } from './db.js'
-import { SqliteMetadataStore } from './metadata-store.js'
+import type { Database } from '../src/backends/sqlite/db.js'
+import { SqliteMetadataStore } from '../src/backends/sqlite/metadata-store.js'
 
 export interface SeedOptions {
   /** Number of directories the keys spread over (default 2000). */

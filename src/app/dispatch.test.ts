@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { dispatch, hasS3Authentication, type Surfaces } from './dispatch.js'
 import { bucketOfHost } from '../s3/addressing.js'
-import type { RawRequest, RequestContext } from './raw-request.js'
+import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import { ManualClock } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
 

@@ -229,8 +229,7 @@ describe('ceilings answer the load generator', () => {
   const built = join(
     fileURLToPath(new URL('.', import.meta.url)),
     '..',
-    '..',
-    'dist',
+    'dist-bench',
     'bench',
     'ceilings.js',
   )

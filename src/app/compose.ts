@@ -24,8 +24,8 @@ import { bucketOfHost } from '../s3/addressing.js'
 import { createStsHandler } from '../sts/handler.js'
 import { createAdminHandler } from '../admin/handler.js'
 import { simulate } from '../policy/simulate.js'
-import { listen, type Listener } from './listener.js'
-import { loadTls } from './tls.js'
+import { listen, type Listener } from '../http/listener.js'
+import { loadTls } from '../http/tls.js'
 
 export interface RunningApp {
   readonly url: string

@@ -91,10 +91,12 @@ export function settings(quick: boolean, log: (line: string) => void): Settings 
       }
 }
 
-/** dist/ (this file is dist/bench/env.js once built). */
-export const DIST = join(fileURLToPath(new URL('.', import.meta.url)), '..')
+/** This directory once built: dist-bench/bench/ (the benchmark is built apart from the product). */
+const HERE = fileURLToPath(new URL('.', import.meta.url))
+/** The product the benchmark drives from outside: the repository's dist/ (`npm run build`). */
+export const DIST = join(HERE, '..', '..', 'dist')
 export const MAIN_JS = join(DIST, 'main.js')
-export const CEILINGS_JS = join(DIST, 'bench', 'ceilings.js')
+export const CEILINGS_JS = join(HERE, 'ceilings.js')
 
 export const ROOT_ACCESS_KEY = 'LKIABENCHROOTKEY0001'
 export const ROOT_SECRET_KEY = 'benchRootSecretKey/0123456789abcdefghijk'

@@ -3,10 +3,10 @@
  * and empty answers, and the owner element. Kept here so each operation file stays a few lines.
  * @module
  */
-import { S3Error } from '../errors.js'
-import type { OwnerInfo, S3Request, S3Response } from '../operation.js'
-import type { BucketRecord } from '../../storage/metadata-store.js'
-import { el, wrap } from '../xml.js'
+import { S3Error } from './errors.js'
+import type { OwnerInfo, S3Request, S3Response } from './operation.js'
+import type { BucketRecord } from '../storage/metadata-store.js'
+import { el, wrap } from './xml.js'
 
 /** The bucket the pipeline loaded; its absence means the bucket does not exist. */
 export function bucketRecordOf(req: S3Request): BucketRecord {

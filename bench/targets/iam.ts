@@ -6,7 +6,7 @@
  * 6. The in-process policy microbenchmark (`benchPolicyEval`), ns/op next to one HMAC-SHA256.
  * @module
  */
-import { benchPolicyEval } from '../../policy/bench.js'
+import { benchPolicyEval } from '../policy.js'
 import type { Credentials } from '../sign.js'
 import {
   compareGet4kBy,

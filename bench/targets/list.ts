@@ -10,8 +10,8 @@
  * the API first so it belongs to the master key's account.
  * @module
  */
-import { openDatabase } from '../../backends/sqlite/db.js'
-import { seedObjects } from '../../backends/sqlite/seed-for-bench.js'
+import { openDatabase } from '../../src/backends/sqlite/db.js'
+import { seedObjects } from '../seed-sqlite.js'
 import { join } from 'node:path'
 import { rmSync } from 'node:fs'
 import { makePool, sendText } from '../load.js'
