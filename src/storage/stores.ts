@@ -1,0 +1,20 @@
+/**
+ * Everything durable a Latchkey node needs, opened as one bundle by the composition root from
+ * its configuration (`app/backends.ts`). Nothing below `app/` knows which engine is behind it.
+ * @module
+ */
+import type { BlobStore } from './blob-store.js'
+import type { ChangeFeed } from './change-feed.js'
+import type { IdentityStore } from './identity-store.js'
+import type { MetadataStore } from './metadata-store.js'
+import type { SharedLimits } from './shared-limits.js'
+
+export interface Stores {
+  readonly metadata: MetadataStore
+  readonly identity: IdentityStore
+  readonly blobs: BlobStore
+  readonly changes: ChangeFeed
+  readonly limits: SharedLimits
+  /** Flush and release everything (the database's last checkpoint is durable). */
+  close(): Promise<void>
+}
