@@ -25,6 +25,7 @@ import { createStsHandler } from '../sts/handler.js'
 import { createAdminHandler } from '../admin/handler.js'
 import { simulate } from '../policy/simulate.js'
 import { listen, type Listener } from '../http/listener.js'
+import { createRouter } from './dispatch.js'
 import { loadTls } from '../http/tls.js'
 
 export interface RunningApp {
@@ -114,7 +115,7 @@ export async function startApp(
     host: config.host,
     port: config.port,
     ...(tls !== undefined ? { tls } : {}),
-    surfaces: {
+    router: createRouter({
       s3: (r, c) => s3.handle(r, c),
       sts,
       admin,
@@ -122,7 +123,7 @@ export async function startApp(
       ...(domain !== undefined
         ? { isBucketHost: (h: string) => bucketOfHost(h, domain) !== undefined }
         : {}),
-    },
+    }),
     clock,
     log,
     idleTimeoutMs: config.requestIdleTimeout * 1000,

@@ -15,6 +15,7 @@
  */
 import { parseQuery, type RawRequest, type RequestContext } from '../http/raw-request.js'
 import { jsonResponse, type HttpResponse } from '../http/http-response.js'
+import type { RequestRouter } from '../http/listener.js'
 
 export type SurfaceHandler = (raw: RawRequest, ctx: RequestContext) => Promise<HttpResponse>
 export type StsSurfaceHandler = (
@@ -140,4 +141,42 @@ async function readSmallBody(raw: RawRequest, max: number): Promise<Buffer | und
     chunks.push(b)
   }
   return Buffer.concat(chunks, n)
+}
+
+const IDLE_MESSAGE =
+  'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'
+const INTERNAL_MESSAGE = 'We encountered an internal error. Please try again.'
+
+/**
+ * The listener's own answers (the client went idle: 400 RequestTimeout; a handler threw: 500
+ * InternalError), in the format of the surface the request was for.
+ */
+export function failureAnswer(
+  raw: RawRequest,
+  requestId: string,
+  kind: 'request-timeout' | 'internal',
+): { type: string; body: string } {
+  const [code, message] =
+    kind === 'request-timeout'
+      ? ['RequestTimeout', IDLE_MESSAGE]
+      : ['InternalError', INTERNAL_MESSAGE]
+  if (raw.rawPath === '/api/admin' || raw.rawPath.startsWith('/api/admin/'))
+    return { type: 'application/json', body: JSON.stringify({ error: { code, message } }) }
+  if (isStsRequest(raw))
+    return {
+      type: 'text/xml',
+      body:
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>' +
+        `<Type>${kind === 'internal' ? 'Receiver' : 'Sender'}</Type>` +
+        `<Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+    }
+  return {
+    type: 'application/xml',
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${requestId}</RequestId></Error>`,
+  }
+}
+
+/** The router the listener is given: every request through `dispatch`. */
+export function createRouter(s: Surfaces): RequestRouter {
+  return { handle: (raw, ctx) => dispatch(raw, ctx, s), failure: failureAnswer }
 }

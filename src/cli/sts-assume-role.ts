@@ -23,7 +23,7 @@ import {
   stringToSign,
   type Scope,
 } from '../auth/sigv4/string-to-sign.js'
-import { parseDuration } from '../config/duration.js'
+import { parseDuration } from '../lib/duration.js'
 
 const USAGE =
   'usage: latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--session-name NAME] ' +

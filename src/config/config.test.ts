@@ -1,7 +1,7 @@
 /** loadConfig: the --presign-max-age flag (duration syntax, env fallback, AWS's 7-day ceiling). */
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from './config.js'
-import { describeDuration } from './duration.js'
+import { describeDuration } from '../lib/duration.js'
 
 describe('--presign-max-age', () => {
   it('defaults to 7 days; takes seconds or a duration from the flag or LATCHKEY_PRESIGN_MAX_AGE', () => {

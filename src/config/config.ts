@@ -3,7 +3,7 @@
  * whose message is the one line `latchkey` prints before exiting (contract §1).
  * @module
  */
-import { parseDuration } from './duration.js'
+import { parseDuration } from '../lib/duration.js'
 
 export interface Config {
   readonly host: string

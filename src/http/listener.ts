@@ -18,10 +18,28 @@ import { Readable } from 'node:stream'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import type { RawRequest, RequestContext } from './raw-request.js'
-import { dispatch, isStsRequest, type Surfaces } from '../app/dispatch.js'
+import type { HttpResponse } from './http-response.js'
 import { writeResponse } from './respond.js'
 import type { TlsMaterial } from './tls.js'
 import { IdleWatchdog } from './idle-watchdog.js'
+
+/**
+ * What the listener hands requests to. The wire layer knows no surface: the composition root
+ * routes (`app/dispatch.ts`), and also words the two answers the listener must give itself, in the
+ * format of the surface the request was for.
+ */
+export interface RequestRouter {
+  handle(raw: RawRequest, ctx: RequestContext): Promise<HttpResponse>
+  /**
+   * The body of the listener's own answer: 400 RequestTimeout (the client went idle) or 500
+   * InternalError (a handler threw).
+   */
+  failure(
+    raw: RawRequest,
+    requestId: string,
+    kind: 'request-timeout' | 'internal',
+  ): { readonly type: string; readonly body: string }
+}
 
 export interface Listener {
   readonly server: Server
@@ -34,7 +52,7 @@ export async function listen(opts: {
   readonly host: string
   readonly port: number
   readonly tls?: TlsMaterial
-  readonly surfaces: Surfaces
+  readonly router: RequestRouter
   readonly clock: Clock
   readonly log: Logger
   /** A client that sends nothing (headers or body) or reads nothing for this long is cut. */
@@ -124,33 +142,10 @@ function clientWentAway(err: unknown, req: IncomingMessage, res: ServerResponse)
   )
 }
 
-const IDLE_MESSAGE =
-  'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'
-
-/** RequestTimeout in the format of the surface the request was for. */
-function requestTimeoutAnswer(raw: RawRequest, requestId: string): { type: string; body: string } {
-  if (raw.rawPath === '/api/admin' || raw.rawPath.startsWith('/api/admin/'))
-    return {
-      type: 'application/json',
-      body: JSON.stringify({ error: { code: 'RequestTimeout', message: IDLE_MESSAGE } }),
-    }
-  if (isStsRequest(raw))
-    return {
-      type: 'text/xml',
-      body:
-        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>' +
-        `<Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-    }
-  return {
-    type: 'application/xml',
-    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message><RequestId>${requestId}</RequestId></Error>`,
-  }
-}
-
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  opts: { readonly surfaces: Surfaces; readonly clock: Clock; readonly log: Logger },
+  opts: { readonly router: RequestRouter; readonly clock: Clock; readonly log: Logger },
   watchdog: IdleWatchdog,
   secure: boolean,
 ): Promise<void> {
@@ -167,6 +162,7 @@ async function handle(
     'x-amz-id-2': requestId,
     server: 'Latchkey',
   }
+  let raw: RawRequest | undefined
   try {
     let target = req.url ?? '/'
     if (!target.startsWith('/')) {
@@ -185,7 +181,7 @@ async function handle(
       const prev = headers[k]
       headers[k] = prev === undefined ? v : `${prev},${v}`
     }
-    const raw: RawRequest = {
+    const rq: RawRequest = {
       method: req.method ?? 'GET',
       rawPath: q < 0 ? target : target.slice(0, q),
       rawQuery: q < 0 ? '' : target.slice(q + 1),
@@ -194,6 +190,7 @@ async function handle(
       remoteAddress: req.socket.remoteAddress ?? '',
       secure,
     }
+    raw = rq
     watchdog.watch(req, res, (kind) => {
       // The client went quiet: answer RequestTimeout if nothing was sent yet, then close. The
       // handler still waiting on the body sees it abort and cleans up (temp files, no commit).
@@ -201,15 +198,15 @@ async function handle(
       opts.log.info(
         {
           requestId,
-          method: raw.method,
-          path: raw.rawPath,
-          remoteAddress: raw.remoteAddress,
+          method: rq.method,
+          path: rq.rawPath,
+          remoteAddress: rq.remoteAddress,
           kind,
         },
         'request cut: client idle',
       )
       if (!res.headersSent) {
-        const a = requestTimeoutAnswer(raw, requestId)
+        const a = opts.router.failure(rq, requestId, 'request-timeout')
         res.writeHead(400, { 'content-type': a.type, connection: 'close', ...reqIdHeaders })
         res.end(a.body)
         setTimeout(() => req.socket.destroy(), 1000).unref()
@@ -217,14 +214,14 @@ async function handle(
         req.socket.destroy()
       }
     })
-    const response = await dispatch(raw, ctx, opts.surfaces)
+    const response = await opts.router.handle(rq, ctx)
     if (cut) {
       if (response.body instanceof Readable) response.body.destroy()
       return
     }
-    await writeResponse(res, response, raw.method, reqIdHeaders)
+    await writeResponse(res, response, rq.method, reqIdHeaders)
     opts.log.debug(
-      { requestId, method: raw.method, path: raw.rawPath, status: response.status },
+      { requestId, method: rq.method, path: rq.rawPath, status: response.status },
       'request',
     )
   } catch (err) {
@@ -242,10 +239,12 @@ async function handle(
     // A handler bug: never crash, answer 500 if we still can.
     opts.log.error({ err, requestId }, 'unhandled request error')
     if (!res.headersSent) {
-      res.writeHead(500, { 'content-type': 'application/xml', ...reqIdHeaders })
-      res.end(
-        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>${requestId}</RequestId></Error>`,
-      )
+      const a =
+        raw !== undefined
+          ? opts.router.failure(raw, requestId, 'internal')
+          : { type: 'text/plain', body: 'Internal error' }
+      res.writeHead(500, { 'content-type': a.type, ...reqIdHeaders })
+      res.end(a.body)
     } else {
       res.destroy()
     }

@@ -10,7 +10,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { QueryMap, RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
-import { describeDuration } from '../../config/duration.js'
+import { describeDuration } from '../../lib/duration.js'
 import { DEFAULT_MAX_SKEW_MS } from '../sigv4/verify.js'
 import { MAX_PRESIGN_EXPIRES } from '../sigv4/parse.js'
 import type { SigV2Input } from './parse.js'

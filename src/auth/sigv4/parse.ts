@@ -9,7 +9,7 @@
  */
 import type { QueryMap, RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
-import { describeDuration } from '../../config/duration.js'
+import { describeDuration } from '../../lib/duration.js'
 import { ALGORITHM, SCOPE_TERMINATOR, type Scope } from './string-to-sign.js'
 
 export interface SignatureInput {
