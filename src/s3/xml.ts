@@ -7,6 +7,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import type { Readable } from 'node:stream'
+import { readBounded } from '../http/read-bounded.js'
 import { S3Error, xmlEscape } from './errors.js'
 
 export { xmlEscape }
@@ -139,18 +140,9 @@ export function parseXml(text: string): XmlNode {
 
 /** Read a whole small body as UTF-8, refusing more than maxBytes (MaxMessageLengthExceeded). */
 export async function readBoundedText(body: Readable, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = []
-  let n = 0
-  for await (const chunk of body) {
-    const b = chunk as Buffer
-    n += b.length
-    if (n > maxBytes) {
-      body.destroy()
-      throw new S3Error('MaxMessageLengthExceeded')
-    }
-    chunks.push(b)
-  }
-  return Buffer.concat(chunks, n).toString('utf8')
+  const read = await readBounded(body, maxBytes)
+  if (!read.ok) throw new S3Error('MaxMessageLengthExceeded')
+  return read.bytes.toString('utf8')
 }
 
 /** Helpers to walk parsed XML safely. */

@@ -7,13 +7,13 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { Readable } from 'node:stream'
 import {
   checksumHeaderName,
   createChecksummer,
   expectedChecksum,
   verifyContentMd5,
 } from '../../auth/checksum.js'
+import { readBounded } from '../../http/read-bounded.js'
 import { S3Error } from '../errors.js'
 import type { S3Request } from '../operation.js'
 
@@ -34,11 +34,9 @@ export async function readVerifiedBody(req: S3Request, opts: ReadOptions): Promi
       'InvalidRequest',
       'Missing required header for this request: Content-MD5 or x-amz-checksum-*',
     )
-  const data = await readBounded(
-    req.body,
-    opts.maxBytes,
-    opts.tooLarge ?? (() => new S3Error('MaxMessageLengthExceeded')),
-  )
+  const read = await readBounded(req.body, opts.maxBytes)
+  if (!read.ok) throw opts.tooLarge?.() ?? new S3Error('MaxMessageLengthExceeded')
+  const data = read.bytes
   if (md5 !== undefined && !createHash('md5').update(data).digest().equals(md5))
     throw new S3Error('BadDigest')
   if (expected !== undefined) {
@@ -58,20 +56,4 @@ export async function readVerifiedBody(req: S3Request, opts: ReadOptions): Promi
       )
   }
   return data.toString('utf8')
-}
-
-async function readBounded(
-  body: Readable,
-  maxBytes: number,
-  tooLarge: () => S3Error,
-): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let n = 0
-  for await (const chunk of body) {
-    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)
-    n += b.length
-    if (n > maxBytes) throw tooLarge()
-    chunks.push(b)
-  }
-  return Buffer.concat(chunks, n)
 }

@@ -6,8 +6,8 @@
  * refusals as <Error> entries like AWS. Quiet mode lists only errors.
  * @module
  */
-import { Readable } from 'node:stream'
 import { BodyDigests, expectedChecksum, verifyContentMd5 } from '../../auth/checksum.js'
+import { readBounded } from '../../http/read-bounded.js'
 import type { ChecksumAlgorithm } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import { checkObjectKey } from '../object-key.js'
@@ -22,21 +22,6 @@ export const DELETE_OBJECTS_MAX_KEYS = 1000
 interface Entry {
   readonly key: string
   readonly versionId?: string
-}
-
-async function readBounded(body: Readable, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let n = 0
-  for await (const c of body) {
-    const b = c as Buffer
-    n += b.length
-    if (n > max) {
-      body.destroy()
-      throw new S3Error('MaxMessageLengthExceeded')
-    }
-    chunks.push(b)
-  }
-  return Buffer.concat(chunks, n)
 }
 
 async function digestBuffer(buf: Buffer, alg: ChecksumAlgorithm | undefined): Promise<BodyDigests> {
@@ -57,7 +42,9 @@ async function readVerifiedBody(req: S3Request): Promise<Buffer> {
   if (md5 === undefined && expected === undefined) {
     throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5')
   }
-  const buf = await readBounded(req.body, DELETE_OBJECTS_MAX_BODY)
+  const read = await readBounded(req.body, DELETE_OBJECTS_MAX_BODY)
+  if (!read.ok) throw new S3Error('MaxMessageLengthExceeded')
+  const buf = read.bytes
   const d = await digestBuffer(buf, expected?.algorithm)
   if (md5 !== undefined && md5.toString('hex') !== d.md5Hex()) {
     throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.')
