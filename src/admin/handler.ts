@@ -16,7 +16,8 @@
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import type { RawRequest, RequestContext } from '../http/raw-request.js'
-import { parseQuery, safeDecode } from '../http/raw-request.js'
+import { parseQuery } from '../http/raw-request.js'
+import { decodePlusLiteralOrKeep } from '../http/percent.js'
 import { jsonResponse, type HttpResponse } from '../http/http-response.js'
 import type { IamService, AccountView, UserView } from '../iam/service.js'
 import type { SessionInfo } from '../iam/types.js'
@@ -507,7 +508,7 @@ function segmentsOf(rawPath: string): string[] | undefined {
   if (rawPath !== ADMIN_PREFIX && !rawPath.startsWith(ADMIN_PREFIX + '/')) return undefined
   const rest = rawPath.slice(ADMIN_PREFIX.length).replace(/^\/+/, '').replace(/\/+$/, '')
   if (rest === '') return []
-  const segs = rest.split('/').map(safeDecode)
+  const segs = rest.split('/').map(decodePlusLiteralOrKeep)
   if (segs.some((s) => s === '' || s === '.' || s === '..' || s.includes('/') || s.length > 256))
     return undefined
   return segs

@@ -15,6 +15,7 @@
 import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import { parseQuery } from '../http/raw-request.js'
 import { discardRequestBody } from '../http/drain.js'
+import { decodePlusLiteralOrKeep } from '../http/percent.js'
 import type { HttpResponse } from '../http/http-response.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
@@ -253,7 +254,7 @@ export class S3Pipeline {
         bucketName !== undefined && bucketRecord !== undefined
           ? await this.corsHeaders(raw, bucketName).catch(() => ({}))
           : {}
-      const resource = safeResource(raw.rawPath)
+      const resource = decodePlusLiteralOrKeep(raw.rawPath)
       return {
         status: e.status,
         headers: { 'content-type': 'application/xml', ...cors, ...e.headers, ...retry, ...drain },
@@ -499,14 +500,6 @@ function notOnAllowList(address: string): S3Error {
 
 function normalizeIp(addr: string): string {
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr
-}
-
-function safeResource(rawPath: string): string {
-  try {
-    return decodeURIComponent(rawPath)
-  } catch {
-    return rawPath
-  }
 }
 
 /** Exposed for tests: an empty readable body. */
