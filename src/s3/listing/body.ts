@@ -3,7 +3,7 @@
  * verify Content-MD5 and x-amz-checksum-* (header or aws-chunked trailer) before anything is
  * stored. AWS requires one of them on PutBucketCors/PutBucketTagging; we enforce the same so a
  * client that works here works there. Bodies are a few KB, so digesting the buffer is fine.
- * Header rules and digests come from auth/checksum.ts (one implementation for the server).
+ * Header rules and digests come from s3/integrity/checksum.ts (one implementation for the server).
  * @module
  */
 import { createHash } from 'node:crypto'
@@ -12,7 +12,7 @@ import {
   createChecksummer,
   expectedChecksum,
   verifyContentMd5,
-} from '../../auth/checksum.js'
+} from '../integrity/checksum.js'
 import { readBounded } from '../../http/read-bounded.js'
 import { S3Error } from '../errors.js'
 import type { S3Request } from '../operation.js'

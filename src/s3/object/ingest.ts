@@ -14,7 +14,7 @@ import {
   checksumHeaderName,
   expectedChecksum,
   verifyContentMd5,
-} from '../../auth/checksum.js'
+} from '../integrity/checksum.js'
 import { deleteBody, writeBody } from '../../storage/body-writer.js'
 import { pipeInto } from '../../lib/streams.js'
 import type { BodyRef, ChecksumAlgorithm, StoredChecksum } from '../../storage/metadata-store.js'

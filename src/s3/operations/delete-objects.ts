@@ -6,7 +6,7 @@
  * refusals as <Error> entries like AWS. Quiet mode lists only errors.
  * @module
  */
-import { BodyDigests, expectedChecksum, verifyContentMd5 } from '../../auth/checksum.js'
+import { BodyDigests, expectedChecksum, verifyContentMd5 } from '../integrity/checksum.js'
 import { readBounded } from '../../http/read-bounded.js'
 import type { ChecksumAlgorithm } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
