@@ -17,6 +17,7 @@ import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import { parseQuery } from '../http/raw-request.js'
+import { isoMillis } from '../lib/time-format.js'
 import { decodePlusLiteralOrKeep } from '../http/percent.js'
 import { jsonResponse, type HttpResponse } from '../http/http-response.js'
 import type { IamService, AccountView, UserView } from '../iam/service.js'
@@ -69,8 +70,7 @@ export const ADMIN_PREFIX = '/api/admin'
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-const iso = (ms: number | undefined): string | null =>
-  ms === undefined ? null : new Date(ms).toISOString()
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : isoMillis(ms))
 
 function userJson(u: UserView): Record<string, unknown> {
   return {

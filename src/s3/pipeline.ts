@@ -51,6 +51,7 @@ import type {
 import { parseCorsConfig, preflight, corsResponseHeaders, type CorsRule } from './cors.js'
 import { Readable } from 'node:stream'
 import { InFlightShares } from '../lib/in-flight-shares.js'
+import { isoSeconds } from '../lib/time-format.js'
 
 export interface S3PipelineDeps {
   readonly meta: MetadataStore
@@ -438,7 +439,7 @@ class RequestConditionKeys implements ConditionContext {
     const raw = this.req.raw
     const sig = this.sig
     const now = (): number => this.req.ctx.clock.now()
-    const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const iso = isoSeconds
     switch (key) {
       case 'aws:sourceip':
         return one(normalizeIp(raw.remoteAddress))

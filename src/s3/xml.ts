@@ -22,6 +22,7 @@ import {
   type XmlNode,
   type XmlValue,
 } from '../http/xml.js'
+import { isoMillis } from '../lib/time-format.js'
 import { S3Error } from './errors.js'
 
 export { XML_DECL, child, el, list, text, wrap, xmlEscape }
@@ -34,9 +35,7 @@ export function doc(root: string, children: string): string {
 }
 
 /** ISO-8601 with milliseconds, as S3 prints LastModified. */
-export function isoDate(ms: number): string {
-  return new Date(ms).toISOString()
-}
+export const isoDate = isoMillis
 
 let lastHttpDateMs = Number.NaN
 let lastHttpDate = ''

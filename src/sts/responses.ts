@@ -5,6 +5,7 @@
  * @module
  */
 import { xmlEscape } from '../http/xml.js'
+import { isoSeconds } from '../lib/time-format.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { STS_NS } from './errors.js'
 
@@ -16,9 +17,7 @@ export interface CredentialsOut {
 }
 
 /** ISO-8601 in AWS's STS form: seconds precision, `Z`. */
-export function awsIso(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
-}
+export const awsIso = isoSeconds
 
 function el(name: string, value: string | number): string {
   return `<${name}>${xmlEscape(String(value))}</${name}>`
