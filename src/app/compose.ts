@@ -24,7 +24,7 @@ import { bucketOfHost } from '../s3/addressing.js'
 import { createStsHandler } from '../sts/handler.js'
 import { createAdminHandler } from '../admin/handler.js'
 import { simulate } from '../policy/simulate.js'
-import { listen, type Listener } from '../http/listener.js'
+import { listen, type Listener } from './listen.js'
 import { loadTls } from '../http/tls.js'
 
 export interface RunningApp {

@@ -123,3 +123,29 @@ function onBucketHost(raw: RawRequest, s: Surfaces): boolean {
   const host = raw.headers['host']
   return s.isBucketHost !== undefined && host !== undefined && s.isBucketHost(host)
 }
+
+const IDLE_MESSAGE =
+  'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'
+
+/** RequestTimeout in the format of the surface the request was for (the listener asks on idle). */
+export function requestTimeoutAnswer(
+  raw: RawRequest,
+  requestId: string,
+): { type: string; body: string } {
+  if (raw.rawPath === '/api/admin' || raw.rawPath.startsWith('/api/admin/'))
+    return {
+      type: 'application/json',
+      body: JSON.stringify({ error: { code: 'RequestTimeout', message: IDLE_MESSAGE } }),
+    }
+  if (isStsRequest(raw))
+    return {
+      type: 'text/xml',
+      body:
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>' +
+        `<Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+    }
+  return {
+    type: 'application/xml',
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message><RequestId>${requestId}</RequestId></Error>`,
+  }
+}

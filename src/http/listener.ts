@@ -18,10 +18,19 @@ import { Readable } from 'node:stream'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import type { RawRequest, RequestContext } from './raw-request.js'
-import { dispatch, isStsRequest, type Surfaces } from '../app/dispatch.js'
+import type { HttpResponse } from './http-response.js'
 import { writeResponse } from './respond.js'
 import type { TlsMaterial } from './tls.js'
 import { IdleWatchdog } from './idle-watchdog.js'
+
+/** Answers one request; the app's dispatcher (the listener knows no surface). */
+export type RequestHandler = (raw: RawRequest, ctx: RequestContext) => Promise<HttpResponse>
+
+/** The RequestTimeout answer for a client that went idle, in its surface's format. */
+export type TimeoutAnswer = (
+  raw: RawRequest,
+  requestId: string,
+) => { readonly type: string; readonly body: string }
 
 export interface Listener {
   readonly server: Server
@@ -34,7 +43,8 @@ export async function listen(opts: {
   readonly host: string
   readonly port: number
   readonly tls?: TlsMaterial
-  readonly surfaces: Surfaces
+  readonly handler: RequestHandler
+  readonly timeoutAnswer: TimeoutAnswer
   readonly clock: Clock
   readonly log: Logger
   /** A client that sends nothing (headers or body) or reads nothing for this long is cut. */
@@ -124,33 +134,15 @@ function clientWentAway(err: unknown, req: IncomingMessage, res: ServerResponse)
   )
 }
 
-const IDLE_MESSAGE =
-  'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'
-
-/** RequestTimeout in the format of the surface the request was for. */
-function requestTimeoutAnswer(raw: RawRequest, requestId: string): { type: string; body: string } {
-  if (raw.rawPath === '/api/admin' || raw.rawPath.startsWith('/api/admin/'))
-    return {
-      type: 'application/json',
-      body: JSON.stringify({ error: { code: 'RequestTimeout', message: IDLE_MESSAGE } }),
-    }
-  if (isStsRequest(raw))
-    return {
-      type: 'text/xml',
-      body:
-        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>' +
-        `<Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-    }
-  return {
-    type: 'application/xml',
-    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message><RequestId>${requestId}</RequestId></Error>`,
-  }
-}
-
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  opts: { readonly surfaces: Surfaces; readonly clock: Clock; readonly log: Logger },
+  opts: {
+    readonly handler: RequestHandler
+    readonly timeoutAnswer: TimeoutAnswer
+    readonly clock: Clock
+    readonly log: Logger
+  },
   watchdog: IdleWatchdog,
   secure: boolean,
 ): Promise<void> {
@@ -209,7 +201,7 @@ async function handle(
         'request cut: client idle',
       )
       if (!res.headersSent) {
-        const a = requestTimeoutAnswer(raw, requestId)
+        const a = opts.timeoutAnswer(raw, requestId)
         res.writeHead(400, { 'content-type': a.type, connection: 'close', ...reqIdHeaders })
         res.end(a.body)
         setTimeout(() => req.socket.destroy(), 1000).unref()
@@ -217,7 +209,7 @@ async function handle(
         req.socket.destroy()
       }
     })
-    const response = await dispatch(raw, ctx, opts.surfaces)
+    const response = await opts.handler(raw, ctx)
     if (cut) {
       if (response.body instanceof Readable) response.body.destroy()
       return
