@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import {
   XmlSyntaxError,
@@ -8,6 +9,7 @@ import {
   el,
   list,
   parseXmlDocument,
+  readXmlDocument,
   text,
   wrap,
   xmlEscape,
@@ -55,5 +57,17 @@ describe('parseXmlDocument', () => {
     const two = parseXmlDocument('<L><Item>1</Item><Item> 2 </Item><One/></L>', parser)
     expect(list(child(two?.['L'], 'Item'))).toEqual(['1', ' 2 '])
     expect(text(child(two?.['L'], 'One'))).toBe('')
+  })
+})
+
+describe('readXmlDocument', () => {
+  const parser = createXmlParser([])
+  it('too-large before malformed, and a typed result either way', async () => {
+    const big = Readable.from([Buffer.from('<a>' + 'x'.repeat(20) + '</a>')])
+    expect(await readXmlDocument(big, 10, parser)).toEqual({ ok: false, reason: 'too-large' })
+    const bad = Readable.from([Buffer.from('<a>')])
+    expect(await readXmlDocument(bad, 10, parser)).toEqual({ ok: false, reason: 'malformed' })
+    const good = Readable.from([Buffer.from('<a>é</a>')])
+    expect(await readXmlDocument(good, 10, parser)).toEqual({ ok: true, root: { a: 'é' } })
   })
 })

@@ -7,6 +7,8 @@
  * @module
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import type { Readable } from 'node:stream'
+import { readBounded } from './read-bounded.js'
 
 export const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
@@ -117,6 +119,22 @@ export function parseXmlDocument(text: string, parser: XmlDocumentParser): XmlNo
   } catch {
     return undefined
   }
+}
+
+export type XmlBody =
+  | { readonly ok: true; readonly root: XmlNode }
+  | { readonly ok: false; readonly reason: 'too-large' | 'malformed' }
+
+/** Read a request body of at most `maxBytes` (read-bounded.ts) and parse it as UTF-8 XML. */
+export async function readXmlDocument(
+  body: Readable,
+  maxBytes: number,
+  parser: XmlDocumentParser,
+): Promise<XmlBody> {
+  const read = await readBounded(body, maxBytes)
+  if (!read.ok) return read
+  const root = parseXmlDocument(read.bytes.toString('utf8'), parser)
+  return root === undefined ? { ok: false, reason: 'malformed' } : { ok: true, root }
 }
 
 /** Helpers to walk parsed XML safely. */

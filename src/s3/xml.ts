@@ -16,6 +16,7 @@ import {
   el,
   list,
   parseXmlDocument,
+  readXmlDocument,
   text,
   wrap,
   xmlEscape,
@@ -79,8 +80,9 @@ export type { XmlNode, XmlValue }
 
 /** Read a request body of at most `maxBytes` and parse it; malformed or oversize → S3Error. */
 export async function readXmlBody(body: Readable, maxBytes: number): Promise<XmlNode> {
-  const text = await readBoundedText(body, maxBytes)
-  return parseXml(text)
+  const read = await readXmlDocument(body, maxBytes, parser)
+  if (read.ok) return read.root
+  throw new S3Error(read.reason === 'too-large' ? 'MaxMessageLengthExceeded' : 'MalformedXML')
 }
 
 export function parseXml(text: string): XmlNode {

@@ -4,7 +4,7 @@
  * parse by name: `AssumedRoleId` (not MinIO's/Lyve's `AssumeRoleId`). Plus the Lyve RS* JSON.
  * @module
  */
-import { xmlEscape } from '../http/xml.js'
+import { el } from '../http/xml.js'
 import { isoSeconds } from '../lib/time-format.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { STS_NS } from './errors.js'
@@ -18,10 +18,6 @@ export interface CredentialsOut {
 
 /** ISO-8601 in AWS's STS form: seconds precision, `Z`. */
 export const awsIso = isoSeconds
-
-function el(name: string, value: string | number): string {
-  return `<${name}>${xmlEscape(String(value))}</${name}>`
-}
 
 function credentialsXml(c: CredentialsOut): string {
   return (
