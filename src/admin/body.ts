@@ -5,24 +5,16 @@
  * @module
  */
 import type { Readable } from 'node:stream'
+import { readBounded } from '../http/read-bounded.js'
 import { AdminError } from './errors.js'
 
 export const MAX_BODY_BYTES = 64 * 1024
 
 /** The body as UTF-8 text; '' when empty. */
 export async function readBodyText(body: Readable, limit = MAX_BODY_BYTES): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer)
-    size += b.length
-    if (size > limit) {
-      body.resume()
-      throw new AdminError('ValidationError', `Request body exceeds ${limit} bytes`)
-    }
-    chunks.push(b)
-  }
-  const buf = Buffer.concat(chunks)
+  const read = await readBounded(body, limit)
+  if (!read.ok) throw new AdminError('ValidationError', `Request body exceeds ${limit} bytes`)
+  const buf = read.bytes
   const text = buf.toString('utf8')
   if (!Buffer.from(text, 'utf8').equals(buf))
     throw new AdminError('ValidationError', 'Request body is not valid UTF-8')

@@ -16,6 +16,7 @@
 import { parseQuery, type RawRequest, type RequestContext } from '../http/raw-request.js'
 import { jsonResponse, type HttpResponse } from '../http/http-response.js'
 import type { RequestRouter } from '../http/listener.js'
+import { readBounded } from '../http/read-bounded.js'
 
 export type SurfaceHandler = (raw: RawRequest, ctx: RequestContext) => Promise<HttpResponse>
 export type StsSurfaceHandler = (
@@ -102,8 +103,10 @@ export async function dispatch(
     }
   }
   if (isStsRequest(raw)) {
-    const body = await readSmallBody(raw, STS_MAX_BODY)
-    if (body === undefined)
+    const body = await readBounded(raw.body, STS_MAX_BODY, {
+      declaredLength: raw.headers['content-length'],
+    })
+    if (!body.ok)
       return {
         status: 413,
         headers: { 'content-type': 'text/xml' },
@@ -112,7 +115,7 @@ export async function dispatch(
           '<Code>ValidationError</Code><Message>Request body exceeds the limit of 65536 bytes</Message></Error>' +
           `<RequestId>${ctx.requestId}</RequestId></ErrorResponse>`,
       }
-    return s.sts(raw, ctx, body)
+    return s.sts(raw, ctx, body.bytes)
   }
   return s.s3(raw, ctx)
 }
@@ -120,27 +123,6 @@ export async function dispatch(
 function onBucketHost(raw: RawRequest, s: Surfaces): boolean {
   const host = raw.headers['host']
   return s.isBucketHost !== undefined && host !== undefined && s.isBucketHost(host)
-}
-
-/** Read at most `max` bytes; undefined (and the rest drained) when larger. */
-async function readSmallBody(raw: RawRequest, max: number): Promise<Buffer | undefined> {
-  const declared = Number(raw.headers['content-length'] ?? '0')
-  if (declared > max) {
-    raw.body.resume()
-    return undefined
-  }
-  const chunks: Buffer[] = []
-  let n = 0
-  for await (const c of raw.body) {
-    const b = c as Buffer
-    n += b.length
-    if (n > max) {
-      raw.body.resume()
-      return undefined
-    }
-    chunks.push(b)
-  }
-  return Buffer.concat(chunks, n)
 }
 
 const IDLE_MESSAGE =

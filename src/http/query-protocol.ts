@@ -5,48 +5,9 @@
  * @module
  */
 
+import { decodeFormValuePlusAsSpace } from './percent.js'
+
 export type Params = ReadonlyMap<string, string>
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30
-  const l = c | 0x20
-  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1
-}
-
-/** WHATWG percent-decode: valid %XX become bytes, anything else stays; then UTF-8 (bad → U+FFFD). */
-function percentDecodeLenient(s: string): string {
-  const bytes = Buffer.from(s, 'utf8')
-  const out = Buffer.allocUnsafe(bytes.length)
-  let j = 0
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i] as number
-    if (b === 0x25 && i + 2 < bytes.length) {
-      const hi = hexValue(bytes[i + 1] as number)
-      const lo = hexValue(bytes[i + 2] as number)
-      if (hi >= 0 && lo >= 0) {
-        out[j++] = hi * 16 + lo
-        i += 2
-        continue
-      }
-    }
-    out[j++] = b
-  }
-  return out.toString('utf8', 0, j)
-}
-
-/**
- * One form component: '+' is a space, then WHATWG percent-decoding: URLSearchParams' results
- * (Node's own URLSearchParams departs from the spec only where raw non-ASCII meets a %-escape).
- */
-function formComponent(s: string): string {
-  const spaced = s.includes('+') ? s.replaceAll('+', ' ') : s
-  if (!spaced.includes('%')) return spaced
-  try {
-    return decodeURIComponent(spaced) // well-formed input: the fast path
-  } catch {
-    return percentDecodeLenient(spaced)
-  }
-}
 
 /**
  * Form-decode (application/x-www-form-urlencoded); first value wins. A plain split and decode
@@ -62,8 +23,9 @@ function formDecode(text: string, into: Map<string, string>): void {
     if (amp > from) {
       const eq = text.indexOf('=', from)
       const hasValue = eq >= 0 && eq < amp
-      const k = formComponent(text.slice(from, hasValue ? eq : amp))
-      if (!into.has(k)) into.set(k, hasValue ? formComponent(text.slice(eq + 1, amp)) : '')
+      const k = decodeFormValuePlusAsSpace(text.slice(from, hasValue ? eq : amp))
+      if (!into.has(k))
+        into.set(k, hasValue ? decodeFormValuePlusAsSpace(text.slice(eq + 1, amp)) : '')
     }
     from = amp + 1
   }

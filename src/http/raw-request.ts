@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
+import { decodePlusLiteralOrKeep } from './percent.js'
 
 export interface RawRequest {
   readonly method: string
@@ -44,18 +45,9 @@ export function parseQuery(rawQuery: string): Map<string, string> {
   for (const part of rawQuery.split('&')) {
     if (part === '') continue
     const eq = part.indexOf('=')
-    const k = safeDecode(eq < 0 ? part : part.slice(0, eq))
-    const v = eq < 0 ? '' : safeDecode(part.slice(eq + 1))
+    const k = decodePlusLiteralOrKeep(eq < 0 ? part : part.slice(0, eq))
+    const v = eq < 0 ? '' : decodePlusLiteralOrKeep(part.slice(eq + 1))
     if (!out.has(k)) out.set(k, v)
   }
   return out
-}
-
-export function safeDecode(s: string): string {
-  if (!s.includes('%')) return s
-  try {
-    return decodeURIComponent(s)
-  } catch {
-    return s
-  }
 }

@@ -3,6 +3,7 @@
  * The key is percent-decoded from the raw path (S3 signs the raw path; we decode only here).
  * @module
  */
+import { decodePlusLiteralStrict } from '../http/percent.js'
 import { S3Error } from './errors.js'
 
 export interface Target {
@@ -39,10 +40,7 @@ export function resolveTarget(
 }
 
 function decodeKey(s: string): string {
-  if (!s.includes('%')) return s
-  try {
-    return decodeURIComponent(s)
-  } catch {
-    throw new S3Error('InvalidURI', 'Could not parse the specified URI.')
-  }
+  const decoded = decodePlusLiteralStrict(s)
+  if (decoded === undefined) throw new S3Error('InvalidURI', 'Could not parse the specified URI.')
+  return decoded
 }

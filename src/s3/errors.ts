@@ -4,6 +4,7 @@
  * @module
  */
 import { StorageError, type StorageErrorKind } from '../storage/errors.js'
+import { xmlEscape } from '../http/xml.js'
 
 export type S3ErrorCode =
   | 'AccessDenied'
@@ -248,11 +249,8 @@ export function toS3Error(err: unknown, callerAccountId?: string): S3Error {
   return new S3Error('InternalError')
 }
 
-export function xmlEscape(s: string): string {
-  return s.replace(/[<>&"']/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
-  )
-}
+/** Re-exported for the S3 modules that import it from here; it lives in http/xml.ts. */
+export { xmlEscape }
 
 /** Render S3's <Error> document. */
 export function renderS3Error(e: S3Error, resource: string, requestId: string): string {

@@ -15,6 +15,7 @@
 import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import { parseQuery } from '../http/raw-request.js'
 import { discardRequestBody } from '../http/drain.js'
+import { decodePlusLiteralOrKeep } from '../http/percent.js'
 import type { HttpResponse } from '../http/http-response.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
@@ -50,6 +51,7 @@ import type {
 import { parseCorsConfig, preflight, corsResponseHeaders, type CorsRule } from './cors.js'
 import { Readable } from 'node:stream'
 import { InFlightShares } from '../lib/in-flight-shares.js'
+import { isoSeconds } from '../lib/time-format.js'
 
 export interface S3PipelineDeps {
   readonly meta: MetadataStore
@@ -253,7 +255,7 @@ export class S3Pipeline {
         bucketName !== undefined && bucketRecord !== undefined
           ? await this.corsHeaders(raw, bucketName).catch(() => ({}))
           : {}
-      const resource = safeResource(raw.rawPath)
+      const resource = decodePlusLiteralOrKeep(raw.rawPath)
       return {
         status: e.status,
         headers: { 'content-type': 'application/xml', ...cors, ...e.headers, ...retry, ...drain },
@@ -437,7 +439,7 @@ class RequestConditionKeys implements ConditionContext {
     const raw = this.req.raw
     const sig = this.sig
     const now = (): number => this.req.ctx.clock.now()
-    const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const iso = isoSeconds
     switch (key) {
       case 'aws:sourceip':
         return one(normalizeIp(raw.remoteAddress))
@@ -499,14 +501,6 @@ function notOnAllowList(address: string): S3Error {
 
 function normalizeIp(addr: string): string {
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr
-}
-
-function safeResource(rawPath: string): string {
-  try {
-    return decodeURIComponent(rawPath)
-  } catch {
-    return rawPath
-  }
 }
 
 /** Exposed for tests: an empty readable body. */

@@ -1,29 +1,34 @@
 /**
- * XML for the S3 surface: a tiny escaping writer for responses (no DOM, string building only) and
- * a bounded parser for request bodies (CompleteMultipartUpload, Delete, CORSConfiguration,
- * Tagging, CreateBucketConfiguration, AccessControlPolicy) that turns any malformed input into
- * MalformedXML instead of a crash.
+ * XML for the S3 surface, over the generic writer and parser of http/xml.ts: the S3 namespace
+ * and document root, S3's date formats, and the parser for S3's request bodies
+ * (CompleteMultipartUpload, Delete, CORSConfiguration, Tagging, CreateBucketConfiguration,
+ * AccessControlPolicy) with every malformed input mapped to MalformedXML.
  * @module
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import type { Readable } from 'node:stream'
-import { S3Error, xmlEscape } from './errors.js'
+import { readBounded } from '../http/read-bounded.js'
+import {
+  XML_DECL,
+  XmlSyntaxError,
+  child,
+  createXmlParser,
+  decodeXmlEntities as decodeEntities,
+  el,
+  list,
+  parseXmlDocument,
+  readXmlDocument,
+  text,
+  wrap,
+  xmlEscape,
+  type XmlNode,
+  type XmlValue,
+} from '../http/xml.js'
+import { isoMillis } from '../lib/time-format.js'
+import { S3Error } from './errors.js'
 
-export { xmlEscape }
+export { XML_DECL, child, el, list, text, wrap, xmlEscape }
 
-export const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/'
-
-/** `<name>escaped text</name>`; undefined values render nothing. */
-export function el(name: string, value: string | number | boolean | undefined): string {
-  if (value === undefined) return ''
-  return `<${name}>${xmlEscape(String(value))}</${name}>`
-}
-
-/** `<name>children</name>` where children is already-rendered XML. */
-export function wrap(name: string, children: string, attrs = ''): string {
-  return `<${name}${attrs}>${children}</${name}>`
-}
 
 /** A whole document with the S3 namespace on the root element. */
 export function doc(root: string, children: string): string {
@@ -31,9 +36,7 @@ export function doc(root: string, children: string): string {
 }
 
 /** ISO-8601 with milliseconds, as S3 prints LastModified. */
-export function isoDate(ms: number): string {
-  return new Date(ms).toISOString()
-}
+export const isoDate = isoMillis
 
 let lastHttpDateMs = Number.NaN
 let lastHttpDate = ''
@@ -47,127 +50,50 @@ export function httpDate(ms: number): string {
   return lastHttpDate
 }
 
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&',
-  lt: '<',
-  gt: '>',
-  quot: '"',
-  apos: "'",
-}
-
-/** XML 1.0's Char production: what a character reference may name. */
-function isXmlChar(cp: number): boolean {
-  return (
-    cp === 0x9 ||
-    cp === 0xa ||
-    cp === 0xd ||
-    (cp >= 0x20 && cp <= 0xd7ff) ||
-    (cp >= 0xe000 && cp <= 0xfffd) ||
-    (cp >= 0x10000 && cp <= 0x10ffff)
-  )
-}
-
 /**
- * Decodes XML's five named entities and numeric character references (`&#34;`, `&#x22;`) in
- * one pass, so `&amp;#34;` stays the literal text `&#34;`. Go clients (rclone, minio-go via
- * encoding/xml) write the quotes of a CompleteMultipartUpload ETag as `&#34;`; fast-xml-parser's
- * default decoder leaves numeric references undecoded. A reference to a non-XML character is
- * MalformedXML; other names (and DOCTYPE entities, never expanded) stay as written.
+ * decodeXmlEntities (http/xml.ts) with S3's answer: a reference to a non-XML character is
+ * MalformedXML.
  */
 export function decodeXmlEntities(s: string): string {
-  if (!s.includes('&')) return s
-  return s.replace(/&(#x[0-9a-fA-F]{1,8}|#[0-9]{1,8}|[A-Za-z]{2,8});/g, (whole, ref: string) => {
-    if (ref.startsWith('#')) {
-      const cp = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10)
-      if (!isXmlChar(cp)) throw new S3Error('MalformedXML')
-      return String.fromCodePoint(cp)
-    }
-    return Object.hasOwn(NAMED_ENTITIES, ref) ? (NAMED_ENTITIES[ref] ?? whole) : whole
-  })
+  try {
+    return decodeEntities(s)
+  } catch (e) {
+    if (e instanceof XmlSyntaxError) throw new S3Error('MalformedXML')
+    throw e
+  }
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: true,
-  entityDecoder: {
-    decode: decodeXmlEntities,
-    setExternalEntities: () => undefined,
-    addInputEntities: () => undefined,
-    reset: () => undefined,
-    setXmlVersion: () => undefined,
-  },
-  ignoreDeclaration: true,
-  // Elements that may repeat are always arrays, so handlers need not special-case one item.
-  isArray: (name) =>
-    [
-      'Part',
-      'Object',
-      'CORSRule',
-      'AllowedOrigin',
-      'AllowedMethod',
-      'AllowedHeader',
-      'ExposeHeader',
-      'Tag',
-      'Grant',
-    ].includes(name),
-})
+// Elements that may repeat in S3's request documents are always arrays.
+const parser = createXmlParser([
+  'Part',
+  'Object',
+  'CORSRule',
+  'AllowedOrigin',
+  'AllowedMethod',
+  'AllowedHeader',
+  'ExposeHeader',
+  'Tag',
+  'Grant',
+])
 
-export type XmlNode = { readonly [k: string]: XmlValue }
-export type XmlValue = string | XmlNode | readonly XmlValue[]
+export type { XmlNode, XmlValue }
 
 /** Read a request body of at most `maxBytes` and parse it; malformed or oversize → S3Error. */
 export async function readXmlBody(body: Readable, maxBytes: number): Promise<XmlNode> {
-  const text = await readBoundedText(body, maxBytes)
-  return parseXml(text)
+  const read = await readXmlDocument(body, maxBytes, parser)
+  if (read.ok) return read.root
+  throw new S3Error(read.reason === 'too-large' ? 'MaxMessageLengthExceeded' : 'MalformedXML')
 }
 
 export function parseXml(text: string): XmlNode {
-  if (text.trim() === '') throw new S3Error('MalformedXML')
-  if (XMLValidator.validate(text) !== true) throw new S3Error('MalformedXML')
-  try {
-    const out: unknown = parser.parse(text)
-    if (out === null || typeof out !== 'object') throw new S3Error('MalformedXML')
-    return out as XmlNode
-  } catch (e) {
-    if (e instanceof S3Error) throw e
-    throw new S3Error('MalformedXML')
-  }
+  const root = parseXmlDocument(text, parser)
+  if (root === undefined) throw new S3Error('MalformedXML')
+  return root
 }
 
 /** Read a whole small body as UTF-8, refusing more than maxBytes (MaxMessageLengthExceeded). */
 export async function readBoundedText(body: Readable, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = []
-  let n = 0
-  for await (const chunk of body) {
-    const b = chunk as Buffer
-    n += b.length
-    if (n > maxBytes) {
-      body.destroy()
-      throw new S3Error('MaxMessageLengthExceeded')
-    }
-    chunks.push(b)
-  }
-  return Buffer.concat(chunks, n).toString('utf8')
-}
-
-/** Helpers to walk parsed XML safely. */
-export function child(node: XmlValue | undefined, name: string): XmlValue | undefined {
-  if (node === undefined || typeof node === 'string' || Array.isArray(node)) return undefined
-  return (node as XmlNode)[name]
-}
-
-export function text(node: XmlValue | undefined): string | undefined {
-  if (node === undefined) return undefined
-  if (typeof node === 'string') return node
-  if (Array.isArray(node)) return undefined
-  // <Tag></Tag> parses as '' ; an element with only attributes parses as {}
-  return Object.keys(node).length === 0 ? '' : undefined
-}
-
-export function list(node: XmlValue | undefined): readonly XmlValue[] {
-  if (node === undefined) return []
-  return Array.isArray(node) ? (node as readonly XmlValue[]) : [node]
+  const read = await readBounded(body, maxBytes)
+  if (!read.ok) throw new S3Error('MaxMessageLengthExceeded')
+  return read.bytes.toString('utf8')
 }

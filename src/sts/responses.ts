@@ -4,7 +4,8 @@
  * parse by name: `AssumedRoleId` (not MinIO's/Lyve's `AssumeRoleId`). Plus the Lyve RS* JSON.
  * @module
  */
-import { xmlEscape } from '../s3/errors.js'
+import { el } from '../http/xml.js'
+import { isoSeconds } from '../lib/time-format.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { STS_NS } from './errors.js'
 
@@ -16,13 +17,7 @@ export interface CredentialsOut {
 }
 
 /** ISO-8601 in AWS's STS form: seconds precision, `Z`. */
-export function awsIso(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z')
-}
-
-function el(name: string, value: string | number): string {
-  return `<${name}>${xmlEscape(String(value))}</${name}>`
-}
+export const awsIso = isoSeconds
 
 function credentialsXml(c: CredentialsOut): string {
   return (

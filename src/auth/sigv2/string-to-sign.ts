@@ -9,7 +9,7 @@
  * @module
  */
 import { createHmac } from 'node:crypto'
-import { safeDecode } from '../../http/raw-request.js'
+import { decodePlusLiteralOrKeep } from '../../http/percent.js'
 
 /** Query parameters that are part of the CanonicalizedResource. */
 export const SUB_RESOURCES: ReadonlySet<string> = new Set([
@@ -88,7 +88,7 @@ export function canonicalResource(
     const eq = part.indexOf('=')
     const name = eq < 0 ? part : part.slice(0, eq)
     if (!SUB_RESOURCES.has(name)) continue
-    subs.push([name, eq < 0 ? undefined : safeDecode(part.slice(eq + 1))])
+    subs.push([name, eq < 0 ? undefined : decodePlusLiteralOrKeep(part.slice(eq + 1))])
   }
   if (subs.length === 0) return out
   subs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))

@@ -8,6 +8,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
+import { isoSeconds } from '../../lib/time-format.js'
 import type { QueryMap, RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { describeDuration } from '../../lib/duration.js'
@@ -32,9 +33,8 @@ export interface VerifyV2Options {
   readonly maxPresignAgeSeconds?: number
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
-}
+/** ServerTime and Expires details: whole seconds, as AWS prints them. */
+const iso = isoSeconds
 
 /**
  * Time window checks; throws RequestTimeTooSkewed (header) / AccessDenied (presigned: expired,

@@ -13,6 +13,7 @@
  *   whitespace runs collapsed to one space (repeated headers arrive joined with ',').
  * @module
  */
+import { decodeBytesPlusLiteral } from '../../http/percent.js'
 
 const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/
 const HEX = '0123456789ABCDEF'
@@ -44,42 +45,10 @@ export function uriEncode(s: string): string {
   return uriEncodeBytes(Buffer.from(s, 'utf8'))
 }
 
-function hexVal(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30
-  if (c >= 0x41 && c <= 0x46) return c - 0x37
-  if (c >= 0x61 && c <= 0x66) return c - 0x57
-  return -1
-}
-
-/**
- * Percent-decode to bytes. Characters outside %XX are taken as UTF-8; a '%' not followed by two
- * hex digits stays a literal '%'. Never throws (invalid UTF-8 after decoding is kept as bytes).
- */
-export function percentDecodeBytes(s: string): Buffer {
-  if (!s.includes('%')) return Buffer.from(s, 'utf8')
-  const src = Buffer.from(s, 'utf8')
-  const out = Buffer.allocUnsafe(src.length)
-  let n = 0
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i] as number
-    if (c === 0x25 && i + 2 < src.length) {
-      const hi = hexVal(src[i + 1] as number)
-      const lo = hexVal(src[i + 2] as number)
-      if (hi >= 0 && lo >= 0) {
-        out[n++] = (hi << 4) | lo
-        i += 2
-        continue
-      }
-    }
-    out[n++] = c
-  }
-  return out.subarray(0, n)
-}
-
 /** Decode then re-encode one path segment or query component. */
 export function reencode(component: string): string {
   if (UNRESERVED_ONLY.test(component)) return component
-  return uriEncodeBytes(percentDecodeBytes(component))
+  return uriEncodeBytes(decodeBytesPlusLiteral(component))
 }
 
 /** RFC 3986 dot-segment removal plus collapsing of empty segments; keeps a trailing slash. */

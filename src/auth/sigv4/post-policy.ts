@@ -9,7 +9,7 @@
  * @module
  */
 import { S3Error } from '../../s3/errors.js'
-import { decodeBase64Strict } from '../checksum.js'
+import { decodeBase64Strict } from '../../lib/base64.js'
 import { parseAmzDate, parseCredential } from './parse.js'
 import { hmacSha256, ALGORITHM, type Scope } from './string-to-sign.js'
 import { signatureEquals } from './verify.js'

@@ -5,6 +5,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
+import { isoSeconds } from '../../lib/time-format.js'
 import type { QueryMap, RawRequest } from '../../http/raw-request.js'
 import { S3Error } from '../../s3/errors.js'
 import { canonicalRequest } from './canonical.js'
@@ -66,9 +67,8 @@ export function signatureEquals(givenHex: string, expected: Buffer): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
-}
+/** ServerTime and Expires details: whole seconds, as AWS prints them. */
+const iso = isoSeconds
 
 /** Time window checks; throws RequestTimeTooSkewed / AccessDenied. */
 export function checkRequestTime(

@@ -5,6 +5,7 @@
  * the ArgumentName/ArgumentValue AWS reports.
  * @module
  */
+import { decodePlusAsSpaceStrict } from '../../http/percent.js'
 import { S3Error } from '../errors.js'
 
 export const MAX_LIST = 1000
@@ -75,7 +76,9 @@ export function s3UrlEncode(s: string): string {
 
 /** Inverse of s3UrlEncode ('+' → space, then percent-decoding). */
 export function s3UrlDecode(s: string): string {
-  return decodeURIComponent(s.replace(/\+/g, ' '))
+  const decoded = decodePlusAsSpaceStrict(s)
+  if (decoded === undefined) throw new URIError('URI malformed')
+  return decoded
 }
 
 /** Apply the request's encoding-type to a name (key, prefix, delimiter, marker). */

@@ -4,6 +4,7 @@
  * other version id is refused rather than ignored.
  * @module
  */
+import { decodePlusLiteralStrict } from '../../http/percent.js'
 import { S3Error } from '../errors.js'
 import { checkObjectKey } from '../object-key.js'
 
@@ -30,12 +31,9 @@ export function parseCopySource(value: string | undefined): CopySource {
     if (version !== null && version !== 'null') throw bad('Invalid version id specified', value)
     v = v.slice(0, q)
   }
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(v)
-  } catch {
+  let decoded = decodePlusLiteralStrict(v)
+  if (decoded === undefined)
     throw bad('Copy Source must mention the source bucket and key: sourcebucket/sourcekey', value)
-  }
   if (decoded.startsWith('/')) decoded = decoded.slice(1)
   const slash = decoded.indexOf('/')
   if (slash <= 0 || slash === decoded.length - 1) {

@@ -8,13 +8,8 @@
  * @module
  */
 import type { Readable } from 'node:stream'
-import {
-  BodyDigests,
-  CHECKSUM_ALGORITHMS,
-  checksumHeaderName,
-  expectedChecksum,
-  verifyContentMd5,
-} from '../../auth/checksum.js'
+import { BodyDigests, CHECKSUM_ALGORITHMS, checksumHeaderName } from '../integrity/checksum.js'
+import { expectedDigests, verifyBodyDigests } from '../integrity/verify-body.js'
 import { deleteBody, writeBody } from '../../storage/body-writer.js'
 import { pipeInto } from '../../lib/streams.js'
 import type { BodyRef, ChecksumAlgorithm, StoredChecksum } from '../../storage/metadata-store.js'
@@ -28,7 +23,8 @@ export function checksumElementName(alg: ChecksumAlgorithm): string {
   return `Checksum${alg}`
 }
 
-export function parseChecksumAlgorithm(value: string | undefined): ChecksumAlgorithm | undefined {
+/** The x-amz-checksum-algorithm a request names; an unknown name is InvalidRequest. */
+export function requireChecksumAlgorithm(value: string | undefined): ChecksumAlgorithm | undefined {
   if (value === undefined) return undefined
   const up = value.trim().toUpperCase()
   const alg = CHECKSUM_ALGORITHMS.find((a) => a === up)
@@ -118,8 +114,8 @@ export async function ingestRequestBody(
   },
 ): Promise<Ingested> {
   checkUploadLength(req, opts.maxSize)
-  const md5 = verifyContentMd5(req.header('content-md5'))
-  const expected = expectedChecksum(req.raw.headers)
+  const digests = expectedDigests(req)
+  const expected = digests.checksum
   if (
     expected !== undefined &&
     opts.requiredAlgorithm !== undefined &&
@@ -139,33 +135,7 @@ export async function ingestRequestBody(
   try {
     if (req.contentLength !== undefined && w.size !== req.contentLength)
       throw new S3Error('IncompleteBody')
-    if (md5 !== undefined && md5.toString('hex') !== w.md5Hex) {
-      throw new S3Error(
-        'BadDigest',
-        'The Content-MD5 you specified did not match what we received.',
-        {
-          ExpectedDigest: md5.toString('hex'),
-          CalculatedDigest: w.md5Hex,
-        },
-      )
-    }
-    if (expected !== undefined) {
-      const given = expected.fromTrailer
-        ? req.trailers.get(checksumHeaderName(expected.algorithm))
-        : expected.value
-      if (given === undefined) {
-        throw new S3Error(
-          'InvalidRequest',
-          `The trailer ${checksumHeaderName(expected.algorithm)} declared in x-amz-trailer was not sent.`,
-        )
-      }
-      if (given !== w.checksumB64) {
-        throw new S3Error(
-          'BadDigest',
-          `The ${expected.algorithm} you specified did not match the calculated checksum.`,
-        )
-      }
-    }
+    verifyBodyDigests(req, digests, w)
   } catch (e) {
     await deleteBody(w.body, env.blobs)
     throw e

@@ -6,6 +6,7 @@
  * checked for duplicates like any other key (AWS allows them).
  * @module
  */
+import { decodePlusAsSpaceStrict } from '../../http/percent.js'
 import { dict } from '../../lib/dict.js'
 import { S3Error } from '../errors.js'
 import { child, doc, el, list, text, wrap, type XmlNode } from '../xml.js'
@@ -53,11 +54,9 @@ export function parseTaggingHeader(value: string | undefined): TagSet | undefine
 }
 
 function decodeFormComponent(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '))
-  } catch {
-    throw invalid('The header x-amz-tagging is not URL-encoded correctly')
-  }
+  const decoded = decodePlusAsSpaceStrict(s)
+  if (decoded === undefined) throw invalid('The header x-amz-tagging is not URL-encoded correctly')
+  return decoded
 }
 
 /** Parse `<Tagging><TagSet><Tag><Key/><Value/></Tag>…</TagSet></Tagging>`. */

@@ -15,7 +15,7 @@ import {
 } from '../cors.js'
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
-import { readVerifiedBody } from '../listing/body.js'
+import { readVerifiedBody } from '../integrity/verify-body.js'
 import { bucketRecordOf, emptyResponse, xmlResponse } from '../responses.js'
 
 export const getBucketCors: Operation = {

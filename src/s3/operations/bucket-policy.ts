@@ -9,7 +9,7 @@
 import { bucketArn } from '../bucket-name.js'
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
-import { readVerifiedBody } from '../listing/body.js'
+import { readVerifiedBody } from '../integrity/verify-body.js'
 import { bucketRecordOf, emptyResponse } from '../responses.js'
 import { checkBucketPolicyResources, parsePolicy } from '../../policy/document.js'
 import { PolicyError } from '../../policy/types.js'

@@ -9,7 +9,7 @@
 import { bucketArn } from '../bucket-name.js'
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
-import { readVerifiedBody } from '../listing/body.js'
+import { readVerifiedBody } from '../integrity/verify-body.js'
 import { bucketRecordOf, emptyResponse, xmlResponse } from '../responses.js'
 import { child, doc, el, list, parseXml, text, wrap, type XmlNode } from '../xml.js'
 

@@ -8,7 +8,7 @@
  * of the whole content, combined from the part CRCs (no re-read). Authorized as s3:PutObject.
  * @module
  */
-import { combineCrcFullObject, compositeChecksum } from '../../auth/checksum.js'
+import { combineCrcFullObject, compositeChecksum } from '../integrity/checksum.js'
 import type {
   ChecksumAlgorithm,
   ObjectRecord,

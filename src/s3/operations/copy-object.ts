@@ -21,7 +21,7 @@ import {
   checksumResponseHeaders,
   digestAndWrite,
   discardBody,
-  parseChecksumAlgorithm,
+  requireChecksumAlgorithm,
 } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
 import { doc, el, isoDate } from '../xml.js'
@@ -71,7 +71,7 @@ export const copyObject: Operation = {
     )
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const requestTags = parseTaggingHeader(req.header('x-amz-tagging'))
-    const algorithmHeader = parseChecksumAlgorithm(req.header('x-amz-checksum-algorithm'))
+    const algorithmHeader = requireChecksumAlgorithm(req.header('x-amz-checksum-algorithm'))
     const { src, object: source } = await loadCopySource(req, env)
     if (src.bucket === bucket.name && src.key === key && metadataDirective === 'COPY') {
       throw new S3Error('InvalidRequest', SELF_COPY)

@@ -11,7 +11,7 @@ import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
 import { bucketOf, keyOf } from '../object/access.js'
 import { describeObject } from '../object/headers.js'
-import { parseChecksumAlgorithm } from '../object/ingest.js'
+import { requireChecksumAlgorithm } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
 import { doc, el } from '../xml.js'
 import { putRequirement } from './put-object.js'
@@ -23,7 +23,7 @@ export function parseUploadChecksum(
   algHeader: string | undefined,
   typeHeader: string | undefined,
 ): { algorithm?: ChecksumAlgorithm; type?: ChecksumType } {
-  const algorithm = parseChecksumAlgorithm(algHeader)
+  const algorithm = requireChecksumAlgorithm(algHeader)
   let type: ChecksumType | undefined
   if (typeHeader !== undefined) {
     const t = typeHeader.toUpperCase()

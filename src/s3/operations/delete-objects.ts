@@ -6,14 +6,18 @@
  * refusals as <Error> entries like AWS. Quiet mode lists only errors.
  * @module
  */
-import { Readable } from 'node:stream'
-import { BodyDigests, expectedChecksum, verifyContentMd5 } from '../../auth/checksum.js'
-import type { ChecksumAlgorithm } from '../../storage/metadata-store.js'
+import { readBounded } from '../../http/read-bounded.js'
 import { S3Error } from '../errors.js'
 import { checkObjectKey } from '../object-key.js'
 import type { Operation, S3Env, S3Request } from '../operation.js'
 import { bucketOf, objectArn } from '../object/access.js'
-import { checksumHeaderName, discardBody } from '../object/ingest.js'
+import { discardBody } from '../object/ingest.js'
+import {
+  digestBuffer,
+  expectedDigests,
+  requireSomeDigest,
+  verifyBodyDigests,
+} from '../integrity/verify-body.js'
 import { child, doc, el, list, parseXml, text, wrap } from '../xml.js'
 
 export const DELETE_OBJECTS_MAX_BODY = 2 * 1024 * 1024
@@ -24,61 +28,19 @@ interface Entry {
   readonly versionId?: string
 }
 
-async function readBounded(body: Readable, max: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let n = 0
-  for await (const c of body) {
-    const b = c as Buffer
-    n += b.length
-    if (n > max) {
-      body.destroy()
-      throw new S3Error('MaxMessageLengthExceeded')
-    }
-    chunks.push(b)
-  }
-  return Buffer.concat(chunks, n)
-}
-
-async function digestBuffer(buf: Buffer, alg: ChecksumAlgorithm | undefined): Promise<BodyDigests> {
-  const d = new BodyDigests(alg)
-  d.resume()
-  await new Promise<void>((resolve, reject) => {
-    d.on('error', reject)
-    d.on('finish', resolve)
-    d.end(buf)
-  })
-  return d
-}
-
 /** Read and verify the body against Content-MD5 / x-amz-checksum-* (one of them is required). */
 async function readVerifiedBody(req: S3Request): Promise<Buffer> {
-  const md5 = verifyContentMd5(req.header('content-md5'))
-  const expected = expectedChecksum(req.raw.headers)
-  if (md5 === undefined && expected === undefined) {
-    throw new S3Error('InvalidRequest', 'Missing required header for this request: Content-MD5')
-  }
-  const buf = await readBounded(req.body, DELETE_OBJECTS_MAX_BODY)
-  const d = await digestBuffer(buf, expected?.algorithm)
-  if (md5 !== undefined && md5.toString('hex') !== d.md5Hex()) {
-    throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.')
-  }
-  if (expected !== undefined) {
-    const given = expected.fromTrailer
-      ? req.trailers.get(checksumHeaderName(expected.algorithm))
-      : expected.value
-    if (given === undefined) {
-      throw new S3Error(
-        'InvalidRequest',
-        `The trailer ${checksumHeaderName(expected.algorithm)} declared in x-amz-trailer was not sent.`,
-      )
-    }
-    if (given !== d.checksumBase64()) {
-      throw new S3Error(
-        'BadDigest',
-        `The ${expected.algorithm} you specified did not match the calculated checksum.`,
-      )
-    }
-  }
+  const expected = expectedDigests(req)
+  requireSomeDigest(expected, 'Missing required header for this request: Content-MD5')
+  const read = await readBounded(req.body, DELETE_OBJECTS_MAX_BODY)
+  if (!read.ok) throw new S3Error('MaxMessageLengthExceeded')
+  const buf = read.bytes
+  verifyBodyDigests(
+    req,
+    expected,
+    digestBuffer(buf, expected.checksum?.algorithm),
+    () => new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.'),
+  )
   return buf
 }
 

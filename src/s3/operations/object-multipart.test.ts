@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createChecksummer } from '../../auth/checksum.js'
+import { createChecksummer } from '../integrity/checksum.js'
 import type { ChecksumAlgorithm } from '../../storage/metadata-store.js'
 import {
   blobCount,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createChecksummer } from '../../auth/checksum.js'
+import { createChecksummer } from '../integrity/checksum.js'
 import {
   ANON,
   blobCount,

@@ -25,7 +25,7 @@ import {
   parseChecksumAlgorithm,
   CHECKSUM_ALGORITHMS,
   type ChecksumAlgorithm,
-} from '../../auth/checksum.js'
+} from '../integrity/checksum.js'
 import {
   checkPostPolicy,
   contentLengthRange,

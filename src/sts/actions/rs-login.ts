@@ -8,6 +8,7 @@
  * @module
  */
 import { jsonResponse, type HttpResponse } from '../../http/http-response.js'
+import { isoMillis } from '../../lib/time-format.js'
 import { IamError } from '../../iam/types.js'
 import { StsError, validationError } from '../errors.js'
 import type { RsLoginAnswer } from '../responses.js'
@@ -44,7 +45,7 @@ export function checkNamedAllowlists(c: ActionContext, names: readonly string[])
   }
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString()
+const iso = isoMillis
 
 export async function rsLogin(c: ActionContext): Promise<HttpResponse> {
   const username = c.params.get('UserName')

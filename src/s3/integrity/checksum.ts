@@ -8,13 +8,14 @@
  */
 import { createHash, type Hash } from 'node:crypto'
 import type { TransformCallback } from 'node:stream'
-import { BodyTransform } from '../lib/streams.js'
+import { BodyTransform } from '../../lib/streams.js'
+import { decodeBase64Strict } from '../../lib/base64.js'
 import { crc32 as zlibCrc32 } from 'node:zlib'
 import { crc32c } from '@node-rs/crc32'
-import { S3Error } from '../s3/errors.js'
-import type { ChecksumAlgorithm } from '../storage/metadata-store.js'
+import { S3Error } from '../errors.js'
+import type { ChecksumAlgorithm } from '../../storage/metadata-store.js'
 
-export type { ChecksumAlgorithm } from '../storage/metadata-store.js'
+export type { ChecksumAlgorithm } from '../../storage/metadata-store.js'
 
 export const CHECKSUM_ALGORITHMS: readonly ChecksumAlgorithm[] = [
   'CRC32',
@@ -226,13 +227,7 @@ export function checksumHeaderName(alg: ChecksumAlgorithm): string {
   return `x-amz-checksum-${alg.toLowerCase()}`
 }
 
-const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
-
-/** Strict base64 → bytes, or undefined when not canonical base64. */
-export function decodeBase64Strict(value: string): Buffer | undefined {
-  if (!STRICT_BASE64.test(value)) return undefined
-  return Buffer.from(value, 'base64')
-}
+export { decodeBase64Strict }
 
 /** Checks a base64 checksum value has the algorithm's digest length. */
 export function isValidChecksumValue(alg: ChecksumAlgorithm, value: string): boolean {

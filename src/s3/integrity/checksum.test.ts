@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises'
 import { Crc64Nvme } from '@aws-sdk/crc64-nvme'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { S3Error } from '../s3/errors.js'
+import { S3Error } from '../errors.js'
 import {
   BodyDigests,
   CHECKSUM_ALGORITHMS,

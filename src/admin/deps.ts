@@ -1,0 +1,57 @@
+/**
+ * What the admin API is built from: its dependencies, the narrow slice of the IAM service its
+ * routes use (as STS depends on StsIam, not on the whole service), and who is calling.
+ * @module
+ */
+import type { Clock } from '../lib/clock.js'
+import type { Logger } from '../lib/logger.js'
+import type { AccountView, IamService, UserView } from '../iam/service.js'
+import type { SimulateInput, SimulateResult } from '../policy/simulate.js'
+
+/** The IAM operations the admin routes call; the facade provides them, tests may fake them. */
+export type AdminIam = Pick<
+  IamService,
+  // sign-in and the caller
+  | 'authenticateAdmin'
+  | 'operatorName'
+  // directory reads
+  | 'byId'
+  | 'byName'
+  | 'getAccount'
+  | 'getUser'
+  | 'listAccounts'
+  | 'listUsers'
+  // users, keys, policies, TOTP
+  | 'createUser'
+  | 'updateUser'
+  | 'deleteUser'
+  | 'generateKey'
+  | 'revokeKey'
+  | 'putUserPolicy'
+  | 'getUserPolicy'
+  | 'deleteUserPolicy'
+  | 'enrollTotp'
+  | 'deleteTotp'
+  // accounts
+  | 'createAccount'
+  | 'resetMasterKey'
+  | 'setAllowlist'
+  // sessions
+  | 'list'
+  | 'getSession'
+  | 'revoke'
+>
+
+export interface AdminDeps {
+  readonly iam: AdminIam
+  readonly clock: Clock
+  readonly log: Logger
+  /** HS256 key for admin JWTs (derive it from the master key). */
+  readonly jwtKey: Buffer
+  readonly simulate: (input: SimulateInput, now: number) => SimulateResult
+}
+
+/** Who is calling, re-read from IAM on every request. */
+export type Actor =
+  | { readonly kind: 'operator'; readonly name: string }
+  | { readonly kind: 'user'; readonly user: UserView; readonly account: AccountView }

@@ -1,0 +1,87 @@
+/**
+ * The admin API's route table: path patterns below /api/admin (`:` is a parameter) and the
+ * route for each method. `segmentsOf` turns the raw path into decoded segments and refuses
+ * tricks (`..`, encoded slashes, empty or very long segments) before anything is matched.
+ * @module
+ */
+import { decodePlusLiteralOrKeep } from '../http/percent.js'
+import type { Route } from './call.js'
+import * as customers from './routes/customers.js'
+import * as policy from './routes/policy.js'
+import * as sessions from './routes/sessions.js'
+import * as users from './routes/users.js'
+
+export const ADMIN_PREFIX = '/api/admin'
+
+/** Path pattern (segments after /api/admin; ':' = parameter) → method → route. */
+export const ROUTES: readonly {
+  readonly pattern: readonly string[]
+  readonly methods: Readonly<Record<string, Route>>
+}[] = [
+  { pattern: ['users'], methods: { GET: users.listUsers, POST: users.createUser } },
+  {
+    pattern: ['users', ':'],
+    methods: { GET: users.getUser, PATCH: users.patchUser, DELETE: users.deleteUser },
+  },
+  {
+    pattern: ['users', ':', 'credentials'],
+    methods: { POST: users.createCredentials, DELETE: users.deleteCredentials },
+  },
+  {
+    pattern: ['users', ':', 'policy'],
+    methods: { PUT: users.putPolicy, GET: users.getPolicy, DELETE: users.deletePolicy },
+  },
+  {
+    pattern: ['users', ':', 'totp'],
+    methods: { POST: users.enrollTotp, DELETE: users.deleteTotp },
+  },
+  {
+    pattern: ['customers'],
+    methods: { GET: customers.listCustomers, POST: customers.createCustomer },
+  },
+  { pattern: ['customers', ':'], methods: { GET: customers.getCustomer } },
+  { pattern: ['customers', ':', 'master-key'], methods: { GET: customers.getMasterKey } },
+  {
+    pattern: ['customers', ':', 'master-key', 'reset'],
+    methods: { POST: customers.resetMasterKey },
+  },
+  {
+    pattern: ['customers', ':', 'allowlist'],
+    methods: { GET: customers.getAllowlist, PUT: customers.putAllowlist },
+  },
+  { pattern: ['sessions'], methods: { GET: sessions.listSessions } },
+  { pattern: ['sessions', ':'], methods: { DELETE: sessions.revokeSession } },
+  { pattern: ['policy', 'simulate'], methods: { POST: policy.simulatePolicy } },
+]
+
+export function match(
+  segments: readonly string[],
+): { methods: Readonly<Record<string, Route>>; params: string[] } | undefined {
+  for (const r of ROUTES) {
+    if (r.pattern.length !== segments.length) continue
+    const params: string[] = []
+    let hit = true
+    for (let i = 0; i < segments.length; i++) {
+      const p = r.pattern[i]
+      const s = segments[i] ?? ''
+      if (p === ':') params.push(s)
+      else if (p !== s) {
+        hit = false
+        break
+      }
+    }
+    if (hit) return { methods: r.methods, params }
+  }
+  return undefined
+}
+
+/** Split the path after /api/admin into decoded segments; undefined for tricks like `..`. */
+export function segmentsOf(rawPath: string): string[] | undefined {
+  if (rawPath !== ADMIN_PREFIX && !rawPath.startsWith(ADMIN_PREFIX + '/')) return undefined
+  const rest = rawPath.slice(ADMIN_PREFIX.length).replace(/^\/+/, '').replace(/\/+$/, '')
+  if (rest === '') return []
+  const segs = rest.split('/').map(decodePlusLiteralOrKeep)
+  if (segs.some((s) => s === '' || s === '.' || s === '..' || s.includes('/') || s.length > 256))
+    return undefined
+  return segs
+}
