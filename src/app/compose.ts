@@ -1,6 +1,6 @@
 /**
- * Assembles a running Latchkey from a Config: stores (SQLite + files in the data dir), the IAM
- * service, the three surfaces, and the listener. No process globals: everything is built here
+ * Assembles a running Latchkey from a Config: the Stores bundle (app/backends.ts picks the
+ * engine), the IAM service, the three surfaces, and the listener. No process globals: everything is built here
  * and passed down.
  * @module
  */
@@ -10,11 +10,9 @@ import type { Config } from '../config/config.js'
 import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import { openDatabase, type Database } from '../backends/sqlite/db.js'
-import { prepareClose, walSyncerFor } from '../backends/sqlite/wal-sync.js'
-import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 import type { IdentityStore } from '../storage/identity-store.js'
-import { FsBlobStore } from '../backends/fs/blob-store.js'
+import { openStores, DATABASE_FILE } from './backends.js'
 import { sweepOrphans } from '../storage/sweep.js'
 import { IamService } from '../iam/service.js'
 import { loadMasterKey, deriveKey } from '../crypto/index.js'
@@ -40,8 +38,7 @@ export interface RunningApp {
   close(): Promise<void>
 }
 
-/** The SQLite database in the data dir. */
-export const DATABASE_FILE = 'latchkey.db'
+export { DATABASE_FILE }
 
 export async function startApp(
   config: Config,
@@ -52,17 +49,13 @@ export async function startApp(
   const ids = deps.ids ?? randomIds
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const masterKey = loadMasterKey(config.dataDir, config.masterKey)
-  const db = openDatabase(join(config.dataDir, DATABASE_FILE), {
-    exclusive: true,
-    asyncDurability: true,
-  })
-  const meta = new SqliteMetadataStore(db)
-  const blobs = new FsBlobStore(join(config.dataDir, 'objects'))
+  const stores = openStores(config)
+  const { metadata: meta, blobs } = stores
   const swept = await sweepOrphans(meta, blobs, log)
   if (swept.removed > 0)
     log.info({ removed: swept.removed }, 'removed orphaned blobs from an interrupted run')
   const { iam, generated } = await IamService.open({
-    db,
+    store: stores.identity,
     masterKey,
     clock,
     ids,
@@ -142,12 +135,8 @@ export async function startApp(
     close: async () => {
       clearInterval(sweepTimer)
       await listener.close()
-      await meta.close()
       iam.close()
-      // Closing checkpoints the WAL into the database file: make that checkpoint fsync.
-      prepareClose(db)
-      await walSyncerFor(db)?.close()
-      db.close()
+      await stores.close()
     },
   }
 }
