@@ -74,6 +74,7 @@ export async function startApp(
   const s3 = new S3Pipeline({
     meta,
     blobs,
+    changes: stores.changes,
     iam,
     keyCache,
     ...(config.domain !== undefined ? { domain: config.domain } : {}),

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openDatabase } from '../backends/sqlite/db.js'
-import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
+import { MemoryChangeFeed } from '../backends/memory/change-feed.js'
+import { MemoryMetadataStore } from '../backends/memory/metadata-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
 import { IamService } from '../iam/service.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
@@ -25,14 +26,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-async function pipeline(
-  maxInFlight?: number,
-  wrapMeta?: (m: SqliteMetadataStore) => MetadataStore,
-) {
+async function pipeline(maxInFlight?: number, wrapMeta?: (m: MetadataStore) => MetadataStore) {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-pipe-'))
   dirs.push(dir)
   const db = openDatabase(':memory:')
-  const meta = new SqliteMetadataStore(db)
+  const changes = new MemoryChangeFeed()
+  const meta = new MemoryMetadataStore({ changes })
   const { iam } = await IamService.open({
     db,
     masterKey: Buffer.alloc(32, 7),
@@ -45,6 +44,7 @@ async function pipeline(
   const p = new S3Pipeline({
     meta: wrapMeta !== undefined ? wrapMeta(meta) : meta,
     blobs: new FsBlobStore(join(dir, 'objects')),
+    changes,
     iam,
     keyCache: new SigningKeyCache(),
     region: 'us-east-1',
