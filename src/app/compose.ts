@@ -4,15 +4,11 @@
  * and passed down.
  * @module
  */
-import { existsSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
 import type { Config } from '../config/config.js'
 import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
-import { openDatabase, type Database } from '../backends/sqlite/db.js'
-import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
-import type { IdentityStore } from '../storage/identity-store.js'
-import { openStores, DATABASE_FILE } from './backends.js'
+import { openStores } from './backends.js'
 import { sweepOrphans } from '../storage/sweep.js'
 import { IamService } from '../iam/service.js'
 import { loadMasterKey, deriveKey } from '../crypto/index.js'
@@ -38,7 +34,8 @@ export interface RunningApp {
   close(): Promise<void>
 }
 
-export { DATABASE_FILE }
+// The offline tools' entry points live with the backend choice; re-exported for the CLI.
+export { DATABASE_FILE, openIdentityStoreOffline, lockedError } from './backends.js'
 
 export async function startApp(
   config: Config,
@@ -140,45 +137,4 @@ export async function startApp(
       await stores.close()
     },
   }
-}
-
-/**
- * The data dir's identity store for offline tools (`latchkey admin …`), which must not write
- * beside a running server. The server holds its database with an exclusive lock, so this fails
- * at once, with a line saying so, instead of waiting; while the tool runs, a server cannot start.
- */
-export function openIdentityStoreOffline(dataDir: string): {
-  store: IdentityStore
-  close(): Promise<void>
-} {
-  const path = join(dataDir, DATABASE_FILE)
-  if (!existsSync(path))
-    throw new Error(`no Latchkey database in ${dataDir} (${DATABASE_FILE}): check --data-dir`)
-  let db: Database | undefined
-  try {
-    // synchronous=FULL (no asyncDurability): each write is durable when its promise resolves.
-    const opened = openDatabase(path, { exclusive: true, busyTimeoutMs: 0 })
-    db = opened
-    const store = SqliteIdentityStore.open(opened)
-    return { store, close: async () => void opened.close() }
-  } catch (e) {
-    db?.close()
-    throw lockedError(e, dataDir)
-  }
-}
-
-/**
- * SQLITE_BUSY (also as the cause of a failed group commit) → the one line an operator needs;
- * anything else unchanged. `dataDir` is the data dir whose database was being opened or written.
- */
-export function lockedError(e: unknown, dataDir: string): unknown {
-  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 4; depth++) {
-    const code = (c as { code?: unknown }).code
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
-      return new Error(
-        `the database ${join(dataDir, DATABASE_FILE)} is locked: a Latchkey server is running on this data dir. Stop it first (this command works offline only)`,
-      )
-    c = (c as { cause?: unknown }).cause
-  }
-  return e
 }
