@@ -9,7 +9,6 @@
  * subscriber there is (an offline tool can only write while no server runs).
  * @module
  */
-import { join, dirname } from 'node:path'
 import { FsBlobStore } from '../fs/blob-store.js'
 import { CachedMetadataStore } from '../cached/metadata-store.js'
 import { MemoryChangeFeed } from '../memory/change-feed.js'
@@ -21,8 +20,8 @@ import { SqliteMetadataStore } from './metadata-store.js'
 import { SqliteIdentityStore } from './identity-store.js'
 
 export interface SqliteOptions {
-  /** Where the file blob store keeps object bodies (default: `objects` beside the database). */
-  readonly blobDir?: string
+  /** Where the file blob store keeps object bodies (the data dir's `objects/`). */
+  readonly blobDir: string
   /** Hold the database lock for the connection's life (the server's own database). */
   readonly exclusive?: boolean
   /** Lock wait in ms, opening included (default 5000; 0 fails at once on a held database). */
@@ -44,7 +43,7 @@ export interface SqliteStores extends Stores {
   readonly commits: GroupCommit
 }
 
-export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteStores {
+export function openSqlite(path: string, opts: SqliteOptions): SqliteStores {
   const db = openDatabase(path, {
     ...(opts.exclusive !== undefined ? { exclusive: opts.exclusive } : {}),
     ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
@@ -65,13 +64,15 @@ export function openSqlite(path: string, opts: SqliteOptions = {}): SqliteStores
     })
     // Until SqliteIdentityStore.open takes its committer, it finds this one by connection.
     shareGroupCommit(db, commits)
+    // In-process fan-out is complete here: this process holds the database file exclusively, so
+    // every write to it is made (and published) by this process.
     const changes = new MemoryChangeFeed()
     const metadata = new CachedMetadataStore(
       new SqliteMetadataStore(db, { commits, changes }),
       changes,
     )
     const identity = SqliteIdentityStore.open(db)
-    const blobs = new FsBlobStore(opts.blobDir ?? join(dirname(path), 'objects'))
+    const blobs = new FsBlobStore(opts.blobDir)
     let closing: Promise<void> | undefined
     return {
       db,
