@@ -1,20 +1,14 @@
 /**
- * Assembles a running Latchkey from a Config: stores (SQLite + files in the data dir), the IAM
- * service, the three surfaces, and the listener. No process globals: everything is built here
+ * Assembles a running Latchkey from a Config: the Stores bundle (app/backends.ts picks the
+ * engine), the IAM service, the three surfaces, and the listener. No process globals: everything is built here
  * and passed down.
  * @module
  */
-import { existsSync, mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
 import type { Config } from '../config/config.js'
 import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
-import { openDatabase, type Database } from '../backends/sqlite/db.js'
-import { prepareClose, walSyncerFor } from '../backends/sqlite/wal-sync.js'
-import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
-import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
-import type { IdentityStore } from '../storage/identity-store.js'
-import { FsBlobStore } from '../backends/fs/blob-store.js'
+import { openStores } from './backends.js'
 import { sweepOrphans } from '../storage/sweep.js'
 import { IamService } from '../iam/service.js'
 import { loadMasterKey, deriveKey } from '../crypto/index.js'
@@ -41,8 +35,8 @@ export interface RunningApp {
   close(): Promise<void>
 }
 
-/** The SQLite database in the data dir. */
-export const DATABASE_FILE = 'latchkey.db'
+// The offline tools' entry points live with the backend choice; re-exported for the CLI.
+export { DATABASE_FILE, openIdentityStoreOffline, lockedError } from './backends.js'
 
 export async function startApp(
   config: Config,
@@ -53,17 +47,13 @@ export async function startApp(
   const ids = deps.ids ?? randomIds
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const masterKey = loadMasterKey(config.dataDir, config.masterKey)
-  const db = openDatabase(join(config.dataDir, DATABASE_FILE), {
-    exclusive: true,
-    asyncDurability: true,
-  })
-  const meta = new SqliteMetadataStore(db)
-  const blobs = new FsBlobStore(join(config.dataDir, 'objects'))
+  const stores = openStores(config)
+  const { metadata: meta, blobs } = stores
   const swept = await sweepOrphans(meta, blobs, log)
   if (swept.removed > 0)
     log.info({ removed: swept.removed }, 'removed orphaned blobs from an interrupted run')
   const { iam, generated } = await IamService.open({
-    db,
+    store: stores.identity,
     masterKey,
     clock,
     ids,
@@ -82,6 +72,7 @@ export async function startApp(
   const s3 = new S3Pipeline({
     meta,
     blobs,
+    changes: stores.changes,
     iam,
     keyCache,
     ...(config.domain !== undefined ? { domain: config.domain } : {}),
@@ -143,53 +134,8 @@ export async function startApp(
     close: async () => {
       clearInterval(sweepTimer)
       await listener.close()
-      await meta.close()
       iam.close()
-      // Closing checkpoints the WAL into the database file: make that checkpoint fsync.
-      prepareClose(db)
-      await walSyncerFor(db)?.close()
-      db.close()
+      await stores.close()
     },
   }
-}
-
-/**
- * The data dir's identity store for offline tools (`latchkey admin …`), which must not write
- * beside a running server. The server holds its database with an exclusive lock, so this fails
- * at once, with a line saying so, instead of waiting; while the tool runs, a server cannot start.
- */
-export function openIdentityStoreOffline(dataDir: string): {
-  store: IdentityStore
-  close(): Promise<void>
-} {
-  const path = join(dataDir, DATABASE_FILE)
-  if (!existsSync(path))
-    throw new Error(`no Latchkey database in ${dataDir} (${DATABASE_FILE}): check --data-dir`)
-  let db: Database | undefined
-  try {
-    // synchronous=FULL (no asyncDurability): each write is durable when its promise resolves.
-    const opened = openDatabase(path, { exclusive: true, busyTimeoutMs: 0 })
-    db = opened
-    const store = SqliteIdentityStore.open(opened)
-    return { store, close: async () => void opened.close() }
-  } catch (e) {
-    db?.close()
-    throw lockedError(e, dataDir)
-  }
-}
-
-/**
- * SQLITE_BUSY (also as the cause of a failed group commit) → the one line an operator needs;
- * anything else unchanged. `dataDir` is the data dir whose database was being opened or written.
- */
-export function lockedError(e: unknown, dataDir: string): unknown {
-  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 4; depth++) {
-    const code = (c as { code?: unknown }).code
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
-      return new Error(
-        `the database ${join(dataDir, DATABASE_FILE)} is locked: a Latchkey server is running on this data dir. Stop it first (this command works offline only)`,
-      )
-    c = (c as { cause?: unknown }).cause
-  }
-  return e
 }

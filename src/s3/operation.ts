@@ -75,10 +75,6 @@ export interface S3Env {
   readonly authz: Authorizer
   /** Owner (canonical id + display name) of an account, consistent across ListBuckets, listings, ACLs. */
   owner(accountId: string): OwnerInfo
-  /** Called after a bucket policy changed so caches can drop it. */
-  bucketPolicyChanged(bucket: string): void
-  /** Called after CORS changed so caches can drop it. */
-  bucketCorsChanged(bucket: string): void
   readonly limits: S3Limits
   /** Region name reported by GetBucketLocation and accepted in CreateBucket. */
   readonly region: string

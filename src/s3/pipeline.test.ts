@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openDatabase } from '../backends/sqlite/db.js'
-import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
+import { MemoryChangeFeed } from '../backends/memory/change-feed.js'
+import { MemoryMetadataStore } from '../backends/memory/metadata-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
 import { IamService } from '../iam/service.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
@@ -19,20 +20,19 @@ import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import { S3Pipeline, DEFAULT_LIMITS } from './pipeline.js'
 import { StorageError } from '../storage/errors.js'
 import type { MetadataStore } from '../storage/metadata-store.js'
+import { serializeCorsConfig } from './cors.js'
 
 const dirs: string[] = []
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-async function pipeline(
-  maxInFlight?: number,
-  wrapMeta?: (m: SqliteMetadataStore) => MetadataStore,
-) {
+async function pipeline(maxInFlight?: number, wrapMeta?: (m: MetadataStore) => MetadataStore) {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-pipe-'))
   dirs.push(dir)
   const db = openDatabase(':memory:')
-  const meta = new SqliteMetadataStore(db)
+  const changes = new MemoryChangeFeed()
+  const meta = new MemoryMetadataStore({ changes })
   const { iam } = await IamService.open({
     db,
     masterKey: Buffer.alloc(32, 7),
@@ -45,6 +45,7 @@ async function pipeline(
   const p = new S3Pipeline({
     meta: wrapMeta !== undefined ? wrapMeta(meta) : meta,
     blobs: new FsBlobStore(join(dir, 'objects')),
+    changes,
     iam,
     keyCache: new SigningKeyCache(),
     region: 'us-east-1',
@@ -111,5 +112,52 @@ describe('S3 pipeline', () => {
     expect(codeOf(r.body)).toBe('KeyTooLongError')
     const ok = await p.handle(raw('GET', '/b/' + encodeURIComponent('é'.repeat(512))), ctx)
     expect(codeOf(ok.body)).not.toBe('KeyTooLongError')
+  })
+
+  it('sees a bucket policy and a CORS change made behind its back (through the store) on the very next request', async () => {
+    const { p, meta, accountId } = await pipeline()
+    await meta.createBucket({ name: 'b', accountId, createdAt: 0, region: 'us-east-1' })
+    await meta.putObject({
+      bucket: 'b',
+      key: 'k',
+      size: 2,
+      etag: 'a'.repeat(32),
+      lastModified: 0,
+      headers: {},
+      userMetadata: {},
+      tags: {},
+      body: { kind: 'inline', bytes: Buffer.from('hi') },
+      ownerAccountId: accountId,
+    })
+    const get = () =>
+      p.handle(
+        { ...raw('GET', '/b/k'), headers: { host: 'localhost', origin: 'https://a.example' } },
+        ctx,
+      )
+    const denied = await get()
+    expect(codeOf(denied.body)).toBe('AccessDenied')
+    expect(denied.headers?.['access-control-allow-origin']).toBeUndefined()
+    const publicRead = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' },
+      ],
+    })
+    await meta.setBucketSubresource('b', 'policy', publicRead)
+    const allowed = await get()
+    expect(allowed.status).toBe(200)
+    expect(allowed.headers?.['access-control-allow-origin']).toBeUndefined()
+    const rules = [
+      {
+        allowedOrigins: ['https://a.example'],
+        allowedMethods: ['GET' as const],
+        allowedHeaders: [],
+        exposeHeaders: [],
+      },
+    ]
+    await meta.setBucketSubresource('b', 'cors', serializeCorsConfig(rules))
+    expect((await get()).headers?.['access-control-allow-origin']).toBe('https://a.example')
+    await meta.setBucketSubresource('b', 'policy', null)
+    expect(codeOf((await get()).body)).toBe('AccessDenied')
   })
 })

@@ -19,6 +19,7 @@ import { decodePlusLiteralOrKeep } from '../http/percent.js'
 import type { HttpResponse } from '../http/http-response.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
+import type { ChangeFeed } from '../storage/change-feed.js'
 import type { CredentialProvider, PolicyProvider, AccountDirectory } from '../iam/types.js'
 import { authenticateS3, resolveCredential, type AuthDeps } from '../auth/authenticate.js'
 import {
@@ -32,7 +33,7 @@ import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { SignatureInput } from '../auth/sigv4/parse.js'
 import type { SigV2Input } from '../auth/sigv2/parse.js'
 import { parsePostAuth, verifyPostSignature } from '../auth/sigv4/post-policy.js'
-import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
+import type { CompiledPolicy } from '../policy/document.js'
 import { decide } from '../policy/combine.js'
 import { accessDeniedMessage } from '../policy/describe.js'
 import type { ConditionContext, RequestFacts } from '../policy/types.js'
@@ -40,15 +41,9 @@ import { S3Error, toS3Error, renderS3Error } from './errors.js'
 import { resolveTarget } from './addressing.js'
 import { checkObjectKey } from './object-key.js'
 import { route } from './router.js'
-import type {
-  AccessRequirement,
-  Authorizer,
-  OwnerInfo,
-  S3Env,
-  S3Limits,
-  S3Request,
-} from './operation.js'
-import { parseCorsConfig, preflight, corsResponseHeaders, type CorsRule } from './cors.js'
+import type { AccessRequirement, Authorizer, S3Env, S3Limits, S3Request } from './operation.js'
+import { preflight, corsResponseHeaders, type CorsRule } from './cors.js'
+import { BucketConfig } from './bucket-config.js'
 import { Readable } from 'node:stream'
 import { InFlightShares } from '../lib/in-flight-shares.js'
 import { isoSeconds } from '../lib/time-format.js'
@@ -56,6 +51,8 @@ import { isoSeconds } from '../lib/time-format.js'
 export interface S3PipelineDeps {
   readonly meta: MetadataStore
   readonly blobs: BlobStore
+  /** Where the stores announce changes: bucket policy/CORS/owner caches subscribe here. */
+  readonly changes: ChangeFeed
   readonly iam: CredentialProvider & PolicyProvider & AccountDirectory
   readonly keyCache: SigningKeyCache
   readonly domain?: string
@@ -97,14 +94,17 @@ const CORS_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 export class S3Pipeline {
   private readonly deps: S3PipelineDeps
   private readonly authDeps: (clock: RequestContext['clock']) => AuthDeps
-  /** Compiled bucket policies; null = none. Invalidated on Put/DeleteBucketPolicy and bucket deletion. */
-  private readonly policyCache = new Map<string, CompiledPolicy | null>()
-  private readonly corsCache = new Map<string, readonly CorsRule[] | null>()
-  private readonly ownerCache = new Map<string, OwnerInfo>()
+  /** Bucket policy, CORS and owner caches, kept fresh by the ChangeFeed. */
+  private readonly bucketConfig: BucketConfig
   readonly env: S3Env
 
   constructor(deps: S3PipelineDeps) {
     this.deps = deps
+    this.bucketConfig = new BucketConfig({
+      meta: deps.meta,
+      changes: deps.changes,
+      accounts: deps.iam,
+    })
     const maxInFlight = deps.maxInFlight ?? 1024
     const perCaller = Math.min(deps.maxInFlightPerCaller ?? 128, maxInFlight)
     this.shares = new InFlightShares({
@@ -131,9 +131,7 @@ export class S3Pipeline {
       meta: deps.meta,
       blobs: deps.blobs,
       authz,
-      owner: (accountId) => this.owner(accountId),
-      bucketPolicyChanged: (b) => this.policyCache.delete(b),
-      bucketCorsChanged: (b) => this.corsCache.delete(b),
+      owner: (accountId) => this.bucketConfig.owner(accountId),
       limits: deps.limits,
       region: deps.region,
       authenticatePostForm: (fields, req) => this.authenticatePostForm(fields, req),
@@ -237,10 +235,6 @@ export class S3Pipeline {
 
       // 7. Handle.
       const res = await op.handle(req, this.env)
-      if (op.name === 'DeleteBucket' && target.bucket !== undefined) {
-        this.policyCache.delete(target.bucket)
-        this.corsCache.delete(target.bucket)
-      }
       const cors = bucketRecord !== undefined ? await this.corsHeaders(raw, bucketRecord.name) : {}
       return { ...res, headers: { ...cors, ...res.headers } }
     } catch (err) {
@@ -319,27 +313,12 @@ export class S3Pipeline {
     }
   }
 
-  private async bucketPolicy(bucket: string): Promise<CompiledPolicy | undefined> {
-    let cached = this.policyCache.get(bucket)
-    if (cached === undefined) {
-      const text = await this.deps.meta.getBucketSubresource(bucket, 'policy')
-      cached =
-        text === undefined
-          ? null
-          : parsePolicy(text, { kind: 'resource', name: 'bucket-policy', source: 'resource' })
-      this.policyCache.set(bucket, cached)
-    }
-    return cached ?? undefined
+  private bucketPolicy(bucket: string): Promise<CompiledPolicy | undefined> {
+    return this.bucketConfig.policy(bucket)
   }
 
-  private async corsRules(bucket: string): Promise<readonly CorsRule[] | undefined> {
-    let cached = this.corsCache.get(bucket)
-    if (cached === undefined) {
-      const text = await this.deps.meta.getBucketSubresource(bucket, 'cors')
-      cached = text === undefined ? null : parseCorsConfig(text)
-      this.corsCache.set(bucket, cached)
-    }
-    return cached ?? undefined
+  private corsRules(bucket: string): Promise<readonly CorsRule[] | undefined> {
+    return this.bucketConfig.corsRules(bucket)
   }
 
   private async corsHeaders(raw: RawRequest, bucket: string): Promise<Record<string, string>> {
@@ -360,16 +339,6 @@ export class S3Pipeline {
     const record = await this.deps.meta.getBucket(bucket)
     if (record === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket })
     return preflight(await this.corsRules(bucket), raw.headers)
-  }
-
-  private owner(accountId: string): OwnerInfo {
-    let o = this.ownerCache.get(accountId)
-    if (o === undefined) {
-      const acct = this.deps.iam.byId(accountId)
-      o = { id: acct?.canonicalId ?? accountId, displayName: acct?.name ?? accountId }
-      this.ownerCache.set(accountId, o)
-    }
-    return o
   }
 
   private async authenticatePostForm(

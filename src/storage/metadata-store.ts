@@ -2,9 +2,13 @@
  * MetadataStore: buckets, objects, multipart uploads and bucket sub-resources. SQLite today,
  * PostgreSQL later; async everywhere so either fits. All mutating calls are atomic: they either
  * commit fully or not at all, and resolve only after the commit is durable.
+ * A store given a ChangeFeed publishes what each committing write changed: `bucket` changes
+ * (created, deleted, policy, cors) and `object` changes (any write or removal of a record), which
+ * is how every cache of bucket configuration or object records learns of them.
  * Keys and bucket names are compared as UTF-8 bytes (S3 listing order).
  * @module
  */
+import { StorageError } from './errors.js'
 
 export type ChecksumAlgorithm = 'CRC32' | 'CRC32C' | 'CRC64NVME' | 'SHA1' | 'SHA256'
 
@@ -126,6 +130,44 @@ export interface ListUploadsPage {
 
 export type BucketSubresource = 'policy' | 'cors' | 'tagging'
 
+/**
+ * If-Match / If-None-Match of a write, decided by the store in the same transaction as the write
+ * (so two racing conditional writers cannot both win). A failed condition throws
+ * StorageError('precondition') with detail.condition ('If-None-Match' | 'If-Match') and
+ * detail.current ('present' | 'absent'); nothing is written. If-None-Match is checked first.
+ */
+export interface WriteConditions {
+  /** The key must hold an object whose ETag (unquoted) is one of these; '*' matches any object. */
+  readonly ifMatch?: readonly string[]
+  /** '*': the key must hold no object. */
+  readonly ifNoneMatch?: '*'
+}
+
+/**
+ * The one reading of WriteConditions every backend applies inside its write transaction: the
+ * refusal to throw for the key's current ETag (undefined = no object), or undefined to go ahead.
+ */
+export function preconditionFailure(
+  c: WriteConditions,
+  currentEtag: string | undefined,
+): StorageError | undefined {
+  const current = currentEtag === undefined ? 'absent' : 'present'
+  if (c.ifNoneMatch !== undefined && currentEtag !== undefined)
+    return new StorageError('precondition', 'the key already holds an object', {
+      condition: 'If-None-Match',
+      current,
+    })
+  if (
+    c.ifMatch !== undefined &&
+    (currentEtag === undefined || !c.ifMatch.some((t) => t === '*' || t === currentEtag))
+  )
+    return new StorageError('precondition', 'the key holds no object with a matching ETag', {
+      condition: 'If-Match',
+      current,
+    })
+  return undefined
+}
+
 export interface MetadataStore {
   // Buckets. createBucket throws StorageError('bucket-exists', { ownerAccountId }).
   createBucket(b: BucketRecord): Promise<void>
@@ -137,9 +179,10 @@ export interface MetadataStore {
   setBucketSubresource(bucket: string, kind: BucketSubresource, value: string | null): Promise<void>
   getBucketSubresource(bucket: string, kind: BucketSubresource): Promise<string | undefined>
 
-  // Objects. putObject replaces atomically (last writer wins) and returns what it replaced so the
-  // caller can delete its blobs. Throws 'bucket-not-found'.
-  putObject(o: ObjectRecord): Promise<{ readonly replaced?: BodyRef }>
+  // Objects. putObject replaces atomically (last writer wins, unless `conditions` refuse) and
+  // returns what it replaced so the caller can delete its blobs. Throws 'bucket-not-found',
+  // 'precondition'.
+  putObject(o: ObjectRecord, conditions?: WriteConditions): Promise<{ readonly replaced?: BodyRef }>
   getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>
   /** Returns the removed body (to delete its blobs), undefined when absent. */
   deleteObject(bucket: string, key: string): Promise<BodyRef | undefined>
@@ -160,12 +203,14 @@ export interface MetadataStore {
   /**
    * In one transaction: remove the upload and its parts and put `o` (whose body references the
    * chosen parts' bodies). Returns the replaced object's body and the bodies of parts that were
-   * uploaded but not used, for the caller to delete. Throws 'upload-not-found'.
+   * uploaded but not used, for the caller to delete. Throws 'upload-not-found', 'conflict' (a
+   * used part changed meanwhile), 'precondition' (`conditions` refused; the upload stays).
    */
   completeUpload(
     uploadId: string,
     o: ObjectRecord,
     usedParts: readonly number[],
+    conditions?: WriteConditions,
   ): Promise<{ readonly replaced?: BodyRef; readonly unused: readonly BodyRef[] }>
   /** Removes the upload; returns its parts' bodies. Throws 'upload-not-found'. */
   abortUpload(uploadId: string): Promise<readonly BodyRef[]>

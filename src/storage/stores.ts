@@ -13,8 +13,16 @@ export interface Stores {
   readonly metadata: MetadataStore
   readonly identity: IdentityStore
   readonly blobs: BlobStore
+  /**
+   * Every store of the bundle publishes here; caches (IAM directory, bucket configuration,
+   * object records) subscribe here.
+   */
   readonly changes: ChangeFeed
-  readonly limits: SharedLimits
+  /**
+   * Optional until the memory and SQLite SharedLimits exist (the IAM split brings them): a
+   * bundle without one keeps today's per-process limits inside the IAM service.
+   */
+  readonly limits?: SharedLimits
   /** Flush and release everything (the database's last checkpoint is durable). */
   close(): Promise<void>
 }

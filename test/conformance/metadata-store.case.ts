@@ -2,11 +2,14 @@
  * MetadataStore conformance suite: every backend (sqlite today, postgres later) runs these same
  * cases through its own factory. Listing is checked against a naive reference model with
  * fast-check (random key sets, prefixes, delimiters, markers and page sizes, paginated to the end).
+ * Conditional writes are decided atomically (of two racing conditional writers exactly one wins),
+ * and every committed change is published to the store's feed, nothing for a refused write.
  * @module
  */
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { StorageError } from '../../src/storage/errors.js'
+import type { Change, ChangeFeed } from '../../src/storage/change-feed.js'
 import type {
   BodyRef,
   ListObjectsPage,
@@ -18,6 +21,8 @@ import type {
 
 export interface MetadataStoreHarness {
   readonly store: MetadataStore
+  /** The feed the store publishes to (the published-changes cases run when given). */
+  readonly changes?: ChangeFeed
   cleanup(): Promise<void>
 }
 
@@ -581,6 +586,179 @@ export function metadataStoreConformance(
         const pre = await s.listUploads('b1', { prefix: 'dir/', maxUploads: 10 })
         expect(pre.uploads.map((u) => u.key)).toEqual(['dir/x', 'dir/y'])
         await expectKind(s.listUploads('nope', { prefix: '', maxUploads: 1 }), 'bucket-not-found')
+      })
+    })
+
+    describe('conditional writes', () => {
+      const etagA = 'a'.repeat(32)
+      const etagB = 'b'.repeat(32)
+
+      async function refused(p: Promise<unknown>, condition: string, current: string) {
+        const err = await expectKind(p, 'precondition')
+        expect(err.detail).toMatchObject({ condition, current })
+      }
+
+      it('If-None-Match * writes only where no object is', async () => {
+        await bucket()
+        await s.putObject(obj('b1', 'k', { etag: etagA }), { ifNoneMatch: '*' })
+        expect((await s.getObject('b1', 'k'))?.etag).toBe(etagA)
+        await refused(
+          s.putObject(obj('b1', 'k', { etag: etagB }), { ifNoneMatch: '*' }),
+          'If-None-Match',
+          'present',
+        )
+        expect((await s.getObject('b1', 'k'))?.etag).toBe(etagA)
+      })
+
+      it('If-Match writes only over an object with a listed ETag', async () => {
+        await bucket()
+        await refused(
+          s.putObject(obj('b1', 'k', { etag: etagB }), { ifMatch: [etagA] }),
+          'If-Match',
+          'absent',
+        )
+        expect(await s.getObject('b1', 'k')).toBeUndefined()
+        await s.putObject(obj('b1', 'k', { etag: etagA }))
+        await refused(
+          s.putObject(obj('b1', 'k', { etag: etagB }), { ifMatch: ['c'.repeat(32)] }),
+          'If-Match',
+          'present',
+        )
+        await refused(
+          s.putObject(obj('b1', 'k', { etag: etagB }), { ifMatch: [] }),
+          'If-Match',
+          'present',
+        )
+        const r = await s.putObject(obj('b1', 'k', { etag: etagB }), {
+          ifMatch: ['c'.repeat(32), etagA],
+        })
+        expect(r.replaced).toEqual(obj('b1', 'k').body)
+        expect((await s.getObject('b1', 'k'))?.etag).toBe(etagB)
+        await s.putObject(obj('b1', 'k', { etag: etagA }), { ifMatch: ['*'] })
+        expect((await s.getObject('b1', 'k'))?.etag).toBe(etagA)
+      })
+
+      it('checks If-None-Match before If-Match', async () => {
+        await bucket()
+        await s.putObject(obj('b1', 'k', { etag: etagA }))
+        await refused(
+          s.putObject(obj('b1', 'k'), { ifNoneMatch: '*', ifMatch: [etagA] }),
+          'If-None-Match',
+          'present',
+        )
+      })
+
+      it('race: of two concurrent If-None-Match * puts exactly one wins', async () => {
+        await bucket()
+        const settled = await Promise.allSettled([
+          s.putObject(obj('b1', 'k', { etag: etagA }), { ifNoneMatch: '*' }),
+          s.putObject(obj('b1', 'k', { etag: etagB }), { ifNoneMatch: '*' }),
+        ])
+        const won = settled.filter((r) => r.status === 'fulfilled')
+        const lost = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))
+        expect(won).toHaveLength(1)
+        expect(lost).toHaveLength(1)
+        expect((lost[0] as StorageError).kind).toBe('precondition')
+        const winner = settled[0]?.status === 'fulfilled' ? etagA : etagB
+        expect((await s.getObject('b1', 'k'))?.etag).toBe(winner)
+      })
+
+      it('race: of two concurrent If-Match puts on the same ETag exactly one wins', async () => {
+        await bucket()
+        await s.putObject(obj('b1', 'k', { etag: 'e'.repeat(32) }))
+        const settled = await Promise.allSettled([
+          s.putObject(obj('b1', 'k', { etag: etagA }), { ifMatch: ['e'.repeat(32)] }),
+          s.putObject(obj('b1', 'k', { etag: etagB }), { ifMatch: ['e'.repeat(32)] }),
+        ])
+        expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+        const winner = settled[0]?.status === 'fulfilled' ? etagA : etagB
+        expect((await s.getObject('b1', 'k'))?.etag).toBe(winner)
+      })
+
+      it('completing an upload honours the conditions and keeps a refused upload', async () => {
+        await bucket()
+        await s.putObject(obj('b1', 'k', { etag: etagA }))
+        await s.createUpload(upload('b1', 'k', 'up1'))
+        await s.putPart('up1', part(1, 'p1'))
+        const mp = obj('b1', 'k', {
+          etag: `${etagB}-1`,
+          body: { kind: 'parts', parts: [{ ref: { kind: 'blob', ref: 'p1', size: 5 }, size: 5 }] },
+        })
+        await refused(
+          s.completeUpload('up1', mp, [1], { ifNoneMatch: '*' }),
+          'If-None-Match',
+          'present',
+        )
+        expect(await s.getUpload('b1', 'k', 'up1')).toBeDefined()
+        expect((await s.getObject('b1', 'k'))?.etag).toBe(etagA)
+        const done = await s.completeUpload('up1', mp, [1], { ifMatch: [etagA] })
+        expect(done.unused).toEqual([])
+        expect((await s.getObject('b1', 'k'))?.etag).toBe(`${etagB}-1`)
+      })
+    })
+
+    describe('published changes', () => {
+      it('announces every committed change and nothing for a refused write', async (ctx) => {
+        const feed = h.changes
+        if (feed === undefined) return ctx.skip()
+        const seen: Change[] = []
+        const stop = feed.subscribe({ change: (c) => void seen.push(c), resync() {} })
+        try {
+          await bucket()
+          await s.setBucketSubresource('b1', 'policy', '{}')
+          await s.setBucketSubresource('b1', 'cors', '<x/>')
+          await s.setBucketSubresource('b1', 'tagging', '<t/>')
+          await s.setBucketSubresource('b1', 'cors', null)
+          await s.putObject(obj('b1', 'k'))
+          await s.setObjectTags('b1', 'k', { a: '1' })
+          await expectKind(s.putObject(obj('nope', 'k')), 'bucket-not-found')
+          await expectKind(s.putObject(obj('b1', 'k'), { ifNoneMatch: '*' }), 'precondition')
+          await expectKind(s.setObjectTags('b1', 'missing', {}), 'key-not-found')
+          expect(await s.deleteObject('b1', 'missing')).toBeUndefined()
+          await s.deleteObject('b1', 'k')
+          await s.createUpload(upload('b1', 'mp', 'up1'))
+          await s.putPart('up1', part(1, 'p1'))
+          await s.completeUpload(
+            'up1',
+            obj('b1', 'mp', {
+              body: {
+                kind: 'parts',
+                parts: [{ ref: { kind: 'blob', ref: 'p1', size: 5 }, size: 5 }],
+              },
+            }),
+            [1],
+          )
+          await s.deleteObject('b1', 'mp')
+          await s.deleteBucket('b1')
+          expect(seen).toEqual([
+            { kind: 'bucket', bucket: 'b1', part: 'created' },
+            { kind: 'bucket', bucket: 'b1', part: 'policy' },
+            { kind: 'bucket', bucket: 'b1', part: 'cors' },
+            { kind: 'bucket', bucket: 'b1', part: 'cors' },
+            { kind: 'object', bucket: 'b1', key: 'k' },
+            { kind: 'object', bucket: 'b1', key: 'k' },
+            { kind: 'object', bucket: 'b1', key: 'k' },
+            { kind: 'object', bucket: 'b1', key: 'mp' },
+            { kind: 'object', bucket: 'b1', key: 'mp' },
+            { kind: 'bucket', bucket: 'b1', part: 'deleted' },
+          ])
+        } finally {
+          stop()
+        }
+      })
+
+      it('a subscriber sees the change before the write resolves', async (ctx) => {
+        const feed = h.changes
+        if (feed === undefined) return ctx.skip()
+        await bucket()
+        let seen = false
+        const stop = feed.subscribe({ change: () => void (seen = true), resync() {} })
+        try {
+          const put = s.putObject(obj('b1', 'k')).then(() => seen)
+          expect(await put).toBe(true)
+        } finally {
+          stop()
+        }
       })
     })
 

@@ -45,14 +45,11 @@ const content = new Function('createHash', `${CONTENT_JS}; return content`)(crea
 const CHILD = `
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { openDatabase } from ${JSON.stringify(join(src, 'backends/sqlite/db.ts'))}
-import { SqliteMetadataStore } from ${JSON.stringify(join(src, 'backends/sqlite/metadata-store.ts'))}
-import { FsBlobStore } from ${JSON.stringify(join(src, 'backends/fs/blob-store.ts'))}
+import { openSqlite } from ${JSON.stringify(join(src, 'backends/sqlite/index.ts'))}
 import { writeBody, deleteBody } from ${JSON.stringify(join(src, 'storage/body-writer.ts'))}
 ${CONTENT_JS}
 const dir = process.argv[2]
-const meta = new SqliteMetadataStore(openDatabase(dir + '/meta.db', JSON.parse(process.argv[3])))
-const blobs = new FsBlobStore(dir + '/blobs')
+const { metadata: meta, blobs } = openSqlite(dir + '/meta.db', { ...JSON.parse(process.argv[3]), blobDir: dir + '/blobs' })
 await meta.createBucket({ name: 'b', accountId: 'a', createdAt: 0, region: 'r' })
 let n = 0
 async function writer(w) {

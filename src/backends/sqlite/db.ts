@@ -8,7 +8,6 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
-import { WalSyncer, WAL_SIZE_LIMIT, registerWalSyncer } from './wal-sync.js'
 
 export type Database = BetterSqlite3.Database
 export type Statement = BetterSqlite3.Statement
@@ -26,14 +25,6 @@ export interface OpenOptions {
    * It also makes a second server on the same data dir fail to start instead of sharing it.
    */
   readonly exclusive?: boolean
-  /**
-   * Keep fsync off the event loop: `synchronous=OFF`, no automatic checkpoints, and a WalSyncer
-   * (wal-sync.ts) through which the group committer fsyncs the WAL on the thread pool before it
-   * acknowledges a batch. Only for connections whose writes all go through `groupCommitFor(db)`.
-   */
-  readonly asyncDurability?: boolean
-  /** With asyncDurability: checkpoint once the WAL reaches this size (default 64 MiB; tests). */
-  readonly checkpointBytes?: number
 }
 
 /** Open (creating if needed) a database file with Latchkey's pragmas. `:memory:` works for tests. */
@@ -44,20 +35,8 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Database {
   // Must precede the switch to WAL for the WAL index to live in heap memory.
   if (opts.exclusive === true) db.pragma('locking_mode = EXCLUSIVE')
   db.pragma('journal_mode = WAL')
-  const asyncDurable = opts.asyncDurability === true && path !== ':memory:' && path !== ''
-  db.pragma(asyncDurable ? 'synchronous = OFF' : 'synchronous = FULL')
-  if (asyncDurable) {
-    db.pragma('wal_autocheckpoint = 0')
-    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`)
-    registerWalSyncer(
-      db,
-      new WalSyncer(
-        db,
-        path,
-        opts.checkpointBytes !== undefined ? { checkpointBytes: opts.checkpointBytes } : {},
-      ),
-    )
-  }
+  // Durability off the event loop is wal-sync.ts's enableAsyncDurability (openSqlite applies it).
+  db.pragma('synchronous = FULL')
   db.pragma(`busy_timeout = ${busyTimeoutMs}`)
   db.pragma('foreign_keys = ON')
   // Larger page cache (negative = KiB): listing and small-object reads stay in memory.

@@ -4,13 +4,13 @@
  * concurrent writes cost one WAL fsync instead of N. Each op runs in its own SAVEPOINT: an op
  * that throws is rolled back alone and rejects only its own promise. Every promise settles only
  * after COMMIT returned (durable with synchronous=FULL), in queue order.
- * Share one instance per connection (`groupCommitFor`) so metadata and identity writes batch
- * together.
+ * One instance per connection, owned by the SQLite bundle (index.ts), so metadata and identity
+ * writes batch together and the connection's WalSyncer (if any) acknowledges every batch.
  * @module
  */
 import { StorageError } from '../../storage/errors.js'
 import { prepare, type Database } from './db.js'
-import { walSyncerFor, type WalSyncer } from './wal-sync.js'
+import type { WalSyncer } from './wal-sync.js'
 
 interface QueuedOp {
   readonly run: () => unknown
@@ -31,10 +31,17 @@ export class GroupCommit {
   /** True while a checkpoint's database fsync runs: no new transaction may start. */
   private holding = false
 
-  constructor(db: Database, opts: { readonly maxBatch?: number } = {}) {
+  /**
+   * `syncer`: the WalSyncer of a connection under async durability (`enableAsyncDurability`);
+   * without one, COMMIT itself must be durable (synchronous=FULL).
+   */
+  constructor(
+    db: Database,
+    opts: { readonly maxBatch?: number; readonly syncer?: WalSyncer | undefined } = {},
+  ) {
     this.db = db
     this.maxBatch = Math.max(1, opts.maxBatch ?? 512)
-    this.syncer = walSyncerFor(db)
+    this.syncer = opts.syncer
   }
 
   /** Commit what is queued and wait until every committed batch is durable (close paths). */
@@ -170,17 +177,24 @@ export class GroupCommit {
   }
 }
 
-const shared = new WeakMap<Database, GroupCommit>()
-
-/** The connection's shared committer (created on first use). */
-export function groupCommitFor(
-  db: Database,
-  opts: { readonly maxBatch?: number } = {},
-): GroupCommit {
+/**
+ * Transitional, for `SqliteIdentityStore.open(db)` only (it does not take its committer yet):
+ * the committer `shareGroupCommit` bound to this connection (the bundle binds its own before it
+ * opens the identity store), else a plain one for a synchronous=FULL connection (tests, offline
+ * tools). Delete both once the identity store is handed the bundle's committer.
+ */
+export function groupCommitFor(db: Database): GroupCommit {
   let gc = shared.get(db)
   if (gc === undefined) {
-    gc = new GroupCommit(db, opts)
+    gc = new GroupCommit(db)
     shared.set(db, gc)
   }
   return gc
+}
+
+const shared = new WeakMap<Database, GroupCommit>()
+
+/** See groupCommitFor: the bundle's committer is the one the identity store must use. */
+export function shareGroupCommit(db: Database, gc: GroupCommit): void {
+  shared.set(db, gc)
 }

@@ -8,20 +8,67 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { metadataStoreConformance, obj } from '../../../test/conformance/metadata-store.case.js'
+import { MemoryChangeFeed } from '../memory/change-feed.js'
+import { CachedMetadataStore } from '../cached/metadata-store.js'
 import { openDatabase, runMigrations } from './db.js'
 import { compareKeys, successor } from './key-order.js'
 import { SqliteMetadataStore } from './metadata-store.js'
+import { openSqlite } from './index.js'
 
 metadataStoreConformance('sqlite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lk-meta-'))
   const db = openDatabase(join(dir, 'meta.db'))
-  const store = new SqliteMetadataStore(db, { closeDb: true })
+  const changes = new MemoryChangeFeed()
+  const store = new SqliteMetadataStore(db, { closeDb: true, changes })
   return Promise.resolve({
     store,
+    changes,
     cleanup: async () => {
       await store.close()
       rmSync(dir, { recursive: true, force: true })
     },
+  })
+})
+
+// The server's bundle: the cache decorator over SQLite, async durability, one shared committer.
+metadataStoreConformance('cached over sqlite (the openSqlite bundle)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lk-meta-'))
+  const stores = openSqlite(join(dir, 'meta.db'), {
+    blobDir: join(dir, 'objects'),
+    exclusive: true,
+    asyncDurability: true,
+  })
+  return Promise.resolve({
+    store: stores.metadata,
+    changes: stores.changes,
+    cleanup: async () => {
+      await stores.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  })
+})
+
+describe('the openSqlite bundle', () => {
+  it('caches through the feed: a write by another store on the connection reaches the cache', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lk-meta-'))
+    try {
+      const stores = openSqlite(join(dir, 'meta.db'), { blobDir: join(dir, 'objects') })
+      expect(stores.metadata).toBeInstanceOf(CachedMetadataStore)
+      await stores.metadata.createBucket({ name: 'b', accountId: 'a', createdAt: 1, region: 'r' })
+      await stores.metadata.putObject(obj('b', 'k', { etag: '1'.repeat(32) }))
+      expect((await stores.metadata.getObject('b', 'k'))?.etag).toBe('1'.repeat(32))
+      // Behind the cache's back, through the port: a second store on the same committer and feed.
+      const behind = new SqliteMetadataStore(stores.db, {
+        commits: stores.commits,
+        changes: stores.changes,
+      })
+      await behind.putObject(obj('b', 'k', { etag: '2'.repeat(32) }))
+      expect((await stores.metadata.getObject('b', 'k'))?.etag).toBe('2'.repeat(32))
+      await stores.close()
+      await stores.close() // idempotent
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

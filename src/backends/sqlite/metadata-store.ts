@@ -6,7 +6,9 @@
  *   transaction on the next `setImmediate` tick (or when it reaches `maxBatch`), so N concurrent
  *   PUTs cost one WAL fsync. Each op runs inside its own SAVEPOINT, so one failing op (bucket
  *   gone…) rejects only its own promise. Promises resolve only after COMMIT (synchronous=FULL).
- * - Reads are synchronous (better-sqlite3) and see only committed state.
+ * - Reads are synchronous (better-sqlite3) and see only committed state. Nothing is cached here:
+ *   the bucket and object caches are a decorator (backends/cached/metadata-store.ts) that learns
+ *   of writes from the ChangeFeed this store publishes to, inside each committing transaction.
  * - Listing is O(page) even with a delimiter: a range scan `prefix <= key < successor(prefix)`
  *   that, on meeting a key which rolls up into a common prefix, emits the prefix and restarts the
  *   scan at successor(commonPrefix) instead of walking the keys beneath it.
@@ -32,70 +34,27 @@ import type {
   PartRecord,
   StoredChecksum,
   UploadRecord,
+  WriteConditions,
 } from '../../storage/metadata-store.js'
+import { preconditionFailure } from '../../storage/metadata-store.js'
+import type { Change, ChangeFeed } from '../../storage/change-feed.js'
 import { prepare, runMigrations, type Database } from './db.js'
-import { groupCommitFor, type GroupCommit } from './group-commit.js'
+import { GroupCommit } from './group-commit.js'
 import { prepareClose } from './wal-sync.js'
 import { compareKeys, successor } from './key-order.js'
-
-export const METADATA_MIGRATIONS: readonly string[] = [
-  `CREATE TABLE buckets (
-    name TEXT PRIMARY KEY COLLATE BINARY,
-    account_id TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    region TEXT NOT NULL
-  );
-  CREATE INDEX buckets_by_account ON buckets (account_id, name);
-  CREATE TABLE bucket_subresources (
-    bucket TEXT NOT NULL REFERENCES buckets (name) ON DELETE CASCADE,
-    kind TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (bucket, kind)
-  );
-  CREATE TABLE objects (
-    bucket TEXT NOT NULL COLLATE BINARY,
-    key TEXT NOT NULL COLLATE BINARY,
-    size INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    last_modified INTEGER NOT NULL,
-    owner TEXT NOT NULL,
-    meta TEXT NOT NULL,
-    tags TEXT NOT NULL,
-    body_kind TEXT NOT NULL,
-    body_ref TEXT,
-    body BLOB,
-    PRIMARY KEY (bucket, key)
-  );
-  CREATE TABLE uploads (
-    upload_id TEXT PRIMARY KEY,
-    bucket TEXT NOT NULL COLLATE BINARY,
-    key TEXT NOT NULL COLLATE BINARY,
-    initiated_at INTEGER NOT NULL,
-    owner TEXT NOT NULL,
-    initiator TEXT NOT NULL,
-    meta TEXT NOT NULL
-  );
-  CREATE INDEX uploads_by_key ON uploads (bucket, key, initiated_at, upload_id);
-  CREATE TABLE parts (
-    upload_id TEXT NOT NULL REFERENCES uploads (upload_id) ON DELETE CASCADE,
-    part_number INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    etag TEXT NOT NULL,
-    last_modified INTEGER NOT NULL,
-    checksum TEXT,
-    body_kind TEXT NOT NULL,
-    body_ref TEXT,
-    body BLOB,
-    PRIMARY KEY (upload_id, part_number)
-  ) WITHOUT ROWID;`,
-]
+import { METADATA_MIGRATIONS } from './migrations/metadata.js'
 
 export interface SqliteMetadataStoreOptions {
   /** Accepted for symmetry with the other stores; records carry their own timestamps. */
   readonly clock?: Clock
-  /** Flush the write queue early once it holds this many ops (default 512; the first store
-   * or committer created on a connection fixes it). */
-  readonly maxBatch?: number
+  /**
+   * The connection's committer (the bundle's, shared with the identity store and acknowledged by
+   * its WalSyncer). Without one the store commits through its own, which is right only for a
+   * synchronous=FULL connection (tests).
+   */
+  readonly commits?: GroupCommit
+  /** Where committed changes are announced (caches subscribe there). */
+  readonly changes?: ChangeFeed
   /** close() also closes the database (default false: whoever opened it closes it). */
   readonly closeDb?: boolean
 }
@@ -172,14 +131,6 @@ interface ObjectRow {
 }
 
 const SUMMARY_COLS = 'bucket, key, size, etag, last_modified, owner, meta, tags'
-
-const OBJECT_CACHE_BYTES = 64 * 1024 * 1024
-const OBJECT_CACHE_ENTRIES = 100_000
-
-/** Approximate memory a cached record holds (its inline body plus a fixed overhead). */
-function cachedSize(r: ObjectRecord): number {
-  return 512 + (r.body.kind === 'inline' ? r.body.bytes.length : 0)
-}
 
 function summaryFromRow(r: ObjectRow): ObjectSummary {
   const meta = JSON.parse(r.meta) as ObjectMeta
@@ -263,29 +214,36 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database
   private readonly commits: GroupCommit
   private readonly closeDb: boolean
+  private readonly changes: ChangeFeed | undefined
   private closed = false
-  /**
-   * Bucket records by name (null = known absent). Every GET/PUT looks its bucket up, and buckets
-   * change rarely: entries are dropped whenever a bucket is created or deleted through this store
-   * (the only writer of this database), and the map is bounded.
-   */
-  private readonly bucketCache = new Map<string, BucketRecord | null>()
-  /**
-   * Recently read object records (small bodies included), least recently used first. Every write
-   * to an object goes through this store and drops its entry inside the committing batch, so the
-   * cache never serves a record the database no longer has. Bounded by bytes and entries.
-   */
-  private readonly objectCache = new Map<string, ObjectRecord>()
-  private objectCacheBytes = 0
 
   constructor(db: Database, opts: SqliteMetadataStoreOptions = {}) {
     this.db = db
     this.closeDb = opts.closeDb ?? false
+    this.changes = opts.changes
     runMigrations(db, 'metadata', METADATA_MIGRATIONS)
-    this.commits = groupCommitFor(
-      db,
-      opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {},
-    )
+    this.commits = opts.commits ?? new GroupCommit(db)
+  }
+
+  /**
+   * Announce a change as the last step of a write, inside its transaction: the op can no longer
+   * fail alone, and no other JavaScript runs before the batch's COMMIT, so subscribers see it
+   * exactly when the database does. (Should the whole COMMIT fail, the change was spurious, which
+   * a cache survives: it only drops an entry.)
+   */
+  private publish(c: Change): void {
+    this.changes?.publish([c])
+  }
+
+  /** Throws 'precondition' unless `c` allows writing over `current` (see WriteConditions). */
+  private checkConditions(c: WriteConditions | undefined, bucket: string, key: string): void {
+    if (c === undefined || (c.ifMatch === undefined && c.ifNoneMatch === undefined)) return
+    const row = prepare(this.db, 'SELECT etag FROM objects WHERE bucket = ? AND key = ?').get(
+      bucket,
+      key,
+    ) as { etag: string } | undefined
+    const failed = preconditionFailure(c, row?.etag)
+    if (failed !== undefined) throw failed
   }
 
   /** Queue a mutation; it resolves once the batch holding it has committed (group commit). */
@@ -318,7 +276,6 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private upsertObject(o: ObjectRecord): BodyRef | undefined {
-    this.forgetObject(o.bucket + '\u0000' + o.key)
     const replaced = this.objectBody(o.bucket, o.key)
     const meta: ObjectMeta = {
       h: o.headers,
@@ -372,9 +329,7 @@ export class SqliteMetadataStore implements MetadataStore {
   // ----- buckets ------------------------------------------------------------------------------
 
   createBucket(b: BucketRecord): Promise<void> {
-    this.bucketCache.delete(b.name)
     return this.write(() => {
-      this.bucketCache.delete(b.name)
       const existing = this.bucketRow(b.name)
       if (existing !== undefined) {
         throw new StorageError('bucket-exists', `bucket ${b.name} already exists`, {
@@ -386,29 +341,27 @@ export class SqliteMetadataStore implements MetadataStore {
         this.db,
         'INSERT INTO buckets (name, account_id, created_at, region) VALUES (?, ?, ?, ?)',
       ).run(b.name, b.accountId, b.createdAt, b.region)
+      this.publish({ kind: 'bucket', bucket: b.name, part: 'created' })
     })
   }
 
   getBucket(name: string): Promise<BucketRecord | undefined> {
-    const cached = this.bucketCache.get(name)
-    if (cached !== undefined) return Promise.resolve(cached ?? undefined)
-    const record = this.loadBucket(name)
-    if (this.bucketCache.size >= 10_000) this.bucketCache.clear()
-    this.bucketCache.set(name, record ?? null)
-    return Promise.resolve(record)
-  }
-
-  private loadBucket(name: string): BucketRecord | undefined {
     const row = prepare(this.db, 'SELECT * FROM buckets WHERE name = ?').get(name) as
       { name: string; account_id: string; created_at: number; region: string } | undefined
-    return row === undefined
-      ? undefined
-      : { name: row.name, accountId: row.account_id, createdAt: row.created_at, region: row.region }
+    return Promise.resolve(
+      row === undefined
+        ? undefined
+        : {
+            name: row.name,
+            accountId: row.account_id,
+            createdAt: row.created_at,
+            region: row.region,
+          },
+    )
   }
 
   deleteBucket(name: string): Promise<void> {
     return this.write(() => {
-      this.bucketCache.delete(name)
       this.requireBucket(name)
       const hasObject = prepare(this.db, 'SELECT 1 FROM objects WHERE bucket = ? LIMIT 1').get(name)
       const hasUpload = prepare(this.db, 'SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1').get(name)
@@ -417,6 +370,7 @@ export class SqliteMetadataStore implements MetadataStore {
       }
       prepare(this.db, 'DELETE FROM bucket_subresources WHERE bucket = ?').run(name)
       prepare(this.db, 'DELETE FROM buckets WHERE name = ?').run(name)
+      this.publish({ kind: 'bucket', bucket: name, part: 'deleted' })
     })
   }
 
@@ -452,6 +406,7 @@ export class SqliteMetadataStore implements MetadataStore {
           'INSERT OR REPLACE INTO bucket_subresources (bucket, kind, value) VALUES (?, ?, ?)',
         ).run(bucket, kind, value)
       }
+      if (kind !== 'tagging') this.publish({ kind: 'bucket', bucket, part: kind })
     })
   }
 
@@ -465,64 +420,36 @@ export class SqliteMetadataStore implements MetadataStore {
 
   // ----- objects ------------------------------------------------------------------------------
 
-  putObject(o: ObjectRecord): Promise<{ readonly replaced?: BodyRef }> {
+  putObject(
+    o: ObjectRecord,
+    conditions?: WriteConditions,
+  ): Promise<{ readonly replaced?: BodyRef }> {
     return this.write(() => {
       this.requireBucket(o.bucket)
+      this.checkConditions(conditions, o.bucket, o.key)
       const replaced = this.upsertObject(o)
+      this.publish({ kind: 'object', bucket: o.bucket, key: o.key })
       return replaced === undefined ? {} : { replaced }
     })
   }
 
   getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
-    const ck = bucket + '\u0000' + key
-    const hit = this.objectCache.get(ck)
-    if (hit !== undefined) {
-      // Refresh its place in the LRU order.
-      this.objectCache.delete(ck)
-      this.objectCache.set(ck, hit)
-      return Promise.resolve(hit)
-    }
-    const record = this.loadObject(bucket, key)
-    if (record !== undefined) this.cacheObject(ck, record)
-    return Promise.resolve(record)
-  }
-
-  private cacheObject(ck: string, record: ObjectRecord): void {
-    this.objectCache.set(ck, record)
-    this.objectCacheBytes += cachedSize(record)
-    while (
-      this.objectCacheBytes > OBJECT_CACHE_BYTES ||
-      this.objectCache.size > OBJECT_CACHE_ENTRIES
-    ) {
-      const oldest = this.objectCache.keys().next()
-      if (oldest.done === true) break
-      this.forgetObject(oldest.value)
-    }
-  }
-
-  private forgetObject(ck: string): void {
-    const r = this.objectCache.get(ck)
-    if (r === undefined) return
-    this.objectCache.delete(ck)
-    this.objectCacheBytes -= cachedSize(r)
-  }
-
-  private loadObject(bucket: string, key: string): ObjectRecord | undefined {
     const row = prepare(
       this.db,
       `SELECT ${SUMMARY_COLS}, body_kind, body_ref, body FROM objects WHERE bucket = ? AND key = ?`,
     ).get(bucket, key) as (ObjectRow & BodyColumns) | undefined
-    if (row === undefined) return undefined
-    return { ...summaryFromRow(row), body: bodyFromColumns(row) }
+    return Promise.resolve(
+      row === undefined ? undefined : { ...summaryFromRow(row), body: bodyFromColumns(row) },
+    )
   }
 
   deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
     return this.write(() => {
-      this.forgetObject(bucket + '\u0000' + key)
       this.requireBucket(bucket)
       const body = this.objectBody(bucket, key)
       if (body !== undefined) {
         prepare(this.db, 'DELETE FROM objects WHERE bucket = ? AND key = ?').run(bucket, key)
+        this.publish({ kind: 'object', bucket, key })
       }
       return body
     })
@@ -534,7 +461,6 @@ export class SqliteMetadataStore implements MetadataStore {
     tags: Readonly<Record<string, string>>,
   ): Promise<void> {
     return this.write(() => {
-      this.forgetObject(bucket + '\u0000' + key)
       this.requireBucket(bucket)
       const r = prepare(this.db, 'UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?').run(
         JSON.stringify(tags),
@@ -544,6 +470,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (r.changes === 0) {
         throw new StorageError('key-not-found', `key ${key} does not exist`, { bucket, key })
       }
+      this.publish({ kind: 'object', bucket, key })
     })
   }
 
@@ -826,6 +753,7 @@ export class SqliteMetadataStore implements MetadataStore {
     uploadId: string,
     o: ObjectRecord,
     usedParts: readonly number[],
+    conditions?: WriteConditions,
   ): Promise<{ readonly replaced?: BodyRef; readonly unused: readonly BodyRef[] }> {
     return this.write(() => {
       const up = this.requireUpload(uploadId)
@@ -835,6 +763,7 @@ export class SqliteMetadataStore implements MetadataStore {
         })
       }
       this.requireBucket(o.bucket)
+      this.checkConditions(conditions, o.bucket, o.key)
       const parts = this.allParts(uploadId)
       const byNumber = new Map(parts.map((p) => [p.partNumber, p]))
       // A part re-uploaded between the caller's read and this commit would leave the object
@@ -854,6 +783,7 @@ export class SqliteMetadataStore implements MetadataStore {
       prepare(this.db, 'DELETE FROM parts WHERE upload_id = ?').run(uploadId)
       prepare(this.db, 'DELETE FROM uploads WHERE upload_id = ?').run(uploadId)
       const replaced = this.upsertObject(o)
+      this.publish({ kind: 'object', bucket: o.bucket, key: o.key })
       return replaced === undefined ? { unused } : { replaced, unused }
     })
   }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openDatabase, type Database } from './db.js'
 import { GroupCommit } from './group-commit.js'
-import { registerWalSyncer, WalSyncer, prepareClose, walSyncerFor } from './wal-sync.js'
+import { enableAsyncDurability, WalSyncer, prepareClose } from './wal-sync.js'
 
 class FakeSyncer extends WalSyncer {
   started = 0
@@ -34,8 +34,7 @@ function setup(): { db: Database; s: FakeSyncer; gc: GroupCommit } {
   const db = openDatabase(':memory:')
   db.exec('CREATE TABLE t (v INTEGER)')
   const s = new FakeSyncer(db, '/nonexistent')
-  registerWalSyncer(db, s)
-  return { db, s, gc: new GroupCommit(db) }
+  return { db, s, gc: new GroupCommit(db, { syncer: s }) }
 }
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r))
 
@@ -79,10 +78,11 @@ describe('asynchronous durability', () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
     try {
       const path = join(dir, 'x.db')
-      const db = openDatabase(path, { exclusive: true, asyncDurability: true })
+      const db = openDatabase(path, { exclusive: true })
+      const syncer = enableAsyncDurability(db, path)
       expect(db.pragma('synchronous', { simple: true })).toBe(0)
       db.exec('CREATE TABLE t (v INTEGER)')
-      const gc = new GroupCommit(db)
+      const gc = new GroupCommit(db, { syncer })
       await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
           gc.run(() => db.prepare('INSERT INTO t VALUES (?)').run(i)),
@@ -90,7 +90,7 @@ describe('asynchronous durability', () => {
       )
       await gc.drain()
       prepareClose(db)
-      await walSyncerFor(db)?.close()
+      await syncer.close()
       db.close()
       const again = openDatabase(path)
       expect(again.prepare('SELECT count(*) n FROM t').get()).toEqual({ n: 50 })
@@ -104,10 +104,10 @@ describe('asynchronous durability', () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
     try {
       const path = join(dir, 'x.db')
-      const db = openDatabase(path, { exclusive: true, asyncDurability: true })
-      registerWalSyncer(db, new WalSyncer(db, path, { checkpointBytes: 64 * 1024 }))
+      const db = openDatabase(path, { exclusive: true })
+      const syncer = enableAsyncDurability(db, path, { checkpointBytes: 64 * 1024 })
       db.exec('CREATE TABLE t (v INTEGER, pad TEXT)')
-      const gc = new GroupCommit(db)
+      const gc = new GroupCommit(db, { syncer })
       const before = statSync(path).size
       const pad = 'p'.repeat(1000)
       for (let round = 0; round < 20; round++) {
@@ -121,7 +121,7 @@ describe('asynchronous durability', () => {
       // 400 KB went in; checkpoints copied it into the database file while the server ran.
       expect(statSync(path).size).toBeGreaterThan(before + 200 * 1024)
       prepareClose(db)
-      await walSyncerFor(db)?.close()
+      await syncer.close()
       db.close()
       const again = openDatabase(path)
       expect(again.prepare('SELECT count(*) n, sum(v) s FROM t').get()).toEqual({
@@ -138,7 +138,8 @@ describe('asynchronous durability', () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
     try {
       const path = join(dir, 'x.db')
-      const db = openDatabase(path, { exclusive: true, asyncDurability: true })
+      const db = openDatabase(path, { exclusive: true })
+      void enableAsyncDurability(db, path) // the pragmas; the gated syncer below does the syncing
       let gate: (() => void) | undefined
       let checkpoints = 0
       class GatedSyncer extends WalSyncer {
@@ -152,9 +153,8 @@ describe('asynchronous durability', () => {
         }
       }
       const syncer = new GatedSyncer(db, path)
-      registerWalSyncer(db, syncer)
       db.exec('CREATE TABLE t (v INTEGER)')
-      const gc = new GroupCommit(db)
+      const gc = new GroupCommit(db, { syncer })
       await gc.run(() => db.prepare('INSERT INTO t VALUES (1)').run())
       // The round that acknowledged the insert is now checkpointing (gated).
       for (let i = 0; i < 5 && gate === undefined; i++) await tick()

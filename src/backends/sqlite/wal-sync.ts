@@ -1,7 +1,7 @@
 /**
  * Durability off the event loop. With `synchronous=FULL`, SQLite fsyncs the WAL inside COMMIT,
  * which blocks the single JavaScript thread for the whole fsync (about 0.3 ms here) once per batch.
- * A connection opened with `asyncDurability` runs with `synchronous=OFF` instead and this module
+ * A connection switched to `enableAsyncDurability` runs with `synchronous=OFF` instead and this module
  * makes the commits durable itself: after COMMIT returns, the WAL file is fsynced on libuv's thread
  * pool, and only then are the batch's callers resolved. A commit that lands while an fsync is in
  * flight waits for the next one (whose start follows its COMMIT), so every acknowledged write is
@@ -89,12 +89,19 @@ export function prepareClose(db: Database): void {
   if (db.open) db.pragma('synchronous = FULL')
 }
 
-const syncers = new WeakMap<Database, WalSyncer>()
-
-export function registerWalSyncer(db: Database, s: WalSyncer): void {
-  syncers.set(db, s)
-}
-
-export function walSyncerFor(db: Database): WalSyncer | undefined {
-  return syncers.get(db)
+/**
+ * Switch an open file database to durability off the event loop: `synchronous=OFF`, no automatic
+ * checkpoints, a bounded WAL, and the WalSyncer that must then acknowledge every commit (hand it
+ * to the connection's one GroupCommit; `openSqlite` does). Returning the syncer, instead of
+ * registering it somewhere, is what keeps the pragmas and their syncer from ever being separated.
+ */
+export function enableAsyncDurability(
+  db: Database,
+  path: string,
+  opts: { readonly checkpointBytes?: number } = {},
+): WalSyncer {
+  db.pragma('synchronous = OFF')
+  db.pragma('wal_autocheckpoint = 0')
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`)
+  return new WalSyncer(db, path, opts)
 }

@@ -1,7 +1,8 @@
 /**
- * Test support for the bucket-operation unit tests: an in-process S3Env over a real
- * SqliteMetadataStore (':memory:') and a real FsBlobStore (temp dir), allow-all / deny-all
- * authorizers, and a fake S3Request builder. Not used by production code.
+ * Test support for the bucket-operation unit tests: an in-process S3Env over the memory metadata
+ * store (publishing to an in-process ChangeFeed, whose bucket policy/CORS changes the env records)
+ * and a real FsBlobStore (temp dir), allow-all / deny-all authorizers, and a fake S3Request
+ * builder. Not used by production code.
  * @module
  */
 import { createHash } from 'node:crypto'
@@ -11,8 +12,8 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Principal } from '../../auth/principal.js'
 import { FsBlobStore } from '../../backends/fs/blob-store.js'
-import { openDatabase } from '../../backends/sqlite/db.js'
-import { SqliteMetadataStore } from '../../backends/sqlite/metadata-store.js'
+import { MemoryChangeFeed } from '../../backends/memory/change-feed.js'
+import { MemoryMetadataStore } from '../../backends/memory/metadata-store.js'
 import { ManualClock } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
@@ -63,10 +64,12 @@ export const denyAll: Authorizer = {
 
 export interface TestEnv {
   readonly env: S3Env
-  readonly meta: SqliteMetadataStore
+  readonly meta: MemoryMetadataStore
   readonly blobs: FsBlobStore
   readonly clock: ManualClock
+  /** Buckets whose policy changed (or that were deleted), as the ChangeFeed announced them. */
   readonly policyChanged: string[]
+  /** Buckets whose CORS changed (or that were deleted), as the ChangeFeed announced them. */
   readonly corsChanged: string[]
   /** Requirements passed to authz.require/allows. */
   readonly authzCalls: AccessRequirement[]
@@ -82,10 +85,19 @@ export interface EnvOptions {
 
 export function makeEnv(opts: EnvOptions = {}): TestEnv {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-s3b-'))
-  const meta = new SqliteMetadataStore(openDatabase(':memory:'), { closeDb: true })
+  const changes = new MemoryChangeFeed()
+  const meta = new MemoryMetadataStore({ changes })
   const blobs = new FsBlobStore(dir)
   const policyChanged: string[] = []
   const corsChanged: string[] = []
+  changes.subscribe({
+    change: (c) => {
+      if (c.kind !== 'bucket' || c.part === 'created') return
+      if (c.part !== 'cors') policyChanged.push(c.bucket)
+      if (c.part !== 'policy') corsChanged.push(c.bucket)
+    },
+    resync() {},
+  })
   const authzCalls: AccessRequirement[] = []
   const inner = opts.authz ?? allowAll
   const authz: Authorizer = {
@@ -103,8 +115,6 @@ export function makeEnv(opts: EnvOptions = {}): TestEnv {
     blobs,
     authz,
     owner: ownerOf,
-    bucketPolicyChanged: (b) => policyChanged.push(b),
-    bucketCorsChanged: (b) => corsChanged.push(b),
     limits: {
       inlineMax: opts.inlineMax ?? 1024,
       maxObjectSize: 5 * 1024 ** 3,

@@ -5,6 +5,8 @@
  * whole-second precision because HTTP dates carry no milliseconds; unparsable dates are ignored.
  * @module
  */
+import { StorageError } from '../../storage/errors.js'
+import { preconditionFailure, type WriteConditions } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 
 export interface Conditions {
@@ -114,28 +116,60 @@ export function failedRequestCondition(c: Conditions): string {
 /**
  * Conditional writes (PutObject, CompleteMultipartUpload): `If-None-Match: *` fails with 412 when
  * the key exists; `If-Match: <etag>` needs the current object to have that ETag (404 NoSuchKey
- * when there is none, as AWS answers). Other If-None-Match values are not supported by S3 either.
- * Callers check before reading the body and again just before committing; the store has no
- * compare-and-swap, so two racing conditional writers within that last window can both win.
+ * when there is none, as AWS answers). Other If-None-Match values are not supported by S3 either
+ * (NotImplemented, thrown here before anything is read). The store decides the conditions in the
+ * same transaction as the write (`putObject(o, conditions)`), so of two racing conditional
+ * writers exactly one wins; undefined when the request carries none.
+ */
+export function writeConditions(
+  header: (name: string) => string | undefined,
+): WriteConditions | undefined {
+  const inm = header('if-none-match')
+  const im = header('if-match')
+  if (inm === undefined && im === undefined) return undefined
+  if (inm !== undefined && inm.trim() !== '*')
+    throw new S3Error('NotImplemented', 'If-None-Match on writes supports only *.')
+  return {
+    ...(inm !== undefined ? { ifNoneMatch: '*' as const } : {}),
+    ...(im !== undefined ? { ifMatch: etagList(im) } : {}),
+  }
+}
+
+/** An If-Match list (`"a", W/"b"` or `*`) as the bare ETags the store compares (see etagListMatches). */
+function etagList(list: string): string[] {
+  return list
+    .split(',')
+    .map((item) => item.trim())
+    .filter((t) => t !== '')
+    .map((t) => (t === '*' ? '*' : normalizeEtag(t)))
+}
+
+/**
+ * The store's refusal of a conditional write as the S3 error clients get: 404 NoSuchKey for
+ * If-Match on a missing key, else 412 PreconditionFailed naming the condition. Anything else is
+ * returned unchanged.
+ */
+export function writeConditionError(err: unknown, key: string): unknown {
+  if (!(err instanceof StorageError) || err.kind !== 'precondition') return err
+  const condition = err.detail['condition'] ?? 'If-Match'
+  if (condition === 'If-Match' && err.detail['current'] === 'absent')
+    return new S3Error('NoSuchKey', undefined, { Key: key })
+  return new S3Error('PreconditionFailed', undefined, { Condition: condition })
+}
+
+/**
+ * The same decision against an object read earlier: a fast refusal before a body is uploaded
+ * (the store's decision at commit is the one that counts).
  */
 export function checkWriteConditions(
   header: (name: string) => string | undefined,
   current: { readonly etag: string } | undefined,
   key: string,
 ): void {
-  const inm = header('if-none-match')
-  const im = header('if-match')
-  if (inm !== undefined) {
-    if (inm.trim() !== '*')
-      throw new S3Error('NotImplemented', 'If-None-Match on writes supports only *.')
-    if (current !== undefined)
-      throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-None-Match' })
-  }
-  if (im !== undefined) {
-    if (current === undefined) throw new S3Error('NoSuchKey', undefined, { Key: key })
-    if (!etagListMatches(im, current.etag))
-      throw new S3Error('PreconditionFailed', undefined, { Condition: 'If-Match' })
-  }
+  const c = writeConditions(header)
+  if (c === undefined) return
+  const failed = preconditionFailure(c, current?.etag)
+  if (failed !== undefined) throw writeConditionError(failed, key)
 }
 
 /** True when a write request carries conditions (so the current object must be looked up). */

@@ -1,6 +1,6 @@
 /**
- * Test support for the object operations: a real in-process env (SqliteMetadataStore on
- * ':memory:', FsBlobStore on a temp dir), authorizers that allow, deny, or deny selectively, and a
+ * Test support for the object operations: a real in-process env (the memory metadata store,
+ * FsBlobStore on a temp dir), authorizers that allow, deny, or deny selectively, and a
  * fake S3Request builder. Not imported by production code.
  * @module
  */
@@ -10,8 +10,8 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Principal } from '../../auth/principal.js'
 import { FsBlobStore } from '../../backends/fs/blob-store.js'
-import { openDatabase } from '../../backends/sqlite/db.js'
-import { SqliteMetadataStore } from '../../backends/sqlite/metadata-store.js'
+import { MemoryChangeFeed } from '../../backends/memory/change-feed.js'
+import { MemoryMetadataStore } from '../../backends/memory/metadata-store.js'
 import { ManualClock } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
@@ -76,8 +76,7 @@ export interface TestEnv extends S3Env {
 /** A fresh env with bucket `bkt` (and `other`) owned by ACCOUNT. */
 export async function makeEnv(limits: Partial<S3Limits> = {}): Promise<TestEnv> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-obj-'))
-  const db = openDatabase(':memory:')
-  const meta = new SqliteMetadataStore(db)
+  const meta = new MemoryMetadataStore({ changes: new MemoryChangeFeed() })
   const blobs = new FsBlobStore(dir)
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0))
   const bucket: BucketRecord = {
@@ -96,14 +95,11 @@ export async function makeEnv(limits: Partial<S3Limits> = {}): Promise<TestEnv> 
     clock,
     bucket,
     owner: (accountId) => ({ id: accountId.padStart(64, '0'), displayName: `acct-${accountId}` }),
-    bucketPolicyChanged: () => undefined,
-    bucketCorsChanged: () => undefined,
     limits: { ...SMALL_LIMITS, ...limits },
     region: 'us-east-1',
     authenticatePostForm: () => Promise.reject(new S3Error('NotImplemented')),
     async close() {
       await meta.close()
-      db.close()
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -38,7 +38,6 @@ export const putBucketCors: Operation = {
     const xml = await readVerifiedBody(req, { maxBytes: MAX_CORS_BYTES, requireChecksum: true })
     const rules = parseCorsXml(xml)
     await env.meta.setBucketSubresource(b.name, 'cors', serializeCorsConfig(rules))
-    env.bucketCorsChanged(b.name)
     return emptyResponse(200)
   },
 }
@@ -49,7 +48,6 @@ export const deleteBucketCors: Operation = {
   async handle(req, env) {
     const b = bucketRecordOf(req)
     await env.meta.setBucketSubresource(b.name, 'cors', null)
-    env.bucketCorsChanged(b.name)
     return emptyResponse(204)
   },
 }

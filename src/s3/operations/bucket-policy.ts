@@ -3,7 +3,7 @@
  * is stored is what the engine will evaluate), every Resource must be this bucket or inside it
  * (AWS: "Policy has invalid resource"; the engine's check also admits `*` and trailing-wildcard
  * patterns that cover the bucket), and the document is stored exactly as sent because
- * GetBucketPolicy returns it verbatim. Caches are told at once (env.bucketPolicyChanged).
+ * GetBucketPolicy returns it verbatim. Caches learn of it from the store's ChangeFeed.
  * @module
  */
 import { bucketArn } from '../bucket-name.js'
@@ -63,7 +63,6 @@ export const putBucketPolicy: Operation = {
     })
     validateBucketPolicy(json, b.name)
     await env.meta.setBucketSubresource(b.name, 'policy', json)
-    env.bucketPolicyChanged(b.name)
     return emptyResponse(204)
   },
 }
@@ -74,7 +73,6 @@ export const deleteBucketPolicy: Operation = {
   async handle(req, env) {
     const b = bucketRecordOf(req)
     await env.meta.setBucketSubresource(b.name, 'policy', null)
-    env.bucketPolicyChanged(b.name)
     return emptyResponse(204)
   },
 }

@@ -18,7 +18,8 @@ import type {
 } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { Operation, S3Env, S3Request } from '../operation.js'
-import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../object/access.js'
+import { bucketOf, keyOf, requestObjectArn } from '../object/access.js'
+import { writeConditionError, writeConditions } from '../object/conditional.js'
 import {
   checksumElementName,
   checksumHeaderName,
@@ -161,7 +162,7 @@ export const completeMultipartUpload: Operation = {
       )
     }
     const checksum = objectChecksum(req, upload, parts)
-    await enforceWriteConditions(req, env, bucket.name, key)
+    const conditions = writeConditions((n) => req.header(n))
     const etag = multipartEtag(parts.map((p) => p.etag))
     const record: ObjectRecord = {
       bucket: bucket.name,
@@ -177,11 +178,17 @@ export const completeMultipartUpload: Operation = {
       ownerAccountId: upload.ownerAccountId,
       ...(checksum === undefined ? {} : { checksum }),
     }
-    const { replaced, unused } = await env.meta.completeUpload(
-      upload.uploadId,
-      record,
-      parts.map((p) => p.partNumber),
-    )
+    // The store decides If-Match / If-None-Match atomically with the completion.
+    const { replaced, unused } = await env.meta
+      .completeUpload(
+        upload.uploadId,
+        record,
+        parts.map((p) => p.partNumber),
+        conditions,
+      )
+      .catch((e: unknown) => {
+        throw writeConditionError(e, key)
+      })
     await discardBody(req, env, replaced)
     for (const b of unused) await discardBody(req, env, b)
     const checksumXml =

@@ -1,7 +1,8 @@
 /**
  * DeleteBucket (DELETE /bucket): only empty buckets (no objects, no in-progress multipart
  * uploads; the store checks both in the same transaction and throws 'bucket-not-empty').
- * Policy/CORS caches are told the bucket is gone so a re-created bucket starts clean.
+ * The store announces the deletion on the ChangeFeed, which drops the bucket's policy and CORS
+ * from every cache (s3/bucket-config.ts), so a re-created bucket starts clean.
  * @module
  */
 import { bucketArn } from '../bucket-name.js'
@@ -14,8 +15,6 @@ export const deleteBucket: Operation = {
   async handle(req, env) {
     const b = bucketRecordOf(req)
     await env.meta.deleteBucket(b.name)
-    env.bucketPolicyChanged(b.name)
-    env.bucketCorsChanged(b.name)
     return emptyResponse(204)
   },
 }

@@ -10,6 +10,7 @@ import { deleteBody } from '../../storage/body-writer.js'
 import type { ObjectRecord } from '../../storage/metadata-store.js'
 import type { AccessRequirement, Operation, S3Request } from '../operation.js'
 import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../object/access.js'
+import { writeConditionError, writeConditions } from '../object/conditional.js'
 import { describeObject } from '../object/headers.js'
 import { checksumResponseHeaders, discardBody, ingestRequestBody } from '../object/ingest.js'
 import { parseTaggingHeader, requestTagContext } from '../object/tags.js'
@@ -62,11 +63,14 @@ export const putObject: Operation = {
     }
     let replaced
     try {
-      await enforceWriteConditions(req, env, bucket.name, key)
-      ;({ replaced } = await env.meta.putObject(record))
+      // The store decides If-Match / If-None-Match atomically with the write.
+      ;({ replaced } = await env.meta.putObject(
+        record,
+        writeConditions((n) => req.header(n)),
+      ))
     } catch (e) {
       await deleteBody(w.body, env.blobs)
-      throw e
+      throw writeConditionError(e, key)
     }
     await discardBody(req, env, replaced)
     return {

@@ -1,0 +1,74 @@
+/**
+ * Which engine holds the data: the one place that reads `databaseUrl` and picks a backend
+ * bundle. Only SQLite exists today (the data dir's `latchkey.db`, object bodies under
+ * `objects/`); a PostgreSQL bundle lands here as one more branch and nowhere else. The offline
+ * tools' way into the data dir (`latchkey admin …`) is here too, for the same reason.
+ * @module
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Config } from '../config/config.js'
+import type { IdentityStore } from '../storage/identity-store.js'
+import type { Stores } from '../storage/stores.js'
+import { openSqlite } from '../backends/sqlite/index.js'
+import { openDatabase, type Database } from '../backends/sqlite/db.js'
+import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
+
+/** The SQLite database in the data dir. */
+export const DATABASE_FILE = 'latchkey.db'
+
+export function openStores(config: Config): Stores {
+  const url = config.databaseUrl
+  if (url !== undefined && url.startsWith('postgres'))
+    // Config already refuses it; kept here so no other path can reach a backend that is not built.
+    throw new Error(
+      '--database postgres:// is not implemented yet; run without --database to use SQLite',
+    )
+  return openSqlite(join(config.dataDir, DATABASE_FILE), {
+    blobDir: join(config.dataDir, 'objects'),
+    // One process owns a data dir; fsync runs on the thread pool (wal-sync.ts).
+    exclusive: true,
+    asyncDurability: true,
+  })
+}
+
+/**
+ * The data dir's identity store for offline tools (`latchkey admin …`), which must not write
+ * beside a running server. The server holds its database with an exclusive lock, so this fails
+ * at once, with a line saying so, instead of waiting; while the tool runs, a server cannot start.
+ */
+export function openIdentityStoreOffline(dataDir: string): {
+  store: IdentityStore
+  close(): Promise<void>
+} {
+  const path = join(dataDir, DATABASE_FILE)
+  if (!existsSync(path))
+    throw new Error(`no Latchkey database in ${dataDir} (${DATABASE_FILE}): check --data-dir`)
+  let db: Database | undefined
+  try {
+    // synchronous=FULL (no asyncDurability): each write is durable when its promise resolves.
+    const opened = openDatabase(path, { exclusive: true, busyTimeoutMs: 0 })
+    db = opened
+    const store = SqliteIdentityStore.open(opened)
+    return { store, close: async () => void opened.close() }
+  } catch (e) {
+    db?.close()
+    throw lockedError(e, dataDir)
+  }
+}
+
+/**
+ * SQLITE_BUSY (also as the cause of a failed group commit) → the one line an operator needs;
+ * anything else unchanged. `dataDir` is the data dir whose database was being opened or written.
+ */
+export function lockedError(e: unknown, dataDir: string): unknown {
+  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 4; depth++) {
+    const code = (c as { code?: unknown }).code
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
+      return new Error(
+        `the database ${join(dataDir, DATABASE_FILE)} is locked: a Latchkey server is running on this data dir. Stop it first (this command works offline only)`,
+      )
+    c = (c as { cause?: unknown }).cause
+  }
+  return e
+}

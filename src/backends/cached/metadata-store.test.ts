@@ -1,0 +1,94 @@
+/**
+ * The cache decorator learns only from the feed: a write through another decorator (another
+ * node's cache), a load racing a change, and a resync.
+ * @module
+ */
+import { describe, expect, it } from 'vitest'
+import { obj } from '../../../test/conformance/metadata-store.case.js'
+import type { ObjectRecord } from '../../storage/metadata-store.js'
+import { MemoryChangeFeed } from '../memory/change-feed.js'
+import { MemoryMetadataStore } from '../memory/metadata-store.js'
+import { CachedMetadataStore } from './metadata-store.js'
+
+const bucket = { name: 'b', accountId: 'a', createdAt: 1, region: 'r' }
+const etag = (c: string): string => c.repeat(32)
+
+describe('CachedMetadataStore', () => {
+  it('serves a write made through another cache on the same feed on the very next read', async () => {
+    const changes = new MemoryChangeFeed()
+    const inner = new MemoryMetadataStore({ changes })
+    const a = new CachedMetadataStore(inner, changes)
+    const b = new CachedMetadataStore(inner, changes)
+    expect(await b.getBucket('b')).toBeUndefined() // a cached absence
+    await a.createBucket(bucket)
+    expect(await b.getBucket('b')).toEqual(bucket)
+    await a.putObject(obj('b', 'k', { etag: etag('1') }))
+    expect((await b.getObject('b', 'k'))?.etag).toBe(etag('1'))
+    await a.putObject(obj('b', 'k', { etag: etag('2') }))
+    expect((await b.getObject('b', 'k'))?.etag).toBe(etag('2'))
+    await a.setObjectTags('b', 'k', { t: 'v' })
+    expect((await b.getObject('b', 'k'))?.tags).toEqual({ t: 'v' })
+    await a.deleteObject('b', 'k')
+    expect(await b.getObject('b', 'k')).toBeUndefined()
+    await a.deleteBucket('b')
+    expect(await b.getBucket('b')).toBeUndefined()
+  })
+
+  it('does not keep a load that a change overtook', async () => {
+    const changes = new MemoryChangeFeed()
+    const inner = new MemoryMetadataStore({ changes })
+    await inner.createBucket(bucket)
+    await inner.putObject(obj('b', 'k', { etag: etag('1') }))
+    // A slow backing store: the read answers with what it saw before the write landed.
+    let release: (() => void) | undefined
+    const slow = Object.create(inner) as MemoryMetadataStore
+    slow.getObject = async (bk, k): Promise<ObjectRecord | undefined> => {
+      const seen = await inner.getObject(bk, k)
+      await new Promise<void>((r) => (release = r))
+      return seen
+    }
+    const cached = new CachedMetadataStore(slow, changes)
+    const stale = cached.getObject('b', 'k')
+    await Promise.resolve()
+    await inner.putObject(obj('b', 'k', { etag: etag('2') }))
+    release?.()
+    expect((await stale)?.etag).toBe(etag('1'))
+    slow.getObject = (bk, k) => inner.getObject(bk, k)
+    expect((await cached.getObject('b', 'k'))?.etag).toBe(etag('2'))
+  })
+
+  it('drops everything on resync', async () => {
+    const changes = new MemoryChangeFeed()
+    const inner = new MemoryMetadataStore() // publishes nothing: only resync can help
+    await inner.createBucket(bucket)
+    await inner.putObject(obj('b', 'k', { etag: etag('1') }))
+    let resync: (() => void) | undefined
+    const feed = Object.create(changes) as MemoryChangeFeed
+    feed.subscribe = (s) => {
+      resync = () => void s.resync()
+      return changes.subscribe(s)
+    }
+    const cached = new CachedMetadataStore(inner, feed)
+    expect((await cached.getObject('b', 'k'))?.etag).toBe(etag('1'))
+    await inner.putObject(obj('b', 'k', { etag: etag('2') }))
+    expect((await cached.getObject('b', 'k'))?.etag).toBe(etag('1'))
+    resync?.()
+    expect((await cached.getObject('b', 'k'))?.etag).toBe(etag('2'))
+  })
+
+  it('evicts least recently used records past its entry budget', async () => {
+    const changes = new MemoryChangeFeed()
+    const inner = new MemoryMetadataStore()
+    await inner.createBucket(bucket)
+    for (const k of ['x', 'y', 'z']) await inner.putObject(obj('b', k, { etag: etag('1') }))
+    const cached = new CachedMetadataStore(inner, changes, { objectEntries: 2 })
+    await cached.getObject('b', 'x')
+    await cached.getObject('b', 'y')
+    await cached.getObject('b', 'x') // y is now the oldest
+    await cached.getObject('b', 'z') // evicts y
+    for (const k of ['x', 'y', 'z']) await inner.putObject(obj('b', k, { etag: etag('2') }))
+    expect((await cached.getObject('b', 'x'))?.etag).toBe(etag('1'))
+    expect((await cached.getObject('b', 'z'))?.etag).toBe(etag('1'))
+    expect((await cached.getObject('b', 'y'))?.etag).toBe(etag('2'))
+  })
+})

@@ -1,0 +1,99 @@
+/**
+ * The SQLite bundle: one process, one database file, opened as one object that owns the
+ * connection, its single group committer and (under async durability) the WalSyncer that
+ * acknowledges every batch. Nothing is looked up by connection any more, so which committer a
+ * store uses and how large its batches get are decided here, once, before any store exists.
+ *
+ * The change feed is the in-process one: the server holds the database with an exclusive lock,
+ * so every write to it is made by this process and fanning changes out in process reaches every
+ * subscriber there is (an offline tool can only write while no server runs).
+ * @module
+ */
+import { FsBlobStore } from '../fs/blob-store.js'
+import { CachedMetadataStore } from '../cached/metadata-store.js'
+import { MemoryChangeFeed } from '../memory/change-feed.js'
+import type { Stores } from '../../storage/stores.js'
+import { openDatabase, type Database } from './db.js'
+import { GroupCommit, shareGroupCommit } from './group-commit.js'
+import { enableAsyncDurability, prepareClose, type WalSyncer } from './wal-sync.js'
+import { SqliteMetadataStore } from './metadata-store.js'
+import { SqliteIdentityStore } from './identity-store.js'
+
+export interface SqliteOptions {
+  /** Where the file blob store keeps object bodies (the data dir's `objects/`). */
+  readonly blobDir: string
+  /** Hold the database lock for the connection's life (the server's own database). */
+  readonly exclusive?: boolean
+  /** Lock wait in ms, opening included (default 5000; 0 fails at once on a held database). */
+  readonly busyTimeoutMs?: number
+  /**
+   * fsync off the event loop (wal-sync.ts): `synchronous=OFF` and the WAL fsynced on the thread
+   * pool before a batch is acknowledged. File databases only; default false (synchronous=FULL).
+   */
+  readonly asyncDurability?: boolean
+  /** With asyncDurability: checkpoint once the WAL reaches this size (default 64 MiB; tests). */
+  readonly checkpointBytes?: number
+  /** Flush the write queue early once it holds this many ops (default 512). */
+  readonly maxBatch?: number
+}
+
+/** The bundle, plus the connection itself for SQLite-only tooling and tests. */
+export interface SqliteStores extends Stores {
+  readonly db: Database
+  readonly commits: GroupCommit
+}
+
+export function openSqlite(path: string, opts: SqliteOptions): SqliteStores {
+  const db = openDatabase(path, {
+    ...(opts.exclusive !== undefined ? { exclusive: opts.exclusive } : {}),
+    ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
+  })
+  try {
+    const file = path !== ':memory:' && path !== ''
+    const syncer: WalSyncer | undefined =
+      opts.asyncDurability === true && file
+        ? enableAsyncDurability(
+            db,
+            path,
+            opts.checkpointBytes !== undefined ? { checkpointBytes: opts.checkpointBytes } : {},
+          )
+        : undefined
+    const commits = new GroupCommit(db, {
+      syncer,
+      ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
+    })
+    // Until SqliteIdentityStore.open takes its committer, it finds this one by connection.
+    shareGroupCommit(db, commits)
+    // In-process fan-out is complete here: this process holds the database file exclusively, so
+    // every write to it is made (and published) by this process.
+    const changes = new MemoryChangeFeed()
+    const metadata = new CachedMetadataStore(
+      new SqliteMetadataStore(db, { commits, changes }),
+      changes,
+    )
+    const identity = SqliteIdentityStore.open(db)
+    const blobs = new FsBlobStore(opts.blobDir)
+    let closing: Promise<void> | undefined
+    return {
+      db,
+      commits,
+      metadata,
+      identity,
+      blobs,
+      changes,
+      close: () =>
+        (closing ??= (async () => {
+          await metadata.close()
+          await commits.drain() // identity writes share the committer
+          await changes.close()
+          // Closing checkpoints the WAL into the database file: make that checkpoint fsync.
+          prepareClose(db)
+          await syncer?.close()
+          db.close()
+        })()),
+    }
+  } catch (e) {
+    db.close()
+    throw e
+  }
+}

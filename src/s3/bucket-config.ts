@@ -1,0 +1,107 @@
+/**
+ * What the S3 pipeline reads for nearly every request besides the bucket record: the bucket's
+ * compiled policy, its parsed CORS rules, and the owner shown for an account. All three are
+ * cached here and invalidated only by the ChangeFeed (a bucket's `policy`, `cors`, `created` or
+ * `deleted` change; an `account` change; `resync`), never by a call an operation must remember
+ * to make, so a change made by another node or behind the service's back is seen on the very
+ * next request, exactly like one this process made.
+ *
+ * A load that a change overtook is not kept (each cache has an epoch that changes bump), so an
+ * asynchronous store cannot leave a stale document cached for ever.
+ * @module
+ */
+import type { ChangeFeed } from '../storage/change-feed.js'
+import type { MetadataStore } from '../storage/metadata-store.js'
+import type { AccountDirectory } from '../iam/types.js'
+import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
+import { parseCorsConfig, type CorsRule } from './cors.js'
+import type { OwnerInfo } from './operation.js'
+
+export class BucketConfig {
+  private readonly meta: MetadataStore
+  private readonly accounts: Pick<AccountDirectory, 'byId'>
+  private readonly unsubscribe: () => void
+  /** Compiled bucket policies by bucket; null = none. */
+  private readonly policies = new Map<string, CompiledPolicy | null>()
+  /** Parsed CORS rules by bucket; null = none. */
+  private readonly cors = new Map<string, readonly CorsRule[] | null>()
+  private readonly owners = new Map<string, OwnerInfo>()
+  private policyEpoch = 0
+  private corsEpoch = 0
+
+  constructor(deps: {
+    readonly meta: MetadataStore
+    readonly changes: ChangeFeed
+    readonly accounts: Pick<AccountDirectory, 'byId'>
+  }) {
+    this.meta = deps.meta
+    this.accounts = deps.accounts
+    this.unsubscribe = deps.changes.subscribe({
+      change: (c) => {
+        if (c.kind === 'bucket') {
+          if (c.part !== 'cors') this.dropPolicy(c.bucket)
+          if (c.part !== 'policy') this.dropCors(c.bucket)
+        } else if (c.kind === 'account') {
+          this.owners.delete(c.id)
+        }
+      },
+      resync: () => {
+        this.policies.clear()
+        this.cors.clear()
+        this.owners.clear()
+        this.policyEpoch++
+        this.corsEpoch++
+      },
+    })
+  }
+
+  private dropPolicy(bucket: string): void {
+    this.policyEpoch++
+    this.policies.delete(bucket)
+  }
+
+  private dropCors(bucket: string): void {
+    this.corsEpoch++
+    this.cors.delete(bucket)
+  }
+
+  /** The bucket's policy, compiled; undefined when it has none. */
+  async policy(bucket: string): Promise<CompiledPolicy | undefined> {
+    const hit = this.policies.get(bucket)
+    if (hit !== undefined) return hit ?? undefined
+    const epoch = this.policyEpoch
+    const text = await this.meta.getBucketSubresource(bucket, 'policy')
+    const compiled =
+      text === undefined
+        ? null
+        : parsePolicy(text, { kind: 'resource', name: 'bucket-policy', source: 'resource' })
+    if (epoch === this.policyEpoch) this.policies.set(bucket, compiled)
+    return compiled ?? undefined
+  }
+
+  /** The bucket's CORS rules; undefined when it has no CORS configuration. */
+  async corsRules(bucket: string): Promise<readonly CorsRule[] | undefined> {
+    const hit = this.cors.get(bucket)
+    if (hit !== undefined) return hit ?? undefined
+    const epoch = this.corsEpoch
+    const text = await this.meta.getBucketSubresource(bucket, 'cors')
+    const rules = text === undefined ? null : parseCorsConfig(text)
+    if (epoch === this.corsEpoch) this.cors.set(bucket, rules)
+    return rules ?? undefined
+  }
+
+  /** Owner (canonical id + display name) of an account, consistent across every response. */
+  owner(accountId: string): OwnerInfo {
+    let o = this.owners.get(accountId)
+    if (o === undefined) {
+      const acct = this.accounts.byId(accountId)
+      o = { id: acct?.canonicalId ?? accountId, displayName: acct?.name ?? accountId }
+      this.owners.set(accountId, o)
+    }
+    return o
+  }
+
+  close(): void {
+    this.unsubscribe()
+  }
+}
