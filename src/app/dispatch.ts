@@ -15,6 +15,8 @@
  */
 import { parseQuery, type RawRequest, type RequestContext } from '../http/raw-request.js'
 import { jsonResponse, type HttpResponse } from '../http/http-response.js'
+import { S3Error, renderS3Error } from '../s3/errors.js'
+import { StsError, renderStsErrorXml } from '../sts/errors.js'
 
 export type SurfaceHandler = (raw: RawRequest, ctx: RequestContext) => Promise<HttpResponse>
 export type StsSurfaceHandler = (
@@ -106,14 +108,44 @@ export async function dispatch(
       return {
         status: 413,
         headers: { 'content-type': 'text/xml' },
-        body:
-          '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>' +
-          '<Code>ValidationError</Code><Message>Request body exceeds the limit of 65536 bytes</Message></Error>' +
-          `<RequestId>${ctx.requestId}</RequestId></ErrorResponse>`,
+        body: renderStsErrorXml(
+          new StsError(
+            'ValidationError',
+            `Request body exceeds the limit of ${STS_MAX_BODY} bytes`,
+          ),
+          ctx.requestId,
+        ),
       }
     return s.sts(raw, ctx, body)
   }
   return s.s3(raw, ctx)
+}
+
+/**
+ * The listener's last-resort answer when a handler threw past its own error rendering: a 500 in
+ * the format of the surface the request was for (admin JSON, STS <ErrorResponse>, S3 <Error>).
+ */
+export function internalErrorAnswer(
+  raw: RawRequest | undefined,
+  requestId: string,
+): { readonly type: string; readonly body: string } {
+  if (raw === undefined)
+    return {
+      type: 'application/xml',
+      body: renderS3Error(new S3Error('InternalError'), '/', requestId),
+    }
+  if (raw.rawPath === ADMIN_PREFIX || raw.rawPath.startsWith(`${ADMIN_PREFIX}/`))
+    return {
+      type: 'application/json',
+      // admin/errors.ts's InternalError row, spelled here: dispatch does not import the admin surface.
+      body: JSON.stringify({ error: { code: 'InternalError', message: 'Internal error' } }),
+    }
+  if (isStsRequest(raw))
+    return { type: 'text/xml', body: renderStsErrorXml(new StsError('InternalFailure'), requestId) }
+  return {
+    type: 'application/xml',
+    body: renderS3Error(new S3Error('InternalError'), raw.rawPath, requestId),
+  }
 }
 
 function onBucketHost(raw: RawRequest, s: Surfaces): boolean {

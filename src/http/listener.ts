@@ -18,7 +18,7 @@ import { Readable } from 'node:stream'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import type { RawRequest, RequestContext } from './raw-request.js'
-import { dispatch, isStsRequest, type Surfaces } from '../app/dispatch.js'
+import { dispatch, internalErrorAnswer, isStsRequest, type Surfaces } from '../app/dispatch.js'
 import { writeResponse } from './respond.js'
 import type { TlsMaterial } from './tls.js'
 import { IdleWatchdog } from './idle-watchdog.js'
@@ -167,6 +167,7 @@ async function handle(
     'x-amz-id-2': requestId,
     server: 'Latchkey',
   }
+  let seen: RawRequest | undefined // for the last-resort answer's format
   try {
     let target = req.url ?? '/'
     if (!target.startsWith('/')) {
@@ -194,6 +195,7 @@ async function handle(
       remoteAddress: req.socket.remoteAddress ?? '',
       secure,
     }
+    seen = raw
     watchdog.watch(req, res, (kind) => {
       // The client went quiet: answer RequestTimeout if nothing was sent yet, then close. The
       // handler still waiting on the body sees it abort and cleans up (temp files, no commit).
@@ -242,10 +244,9 @@ async function handle(
     // A handler bug: never crash, answer 500 if we still can.
     opts.log.error({ err, requestId }, 'unhandled request error')
     if (!res.headersSent) {
-      res.writeHead(500, { 'content-type': 'application/xml', ...reqIdHeaders })
-      res.end(
-        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message><RequestId>${requestId}</RequestId></Error>`,
-      )
+      const answer = internalErrorAnswer(seen, requestId)
+      res.writeHead(500, { 'content-type': answer.type, ...reqIdHeaders })
+      res.end(answer.body)
     } else {
       res.destroy()
     }

@@ -35,7 +35,8 @@ import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
 import { decide } from '../policy/combine.js'
 import { accessDeniedMessage } from '../policy/describe.js'
 import type { ConditionContext, RequestFacts } from '../policy/types.js'
-import { S3Error, toS3Error, renderS3Error } from './errors.js'
+import { S3Error, toS3Error, renderS3Error, fromAuthError } from './errors.js'
+import { AuthError, addressNotAllowed, assertAddressAllowed } from '../auth/errors.js'
 import { resolveTarget } from './addressing.js'
 import { checkObjectKey } from './object-key.js'
 import { route } from './router.js'
@@ -190,11 +191,8 @@ export class S3Pipeline {
       release = slot
 
       // 4. Allow-list of the caller's account.
-      if (
-        principal.kind !== 'anonymous' &&
-        !this.deps.iam.addressAllowed(principal.accountId, raw.remoteAddress)
-      )
-        throw notOnAllowList(raw.remoteAddress)
+      if (principal.kind !== 'anonymous')
+        assertAddressAllowed(this.deps.iam, principal.accountId, raw.remoteAddress)
 
       // 5. Bucket and key.
       if (target.bucket !== undefined && op.name !== 'CreateBucket') {
@@ -202,11 +200,8 @@ export class S3Pipeline {
         if (bucketRecord === undefined)
           throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket })
         // The owner's list binds every caller (step 4 already checked the owner's own callers).
-        if (
-          (principal.kind === 'anonymous' || principal.accountId !== bucketRecord.accountId) &&
-          !this.deps.iam.addressAllowed(bucketRecord.accountId, raw.remoteAddress)
-        )
-          throw notOnAllowList(raw.remoteAddress)
+        if (principal.kind === 'anonymous' || principal.accountId !== bucketRecord.accountId)
+          assertAddressAllowed(this.deps.iam, bucketRecord.accountId, raw.remoteAddress)
       }
       if (target.key !== undefined) checkObjectKey(target.key)
 
@@ -277,7 +272,7 @@ export class S3Pipeline {
       bucket !== req.bucketRecord &&
       !this.deps.iam.addressAllowed(bucket.accountId, req.raw.remoteAddress)
     )
-      return notOnAllowList(req.raw.remoteAddress)
+      return fromAuthError(addressNotAllowed(req.raw.remoteAddress))
     const identity = p.kind === 'anonymous' ? { identity: [] } : await this.deps.iam.policiesFor(p)
     const resourcePolicy = bucket !== undefined ? await this.bucketPolicy(bucket.name) : undefined
     const sameAccount =
@@ -388,9 +383,8 @@ export class S3Pipeline {
       a.scope,
     )
     if (!verifyPostSignature(a.policyB64, a.signature, key))
-      throw new S3Error('SignatureDoesNotMatch')
-    if (!this.deps.iam.addressAllowed(cred.principal.accountId, req.raw.remoteAddress))
-      throw notOnAllowList(req.raw.remoteAddress)
+      throw new AuthError('signature-mismatch')
+    assertAddressAllowed(this.deps.iam, cred.principal.accountId, req.raw.remoteAddress)
     return cred.principal
   }
 }
@@ -488,13 +482,6 @@ class RequestConditionKeys implements ConditionContext {
         return undefined
     }
   }
-}
-
-function notOnAllowList(address: string): S3Error {
-  return new S3Error(
-    'AccessDenied',
-    `Access from ${address} is not allowed by the account's address allow-list`,
-  )
 }
 
 function normalizeIp(addr: string): string {

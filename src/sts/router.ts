@@ -7,6 +7,7 @@
  * @module
  */
 import { sha256Hex } from '../crypto/hash.js'
+import { assertAddressAllowed } from '../auth/errors.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { jsonResponse } from '../http/http-response.js'
 import { parseQuery, type RawRequest, type RequestContext } from '../http/raw-request.js'
@@ -104,11 +105,7 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
       const caller = auth.principal
       if (caller.kind === 'anonymous') throw new StsError('MissingAuthenticationToken')
       // 4. Allow-list of the caller's account.
-      if (!deps.iam.addressAllowed(caller.accountId, raw.remoteAddress))
-        throw new StsError(
-          'AccessDenied',
-          `Access from ${raw.remoteAddress} is not allowed for this account`,
-        )
+      assertAddressAllowed(deps.iam, caller.accountId, raw.remoteAddress)
       // 5. The action.
       return await row.run.fn(c, caller)
     } catch (err) {

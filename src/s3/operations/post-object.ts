@@ -36,7 +36,7 @@ import { deleteBody, writeBody } from '../../storage/body-writer.js'
 import { StorageError } from '../../storage/errors.js'
 import type { BodyRef, ObjectRecord, StoredChecksum } from '../../storage/metadata-store.js'
 import { bucketArn } from '../bucket-name.js'
-import { S3Error } from '../errors.js'
+import { S3Error, bodyStreamError } from '../errors.js'
 import { checkObjectKey } from '../object-key.js'
 import type { Operation, S3Env, S3Request, S3Response } from '../operation.js'
 import { bucketRecordOf } from '../responses.js'
@@ -152,7 +152,7 @@ export function startForm(req: S3Request): Promise<FormStart> {
         )
       resolveDone()
     })
-    req.body.on('error', (e) => fail(e instanceof S3Error ? e : new S3Error('IncompleteBody')))
+    req.body.on('error', (e) => fail(bodyStreamError(e)))
     req.body.pipe(bb)
   })
 }
