@@ -200,6 +200,42 @@ describe('AssumeRole', () => {
     expect(h.iam.issued[2]?.policies.map((p) => p.name)).toEqual(['AmazonS3FullAccess'])
   })
 
+  it('STS sees the aws:* keys S3 sees: an IPv4 Deny holds for an IPv4-mapped client, Referer is set', async () => {
+    const h = harness()
+    h.iam.extraPolicies.set(ALICE.userId, [
+      parsePolicy(
+        JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Deny',
+              Action: 'sts:AssumeRole',
+              Resource: '*',
+              Condition: { IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } },
+            },
+            {
+              Effect: 'Deny',
+              Action: 'sts:GetSessionToken',
+              Resource: '*',
+              Condition: { StringLike: { 'aws:Referer': 'https://evil.test/*' } },
+            },
+          ],
+        }),
+        { kind: 'identity', name: 'user-policy', source: 'identity' },
+      ),
+    ])
+    const mapped = await post(h, BASE, { key: 'S4AKALICE', address: '::ffff:192.0.2.7' })
+    expect([mapped.status, errCode(mapped)]).toEqual([403, 'AccessDenied'])
+    expect((await post(h, BASE, { key: 'S4AKALICE', address: '198.51.100.1' })).status).toBe(200)
+    const gst = { Action: 'GetSessionToken', Version: '2011-06-15' }
+    const referred = await post(h, gst, {
+      key: 'S4AKALICE',
+      headers: { referer: 'https://evil.test/page' },
+    })
+    expect([referred.status, errCode(referred)]).toEqual([403, 'AccessDenied'])
+    expect((await post(h, gst, { key: 'S4AKALICE' })).status).toBe(200)
+  })
+
   it('lets an explicit Deny on sts:AssumeRole in the user policy refuse', async () => {
     const h = harness()
     h.iam.extraPolicies.set(ALICE.userId, [
