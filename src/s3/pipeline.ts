@@ -18,19 +18,21 @@ import { discardRequestBody } from '../http/drain.js'
 import type { HttpResponse } from '../http/http-response.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
-import type { CredentialProvider, PolicyProvider, AccountDirectory } from '../iam/types.js'
-import { authenticateS3, resolveCredential, type AuthDeps } from '../auth/authenticate.js'
+import type { AccountDirectory } from '../iam/types.js'
+import type { CredentialProvider } from '../auth/credentials.js'
+import type { PolicyProvider } from '../policy/principal-policies.js'
+import { authenticateS3, type AuthDeps } from '../auth/authenticate.js'
+import { authenticatePostForm } from '../auth/post-form.js'
 import { principalArn, type Principal } from '../auth/principal.js'
 import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { SignatureInput } from '../auth/sigv4/parse.js'
 import type { SigV2Input } from '../auth/sigv2/parse.js'
-import { parsePostAuth, verifyPostSignature } from '../auth/sigv4/post-policy.js'
 import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
 import type { ConditionContext } from '../policy/types.js'
 import { authorize, NO_POLICIES } from '../policy/authorize.js'
 import { normalizeIp, principalFacts, RequestConditionKeys } from '../policy/request-context.js'
 import { S3Error, toS3Error, renderS3Error, fromAuthError } from './errors.js'
-import { AuthError, addressNotAllowed, assertAddressAllowed } from '../auth/errors.js'
+import { addressNotAllowed, assertAddressAllowed } from '../auth/errors.js'
 import { resolveTarget } from './addressing.js'
 import { checkObjectKey } from './object-key.js'
 import { route } from './router.js'
@@ -129,7 +131,8 @@ export class S3Pipeline {
       bucketCorsChanged: (b) => this.corsCache.delete(b),
       limits: deps.limits,
       region: deps.region,
-      authenticatePostForm: (fields, req) => this.authenticatePostForm(fields, req),
+      authenticatePostForm: (fields, req) =>
+        authenticatePostForm(fields, this.authDeps(req.ctx.clock), deps.iam, req.raw.remoteAddress),
     }
   }
 
@@ -189,7 +192,7 @@ export class S3Pipeline {
         assertAddressAllowed(this.deps.iam, principal.accountId, raw.remoteAddress)
 
       // 5. Bucket and key.
-      if (target.bucket !== undefined && op.name !== 'CreateBucket') {
+      if (target.bucket !== undefined && op.target !== 'new-bucket') {
         bucketRecord = await this.deps.meta.getBucket(target.bucket)
         if (bucketRecord === undefined)
           throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket })
@@ -217,10 +220,12 @@ export class S3Pipeline {
       }
 
       // 6. Authorize.
-      for (const need of op.authorize(req)) {
-        const denied = await this.check(req, need, bucketRecord)
-        if (denied !== undefined) throw denied
-      }
+      const needs = op.authorize(req)
+      if (needs !== 'self')
+        for (const need of needs) {
+          const denied = await this.check(req, need, bucketRecord)
+          if (denied !== undefined) throw denied
+        }
 
       // 7. Handle.
       const res = await op.handle(req, this.env)
@@ -332,29 +337,6 @@ export class S3Pipeline {
       this.ownerCache.set(accountId, o)
     }
     return o
-  }
-
-  private async authenticatePostForm(
-    fields: ReadonlyMap<string, string>,
-    req: S3Request,
-  ): Promise<Principal> {
-    if (!fields.has('x-amz-signature') && !fields.has('policy')) return { kind: 'anonymous' }
-    const a = parsePostAuth(fields)
-    const cred = await resolveCredential(
-      this.authDeps(req.ctx.clock),
-      a.accessKeyId,
-      a.sessionToken,
-    )
-    const key = this.deps.keyCache.get(
-      cred.accessKeyId,
-      cred.secretVersion,
-      cred.secretKey,
-      a.scope,
-    )
-    if (!verifyPostSignature(a.policyB64, a.signature, key))
-      throw new AuthError('signature-mismatch')
-    assertAddressAllowed(this.deps.iam, cred.principal.accountId, req.raw.remoteAddress)
-    return cred.principal
   }
 }
 

@@ -5,7 +5,7 @@
  * The form is parsed with busboy while it streams: every field before `file` is collected, the
  * file itself is never buffered (size limiter → MD5/checksum digests → writeBody), and fields
  * after the file are ignored, as AWS does. The operation authenticates and authorizes itself
- * (`authorize` returns []), in this order:
+ * (`authorize` returns 'self'), in this order:
  *  1. fields up to `file`; `key` with `${filename}` substituted, checked by the path's key rule;
  *  2. env.authenticatePostForm → principal (anonymous when unsigned);
  *  3. the POST policy: expiration, eq/starts-with conditions, no unnamed fields;
@@ -38,7 +38,7 @@ import type { BodyRef, ObjectRecord, StoredChecksum } from '../../storage/metada
 import { bucketArn } from '../bucket-name.js'
 import { S3Error, bodyStreamError } from '../errors.js'
 import { checkObjectKey } from '../object-key.js'
-import type { Operation, S3Env, S3Request, S3Response } from '../operation.js'
+import type { SelfAuthorizingOperation, S3Env, S3Request, S3Response } from '../operation.js'
 import { bucketRecordOf } from '../responses.js'
 import { describeObject } from '../object/headers.js'
 import { parseTaggingXml, type TagSet } from '../object/tags.js'
@@ -410,9 +410,10 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
   })
 }
 
-export const postObject: Operation = {
+export const postObject: SelfAuthorizingOperation = {
   name: 'PostObject',
-  authorize: () => [],
+  target: 'bucket',
+  authorize: () => 'self',
   async handle(req, env) {
     bucketRecordOf(req)
     const form = await startForm(req)
