@@ -1,5 +1,5 @@
 /**
- * The STS request flow, independent of how authentication is wired (handler.ts injects the real
+ * The STS request flow, independent of how authentication is wired (index.ts injects the real
  * one). Steps: 1 read parameters (body, then query), 2 check Action and Version, 3 authenticate
  * (signed actions; RSLogin is unsigned and ignores any signature), 4 enforce the account's address
  * allow-list, 5 run the action, 6 render any error in the action family's format (XML
