@@ -4,7 +4,7 @@
  * parse by name: `AssumedRoleId` (not MinIO's/Lyve's `AssumeRoleId`). Plus the Lyve RS* JSON.
  * @module
  */
-import { xmlEscape } from '../s3/errors.js'
+import { xmlEscape } from '../http/xml-escape.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { STS_NS } from './errors.js'
 
