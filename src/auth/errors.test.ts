@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AuthError, addressNotAllowed, assertAddressAllowed } from './errors.js'
-import { FROM_AUTH as S3_FROM_AUTH, toS3Error } from '../s3/errors.js'
+import { FROM_AUTH as S3_FROM_AUTH, S3Error, bodyStreamError, toS3Error } from '../s3/errors.js'
 import { FROM_AUTH as STS_FROM_AUTH, toStsError } from '../sts/errors.js'
 
 // The surfaces' mapping of auth failures, seen from the wire: S3 keeps auth's text and detail
@@ -62,5 +62,15 @@ describe('AuthError through each surface', () => {
       'AccessDenied',
     )
     expect(toStsError(new AuthError('incomplete-body')).code).toBe('InternalFailure')
+  })
+
+  it('a failing S3 body stream: auth verifier errors keep their code, anything else is IncompleteBody', () => {
+    const mismatch = bodyStreamError(new AuthError('payload-hash-mismatch', undefined, { A: '1' }))
+    expect([mismatch.code, mismatch.extra]).toEqual(['XAmzContentSHA256Mismatch', { A: '1' }])
+    expect(bodyStreamError(new AuthError('chunk-signature-mismatch')).code).toBe(
+      'SignatureDoesNotMatch',
+    )
+    expect(bodyStreamError(new S3Error('EntityTooLarge')).code).toBe('EntityTooLarge')
+    expect(bodyStreamError(new Error('ECONNRESET')).code).toBe('IncompleteBody')
   })
 })

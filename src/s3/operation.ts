@@ -22,7 +22,8 @@ export interface S3Request {
   readonly principal: Principal
   /**
    * The payload with transport encoding removed: aws-chunked decoded, chunk signatures and the
-   * signed payload hash verified while streaming (the stream errors with an S3Error on mismatch).
+   * signed payload hash verified while streaming (the stream errors with an AuthError on mismatch;
+   * s3/errors.ts bodyStreamError maps it).
    */
   readonly body: Readable
   /** Decoded payload length when known (Content-Length or x-amz-decoded-content-length). */
@@ -85,7 +86,8 @@ export interface S3Env {
   /**
    * Browser POST uploads authenticate from form fields: resolve the credential named by
    * x-amz-credential, check x-amz-security-token, verify x-amz-signature over the policy, and
-   * return the principal (anonymous when the form carries no signature fields). Throws S3Error.
+   * return the principal (anonymous when the form carries no signature fields). Throws AuthError
+   * (auth/post-form.ts).
    */
   authenticatePostForm(fields: ReadonlyMap<string, string>, req: S3Request): Promise<Principal>
 }
