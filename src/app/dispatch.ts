@@ -17,6 +17,8 @@ import { parseQuery, type RawRequest, type RequestContext } from '../http/raw-re
 import { jsonResponse, type HttpResponse } from '../http/http-response.js'
 import type { RequestRouter } from '../http/listener.js'
 import { readBounded } from '../http/read-bounded.js'
+import { S3Error, renderS3Error } from '../s3/errors.js'
+import { StsError, renderStsErrorXml } from '../sts/errors.js'
 
 export type SurfaceHandler = (raw: RawRequest, ctx: RequestContext) => Promise<HttpResponse>
 export type StsSurfaceHandler = (
@@ -110,14 +112,44 @@ export async function dispatch(
       return {
         status: 413,
         headers: { 'content-type': 'text/xml' },
-        body:
-          '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>' +
-          '<Code>ValidationError</Code><Message>Request body exceeds the limit of 65536 bytes</Message></Error>' +
-          `<RequestId>${ctx.requestId}</RequestId></ErrorResponse>`,
+        body: renderStsErrorXml(
+          new StsError(
+            'ValidationError',
+            `Request body exceeds the limit of ${STS_MAX_BODY} bytes`,
+          ),
+          ctx.requestId,
+        ),
       }
     return s.sts(raw, ctx, body.bytes)
   }
   return s.s3(raw, ctx)
+}
+
+/**
+ * The listener's last-resort answer when a handler threw past its own error rendering: a 500 in
+ * the format of the surface the request was for (admin JSON, STS <ErrorResponse>, S3 <Error>).
+ */
+export function internalErrorAnswer(
+  raw: RawRequest | undefined,
+  requestId: string,
+): { readonly type: string; readonly body: string } {
+  if (raw === undefined)
+    return {
+      type: 'application/xml',
+      body: renderS3Error(new S3Error('InternalError'), '/', requestId),
+    }
+  if (raw.rawPath === ADMIN_PREFIX || raw.rawPath.startsWith(`${ADMIN_PREFIX}/`))
+    return {
+      type: 'application/json',
+      // admin/errors.ts's InternalError row, spelled here: dispatch does not import the admin surface.
+      body: JSON.stringify({ error: { code: 'InternalError', message: 'Internal error' } }),
+    }
+  if (isStsRequest(raw))
+    return { type: 'text/xml', body: renderStsErrorXml(new StsError('InternalFailure'), requestId) }
+  return {
+    type: 'application/xml',
+    body: renderS3Error(new S3Error('InternalError'), raw.rawPath, requestId),
+  }
 }
 
 function onBucketHost(raw: RawRequest, s: Surfaces): boolean {
@@ -127,38 +159,37 @@ function onBucketHost(raw: RawRequest, s: Surfaces): boolean {
 
 const IDLE_MESSAGE =
   'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.'
-const INTERNAL_MESSAGE = 'We encountered an internal error. Please try again.'
 
-/**
- * The listener's own answers (the client went idle: 400 RequestTimeout; a handler threw: 500
- * InternalError), in the format of the surface the request was for.
- */
-export function failureAnswer(
+/** 400 RequestTimeout (the client went idle) in the format of the surface it was talking to. */
+export function requestTimeoutAnswer(
   raw: RawRequest,
   requestId: string,
-  kind: 'request-timeout' | 'internal',
-): { type: string; body: string } {
-  const [code, message] =
-    kind === 'request-timeout'
-      ? ['RequestTimeout', IDLE_MESSAGE]
-      : ['InternalError', INTERNAL_MESSAGE]
-  if (raw.rawPath === '/api/admin' || raw.rawPath.startsWith('/api/admin/'))
-    return { type: 'application/json', body: JSON.stringify({ error: { code, message } }) }
+): { readonly type: string; readonly body: string } {
+  if (raw.rawPath === ADMIN_PREFIX || raw.rawPath.startsWith(`${ADMIN_PREFIX}/`))
+    return {
+      type: 'application/json',
+      body: JSON.stringify({ error: { code: 'RequestTimeout', message: IDLE_MESSAGE } }),
+    }
   if (isStsRequest(raw))
     return {
       type: 'text/xml',
       body:
-        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>' +
-        `<Type>${kind === 'internal' ? 'Receiver' : 'Sender'}</Type>` +
-        `<Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>' +
+        `<Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
     }
   return {
     type: 'application/xml',
-    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${requestId}</RequestId></Error>`,
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>RequestTimeout</Code><Message>${IDLE_MESSAGE}</Message><RequestId>${requestId}</RequestId></Error>`,
   }
 }
 
 /** The router the listener is given: every request through `dispatch`. */
 export function createRouter(s: Surfaces): RequestRouter {
-  return { handle: (raw, ctx) => dispatch(raw, ctx, s), failure: failureAnswer }
+  return {
+    handle: (raw, ctx) => dispatch(raw, ctx, s),
+    failure: (raw, requestId, kind) =>
+      kind === 'internal'
+        ? internalErrorAnswer(raw, requestId)
+        : requestTimeoutAnswer(raw, requestId),
+  }
 }

@@ -4,15 +4,15 @@
  * the signature with a cached signing key, and wrap the body in the payload decoder that verifies
  * the payload hash / chunk signatures while it streams. S3 also accepts SigV2 (sigv2/), checked
  * first with a prefix test so the SigV4 path costs the same.
- * Steps are numbered as they run; each failure throws an S3Error with S3's code (the STS surface
- * maps them to its own codes).
+ * Steps are numbered as they run; each failure throws an AuthError naming what failed (each
+ * surface maps the kind to its own code: FROM_AUTH in s3/errors.ts and sts/errors.ts).
  * @module
  */
 import type { Readable } from 'node:stream'
 import type { Clock } from '../lib/clock.js'
 import type { RawRequest, QueryMap } from '../http/raw-request.js'
-import type { CredentialProvider, ResolvedCredential } from '../iam/types.js'
-import { S3Error } from '../s3/errors.js'
+import type { CredentialProvider, ResolvedCredential } from './credentials.js'
+import { AuthError } from './errors.js'
 import type { Principal } from './principal.js'
 import { parseSignature, type SignatureInput } from './sigv4/parse.js'
 import { verifySignature } from './sigv4/verify.js'
@@ -57,16 +57,16 @@ export async function resolveCredential(
 ): Promise<ResolvedCredential> {
   const cred = await deps.credentials.resolve(accessKeyId)
   if (cred === undefined)
-    throw new S3Error('InvalidAccessKeyId', undefined, { AWSAccessKeyId: accessKeyId })
+    throw new AuthError('unknown-key', undefined, { AWSAccessKeyId: accessKeyId })
   switch (deps.credentials.checkSessionToken(cred, sessionToken, deps.clock.now())) {
     case 'ok':
       return cred
     case 'expired':
-      throw new S3Error('ExpiredToken', undefined, { 'Token-0': sessionToken ?? '' })
+      throw new AuthError('token-expired', undefined, { 'Token-0': sessionToken ?? '' })
     case 'missing':
-      throw new S3Error('InvalidToken', 'The provided token is malformed or otherwise invalid.')
+      throw new AuthError('token-missing', 'The provided token is malformed or otherwise invalid.')
     case 'invalid':
-      throw new S3Error('InvalidToken')
+      throw new AuthError('token-invalid')
   }
 }
 
@@ -91,8 +91,8 @@ export async function authenticate(
   })
   if (sig === undefined) return { principal: { kind: 'anonymous' } }
   if (sig.scope.service !== opts.service)
-    throw new S3Error(
-      'AuthorizationHeaderMalformed',
+    throw new AuthError(
+      'wrong-service',
       `The authorization header is malformed; the service '${sig.scope.service}' in the credential scope is wrong; expecting '${opts.service}'.`,
     )
   // 2. Credential and session token.

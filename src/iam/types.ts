@@ -8,57 +8,9 @@
 import type { Principal, ParentRef } from '../auth/principal.js'
 import type { CompiledPolicy } from '../policy/document.js'
 
-export interface ResolvedCredential {
-  readonly accessKeyId: string
-  /** The secret in plain text (kept decrypted only in memory). */
-  readonly secretKey: string
-  /** Changes whenever the secret changes; part of the signing-key cache key. */
-  readonly secretVersion: string
-  readonly principal: Exclude<Principal, { kind: 'anonymous' }>
-  /** Present for temporary credentials only. */
-  readonly session?: {
-    readonly expiresAt: number
-    /** False for sessions issued without a token (RSLogin, RSAssumeCustomerRole). */
-    readonly requiresToken: boolean
-  }
-}
-
-export type TokenCheck = 'ok' | 'missing' | 'invalid' | 'expired'
-
-export interface CredentialProvider {
-  /**
-   * The live credential for an access key id, or undefined when unknown, revoked, replaced, or
-   * its user is inactive/deleted. Served from memory: no database round trip per request.
-   */
-  resolve(accessKeyId: string): Promise<ResolvedCredential | undefined>
-  /**
-   * Check X-Amz-Security-Token against the credential: sessions need their token (unless issued
-   * without one) and must not be expired; long-term keys must not carry a token ('invalid').
-   */
-  checkSessionToken(cred: ResolvedCredential, token: string | undefined, now: number): TokenCheck
-}
-
-/** The policies that decide a principal's requests (compiled once, cached). */
-export interface PrincipalPolicies {
-  /** Identity-based policies: role preset, user extra policy, master key's full-rights policy. */
-  readonly identity: readonly CompiledPolicy[]
-  /**
-   * Every session policy of the session in one list (inline + PolicyArns, and those inherited
-   * through role chaining). Enough for a session with one layer; with several, decide with
-   * `sessionLayers` (a flat list would union what must be intersected).
-   */
-  readonly session?: readonly CompiledPolicy[]
-  /**
-   * Role chaining: one layer per AssumeRole that gave session policies, oldest ancestor first.
-   * The session may do only what its parent's identity policies AND every layer allow (within a
-   * layer allows union). Present whenever `session` is.
-   */
-  readonly sessionLayers?: readonly (readonly CompiledPolicy[])[]
-}
-
-export interface PolicyProvider {
-  policiesFor(p: Exclude<Principal, { kind: 'anonymous' }>): Promise<PrincipalPolicies>
-}
+// The ports moved to their owners; re-exported here while callers move over.
+export type { ResolvedCredential, TokenCheck, CredentialProvider } from '../auth/credentials.js'
+export type { PrincipalPolicies, PolicyProvider } from '../policy/principal-policies.js'
 
 export interface AccountInfo {
   readonly id: string // 12 digits

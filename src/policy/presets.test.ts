@@ -37,7 +37,11 @@ describe('role presets', () => {
     ['Writer', 'admin:CreateUser', false],
     ['SuperUser', 's3:PutBucketPolicy', true],
     ['SuperUser', 'sts:AssumeRole', true],
-    ['SuperUser', 'admin:CreateUser', true],
+    ['SuperUser', 'iam:CreateUser', true],
+    ['SuperUser', 'iam:ResetMasterKey', true],
+    ['SuperUser', 'admin:CreateUser', false],
+    ['Reader', 'iam:CreateUser', false],
+    ['Writer', 'iam:CreateUser', false],
     ['master', 's3:DeleteBucket', true],
     ['master', 'admin:ResetMasterKey', true],
   ] as const)('%s %s → %s', (role, action, want) => {

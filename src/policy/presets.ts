@@ -1,58 +1,39 @@
 /**
  * The fixed user roles and the master key, written as ordinary identity policies so one engine
- * decides everything. Resource "*" is safe: decide() needs a bucket-policy grant as well for
+ * decides everything. The action lists come from the typed catalogue (actions.ts). Resource "*" is safe: decide() needs a bucket-policy grant as well for
  * buckets of other accounts, so every preset stays inside its own account.
  *
  * - Reader: list and download (plus reading tags, ACLs, CORS, versioning, multipart listings)
  *   and the STS calls a user needs to mint scoped credentials for itself.
  * - Writer: Reader + create/delete buckets, upload, delete, multipart, object tags/ACLs,
  *   bucket CORS and bucket tags. Not bucket policies or bucket ACLs (security settings).
- * - SuperUser: everything in its account: s3:*, sts:*, admin:* (users, keys, sessions).
+ * - SuperUser: everything in its account: s3:*, sts:*, and the iam:* actions of the admin API
+ *   (users, keys, user policies, customers, sessions: actions.ts IAM_ACTIONS), as real grants
+ *   the admin API asks the engine about (admin-authorize.ts), not a role-name test.
  * - Master key: "*" (everything in its account).
  * @module
  */
 import { parsePolicy, type CompiledPolicy } from './document.js'
 import type { RoleName } from './roles.js'
+import {
+  IAM_ACTIONS,
+  S3_READ_ACTIONS,
+  S3_WRITE_ACTIONS,
+  STS_ACTIONS,
+  type Action,
+} from './actions.js'
 export type { RoleName } from './roles.js'
 
-export const READER_ACTIONS: readonly string[] = Object.freeze([
-  's3:ListAllMyBuckets',
-  's3:ListBucket',
-  's3:ListBucketVersions',
-  's3:ListBucketMultipartUploads',
-  's3:ListMultipartUploadParts',
-  's3:GetBucketLocation',
-  's3:GetObject',
-  's3:GetObjectVersion',
-  's3:GetObjectTagging',
-  's3:GetObjectVersionTagging',
-  's3:GetObjectAcl',
-  's3:GetObjectAttributes',
-  's3:GetBucketAcl',
-  's3:GetBucketCORS',
-  's3:GetBucketTagging',
-  's3:GetBucketVersioning',
+export const READER_ACTIONS: readonly Action[] = Object.freeze([
+  ...S3_READ_ACTIONS,
   // scoped credentials for oneself (the caller's own rights, possibly narrowed)
-  'sts:AssumeRole',
-  'sts:GetSessionToken',
-  'sts:GetCallerIdentity',
+  ...STS_ACTIONS,
 ])
 
-export const WRITER_EXTRA_ACTIONS: readonly string[] = Object.freeze([
-  's3:CreateBucket',
-  's3:DeleteBucket',
-  's3:PutObject',
-  's3:DeleteObject',
-  's3:DeleteObjectVersion',
-  's3:AbortMultipartUpload',
-  's3:PutObjectTagging',
-  's3:DeleteObjectTagging',
-  's3:PutObjectAcl',
-  's3:PutBucketCORS',
-  's3:PutBucketTagging',
-])
+export const WRITER_EXTRA_ACTIONS: readonly Action[] = Object.freeze([...S3_WRITE_ACTIONS])
 
-export const SUPERUSER_ACTIONS: readonly string[] = Object.freeze(['s3:*', 'sts:*', 'admin:*'])
+/** s3:* and sts:* whole, and every IAM action the admin API asks for (iam:*, by name). */
+export const SUPERUSER_ACTIONS: readonly string[] = Object.freeze(['s3:*', 'sts:*', ...IAM_ACTIONS])
 
 function preset(name: string, actions: readonly string[]): CompiledPolicy {
   return parsePolicy(

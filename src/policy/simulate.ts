@@ -1,10 +1,12 @@
 /**
  * The policy simulator behind POST /api/admin/policy/simulate and `latchkey policy simulate`:
  * compile the given documents, build RequestFacts from a principal ARN and a context, and run
- * the same decide() the S3 path uses. Time comes in as `now` (no clock of its own).
+ * the same authorize() the S3 path uses. Time comes in as `now` (no clock of its own); aws:CurrentTime
+ * is written to the second, as every surface writes it (request-context.ts).
  * @module
  */
-import { decide } from './combine.js'
+import { authorize, NO_POLICIES } from './authorize.js'
+import { isoSeconds } from '../lib/time-format.js'
 import { parsePolicy, type CompiledPolicy, type ParseOptions } from './document.js'
 import { PolicyError, type Decision, type RequestFacts } from './types.js'
 
@@ -104,7 +106,7 @@ export function buildContext(
 ): Map<string, readonly string[]> {
   const ctx = new Map<string, readonly string[]>()
   for (const [k, v] of Object.entries(implied)) ctx.set(k, [v])
-  ctx.set('aws:currenttime', [new Date(now).toISOString()])
+  ctx.set('aws:currenttime', [isoSeconds(now)])
   ctx.set('aws:epochtime', [String(Math.floor(now / 1000))])
   if (given !== undefined) {
     if (typeof given !== 'object' || given === null || Array.isArray(given)) {
@@ -177,12 +179,13 @@ export function simulateDecision(
     principal: p.facts,
     context: buildContext(p.vars, input.context, now),
   }
-  const decision = decide({
-    identity: anonymous ? [] : identity,
-    ...(resource ? { resource } : {}),
-    ...(session && !anonymous ? { session } : {}),
+  const { decision } = authorize({
+    principal: p.facts,
+    policies: anonymous ? NO_POLICIES : { identity, ...(session ? { session } : {}) },
+    resourcePolicy: resource,
     sameAccount: input.sameAccount ?? !anonymous,
-    facts,
+    requirement: facts,
+    context: facts.context,
   })
   return { decision, facts }
 }

@@ -5,6 +5,7 @@
  */
 import { StorageError, type StorageErrorKind } from '../storage/errors.js'
 import { xmlEscape } from '../http/xml.js'
+import { AuthError, type AuthErrorKind } from '../auth/errors.js'
 
 export type S3ErrorCode =
   | 'AccessDenied'
@@ -198,7 +199,7 @@ export const S3_ERRORS = {
   },
 } as const satisfies Record<S3ErrorCode, Row>
 
-/** Thrown by S3 handlers and the auth layer; rendered by the S3 surface. */
+/** Thrown by S3 handlers; rendered by the S3 surface (auth's failures arrive via FROM_AUTH). */
 export class S3Error extends Error {
   override readonly name = 'S3Error'
   readonly code: S3ErrorCode
@@ -234,9 +235,66 @@ const KIND_TO_CODE = {
   unavailable: 'ServiceUnavailable',
 } as const satisfies Record<StorageErrorKind, S3ErrorCode>
 
+/**
+ * What S3 answers for each way authentication fails. The messages are the auth layer's (S3's own
+ * wording, written where the failure is found) or, when it gave none, this table's; `detail`
+ * becomes extra `<Error>` elements (AWSAccessKeyId, StringToSign, RequestTime, …).
+ */
+export const FROM_AUTH = {
+  malformed: 'AuthorizationHeaderMalformed',
+  'malformed-credential': 'AuthorizationHeaderMalformed',
+  'malformed-query': 'AuthorizationQueryParametersError',
+  'malformed-presign': 'AccessDenied',
+  'invalid-argument': 'InvalidArgument',
+  'unsupported-algorithm': 'InvalidRequest',
+  'invalid-request': 'InvalidRequest',
+  'wrong-service': 'AuthorizationHeaderMalformed',
+  'wrong-service-query': 'AuthorizationQueryParametersError',
+  'unknown-key': 'InvalidAccessKeyId',
+  'token-missing': 'InvalidToken',
+  'token-invalid': 'InvalidToken',
+  'token-expired': 'ExpiredToken',
+  'request-skewed': 'RequestTimeTooSkewed',
+  'date-missing': 'AccessDenied',
+  'headers-not-signed': 'AccessDenied',
+  'presign-expired': 'AccessDenied',
+  'presign-not-yet-valid': 'AccessDenied',
+  'presign-too-long': 'AccessDenied',
+  'signature-mismatch': 'SignatureDoesNotMatch',
+  'payload-hash-mismatch': 'XAmzContentSHA256Mismatch',
+  'chunk-signature-mismatch': 'SignatureDoesNotMatch',
+  'chunk-malformed': 'InvalidRequest',
+  'incomplete-body': 'IncompleteBody',
+  'length-missing': 'MissingContentLength',
+  'post-policy-violated': 'AccessDenied',
+  'post-too-small': 'EntityTooSmall',
+  'post-too-large': 'EntityTooLarge',
+  'address-not-allowed': 'AccessDenied',
+  'not-implemented': 'NotImplemented',
+  internal: 'InternalError',
+} as const satisfies Record<AuthErrorKind, S3ErrorCode>
+
+/** The S3 answer to an auth failure. */
+export function fromAuthError(e: AuthError): S3Error {
+  // The allow-list refusal names the address in its message only (no extra element), as before.
+  const extra = e.kind === 'address-not-allowed' ? {} : { ...e.detail }
+  return new S3Error(FROM_AUTH[e.kind], e.custom ? e.message : undefined, extra)
+}
+
+/**
+ * A request body stream failed: auth's verifier errors (payload hash, chunk signatures, length)
+ * and S3Errors pass as they are; anything else is the client going away (IncompleteBody).
+ */
+export function bodyStreamError(e: unknown): S3Error {
+  if (e instanceof S3Error) return e
+  if (e instanceof AuthError) return fromAuthError(e)
+  return new S3Error('IncompleteBody')
+}
+
 /** Map anything thrown during an S3 request to an S3Error (unknown errors → InternalError). */
 export function toS3Error(err: unknown, callerAccountId?: string): S3Error {
   if (err instanceof S3Error) return err
+  if (err instanceof AuthError) return fromAuthError(err)
   if (err instanceof StorageError) {
     if (
       err.kind === 'bucket-exists' &&

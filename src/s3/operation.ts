@@ -22,7 +22,8 @@ export interface S3Request {
   readonly principal: Principal
   /**
    * The payload with transport encoding removed: aws-chunked decoded, chunk signatures and the
-   * signed payload hash verified while streaming (the stream errors with an S3Error on mismatch).
+   * signed payload hash verified while streaming (the stream errors with an AuthError on mismatch;
+   * s3/errors.ts bodyStreamError maps it).
    */
   readonly body: Readable
   /** Decoded payload length when known (Content-Length or x-amz-decoded-content-length). */
@@ -81,7 +82,8 @@ export interface S3Env {
   /**
    * Browser POST uploads authenticate from form fields: resolve the credential named by
    * x-amz-credential, check x-amz-security-token, verify x-amz-signature over the policy, and
-   * return the principal (anonymous when the form carries no signature fields). Throws S3Error.
+   * return the principal (anonymous when the form carries no signature fields). Throws AuthError
+   * (auth/post-form.ts).
    */
   authenticatePostForm(fields: ReadonlyMap<string, string>, req: S3Request): Promise<Principal>
 }
@@ -95,12 +97,28 @@ export interface S3Limits {
   readonly maxParts: number // 10000
 }
 
-export interface Operation {
+/** What an operation acts on; the pipeline loads the bucket for 'bucket' and 'object'. */
+export type OperationTarget = 'service' | 'bucket' | 'new-bucket' | 'object'
+
+interface OperationCommon {
   readonly name: string
-  /**
-   * What the request needs (pure). Return [] only for operations that authenticate and authorize
-   * themselves (browser POST upload); the pipeline then skips its decision step.
-   */
-  authorize(req: S3Request): readonly AccessRequirement[]
+  readonly target: OperationTarget
   handle(req: S3Request, env: S3Env): Promise<S3Response>
 }
+
+/** An operation the pipeline authorizes: what the request needs (pure, no I/O). */
+export interface Operation extends OperationCommon {
+  authorize(req: S3Request): readonly AccessRequirement[]
+}
+
+/**
+ * An operation that authenticates or authorizes itself (browser POST upload: the principal comes
+ * from the form; DeleteObjects: per key, reported per key). Saying 'self' is explicit: the
+ * pipeline skips its decision step only for these, never for an empty list.
+ */
+export interface SelfAuthorizingOperation extends OperationCommon {
+  authorize(req: S3Request): 'self'
+}
+
+/** What the router hands the pipeline. */
+export type AnyOperation = Operation | SelfAuthorizingOperation

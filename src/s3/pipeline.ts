@@ -20,24 +20,21 @@ import type { HttpResponse } from '../http/http-response.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
-import type { CredentialProvider, PolicyProvider, AccountDirectory } from '../iam/types.js'
-import { authenticateS3, resolveCredential, type AuthDeps } from '../auth/authenticate.js'
-import {
-  parentArn,
-  principalArn,
-  principalType,
-  principalUserId,
-  type Principal,
-} from '../auth/principal.js'
+import type { AccountDirectory } from '../iam/types.js'
+import type { CredentialProvider } from '../auth/credentials.js'
+import type { PolicyProvider } from '../policy/principal-policies.js'
+import { authenticateS3, type AuthDeps } from '../auth/authenticate.js'
+import { authenticatePostForm } from '../auth/post-form.js'
+import { principalArn, type Principal } from '../auth/principal.js'
 import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { SignatureInput } from '../auth/sigv4/parse.js'
 import type { SigV2Input } from '../auth/sigv2/parse.js'
-import { parsePostAuth, verifyPostSignature } from '../auth/sigv4/post-policy.js'
 import type { CompiledPolicy } from '../policy/document.js'
-import { decide } from '../policy/combine.js'
-import { accessDeniedMessage } from '../policy/describe.js'
-import type { ConditionContext, RequestFacts } from '../policy/types.js'
-import { S3Error, toS3Error, renderS3Error } from './errors.js'
+import type { ConditionContext } from '../policy/types.js'
+import { authorize, NO_POLICIES } from '../policy/authorize.js'
+import { normalizeIp, principalFacts, RequestConditionKeys } from '../policy/request-context.js'
+import { S3Error, toS3Error, renderS3Error, fromAuthError } from './errors.js'
+import { addressNotAllowed, assertAddressAllowed } from '../auth/errors.js'
 import { resolveTarget } from './addressing.js'
 import { checkObjectKey } from './object-key.js'
 import { route } from './router.js'
@@ -46,7 +43,6 @@ import { preflight, corsResponseHeaders, type CorsRule } from './cors.js'
 import { BucketConfig } from './bucket-config.js'
 import { Readable } from 'node:stream'
 import { InFlightShares } from '../lib/in-flight-shares.js'
-import { isoSeconds } from '../lib/time-format.js'
 
 export interface S3PipelineDeps {
   readonly meta: MetadataStore
@@ -134,7 +130,8 @@ export class S3Pipeline {
       owner: (accountId) => this.bucketConfig.owner(accountId),
       limits: deps.limits,
       region: deps.region,
-      authenticatePostForm: (fields, req) => this.authenticatePostForm(fields, req),
+      authenticatePostForm: (fields, req) =>
+        authenticatePostForm(fields, this.authDeps(req.ctx.clock), deps.iam, req.raw.remoteAddress),
     }
   }
 
@@ -190,23 +187,17 @@ export class S3Pipeline {
       release = slot
 
       // 4. Allow-list of the caller's account.
-      if (
-        principal.kind !== 'anonymous' &&
-        !this.deps.iam.addressAllowed(principal.accountId, raw.remoteAddress)
-      )
-        throw notOnAllowList(raw.remoteAddress)
+      if (principal.kind !== 'anonymous')
+        assertAddressAllowed(this.deps.iam, principal.accountId, raw.remoteAddress)
 
       // 5. Bucket and key.
-      if (target.bucket !== undefined && op.name !== 'CreateBucket') {
+      if (target.bucket !== undefined && op.target !== 'new-bucket') {
         bucketRecord = await this.deps.meta.getBucket(target.bucket)
         if (bucketRecord === undefined)
           throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket })
         // The owner's list binds every caller (step 4 already checked the owner's own callers).
-        if (
-          (principal.kind === 'anonymous' || principal.accountId !== bucketRecord.accountId) &&
-          !this.deps.iam.addressAllowed(bucketRecord.accountId, raw.remoteAddress)
-        )
-          throw notOnAllowList(raw.remoteAddress)
+        if (principal.kind === 'anonymous' || principal.accountId !== bucketRecord.accountId)
+          assertAddressAllowed(this.deps.iam, bucketRecord.accountId, raw.remoteAddress)
       }
       if (target.key !== undefined) checkObjectKey(target.key)
 
@@ -228,10 +219,12 @@ export class S3Pipeline {
       }
 
       // 6. Authorize.
-      for (const need of op.authorize(req)) {
-        const denied = await this.check(req, need, bucketRecord)
-        if (denied !== undefined) throw denied
-      }
+      const needs = op.authorize(req)
+      if (needs !== 'self')
+        for (const need of needs) {
+          const denied = await this.check(req, need, bucketRecord)
+          if (denied !== undefined) throw denied
+        }
 
       // 7. Handle.
       const res = await op.handle(req, this.env)
@@ -273,44 +266,19 @@ export class S3Pipeline {
       bucket !== req.bucketRecord &&
       !this.deps.iam.addressAllowed(bucket.accountId, req.raw.remoteAddress)
     )
-      return notOnAllowList(req.raw.remoteAddress)
-    const identity = p.kind === 'anonymous' ? { identity: [] } : await this.deps.iam.policiesFor(p)
+      return fromAuthError(addressNotAllowed(req.raw.remoteAddress))
+    const policies = p.kind === 'anonymous' ? NO_POLICIES : await this.deps.iam.policiesFor(p)
     const resourcePolicy = bucket !== undefined ? await this.bucketPolicy(bucket.name) : undefined
-    const sameAccount =
-      p.kind !== 'anonymous' && (bucket === undefined || bucket.accountId === p.accountId)
-    const facts = this.facts(req, need)
-    const decision = decide({
-      identity: identity.identity,
-      ...(resourcePolicy !== undefined ? { resource: resourcePolicy } : {}),
-      ...(identity.session !== undefined ? { session: identity.session } : {}),
-      ...(identity.sessionLayers !== undefined ? { sessionLayers: identity.sessionLayers } : {}),
-      sameAccount,
-      facts,
-    })
-    if (decision.effect === 'allow') return undefined
-    // Cross-account and anonymous callers get the plain message, as AWS does (no policy details leak).
-    const message =
-      p.kind === 'anonymous' || !sameAccount
-        ? 'Access Denied'
-        : accessDeniedMessage(principalArn(p), need.action, need.resource, decision)
-    return new S3Error('AccessDenied', message)
-  }
-
-  private facts(req: S3Request, need: AccessRequirement): RequestFacts {
-    const p = req.principal
     const arn = principalArn(p)
-    const sessionParent = p.kind === 'session' ? parentArn(p.parent) : undefined
-    return {
-      action: need.action,
-      resource: need.resource,
-      principal: {
-        kind: p.kind,
-        arn,
-        ...(p.kind !== 'anonymous' ? { accountId: p.accountId } : {}),
-        ...(sessionParent !== undefined ? { parentArn: sessionParent } : {}),
-      },
-      context: new RequestConditionKeys(req, need, (req as SignedS3Request)[SIGNATURE], arn),
-    }
+    const { denial } = authorize({
+      principal: principalFacts(p, arn),
+      policies,
+      resourcePolicy,
+      resourceAccountId: bucket?.accountId,
+      requirement: need,
+      context: conditionKeys(req, need, arn),
+    })
+    return denial === undefined ? undefined : new S3Error('AccessDenied', denial)
   }
 
   private bucketPolicy(bucket: string): Promise<CompiledPolicy | undefined> {
@@ -340,136 +308,53 @@ export class S3Pipeline {
     if (record === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket })
     return preflight(await this.corsRules(bucket), raw.headers)
   }
-
-  private async authenticatePostForm(
-    fields: ReadonlyMap<string, string>,
-    req: S3Request,
-  ): Promise<Principal> {
-    if (!fields.has('x-amz-signature') && !fields.has('policy')) return { kind: 'anonymous' }
-    const a = parsePostAuth(fields)
-    const cred = await resolveCredential(
-      this.authDeps(req.ctx.clock),
-      a.accessKeyId,
-      a.sessionToken,
-    )
-    const key = this.deps.keyCache.get(
-      cred.accessKeyId,
-      cred.secretVersion,
-      cred.secretKey,
-      a.scope,
-    )
-    if (!verifyPostSignature(a.policyB64, a.signature, key))
-      throw new S3Error('SignatureDoesNotMatch')
-    if (!this.deps.iam.addressAllowed(cred.principal.accountId, req.raw.remoteAddress))
-      throw notOnAllowList(req.raw.remoteAddress)
-    return cred.principal
-  }
 }
 
 /**
- * The condition keys of one request, computed only when a policy asks for one (most requests meet
- * no condition, and the master key's policy has none). Keys are lower-cased; values memoised.
+ * The condition keys of one request: the operation's (s3:prefix, …), S3's own below, and the aws:*
+ * keys every surface shares (policy/request-context.ts). Computed only when a policy asks.
  */
-class RequestConditionKeys implements ConditionContext {
-  private readonly req: S3Request
-  private readonly need: AccessRequirement
-  private readonly sig: SignatureInput | SigV2Input | undefined
-  private readonly arn: string
-  private memo: Map<string, readonly string[] | undefined> | undefined
-
-  constructor(
-    req: S3Request,
-    need: AccessRequirement,
-    sig: SignatureInput | SigV2Input | undefined,
-    arn: string,
-  ) {
-    this.req = req
-    this.need = need
-    this.sig = sig
-    this.arn = arn
-  }
-
-  get(key: string): readonly string[] | undefined {
-    this.memo ??= new Map()
-    if (this.memo.has(key)) return this.memo.get(key)
-    const v = this.compute(key)
-    this.memo.set(key, v)
-    return v
-  }
-
-  private compute(key: string): readonly string[] | undefined {
-    if (this.need.context !== undefined) {
-      for (const [k, v] of Object.entries(this.need.context))
-        if (k.toLowerCase() === key) return typeof v === 'string' ? [v] : [...v]
-    }
-    const one = (v: string | undefined): readonly string[] | undefined =>
-      v === undefined ? undefined : [v]
-    const p = this.req.principal
-    const raw = this.req.raw
-    const sig = this.sig
-    const now = (): number => this.req.ctx.clock.now()
-    const iso = isoSeconds
-    switch (key) {
-      case 'aws:sourceip':
-        return one(normalizeIp(raw.remoteAddress))
-      case 'aws:securetransport':
-        return one(raw.secure ? 'true' : 'false')
-      case 'aws:currenttime':
-        return one(iso(now()))
-      case 'aws:epochtime':
-        return one(String(Math.floor(now() / 1000)))
-      case 'aws:useragent':
-        return one(raw.headers['user-agent'])
-      case 'aws:referer':
-        return one(raw.headers['referer'])
-      case 'aws:principalaccount':
-        return p.kind === 'anonymous' ? undefined : one(p.accountId)
-      case 'aws:principalarn':
-        return p.kind === 'anonymous' ? undefined : one(this.arn)
-      case 'aws:userid':
-        return p.kind === 'anonymous' ? undefined : one(principalUserId(p))
-      case 'aws:principaltype':
-        return one(principalType(p))
-      // Sessions made from a user keep the user's name so ${aws:username} statements in the
-      // parent's policies (which the session is evaluated against) still apply.
-      case 'aws:username':
-        return p.kind === 'user'
-          ? one(p.username)
-          : p.kind === 'session' && p.parent.kind === 'user'
-            ? one(p.parent.username)
-            : undefined
-      case 'aws:tokenissuetime':
-        return p.kind === 'session' ? one(iso(p.issuedAt)) : undefined
-      case 's3:authtype':
-        return sig === undefined
-          ? undefined
-          : one(sig.kind === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING')
-      // SigV2 reports 'AWS' and has no signature age (AWS defines s3:signatureAge for SigV4 only).
-      case 's3:signatureversion':
-        return sig === undefined
-          ? undefined
-          : one('version' in sig ? sig.version : 'AWS4-HMAC-SHA256')
-      case 's3:signatureage':
-        return sig === undefined || 'version' in sig
-          ? undefined
-          : one(String(Math.max(0, now() - sig.requestTime)))
-      case 's3:x-amz-content-sha256':
-        return one(raw.headers['x-amz-content-sha256'])
-      default:
-        return undefined
-    }
-  }
-}
-
-function notOnAllowList(address: string): S3Error {
-  return new S3Error(
-    'AccessDenied',
-    `Access from ${address} is not allowed by the account's address allow-list`,
+function conditionKeys(req: S3Request, need: AccessRequirement, arn: string): ConditionContext {
+  const raw = req.raw
+  const now = (): number => req.ctx.clock.now()
+  const sig = (req as SignedS3Request)[SIGNATURE]
+  return new RequestConditionKeys(
+    {
+      principal: req.principal,
+      remoteAddress: raw.remoteAddress,
+      secure: raw.secure,
+      headers: raw.headers,
+      now,
+    },
+    { arn, requirement: need.context, surface: (key) => s3Key(key, raw, sig, now) },
   )
 }
 
-function normalizeIp(addr: string): string {
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr
+/** S3's service-specific keys (AWS defines s3:signatureAge for SigV4 only; SigV2 reports 'AWS'). */
+function s3Key(
+  key: string,
+  raw: RawRequest,
+  sig: SignatureInput | SigV2Input | undefined,
+  now: () => number,
+): readonly string[] | undefined {
+  switch (key) {
+    case 's3:authtype':
+      return sig === undefined
+        ? undefined
+        : [sig.kind === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING']
+    case 's3:signatureversion':
+      return sig === undefined ? undefined : ['version' in sig ? sig.version : 'AWS4-HMAC-SHA256']
+    case 's3:signatureage':
+      return sig === undefined || 'version' in sig
+        ? undefined
+        : [String(Math.max(0, now() - sig.requestTime))]
+    case 's3:x-amz-content-sha256': {
+      const v = raw.headers['x-amz-content-sha256']
+      return v === undefined ? undefined : [v]
+    }
+    default:
+      return undefined
+  }
 }
 
 /** Exposed for tests: an empty readable body. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { S3Error } from './errors.js'
-import type { Operation } from './operation.js'
+import type { AnyOperation } from './operation.js'
 import type { QueryMap } from '../http/raw-request.js'
 import { listBuckets } from './operations/list-buckets.js'
 import { createBucket } from './operations/create-bucket.js'
@@ -86,7 +86,7 @@ const UNSUPPORTED = [
 ] as const
 
 type Sub = (typeof SUPPORTED)[number] | ''
-type Table = Readonly<Partial<Record<Sub, Operation>>>
+type Table = Readonly<Partial<Record<Sub, AnyOperation>>>
 
 const SERVICE: Readonly<Record<string, Table>> = { GET: { '': listBuckets } }
 
@@ -153,7 +153,7 @@ export function route(
   key: string | undefined,
   query: QueryMap,
   headers: Readonly<Record<string, string | undefined>>,
-): Operation {
+): AnyOperation {
   const table = bucket === undefined ? SERVICE : key === undefined ? BUCKET : OBJECT
   const byMethod = table[method]
   if (byMethod === undefined)

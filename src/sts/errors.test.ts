@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { XMLParser } from 'fast-xml-parser'
 import { IamError } from '../iam/types.js'
 import { PolicyError } from '../policy/types.js'
-import { S3Error } from '../s3/errors.js'
+import { AuthError } from '../auth/errors.js'
 import { STS_ERRORS, StsError, renderStsErrorXml, stsErrorJson, toStsError } from './errors.js'
 
 describe('STS error envelope', () => {
@@ -58,13 +58,10 @@ describe('toStsError', () => {
     })
     expect(toStsError(new IamError('unauthorized', 'x')).code).toBe('AccessDenied')
     expect(toStsError(new Error('boom')).code).toBe('InternalFailure')
-    expect(toStsError(new S3Error('InvalidAccessKeyId')).code).toBe('InvalidClientTokenId')
+    expect(toStsError(new AuthError('unknown-key')).code).toBe('InvalidClientTokenId')
     expect(
       toStsError(
-        new S3Error(
-          'AuthorizationHeaderMalformed',
-          "the service 's3' in the credential scope is wrong",
-        ),
+        new AuthError('wrong-service', "the service 's3' in the credential scope is wrong"),
       ).code,
     ).toBe('SignatureDoesNotMatch')
   })

@@ -1,12 +1,13 @@
 /**
  * STS's error table: one closed code union checked by `satisfies`, the `StsError` every STS
- * module throws, the mapping from auth-layer S3Errors / IAM errors to STS codes, and the two
+ * module throws, the mapping from auth's AuthErrors (FROM_AUTH) and IAM errors to STS codes, and the two
  * renderers: AWS's query-protocol `<ErrorResponse>` (so the SDKs surface the right `name`) and the
  * JSON shape used by the Lyve RS* actions.
  * Statuses follow botocore's sts/2011-06-15 model and AWS's "Common Errors" page.
  * @module
  */
-import { S3Error, xmlEscape } from '../s3/errors.js'
+import { AuthError, type AuthErrorKind } from '../auth/errors.js'
+import { xmlEscape } from '../http/xml.js'
 import { IamError } from '../iam/types.js'
 import { PolicyError } from '../policy/types.js'
 
@@ -100,55 +101,87 @@ export function validationError(
   )
 }
 
-/** "Signature expired: X is now earlier than Y (Z - 15 min.)", as AWS STS words clock skew. */
-function skewMessage(e: S3Error): string {
-  const req = e.extra['RequestTime']
-  const server = e.extra['ServerTime']
-  if (req === undefined || server === undefined)
-    return 'Signature expired: the request time is too far from the server time (15 min.)'
-  return `Signature expired: ${req} is now earlier or later than ${server} +/- 15 min.`
+/**
+ * What STS answers for each way authentication fails (AWS STS's codes: a bad key or token is
+ * InvalidClientTokenId, clock skew and a wrong service scope are SignatureDoesNotMatch, malformed
+ * signature material is IncompleteSignature).
+ */
+export const FROM_AUTH = {
+  malformed: 'IncompleteSignature',
+  'malformed-credential': 'SignatureDoesNotMatch',
+  'malformed-query': 'IncompleteSignature',
+  'malformed-presign': 'AccessDenied',
+  'invalid-argument': 'IncompleteSignature',
+  'unsupported-algorithm': 'IncompleteSignature',
+  'invalid-request': 'IncompleteSignature',
+  'wrong-service': 'SignatureDoesNotMatch',
+  'wrong-service-query': 'IncompleteSignature',
+  'unknown-key': 'InvalidClientTokenId',
+  'token-missing': 'InvalidClientTokenId',
+  'token-invalid': 'InvalidClientTokenId',
+  'token-expired': 'ExpiredToken',
+  'request-skewed': 'SignatureDoesNotMatch',
+  'date-missing': 'AccessDenied',
+  'headers-not-signed': 'AccessDenied',
+  'presign-expired': 'AccessDenied',
+  'presign-not-yet-valid': 'AccessDenied',
+  'presign-too-long': 'AccessDenied',
+  'signature-mismatch': 'SignatureDoesNotMatch',
+  'payload-hash-mismatch': 'SignatureDoesNotMatch',
+  'chunk-signature-mismatch': 'SignatureDoesNotMatch',
+  'chunk-malformed': 'IncompleteSignature',
+  'incomplete-body': 'InternalFailure',
+  'length-missing': 'InternalFailure',
+  'post-policy-violated': 'AccessDenied',
+  'post-too-small': 'InternalFailure',
+  'post-too-large': 'InternalFailure',
+  'address-not-allowed': 'AccessDenied',
+  'not-implemented': 'NotImplemented',
+  internal: 'InternalFailure',
+} as const satisfies Record<AuthErrorKind, StsErrorCode>
+
+/**
+ * The message STS gives: the table's for codes whose AWS wording is fixed (a bad key, an expired
+ * token, a signature mismatch), auth's own text where it explains a malformed request.
+ */
+function authMessage(e: AuthError, code: StsErrorCode): string | undefined {
+  switch (e.kind) {
+    case 'wrong-service':
+    case 'malformed-credential':
+      return "Credential should be scoped to correct service: 'sts'. "
+    case 'request-skewed': {
+      // "Signature expired: X is now earlier than Y (Z - 15 min.)", as AWS STS words clock skew.
+      const req = e.detail['RequestTime']
+      const server = e.detail['ServerTime']
+      if (req === undefined || server === undefined)
+        return 'Signature expired: the request time is too far from the server time (15 min.)'
+      return `Signature expired: ${req} is now earlier or later than ${server} +/- 15 min.`
+    }
+    case 'address-not-allowed':
+      return `Access from ${e.detail['address'] ?? 'this address'} is not allowed for this account`
+    default:
+      break
+  }
+  switch (code) {
+    case 'IncompleteSignature':
+    case 'AccessDenied':
+    case 'NotImplemented':
+      return e.message
+    default:
+      return undefined
+  }
 }
 
-/** Map an auth-layer S3Error to the code STS answers for it. */
-export function fromS3Error(e: S3Error): StsError {
-  switch (e.code) {
-    case 'InvalidAccessKeyId':
-    case 'InvalidToken':
-      return new StsError('InvalidClientTokenId')
-    case 'ExpiredToken':
-      return new StsError('ExpiredToken')
-    case 'RequestTimeTooSkewed':
-      return new StsError('SignatureDoesNotMatch', skewMessage(e))
-    case 'SignatureDoesNotMatch':
-    case 'XAmzContentSHA256Mismatch':
-      return new StsError('SignatureDoesNotMatch')
-    case 'AuthorizationHeaderMalformed':
-      if (/service/i.test(e.message))
-        return new StsError(
-          'SignatureDoesNotMatch',
-          "Credential should be scoped to correct service: 'sts'. ",
-        )
-      return new StsError('IncompleteSignature', e.message)
-    case 'AuthorizationQueryParametersError':
-    case 'InvalidRequest':
-    case 'InvalidArgument':
-      return new StsError('IncompleteSignature', e.message)
-    case 'AccessDenied':
-      return new StsError(
-        'AccessDenied',
-        e.message === 'Access Denied' ? 'Access denied' : e.message,
-      )
-    case 'NotImplemented':
-      return new StsError('NotImplemented', e.message)
-    default:
-      return new StsError('InternalFailure')
-  }
+/** The STS answer to an auth failure. */
+export function fromAuthError(e: AuthError): StsError {
+  const code = FROM_AUTH[e.kind]
+  return new StsError(code, authMessage(e, code))
 }
 
 /** Map anything thrown while answering an STS request to an StsError (unknown → InternalFailure). */
 export function toStsError(err: unknown): StsError {
   if (err instanceof StsError) return err
-  if (err instanceof S3Error) return fromS3Error(err)
+  if (err instanceof AuthError) return fromAuthError(err)
   if (err instanceof PolicyError) return new StsError('MalformedPolicyDocument', err.message)
   if (err instanceof IamError) {
     switch (err.code) {

@@ -1,6 +1,6 @@
 /**
  * Test doubles for the STS unit tests: an in-memory StsIam that records what it was asked to
- * issue, a fake authenticate that maps access key ids to principals (or throws a given S3Error),
+ * issue, a fake authenticate that maps access key ids to principals (or throws a given AuthError),
  * and a RawRequest builder. Not part of the build (*.case.ts).
  * @module
  */
@@ -18,7 +18,7 @@ import { silentLogger } from '../lib/logger.js'
 import type { CompiledPolicy } from '../policy/document.js'
 import { MASTER_KEY_POLICY, rolePolicy } from '../policy/presets.js'
 import type { RawRequest, RequestContext } from '../http/raw-request.js'
-import type { S3Error } from '../s3/errors.js'
+import type { AuthError } from '../auth/errors.js'
 import { createStsCore, type StsHandler } from './router.js'
 import type {
   KnownPrincipal,
@@ -180,13 +180,13 @@ export interface Harness {
   readonly clock: ManualClock
   readonly handler: StsHandler
   /** access key id → principal (or an error to throw) the fake authenticate answers with. */
-  readonly keys: Map<string, Principal | S3Error>
+  readonly keys: Map<string, Principal | AuthError>
 }
 
 export function harness(config = { stsDefaultDuration: 3600, stsMaxDuration: 43200 }): Harness {
   const iam = new FakeIam()
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0))
-  const keys = new Map<string, Principal | S3Error>([
+  const keys = new Map<string, Principal | AuthError>([
     ['ROOTKEY', ROOT],
     ['S4AKALICE', ALICE],
     ['RESELLERKEY', RESELLER_ROOT],
@@ -201,7 +201,7 @@ export function harness(config = { stsDefaultDuration: 3600, stsMaxDuration: 432
       if (key === undefined) return Promise.resolve({ principal: { kind: 'anonymous' } })
       const p = keys.get(key)
       if (p === undefined) return Promise.reject(new Error(`test: unknown key ${key}`))
-      if ('code' in p) return Promise.reject(p)
+      if (p instanceof Error) return Promise.reject(p)
       return Promise.resolve({ principal: p })
     },
   })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { XMLParser } from 'fast-xml-parser'
-import { S3Error } from '../s3/errors.js'
+import { AuthError } from '../auth/errors.js'
 import { parsePolicy } from '../policy/document.js'
 import { ALICE, CUSTOMER, RESELLER, harness, post, type Sent } from './fakes.case.js'
 
@@ -200,6 +200,42 @@ describe('AssumeRole', () => {
     expect(h.iam.issued[2]?.policies.map((p) => p.name)).toEqual(['AmazonS3FullAccess'])
   })
 
+  it('STS sees the aws:* keys S3 sees: an IPv4 Deny holds for an IPv4-mapped client, Referer is set', async () => {
+    const h = harness()
+    h.iam.extraPolicies.set(ALICE.userId, [
+      parsePolicy(
+        JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Deny',
+              Action: 'sts:AssumeRole',
+              Resource: '*',
+              Condition: { IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } },
+            },
+            {
+              Effect: 'Deny',
+              Action: 'sts:GetSessionToken',
+              Resource: '*',
+              Condition: { StringLike: { 'aws:Referer': 'https://evil.test/*' } },
+            },
+          ],
+        }),
+        { kind: 'identity', name: 'user-policy', source: 'identity' },
+      ),
+    ])
+    const mapped = await post(h, BASE, { key: 'S4AKALICE', address: '::ffff:192.0.2.7' })
+    expect([mapped.status, errCode(mapped)]).toEqual([403, 'AccessDenied'])
+    expect((await post(h, BASE, { key: 'S4AKALICE', address: '198.51.100.1' })).status).toBe(200)
+    const gst = { Action: 'GetSessionToken', Version: '2011-06-15' }
+    const referred = await post(h, gst, {
+      key: 'S4AKALICE',
+      headers: { referer: 'https://evil.test/page' },
+    })
+    expect([referred.status, errCode(referred)]).toEqual([403, 'AccessDenied'])
+    expect((await post(h, gst, { key: 'S4AKALICE' })).status).toBe(200)
+  })
+
   it('lets an explicit Deny on sts:AssumeRole in the user policy refuse', async () => {
     const h = harness()
     h.iam.extraPolicies.set(ALICE.userId, [
@@ -269,18 +305,22 @@ describe('protocol errors', () => {
     expect(errCode(res)).toBe('MissingAuthenticationToken')
   })
 
-  it('maps auth-layer S3 errors to STS codes', async () => {
-    const cases: [S3Error, string, number][] = [
-      [new S3Error('InvalidAccessKeyId'), 'InvalidClientTokenId', 403],
-      [new S3Error('InvalidToken'), 'InvalidClientTokenId', 403],
-      [new S3Error('ExpiredToken'), 'ExpiredToken', 403],
-      [new S3Error('SignatureDoesNotMatch'), 'SignatureDoesNotMatch', 403],
+  it('maps auth-layer errors to STS codes', async () => {
+    const cases: [AuthError, string, number][] = [
+      [new AuthError('unknown-key'), 'InvalidClientTokenId', 403],
+      [new AuthError('token-invalid'), 'InvalidClientTokenId', 403],
+      [new AuthError('token-expired'), 'ExpiredToken', 403],
+      [new AuthError('signature-mismatch'), 'SignatureDoesNotMatch', 403],
       [
-        new S3Error('RequestTimeTooSkewed', undefined, { RequestTime: 'a', ServerTime: 'b' }),
+        new AuthError('request-skewed', undefined, { RequestTime: 'a', ServerTime: 'b' }),
         'SignatureDoesNotMatch',
         403,
       ],
-      [new S3Error('AuthorizationHeaderMalformed'), 'IncompleteSignature', 400],
+      [
+        new AuthError('malformed', 'The authorization header is malformed.'),
+        'IncompleteSignature',
+        400,
+      ],
     ]
     for (const [err, code, status] of cases) {
       const h = harness()
@@ -291,17 +331,17 @@ describe('protocol errors', () => {
     const h = harness()
     h.keys.set(
       'BAD',
-      new S3Error('RequestTimeTooSkewed', undefined, {
+      new AuthError('request-skewed', undefined, {
         RequestTime: '20260101T000000Z',
         ServerTime: '20260101T010000Z',
       }),
     )
     expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toMatch(/^Signature expired: /)
-    h.keys.set('BAD', new S3Error('ExpiredToken'))
+    h.keys.set('BAD', new AuthError('token-expired'))
     expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toBe(
       'The security token included in the request is expired',
     )
-    h.keys.set('BAD', new S3Error('InvalidAccessKeyId'))
+    h.keys.set('BAD', new AuthError('unknown-key'))
     expect(errMessage(await post(h, BASE, { key: 'BAD' }))).toBe(
       'The security token included in the request is invalid.',
     )

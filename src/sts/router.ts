@@ -1,5 +1,5 @@
 /**
- * The STS request flow, independent of how authentication is wired (handler.ts injects the real
+ * The STS request flow, independent of how authentication is wired (index.ts injects the real
  * one). Steps: 1 read parameters (body, then query), 2 check Action and Version, 3 authenticate
  * (signed actions; RSLogin is unsigned and ignores any signature), 4 enforce the account's address
  * allow-list, 5 run the action, 6 render any error in the action family's format (XML
@@ -7,6 +7,7 @@
  * @module
  */
 import { sha256Hex } from '../crypto/hash.js'
+import { assertAddressAllowed } from '../auth/errors.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { jsonResponse } from '../http/http-response.js'
 import { parseQuery, type RawRequest, type RequestContext } from '../http/raw-request.js'
@@ -104,11 +105,7 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
       const caller = auth.principal
       if (caller.kind === 'anonymous') throw new StsError('MissingAuthenticationToken')
       // 4. Allow-list of the caller's account.
-      if (!deps.iam.addressAllowed(caller.accountId, raw.remoteAddress))
-        throw new StsError(
-          'AccessDenied',
-          `Access from ${raw.remoteAddress} is not allowed for this account`,
-        )
+      assertAddressAllowed(deps.iam, caller.accountId, raw.remoteAddress)
       // 5. The action.
       return await row.run.fn(c, caller)
     } catch (err) {

@@ -2,11 +2,13 @@
  * Session policies for AssumeRole: the inline Policy (validated by the policy engine as a
  * `session` policy) and PolicyArns resolved from a small catalogue of AWS-managed S3 policies.
  * Compiled policies are cached by text (bounded) because scripts send the same policy over and
- * over, and compiling is the most expensive step of an AssumeRole.
+ * over, and compiling is the most expensive step of an AssumeRole (lib/lru.ts, the LRU every
+ * cache here uses).
  * An unknown managed ARN is a ValidationError with IAM's "does not exist or is not attachable"
  * wording (AWS has no named-policy store here to say NoSuchEntity from).
  * @module
  */
+import { Lru } from '../lib/lru.js'
 import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
 import { StsError } from './errors.js'
 import { MAX_SESSION_POLICY_LENGTH } from './validate.js'
@@ -36,21 +38,13 @@ export const MANAGED_POLICIES: Readonly<Record<string, string>> = {
 }
 
 const CACHE_MAX = 512
-const cache = new Map<string, CompiledPolicy>()
+const cache = new Lru<string, CompiledPolicy>(CACHE_MAX)
 
 function cached(key: string, make: () => CompiledPolicy): CompiledPolicy {
   const hit = cache.get(key)
-  if (hit !== undefined) {
-    cache.delete(key)
-    cache.set(key, hit)
-    return hit
-  }
+  if (hit !== undefined) return hit
   const p = make()
   cache.set(key, p)
-  if (cache.size > CACHE_MAX) {
-    const oldest = cache.keys().next().value
-    if (oldest !== undefined) cache.delete(oldest)
-  }
   return p
 }
 

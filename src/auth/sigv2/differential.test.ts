@@ -16,6 +16,7 @@ import { S3Error } from '../../s3/errors.js'
 import { rawRequest } from '../sigv4/raw.case.js'
 import { parseSigV2 } from './parse.js'
 import { verifySigV2 } from './verify.js'
+import { asS3 } from '../as-s3.case.js'
 
 const SECRET = 'abcdefghijklmnopqrstuvwxyz0123456789ABCD'
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'testing', 'botocore-sign.py')
@@ -61,7 +62,8 @@ function check(raw: RawRequest, c: Case): string {
       ...(c.domain !== null ? { domain: c.domain } : {}),
     })
     return 'ok'
-  } catch (e) {
+  } catch (caught) {
+    const e = asS3(caught)
     if (e instanceof S3Error) return e.code
     throw e
   }

@@ -8,7 +8,7 @@
  * @module
  */
 import type { QueryMap, RawRequest } from '../../http/raw-request.js'
-import { S3Error } from '../../s3/errors.js'
+import { AuthError } from '../errors.js'
 import { parseAmzDate } from '../sigv4/parse.js'
 
 /** The value of the s3:signatureversion condition key for V2 requests. */
@@ -58,14 +58,14 @@ export function queryParamCI(query: QueryMap, lowerName: string): string | undef
 /**
  * The request's V2 signature, or undefined when it carries none (SigV4 or anonymous: the caller
  * goes on with SigV4 parsing, which also rejects a V4 header mixed with V2 query parameters).
- * Throws S3Error for malformed V2 material.
+ * Throws AuthError for malformed V2 material.
  */
 export function parseSigV2(raw: RawRequest, query: QueryMap): SigV2Input | undefined {
   const auth = raw.headers['authorization']?.trim()
   if (auth !== undefined && auth !== '') {
     if (!auth.startsWith(V2_PREFIX)) return undefined
     if (hasQueryV4(query) || query.has('AWSAccessKeyId') || query.has('Signature')) {
-      throw new S3Error('InvalidArgument', ONE_MECHANISM, {
+      throw new AuthError('invalid-argument', ONE_MECHANISM, {
         ArgumentName: 'Authorization',
         ArgumentValue: auth.slice(0, 64),
       })
@@ -75,7 +75,7 @@ export function parseSigV2(raw: RawRequest, query: QueryMap): SigV2Input | undef
   }
   if (!query.has('AWSAccessKeyId') && !query.has('Signature')) return undefined
   if (hasQueryV4(query)) {
-    throw new S3Error('InvalidArgument', ONE_MECHANISM, { ArgumentName: 'X-Amz-Algorithm' })
+    throw new AuthError('invalid-argument', ONE_MECHANISM, { ArgumentName: 'X-Amz-Algorithm' })
   }
   rejectChunked(raw)
   return parsePresigned(raw, query)
@@ -85,8 +85,8 @@ export function parseSigV2(raw: RawRequest, query: QueryMap): SigV2Input | undef
 function rejectChunked(raw: RawRequest): void {
   const mode = raw.headers['x-amz-content-sha256']?.trim()
   if (mode !== undefined && mode.startsWith('STREAMING-')) {
-    throw new S3Error(
-      'InvalidRequest',
+    throw new AuthError(
+      'invalid-request',
       `x-amz-content-sha256: ${mode.slice(0, 64)} (aws-chunked payloads) requires AWS Signature Version 4.`,
     )
   }
@@ -97,7 +97,7 @@ function parseHeader(raw: RawRequest, creds: string): SigV2Input {
   const accessKeyId = colon < 0 ? '' : creds.slice(0, colon).trim()
   const signature = colon < 0 ? '' : creds.slice(colon + 1).trim()
   if (accessKeyId === '' || signature === '' || /\s/.test(accessKeyId)) {
-    throw new S3Error('InvalidArgument', HEADER_INVALID, {
+    throw new AuthError('invalid-argument', HEADER_INVALID, {
       ArgumentName: 'Authorization',
       ArgumentValue: `AWS ${creds.slice(0, 64)}`,
     })
@@ -105,7 +105,7 @@ function parseHeader(raw: RawRequest, creds: string): SigV2Input {
   const xAmzDate = nonEmpty(raw.headers['x-amz-date'])
   const date = xAmzDate ?? nonEmpty(raw.headers['date'])
   const requestTime = date === undefined ? undefined : parseHttpOrAmzDate(date)
-  if (date === undefined || requestTime === undefined) throw new S3Error('AccessDenied', NO_DATE)
+  if (date === undefined || requestTime === undefined) throw new AuthError('date-missing', NO_DATE)
   const sessionToken = nonEmpty(raw.headers['x-amz-security-token'])
   return {
     version: SIGV2_VERSION,
@@ -123,11 +123,11 @@ function parsePresigned(raw: RawRequest, query: QueryMap): SigV2Input {
   const signature = query.get('Signature')
   const expires = query.get('Expires')
   if (!accessKeyId || !signature || expires === undefined) {
-    throw new S3Error('AccessDenied', QUERY_REQUIRED)
+    throw new AuthError('malformed-presign', QUERY_REQUIRED)
   }
   if (!/^\d{1,12}$/.test(expires)) {
-    throw new S3Error(
-      'AccessDenied',
+    throw new AuthError(
+      'malformed-presign',
       `Invalid date (should be seconds since epoch): ${expires.slice(0, 64)}`,
     )
   }

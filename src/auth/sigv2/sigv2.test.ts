@@ -15,6 +15,7 @@ import { parseHttpRequest, rawRequest, collect } from '../sigv4/raw.case.js'
 import { parseSigV2, parseHttpOrAmzDate, type SigV2Input } from './parse.js'
 import { canonicalAmzHeaders, canonicalResource, signV2, stringToSignV2 } from './string-to-sign.js'
 import { checkRequestTimeV2, stringsToSignV2, verifySigV2, virtualHostBucket } from './verify.js'
+import { asS3 } from '../as-s3.case.js'
 
 const AKID = 'AKIAIOSFODNN7EXAMPLE'
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
@@ -23,7 +24,8 @@ const DOMAIN = 's3.amazonaws.com'
 function errorOf(fn: () => unknown): S3Error {
   try {
     fn()
-  } catch (e) {
+  } catch (caught) {
+    const e = asS3(caught)
     if (e instanceof S3Error) return e
     throw e
   }
@@ -33,7 +35,8 @@ function errorOf(fn: () => unknown): S3Error {
 async function rejectionOf(p: Promise<unknown>): Promise<S3Error> {
   try {
     await p
-  } catch (e) {
+  } catch (caught) {
+    const e = asS3(caught)
     if (e instanceof S3Error) return e
     throw e
   }

@@ -10,7 +10,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { isoSeconds } from '../../lib/time-format.js'
 import type { QueryMap, RawRequest } from '../../http/raw-request.js'
-import { S3Error } from '../../s3/errors.js'
+import { AuthError } from '../errors.js'
 import { describeDuration } from '../../lib/duration.js'
 import { DEFAULT_MAX_SKEW_MS } from '../sigv4/verify.js'
 import { MAX_PRESIGN_EXPIRES } from '../sigv4/parse.js'
@@ -51,7 +51,7 @@ export function checkRequestTimeV2(
   if (input.kind === 'header') {
     const t = input.requestTime ?? Number.NaN
     if (!(Math.abs(now - t) <= maxSkewMs)) {
-      throw new S3Error('RequestTimeTooSkewed', undefined, {
+      throw new AuthError('request-skewed', undefined, {
         RequestTime: input.requestDate ?? '',
         ServerTime: iso(now),
         MaxAllowedSkewMilliseconds: String(maxSkewMs),
@@ -61,7 +61,7 @@ export function checkRequestTimeV2(
   }
   const expiresAt = Number(input.expires) * 1000
   if (!(now <= expiresAt)) {
-    throw new S3Error('AccessDenied', 'Request has expired', {
+    throw new AuthError('presign-expired', 'Request has expired', {
       Expires:
         Number.isFinite(expiresAt) && expiresAt <= 8.64e15 ? iso(expiresAt) : String(input.expires),
       ServerTime: iso(now),
@@ -70,8 +70,8 @@ export function checkRequestTimeV2(
   const max = Math.min(maxPresignAgeSeconds, MAX_PRESIGN_EXPIRES)
   if (expiresAt - now > max * 1000) {
     const human = describeDuration(max)
-    throw new S3Error(
-      'AccessDenied',
+    throw new AuthError(
+      'presign-too-long',
       `Expires must be at most ${max} seconds (${human}) from now: presigned URLs are valid for ${human} at most`,
       {
         Expires: expiresAt <= 8.64e15 ? iso(expiresAt) : String(input.expires),
@@ -163,7 +163,7 @@ export function redactTokenV2(sts: string): string {
   return sts.replace(/^x-amz-security-token:.*$/m, 'x-amz-security-token:<redacted>')
 }
 
-/** Verify a parsed V2 signature with the credential's secret. Throws S3Error. */
+/** Verify a parsed V2 signature with the credential's secret. Throws AuthError. */
 export function verifySigV2(
   raw: RawRequest,
   query: QueryMap,
@@ -177,7 +177,7 @@ export function verifySigV2(
   // Every candidate is computed and compared, so timing does not depend on which one matched.
   for (const sts of candidates) ok = signatureEqualsV2(input.signature, signV2(secret, sts)) || ok
   if (!ok) {
-    throw new S3Error('SignatureDoesNotMatch', undefined, {
+    throw new AuthError('signature-mismatch', undefined, {
       AWSAccessKeyId: input.accessKeyId,
       StringToSign: redactTokenV2(candidates[0] ?? ''),
       SignatureProvided: input.signature,

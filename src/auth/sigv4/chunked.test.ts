@@ -14,6 +14,7 @@ import {
 } from './chunked.js'
 import { deriveSigningKey } from './signing-key.js'
 import { collect } from './raw.case.js'
+import { asS3 } from '../as-s3.case.js'
 
 const SCOPE = { date: '20260314', region: 'us-east-1', service: 's3' }
 const SIGNING: ChunkSigning = {
@@ -50,7 +51,8 @@ async function run(
   const done = (async () => {
     try {
       for await (const c of d) out.push(c as Buffer)
-    } catch (err) {
+    } catch (caught) {
+      const err = asS3(caught)
       error = err
     }
   })()

@@ -3,7 +3,7 @@
  * sigv4-streaming-trailers.html). A byte-level state machine in a Transform, so it is indifferent
  * to where the incoming buffers are split, holds at most one header/trailer line (never a chunk),
  * and passes chunk data downstream as it arrives. A chunk's signature is checked when the chunk
- * ends; any failure destroys the stream with an S3Error, so the consumer sees an error instead of
+ * ends; any failure destroys the stream with an AuthError, so the consumer sees an error instead of
  * 'end' and must discard what it wrote (the same contract as the x-amz-content-sha256 check).
  *
  * Wire format:
@@ -15,7 +15,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import type { TransformCallback } from 'node:stream'
 import { BodyTransform } from '../../lib/streams.js'
-import { S3Error } from '../../s3/errors.js'
+import { AuthError } from '../errors.js'
 import {
   chunkStringToSign,
   EMPTY_SHA256,
@@ -56,8 +56,8 @@ type State = 'header' | 'data' | 'data-crlf' | 'final-crlf' | 'trailer' | 'done'
 const SIGNED_HEADER_RE = /^([0-9a-fA-F]{1,8});chunk-signature=([0-9a-f]{64})$/
 const UNSIGNED_HEADER_RE = /^([0-9a-fA-F]{1,8})(?:;.*)?$/
 
-function malformed(what: string): S3Error {
-  return new S3Error('InvalidRequest', `Malformed aws-chunked body: ${what}.`)
+function malformed(what: string): AuthError {
+  return new AuthError('chunk-malformed', `Malformed aws-chunked body: ${what}.`)
 }
 
 export class AwsChunkedDecoder extends BodyTransform {
@@ -87,7 +87,7 @@ export class AwsChunkedDecoder extends BodyTransform {
     this.signing = opts.signing
     this.trailers = opts.trailers ?? new Map()
     if (this.mode !== 'unsigned-trailer' && this.signing === undefined) {
-      throw new S3Error('InternalError', 'aws-chunked signed mode without a signing context')
+      throw new AuthError('internal', 'aws-chunked signed mode without a signing context')
     }
     this.previousSignature = this.signing?.seedSignature ?? ''
   }
@@ -134,8 +134,8 @@ export class AwsChunkedDecoder extends BodyTransform {
           this.remaining -= n
           this.decoded += n
           if (this.decoded > this.decodedLength) {
-            throw new S3Error(
-              'IncompleteBody',
+            throw new AuthError(
+              'incomplete-body',
               'The decoded body is longer than x-amz-decoded-content-length.',
             )
           }
@@ -195,13 +195,13 @@ export class AwsChunkedDecoder extends BodyTransform {
     const m = (signed ? SIGNED_HEADER_RE : UNSIGNED_HEADER_RE).exec(line)
     if (m === null) {
       throw signed && UNSIGNED_HEADER_RE.test(line)
-        ? new S3Error('SignatureDoesNotMatch', 'The chunk signature is missing or malformed.')
+        ? new AuthError('chunk-signature-mismatch', 'The chunk signature is missing or malformed.')
         : malformed('bad chunk header')
     }
     const size = parseInt(m[1] as string, 16)
     if (size > this.maxChunkSize) {
-      throw new S3Error(
-        'InvalidRequest',
+      throw new AuthError(
+        'chunk-malformed',
         `Chunk size ${size} exceeds the maximum of ${this.maxChunkSize} bytes.`,
       )
     }
@@ -230,8 +230,8 @@ export class AwsChunkedDecoder extends BodyTransform {
       chunkStringToSign(s.amzDate, s.scope, this.previousSignature, dataSha256Hex),
     )
     if (!signatureEquals(this.chunkSignature, expected)) {
-      throw new S3Error(
-        'SignatureDoesNotMatch',
+      throw new AuthError(
+        'chunk-signature-mismatch',
         'The chunk signature we calculated does not match the signature you provided.',
       )
     }
@@ -276,8 +276,8 @@ export class AwsChunkedDecoder extends BodyTransform {
         this.trailerSignature === undefined ||
         !signatureEquals(this.trailerSignature, expected)
       ) {
-        throw new S3Error(
-          'SignatureDoesNotMatch',
+        throw new AuthError(
+          'chunk-signature-mismatch',
           'The trailer signature we calculated does not match the signature you provided.',
         )
       }
@@ -301,11 +301,11 @@ export class AwsChunkedDecoder extends BodyTransform {
       this.state = 'done' // the last chunk's signature was verified; a missing final CRLF is harmless
     }
     if (this.state !== 'done') {
-      throw new S3Error('IncompleteBody', 'The aws-chunked body ended before its final chunk.')
+      throw new AuthError('incomplete-body', 'The aws-chunked body ended before its final chunk.')
     }
     if (this.decoded !== this.decodedLength) {
-      throw new S3Error(
-        'IncompleteBody',
+      throw new AuthError(
+        'incomplete-body',
         `The decoded body is ${this.decoded} bytes; x-amz-decoded-content-length is ${this.decodedLength}.`,
       )
     }

@@ -16,6 +16,7 @@ import { parseSignature } from './parse.js'
 import { deriveSigningKey } from './signing-key.js'
 import { rawRequest } from './raw.case.js'
 import { verifySignature } from './verify.js'
+import { asS3 } from '../as-s3.case.js'
 
 const AKID = 'S4AKTESTTESTTESTTEST0001'
 const SECRET = 'abcdefghijklmnopqrstuvwxyz0123456789ABCD'
@@ -151,7 +152,8 @@ function rejects(raw: RawRequest): boolean {
   try {
     verify(raw)
     return false
-  } catch (err) {
+  } catch (caught) {
+    const err = asS3(caught)
     return err instanceof S3Error
   }
 }

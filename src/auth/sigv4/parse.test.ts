@@ -5,6 +5,7 @@ import { S3Error } from '../../s3/errors.js'
 import { formatAmzDate, parseAmzDate, parseSignature, type ParseOptions } from './parse.js'
 import { EMPTY_SHA256 } from './string-to-sign.js'
 import { rawRequest } from './raw.case.js'
+import { asS3 } from '../as-s3.case.js'
 
 const SIG = 'a'.repeat(64)
 const CRED = 'AKID/20260314/us-east-1/s3/aws4_request'
@@ -29,7 +30,8 @@ function parseH(headers: Record<string, string>, query = '', opts: ParseOptions 
 function errorOf(f: () => unknown): S3Error {
   try {
     f()
-  } catch (err) {
+  } catch (caught) {
+    const err = asS3(caught)
     if (err instanceof S3Error) return err
     throw err
   }

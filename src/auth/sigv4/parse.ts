@@ -8,7 +8,7 @@
  * @module
  */
 import type { QueryMap, RawRequest } from '../../http/raw-request.js'
-import { S3Error } from '../../s3/errors.js'
+import { AuthError } from '../errors.js'
 import { describeDuration } from '../../lib/duration.js'
 import { ALGORITHM, SCOPE_TERMINATOR, type Scope } from './string-to-sign.js'
 
@@ -120,9 +120,9 @@ export function isValidPayloadHash(v: string): boolean {
   return PAYLOAD_LITERALS.has(v) || /^[0-9a-fA-F]{64}$/.test(v)
 }
 
-function invalidPayloadHash(): S3Error {
-  return new S3Error(
-    'InvalidArgument',
+function invalidPayloadHash(): AuthError {
+  return new AuthError(
+    'invalid-argument',
     'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
     { ArgumentName: 'x-amz-content-sha256' },
   )
@@ -133,12 +133,18 @@ interface Credential {
   readonly scope: Scope
 }
 
+/** Why a Credential was refused; `shape` when it is not five non-empty `/`-separated parts. */
+interface CredentialError {
+  readonly error: string
+  readonly shape?: true
+}
+
 // Remembered valid credentials (a client sends the same one all day); cleared when full.
 const credentialMemo = new Map<string, Credential>()
 const CREDENTIAL_MEMO_MAX = 256
 
 /** `AKID/yyyymmdd/region/service/aws4_request`; undefined when malformed (the caller picks the error). */
-export function parseCredential(value: string): Credential | { error: string } {
+export function parseCredential(value: string): Credential | CredentialError {
   const hit = credentialMemo.get(value)
   if (hit !== undefined) return hit
   const c = parseCredentialUncached(value)
@@ -149,12 +155,13 @@ export function parseCredential(value: string): Credential | { error: string } {
   return c
 }
 
-function parseCredentialUncached(value: string): Credential | { error: string } {
+function parseCredentialUncached(value: string): Credential | CredentialError {
   const parts = value.split('/')
   if (parts.length !== 5) {
     return {
       error:
         'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
+      shape: true,
     }
   }
   const [accessKeyId, date, region, service, terminator] = parts as [
@@ -168,6 +175,7 @@ function parseCredentialUncached(value: string): Credential | { error: string } 
     return {
       error:
         'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
+      shape: true,
     }
   }
   if (!isValidScopeDate(date))
@@ -237,8 +245,8 @@ export function parseSignature(
     query.has('X-Amz-Algorithm') || query.has('X-Amz-Credential') || query.has('X-Amz-Signature')
   const hasQueryV2 = query.has('AWSAccessKeyId') && query.has('Signature')
   if (hasAuthHeader && (hasQueryV4 || hasQueryV2)) {
-    throw new S3Error(
-      'InvalidArgument',
+    throw new AuthError(
+      'invalid-argument',
       'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
       { ArgumentName: 'Authorization', ArgumentValue: auth.slice(0, 64) },
     )
@@ -248,7 +256,7 @@ export function parseSignature(
     const max = Math.min(opts.maxPresignExpires ?? MAX_PRESIGN_EXPIRES, MAX_PRESIGN_EXPIRES)
     return parsePresigned(raw, query, service, checkScope, max)
   }
-  if (hasQueryV2) throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
+  if (hasQueryV2) throw new AuthError('unsupported-algorithm', UNSUPPORTED_MECHANISM)
   return undefined
 }
 
@@ -261,7 +269,7 @@ function parseHeaderAuth(
   const value = auth.trim()
   const sp = value.indexOf(' ')
   const algorithm = sp < 0 ? value : value.slice(0, sp)
-  if (algorithm !== ALGORITHM) throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
+  if (algorithm !== ALGORITHM) throw new AuthError('unsupported-algorithm', UNSUPPORTED_MECHANISM)
   const fields = new Map<string, string>()
   for (const part of value.slice(sp + 1).split(',')) {
     const p = part.trim()
@@ -269,8 +277,8 @@ function parseHeaderAuth(
     const eq = p.indexOf('=')
     const k = eq < 0 ? p : p.slice(0, eq).trim()
     if (eq < 0 || fields.has(k)) {
-      throw new S3Error(
-        'AuthorizationHeaderMalformed',
+      throw new AuthError(
+        'malformed',
         `${HEADER_MALFORMED} the authorization component "${p.slice(0, 64)}" is malformed.`,
       )
     }
@@ -280,34 +288,31 @@ function parseHeaderAuth(
   const signedHeadersRaw = fields.get('SignedHeaders')
   const signature = fields.get('Signature')
   if (credential === undefined || signedHeadersRaw === undefined || signature === undefined) {
-    throw new S3Error(
-      'AuthorizationHeaderMalformed',
+    throw new AuthError(
+      'malformed',
       `${HEADER_MALFORMED} the authorization header requires three components: Credential, SignedHeaders, and Signature.`,
     )
   }
   const cred = parseCredential(credential)
   if ('error' in cred)
-    throw new S3Error('AuthorizationHeaderMalformed', `${HEADER_MALFORMED} ${cred.error}`)
-  if (checkScope)
-    checkService(cred.scope, service, 'AuthorizationHeaderMalformed', HEADER_MALFORMED)
+    throw new AuthError(
+      // STS has always answered a mis-shaped Credential as a wrong scope (SignatureDoesNotMatch).
+      cred.shape === true ? 'malformed-credential' : 'malformed',
+      `${HEADER_MALFORMED} ${cred.error}`,
+    )
+  if (checkScope) checkService(cred.scope, service, 'wrong-service', HEADER_MALFORMED)
   const signedHeaders = parseSignedHeaders(signedHeadersRaw)
   if (signedHeaders === undefined) {
-    throw new S3Error(
-      'AuthorizationHeaderMalformed',
+    throw new AuthError(
+      'malformed',
       `${HEADER_MALFORMED} the SignedHeaders component is malformed.`,
     )
   }
   if (!signedHeaders.includes('host')) {
-    throw new S3Error(
-      'AuthorizationHeaderMalformed',
-      `${HEADER_MALFORMED} the host header must be signed.`,
-    )
+    throw new AuthError('malformed', `${HEADER_MALFORMED} the host header must be signed.`)
   }
   if (!SIGNATURE_RE.test(signature)) {
-    throw new S3Error(
-      'AuthorizationHeaderMalformed',
-      `${HEADER_MALFORMED} the Signature component is malformed.`,
-    )
+    throw new AuthError('malformed', `${HEADER_MALFORMED} the Signature component is malformed.`)
   }
 
   // Request time: X-Amz-Date, else Date.
@@ -324,14 +329,14 @@ function parseHeaderAuth(
     amzDate = requestTime === undefined ? '' : formatAmzDate(requestTime)
   }
   if (requestTime === undefined) {
-    throw new S3Error(
-      'AccessDenied',
+    throw new AuthError(
+      'date-missing',
       'AWS authentication requires a valid Date or x-amz-date header',
     )
   }
   if (amzDate.slice(0, 8) !== cred.scope.date) {
-    throw new S3Error(
-      'AuthorizationHeaderMalformed',
+    throw new AuthError(
+      'malformed',
       `${HEADER_MALFORMED} Invalid credential date "${cred.scope.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
     )
   }
@@ -341,8 +346,8 @@ function parseHeaderAuth(
   let payloadHash: string
   if (contentSha === undefined) {
     if (service === 's3') {
-      throw new S3Error(
-        'InvalidRequest',
+      throw new AuthError(
+        'invalid-request',
         'Missing required header for this request: x-amz-content-sha256',
       )
     }
@@ -395,8 +400,8 @@ export function checkAmzHeadersSigned(
     ;(unsigned ??= []).push(h)
   }
   if (unsigned !== undefined) {
-    throw new S3Error(
-      'AccessDenied',
+    throw new AuthError(
+      'headers-not-signed',
       'There were headers present in the request which were not signed',
       { HeadersNotSigned: unsigned.sort().join(', ') },
     )
@@ -406,12 +411,12 @@ export function checkAmzHeadersSigned(
 function checkService(
   scope: Scope,
   service: SignedService,
-  code: 'AuthorizationHeaderMalformed' | 'AuthorizationQueryParametersError',
+  kind: 'wrong-service' | 'wrong-service-query',
   prefix: string,
 ): void {
   if (scope.service !== service) {
-    throw new S3Error(
-      code,
+    throw new AuthError(
+      kind,
       `${prefix} incorrect service "${scope.service}". This endpoint belongs to "${service}".`,
     )
   }
@@ -426,7 +431,7 @@ function parsePresigned(
 ): SignatureInput {
   const algorithm = query.get('X-Amz-Algorithm')
   if (algorithm !== undefined && algorithm !== ALGORITHM) {
-    throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
+    throw new AuthError('unsupported-algorithm', UNSUPPORTED_MECHANISM)
   }
   const credential = query.get('X-Amz-Credential')
   const amzDate = query.get('X-Amz-Date')
@@ -441,12 +446,12 @@ function parsePresigned(
     signature === undefined ||
     expires === undefined
   ) {
-    throw new S3Error('AuthorizationQueryParametersError', QUERY_REQUIRED)
+    throw new AuthError('malformed-query', QUERY_REQUIRED)
   }
   const cred = parseCredential(credential)
   if ('error' in cred) {
-    throw new S3Error(
-      'AuthorizationQueryParametersError',
+    throw new AuthError(
+      'malformed-query',
       `Error parsing the X-Amz-Credential parameter; ${cred.error}`,
     )
   }
@@ -454,34 +459,34 @@ function parsePresigned(
     checkService(
       cred.scope,
       service,
-      'AuthorizationQueryParametersError',
+      'wrong-service-query',
       'Error parsing the X-Amz-Credential parameter;',
     )
   }
   const requestTime = parseAmzDate(amzDate)
   if (requestTime === undefined) {
-    throw new S3Error(
-      'AuthorizationQueryParametersError',
+    throw new AuthError(
+      'malformed-query',
       "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
     )
   }
   if (amzDate.slice(0, 8) !== cred.scope.date) {
-    throw new S3Error(
-      'AuthorizationQueryParametersError',
+    throw new AuthError(
+      'malformed-query',
       `Invalid credential date "${cred.scope.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
     )
   }
   const expiresSeconds = parseExpires(expires, maxExpires)
   const signedHeaders = parseSignedHeaders(signedHeadersRaw)
   if (signedHeaders === undefined) {
-    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-SignedHeaders is malformed.')
+    throw new AuthError('malformed-query', 'X-Amz-SignedHeaders is malformed.')
   }
   if (!signedHeaders.includes('host')) {
-    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-SignedHeaders must contain host.')
+    throw new AuthError('malformed-query', 'X-Amz-SignedHeaders must contain host.')
   }
   if (!SIGNATURE_RE.test(signature)) {
-    throw new S3Error(
-      'AuthorizationQueryParametersError',
+    throw new AuthError(
+      'malformed-query',
       'X-Amz-Signature must be 64 lower-case hexadecimal characters.',
     )
   }
@@ -511,24 +516,20 @@ function parsePresigned(
 
 function parseExpires(v: string, max: number): number {
   if (/^-\d+$/.test(v)) {
-    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be non-negative')
+    throw new AuthError('malformed-query', 'X-Amz-Expires must be non-negative')
   }
   if (!/^\d{1,12}$/.test(v)) {
-    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires should be a number')
+    throw new AuthError('malformed-query', 'X-Amz-Expires should be a number')
   }
   const n = Number(v)
   if (n > max) {
-    throw new S3Error(
-      'AuthorizationQueryParametersError',
+    throw new AuthError(
+      'malformed-query',
       max === MAX_PRESIGN_EXPIRES
         ? 'X-Amz-Expires must be less than a week (in seconds) that is 604800'
         : `X-Amz-Expires must be at most ${max} (${describeDuration(max)}, this server's limit for presigned URLs)`,
     )
   }
-  if (n < 1)
-    throw new S3Error(
-      'AuthorizationQueryParametersError',
-      'X-Amz-Expires must be at least 1 second',
-    )
+  if (n < 1) throw new AuthError('malformed-query', 'X-Amz-Expires must be at least 1 second')
   return n
 }

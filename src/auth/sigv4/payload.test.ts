@@ -1,12 +1,14 @@
 /** decodePayload: the body modes and their stream errors. */
 import { describe, expect, it } from 'vitest'
 import { S3Error } from '../../s3/errors.js'
+import { AuthError } from '../errors.js'
 import { encodeAwsChunked } from './chunked.js'
 import type { SignatureInput } from './parse.js'
 import { decodePayload } from './payload.js'
 import { deriveSigningKey } from './signing-key.js'
 import { EMPTY_SHA256, sha256Hex } from './string-to-sign.js'
 import { collect, rawRequest, streamError } from './raw.case.js'
+import { asS3, s3ErrorOf } from '../as-s3.case.js'
 
 const SCOPE = { date: '20260314', region: 'us-east-1', service: 's3' }
 const KEY = deriveSigningKey('k'.repeat(40), SCOPE.date, SCOPE.region, SCOPE.service)
@@ -21,7 +23,10 @@ const input = (payloadHash: string): SignatureInput => ({
   payloadHash,
 })
 
-const code = (e: unknown) => (e instanceof S3Error ? e.code : e)
+const code = (e: unknown) => {
+  const s = asS3(e)
+  return s instanceof S3Error ? s.code : s
+}
 
 describe('decodePayload', () => {
   it('anonymous / UNSIGNED-PAYLOAD: body as sent; short of Content-Length → IncompleteBody', async () => {
@@ -70,9 +75,9 @@ describe('decodePayload', () => {
   it('a GET without a body: the declared hash must be the empty hash, no verifier stream', () => {
     const ok = decodePayload(rawRequest({ method: 'GET' }), input(EMPTY_SHA256), KEY)
     expect(ok.contentLength).toBeUndefined()
-    expect(() => decodePayload(rawRequest({ method: 'GET' }), input(sha256Hex('x')), KEY)).toThrow(
-      expect.objectContaining({ code: 'XAmzContentSHA256Mismatch' }),
-    )
+    expect(
+      s3ErrorOf(() => decodePayload(rawRequest({ method: 'GET' }), input(sha256Hex('x')), KEY)),
+    ).toEqual(expect.objectContaining({ code: 'XAmzContentSHA256Mismatch' }))
   })
 
   it('empty body with the empty hash: fast path', async () => {
@@ -87,7 +92,7 @@ describe('decodePayload', () => {
   it('bad Content-Length → InvalidArgument', () => {
     expect(() =>
       decodePayload(rawRequest({ headers: { 'content-length': '-1' } }), undefined, undefined),
-    ).toThrow(S3Error)
+    ).toThrow(AuthError)
   })
 
   it('aws-chunked unsigned trailer: decoded body, length and trailers', async () => {
@@ -136,7 +141,8 @@ describe('decodePayload', () => {
         KEY,
       )
       expect.unreachable()
-    } catch (err) {
+    } catch (caught) {
+      const err = asS3(caught)
       expect(code(err)).toBe('NotImplemented')
     }
   })

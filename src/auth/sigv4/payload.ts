@@ -12,7 +12,7 @@ import { createHash, type Hash } from 'node:crypto'
 import type { Readable, TransformCallback } from 'node:stream'
 import { BodyTransform, pipeInto } from '../../lib/streams.js'
 import type { RawRequest } from '../../http/raw-request.js'
-import { S3Error } from '../../s3/errors.js'
+import { AuthError } from '../errors.js'
 import { AwsChunkedDecoder, type ChunkedMode } from './chunked.js'
 import {
   STREAMING_ECDSA,
@@ -45,7 +45,7 @@ export function parseLength(value: string | undefined, name: string): number | u
   if (value === undefined) return undefined
   const v = value.trim()
   if (!/^\d{1,16}$/.test(v)) {
-    throw new S3Error('InvalidArgument', `${name} must be a non-negative integer.`, {
+    throw new AuthError('invalid-argument', `${name} must be a non-negative integer.`, {
       ArgumentName: name,
       ArgumentValue: value.slice(0, 64),
     })
@@ -70,7 +70,7 @@ class VerifyingPassThrough extends BodyTransform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length
     if (this.expectedLength !== undefined && this.seen > this.expectedLength) {
-      cb(new S3Error('IncompleteBody', 'The body is longer than Content-Length.'))
+      cb(new AuthError('incomplete-body', 'The body is longer than Content-Length.'))
       return
     }
     this.hash?.update(chunk)
@@ -79,14 +79,14 @@ class VerifyingPassThrough extends BodyTransform {
 
   override _flush(cb: TransformCallback): void {
     if (this.expectedLength !== undefined && this.seen !== this.expectedLength) {
-      cb(new S3Error('IncompleteBody'))
+      cb(new AuthError('incomplete-body'))
       return
     }
     if (this.hash !== undefined && this.expectedSha256 !== undefined) {
       const computed = this.hash.digest('hex')
       if (computed !== this.expectedSha256) {
         cb(
-          new S3Error('XAmzContentSHA256Mismatch', undefined, {
+          new AuthError('payload-hash-mismatch', undefined, {
             ClientComputedContentSHA256: this.expectedSha256,
             S3ComputedContentSHA256: computed,
           }),
@@ -101,7 +101,7 @@ class VerifyingPassThrough extends BodyTransform {
 /** Pipe the request body into `t`, turning an upstream failure (client abort) into IncompleteBody. */
 function feed<T extends BodyTransform>(source: Readable, t: T): T {
   return pipeInto(source, t, (err) =>
-    err instanceof S3Error ? err : new S3Error('IncompleteBody'),
+    err instanceof AuthError ? err : new AuthError('incomplete-body'),
   )
 }
 
@@ -116,8 +116,8 @@ export function decodePayload(
     input === undefined || input.payloadHash === '' ? UNSIGNED_PAYLOAD : input.payloadHash
 
   if (mode === STREAMING_ECDSA || mode === STREAMING_ECDSA_TRAILER) {
-    throw new S3Error(
-      'NotImplemented',
+    throw new AuthError(
+      'not-implemented',
       'SigV4a (AWS4-ECDSA-P256-SHA256) streaming payloads are not supported.',
     )
   }
@@ -129,14 +129,14 @@ export function decodePayload(
       'x-amz-decoded-content-length',
     )
     if (decodedLength === undefined) {
-      throw new S3Error(
-        'MissingContentLength',
+      throw new AuthError(
+        'length-missing',
         'Missing required header for this request: x-amz-decoded-content-length',
       )
     }
     const signed = chunkedMode !== 'unsigned-trailer'
     if (signed && (input === undefined || signingKey === undefined)) {
-      throw new S3Error('InternalError', 'signed aws-chunked body without a signing key')
+      throw new AuthError('internal', 'signed aws-chunked body without a signing key')
     }
     const decoder = new AwsChunkedDecoder({
       mode: chunkedMode,
@@ -168,7 +168,7 @@ export function decodePayload(
       (raw.method === 'GET' || raw.method === 'HEAD'))
   if (bodyless) {
     if (mode !== UNSIGNED_PAYLOAD && mode.toLowerCase() !== EMPTY_SHA256) {
-      throw new S3Error('XAmzContentSHA256Mismatch', undefined, {
+      throw new AuthError('payload-hash-mismatch', undefined, {
         ClientComputedContentSHA256: mode,
         S3ComputedContentSHA256: EMPTY_SHA256,
       })

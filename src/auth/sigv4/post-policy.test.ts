@@ -12,6 +12,7 @@ import {
 } from './post-policy.js'
 import { deriveSigningKey } from './signing-key.js'
 import { hmacSha256 } from './string-to-sign.js'
+import { asS3 } from '../as-s3.case.js'
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64')
 const NOW = Date.parse('2026-03-14T10:00:00Z')
@@ -20,7 +21,8 @@ function codeOf(f: () => unknown): string {
   try {
     f()
     return 'ok'
-  } catch (err) {
+  } catch (caught) {
+    const err = asS3(caught)
     return err instanceof S3Error ? `${err.code}: ${err.message}` : String(err)
   }
 }

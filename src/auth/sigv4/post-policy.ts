@@ -8,7 +8,7 @@
  * `{"bucket": ...}` conditions can be checked; `bucket` itself never counts as an extra field.
  * @module
  */
-import { S3Error } from '../../s3/errors.js'
+import { AuthError } from '../errors.js'
 import { decodeBase64Strict } from '../../lib/base64.js'
 import { parseAmzDate, parseCredential } from './parse.js'
 import { hmacSha256, ALGORITHM, type Scope } from './string-to-sign.js'
@@ -57,9 +57,9 @@ export function hasPostAuth(fields: ReadonlyMap<string, string>): boolean {
   )
 }
 
-function missing(name: string): S3Error {
-  return new S3Error(
-    'InvalidArgument',
+function missing(name: string): AuthError {
+  return new AuthError(
+    'invalid-argument',
     `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`,
     {
       ArgumentName: name,
@@ -68,8 +68,8 @@ function missing(name: string): S3Error {
   )
 }
 
-function badField(name: string, value: string, message: string): S3Error {
-  return new S3Error('InvalidArgument', message, {
+function badField(name: string, value: string, message: string): AuthError {
+  return new AuthError('invalid-argument', message, {
     ArgumentName: name,
     ArgumentValue: value.slice(0, 128),
   })
@@ -79,7 +79,7 @@ function badField(name: string, value: string, message: string): S3Error {
 export function parsePostAuth(fields: ReadonlyMap<string, string>): PostAuth {
   const f = lower(fields)
   if (!f.has('x-amz-signature') && (f.has('signature') || f.has('awsaccesskeyid'))) {
-    throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
+    throw new AuthError('unsupported-algorithm', UNSUPPORTED_MECHANISM)
   }
   const algorithm = f.get('x-amz-algorithm')
   const credential = f.get('x-amz-credential')
@@ -87,7 +87,7 @@ export function parsePostAuth(fields: ReadonlyMap<string, string>): PostAuth {
   const signature = f.get('x-amz-signature')
   const policyB64 = f.get('policy')
   if (algorithm === undefined) throw missing('x-amz-algorithm')
-  if (algorithm !== ALGORITHM) throw new S3Error('InvalidRequest', UNSUPPORTED_MECHANISM)
+  if (algorithm !== ALGORITHM) throw new AuthError('unsupported-algorithm', UNSUPPORTED_MECHANISM)
   if (credential === undefined) throw missing('x-amz-credential')
   if (amzDate === undefined) throw missing('x-amz-date')
   if (signature === undefined) throw missing('x-amz-signature')
@@ -145,8 +145,8 @@ export function verifyPostSignature(
   return signatureEquals(signature, hmacSha256(signingKey, policyB64))
 }
 
-function invalidPolicy(why: string): S3Error {
-  return new S3Error('InvalidArgument', `Invalid Policy: ${why}`, { ArgumentName: 'policy' })
+function invalidPolicy(why: string): AuthError {
+  return new AuthError('invalid-argument', `Invalid Policy: ${why}`, { ArgumentName: 'policy' })
 }
 
 const EXPIRATION_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/
@@ -233,8 +233,8 @@ function conditionText(c: PostCondition): string {
   }
 }
 
-function denied(why: string): S3Error {
-  return new S3Error('AccessDenied', `Invalid according to Policy: ${why}`)
+function denied(why: string): AuthError {
+  return new AuthError('post-policy-violated', `Invalid according to Policy: ${why}`)
 }
 
 /** Fields that never need a condition. */
@@ -299,13 +299,13 @@ export function checkContentLengthRange(policy: PostPolicy, size: number): void 
   const r = contentLengthRange(policy)
   if (r === undefined) return
   if (size < r.min) {
-    throw new S3Error('EntityTooSmall', undefined, {
+    throw new AuthError('post-too-small', undefined, {
       ProposedSize: String(size),
       MinSizeAllowed: String(r.min),
     })
   }
   if (size > r.max) {
-    throw new S3Error('EntityTooLarge', undefined, {
+    throw new AuthError('post-too-large', undefined, {
       ProposedSize: String(size),
       MaxSizeAllowed: String(r.max),
     })

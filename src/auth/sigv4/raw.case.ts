@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream'
 import type { RawRequest } from '../../http/raw-request.js'
+import { asS3 } from '../as-s3.case.js'
 
 export function rawRequest(p: {
   method?: string
@@ -81,7 +82,8 @@ export async function streamError(stream: Readable): Promise<unknown> {
   try {
     await collect(stream)
     return undefined
-  } catch (err) {
+  } catch (caught) {
+    const err = asS3(caught)
     return err
   }
 }

@@ -20,6 +20,7 @@ import { deriveSigningKey } from './signing-key.js'
 import { chunkStringToSign, EMPTY_SHA256, hmacSha256, sha256Hex } from './string-to-sign.js'
 import { collect, rawRequest, streamError } from './raw.case.js'
 import { computeSignature, verifySignature } from './verify.js'
+import { asS3 } from '../as-s3.case.js'
 
 const AKID = 'AKIAIOSFODNN7EXAMPLE'
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
@@ -48,7 +49,8 @@ function expectMismatch(raw: RawRequest): void {
   let err: unknown
   try {
     verifySignature(raw, parseQuery(raw.rawQuery), s, KEY, { now: NOW })
-  } catch (e) {
+  } catch (caught) {
+    const e = asS3(caught)
     err = e
   }
   expect(err).toBeInstanceOf(S3Error)

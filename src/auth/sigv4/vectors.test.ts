@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { parseQuery, type RawRequest } from '../../http/raw-request.js'
-import { S3Error } from '../../s3/errors.js'
+import { AuthError } from '../errors.js'
 import { parseAmzDate, parseSignature, type SignatureInput } from './parse.js'
 import { deriveSigningKey } from './signing-key.js'
 import { sha256Hex } from './string-to-sign.js'
@@ -117,7 +117,9 @@ describe('AWS SigV4 test suite', () => {
 
           const last = sig.signature.at(-1) === '0' ? '1' : '0'
           const badSig = { ...sig, signature: sig.signature.slice(0, -1) + last }
-          expect(() => verifySignature(raw, new Map(), badSig, key, opts, bodySha)).toThrow(S3Error)
+          expect(() => verifySignature(raw, new Map(), badSig, key, opts, bodySha)).toThrow(
+            AuthError,
+          )
 
           const badHost = withHeaders(raw, { ...raw.headers, host: 'example.amazonaws.con' })
           expect(() => verifySignature(badHost, new Map(), sig, key, opts, bodySha)).toThrow(
@@ -127,7 +129,7 @@ describe('AWS SigV4 test suite', () => {
           const otherBody = sha256Hex('other body')
           if (sig.payloadHash === '') {
             expect(() => verifySignature(raw, new Map(), sig, key, opts, otherBody)).toThrow(
-              S3Error,
+              AuthError,
             )
           }
         })

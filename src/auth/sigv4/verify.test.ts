@@ -8,6 +8,7 @@ import { deriveSigningKey, SigningKeyCache } from './signing-key.js'
 import { EMPTY_SHA256, hmacSha256, scopeString, sha256Hex } from './string-to-sign.js'
 import { rawRequest } from './raw.case.js'
 import { computeSignature, verifySignature } from './verify.js'
+import { asS3 } from '../as-s3.case.js'
 
 const T = Date.UTC(2026, 2, 14, 10, 10, 10)
 const AMZ = formatAmzDate(T)
@@ -56,7 +57,8 @@ function codeOf(f: () => void): string {
   try {
     f()
     return 'ok'
-  } catch (err) {
+  } catch (caught) {
+    const err = asS3(caught)
     return err instanceof S3Error ? err.code : String(err)
   }
 }
@@ -69,7 +71,8 @@ describe('verifySignature', () => {
     expect(codeOf(() => check(raw, T + 15 * 60_000 + 1))).toBe('RequestTimeTooSkewed')
     try {
       check(raw, T - 16 * 60_000)
-    } catch (err) {
+    } catch (caught) {
+      const err = asS3(caught)
       expect((err as S3Error).extra).toMatchObject({
         RequestTime: AMZ,
         ServerTime: '2026-03-14T09:54:10Z',
@@ -93,7 +96,8 @@ describe('verifySignature', () => {
     try {
       check(tampered, T)
       expect.unreachable()
-    } catch (err) {
+    } catch (caught) {
+      const err = asS3(caught)
       const e = err as S3Error
       expect(e.code).toBe('SignatureDoesNotMatch')
       expect(e.extra['AWSAccessKeyId']).toBe('AK')
@@ -164,7 +168,8 @@ describe('SignatureDoesNotMatch details', () => {
     try {
       check(tampered, T)
       expect.unreachable()
-    } catch (err) {
+    } catch (caught) {
+      const err = asS3(caught)
       const e = err as S3Error
       expect(e.code).toBe('SignatureDoesNotMatch')
       expect(e.extra['CanonicalRequest']).toContain('x-amz-security-token:<redacted>')
@@ -195,7 +200,8 @@ describe('canonical headers from a client-chosen SignedHeaders list', () => {
     let err: unknown
     try {
       verifySignature(raw, new Map(), input, key, { now: T })
-    } catch (e) {
+    } catch (caught) {
+      const e = asS3(caught)
       err = e
     }
     expect(err).toBeInstanceOf(S3Error)

@@ -7,7 +7,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { isoSeconds } from '../../lib/time-format.js'
 import type { QueryMap, RawRequest } from '../../http/raw-request.js'
-import { S3Error } from '../../s3/errors.js'
+import { AuthError } from '../errors.js'
 import { canonicalRequest } from './canonical.js'
 import type { SignatureInput } from './parse.js'
 import { hmacSha256, stringToSign } from './string-to-sign.js'
@@ -42,7 +42,7 @@ export function computeSignature(
   if (payloadHash === '') {
     if (bodySha256Hex === undefined) {
       // Programming error in the caller: STS-style requests need sha256(body) passed in.
-      throw new S3Error('InternalError', 'payload hash unavailable')
+      throw new AuthError('internal', 'payload hash unavailable')
     }
     payloadHash = bodySha256Hex
   }
@@ -78,7 +78,7 @@ export function checkRequestTime(
 ): void {
   if (input.kind === 'header') {
     if (Math.abs(now - input.requestTime) > maxSkewMs) {
-      throw new S3Error('RequestTimeTooSkewed', undefined, {
+      throw new AuthError('request-skewed', undefined, {
         RequestTime: input.amzDate,
         ServerTime: iso(now),
         MaxAllowedSkewMilliseconds: String(maxSkewMs),
@@ -87,14 +87,14 @@ export function checkRequestTime(
     return
   }
   if (input.requestTime - now > maxSkewMs) {
-    throw new S3Error('AccessDenied', 'Request is not valid yet', {
+    throw new AuthError('presign-not-yet-valid', 'Request is not valid yet', {
       'X-Amz-Date': input.amzDate,
       ServerTime: iso(now),
     })
   }
   const expiresAt = input.requestTime + (input.expiresSeconds ?? 0) * 1000
   if (now > expiresAt) {
-    throw new S3Error('AccessDenied', 'Request has expired', {
+    throw new AuthError('presign-expired', 'Request has expired', {
       'X-Amz-Expires': String(input.expiresSeconds ?? 0),
       Expires: iso(expiresAt),
       ServerTime: iso(now),
@@ -104,7 +104,7 @@ export function checkRequestTime(
 
 /**
  * Verify a parsed signature against the request. `bodySha256Hex` is used when
- * `input.payloadHash` is '' (STS form bodies hashed by the caller). Throws S3Error.
+ * `input.payloadHash` is '' (STS form bodies hashed by the caller). Throws AuthError.
  */
 export function verifySignature(
   raw: RawRequest,
@@ -123,7 +123,7 @@ export function verifySignature(
     bodySha256Hex,
   )
   if (!signatureEquals(input.signature, computed.signature)) {
-    throw new S3Error('SignatureDoesNotMatch', undefined, {
+    throw new AuthError('signature-mismatch', undefined, {
       AWSAccessKeyId: input.accessKeyId,
       StringToSign: computed.stringToSign,
       SignatureProvided: input.signature,

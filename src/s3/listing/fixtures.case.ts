@@ -21,7 +21,7 @@ import { S3Error, toS3Error } from '../errors.js'
 import type {
   AccessRequirement,
   Authorizer,
-  Operation,
+  AnyOperation,
   OwnerInfo,
   S3Env,
   S3Request,
@@ -205,7 +205,7 @@ async function bodyText(b: S3Response['body']): Promise<string> {
  * operation is bucket-level and the bucket is missing, except CreateBucket), then handle; errors
  * come back as `error` with their status.
  */
-export async function run(op: Operation, t: TestEnv, o: ReqOptions): Promise<Result> {
+export async function run(op: AnyOperation, t: TestEnv, o: ReqOptions): Promise<Result> {
   try {
     let bucketRecord = o.bucketRecord
     if (bucketRecord === undefined && o.bucket !== undefined && op.name !== 'CreateBucket') {

@@ -19,7 +19,7 @@ import { S3Error, toS3Error } from '../errors.js'
 import type {
   AccessRequirement,
   Authorizer,
-  Operation,
+  AnyOperation,
   S3Env,
   S3Limits,
   S3Request,
@@ -164,12 +164,20 @@ export function fakeRequest(env: TestEnv, r: FakeRequest = {}): S3Request {
 }
 
 /** Run an operation, mapping thrown errors like the pipeline does. */
-export async function run(op: Operation, env: TestEnv, r: FakeRequest = {}): Promise<S3Response> {
+export async function run(
+  op: AnyOperation,
+  env: TestEnv,
+  r: FakeRequest = {},
+): Promise<S3Response> {
   return op.handle(fakeRequest(env, r), env)
 }
 
 /** Run and expect an S3 error; returns it. */
-export async function runError(op: Operation, env: TestEnv, r: FakeRequest = {}): Promise<S3Error> {
+export async function runError(
+  op: AnyOperation,
+  env: TestEnv,
+  r: FakeRequest = {},
+): Promise<S3Error> {
   try {
     await op.handle(fakeRequest(env, r), env)
   } catch (e) {

@@ -11,6 +11,7 @@ import { loadUpload } from '../object/multipart.js'
 
 export const abortMultipartUpload: Operation = {
   name: 'AbortMultipartUpload',
+  target: 'object',
   authorize: (req) => [{ action: 's3:AbortMultipartUpload', resource: requestObjectArn(req) }],
   async handle(req, env) {
     const bucket = bucketOf(req)

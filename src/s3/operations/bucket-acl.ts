@@ -58,6 +58,7 @@ export function isOwnerOnlyAcl(xml: string, owner: OwnerInfo): boolean {
 
 export const getBucketAcl: Operation = {
   name: 'GetBucketAcl',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:GetBucketAcl', resource: bucketArn(req.bucket ?? '') }],
   handle(req, env) {
     const b = bucketRecordOf(req)
@@ -67,6 +68,7 @@ export const getBucketAcl: Operation = {
 
 export const putBucketAcl: Operation = {
   name: 'PutBucketAcl',
+  target: 'bucket',
   authorize(req) {
     const acl = req.header('x-amz-acl')
     return [

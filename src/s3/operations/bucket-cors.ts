@@ -20,6 +20,7 @@ import { bucketRecordOf, emptyResponse, xmlResponse } from '../responses.js'
 
 export const getBucketCors: Operation = {
   name: 'GetBucketCors',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:GetBucketCORS', resource: bucketArn(req.bucket ?? '') }],
   async handle(req, env) {
     const b = bucketRecordOf(req)
@@ -32,6 +33,7 @@ export const getBucketCors: Operation = {
 
 export const putBucketCors: Operation = {
   name: 'PutBucketCors',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:PutBucketCORS', resource: bucketArn(req.bucket ?? '') }],
   async handle(req, env) {
     const b = bucketRecordOf(req)
@@ -44,6 +46,7 @@ export const putBucketCors: Operation = {
 
 export const deleteBucketCors: Operation = {
   name: 'DeleteBucketCors',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:PutBucketCORS', resource: bucketArn(req.bucket ?? '') }],
   async handle(req, env) {
     const b = bucketRecordOf(req)

@@ -41,6 +41,7 @@ export function validateBucketPolicy(json: string, bucket: string): void {
 
 export const getBucketPolicy: Operation = {
   name: 'GetBucketPolicy',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:GetBucketPolicy', resource: bucketArn(req.bucket ?? '') }],
   async handle(req, env) {
     const b = bucketRecordOf(req)
@@ -53,6 +54,7 @@ export const getBucketPolicy: Operation = {
 
 export const putBucketPolicy: Operation = {
   name: 'PutBucketPolicy',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:PutBucketPolicy', resource: bucketArn(req.bucket ?? '') }],
   async handle(req, env) {
     const b = bucketRecordOf(req)
@@ -69,6 +71,7 @@ export const putBucketPolicy: Operation = {
 
 export const deleteBucketPolicy: Operation = {
   name: 'DeleteBucketPolicy',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:DeleteBucketPolicy', resource: bucketArn(req.bucket ?? '') }],
   async handle(req, env) {
     const b = bucketRecordOf(req)

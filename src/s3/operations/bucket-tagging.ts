@@ -78,6 +78,7 @@ function parseStored(stored: string): TagPairs {
 
 export const getBucketTagging: Operation = {
   name: 'GetBucketTagging',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:GetBucketTagging', resource: bucketArn(req.bucket ?? '') }],
   async handle(req, env) {
     const b = bucketRecordOf(req)
@@ -89,6 +90,7 @@ export const getBucketTagging: Operation = {
 
 export const putBucketTagging: Operation = {
   name: 'PutBucketTagging',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:PutBucketTagging', resource: bucketArn(req.bucket ?? '') }],
   async handle(req, env) {
     const b = bucketRecordOf(req)
@@ -107,6 +109,7 @@ export const putBucketTagging: Operation = {
 
 export const deleteBucketTagging: Operation = {
   name: 'DeleteBucketTagging',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:PutBucketTagging', resource: bucketArn(req.bucket ?? '') }],
   async handle(req, env) {
     const b = bucketRecordOf(req)

@@ -12,6 +12,7 @@ import { XML_DECL, S3_NS } from '../xml.js'
 
 export const getBucketVersioning: Operation = {
   name: 'GetBucketVersioning',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:GetBucketVersioning', resource: bucketArn(req.bucket ?? '') }],
   handle(req) {
     bucketRecordOf(req)
@@ -21,6 +22,7 @@ export const getBucketVersioning: Operation = {
 
 export const putBucketVersioning: Operation = {
   name: 'PutBucketVersioning',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:PutBucketVersioning', resource: bucketArn(req.bucket ?? '') }],
   handle(req) {
     bucketRecordOf(req)

@@ -141,6 +141,7 @@ function location(req: S3Request, bucket: string, key: string): string {
 
 export const completeMultipartUpload: Operation = {
   name: 'CompleteMultipartUpload',
+  target: 'object',
   authorize: (req) => [{ action: 's3:PutObject', resource: requestObjectArn(req) }],
   async handle(req, env) {
     const bucket = bucketOf(req)

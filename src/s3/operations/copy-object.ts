@@ -57,6 +57,7 @@ const SELF_COPY =
 
 export const copyObject: Operation = {
   name: 'CopyObject',
+  target: 'object',
   authorize: (req) => [putRequirement(req, copyContext(req))],
   async handle(req, env) {
     const bucket = bucketOf(req)

@@ -77,6 +77,7 @@ async function readLocationConstraint(req: S3Request): Promise<string | undefine
 
 export const createBucket: Operation = {
   name: 'CreateBucket',
+  target: 'new-bucket',
   authorize(req) {
     const context: Record<string, string> = {}
     const acl = req.header('x-amz-acl')

@@ -59,6 +59,7 @@ export function parseUploadChecksum(
 
 export const createMultipartUpload: Operation = {
   name: 'CreateMultipartUpload',
+  target: 'object',
   authorize: (req) => [putRequirement(req)],
   async handle(req, env) {
     const bucket = bucketOf(req)

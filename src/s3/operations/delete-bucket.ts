@@ -11,6 +11,7 @@ import { bucketRecordOf, emptyResponse } from '../responses.js'
 
 export const deleteBucket: Operation = {
   name: 'DeleteBucket',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:DeleteBucket', resource: bucketArn(req.bucket ?? '') }],
   async handle(req, env) {
     const b = bucketRecordOf(req)

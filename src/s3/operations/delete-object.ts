@@ -9,6 +9,7 @@ import { discardBody } from '../object/ingest.js'
 
 export const deleteObject: Operation = {
   name: 'DeleteObject',
+  target: 'object',
   authorize: (req) => [{ action: 's3:DeleteObject', resource: requestObjectArn(req) }],
   async handle(req, env) {
     const bucket = bucketOf(req)

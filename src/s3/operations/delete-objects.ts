@@ -1,7 +1,7 @@
 /**
  * DeleteObjects (POST /bucket?delete): up to 1000 keys in one <Delete> document. AWS requires an
  * integrity header (Content-MD5 or x-amz-checksum-*; SDKs since 2025 send CRC32) and verifies it.
- * Authorization is per key: `authorize` returns [] (the pipeline has still authenticated the
+ * Authorization is per key: `authorize` returns 'self' (the pipeline has still authenticated the
  * caller) and handle() asks `env.authz.allows` for s3:DeleteObject on every key, reporting
  * refusals as <Error> entries like AWS. Quiet mode lists only errors.
  * @module
@@ -9,7 +9,7 @@
 import { readBounded } from '../../http/read-bounded.js'
 import { S3Error } from '../errors.js'
 import { checkObjectKey } from '../object-key.js'
-import type { Operation, S3Env, S3Request } from '../operation.js'
+import type { SelfAuthorizingOperation, S3Env, S3Request } from '../operation.js'
 import { bucketOf, objectArn } from '../object/access.js'
 import { discardBody } from '../object/ingest.js'
 import {
@@ -98,9 +98,10 @@ async function deleteOne(
   }
 }
 
-export const deleteObjects: Operation = {
+export const deleteObjects: SelfAuthorizingOperation = {
   name: 'DeleteObjects',
-  authorize: () => [],
+  target: 'bucket',
+  authorize: () => 'self',
   async handle(req, env) {
     bucketOf(req)
     const buf = await readVerifiedBody(req)

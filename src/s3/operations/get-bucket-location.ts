@@ -10,6 +10,7 @@ import { XML_DECL, S3_NS, xmlEscape } from '../xml.js'
 
 export const getBucketLocation: Operation = {
   name: 'GetBucketLocation',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:GetBucketLocation', resource: bucketArn(req.bucket ?? '') }],
   handle(req) {
     const b = bucketRecordOf(req)

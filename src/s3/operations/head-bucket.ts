@@ -9,6 +9,7 @@ import { bucketRecordOf, emptyResponse } from '../responses.js'
 
 export const headBucket: Operation = {
   name: 'HeadBucket',
+  target: 'bucket',
   authorize: (req) => [{ action: 's3:ListBucket', resource: bucketArn(req.bucket ?? '') }],
   handle(req) {
     const b = bucketRecordOf(req)

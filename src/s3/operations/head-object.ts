@@ -9,6 +9,7 @@ import { serveObject } from '../object/serve.js'
 
 export const headObject: Operation = {
   name: 'HeadObject',
+  target: 'object',
   authorize: (req) => [{ action: 's3:GetObject', resource: requestObjectArn(req) }],
   handle: (req, env) => serveObject(req, env, true),
 }

@@ -24,6 +24,7 @@ function parseMaxBuckets(v: string | undefined): number {
 
 export const listBuckets: Operation = {
   name: 'ListBuckets',
+  target: 'service',
   authorize: () => [{ action: 's3:ListAllMyBuckets', resource: '*' }],
   async handle(req, env) {
     const accountId = principalAccountId(req.principal)

@@ -23,6 +23,7 @@ export function initiatorOf(arn: string, env: S3Env, ownerAccountId: string): Ow
 
 export const listMultipartUploads: Operation = {
   name: 'ListMultipartUploads',
+  target: 'bucket',
   authorize: (req) => [
     { action: 's3:ListBucketMultipartUploads', resource: bucketArn(req.bucket ?? '') },
   ],

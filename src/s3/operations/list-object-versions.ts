@@ -14,6 +14,7 @@ import { doc, el } from '../xml.js'
 
 export const listObjectVersions: Operation = {
   name: 'ListObjectVersions',
+  target: 'bucket',
   authorize: (req) => [listBucketRequirement(req, 's3:ListBucketVersions')],
   async handle(req, env) {
     const bucket = bucketRecordOf(req).name

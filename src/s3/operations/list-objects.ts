@@ -111,6 +111,7 @@ function ownerFor(env: S3Env, withOwner: boolean): (o: ObjectSummary) => OwnerIn
 
 export const listObjectsV1: Operation = {
   name: 'ListObjects',
+  target: 'bucket',
   authorize: (req) => [listBucketRequirement(req)],
   async handle(req, env) {
     const c = commonParams(req)
@@ -138,6 +139,7 @@ export const listObjectsV1: Operation = {
 
 export const listObjectsV2: Operation = {
   name: 'ListObjectsV2',
+  target: 'bucket',
   authorize: (req) => [listBucketRequirement(req)],
   async handle(req, env) {
     const c = commonParams(req)

@@ -29,6 +29,7 @@ function intParam(name: string, v: string | undefined, dflt: number): number {
 
 export const listParts: Operation = {
   name: 'ListParts',
+  target: 'object',
   authorize: (req) => [{ action: 's3:ListMultipartUploadParts', resource: requestObjectArn(req) }],
   async handle(req, env) {
     const bucket = bucketOf(req)

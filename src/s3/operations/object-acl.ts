@@ -44,6 +44,7 @@ export function isOwnerOnlyAcl(root: XmlNode, owner: OwnerInfo): boolean {
 
 export const getObjectAcl: Operation = {
   name: 'GetObjectAcl',
+  target: 'object',
   authorize: (req) => [{ action: 's3:GetObjectAcl', resource: requestObjectArn(req) }],
   async handle(req, env) {
     const bucket = bucketOf(req)
@@ -59,6 +60,7 @@ export const getObjectAcl: Operation = {
 
 export const putObjectAcl: Operation = {
   name: 'PutObjectAcl',
+  target: 'object',
   authorize: (req) => {
     const acl = req.header('x-amz-acl')
     return [

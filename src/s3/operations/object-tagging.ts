@@ -20,6 +20,7 @@ export const TAGGING_MAX_BODY = 64 * 1024
 
 export const getObjectTagging: Operation = {
   name: 'GetObjectTagging',
+  target: 'object',
   authorize: (req) => [{ action: 's3:GetObjectTagging', resource: requestObjectArn(req) }],
   async handle(req, env) {
     const bucket = bucketOf(req)
@@ -35,6 +36,7 @@ export const getObjectTagging: Operation = {
 
 export const putObjectTagging: Operation = {
   name: 'PutObjectTagging',
+  target: 'object',
   authorize: (req) => [{ action: 's3:PutObjectTagging', resource: requestObjectArn(req) }],
   async handle(req, env) {
     const bucket = bucketOf(req)
@@ -56,6 +58,7 @@ export const putObjectTagging: Operation = {
 
 export const deleteObjectTagging: Operation = {
   name: 'DeleteObjectTagging',
+  target: 'object',
   authorize: (req) => [{ action: 's3:DeleteObjectTagging', resource: requestObjectArn(req) }],
   async handle(req, env) {
     const bucket = bucketOf(req)

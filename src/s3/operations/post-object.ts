@@ -5,7 +5,7 @@
  * The form is parsed with busboy while it streams: every field before `file` is collected, the
  * file itself is never buffered (size limiter → MD5/checksum digests → writeBody), and fields
  * after the file are ignored, as AWS does. The operation authenticates and authorizes itself
- * (`authorize` returns []), in this order:
+ * (`authorize` returns 'self'), in this order:
  *  1. fields up to `file`; `key` with `${filename}` substituted, checked by the path's key rule;
  *  2. env.authenticatePostForm → principal (anonymous when unsigned);
  *  3. the POST policy: expiration, eq/starts-with conditions, no unnamed fields;
@@ -36,9 +36,9 @@ import { deleteBody, writeBody } from '../../storage/body-writer.js'
 import { StorageError } from '../../storage/errors.js'
 import type { BodyRef, ObjectRecord, StoredChecksum } from '../../storage/metadata-store.js'
 import { bucketArn } from '../bucket-name.js'
-import { S3Error } from '../errors.js'
+import { S3Error, bodyStreamError } from '../errors.js'
 import { checkObjectKey } from '../object-key.js'
-import type { Operation, S3Env, S3Request, S3Response } from '../operation.js'
+import type { SelfAuthorizingOperation, S3Env, S3Request, S3Response } from '../operation.js'
 import { bucketRecordOf } from '../responses.js'
 import { describeObject } from '../object/headers.js'
 import { parseTaggingXml, type TagSet } from '../object/tags.js'
@@ -152,7 +152,7 @@ export function startForm(req: S3Request): Promise<FormStart> {
         )
       resolveDone()
     })
-    req.body.on('error', (e) => fail(e instanceof S3Error ? e : new S3Error('IncompleteBody')))
+    req.body.on('error', (e) => fail(bodyStreamError(e)))
     req.body.pipe(bb)
   })
 }
@@ -410,9 +410,10 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
   })
 }
 
-export const postObject: Operation = {
+export const postObject: SelfAuthorizingOperation = {
   name: 'PostObject',
-  authorize: () => [],
+  target: 'bucket',
+  authorize: () => 'self',
   async handle(req, env) {
     bucketRecordOf(req)
     const form = await startForm(req)

@@ -40,6 +40,7 @@ export function putRequirement(
 
 export const putObject: Operation = {
   name: 'PutObject',
+  target: 'object',
   authorize: (req) => [putRequirement(req)],
   async handle(req, env) {
     const bucket = bucketOf(req)

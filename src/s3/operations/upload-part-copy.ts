@@ -25,6 +25,7 @@ import { doc, el, isoDate } from '../xml.js'
 
 export const uploadPartCopy: Operation = {
   name: 'UploadPartCopy',
+  target: 'object',
   authorize: (req) => {
     let src: string | undefined
     try {

@@ -14,6 +14,7 @@ import { loadUpload, requirePartNumber } from '../object/multipart.js'
 
 export const uploadPart: Operation = {
   name: 'UploadPart',
+  target: 'object',
   authorize: (req) => [{ action: 's3:PutObject', resource: requestObjectArn(req) }],
   async handle(req, env) {
     const bucket = bucketOf(req)

@@ -5,8 +5,9 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { parentArn, principalArn, principalType, principalUserId } from '../../auth/principal.js'
-import { decide } from '../../policy/combine.js'
+import { principalArn } from '../../auth/principal.js'
+import { authorize } from '../../policy/authorize.js'
+import { principalFacts, RequestConditionKeys } from '../../policy/request-context.js'
 import type { RequestFacts } from '../../policy/types.js'
 import type { RawRequest } from '../../http/raw-request.js'
 import type { Params } from '../../http/query-protocol.js'
@@ -60,7 +61,10 @@ export function sessionNameFrom(text: string): string {
   return s.length >= 2 ? s : `${s}--`.slice(0, 2)
 }
 
-/** Facts for evaluating an sts:* action by `caller` (condition keys lower-cased). */
+/**
+ * Facts for evaluating an sts:* action by `caller`: the aws:* keys every surface shares
+ * (policy/request-context.ts) plus the action's own (`extra`: sts:DurationSeconds, …).
+ */
 export function stsFacts(
   c: ActionContext,
   caller: KnownPrincipal,
@@ -68,33 +72,22 @@ export function stsFacts(
   resource: string,
   extra: Readonly<Record<string, string>> = {},
 ): RequestFacts {
-  const ctx = new Map<string, readonly string[]>()
   const arn = principalArn(caller)
-  ctx.set('aws:principalarn', [arn])
-  ctx.set('aws:principalaccount', [caller.accountId])
-  ctx.set('aws:userid', [principalUserId(caller)])
-  ctx.set('aws:principaltype', [principalType(caller)])
-  if (caller.kind === 'user') ctx.set('aws:username', [caller.username])
-  if (caller.kind === 'session')
-    ctx.set('aws:tokenissuetime', [new Date(caller.issuedAt).toISOString()])
-  ctx.set('aws:sourceip', [c.raw.remoteAddress])
-  ctx.set('aws:securetransport', [c.raw.secure ? 'true' : 'false'])
-  ctx.set('aws:currenttime', [new Date(c.now).toISOString()])
-  ctx.set('aws:epochtime', [String(Math.floor(c.now / 1000))])
-  const ua = c.raw.headers['user-agent']
-  if (ua !== undefined) ctx.set('aws:useragent', [ua])
-  for (const [k, v] of Object.entries(extra)) ctx.set(k.toLowerCase(), [v])
-  const pArn = caller.kind === 'session' ? parentArn(caller.parent) : undefined
+  const now = c.now
   return {
     action,
     resource,
-    principal: {
-      kind: caller.kind,
-      arn,
-      accountId: caller.accountId,
-      ...(pArn !== undefined ? { parentArn: pArn } : {}),
-    },
-    context: ctx,
+    principal: principalFacts(caller, arn),
+    context: new RequestConditionKeys(
+      {
+        principal: caller,
+        remoteAddress: c.raw.remoteAddress,
+        secure: c.raw.secure,
+        headers: c.raw.headers,
+        now: () => now,
+      },
+      { arn, requirement: extra },
+    ),
   }
 }
 
@@ -113,17 +106,16 @@ export async function checkNotDenied(
   caller: KnownPrincipal,
   facts: RequestFacts,
 ): Promise<void> {
-  const pol = await c.deps.iam.policiesFor(caller)
-  const d = decide({
-    identity: pol.identity,
-    ...(pol.session !== undefined ? { session: pol.session } : {}),
-    ...(pol.sessionLayers !== undefined ? { sessionLayers: pol.sessionLayers } : {}),
-    sameAccount: true,
-    facts,
+  const { decision: d } = authorize({
+    principal: facts.principal,
+    policies: await c.deps.iam.policiesFor(caller),
+    requirement: facts,
+    context: facts.context,
   })
+  // AWS STS words it with the resource unquoted (S3 quotes it): kept as STS clients see it.
   if (d.effect === 'deny' && d.explicit)
     throw new StsError(
       'AccessDenied',
-      `User: ${principalArn(caller)} is not authorized to perform: ${facts.action} on resource: ${facts.resource} with an explicit deny in ${POLICY_TYPE[d.source]} policy`,
+      `User: ${facts.principal.arn} is not authorized to perform: ${facts.action} on resource: ${facts.resource} with an explicit deny in ${POLICY_TYPE[d.source]} policy`,
     )
 }
