@@ -15,7 +15,8 @@ import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 import type { IdentityStore } from '../storage/identity-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
-import { sweepOrphans } from '../storage/sweep.js'
+import { SqliteBlobLedger } from '../backends/sqlite/blob-ledger.js'
+import { startBlobCollector } from '../storage/gc.js'
 import { IamService } from '../iam/service.js'
 import { loadMasterKey, deriveKey } from '../crypto/index.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
@@ -57,10 +58,10 @@ export async function startApp(
     asyncDurability: true,
   })
   const meta = new SqliteMetadataStore(db)
-  const blobs = new FsBlobStore(join(config.dataDir, 'objects'))
-  const swept = await sweepOrphans(meta, blobs, log)
-  if (swept.removed > 0)
-    log.info({ removed: swept.removed }, 'removed orphaned blobs from an interrupted run')
+  // Opening the blob store removes temp files of puts a crash interrupted; blobs themselves are
+  // collected in the background through the ledger (storage/gc.ts), never by a start-up scan.
+  const blobs = await FsBlobStore.open(join(config.dataDir, 'objects'))
+  const ledger = new SqliteBlobLedger(db)
   const { iam, generated } = await IamService.open({
     db,
     masterKey,
@@ -81,6 +82,7 @@ export async function startApp(
   const s3 = new S3Pipeline({
     meta,
     blobs,
+    ledger,
     iam,
     keyCache,
     ...(config.domain !== undefined ? { domain: config.domain } : {}),
@@ -134,6 +136,13 @@ export async function startApp(
       .catch((err: unknown) => log.warn({ err }, 'session sweep failed'))
   }, 60_000)
   sweepTimer.unref()
+  const stopCollector = startBlobCollector({
+    ledger,
+    blobs,
+    metadata: meta,
+    now: () => clock.now(),
+    log,
+  })
   return {
     url: listener.url,
     listener,
@@ -142,6 +151,7 @@ export async function startApp(
     close: async () => {
       clearInterval(sweepTimer)
       await listener.close()
+      await stopCollector()
       await meta.close()
       iam.close()
       // Closing checkpoints the WAL into the database file: make that checkpoint fsync.

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { openDatabase } from '../backends/sqlite/db.js'
 import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
+import { MemoryBlobLedger } from '../backends/memory/blob-ledger.js'
 import { IamService } from '../iam/service.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import { systemClock, randomIds } from '../lib/clock.js'
@@ -45,6 +46,7 @@ async function pipeline(
   const p = new S3Pipeline({
     meta: wrapMeta !== undefined ? wrapMeta(meta) : meta,
     blobs: new FsBlobStore(join(dir, 'objects')),
+    ledger: new MemoryBlobLedger(),
     iam,
     keyCache: new SigningKeyCache(),
     region: 'us-east-1',

@@ -17,6 +17,7 @@ import { parseQuery } from '../http/raw-request.js'
 import { discardRequestBody } from '../http/drain.js'
 import type { HttpResponse } from '../http/http-response.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
+import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { CredentialProvider, PolicyProvider, AccountDirectory } from '../iam/types.js'
 import { authenticateS3, resolveCredential, type AuthDeps } from '../auth/authenticate.js'
@@ -54,6 +55,7 @@ import { InFlightShares } from '../lib/in-flight-shares.js'
 export interface S3PipelineDeps {
   readonly meta: MetadataStore
   readonly blobs: BlobStore
+  readonly ledger: BlobLedger
   readonly iam: CredentialProvider & PolicyProvider & AccountDirectory
   readonly keyCache: SigningKeyCache
   readonly domain?: string
@@ -128,6 +130,7 @@ export class S3Pipeline {
     this.env = {
       meta: deps.meta,
       blobs: deps.blobs,
+      ledger: deps.ledger,
       authz,
       owner: (accountId) => this.owner(accountId),
       bucketPolicyChanged: (b) => this.policyCache.delete(b),

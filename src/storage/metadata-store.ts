@@ -173,4 +173,9 @@ export interface MetadataStore {
   /** Every blob ref referenced by objects and parts (start-up orphan sweep). */
   referencedBlobRefs(): AsyncIterable<string>
   close(): Promise<void>
+  /**
+   * Whether any object or part references blob `ref` (the garbage collector asks before deleting
+   * an orphan intent's blob). A point question; it may be slow, orphans are rare.
+   */
+  isBlobReferenced(ref: string): Promise<boolean>
 }

@@ -915,4 +915,24 @@ export class SqliteMetadataStore implements MetadataStore {
       this.db.close()
     }
   }
+
+  /**
+   * A scan of the body_ref column (no index on blob refs inside the JSON, and none is worth its
+   * upkeep: only the garbage collector asks, only for intents left by a crash). The pattern
+   * `"r":"<ref>"` matches exactly one blob entry: refs need no JSON escaping and inline parts
+   * hold base64, which has no quotes.
+   */
+  isBlobReferenced(ref: string): Promise<boolean> {
+    const needle = `"r":${JSON.stringify(ref)}`
+    const hit =
+      prepare(
+        this.db,
+        'SELECT 1 FROM objects WHERE body_ref IS NOT NULL AND instr(body_ref, ?) > 0 LIMIT 1',
+      ).get(needle) ??
+      prepare(
+        this.db,
+        'SELECT 1 FROM parts WHERE body_ref IS NOT NULL AND instr(body_ref, ?) > 0 LIMIT 1',
+      ).get(needle)
+    return Promise.resolve(hit !== undefined)
+  }
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Principal } from '../../auth/principal.js'
 import { FsBlobStore } from '../../backends/fs/blob-store.js'
+import { MemoryBlobLedger } from '../../backends/memory/blob-ledger.js'
 import { openDatabase } from '../../backends/sqlite/db.js'
 import { SqliteMetadataStore } from '../../backends/sqlite/metadata-store.js'
 import { ManualClock } from '../../lib/clock.js'
@@ -101,6 +102,7 @@ export function makeEnv(opts: EnvOptions = {}): TestEnv {
   const env: S3Env = {
     meta,
     blobs,
+    ledger: new MemoryBlobLedger(),
     authz,
     owner: ownerOf,
     bucketPolicyChanged: (b) => policyChanged.push(b),

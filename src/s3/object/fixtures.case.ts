@@ -10,11 +10,13 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import type { Principal } from '../../auth/principal.js'
 import { FsBlobStore } from '../../backends/fs/blob-store.js'
+import { SqliteBlobLedger } from '../../backends/sqlite/blob-ledger.js'
 import { openDatabase } from '../../backends/sqlite/db.js'
 import { SqliteMetadataStore } from '../../backends/sqlite/metadata-store.js'
 import { ManualClock } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
+import { collectGarbage } from '../../storage/gc.js'
 import { S3Error, toS3Error } from '../errors.js'
 import type {
   AccessRequirement,
@@ -67,6 +69,7 @@ export const SMALL_LIMITS: S3Limits = {
 }
 
 export interface TestEnv extends S3Env {
+  readonly blobs: FsBlobStore
   readonly authz: TestAuthorizer
   readonly clock: ManualClock
   readonly bucket: BucketRecord
@@ -79,6 +82,7 @@ export async function makeEnv(limits: Partial<S3Limits> = {}): Promise<TestEnv> 
   const db = openDatabase(':memory:')
   const meta = new SqliteMetadataStore(db)
   const blobs = new FsBlobStore(dir)
+  const ledger = new SqliteBlobLedger(db)
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0))
   const bucket: BucketRecord = {
     name: 'bkt',
@@ -92,6 +96,7 @@ export async function makeEnv(limits: Partial<S3Limits> = {}): Promise<TestEnv> 
   return {
     meta,
     blobs,
+    ledger,
     authz,
     clock,
     bucket,
@@ -211,8 +216,12 @@ export function bytes(n: number, seed = 1): Buffer {
   return b
 }
 
-/** Count blob files present (to check nothing is left behind). */
-export async function blobCount(env: S3Env): Promise<number> {
+/**
+ * Count blob files present once the garbage collector has run past every grace period (to check
+ * nothing is left behind: replaced and deleted blobs are only retired by the writes).
+ */
+export async function blobCount(env: TestEnv): Promise<number> {
+  await collectGarbage(env.ledger, env.blobs, env.meta, Number.MAX_SAFE_INTEGER)
   let n = 0
   for await (const _ of env.blobs.list()) n++
   return n

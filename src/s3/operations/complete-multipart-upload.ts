@@ -16,36 +16,26 @@ import type {
   StoredChecksum,
   UploadRecord,
 } from '../../storage/metadata-store.js'
+import { commitRemoval } from '../../storage/commit.js'
 import { S3Error } from '../errors.js'
-import type { Operation, S3Env, S3Request } from '../operation.js'
+import type { Operation, S3Request } from '../operation.js'
 import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../object/access.js'
 import {
   checksumElementName,
   checksumHeaderName,
   checksumResponseHeaders,
-  discardBody,
+  commitIo,
 } from '../object/ingest.js'
 import {
   loadUpload,
   multipartEtag,
   parseCompleteDocument,
+  storedParts,
   type CompletePart,
 } from '../object/multipart.js'
 import { doc, el, readBoundedText } from '../xml.js'
 
 export const COMPLETE_MAX_BODY = 4 * 1024 * 1024
-
-async function storedParts(env: S3Env, uploadId: string): Promise<Map<number, PartRecord>> {
-  const out = new Map<number, PartRecord>()
-  let after = 0
-  for (;;) {
-    const page = await env.meta.listParts(uploadId, after, 1000)
-    for (const p of page) out.set(p.partNumber, p)
-    const last = page[page.length - 1]
-    if (page.length < 1000 || last === undefined) return out
-    after = last.partNumber
-  }
-}
 
 function invalidPart(p: CompletePart, uploadId: string, message?: string): S3Error {
   return new S3Error('InvalidPart', message, {
@@ -146,12 +136,8 @@ export const completeMultipartUpload: Operation = {
     const key = keyOf(req)
     const upload = await loadUpload(req, env, bucket.name, key)
     const listed = parseCompleteDocument(await readBoundedText(req.body, COMPLETE_MAX_BODY))
-    const parts = chooseParts(
-      listed,
-      await storedParts(env, upload.uploadId),
-      upload,
-      env.limits.minPartSize,
-    )
+    const stored = await storedParts(env, upload.uploadId)
+    const parts = chooseParts(listed, stored, upload, env.limits.minPartSize)
     const size = parts.reduce((s, p) => s + p.size, 0)
     const declared = req.header('x-amz-mp-object-size')
     if (declared !== undefined && declared !== String(size)) {
@@ -177,13 +163,21 @@ export const completeMultipartUpload: Operation = {
       ownerAccountId: upload.ownerAccountId,
       ...(checksum === undefined ? {} : { checksum }),
     }
-    const { replaced, unused } = await env.meta.completeUpload(
-      upload.uploadId,
-      record,
-      parts.map((p) => p.partNumber),
-    )
-    await discardBody(req, env, replaced)
-    for (const b of unused) await discardBody(req, env, b)
+    const used = new Set(parts.map((p) => p.partNumber))
+    await commitRemoval(commitIo(req, env), {
+      freeing: async () => [
+        (await env.meta.getObject(bucket.name, key))?.body,
+        ...[...stored.values()].filter((p) => !used.has(p.partNumber)).map((p) => p.body),
+      ],
+      async commit() {
+        const { replaced, unused } = await env.meta.completeUpload(
+          upload.uploadId,
+          record,
+          parts.map((p) => p.partNumber),
+        )
+        return { result: undefined, freed: [replaced, ...unused] }
+      },
+    })
     const checksumXml =
       checksum === undefined
         ? ''

@@ -13,7 +13,8 @@ import { S3Error } from '../errors.js'
 import { checkObjectKey } from '../object-key.js'
 import type { Operation, S3Env, S3Request } from '../operation.js'
 import { bucketOf, objectArn } from '../object/access.js'
-import { checksumHeaderName, discardBody } from '../object/ingest.js'
+import { checksumHeaderName } from '../object/ingest.js'
+import { removeObject } from '../object/remove.js'
 import { child, doc, el, list, parseXml, text, wrap } from '../xml.js'
 
 export const DELETE_OBJECTS_MAX_BODY = 2 * 1024 * 1024
@@ -124,8 +125,7 @@ async function deleteOne(
   )
   if (!allowed) return { ok: false, code: 'AccessDenied', message: 'Access Denied' }
   try {
-    const removed = await env.meta.deleteObject(bucket.name, e.key)
-    await discardBody(req, env, removed)
+    await removeObject(req, env, bucket.name, e.key)
     return { ok: true }
   } catch {
     return {
