@@ -6,14 +6,15 @@
  * 1. write: stream the body in through `writeBody`, which records a ledger intent for a blob
  *    before `BlobStore.put` (an inline body touches neither the blob store nor the ledger);
  * 2. check: verify what was written (digests, sizes, write conditions); a failure discards it;
- * 3. intend what the commit is about to free (the record at the slot, read just before it), so
- *    that a crash right after the commit leaves intents for the collector, not leaked blobs;
- * 4. commit the metadata; a failure discards what step 1 wrote;
- * 5. settle the intents, and retire what the commit actually freed: the garbage collector deletes
- *    it after the retire grace period, which is what keeps a reader that found the old record
- *    just before the commit safe (see BlobLedger).
+ * 3. commit the metadata; a failure discards what step 1 wrote. A durable ledger records the
+ *    blobs the commit drops in the commit's own transaction (BlobLedger), so a crash right after
+ *    it leaves intents for the collector, not leaked files;
+ * 4. settle our intents (and those of blobs the commit moved, not dropped: the parts a completed
+ *    multipart upload keeps), and retire what the commit freed: the garbage collector deletes it
+ *    after the retire grace period, which keeps a reader that found the old record just before
+ *    the commit safe (see BlobLedger).
  *
- * Nothing after the commit can fail the request: the commit is the acknowledgement. If step 5
+ * Nothing after the commit can fail the request: the commit is the acknowledgement. If step 4
  * fails, the intents stay and the collector settles them by asking the metadata store whether
  * each blob is referenced. Cleanups log and never throw, so no rejection goes unhandled.
  * @module
@@ -36,6 +37,8 @@ export interface CommitIo {
 export interface Committed<T> {
   readonly result: T
   readonly freed: readonly (BodyRef | undefined)[]
+  /** Bodies that moved from a dropped record to the committed one (still referenced). */
+  readonly kept?: readonly (BodyRef | undefined)[]
 }
 
 export interface WriteSteps<W extends { readonly body: BodyRef }, T> {
@@ -43,8 +46,6 @@ export interface WriteSteps<W extends { readonly body: BodyRef }, T> {
   write(): Promise<W>
   /** Verify what was written; throwing discards it. */
   check?(w: W): Promise<void> | void
-  /** The bodies the commit is expected to free, read just before it (undefined: none). */
-  freeing?(): Promise<readonly (BodyRef | undefined)[]>
   commit(w: W): Promise<Committed<T>>
 }
 
@@ -58,10 +59,7 @@ export async function commitWrite<W extends { readonly body: BodyRef }, T>(
   let result: T
   try {
     if (steps.check !== undefined) await steps.check(written)
-    result = await commitFreeing(io, ours, {
-      ...(steps.freeing !== undefined ? { freeing: steps.freeing } : {}),
-      commit: () => steps.commit(written),
-    })
+    result = await commitThenSettle(io, ours, () => steps.commit(written))
   } catch (e) {
     await discardUncommitted(io, written.body)
     throw e
@@ -70,38 +68,18 @@ export async function commitWrite<W extends { readonly body: BodyRef }, T>(
 }
 
 /** Commit a change that writes no body but may free some (delete, abort, complete). */
-export function commitRemoval<T>(
-  io: CommitIo,
-  steps: {
-    readonly freeing?: () => Promise<readonly (BodyRef | undefined)[]>
-    commit(): Promise<Committed<T>>
-  },
-): Promise<T> {
-  return commitFreeing(io, [], steps)
+export function commitRemoval<T>(io: CommitIo, commit: () => Promise<Committed<T>>): Promise<T> {
+  return commitThenSettle(io, [], commit)
 }
 
-async function commitFreeing<T>(
+async function commitThenSettle<T>(
   io: CommitIo,
   ours: readonly string[],
-  steps: {
-    readonly freeing?: () => Promise<readonly (BodyRef | undefined)[]>
-    commit(): Promise<Committed<T>>
-  },
+  commit: () => Promise<Committed<T>>,
 ): Promise<T> {
-  const expected =
-    steps.freeing === undefined ? [] : (await steps.freeing()).flatMap((b) => blobRefs(b))
-  if (expected.length > 0) await io.ledger.intend(expected, io.now)
-  let done: Committed<T>
-  try {
-    done = await steps.commit()
-  } catch (e) {
-    // Nothing was freed: the expected blobs are still referenced.
-    await quietly(io, io.ledger.settle(expected), 'could not settle blob intents')
-    throw e
-  }
+  const done = await commit()
   const freed = done.freed.flatMap((b) => blobRefs(b))
-  const gone = new Set(freed)
-  const settled = [...ours, ...expected.filter((r) => !gone.has(r))]
+  const settled = [...ours, ...(done.kept ?? []).flatMap((b) => blobRefs(b))]
   await Promise.all([
     quietly(io, io.ledger.settle(settled), 'could not settle blob intents'),
     quietly(io, io.ledger.retire(freed, io.now), 'could not retire replaced blobs'),

@@ -73,7 +73,6 @@ async function writer(w) {
     const now = Date.now()
     await commitWrite({ blobs, ledger, log: silentLogger, now }, {
       write: () => writeBody(Readable.from([data.subarray(0, 100), data.subarray(100)], { objectMode: false }), { blobs, ledger, now, inlineMax: 4096, maxSize: 1 << 24 }),
-      freeing: async () => [(await meta.getObject('b', key))?.body],
       async commit(r) {
         const res = await meta.putObject({ bucket: 'b', key, size: r.size, etag: md5, lastModified: i, headers: {}, userMetadata: {}, tags: {}, body: r.body, ownerAccountId: 'a' })
         // Acks are printed in commit order (group-commit promises settle in queue order).

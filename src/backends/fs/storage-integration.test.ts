@@ -162,6 +162,7 @@ describe('readBody over parts', () => {
 describe('garbage collection through the ledger', () => {
   const GRACE = { orphanGraceMs: 1000, retireGraceMs: 100 }
   const limits = { inlineMax: 100, maxSize: 1 << 20 }
+  const LATE = Number.MAX_SAFE_INTEGER
 
   function open(): { meta: SqliteMetadataStore; ledger: SqliteBlobLedger; close(): Promise<void> } {
     const db = openDatabase(join(root, 'meta.db'))
@@ -186,7 +187,6 @@ describe('garbage collection through the ledger', () => {
   ): Promise<unknown> {
     return commitWrite(io, {
       write,
-      freeing: async () => [(await meta.getObject('b', key))?.body],
       async commit(w) {
         const { replaced } = await meta.putObject(obj('b', key, { body: w.body, size: w.size }))
         return { result: undefined, freed: [replaced] }
@@ -304,6 +304,81 @@ describe('garbage collection through the ledger', () => {
         kept: 0,
       })
       expect(await blobCount()).toBe(0)
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('a crash right after a commit loses no dropped blob: the commit itself records them (SQLite triggers)', async () => {
+    const s = open()
+    try {
+      const meta = s.meta
+      await meta.createBucket({ name: 'b', accountId: 'a', createdAt: 0, region: 'r' })
+      // Each blob's own intent is settled at once (its commit completed normally), so the
+      // only intents left below are the ones the later commits record.
+      const wb = async (text: string): Promise<BodyRef> => {
+        const w = await writeBody(chunked(Buffer.from(text.repeat(200))), {
+          blobs,
+          ledger: s.ledger,
+          now: T0,
+          ...limits,
+        })
+        await s.ledger.settle(blobRefs(w.body))
+        return w.body
+      }
+      const ref = (b: BodyRef): string => blobRefs(b)[0] ?? ''
+      // Everything below commits through the metadata store alone: no settle, no retire, as if
+      // the process died right after each commit.
+      const replacedObj = await wb('old')
+      await meta.putObject(obj('b', 'k', { body: replacedObj }))
+      const current = await wb('new')
+      await meta.putObject(obj('b', 'k', { body: current }))
+      const deletedObj = await wb('gone')
+      await meta.putObject(obj('b', 'd', { body: deletedObj }))
+      await meta.deleteObject('b', 'd')
+      const upload = (id: string) =>
+        meta.createUpload({
+          uploadId: id,
+          bucket: 'b',
+          key: 'm',
+          initiatedAt: 0,
+          headers: {},
+          userMetadata: {},
+          tags: {},
+          ownerAccountId: 'a',
+          initiator: 'x',
+        })
+      const part = (id: string, n: number, body: BodyRef) =>
+        meta.putPart(id, { partNumber: n, size: 1, etag: 'e', lastModified: 0, body })
+      await upload('u1')
+      const replacedPart = await wb('p1-old')
+      await part('u1', 1, replacedPart)
+      const used = await wb('p1-new')
+      await part('u1', 1, used)
+      const unused = await wb('p2')
+      await part('u1', 2, unused)
+      await meta.completeUpload(
+        'u1',
+        obj('b', 'm', { body: { kind: 'parts', parts: [{ ref: used, size: 1 }] } }),
+        [1],
+      )
+      await upload('u2')
+      const aborted = await wb('p3')
+      await part('u2', 1, aborted)
+      await meta.abortUpload('u2')
+      // an inline object over an inline object: nothing for the ledger
+      await meta.putObject(obj('b', 'i', { body: { kind: 'inline', bytes: Buffer.from('a') } }))
+      await meta.putObject(obj('b', 'i', { body: { kind: 'inline', bytes: Buffer.from('b') } }))
+
+      expect(await blobCount()).toBe(7)
+      // the used part moved to the object: its intent (parts row deleted) is found referenced
+      expect(await collectGarbage(s.ledger, blobs, s.meta, LATE)).toEqual({ deleted: 5, kept: 1 })
+      const left: string[] = []
+      for await (const r of blobs.list()) left.push(r)
+      expect(left.sort()).toEqual([ref(current), ref(used)].sort())
+      for (const gone of [replacedObj, deletedObj, replacedPart, unused, aborted])
+        expect(left).not.toContain(ref(gone))
+      expect(await s.ledger.due(LATE, 10)).toEqual({ orphans: [], retired: [] })
     } finally {
       await s.close()
     }

@@ -59,12 +59,8 @@ describe('commitWrite', () => {
   it('settles its blob and retires what the commit freed, at the request time', async () => {
     const { blobs, ledger, io, write } = setup()
     const old = await blobOf(blobs, ledger)
-    const other = await blobOf(blobs, ledger)
-    await ledger.settle([refOf(old), refOf(other)])
     const { written } = await commitWrite(io, {
       write: write(50),
-      // expected to free `other` too, but a concurrent writer got there first
-      freeing: () => Promise.resolve([old, other]),
       commit: () => Promise.resolve({ result: 'ok', freed: [old] }),
     })
     expect(await ledger.due(T0 + GRACE.retireGraceMs, 10)).toEqual({ orphans: [], retired: [] })
@@ -72,7 +68,7 @@ describe('commitWrite', () => {
       orphans: [],
       retired: [refOf(old)],
     })
-    // neither our blob nor `other` is left as an intent
+    // our blob is no longer an intent: the collector will never look at it
     expect((await ledger.due(LATE, 10)).orphans).toEqual([])
     expect(written.body.kind).toBe('blob')
   })
@@ -92,14 +88,13 @@ describe('commitWrite', () => {
     expect(await ledger.due(LATE, 10)).toEqual({ orphans: [], retired: [] })
   })
 
-  it('a failed commit discards the written blob and settles what it expected to free', async () => {
+  it('a failed commit discards the written blob and its intent, and frees nothing', async () => {
     const { blobs, ledger, io, write, count } = setup()
     const old = await blobOf(blobs, ledger)
     await ledger.settle([refOf(old)])
     await expect(
       commitWrite(io, {
         write: write(50),
-        freeing: () => Promise.resolve([old]),
         commit: () => Promise.reject(new Error('bucket-not-found')),
       }),
     ).rejects.toThrow('bucket-not-found')
@@ -123,9 +118,9 @@ describe('commitWrite', () => {
     }
     const { blobs, io, write } = setup(flaky, log)
     const old = await blobOf(blobs, inner)
+    await inner.settle([refOf(old)])
     const r = await commitWrite(io, {
       write: write(50),
-      freeing: () => Promise.resolve([old]),
       commit: () => Promise.resolve({ result: 42, freed: [old] }),
     })
     expect(r.result).toBe(42)
@@ -133,8 +128,8 @@ describe('commitWrite', () => {
       'could not retire replaced blobs',
       'could not settle blob intents',
     ])
-    // the intents stay for the collector, which asks the metadata store
-    expect((await inner.due(LATE, 10)).orphans.length).toBe(2)
+    // our intent stays for the collector, which will ask the metadata store
+    expect((await inner.due(LATE, 10)).orphans.length).toBe(1)
   })
 
   it('an inline write over an inline body never touches the ledger', async () => {
@@ -144,7 +139,6 @@ describe('commitWrite', () => {
     const { io, write, count } = setup(untouchable)
     const r = await commitWrite(io, {
       write: write(5),
-      freeing: () => Promise.resolve([{ kind: 'inline', bytes: Buffer.from('old') }, undefined]),
       commit: () =>
         Promise.resolve({ result: 'ok', freed: [{ kind: 'inline', bytes: Buffer.from('old') }] }),
     })
@@ -154,21 +148,16 @@ describe('commitWrite', () => {
 })
 
 describe('commitRemoval', () => {
-  it('intends the freed blobs before the commit and retires them after', async () => {
+  it('retires what the commit freed and settles what it kept', async () => {
     const { blobs, ledger, io } = setup()
-    const old = await blobOf(blobs, ledger)
-    await ledger.settle([refOf(old)])
-    const seen: string[][] = []
-    await commitRemoval(io, {
-      freeing: () => Promise.resolve([old]),
-      async commit() {
-        // a crash here would leave an intent the collector resolves
-        seen.push([...(await ledger.due(LATE, 10)).orphans])
-        return { result: undefined, freed: [old] }
-      },
-    })
-    expect(seen).toEqual([[refOf(old)]])
-    expect(await ledger.due(LATE, 10)).toEqual({ orphans: [], retired: [refOf(old)] })
+    // intents as a durable ledger records them inside the commit (SQLite: triggers)
+    const freed = await blobOf(blobs, ledger)
+    const kept = await blobOf(blobs, ledger)
+    const result = await commitRemoval(io, () =>
+      Promise.resolve({ result: 7, freed: [freed, undefined], kept: [kept] }),
+    )
+    expect(result).toBe(7)
+    expect(await ledger.due(LATE, 10)).toEqual({ orphans: [], retired: [refOf(freed)] })
   })
 })
 

@@ -5,6 +5,14 @@
  * batch after the commit; an inline PUT over an inline object adds nothing). `due` is a read on
  * an index ordered by (state, at). The table has its own migration list ('blob-ledger'), so the
  * metadata store's migrations stay untouched.
+ *
+ * Blobs a metadata commit drops are recorded in the commit's own transaction, as the port
+ * requires of a durable ledger: triggers on the metadata store's `objects` and `parts` tables
+ * (a row replaced by INSERT OR REPLACE, or deleted) add an intent for every blob ref in the old
+ * row's `body_ref`. A crash between the commit and `retire` therefore leaves an intent, which the
+ * collector resolves by asking whether the blob is still referenced, instead of a leaked file.
+ * They rely on the metadata store's body encoding (`{"k":"b","r":<ref>,…}`, nested in `"p"` for
+ * multipart bodies): test/conformance and crash-safety.test.ts catch a change of it.
  * @module
  */
 import {
@@ -30,15 +38,62 @@ const MIGRATIONS: readonly string[] = [
 const INTENT = 0
 const RETIRED = 1
 
+/** Now in ms, inside SQL (the triggers have no application clock; intents only need an age). */
+const SQL_NOW_MS = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`
+
+/** Intents for every blob ref in body_ref column `col` of the rows chosen by `from`. */
+function intendRefsOf(col: string, from: string): string {
+  return `INSERT OR IGNORE INTO blob_ledger (ref, state, at)
+    SELECT j.value, ${INTENT}, ${SQL_NOW_MS} FROM ${from}, json_tree(${col}) AS j
+    WHERE ${col} IS NOT NULL AND j.key = 'r' AND j.type = 'text';`
+}
+
+/**
+ * A BEFORE INSERT trigger sees the row an INSERT OR REPLACE is about to replace (REPLACE fires no
+ * delete trigger unless recursive_triggers is on, and then INSERT OR IGNORE keeps one entry).
+ */
+const TRIGGERS = [
+  `CREATE TRIGGER IF NOT EXISTS blob_ledger_object_replaced BEFORE INSERT ON objects BEGIN
+    ${intendRefsOf('o.body_ref', 'objects AS o').replace(
+      'WHERE',
+      'WHERE o.bucket = NEW.bucket AND o.key = NEW.key AND',
+    )}
+  END`,
+  `CREATE TRIGGER IF NOT EXISTS blob_ledger_object_deleted AFTER DELETE ON objects
+    WHEN OLD.body_ref IS NOT NULL BEGIN
+    ${intendRefsOf('OLD.body_ref', '(SELECT 1)')}
+  END`,
+  `CREATE TRIGGER IF NOT EXISTS blob_ledger_part_replaced BEFORE INSERT ON parts BEGIN
+    ${intendRefsOf('p.body_ref', 'parts AS p').replace(
+      'WHERE',
+      'WHERE p.upload_id = NEW.upload_id AND p.part_number = NEW.part_number AND',
+    )}
+  END`,
+  `CREATE TRIGGER IF NOT EXISTS blob_ledger_part_deleted AFTER DELETE ON parts
+    WHEN OLD.body_ref IS NOT NULL BEGIN
+    ${intendRefsOf('OLD.body_ref', '(SELECT 1)')}
+  END`,
+]
+
 export class SqliteBlobLedger implements BlobLedger {
   private readonly db: Database
   private readonly commits: GroupCommit
   private readonly orphanGraceMs: number
   private readonly retireGraceMs: number
 
+  /**
+   * Open the ledger on `db`. Construct it after the metadata store (whose tables the triggers
+   * watch); on a database without them (the ledger's own tests) there is nothing to watch.
+   */
   constructor(db: Database, opts: BlobLedgerOptions = {}) {
     this.db = db
     runMigrations(db, 'blob-ledger', MIGRATIONS)
+    const tables = db
+      .prepare(
+        "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('objects', 'parts')",
+      )
+      .get() as { n: number }
+    if (tables.n === 2) db.exec(TRIGGERS.join(';\n'))
     this.commits = groupCommitFor(db)
     this.orphanGraceMs = opts.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS
     this.retireGraceMs = opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS

@@ -14,8 +14,8 @@ export function removeObject(
   bucket: string,
   key: string,
 ): Promise<void> {
-  return commitRemoval(commitIo(req, env), {
-    freeing: async () => [(await env.meta.getObject(bucket, key))?.body],
-    commit: async () => ({ result: undefined, freed: [await env.meta.deleteObject(bucket, key)] }),
-  })
+  return commitRemoval(commitIo(req, env), async () => ({
+    result: undefined,
+    freed: [await env.meta.deleteObject(bucket, key)],
+  }))
 }

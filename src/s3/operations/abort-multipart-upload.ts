@@ -8,7 +8,7 @@ import { commitRemoval } from '../../storage/commit.js'
 import type { Operation } from '../operation.js'
 import { bucketOf, keyOf, requestObjectArn } from '../object/access.js'
 import { commitIo } from '../object/ingest.js'
-import { loadUpload, storedParts } from '../object/multipart.js'
+import { loadUpload } from '../object/multipart.js'
 
 export const abortMultipartUpload: Operation = {
   name: 'AbortMultipartUpload',
@@ -16,14 +16,10 @@ export const abortMultipartUpload: Operation = {
   async handle(req, env) {
     const bucket = bucketOf(req)
     const upload = await loadUpload(req, env, bucket.name, keyOf(req))
-    await commitRemoval(commitIo(req, env), {
-      freeing: async () =>
-        [...(await storedParts(env, upload.uploadId)).values()].map((p) => p.body),
-      commit: async () => ({
-        result: undefined,
-        freed: await env.meta.abortUpload(upload.uploadId),
-      }),
-    })
+    await commitRemoval(commitIo(req, env), async () => ({
+      result: undefined,
+      freed: await env.meta.abortUpload(upload.uploadId),
+    }))
     return { status: 204 }
   },
 }

@@ -163,20 +163,13 @@ export const completeMultipartUpload: Operation = {
       ownerAccountId: upload.ownerAccountId,
       ...(checksum === undefined ? {} : { checksum }),
     }
-    const used = new Set(parts.map((p) => p.partNumber))
-    await commitRemoval(commitIo(req, env), {
-      freeing: async () => [
-        (await env.meta.getObject(bucket.name, key))?.body,
-        ...[...stored.values()].filter((p) => !used.has(p.partNumber)).map((p) => p.body),
-      ],
-      async commit() {
-        const { replaced, unused } = await env.meta.completeUpload(
-          upload.uploadId,
-          record,
-          parts.map((p) => p.partNumber),
-        )
-        return { result: undefined, freed: [replaced, ...unused] }
-      },
+    await commitRemoval(commitIo(req, env), async () => {
+      const { replaced, unused } = await env.meta.completeUpload(
+        upload.uploadId,
+        record,
+        parts.map((p) => p.partNumber),
+      )
+      return { result: undefined, freed: [replaced, ...unused], kept: parts.map((p) => p.body) }
     })
     const checksumXml =
       checksum === undefined

@@ -96,7 +96,6 @@ export const copyObject: Operation = {
           maxSize: env.limits.maxObjectSize,
           knownLength: source.size,
         }),
-      freeing: async () => [(await env.meta.getObject(bucket.name, key))?.body],
       async commit(w) {
         const checksum: StoredChecksum | undefined =
           algorithm !== undefined && w.checksumB64 !== undefined

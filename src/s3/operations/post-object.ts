@@ -381,7 +381,6 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
         checksum = { algorithm: expected.algorithm, value: expected.value, type: 'FULL_OBJECT' }
       }
     },
-    freeing: async () => [(await env.meta.getObject(bucket.name, key))?.body],
     async commit(w) {
       const record: ObjectRecord = {
         bucket: bucket.name,

@@ -50,7 +50,6 @@ export const putObject: Operation = {
     const { written: w } = await commitWrite(io, {
       write: () => ingestRequestBody(req, io, env, { maxSize: env.limits.maxObjectSize }),
       check: () => enforceWriteConditions(req, env, bucket.name, key),
-      freeing: async () => [(await env.meta.getObject(bucket.name, key))?.body],
       async commit(w) {
         const record: ObjectRecord = {
           bucket: bucket.name,

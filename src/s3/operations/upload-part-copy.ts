@@ -69,7 +69,6 @@ export const uploadPartCopy: Operation = {
           maxSize: env.limits.maxPartSize,
           knownLength: length,
         }),
-      freeing: async () => [(await env.meta.getPart(upload.uploadId, partNumber))?.body],
       async commit(w) {
         const checksum: StoredChecksum | undefined =
           algorithm !== undefined && w.checksumB64 !== undefined

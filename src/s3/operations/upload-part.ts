@@ -29,7 +29,6 @@ export const uploadPart: Operation = {
           defaultAlgorithm: upload.checksumAlgorithm,
           requiredAlgorithm: upload.checksumAlgorithm,
         }),
-      freeing: async () => [(await env.meta.getPart(upload.uploadId, partNumber))?.body],
       async commit(w) {
         const part: PartRecord = {
           partNumber,
