@@ -5,19 +5,24 @@
  *
  * Two kinds of entries:
  * - **intents**: a blob that may end up referenced by nothing if the process dies at the wrong
- *   moment: a blob about to be written (recorded before `BlobStore.put`), or the blob a commit is
- *   about to replace or delete (recorded before the metadata commit, so a crash right after the
- *   commit cannot leak it). `settle` removes them once the commit has happened. An intent still
- *   there after the orphan grace period is checked by the garbage collector: it deletes the blob
- *   only if no metadata record references it (`MetadataStore.isBlobReferenced`).
+ *   moment: a blob about to be written (recorded before `BlobStore.put`), or a blob a metadata
+ *   commit dropped (a replaced or deleted object or part). A durable ledger must record the latter
+ *   in the commit's own transaction (SQLite: triggers on the metadata tables; PostgreSQL would do
+ *   the same), or a crash between the commit and `retire` leaks the blob. `settle` removes
+ *   intents once the commit has happened. An intent still there after the orphan grace period is
+ *   checked by the garbage collector: it deletes the blob only if no metadata record references
+ *   it (`MetadataStore.isBlobReferenced`). The memory ledger is not durable and needs neither.
  * - **retirements**: blobs a committed write replaced or deleted. They are deleted once the
- *   retire grace period has passed, so a reader that found the old record just before the commit
- *   can still open them (a multipart GET opens its parts one by one; an upstream or non-POSIX
- *   store cannot keep reading an unlinked file). `retire` wins over an intent for the same ref.
+ *   retire grace period has passed. On POSIX a file read stream that is already open keeps
+ *   reading after an unlink, so the grace period is for readers that open a blob later: a GET
+ *   that found the old record just before the commit, above all a multipart GET, which opens its
+ *   parts one by one as it reaches them; and for stores that cannot read a deleted blob at all
+ *   (an upstream S3, non-POSIX file systems). `retire` wins over an intent for the same ref.
  *
  * The memory ledger serves unit tests and one-node setups without a database; the SQLite one
- * shares the metadata database and its group commit. A PostgreSQL ledger only has to pass
- * test/conformance/blob-ledger.case.ts.
+ * shares the metadata database and its group commit. A PostgreSQL ledger has to pass
+ * test/conformance/blob-ledger.case.ts, and record dropped blobs inside the metadata commit
+ * (src/backends/fs/storage-integration.test.ts shows what that means for SQLite).
  * @module
  */
 
