@@ -49,7 +49,7 @@ export interface WriteSteps<W extends { readonly body: BodyRef }, T> {
   commit(w: W): Promise<Committed<T>>
 }
 
-/** Write a body and commit the metadata that references it (steps 1–5 above). */
+/** Write a body and commit the metadata that references it (steps 1–4 above). */
 export async function commitWrite<W extends { readonly body: BodyRef }, T>(
   io: CommitIo,
   steps: WriteSteps<W, T>,
