@@ -9,7 +9,7 @@ import type { Config } from '../config/config.js'
 import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import { openStores } from './backends.js'
-import { sweepOrphans } from '../storage/sweep.js'
+import { startBlobCollector } from '../storage/gc.js'
 import { IamService } from '../iam/service.js'
 import { loadMasterKey, deriveKey } from '../crypto/index.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
@@ -48,10 +48,7 @@ export async function startApp(
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const masterKey = loadMasterKey(config.dataDir, config.masterKey)
   const stores = openStores(config)
-  const { metadata: meta, blobs } = stores
-  const swept = await sweepOrphans(meta, blobs, log)
-  if (swept.removed > 0)
-    log.info({ removed: swept.removed }, 'removed orphaned blobs from an interrupted run')
+  const { metadata: meta, blobs, ledger } = stores
   const { iam, generated } = await IamService.open({
     store: stores.identity,
     masterKey,
@@ -73,6 +70,7 @@ export async function startApp(
     meta,
     blobs,
     changes: stores.changes,
+    ledger,
     iam,
     keyCache,
     ...(config.domain !== undefined ? { domain: config.domain } : {}),
@@ -126,6 +124,13 @@ export async function startApp(
       .catch((err: unknown) => log.warn({ err }, 'session sweep failed'))
   }, 60_000)
   sweepTimer.unref()
+  const stopCollector = startBlobCollector({
+    ledger,
+    blobs,
+    metadata: meta,
+    now: () => clock.now(),
+    log,
+  })
   return {
     url: listener.url,
     listener,
@@ -134,6 +139,7 @@ export async function startApp(
     close: async () => {
       clearInterval(sweepTimer)
       await listener.close()
+      await stopCollector()
       iam.close()
       await stores.close()
     },

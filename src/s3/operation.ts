@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream'
 import type { Principal } from '../auth/principal.js'
 import type { RawRequest, RequestContext, QueryMap } from '../http/raw-request.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
+import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
 
 export interface S3Request {
@@ -73,6 +74,8 @@ export interface OwnerInfo {
 export interface S3Env {
   readonly meta: MetadataStore
   readonly blobs: BlobStore
+  /** Where blob writes record intents and retirements for the garbage collector. */
+  readonly ledger: BlobLedger
   readonly authz: Authorizer
   /** Owner (canonical id + display name) of an account, consistent across ListBuckets, listings, ACLs. */
   owner(accountId: string): OwnerInfo

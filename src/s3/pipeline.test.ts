@@ -12,6 +12,7 @@ import { openDatabase } from '../backends/sqlite/db.js'
 import { MemoryChangeFeed } from '../backends/memory/change-feed.js'
 import { MemoryMetadataStore } from '../backends/memory/metadata-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
+import { MemoryBlobLedger } from '../backends/memory/blob-ledger.js'
 import { IamService } from '../iam/service.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import { systemClock, randomIds } from '../lib/clock.js'
@@ -46,6 +47,7 @@ async function pipeline(maxInFlight?: number, wrapMeta?: (m: MetadataStore) => M
     meta: wrapMeta !== undefined ? wrapMeta(meta) : meta,
     blobs: new FsBlobStore(join(dir, 'objects')),
     changes,
+    ledger: new MemoryBlobLedger(),
     iam,
     keyCache: new SigningKeyCache(),
     region: 'us-east-1',

@@ -18,6 +18,7 @@ import { discardRequestBody } from '../http/drain.js'
 import { decodePlusLiteralOrKeep } from '../http/percent.js'
 import type { HttpResponse } from '../http/http-response.js'
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
+import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
 import type { AccountDirectory } from '../iam/types.js'
@@ -49,6 +50,7 @@ export interface S3PipelineDeps {
   readonly blobs: BlobStore
   /** Where the stores announce changes: bucket policy/CORS/owner caches subscribe here. */
   readonly changes: ChangeFeed
+  readonly ledger: BlobLedger
   readonly iam: CredentialProvider & PolicyProvider & AccountDirectory
   readonly keyCache: SigningKeyCache
   readonly domain?: string
@@ -126,6 +128,7 @@ export class S3Pipeline {
     this.env = {
       meta: deps.meta,
       blobs: deps.blobs,
+      ledger: deps.ledger,
       authz,
       owner: (accountId) => this.bucketConfig.owner(accountId),
       limits: deps.limits,

@@ -1,7 +1,10 @@
 /**
  * BlobStore: durable, immutable byte blobs named by opaque refs. Local files today
  * (backends/fs), an upstream S3 cluster later. A blob is written once and never modified;
- * replacing an object writes a new blob and deletes the old one after the metadata commit.
+ * replacing an object writes a new blob, and the old one is retired through the BlobLedger and
+ * deleted by the garbage collector after a grace period (storage/commit.ts, storage/gc.ts).
+ * Cleaning up after interrupted puts is each store's own business when it opens (the fs store
+ * empties its temp directory); nothing scans every blob.
  * @module
  */
 import type { Readable } from 'node:stream'
@@ -13,20 +16,21 @@ export interface BlobPutResult {
 
 export interface BlobStore {
   /**
-   * Stream `body` into a new blob. Resolves only once the bytes are durable (fsync of file and
-   * directory). Rejects, leaving nothing behind, if the stream errors or exceeds `maxSize`
+   * A fresh name for a blob about to be written: the writer records it in the BlobLedger before
+   * the bytes exist, then passes it to `put`.
+   */
+  newRef(): string
+  /**
+   * Stream `body` into a new blob named `ref` (a fresh one when absent). Resolves only once the
+   * bytes are durable. Rejects, leaving nothing behind, if the stream errors or exceeds `maxSize`
    * (StorageError 'too-large'). `prefix` (optional) is a leading chunk already read from the body.
    */
   put(
     body: Readable,
-    opts?: { readonly maxSize?: number; readonly prefix?: Buffer },
+    opts?: { readonly ref?: string; readonly maxSize?: number; readonly prefix?: Buffer },
   ): Promise<BlobPutResult>
   /** Stream a blob, or the inclusive byte range [start, end] of it. */
   get(ref: string, range?: { readonly start: number; readonly end: number }): Readable
   /** Remove a blob; missing blobs are not an error. */
   delete(ref: string): Promise<void>
-  /** Every blob ref present (for the start-up orphan sweep). */
-  list(): AsyncIterable<string>
-  /** Remove leftovers of interrupted writes (temp files). Called once at start. */
-  sweepTemp(): Promise<void>
 }

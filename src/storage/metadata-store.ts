@@ -215,7 +215,10 @@ export interface MetadataStore {
   /** Removes the upload; returns its parts' bodies. Throws 'upload-not-found'. */
   abortUpload(uploadId: string): Promise<readonly BodyRef[]>
 
-  /** Every blob ref referenced by objects and parts (start-up orphan sweep). */
-  referencedBlobRefs(): AsyncIterable<string>
   close(): Promise<void>
+  /**
+   * Whether any object or part references blob `ref` (the garbage collector asks before deleting
+   * an orphan intent's blob). A point question; it may be slow, orphans are rare.
+   */
+  isBlobReferenced(ref: string): Promise<boolean>
 }

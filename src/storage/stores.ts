@@ -3,6 +3,7 @@
  * its configuration (`app/backends.ts`). Nothing below `app/` knows which engine is behind it.
  * @module
  */
+import type { BlobLedger } from './blob-ledger.js'
 import type { BlobStore } from './blob-store.js'
 import type { ChangeFeed } from './change-feed.js'
 import type { IdentityStore } from './identity-store.js'
@@ -13,6 +14,8 @@ export interface Stores {
   readonly metadata: MetadataStore
   readonly identity: IdentityStore
   readonly blobs: BlobStore
+  /** Intents and retirements of blobs: garbage collection without a start-up sweep. */
+  readonly ledger: BlobLedger
   /**
    * Every store of the bundle publishes here; caches (IAM directory, bucket configuration,
    * object records) subscribe here.

@@ -1,6 +1,8 @@
 /**
  * BlobStore conformance suite, run by every blob backend (fs today, upstream S3 later) through
- * its own factory: put/get/ranges, prefix, maxSize, failing bodies, delete, list, sweepTemp.
+ * its own factory: put/get/ranges, prefix, maxSize, failing bodies, delete, named puts, and a
+ * reopen keeping finished blobs. What is stored is seen through the harness (`list`), since the
+ * port itself has no listing: nothing in the product scans every blob.
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto'
@@ -13,6 +15,10 @@ export interface BlobStoreHarness {
   readonly blobs: BlobStore
   /** Number of leftover temp files (so a failed put can be shown to leave nothing). */
   tempCount(): Promise<number>
+  /** Every blob ref stored. */
+  list(): Promise<string[]>
+  /** The same storage opened again (as after a restart). */
+  reopen(): Promise<BlobStore>
   cleanup(): Promise<void>
 }
 
@@ -36,12 +42,6 @@ export function chunked(buf: Buffer, chunk = 64 * 1024): Readable {
   })
 }
 
-async function listAll(b: BlobStore): Promise<string[]> {
-  const out: string[] = []
-  for await (const r of b.list()) out.push(r)
-  return out.sort()
-}
-
 export function blobStoreConformance(name: string, factory: () => Promise<BlobStoreHarness>): void {
   describe(`BlobStore conformance: ${name}`, () => {
     let h: BlobStoreHarness
@@ -50,6 +50,7 @@ export function blobStoreConformance(name: string, factory: () => Promise<BlobSt
       h = await factory()
       b = h.blobs
     })
+    const listAll = async (): Promise<string[]> => (await h.list()).sort()
     afterEach(async () => {
       await h.cleanup()
     })
@@ -62,7 +63,7 @@ export function blobStoreConformance(name: string, factory: () => Promise<BlobSt
       expect(createHash('md5').update(back).digest('hex')).toBe(
         createHash('md5').update(data).digest('hex'),
       )
-      expect(await listAll(b)).toEqual([r.ref])
+      expect(await listAll()).toEqual([r.ref])
     })
 
     it('stores empty blobs', async () => {
@@ -102,7 +103,7 @@ export function blobStoreConformance(name: string, factory: () => Promise<BlobSt
       await expect(
         b.put(chunked(randomBytes(10)), { maxSize: 10, prefix: Buffer.alloc(1) }),
       ).rejects.toBeInstanceOf(StorageError)
-      expect(await listAll(b)).toEqual([])
+      expect(await listAll()).toEqual([])
       expect(await h.tempCount()).toBe(0)
       const ok = await b.put(chunked(randomBytes(5000), 1000), { maxSize: 5000 })
       expect(ok.size).toBe(5000)
@@ -117,7 +118,7 @@ export function blobStoreConformance(name: string, factory: () => Promise<BlobSt
         },
       })
       await expect(b.put(failing)).rejects.toThrow('client went away')
-      expect(await listAll(b)).toEqual([])
+      expect(await listAll()).toEqual([])
       expect(await h.tempCount()).toBe(0)
     })
 
@@ -125,7 +126,7 @@ export function blobStoreConformance(name: string, factory: () => Promise<BlobSt
       const { ref } = await b.put(chunked(Buffer.from('x')))
       await b.delete(ref)
       await b.delete(ref)
-      expect(await listAll(b)).toEqual([])
+      expect(await listAll()).toEqual([])
       await expect(readAll(b.get(ref))).rejects.toMatchObject({ kind: 'not-found' })
       await expect(readAll(b.get('../../etc/passwd'))).rejects.toBeInstanceOf(StorageError)
     })
@@ -134,17 +135,27 @@ export function blobStoreConformance(name: string, factory: () => Promise<BlobSt
       const refs = await Promise.all(
         Array.from({ length: 30 }, (_, i) => b.put(chunked(Buffer.from(`blob-${i}`)))),
       )
-      expect(await listAll(b)).toEqual(refs.map((r) => r.ref).sort())
+      expect(await listAll()).toEqual(refs.map((r) => r.ref).sort())
       for (const [i, r] of refs.entries()) {
         expect((await readAll(b.get(r.ref))).toString()).toBe(`blob-${i}`)
       }
     })
 
-    it('sweepTemp keeps finished blobs', async () => {
+    it('a reopen keeps finished blobs', async () => {
       const { ref } = await b.put(chunked(Buffer.from('keep')))
-      await b.sweepTemp()
-      expect(await listAll(b)).toEqual([ref])
+      const again = await h.reopen()
+      expect(await listAll()).toEqual([ref])
+      expect((await readAll(again.get(ref))).toString()).toBe('keep')
       expect(await h.tempCount()).toBe(0)
+    })
+
+    it('puts under a name from newRef, fresh each time', async () => {
+      const ref = b.newRef()
+      expect(b.newRef()).not.toBe(ref)
+      const r = await b.put(chunked(Buffer.from('named')), { ref })
+      expect(r).toEqual({ ref, size: 5 })
+      expect((await readAll(b.get(ref))).toString()).toBe('named')
+      expect(await listAll()).toEqual([ref])
     })
   })
 }

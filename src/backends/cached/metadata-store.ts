@@ -201,8 +201,8 @@ export class CachedMetadataStore implements MetadataStore {
   abortUpload(uploadId: string): Promise<readonly BodyRef[]> {
     return this.inner.abortUpload(uploadId)
   }
-  referencedBlobRefs(): AsyncIterable<string> {
-    return this.inner.referencedBlobRefs()
+  isBlobReferenced(ref: string): Promise<boolean> {
+    return this.inner.isBlobReferenced(ref)
   }
   close(): Promise<void> {
     this.unsubscribe()

@@ -1,6 +1,6 @@
 /**
  * Runs the BlobStore conformance suite against FsBlobStore, plus fs specifics: the on-disk
- * layout, temp files of interrupted puts removed by sweepTemp, and an open GET stream surviving
+ * layout, temp files of interrupted puts removed when the store opens, and an open GET stream surviving
  * the blob's deletion.
  * @module
  */
@@ -17,8 +17,15 @@ import { FsBlobStore } from './blob-store.js'
 
 blobStoreConformance('fs', () => {
   const root = mkdtempSync(join(tmpdir(), 'lk-blob-'))
+  const blobs = new FsBlobStore(root)
   return Promise.resolve({
-    blobs: new FsBlobStore(root),
+    blobs,
+    list: async () => {
+      const out: string[] = []
+      for await (const r of blobs.list()) out.push(r)
+      return out
+    },
+    reopen: () => FsBlobStore.open(root),
     tempCount: () => {
       try {
         return Promise.resolve(readdirSync(join(root, 'tmp')).length)
@@ -48,7 +55,7 @@ describe('FsBlobStore specifics', () => {
       expect(ref).toBe('abcdef0123456789')
       expect(readdirSync(join(root, 'blobs', 'ab', 'cd'))).toEqual([ref])
       writeFileSync(join(root, 'tmp', 'half-written'), 'partial')
-      await b.sweepTemp()
+      await FsBlobStore.open(root)
       expect(readdirSync(join(root, 'tmp'))).toEqual([])
       // The same uid again must not overwrite a temp file being written ('wx').
       writeFileSync(join(root, 'tmp', ref), 'someone else')

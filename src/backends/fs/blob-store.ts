@@ -2,8 +2,10 @@
  * FsBlobStore: blobs as files under `root/blobs/<aa>/<bb>/<ref>`. A put streams into
  * `root/tmp/<ref>` (created exclusively), fsyncs it, renames it into place and fsyncs the
  * directory, so once `put` resolves the blob survives a crash or power loss; an interrupted put
- * leaves only a temp file, which `sweepTemp` removes at start. Reads stream with a 1 MiB
- * high-water mark: large GETs are bound by the socket, not by small read() calls.
+ * leaves only a temp file, which the store removes when it opens (`FsBlobStore.open`, or lazily
+ * before its first put): one process owns a data directory, so nothing else writes there then.
+ * Reads stream with a 1 MiB high-water mark: large GETs are bound by the socket, not by small
+ * read() calls. `list()` walks every blob: for tests and diagnostics only, not part of the port.
  * @module
  */
 import { createReadStream, createWriteStream, openSync, closeSync, constants as FS } from 'node:fs'
@@ -54,6 +56,13 @@ export class FsBlobStore implements BlobStore {
   private readonly knownDirs = new Map<string, Promise<void>>()
   private ready: Promise<void> | undefined
 
+  /** Open the store: creates its directories and removes temp files of interrupted puts. */
+  static async open(root: string, opts: FsBlobStoreOptions = {}): Promise<FsBlobStore> {
+    const s = new FsBlobStore(root, opts)
+    await s.init()
+    return s
+  }
+
   constructor(root: string, opts: FsBlobStoreOptions = {}) {
     this.root = root
     this.ids = opts.ids ?? randomIds
@@ -61,7 +70,11 @@ export class FsBlobStore implements BlobStore {
     this.blobDir = join(root, 'blobs')
   }
 
-  /** Create tmp/ and blobs/ once (and make their entries in root durable). */
+  /**
+   * Create tmp/ and blobs/ once (and make their entries in root durable), and empty tmp/: what
+   * is there is left from puts of an earlier run that never finished. Memoised, so every put of
+   * this run waits for it and none of its temp files can be swept.
+   */
   private init(): Promise<void> {
     this.ready ??= (async () => {
       const made = await mkdir(this.tmpDir, { recursive: true })
@@ -69,8 +82,17 @@ export class FsBlobStore implements BlobStore {
       await fsyncPath(this.root)
       // A freshly created data dir must itself survive a crash.
       if (made !== undefined && made !== this.tmpDir) await fsyncPath(dirname(this.root))
+      for (const name of await readdir(this.tmpDir)) {
+        await rm(join(this.tmpDir, name), { force: true, recursive: true })
+      }
     })()
     return this.ready
+  }
+
+  newRef(): string {
+    const ref = this.ids.uid()
+    if (!REF_RE.test(ref)) throw new Error(`IdSource.uid() gave an unusable blob name: ${ref}`)
+    return ref
   }
 
   private checkRef(ref: string): void {
@@ -112,11 +134,14 @@ export class FsBlobStore implements BlobStore {
 
   async put(
     body: Readable,
-    opts: { readonly maxSize?: number; readonly prefix?: Buffer } = {},
+    opts: { readonly ref?: string; readonly maxSize?: number; readonly prefix?: Buffer } = {},
   ): Promise<BlobPutResult> {
     await this.init()
-    const ref = this.ids.uid()
-    if (!REF_RE.test(ref)) throw new Error(`IdSource.uid() gave an unusable blob name: ${ref}`)
+    const ref = opts.ref ?? this.newRef()
+    if (!REF_RE.test(ref)) {
+      body.destroy()
+      throw new StorageError('not-found', 'malformed blob ref', { ref })
+    }
     const tmp = join(this.tmpDir, ref)
     const max = opts.maxSize ?? Number.POSITIVE_INFINITY
     const counter = { n: 0 }
@@ -187,6 +212,7 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /** Every blob present (tests and diagnostics; the garbage collector never scans). */
   async *list(): AsyncIterable<string> {
     await this.init()
     for (const outer of await readdir(this.blobDir)) {
@@ -205,13 +231,6 @@ export class FsBlobStore implements BlobStore {
         }
         for (const name of names) if (REF_RE.test(name)) yield name
       }
-    }
-  }
-
-  async sweepTemp(): Promise<void> {
-    await this.init()
-    for (const name of await readdir(this.tmpDir)) {
-      await rm(join(this.tmpDir, name), { force: true, recursive: true })
     }
   }
 }

@@ -1,9 +1,10 @@
 /**
  * kill -9 durability: a child process writes objects (inline and blob-sized, new keys and
- * overwrites) through the real stores, printing a line only after each put is acknowledged. We
- * SIGKILL it mid-stream, reopen, sweep, and check that every acknowledged write reads back intact
- * (or a newer version of it does), that no object is ever partial, and that no temp file or
- * orphan survives the sweep. The child is TypeScript bundled on the fly with rolldown (Node 20
+ * overwrites) through the real stores and the durable-write protocol (storage/commit.ts, with the
+ * SQLite blob ledger), printing a line only after each put is acknowledged. We SIGKILL it
+ * mid-stream, reopen, run the garbage collector past its grace periods, and check that every
+ * acknowledged write reads back intact (or a newer version of it does), that no object is ever
+ * partial, and that no temp file survives the reopen and no orphan the collector. The child is TypeScript bundled on the fly with rolldown (Node 20
  * cannot run .ts itself).
  * @module
  */
@@ -16,8 +17,9 @@ import { fileURLToPath } from 'node:url'
 import { rolldown } from 'rolldown'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readAll } from '../../../test/conformance/blob-store.case.js'
-import { readBody } from '../../storage/body-writer.js'
-import { sweepOrphans } from '../../storage/sweep.js'
+import { collectGarbage } from '../../storage/gc.js'
+import { readBody } from '../../storage/object-bodies.js'
+import { SqliteBlobLedger } from '../sqlite/blob-ledger.js'
 import { openDatabase } from '../sqlite/db.js'
 import { SqliteMetadataStore } from '../sqlite/metadata-store.js'
 import { FsBlobStore } from './blob-store.js'
@@ -46,10 +48,12 @@ const CHILD = `
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { openSqlite } from ${JSON.stringify(join(src, 'backends/sqlite/index.ts'))}
-import { writeBody, deleteBody } from ${JSON.stringify(join(src, 'storage/body-writer.ts'))}
+import { writeBody } from ${JSON.stringify(join(src, 'storage/object-bodies.ts'))}
+import { commitWrite } from ${JSON.stringify(join(src, 'storage/commit.ts'))}
+import { silentLogger } from ${JSON.stringify(join(src, 'lib/logger.ts'))}
 ${CONTENT_JS}
 const dir = process.argv[2]
-const { metadata: meta, blobs } = openSqlite(dir + '/meta.db', { ...JSON.parse(process.argv[3]), blobDir: dir + '/blobs' })
+const { metadata: meta, blobs, ledger } = openSqlite(dir + '/meta.db', { ...JSON.parse(process.argv[3]), blobDir: dir + '/blobs' })
 await meta.createBucket({ name: 'b', accountId: 'a', createdAt: 0, region: 'r' })
 let n = 0
 async function writer(w) {
@@ -59,12 +63,17 @@ async function writer(w) {
     const key = i % 4 === 0 ? 'hot' + (i % 20) : 'k' + i
     const size = i % 3 === 0 ? 40000 + (i % 7) * 1000 : 200 + (i % 50)
     const data = content(key, i, size)
-    const r = await writeBody(Readable.from([data.subarray(0, 100), data.subarray(100)], { objectMode: false }), { blobs, inlineMax: 4096, maxSize: 1 << 24 })
     const md5 = createHash('md5').update(data).digest('hex')
-    const res = await meta.putObject({ bucket: 'b', key, size: r.size, etag: md5, lastModified: i, headers: {}, userMetadata: {}, tags: {}, body: r.body, ownerAccountId: 'a' })
-    // Acks are printed in commit order (group-commit promises settle in queue order).
-    process.stdout.write('ack ' + key + ' ' + i + '\\n')
-    if (res.replaced) await deleteBody(res.replaced, blobs)
+    const now = Date.now()
+    await commitWrite({ blobs, ledger, log: silentLogger, now }, {
+      write: () => writeBody(Readable.from([data.subarray(0, 100), data.subarray(100)], { objectMode: false }), { blobs, ledger, now, inlineMax: 4096, maxSize: 1 << 24 }),
+      async commit(r) {
+        const res = await meta.putObject({ bucket: 'b', key, size: r.size, etag: md5, lastModified: i, headers: {}, userMetadata: {}, tags: {}, body: r.body, ownerAccountId: 'a' })
+        // Acks are printed in commit order (group-commit promises settle in queue order).
+        process.stdout.write('ack ' + key + ' ' + i + '\\n')
+        return { result: undefined, freed: [res.replaced] }
+      },
+    })
   }
 }
 for (let w = 0; w < 8; w++) void writer(w)
@@ -145,11 +154,14 @@ describe('crash safety (kill -9)', () => {
     }
     expect(acked.size).toBeGreaterThan(50)
 
-    const meta = new SqliteMetadataStore(openDatabase(join(data, 'meta.db')), { closeDb: true })
-    const blobs = new FsBlobStore(join(data, 'blobs'))
+    const db = openDatabase(join(data, 'meta.db'))
+    const meta = new SqliteMetadataStore(db, { closeDb: true })
+    const ledger = new SqliteBlobLedger(db)
+    const blobs = await FsBlobStore.open(join(data, 'blobs'))
     try {
-      await sweepOrphans(meta, blobs)
       expect(readdirSync(join(data, 'blobs', 'tmp'))).toEqual([])
+      // Once every grace period has passed, the collector resolves what the crash left.
+      await collectGarbage(ledger, blobs, meta, Number.MAX_SAFE_INTEGER)
       // Every object present, acknowledged or not, is whole and self-consistent.
       const page = await meta.listObjects('b', { prefix: '', maxKeys: 1000 })
       const seen = new Map<string, number>()
@@ -180,7 +192,9 @@ describe('crash safety (kill -9)', () => {
           expect(ackedAll.has(`${key}:${v}`), `${key}: ${v} over ${version}`).toBe(false)
       }
       // No blob is left that metadata does not reference.
-      expect((await sweepOrphans(meta, blobs)).removed).toBe(0)
+      for await (const ref of blobs.list()) {
+        expect(await meta.isBlobReferenced(ref), `orphan blob ${ref}`).toBe(true)
+      }
     } finally {
       await meta.close()
     }

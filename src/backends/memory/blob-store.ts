@@ -1,6 +1,6 @@
 /**
  * MemoryBlobStore: blobs in a Map, for unit tests of code above the storage seam (handlers,
- * body-writer) that should not touch the disk. Not durable, holds everything in RAM: never use
+ * object-bodies) that should not touch the disk. Not durable, holds everything in RAM: never use
  * it to serve real traffic. Passes the same BlobStore conformance suite as FsBlobStore.
  * @module
  */
@@ -17,9 +17,13 @@ export class MemoryBlobStore implements BlobStore {
     this.ids = opts.ids ?? randomIds
   }
 
+  newRef(): string {
+    return this.ids.uid()
+  }
+
   async put(
     body: Readable,
-    opts: { readonly maxSize?: number; readonly prefix?: Buffer } = {},
+    opts: { readonly ref?: string; readonly maxSize?: number; readonly prefix?: Buffer } = {},
   ): Promise<BlobPutResult> {
     const max = opts.maxSize ?? Number.POSITIVE_INFINITY
     const chunks: Buffer[] = opts.prefix !== undefined ? [opts.prefix] : []
@@ -37,7 +41,7 @@ export class MemoryBlobStore implements BlobStore {
       }
       chunks.push(buf)
     }
-    const ref = this.ids.uid()
+    const ref = opts.ref ?? this.ids.uid()
     this.blobs.set(ref, Buffer.concat(chunks, n))
     return { ref, size: n }
   }
@@ -66,12 +70,9 @@ export class MemoryBlobStore implements BlobStore {
     return Promise.resolve()
   }
 
+  /** Every blob present (tests; not part of the port). */
   async *list(): AsyncIterable<string> {
     await Promise.resolve()
     yield* [...this.blobs.keys()]
-  }
-
-  sweepTemp(): Promise<void> {
-    return Promise.resolve()
   }
 }

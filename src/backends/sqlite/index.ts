@@ -18,6 +18,7 @@ import { GroupCommit, shareGroupCommit } from './group-commit.js'
 import { enableAsyncDurability, prepareClose, type WalSyncer } from './wal-sync.js'
 import { SqliteMetadataStore } from './metadata-store.js'
 import { SqliteIdentityStore } from './identity-store.js'
+import { SqliteBlobLedger } from './blob-ledger.js'
 
 export interface SqliteOptions {
   /** Where the file blob store keeps object bodies (the data dir's `objects/`). */
@@ -71,6 +72,8 @@ export function openSqlite(path: string, opts: SqliteOptions): SqliteStores {
       new SqliteMetadataStore(db, { commits, changes }),
       changes,
     )
+    // After the metadata store: the ledger's triggers watch its tables.
+    const ledger = new SqliteBlobLedger(db, { commits })
     const identity = SqliteIdentityStore.open(db)
     const blobs = new FsBlobStore(opts.blobDir)
     let closing: Promise<void> | undefined
@@ -80,6 +83,7 @@ export function openSqlite(path: string, opts: SqliteOptions): SqliteStores {
       metadata,
       identity,
       blobs,
+      ledger,
       changes,
       close: () =>
         (closing ??= (async () => {

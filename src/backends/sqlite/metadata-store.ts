@@ -105,13 +105,6 @@ function bodyFromColumns(c: BodyColumns): BodyRef {
   return decodeRef(JSON.parse(c.body_ref ?? '{}') as EncodedRef)
 }
 
-/** Every blob ref a body points at (a parts body may mix inline and blob parts). */
-function blobRefsOf(ref: BodyRef, out: string[] = []): string[] {
-  if (ref.kind === 'blob') out.push(ref.ref)
-  else if (ref.kind === 'parts') for (const p of ref.parts) blobRefsOf(p.ref, out)
-  return out
-}
-
 interface ObjectMeta {
   h: ObjectHeaders
   m: Record<string, string>
@@ -798,43 +791,6 @@ export class SqliteMetadataStore implements MetadataStore {
     })
   }
 
-  /**
-   * Pages through objects and parts in primary-key order so no SQLite cursor stays open across
-   * the yields (better-sqlite3 forbids other statements while an iterator is open).
-   */
-  async *referencedBlobRefs(): AsyncIterable<string> {
-    const pages = [
-      {
-        first:
-          'SELECT bucket AS a, key AS b, body_ref FROM objects ORDER BY bucket, key LIMIT 1000',
-        next: `SELECT bucket AS a, key AS b, body_ref FROM objects
-               WHERE (bucket, key) > (?, ?) ORDER BY bucket, key LIMIT 1000`,
-      },
-      {
-        first: `SELECT upload_id AS a, part_number AS b, body_ref FROM parts
-                ORDER BY upload_id, part_number LIMIT 1000`,
-        next: `SELECT upload_id AS a, part_number AS b, body_ref FROM parts
-               WHERE (upload_id, part_number) > (?, ?) ORDER BY upload_id, part_number LIMIT 1000`,
-      },
-    ]
-    for (const { first, next } of pages) {
-      let cursor: [string, string | number] | undefined
-      for (;;) {
-        const rows = (
-          cursor === undefined
-            ? prepare(this.db, first).all()
-            : prepare(this.db, next).all(...cursor)
-        ) as { a: string; b: string | number; body_ref: string | null }[]
-        if (rows.length === 0) break
-        for (const r of rows) {
-          cursor = [r.a, r.b]
-          if (r.body_ref === null) continue
-          for (const ref of blobRefsOf(decodeRef(JSON.parse(r.body_ref) as EncodedRef))) yield ref
-        }
-      }
-    }
-  }
-
   /** Commits what is queued, refuses further writes; closes the database only if it owns it. */
   async close(): Promise<void> {
     if (this.closed) return
@@ -844,5 +800,25 @@ export class SqliteMetadataStore implements MetadataStore {
       prepareClose(this.db)
       this.db.close()
     }
+  }
+
+  /**
+   * A scan of the body_ref column (no index on blob refs inside the JSON, and none is worth its
+   * upkeep: only the garbage collector asks, only for intents left by a crash). The pattern
+   * `"r":"<ref>"` matches exactly one blob entry: refs need no JSON escaping and inline parts
+   * hold base64, which has no quotes.
+   */
+  isBlobReferenced(ref: string): Promise<boolean> {
+    const needle = `"r":${JSON.stringify(ref)}`
+    const hit =
+      prepare(
+        this.db,
+        'SELECT 1 FROM objects WHERE body_ref IS NOT NULL AND instr(body_ref, ?) > 0 LIMIT 1',
+      ).get(needle) ??
+      prepare(
+        this.db,
+        'SELECT 1 FROM parts WHERE body_ref IS NOT NULL AND instr(body_ref, ?) > 0 LIMIT 1',
+      ).get(needle)
+    return Promise.resolve(hit !== undefined)
   }
 }

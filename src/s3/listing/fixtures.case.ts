@@ -14,6 +14,7 @@ import type { Principal } from '../../auth/principal.js'
 import { FsBlobStore } from '../../backends/fs/blob-store.js'
 import { MemoryChangeFeed } from '../../backends/memory/change-feed.js'
 import { MemoryMetadataStore } from '../../backends/memory/metadata-store.js'
+import { MemoryBlobLedger } from '../../backends/memory/blob-ledger.js'
 import { ManualClock } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
@@ -113,6 +114,7 @@ export function makeEnv(opts: EnvOptions = {}): TestEnv {
   const env: S3Env = {
     meta,
     blobs,
+    ledger: new MemoryBlobLedger(),
     authz,
     owner: ownerOf,
     limits: {

@@ -12,9 +12,11 @@ import type { Principal } from '../../auth/principal.js'
 import { FsBlobStore } from '../../backends/fs/blob-store.js'
 import { MemoryChangeFeed } from '../../backends/memory/change-feed.js'
 import { MemoryMetadataStore } from '../../backends/memory/metadata-store.js'
+import { MemoryBlobLedger } from '../../backends/memory/blob-ledger.js'
 import { ManualClock } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
+import { collectGarbage } from '../../storage/gc.js'
 import { S3Error, toS3Error } from '../errors.js'
 import type {
   AccessRequirement,
@@ -67,6 +69,7 @@ export const SMALL_LIMITS: S3Limits = {
 }
 
 export interface TestEnv extends S3Env {
+  readonly blobs: FsBlobStore
   readonly authz: TestAuthorizer
   readonly clock: ManualClock
   readonly bucket: BucketRecord
@@ -78,6 +81,7 @@ export async function makeEnv(limits: Partial<S3Limits> = {}): Promise<TestEnv> 
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-obj-'))
   const meta = new MemoryMetadataStore({ changes: new MemoryChangeFeed() })
   const blobs = new FsBlobStore(dir)
+  const ledger = new MemoryBlobLedger()
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0))
   const bucket: BucketRecord = {
     name: 'bkt',
@@ -91,6 +95,7 @@ export async function makeEnv(limits: Partial<S3Limits> = {}): Promise<TestEnv> 
   return {
     meta,
     blobs,
+    ledger,
     authz,
     clock,
     bucket,
@@ -215,8 +220,12 @@ export function bytes(n: number, seed = 1): Buffer {
   return b
 }
 
-/** Count blob files present (to check nothing is left behind). */
-export async function blobCount(env: S3Env): Promise<number> {
+/**
+ * Count blob files present once the garbage collector has run past every grace period (to check
+ * nothing is left behind: replaced and deleted blobs are only retired by the writes).
+ */
+export async function blobCount(env: TestEnv): Promise<number> {
+  await collectGarbage(env.ledger, env.blobs, env.meta, Number.MAX_SAFE_INTEGER)
   let n = 0
   for await (const _ of env.blobs.list()) n++
   return n

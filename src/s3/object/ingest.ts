@@ -3,14 +3,16 @@
  * stream through BodyDigests (MD5 for the ETag, plus the flexible checksum the client chose) into
  * writeBody, never buffered beyond writeBody's inline limit. Content-MD5 and x-amz-checksum-*
  * (from a header, or from the aws-chunked trailer once the body has ended) are verified after
- * the write; on any mismatch the written blob is deleted before the error goes out, so nothing
- * of a rejected upload remains.
+ * the write; on any mismatch the written blob is discarded (storage/commit.ts) before the error
+ * goes out, so nothing of a rejected upload remains. These are the `write` steps of the writers'
+ * `commitWrite`.
  * @module
  */
 import type { Readable } from 'node:stream'
 import { BodyDigests, CHECKSUM_ALGORITHMS, checksumHeaderName } from '../integrity/checksum.js'
 import { expectedDigests, verifyBodyDigests } from '../integrity/verify-body.js'
-import { deleteBody, writeBody } from '../../storage/body-writer.js'
+import { discardUncommitted, type CommitIo } from '../../storage/commit.js'
+import { writeBody } from '../../storage/object-bodies.js'
 import { pipeInto } from '../../lib/streams.js'
 import type { BodyRef, ChecksumAlgorithm, StoredChecksum } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
@@ -56,9 +58,15 @@ export interface Written {
   readonly checksumB64?: string
 }
 
-/** Stream `source` through digests into storage. The caller owns deleting `body` on later failure. */
+/** The storage side of a request, for storage/commit.ts (stamped with the request's time). */
+export function commitIo(req: S3Request, env: S3Env): CommitIo {
+  return { blobs: env.blobs, ledger: env.ledger, log: req.ctx.log, now: req.ctx.clock.now() }
+}
+
+/** Stream `source` through digests into storage. The caller owns discarding `body` on later failure. */
 export async function digestAndWrite(
   source: Readable,
+  io: CommitIo,
   env: S3Env,
   opts: {
     readonly algorithm?: ChecksumAlgorithm | undefined
@@ -70,7 +78,9 @@ export async function digestAndWrite(
     e instanceof Error ? e : new S3Error('IncompleteBody'),
   )
   const w = await writeBody(digests, {
-    blobs: env.blobs,
+    blobs: io.blobs,
+    ledger: io.ledger,
+    now: io.now,
     inlineMax: env.limits.inlineMax,
     maxSize: opts.maxSize,
     ...(opts.knownLength === undefined ? {} : { knownLength: opts.knownLength }),
@@ -106,6 +116,7 @@ export interface Ingested extends Written {
  */
 export async function ingestRequestBody(
   req: S3Request,
+  io: CommitIo,
   env: S3Env,
   opts: {
     readonly maxSize: number
@@ -127,7 +138,7 @@ export async function ingestRequestBody(
     )
   }
   const algorithm = expected?.algorithm ?? opts.defaultAlgorithm
-  const w = await digestAndWrite(req.body, env, {
+  const w = await digestAndWrite(req.body, io, env, {
     algorithm,
     maxSize: opts.maxSize,
     knownLength: req.contentLength,
@@ -137,30 +148,9 @@ export async function ingestRequestBody(
       throw new S3Error('IncompleteBody')
     verifyBodyDigests(req, digests, w)
   } catch (e) {
-    await deleteBody(w.body, env.blobs)
+    await discardUncommitted(io, w.body)
     throw e
   }
   if (algorithm === undefined || w.checksumB64 === undefined) return w
   return { ...w, checksum: { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' } }
-}
-
-/**
- * Delete a body that is no longer referenced (replaced object, unused parts). The commit has
- * already happened, so a failure here only leaves an orphan for the start-up sweep: log it and
- * carry on rather than fail an acknowledged write.
- */
-export async function discardBody(
-  req: S3Request,
-  env: S3Env,
-  ref: BodyRef | undefined,
-): Promise<void> {
-  if (ref === undefined) return
-  try {
-    await deleteBody(ref, env.blobs)
-  } catch (err) {
-    req.ctx.log.warn(
-      { err: err instanceof Error ? err.message : String(err) },
-      'could not delete an unreferenced body',
-    )
-  }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { UploadRecord } from '../../storage/metadata-store.js'
+import type { PartRecord, UploadRecord } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { S3Env, S3Request } from '../operation.js'
 import { child, list, parseXml, text, type XmlValue } from '../xml.js'
@@ -31,6 +31,19 @@ export async function loadUpload(
 }
 
 /** ?partNumber for UploadPart(Copy): 1..maxParts, else InvalidArgument. */
+/** Every part of an upload, by part number (paged reads of 1000). */
+export async function storedParts(env: S3Env, uploadId: string): Promise<Map<number, PartRecord>> {
+  const out = new Map<number, PartRecord>()
+  let after = 0
+  for (;;) {
+    const page = await env.meta.listParts(uploadId, after, 1000)
+    for (const p of page) out.set(p.partNumber, p)
+    const last = page[page.length - 1]
+    if (page.length < 1000 || last === undefined) return out
+    after = last.partNumber
+  }
+}
+
 export function requirePartNumber(v: string | undefined, maxParts: number): number {
   const n = v !== undefined && /^\d{1,6}$/.test(v) ? Number(v) : NaN
   if (!Number.isInteger(n) || n < 1 || n > maxParts) {

@@ -6,7 +6,7 @@
  * HEAD never opens it.
  * @module
  */
-import { readBody } from '../../storage/body-writer.js'
+import { readBody } from '../../storage/object-bodies.js'
 import type { ObjectRecord } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { S3Env, S3Request, S3Response } from '../operation.js'

@@ -1,12 +1,13 @@
 /**
- * AbortMultipartUpload (DELETE /bucket/key?uploadId=U): removes the upload and deletes its parts'
- * bodies; 204. Unknown upload (or one of another key) → NoSuchUpload.
+ * AbortMultipartUpload (DELETE /bucket/key?uploadId=U): removes the upload and retires its parts'
+ * bodies (storage/commit.ts); 204. Unknown upload (or one of another key) → NoSuchUpload.
  * Authorized as s3:AbortMultipartUpload on the object ARN.
  * @module
  */
+import { commitRemoval } from '../../storage/commit.js'
 import type { Operation } from '../operation.js'
 import { bucketOf, keyOf, requestObjectArn } from '../object/access.js'
-import { discardBody } from '../object/ingest.js'
+import { commitIo } from '../object/ingest.js'
 import { loadUpload } from '../object/multipart.js'
 
 export const abortMultipartUpload: Operation = {
@@ -16,8 +17,10 @@ export const abortMultipartUpload: Operation = {
   async handle(req, env) {
     const bucket = bucketOf(req)
     const upload = await loadUpload(req, env, bucket.name, keyOf(req))
-    const bodies = await env.meta.abortUpload(upload.uploadId)
-    for (const b of bodies) await discardBody(req, env, b)
+    await commitRemoval(commitIo(req, env), async () => ({
+      result: undefined,
+      freed: await env.meta.abortUpload(upload.uploadId),
+    }))
     return { status: 204 }
   },
 }

@@ -16,37 +16,27 @@ import type {
   StoredChecksum,
   UploadRecord,
 } from '../../storage/metadata-store.js'
+import { commitRemoval } from '../../storage/commit.js'
 import { S3Error } from '../errors.js'
-import type { Operation, S3Env, S3Request } from '../operation.js'
+import type { Operation, S3Request } from '../operation.js'
 import { bucketOf, keyOf, requestObjectArn } from '../object/access.js'
 import { writeConditionError, writeConditions } from '../object/conditional.js'
 import {
   checksumElementName,
   checksumHeaderName,
   checksumResponseHeaders,
-  discardBody,
+  commitIo,
 } from '../object/ingest.js'
 import {
   loadUpload,
   multipartEtag,
   parseCompleteDocument,
+  storedParts,
   type CompletePart,
 } from '../object/multipart.js'
 import { doc, el, readBoundedText } from '../xml.js'
 
 export const COMPLETE_MAX_BODY = 4 * 1024 * 1024
-
-async function storedParts(env: S3Env, uploadId: string): Promise<Map<number, PartRecord>> {
-  const out = new Map<number, PartRecord>()
-  let after = 0
-  for (;;) {
-    const page = await env.meta.listParts(uploadId, after, 1000)
-    for (const p of page) out.set(p.partNumber, p)
-    const last = page[page.length - 1]
-    if (page.length < 1000 || last === undefined) return out
-    after = last.partNumber
-  }
-}
 
 function invalidPart(p: CompletePart, uploadId: string, message?: string): S3Error {
   return new S3Error('InvalidPart', message, {
@@ -148,12 +138,8 @@ export const completeMultipartUpload: Operation = {
     const key = keyOf(req)
     const upload = await loadUpload(req, env, bucket.name, key)
     const listed = parseCompleteDocument(await readBoundedText(req.body, COMPLETE_MAX_BODY))
-    const parts = chooseParts(
-      listed,
-      await storedParts(env, upload.uploadId),
-      upload,
-      env.limits.minPartSize,
-    )
+    const stored = await storedParts(env, upload.uploadId)
+    const parts = chooseParts(listed, stored, upload, env.limits.minPartSize)
     const size = parts.reduce((s, p) => s + p.size, 0)
     const declared = req.header('x-amz-mp-object-size')
     if (declared !== undefined && declared !== String(size)) {
@@ -180,18 +166,19 @@ export const completeMultipartUpload: Operation = {
       ...(checksum === undefined ? {} : { checksum }),
     }
     // The store decides If-Match / If-None-Match atomically with the completion.
-    const { replaced, unused } = await env.meta
-      .completeUpload(
-        upload.uploadId,
-        record,
-        parts.map((p) => p.partNumber),
-        conditions,
-      )
-      .catch((e: unknown) => {
-        throw writeConditionError(e, key)
-      })
-    await discardBody(req, env, replaced)
-    for (const b of unused) await discardBody(req, env, b)
+    await commitRemoval(commitIo(req, env), async () => {
+      const { replaced, unused } = await env.meta
+        .completeUpload(
+          upload.uploadId,
+          record,
+          parts.map((p) => p.partNumber),
+          conditions,
+        )
+        .catch((e: unknown) => {
+          throw writeConditionError(e, key)
+        })
+      return { result: undefined, freed: [replaced, ...unused], kept: parts.map((p) => p.body) }
+    })
     const checksumXml =
       checksum === undefined
         ? ''

@@ -8,7 +8,8 @@
  * handle() (object/copy.ts).
  * @module
  */
-import { readBody } from '../../storage/body-writer.js'
+import { commitWrite } from '../../storage/commit.js'
+import { readBody } from '../../storage/object-bodies.js'
 import type { ObjectRecord, StoredChecksum } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { Operation, S3Request } from '../operation.js'
@@ -20,7 +21,7 @@ import {
   checksumElementName,
   checksumResponseHeaders,
   digestAndWrite,
-  discardBody,
+  commitIo,
   requireChecksumAlgorithm,
 } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
@@ -84,37 +85,40 @@ export const copyObject: Operation = {
       )
     }
     const algorithm = algorithmHeader ?? source.checksum?.algorithm
-    const w = await digestAndWrite(readBody(source.body, env.blobs), env, {
-      algorithm,
-      maxSize: env.limits.maxObjectSize,
-      knownLength: source.size,
-    })
-    const checksum: StoredChecksum | undefined =
-      algorithm !== undefined && w.checksumB64 !== undefined
-        ? { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' }
-        : undefined
     const replace = metadataDirective === 'REPLACE'
-    const record: ObjectRecord = {
-      bucket: bucket.name,
-      key,
-      size: w.size,
-      etag: w.md5Hex,
-      lastModified: req.ctx.clock.now(),
-      headers: replace ? desc.headers : source.headers,
-      userMetadata: replace ? desc.userMetadata : source.userMetadata,
-      tags: taggingDirective === 'REPLACE' ? (requestTags ?? {}) : source.tags,
-      body: w.body,
-      ownerAccountId: bucket.accountId,
-      ...(checksum === undefined ? {} : { checksum }),
-    }
-    let replaced
-    try {
-      ;({ replaced } = await env.meta.putObject(record))
-    } catch (e) {
-      await discardBody(req, env, w.body)
-      throw e
-    }
-    await discardBody(req, env, replaced)
+    const io = commitIo(req, env)
+    const {
+      written: w,
+      result: { record, checksum },
+    } = await commitWrite(io, {
+      write: () =>
+        digestAndWrite(readBody(source.body, env.blobs), io, env, {
+          algorithm,
+          maxSize: env.limits.maxObjectSize,
+          knownLength: source.size,
+        }),
+      async commit(w) {
+        const checksum: StoredChecksum | undefined =
+          algorithm !== undefined && w.checksumB64 !== undefined
+            ? { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' }
+            : undefined
+        const record: ObjectRecord = {
+          bucket: bucket.name,
+          key,
+          size: w.size,
+          etag: w.md5Hex,
+          lastModified: req.ctx.clock.now(),
+          headers: replace ? desc.headers : source.headers,
+          userMetadata: replace ? desc.userMetadata : source.userMetadata,
+          tags: taggingDirective === 'REPLACE' ? (requestTags ?? {}) : source.tags,
+          body: w.body,
+          ownerAccountId: bucket.accountId,
+          ...(checksum === undefined ? {} : { checksum }),
+        }
+        const { replaced } = await env.meta.putObject(record)
+        return { result: { record, checksum }, freed: [replaced] }
+      },
+    })
     const checksumXml =
       checksum === undefined ? '' : el(checksumElementName(checksum.algorithm), checksum.value)
     return {

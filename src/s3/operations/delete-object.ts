@@ -1,11 +1,11 @@
 /**
  * DeleteObject (DELETE /bucket/key): 204 whether or not the key existed, as S3 answers for
- * unversioned buckets; the body's blobs are deleted after the metadata commit.
+ * unversioned buckets; the body's blobs are retired after the metadata commit (storage/commit.ts).
  * @module
  */
 import type { Operation } from '../operation.js'
 import { bucketOf, checkVersionId, keyOf, requestObjectArn } from '../object/access.js'
-import { discardBody } from '../object/ingest.js'
+import { removeObject } from '../object/remove.js'
 
 export const deleteObject: Operation = {
   name: 'DeleteObject',
@@ -14,8 +14,7 @@ export const deleteObject: Operation = {
   async handle(req, env) {
     const bucket = bucketOf(req)
     checkVersionId(req)
-    const removed = await env.meta.deleteObject(bucket.name, keyOf(req))
-    await discardBody(req, env, removed)
+    await removeObject(req, env, bucket.name, keyOf(req))
     return { status: 204 }
   },
 }

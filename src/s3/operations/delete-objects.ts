@@ -11,13 +11,13 @@ import { S3Error } from '../errors.js'
 import { checkObjectKey } from '../object-key.js'
 import type { SelfAuthorizingOperation, S3Env, S3Request } from '../operation.js'
 import { bucketOf, objectArn } from '../object/access.js'
-import { discardBody } from '../object/ingest.js'
 import {
   digestBuffer,
   expectedDigests,
   requireSomeDigest,
   verifyBodyDigests,
 } from '../integrity/verify-body.js'
+import { removeObject } from '../object/remove.js'
 import { child, doc, el, list, parseXml, text, wrap } from '../xml.js'
 
 export const DELETE_OBJECTS_MAX_BODY = 2 * 1024 * 1024
@@ -86,8 +86,7 @@ async function deleteOne(
   )
   if (!allowed) return { ok: false, code: 'AccessDenied', message: 'Access Denied' }
   try {
-    const removed = await env.meta.deleteObject(bucket.name, e.key)
-    await discardBody(req, env, removed)
+    await removeObject(req, env, bucket.name, e.key)
     return { ok: true }
   } catch {
     return {

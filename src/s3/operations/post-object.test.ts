@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Principal } from '../../auth/principal.js'
-import { readBody } from '../../storage/body-writer.js'
+import { readBody } from '../../storage/object-bodies.js'
 import { S3Error } from '../errors.js'
 import {
   ACCOUNT,

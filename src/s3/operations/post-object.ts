@@ -32,7 +32,8 @@ import {
   parsePostPolicy,
 } from '../../auth/sigv4/post-policy.js'
 import { dict } from '../../lib/dict.js'
-import { deleteBody, writeBody } from '../../storage/body-writer.js'
+import { commitWrite, type CommitIo } from '../../storage/commit.js'
+import { writeBody } from '../../storage/object-bodies.js'
 import { StorageError } from '../../storage/errors.js'
 import type { BodyRef, ObjectRecord, StoredChecksum } from '../../storage/metadata-store.js'
 import { bucketArn } from '../bucket-name.js'
@@ -41,6 +42,7 @@ import { checkObjectKey } from '../object-key.js'
 import type { SelfAuthorizingOperation, S3Env, S3Request, S3Response } from '../operation.js'
 import { bucketRecordOf } from '../responses.js'
 import { describeObject } from '../object/headers.js'
+import { commitIo } from '../object/ingest.js'
 import { parseTaggingXml, type TagSet } from '../object/tags.js'
 import { el, parseXml, XML_DECL } from '../xml.js'
 
@@ -272,10 +274,12 @@ export function successResponse(
   return { status: 204, headers }
 }
 
+/** The upload's bytes, within the policy's maximum (the minimum is checked after, as a `check`). */
 async function streamFile(
   form: FormStart,
-  env: S3Env,
+  io: CommitIo,
   range: { min: number; max: number },
+  inlineMax: number,
   algorithm: ChecksumAlgorithm | undefined,
 ): Promise<{ body: BodyRef; size: number; md5Hex: string; checksumB64?: string }> {
   const limiter = new SizeLimit(range.max)
@@ -297,21 +301,16 @@ async function streamFile(
   let written: { body: BodyRef; size: number }
   try {
     written = await writeBody(digests, {
-      blobs: env.blobs,
-      inlineMax: env.limits.inlineMax,
+      blobs: io.blobs,
+      ledger: io.ledger,
+      now: io.now,
+      inlineMax,
       maxSize: range.max,
     })
   } catch (e) {
     if (limiter.exceeded || (e instanceof StorageError && e.kind === 'too-large'))
       throw new S3Error('EntityTooLarge', undefined, { MaxSizeAllowed: String(range.max) })
     throw e
-  }
-  if (written.size < range.min) {
-    await deleteBody(written.body, env.blobs)
-    throw new S3Error('EntityTooSmall', undefined, {
-      ProposedSize: String(written.size),
-      MinSizeAllowed: String(range.min),
-    })
   }
   const checksumB64 = digests.checksumBase64()
   return {
@@ -360,47 +359,46 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
     { action: 's3:PutObject', resource: bucketArn(bucket.name, key), context },
     bucket,
   )
-  // 5. the bytes
-  const w = await streamFile(form, env, range, expected?.algorithm)
+  // 5. the bytes, 6. commit
+  const io = commitIo(req, env)
   let checksum: StoredChecksum | undefined
-  if (expected !== undefined) {
-    if (w.checksumB64 !== expected.value) {
-      await deleteBody(w.body, env.blobs)
-      throw new S3Error(
-        'BadDigest',
-        `The ${expected.algorithm} you specified did not match the calculated checksum.`,
-      )
-    }
-    checksum = { algorithm: expected.algorithm, value: expected.value, type: 'FULL_OBJECT' }
-  }
-  // 6. commit
-  const record: ObjectRecord = {
-    bucket: bucket.name,
-    key,
-    size: w.size,
-    etag: w.md5Hex,
-    lastModified: now,
-    headers: desc.headers,
-    userMetadata: desc.userMetadata,
-    ...(checksum !== undefined ? { checksum } : {}),
-    tags,
-    body: w.body,
-    ownerAccountId: bucket.accountId,
-  }
-  let replaced: BodyRef | undefined
-  try {
-    ;({ replaced } = await env.meta.putObject(record))
-  } catch (e) {
-    await deleteBody(w.body, env.blobs).catch(() => undefined)
-    throw e
-  }
-  if (replaced !== undefined)
-    await deleteBody(replaced, env.blobs).catch((err: unknown) =>
-      req.ctx.log.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        'could not delete a replaced body',
-      ),
-    )
+  const { written: w } = await commitWrite(io, {
+    write: () => streamFile(form, io, range, env.limits.inlineMax, expected?.algorithm),
+    check(w) {
+      if (w.size < range.min) {
+        throw new S3Error('EntityTooSmall', undefined, {
+          ProposedSize: String(w.size),
+          MinSizeAllowed: String(range.min),
+        })
+      }
+      if (expected !== undefined) {
+        if (w.checksumB64 !== expected.value) {
+          throw new S3Error(
+            'BadDigest',
+            `The ${expected.algorithm} you specified did not match the calculated checksum.`,
+          )
+        }
+        checksum = { algorithm: expected.algorithm, value: expected.value, type: 'FULL_OBJECT' }
+      }
+    },
+    async commit(w) {
+      const record: ObjectRecord = {
+        bucket: bucket.name,
+        key,
+        size: w.size,
+        etag: w.md5Hex,
+        lastModified: now,
+        headers: desc.headers,
+        userMetadata: desc.userMetadata,
+        ...(checksum !== undefined ? { checksum } : {}),
+        tags,
+        body: w.body,
+        ownerAccountId: bucket.accountId,
+      }
+      const { replaced } = await env.meta.putObject(record)
+      return { result: undefined, freed: [replaced] }
+    },
+  })
   await form.done
   return successResponse(fields, {
     bucket: bucket.name,

@@ -1,18 +1,18 @@
 /**
  * PutObject (PUT /bucket/key without x-amz-copy-source): validate the describing headers first
  * (nothing is read from the body before they pass), stream the body through digests into
- * storage, verify Content-MD5 / x-amz-checksum-*, commit the record, then delete the replaced
- * body. Authorized as s3:PutObject with s3:RequestObjectTag/*, s3:RequestObjectTagKeys (from
+ * storage, verify Content-MD5 / x-amz-checksum-*, commit the record, then retire the replaced
+ * body (storage/commit.ts). Authorized as s3:PutObject with s3:RequestObjectTag/*, s3:RequestObjectTagKeys (from
  * x-amz-tagging) and s3:x-amz-acl; the pipeline adds s3:x-amz-content-sha256.
  * @module
  */
-import { deleteBody } from '../../storage/body-writer.js'
+import { commitWrite } from '../../storage/commit.js'
 import type { ObjectRecord } from '../../storage/metadata-store.js'
 import type { AccessRequirement, Operation, S3Request } from '../operation.js'
 import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../object/access.js'
 import { writeConditionError, writeConditions } from '../object/conditional.js'
 import { describeObject } from '../object/headers.js'
-import { checksumResponseHeaders, discardBody, ingestRequestBody } from '../object/ingest.js'
+import { checksumResponseHeaders, commitIo, ingestRequestBody } from '../object/ingest.js'
 import { parseTaggingHeader, requestTagContext } from '../object/tags.js'
 
 /** Condition keys of a write that carries x-amz-tagging / x-amz-acl (pure; bad values ignored here). */
@@ -48,32 +48,35 @@ export const putObject: Operation = {
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
     await enforceWriteConditions(req, env, bucket.name, key)
-    const w = await ingestRequestBody(req, env, { maxSize: env.limits.maxObjectSize })
-    const record: ObjectRecord = {
-      bucket: bucket.name,
-      key,
-      size: w.size,
-      etag: w.md5Hex,
-      lastModified: req.ctx.clock.now(),
-      headers: desc.headers,
-      userMetadata: desc.userMetadata,
-      tags,
-      body: w.body,
-      ownerAccountId: bucket.accountId,
-      ...(w.checksum === undefined ? {} : { checksum: w.checksum }),
-    }
-    let replaced
-    try {
-      // The store decides If-Match / If-None-Match atomically with the write.
-      ;({ replaced } = await env.meta.putObject(
-        record,
-        writeConditions((n) => req.header(n)),
-      ))
-    } catch (e) {
-      await deleteBody(w.body, env.blobs)
-      throw writeConditionError(e, key)
-    }
-    await discardBody(req, env, replaced)
+    const io = commitIo(req, env)
+    const { written: w } = await commitWrite(io, {
+      write: () => ingestRequestBody(req, io, env, { maxSize: env.limits.maxObjectSize }),
+      async commit(w) {
+        const record: ObjectRecord = {
+          bucket: bucket.name,
+          key,
+          size: w.size,
+          etag: w.md5Hex,
+          lastModified: req.ctx.clock.now(),
+          headers: desc.headers,
+          userMetadata: desc.userMetadata,
+          tags,
+          body: w.body,
+          ownerAccountId: bucket.accountId,
+          ...(w.checksum === undefined ? {} : { checksum: w.checksum }),
+        }
+        // The store decides If-Match / If-None-Match atomically with the write.
+        const { replaced } = await env.meta
+          .putObject(
+            record,
+            writeConditions((n) => req.header(n)),
+          )
+          .catch((e: unknown) => {
+            throw writeConditionError(e, key)
+          })
+        return { result: undefined, freed: [replaced] }
+      },
+    })
     return {
       status: 200,
       headers: { etag: `"${w.md5Hex}"`, ...checksumResponseHeaders(w.checksum) },

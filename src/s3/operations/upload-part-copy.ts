@@ -6,7 +6,8 @@
  * s3:PutObject on the destination with s3:x-amz-copy-source.
  * @module
  */
-import { readBody } from '../../storage/body-writer.js'
+import { commitWrite } from '../../storage/commit.js'
+import { readBody } from '../../storage/object-bodies.js'
 import type { PartRecord, StoredChecksum } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
@@ -17,7 +18,7 @@ import {
   checksumElementName,
   checksumResponseHeaders,
   digestAndWrite,
-  discardBody,
+  commitIo,
 } from '../object/ingest.js'
 import { loadUpload, requirePartNumber } from '../object/multipart.js'
 import { parseCopySourceRange } from '../object/range.js'
@@ -58,31 +59,34 @@ export const uploadPartCopy: Operation = {
       })
     }
     const algorithm = upload.checksumAlgorithm
-    const w = await digestAndWrite(readBody(source.body, env.blobs, range), env, {
-      algorithm,
-      maxSize: env.limits.maxPartSize,
-      knownLength: length,
+    const io = commitIo(req, env)
+    const {
+      written: w,
+      result: { part, checksum },
+    } = await commitWrite(io, {
+      write: () =>
+        digestAndWrite(readBody(source.body, env.blobs, range), io, env, {
+          algorithm,
+          maxSize: env.limits.maxPartSize,
+          knownLength: length,
+        }),
+      async commit(w) {
+        const checksum: StoredChecksum | undefined =
+          algorithm !== undefined && w.checksumB64 !== undefined
+            ? { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' }
+            : undefined
+        const part: PartRecord = {
+          partNumber,
+          size: w.size,
+          etag: w.md5Hex,
+          lastModified: req.ctx.clock.now(),
+          body: w.body,
+          ...(checksum === undefined ? {} : { checksum }),
+        }
+        const { replaced } = await env.meta.putPart(upload.uploadId, part)
+        return { result: { part, checksum }, freed: [replaced] }
+      },
     })
-    const checksum: StoredChecksum | undefined =
-      algorithm !== undefined && w.checksumB64 !== undefined
-        ? { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' }
-        : undefined
-    const part: PartRecord = {
-      partNumber,
-      size: w.size,
-      etag: w.md5Hex,
-      lastModified: req.ctx.clock.now(),
-      body: w.body,
-      ...(checksum === undefined ? {} : { checksum }),
-    }
-    let replaced
-    try {
-      ;({ replaced } = await env.meta.putPart(upload.uploadId, part))
-    } catch (e) {
-      await discardBody(req, env, w.body)
-      throw e
-    }
-    await discardBody(req, env, replaced)
     const checksumXml =
       checksum === undefined ? '' : el(checksumElementName(checksum.algorithm), checksum.value)
     return {

@@ -3,13 +3,14 @@
  * Content-MD5, x-amz-checksum-* from header or trailer) into a part record. When the upload was
  * created with a checksum algorithm the part is checksummed with it (and a request naming another
  * algorithm is refused). A re-uploaded part number replaces the old part, whose body is deleted
- * after the commit. Authorized as s3:PutObject.
+ * (retired) after the commit. Authorized as s3:PutObject.
  * @module
  */
+import { commitWrite } from '../../storage/commit.js'
 import type { PartRecord } from '../../storage/metadata-store.js'
 import type { Operation } from '../operation.js'
 import { bucketOf, keyOf, requestObjectArn } from '../object/access.js'
-import { checksumResponseHeaders, discardBody, ingestRequestBody } from '../object/ingest.js'
+import { checksumResponseHeaders, commitIo, ingestRequestBody } from '../object/ingest.js'
 import { loadUpload, requirePartNumber } from '../object/multipart.js'
 
 export const uploadPart: Operation = {
@@ -21,27 +22,27 @@ export const uploadPart: Operation = {
     const key = keyOf(req)
     const partNumber = requirePartNumber(req.query.get('partNumber'), env.limits.maxParts)
     const upload = await loadUpload(req, env, bucket.name, key)
-    const w = await ingestRequestBody(req, env, {
-      maxSize: env.limits.maxPartSize,
-      defaultAlgorithm: upload.checksumAlgorithm,
-      requiredAlgorithm: upload.checksumAlgorithm,
+    const io = commitIo(req, env)
+    const { written: w } = await commitWrite(io, {
+      write: () =>
+        ingestRequestBody(req, io, env, {
+          maxSize: env.limits.maxPartSize,
+          defaultAlgorithm: upload.checksumAlgorithm,
+          requiredAlgorithm: upload.checksumAlgorithm,
+        }),
+      async commit(w) {
+        const part: PartRecord = {
+          partNumber,
+          size: w.size,
+          etag: w.md5Hex,
+          lastModified: req.ctx.clock.now(),
+          body: w.body,
+          ...(w.checksum === undefined ? {} : { checksum: w.checksum }),
+        }
+        const { replaced } = await env.meta.putPart(upload.uploadId, part)
+        return { result: undefined, freed: [replaced] }
+      },
     })
-    const part: PartRecord = {
-      partNumber,
-      size: w.size,
-      etag: w.md5Hex,
-      lastModified: req.ctx.clock.now(),
-      body: w.body,
-      ...(w.checksum === undefined ? {} : { checksum: w.checksum }),
-    }
-    let replaced
-    try {
-      ;({ replaced } = await env.meta.putPart(upload.uploadId, part))
-    } catch (e) {
-      await discardBody(req, env, w.body)
-      throw e
-    }
-    await discardBody(req, env, replaced)
     return {
       status: 200,
       headers: { etag: `"${w.md5Hex}"`, ...checksumResponseHeaders(w.checksum, false) },

@@ -1,18 +1,25 @@
 /**
- * Where an object's bytes go, decided while streaming: bodies up to `inlineMax` are kept inline
- * in the metadata row (its commit is the durability point; reading a small object from its own
- * file is several times slower), anything larger spills to the BlobStore with the bytes already
- * read passed as `prefix`. Bodies are never buffered beyond `inlineMax` + one chunk.
- * Also: streaming any BodyRef back (with ranges spanning multipart parts) and deleting its blobs.
+ * Object bodies over the BlobStore. Where an object's bytes go is decided while streaming:
+ * bodies up to `inlineMax` are kept inline in the metadata row (its commit is the durability
+ * point; reading a small object from its own file is several times slower, and an inline write
+ * never touches the BlobLedger), anything larger spills to a blob whose name is recorded in the
+ * BlobLedger first (so a crash before the metadata commit leaves an intent the garbage collector
+ * finds), with the bytes already read passed as `prefix`. Bodies are never buffered beyond
+ * `inlineMax` + one chunk. Also: streaming any BodyRef back (with ranges spanning multipart
+ * parts) and naming the blobs a body uses.
  * @module
  */
 import { Readable } from 'node:stream'
+import type { BlobLedger } from './blob-ledger.js'
 import type { BlobStore } from './blob-store.js'
 import { StorageError } from './errors.js'
 import type { BodyRef } from './metadata-store.js'
 
 export interface WriteBodyOptions {
   readonly blobs: BlobStore
+  readonly ledger: BlobLedger
+  /** When the write started (ms): the time of its ledger intent. */
+  readonly now: number
   /** Largest body kept inline, in bytes. */
   readonly inlineMax: number
   /** Largest body accepted at all; more → StorageError 'too-large'. */
@@ -30,15 +37,12 @@ export async function writeBody(
   body: Readable,
   opts: WriteBodyOptions,
 ): Promise<{ body: BodyRef; size: number }> {
-  const { blobs, inlineMax, maxSize, knownLength } = opts
+  const { inlineMax, maxSize, knownLength } = opts
   if (knownLength !== undefined && knownLength > maxSize) {
     body.destroy()
     throw tooLarge(maxSize)
   }
-  if (knownLength !== undefined && knownLength > inlineMax) {
-    const r = await blobs.put(body, { maxSize })
-    return { body: { kind: 'blob', ref: r.ref, size: r.size }, size: r.size }
-  }
+  if (knownLength !== undefined && knownLength > inlineMax) return spill(body, opts, undefined)
   // Probe: read until the end or until more than inlineMax bytes have arrived.
   const chunks: Buffer[] = []
   let n = 0
@@ -59,8 +63,36 @@ export async function writeBody(
   }
   const head = chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, n)
   if (ended) return { body: { kind: 'inline', bytes: head }, size: n }
-  const r = await blobs.put(body, { maxSize, prefix: head })
-  return { body: { kind: 'blob', ref: r.ref, size: r.size }, size: r.size }
+  return spill(body, opts, head)
+}
+
+/**
+ * Intent first, then the blob. A failed put leaves no blob (the store's promise), so its intent
+ * is dropped at once; if that fails too, the collector finds nothing to delete later.
+ */
+async function spill(
+  body: Readable,
+  opts: WriteBodyOptions,
+  prefix: Buffer | undefined,
+): Promise<{ body: BodyRef; size: number }> {
+  const { blobs, ledger, now, maxSize } = opts
+  const ref = blobs.newRef()
+  try {
+    await ledger.intend([ref], now)
+  } catch (err) {
+    body.destroy()
+    throw err
+  }
+  try {
+    const r = await blobs.put(
+      body,
+      prefix === undefined ? { ref, maxSize } : { ref, maxSize, prefix },
+    )
+    return { body: { kind: 'blob', ref: r.ref, size: r.size }, size: r.size }
+  } catch (err) {
+    await ledger.forget([ref]).catch(() => undefined)
+    throw err
+  }
 }
 
 /** A byte stream (not object mode) over one buffer. */
@@ -108,19 +140,16 @@ export function readBody(
     case 'parts': {
       const start = range?.start ?? 0
       const end = range?.end ?? bodySize(ref) - 1
-      // Parts are opened one at a time as the read reaches them, so hold a lease on their blobs:
-      // an overwrite or delete meanwhile defers their removal until this stream is done.
-      const refs = blobRefs(ref)
-      const leases = leasesFor(blobs)
-      leases.acquire(refs)
-      const stream = Readable.from(partsChunks(ref.parts, blobs, start, end), { objectMode: false })
-      stream.once('close', () => leases.release(refs))
-      return stream
+      // Parts are opened one at a time as the read reaches them. An overwrite or delete meanwhile
+      // only retires their blobs: they are deleted after the ledger's retire grace period.
+      return Readable.from(partsChunks(ref.parts, blobs, start, end), { objectMode: false })
     }
   }
 }
 
-function blobRefs(ref: BodyRef): string[] {
+/** The blob refs a body uses (none for inline). */
+export function blobRefs(ref: BodyRef | undefined): string[] {
+  if (ref === undefined) return []
   switch (ref.kind) {
     case 'inline':
       return []
@@ -129,52 +158,6 @@ function blobRefs(ref: BodyRef): string[] {
     case 'parts':
       return ref.parts.flatMap((p) => blobRefs(p.ref))
   }
-}
-
-/**
- * Blobs that open readers still need. Deleting one defers the removal until the last reader
- * releases it; a crash in between leaves an orphan that the start-up sweep removes.
- */
-class BlobLeases {
-  private readonly readers = new Map<string, number>()
-  private readonly deferred = new Map<string, () => Promise<void>>()
-
-  acquire(refs: readonly string[]): void {
-    for (const r of refs) this.readers.set(r, (this.readers.get(r) ?? 0) + 1)
-  }
-
-  release(refs: readonly string[]): void {
-    for (const r of refs) {
-      const n = (this.readers.get(r) ?? 1) - 1
-      if (n > 0) {
-        this.readers.set(r, n)
-        continue
-      }
-      this.readers.delete(r)
-      const del = this.deferred.get(r)
-      if (del !== undefined) {
-        this.deferred.delete(r)
-        del().catch(() => undefined) // a failed late delete leaves an orphan for the sweep
-      }
-    }
-  }
-
-  deleteOrDefer(ref: string, del: () => Promise<void>): Promise<void> {
-    if (!this.readers.has(ref)) return del()
-    this.deferred.set(ref, del)
-    return Promise.resolve()
-  }
-}
-
-const LEASES = new WeakMap<BlobStore, BlobLeases>()
-
-function leasesFor(blobs: BlobStore): BlobLeases {
-  let l = LEASES.get(blobs)
-  if (l === undefined) {
-    l = new BlobLeases()
-    LEASES.set(blobs, l)
-  }
-  return l
 }
 
 async function* partsChunks(
@@ -195,17 +178,5 @@ async function* partsChunks(
     const whole = from === 0 && to === p.size - 1
     const s = readBody(p.ref, blobs, whole ? undefined : { start: from, end: to })
     for await (const chunk of s) yield chunk as Buffer
-  }
-}
-
-/** Delete every blob a body references (none for inline). Missing blobs are not an error. */
-export async function deleteBody(ref: BodyRef, blobs: BlobStore): Promise<void> {
-  switch (ref.kind) {
-    case 'inline':
-      return
-    case 'blob':
-      return leasesFor(blobs).deleteOrDefer(ref.ref, () => blobs.delete(ref.ref))
-    case 'parts':
-      await Promise.all(ref.parts.map((p) => deleteBody(p.ref, blobs)))
   }
 }
