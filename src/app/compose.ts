@@ -13,6 +13,8 @@ import { openDatabase, type Database } from '../backends/sqlite/db.js'
 import { prepareClose, walSyncerFor } from '../backends/sqlite/wal-sync.js'
 import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
+import { SqliteSharedLimits } from '../backends/sqlite/shared-limits.js'
+import { MemoryChangeFeed } from '../backends/memory/change-feed.js'
 import type { IdentityStore } from '../storage/identity-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
 import { sweepOrphans } from '../storage/sweep.js'
@@ -61,8 +63,11 @@ export async function startApp(
   const swept = await sweepOrphans(meta, blobs, log)
   if (swept.removed > 0)
     log.info({ removed: swept.removed }, 'removed orphaned blobs from an interrupted run')
+  const changes = new MemoryChangeFeed()
   const { iam, generated } = await IamService.open({
-    db,
+    store: SqliteIdentityStore.open(db, { changes }),
+    changes,
+    limits: SqliteSharedLimits.open(db, { now: clock.now() }),
     masterKey,
     clock,
     ids,

@@ -12,6 +12,7 @@ import { openDatabase } from '../backends/sqlite/db.js'
 import { SqliteMetadataStore } from '../backends/sqlite/metadata-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
 import { IamService } from '../iam/service.js'
+import { memoryStores } from '../iam/fixtures.case.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import { systemClock, randomIds } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
@@ -34,7 +35,7 @@ async function pipeline(
   const db = openDatabase(':memory:')
   const meta = new SqliteMetadataStore(db)
   const { iam } = await IamService.open({
-    db,
+    ...memoryStores(),
     masterKey: Buffer.alloc(32, 7),
     clock: systemClock,
     ids: randomIds,
