@@ -8,20 +8,23 @@
 import { timingSafeEqual } from 'node:crypto'
 import { hmacSha256 } from '../crypto/hash.js'
 import { SESSION_KEY_RE, TOKEN_PREFIX, type IamContext } from './common.js'
+import type { Directory } from './directory.js'
 import type { SessionCache } from './session-cache.js'
 import type { CredentialProvider, ResolvedCredential, TokenCheck } from './types.js'
 
 export class Credentials implements CredentialProvider {
   private readonly ctx: IamContext
   private readonly cache: SessionCache
+  private readonly dir: Directory
 
   constructor(ctx: IamContext, cache: SessionCache) {
     this.ctx = ctx
     this.cache = cache
+    this.dir = ctx.dir
   }
 
   async resolve(accessKeyId: string): Promise<ResolvedCredential | undefined> {
-    const { dir } = this.ctx
+    const dir = this.dir
     const ref = dir.keyRef(accessKeyId)
     if (ref) {
       if (ref.kind === 'master') {

@@ -22,7 +22,7 @@ import type { IamContext } from './common.js'
 import { Credentials } from './credentials.js'
 import { Directory } from './directory.js'
 import { Logins } from './logins.js'
-import type { BootstrapOptions, BootstrapResult } from './model.js'
+import type { BootstrapOptions, BootstrapResult, KnownPrincipal } from './model.js'
 import { DEFAULT_SCRYPT_N } from './password.js'
 import { Policies } from './policies.js'
 import { SessionCache } from './session-cache.js'
@@ -30,9 +30,13 @@ import { Sessions } from './sessions.js'
 import { Totp } from './totp.js'
 import type {
   AccountDirectory,
+  AccountInfo,
   CredentialProvider,
   PolicyProvider,
+  PrincipalPolicies,
+  ResolvedCredential,
   SessionService,
+  TokenCheck,
 } from './types.js'
 import { Users } from './users.js'
 
@@ -135,14 +139,26 @@ export class IamService
   /** The first-start secrets open() returned have reached the operator: forget them. */
   firstStartSecretsShown = () => this.ctx.store.deletePendingSecrets()
 
-  // Per-request answers (CredentialProvider, PolicyProvider, AccountDirectory).
-  resolve: Credentials['resolve'] = (id) => this.credentials.resolve(id)
-  checkSessionToken: Credentials['checkSessionToken'] = (cred, token, now) =>
-    this.credentials.checkSessionToken(cred, token, now)
-  policiesFor: Policies['policiesFor'] = (p) => this.policies.policiesFor(p)
-  byId: Directory['byId'] = (id) => this.directory.byId(id)
-  byName: Directory['byName'] = (name) => this.directory.byName(name)
-  addressAllowed: Directory['addressAllowed'] = (a, addr) => this.directory.addressAllowed(a, addr)
+  // Per-request answers (CredentialProvider, PolicyProvider, AccountDirectory): prototype
+  // methods, not arrow fields, so the hot path pays one inlinable call for the facade.
+  resolve(accessKeyId: string): Promise<ResolvedCredential | undefined> {
+    return this.credentials.resolve(accessKeyId)
+  }
+  checkSessionToken(cred: ResolvedCredential, token: string | undefined, now: number): TokenCheck {
+    return this.credentials.checkSessionToken(cred, token, now)
+  }
+  policiesFor(p: KnownPrincipal): Promise<PrincipalPolicies> {
+    return this.policies.policiesFor(p)
+  }
+  byId(id: string): AccountInfo | undefined {
+    return this.directory.byId(id)
+  }
+  byName(name: string): AccountInfo | undefined {
+    return this.directory.byName(name)
+  }
+  addressAllowed(accountId: string, address: string): boolean {
+    return this.directory.addressAllowed(accountId, address)
+  }
 
   // Accounts.
   listAccounts: Directory['listAccounts'] = () => this.directory.listAccounts()
