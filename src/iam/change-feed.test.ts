@@ -114,6 +114,26 @@ describe.each(BACKENDS)('identity changes behind the service (%s)', (_name, db) 
     expect(v).toMatchObject({ role: 'SuperUser', email: 'behind@example.com' })
   })
 
+  it('two services editing one user concurrently lose neither edit (CAS retries the patch)', async () => {
+    const f = await setup()
+    const node2 = await makeIam({ stores: f.stores, masterKey: f.masterKey })
+    await Promise.all([
+      f.iam.updateUser(f.alice.id, { email: 'one@example.com' }),
+      node2.iam.updateUser(f.alice.id, { isActive: false }),
+      f.iam.updateUser(f.alice.id, { firstname: 'Alice' }),
+      node2.iam.updateUser(f.alice.id, { role: 'Reader' }),
+    ])
+    for (const iam of [f.iam, node2.iam])
+      expect(iam.getUser(f.alice.id)).toMatchObject({
+        email: 'one@example.com',
+        firstname: 'Alice',
+        isActive: false,
+        role: 'Reader',
+      })
+    expect(await f.iam.resolve(f.key.accessKeyId)).toBeUndefined()
+    node2.iam.close()
+  })
+
   it('without the feed nothing changes; a reload (what resync does) catches up', async () => {
     const f = await setup()
     // A service that missed a change (here: one made while it did not listen) is stale until a

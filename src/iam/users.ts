@@ -144,9 +144,10 @@ export class Users {
       secret: seal(ctx.sealKey, secretKey, aadKey(accessKeyId)),
       createdAt: now,
     }
-    await ctx.store.replaceAccessKey(userId, row).catch((e: unknown) => {
-      // The user was deleted meanwhile (its key row may no longer reference it).
-      if (!ctx.dir.user(userId)) throw new IamError('not-found', `No such user: ${userId}`)
+    await ctx.store.replaceAccessKey(userId, row).catch(async (e: unknown) => {
+      // The user was deleted meanwhile (its key row can no longer reference it).
+      if (!(await ctx.store.getUser(userId)))
+        throw new IamError('not-found', `No such user: ${userId}`)
       throw e
     })
     await settle(ctx)
