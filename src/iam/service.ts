@@ -87,18 +87,22 @@ export class IamService
   private readonly unsubscribe: (() => void)[]
 
   private constructor(o: IamServiceOptions) {
-    const dir = new Directory(o.store, deriveKey(o.masterKey, KEY_LABELS.seal), o.log)
+    const { store, changes, limits, clock, ids, log } = o
+    const sealKey = deriveKey(o.masterKey, KEY_LABELS.seal)
+    const tokenKey = deriveKey(o.masterKey, KEY_LABELS.sessionToken)
+    const scryptN = o.scryptN ?? DEFAULT_SCRYPT_N
+    const dir = new Directory(store, sealKey, log)
     const ctx: IamContext = {
-      store: o.store,
-      changes: o.changes,
-      limits: o.limits,
+      store,
+      changes,
+      limits,
       dir,
-      sealKey: deriveKey(o.masterKey, KEY_LABELS.seal),
-      tokenKey: deriveKey(o.masterKey, KEY_LABELS.sessionToken),
-      clock: o.clock,
-      ids: o.ids,
-      log: o.log,
-      scryptN: o.scryptN ?? DEFAULT_SCRYPT_N,
+      sealKey,
+      tokenKey,
+      clock,
+      ids,
+      log,
+      scryptN,
     }
     const cache = new SessionCache(ctx, o.sessionCacheSize ?? 10_000)
     this.ctx = ctx
@@ -139,8 +143,7 @@ export class IamService
   /** The first-start secrets open() returned have reached the operator: forget them. */
   firstStartSecretsShown = () => this.ctx.store.deletePendingSecrets()
 
-  // Per-request answers (CredentialProvider, PolicyProvider, AccountDirectory): prototype
-  // methods, not arrow fields, so the hot path pays one inlinable call for the facade.
+  // Per-request answers: prototype methods, not arrow fields (measured: one inlinable call).
   resolve(accessKeyId: string): Promise<ResolvedCredential | undefined> {
     return this.credentials.resolve(accessKeyId)
   }
