@@ -24,17 +24,8 @@ export class Credentials implements CredentialProvider {
   }
 
   async resolve(accessKeyId: string): Promise<ResolvedCredential | undefined> {
-    const dir = this.dir
-    const ref = dir.keyRef(accessKeyId)
-    if (ref) {
-      if (ref.kind === 'master') {
-        const a = dir.account(ref.accountId)
-        return a && a.row.masterAccessKeyId === accessKeyId ? a.cred : undefined
-      }
-      const u = dir.user(ref.userId)
-      if (!u || !u.row.isActive || u.key?.row.accessKeyId !== accessKeyId) return undefined
-      return u.cred
-    }
+    const longTerm = this.dir.longTermCredential(accessKeyId)
+    if (longTerm !== null) return longTerm
     if (!SESSION_KEY_RE.test(accessKeyId)) return undefined
     // Cached sessions (the common case) are checked without awaiting anything.
     const e = this.cache.lru.get(accessKeyId) ?? (await this.cache.entry(accessKeyId))

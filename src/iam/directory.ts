@@ -34,7 +34,7 @@ import type {
   UserState,
   UserView,
 } from './model.js'
-import type { AccountDirectory, AccountInfo } from './types.js'
+import type { AccountDirectory, AccountInfo, ResolvedCredential } from './types.js'
 
 const DENY_ALL = JSON.stringify({
   Version: '2012-10-17',
@@ -283,6 +283,22 @@ export class Directory implements AccountDirectory {
   userByName(accountId: string, username: string): UserState | undefined {
     const id = this.usersByName.get(nameKey(accountId, username))
     return id === undefined ? undefined : this.users.get(id)
+  }
+
+  /**
+   * The live credential of a long-term key (master or user key): undefined when the key is known
+   * but dead (inactive user, replaced), null when it is not a long-term key at all.
+   */
+  longTermCredential(accessKeyId: string): ResolvedCredential | undefined | null {
+    const ref = this.keyIndex.get(accessKeyId)
+    if (ref === undefined) return null
+    if (ref.kind === 'master') {
+      const a = this.accounts.get(ref.accountId)
+      return a && a.row.masterAccessKeyId === accessKeyId ? a.cred : undefined
+    }
+    const u = this.users.get(ref.userId)
+    if (!u || !u.row.isActive || u.key?.row.accessKeyId !== accessKeyId) return undefined
+    return u.cred
   }
 
   keyRef(accessKeyId: string): KeyRef | undefined {

@@ -19,6 +19,7 @@ import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
 import type { Change, ChangeFeed } from '../storage/change-feed.js'
 import type { SessionRow } from '../storage/identity-store.js'
 import { aadSession, type IamContext } from './common.js'
+import type { Directory } from './directory.js'
 import type { Layers, LivenessCheck, SessionPrincipal, StoredParent } from './model.js'
 import { decodeStoredLayers } from './session-layers.js'
 import type { PrincipalPolicies, ResolvedCredential } from './types.js'
@@ -58,9 +59,11 @@ export class SessionCache {
   private readonly sessionOf = new WeakMap<ResolvedCredential, SessionEntry>()
 
   private readonly ctx: IamContext
+  private readonly dir: Directory
 
   constructor(ctx: IamContext, size: number) {
     this.ctx = ctx
+    this.dir = ctx.dir
     this.lru = new Lru(size)
   }
 
@@ -209,7 +212,7 @@ export class SessionCache {
    * a parent session of a role chain has to be loaded first.
    */
   aliveFromMemory(e: SessionEntry, sessionsChecked = false): boolean | undefined {
-    const { dir } = this.ctx
+    const dir = this.dir
     if (!dir.account(e.row.accountId)) return false
     for (const c of e.checks) {
       switch (c.kind) {
