@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openDatabase } from '../backends/sqlite/db.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 import { IamService } from '../iam/service.js'
+import { sqliteStores } from '../iam/fixtures.case.js'
 import { verifyPassword } from '../iam/password.js'
 import { ManualClock, randomIds } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
@@ -20,7 +21,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'latchkey-reset-'))
   const db = openDatabase(join(dir, 'latchkey.db'))
   await IamService.open({
-    store: SqliteIdentityStore.open(db),
+    ...sqliteStores(db),
     masterKey: Buffer.alloc(32, 1),
     clock: new ManualClock(),
     ids: randomIds,

@@ -2,10 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { groupCommitFor } from '../backends/sqlite/group-commit.js'
 import { generateSync } from 'otplib'
 import { IamError } from './types.js'
-import { makeIam, READ_ONLY_POLICY, sessionReq } from './fixtures.case.js'
+import { makeIam, READ_ONLY_POLICY, sessionReq, sqliteStores } from './fixtures.case.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 import { openDatabase } from '../backends/sqlite/db.js'
 import { IamService, MAX_CHAIN_DEPTH, type BootstrapOptions } from './service.js'
@@ -40,8 +39,9 @@ function sessionFacts(action: string, resource: string): RequestFacts {
   }
 }
 
-async function setup() {
-  const f = await makeIam()
+/** On memory stores; pass a `db` for tests that read the SQLite rows or restart over them. */
+async function setup(o: Parameters<typeof makeIam>[0] = {}) {
+  const f = await makeIam(o)
   const def = f.iam.byName('default')
   if (!def) throw new Error('no default account')
   const now = f.clock.now()
@@ -216,10 +216,11 @@ describe('bootstrap: LATCHKEY_ROOT_* only seed', () => {
     bootstrap: BootstrapOptions,
     log: Logger = silentLogger,
   ) {
+    const clock = new ManualClock()
     return IamService.open({
-      store: SqliteIdentityStore.open(db),
+      ...sqliteStores(db, clock.now()),
       masterKey,
-      clock: new ManualClock(),
+      clock,
       ids: randomIds,
       log,
       bootstrap,
@@ -336,7 +337,7 @@ describe('users and keys take effect on the very next resolve', () => {
   })
 
   it('survives a restart (write-through) with secrets decrypted from the store', async () => {
-    const { iam, alice, now, db, masterKey } = await setup()
+    const { iam, alice, now, db, masterKey } = await setup({ db: openDatabase(':memory:') })
     const k = await iam.generateKey(alice.id, now)
     const again = await makeIam({ db, masterKey })
     expect((await again.iam.resolve(k.accessKeyId))?.secretKey).toBe(k.secretKey)
@@ -401,8 +402,8 @@ describe('policies', () => {
 
 describe('password login and throttling', () => {
   it('never stores the password and answers one generic error', async () => {
-    const { iam, alice, now, db } = await setup()
-    const row = db.prepare('SELECT password_hash FROM iam_users WHERE id = ?').get(alice.id) as {
+    const { iam, alice, now, db } = await setup({ db: openDatabase(':memory:') })
+    const row = db!.prepare('SELECT password_hash FROM iam_users WHERE id = ?').get(alice.id) as {
       password_hash: string
     }
     expect(row.password_hash).toMatch(/^scrypt\$1024\$8\$1\$/)
@@ -624,12 +625,13 @@ describe('accounts', () => {
 })
 
 describe('sessions', () => {
-  async function withKey() {
-    const s = await setup()
+  async function withKey(o: Parameters<typeof makeIam>[0] = {}) {
+    const s = await setup(o)
+    const db = s.db ?? openDatabase(':memory:') // only read by tests that passed one
     const key = await s.iam.generateKey(s.alice.id, s.now)
     const cred = await s.iam.resolve(key.accessKeyId)
     if (!cred) throw new Error('no cred')
-    return { ...s, key, caller: cred.principal }
+    return { ...s, db, key, caller: cred.principal }
   }
 
   it('issues unforgeable tokens; tampered/missing/expired tokens are told apart', async () => {
@@ -726,7 +728,9 @@ describe('sessions', () => {
   })
 
   it('deaths hold for a fresh process reading the store (no cache involved)', async () => {
-    const { iam, caller, alice, clock, db, masterKey } = await withKey()
+    const { iam, caller, alice, clock, db, masterKey } = await withKey({
+      db: openDatabase(':memory:'),
+    })
     const s1 = await iam.issue(sessionReq(caller), clock.now())
     const s2 = await iam.issue(sessionReq(caller), clock.now())
     await iam.revoke(s1.accessKeyId)
@@ -756,7 +760,7 @@ describe('sessions', () => {
   })
 
   it('chaining with a new policy adds a layer: the chained session gets only the intersection', async () => {
-    const { iam, caller, clock, db, masterKey } = await withKey()
+    const { iam, caller, clock, db, masterKey } = await withKey({ db: openDatabase(':memory:') })
     const parent = await iam.issue(
       sessionReq(caller, { policyJson: READ_ONLY_POLICY }),
       clock.now(),
@@ -812,7 +816,7 @@ describe('sessions', () => {
   })
 
   it('REGRESSION session-chain-amplification: a chain is stored by reference and refused past MAX_CHAIN_DEPTH', async () => {
-    const { iam, caller, clock, db, masterKey } = await withKey()
+    const { iam, caller, clock, db, masterKey } = await withKey({ db: openDatabase(':memory:') })
     const policyAt = (d: number): string =>
       JSON.stringify({
         Version: '2012-10-17',
@@ -876,7 +880,7 @@ describe('sessions', () => {
   })
 
   it('reads chains stored whole by earlier versions; refuses a reference to a missing or unrelated session', async () => {
-    const { iam, caller, clock, db, masterKey } = await withKey()
+    const { iam, caller, clock, db, masterKey } = await withKey({ db: openDatabase(':memory:') })
     const a = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY }), clock.now())
     const ap = (await iam.resolve(a.accessKeyId))!.principal
     const b = await iam.issue(sessionReq(ap, { policyJson: PREFIX_POLICY }), clock.now())
@@ -903,7 +907,7 @@ describe('sessions', () => {
   })
 
   it('reads sessions stored in the single-layer format of the first version', async () => {
-    const { iam, caller, clock, db, masterKey } = await withKey()
+    const { iam, caller, clock, db, masterKey } = await withKey({ db: openDatabase(':memory:') })
     const s = await iam.issue(sessionReq(caller, { policyJson: READ_ONLY_POLICY }), clock.now())
     const stored = (): unknown =>
       JSON.parse(
@@ -1015,11 +1019,12 @@ describe('sessions', () => {
     try {
       const db = openDatabase(join(dir, 'x.db'))
       const other = openDatabase(join(dir, 'x.db'))
-      const f = await makeIam({ db })
+      const stores = sqliteStores(db)
+      const f = await makeIam({ db, stores })
       const def = f.iam.byName('default')!
       const root = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
       let commits = 0
-      const flush = vi.spyOn(groupCommitFor(db), 'flush')
+      const flush = vi.spyOn(stores.commits, 'flush')
       const count = (): number =>
         (other.prepare('SELECT count(*) AS n FROM iam_sessions').get() as { n: number }).n
       const before = count()
@@ -1061,8 +1066,8 @@ describe('sessions', () => {
   })
 
   it('resolve is served from memory after first use', async () => {
-    const db = openDatabase(':memory:')
-    const store = SqliteIdentityStore.open(db)
+    const stores = sqliteStores(openDatabase(':memory:'))
+    const store = stores.store
     let reads = 0
     const counting = new Proxy(store, {
       get(t, prop, r) {
@@ -1078,6 +1083,7 @@ describe('sessions', () => {
     })
     const clock = new ManualClock()
     const { iam, generated } = await IamService.open({
+      ...stores,
       store: counting,
       masterKey: Buffer.alloc(32, 7),
       clock,

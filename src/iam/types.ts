@@ -1,8 +1,8 @@
 /**
  * The seam between the request surfaces (S3, STS, admin) and the identity domain. The pipeline
  * and STS only see these interfaces; iam/ implements them over an IdentityStore with in-memory
- * caches that every mutation updates synchronously (so a revoked key is refused on the very next
- * request), and a change feed for other nodes later.
+ * caches kept fresh only by the store's change feed, and every mutation returns once the feed has
+ * been applied (so a revoked key is refused on the very next request, on every node).
  * @module
  */
 import type { Principal, ParentRef } from '../auth/principal.js'

@@ -8,12 +8,11 @@ import { PassThrough, Readable } from 'node:stream'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openDatabase } from '../backends/sqlite/db.js'
-import { MemoryChangeFeed } from '../backends/memory/change-feed.js'
 import { MemoryMetadataStore } from '../backends/memory/metadata-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
 import { MemoryBlobLedger } from '../backends/memory/blob-ledger.js'
 import { IamService } from '../iam/service.js'
+import { memoryStores } from '../iam/fixtures.case.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import { systemClock, randomIds } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
@@ -31,11 +30,11 @@ afterEach(() => {
 async function pipeline(maxInFlight?: number, wrapMeta?: (m: MetadataStore) => MetadataStore) {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-pipe-'))
   dirs.push(dir)
-  const db = openDatabase(':memory:')
-  const changes = new MemoryChangeFeed()
+  const stores = memoryStores()
+  const changes = stores.changes
   const meta = new MemoryMetadataStore({ changes })
   const { iam } = await IamService.open({
-    db,
+    ...stores,
     masterKey: Buffer.alloc(32, 7),
     clock: systemClock,
     ids: randomIds,

@@ -3,7 +3,21 @@
  * operator login. It stores only what it is given: secrets arrive already sealed and passwords
  * already hashed (iam/ does both), so no backend ever sees a plain secret. Async everywhere so a
  * PostgreSQL backend fits; every mutating call is atomic and resolves once durable.
- * Uniqueness violations throw StorageError('conflict'); missing rows StorageError('not-found').
+ * Uniqueness violations throw StorageError('conflict'); missing rows StorageError('not-found');
+ * a compare-and-set on a row version that no longer matches StorageError('precondition').
+ *
+ * Why the store publishes: every cache of identity state (iam/directory.ts, the session cache)
+ * learns of a change only from the ChangeFeed the store was opened with, never from the caller
+ * that made it. So each mutation that changes something a cache holds publishes, after its write
+ * committed: account/user rows ({kind:'account'|'user'}), the operator ({kind:'operator'}), and
+ * every session revocation ('session-revoked', or 'sessions-revoked' by user / origin key). A
+ * change made by another node, an offline tool or a test behind the service's back therefore
+ * reaches the caches exactly like one made through the service. Three writes publish nothing:
+ * insertSession (no cache can hold a session that did not exist), deleteExpiredSessions (expired
+ * sessions are already refused everywhere) and the pending first-start secrets (never cached).
+ *
+ * Why rows carry versions: two nodes editing the same user must not lose each other's updates, so
+ * account and user updates are compare-and-set on `version` (the store writes expected + 1).
  * @module
  */
 import type { RoleName as UserRole } from '../policy/roles.js'
@@ -20,6 +34,8 @@ export interface AccountRow {
   readonly masterSecret: string
   /** Increases on every master secret change. */
   readonly secretVersion: number
+  /** Row version for compare-and-set; the store sets it (0 on insert, +1 on every update). */
+  readonly version: number
 }
 
 export interface UserRow {
@@ -38,7 +54,10 @@ export interface UserRow {
   /** Sealed TOTP secret (base32), when enrolled. */
   readonly totpSecret?: string
   readonly createdAt: number
+  /** Written only by touchUser (updateUser leaves it alone, so a login never races an edit). */
   readonly lastAccess?: number
+  /** Row version for compare-and-set; the store sets it (0 on insert, +1 on every update). */
+  readonly version: number
 }
 
 export interface AccessKeyRow {
@@ -101,19 +120,32 @@ export interface IdentitySnapshot {
 }
 
 export interface IdentityStore {
-  /** Everything but sessions, for the in-memory caches built at start. */
+  /** Everything but sessions, for the in-memory caches built at start (and on resync). */
   loadAll(): Promise<IdentitySnapshot>
+  getAccount(id: string): Promise<AccountRow | undefined>
+  getUser(id: string): Promise<UserRow | undefined>
+  /** The user's access key, if it has one. */
+  getAccessKey(userId: string): Promise<AccessKeyRow | undefined>
+  getOperator(): Promise<OperatorRow | undefined>
   putOperator(row: OperatorRow): Promise<void>
 
+  /** Insert (the row's version is stored as 0). */
   insertAccount(row: AccountRow): Promise<void>
-  /** Replace the row with this id (name/type/reseller are immutable). */
-  updateAccount(row: AccountRow): Promise<void>
-  /** Store a new master secret and revoke the sessions made from the master key, atomically. */
-  resetMasterSecret(row: AccountRow): Promise<void>
+  /**
+   * Replace the row with this id (name/type/reseller are immutable) if its stored version is
+   * still `expectedVersion`; StorageError('precondition') when it changed underneath.
+   */
+  updateAccount(row: AccountRow, expectedVersion: number): Promise<void>
+  /**
+   * Store a new master secret (compare-and-set like updateAccount) and revoke the sessions made
+   * from the previous master key, atomically.
+   */
+  resetMasterSecret(row: AccountRow, expectedVersion: number): Promise<void>
 
   insertUser(row: UserRow): Promise<void>
-  updateUser(row: UserRow): Promise<void>
-  /** Set last_access only (cheap, best effort). */
+  /** Compare-and-set on `expectedVersion`, like updateAccount. last_access is not written. */
+  updateUser(row: UserRow, expectedVersion: number): Promise<void>
+  /** Set last_access only (cheap, best effort; no version change). */
   touchUser(userId: string, at: number): Promise<void>
   /** Deletes the user and its key, and revokes its sessions, atomically. */
   deleteUser(userId: string): Promise<void>

@@ -21,11 +21,8 @@ export interface Stores {
    * object records) subscribe here.
    */
   readonly changes: ChangeFeed
-  /**
-   * Optional until the memory and SQLite SharedLimits exist (the IAM split brings them): a
-   * bundle without one keeps today's per-process limits inside the IAM service.
-   */
-  readonly limits?: SharedLimits
+  /** Session quota, login throttle and TOTP replay, shared by every node of the bundle's store. */
+  readonly limits: SharedLimits
   /** Flush and release everything (the database's last checkpoint is durable). */
   close(): Promise<void>
 }

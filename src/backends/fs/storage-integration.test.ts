@@ -23,7 +23,7 @@ import { blobRefs, bodySize, readBody, writeBody } from '../../storage/object-bo
 import { MemoryBlobLedger } from '../memory/blob-ledger.js'
 import { SqliteBlobLedger } from '../sqlite/blob-ledger.js'
 import { openDatabase } from '../sqlite/db.js'
-import { groupCommitFor } from '../sqlite/group-commit.js'
+import { GroupCommit } from '../sqlite/group-commit.js'
 import { SqliteMetadataStore } from '../sqlite/metadata-store.js'
 import { FsBlobStore } from './blob-store.js'
 
@@ -166,14 +166,15 @@ describe('garbage collection through the ledger', () => {
 
   function open(): { meta: SqliteMetadataStore; ledger: SqliteBlobLedger; close(): Promise<void> } {
     const db = openDatabase(join(root, 'meta.db'))
-    const meta = new SqliteMetadataStore(db)
-    const ledger = new SqliteBlobLedger(db, GRACE)
+    const commits = new GroupCommit(db)
+    const meta = new SqliteMetadataStore(db, { commits })
+    const ledger = new SqliteBlobLedger(db, { ...GRACE, commits })
     return {
       meta,
       ledger,
       async close() {
         await meta.close()
-        await groupCommitFor(db).drain()
+        await commits.drain()
         db.close()
       },
     }

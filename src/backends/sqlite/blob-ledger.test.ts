@@ -14,15 +14,16 @@ import { obj } from '../../../test/conformance/metadata-store.case.js'
 import type { BodyRef } from '../../storage/metadata-store.js'
 import { SqliteBlobLedger } from './blob-ledger.js'
 import { openDatabase } from './db.js'
-import { groupCommitFor } from './group-commit.js'
+import { GroupCommit } from './group-commit.js'
 import { SqliteMetadataStore } from './metadata-store.js'
 
 blobLedgerConformance('sqlite', (opts) => {
   const db = openDatabase(':memory:')
+  const commits = new GroupCommit(db)
   return Promise.resolve({
-    ledger: new SqliteBlobLedger(db, opts),
+    ledger: new SqliteBlobLedger(db, { ...opts, commits }),
     close: async () => {
-      await groupCommitFor(db).drain()
+      await commits.drain()
       db.close()
     },
   })
@@ -33,10 +34,11 @@ it('SqliteBlobLedger: intents and retirements survive a reopen', async () => {
   try {
     const file = join(dir, 'l.db')
     const db1 = openDatabase(file)
-    const l1 = new SqliteBlobLedger(db1, GRACE)
+    const commits = new GroupCommit(db1)
+    const l1 = new SqliteBlobLedger(db1, { ...GRACE, commits })
     await l1.intend(['orphan'], 0)
     await l1.retire(['old'], 0)
-    await groupCommitFor(db1).drain()
+    await commits.drain()
     db1.close()
     const db2 = openDatabase(file)
     const l2 = new SqliteBlobLedger(db2, GRACE)

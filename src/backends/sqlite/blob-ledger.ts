@@ -24,7 +24,7 @@ import {
 } from '../../storage/blob-ledger.js'
 import { StorageError } from '../../storage/errors.js'
 import { prepare, runMigrations, type Database } from './db.js'
-import { groupCommitFor, type GroupCommit } from './group-commit.js'
+import { GroupCommit } from './group-commit.js'
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS blob_ledger (
@@ -94,7 +94,7 @@ export class SqliteBlobLedger implements BlobLedger {
       )
       .get() as { n: number }
     if (tables.n === 2) db.exec(TRIGGERS.join(';\n'))
-    this.commits = opts.commits ?? groupCommitFor(db)
+    this.commits = opts.commits ?? new GroupCommit(db)
     this.orphanGraceMs = opts.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS
     this.retireGraceMs = opts.retireGraceMs ?? DEFAULT_RETIRE_GRACE_MS
   }

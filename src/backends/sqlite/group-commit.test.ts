@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import { openDatabase, type Database } from './db.js'
-import { GroupCommit, groupCommitFor } from './group-commit.js'
+import { GroupCommit } from './group-commit.js'
 
 let dir: string
 let db: Database
@@ -79,9 +79,4 @@ it('rejects queued ops when the database is closed under them', async () => {
   db.close()
   await expect(p).rejects.toMatchObject({ kind: 'unavailable' })
   db = openDatabase(join(dir, 'x.db'))
-})
-
-it('shares one committer per connection', () => {
-  expect(groupCommitFor(db)).toBe(groupCommitFor(db))
-  expect(groupCommitFor(db)).not.toBe(groupCommitFor(other))
 })

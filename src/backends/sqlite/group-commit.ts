@@ -176,25 +176,3 @@ export class GroupCommit {
     this.startSync()
   }
 }
-
-/**
- * Transitional, for `SqliteIdentityStore.open(db)` only (it does not take its committer yet):
- * the committer `shareGroupCommit` bound to this connection (the bundle binds its own before it
- * opens the identity store), else a plain one for a synchronous=FULL connection (tests, offline
- * tools). Delete both once the identity store is handed the bundle's committer.
- */
-export function groupCommitFor(db: Database): GroupCommit {
-  let gc = shared.get(db)
-  if (gc === undefined) {
-    gc = new GroupCommit(db)
-    shared.set(db, gc)
-  }
-  return gc
-}
-
-const shared = new WeakMap<Database, GroupCommit>()
-
-/** See groupCommitFor: the bundle's committer is the one the identity store must use. */
-export function shareGroupCommit(db: Database, gc: GroupCommit): void {
-  shared.set(db, gc)
-}

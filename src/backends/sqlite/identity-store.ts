@@ -9,8 +9,13 @@
  * fsync, and each promise resolves only after that COMMIT, so an issued session is durable
  * before its credentials are returned. Routing *every* write through the same queue keeps them in
  * call order (a revocation queued after an insert commits after it). Reads are direct.
+ *
+ * Every mutation that changes cached state publishes on the ChangeFeed once its batch committed
+ * (storage/identity-store.ts lists which); account and user updates are compare-and-set on the
+ * row's `version` column, decided inside the same statement as the write.
  * @module
  */
+import type { Change, ChangeFeed } from '../../storage/change-feed.js'
 import { StorageError } from '../../storage/errors.js'
 import type {
   AccessKeyRow,
@@ -24,83 +29,11 @@ import type {
 } from '../../storage/identity-store.js'
 import type { RoleName as UserRole } from '../../policy/roles.js'
 import { prepare, runMigrations, type Database } from './db.js'
-import { groupCommitFor, type GroupCommit } from './group-commit.js'
+import { IDENTITY_MIGRATIONS, PENDING_SECRETS_MIGRATIONS } from './identity-migrations.js'
+import { GroupCommit } from './group-commit.js'
+import { MemoryChangeFeed } from '../memory/change-feed.js'
 
-/** Append-only migration steps for the identity tables. */
-export const IDENTITY_MIGRATIONS: readonly string[] = [
-  `CREATE TABLE iam_accounts (
-     id TEXT PRIMARY KEY,
-     name TEXT NOT NULL UNIQUE,
-     type TEXT NOT NULL CHECK (type IN ('customer', 'reseller')),
-     reseller_id TEXT REFERENCES iam_accounts(id),
-     created_at INTEGER NOT NULL,
-     allowlist TEXT NOT NULL DEFAULT '[]',
-     master_access_key_id TEXT NOT NULL UNIQUE,
-     master_secret TEXT NOT NULL,
-     secret_version INTEGER NOT NULL
-   );
-   CREATE TABLE iam_users (
-     id TEXT PRIMARY KEY,
-     account_id TEXT NOT NULL REFERENCES iam_accounts(id),
-     username TEXT NOT NULL,
-     username_key TEXT NOT NULL,
-     password_hash TEXT NOT NULL,
-     role TEXT NOT NULL CHECK (role IN ('Reader', 'Writer', 'SuperUser')),
-     is_active INTEGER NOT NULL,
-     email TEXT,
-     firstname TEXT,
-     lastname TEXT,
-     policy TEXT,
-     totp_secret TEXT,
-     created_at INTEGER NOT NULL,
-     last_access INTEGER,
-     UNIQUE (account_id, username_key)
-   );
-   CREATE TABLE iam_access_keys (
-     access_key_id TEXT PRIMARY KEY,
-     user_id TEXT NOT NULL UNIQUE REFERENCES iam_users(id) ON DELETE CASCADE,
-     secret TEXT NOT NULL,
-     created_at INTEGER NOT NULL
-   );
-   CREATE TABLE iam_sessions (
-     access_key_id TEXT PRIMARY KEY,
-     account_id TEXT NOT NULL,
-     quota_key TEXT NOT NULL,
-     user_id TEXT,
-     origin_key_id TEXT,
-     parent TEXT NOT NULL,
-     secret TEXT NOT NULL,
-     token_hmac TEXT,
-     session_name TEXT NOT NULL,
-     policies TEXT NOT NULL,
-     role_name TEXT NOT NULL,
-     role_id TEXT NOT NULL,
-     issued_at INTEGER NOT NULL,
-     expires_at INTEGER NOT NULL,
-     revoked INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE INDEX iam_sessions_quota ON iam_sessions (quota_key, expires_at);
-   CREATE INDEX iam_sessions_account ON iam_sessions (account_id, expires_at);
-   CREATE INDEX iam_sessions_user ON iam_sessions (user_id);
-   CREATE INDEX iam_sessions_origin ON iam_sessions (origin_key_id);
-   CREATE INDEX iam_sessions_expires ON iam_sessions (expires_at);
-   CREATE TABLE iam_operator (
-     id INTEGER PRIMARY KEY CHECK (id = 1),
-     username TEXT NOT NULL,
-     password_hash TEXT NOT NULL
-   );`,
-]
-
-/**
- * Steps of the pending first-start secrets table, a list of its own (not IDENTITY_MIGRATIONS) so
- * its step numbers never collide with identity steps added elsewhere.
- */
-export const PENDING_SECRETS_MIGRATIONS: readonly string[] = [
-  `CREATE TABLE iam_pending_secrets (
-     name TEXT PRIMARY KEY,
-     secret TEXT NOT NULL
-   );`,
-]
+export { IDENTITY_MIGRATIONS, PENDING_SECRETS_MIGRATIONS }
 
 interface AccountDb {
   id: string
@@ -112,6 +45,7 @@ interface AccountDb {
   master_access_key_id: string
   master_secret: string
   secret_version: number
+  version: number
 }
 interface UserDb {
   id: string
@@ -127,6 +61,7 @@ interface UserDb {
   totp_secret: string | null
   created_at: number
   last_access: number | null
+  version: number
 }
 interface KeyDb {
   access_key_id: string
@@ -168,6 +103,7 @@ function toAccount(r: AccountDb): AccountRow {
     masterAccessKeyId: r.master_access_key_id,
     masterSecret: r.master_secret,
     secretVersion: r.secret_version,
+    version: r.version,
   }
 }
 
@@ -186,6 +122,7 @@ function toUser(r: UserDb): UserRow {
     ...opt('totpSecret', r.totp_secret),
     createdAt: r.created_at,
     ...opt('lastAccess', r.last_access),
+    version: r.version,
   }
 }
 
@@ -262,20 +199,83 @@ function guard<T>(what: string, fn: () => T): T {
   }
 }
 
+function toKey(k: KeyDb): AccessKeyRow {
+  return {
+    accessKeyId: k.access_key_id,
+    userId: k.user_id,
+    secret: k.secret,
+    createdAt: k.created_at,
+  }
+}
+
 export class SqliteIdentityStore implements IdentityStore {
   private readonly db: Database
   private readonly commits: GroupCommit
+  private readonly changes: ChangeFeed
 
-  private constructor(db: Database) {
+  private constructor(db: Database, changes: ChangeFeed, commits: GroupCommit) {
     this.db = db
-    this.commits = groupCommitFor(db)
+    this.commits = commits
+    this.changes = changes
   }
 
-  /** Run the identity migrations on `db` and return a store over it. */
-  static open(db: Database): SqliteIdentityStore {
+  /**
+   * Run the identity migrations on `db` and return a store over it, publishing on `changes`
+   * (default: a feed of its own, for offline tools and tests that watch nothing), writing through
+   * `commits` (the bundle's one committer; default: a committer of its own).
+   */
+  static open(
+    db: Database,
+    opts: { readonly changes?: ChangeFeed; readonly commits?: GroupCommit } = {},
+  ): SqliteIdentityStore {
     runMigrations(db, 'identity', IDENTITY_MIGRATIONS)
     runMigrations(db, 'identity-pending-secrets', PENDING_SECRETS_MIGRATIONS)
-    return new SqliteIdentityStore(db)
+    return new SqliteIdentityStore(
+      db,
+      opts.changes ?? new MemoryChangeFeed(),
+      opts.commits ?? new GroupCommit(db),
+    )
+  }
+
+  private publish(...changes: Change[]): void {
+    if (changes.length > 0) this.changes.publish(changes)
+  }
+
+  /** A failed compare-and-set: precondition when the row exists, not-found when it is gone. */
+  private casFailed(table: 'iam_accounts' | 'iam_users', id: string, expected: number): never {
+    const r = prepare(this.db, `SELECT version FROM ${table} WHERE id = ?`).get(id) as
+      { version: number } | undefined
+    const what = table === 'iam_accounts' ? 'account' : 'user'
+    if (!r) throw new StorageError('not-found', `${what} ${id} not found`)
+    throw new StorageError(
+      'precondition',
+      `${what} ${id} changed underneath (version ${String(r.version)}, expected ${String(expected)})`,
+    )
+  }
+
+  async getAccount(id: string): Promise<AccountRow | undefined> {
+    const r = prepare(this.db, 'SELECT * FROM iam_accounts WHERE id = ?').get(id) as
+      AccountDb | undefined
+    return r ? toAccount(r) : undefined
+  }
+
+  async getUser(id: string): Promise<UserRow | undefined> {
+    const r = prepare(this.db, 'SELECT * FROM iam_users WHERE id = ?').get(id) as UserDb | undefined
+    return r ? toUser(r) : undefined
+  }
+
+  async getAccessKey(userId: string): Promise<AccessKeyRow | undefined> {
+    const r = prepare(this.db, 'SELECT * FROM iam_access_keys WHERE user_id = ?').get(userId) as
+      KeyDb | undefined
+    return r ? toKey(r) : undefined
+  }
+
+  async getOperator(): Promise<OperatorRow | undefined> {
+    const op = prepare(
+      this.db,
+      'SELECT username, password_hash FROM iam_operator WHERE id = 1',
+    ).get() as { username: string; password_hash: string } | undefined
+    return op ? { username: op.username, passwordHash: op.password_hash } : undefined
   }
 
   /**
@@ -294,22 +294,9 @@ export class SqliteIdentityStore implements IdentityStore {
     const users = (
       prepare(this.db, 'SELECT * FROM iam_users ORDER BY created_at, id').all() as UserDb[]
     ).map(toUser)
-    const keys = (prepare(this.db, 'SELECT * FROM iam_access_keys').all() as KeyDb[]).map((k) => ({
-      accessKeyId: k.access_key_id,
-      userId: k.user_id,
-      secret: k.secret,
-      createdAt: k.created_at,
-    }))
-    const op = prepare(
-      this.db,
-      'SELECT username, password_hash FROM iam_operator WHERE id = 1',
-    ).get() as { username: string; password_hash: string } | undefined
-    return {
-      accounts,
-      users,
-      keys,
-      ...(op ? { operator: { username: op.username, passwordHash: op.password_hash } } : {}),
-    }
+    const keys = (prepare(this.db, 'SELECT * FROM iam_access_keys').all() as KeyDb[]).map(toKey)
+    const operator = await this.getOperator()
+    return { accounts, users, keys, ...(operator ? { operator } : {}) }
   }
 
   async putOperator(row: OperatorRow): Promise<void> {
@@ -320,6 +307,7 @@ export class SqliteIdentityStore implements IdentityStore {
          ON CONFLICT (id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash`,
       ).run(row.username, row.passwordHash),
     )
+    this.publish({ kind: 'operator' })
   }
 
   async insertAccount(row: AccountRow): Promise<void> {
@@ -327,45 +315,50 @@ export class SqliteIdentityStore implements IdentityStore {
       guard(`account ${row.name}`, () =>
         prepare(
           this.db,
-          `INSERT INTO iam_accounts (id, name, type, reseller_id, created_at, allowlist, master_access_key_id, master_secret, secret_version)
-           VALUES (@id, @name, @type, @reseller_id, @created_at, @allowlist, @master_access_key_id, @master_secret, @secret_version)`,
+          `INSERT INTO iam_accounts (id, name, type, reseller_id, created_at, allowlist, master_access_key_id, master_secret, secret_version, version)
+           VALUES (@id, @name, @type, @reseller_id, @created_at, @allowlist, @master_access_key_id, @master_secret, @secret_version, 0)`,
         ).run(accountParams(row)),
       ),
     )
+    this.publish({ kind: 'account', id: row.id })
   }
 
-  async updateAccount(row: AccountRow): Promise<void> {
-    const r = await this.write(() =>
-      guard(`account ${row.name}`, () =>
-        prepare(
-          this.db,
-          `UPDATE iam_accounts SET allowlist = @allowlist, master_access_key_id = @master_access_key_id,
-             master_secret = @master_secret, secret_version = @secret_version WHERE id = @id`,
-        ).run(accountParams(row)),
-      ),
+  /** The compare-and-set UPDATE of an account (inside a write). */
+  private casAccount(row: AccountRow, expectedVersion: number): void {
+    const r = guard(`account ${row.name}`, () =>
+      prepare(
+        this.db,
+        `UPDATE iam_accounts SET allowlist = @allowlist, master_access_key_id = @master_access_key_id,
+           master_secret = @master_secret, secret_version = @secret_version, version = version + 1
+         WHERE id = @id AND version = @expected`,
+      ).run({ ...accountParams(row), expected: expectedVersion }),
     )
-    if (r.changes === 0) throw new StorageError('not-found', `account ${row.id} not found`)
+    if (r.changes === 0) this.casFailed('iam_accounts', row.id, expectedVersion)
   }
 
-  async resetMasterSecret(row: AccountRow): Promise<void> {
-    await this.write(() => {
+  async updateAccount(row: AccountRow, expectedVersion: number): Promise<void> {
+    await this.write(() => this.casAccount(row, expectedVersion))
+    this.publish({ kind: 'account', id: row.id })
+  }
+
+  async resetMasterSecret(row: AccountRow, expectedVersion: number): Promise<void> {
+    const oldKey = await this.write(() => {
       const old = prepare(
         this.db,
         'SELECT master_access_key_id FROM iam_accounts WHERE id = ?',
       ).get(row.id) as { master_access_key_id: string } | undefined
       if (!old) throw new StorageError('not-found', `account ${row.id} not found`)
-      guard(`account ${row.name}`, () =>
-        prepare(
-          this.db,
-          `UPDATE iam_accounts SET master_access_key_id = @master_access_key_id, master_secret = @master_secret,
-             secret_version = @secret_version WHERE id = @id`,
-        ).run(accountParams(row)),
-      )
+      this.casAccount(row, expectedVersion)
       prepare(
         this.db,
         'UPDATE iam_sessions SET revoked = 1 WHERE origin_key_id = ? AND revoked = 0',
       ).run(old.master_access_key_id)
+      return old.master_access_key_id
     })
+    this.publish(
+      { kind: 'account', id: row.id },
+      { kind: 'sessions-revoked', by: 'origin-key', id: oldKey },
+    )
   }
 
   async insertUser(row: UserRow): Promise<void> {
@@ -374,33 +367,36 @@ export class SqliteIdentityStore implements IdentityStore {
         prepare(
           this.db,
           `INSERT INTO iam_users (id, account_id, username, username_key, password_hash, role, is_active, email,
-             firstname, lastname, policy, totp_secret, created_at, last_access)
+             firstname, lastname, policy, totp_secret, created_at, last_access, version)
            VALUES (@id, @account_id, @username, @username_key, @password_hash, @role, @is_active, @email,
-             @firstname, @lastname, @policy, @totp_secret, @created_at, @last_access)`,
+             @firstname, @lastname, @policy, @totp_secret, @created_at, @last_access, 0)`,
         ).run(userParams(row)),
       ),
     )
+    this.publish({ kind: 'user', id: row.id })
   }
 
-  async updateUser(row: UserRow): Promise<void> {
-    const r = await this.write(() =>
-      guard(`user ${row.username}`, () =>
+  async updateUser(row: UserRow, expectedVersion: number): Promise<void> {
+    await this.write(() => {
+      const r = guard(`user ${row.username}`, () =>
         prepare(
           this.db,
           `UPDATE iam_users SET username = @username, username_key = @username_key, password_hash = @password_hash,
              role = @role, is_active = @is_active, email = @email, firstname = @firstname, lastname = @lastname,
-             policy = @policy, totp_secret = @totp_secret, last_access = @last_access
-           WHERE id = @id AND account_id = @account_id`,
-        ).run(userParams(row)),
-      ),
-    )
-    if (r.changes === 0) throw new StorageError('not-found', `user ${row.id} not found`)
+             policy = @policy, totp_secret = @totp_secret, version = version + 1
+           WHERE id = @id AND account_id = @account_id AND version = @expected`,
+        ).run({ ...userParams(row), expected: expectedVersion }),
+      )
+      if (r.changes === 0) this.casFailed('iam_users', row.id, expectedVersion)
+    })
+    this.publish({ kind: 'user', id: row.id })
   }
 
   async touchUser(userId: string, at: number): Promise<void> {
-    await this.write(() =>
+    const r = await this.write(() =>
       prepare(this.db, 'UPDATE iam_users SET last_access = ? WHERE id = ?').run(at, userId),
     )
+    if (r.changes > 0) this.publish({ kind: 'user', id: userId })
   }
 
   async deleteUser(userId: string): Promise<void> {
@@ -412,20 +408,23 @@ export class SqliteIdentityStore implements IdentityStore {
       const r = prepare(this.db, 'DELETE FROM iam_users WHERE id = ?').run(userId)
       if (r.changes === 0) throw new StorageError('not-found', `user ${userId} not found`)
     })
+    this.publish({ kind: 'user', id: userId }, { kind: 'sessions-revoked', by: 'user', id: userId })
   }
 
   async revokeUserSessions(userId: string): Promise<number> {
-    return this.write(
+    const n = await this.write(
       () =>
         prepare(
           this.db,
           'UPDATE iam_sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0',
         ).run(userId).changes,
     )
+    this.publish({ kind: 'sessions-revoked', by: 'user', id: userId })
+    return n
   }
 
   async replaceAccessKey(userId: string, key: AccessKeyRow | undefined): Promise<void> {
-    await this.write(() => {
+    const replaced = await this.write(() => {
       const old = prepare(
         this.db,
         'SELECT access_key_id FROM iam_access_keys WHERE user_id = ?',
@@ -447,7 +446,12 @@ export class SqliteIdentityStore implements IdentityStore {
           ).run(key.accessKeyId, userId, key.secret, key.createdAt),
         )
       }
+      return old.map((o) => o.access_key_id)
     })
+    this.publish(
+      { kind: 'user', id: userId },
+      ...replaced.map((id): Change => ({ kind: 'sessions-revoked', by: 'origin-key', id })),
+    )
   }
 
   async insertSession(row: SessionRow): Promise<void> {
@@ -494,6 +498,7 @@ export class SqliteIdentityStore implements IdentityStore {
         accessKeyId,
       ),
     )
+    if (r.changes > 0) this.publish({ kind: 'session-revoked', accessKeyId })
     return r.changes > 0
   }
 

@@ -14,7 +14,8 @@ import { CachedMetadataStore } from '../cached/metadata-store.js'
 import { MemoryChangeFeed } from '../memory/change-feed.js'
 import type { Stores } from '../../storage/stores.js'
 import { openDatabase, type Database } from './db.js'
-import { GroupCommit, shareGroupCommit } from './group-commit.js'
+import { GroupCommit } from './group-commit.js'
+import { SqliteSharedLimits } from './shared-limits.js'
 import { enableAsyncDurability, prepareClose, type WalSyncer } from './wal-sync.js'
 import { SqliteMetadataStore } from './metadata-store.js'
 import { SqliteIdentityStore } from './identity-store.js'
@@ -36,6 +37,8 @@ export interface SqliteOptions {
   readonly checkpointBytes?: number
   /** Flush the write queue early once it holds this many ops (default 512). */
   readonly maxBatch?: number
+  /** The time at open (expired session slots are not rebuilt); default the system clock. */
+  readonly now?: number
 }
 
 /** The bundle, plus the connection itself for SQLite-only tooling and tests. */
@@ -63,8 +66,6 @@ export function openSqlite(path: string, opts: SqliteOptions): SqliteStores {
       syncer,
       ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
     })
-    // Until SqliteIdentityStore.open takes its committer, it finds this one by connection.
-    shareGroupCommit(db, commits)
     // In-process fan-out is complete here: this process holds the database file exclusively, so
     // every write to it is made (and published) by this process.
     const changes = new MemoryChangeFeed()
@@ -74,7 +75,9 @@ export function openSqlite(path: string, opts: SqliteOptions): SqliteStores {
     )
     // After the metadata store: the ledger's triggers watch its tables.
     const ledger = new SqliteBlobLedger(db, { commits })
-    const identity = SqliteIdentityStore.open(db)
+    const identity = SqliteIdentityStore.open(db, { changes, commits })
+    // After the identity store: the session slots are rebuilt from its sessions table.
+    const limits = SqliteSharedLimits.open(db, { commits, now: opts.now ?? Date.now() })
     const blobs = new FsBlobStore(opts.blobDir)
     let closing: Promise<void> | undefined
     return {
@@ -85,6 +88,7 @@ export function openSqlite(path: string, opts: SqliteOptions): SqliteStores {
       blobs,
       ledger,
       changes,
+      limits,
       close: () =>
         (closing ??= (async () => {
           await metadata.close()

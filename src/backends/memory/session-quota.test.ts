@@ -1,18 +1,10 @@
 /**
  * SessionQuota against a naive model (a list of sessions counted by filtering), under random
- * interleavings of reserve, release, bulk release, time passing and sweeps; plus the layer
- * encoding of session policies.
+ * interleavings of reserve, release, bulk release, time passing and sweeps.
  * @module
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parsePolicy } from '../policy/document.js'
-import {
-  decodeLayers,
-  decodeStoredLayers,
-  encodeChainedLayers,
-  encodeLayers,
-} from './session-layers.js'
 import { SessionQuota, type SlotInfo } from './session-quota.js'
 
 type Op =
@@ -150,64 +142,5 @@ describe('SessionQuota', () => {
     q.sweep(0)
     expect(q.active('q', 0)).toBe(1)
     expect(q.active('q', 10_007)).toBe(0)
-  })
-})
-
-describe('session policy layers (stored form)', () => {
-  const P = (sid: string) =>
-    parsePolicy(
-      JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Sid: sid, Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
-      }),
-      {
-        kind: 'session',
-        name: sid,
-        source: 'session',
-      },
-    )
-  const a = P('A')
-  const b = P('B')
-  const c = P('C')
-
-  it('round-trips; zero or one layer keeps the first version’s flat list', () => {
-    expect(encodeLayers([])).toBe('[]')
-    expect(JSON.parse(encodeLayers([[a, b]]))).toEqual([a.text, b.text])
-    expect(decodeLayers(encodeLayers([[a, b]]))).toEqual([[a.text, b.text]])
-    expect(decodeLayers(encodeLayers([[a], [b, c]]))).toEqual([[a.text], [b.text, c.text]])
-    expect(encodeLayers([[a], [b, c]])).toBe(JSON.stringify([[a.text], [b.text, c.text]]))
-    expect(decodeLayers('[]')).toEqual([])
-  })
-
-  it('refuses malformed stored values and empty layers', () => {
-    for (const bad of ['{}', '"x"', '[1]', '[["a"], "b"]', '[[]]', '[["a"], []]', 'nope'])
-      expect(() => decodeLayers(bad)).toThrow()
-    expect(() => encodeLayers([[a], []])).toThrow(/empty layer/)
-  })
-
-  it('a chained session stores its own layers and a reference to its parent', () => {
-    const id = 'ASIAAAAAAAAAAAAAAAAA'
-    expect(decodeStoredLayers(encodeChainedLayers(id, [[b, c]]))).toEqual({
-      after: id,
-      layers: [[b.text, c.text]],
-    })
-    expect(decodeStoredLayers(encodeChainedLayers(id, []))).toEqual({ after: id, layers: [] })
-    expect(decodeStoredLayers(encodeLayers([[a], [b]]))).toEqual({ layers: [[a.text], [b.text]] })
-    // Only the session's own policy text is stored, however deep the chain.
-    expect(encodeChainedLayers(id, [[c]])).toBe(
-      `{"after":"${id}","layers":${JSON.stringify([c.text])}}`,
-    )
-    // Readers that only know the array forms refuse it instead of reading it as one layer.
-    expect(() => decodeLayers(encodeChainedLayers(id, [[c]]))).toThrow()
-    for (const bad of [
-      '{}',
-      '{"after":"","layers":[]}',
-      '{"after":1,"layers":[]}',
-      `{"after":"${id}"}`,
-      `{"after":"${id}","layers":[[]]}`,
-      `{"after":"${id}","layers":[],"more":1}`,
-      'null',
-    ])
-      expect(() => decodeStoredLayers(bad), bad).toThrow()
   })
 })

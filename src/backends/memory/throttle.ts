@@ -17,17 +17,9 @@
  * @module
  */
 
-export interface ThrottleOptions {
-  readonly limit: number
-  readonly windowMs: number
-  readonly maxKeys: number
-}
+import { LOGIN_THROTTLE, type ThrottleOptions } from '../../storage/shared-limits.js'
 
-export const LOGIN_THROTTLE: ThrottleOptions = {
-  limit: 10,
-  windowMs: 15 * 60_000,
-  maxKeys: 100_000,
-}
+export { LOGIN_THROTTLE, type ThrottleOptions }
 
 /** One in-flight attempt (its start time); identity matters, several may share a time. */
 interface Attempt {

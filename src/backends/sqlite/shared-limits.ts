@@ -1,0 +1,207 @@
+/**
+ * SharedLimits for the SQLite bundle. Login failures (and attempts in flight) and TOTP claims
+ * live in tables, so a restart neither forgets a lockout nor lets a used TOTP code be replayed.
+ * Each decision (reserve on every key or none, claim a step) is one operation in the connection's
+ * group commit, which runs operations one after another inside a transaction: two concurrent
+ * logins are counted one after the other, never both against the same count.
+ *
+ * Session slots stay an in-memory index (backends/memory/shared-limits.ts), rebuilt from the
+ * active rows of iam_sessions when this opens: one process holds the SQLite file exclusively
+ * (openDatabase exclusive), so that index sees every issue and revocation there is, and the
+ * AssumeRole path keeps its synchronous quota check. A shared database (PostgreSQL) would keep
+ * the slots in a table under a lock per quota key instead.
+ * @module
+ */
+import {
+  LOGIN_THROTTLE,
+  type LoginAttempt,
+  type SharedLimits,
+  type ThrottleOptions,
+} from '../../storage/shared-limits.js'
+import { MemorySessionSlots } from '../memory/shared-limits.js'
+import { prepare, runMigrations, type Database } from './db.js'
+import { GroupCommit } from './group-commit.js'
+
+/** Append-only migration steps of the shared-limit tables. */
+export const SHARED_LIMITS_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE iam_login_attempts (
+     key TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     attempt TEXT
+   );
+   CREATE INDEX iam_login_attempts_key ON iam_login_attempts (key, at);
+   CREATE INDEX iam_login_attempts_attempt ON iam_login_attempts (attempt);
+   CREATE TABLE iam_totp_claims (
+     key TEXT PRIMARY KEY,
+     value INTEGER NOT NULL,
+     until INTEGER NOT NULL
+   );`,
+]
+
+interface AttemptDb {
+  at: number
+  attempt: string | null
+}
+
+export class SqliteSharedLimits extends MemorySessionSlots implements SharedLimits {
+  private readonly db: Database
+  private readonly commits: GroupCommit
+  private readonly opts: ThrottleOptions
+  private nextAttempt = 0
+
+  private constructor(db: Database, opts: ThrottleOptions, commits: GroupCommit) {
+    super()
+    this.db = db
+    this.commits = commits
+    this.opts = opts
+  }
+
+  /**
+   * Create the tables and rebuild the session-slot index from the sessions table (the identity
+   * store must have been opened on `db` first).
+   */
+  static open(
+    db: Database,
+    opts: {
+      readonly throttle?: ThrottleOptions
+      readonly now?: number
+      /** The bundle's one committer (default: a committer of its own). */
+      readonly commits?: GroupCommit
+    } = {},
+  ): SqliteSharedLimits {
+    runMigrations(db, 'shared-limits', SHARED_LIMITS_MIGRATIONS)
+    const limits = new SqliteSharedLimits(
+      db,
+      opts.throttle ?? LOGIN_THROTTLE,
+      opts.commits ?? new GroupCommit(db),
+    )
+    const now = opts.now ?? Date.now()
+    const rows = prepare(
+      db,
+      `SELECT access_key_id, quota_key, expires_at, user_id, origin_key_id FROM iam_sessions
+       WHERE revoked = 0 AND expires_at > ?`,
+    ).all(now) as {
+      access_key_id: string
+      quota_key: string
+      expires_at: number
+      user_id: string | null
+      origin_key_id: string | null
+    }[]
+    for (const r of rows)
+      limits.addSlot(
+        {
+          slotId: r.access_key_id,
+          quotaKey: r.quota_key,
+          expiresAt: r.expires_at,
+          ...(r.user_id !== null ? { userId: r.user_id } : {}),
+          ...(r.origin_key_id !== null ? { originKeyId: r.origin_key_id } : {}),
+        },
+        now,
+      )
+    return limits
+  }
+
+  /** Failures (attempt null) and attempts in flight of `key` within the window, oldest first. */
+  private live(key: string, now: number): AttemptDb[] {
+    return prepare(
+      this.db,
+      'SELECT at, attempt FROM iam_login_attempts WHERE key = ? AND at > ? ORDER BY at',
+    ).all(key, now - this.opts.windowMs) as AttemptDb[]
+  }
+
+  /** Same rule as the memory throttle (throttle.ts retryAfter), read from the table. */
+  private wait(key: string, now: number): number {
+    const rows = this.live(key, now)
+    if (rows.length < this.opts.limit) return 0
+    const failures = rows.filter((r) => r.attempt === null).map((r) => r.at)
+    const oldest = failures[failures.length - this.opts.limit]
+    if (oldest === undefined) return 1
+    return Math.max(1, Math.ceil((oldest + this.opts.windowMs - now) / 1000))
+  }
+
+  /** Keep at most `limit` failures per key (older ones can no longer decide anything). */
+  private trim(key: string): void {
+    prepare(
+      this.db,
+      `DELETE FROM iam_login_attempts WHERE key = ? AND attempt IS NULL AND rowid NOT IN (
+         SELECT rowid FROM iam_login_attempts WHERE key = ? AND attempt IS NULL
+         ORDER BY at DESC LIMIT ?)`,
+    ).run(key, key, this.opts.limit)
+  }
+
+  retryAfter(key: string, now: number): number {
+    return this.wait(key, now)
+  }
+
+  async reserveAttempt(keys: readonly string[], now: number): Promise<LoginAttempt | number> {
+    const id = `${String(process.pid)}.${String(now)}.${String(++this.nextAttempt)}`
+    const got = await this.commits.run(() => {
+      let wait = 0
+      for (const k of keys) wait = Math.max(wait, this.wait(k, now))
+      if (wait > 0) return wait
+      const put = prepare(
+        this.db,
+        'INSERT INTO iam_login_attempts (key, at, attempt) VALUES (?, ?, ?)',
+      )
+      for (const k of keys) put.run(k, now, id)
+      return true
+    })
+    if (typeof got === 'number') return got
+    let settled = false
+    const settle = async (failedAt: number | undefined): Promise<void> => {
+      if (settled) return
+      settled = true
+      await this.commits.run(() => {
+        if (failedAt === undefined) {
+          prepare(this.db, 'DELETE FROM iam_login_attempts WHERE attempt = ?').run(id)
+          return
+        }
+        prepare(
+          this.db,
+          'UPDATE iam_login_attempts SET attempt = NULL, at = ? WHERE attempt = ?',
+        ).run(failedAt, id)
+        for (const k of keys) this.trim(k)
+      })
+    }
+    return { fail: (t) => settle(t), succeed: () => settle(undefined) }
+  }
+
+  async recordFailure(key: string, now: number): Promise<void> {
+    await this.commits.run(() => {
+      prepare(this.db, 'INSERT INTO iam_login_attempts (key, at, attempt) VALUES (?, ?, NULL)').run(
+        key,
+        now,
+      )
+      this.trim(key)
+    })
+  }
+
+  async clearFailures(key: string): Promise<void> {
+    await this.commits.run(() =>
+      prepare(this.db, 'DELETE FROM iam_login_attempts WHERE key = ? AND attempt IS NULL').run(key),
+    )
+  }
+
+  async claimOnce(key: string, value: number, ttlMs: number, now: number): Promise<boolean> {
+    return this.commits.run(() => {
+      const c = prepare(this.db, 'SELECT value, until FROM iam_totp_claims WHERE key = ?').get(
+        key,
+      ) as { value: number; until: number } | undefined
+      if (c !== undefined && c.until > now && value <= c.value) return false
+      prepare(
+        this.db,
+        `INSERT INTO iam_totp_claims (key, value, until) VALUES (?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, until = excluded.until`,
+      ).run(key, value, now + ttlMs)
+      return true
+    })
+  }
+
+  async sweep(now: number): Promise<void> {
+    this.quota.sweep(now)
+    await this.commits.run(() => {
+      prepare(this.db, 'DELETE FROM iam_login_attempts WHERE at <= ?').run(now - this.opts.windowMs)
+      prepare(this.db, 'DELETE FROM iam_totp_claims WHERE until <= ?').run(now)
+    })
+  }
+}

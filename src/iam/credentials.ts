@@ -1,0 +1,61 @@
+/**
+ * Credentials: auth's CredentialProvider. `resolve` runs on every signed request, so it answers
+ * from memory (the directory for long-term keys, the session cache for sessions) without awaiting
+ * anything in the common case; `checkSessionToken` proves X-Amz-Security-Token against the stored
+ * HMAC once per token and then by a constant-time compare with the bytes last proven.
+ * @module
+ */
+import { timingSafeEqual } from 'node:crypto'
+import { hmacSha256 } from '../crypto/hash.js'
+import { SESSION_KEY_RE, TOKEN_PREFIX, type IamContext } from './common.js'
+import type { Directory } from './directory.js'
+import type { SessionCache } from './session-cache.js'
+import type { CredentialProvider, ResolvedCredential, TokenCheck } from './types.js'
+
+export class Credentials implements CredentialProvider {
+  private readonly ctx: IamContext
+  private readonly cache: SessionCache
+  private readonly dir: Directory
+
+  constructor(ctx: IamContext, cache: SessionCache) {
+    this.ctx = ctx
+    this.cache = cache
+    this.dir = ctx.dir
+  }
+
+  async resolve(accessKeyId: string): Promise<ResolvedCredential | undefined> {
+    const longTerm = this.dir.longTermCredential(accessKeyId)
+    if (longTerm !== null) return longTerm
+    if (!SESSION_KEY_RE.test(accessKeyId)) return undefined
+    // Cached sessions (the common case) are checked without awaiting anything.
+    const e = this.cache.lru.get(accessKeyId) ?? (await this.cache.entry(accessKeyId))
+    if (!e || e.revoked) return undefined
+    const live = this.cache.aliveFromMemory(e)
+    if (live === false || (live === undefined && !(await this.cache.alive(e)))) {
+      await this.cache.kill(e)
+      return undefined
+    }
+    return e.cred
+  }
+
+  checkSessionToken(cred: ResolvedCredential, token: string | undefined, now: number): TokenCheck {
+    const given = token ?? ''
+    if (!cred.session) return given === '' ? 'ok' : 'invalid'
+    const e = this.cache.of(cred)
+    if (!e || e.revoked) return 'invalid'
+    if (e.tokenHmac) {
+      if (given === '') return 'missing'
+      if (!given.startsWith(TOKEN_PREFIX) || given.length > 256) return 'invalid'
+      const bytes = Buffer.from(given)
+      const known = e.verifiedToken
+      if (known === undefined || known.length !== bytes.length || !timingSafeEqual(known, bytes)) {
+        const mac = hmacSha256(this.ctx.tokenKey, bytes)
+        if (!timingSafeEqual(mac, e.tokenHmac)) return 'invalid'
+        e.verifiedToken = bytes
+      }
+    } else if (given !== '') {
+      return 'invalid'
+    }
+    return now >= e.row.expiresAt ? 'expired' : 'ok'
+  }
+}
