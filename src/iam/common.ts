@@ -12,7 +12,6 @@
  */
 import type { Clock, IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
-import { sha256Hex } from '../crypto/hash.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
 import { StorageError } from '../storage/errors.js'
 import type { AccountRow, IdentityStore, SessionRow, UserRow } from '../storage/identity-store.js'
@@ -41,11 +40,7 @@ export const APPLY_TIMEOUT_MS = 5_000
 /** Compare-and-set attempts before a mutation gives up with IamError('conflict'). */
 const CAS_ATTEMPTS = 5
 
-export const aadMaster = (accountId: string) => `account-master:${accountId}`
-export const aadKey = (accessKeyId: string) => `access-key:${accessKeyId}`
-export const aadSession = (accessKeyId: string) => `session:${accessKeyId}`
-export const aadTotp = (userId: string) => `totp:${userId}`
-export const aadPending = (name: string) => `first-start:${name}`
+export { aadKey, aadMaster, aadPending, aadSession, aadTotp, canonicalIdOf } from './labels.js'
 
 /** Everything the parts depend on; built once by the facade. */
 export interface IamContext {
@@ -59,10 +54,6 @@ export interface IamContext {
   readonly ids: IdSource
   readonly log: Logger
   readonly scryptN: number
-}
-
-export function canonicalIdOf(accountId: string): string {
-  return sha256Hex(`latchkey-account:${accountId}`)
 }
 
 export function invalid(message: string): IamError {

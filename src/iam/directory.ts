@@ -25,7 +25,7 @@ import type {
   UserRow,
 } from '../storage/identity-store.js'
 import { AddressAllowlist } from './allowlist.js'
-import { aadKey, aadMaster, canonicalIdOf } from './common.js'
+import { aadKey, aadMaster, canonicalIdOf } from './labels.js'
 import type {
   AccountState,
   AccountView,
