@@ -21,10 +21,17 @@ import { simulate } from '../policy/simulate.js'
 import { listen, type Listener } from '../http/listener.js'
 import { createRouter } from './dispatch.js'
 import { loadTls } from '../http/tls.js'
+import type { Stores } from '../storage/stores.js'
 
 export interface RunningApp {
   readonly url: string
   readonly listener: Listener
+  /**
+   * The stores the app runs on. Every cache above them learns of a change only through
+   * `stores.changes`, so a write made here (by a tool, another node, a test) is seen by the very
+   * next request exactly like one made through the API.
+   */
+  readonly stores: Stores
   /**
    * What was generated at first start and no start has shown yet (a start that failed after
    * generating it leaves it pending). Show it, then call firstStartSecretsShown().
@@ -136,6 +143,7 @@ export async function startApp(
   return {
     url: listener.url,
     listener,
+    stores,
     generated: generated as Readonly<Record<string, string>>,
     firstStartSecretsShown: () => iam.firstStartSecretsShown(),
     close: async () => {
