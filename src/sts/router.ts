@@ -34,7 +34,7 @@ interface ActionRow {
     | { readonly signed: false; readonly fn: Unsigned }
 }
 
-export type StsAction =
+export type StsActionName =
   'AssumeRole' | 'GetSessionToken' | 'GetCallerIdentity' | 'RSLogin' | 'RSAssumeCustomerRole'
 
 export const ACTIONS = {
@@ -43,7 +43,7 @@ export const ACTIONS = {
   GetCallerIdentity: { json: false, run: { signed: true, fn: getCallerIdentity } },
   RSLogin: { json: true, run: { signed: false, fn: rsLogin } },
   RSAssumeCustomerRole: { json: true, run: { signed: true, fn: rsAssumeCustomerRole } },
-} as const satisfies Record<StsAction, ActionRow>
+} as const satisfies Record<StsActionName, ActionRow>
 
 /** Real AWS STS actions this server does not offer: NotImplemented, never a wrong success. */
 const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
@@ -57,7 +57,7 @@ const NOT_IMPLEMENTED: ReadonlySet<string> = new Set([
   'GetWebIdentityToken',
 ])
 
-function isAction(a: string): a is StsAction {
+function isAction(a: string): a is StsActionName {
   return Object.hasOwn(ACTIONS, a)
 }
 

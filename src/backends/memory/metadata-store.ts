@@ -26,7 +26,7 @@ import {
   type UploadRecord,
   type WriteConditions,
 } from '../../storage/metadata-store.js'
-import { compareKeys } from '../sqlite/key-order.js'
+import { compareKeys } from '../../lib/key-order.js'
 
 interface BucketState {
   readonly record: BucketRecord

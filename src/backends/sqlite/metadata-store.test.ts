@@ -11,7 +11,7 @@ import { metadataStoreConformance, obj } from '../../../test/conformance/metadat
 import { MemoryChangeFeed } from '../memory/change-feed.js'
 import { CachedMetadataStore } from '../cached/metadata-store.js'
 import { openDatabase, runMigrations } from './db.js'
-import { compareKeys, successor } from './key-order.js'
+import { compareKeys, successor } from '../../lib/key-order.js'
 import { SqliteMetadataStore } from './metadata-store.js'
 import { openSqlite } from './index.js'
 

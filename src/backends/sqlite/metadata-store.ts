@@ -41,7 +41,7 @@ import type { Change, ChangeFeed } from '../../storage/change-feed.js'
 import { prepare, runMigrations, type Database } from './db.js'
 import { GroupCommit } from './group-commit.js'
 import { prepareClose } from './wal-sync.js'
-import { compareKeys, successor } from './key-order.js'
+import { compareKeys, successor } from '../../lib/key-order.js'
 import { METADATA_MIGRATIONS } from './migrations/metadata.js'
 
 export interface SqliteMetadataStoreOptions {
