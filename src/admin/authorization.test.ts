@@ -172,6 +172,33 @@ describe('admin authorization by iam:* actions', () => {
     )
   })
 
+  it("a reseller's grant reaches its customers' users (tenancy's mayManage), no one else's", async () => {
+    const mk = (name: string, type: string, reseller?: string) =>
+      call('POST', '/api/admin/customers', {
+        token: root,
+        body: { name, type, ...(reseller !== undefined ? { reseller } : {}) },
+      })
+    expect((await mk('resell', 'reseller')).status).toBe(201)
+    expect((await mk('sub', 'customer', 'resell')).status).toBe(201)
+    const user = async (customer: string, username: string) =>
+      (
+        await call('POST', '/api/admin/users', {
+          token: root,
+          body: { username, password: 'password-1', role: 'Writer', customer },
+        })
+      ).json.id as string
+    const rw = await user('resell', 'rw')
+    const subUser = await user('sub', 'subuser')
+    await attach(rw, policy({ Effect: 'Allow', Action: 'iam:GetUser', Resource: '*' }))
+    const token = (
+      await call('POST', '/api/admin/login', {
+        body: { username: 'rw', password: 'password-1', customer: 'resell' },
+      })
+    ).json.token as string
+    expect((await call('GET', `/api/admin/users/${subUser}`, { token })).status).toBe(200)
+    expect((await call('GET', `/api/admin/users/${ids.su}`, { token })).status).toBe(403)
+  })
+
   it('a Deny of every iam:* action closes the admin API to a SuperUser, login included', async () => {
     await attach(ids.su, policy({ Effect: 'Deny', Action: 'iam:*', Resource: '*' }))
     const r = await login('su')

@@ -18,8 +18,8 @@ import { IAM_ACTIONS } from '../policy/actions.js'
 import { authorizeAdmin, iamAccountArn, iamUserArn } from '../policy/admin-authorize.js'
 import { RequestConditionKeys } from '../policy/request-context.js'
 import type { ConditionContext } from '../policy/types.js'
-import type { Route } from './call.js'
-import type { Actor, AdminDeps, AdminIam } from './deps.js'
+import type { Call, Route } from './call.js'
+import type { AdminDeps, AdminIam } from './deps.js'
 import { AdminError } from './errors.js'
 
 /** The refusal of a user that may administer nothing (status, code and wording kept). */
@@ -66,16 +66,13 @@ export async function requireAdminAccess(
 /**
  * Before a route runs: resolve the resource it acts on (the route's own look-up, which answers
  * 404 for an unknown target and 403 for another tenant's, as tenancy decides), then ask the
- * engine for the route's action on it. A refusal is Forbidden with AWS's AccessDenied text.
+ * engine for the route's action on it. A refusal is Forbidden with AWS's AccessDenied text. The
+ * operator is not asked: it has every right, and the route makes the same look-ups itself.
  */
-export async function authorizeRoute(
-  d: AdminDeps,
-  route: Route,
-  c: Parameters<Route['run']>[1],
-  actor: Actor,
-): Promise<void> {
-  const resource = await route.resource(d, c)
+export async function authorizeRoute(d: AdminDeps, route: Route, c: Call): Promise<void> {
+  const actor = c.actor
   if (actor.kind === 'operator') return
+  const resource = await route.resource(d, c)
   const r = authorizeAdmin({
     principal: actor.principal,
     policies: await d.iam.policiesFor(actor.principal),

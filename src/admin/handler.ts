@@ -60,7 +60,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         now,
         text: onceText(raw),
       }
-      await authorizeRoute(deps, fn, call, actor)
+      await authorizeRoute(deps, fn, call)
       const res = await fn.run(deps, call)
       raw.body.resume() // discard any body a route did not read
       return res

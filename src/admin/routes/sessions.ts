@@ -54,7 +54,8 @@ export const revokeSession: Route = {
   action: A['DELETE sessions/:'],
   resource: async (d, c) => iamAccountArn((await visibleSession(d, c)).accountId),
   run: async (d, c) => {
-    const akid = (await visibleSession(d, c)) && param(c, 0)
+    await visibleSession(d, c)
+    const akid = param(c, 0)
     await d.iam.revoke(akid)
     c.ctx.log.info({ accessKeyId: akid }, 'admin: session revoked')
     return noContent()
