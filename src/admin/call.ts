@@ -1,14 +1,16 @@
 /**
- * One authenticated admin call and the helpers every route shares: its path parameters, its JSON
- * body, and the targets it may act on. Tenancy decides (iam/tenancy.ts); this file only looks the
- * target up and maps a refusal to the admin API's answer: 404 when unknown, 403 when another
- * account's.
+ * One authenticated admin call, what a route is, and the helpers every route shares: its path
+ * parameters, its JSON body, the targets it may act on and the IAM resource ARNs they are.
+ * Tenancy decides (iam/tenancy.ts); this file only looks the target up and maps a refusal to the
+ * admin API's answer: 404 when unknown, 403 when another account's.
  * @module
  */
 import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import type { HttpResponse } from '../http/http-response.js'
 import type { AccountView, UserView } from '../iam/service.js'
 import * as tenancy from '../iam/tenancy.js'
+import type { IamAction } from '../policy/actions.js'
+import { iamAccountArn, iamUserArn } from '../policy/admin-authorize.js'
 import { parseJson, readBodyText } from './body.js'
 import type { Actor, AdminDeps, AdminIam } from './deps.js'
 import { AdminError } from './errors.js'
@@ -20,9 +22,27 @@ export interface Call {
   readonly query: ReadonlyMap<string, string>
   readonly actor: Actor
   readonly now: number
+  /** The request body as text, read at most once (the resource step and the route share it). */
+  readonly text: () => Promise<string>
 }
 
-export type Route = (d: AdminDeps, c: Call) => Promise<HttpResponse>
+/**
+ * One admin route: the iam:* action it asks for (policy/admin-authorize.ts ADMIN_ROUTE_ACTIONS),
+ * the IAM resource it acts on, and what it does. The router resolves the resource and asks the
+ * policy engine (authorization.ts) before `run`; resolving looks the target up, so an unknown
+ * target is 404 and another tenant's 403 before any policy is consulted, as before.
+ */
+export interface Route {
+  readonly action: IamAction
+  readonly resource: (d: AdminDeps, c: Call) => string | Promise<string>
+  readonly run: (d: AdminDeps, c: Call) => Promise<HttpResponse>
+}
+
+/** Read a body once, however many times it is asked for. */
+export function onceText(raw: RawRequest): () => Promise<string> {
+  let text: Promise<string> | undefined
+  return () => (text ??= readBodyText(raw.body))
+}
 
 export function param(c: Call, i: number): string {
   return c.params[i] ?? ''
@@ -30,6 +50,11 @@ export function param(c: Call, i: number): string {
 
 export async function jsonBody(raw: RawRequest): Promise<unknown> {
   return parseJson(await readBodyText(raw.body))
+}
+
+/** The call's body as JSON (ValidationError when it is not). */
+export async function callJson(c: Call): Promise<unknown> {
+  return parseJson(await c.text())
 }
 
 /** The account ids the actor may see and change. */
@@ -64,4 +89,28 @@ export function visibleUser(d: AdminDeps, actor: Actor, id: string): UserView {
   if (v.ok) return v.value
   if (v.reason === 'not-found') throw new AdminError('NotFound', `No such user: ${id}`)
   throw new AdminError('Forbidden', `User ${id} belongs to another account`)
+}
+
+/** The caller's own account (the operator has none: '*'). */
+export function ownAccountArn(c: Call): string {
+  return c.actor.kind === 'user' ? iamAccountArn(c.actor.account.id) : '*'
+}
+
+/** Resource of the routes on `users/:id…`: that user (404/403 as visibleUser). */
+export function theUser(d: AdminDeps, c: Call): string {
+  const u = visibleUser(d, c.actor, param(c, 0))
+  return iamUserArn(u.accountId, u.username)
+}
+
+/** Resource of the routes on `customers/:name…`: that account (404/403 as visibleCustomer). */
+export function theCustomer(d: AdminDeps, c: Call): string {
+  return iamAccountArn(visibleCustomer(d, c.actor, param(c, 0)).id)
+}
+
+/** Resource of the listings filtered by `?customer=`: that account, else the caller's own. */
+export function queriedCustomer(d: AdminDeps, c: Call): string {
+  const customer = c.query.get('customer')
+  return customer !== undefined && customer !== ''
+    ? iamAccountArn(visibleCustomer(d, c.actor, customer).id)
+    : ownAccountArn(c)
 }

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
-import type { AccountView, IamService, UserView } from '../iam/service.js'
+import type { AccountView, IamService, UserPrincipal, UserView } from '../iam/service.js'
 import type { SimulateInput, SimulateResult } from '../policy/simulate.js'
 
 /** The IAM operations the admin routes call; the facade provides them, tests may fake them. */
@@ -14,6 +14,8 @@ export type AdminIam = Pick<
   // sign-in and the caller
   | 'authenticateAdmin'
   | 'operatorName'
+  // the caller's policies, for authorization (authorization.ts)
+  | 'policiesFor'
   // directory reads
   | 'byId'
   | 'byName'
@@ -51,7 +53,15 @@ export interface AdminDeps {
   readonly simulate: (input: SimulateInput, now: number) => SimulateResult
 }
 
-/** Who is calling, re-read from IAM on every request. */
+/**
+ * Who is calling, re-read from IAM on every request: the operator (no account, every right), or
+ * a user with its account and the principal the policy engine decides its requests for.
+ */
 export type Actor =
   | { readonly kind: 'operator'; readonly name: string }
-  | { readonly kind: 'user'; readonly user: UserView; readonly account: AccountView }
+  | {
+      readonly kind: 'user'
+      readonly user: UserView
+      readonly account: AccountView
+      readonly principal: UserPrincipal
+    }

@@ -2,11 +2,13 @@
  * The admin REST API (contract §5): JSON over the shared port, `Authorization: Bearer <JWT>`.
  *
  * Request flow, once for every route: 1. match (method, path) in the route table (router.ts);
- * 2. except for login, verify the JWT and re-read the caller from IAM (operator, or an active
- * SuperUser; session.ts); 3. the route reads and validates its body with zod; 4. it checks the
- * target account is visible to the caller (operator: all; SuperUser: its account, plus the
- * accounts under it when it is a reseller; iam/tenancy.ts) — another account's customer or user
- * is Forbidden; 5. it calls IAM; 6. it renders JSON (render.ts).
+ * 2. except for login, verify the JWT and re-read the caller from IAM (the operator, or an active
+ * user allowed some iam:* action; session.ts); 3. resolve the resource the route acts on: its
+ * target must be visible to the caller (operator: all; a user: its account, plus the accounts
+ * under it when it is a reseller; iam/tenancy.ts) — unknown is NotFound, another account's
+ * customer or user is Forbidden; 4. ask the policy engine for the route's iam:* action on that
+ * resource with the caller's policies (authorization.ts; the operator has every right);
+ * 5. the route reads and validates its body with zod, calls IAM and renders JSON (render.ts).
  *
  * Secrets appear only in the answers that create them (credentials, master-key reset, customer
  * creation, TOTP enrolment), never in logs.
@@ -15,6 +17,8 @@
 import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import { parseQuery } from '../http/raw-request.js'
 import type { HttpResponse } from '../http/http-response.js'
+import { authorizeRoute } from './authorization.js'
+import { onceText } from './call.js'
 import type { AdminDeps } from './deps.js'
 import { AdminError, renderAdminError, toAdminError } from './errors.js'
 import { match, segmentsOf } from './router.js'
@@ -47,14 +51,17 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
           'MethodNotAllowed',
           `${method} is not allowed here (allowed: ${Object.keys(route.methods).join(', ')})`,
         )
-      const res = await fn(deps, {
+      const call = {
         raw,
         ctx,
         params: route.params,
         query: parseQuery(raw.rawQuery),
         actor,
         now,
-      })
+        text: onceText(raw),
+      }
+      await authorizeRoute(deps, fn, call)
+      const res = await fn.run(deps, call)
       raw.body.resume() // discard any body a route did not read
       return res
     } catch (e) {

@@ -1,7 +1,7 @@
 /** The admin route table and path splitting, without a server or IAM. */
 import { describe, expect, it } from 'vitest'
+import { ADMIN_ROUTE_ACTIONS } from '../policy/admin-authorize.js'
 import { ROUTES, match, segmentsOf } from './router.js'
-import { requireManager } from './session.js'
 
 describe('segmentsOf', () => {
   it('splits and decodes the path below /api/admin, ignoring outer slashes', () => {
@@ -36,15 +36,14 @@ describe('match', () => {
   })
 })
 
-describe('requireManager', () => {
-  it('lets SuperUsers through and refuses every other role with Forbidden', () => {
-    expect(() => requireManager('SuperUser')).not.toThrow()
-    for (const role of ['ReadOnly', 'ReadWrite', 'superuser', ''])
-      expect(() => requireManager(role), role).toThrow(
-        expect.objectContaining({
-          code: 'Forbidden',
-          message: 'Only SuperUsers may use the admin API',
-        }),
-      )
+// Who may use a route is the policy engine's answer for the route's iam:* action (the role check
+// `requireManager` is gone; authorization.test.ts covers the decisions).
+describe('route actions', () => {
+  it('every route declares the iam:* action ADMIN_ROUTE_ACTIONS names for it, and only routes', () => {
+    const declared: Record<string, string> = {}
+    for (const r of ROUTES)
+      for (const [method, route] of Object.entries(r.methods))
+        declared[`${method} ${r.pattern.join('/')}`] = route.action
+    expect(declared).toEqual(ADMIN_ROUTE_ACTIONS)
   })
 })

@@ -3,26 +3,19 @@
  * /api/admin/login checks the password (and TOTP) through IAM and returns an HS256 JWT; every
  * other route verifies that token and re-reads the caller from IAM, so a deactivated user, a
  * demoted SuperUser or a renamed operator is refused at once, not when the token expires.
- * Who may use the admin API at all is decided in one place, `requireManager`.
+ * Who may use the admin API at all is decided by the policy engine, at login and on every request
+ * (authorization.ts `requireAdminAccess`: at least one iam:* action in the caller's own account).
  * @module
  */
 import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import type { HttpResponse } from '../http/http-response.js'
+import { adminContext, requireAdminAccess } from './authorization.js'
 import { jsonBody } from './call.js'
 import type { Actor, AdminDeps } from './deps.js'
 import { AdminError } from './errors.js'
 import { signAdminToken, verifyAdminToken } from './jwt.js'
 import { ok, tokenJson } from './render.js'
 import { loginBody, parseBody } from './schemas.js'
-
-/**
- * The admin API is for the operator and for SuperUsers. Every role check of the admin surface
- * goes through here, so switching it to the policy engine (`iam:*` actions) is one change.
- */
-export function requireManager(role: string): void {
-  if (role !== 'SuperUser')
-    throw new AdminError('Forbidden', 'Only SuperUsers may use the admin API')
-}
 
 export async function login(
   d: AdminDeps,
@@ -41,7 +34,8 @@ export async function login(
     },
     now,
   )
-  if (who.kind === 'user') requireManager(who.principal.role)
+  if (who.kind === 'user')
+    await requireAdminAccess(d.iam, who.principal, adminContext(who.principal, raw, now))
   const claims =
     who.kind === 'operator'
       ? { sub: who.username, kind: 'operator' as const, account: '' }
@@ -69,6 +63,15 @@ export async function authenticate(d: AdminDeps, raw: RawRequest, now: number): 
   if (!user || !account || !user.isActive || user.accountId !== claims.account) {
     throw new AdminError('Unauthorized', 'Invalid or expired token')
   }
-  requireManager(user.role)
-  return { kind: 'user', user, account }
+  const principal = {
+    kind: 'user' as const,
+    accountId: account.id,
+    accountName: account.name,
+    userId: user.id,
+    username: user.username,
+    role: user.role,
+    accessKeyId: user.accessKeyId ?? '',
+  }
+  await requireAdminAccess(d.iam, principal, adminContext(principal, raw, now))
+  return { kind: 'user', user, account, principal }
 }

@@ -1,71 +1,101 @@
 /**
  * Customer accounts: the operator sees and creates any; a reseller's SuperUser sees its own
  * account and creates customer accounts under it; any other SuperUser sees only its own. The
- * master key's secret appears only in the answers that create or reset it.
+ * routes on one customer act on that account's ARN (theCustomer); listing and creating act on
+ * the caller's own account. The master key's secret appears only in the answers that create or
+ * reset it.
  * @module
  */
+import { ADMIN_ROUTE_ACTIONS as A } from '../../policy/admin-authorize.js'
 import type { Route } from '../call.js'
-import { jsonBody, param, visibleAccountIds, visibleCustomer } from '../call.js'
+import { callJson, ownAccountArn, param, theCustomer, visibleAccountIds } from '../call.js'
+import { visibleCustomer } from '../call.js'
 import { AdminError } from '../errors.js'
 import { customerJson, ok, paginate } from '../render.js'
 import { allowlistBody, createCustomerBody, parseBody } from '../schemas.js'
 
-export const listCustomers: Route = async (d, c) => {
-  const ids = new Set(visibleAccountIds(d.iam, c.actor))
-  return paginate(
-    d.iam.listAccounts().filter((a) => ids.has(a.id)),
-    c.query,
-    (a) => customerJson(d.iam, a),
-  )
+export const listCustomers: Route = {
+  action: A['GET customers'],
+  resource: (_d, c) => ownAccountArn(c),
+  run: async (d, c) => {
+    const ids = new Set(visibleAccountIds(d.iam, c.actor))
+    return paginate(
+      d.iam.listAccounts().filter((a) => ids.has(a.id)),
+      c.query,
+      (a) => customerJson(d.iam, a),
+    )
+  },
 }
 
-export const createCustomer: Route = async (d, c) => {
-  const b = parseBody(createCustomerBody, await jsonBody(c.raw))
-  let resellerId: string | undefined
-  if (c.actor.kind === 'user') {
-    const own = c.actor.account
-    if (own.type !== 'reseller')
-      throw new AdminError('Forbidden', 'Only the operator or a reseller may create customers')
-    if (b.type !== 'customer')
-      throw new AdminError('Forbidden', 'A reseller may only create customer accounts')
-    if (b.reseller !== undefined && b.reseller !== own.name) {
-      throw new AdminError('Forbidden', `Customer ${b.reseller} belongs to another account`)
+export const createCustomer: Route = {
+  action: A['POST customers'],
+  resource: (_d, c) => ownAccountArn(c),
+  run: async (d, c) => {
+    const b = parseBody(createCustomerBody, await callJson(c))
+    let resellerId: string | undefined
+    if (c.actor.kind === 'user') {
+      const own = c.actor.account
+      if (own.type !== 'reseller')
+        throw new AdminError('Forbidden', 'Only the operator or a reseller may create customers')
+      if (b.type !== 'customer')
+        throw new AdminError('Forbidden', 'A reseller may only create customer accounts')
+      if (b.reseller !== undefined && b.reseller !== own.name) {
+        throw new AdminError('Forbidden', `Customer ${b.reseller} belongs to another account`)
+      }
+      resellerId = own.id
+    } else if (b.reseller !== undefined) {
+      const r = d.iam.byName(b.reseller)
+      if (!r) throw new AdminError('NotFound', `No such reseller: ${b.reseller}`)
+      resellerId = r.id
     }
-    resellerId = own.id
-  } else if (b.reseller !== undefined) {
-    const r = d.iam.byName(b.reseller)
-    if (!r) throw new AdminError('NotFound', `No such reseller: ${b.reseller}`)
-    resellerId = r.id
-  }
-  const { account, masterKey } = await d.iam.createAccount(
-    { name: b.name, type: b.type, ...(resellerId !== undefined ? { resellerId } : {}) },
-    c.now,
-  )
-  c.ctx.log.info({ accountId: account.id, type: account.type }, 'admin: customer created')
-  return ok(201, {
-    ...customerJson(d.iam, account),
-    master_key: { access_key: masterKey.accessKeyId, secret_key: masterKey.secretKey },
-  })
+    const { account, masterKey } = await d.iam.createAccount(
+      { name: b.name, type: b.type, ...(resellerId !== undefined ? { resellerId } : {}) },
+      c.now,
+    )
+    c.ctx.log.info({ accountId: account.id, type: account.type }, 'admin: customer created')
+    return ok(201, {
+      ...customerJson(d.iam, account),
+      master_key: { access_key: masterKey.accessKeyId, secret_key: masterKey.secretKey },
+    })
+  },
 }
 
-export const getCustomer: Route = async (d, c) =>
-  ok(200, customerJson(d.iam, visibleCustomer(d, c.actor, param(c, 0))))
-
-export const getMasterKey: Route = async (d, c) =>
-  ok(200, { access_key: visibleCustomer(d, c.actor, param(c, 0)).masterAccessKeyId })
-
-export const resetMasterKey: Route = async (d, c) => {
-  const a = visibleCustomer(d, c.actor, param(c, 0))
-  const k = await d.iam.resetMasterKey(a.id)
-  c.ctx.log.info({ accountId: a.id }, 'admin: master key secret reset')
-  return ok(200, { access_key: k.accessKeyId, secret_key: k.secretKey })
+export const getCustomer: Route = {
+  action: A['GET customers/:'],
+  resource: theCustomer,
+  run: async (d, c) => ok(200, customerJson(d.iam, visibleCustomer(d, c.actor, param(c, 0)))),
 }
 
-export const getAllowlist: Route = async (d, c) =>
-  ok(200, { cidrs: visibleCustomer(d, c.actor, param(c, 0)).allowlist })
+export const getMasterKey: Route = {
+  action: A['GET customers/:/master-key'],
+  resource: theCustomer,
+  run: async (d, c) =>
+    ok(200, { access_key: visibleCustomer(d, c.actor, param(c, 0)).masterAccessKeyId }),
+}
 
-export const putAllowlist: Route = async (d, c) => {
-  const a = visibleCustomer(d, c.actor, param(c, 0))
-  const b = parseBody(allowlistBody, await jsonBody(c.raw))
-  return ok(200, { cidrs: await d.iam.setAllowlist(a.id, b.cidrs) })
+export const resetMasterKey: Route = {
+  action: A['POST customers/:/master-key/reset'],
+  resource: theCustomer,
+  run: async (d, c) => {
+    const a = visibleCustomer(d, c.actor, param(c, 0))
+    const k = await d.iam.resetMasterKey(a.id)
+    c.ctx.log.info({ accountId: a.id }, 'admin: master key secret reset')
+    return ok(200, { access_key: k.accessKeyId, secret_key: k.secretKey })
+  },
+}
+
+export const getAllowlist: Route = {
+  action: A['GET customers/:/allowlist'],
+  resource: theCustomer,
+  run: async (d, c) => ok(200, { cidrs: visibleCustomer(d, c.actor, param(c, 0)).allowlist }),
+}
+
+export const putAllowlist: Route = {
+  action: A['PUT customers/:/allowlist'],
+  resource: theCustomer,
+  run: async (d, c) => {
+    const a = visibleCustomer(d, c.actor, param(c, 0))
+    const b = parseBody(allowlistBody, await callJson(c))
+    return ok(200, { cidrs: await d.iam.setAllowlist(a.id, b.cidrs) })
+  },
 }
