@@ -1,6 +1,7 @@
 /**
  * The CLI against an in-process STS surface whose authentication is the real SigV4 verifier
- * (src/auth/authenticate.ts) over a fake credential store: the CLI's own signing must verify.
+ * (src/auth/authenticate.ts) over the real IamService on memory stores: the CLI's own signing
+ * must verify, and the credentials it prints must be a session the service really holds.
  */
 import { createServer, type Server } from 'node:http'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -10,42 +11,37 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { authenticate } from '../auth/authenticate.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
-import type { CredentialProvider, ResolvedCredential } from '../iam/types.js'
+import { makeIam, type Fixture } from '../iam/fixtures.case.js'
+import type { SessionRequest } from '../iam/types.js'
 import { silentLogger } from '../lib/logger.js'
-import { systemClock } from '../lib/clock.js'
 import { createStsCore } from '../sts/router.js'
-import { FakeIam, ROOT } from '../sts/fakes.case.js'
+import { stsIamFrom } from '../sts/index.js'
+import { recording } from '../sts/fakes.case.js'
 import { formatCredentials, parseArgs, runStsAssumeRole } from './sts-assume-role.js'
 
 const SECRET = 'rootTestSecretKey/0123456789abcdefghijklm'
-const creds: CredentialProvider = {
-  resolve: (akid) =>
-    Promise.resolve(
-      akid === 'ROOTKEY'
-        ? ({
-            accessKeyId: 'ROOTKEY',
-            secretKey: SECRET,
-            secretVersion: '1',
-            principal: ROOT,
-          } as ResolvedCredential)
-        : undefined,
-    ),
-  checkSessionToken: (_c, token) => (token === undefined ? 'ok' : 'invalid'),
-}
 
 let server: Server
 let endpoint = ''
-const iam = new FakeIam()
+let f: Fixture
+const issued: SessionRequest[] = []
 
 beforeAll(async () => {
+  f = await makeIam({
+    bootstrap: { rootPassword: 'operator-pass-1', rootAccessKey: 'ROOTKEY', rootSecretKey: SECRET },
+    scryptN: 1024,
+  })
+  // The CLI signs with the wall clock; the server's (manual) clock reads the same time.
+  const clock = f.clock
+  clock.set(Date.now())
   const keyCache = new SigningKeyCache()
   const handler = createStsCore({
-    iam,
-    clock: systemClock,
+    iam: recording(stsIamFrom(f.iam), issued),
+    clock,
     log: silentLogger,
     config: { stsDefaultDuration: 3600, stsMaxDuration: 43200 },
     authenticate: (raw, query, opts) =>
-      authenticate(raw, query, { credentials: creds, keyCache, clock: systemClock }, opts),
+      authenticate(raw, query, { credentials: f.iam, keyCache, clock }, opts),
   })
   server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -64,7 +60,7 @@ beforeAll(async () => {
           remoteAddress: '127.0.0.1',
           secure: false,
         },
-        { requestId: 'cli-test', clock: systemClock, log: silentLogger, receivedAt: Date.now() },
+        { requestId: 'cli-test', clock: f.clock, log: silentLogger, receivedAt: f.clock.now() },
         Buffer.concat(chunks),
       ).then((r) => {
         res.writeHead(r.status, r.headers as Record<string, string>)
@@ -76,7 +72,10 @@ beforeAll(async () => {
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })
 
-afterAll(() => new Promise<void>((r) => server.close(() => r())))
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()))
+  f.iam.close()
+})
 
 async function run(
   argv: string[],
@@ -110,13 +109,21 @@ describe('latchkey sts assume-role', () => {
     )
     expect(r.err).toEqual([])
     expect(r.code).toBe(0)
-    expect(r.out[0]).toMatch(/^export AWS_ACCESS_KEY_ID=ASIA\d{16}$/)
-    expect(r.out[1]).toMatch(/^export AWS_SECRET_ACCESS_KEY=S{40}$/)
-    expect(r.out[2]).toMatch(/^export AWS_SESSION_TOKEN=LK1\.token\d+$/)
-    const req = iam.issued.at(-1)
+    const akid = /^export AWS_ACCESS_KEY_ID=(ASIA[A-Z0-9]{16})$/.exec(r.out[0] ?? '')?.[1]
+    const secret = /^export AWS_SECRET_ACCESS_KEY=([A-Za-z0-9]{40})$/.exec(r.out[1] ?? '')?.[1]
+    const token = /^export AWS_SESSION_TOKEN=(LK1\.[A-Za-z0-9_-]{43})$/.exec(r.out[2] ?? '')?.[1]
+    expect([akid, secret, token].map((v) => v !== undefined)).toEqual([true, true, true])
+    const req = issued.at(-1)
     expect(req?.durationSeconds).toBe(3600)
     expect(req?.sessionName).toBe('ci-job')
     expect(req?.policies).toHaveLength(1)
+    // What was printed is a live session of the service: its secret, its token, its policy.
+    const cred = await f.iam.resolve(akid ?? '')
+    expect(cred?.secretKey).toBe(secret)
+    expect(cred && f.iam.checkSessionToken(cred, token, f.clock.now())).toBe('ok')
+    const info = await f.iam.getSession(akid ?? '', f.clock.now())
+    expect(info).toMatchObject({ sessionName: 'ci-job', hasPolicy: true })
+    expect((info?.expiresAt ?? 0) - (info?.issuedAt ?? 0)).toBe(3_600_000)
   })
 
   it('prints credential_process JSON', async () => {

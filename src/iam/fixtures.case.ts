@@ -15,7 +15,7 @@ import { MemorySharedLimits } from '../backends/memory/shared-limits.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
 import type { IdentityStore } from '../storage/identity-store.js'
 import type { SharedLimits } from '../storage/shared-limits.js'
-import { ManualClock, randomIds } from '../lib/clock.js'
+import { ManualClock, randomIds, type IdSource } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
 import { parsePolicy } from '../policy/document.js'
 import { IamService, type BootstrapOptions, type BootstrapResult } from './service.js'
@@ -64,6 +64,8 @@ export async function makeIam(
     stores?: IamStores
     masterKey?: Buffer
     scryptN?: number
+    /** Id source (default randomIds): tests that assert account ids pick them. */
+    ids?: IdSource
   } = {},
 ): Promise<Fixture> {
   const db = opts.db
@@ -74,7 +76,7 @@ export async function makeIam(
     ...stores,
     masterKey,
     clock,
-    ids: randomIds,
+    ids: opts.ids ?? randomIds,
     log: silentLogger,
     bootstrap: opts.bootstrap ?? { rootPassword: 'operator-pass-1' },
     scryptN: opts.scryptN ?? 1024,

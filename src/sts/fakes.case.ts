@@ -1,211 +1,146 @@
 /**
- * Test doubles for the STS unit tests: an in-memory StsIam that records what it was asked to
- * issue, a fake authenticate that maps access key ids to principals (or throws a given AuthError),
- * and a RawRequest builder. Not part of the build (*.case.ts).
+ * The STS unit tests' harness: the STS request flow over the real IamService on memory stores
+ * (iam/fixtures.case.ts), so session policies, role chaining, quotas, logins and revocation are
+ * the service's own behaviour, not a double's. Only two things stand in: authentication skips the
+ * signature maths (it resolves the access key id and checks the session token through the real
+ * service, as auth/authenticate.ts does after verifying a signature; the CLI test runs the real
+ * verifier), and a test may make authentication fail with a given AuthError. `issued` records the
+ * requests STS handed the service, so tests can see what STS asked for (the policies of the new
+ * layer only, the duration, the role) as well as what the service made of it.
+ * Not part of the build (*.case.ts).
  * @module
  */
 import { Readable } from 'node:stream'
-import type { Principal } from '../auth/principal.js'
-import {
-  IamError,
-  type AccountInfo,
-  type IssuedSession,
-  type PrincipalPolicies,
-  type SessionRequest,
-} from '../iam/types.js'
-import { ManualClock } from '../lib/clock.js'
-import { silentLogger } from '../lib/logger.js'
-import type { CompiledPolicy } from '../policy/document.js'
-import { MASTER_KEY_POLICY, rolePolicy } from '../policy/presets.js'
-import type { RawRequest, RequestContext } from '../http/raw-request.js'
+import { resolveCredential } from '../auth/authenticate.js'
 import type { AuthError } from '../auth/errors.js'
+import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
+import { makeIam } from '../iam/fixtures.case.js'
+import type { IamService, UserView } from '../iam/service.js'
+import type { SessionRequest } from '../iam/types.js'
+import { randomIds, type IdSource, type ManualClock } from '../lib/clock.js'
+import { silentLogger } from '../lib/logger.js'
+import type { RawRequest, RequestContext } from '../http/raw-request.js'
+import type { StsConfig, StsIam } from './deps.js'
+import { stsIamFrom } from './index.js'
 import { createStsCore, type StsHandler } from './router.js'
-import type {
-  KnownPrincipal,
-  PasswordLogin,
-  StsIam,
-  StsUserDetails,
-  UserPrincipal,
-} from './deps.js'
 
 export const ACCT = '111122223333'
 export const RESELLER = '444455556666'
 export const CUSTOMER = '777788889999'
+export const ROOT_SECRET = 'rootTestSecretKey/0123456789abcdefghijklm'
+export const ALICE_PASSWORD = 'correct horse'
 
-export const ROOT: KnownPrincipal = {
-  kind: 'account-root',
-  accountId: ACCT,
-  accountName: 'default',
-  accessKeyId: 'ROOTKEY',
-}
-export const ALICE: UserPrincipal = {
-  kind: 'user',
-  accountId: ACCT,
-  accountName: 'default',
-  userId: 'u-alice',
-  username: 'alice',
-  role: 'Writer',
-  accessKeyId: 'S4AKALICE',
-}
-export const RESELLER_ROOT: KnownPrincipal = {
-  kind: 'account-root',
-  accountId: RESELLER,
-  accountName: 'resell',
-  accessKeyId: 'RESELLERKEY',
+/** randomIds, except that accounts get these ids, in order of creation. */
+export function idsWithAccounts(...accountIds: string[]): IdSource {
+  const queue = [...accountIds]
+  return { ...randomIds, accountId: () => queue.shift() ?? randomIds.accountId() }
 }
 
-function account(
-  id: string,
-  name: string,
-  type: 'customer' | 'reseller',
-  resellerId?: string,
-): AccountInfo {
+/** `iam` whose issue() also records each request it is handed. */
+export function recording(iam: StsIam, issued: SessionRequest[]): StsIam {
   return {
-    id,
-    name,
-    type,
-    canonicalId: id.padEnd(64, '0'),
-    allowlist: [],
-    ...(resellerId !== undefined ? { resellerId } : {}),
+    ...iam,
+    issue: (req, now) => {
+      issued.push(req)
+      return iam.issue(req, now)
+    },
   }
 }
 
-export class FakeIam implements StsIam {
-  readonly issued: SessionRequest[] = []
-  readonly accounts: AccountInfo[] = [
-    account(ACCT, 'default', 'customer'),
-    account(RESELLER, 'resell', 'reseller'),
-    account(CUSTOMER, 'newcorp', 'customer', RESELLER),
-  ]
-  /** accountId → addresses allowed (absent = all). */
-  readonly allow = new Map<string, readonly string[]>()
-  readonly extraPolicies = new Map<string, CompiledPolicy[]>()
-  readonly sessionPolicies = new Map<string, CompiledPolicy[]>()
-  throttle = false
-  /** username → password (user ALICE in the default account). */
-  passwords = new Map<string, string>([['alice', 'correct horse']])
-  otpRequired = false
-
-  issue(req: SessionRequest, now: number): Promise<IssuedSession> {
-    if (this.throttle)
-      return Promise.reject(new IamError('throttled', 'Too many active sessions', 60))
-    this.issued.push(req)
-    const target = req.actAs ?? req.caller
-    const n = this.issued.length
-    const principal = {
-      kind: 'session' as const,
-      accountId: target.accountId,
-      accountName: this.byId(target.accountId)?.name ?? '',
-      accessKeyId: `ASIA${String(n).padStart(16, '0')}`,
-      sessionName: req.sessionName,
-      parent:
-        req.caller.kind === 'session'
-          ? req.caller.parent
-          : req.caller.kind === 'user'
-            ? {
-                kind: 'user' as const,
-                accountId: req.caller.accountId,
-                userId: req.caller.userId,
-                username: req.caller.username,
-              }
-            : {
-                kind: 'account-root' as const,
-                accountId: req.caller.accountId,
-                accessKeyId: req.caller.accessKeyId,
-              },
-      expiresAt: now + req.durationSeconds * 1000,
-      roleName: req.roleName,
-      roleId: req.roleId,
-      issuedAt: now,
-    }
-    return Promise.resolve({
-      accessKeyId: principal.accessKeyId,
-      secretAccessKey: 'S'.repeat(40),
-      sessionToken: req.withToken ? `LK1.token${n}` : '',
-      expiresAt: principal.expiresAt,
-      principal,
-    })
-  }
-  byId(id: string): AccountInfo | undefined {
-    return this.accounts.find((a) => a.id === id)
-  }
-  byName(name: string): AccountInfo | undefined {
-    return this.accounts.find((a) => a.name === name)
-  }
-  addressAllowed(accountId: string, address: string): boolean {
-    const list = this.allow.get(accountId)
-    return list === undefined || list.includes(address)
-  }
-  policiesFor(p: KnownPrincipal): Promise<PrincipalPolicies> {
-    const identity =
-      p.kind === 'account-root'
-        ? [MASTER_KEY_POLICY]
-        : p.kind === 'user'
-          ? [rolePolicy(p.role), ...(this.extraPolicies.get(p.userId) ?? [])]
-          : [MASTER_KEY_POLICY]
-    const session = p.kind === 'session' ? this.sessionPolicies.get(p.accessKeyId) : undefined
-    return Promise.resolve(
-      session !== undefined && session.length > 0 ? { identity, session } : { identity },
-    )
-  }
-  authenticatePassword(login: PasswordLogin): Promise<UserPrincipal> {
-    if (this.throttle)
-      return Promise.reject(new IamError('throttled', 'Too many failed logins', 30))
-    const ok =
-      (login.customer ?? 'default') === 'default' &&
-      this.passwords.get(login.username) === login.password &&
-      (!this.otpRequired || login.otp === '123456')
-    if (!ok) return Promise.reject(new IamError('unauthorized', 'Invalid credentials'))
-    return Promise.resolve({ ...ALICE, accessKeyId: '' })
-  }
-  userDetails(userId: string): StsUserDetails | undefined {
-    if (userId !== ALICE.userId) return undefined
-    return {
-      id: userId,
-      username: 'alice',
-      email: 'alice@example.com',
-      firstname: 'Alice',
-      lastname: 'Liddell',
-      createdAt: Date.UTC(2025, 0, 1),
-      totpEnabled: this.otpRequired,
-    }
-  }
-  masterAccessKeyId(accountId: string): string | undefined {
-    return this.byId(accountId) !== undefined ? `MASTER${accountId}` : undefined
-  }
+/** What a test signs as: a long-term key, or session credentials (id + token). */
+export interface Cred {
+  readonly accessKeyId: string
+  readonly sessionToken?: string
 }
 
 export interface Harness {
-  readonly iam: FakeIam
+  readonly iam: IamService
   readonly clock: ManualClock
   readonly handler: StsHandler
-  /** access key id → principal (or an error to throw) the fake authenticate answers with. */
-  readonly keys: Map<string, Principal | AuthError>
+  /** Every request STS handed the service's issue(), in order. */
+  readonly issued: SessionRequest[]
+  /**
+   * Name a test signs as → the real credential it stands for, or the AuthError authentication
+   * throws instead. Preset: ROOTKEY (the default account's master key), S4AKALICE (alice's key),
+   * RESELLERKEY (the reseller account's master key).
+   */
+  readonly keys: Map<string, Cred | AuthError>
+  /** alice: a Writer in the default account, password ALICE_PASSWORD, with an access key. */
+  readonly alice: UserView
 }
 
-export function harness(config = { stsDefaultDuration: 3600, stsMaxDuration: 43200 }): Harness {
-  const iam = new FakeIam()
-  const clock = new ManualClock(Date.UTC(2026, 0, 1, 12, 0, 0))
-  const keys = new Map<string, Principal | AuthError>([
-    ['ROOTKEY', ROOT],
-    ['S4AKALICE', ALICE],
-    ['RESELLERKEY', RESELLER_ROOT],
+/**
+ * The default account (ACCT, master key ROOTKEY), a reseller (RESELLER) with one customer
+ * (CUSTOMER, "newcorp"), and alice; the clock at 2026-01-01T12:00:00Z.
+ */
+export async function harness(
+  config: StsConfig = { stsDefaultDuration: 3600, stsMaxDuration: 43200 },
+  opts: { maxSessionsPerParent?: number } = {},
+): Promise<Harness> {
+  const f = await makeIam({
+    bootstrap: {
+      rootPassword: 'operator-pass-1',
+      rootAccessKey: 'ROOTKEY',
+      rootSecretKey: ROOT_SECRET,
+    },
+    ids: idsWithAccounts(ACCT, RESELLER, CUSTOMER),
+    scryptN: 1024,
+    ...(opts.maxSessionsPerParent !== undefined
+      ? { maxSessionsPerParent: opts.maxSessionsPerParent }
+      : {}),
+  })
+  const { iam, clock } = f
+  clock.set(Date.UTC(2026, 0, 1, 12, 0, 0))
+  const reseller = await iam.createAccount({ name: 'resell', type: 'reseller' }, clock.now())
+  await iam.createAccount(
+    { name: 'newcorp', type: 'customer', resellerId: reseller.account.id },
+    clock.now(),
+  )
+  const alice = await iam.createUser(
+    {
+      accountId: ACCT,
+      username: 'alice',
+      password: ALICE_PASSWORD,
+      role: 'Writer',
+      email: 'alice@example.com',
+      firstname: 'Alice',
+      lastname: 'Liddell',
+    },
+    clock.now(),
+  )
+  const aliceKey = await iam.generateKey(alice.id, clock.now())
+  const keys = new Map<string, Cred | AuthError>([
+    ['ROOTKEY', { accessKeyId: 'ROOTKEY' }],
+    ['S4AKALICE', { accessKeyId: aliceKey.accessKeyId }],
+    ['RESELLERKEY', { accessKeyId: reseller.masterKey.accessKeyId }],
   ])
+  const issued: SessionRequest[] = []
+  const authDeps = { credentials: iam, keyCache: new SigningKeyCache(), clock }
   const handler = createStsCore({
-    iam,
+    iam: recording(stsIamFrom(iam), issued),
     clock,
     log: silentLogger,
     config,
-    authenticate: (raw) => {
+    authenticate: async (raw) => {
       const key = raw.headers['x-test-key']
-      if (key === undefined) return Promise.resolve({ principal: { kind: 'anonymous' } })
-      const p = keys.get(key)
-      if (p === undefined) return Promise.reject(new Error(`test: unknown key ${key}`))
-      if (p instanceof Error) return Promise.reject(p)
-      return Promise.resolve({ principal: p })
+      if (key === undefined) return { principal: { kind: 'anonymous' } }
+      const k = keys.get(key)
+      if (k === undefined) throw new Error(`test: unknown key ${key}`)
+      if (k instanceof Error) throw k
+      const cred = await resolveCredential(authDeps, k.accessKeyId, k.sessionToken)
+      return { principal: cred.principal, credential: cred }
     },
   })
-  return { iam, clock, handler, keys }
+  return { iam, clock, handler, issued, keys, alice: iam.getUser(alice.id) ?? alice }
+}
+
+/** The credentials in an AssumeRole / GetSessionToken answer. */
+export function credOf(xml: string): Cred {
+  const accessKeyId = /<AccessKeyId>([^<]+)</.exec(xml)?.[1]
+  const sessionToken = /<SessionToken>([^<]+)</.exec(xml)?.[1]
+  if (accessKeyId === undefined || sessionToken === undefined)
+    throw new Error(`test: no credentials in ${xml}`)
+  return { accessKeyId, sessionToken }
 }
 
 export interface Sent {
@@ -214,7 +149,7 @@ export interface Sent {
   readonly text: string
 }
 
-/** POST a form to the handler as `key` (undefined = unsigned). */
+/** POST a form to the handler as `key` (a name in `h.keys`; undefined = unsigned). */
 export async function post(
   h: Harness,
   params: Record<string, string>,
