@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest'
 import { XMLParser } from 'fast-xml-parser'
 import { AuthError } from '../auth/errors.js'
 import { generateSync } from 'otplib'
-import { ACCT, CUSTOMER, RESELLER, credOf, harness, post, type Sent } from './fakes.case.js'
+import { authorize } from '../policy/authorize.js'
+import { principalFacts } from '../policy/request-context.js'
+import {
+  ACCT,
+  CUSTOMER,
+  RESELLER,
+  credOf,
+  harness,
+  post,
+  type Cred,
+  type Harness,
+  type Sent,
+} from './fakes.case.js'
 
 const xml = new XMLParser({ ignoreAttributes: false, parseTagValue: false })
 type Node = Record<string, unknown>
@@ -580,5 +592,136 @@ describe('RSAssumeCustomerRole', () => {
     expect(JSON.parse(unsigned.text)).toMatchObject({
       Error: { Code: 'MissingAuthenticationToken' },
     })
+  })
+})
+
+/**
+ * What only the real service can show: the STS answers above hold for the sessions the service
+ * really makes, and a session's restrictions, its quota and its revocation follow it down a chain.
+ */
+describe('role chaining over the real IAM service', () => {
+  const GCI = { Action: 'GetCallerIdentity', Version: '2011-06-15' }
+  const NO_PUT = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: '*', Resource: '*' },
+      { Effect: 'Deny', Action: 's3:PutObject', Resource: '*' },
+      {
+        Effect: 'Deny',
+        Action: 'sts:AssumeRole',
+        Resource: '*',
+        Condition: { StringEquals: { 'sts:RoleSessionName': 'forbidden' } },
+      },
+    ],
+  })
+
+  /** Whether `key`'s principal may `action` on `resource`, by the service's policies + the engine. */
+  async function may(h: Harness, key: string, action: string, resource: string): Promise<boolean> {
+    const k = h.keys.get(key)
+    if (k === undefined || k instanceof Error) throw new Error(`test: no credential ${key}`)
+    const cred = await h.iam.resolve(k.accessKeyId)
+    if (cred === undefined) throw new Error(`test: ${key} does not resolve`)
+    const { decision } = authorize({
+      principal: principalFacts(cred.principal),
+      policies: await h.iam.policiesFor(cred.principal),
+      requirement: { action, resource },
+      context: new Map<string, readonly string[]>(),
+    })
+    return decision.effect === 'allow'
+  }
+
+  it("a chained session cannot exceed its parent's session policy, even asking for more", async () => {
+    const h = await harness()
+    const obj = 'arn:aws:s3:::b/k'
+    // alice (Writer) may put; her session minted with NO_PUT may not.
+    expect(await may(h, 'S4AKALICE', 's3:PutObject', obj)).toBe(true)
+    const parent = await post(
+      h,
+      { ...BASE, RoleSessionName: 'no-put', Policy: NO_PUT },
+      { key: 'S4AKALICE' },
+    )
+    expect(parent.status).toBe(200)
+    h.keys.set('PARENT', credOf(parent.text))
+    expect(await may(h, 'PARENT', 's3:PutObject', obj)).toBe(false)
+    expect(await may(h, 'PARENT', 's3:GetObject', obj)).toBe(true)
+    // Chained with full access asked for, inline and managed: STS accepts, the rights stay capped.
+    const child = await post(
+      h,
+      {
+        ...BASE,
+        RoleSessionName: 'wants-more',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: '*' }],
+        }),
+        'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/AmazonS3FullAccess',
+      },
+      { key: 'PARENT' },
+    )
+    expect(child.status).toBe(200)
+    h.keys.set('CHILD', credOf(child.text))
+    expect(await may(h, 'CHILD', 's3:PutObject', obj)).toBe(false)
+    // What both layers allow (the managed policy's s3:*, the parent's '*') it keeps.
+    expect(await may(h, 'CHILD', 's3:GetObject', obj)).toBe(true)
+    const who = parse(await post(h, GCI, { key: 'CHILD' }))
+    expect(who).toHaveProperty(
+      'GetCallerIdentityResponse.GetCallerIdentityResult.Arn',
+      'arn:aws:sts::111122223333:assumed-role/alice/wants-more',
+    )
+    // The parent's session policy binds STS itself down the chain: its conditional Deny on
+    // sts:AssumeRole refuses the grandchild by name, as a session policy's deny.
+    const ok = await post(h, { ...BASE, RoleSessionName: 'fine' }, { key: 'CHILD' })
+    expect(ok.status).toBe(200)
+    const refused = await post(h, { ...BASE, RoleSessionName: 'forbidden' }, { key: 'CHILD' })
+    expect([refused.status, errCode(refused)]).toEqual([403, 'AccessDenied'])
+    expect(errMessage(refused)).toContain('with an explicit deny in a session policy')
+    // alice herself is not bound by it.
+    const direct = await post(h, { ...BASE, RoleSessionName: 'forbidden' }, { key: 'S4AKALICE' })
+    expect(direct.status).toBe(200)
+  })
+
+  it("a revoked parent session's chained session is refused on the very next call", async () => {
+    const h = await harness()
+    h.keys.set('PARENT', credOf((await post(h, BASE, { key: 'S4AKALICE' })).text))
+    const child = await post(h, { ...BASE, RoleSessionName: 'chained' }, { key: 'PARENT' })
+    h.keys.set('CHILD', credOf(child.text))
+    const before = await post(h, GCI, { key: 'CHILD' })
+    expect(before.status).toBe(200)
+    expect(parse(before)).toHaveProperty(
+      'GetCallerIdentityResponse.GetCallerIdentityResult.Arn',
+      'arn:aws:sts::111122223333:assumed-role/alice/chained',
+    )
+    const parentKey = h.keys.get('PARENT') as Cred
+    expect(await h.iam.revoke(parentKey.accessKeyId)).toBe(true)
+    for (const key of ['CHILD', 'PARENT']) {
+      const after = await post(h, GCI, { key })
+      expect([after.status, errCode(after)]).toEqual([403, 'InvalidClientTokenId'])
+    }
+    // Nor can the dead child mint anything; alice's own key is untouched.
+    const mint = await post(h, { ...BASE, RoleSessionName: 'zombie' }, { key: 'CHILD' })
+    expect(errCode(mint)).toBe('InvalidClientTokenId')
+    expect((await post(h, GCI, { key: 'S4AKALICE' })).status).toBe(200)
+  })
+
+  it("chained sessions count against the long-term parent's quota; revoking one frees its slot", async () => {
+    const h = await harness(undefined, { maxSessionsPerParent: 2 })
+    h.keys.set('S1', credOf((await post(h, BASE, { key: 'S4AKALICE' })).text))
+    const s2 = await post(h, { ...BASE, RoleSessionName: 'link-2' }, { key: 'S1' })
+    expect(s2.status).toBe(200)
+    h.keys.set('S2', credOf(s2.text))
+    // The quota is alice's, not per link: neither she nor any session of hers may mint a third.
+    for (const key of ['S4AKALICE', 'S1', 'S2']) {
+      const res = await post(h, { ...BASE, RoleSessionName: 'third' }, { key })
+      expect([res.status, errCode(res), errMessage(res)]).toEqual([
+        400,
+        'Throttling',
+        'Rate exceeded',
+      ])
+    }
+    // The root's quota is its own.
+    expect((await post(h, BASE, { key: 'ROOTKEY' })).status).toBe(200)
+    expect(await h.iam.revoke((h.keys.get('S2') as Cred).accessKeyId)).toBe(true)
+    const again = await post(h, { ...BASE, RoleSessionName: 'third' }, { key: 'S1' })
+    expect(again.status).toBe(200)
   })
 })
