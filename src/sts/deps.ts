@@ -1,7 +1,8 @@
 /**
  * What the STS surface needs from the rest of the system, as narrow interfaces (style.md §8:
  * depend on the subset you use). `StsIam` is the slice of the IAM service STS calls; the wiring
- * passes the real IamService (adapted in index.ts), tests pass fakes.
+ * passes the real IamService (adapted in index.ts); the unit tests pass the same adapter over a
+ * real IamService on memory stores (fakes.case.ts).
  * @module
  */
 import type { Principal } from '../auth/principal.js'

@@ -1,8 +1,9 @@
 /**
  * The STS surface's entry point and its wiring, in one place: the composition root passes the
  * IAM service and the SigV4 authentication deps; this adapts the service to the narrow `StsIam`
- * slice STS depends on (deps.ts) and hands both to the request flow in router.ts. Tests skip this
- * file and give router.ts a fake `StsIam` directly, so no runtime type test decides which is which.
+ * slice STS depends on (deps.ts) and hands both to the request flow in router.ts. The unit tests
+ * use the same adapter (`stsIamFrom`) over a real IamService on memory stores, with their own
+ * authentication step.
  *
  * The types stay in deps.ts, a leaf: the actions import them, and importing them from here would
  * close a cycle (index → router → actions → index).
