@@ -18,6 +18,10 @@
  *   that found the old record just before the commit, above all a multipart GET, which opens its
  *   parts one by one as it reaches them; and for stores that cannot read a deleted blob at all
  *   (an upstream S3, non-POSIX file systems). `retire` wins over an intent for the same ref.
+ *   The caller may name a shorter grace: a whole-object blob is opened right after its record is
+ *   read, so a minute covers its readers, while a replaced multipart object keeps its parts for
+ *   the full hour (storage/commit.ts picks). Overwrite-heavy workloads thus hold replaced bytes
+ *   on disk for about a minute, not an hour.
  *
  * The memory ledger serves unit tests and one-node setups without a database; the SQLite one
  * shares the metadata database and its group commit. A PostgreSQL ledger has to pass
@@ -47,14 +51,22 @@ export interface BlobLedgerOptions {
 export const DEFAULT_ORPHAN_GRACE_MS = 24 * 60 * 60 * 1000
 /** One hour: longer than any read of one object, even a multipart GET over a slow link. */
 export const DEFAULT_RETIRE_GRACE_MS = 60 * 60 * 1000
+/**
+ * One minute: a whole-object blob (not parts) is opened as soon as the GET or copy that found its
+ * record goes on; this covers that gap with a wide margin, even on a loaded machine.
+ */
+export const WHOLE_BLOB_RETIRE_GRACE_MS = 60 * 1000
 
 export interface BlobLedger {
   /** Durably record intents for `refs` (none already retired is changed back); resolves once durable. */
   intend(refs: readonly string[], now: number): Promise<void>
   /** The commit happened: drop the intents for `refs` (retirements stay). */
   settle(refs: readonly string[]): Promise<void>
-  /** `refs` were replaced or deleted at `now`: delete them after the retire grace period. */
-  retire(refs: readonly string[], now: number): Promise<void>
+  /**
+   * `refs` were replaced or deleted at `now`: delete them after `graceMs` (default: the ledger's
+   * retire grace period). A later retirement of the same ref replaces an earlier one.
+   */
+  retire(refs: readonly string[], now: number, graceMs?: number): Promise<void>
   /** At most `limit` entries of each kind that are due at `now`, oldest first. */
   due(now: number, limit: number): Promise<BlobLedgerDue>
   /** The collector dealt with `refs` (deleted, or found referenced): drop every entry. */

@@ -11,8 +11,9 @@
  *    it leaves intents for the collector, not leaked files;
  * 4. settle our intents (and those of blobs the commit moved, not dropped: the parts a completed
  *    multipart upload keeps), and retire what the commit freed: the garbage collector deletes it
- *    after the retire grace period, which keeps a reader that found the old record just before
- *    the commit safe (see BlobLedger).
+ *    after the retire grace period (a minute for a whole-object blob, an hour for the parts of a
+ *    multipart object), which keeps a reader that found the old record just before the commit
+ *    safe (see BlobLedger).
  *
  * Nothing after the commit can fail the request: the commit is the acknowledgement. If step 4
  * fails, the intents stay and the collector settles them by asking the metadata store whether
@@ -20,7 +21,7 @@
  * @module
  */
 import type { Logger } from '../lib/logger.js'
-import type { BlobLedger } from './blob-ledger.js'
+import { WHOLE_BLOB_RETIRE_GRACE_MS, type BlobLedger } from './blob-ledger.js'
 import type { BlobStore } from './blob-store.js'
 import type { BodyRef } from './metadata-store.js'
 import { blobRefs } from './object-bodies.js'
@@ -78,11 +79,18 @@ async function commitThenSettle<T>(
   commit: () => Promise<Committed<T>>,
 ): Promise<T> {
   const done = await commit()
-  const freed = done.freed.flatMap((b) => blobRefs(b))
+  // A whole-object blob is opened right after its record is read: a short grace covers its
+  // readers. The parts of a multipart object are opened one by one during the download.
+  const wholes = done.freed.flatMap((b) => (b?.kind === 'blob' ? [b.ref] : []))
+  const parts = done.freed.flatMap((b) => (b?.kind === 'parts' ? blobRefs(b) : []))
   const settled = [...ours, ...(done.kept ?? []).flatMap((b) => blobRefs(b))]
+  const retire = async (): Promise<void> => {
+    if (wholes.length > 0) await io.ledger.retire(wholes, io.now, WHOLE_BLOB_RETIRE_GRACE_MS)
+    if (parts.length > 0) await io.ledger.retire(parts, io.now)
+  }
   await Promise.all([
     quietly(io, io.ledger.settle(settled), 'could not settle blob intents'),
-    quietly(io, io.ledger.retire(freed, io.now), 'could not retire replaced blobs'),
+    quietly(io, retire(), 'could not retire replaced blobs'),
   ])
   return done.result
 }

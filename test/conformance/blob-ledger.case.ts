@@ -76,5 +76,15 @@ export function blobLedgerConformance(
           retired: ['a'],
         })
       }))
+
+    it('a retirement with its own grace comes due after that grace, in due order', () =>
+      withLedger(async (l) => {
+        await l.retire(['long'], 1_000)
+        await l.retire(['short'], 1_050, 10)
+        // short: due after 1_060; long: after 1_000 + retireGraceMs (1_100)
+        expect(await l.due(1_060, 10)).toEqual({ orphans: [], retired: [] })
+        expect(await l.due(1_061, 10)).toEqual({ orphans: [], retired: ['short'] })
+        expect(await l.due(1_101, 10)).toEqual({ orphans: [], retired: ['short', 'long'] })
+      }))
   })
 }

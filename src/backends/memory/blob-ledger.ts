@@ -16,7 +16,7 @@ import {
 export class MemoryBlobLedger implements BlobLedger {
   /** ref → when the intent was recorded. */
   private readonly intents = new Map<string, number>()
-  /** ref → when it was retired. */
+  /** ref → when it may be deleted (retired at + grace). */
   private readonly retirements = new Map<string, number>()
   private readonly orphanGraceMs: number
   private readonly retireGraceMs: number
@@ -38,10 +38,10 @@ export class MemoryBlobLedger implements BlobLedger {
     return Promise.resolve()
   }
 
-  retire(refs: readonly string[], now: number): Promise<void> {
+  retire(refs: readonly string[], now: number, graceMs = this.retireGraceMs): Promise<void> {
     for (const r of refs) {
       this.intents.delete(r)
-      this.retirements.set(r, now)
+      this.retirements.set(r, now + graceMs)
     }
     return Promise.resolve()
   }
@@ -49,7 +49,7 @@ export class MemoryBlobLedger implements BlobLedger {
   due(now: number, limit: number): Promise<BlobLedgerDue> {
     return Promise.resolve({
       orphans: older(this.intents, now - this.orphanGraceMs, limit),
-      retired: older(this.retirements, now - this.retireGraceMs, limit),
+      retired: older(this.retirements, now, limit),
     })
   }
 

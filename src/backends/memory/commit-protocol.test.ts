@@ -9,7 +9,7 @@ import { Readable } from 'node:stream'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Logger } from '../../lib/logger.js'
 import { silentLogger } from '../../lib/logger.js'
-import type { BlobLedger } from '../../storage/blob-ledger.js'
+import { WHOLE_BLOB_RETIRE_GRACE_MS, type BlobLedger } from '../../storage/blob-ledger.js'
 import { commitRemoval, commitWrite, type CommitIo } from '../../storage/commit.js'
 import { startBlobCollector } from '../../storage/gc.js'
 import type { BodyRef } from '../../storage/metadata-store.js'
@@ -63,14 +63,31 @@ describe('commitWrite', () => {
       write: write(50),
       commit: () => Promise.resolve({ result: 'ok', freed: [old] }),
     })
-    expect(await ledger.due(T0 + GRACE.retireGraceMs, 10)).toEqual({ orphans: [], retired: [] })
-    expect(await ledger.due(T0 + GRACE.retireGraceMs + 1, 10)).toEqual({
-      orphans: [],
-      retired: [refOf(old)],
-    })
+    // A whole-object blob: its readers open it right after reading its record, so a minute.
+    const soon = T0 + WHOLE_BLOB_RETIRE_GRACE_MS
+    expect(await ledger.due(soon, 10)).toEqual({ orphans: [], retired: [] })
+    expect(await ledger.due(soon + 1, 10)).toEqual({ orphans: [], retired: [refOf(old)] })
     // our blob is no longer an intent: the collector will never look at it
     expect((await ledger.due(LATE, 10)).orphans).toEqual([])
     expect(written.body.kind).toBe('blob')
+  })
+
+  it('the parts of a replaced multipart object stay for the full (longer) retire grace', async () => {
+    const { blobs, io } = setup(new MemoryBlobLedger({ ...GRACE, retireGraceMs: 3_600_000 }))
+    const p1 = await blobOf(blobs, io.ledger)
+    const p2 = await blobOf(blobs, io.ledger)
+    const multipart: BodyRef = {
+      kind: 'parts',
+      parts: [
+        { ref: p1, size: 100 },
+        { ref: p2, size: 100 },
+      ],
+    }
+    await commitRemoval(io, () => Promise.resolve({ result: undefined, freed: [multipart] }))
+    expect((await io.ledger.due(T0 + WHOLE_BLOB_RETIRE_GRACE_MS + 1, 10)).retired).toEqual([])
+    expect([...(await io.ledger.due(T0 + 3_600_001, 10)).retired].sort()).toEqual(
+      [refOf(p1), refOf(p2)].sort(),
+    )
   })
 
   it('a failed check discards the written blob and its intent', async () => {

@@ -30,7 +30,7 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS blob_ledger (
     ref TEXT PRIMARY KEY,
     state INTEGER NOT NULL, -- 0 intent, 1 retired
-    at INTEGER NOT NULL
+    at INTEGER NOT NULL -- intent: recorded at; retired: deletable after (retired at + grace)
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS blob_ledger_due ON blob_ledger (state, at);`,
 ]
@@ -120,12 +120,12 @@ export class SqliteBlobLedger implements BlobLedger {
     return this.write(refs, 'DELETE FROM blob_ledger WHERE ref = ? AND state = ?', INTENT)
   }
 
-  retire(refs: readonly string[], now: number): Promise<void> {
+  retire(refs: readonly string[], now: number, graceMs = this.retireGraceMs): Promise<void> {
     return this.write(
       refs,
       'INSERT OR REPLACE INTO blob_ledger (ref, state, at) VALUES (?, ?, ?)',
       RETIRED,
-      now,
+      now + graceMs,
     )
   }
 
@@ -139,7 +139,7 @@ export class SqliteBlobLedger implements BlobLedger {
         (q.all(state, cutoff, limit) as { ref: string }[]).map((r) => r.ref)
       return Promise.resolve({
         orphans: refs(INTENT, now - this.orphanGraceMs),
-        retired: refs(RETIRED, now - this.retireGraceMs),
+        retired: refs(RETIRED, now),
       })
     } catch (err) {
       return Promise.reject(
