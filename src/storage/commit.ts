@@ -84,6 +84,8 @@ async function commitThenSettle<T>(
   const wholes = done.freed.flatMap((b) => (b?.kind === 'blob' ? [b.ref] : []))
   const parts = done.freed.flatMap((b) => (b?.kind === 'parts' ? blobRefs(b) : []))
   const settled = [...ours, ...(done.kept ?? []).flatMap((b) => blobRefs(b))]
+  // The common write (an inline body over nothing or an inline body) has no ledger work at all.
+  if (settled.length === 0 && wholes.length === 0 && parts.length === 0) return done.result
   const retire = async (): Promise<void> => {
     if (wholes.length > 0) await io.ledger.retire(wholes, io.now, WHOLE_BLOB_RETIRE_GRACE_MS)
     if (parts.length > 0) await io.ledger.retire(parts, io.now)

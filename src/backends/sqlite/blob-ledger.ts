@@ -8,8 +8,8 @@
  *
  * Blobs a metadata commit drops are recorded in the commit's own transaction, as the port
  * requires of a durable ledger: triggers on the metadata store's `objects` and `parts` tables
- * (a row replaced by INSERT OR REPLACE, or deleted) add an intent for every blob ref in the old
- * row's `body_ref`. A crash between the commit and `retire` therefore leaves an intent, which the
+ * (a row deleted: the metadata store replaces a row by DELETE then INSERT, so a write to a new
+ * key runs no trigger at all) add an intent for every blob ref in the old row's `body_ref`. A crash between the commit and `retire` therefore leaves an intent, which the
  * collector resolves by asking whether the blob is still referenced, instead of a leaked file.
  * They rely on the metadata store's body encoding (`{"k":"b","r":<ref>,…}`, nested in `"p"` for
  * multipart bodies): test/conformance and crash-safety.test.ts catch a change of it.
@@ -49,25 +49,16 @@ function intendRefsOf(col: string, from: string): string {
 }
 
 /**
- * A BEFORE INSERT trigger sees the row an INSERT OR REPLACE is about to replace (REPLACE fires no
- * delete trigger unless recursive_triggers is on, and then INSERT OR IGNORE keeps one entry).
+ * AFTER DELETE only. Replacing a row is a DELETE then an INSERT in the metadata store, so these
+ * see every dropped body, and an INSERT (the common write: a new key) runs no trigger. The first
+ * two statements drop the BEFORE INSERT triggers an earlier build of this ledger created.
  */
 const TRIGGERS = [
-  `CREATE TRIGGER IF NOT EXISTS blob_ledger_object_replaced BEFORE INSERT ON objects BEGIN
-    ${intendRefsOf('o.body_ref', 'objects AS o').replace(
-      'WHERE',
-      'WHERE o.bucket = NEW.bucket AND o.key = NEW.key AND',
-    )}
-  END`,
+  'DROP TRIGGER IF EXISTS blob_ledger_object_replaced',
+  'DROP TRIGGER IF EXISTS blob_ledger_part_replaced',
   `CREATE TRIGGER IF NOT EXISTS blob_ledger_object_deleted AFTER DELETE ON objects
     WHEN OLD.body_ref IS NOT NULL BEGIN
     ${intendRefsOf('OLD.body_ref', '(SELECT 1)')}
-  END`,
-  `CREATE TRIGGER IF NOT EXISTS blob_ledger_part_replaced BEFORE INSERT ON parts BEGIN
-    ${intendRefsOf('p.body_ref', 'parts AS p').replace(
-      'WHERE',
-      'WHERE p.upload_id = NEW.upload_id AND p.part_number = NEW.part_number AND',
-    )}
   END`,
   `CREATE TRIGGER IF NOT EXISTS blob_ledger_part_deleted AFTER DELETE ON parts
     WHEN OLD.body_ref IS NOT NULL BEGIN

@@ -277,9 +277,13 @@ export class SqliteMetadataStore implements MetadataStore {
       ...(o.partSizes !== undefined ? { p: [...o.partSizes] } : {}),
     }
     const b = bodyColumns(o.body)
+    // A replacement is DELETE then INSERT (not INSERT OR REPLACE): the blob ledger's AFTER DELETE
+    // trigger records the dropped body in this transaction, and a new key runs no trigger.
+    if (replaced !== undefined)
+      prepare(this.db, 'DELETE FROM objects WHERE bucket = ? AND key = ?').run(o.bucket, o.key)
     prepare(
       this.db,
-      `INSERT OR REPLACE INTO objects
+      `INSERT INTO objects
         (bucket, key, size, etag, last_modified, owner, meta, tags, body_kind, body_ref, body)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
@@ -594,9 +598,15 @@ export class SqliteMetadataStore implements MetadataStore {
         'SELECT body_kind, body_ref, body FROM parts WHERE upload_id = ? AND part_number = ?',
       ).get(uploadId, p.partNumber) as BodyColumns | undefined
       const b = bodyColumns(p.body)
+      // DELETE then INSERT, as upsertObject does (the blob ledger's trigger sees the old part).
+      if (old !== undefined)
+        prepare(this.db, 'DELETE FROM parts WHERE upload_id = ? AND part_number = ?').run(
+          uploadId,
+          p.partNumber,
+        )
       prepare(
         this.db,
-        `INSERT OR REPLACE INTO parts
+        `INSERT INTO parts
           (upload_id, part_number, size, etag, last_modified, checksum, body_kind, body_ref, body)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
