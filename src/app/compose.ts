@@ -84,6 +84,7 @@ export async function startApp(
     keyCache,
     ...(config.domain !== undefined ? { domain: config.domain } : {}),
     region: config.region,
+    ids,
     limits: DEFAULT_LIMITS,
     maxInFlight: config.maxInFlight,
     maxInFlightPerCaller: config.maxInFlightPerCaller,

@@ -10,6 +10,7 @@ import type { RawRequest, RequestContext, QueryMap } from '../http/raw-request.j
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
+import type { IdSource } from '../lib/clock.js'
 
 export interface S3Request {
   readonly raw: RawRequest
@@ -82,6 +83,8 @@ export interface S3Env {
   readonly limits: S3Limits
   /** Region name reported by GetBucketLocation and accepted in CreateBucket. */
   readonly region: string
+  /** Where new ids (upload ids) come from: injected, so tests can make them predictable. */
+  readonly ids: IdSource
   /**
    * Browser POST uploads authenticate from form fields: resolve the credential named by
    * x-amz-credential, check x-amz-security-token, verify x-amz-signature over the policy, and

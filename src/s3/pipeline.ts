@@ -44,6 +44,7 @@ import { preflight, corsResponseHeaders, type CorsRule } from './cors.js'
 import { BucketConfig } from './bucket-config.js'
 import { Readable } from 'node:stream'
 import { InFlightShares } from '../lib/in-flight-shares.js'
+import { randomIds, type IdSource } from '../lib/clock.js'
 
 export interface S3PipelineDeps {
   readonly meta: MetadataStore
@@ -57,6 +58,8 @@ export interface S3PipelineDeps {
   /** Longest presigned URL lifetime, seconds (AuthDeps.presignMaxAgeSeconds); default 7 days. */
   readonly presignMaxAgeSeconds?: number
   readonly region: string
+  /** New ids (upload ids); default random. */
+  readonly ids?: IdSource
   readonly limits: S3Limits
   /**
    * Requests handled at once before new ones are turned away with 503 SlowDown (and Retry-After),
@@ -133,6 +136,7 @@ export class S3Pipeline {
       owner: (accountId) => this.bucketConfig.owner(accountId),
       limits: deps.limits,
       region: deps.region,
+      ids: deps.ids ?? randomIds,
       authenticatePostForm: (fields, req) =>
         authenticatePostForm(fields, this.authDeps(req.ctx.clock), deps.iam, req.raw.remoteAddress),
     }

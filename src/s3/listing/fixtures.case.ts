@@ -15,7 +15,7 @@ import { FsBlobStore } from '../../backends/fs/blob-store.js'
 import { MemoryChangeFeed } from '../../backends/memory/change-feed.js'
 import { MemoryMetadataStore } from '../../backends/memory/metadata-store.js'
 import { MemoryBlobLedger } from '../../backends/memory/blob-ledger.js'
-import { ManualClock } from '../../lib/clock.js'
+import { ManualClock, randomIds } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
 import { S3Error, toS3Error } from '../errors.js'
@@ -116,6 +116,7 @@ export function makeEnv(opts: EnvOptions = {}): TestEnv {
     blobs,
     ledger: new MemoryBlobLedger(),
     authz,
+    ids: randomIds,
     owner: ownerOf,
     limits: {
       inlineMax: opts.inlineMax ?? 1024,

@@ -13,7 +13,7 @@ import { FsBlobStore } from '../../backends/fs/blob-store.js'
 import { MemoryChangeFeed } from '../../backends/memory/change-feed.js'
 import { MemoryMetadataStore } from '../../backends/memory/metadata-store.js'
 import { MemoryBlobLedger } from '../../backends/memory/blob-ledger.js'
-import { ManualClock } from '../../lib/clock.js'
+import { ManualClock, randomIds } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
 import { collectGarbage } from '../../storage/gc.js'
@@ -98,6 +98,7 @@ export async function makeEnv(limits: Partial<S3Limits> = {}): Promise<TestEnv> 
     ledger,
     authz,
     clock,
+    ids: randomIds,
     bucket,
     owner: (accountId) => ({ id: accountId.padStart(64, '0'), displayName: `acct-${accountId}` }),
     limits: { ...SMALL_LIMITS, ...limits },

@@ -4,7 +4,6 @@
  * CompleteMultipartUpload needs only the part list. Authorized as s3:PutObject.
  * @module
  */
-import { randomIds } from '../../lib/clock.js'
 import { principalArn } from '../../auth/principal.js'
 import type { ChecksumAlgorithm, UploadRecord } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
@@ -71,7 +70,7 @@ export const createMultipartUpload: Operation = {
       req.header('x-amz-checksum-type'),
     )
     const upload: UploadRecord = {
-      uploadId: randomIds.uid(),
+      uploadId: env.ids.uid(),
       bucket: bucket.name,
       key,
       initiatedAt: req.ctx.clock.now(),
