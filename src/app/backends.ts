@@ -17,7 +17,7 @@ import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 /** The SQLite database in the data dir. */
 export const DATABASE_FILE = 'latchkey.db'
 
-export function openStores(config: Config, now: number): Stores {
+export function openStores(config: Config, now: number): Promise<Stores> {
   const url = config.databaseUrl
   if (url !== undefined && url.startsWith('postgres'))
     // Config already refuses it; kept here so no other path can reach a backend that is not built.

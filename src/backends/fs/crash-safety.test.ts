@@ -53,7 +53,7 @@ import { commitWrite } from ${JSON.stringify(join(src, 'storage/commit.ts'))}
 import { silentLogger } from ${JSON.stringify(join(src, 'lib/logger.ts'))}
 ${CONTENT_JS}
 const dir = process.argv[2]
-const { metadata: meta, blobs, ledger } = openSqlite(dir + '/meta.db', { ...JSON.parse(process.argv[3]), blobDir: dir + '/blobs' })
+const { metadata: meta, blobs, ledger } = await openSqlite(dir + '/meta.db', { ...JSON.parse(process.argv[3]), blobDir: dir + '/blobs' })
 await meta.createBucket({ name: 'b', accountId: 'a', createdAt: 0, region: 'r' })
 let n = 0
 async function writer(w) {

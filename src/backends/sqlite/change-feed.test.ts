@@ -7,7 +7,7 @@ import { openSqlite } from './index.js'
 // The SQLite bundle's feed (in-process fan-out: the server holds the file exclusively).
 changeFeedConformance('sqlite bundle', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lk-feed-'))
-  const stores = openSqlite(join(dir, 'db.sqlite'), { blobDir: join(dir, 'objects') })
+  const stores = await openSqlite(join(dir, 'db.sqlite'), { blobDir: join(dir, 'objects') })
   return {
     feed: stores.changes,
     close: async () => {

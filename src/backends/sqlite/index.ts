@@ -47,7 +47,11 @@ export interface SqliteStores extends Stores {
   readonly commits: GroupCommit
 }
 
-export function openSqlite(path: string, opts: SqliteOptions): SqliteStores {
+/**
+ * Open the bundle. Async for one reason: the file blob store empties its temp directory (bodies of
+ * puts a crash interrupted) before the first request, not lazily at the first write.
+ */
+export async function openSqlite(path: string, opts: SqliteOptions): Promise<SqliteStores> {
   const db = openDatabase(path, {
     ...(opts.exclusive !== undefined ? { exclusive: opts.exclusive } : {}),
     ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
@@ -78,7 +82,7 @@ export function openSqlite(path: string, opts: SqliteOptions): SqliteStores {
     const identity = SqliteIdentityStore.open(db, { changes, commits })
     // After the identity store: the session slots are rebuilt from its sessions table.
     const limits = SqliteSharedLimits.open(db, { commits, now: opts.now ?? Date.now() })
-    const blobs = new FsBlobStore(opts.blobDir)
+    const blobs = await FsBlobStore.open(opts.blobDir)
     let closing: Promise<void> | undefined
     return {
       db,

@@ -31,28 +31,28 @@ metadataStoreConformance('sqlite', () => {
 })
 
 // The server's bundle: the cache decorator over SQLite, async durability, one shared committer.
-metadataStoreConformance('cached over sqlite (the openSqlite bundle)', () => {
+metadataStoreConformance('cached over sqlite (the openSqlite bundle)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lk-meta-'))
-  const stores = openSqlite(join(dir, 'meta.db'), {
+  const stores = await openSqlite(join(dir, 'meta.db'), {
     blobDir: join(dir, 'objects'),
     exclusive: true,
     asyncDurability: true,
   })
-  return Promise.resolve({
+  return {
     store: stores.metadata,
     changes: stores.changes,
     cleanup: async () => {
       await stores.close()
       rmSync(dir, { recursive: true, force: true })
     },
-  })
+  }
 })
 
 describe('the openSqlite bundle', () => {
   it('caches through the feed: a write by another store on the connection reaches the cache', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-meta-'))
     try {
-      const stores = openSqlite(join(dir, 'meta.db'), { blobDir: join(dir, 'objects') })
+      const stores = await openSqlite(join(dir, 'meta.db'), { blobDir: join(dir, 'objects') })
       expect(stores.metadata).toBeInstanceOf(CachedMetadataStore)
       await stores.metadata.createBucket({ name: 'b', accountId: 'a', createdAt: 1, region: 'r' })
       await stores.metadata.putObject(obj('b', 'k', { etag: '1'.repeat(32) }))
