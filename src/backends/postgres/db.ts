@@ -1,0 +1,134 @@
+/**
+ * The PostgreSQL connection every Postgres store shares: one `pg` pool, transactions with a
+ * retry on serialization failures and deadlocks, migrations that run once under an advisory
+ * lock whichever node starts first, and one mapping of connection failures to
+ * StorageError('unavailable') (the surfaces answer 503, never 500).
+ * @module
+ */
+import pg from 'pg'
+import { StorageError } from '../../storage/errors.js'
+
+export type Queryable = Pick<pg.PoolClient, 'query'>
+
+export interface PgDatabase {
+  readonly pool: pg.Pool
+  /** One statement on any pooled connection (autocommit). */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<pg.QueryResult<R>>
+  /**
+   * `fn` inside BEGIN … COMMIT on one connection, retried (up to 5 times) when PostgreSQL reports
+   * a serialization failure or a deadlock; `fn` must be safe to run again.
+   */
+  tx<T>(fn: (c: Queryable) => Promise<T>, opts?: { readonly serializable?: boolean }): Promise<T>
+  close(): Promise<void>
+}
+
+/** Errors that mean "try the whole transaction again". */
+const RETRYABLE = new Set(['40001', '40P01'])
+/** Errors of the connection or server, not of the statement: the database is unavailable. */
+const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08003', '08006'])
+
+export function isUnavailable(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code
+  if (typeof code !== 'string') return false
+  return (
+    UNAVAILABLE_CODES.has(code) ||
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    code === 'EPIPE'
+  )
+}
+
+/** A driver error as the storage layer speaks it (unavailable → 503 upstream). */
+export function storageError(e: unknown, what: string): unknown {
+  if (e instanceof StorageError) return e
+  if (isUnavailable(e) || (e instanceof Error && /Connection terminated|timeout/i.test(e.message)))
+    return new StorageError('unavailable', `database unavailable: ${what}`, {}, { cause: e })
+  return e
+}
+
+export async function openPostgres(
+  url: string,
+  opts: { readonly max?: number; readonly connectTimeoutMs?: number } = {},
+): Promise<PgDatabase> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
+  })
+  // An idle client's error (the server restarted) must not take the process down.
+  pool.on('error', () => {})
+  const db: PgDatabase = {
+    pool,
+    async query(sql, params) {
+      try {
+        return await pool.query(sql, params as unknown[] | undefined)
+      } catch (e) {
+        throw storageError(e, 'query')
+      }
+    },
+    async tx(fn, o = {}) {
+      for (let attempt = 1; ; attempt++) {
+        let client: pg.PoolClient
+        try {
+          client = await pool.connect()
+        } catch (e) {
+          throw storageError(e, 'connect')
+        }
+        let broken = false
+        try {
+          await client.query(
+            o.serializable === true ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN',
+          )
+          const out = await fn(client)
+          await client.query('COMMIT')
+          return out
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => {
+            broken = true
+          })
+          const code = (e as { code?: unknown }).code
+          if (typeof code === 'string' && RETRYABLE.has(code) && attempt < 5) continue
+          throw storageError(e, 'transaction')
+        } finally {
+          client.release(broken)
+        }
+      }
+    },
+    close: () => pool.end(),
+  }
+  return db
+}
+
+/**
+ * Apply the steps of migration list `name` not applied yet, each in its own transaction, under
+ * an advisory lock: nodes starting together run each step exactly once. Steps are append-only.
+ */
+export async function runMigrations(
+  db: PgDatabase,
+  name: string,
+  steps: readonly string[],
+): Promise<void> {
+  await db.tx(async (c) => {
+    // One lock for every migration list: simple, and start-up is not a hot path.
+    await c.query('SELECT pg_advisory_xact_lock(7204517)')
+    await c.query(`CREATE TABLE IF NOT EXISTS latchkey_migrations (
+      name TEXT NOT NULL,
+      step INTEGER NOT NULL,
+      PRIMARY KEY (name, step)
+    )`)
+    const done = await c.query<{ step: number }>(
+      'SELECT step FROM latchkey_migrations WHERE name = $1',
+      [name],
+    )
+    const applied = new Set(done.rows.map((r) => r.step))
+    for (let step = 0; step < steps.length; step++) {
+      if (applied.has(step)) continue
+      await c.query(steps[step]!)
+      await c.query('INSERT INTO latchkey_migrations (name, step) VALUES ($1, $2)', [name, step])
+    }
+  })
+}
