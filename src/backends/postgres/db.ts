@@ -35,6 +35,8 @@ export function isUnavailable(e: unknown): boolean {
   if (typeof code !== 'string') return false
   return (
     UNAVAILABLE_CODES.has(code) ||
+    code.startsWith('08') || // connection exceptions
+    code === '55000' || // e.g. the database is not accepting connections yet
     code === 'ECONNREFUSED' ||
     code === 'ECONNRESET' ||
     code === 'ETIMEDOUT' ||
@@ -45,7 +47,11 @@ export function isUnavailable(e: unknown): boolean {
 /** A driver error as the storage layer speaks it (unavailable → 503 upstream). */
 export function storageError(e: unknown, what: string): unknown {
   if (e instanceof StorageError) return e
-  if (isUnavailable(e) || (e instanceof Error && /Connection terminated|timeout/i.test(e.message)))
+  if (
+    isUnavailable(e) ||
+    (e instanceof Error &&
+      /Connection terminated|timeout exceeded when trying to connect/i.test(e.message))
+  )
     return new StorageError('unavailable', `database unavailable: ${what}`, {}, { cause: e })
   return e
 }
@@ -79,6 +85,13 @@ export async function openPostgres(
           throw storageError(e, 'connect')
         }
         let broken = false
+        // pg-pool removes its own error listener while a client is checked out: a connection
+        // that drops between two statements of this transaction must not crash the process
+        // (the next query on it fails, and that failure is handled below).
+        const onError = (): void => {
+          broken = true
+        }
+        client.on('error', onError)
         try {
           await client.query(
             o.serializable === true ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN',
@@ -94,6 +107,7 @@ export async function openPostgres(
           if (typeof code === 'string' && RETRYABLE.has(code) && attempt < 5) continue
           throw storageError(e, 'transaction')
         } finally {
+          client.off('error', onError)
           client.release(broken)
         }
       }
