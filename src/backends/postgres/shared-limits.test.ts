@@ -46,24 +46,31 @@ describe('PgSharedLimits across nodes', () => {
     if (server === undefined) return ctx.skip('no PostgreSQL installed')
     const { dbs, nodes } = await twoNodes()
     try {
-      const tries = Array.from({ length: 40 }, (_, i) =>
-        nodes[i % 2]!.reserveSlot(
-          { slotId: `ASIA${String(i)}`, quotaKey: 'user:u1', expiresAt: T0 + 3600_000 },
-          7,
-          T0,
+      // Ten quota keys raced at once, 16 reservations each, alternating between the nodes: many
+      // chances for two nodes to count the same free slot, were the count not serialized.
+      const keys = Array.from({ length: 10 }, (_, k) => `user:u${String(k)}`)
+      const tries = keys.flatMap((quotaKey) =>
+        Array.from({ length: 16 }, (_, i) =>
+          nodes[i % 2]!.reserveSlot(
+            { slotId: `ASIA${quotaKey}.${String(i)}`, quotaKey, expiresAt: T0 + 3600_000 },
+            7,
+            T0,
+          ).then((won) => ({ quotaKey, slotId: `ASIA${quotaKey}.${String(i)}`, node: i % 2, won })),
         ),
       )
       const got = await Promise.all(tries)
-      expect(got.filter(Boolean)).toHaveLength(7)
-      // Both nodes won some (the race really was between nodes), and both see the same count.
-      expect(got.filter((g, i) => g && i % 2 === 0).length).toBeGreaterThan(0)
-      expect(got.filter((g, i) => g && i % 2 === 1).length).toBeGreaterThan(0)
-      expect(await nodes[0]!.activeSlots('user:u1', T0)).toBe(7)
-      expect(await nodes[1]!.activeSlots('user:u1', T0)).toBe(7)
+      for (const quotaKey of keys) {
+        expect(got.filter((g) => g.quotaKey === quotaKey && g.won)).toHaveLength(7)
+        expect(await nodes[0]!.activeSlots(quotaKey, T0)).toBe(7)
+        expect(await nodes[1]!.activeSlots(quotaKey, T0)).toBe(7)
+      }
+      // Both nodes won some: the race really was between nodes.
+      expect(got.filter((g) => g.won && g.node === 0).length).toBeGreaterThan(0)
+      expect(got.filter((g) => g.won && g.node === 1).length).toBeGreaterThan(0)
       // A slot released on one node is free on the other.
-      const held = got.findIndex(Boolean)
-      await nodes[0]!.releaseSlot(`ASIA${String(held)}`)
-      const slot = { slotId: 'ASIAnew', quotaKey: 'user:u1', expiresAt: T0 + 3600_000 }
+      const held = got.find((g) => g.quotaKey === 'user:u0' && g.won)!
+      await nodes[0]!.releaseSlot(held.slotId)
+      const slot = { slotId: 'ASIAnew', quotaKey: 'user:u0', expiresAt: T0 + 3600_000 }
       expect(await nodes[1]!.reserveSlot(slot, 7, T0)).toBe(true)
       expect(await nodes[0]!.reserveSlot({ ...slot, slotId: 'ASIAmore' }, 7, T0)).toBe(false)
     } finally {

@@ -7,7 +7,9 @@
  * and both insert. So each decision runs in one transaction that first takes
  * `pg_advisory_xact_lock(namespace, hashtext(key))` in a statement of its own; the count is a
  * later statement, so its snapshot is taken after the lock was granted and sees every row
- * committed by the previous holder (whose lock was released only at its COMMIT). Reservations of
+ * committed by the previous holder (whose lock was released only at its COMMIT). The session
+ * slot does all of it in the server-side function iam_reserve_slot (one round trip on the
+ * AssumeRole path; a VOLATILE function takes a fresh snapshot per statement, same guarantee). Reservations of
  * one key are thus serialized cluster-wide, those of different keys never wait on each other (a
  * hash collision only makes two keys share a lock), and nothing is retried as it would be under
  * SERIALIZABLE. The two-int lock form keeps our namespaces apart from db.ts's migration lock.
@@ -32,13 +34,9 @@ import {
   type ThrottleOptions,
 } from '../../storage/shared-limits.js'
 import { runMigrations, type PgDatabase, type Queryable } from './db.js'
-import { PG_SHARED_LIMITS_MIGRATIONS } from './migrations/shared-limits.js'
+import { LOGIN_LOCK, PG_SHARED_LIMITS_MIGRATIONS } from './migrations/shared-limits.js'
 
 export { PG_SHARED_LIMITS_MIGRATIONS }
-
-/** Advisory-lock namespaces (the first int of the two-int form). */
-const SLOT_LOCK = 720_451_801
-const LOGIN_LOCK = 720_451_802
 
 /** Failures and attempts in flight of keys $1 since $2 (the window's start), oldest first. */
 const LIVE_SQL = `SELECT key, at, attempt FROM iam_login_attempts WHERE key = ANY($1) AND at > $2
@@ -82,30 +80,21 @@ export class PgSharedLimits implements SharedLimits {
 
   // --- session slots -------------------------------------------------------------------------
 
+  /** One round trip: iam_reserve_slot (migrations/shared-limits.ts) locks, counts and inserts. */
   async reserveSlot(slot: SessionSlot, limit: number, now: number): Promise<boolean> {
-    return this.db.tx(async (c) => {
-      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SLOT_LOCK, slot.quotaKey])
-      // Expired slots of this key go first: the table stays small without waiting for sweep.
-      await c.query('DELETE FROM iam_session_slots WHERE quota_key = $1 AND expires_at <= $2', [
+    const r = await this.db.query<{ ok: boolean }>(
+      'SELECT iam_reserve_slot($1, $2, $3, $4, $5, $6, $7) AS ok',
+      [
+        slot.slotId,
         slot.quotaKey,
+        slot.expiresAt,
+        slot.userId ?? null,
+        slot.originKeyId ?? null,
+        limit,
         now,
-      ])
-      const r = await c.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM iam_session_slots WHERE quota_key = $1',
-        [slot.quotaKey],
-      )
-      if ((r.rows[0]?.n ?? 0) >= limit) return false
-      if (slot.expiresAt <= now) return true // already over: never counted (a 0-length session)
-      await c.query(
-        `INSERT INTO iam_session_slots (slot_id, quota_key, expires_at, user_id, origin_key_id)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (slot_id) DO UPDATE SET quota_key = excluded.quota_key,
-           expires_at = excluded.expires_at, user_id = excluded.user_id,
-           origin_key_id = excluded.origin_key_id`,
-        [slot.slotId, slot.quotaKey, slot.expiresAt, slot.userId ?? null, slot.originKeyId ?? null],
-      )
-      return true
-    })
+      ],
+    )
+    return r.rows[0]?.ok === true
   }
 
   async releaseSlot(slotId: string): Promise<void> {
