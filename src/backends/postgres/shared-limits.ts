@@ -9,10 +9,10 @@
  * later statement, so its snapshot is taken after the lock was granted and sees every row
  * committed by the previous holder (whose lock was released only at its COMMIT). The session
  * slot does all of it in the server-side function iam_reserve_slot (one round trip on the
- * AssumeRole path; a VOLATILE function takes a fresh snapshot per statement, same guarantee). Reservations of
- * one key are thus serialized cluster-wide, those of different keys never wait on each other (a
- * hash collision only makes two keys share a lock), and nothing is retried as it would be under
- * SERIALIZABLE. The two-int lock form keeps our namespaces apart from db.ts's migration lock.
+ * AssumeRole path; a VOLATILE function takes a fresh snapshot per statement: same guarantee).
+ * Reservations of one key are thus serialized cluster-wide, those of different keys never wait
+ * on each other (a hash collision only makes two keys share a lock), and nothing is retried as
+ * it would be under SERIALIZABLE. The two-int lock form keeps our namespaces apart from db.ts's migration lock.
  * A login reserves on several keys: their locks are taken in hash order, so two logins never
  * deadlock (and db.ts retries the transaction if PostgreSQL ever reports one).
  *
