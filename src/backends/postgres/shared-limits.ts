@@ -1,0 +1,252 @@
+/**
+ * SharedLimits on PostgreSQL: the session quota, the login throttle and TOTP replay protection
+ * for a whole cluster, not per node (three nodes must not mean three times the quota).
+ *
+ * Why an advisory lock per key, and why that is exact: a reservation is "count, then insert if
+ * under the limit", and two nodes doing that at once under READ COMMITTED would both count N-1
+ * and both insert. So each decision runs in one transaction that first takes
+ * `pg_advisory_xact_lock(namespace, hashtext(key))` in a statement of its own; the count is a
+ * later statement, so its snapshot is taken after the lock was granted and sees every row
+ * committed by the previous holder (whose lock was released only at its COMMIT). The session
+ * slot does all of it in the server-side function iam_reserve_slot (one round trip on the
+ * AssumeRole path; a VOLATILE function takes a fresh snapshot per statement: same guarantee).
+ * Reservations of one key are thus serialized cluster-wide, those of different keys never wait
+ * on each other (a hash collision only makes two keys share a lock), and nothing is retried as
+ * it would be under SERIALIZABLE. The two-int lock form keeps our namespaces apart from db.ts's migration lock.
+ * A login reserves on several keys: their locks are taken in hash order, so two logins never
+ * deadlock (and db.ts retries the transaction if PostgreSQL ever reports one).
+ *
+ * TOTP claims need no lock: `INSERT … ON CONFLICT DO UPDATE … WHERE value < excluded.value`
+ * (or the old claim lapsed) is decided on the row by PostgreSQL itself; RETURNING says who won.
+ *
+ * Times are the caller's injected `now` (milliseconds), as in the other backends: nodes must keep
+ * their clocks in step (NTP), as they must for SigV4 and session expiry anyway. Every database
+ * failure is StorageError('unavailable') (db.ts). A login attempt whose settlement fails stays
+ * recorded as in flight, so it counts against its keys until the window passes: failing closed.
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import {
+  LOGIN_THROTTLE,
+  type LoginAttempt,
+  type SessionSlot,
+  type SharedLimits,
+  type ThrottleOptions,
+} from '../../storage/shared-limits.js'
+import { runMigrations, type PgDatabase, type Queryable } from './db.js'
+import { LOGIN_LOCK, PG_SHARED_LIMITS_MIGRATIONS } from './migrations/shared-limits.js'
+
+export { PG_SHARED_LIMITS_MIGRATIONS }
+
+/** Failures and attempts in flight of keys $1 since $2 (the window's start), oldest first. */
+const LIVE_SQL = `SELECT key, at, attempt FROM iam_login_attempts WHERE key = ANY($1) AND at > $2
+  ORDER BY at, id`
+
+interface AttemptDb {
+  key: string
+  at: string | number
+  attempt: string | null
+}
+
+/**
+ * Seconds before `key` may try again, from its live rows (failures and attempts in flight within
+ * the window, oldest first): the memory throttle's rule (memory/throttle.ts retryAfter).
+ */
+function waitOf(rows: readonly AttemptDb[], opts: ThrottleOptions, now: number): number {
+  if (rows.length < opts.limit) return 0
+  const failures = rows.filter((r) => r.attempt === null).map((r) => Number(r.at))
+  const oldest = failures[failures.length - opts.limit]
+  if (oldest === undefined) return 1
+  return Math.max(1, Math.ceil((oldest + opts.windowMs - now) / 1000))
+}
+
+export class PgSharedLimits implements SharedLimits {
+  private readonly db: PgDatabase
+  private readonly opts: ThrottleOptions
+
+  constructor(db: PgDatabase, opts: { readonly throttle?: ThrottleOptions } = {}) {
+    this.db = db
+    this.opts = opts.throttle ?? LOGIN_THROTTLE
+  }
+
+  /** Create the tables (once per cluster, under db.ts's migration lock) and return the limits. */
+  static async open(
+    db: PgDatabase,
+    opts: { readonly throttle?: ThrottleOptions } = {},
+  ): Promise<PgSharedLimits> {
+    await runMigrations(db, 'shared-limits', PG_SHARED_LIMITS_MIGRATIONS)
+    return new PgSharedLimits(db, opts)
+  }
+
+  // --- session slots -------------------------------------------------------------------------
+
+  /** One round trip: iam_reserve_slot (migrations/shared-limits.ts) locks, counts and inserts. */
+  async reserveSlot(slot: SessionSlot, limit: number, now: number): Promise<boolean> {
+    const r = await this.db.query<{ ok: boolean }>(
+      'SELECT iam_reserve_slot($1, $2, $3, $4, $5, $6, $7) AS ok',
+      [
+        slot.slotId,
+        slot.quotaKey,
+        slot.expiresAt,
+        slot.userId ?? null,
+        slot.originKeyId ?? null,
+        limit,
+        now,
+      ],
+    )
+    return r.rows[0]?.ok === true
+  }
+
+  async releaseSlot(slotId: string): Promise<void> {
+    await this.db.query('DELETE FROM iam_session_slots WHERE slot_id = $1', [slotId])
+  }
+
+  async releaseSlotsOf(by: 'user' | 'origin-key', id: string): Promise<void> {
+    const column = by === 'user' ? 'user_id' : 'origin_key_id'
+    await this.db.query(`DELETE FROM iam_session_slots WHERE ${column} = $1`, [id])
+  }
+
+  /** Active slots charged to `quotaKey` (tests and diagnostics). */
+  async activeSlots(quotaKey: string, now: number): Promise<number> {
+    const r = await this.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM iam_session_slots WHERE quota_key = $1 AND expires_at > $2',
+      [quotaKey, now],
+    )
+    return r.rows[0]?.n ?? 0
+  }
+
+  /**
+   * Count the active rows of iam_sessions that hold no slot yet (the identity tables must exist):
+   * for a database filled by `latchkey migrate` or before this table existed. Idempotent.
+   */
+  async adoptSessions(now: number): Promise<number> {
+    const r = await this.db.query(
+      `INSERT INTO iam_session_slots (slot_id, quota_key, expires_at, user_id, origin_key_id)
+       SELECT access_key_id, quota_key, expires_at, user_id, origin_key_id FROM iam_sessions
+       WHERE revoked = false AND expires_at > $1
+       ON CONFLICT (slot_id) DO NOTHING`,
+      [now],
+    )
+    return r.rowCount ?? 0
+  }
+
+  // --- login throttle ------------------------------------------------------------------------
+
+  /** Lock every key's throttle row set, in hash order (no two logins can deadlock). */
+  private async lockKeys(c: Queryable, keys: readonly string[]): Promise<void> {
+    await c.query(
+      `SELECT pg_advisory_xact_lock($1, h) FROM (
+         SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY h) AS s`,
+      [LOGIN_LOCK, [...keys]],
+    )
+  }
+
+  /** Failures and attempts in flight of `keys` within the window, oldest first. */
+  private async live(c: Queryable, keys: readonly string[], now: number): Promise<AttemptDb[]> {
+    const r = await c.query<AttemptDb>(LIVE_SQL, [[...keys], now - this.opts.windowMs])
+    return r.rows
+  }
+
+  /** Keep at most `limit` failures per key (older ones can no longer decide anything). */
+  private async trim(c: Queryable, keys: readonly string[]): Promise<void> {
+    await c.query(
+      `DELETE FROM iam_login_attempts WHERE id IN (
+         SELECT id FROM (
+           SELECT id, row_number() OVER (PARTITION BY key ORDER BY at DESC, id DESC) AS n
+           FROM iam_login_attempts WHERE key = ANY($1) AND attempt IS NULL) AS ranked
+         WHERE n > $2)`,
+      [[...keys], this.opts.limit],
+    )
+  }
+
+  async retryAfter(key: string, now: number): Promise<number> {
+    // Autocommit, no lock: a read for the caller's information, decided again on reserve.
+    const r = await this.db.query<AttemptDb>(LIVE_SQL, [[key], now - this.opts.windowMs])
+    return waitOf(r.rows, this.opts, now)
+  }
+
+  async reserveAttempt(keys: readonly string[], now: number): Promise<LoginAttempt | number> {
+    const id = randomUUID()
+    const got = await this.db.tx(async (c) => {
+      await this.lockKeys(c, keys)
+      const rows = await this.live(c, keys, now)
+      let wait = 0
+      for (const k of keys)
+        wait = Math.max(
+          wait,
+          waitOf(
+            rows.filter((r) => r.key === k),
+            this.opts,
+            now,
+          ),
+        )
+      if (wait > 0) return wait
+      await c.query(
+        `INSERT INTO iam_login_attempts (key, at, attempt)
+         SELECT k, $2, $3 FROM unnest($1::text[]) AS k`,
+        [[...keys], now, id],
+      )
+      return true
+    })
+    if (typeof got === 'number') return got
+    let settled = false
+    const fail = async (at: number): Promise<void> => {
+      if (settled) return
+      settled = true
+      await this.db.tx(async (c) => {
+        await this.lockKeys(c, keys)
+        await c.query('UPDATE iam_login_attempts SET attempt = NULL, at = $1 WHERE attempt = $2', [
+          at,
+          id,
+        ])
+        await this.trim(c, keys)
+      })
+    }
+    const succeed = async (): Promise<void> => {
+      if (settled) return
+      settled = true
+      // Only lowers counts: no lock needed.
+      await this.db.query('DELETE FROM iam_login_attempts WHERE attempt = $1', [id])
+    }
+    return { fail, succeed }
+  }
+
+  async recordFailure(key: string, now: number): Promise<void> {
+    await this.db.tx(async (c) => {
+      await this.lockKeys(c, [key])
+      await c.query('INSERT INTO iam_login_attempts (key, at, attempt) VALUES ($1, $2, NULL)', [
+        key,
+        now,
+      ])
+      await this.trim(c, [key])
+    })
+  }
+
+  async clearFailures(key: string): Promise<void> {
+    await this.db.query('DELETE FROM iam_login_attempts WHERE key = $1 AND attempt IS NULL', [key])
+  }
+
+  // --- TOTP claims ---------------------------------------------------------------------------
+
+  async claimOnce(key: string, value: number, ttlMs: number, now: number): Promise<boolean> {
+    const r = await this.db.query(
+      `INSERT INTO iam_totp_claims AS c (key, value, until) VALUES ($1, $2, $3)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, until = excluded.until
+       WHERE c.value < excluded.value OR c.until <= $4
+       RETURNING 1`,
+      [key, value, now + ttlMs, now],
+    )
+    return (r.rowCount ?? 0) > 0
+  }
+
+  // --- sweep ---------------------------------------------------------------------------------
+
+  async sweep(now: number): Promise<void> {
+    await this.db.query(
+      `WITH slots AS (DELETE FROM iam_session_slots WHERE expires_at <= $1),
+            attempts AS (DELETE FROM iam_login_attempts WHERE at <= $2)
+       DELETE FROM iam_totp_claims WHERE until <= $1`,
+      [now, now - this.opts.windowMs],
+    )
+  }
+}
