@@ -19,9 +19,9 @@
  *   parts one by one as it reaches them; and for stores that cannot read a deleted blob at all
  *   (an upstream S3, non-POSIX file systems). `retire` wins over an intent for the same ref.
  *   The caller may name a shorter grace: a whole-object blob is opened right after its record is
- *   read, so a minute covers its readers, while a replaced multipart object keeps its parts for
- *   the full hour (storage/commit.ts picks). Overwrite-heavy workloads thus hold replaced bytes
- *   on disk for about a minute, not an hour.
+ *   read, so a minute covers its readers (and a store whose reads take hold of their bytes at once
+ *   needs none: storage/commit.ts deletes those right after the commit), while a replaced
+ *   multipart object keeps its parts for the full hour.
  *
  * The memory ledger serves unit tests and one-node setups without a database; the SQLite one
  * shares the metadata database and its group commit. A PostgreSQL ledger has to pass

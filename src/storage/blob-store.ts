@@ -29,6 +29,15 @@ export interface BlobStore {
     body: Readable,
     opts?: { readonly ref?: string; readonly maxSize?: number; readonly prefix?: Buffer },
   ): Promise<BlobPutResult>
+  /**
+   * True when `get` takes hold of the bytes as it is called (the fs store opens the file at once,
+   * and POSIX keeps an open file readable after an unlink), so deleting a whole-object blob right
+   * after the commit that replaced it cannot break a GET that already found the old record: the
+   * record read and the `get` happen in the same turn of the event loop, before the unlink can
+   * complete. False for stores whose reads fetch lazily (an upstream S3): their replaced blobs
+   * wait out the ledger's retire grace.
+   */
+  readonly readsHoldTheirBytes: boolean
   /** Stream a blob, or the inclusive byte range [start, end] of it. */
   get(ref: string, range?: { readonly start: number; readonly end: number }): Readable
   /** Remove a blob; missing blobs are not an error. */

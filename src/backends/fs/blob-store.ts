@@ -49,6 +49,8 @@ function sizeLimit(max: number, counter: { n: number }): BodyTransform {
 }
 
 export class FsBlobStore implements BlobStore {
+  /** `get` opens the blob as it is called (see BlobStore.readsHoldTheirBytes). */
+  readonly readsHoldTheirBytes: boolean = true
   private readonly root: string
   private readonly ids: IdSource
   private readonly tmpDir: string

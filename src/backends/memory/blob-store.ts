@@ -10,6 +10,8 @@ import type { BlobPutResult, BlobStore } from '../../storage/blob-store.js'
 import { StorageError } from '../../storage/errors.js'
 
 export class MemoryBlobStore implements BlobStore {
+  /** `get` opens the blob as it is called (see BlobStore.readsHoldTheirBytes). */
+  readonly readsHoldTheirBytes: boolean = true
   private readonly blobs = new Map<string, Buffer>()
   private readonly ids: IdSource
 

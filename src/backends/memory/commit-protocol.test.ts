@@ -21,8 +21,13 @@ const T0 = 5_000
 const LATE = Number.MAX_SAFE_INTEGER
 const GRACE = { orphanGraceMs: 1000, retireGraceMs: 100 }
 
-function setup(ledgerOverride?: BlobLedger, log: Logger = silentLogger) {
-  const blobs = new MemoryBlobStore()
+/** A store whose reads fetch lazily (an upstream S3): its replaced blobs wait out a grace. */
+class LazyReadsBlobStore extends MemoryBlobStore {
+  override readonly readsHoldTheirBytes: boolean = false
+}
+
+function setup(ledgerOverride?: BlobLedger, log: Logger = silentLogger, lazy = true) {
+  const blobs = lazy ? new LazyReadsBlobStore() : new MemoryBlobStore()
   const ledger = new MemoryBlobLedger(GRACE)
   const io: CommitIo = { blobs, ledger: ledgerOverride ?? ledger, log, now: T0 }
   const write = (n: number) => () =>
@@ -70,6 +75,17 @@ describe('commitWrite', () => {
     // our blob is no longer an intent: the collector will never look at it
     expect((await ledger.due(LATE, 10)).orphans).toEqual([])
     expect(written.body.kind).toBe('blob')
+  })
+
+  it('a store whose reads hold their bytes gets a replaced whole blob deleted at once', async () => {
+    const { blobs, ledger, io, write, count } = setup(undefined, silentLogger, false)
+    const old = await blobOf(blobs, ledger)
+    await commitWrite(io, {
+      write: write(50),
+      commit: () => Promise.resolve({ result: 'ok', freed: [old] }),
+    })
+    expect(await count()).toBe(1) // ours only
+    expect(await ledger.due(LATE, 10)).toEqual({ orphans: [], retired: [] })
   })
 
   it('the parts of a replaced multipart object stay for the full (longer) retire grace', async () => {
