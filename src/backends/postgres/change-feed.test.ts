@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { changeFeedConformance } from '../../../test/conformance/change-feed.case.js'
 import { startPostgres, type TestPostgres } from '../../../test/support/postgres.js'
+import { silentLogger, type Logger } from '../../lib/logger.js'
 import type { Change, ChangeSubscriber } from '../../storage/change-feed.js'
 import {
   openPostgresChangeFeed,
@@ -98,8 +99,8 @@ describe('postgres change feed across nodes', () => {
     const url = await server.createDatabase()
     const a = await node(url)
     const b = await node(url)
+    const releases: (() => void)[] = []
     try {
-      const releases: (() => void)[] = []
       const onB = recorder(() => new Promise<void>((resolve) => releases.push(resolve)))
       b.feed.subscribe(onB.sub)
       const seq = a.feed.publish([user('slow')])
@@ -114,8 +115,8 @@ describe('postgres change feed across nodes', () => {
       const started = Date.now()
       expect(await a.feed.applied(seq2, 400)).toBe(false)
       expect(Date.now() - started).toBeGreaterThanOrEqual(390)
-      releases[1]?.()
     } finally {
+      for (const r of releases) r()
       await a.close()
       await b.close()
     }
@@ -171,6 +172,37 @@ describe('postgres change feed across nodes', () => {
       await vi.waitFor(() => expect(onB.got).toEqual(['before', 'resync', 'during', 'after']), {
         timeout: 5_000,
       })
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('appends that keep failing become one resync row for the other nodes', async (ctx) => {
+    if (server === undefined) return ctx.skip('no PostgreSQL installed')
+    const url = await server.createDatabase()
+    const errors: string[] = []
+    const log: Logger = {
+      ...silentLogger,
+      error: (_o, msg) => void errors.push(msg ?? ''),
+      child: () => log,
+    }
+    const a = await node(url, { appendRetries: 2, log })
+    const b = await node(url, { pollMs: 60_000 })
+    try {
+      const onB = recorder()
+      b.feed.subscribe(onB.sub)
+      await a.db.query('ALTER TABLE latchkey_changes RENAME TO latchkey_changes_away')
+      const seq = a.feed.publish([user('lost')])
+      await vi.waitFor(
+        () => expect(errors).toContain('change feed: appends failing, other nodes will resync'),
+        {
+          timeout: 5_000,
+        },
+      )
+      await a.db.query('ALTER TABLE latchkey_changes_away RENAME TO latchkey_changes')
+      await vi.waitFor(() => expect(onB.got).toEqual(['resync']), { timeout: 5_000 })
+      expect(await a.feed.applied(seq, 5_000)).toBe(true)
     } finally {
       await a.close()
       await b.close()

@@ -225,7 +225,9 @@ export class PostgresChangeFeed implements ChangeFeed {
     await this.flushing
     await this.polling
     await this.reporting
-    await Promise.all(this.pending.values())
+    // A subscriber stuck for good must not keep the process from shutting down.
+    if ((await within(Promise.all(this.pending.values()), Date.now() + 5_000)) === TIMEOUT)
+      this.log.warn({}, 'change feed closed with subscribers still applying')
     // Gone on purpose: the other nodes stop waiting for this one at once.
     await this.db
       .query('DELETE FROM latchkey_feed_nodes WHERE node = $1', [this.nodeId])
