@@ -209,6 +209,26 @@ describe('postgres change feed across nodes', () => {
     }
   })
 
+  it('a node whose heartbeats fail is not current until it has beaten and resynced again', async (ctx) => {
+    if (server === undefined) return ctx.skip('no PostgreSQL installed')
+    const url = await server.createDatabase()
+    const a = await node(url, { pollMs: 50, liveMs: 600 })
+    try {
+      const onA = recorder()
+      a.feed.subscribe(onA.sub)
+      expect(a.feed.current).toBe(true)
+      await a.db.query('ALTER TABLE latchkey_feed_nodes RENAME TO latchkey_feed_nodes_away')
+      await a.db.query('ALTER TABLE latchkey_changes RENAME TO latchkey_changes_away')
+      await vi.waitFor(() => expect(a.feed.current).toBe(false), { timeout: 5_000 })
+      await a.db.query('ALTER TABLE latchkey_feed_nodes_away RENAME TO latchkey_feed_nodes')
+      await a.db.query('ALTER TABLE latchkey_changes_away RENAME TO latchkey_changes')
+      await vi.waitFor(() => expect(a.feed.current).toBe(true), { timeout: 5_000 })
+      expect(onA.got).toEqual(['resync'])
+    } finally {
+      await a.close()
+    }
+  })
+
   it('old rows applied everywhere are pruned; close waits for pending appends', async (ctx) => {
     if (server === undefined) return ctx.skip('no PostgreSQL installed')
     const url = await server.createDatabase()

@@ -131,6 +131,8 @@ export class PostgresChangeFeed implements ChangeFeed {
   private tick: NodeJS.Timeout | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
   private lastPrune = Date.now()
+  /** When the last heartbeat that succeeded was sent (local clock; 0: never). */
+  private lastBeat = 0
   private closed = false
 
   private readonly db: PgDatabase
@@ -151,6 +153,16 @@ export class PostgresChangeFeed implements ChangeFeed {
   /** Whether the LISTEN connection is up (notifications arrive). */
   get listening(): boolean {
     return this.listener !== undefined
+  }
+
+  /**
+   * Whether this node can trust its caches: it heartbeated within half of `liveMs` (so the other
+   * nodes still wait for it in `applied()`) and has missed nothing it has not resynced for. A node
+   * that is not current may have been dropped from the live set, so an admin call elsewhere may
+   * have returned without it: not on the port yet (see the report), for a cache to bypass itself.
+   */
+  get current(): boolean {
+    return !this.gap && Date.now() - this.lastBeat < this.liveMs / 2
   }
 
   async start(): Promise<void> {
@@ -410,12 +422,14 @@ export class PostgresChangeFeed implements ChangeFeed {
 
   /** Heartbeat + how far this node has applied. */
   private async writeReport(): Promise<void> {
+    const sent = Date.now()
     await this.db.query(
       `INSERT INTO latchkey_feed_nodes (node, applied_id, heartbeat) VALUES ($1, $2, now())
        ON CONFLICT (node) DO UPDATE SET heartbeat = now(),
          applied_id = GREATEST(latchkey_feed_nodes.applied_id, EXCLUDED.applied_id)`,
       [this.nodeId, this.appliedId],
     )
+    this.lastBeat = Math.max(this.lastBeat, sent)
   }
 
   private async readClusterApplied(): Promise<void> {
