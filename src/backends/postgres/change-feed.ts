@@ -26,6 +26,8 @@
  *   read every row up to X and its subscribers' promises for them resolved. Nodes that stop
  *   heartbeating drop out after `liveMs`; a node that closes removes its row at once.
  * - Rows older than `pruneAfterMs` and applied by every live node are deleted.
+ * - `current` (not on the port yet) is false while this node's own heartbeat is stale or it has
+ *   missed changes not yet resynced: the window in which others may have stopped waiting for it.
  *
  * Nothing here ever rejects unobserved: background work logs and goes on.
  * @module
@@ -447,6 +449,10 @@ export class PostgresChangeFeed implements ChangeFeed {
   private onTick(): void {
     this.kickPoll()
     this.kickReport()
+    // Also drops the marks every live node has applied, so they do not pile up between prunes.
+    void this.readClusterApplied().catch((err: unknown) =>
+      this.log.debug({ err }, 'change feed: reading the nodes table failed'),
+    )
     if (Date.now() - this.lastPrune < Math.min(this.pruneAfterMs, 60_000)) return
     this.lastPrune = Date.now()
     void this.prune().catch((err: unknown) =>
