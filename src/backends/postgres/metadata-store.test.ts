@@ -1,0 +1,115 @@
+/**
+ * Runs the MetadataStore conformance suite against PostgreSQL, bare and under the cache
+ * decorator (the cluster's bundle), on one throwaway cluster for the file and a fresh database per
+ * harness; plus PostgreSQL specifics: a conditional race between two stores (two nodes) on one
+ * database, and a lost connection answered as StorageError('unavailable'). Skipped, saying so,
+ * when no PostgreSQL is installed.
+ * @module
+ */
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  metadataStoreConformance,
+  obj,
+  type MetadataStoreHarness,
+} from '../../../test/conformance/metadata-store.case.js'
+import { startPostgres, type TestPostgres } from '../../../test/support/postgres.js'
+import { StorageError } from '../../storage/errors.js'
+import { CachedMetadataStore } from '../cached/metadata-store.js'
+import { MemoryChangeFeed } from '../memory/change-feed.js'
+import { openPostgres } from './db.js'
+import { PgMetadataStore } from './metadata-store.js'
+
+let server: TestPostgres | undefined
+let started: Promise<TestPostgres | undefined> | undefined
+/** Started once, lazily: conformance factories run inside the suite's beforeEach. */
+const pgServer = (): Promise<TestPostgres | undefined> => (started ??= startPostgres())
+beforeAll(async () => {
+  server = await pgServer()
+})
+afterAll(async () => {
+  await server?.stop()
+})
+
+const SKIP = 'no PostgreSQL installed (initdb/pg_ctl not found, LATCHKEY_TEST_DATABASE_URL unset)'
+
+async function harness(cached: boolean): Promise<MetadataStoreHarness> {
+  const pg = await pgServer()
+  if (pg === undefined) throw new Error(SKIP)
+  const db = await openPostgres(await pg.createDatabase())
+  const changes = new MemoryChangeFeed()
+  const inner = await PgMetadataStore.open(db, { closeDb: true, changes })
+  const store = cached ? new CachedMetadataStore(inner, changes) : inner
+  return { store, changes, cleanup: () => store.close() }
+}
+
+const available = (await pgServer()) !== undefined
+if (available) {
+  metadataStoreConformance('postgres', () => harness(false))
+  metadataStoreConformance('cached over postgres', () => harness(true))
+} else {
+  it.skip(`MetadataStore conformance: postgres (${SKIP})`, () => {})
+}
+
+describe('postgres metadata specifics', () => {
+  it('two nodes racing If-None-Match * on one database: exactly one wins', async (ctx) => {
+    if (server === undefined) return ctx.skip(SKIP)
+    const url = await server.createDatabase()
+    const a = await PgMetadataStore.open(await openPostgres(url), { closeDb: true })
+    const b = await PgMetadataStore.open(await openPostgres(url), { closeDb: true })
+    try {
+      await a.createBucket({ name: 'b', accountId: 'acct1', createdAt: 1, region: 'r' })
+      for (let round = 0; round < 10; round++) {
+        const key = `k${round}`
+        const settled = await Promise.allSettled([
+          a.putObject(obj('b', key, { etag: 'a'.repeat(32) }), { ifNoneMatch: '*' }),
+          b.putObject(obj('b', key, { etag: 'b'.repeat(32) }), { ifNoneMatch: '*' }),
+        ])
+        expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+        const lost = settled.find((r) => r.status === 'rejected')
+        expect(lost?.status === 'rejected' && (lost.reason as StorageError).kind).toBe(
+          'precondition',
+        )
+        const winner = settled[0]?.status === 'fulfilled' ? 'a' : 'b'
+        expect((await b.getObject('b', key))?.etag).toBe(winner.repeat(32))
+      }
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('a lost connection is StorageError unavailable, for reads and writes', async (ctx) => {
+    if (server === undefined) return ctx.skip(SKIP)
+    // The store reaches PostgreSQL through a TCP relay the test can cut, as a network would.
+    const target = new URL(await server.createDatabase())
+    const sockets = new Set<Socket>()
+    const relay = createServer((inbound) => {
+      const outbound = connect(Number(target.port), target.hostname)
+      sockets.add(inbound).add(outbound)
+      inbound.pipe(outbound).pipe(inbound)
+      inbound.on('error', () => outbound.destroy())
+      outbound.on('error', () => inbound.destroy())
+    })
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
+    const via = new URL(target)
+    via.port = String((relay.address() as AddressInfo).port)
+    const store = await PgMetadataStore.open(
+      await openPostgres(via.toString(), { connectTimeoutMs: 1000 }),
+      { closeDb: true },
+    )
+    try {
+      await store.createBucket({ name: 'b', accountId: 'acct1', createdAt: 1, region: 'r' })
+      await store.putObject(obj('b', 'k'))
+      await new Promise<void>((resolve) => relay.close(() => resolve()))
+      for (const s of sockets) s.destroy()
+      await expect(store.getObject('b', 'k')).rejects.toMatchObject({ kind: 'unavailable' })
+      await expect(store.putObject(obj('b', 'k2'))).rejects.toMatchObject({ kind: 'unavailable' })
+      await expect(store.listObjects('b', { prefix: '', maxKeys: 10 })).rejects.toBeInstanceOf(
+        StorageError,
+      )
+    } finally {
+      await store.close()
+    }
+  })
+})
