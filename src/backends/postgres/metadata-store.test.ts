@@ -101,8 +101,9 @@ describe('postgres metadata specifics', () => {
     try {
       await store.createBucket({ name: 'b', accountId: 'acct1', createdAt: 1, region: 'r' })
       await store.putObject(obj('b', 'k'))
-      await new Promise<void>((resolve) => relay.close(() => resolve()))
+      const closed = new Promise<void>((resolve) => relay.close(() => resolve()))
       for (const s of sockets) s.destroy()
+      await closed
       await expect(store.getObject('b', 'k')).rejects.toMatchObject({ kind: 'unavailable' })
       await expect(store.putObject(obj('b', 'k2'))).rejects.toMatchObject({ kind: 'unavailable' })
       await expect(store.listObjects('b', { prefix: '', maxKeys: 10 })).rejects.toBeInstanceOf(
