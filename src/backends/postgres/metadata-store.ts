@@ -233,6 +233,19 @@ async function lockKey(c: Queryable, bucket: string, key: string): Promise<void>
   await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [bucket, key])
 }
 
+/**
+ * requireBucket then lockKey in one round trip (an object write's hot path). FOR KEY SHARE
+ * rechecks the row after waiting for a deleter, so the answer holds whichever lock comes first.
+ */
+async function requireBucketLockKey(c: Queryable, bucket: string, key: string): Promise<void> {
+  const r = await c.query<{ found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM buckets WHERE name = $1 FOR KEY SHARE) AS found,
+            pg_advisory_xact_lock(hashtext($1), hashtext($2)) IS NULL AS locked`,
+    [bucket, key],
+  )
+  if (r.rows[0]?.found !== true) throw bucketNotFound(bucket)
+}
+
 /** The upload row FOR UPDATE: parts, completion and abort of one upload go one at a time. */
 async function lockUpload(c: Queryable, uploadId: string): Promise<UploadRow> {
   const r = await c.query<UploadRow>('SELECT * FROM uploads WHERE upload_id = $1 FOR UPDATE', [
@@ -484,8 +497,7 @@ export class PgMetadataStore implements MetadataStore {
   ): Promise<{ readonly replaced?: BodyRef }> {
     return this.write(
       async (c) => {
-        await requireBucket(c, o.bucket)
-        await lockKey(c, o.bucket, o.key)
+        await requireBucketLockKey(c, o.bucket, o.key)
       },
       async (c) => {
         await this.checkConditions(c, conditions, o.bucket, o.key)
@@ -510,8 +522,7 @@ export class PgMetadataStore implements MetadataStore {
   deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
     return this.write(
       async (c) => {
-        await requireBucket(c, bucket)
-        await lockKey(c, bucket, key)
+        await requireBucketLockKey(c, bucket, key)
       },
       async (c) => {
         const r = await c.query<BodyColumns>(
@@ -532,8 +543,7 @@ export class PgMetadataStore implements MetadataStore {
   ): Promise<void> {
     return this.write(
       async (c) => {
-        await requireBucket(c, bucket)
-        await lockKey(c, bucket, key)
+        await requireBucketLockKey(c, bucket, key)
       },
       async (c) => {
         const r = await c.query('UPDATE objects SET tags = $1 WHERE bucket = $2 AND key = $3', [
