@@ -2,8 +2,10 @@
  * Runs the MetadataStore conformance suite against PostgreSQL, bare and under the cache
  * decorator (the cluster's bundle), on one throwaway cluster for the file and a fresh database per
  * harness; plus PostgreSQL specifics: a conditional race between two stores (two nodes) on one
- * database, and a lost connection answered as StorageError('unavailable'). Skipped, saying so,
- * when no PostgreSQL is installed.
+ * database, a lost connection answered as StorageError('unavailable'), and a database that stops
+ * answering: queued writes fail together (not one connect timeout after another), and a pooled
+ * connection dying while checked out is no uncaught exception (it was, before the store guarded
+ * its pool's clients). Skipped, saying so, when no PostgreSQL is installed.
  * @module
  */
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
@@ -41,6 +43,45 @@ async function harness(cached: boolean): Promise<MetadataStoreHarness> {
   const inner = await PgMetadataStore.open(db, { closeDb: true, changes })
   const store = cached ? new CachedMetadataStore(inner, changes) : inner
   return { store, changes, cleanup: () => store.close() }
+}
+
+/** A TCP relay to PostgreSQL that a test can cut or turn into a black hole, as a network would. */
+async function startRelay(target: URL): Promise<{
+  readonly url: string
+  blackhole(): void
+  cut(): Promise<void>
+  stop(): Promise<void>
+}> {
+  const sockets = new Set<Socket>()
+  let forward = true
+  const relay = createServer((inbound) => {
+    sockets.add(inbound)
+    inbound.on('error', () => {})
+    if (!forward) return
+    const outbound = connect(Number(target.port), target.hostname)
+    sockets.add(outbound)
+    inbound.pipe(outbound).pipe(inbound)
+    inbound.on('close', () => outbound.destroy())
+    outbound.on('error', () => inbound.destroy())
+  })
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
+  const via = new URL(target)
+  via.port = String((relay.address() as AddressInfo).port)
+  const cut = (): Promise<void> => {
+    for (const s of sockets) s.destroy()
+    sockets.clear()
+    return Promise.resolve()
+  }
+  return {
+    url: via.toString(),
+    blackhole: () => void (forward = false),
+    cut,
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => relay.close(() => resolve()))
+      await cut()
+      await closed
+    },
+  }
 }
 
 const available = (await pgServer()) !== undefined
@@ -81,35 +122,48 @@ describe('postgres metadata specifics', () => {
 
   it('a lost connection is StorageError unavailable, for reads and writes', async (ctx) => {
     if (server === undefined) return ctx.skip(SKIP)
-    // The store reaches PostgreSQL through a TCP relay the test can cut, as a network would.
-    const target = new URL(await server.createDatabase())
-    const sockets = new Set<Socket>()
-    const relay = createServer((inbound) => {
-      const outbound = connect(Number(target.port), target.hostname)
-      sockets.add(inbound).add(outbound)
-      inbound.pipe(outbound).pipe(inbound)
-      inbound.on('error', () => outbound.destroy())
-      outbound.on('error', () => inbound.destroy())
-    })
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
-    const via = new URL(target)
-    via.port = String((relay.address() as AddressInfo).port)
+    const relay = await startRelay(new URL(await server.createDatabase()))
     const store = await PgMetadataStore.open(
-      await openPostgres(via.toString(), { connectTimeoutMs: 1000 }),
+      await openPostgres(relay.url, { connectTimeoutMs: 1000 }),
       { closeDb: true },
     )
     try {
       await store.createBucket({ name: 'b', accountId: 'acct1', createdAt: 1, region: 'r' })
       await store.putObject(obj('b', 'k'))
-      const closed = new Promise<void>((resolve) => relay.close(() => resolve()))
-      for (const s of sockets) s.destroy()
-      await closed
+      await relay.stop()
       await expect(store.getObject('b', 'k')).rejects.toMatchObject({ kind: 'unavailable' })
       await expect(store.putObject(obj('b', 'k2'))).rejects.toMatchObject({ kind: 'unavailable' })
       await expect(store.listObjects('b', { prefix: '', maxKeys: 10 })).rejects.toBeInstanceOf(
         StorageError,
       )
     } finally {
+      await store.close()
+    }
+  })
+
+  it('a database that stops answering fails queued writes together, each unavailable, nothing uncaught', async (ctx) => {
+    if (server === undefined) return ctx.skip(SKIP)
+    const relay = await startRelay(new URL(await server.createDatabase()))
+    const timeout = 800
+    const store = await PgMetadataStore.open(
+      await openPostgres(relay.url, { connectTimeoutMs: timeout }),
+      { closeDb: true },
+    )
+    try {
+      await store.createBucket({ name: 'b', accountId: 'acct1', createdAt: 1, region: 'r' })
+      relay.blackhole() // new connections are accepted and never answered
+      await relay.cut()
+      const started = performance.now()
+      const settled = await Promise.allSettled(
+        Array.from({ length: 4 }, (_, i) => store.putObject(obj('b', `k${i}`))),
+      )
+      const elapsed = performance.now() - started
+      for (const r of settled)
+        expect(r.status === 'rejected' && (r.reason as StorageError).kind).toBe('unavailable')
+      // One after the other would take 4 timeouts; together, about one.
+      expect(elapsed).toBeLessThan(2.5 * timeout)
+    } finally {
+      await relay.stop()
       await store.close()
     }
   })

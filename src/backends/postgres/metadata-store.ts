@@ -39,7 +39,8 @@ import type {
 import { preconditionFailure } from '../../storage/metadata-store.js'
 import type { Change, ChangeFeed } from '../../storage/change-feed.js'
 import { compareKeys, successor } from '../../lib/key-order.js'
-import { runMigrations, type PgDatabase, type Queryable } from './db.js'
+import type pg from 'pg'
+import { runMigrations, storageError, type PgDatabase, type Queryable } from './db.js'
 import { METADATA_MIGRATIONS } from './migrations/metadata.js'
 
 export interface PgMetadataStoreOptions {
@@ -256,6 +257,28 @@ async function lockUpload(c: Queryable, uploadId: string): Promise<UploadRow> {
   return row
 }
 
+/**
+ * A `pg` client checked out of the pool has no 'error' listener (the pool only listens while it
+ * is idle), and a connection that dies then, in a transaction or while a write waits for its
+ * locks, emits an 'error' nobody handles: an uncaught exception that takes the process down. Every
+ * client of the store's pool gets a permanent no-op listener at connect; the failure still
+ * reaches the transaction through its pending or next query (unavailable, see asUnavailable).
+ * This belongs in db.ts's tx (attach on checkout, detach on release); until then it lives here.
+ */
+const guardedPools = new WeakSet<pg.Pool>()
+function guardCheckedOutClients(pool: pg.Pool): void {
+  if (guardedPools.has(pool)) return
+  guardedPools.add(pool)
+  pool.on('connect', (client) => void client.on('error', () => {}))
+}
+
+/** A query on a client whose connection died fails with this message (no code). */
+function asUnavailable(e: unknown): unknown {
+  if (e instanceof Error && /not queryable|Connection terminated/i.test(e.message))
+    return new StorageError('unavailable', 'database unavailable: transaction', {}, { cause: e })
+  return storageError(e, 'transaction')
+}
+
 // ---------------------------------------------------------------------------------------------
 // The store
 
@@ -264,7 +287,7 @@ export class PgMetadataStore implements MetadataStore {
   private readonly changes: ChangeFeed | undefined
   private readonly closeDb: boolean
   private closed = false
-  /** Resolves when the last write issued holds its locks (or gave up). */
+  /** Resolves when the last write issued holds its locks (or gave up): see transact. */
   private gate: Promise<void> = Promise.resolve()
   /** Writes under way (close() waits for them). */
   private readonly pending = new Set<Promise<unknown>>()
@@ -277,6 +300,7 @@ export class PgMetadataStore implements MetadataStore {
 
   /** Applies the schema migrations (once per database, under db.ts's lock), then opens. */
   static async open(db: PgDatabase, opts: PgMetadataStoreOptions = {}): Promise<PgMetadataStore> {
+    guardCheckedOutClients(db.pool)
     await runMigrations(db, 'metadata', METADATA_MIGRATIONS)
     return new PgMetadataStore(db, opts)
   }
@@ -298,6 +322,11 @@ export class PgMetadataStore implements MetadataStore {
     return p
   }
 
+  /**
+   * The connection is asked for at once (the pool serves waiters first come, first served, so a
+   * write never waits for a connection held by a later one); only the locks wait for the
+   * previous write's. An unreachable database thus fails every queued write in parallel.
+   */
   private async transact<L, T>(
     lock: (c: Queryable) => Promise<L>,
     run: (c: Queryable, locked: L) => Promise<{ out: T; changes?: readonly Change[] }>,
@@ -306,8 +335,8 @@ export class PgMetadataStore implements MetadataStore {
     let open!: () => void
     this.gate = new Promise((resolve) => (open = resolve))
     try {
-      await previous
       const done = await this.db.tx(async (c) => {
+        await previous
         let locked: L
         try {
           locked = await lock(c)
@@ -318,6 +347,8 @@ export class PgMetadataStore implements MetadataStore {
       })
       if (done.changes !== undefined && done.changes.length > 0) this.changes?.publish(done.changes)
       return done.out
+    } catch (e) {
+      throw asUnavailable(e)
     } finally {
       open()
     }
