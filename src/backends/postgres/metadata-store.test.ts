@@ -12,11 +12,14 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   metadataStoreConformance,
+  naiveList,
   obj,
   type MetadataStoreHarness,
 } from '../../../test/conformance/metadata-store.case.js'
 import { startPostgres, type TestPostgres } from '../../../test/support/postgres.js'
+import { compareKeys } from '../../lib/key-order.js'
 import { StorageError } from '../../storage/errors.js'
+import type { UploadRecord } from '../../storage/metadata-store.js'
 import { CachedMetadataStore } from '../cached/metadata-store.js'
 import { MemoryChangeFeed } from '../memory/change-feed.js'
 import { openPostgres } from './db.js'
@@ -117,6 +120,65 @@ describe('postgres metadata specifics', () => {
     } finally {
       await a.close()
       await b.close()
+    }
+  })
+
+  it('delimiter listings read in growing batches and resume after a full one', async (ctx) => {
+    if (server === undefined) return ctx.skip(SKIP)
+    const store = await PgMetadataStore.open(await openPostgres(await server.createDatabase()), {
+      closeDb: true,
+    })
+    try {
+      await store.createBucket({ name: 'b', accountId: 'acct1', createdAt: 1, region: 'r' })
+      // 150 plain keys between roll-ups: several full batches (16, 32, 64…) in a row.
+      const keys = ['a/1', 'a/2', ...Array.from({ length: 150 }, (_, i) => `k${i}`), 'm/x', 'z']
+      await Promise.all(keys.map((k) => store.putObject(obj('b', k))))
+      for (const maxKeys of [1000, 40]) {
+        const seen: string[] = []
+        let after: string | undefined
+        for (;;) {
+          const q = {
+            prefix: '',
+            delimiter: '/',
+            maxKeys,
+            ...(after !== undefined ? { after } : {}),
+          }
+          const page = await store.listObjects('b', q)
+          const want = naiveList(keys, q)
+          const got = [...page.objects.map((o) => o.key), ...page.commonPrefixes]
+          expect(got.sort(compareKeys)).toEqual(want.entries.map((e) => e.value))
+          expect(page.isTruncated).toBe(want.isTruncated)
+          seen.push(...got)
+          if (!page.isTruncated) break
+          after = page.lastReturned
+        }
+        expect(seen).toHaveLength(keys.length - 1) // a/1 and a/2 roll up into a/
+      }
+      // One key with more uploads than a batch, between two roll-ups.
+      const up = (id: string, key: string, at: number): UploadRecord => ({
+        uploadId: id,
+        bucket: 'b',
+        key,
+        initiatedAt: at,
+        headers: {},
+        userMetadata: {},
+        tags: {},
+        ownerAccountId: 'acct1',
+        initiator: 'x',
+      })
+      await store.createUpload(up('first', 'a/1', 0))
+      const ids = Array.from({ length: 40 }, (_, i) => `u${String(i).padStart(2, '0')}`)
+      for (const [i, id] of ids.entries()) await store.createUpload(up(id, 'same', i % 7))
+      await store.createUpload(up('last', 'z/1', 0))
+      const page = await store.listUploads('b', { prefix: '', delimiter: '/', maxUploads: 1000 })
+      const byTime = [...ids].sort(
+        (x, y) => (Number(x.slice(1)) % 7) - (Number(y.slice(1)) % 7) || x.localeCompare(y),
+      )
+      expect(page.uploads.map((u) => u.uploadId)).toEqual(byTime)
+      expect(page.commonPrefixes).toEqual(['a/', 'z/'])
+      expect(page.isTruncated).toBe(false)
+    } finally {
+      await store.close()
     }
   })
 

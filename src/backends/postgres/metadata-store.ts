@@ -216,6 +216,10 @@ const bucketNotFound = (bucket: string): StorageError =>
 const uploadNotFound = (uploadId: string): StorageError =>
   new StorageError('upload-not-found', `upload ${uploadId} does not exist`, { uploadId })
 
+/** A listing with a delimiter reads this many rows first, doubling up to MAX_BATCH. */
+const FIRST_BATCH = 16
+const MAX_BATCH = 1000
+
 // ---------------------------------------------------------------------------------------------
 // Locks (taken first in every write transaction; see the module comment)
 
@@ -619,15 +623,18 @@ export class PgMetadataStore implements MetadataStore {
     let isTruncated = false
     let count = 0
 
+    // With a delimiter, a read may stop at its first row (a roll-up), so reads start small and
+    // grow while they find plain keys; without one, the first read is the whole page.
+    let batch = delimiter === undefined ? maxKeys + 1 : FIRST_BATCH
     scan: for (;;) {
-      const limit = maxKeys - count + 1
+      const limit = Math.min(maxKeys - count + 1, batch)
       const rows = await this.read<ObjectRow>(
         `SELECT ${SUMMARY_COLS} FROM objects WHERE bucket = $1 AND key ${lower.inclusive ? '>=' : '>'} $2` +
           (upper !== undefined ? ' AND key < $4' : '') +
           ' ORDER BY key LIMIT $3',
         upper !== undefined ? [bucket, lower.value, limit, upper] : [bucket, lower.value, limit],
       )
-      let restartAt: string | undefined
+      let next: { value: string; inclusive: boolean } | undefined
       for (const row of rows) {
         if (count === maxKeys) {
           isTruncated = true
@@ -641,17 +648,23 @@ export class PgMetadataStore implements MetadataStore {
             lastReturned = cp
             count++
           }
-          restartAt = successor(cp)
+          const restartAt = successor(cp)
           if (restartAt === undefined) break scan
+          next = { value: restartAt, inclusive: true }
           break
         }
         objects.push(summaryFromRow(row))
         lastReturned = row.key
         count++
       }
-      // Without a roll-up, a short read means the range is exhausted.
-      if (restartAt === undefined) break
-      lower = { value: restartAt, inclusive: true }
+      if (next === undefined) {
+        // No roll-up: a short read means the range is exhausted, a full one goes on after it.
+        const last = rows[rows.length - 1]
+        if (rows.length < limit || last === undefined) break
+        next = { value: last.key, inclusive: false }
+        batch = Math.min(batch * 2, MAX_BATCH)
+      }
+      lower = next
     }
     return {
       objects,
@@ -814,13 +827,23 @@ export class PgMetadataStore implements MetadataStore {
       km !== undefined && compareKeys(km, prefix) >= 0
         ? { value: km, inclusive: false }
         : { value: prefix, inclusive: true }
+    // Batched as in listObjects; a full read without a roll-up resumes after its last upload
+    // (a row comparison: one key may have more uploads than a batch).
+    let batch = delimiter === undefined ? max + 1 : FIRST_BATCH
+    let resume: UploadRow | undefined
     scan: while (!isTruncated) {
-      const limit = max - count + 1
+      const limit = Math.min(max - count + 1, batch)
+      const params: unknown[] = [bucket, limit]
+      const arg = (v: unknown): string => `$${params.push(v)}`
+      const from =
+        resume !== undefined
+          ? `(key, initiated_at, upload_id) > (${arg(resume.key)}, ${arg(resume.initiated_at)}, ${arg(resume.upload_id)})`
+          : `key ${lower.inclusive ? '>=' : '>'} ${arg(lower.value)}`
       const rows = await this.read<UploadRow>(
-        `SELECT * FROM uploads WHERE bucket = $1 AND key ${lower.inclusive ? '>=' : '>'} $2` +
-          (upper !== undefined ? ' AND key < $4' : '') +
-          ' ORDER BY key, initiated_at, upload_id LIMIT $3',
-        upper !== undefined ? [bucket, lower.value, limit, upper] : [bucket, lower.value, limit],
+        `SELECT * FROM uploads WHERE bucket = $1 AND ${from}` +
+          (upper !== undefined ? ` AND key < ${arg(upper)}` : '') +
+          ' ORDER BY key, initiated_at, upload_id LIMIT $2',
+        params,
       )
       let restartAt: string | undefined
       for (const row of rows) {
@@ -846,8 +869,14 @@ export class PgMetadataStore implements MetadataStore {
         last = { key: row.key, uploadId: row.upload_id }
         count++
       }
-      if (restartAt === undefined) break
-      lower = { value: restartAt, inclusive: true }
+      if (restartAt !== undefined) {
+        lower = { value: restartAt, inclusive: true }
+        resume = undefined
+      } else {
+        resume = rows[rows.length - 1]
+        if (rows.length < limit || resume === undefined) break
+        batch = Math.min(batch * 2, MAX_BATCH)
+      }
     }
     return {
       uploads,
