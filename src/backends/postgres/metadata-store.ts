@@ -8,13 +8,16 @@
  *   wins. The bucket row is locked FOR KEY SHARE by object and upload writes and FOR UPDATE by
  *   deleteBucket, so a bucket cannot vanish under a put, nor a put land in a deleted bucket.
  * - Writes issued by one store take their locks in the order they were issued (a small gate:
- *   the next write starts once the previous one holds its locks), so on one node the last PUT
- *   issued wins and a delete issued before a put is seen by it, as with SQLite's queue; the
- *   transactions still overlap, commits do not wait on each other.
+ *   a write's lock statement waits until the previous write holds its locks), so on one node the
+ *   last PUT issued wins and a delete issued before a put is seen by it, as with SQLite's queue.
+ *   Connections are still taken at once and transactions overlap; commits do not wait on each
+ *   other, and the gate is held for one lock statement, not a transaction.
  * - Changes are published to the ChangeFeed after COMMIT and before the call resolves.
  * - Listing is O(page) with a delimiter: bounded range reads in `COLLATE "C"` (UTF-8 byte) order
  *   that, on a key rolling up into a common prefix, restart at successor(prefix).
- * - Connection failures surface as StorageError('unavailable') (db.ts), never a crash.
+ * - Connection failures surface as StorageError('unavailable') (db.ts), never a crash: the pool's
+ *   clients also get an 'error' listener while checked out (guardCheckedOutClients).
+ * - Times are BIGINT ms; the driver returns them as strings, which the row readers convert.
  * @module
  */
 import { StorageError } from '../../storage/errors.js'
@@ -223,7 +226,7 @@ const MAX_BATCH = 1000
 // ---------------------------------------------------------------------------------------------
 // Locks (taken first in every write transaction; see the module comment)
 
-/** The bucket row, locked against deletion until commit; undefined when there is none. */
+/** Locks the bucket row against deletion until commit; false when there is no such bucket. */
 async function lockBucket(c: Queryable, bucket: string): Promise<boolean> {
   const r = await c.query('SELECT 1 FROM buckets WHERE name = $1 FOR KEY SHARE', [bucket])
   return r.rows.length > 0
