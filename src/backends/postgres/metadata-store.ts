@@ -45,6 +45,7 @@ import { compareKeys, successor } from '../../lib/key-order.js'
 import type pg from 'pg'
 import { runMigrations, storageError, type PgDatabase, type Queryable } from './db.js'
 import { METADATA_MIGRATIONS } from './migrations/metadata.js'
+import { decodeRef, encodeRef, type EncodedRef } from '../relational/body-ref.js'
 
 export interface PgMetadataStoreOptions {
   /** Where committed changes are announced (caches subscribe there). */
@@ -54,34 +55,8 @@ export interface PgMetadataStoreOptions {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Row encoding (the SQLite store's, so the ledger triggers and isBlobReferenced read both alike)
-
-type EncodedRef =
-  | { k: 'i'; b: string }
-  | { k: 'b'; r: string; s: number }
-  | { k: 'p'; p: { r: EncodedRef; s: number }[] }
-
-function encodeRef(ref: BodyRef): EncodedRef {
-  switch (ref.kind) {
-    case 'inline':
-      return { k: 'i', b: ref.bytes.toString('base64') }
-    case 'blob':
-      return { k: 'b', r: ref.ref, s: ref.size }
-    case 'parts':
-      return { k: 'p', p: ref.parts.map((p) => ({ r: encodeRef(p.ref), s: p.size })) }
-  }
-}
-
-function decodeRef(e: EncodedRef): BodyRef {
-  switch (e.k) {
-    case 'i':
-      return { kind: 'inline', bytes: Buffer.from(e.b, 'base64') }
-    case 'b':
-      return { kind: 'blob', ref: e.r, size: e.s }
-    case 'p':
-      return { kind: 'parts', parts: e.p.map((p) => ({ ref: decodeRef(p.r), size: p.s })) }
-  }
-}
+// Row encoding (body refs: relational/body-ref.ts, shared with SQLite, so the ledger triggers
+// and isBlobReferenced read both alike)
 
 interface BodyColumns {
   readonly body_kind: string

@@ -43,6 +43,7 @@ import { GroupCommit } from './group-commit.js'
 import { prepareClose } from './wal-sync.js'
 import { compareKeys, successor } from '../../lib/key-order.js'
 import { METADATA_MIGRATIONS } from './migrations/metadata.js'
+import { decodeRef, encodeRef, type EncodedRef } from '../relational/body-ref.js'
 
 export interface SqliteMetadataStoreOptions {
   /** Accepted for symmetry with the other stores; records carry their own timestamps. */
@@ -66,33 +67,6 @@ interface BodyColumns {
   readonly body_kind: string
   readonly body_ref: string | null
   readonly body: Buffer | null
-}
-
-type EncodedRef =
-  | { k: 'i'; b: string }
-  | { k: 'b'; r: string; s: number }
-  | { k: 'p'; p: { r: EncodedRef; s: number }[] }
-
-function encodeRef(ref: BodyRef): EncodedRef {
-  switch (ref.kind) {
-    case 'inline':
-      return { k: 'i', b: ref.bytes.toString('base64') }
-    case 'blob':
-      return { k: 'b', r: ref.ref, s: ref.size }
-    case 'parts':
-      return { k: 'p', p: ref.parts.map((p) => ({ r: encodeRef(p.ref), s: p.size })) }
-  }
-}
-
-function decodeRef(e: EncodedRef): BodyRef {
-  switch (e.k) {
-    case 'i':
-      return { kind: 'inline', bytes: Buffer.from(e.b, 'base64') }
-    case 'b':
-      return { kind: 'blob', ref: e.r, size: e.s }
-    case 'p':
-      return { kind: 'parts', parts: e.p.map((p) => ({ ref: decodeRef(p.r), size: p.s })) }
-  }
 }
 
 function bodyColumns(ref: BodyRef): BodyColumns {
