@@ -4,7 +4,7 @@
  * the blob's deletion.
  * @module
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -61,6 +61,21 @@ describe('FsBlobStore specifics', () => {
       writeFileSync(join(root, 'tmp', ref), 'someone else')
       await expect(b.put(chunked(Buffer.from('x')))).rejects.toMatchObject({ code: 'EEXIST' })
       expect(readdirSync(join(root, 'tmp'))).toEqual([ref])
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it('a shared directory (staleTempMs) sweeps only temp files older than the limit', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lk-blob-'))
+    try {
+      await FsBlobStore.open(root)
+      writeFileSync(join(root, 'tmp', 'other-node-writing'), 'partial')
+      writeFileSync(join(root, 'tmp', 'crashed-long-ago'), 'partial')
+      const old = new Date(Date.now() - 2 * 3600_000)
+      utimesSync(join(root, 'tmp', 'crashed-long-ago'), old, old)
+      await FsBlobStore.open(root, { staleTempMs: 3600_000 })
+      expect(readdirSync(join(root, 'tmp'))).toEqual(['other-node-writing'])
     } finally {
       rmSync(root, { recursive: true, force: true })
     }

@@ -3,13 +3,14 @@
  * `root/tmp/<ref>` (created exclusively), fsyncs it, renames it into place and fsyncs the
  * directory, so once `put` resolves the blob survives a crash or power loss; an interrupted put
  * leaves only a temp file, which the store removes when it opens (`FsBlobStore.open`, or lazily
- * before its first put): one process owns a data directory, so nothing else writes there then.
+ * before its first put): one process owns a data directory, so nothing else writes there then
+ * (a directory shared by cluster nodes sweeps only stale temp files: `staleTempMs`).
  * Reads stream with a 1 MiB high-water mark: large GETs are bound by the socket, not by small
  * read() calls. `list()` walks every blob: for tests and diagnostics only, not part of the port.
  * @module
  */
 import { createReadStream, createWriteStream, openSync, closeSync, constants as FS } from 'node:fs'
-import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Readable, type TransformCallback } from 'node:stream'
 import { BodyTransform } from '../../lib/streams.js'
@@ -24,6 +25,12 @@ const REF_RE = /^[A-Za-z0-9_-]{4,128}$/
 
 export interface FsBlobStoreOptions {
   readonly ids?: IdSource
+  /**
+   * The directory is shared by several processes (cluster nodes): at open, remove only temp
+   * files last written more than this many ms ago (another node may be writing the others).
+   * Unset: one process owns the directory and every temp file is a leftover.
+   */
+  readonly staleTempMs?: number
 }
 
 /** fsync a file or directory by path (directories need O_RDONLY). */
@@ -53,6 +60,7 @@ export class FsBlobStore implements BlobStore {
   readonly readsHoldTheirBytes: boolean = true
   private readonly root: string
   private readonly ids: IdSource
+  private readonly staleTempMs: number | undefined
   private readonly tmpDir: string
   private readonly blobDir: string
   private readonly knownDirs = new Map<string, Promise<void>>()
@@ -68,6 +76,7 @@ export class FsBlobStore implements BlobStore {
   constructor(root: string, opts: FsBlobStoreOptions = {}) {
     this.root = root
     this.ids = opts.ids ?? randomIds
+    this.staleTempMs = opts.staleTempMs
     this.tmpDir = join(root, 'tmp')
     this.blobDir = join(root, 'blobs')
   }
@@ -84,8 +93,14 @@ export class FsBlobStore implements BlobStore {
       await fsyncPath(this.root)
       // A freshly created data dir must itself survive a crash.
       if (made !== undefined && made !== this.tmpDir) await fsyncPath(dirname(this.root))
+      const cutoff = this.staleTempMs !== undefined ? Date.now() - this.staleTempMs : undefined
       for (const name of await readdir(this.tmpDir)) {
-        await rm(join(this.tmpDir, name), { force: true, recursive: true })
+        const path = join(this.tmpDir, name)
+        if (cutoff !== undefined) {
+          const st = await stat(path).catch(() => undefined)
+          if (st === undefined || st.mtimeMs > cutoff) continue
+        }
+        await rm(path, { force: true, recursive: true })
       }
     })()
     return this.ready

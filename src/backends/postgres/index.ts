@@ -1,0 +1,92 @@
+/**
+ * The PostgreSQL bundle: the stores of one cluster node. Every node opens the same database and
+ * the same blob directory; nothing is held exclusively, so the change feed is the database's own
+ * (an outbox plus LISTEN/NOTIFY, change-feed.ts): a write made on any node reaches the caches of
+ * every node, and `applied()` lets an admin call wait until it has.
+ *
+ * One pool serves every store. Order matters at open — the feed first (every store publishes
+ * there), then the metadata store (its migrations create the tables the blob ledger's triggers
+ * watch), the identity store, then the shared limits (whose adoption reads the sessions table) —
+ * and at close: the metadata store finishes its writes (they publish), the feed flushes and
+ * leaves the nodes table, and only then does the pool end.
+ * @module
+ */
+import { FsBlobStore } from '../fs/blob-store.js'
+import { CachedMetadataStore } from '../cached/metadata-store.js'
+import type { Stores } from '../../storage/stores.js'
+import type { Logger } from '../../lib/logger.js'
+import { openPostgres, type PgDatabase } from './db.js'
+import { openPostgresChangeFeed, type PostgresChangeFeed } from './change-feed.js'
+import { PgMetadataStore } from './metadata-store.js'
+import { PgIdentityStore } from './identity-store.js'
+import { PgSharedLimits } from './shared-limits.js'
+import { PgBlobLedger } from './blob-ledger.js'
+
+/**
+ * Temp files (bodies being written) older than this are removed when a node opens the shared
+ * blob directory: a put under way keeps its file's mtime fresh, the request idle timeout is far
+ * shorter, so only leftovers of crashed nodes are this old.
+ */
+export const SHARED_TEMP_STALE_MS = 60 * 60 * 1000
+
+export interface PostgresOptions {
+  /** The blob directory every node of the cluster shares. */
+  readonly blobDir: string
+  /** The time at open (sessions written before the slots table existed are adopted). */
+  readonly now?: number
+  /** This node's id in the change feed (random by default). */
+  readonly nodeId?: string
+  readonly log?: Logger
+}
+
+export interface PostgresStores extends Stores {
+  readonly db: PgDatabase
+  readonly changes: PostgresChangeFeed
+}
+
+export async function openPostgresStores(
+  url: string,
+  opts: PostgresOptions,
+): Promise<PostgresStores> {
+  const db = await openPostgres(url)
+  let changes: PostgresChangeFeed | undefined
+  let inner: PgMetadataStore | undefined
+  try {
+    changes = await openPostgresChangeFeed(db, {
+      url,
+      ...(opts.nodeId !== undefined ? { nodeId: opts.nodeId } : {}),
+      ...(opts.log !== undefined ? { log: opts.log } : {}),
+    })
+    const feed = changes
+    inner = await PgMetadataStore.open(db, { changes: feed })
+    const metadata = new CachedMetadataStore(inner, feed)
+    // After the metadata store: the ledger's triggers watch its tables.
+    const ledger = await PgBlobLedger.open(db)
+    const identity = await PgIdentityStore.open(db, { changes: feed })
+    // After the identity store: adoption reads its sessions table.
+    const limits = await PgSharedLimits.open(db)
+    await limits.adoptSessions(opts.now ?? Date.now())
+    const blobs = await FsBlobStore.open(opts.blobDir, { staleTempMs: SHARED_TEMP_STALE_MS })
+    let closing: Promise<void> | undefined
+    return {
+      db,
+      metadata,
+      identity,
+      blobs,
+      ledger,
+      changes: feed,
+      limits,
+      close: () =>
+        (closing ??= (async () => {
+          await metadata.close() // writes under way finish and publish
+          await feed.close() // flushes the outbox, leaves the nodes table
+          await db.close()
+        })()),
+    }
+  } catch (e) {
+    await inner?.close().catch(() => {})
+    await changes?.close().catch(() => {})
+    await db.close().catch(() => {})
+    throw e
+  }
+}
