@@ -1,16 +1,18 @@
 /**
  * Which engine holds the data: the one place that reads `databaseUrl` and picks a backend
- * bundle. Only SQLite exists today (the data dir's `latchkey.db`, object bodies under
- * `objects/`); a PostgreSQL bundle lands here as one more branch and nowhere else. The offline
+ * bundle: SQLite by default (the data dir's `latchkey.db`), the PostgreSQL cluster stores for a
+ * postgres:// URL. Object bodies go where `--blob-store` says (default: the data dir's
+ * `objects/`); cluster nodes share one directory. The offline
  * tools' way into the data dir (`latchkey admin …`) is here too, for the same reason.
  * @module
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Config } from '../config/config.js'
+import { isPostgresUrl, type Config } from '../config/config.js'
 import type { IdentityStore } from '../storage/identity-store.js'
 import type { Stores } from '../storage/stores.js'
 import { openSqlite } from '../backends/sqlite/index.js'
+import { openPostgresStores } from '../backends/postgres/index.js'
 import { openDatabase, type Database } from '../backends/sqlite/db.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 
@@ -19,13 +21,10 @@ export const DATABASE_FILE = 'latchkey.db'
 
 export function openStores(config: Config, now: number): Promise<Stores> {
   const url = config.databaseUrl
-  if (url !== undefined && url.startsWith('postgres'))
-    // Config already refuses it; kept here so no other path can reach a backend that is not built.
-    throw new Error(
-      '--database postgres:// is not implemented yet; run without --database to use SQLite',
-    )
+  if (url !== undefined && isPostgresUrl(url))
+    return openPostgresStores(url, { blobDir: config.blobStore.dir, now })
   return openSqlite(join(config.dataDir, DATABASE_FILE), {
-    blobDir: join(config.dataDir, 'objects'),
+    blobDir: config.blobStore.dir,
     // One process owns a data dir; fsync runs on the thread pool (wal-sync.ts).
     exclusive: true,
     asyncDurability: true,

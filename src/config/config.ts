@@ -3,6 +3,7 @@
  * whose message is the one line `latchkey` prints before exiting (contract §1).
  * @module
  */
+import { isAbsolute, join } from 'node:path'
 import { parseDuration } from '../lib/duration.js'
 
 export interface Config {
@@ -14,6 +15,8 @@ export interface Config {
   readonly stsDefaultDuration: number
   readonly stsMaxDuration: number
   readonly databaseUrl?: string
+  /** Where object bodies live: a directory (`file:` URL); every node of a cluster shares it. */
+  readonly blobStore: { readonly kind: 'file'; readonly dir: string }
   /** Virtual-hosted-style base domain (bucket.<domain>); path-style always works. */
   readonly domain?: string
   readonly region: string
@@ -51,6 +54,7 @@ const FLAGS = {
   '--sts-default-duration': 'LATCHKEY_STS_DEFAULT_DURATION',
   '--sts-max-duration': 'LATCHKEY_STS_MAX_DURATION',
   '--database': 'LATCHKEY_DATABASE_URL',
+  '--blob-store': 'LATCHKEY_BLOB_STORE',
   '--domain': 'LATCHKEY_DOMAIN',
   '--region': 'LATCHKEY_REGION',
   '--log-level': 'LATCHKEY_LOG_LEVEL',
@@ -135,12 +139,14 @@ export function loadConfig(
     throw new ConfigError('--tls-self-signed cannot be combined with --tls-cert/--tls-key')
 
   const database = get('--database')
-  if (database !== undefined && !/^(postgres|postgresql|sqlite):/.test(database))
+  if (
+    database !== undefined &&
+    !(isPostgresUrl(database) && URL.canParse(database)) &&
+    !database.startsWith('sqlite:')
+  )
     throw new ConfigError(`--database must be a postgres:// URL, got "${database}"`)
-  if (database !== undefined && database.startsWith('postgres'))
-    throw new ConfigError(
-      '--database postgres:// is not implemented yet; run without --database to use SQLite',
-    )
+  const dataDir = get('--data-dir') ?? './data'
+  const blobStore = parseBlobStore(get('--blob-store'), dataDir)
 
   const logLevel = get('--log-level') ?? 'info'
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel))
@@ -197,13 +203,18 @@ export function loadConfig(
     throw new ConfigError(`--region must look like us-east-1, got "${region}"`)
   const domain = get('--domain')
   const masterKey = nonEmpty(env['LATCHKEY_MASTER_KEY'])
+  if (database !== undefined && isPostgresUrl(database) && masterKey === undefined)
+    throw new ConfigError(
+      '--database postgres:// needs LATCHKEY_MASTER_KEY: every node of a cluster must use the same key',
+    )
   if (domain !== undefined && !/^[a-z0-9.-]+(:\d+)?$/i.test(domain))
     throw new ConfigError(`--domain must be a host name, got "${domain}"`)
 
   return {
     host,
     port,
-    dataDir: get('--data-dir') ?? './data',
+    dataDir,
+    blobStore,
     ...(cert !== undefined && key !== undefined
       ? { tls: { certFile: cert, keyFile: key } }
       : wantSelfSigned
@@ -228,6 +239,26 @@ export function loadConfig(
     maxInFlightPerCaller,
     presignMaxAge,
   }
+}
+
+/** Whether `--database` names a PostgreSQL database (the cluster stores). */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url)
+}
+
+/** `file:` (DATA_DIR/objects), `file:/abs/dir` or (not yet) `s3://BUCKET[/PREFIX]`. */
+function parseBlobStore(value: string | undefined, dataDir: string): Config['blobStore'] {
+  if (value === undefined || value === 'file:')
+    return { kind: 'file', dir: join(dataDir, 'objects') }
+  if (value.startsWith('s3://'))
+    throw new ConfigError(
+      '--blob-store s3:// is not implemented yet; use file:/shared/dir (or leave it unset)',
+    )
+  if (value.startsWith('file:')) {
+    const dir = value.slice('file:'.length).replace(/^\/\/(?=\/)/, '')
+    if (isAbsolute(dir)) return { kind: 'file', dir }
+  }
+  throw new ConfigError(`--blob-store must be file:/absolute/dir or s3://BUCKET, got "${value}"`)
 }
 
 /** An on/off environment variable: unset, '', 0, false → false; 1, true → true; else an error. */
