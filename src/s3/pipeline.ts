@@ -21,6 +21,7 @@ import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
+import { settleBucketWrites } from './settled-writes.js'
 import type { AccountDirectory } from '../iam/types.js'
 import type { CredentialProvider } from '../auth/credentials.js'
 import type { PolicyProvider } from '../policy/principal-policies.js'
@@ -129,7 +130,7 @@ export class S3Pipeline {
         : {}),
     })
     this.env = {
-      meta: deps.meta,
+      meta: settleBucketWrites(deps.meta, deps.changes),
       blobs: deps.blobs,
       ledger: deps.ledger,
       authz,
