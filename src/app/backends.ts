@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { isPostgresUrl, type Config } from '../config/config.js'
+import type { Logger } from '../lib/logger.js'
 import type { IdentityStore } from '../storage/identity-store.js'
 import type { Stores } from '../storage/stores.js'
 import { openSqlite } from '../backends/sqlite/index.js'
@@ -19,10 +20,15 @@ import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 /** The SQLite database in the data dir. */
 export const DATABASE_FILE = 'latchkey.db'
 
-export function openStores(config: Config, now: number): Promise<Stores> {
+/** `log` receives the shared change feed's warnings (a lost LISTEN connection, a resync). */
+export function openStores(config: Config, now: number, log?: Logger): Promise<Stores> {
   const url = config.databaseUrl
   if (url !== undefined && isPostgresUrl(url))
-    return openPostgresStores(url, { blobDir: config.blobStore.dir, now })
+    return openPostgresStores(url, {
+      blobDir: config.blobStore.dir,
+      now,
+      ...(log !== undefined ? { log } : {}),
+    })
   return openSqlite(join(config.dataDir, DATABASE_FILE), {
     blobDir: config.blobStore.dir,
     // One process owns a data dir; fsync runs on the thread pool (wal-sync.ts).

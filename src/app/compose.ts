@@ -54,7 +54,7 @@ export async function startApp(
   const ids = deps.ids ?? randomIds
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const masterKey = loadMasterKey(config.dataDir, config.masterKey)
-  const stores = await openStores(config, clock.now())
+  const stores = await openStores(config, clock.now(), log)
   const { metadata: meta, blobs, ledger } = stores
   const { iam, generated } = await IamService.open({
     store: stores.identity,
