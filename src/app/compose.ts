@@ -11,6 +11,7 @@ import type { Logger } from '../lib/logger.js'
 import { openStores } from './backends.js'
 import { startBlobCollector } from '../storage/gc.js'
 import { IamService } from '../iam/service.js'
+import { IamError } from '../iam/types.js'
 import { loadMasterKey, deriveKey } from '../crypto/index.js'
 import { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import { S3Pipeline, DEFAULT_LIMITS } from '../s3/pipeline.js'
@@ -45,6 +46,24 @@ export interface RunningApp {
 // The offline tools' entry points live with the backend choice; re-exported for the CLI.
 export { DATABASE_FILE, openIdentityStoreOffline, lockedError } from './backends.js'
 
+/**
+ * IamService.open, retried when it meets a conflict: nodes of a cluster starting together on an
+ * empty database race to seed the default account and root; the loser's next attempt finds what
+ * the winner stored (bootstrap resumes from whatever exists).
+ */
+async function openIam(
+  o: Parameters<typeof IamService.open>[0],
+): ReturnType<typeof IamService.open> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await IamService.open(o)
+    } catch (e) {
+      if (!(e instanceof IamError && e.code === 'conflict') || attempt >= 5) throw e
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
+    }
+  }
+}
+
 export async function startApp(
   config: Config,
   log: Logger,
@@ -55,104 +74,111 @@ export async function startApp(
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const masterKey = loadMasterKey(config.dataDir, config.masterKey)
   const stores = await openStores(config, clock.now(), log)
-  const { metadata: meta, blobs, ledger } = stores
-  const { iam, generated } = await IamService.open({
-    store: stores.identity,
-    changes: stores.changes,
-    limits: stores.limits,
-    masterKey,
-    clock,
-    ids,
-    log,
-    bootstrap: {
-      rootUser: config.rootUser,
-      ...(config.rootPassword !== undefined ? { rootPassword: config.rootPassword } : {}),
-      ...(config.rootAccessKey !== undefined ? { rootAccessKey: config.rootAccessKey } : {}),
-      ...(config.rootSecretKey !== undefined ? { rootSecretKey: config.rootSecretKey } : {}),
-      rootKeyOverride: config.rootKeyOverride,
-      rootPasswordOverride: config.rootPasswordOverride,
-    },
-    maxSessionsPerParent: config.maxSessionsPerParent,
-  })
-  const keyCache = new SigningKeyCache()
-  const s3 = new S3Pipeline({
-    meta,
-    blobs,
-    changes: stores.changes,
-    ledger,
-    iam,
-    keyCache,
-    ...(config.domain !== undefined ? { domain: config.domain } : {}),
-    region: config.region,
-    ids,
-    limits: DEFAULT_LIMITS,
-    maxInFlight: config.maxInFlight,
-    maxInFlightPerCaller: config.maxInFlightPerCaller,
-    presignMaxAgeSeconds: config.presignMaxAge,
-  })
-  const sts = createStsHandler({
-    iam,
-    auth: { credentials: iam, keyCache, clock, presignMaxAgeSeconds: config.presignMaxAge },
-    clock,
-    log,
-    config: {
-      stsDefaultDuration: config.stsDefaultDuration,
-      stsMaxDuration: config.stsMaxDuration,
-    },
-  })
-  const admin = createAdminHandler({
-    iam,
-    clock,
-    log,
-    jwtKey: deriveKey(masterKey, 'admin-jwt'),
-    simulate,
-  })
-  let ready = false
-  const tls = config.tls !== undefined ? await loadTls(config.tls, config.dataDir) : undefined
-  const domain = config.domain
-  const listener = await listen({
-    host: config.host,
-    port: config.port,
-    ...(tls !== undefined ? { tls } : {}),
-    router: createRouter({
-      s3: (r, c) => s3.handle(r, c),
-      sts,
-      admin,
-      isReady: () => ready,
-      ...(domain !== undefined
-        ? { isBucketHost: (h: string) => bucketOfHost(h, domain) !== undefined }
-        : {}),
-    }),
-    clock,
-    log,
-    idleTimeoutMs: config.requestIdleTimeout * 1000,
-  })
-  ready = true
-  const sweepTimer = setInterval(() => {
-    void iam
-      .sweepExpiredSessions(clock.now())
-      .catch((err: unknown) => log.warn({ err }, 'session sweep failed'))
-  }, 60_000)
-  sweepTimer.unref()
-  const stopCollector = startBlobCollector({
-    ledger,
-    blobs,
-    metadata: meta,
-    now: () => clock.now(),
-    log,
-  })
-  return {
-    url: listener.url,
-    listener,
-    stores,
-    generated: generated as Readonly<Record<string, string>>,
-    firstStartSecretsShown: () => iam.firstStartSecretsShown(),
-    close: async () => {
-      clearInterval(sweepTimer)
-      await listener.close()
-      await stopCollector()
-      iam.close()
-      await stores.close()
-    },
+  // Whatever fails from here on must release the stores: a PostgreSQL pool, its LISTEN client
+  // and the feed's timers would otherwise keep a process that could not start alive.
+  try {
+    const { metadata: meta, blobs, ledger } = stores
+    const { iam, generated } = await openIam({
+      store: stores.identity,
+      changes: stores.changes,
+      limits: stores.limits,
+      masterKey,
+      clock,
+      ids,
+      log,
+      bootstrap: {
+        rootUser: config.rootUser,
+        ...(config.rootPassword !== undefined ? { rootPassword: config.rootPassword } : {}),
+        ...(config.rootAccessKey !== undefined ? { rootAccessKey: config.rootAccessKey } : {}),
+        ...(config.rootSecretKey !== undefined ? { rootSecretKey: config.rootSecretKey } : {}),
+        rootKeyOverride: config.rootKeyOverride,
+        rootPasswordOverride: config.rootPasswordOverride,
+      },
+      maxSessionsPerParent: config.maxSessionsPerParent,
+    })
+    const keyCache = new SigningKeyCache()
+    const s3 = new S3Pipeline({
+      meta,
+      blobs,
+      changes: stores.changes,
+      ledger,
+      iam,
+      keyCache,
+      ...(config.domain !== undefined ? { domain: config.domain } : {}),
+      region: config.region,
+      ids,
+      limits: DEFAULT_LIMITS,
+      maxInFlight: config.maxInFlight,
+      maxInFlightPerCaller: config.maxInFlightPerCaller,
+      presignMaxAgeSeconds: config.presignMaxAge,
+    })
+    const sts = createStsHandler({
+      iam,
+      auth: { credentials: iam, keyCache, clock, presignMaxAgeSeconds: config.presignMaxAge },
+      clock,
+      log,
+      config: {
+        stsDefaultDuration: config.stsDefaultDuration,
+        stsMaxDuration: config.stsMaxDuration,
+      },
+    })
+    const admin = createAdminHandler({
+      iam,
+      clock,
+      log,
+      jwtKey: deriveKey(masterKey, 'admin-jwt'),
+      simulate,
+    })
+    let ready = false
+    const tls = config.tls !== undefined ? await loadTls(config.tls, config.dataDir) : undefined
+    const domain = config.domain
+    const listener = await listen({
+      host: config.host,
+      port: config.port,
+      ...(tls !== undefined ? { tls } : {}),
+      router: createRouter({
+        s3: (r, c) => s3.handle(r, c),
+        sts,
+        admin,
+        isReady: () => ready,
+        ...(domain !== undefined
+          ? { isBucketHost: (h: string) => bucketOfHost(h, domain) !== undefined }
+          : {}),
+      }),
+      clock,
+      log,
+      idleTimeoutMs: config.requestIdleTimeout * 1000,
+    })
+    ready = true
+    const sweepTimer = setInterval(() => {
+      void iam
+        .sweepExpiredSessions(clock.now())
+        .catch((err: unknown) => log.warn({ err }, 'session sweep failed'))
+    }, 60_000)
+    sweepTimer.unref()
+    const stopCollector = startBlobCollector({
+      ledger,
+      blobs,
+      metadata: meta,
+      now: () => clock.now(),
+      log,
+    })
+    return {
+      url: listener.url,
+      listener,
+      stores,
+      generated: generated as Readonly<Record<string, string>>,
+      firstStartSecretsShown: () => iam.firstStartSecretsShown(),
+      close: async () => {
+        clearInterval(sweepTimer)
+        await listener.close()
+        await stopCollector()
+        iam.close()
+        await stores.close()
+      },
+    }
+  } catch (e) {
+    await stores.close().catch(() => {})
+    throw e
   }
 }

@@ -30,6 +30,9 @@ import { adminLogin, userWithKey } from './admin-client.js'
 
 const SKIP = 'no PostgreSQL installed (initdb/pg_ctl not found, LATCHKEY_TEST_DATABASE_URL unset)'
 const pg: TestPostgres | undefined = await startPostgres()
+afterAll(async () => {
+  await pg?.stop()
+})
 
 async function body(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
   const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
@@ -67,7 +70,6 @@ describe.skipIf(pg === undefined)(
     afterAll(async () => {
       await a?.stop()
       await b?.stop()
-      await pg?.stop()
       if (blobDir !== undefined) rmSync(blobDir, { recursive: true, force: true })
     })
 
@@ -187,5 +189,68 @@ describe.skipIf(pg === undefined)(
       expect(r.status).toBe(200)
       expect(await r.text()).toBe('open')
     })
+  },
+)
+
+describe.skipIf(pg === undefined)(
+  `starting nodes on PostgreSQL${pg === undefined ? ` (${SKIP})` : ''}`,
+  () => {
+    const dirs: string[] = []
+    afterAll(() => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true })
+    })
+    const blobs = (): string => {
+      const d = mkdtempSync(join(tmpdir(), 'latchkey-cluster-blobs-'))
+      dirs.push(d)
+      return d
+    }
+    const nodeOn = async (): Promise<{ args: string[]; env: Record<string, string> }> => ({
+      args: ['--database', await pg!.createDatabase(), '--blob-store', `file:${blobs()}`],
+      env: { LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64') },
+    })
+
+    it('REGRESSION concurrent-first-start: three nodes starting together on an empty database all start', async () => {
+      // They race to seed the default account and root; a loser used to exit with
+      // "Customer default already exists".
+      for (let round = 0; round < 3; round++) {
+        const node = await nodeOn()
+        const started = await Promise.allSettled([
+          startServer(node),
+          startServer(node),
+          startServer(node),
+        ])
+        const up = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+        try {
+          expect(
+            started
+              .filter((r) => r.status === 'rejected')
+              .map((r) => String((r as PromiseRejectedResult).reason)),
+          ).toEqual([])
+          for (const n of up)
+            expect(await errorName(n.s3().send(new ListBucketsCommand({})))).toBe('OK')
+        } finally {
+          await Promise.all(up.map((n) => n.stop()))
+        }
+      }
+    }, 60_000)
+
+    it('REGRESSION failed-start-exits: a node that cannot listen exits at once instead of hanging on its pool', async () => {
+      const node = await nodeOn()
+      const first = await startServer(node)
+      try {
+        const t0 = performance.now()
+        const err = await startServer({
+          ...node,
+          args: [...node.args, '--address', `127.0.0.1:${first.port}`],
+        }).then(
+          (s) => s.stop().then(() => 'started'),
+          (e: unknown) => String(e),
+        )
+        expect(err).toMatch(/server exited with 1[\s\S]*cannot start/)
+        expect(performance.now() - t0).toBeLessThan(10_000)
+      } finally {
+        await first.stop()
+      }
+    }, 60_000)
   },
 )
