@@ -60,7 +60,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     app = await startApp(config, log)
   } catch (e) {
-    process.stderr.write(`latchkey: cannot start: ${e instanceof Error ? e.message : String(e)}\n`)
+    // A storage error's cause is the driver's own words (e.g. connect ECONNREFUSED host:port).
+    const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : ''
+    process.stderr.write(
+      `latchkey: cannot start: ${e instanceof Error ? e.message : String(e)}${cause}\n`,
+    )
     return 1
   }
   // Shown once the listener is bound, then confirmed: a start that failed after they were

@@ -254,3 +254,16 @@ describe.skipIf(pg === undefined)(
     }, 60_000)
   },
 )
+
+it('a node whose database is unreachable exits at once with one line naming the cause', async () => {
+  const err = await startServer({
+    args: ['--database', 'postgres://latchkey@127.0.0.1:1/latchkey'],
+    env: { LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64') },
+  }).then(
+    (s) => s.stop().then(() => 'started'),
+    (e: unknown) => String(e),
+  )
+  expect(err).toContain(
+    'latchkey: cannot start: database unavailable: connect (connect ECONNREFUSED 127.0.0.1:1)',
+  )
+})
