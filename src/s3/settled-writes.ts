@@ -8,20 +8,8 @@
  * @module
  */
 import type { ChangeFeed } from '../storage/change-feed.js'
-import type {
-  BodyRef,
-  BucketRecord,
-  BucketSubresource,
-  ListObjectsPage,
-  ListObjectsQuery,
-  ListUploadsPage,
-  ListUploadsQuery,
-  MetadataStore,
-  ObjectRecord,
-  PartRecord,
-  UploadRecord,
-  WriteConditions,
-} from '../storage/metadata-store.js'
+import type { BucketRecord, BucketSubresource, MetadataStore } from '../storage/metadata-store.js'
+import { MetadataStoreDecorator } from '../storage/metadata-store-decorator.js'
 
 /** How long a bucket write waits for the other nodes before answering anyway. */
 export const BUCKET_APPLY_TIMEOUT_MS = 5_000
@@ -34,12 +22,11 @@ export function settleBucketWrites(meta: MetadataStore, changes: ChangeFeed): Me
   return new SettledBucketWrites(meta, changes)
 }
 
-class SettledBucketWrites implements MetadataStore {
-  private readonly m: MetadataStore
+class SettledBucketWrites extends MetadataStoreDecorator {
   private readonly changes: ChangeFeed
 
   constructor(m: MetadataStore, changes: ChangeFeed) {
-    this.m = m
+    super(m)
     this.changes = changes
   }
 
@@ -48,81 +35,20 @@ class SettledBucketWrites implements MetadataStore {
     await this.changes.applied(this.changes.head(), BUCKET_APPLY_TIMEOUT_MS)
   }
 
-  async createBucket(b: BucketRecord): Promise<void> {
-    await this.m.createBucket(b)
+  override async createBucket(b: BucketRecord): Promise<void> {
+    await this.inner.createBucket(b)
     await this.settled()
   }
-  async deleteBucket(name: string): Promise<void> {
-    await this.m.deleteBucket(name)
+  override async deleteBucket(name: string): Promise<void> {
+    await this.inner.deleteBucket(name)
     await this.settled()
   }
-  async setBucketSubresource(
+  override async setBucketSubresource(
     bucket: string,
     kind: BucketSubresource,
     value: string | null,
   ): Promise<void> {
-    await this.m.setBucketSubresource(bucket, kind, value)
+    await this.inner.setBucketSubresource(bucket, kind, value)
     await this.settled()
-  }
-
-  getBucket(name: string): Promise<BucketRecord | undefined> {
-    return this.m.getBucket(name)
-  }
-  listBuckets(accountId: string): Promise<readonly BucketRecord[]> {
-    return this.m.listBuckets(accountId)
-  }
-  getBucketSubresource(bucket: string, kind: BucketSubresource): Promise<string | undefined> {
-    return this.m.getBucketSubresource(bucket, kind)
-  }
-  putObject(o: ObjectRecord, c?: WriteConditions): Promise<{ readonly replaced?: BodyRef }> {
-    return this.m.putObject(o, c)
-  }
-  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
-    return this.m.getObject(bucket, key)
-  }
-  deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
-    return this.m.deleteObject(bucket, key)
-  }
-  setObjectTags(
-    bucket: string,
-    key: string,
-    tags: Readonly<Record<string, string>>,
-  ): Promise<void> {
-    return this.m.setObjectTags(bucket, key, tags)
-  }
-  listObjects(bucket: string, q: ListObjectsQuery): Promise<ListObjectsPage> {
-    return this.m.listObjects(bucket, q)
-  }
-  createUpload(u: UploadRecord): Promise<void> {
-    return this.m.createUpload(u)
-  }
-  getUpload(bucket: string, key: string, uploadId: string): Promise<UploadRecord | undefined> {
-    return this.m.getUpload(bucket, key, uploadId)
-  }
-  putPart(uploadId: string, p: PartRecord): Promise<{ readonly replaced?: BodyRef }> {
-    return this.m.putPart(uploadId, p)
-  }
-  getPart(uploadId: string, partNumber: number): Promise<PartRecord | undefined> {
-    return this.m.getPart(uploadId, partNumber)
-  }
-  listParts(uploadId: string, after: number, max: number): Promise<readonly PartRecord[]> {
-    return this.m.listParts(uploadId, after, max)
-  }
-  listUploads(bucket: string, q: ListUploadsQuery): Promise<ListUploadsPage> {
-    return this.m.listUploads(bucket, q)
-  }
-  completeUpload(
-    ...args: Parameters<MetadataStore['completeUpload']>
-  ): ReturnType<MetadataStore['completeUpload']> {
-    return this.m.completeUpload(...args)
-  }
-  abortUpload(uploadId: string): Promise<readonly BodyRef[]> {
-    return this.m.abortUpload(uploadId)
-  }
-  isBlobReferenced(ref: string): Promise<boolean> {
-    return this.m.isBlobReferenced(ref)
-  }
-  close(): Promise<void> {
-    return this.m.close()
   }
 }

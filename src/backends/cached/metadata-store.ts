@@ -13,20 +13,8 @@
  * @module
  */
 import type { Change, ChangeFeed } from '../../storage/change-feed.js'
-import type {
-  BodyRef,
-  BucketRecord,
-  BucketSubresource,
-  ListObjectsPage,
-  ListObjectsQuery,
-  ListUploadsPage,
-  ListUploadsQuery,
-  MetadataStore,
-  ObjectRecord,
-  PartRecord,
-  UploadRecord,
-  WriteConditions,
-} from '../../storage/metadata-store.js'
+import type { BucketRecord, MetadataStore, ObjectRecord } from '../../storage/metadata-store.js'
+import { MetadataStoreDecorator } from '../../storage/metadata-store-decorator.js'
 
 export interface CachedMetadataStoreOptions {
   /** Byte budget of cached object records, inline bodies included (default 64 MiB). */
@@ -42,8 +30,7 @@ function cachedSize(r: ObjectRecord): number {
   return 512 + (r.body.kind === 'inline' ? r.body.bytes.length : 0)
 }
 
-export class CachedMetadataStore implements MetadataStore {
-  private readonly inner: MetadataStore
+export class CachedMetadataStore extends MetadataStoreDecorator {
   private readonly unsubscribe: () => void
   private readonly maxBytes: number
   private readonly maxEntries: number
@@ -57,7 +44,7 @@ export class CachedMetadataStore implements MetadataStore {
   private objectEpoch = 0
 
   constructor(inner: MetadataStore, changes: ChangeFeed, opts: CachedMetadataStoreOptions = {}) {
-    this.inner = inner
+    super(inner)
     this.maxBytes = opts.objectBytes ?? 64 * 1024 * 1024
     this.maxEntries = opts.objectEntries ?? 100_000
     this.maxBuckets = opts.buckets ?? 10_000
@@ -85,7 +72,7 @@ export class CachedMetadataStore implements MetadataStore {
 
   // ----- cached reads -------------------------------------------------------------------------
 
-  getBucket(name: string): Promise<BucketRecord | undefined> {
+  override getBucket(name: string): Promise<BucketRecord | undefined> {
     const hit = this.bucketCache.get(name)
     if (hit !== undefined) return Promise.resolve(hit ?? undefined)
     const epoch = this.bucketEpoch
@@ -98,7 +85,7 @@ export class CachedMetadataStore implements MetadataStore {
     })
   }
 
-  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+  override getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
     const ck = bucket + '\u0000' + key
     const hit = this.objectCache.get(ck)
     if (hit !== undefined) {
@@ -134,77 +121,7 @@ export class CachedMetadataStore implements MetadataStore {
 
   // ----- everything else passes through (the backing store publishes what its writes change) --
 
-  createBucket(b: BucketRecord): Promise<void> {
-    return this.inner.createBucket(b)
-  }
-  deleteBucket(name: string): Promise<void> {
-    return this.inner.deleteBucket(name)
-  }
-  listBuckets(accountId: string): Promise<readonly BucketRecord[]> {
-    return this.inner.listBuckets(accountId)
-  }
-  setBucketSubresource(
-    bucket: string,
-    kind: BucketSubresource,
-    value: string | null,
-  ): Promise<void> {
-    return this.inner.setBucketSubresource(bucket, kind, value)
-  }
-  getBucketSubresource(bucket: string, kind: BucketSubresource): Promise<string | undefined> {
-    return this.inner.getBucketSubresource(bucket, kind)
-  }
-  putObject(
-    o: ObjectRecord,
-    conditions?: WriteConditions,
-  ): Promise<{ readonly replaced?: BodyRef }> {
-    return this.inner.putObject(o, conditions)
-  }
-  deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
-    return this.inner.deleteObject(bucket, key)
-  }
-  setObjectTags(
-    bucket: string,
-    key: string,
-    tags: Readonly<Record<string, string>>,
-  ): Promise<void> {
-    return this.inner.setObjectTags(bucket, key, tags)
-  }
-  listObjects(bucket: string, q: ListObjectsQuery): Promise<ListObjectsPage> {
-    return this.inner.listObjects(bucket, q)
-  }
-  createUpload(u: UploadRecord): Promise<void> {
-    return this.inner.createUpload(u)
-  }
-  getUpload(bucket: string, key: string, uploadId: string): Promise<UploadRecord | undefined> {
-    return this.inner.getUpload(bucket, key, uploadId)
-  }
-  putPart(uploadId: string, p: PartRecord): Promise<{ readonly replaced?: BodyRef }> {
-    return this.inner.putPart(uploadId, p)
-  }
-  getPart(uploadId: string, partNumber: number): Promise<PartRecord | undefined> {
-    return this.inner.getPart(uploadId, partNumber)
-  }
-  listParts(uploadId: string, after: number, max: number): Promise<readonly PartRecord[]> {
-    return this.inner.listParts(uploadId, after, max)
-  }
-  listUploads(bucket: string, q: ListUploadsQuery): Promise<ListUploadsPage> {
-    return this.inner.listUploads(bucket, q)
-  }
-  completeUpload(
-    uploadId: string,
-    o: ObjectRecord,
-    usedParts: readonly number[],
-    conditions?: WriteConditions,
-  ): Promise<{ readonly replaced?: BodyRef; readonly unused: readonly BodyRef[] }> {
-    return this.inner.completeUpload(uploadId, o, usedParts, conditions)
-  }
-  abortUpload(uploadId: string): Promise<readonly BodyRef[]> {
-    return this.inner.abortUpload(uploadId)
-  }
-  isBlobReferenced(ref: string): Promise<boolean> {
-    return this.inner.isBlobReferenced(ref)
-  }
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.unsubscribe()
     return this.inner.close()
   }
