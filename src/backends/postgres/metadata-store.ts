@@ -25,17 +25,14 @@ import type {
   BodyRef,
   BucketRecord,
   BucketSubresource,
-  ChecksumAlgorithm,
   ListObjectsPage,
   ListObjectsQuery,
   ListUploadsPage,
   ListUploadsQuery,
   MetadataStore,
-  ObjectHeaders,
   ObjectRecord,
   ObjectSummary,
   PartRecord,
-  StoredChecksum,
   UploadRecord,
   WriteConditions,
 } from '../../storage/metadata-store.js'
@@ -45,7 +42,21 @@ import { compareKeys, successor } from '../../lib/key-order.js'
 import type pg from 'pg'
 import { runMigrations, storageError, type PgDatabase, type Queryable } from './db.js'
 import { METADATA_MIGRATIONS } from './migrations/metadata.js'
-import { decodeRef, encodeRef, type EncodedRef } from '../relational/body-ref.js'
+import {
+  bodyFromColumns,
+  bodyRefText,
+  objectMetaOf,
+  partFromRow,
+  sameBody,
+  SUMMARY_COLS,
+  summaryFromRow,
+  uploadFromRow,
+  uploadMetaOf,
+  type BodyColumns,
+  type ObjectRow,
+  type PartRow,
+  type UploadRow,
+} from '../relational/rows.js'
 
 export interface PgMetadataStoreOptions {
   /** Where committed changes are announced (caches subscribe there). */
@@ -58,66 +69,13 @@ export interface PgMetadataStoreOptions {
 // Row encoding (body refs: relational/body-ref.ts, shared with SQLite, so the ledger triggers
 // and isBlobReferenced read both alike)
 
-interface BodyColumns {
-  readonly body_kind: string
-  /** JSONB: the driver hands it back parsed. */
-  readonly body_ref: EncodedRef | null
-  readonly body: Buffer | null
-}
-
 /** [body_kind, body_ref (JSON text for the JSONB column), body]. */
 function bodyParams(ref: BodyRef): [string, string | null, Buffer | null] {
   if (ref.kind === 'inline') return ['inline', null, ref.bytes]
-  return [ref.kind, JSON.stringify(encodeRef(ref)), null]
+  return [ref.kind, bodyRefText(ref), null]
 }
 
-function bodyFromColumns(c: BodyColumns): BodyRef {
-  if (c.body_kind === 'inline') return { kind: 'inline', bytes: c.body ?? Buffer.alloc(0) }
-  if (c.body_ref === null) throw new Error(`object body of kind ${c.body_kind} has no ref`)
-  return decodeRef(c.body_ref)
-}
-
-function sameBody(a: BodyRef, b: BodyRef): boolean {
-  return JSON.stringify(encodeRef(a)) === JSON.stringify(encodeRef(b))
-}
-
-interface ObjectMeta {
-  h: ObjectHeaders
-  m: Record<string, string>
-  c?: StoredChecksum
-  p?: number[]
-}
-
-interface ObjectRow {
-  bucket: string
-  key: string
-  size: string
-  etag: string
-  last_modified: string
-  owner: string
-  meta: string
-  tags: string
-}
-
-const SUMMARY_COLS = 'bucket, key, size, etag, last_modified, owner, meta, tags'
 const BODY_COLS = 'body_kind, body_ref, body'
-
-function summaryFromRow(r: ObjectRow): ObjectSummary {
-  const meta = JSON.parse(r.meta) as ObjectMeta
-  return {
-    bucket: r.bucket,
-    key: r.key,
-    size: Number(r.size),
-    etag: r.etag,
-    lastModified: Number(r.last_modified),
-    headers: meta.h,
-    userMetadata: meta.m,
-    tags: JSON.parse(r.tags) as Record<string, string>,
-    ownerAccountId: r.owner,
-    ...(meta.c !== undefined ? { checksum: meta.c } : {}),
-    ...(meta.p !== undefined ? { partSizes: meta.p } : {}),
-  }
-}
 
 interface BucketRow {
   name: string
@@ -132,60 +90,6 @@ function bucketFromRow(r: BucketRow): BucketRecord {
     accountId: r.account_id,
     createdAt: Number(r.created_at),
     region: r.region,
-  }
-}
-
-interface UploadMeta {
-  h: ObjectHeaders
-  m: Record<string, string>
-  t: Record<string, string>
-  ca?: ChecksumAlgorithm
-  ct?: 'FULL_OBJECT' | 'COMPOSITE'
-}
-
-interface UploadRow {
-  upload_id: string
-  bucket: string
-  key: string
-  initiated_at: string
-  owner: string
-  initiator: string
-  meta: string
-}
-
-function uploadFromRow(r: UploadRow): UploadRecord {
-  const meta = JSON.parse(r.meta) as UploadMeta
-  return {
-    uploadId: r.upload_id,
-    bucket: r.bucket,
-    key: r.key,
-    initiatedAt: Number(r.initiated_at),
-    headers: meta.h,
-    userMetadata: meta.m,
-    tags: meta.t,
-    ownerAccountId: r.owner,
-    initiator: r.initiator,
-    ...(meta.ca !== undefined ? { checksumAlgorithm: meta.ca } : {}),
-    ...(meta.ct !== undefined ? { checksumType: meta.ct } : {}),
-  }
-}
-
-interface PartRow extends BodyColumns {
-  part_number: number
-  size: string
-  etag: string
-  last_modified: string
-  checksum: string | null
-}
-
-function partFromRow(r: PartRow): PartRecord {
-  return {
-    partNumber: r.part_number,
-    size: Number(r.size),
-    etag: r.etag,
-    lastModified: Number(r.last_modified),
-    body: bodyFromColumns(r),
-    ...(r.checksum !== null ? { checksum: JSON.parse(r.checksum) as StoredChecksum } : {}),
   }
 }
 
@@ -364,12 +268,7 @@ export class PgMetadataStore implements MetadataStore {
       `DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING ${BODY_COLS}`,
       [o.bucket, o.key],
     )
-    const meta: ObjectMeta = {
-      h: o.headers,
-      m: { ...o.userMetadata },
-      ...(o.checksum !== undefined ? { c: o.checksum } : {}),
-      ...(o.partSizes !== undefined ? { p: [...o.partSizes] } : {}),
-    }
+    const meta = objectMetaOf(o)
     await c.query(
       `INSERT INTO objects
         (bucket, key, size, etag, last_modified, owner, meta, tags, body_kind, body_ref, body)
@@ -658,13 +557,7 @@ export class PgMetadataStore implements MetadataStore {
     return this.write(
       (c) => requireBucket(c, u.bucket),
       async (c) => {
-        const meta: UploadMeta = {
-          h: u.headers,
-          m: { ...u.userMetadata },
-          t: { ...u.tags },
-          ...(u.checksumAlgorithm !== undefined ? { ca: u.checksumAlgorithm } : {}),
-          ...(u.checksumType !== undefined ? { ct: u.checksumType } : {}),
-        }
+        const meta = uploadMetaOf(u)
         await c.query(
           `INSERT INTO uploads (upload_id, bucket, key, initiated_at, owner, initiator, meta)
            VALUES ($1, $2, $3, $4, $5, $6, $7)`,

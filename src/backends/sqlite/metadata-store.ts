@@ -22,17 +22,14 @@ import type {
   BodyRef,
   BucketRecord,
   BucketSubresource,
-  ChecksumAlgorithm,
   ListObjectsPage,
   ListObjectsQuery,
   ListUploadsPage,
   ListUploadsQuery,
   MetadataStore,
-  ObjectHeaders,
   ObjectRecord,
   ObjectSummary,
   PartRecord,
-  StoredChecksum,
   UploadRecord,
   WriteConditions,
 } from '../../storage/metadata-store.js'
@@ -43,7 +40,21 @@ import { GroupCommit } from './group-commit.js'
 import { prepareClose } from './wal-sync.js'
 import { compareKeys, successor } from '../../lib/key-order.js'
 import { METADATA_MIGRATIONS } from './migrations/metadata.js'
-import { decodeRef, encodeRef, type EncodedRef } from '../relational/body-ref.js'
+import {
+  bodyFromColumns,
+  bodyRefText,
+  objectMetaOf,
+  partFromRow,
+  sameBody,
+  SUMMARY_COLS,
+  summaryFromRow,
+  uploadFromRow,
+  uploadMetaOf,
+  type BodyColumns,
+  type ObjectRow,
+  type PartRow,
+  type UploadRow,
+} from '../relational/rows.js'
 
 export interface SqliteMetadataStoreOptions {
   /** Accepted for symmetry with the other stores; records carry their own timestamps. */
@@ -63,115 +74,9 @@ export interface SqliteMetadataStoreOptions {
 // ---------------------------------------------------------------------------------------------
 // Row encoding
 
-interface BodyColumns {
-  readonly body_kind: string
-  readonly body_ref: string | null
-  readonly body: Buffer | null
-}
-
 function bodyColumns(ref: BodyRef): BodyColumns {
   if (ref.kind === 'inline') return { body_kind: 'inline', body_ref: null, body: ref.bytes }
-  return { body_kind: ref.kind, body_ref: JSON.stringify(encodeRef(ref)), body: null }
-}
-
-function bodyFromColumns(c: BodyColumns): BodyRef {
-  if (c.body_kind === 'inline') return { kind: 'inline', bytes: c.body ?? Buffer.alloc(0) }
-  return decodeRef(JSON.parse(c.body_ref ?? '{}') as EncodedRef)
-}
-
-interface ObjectMeta {
-  h: ObjectHeaders
-  m: Record<string, string>
-  c?: StoredChecksum
-  p?: number[]
-}
-
-interface ObjectRow {
-  bucket: string
-  key: string
-  size: number
-  etag: string
-  last_modified: number
-  owner: string
-  meta: string
-  tags: string
-}
-
-const SUMMARY_COLS = 'bucket, key, size, etag, last_modified, owner, meta, tags'
-
-function summaryFromRow(r: ObjectRow): ObjectSummary {
-  const meta = JSON.parse(r.meta) as ObjectMeta
-  return {
-    bucket: r.bucket,
-    key: r.key,
-    size: r.size,
-    etag: r.etag,
-    lastModified: r.last_modified,
-    headers: meta.h,
-    userMetadata: meta.m,
-    tags: JSON.parse(r.tags) as Record<string, string>,
-    ownerAccountId: r.owner,
-    ...(meta.c !== undefined ? { checksum: meta.c } : {}),
-    ...(meta.p !== undefined ? { partSizes: meta.p } : {}),
-  }
-}
-
-interface UploadMeta {
-  h: ObjectHeaders
-  m: Record<string, string>
-  t: Record<string, string>
-  ca?: ChecksumAlgorithm
-  ct?: 'FULL_OBJECT' | 'COMPOSITE'
-}
-
-interface UploadRow {
-  upload_id: string
-  bucket: string
-  key: string
-  initiated_at: number
-  owner: string
-  initiator: string
-  meta: string
-}
-
-function uploadFromRow(r: UploadRow): UploadRecord {
-  const meta = JSON.parse(r.meta) as UploadMeta
-  return {
-    uploadId: r.upload_id,
-    bucket: r.bucket,
-    key: r.key,
-    initiatedAt: r.initiated_at,
-    headers: meta.h,
-    userMetadata: meta.m,
-    tags: meta.t,
-    ownerAccountId: r.owner,
-    initiator: r.initiator,
-    ...(meta.ca !== undefined ? { checksumAlgorithm: meta.ca } : {}),
-    ...(meta.ct !== undefined ? { checksumType: meta.ct } : {}),
-  }
-}
-
-interface PartRow extends BodyColumns {
-  part_number: number
-  size: number
-  etag: string
-  last_modified: number
-  checksum: string | null
-}
-
-function partFromRow(r: PartRow): PartRecord {
-  return {
-    partNumber: r.part_number,
-    size: r.size,
-    etag: r.etag,
-    lastModified: r.last_modified,
-    body: bodyFromColumns(r),
-    ...(r.checksum !== null ? { checksum: JSON.parse(r.checksum) as StoredChecksum } : {}),
-  }
-}
-
-function sameBody(a: BodyRef, b: BodyRef): boolean {
-  return JSON.stringify(encodeRef(a)) === JSON.stringify(encodeRef(b))
+  return { body_kind: ref.kind, body_ref: bodyRefText(ref), body: null }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,12 +149,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   private upsertObject(o: ObjectRecord): BodyRef | undefined {
     const replaced = this.objectBody(o.bucket, o.key)
-    const meta: ObjectMeta = {
-      h: o.headers,
-      m: { ...o.userMetadata },
-      ...(o.checksum !== undefined ? { c: o.checksum } : {}),
-      ...(o.partSizes !== undefined ? { p: [...o.partSizes] } : {}),
-    }
+    const meta = objectMetaOf(o)
     const b = bodyColumns(o.body)
     // A replacement is DELETE then INSERT (not INSERT OR REPLACE): the blob ledger's AFTER DELETE
     // trigger records the dropped body in this transaction, and a new key runs no trigger.
@@ -532,13 +432,7 @@ export class SqliteMetadataStore implements MetadataStore {
   createUpload(u: UploadRecord): Promise<void> {
     return this.write(() => {
       this.requireBucket(u.bucket)
-      const meta: UploadMeta = {
-        h: u.headers,
-        m: { ...u.userMetadata },
-        t: { ...u.tags },
-        ...(u.checksumAlgorithm !== undefined ? { ca: u.checksumAlgorithm } : {}),
-        ...(u.checksumType !== undefined ? { ct: u.checksumType } : {}),
-      }
+      const meta = uploadMetaOf(u)
       prepare(
         this.db,
         `INSERT INTO uploads (upload_id, bucket, key, initiated_at, owner, initiator, meta)
