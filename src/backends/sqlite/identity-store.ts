@@ -27,124 +27,22 @@ import type {
   SessionRow,
   UserRow,
 } from '../../storage/identity-store.js'
-import type { RoleName as UserRole } from '../../policy/roles.js'
 import { prepare, runMigrations, type Database } from './db.js'
 import { IDENTITY_MIGRATIONS, PENDING_SECRETS_MIGRATIONS } from './identity-migrations.js'
 import { GroupCommit } from './group-commit.js'
 import { MemoryChangeFeed } from '../memory/change-feed.js'
+import {
+  toAccount,
+  toKey,
+  toSession,
+  toUser,
+  type AccountDb,
+  type KeyDb,
+  type SessionDb,
+  type UserDb,
+} from '../relational/identity-rows.js'
 
 export { IDENTITY_MIGRATIONS, PENDING_SECRETS_MIGRATIONS }
-
-interface AccountDb {
-  id: string
-  name: string
-  type: 'customer' | 'reseller'
-  reseller_id: string | null
-  created_at: number
-  allowlist: string
-  master_access_key_id: string
-  master_secret: string
-  secret_version: number
-  version: number
-}
-interface UserDb {
-  id: string
-  account_id: string
-  username: string
-  password_hash: string
-  role: UserRole
-  is_active: number
-  email: string | null
-  firstname: string | null
-  lastname: string | null
-  policy: string | null
-  totp_secret: string | null
-  created_at: number
-  last_access: number | null
-  version: number
-}
-interface KeyDb {
-  access_key_id: string
-  user_id: string
-  secret: string
-  created_at: number
-}
-interface SessionDb {
-  access_key_id: string
-  account_id: string
-  quota_key: string
-  user_id: string | null
-  origin_key_id: string | null
-  parent: string
-  secret: string
-  token_hmac: string | null
-  session_name: string
-  policies: string
-  role_name: string
-  role_id: string
-  issued_at: number
-  expires_at: number
-  revoked: number
-}
-
-/** Spread helper: `{ key: value }` only when value is not null (exactOptionalPropertyTypes-safe). */
-function opt<K extends string, V>(key: K, v: V | null | undefined): { [P in K]?: V } {
-  return (v === null || v === undefined ? {} : { [key]: v }) as { [P in K]?: V }
-}
-
-function toAccount(r: AccountDb): AccountRow {
-  return {
-    id: r.id,
-    name: r.name,
-    type: r.type,
-    ...opt('resellerId', r.reseller_id),
-    createdAt: r.created_at,
-    allowlist: JSON.parse(r.allowlist) as string[],
-    masterAccessKeyId: r.master_access_key_id,
-    masterSecret: r.master_secret,
-    secretVersion: r.secret_version,
-    version: r.version,
-  }
-}
-
-function toUser(r: UserDb): UserRow {
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    username: r.username,
-    passwordHash: r.password_hash,
-    role: r.role,
-    isActive: r.is_active === 1,
-    ...opt('email', r.email),
-    ...opt('firstname', r.firstname),
-    ...opt('lastname', r.lastname),
-    ...opt('policy', r.policy),
-    ...opt('totpSecret', r.totp_secret),
-    createdAt: r.created_at,
-    ...opt('lastAccess', r.last_access),
-    version: r.version,
-  }
-}
-
-function toSession(r: SessionDb): SessionRow {
-  return {
-    accessKeyId: r.access_key_id,
-    accountId: r.account_id,
-    quotaKey: r.quota_key,
-    ...opt('userId', r.user_id),
-    ...opt('originKeyId', r.origin_key_id),
-    parent: r.parent,
-    secret: r.secret,
-    ...opt('tokenHmac', r.token_hmac),
-    sessionName: r.session_name,
-    policies: r.policies,
-    roleName: r.role_name,
-    roleId: r.role_id,
-    issuedAt: r.issued_at,
-    expiresAt: r.expires_at,
-    revoked: r.revoked === 1,
-  }
-}
 
 function userParams(u: UserRow): Record<string, unknown> {
   return {
@@ -196,15 +94,6 @@ function guard<T>(what: string, fn: () => T): T {
       )
     }
     throw e
-  }
-}
-
-function toKey(k: KeyDb): AccessKeyRow {
-  return {
-    accessKeyId: k.access_key_id,
-    userId: k.user_id,
-    secret: k.secret,
-    createdAt: k.created_at,
   }
 }
 
