@@ -6,6 +6,7 @@
  */
 import { jsonResponse, type HttpResponse } from '../http/http-response.js'
 import { IamError, type IamErrorCode } from '../iam/types.js'
+import { isUnavailableError } from '../lib/unavailable.js'
 
 export type AdminErrorCode =
   | 'ValidationError'
@@ -16,6 +17,7 @@ export type AdminErrorCode =
   | 'Conflict'
   | 'TooManyRequests'
   | 'InternalError'
+  | 'ServiceUnavailable'
 
 export const ADMIN_ERRORS = {
   ValidationError: { status: 400, message: 'The request is not valid' },
@@ -26,6 +28,10 @@ export const ADMIN_ERRORS = {
   Conflict: { status: 409, message: 'Already exists' },
   TooManyRequests: { status: 429, message: 'Too many requests; try again later' },
   InternalError: { status: 500, message: 'Internal error' },
+  ServiceUnavailable: {
+    status: 503,
+    message: 'The database is unavailable; try again shortly',
+  },
 } as const satisfies Record<AdminErrorCode, { status: number; message: string }>
 
 const FROM_IAM = {
@@ -51,6 +57,7 @@ export class AdminError extends Error {
 export function toAdminError(e: unknown): AdminError | undefined {
   if (e instanceof AdminError) return e
   if (e instanceof IamError) return new AdminError(FROM_IAM[e.code], e.message, e.retryAfter)
+  if (isUnavailableError(e)) return new AdminError('ServiceUnavailable', undefined, 1)
   return undefined
 }
 

@@ -141,6 +141,7 @@ export async function startApp(
         sts,
         admin,
         isReady: () => ready,
+        isCurrent: () => stores.changes.current,
         ...(domain !== undefined
           ? { isBucketHost: (h: string) => bucketOfHost(h, domain) !== undefined }
           : {}),

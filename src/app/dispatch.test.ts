@@ -39,6 +39,7 @@ function surfaces(domain?: string): Surfaces & { hit: string[] } {
     sts: async () => (hit.push('sts'), { status: 200 }),
     admin: async () => (hit.push('admin'), { status: 200 }),
     isReady: () => true,
+    isCurrent: () => true,
     ...(domain !== undefined
       ? { isBucketHost: (h: string) => bucketOfHost(h, domain) !== undefined }
       : {}),
@@ -117,6 +118,29 @@ describe('dispatch', () => {
     expect(
       await surfaceOf(req('GET', '/health', { host: '10.0.0.5:9000' }), 's3.example.com'),
     ).toBe('health')
+  })
+})
+
+describe('a node that is not current (may have missed revocations)', () => {
+  const stale = (): Surfaces & { hit: string[] } => ({ ...surfaces(), isCurrent: () => false })
+  it('answers 503 in each surface format and reaches no surface; /health still answers', async () => {
+    const s = stale()
+    const s3 = await dispatch(req('GET', '/b/k', { authorization: V4 }), ctx, s)
+    expect(s3.status).toBe(503)
+    expect(String(s3.body)).toContain('<Code>SlowDown</Code>')
+    expect(s3.headers?.['retry-after']).toBe('1')
+    const sts = await dispatch(
+      req('POST', '/', { 'content-type': 'application/x-www-form-urlencoded' }),
+      ctx,
+      s,
+    )
+    expect(sts.status).toBe(503)
+    expect(String(sts.body)).toContain('<Code>ServiceUnavailable</Code>')
+    const admin = await dispatch(req('GET', '/api/admin/users'), ctx, s)
+    expect(admin.status).toBe(503)
+    expect(JSON.parse(String(admin.body))).toMatchObject({ error: { code: 'ServiceUnavailable' } })
+    expect(s.hit).toEqual([])
+    expect((await dispatch(req('GET', '/health'), ctx, s)).status).toBe(200)
   })
 })
 

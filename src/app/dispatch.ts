@@ -33,6 +33,12 @@ export interface Surfaces {
   readonly admin: SurfaceHandler
   readonly isReady: () => boolean
   /**
+   * False while this node may have missed identity or bucket changes (ChangeFeed.current): every
+   * request but /health then gets 503 in its surface's format, so a node cut off from the
+   * database never authorizes from a cache that may still hold a revoked key.
+   */
+  readonly isCurrent: () => boolean
+  /**
    * True when the Host header names a virtual-hosted bucket (`bucket.<domain>`, the rule of
    * s3/addressing.ts, wired by the app): every path on such a host is an object key.
    */
@@ -96,7 +102,7 @@ export async function dispatch(
 ): Promise<HttpResponse> {
   // Only requests on the server's own paths pay for the checks below.
   if (isServerPath(raw) && !hasS3Authentication(raw) && !onBucketHost(raw, s)) {
-    if (raw.rawPath !== HEALTH_PATH) return s.admin(raw, ctx)
+    if (raw.rawPath !== HEALTH_PATH) return s.isCurrent() ? s.admin(raw, ctx) : stale(raw, ctx)
     if (raw.method === 'GET' || raw.method === 'HEAD') {
       raw.body.resume()
       return s.isReady()
@@ -104,6 +110,7 @@ export async function dispatch(
         : jsonResponse(503, { status: 'starting' })
     }
   }
+  if (!s.isCurrent()) return stale(raw, ctx)
   if (isStsRequest(raw)) {
     const body = await readBounded(raw.body, STS_MAX_BODY, {
       declaredLength: raw.headers['content-length'],
@@ -149,6 +156,32 @@ export function internalErrorAnswer(
   return {
     type: 'application/xml',
     body: renderS3Error(new S3Error('InternalError'), raw.rawPath, requestId),
+  }
+}
+
+const STALE_MESSAGE =
+  'This node is catching up with the cluster (its database connection was interrupted). Please retry.'
+
+/** 503 in the request's surface format while this node is not current (see Surfaces.isCurrent). */
+function stale(raw: RawRequest, ctx: RequestContext): HttpResponse {
+  // Whatever body is on its way is not wanted; closing beats reading a large upload to the end.
+  const headers = { 'retry-after': '1', connection: 'close' }
+  if (raw.rawPath === ADMIN_PREFIX || raw.rawPath.startsWith(`${ADMIN_PREFIX}/`))
+    return jsonResponse(
+      503,
+      { error: { code: 'ServiceUnavailable', message: STALE_MESSAGE } },
+      headers,
+    )
+  if (isStsRequest(raw))
+    return {
+      status: 503,
+      headers: { ...headers, 'content-type': 'text/xml' },
+      body: renderStsErrorXml(new StsError('ServiceUnavailable', STALE_MESSAGE), ctx.requestId),
+    }
+  return {
+    status: 503,
+    headers: { ...headers, 'content-type': 'application/xml' },
+    body: renderS3Error(new S3Error('SlowDown', STALE_MESSAGE), raw.rawPath, ctx.requestId),
   }
 }
 

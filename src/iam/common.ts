@@ -10,6 +10,7 @@
  * the call returns only once the next request sees it ("refused on the very next request").
  * @module
  */
+import { NotSettledError } from '../lib/unavailable.js'
 import type { Clock, IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
@@ -36,7 +37,7 @@ export const MAX_CHAIN_DEPTH = 8
 /** Expired sessions keep resolving this long (callers answer ExpiredToken) before the sweep. */
 export const EXPIRED_SESSION_GRACE_MS = 60 * 60_000
 /** How long a mutation waits for every cache to apply its change before answering anyway. */
-export const APPLY_TIMEOUT_MS = 5_000
+export const APPLY_TIMEOUT_MS = 10_000
 /** Compare-and-set attempts before a mutation gives up with IamError('conflict'). */
 const CAS_ATTEMPTS = 5
 
@@ -90,8 +91,9 @@ export function checkProfile(p: {
 
 /** Wait until every subscriber applied every change published so far (see the module note). */
 export async function settle(ctx: IamContext): Promise<void> {
-  if (!(await ctx.changes.applied(ctx.changes.head(), APPLY_TIMEOUT_MS)))
-    ctx.log.warn({ timeoutMs: APPLY_TIMEOUT_MS }, 'identity change not applied everywhere in time')
+  if (await ctx.changes.applied(ctx.changes.head(), APPLY_TIMEOUT_MS)) return
+  ctx.log.warn({ timeoutMs: APPLY_TIMEOUT_MS }, 'identity change not applied everywhere in time')
+  throw new NotSettledError('The change', APPLY_TIMEOUT_MS)
 }
 
 /**

@@ -4,6 +4,7 @@
  * @module
  */
 import { StorageError, type StorageErrorKind } from '../storage/errors.js'
+import { NotSettledError } from '../lib/unavailable.js'
 import { xmlEscape } from '../http/xml.js'
 import { AuthError, type AuthErrorKind } from '../auth/errors.js'
 
@@ -232,7 +233,8 @@ const KIND_TO_CODE = {
   conflict: 'InvalidRequest',
   'not-found': 'NoSuchKey',
   'too-large': 'EntityTooLarge',
-  unavailable: 'ServiceUnavailable',
+  // What AWS S3 answers when it sheds load: every SDK backs off and retries it.
+  unavailable: 'SlowDown',
 } as const satisfies Record<StorageErrorKind, S3ErrorCode>
 
 /**
@@ -295,6 +297,8 @@ export function bodyStreamError(e: unknown): S3Error {
 export function toS3Error(err: unknown, callerAccountId?: string): S3Error {
   if (err instanceof S3Error) return err
   if (err instanceof AuthError) return fromAuthError(err)
+  if (err instanceof NotSettledError)
+    return new S3Error('SlowDown', err.message, {}, { 'retry-after': '1' })
   if (err instanceof StorageError) {
     if (
       err.kind === 'bucket-exists' &&
@@ -302,6 +306,13 @@ export function toS3Error(err: unknown, callerAccountId?: string): S3Error {
       err.detail['ownerAccountId'] === callerAccountId
     )
       return new S3Error('BucketAlreadyOwnedByYou')
+    if (err.kind === 'unavailable')
+      return new S3Error(
+        'SlowDown',
+        'The service is briefly unavailable (its database or blob store is not answering). Please retry.',
+        {},
+        { 'retry-after': '1' },
+      )
     return new S3Error(KIND_TO_CODE[err.kind])
   }
   return new S3Error('InternalError')

@@ -91,7 +91,7 @@ describe('S3 pipeline', () => {
     expect(codeOf(after.body)).not.toBe('SlowDown')
   })
 
-  it('maps an unavailable store to ServiceUnavailable with Retry-After', async () => {
+  it('maps an unavailable store to 503 SlowDown with Retry-After', async () => {
     const { p } = await pipeline(undefined, (m) => {
       const failing = Object.create(m) as MetadataStore
       Object.assign(failing, {
@@ -101,7 +101,7 @@ describe('S3 pipeline', () => {
     })
     const r = await p.handle(raw('GET', '/b/k'), ctx)
     expect(r.status).toBe(503)
-    expect(codeOf(r.body)).toBe('ServiceUnavailable')
+    expect(codeOf(r.body)).toBe('SlowDown')
     expect(r.headers?.['retry-after']).toBe('1')
   })
 

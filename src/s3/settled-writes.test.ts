@@ -32,8 +32,8 @@ describe('settleBucketWrites', () => {
     const set = meta.setBucketSubresource('b', 'policy', '{}')
     await new Promise((r) => setTimeout(r, 10))
     expect(asked).toHaveLength(2)
-    release(false) // a timeout still answers
-    await set
+    release(false) // a timeout: saved, but not confirmed everywhere → 503, never a silent success
+    await expect(set).rejects.toMatchObject({ name: 'NotSettledError', unavailable: true })
     expect(await meta.getBucketSubresource('b', 'policy')).toBe('{}')
   })
 })

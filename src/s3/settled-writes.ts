@@ -7,12 +7,13 @@
  * do (iam/common.ts settle): a policy put on one node holds on every node for the next request.
  * @module
  */
+import { NotSettledError } from '../lib/unavailable.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
 import type { BucketRecord, BucketSubresource, MetadataStore } from '../storage/metadata-store.js'
 import { MetadataStoreDecorator } from '../storage/metadata-store-decorator.js'
 
 /** How long a bucket write waits for the other nodes before answering anyway. */
-export const BUCKET_APPLY_TIMEOUT_MS = 5_000
+export const BUCKET_APPLY_TIMEOUT_MS = 10_000
 
 /**
  * `meta` with its bucket writes waiting on `changes.applied()` after they commit. A plain
@@ -30,9 +31,13 @@ class SettledBucketWrites extends MetadataStoreDecorator {
     this.changes = changes
   }
 
-  /** Timed out: a node is slow or gone; answer anyway, as IAM writes do. */
+  /**
+   * Timed out: a live node has not applied the change, so the write is saved but may not hold
+   * everywhere yet; 503 SlowDown says so (a retry of these writes is harmless).
+   */
   private async settled(): Promise<void> {
-    await this.changes.applied(this.changes.head(), BUCKET_APPLY_TIMEOUT_MS)
+    if (!(await this.changes.applied(this.changes.head(), BUCKET_APPLY_TIMEOUT_MS)))
+      throw new NotSettledError('The bucket change', BUCKET_APPLY_TIMEOUT_MS)
   }
 
   override async createBucket(b: BucketRecord): Promise<void> {

@@ -71,4 +71,13 @@ export interface BlobLedger {
   due(now: number, limit: number): Promise<BlobLedgerDue>
   /** The collector dealt with `refs` (deleted, or found referenced): drop every entry. */
   forget(refs: readonly string[]): Promise<void>
+  /**
+   * Run `fn` (one collector pass) as the only collector of everything sharing this ledger, or
+   * not at all (undefined) when another node's pass is running. Why one elected collector: two
+   * nodes reading the same due entries would race each other's deletes and `forget`s, and an
+   * operator reading the logs wants one node's account of what was collected. A node that dies
+   * mid-pass must not keep the lead (PostgreSQL: a session advisory lock on the connection the
+   * pass holds). One process alone (memory, SQLite) always leads.
+   */
+  lead<T>(fn: () => Promise<T>): Promise<T | undefined>
 }

@@ -50,6 +50,14 @@ export interface ChangeFeed {
   publish(changes: readonly Change[]): number
   /** The sequence number of the last change this feed delivered (0 before any). */
   head(): number
+  /**
+   * Whether this node's caches may be trusted for the next request. False while a node sharing
+   * the feed may have missed changes: it lost touch with the database long enough that other
+   * nodes' `applied()` stopped waiting for it, or it missed notifications and has not finished
+   * reloading. Checked on every request (app/dispatch.ts): a node that is not current answers 503
+   * rather than authorize from a cache that may still hold a revoked key. Always true in-process.
+   */
+  readonly current: boolean
   subscribe(s: ChangeSubscriber): () => void
   /**
    * Resolves true once every subscriber has applied every change up to `seq` (on every live node

@@ -29,4 +29,9 @@ export class StorageError extends Error {
     this.kind = kind
     this.detail = detail
   }
+
+  /** lib/unavailable.ts: the surfaces answer 503 for this without importing storage. */
+  get unavailable(): boolean {
+    return this.kind === 'unavailable'
+  }
 }

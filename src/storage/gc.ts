@@ -5,8 +5,8 @@
  * between the blob's put and the metadata commit, or between the commit and its settlement) are
  * deleted only if no metadata record references the blob; a referenced one is just forgotten.
  * It never scans every blob and never races a live write that is younger than the orphan grace
- * period, so it can run at any time, on any node, while the server serves: the composition root
- * runs it shortly after start and then every minute (`startBlobCollector`).
+ * period, so it can run at any time while the server serves: the composition root runs it shortly
+ * after start and then every minute (`startBlobCollector`), on whichever node the ledger elects.
  * @module
  */
 import type { Logger } from '../lib/logger.js'
@@ -66,7 +66,9 @@ export function startBlobCollector(o: {
   let stopped = false
   const pass = (): void => {
     if (stopped || running !== undefined) return
-    running = collectGarbage(o.ledger, o.blobs, o.metadata, o.now(), o.log)
+    // One pass at a time in the cluster too: the ledger elects the collector (BlobLedger.lead).
+    running = o.ledger
+      .lead(() => collectGarbage(o.ledger, o.blobs, o.metadata, o.now(), o.log))
       .then(
         () => undefined,
         (err: unknown) =>

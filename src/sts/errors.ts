@@ -9,6 +9,7 @@
 import { AuthError, type AuthErrorKind } from '../auth/errors.js'
 import { xmlEscape } from '../http/xml.js'
 import { IamError } from '../iam/types.js'
+import { isUnavailableError } from '../lib/unavailable.js'
 import { PolicyError } from '../policy/types.js'
 
 export const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/'
@@ -24,6 +25,7 @@ export type StsErrorCode =
   | 'MissingAuthenticationToken'
   | 'NotImplemented'
   | 'PackedPolicyTooLarge'
+  | 'ServiceUnavailable'
   | 'SignatureDoesNotMatch'
   | 'Throttling'
   | 'ValidationError'
@@ -64,6 +66,10 @@ export const STS_ERRORS = {
     status: 403,
     message:
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+  },
+  ServiceUnavailable: {
+    status: 503,
+    message: 'The request has failed due to a temporary failure of the server.',
   },
   Throttling: { status: 400, message: 'Rate exceeded' },
   ValidationError: { status: 400, message: '1 validation error detected' },
@@ -183,6 +189,8 @@ export function toStsError(err: unknown): StsError {
   if (err instanceof StsError) return err
   if (err instanceof AuthError) return fromAuthError(err)
   if (err instanceof PolicyError) return new StsError('MalformedPolicyDocument', err.message)
+  if (isUnavailableError(err))
+    return new StsError('ServiceUnavailable', undefined, { retryAfter: 1 })
   if (err instanceof IamError) {
     switch (err.code) {
       case 'throttled':

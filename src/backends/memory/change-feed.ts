@@ -18,6 +18,11 @@ export class MemoryChangeFeed implements ChangeFeed {
     this.onError = opts.onError ?? (() => {})
   }
 
+  /** One process: every change is applied before `publish` returns. */
+  get current(): boolean {
+    return true
+  }
+
   publish(changes: readonly Change[]): number {
     for (const c of changes) {
       const seq = ++this.seq

@@ -148,6 +148,7 @@ describe('commitWrite', () => {
       retire: () => Promise.reject(new Error('disk full')),
       due: (n, l) => inner.due(n, l),
       forget: (r) => inner.forget(r),
+      lead: (fn) => fn(),
     }
     const { blobs, io, write } = setup(flaky, log)
     const old = await blobOf(blobs, inner)

@@ -174,3 +174,56 @@ describe('postgres blob ledger with the metadata store', () => {
     expect(await meta.isBlobReferenced('uploaded1')).toBe(false)
   })
 })
+
+describe('postgres blob ledger: one elected collector', () => {
+  it('a second node skips its pass while one leads, and leads once the first is done or dead', async (ctx) => {
+    if (server === undefined) return ctx.skip(SKIP)
+    const url = await server.createDatabase()
+    const dbA = await openPostgres(url)
+    const dbB = await openPostgres(url)
+    try {
+      const a = await PgBlobLedger.open(dbA, GRACE)
+      const b = await PgBlobLedger.open(dbB, GRACE)
+      let finish!: () => void
+      const held = new Promise<void>((r) => (finish = r))
+      let started!: () => void
+      const leading = new Promise<void>((r) => (started = r))
+      const aPass = a.lead(async () => {
+        started()
+        await held
+        return 'a'
+      })
+      await leading
+      expect(await b.lead(async () => 'b')).toBeUndefined()
+      finish()
+      expect(await aPass).toBe('a')
+      expect(await b.lead(async () => 'b')).toBe('b')
+
+      // A node that dies mid-pass (its connection is cut) loses the lead with its connection.
+      let started2!: () => void
+      const leading2 = new Promise<void>((r) => (started2 = r))
+      void a
+        .lead(() => {
+          started2()
+          return new Promise<string>(() => {})
+        })
+        .catch(() => {})
+      await leading2
+      expect(await b.lead(async () => 'b')).toBeUndefined()
+      await dbB.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks
+         WHERE locktype = 'advisory' AND objid = 7204519 AND granted`,
+      )
+      let led: string | undefined
+      for (let i = 0; i < 50 && led === undefined; i++) {
+        led = await b.lead(async () => 'b')
+        if (led === undefined) await new Promise((r) => setTimeout(r, 20))
+      }
+      expect(led).toBe('b')
+    } finally {
+      // A's stuck pass never gives its connection back: do not wait for its pool.
+      void dbA.close().catch(() => {})
+      await dbB.close()
+    }
+  })
+})

@@ -12,6 +12,7 @@
  * tables exist (open the metadata store first); a database without them has nothing to watch.
  * @module
  */
+import type pg from 'pg'
 import {
   DEFAULT_ORPHAN_GRACE_MS,
   DEFAULT_RETIRE_GRACE_MS,
@@ -19,11 +20,13 @@ import {
   type BlobLedgerDue,
   type BlobLedgerOptions,
 } from '../../storage/blob-ledger.js'
-import { runMigrations, type PgDatabase } from './db.js'
+import { runMigrations, storageError, type PgDatabase } from './db.js'
 import { BLOB_LEDGER_MIGRATIONS, BLOB_LEDGER_TRIGGER_MIGRATIONS } from './migrations/blob-ledger.js'
 
 const INTENT = 0
 const RETIRED = 1
+/** The session advisory lock the elected collector holds for the length of a pass. */
+const COLLECTOR_LOCK = 7204519
 
 export class PgBlobLedger implements BlobLedger {
   private readonly db: PgDatabase
@@ -97,5 +100,41 @@ export class PgBlobLedger implements BlobLedger {
 
   forget(refs: readonly string[]): Promise<void> {
     return this.write(refs, 'DELETE FROM blob_ledger WHERE ref = ANY($1::text[])')
+  }
+
+  /**
+   * A session-level advisory lock on one pooled connection, held for the pass: nodes that find it
+   * taken skip their turn, and a node that dies mid-pass loses its connection and with it the lead.
+   */
+  async lead<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    let client: pg.PoolClient
+    try {
+      client = await this.db.pool.connect()
+    } catch (e) {
+      throw storageError(e, 'connect')
+    }
+    let broken = false
+    const onError = (): void => {
+      broken = true
+    }
+    client.on('error', onError)
+    try {
+      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+        COLLECTOR_LOCK,
+      ])
+      if (got.rows[0]?.ok !== true) return undefined
+      try {
+        return await fn()
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [COLLECTOR_LOCK]).catch(() => {
+          broken = true // dropping the connection releases the lock
+        })
+      }
+    } catch (e) {
+      throw storageError(e, 'collector lock')
+    } finally {
+      client.off('error', onError)
+      client.release(broken)
+    }
   }
 }

@@ -229,6 +229,42 @@ describe('postgres change feed across nodes', () => {
     }
   })
 
+  it('REGRESSION stale-cache-after-failed-reload: a cache that fails to apply a change makes its node not current until a resync succeeds', async (ctx) => {
+    if (server === undefined) return ctx.skip('no PostgreSQL installed')
+    const url = await server.createDatabase()
+    const a = await node(url, { pollMs: 50 })
+    const b = await node(url, { pollMs: 50 })
+    try {
+      // B's reload of the revoked row fails (the database blinked), and so does its first resync:
+      // it must not serve from the stale row meanwhile.
+      let failures = 2
+      let resyncs = 0
+      b.feed.subscribe({
+        change: async () => {
+          if (failures > 0) {
+            failures--
+            throw new Error('reload failed')
+          }
+        },
+        resync: async () => {
+          resyncs++
+          if (failures > 0) {
+            failures--
+            throw new Error('reload failed')
+          }
+        },
+      })
+      expect(b.feed.current).toBe(true)
+      a.feed.publish([{ kind: 'user', id: 'u1' }])
+      await vi.waitFor(() => expect(b.feed.current).toBe(false), { timeout: 5_000 })
+      await vi.waitFor(() => expect(b.feed.current).toBe(true), { timeout: 5_000 })
+      expect(resyncs).toBe(2)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
   it('old rows applied everywhere are pruned; close waits for pending appends', async (ctx) => {
     if (server === undefined) return ctx.skip('no PostgreSQL installed')
     const url = await server.createDatabase()

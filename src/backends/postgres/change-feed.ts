@@ -129,6 +129,8 @@ export class PostgresChangeFeed implements ChangeFeed {
   private clusterApplied = 0
   /** Notifications may have been missed: resync before reading on. */
   private gap = false
+  /** Resyncs whose reloads are still running (the caches are not trustworthy until they end). */
+  private resyncing = 0
   private listener: pg.Client | undefined
   private tick: NodeJS.Timeout | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
@@ -159,12 +161,16 @@ export class PostgresChangeFeed implements ChangeFeed {
 
   /**
    * Whether this node can trust its caches: it heartbeated within half of `liveMs` (so the other
-   * nodes still wait for it in `applied()`) and has missed nothing it has not resynced for. A node
-   * that is not current may have been dropped from the live set, so an admin call elsewhere may
-   * have returned without it: not on the port yet (see the report), for a cache to bypass itself.
+   * nodes still wait for it in `applied()`) and has missed nothing it has not finished resyncing
+   * for. A node that is not current may have been dropped from the live set, so an admin call
+   * elsewhere may have returned without it: the dispatcher answers 503 until it is current again.
+   *
+   * Why half of `liveMs`, measured from when the heartbeat was sent: the others judge liveness by
+   * the heartbeat's commit time (≥ the send time) against `liveMs`, so this node stops trusting
+   * itself at least `liveMs / 2` before anyone stops waiting for it, whatever the round trip took.
    */
   get current(): boolean {
-    return !this.gap && Date.now() - this.lastBeat < this.liveMs / 2
+    return !this.gap && this.resyncing === 0 && Date.now() - this.lastBeat < this.liveMs / 2
   }
 
   async start(): Promise<void> {
@@ -257,7 +263,12 @@ export class PostgresChangeFeed implements ChangeFeed {
 
   /** Tell every subscriber to reload (changes may have been missed). */
   private resyncAll(): void {
-    this.track(++this.seq, (s) => s.resync(), 'resync')
+    const seq = ++this.seq
+    this.track(seq, (s) => s.resync(), 'resync')
+    const reloads = this.pending.get(seq)
+    if (reloads === undefined) return
+    this.resyncing++
+    void reloads.finally(() => this.resyncing--)
   }
 
   private track(
@@ -271,13 +282,11 @@ export class PostgresChangeFeed implements ChangeFeed {
       try {
         r = call(s)
       } catch (err) {
-        this.log.error({ err, change: what }, 'change subscriber failed')
+        this.subscriberFailed(err, what)
         continue
       }
       if (r !== undefined) {
-        const w = r.catch((err: unknown) =>
-          this.log.error({ err, change: what }, 'change subscriber failed'),
-        )
+        const w = r.catch((err: unknown) => this.subscriberFailed(err, what))
         ;(waits ??= []).push(w)
       }
     }
@@ -285,6 +294,16 @@ export class PostgresChangeFeed implements ChangeFeed {
     const all = Promise.all(waits)
     this.pending.set(seq, all)
     void all.then(() => this.pending.delete(seq))
+  }
+
+  /**
+   * A cache could not apply a change (its reload read failed: the database blinked): it may still
+   * hold what the change revoked. Treat it as missed changes: not current (503) until the next
+   * poll resyncs everything, and again if that resync fails.
+   */
+  private subscriberFailed(err: unknown, what: Change | 'resync'): void {
+    this.log.error({ err, change: what }, 'change subscriber failed; resyncing')
+    this.gap = true
   }
 
   private kickFlush(): void {

@@ -142,4 +142,9 @@ export class SqliteBlobLedger implements BlobLedger {
   forget(refs: readonly string[]): Promise<void> {
     return this.write(refs, 'DELETE FROM blob_ledger WHERE ref = ?')
   }
+
+  /** One process holds this ledger: it always leads. */
+  lead<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    return fn()
+  }
 }
