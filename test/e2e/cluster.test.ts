@@ -16,6 +16,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
@@ -91,6 +92,19 @@ describe.skipIf(pg === undefined)(
         ['big.bin', big.length],
         ['small.txt', small.length],
       ])
+    })
+
+    it('REGRESSION stale-object-cache-across-nodes: overwritten or deleted on A, B reads the new state at once', async () => {
+      const sa = a.s3()
+      const sb = b.s3()
+      for (let i = 0; i < 30; i++) {
+        const v = Buffer.from(`version ${i}`)
+        await sa.send(new PutObjectCommand({ Bucket: 'shared', Key: 'hot.txt', Body: v }))
+        // B read (and may have cached) the previous version a moment ago.
+        expect((await body(sb, 'shared', 'hot.txt')).toString()).toBe(`version ${i}`)
+      }
+      await sa.send(new DeleteObjectCommand({ Bucket: 'shared', Key: 'hot.txt' }))
+      expect(await errorName(body(sb, 'shared', 'hot.txt'))).toBe('NoSuchKey')
     })
 
     it('a multipart upload with part 1 on A and part 2 on B completes on A and reads on B', async () => {

@@ -21,6 +21,12 @@ export interface TestPostgres {
   url(db: string): string
   /** A new empty database; returns its URL. */
   createDatabase(): Promise<string>
+  /**
+   * Stop the server (fast shutdown: connections are cut) and start it again on the same port and
+   * data; only for a cluster this module started (undefined for LATCHKEY_TEST_DATABASE_URL).
+   */
+  readonly halt?: () => void
+  readonly resume?: () => void
   stop(): Promise<void>
 }
 
@@ -92,20 +98,24 @@ export async function startPostgres(): Promise<TestPostgres | undefined> {
   }
   const port = await freePort()
   run(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
-  run(pgCtl, [
-    '-D',
-    data,
-    '-l',
-    join(dir, 'log'),
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
-    '-w',
-    'start',
-  ])
+  const start = (): void =>
+    run(pgCtl, [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'log'),
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+      '-w',
+      'start',
+    ])
+  start()
   const base = `postgres://postgres@127.0.0.1:${port}/postgres`
   return {
     url: (db) => `postgres://postgres@127.0.0.1:${port}/${db}`,
     createDatabase: databases(base),
+    halt: () => run(pgCtl, ['-D', data, '-m', 'fast', '-w', 'stop']),
+    resume: start,
     stop: async () => {
       try {
         run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop'])

@@ -19,7 +19,11 @@ import { MetadataStoreDecorator } from '../../storage/metadata-store-decorator.j
 export interface CachedMetadataStoreOptions {
   /** Byte budget of cached object records, inline bodies included (default 64 MiB). */
   readonly objectBytes?: number
-  /** Most object records cached (default 100 000). */
+  /**
+   * Most object records cached (default 100 000). 0: no object cache, for stores other processes
+   * write to: their object writes reach this cache through the feed only after they return, and
+   * S3 promises read-after-write (the bucket cache stays: bucket writes wait for every node).
+   */
   readonly objectEntries?: number
   /** Most bucket records (or known absences) cached before the map starts over (default 10 000). */
   readonly buckets?: number
@@ -86,6 +90,7 @@ export class CachedMetadataStore extends MetadataStoreDecorator {
   }
 
   override getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
+    if (this.maxEntries === 0) return this.inner.getObject(bucket, key)
     const ck = bucket + '\u0000' + key
     const hit = this.objectCache.get(ck)
     if (hit !== undefined) {

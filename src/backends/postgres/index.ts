@@ -59,7 +59,10 @@ export async function openPostgresStores(
     })
     const feed = changes
     inner = await PgMetadataStore.open(db, { changes: feed })
-    const metadata = new CachedMetadataStore(inner, feed)
+    // Buckets cached (their writes wait until every node applied them); object records not: a
+    // PUT on another node reaches this node's feed only after it has returned, and a GET here
+    // right after it must see it (S3's read-after-write). A small GET reads one row.
+    const metadata = new CachedMetadataStore(inner, feed, { objectEntries: 0 })
     // After the metadata store: the ledger's triggers watch its tables.
     const ledger = await PgBlobLedger.open(db)
     const identity = await PgIdentityStore.open(db, { changes: feed })
