@@ -10,7 +10,7 @@ import { commitWrite } from '../../storage/commit.js'
 import type { ObjectRecord } from '../../storage/metadata-store.js'
 import type { AccessRequirement, Operation, S3Request } from '../operation.js'
 import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../object/access.js'
-import { writeConditionError, writeConditions } from '../object/conditional.js'
+import { writeConditionError } from '../object/conditional.js'
 import { describeObject } from '../object/headers.js'
 import { checksumResponseHeaders, commitIo, ingestRequestBody } from '../object/ingest.js'
 import { parseTaggingHeader, requestTagContext } from '../object/tags.js'
@@ -47,7 +47,7 @@ export const putObject: Operation = {
     const key = keyOf(req)
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
-    await enforceWriteConditions(req, env, bucket.name, key)
+    const conditions = await enforceWriteConditions(req, env, bucket.name, key)
     const io = commitIo(req, env)
     const { written: w } = await commitWrite(io, {
       write: () => ingestRequestBody(req, io, env, { maxSize: env.limits.maxObjectSize }),
@@ -65,15 +65,11 @@ export const putObject: Operation = {
           ownerAccountId: bucket.accountId,
           ...(w.checksum === undefined ? {} : { checksum: w.checksum }),
         }
-        // The store decides If-Match / If-None-Match atomically with the write.
-        const { replaced } = await env.meta
-          .putObject(
-            record,
-            writeConditions((n) => req.header(n)),
-          )
-          .catch((e: unknown) => {
-            throw writeConditionError(e, key)
-          })
+        // The store decides If-Match / If-None-Match atomically with the write; they held at
+        // the early check, so a refusal now is a writer that committed meanwhile (409).
+        const { replaced } = await env.meta.putObject(record, conditions).catch((e: unknown) => {
+          throw writeConditionError(e, key, true)
+        })
         return { result: undefined, freed: [replaced] }
       },
     })
