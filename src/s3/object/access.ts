@@ -82,7 +82,9 @@ export async function enforceWriteConditions(
 ): Promise<WriteConditions | undefined> {
   const h = (n: string): string | undefined => req.header(n)
   if (!hasWriteConditions(h)) return undefined
-  return checkWriteConditions(h, await env.meta.getObject(bucket, key), key)
+  // Fresh: a record cached on this node may predate a write another node just acknowledged,
+  // and refusing on it would fail the If-Match the client built from that write.
+  return checkWriteConditions(h, await env.meta.getObject(bucket, key, { fresh: true }), key)
 }
 
 /** Only the `null` version exists (no versioning): any other versionId → InvalidArgument. */
