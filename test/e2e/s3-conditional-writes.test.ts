@@ -22,6 +22,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
+  PutBucketPolicyCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -29,6 +30,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
 import { startServer, type TestServer } from './harness.js'
+import { adminLogin, userWithKey } from './admin-client.js'
 import { HAS_AWS_CLI, aws } from './tools.js'
 
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex')
@@ -213,6 +215,83 @@ describe('conditional writes on one node', () => {
 
     const missing = await start('mp-missing.bin')
     expect(await outcome(missing({ IfMatch: existing.ETag! }))).toEqual(['NoSuchKey', 404])
+  })
+
+  it('REGRESSION conditional-write-policy: a bucket policy can demand conditional writes (s3:if-none-match, s3:ObjectCreationOperation), and If-Match needs s3:GetObject', async () => {
+    const admin = await adminLogin(server)
+    const user = await userWithKey(admin, 'cond-writer', 'Writer')
+    const w = server.s3(user)
+    const policy = (bucket: string, statements: object[]) =>
+      s3.send(
+        new PutBucketPolicyCommand({
+          Bucket: bucket,
+          Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+        }),
+      )
+    // AWS's own example: no object-creating write without If-None-Match; the multipart steps,
+    // which take no conditional headers, are exempt through s3:ObjectCreationOperation.
+    await s3.send(new CreateBucketCommand({ Bucket: 'create-only' }))
+    await policy('create-only', [
+      {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:PutObject',
+        Resource: 'arn:aws:s3:::create-only/*',
+        Condition: {
+          Null: { 's3:if-none-match': 'true' },
+          Bool: { 's3:ObjectCreationOperation': 'true' },
+        },
+      },
+    ])
+    const putTo = (
+      bucket: string,
+      key: string,
+      extra: { IfMatch?: string; IfNoneMatch?: string },
+    ) => outcome(w.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x', ...extra })))
+    expect(await putTo('create-only', 'a', {})).toEqual(['AccessDenied', 403])
+    expect(await putTo('create-only', 'a', { IfNoneMatch: '*' })).toEqual(['OK', 200])
+    const { UploadId } = await w.send(
+      new CreateMultipartUploadCommand({ Bucket: 'create-only', Key: 'mp' }),
+    )
+    const { ETag } = await w.send(
+      new UploadPartCommand({
+        Bucket: 'create-only',
+        Key: 'mp',
+        UploadId,
+        PartNumber: 1,
+        Body: 'part',
+      }),
+    )
+    const complete = (extra: { IfNoneMatch?: string }) =>
+      outcome(
+        w.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: 'create-only',
+            Key: 'mp',
+            UploadId,
+            MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] },
+            ...extra,
+          }),
+        ),
+      )
+    expect(await complete({})).toEqual(['AccessDenied', 403])
+    expect(await complete({ IfNoneMatch: '*' })).toEqual(['OK', 200])
+
+    // If-Match tells whether the object has that ETag: a writer who may not read may not ask.
+    await s3.send(new CreateBucketCommand({ Bucket: 'write-only' }))
+    const first = await s3.send(
+      new PutObjectCommand({ Bucket: 'write-only', Key: 'k', Body: 'v1' }),
+    )
+    await policy('write-only', [
+      {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: 'arn:aws:s3:::write-only/*',
+      },
+    ])
+    expect(await putTo('write-only', 'k', { IfMatch: first.ETag! })).toEqual(['AccessDenied', 403])
+    expect(await putTo('write-only', 'k', {})).toEqual(['OK', 200])
   })
 
   it('twenty racing If-None-Match: * PUTs: exactly one 200, the rest 412/409, one whole body, no leaked blob', async () => {

@@ -17,8 +17,13 @@ import {
   header,
   makeEnv,
   run,
+  fakeRequest,
   type TestEnv,
 } from '../object/fixtures.case.js'
+import { completeMultipartUpload } from './complete-multipart-upload.js'
+import { createMultipartUpload } from './create-multipart-upload.js'
+import { uploadPart } from './upload-part.js'
+import { uploadPartCopy } from './upload-part-copy.js'
 import { getObject } from './get-object.js'
 import { copyObject } from './copy-object.js'
 import { deleteObject } from './delete-object.js'
@@ -169,5 +174,56 @@ describe('If-Match when the key is deleted during the upload', () => {
       expect([err.code, err.status]).toEqual(['ConditionalRequestConflict', 409])
     }
     expect(await blobCount(env)).toBe(0)
+  })
+})
+
+describe('authorizing conditional writes (as AWS: bucket policies can demand them)', () => {
+  const req = (headers: Record<string, string>) =>
+    fakeRequest(env, { method: 'PUT', key: 'k', headers })
+  const arn = 'arn:aws:s3:::bkt/k'
+
+  it('PutObject, CopyObject and CompleteMultipartUpload carry s3:if-none-match / s3:if-match and s3:ObjectCreationOperation=true', () => {
+    expect(putObject.authorize(req({ 'if-none-match': '*' }))).toEqual([
+      {
+        action: 's3:PutObject',
+        resource: arn,
+        context: { 's3:ObjectCreationOperation': 'true', 's3:if-none-match': '*' },
+      },
+    ])
+    const copy = copyObject.authorize(req({ 'x-amz-copy-source': 'bkt/src', 'if-none-match': '*' }))
+    expect(copy).toEqual([
+      {
+        action: 's3:PutObject',
+        resource: arn,
+        context: {
+          's3:x-amz-copy-source': 'bkt/src',
+          's3:ObjectCreationOperation': 'true',
+          's3:if-none-match': '*',
+        },
+      },
+    ])
+    expect(completeMultipartUpload.authorize(req({}))).toEqual([
+      { action: 's3:PutObject', resource: arn, context: { 's3:ObjectCreationOperation': 'true' } },
+    ])
+  })
+
+  it('REGRESSION if-match-needs-read: If-Match also needs s3:GetObject (it tells whether the object has that ETag)', () => {
+    for (const op of [putObject, completeMultipartUpload]) {
+      const needs = op.authorize(req({ 'if-match': '"abc"' }))
+      expect(needs).toContainEqual({ action: 's3:GetObject', resource: arn })
+      expect(needs[0]?.context).toMatchObject({ 's3:if-match': '"abc"' })
+    }
+    const copy = copyObject.authorize(req({ 'x-amz-copy-source': 'bkt/src', 'if-match': '"abc"' }))
+    expect(copy).toContainEqual({ action: 's3:GetObject', resource: arn })
+    expect(putObject.authorize(req({ 'if-none-match': '*' }))).toHaveLength(1)
+  })
+
+  it('the steps of a multipart upload say s3:ObjectCreationOperation=false', () => {
+    for (const op of [createMultipartUpload, uploadPart, uploadPartCopy]) {
+      const needs = op.authorize(req({ 'if-none-match': '*', 'x-amz-copy-source': 'bkt/src' }))
+      expect(needs).toHaveLength(1)
+      expect(needs[0]?.context?.['s3:ObjectCreationOperation']).toBe('false')
+      expect(needs[0]?.context?.['s3:if-none-match']).toBeUndefined()
+    }
   })
 })

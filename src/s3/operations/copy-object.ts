@@ -28,7 +28,7 @@ import {
 } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
 import { doc, el, isoDate } from '../xml.js'
-import { putRequirement } from './put-object.js'
+import { ifMatchReadRequirement, objectCreationContext, putRequirement } from './put-object.js'
 
 export type Directive = 'COPY' | 'REPLACE'
 
@@ -61,7 +61,10 @@ const SELF_COPY =
 export const copyObject: Operation = {
   name: 'CopyObject',
   target: 'object',
-  authorize: (req) => [putRequirement(req, copyContext(req))],
+  authorize: (req) => [
+    putRequirement(req, { ...copyContext(req), ...objectCreationContext(req, true) }),
+    ...ifMatchReadRequirement(req),
+  ],
   async handle(req, env) {
     const bucket = bucketOf(req)
     const key = keyOf(req)
