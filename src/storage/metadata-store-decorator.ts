@@ -15,6 +15,7 @@ import type {
   MetadataStore,
   ObjectRecord,
   PartRecord,
+  ReadOptions,
   UploadRecord,
   WriteConditions,
 } from './metadata-store.js'
@@ -54,8 +55,8 @@ export class MetadataStoreDecorator implements MetadataStore {
   ): Promise<{ readonly replaced?: BodyRef }> {
     return this.inner.putObject(o, conditions)
   }
-  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
-    return this.inner.getObject(bucket, key)
+  getObject(bucket: string, key: string, opts?: ReadOptions): Promise<ObjectRecord | undefined> {
+    return this.inner.getObject(bucket, key, opts)
   }
   deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
     return this.inner.deleteObject(bucket, key)

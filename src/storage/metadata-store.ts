@@ -168,6 +168,17 @@ export function preconditionFailure(
   return undefined
 }
 
+/** How a read may be answered. */
+export interface ReadOptions {
+  /**
+   * Ask the store itself, past any cache in front of it: the answer reflects every write
+   * committed, on any node, before the call. For decisions a stale record must not make (the
+   * early check of a conditional write: another node's write reaches this node's cache a moment
+   * after it is acknowledged). Stores without a cache are always fresh.
+   */
+  readonly fresh?: boolean
+}
+
 export interface MetadataStore {
   // Buckets. createBucket throws StorageError('bucket-exists', { ownerAccountId }).
   createBucket(b: BucketRecord): Promise<void>
@@ -183,7 +194,7 @@ export interface MetadataStore {
   // returns what it replaced so the caller can delete its blobs. Throws 'bucket-not-found',
   // 'precondition'.
   putObject(o: ObjectRecord, conditions?: WriteConditions): Promise<{ readonly replaced?: BodyRef }>
-  getObject(bucket: string, key: string): Promise<ObjectRecord | undefined>
+  getObject(bucket: string, key: string, opts?: ReadOptions): Promise<ObjectRecord | undefined>
   /** Returns the removed body (to delete its blobs), undefined when absent. */
   deleteObject(bucket: string, key: string): Promise<BodyRef | undefined>
   /** Replace tags of an existing object; throws 'key-not-found'. */

@@ -677,6 +677,72 @@ export function metadataStoreConformance(
         expect((await s.getObject('b1', 'k'))?.etag).toBe(winner)
       })
 
+      it('race: of sixteen concurrent If-None-Match * puts exactly one wins, whole', async () => {
+        await bucket()
+        const etags = Array.from({ length: 16 }, (_, i) => i.toString(16).repeat(32))
+        const settled = await Promise.allSettled(
+          etags.map((etag, i) =>
+            s.putObject(
+              obj('b1', 'k', { etag, body: { kind: 'inline', bytes: Buffer.from(`body ${i}`) } }),
+              { ifNoneMatch: '*' },
+            ),
+          ),
+        )
+        const won = settled.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []))
+        expect(won).toHaveLength(1)
+        for (const r of settled)
+          if (r.status === 'rejected') expect((r.reason as StorageError).kind).toBe('precondition')
+        const got = await s.getObject('b1', 'k')
+        const w = won[0] ?? -1
+        expect(got?.etag).toBe(etags[w])
+        expect(got?.body).toEqual({ kind: 'inline', bytes: Buffer.from(`body ${w}`) })
+      })
+
+      it('race: a conditional completion and a conditional put of one key: exactly one wins', async () => {
+        await bucket()
+        await s.createUpload(upload('b1', 'k', 'up1'))
+        await s.putPart('up1', part(1, 'p1'))
+        const mp = obj('b1', 'k', {
+          etag: `${etagB}-1`,
+          body: { kind: 'parts', parts: [{ ref: { kind: 'blob', ref: 'p1', size: 5 }, size: 5 }] },
+        })
+        const settled = await Promise.allSettled([
+          s.completeUpload('up1', mp, [1], { ifNoneMatch: '*' }),
+          s.putObject(obj('b1', 'k', { etag: etagA }), { ifNoneMatch: '*' }),
+        ])
+        expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+        const completed = settled[0]?.status === 'fulfilled'
+        expect((await s.getObject('b1', 'k'))?.etag).toBe(completed ? `${etagB}-1` : etagA)
+        // A refused completion keeps its upload (the client may retry it elsewhere or abort).
+        expect(await s.getUpload('b1', 'k', 'up1')).toEqual(
+          completed ? undefined : upload('b1', 'k', 'up1'),
+        )
+      })
+
+      it('race: of two conditional completions of one key exactly one wins', async () => {
+        await bucket()
+        for (const id of ['up1', 'up2']) {
+          await s.createUpload(upload('b1', 'k', id))
+          await s.putPart(id, part(1, `${id}-p1`))
+        }
+        const mp = (id: string, etag: string) =>
+          obj('b1', 'k', {
+            etag: `${etag}-1`,
+            body: {
+              kind: 'parts',
+              parts: [{ ref: { kind: 'blob', ref: `${id}-p1`, size: 5 }, size: 5 }],
+            },
+          })
+        const settled = await Promise.allSettled([
+          s.completeUpload('up1', mp('up1', etagA), [1], { ifNoneMatch: '*' }),
+          s.completeUpload('up2', mp('up2', etagB), [1], { ifNoneMatch: '*' }),
+        ])
+        expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+        const first = settled[0]?.status === 'fulfilled'
+        expect((await s.getObject('b1', 'k'))?.etag).toBe(`${first ? etagA : etagB}-1`)
+        expect(await s.getUpload('b1', 'k', first ? 'up2' : 'up1')).toBeDefined()
+      })
+
       it('completing an upload honours the conditions and keeps a refused upload', async () => {
         await bucket()
         await s.putObject(obj('b1', 'k', { etag: etagA }))

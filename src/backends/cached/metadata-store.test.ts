@@ -57,6 +57,23 @@ describe('CachedMetadataStore', () => {
     expect((await cached.getObject('b', 'k'))?.etag).toBe(etag('2'))
   })
 
+  it('a fresh read skips a record the feed has not reached yet, and replaces it', async () => {
+    // Another node's write: committed in the shared store, not yet delivered to this cache.
+    const changes = new MemoryChangeFeed()
+    const inner = new MemoryMetadataStore({ changes: new MemoryChangeFeed() })
+    const cached = new CachedMetadataStore(inner, changes)
+    await inner.createBucket(bucket)
+    await inner.putObject(obj('b', 'k', { etag: etag('1') }))
+    expect((await cached.getObject('b', 'k'))?.etag).toBe(etag('1'))
+    await inner.putObject(obj('b', 'k', { etag: etag('2') }))
+    expect((await cached.getObject('b', 'k'))?.etag).toBe(etag('1')) // stale until the feed says
+    expect((await cached.getObject('b', 'k', { fresh: true }))?.etag).toBe(etag('2'))
+    expect((await cached.getObject('b', 'k'))?.etag).toBe(etag('2'))
+    await inner.deleteObject('b', 'k')
+    expect(await cached.getObject('b', 'k', { fresh: true })).toBeUndefined()
+    expect(await cached.getObject('b', 'k')).toBeUndefined()
+  })
+
   it('drops everything on resync', async () => {
     const changes = new MemoryChangeFeed()
     const inner = new MemoryMetadataStore() // publishes nothing: only resync can help

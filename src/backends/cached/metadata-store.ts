@@ -10,10 +10,19 @@
  * each cache has an epoch that every change bumps, and a load is kept only if the epoch it started
  * under is still current. On one node with SQLite the load is synchronous, so this never fires;
  * with an asynchronous store it is what keeps the cache from going stale for ever.
+ *
+ * Across nodes the feed arrives a moment after the write is acknowledged, so a read whose answer
+ * decides something another node's write must not be hidden from asks `{ fresh: true }`: it
+ * skips the cache (the early check of a conditional write, s3/object/access.ts).
  * @module
  */
 import type { Change, ChangeFeed } from '../../storage/change-feed.js'
-import type { BucketRecord, MetadataStore, ObjectRecord } from '../../storage/metadata-store.js'
+import type {
+  BucketRecord,
+  MetadataStore,
+  ObjectRecord,
+  ReadOptions,
+} from '../../storage/metadata-store.js'
 import { MetadataStoreDecorator } from '../../storage/metadata-store-decorator.js'
 
 export interface CachedMetadataStoreOptions {
@@ -89,10 +98,15 @@ export class CachedMetadataStore extends MetadataStoreDecorator {
     })
   }
 
-  override getObject(bucket: string, key: string): Promise<ObjectRecord | undefined> {
-    if (this.maxEntries === 0) return this.inner.getObject(bucket, key)
+  /** `fresh` skips the cache (ReadOptions) and puts what it read in it, unless a change came. */
+  override getObject(
+    bucket: string,
+    key: string,
+    opts?: ReadOptions,
+  ): Promise<ObjectRecord | undefined> {
+    if (this.maxEntries === 0) return this.inner.getObject(bucket, key, opts)
     const ck = bucket + '\u0000' + key
-    const hit = this.objectCache.get(ck)
+    const hit = opts?.fresh === true ? undefined : this.objectCache.get(ck)
     if (hit !== undefined) {
       // Refresh its place in the LRU order.
       this.objectCache.delete(ck)
@@ -100,8 +114,11 @@ export class CachedMetadataStore extends MetadataStoreDecorator {
       return Promise.resolve(hit)
     }
     const epoch = this.objectEpoch
-    return this.inner.getObject(bucket, key).then((record) => {
-      if (record !== undefined && epoch === this.objectEpoch) this.remember(ck, record)
+    return this.inner.getObject(bucket, key, opts).then((record) => {
+      if (epoch === this.objectEpoch) {
+        if (record !== undefined) this.remember(ck, record)
+        else this.forget(ck)
+      }
       return record
     })
   }

@@ -10,7 +10,7 @@
  * condition keys were absent there) — a known limitation shared with the pipeline design.
  * @module
  */
-import type { BucketRecord, ObjectRecord } from '../../storage/metadata-store.js'
+import type { BucketRecord, ObjectRecord, WriteConditions } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { S3Env, S3Request } from '../operation.js'
 import { checkWriteConditions, hasWriteConditions } from './conditional.js'
@@ -68,16 +68,23 @@ export async function requireWithExistingTags(
   )
 }
 
-/** Enforce If-Match / If-None-Match of a write against the current object (no-op without them). */
+/**
+ * The early check of a write's If-Match / If-None-Match against the current object, before its
+ * body is uploaded (a refusal here saves the upload). Returns the conditions to hand the store,
+ * which decides them again atomically with the commit; a refusal there means another writer
+ * changed the key meanwhile (writeConditionError with raced = true). Undefined without them.
+ */
 export async function enforceWriteConditions(
   req: S3Request,
   env: S3Env,
   bucket: string,
   key: string,
-): Promise<void> {
+): Promise<WriteConditions | undefined> {
   const h = (n: string): string | undefined => req.header(n)
-  if (!hasWriteConditions(h)) return
-  checkWriteConditions(h, await env.meta.getObject(bucket, key), key)
+  if (!hasWriteConditions(h)) return undefined
+  // Fresh: a record cached on this node may predate a write another node just acknowledged,
+  // and refusing on it would fail the If-Match the client built from that write.
+  return checkWriteConditions(h, await env.meta.getObject(bucket, key, { fresh: true }), key)
 }
 
 /** Only the `null` version exists (no versioning): any other versionId → InvalidArgument. */

@@ -114,12 +114,13 @@ export function failedRequestCondition(c: Conditions): string {
 }
 
 /**
- * Conditional writes (PutObject, CompleteMultipartUpload): `If-None-Match: *` fails with 412 when
- * the key exists; `If-Match: <etag>` needs the current object to have that ETag (404 NoSuchKey
- * when there is none, as AWS answers). Other If-None-Match values are not supported by S3 either
+ * Conditional writes (PutObject, CopyObject's destination, CompleteMultipartUpload), as AWS has
+ * them since 2024: `If-None-Match: *` fails with 412 when the key exists; `If-Match: <etag>`
+ * (quoted or not, a list, or `*`) needs the current object to have that ETag (404 NoSuchKey when
+ * there is none, as AWS answers). Other If-None-Match values are not supported by S3 either
  * (NotImplemented, thrown here before anything is read). The store decides the conditions in the
- * same transaction as the write (`putObject(o, conditions)`), so of two racing conditional
- * writers exactly one wins; undefined when the request carries none.
+ * same transaction as the write (`putObject(o, conditions)`), so of racing conditional writers,
+ * on one node or several, exactly one wins; undefined when the request carries none.
  */
 export function writeConditions(
   header: (name: string) => string | undefined,
@@ -128,7 +129,9 @@ export function writeConditions(
   const im = header('if-match')
   if (inm === undefined && im === undefined) return undefined
   if (inm !== undefined && inm.trim() !== '*')
-    throw new S3Error('NotImplemented', 'If-None-Match on writes supports only *.')
+    throw new S3Error('NotImplemented', 'If-None-Match on writes supports only *.', {
+      Header: 'If-None-Match',
+    })
   return {
     ...(inm !== undefined ? { ifNoneMatch: '*' as const } : {}),
     ...(im !== undefined ? { ifMatch: etagList(im) } : {}),
@@ -145,12 +148,15 @@ function etagList(list: string): string[] {
 }
 
 /**
- * The store's refusal of a conditional write as the S3 error clients get: 404 NoSuchKey for
- * If-Match on a missing key, else 412 PreconditionFailed naming the condition. Anything else is
- * returned unchanged.
+ * The store's refusal of a conditional write as the S3 error clients get. `raced`: the same
+ * conditions held against the object read before the body was uploaded, so another writer
+ * committed (or deleted) the key meanwhile, which AWS answers with 409 ConditionalRequestConflict
+ * ("retry"); else 404 NoSuchKey for If-Match on a missing key and 412 PreconditionFailed naming
+ * the condition. Anything else is returned unchanged.
  */
-export function writeConditionError(err: unknown, key: string): unknown {
+export function writeConditionError(err: unknown, key: string, raced = false): unknown {
   if (!(err instanceof StorageError) || err.kind !== 'precondition') return err
+  if (raced) return new S3Error('ConditionalRequestConflict', undefined, { Key: key })
   const condition = err.detail['condition'] ?? 'If-Match'
   if (condition === 'If-Match' && err.detail['current'] === 'absent')
     return new S3Error('NoSuchKey', undefined, { Key: key })
@@ -159,17 +165,18 @@ export function writeConditionError(err: unknown, key: string): unknown {
 
 /**
  * The same decision against an object read earlier: a fast refusal before a body is uploaded
- * (the store's decision at commit is the one that counts).
+ * (the store's decision at commit is the one that counts). Returns the conditions for the store.
  */
 export function checkWriteConditions(
   header: (name: string) => string | undefined,
   current: { readonly etag: string } | undefined,
   key: string,
-): void {
+): WriteConditions | undefined {
   const c = writeConditions(header)
-  if (c === undefined) return
+  if (c === undefined) return undefined
   const failed = preconditionFailure(c, current?.etag)
   if (failed !== undefined) throw writeConditionError(failed, key)
+  return c
 }
 
 /** True when a write request carries conditions (so the current object must be looked up). */

@@ -19,6 +19,7 @@ import type {
 import { commitRemoval } from '../../storage/commit.js'
 import { S3Error } from '../errors.js'
 import type { Operation, S3Request } from '../operation.js'
+import { ifMatchReadRequirement, objectCreationContext } from './put-object.js'
 import { bucketOf, keyOf, requestObjectArn } from '../object/access.js'
 import { writeConditionError, writeConditions } from '../object/conditional.js'
 import {
@@ -132,7 +133,14 @@ function location(req: S3Request, bucket: string, key: string): string {
 export const completeMultipartUpload: Operation = {
   name: 'CompleteMultipartUpload',
   target: 'object',
-  authorize: (req) => [{ action: 's3:PutObject', resource: requestObjectArn(req) }],
+  authorize: (req) => [
+    {
+      action: 's3:PutObject',
+      resource: requestObjectArn(req),
+      context: objectCreationContext(req, true),
+    },
+    ...ifMatchReadRequirement(req),
+  ],
   async handle(req, env) {
     const bucket = bucketOf(req)
     const key = keyOf(req)

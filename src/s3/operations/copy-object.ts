@@ -5,7 +5,8 @@
  * the request's; x-amz-tagging-directive likewise for tags. A copy onto itself must change
  * something (REPLACE), as in S3. Authorized as s3:PutObject on the destination with
  * s3:x-amz-copy-source and s3:x-amz-metadata-directive; s3:GetObject on the source is decided in
- * handle() (object/copy.ts).
+ * handle() (object/copy.ts). If-Match / If-None-Match: * make it a conditional write of the
+ * destination, decided by the store atomically with the commit, as for PutObject.
  * @module
  */
 import { commitWrite } from '../../storage/commit.js'
@@ -13,7 +14,8 @@ import { readBody } from '../../storage/object-bodies.js'
 import type { ObjectRecord, StoredChecksum } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { Operation, S3Request } from '../operation.js'
-import { bucketOf, keyOf } from '../object/access.js'
+import { bucketOf, enforceWriteConditions, keyOf } from '../object/access.js'
+import { writeConditionError } from '../object/conditional.js'
 import { loadCopySource } from '../object/copy.js'
 import { copySourceConditionValue, parseCopySource } from '../object/copy-source.js'
 import { describeObject } from '../object/headers.js'
@@ -26,7 +28,7 @@ import {
 } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
 import { doc, el, isoDate } from '../xml.js'
-import { putRequirement } from './put-object.js'
+import { ifMatchReadRequirement, objectCreationContext, putRequirement } from './put-object.js'
 
 export type Directive = 'COPY' | 'REPLACE'
 
@@ -59,7 +61,10 @@ const SELF_COPY =
 export const copyObject: Operation = {
   name: 'CopyObject',
   target: 'object',
-  authorize: (req) => [putRequirement(req, copyContext(req))],
+  authorize: (req) => [
+    putRequirement(req, { ...copyContext(req), ...objectCreationContext(req, true) }),
+    ...ifMatchReadRequirement(req),
+  ],
   async handle(req, env) {
     const bucket = bucketOf(req)
     const key = keyOf(req)
@@ -84,6 +89,9 @@ export const copyObject: Operation = {
         `The specified copy source is larger than the maximum allowable size for a copy source: ${env.limits.maxObjectSize}`,
       )
     }
+    // If-Match / If-None-Match name the destination (AWS's conditional copy; the
+    // x-amz-copy-source-if-* headers name the source and were checked by loadCopySource).
+    const conditions = await enforceWriteConditions(req, env, bucket.name, key)
     const algorithm = algorithmHeader ?? source.checksum?.algorithm
     const replace = metadataDirective === 'REPLACE'
     const io = commitIo(req, env)
@@ -115,7 +123,9 @@ export const copyObject: Operation = {
           ownerAccountId: bucket.accountId,
           ...(checksum === undefined ? {} : { checksum }),
         }
-        const { replaced } = await env.meta.putObject(record)
+        const { replaced } = await env.meta.putObject(record, conditions).catch((e: unknown) => {
+          throw writeConditionError(e, key, true)
+        })
         return { result: { record, checksum }, freed: [replaced] }
       },
     })

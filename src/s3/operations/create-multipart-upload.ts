@@ -13,7 +13,7 @@ import { describeObject } from '../object/headers.js'
 import { requireChecksumAlgorithm } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
 import { doc, el } from '../xml.js'
-import { putRequirement } from './put-object.js'
+import { objectCreationContext, putRequirement } from './put-object.js'
 
 type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE'
 
@@ -59,7 +59,7 @@ export function parseUploadChecksum(
 export const createMultipartUpload: Operation = {
   name: 'CreateMultipartUpload',
   target: 'object',
-  authorize: (req) => [putRequirement(req)],
+  authorize: (req) => [putRequirement(req, objectCreationContext(req, false))],
   async handle(req, env) {
     const bucket = bucketOf(req)
     const key = keyOf(req)

@@ -233,6 +233,7 @@ describe('PutObject / GetObject / HeadObject', () => {
         's3:RequestObjectTag/q': '2',
         's3:RequestObjectTagKeys': ['p', 'q'],
         's3:x-amz-acl': 'private',
+        's3:ObjectCreationOperation': 'true',
       },
     })
   })
@@ -478,7 +479,11 @@ describe('CopyObject', () => {
     expect(need).toEqual({
       action: 's3:PutObject',
       resource: 'arn:aws:s3:::bkt/d',
-      context: { 's3:x-amz-copy-source': 'src b/k/x', 's3:x-amz-metadata-directive': 'REPLACE' },
+      context: {
+        's3:x-amz-copy-source': 'src b/k/x',
+        's3:x-amz-metadata-directive': 'REPLACE',
+        's3:ObjectCreationOperation': 'true',
+      },
     })
   })
 })

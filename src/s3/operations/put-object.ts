@@ -3,14 +3,15 @@
  * (nothing is read from the body before they pass), stream the body through digests into
  * storage, verify Content-MD5 / x-amz-checksum-*, commit the record, then retire the replaced
  * body (storage/commit.ts). Authorized as s3:PutObject with s3:RequestObjectTag/*, s3:RequestObjectTagKeys (from
- * x-amz-tagging) and s3:x-amz-acl; the pipeline adds s3:x-amz-content-sha256.
+ * x-amz-tagging), s3:x-amz-acl and the conditional-write keys (objectCreationContext), plus
+ * s3:GetObject for If-Match; the pipeline adds s3:x-amz-content-sha256.
  * @module
  */
 import { commitWrite } from '../../storage/commit.js'
 import type { ObjectRecord } from '../../storage/metadata-store.js'
 import type { AccessRequirement, Operation, S3Request } from '../operation.js'
 import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../object/access.js'
-import { writeConditionError, writeConditions } from '../object/conditional.js'
+import { writeConditionError } from '../object/conditional.js'
 import { describeObject } from '../object/headers.js'
 import { checksumResponseHeaders, commitIo, ingestRequestBody } from '../object/ingest.js'
 import { parseTaggingHeader, requestTagContext } from '../object/tags.js'
@@ -28,6 +29,33 @@ export function writeContext(req: S3Request): Record<string, string | string[]> 
   return ctx
 }
 
+/**
+ * Condition keys AWS gives bucket policies to enforce conditional writes: `s3:if-none-match` and
+ * `s3:if-match` carry the headers when sent; `s3:ObjectCreationOperation` is "true" on the writes
+ * that create an object (PutObject, CopyObject, CompleteMultipartUpload) and "false" on
+ * CreateMultipartUpload, UploadPart and UploadPartCopy, which take no conditional headers, so a
+ * policy demanding them can exempt the steps of a multipart upload.
+ */
+export function objectCreationContext(req: S3Request, creates: boolean): Record<string, string> {
+  const ctx: Record<string, string> = { 's3:ObjectCreationOperation': String(creates) }
+  if (!creates) return ctx
+  const inm = req.header('if-none-match')
+  const im = req.header('if-match')
+  if (inm !== undefined) ctx['s3:if-none-match'] = inm
+  if (im !== undefined) ctx['s3:if-match'] = im
+  return ctx
+}
+
+/**
+ * An If-Match write learns whether the object has that ETag, so AWS requires s3:GetObject on it
+ * as well as s3:PutObject (an uploader allowed only to put must not probe what is stored).
+ */
+export function ifMatchReadRequirement(req: S3Request): AccessRequirement[] {
+  return req.header('if-match') === undefined
+    ? []
+    : [{ action: 's3:GetObject', resource: requestObjectArn(req) }]
+}
+
 export function putRequirement(
   req: S3Request,
   extra: Record<string, string | string[]> = {},
@@ -41,13 +69,16 @@ export function putRequirement(
 export const putObject: Operation = {
   name: 'PutObject',
   target: 'object',
-  authorize: (req) => [putRequirement(req)],
+  authorize: (req) => [
+    putRequirement(req, objectCreationContext(req, true)),
+    ...ifMatchReadRequirement(req),
+  ],
   async handle(req, env) {
     const bucket = bucketOf(req)
     const key = keyOf(req)
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
-    await enforceWriteConditions(req, env, bucket.name, key)
+    const conditions = await enforceWriteConditions(req, env, bucket.name, key)
     const io = commitIo(req, env)
     const { written: w } = await commitWrite(io, {
       write: () => ingestRequestBody(req, io, env, { maxSize: env.limits.maxObjectSize }),
@@ -65,15 +96,11 @@ export const putObject: Operation = {
           ownerAccountId: bucket.accountId,
           ...(w.checksum === undefined ? {} : { checksum: w.checksum }),
         }
-        // The store decides If-Match / If-None-Match atomically with the write.
-        const { replaced } = await env.meta
-          .putObject(
-            record,
-            writeConditions((n) => req.header(n)),
-          )
-          .catch((e: unknown) => {
-            throw writeConditionError(e, key)
-          })
+        // The store decides If-Match / If-None-Match atomically with the write; they held at
+        // the early check, so a refusal now is a writer that committed meanwhile (409).
+        const { replaced } = await env.meta.putObject(record, conditions).catch((e: unknown) => {
+          throw writeConditionError(e, key, true)
+        })
         return { result: undefined, freed: [replaced] }
       },
     })

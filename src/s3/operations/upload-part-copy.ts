@@ -11,6 +11,7 @@ import { readBody } from '../../storage/object-bodies.js'
 import type { PartRecord, StoredChecksum } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
+import { objectCreationContext } from './put-object.js'
 import { bucketOf, keyOf, requestObjectArn } from '../object/access.js'
 import { loadCopySource } from '../object/copy.js'
 import { copySourceConditionValue, parseCopySource } from '../object/copy-source.js'
@@ -34,14 +35,13 @@ export const uploadPartCopy: Operation = {
     } catch {
       src = undefined // reported by handle()
     }
+    const context = objectCreationContext(req, false)
     return [
-      src === undefined
-        ? { action: 's3:PutObject', resource: requestObjectArn(req) }
-        : {
-            action: 's3:PutObject',
-            resource: requestObjectArn(req),
-            context: { 's3:x-amz-copy-source': src },
-          },
+      {
+        action: 's3:PutObject',
+        resource: requestObjectArn(req),
+        context: src === undefined ? context : { ...context, 's3:x-amz-copy-source': src },
+      },
     ]
   },
   async handle(req, env) {

@@ -9,6 +9,7 @@
 import { commitWrite } from '../../storage/commit.js'
 import type { PartRecord } from '../../storage/metadata-store.js'
 import type { Operation } from '../operation.js'
+import { objectCreationContext } from './put-object.js'
 import { bucketOf, keyOf, requestObjectArn } from '../object/access.js'
 import { checksumResponseHeaders, commitIo, ingestRequestBody } from '../object/ingest.js'
 import { loadUpload, requirePartNumber } from '../object/multipart.js'
@@ -16,7 +17,13 @@ import { loadUpload, requirePartNumber } from '../object/multipart.js'
 export const uploadPart: Operation = {
   name: 'UploadPart',
   target: 'object',
-  authorize: (req) => [{ action: 's3:PutObject', resource: requestObjectArn(req) }],
+  authorize: (req) => [
+    {
+      action: 's3:PutObject',
+      resource: requestObjectArn(req),
+      context: objectCreationContext(req, false),
+    },
+  ],
   async handle(req, env) {
     const bucket = bucketOf(req)
     const key = keyOf(req)
