@@ -4,7 +4,8 @@
  * needs no fault (cluster-faults.test.ts has kill -9, a partition and a database restart).
  *
  * - data: PUT on A read on B and listed on C; a multipart upload with parts on A and B completed
- *   on C; concurrent PUTs of one key from all three end with one whole winner;
+ *   on C; concurrent PUTs of one key from all three end with one whole winner, and of nine
+ *   `If-None-Match: *` PUTs raced from the three nodes exactly one wins;
  * - identity: a user, key, extra policy and allow-list made on one node hold on the others at
  *   once; a key revoked, a user deactivated, a master key reset and a session revoked on one node
  *   are refused on every other node on the very next request (the admin call's time is printed);
@@ -164,6 +165,25 @@ describe.skipIf(pgServer === undefined)(
       const head = await c.s3().send(new GetObjectCommand({ Bucket: 'three', Key: 'race' }))
       await head.Body?.transformToByteArray()
       expect(head.ETag).toBe(md5(bodies[winner]!))
+    })
+
+    it('If-None-Match: * raced from three nodes lets exactly one win', async () => {
+      const bodies = Array.from({ length: 9 }, (_, i) => Buffer.from(`candidate ${i}`))
+      const got = await Promise.all(
+        bodies.map((bd, i) =>
+          outcome(
+            nodes[i % 3]!.s3().send(
+              new PutObjectCommand({ Bucket: 'three', Key: 'once', Body: bd, IfNoneMatch: '*' }),
+            ),
+          ),
+        ),
+      )
+      expect(got.filter((g) => g === 'OK')).toHaveLength(1)
+      for (const g of got)
+        if (g !== 'OK')
+          expect(g).toMatch(/^(PreconditionFailed 412|ConditionalRequestConflict 409)$/)
+      const winner = bodies[got.indexOf('OK')]!
+      for (const n of nodes) expect((await body(n.s3(), 'three', 'once')).equals(winner)).toBe(true)
     })
 
     it('a user, key and extra policy made on A hold on B and C at once', async () => {
