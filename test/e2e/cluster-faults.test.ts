@@ -122,8 +122,8 @@ describe.skipIf(pgServer === undefined)(
 
     it('a node cut off from the database answers 503 while a key is revoked elsewhere, then refuses it', async () => {
       const u = await userWithKey(admin, 'parted', 'Writer')
-      await s3Of(a, u).send(new PutObjectCommand({ Bucket: 'faults', Key: 'p', Body: 'p' }))
-      expect((await read(s3Of(c, u), 'p')).toString()).toBe('p')
+      await a.s3(u).send(new PutObjectCommand({ Bucket: 'faults', Key: 'p', Body: 'p' }))
+      expect((await read(c.s3(u), 'p')).toString()).toBe('p')
 
       proxy.cut()
       const t0 = performance.now()
@@ -192,7 +192,7 @@ describe.skipIf(pgServer === undefined)(
       slow.destroy()
 
       for (const n of [a, c]) {
-        expect((await read(s3Of(n), 'kept')).equals(kept)).toBe(true)
+        expect((await read(n.s3(), 'kept')).equals(kept)).toBe(true)
         expect(
           await outcome(s3Of(n).send(new HeadObjectCommand({ Bucket: 'faults', Key: 'torn' }))),
         ).toBe('NotFound 404')
@@ -200,8 +200,8 @@ describe.skipIf(pgServer === undefined)(
         expect(list.Contents?.map((o) => o.Key)).not.toContain('torn')
       }
       // A write right after the kill works on the survivors.
-      await s3Of(c).send(new PutObjectCommand({ Bucket: 'faults', Key: 'after', Body: 'x' }))
-      expect((await read(s3Of(a), 'after')).toString()).toBe('x')
+      await c.s3().send(new PutObjectCommand({ Bucket: 'faults', Key: 'after', Body: 'x' }))
+      expect((await read(a.s3(), 'after')).toString()).toBe('x')
 
       // The killed upload left an intent in the ledger; the elected collector (here run with a
       // clock a day and a bit ahead, past the orphan grace) deletes what nothing references.
@@ -221,7 +221,7 @@ describe.skipIf(pgServer === undefined)(
         const left = await db.query('SELECT ref FROM blob_ledger WHERE state = 0')
         expect(left.rows).toEqual([])
         // Acknowledged objects survive the collection.
-        expect((await read(s3Of(a), 'kept')).equals(kept)).toBe(true)
+        expect((await read(a.s3(), 'kept')).equals(kept)).toBe(true)
         const blobFiles = (dir: string): string[] =>
           existsSync(dir)
             ? readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -237,7 +237,7 @@ describe.skipIf(pgServer === undefined)(
       const b2 = await cluster.startNode()
       cluster.nodes[1] = b2
       b = b2
-      expect((await read(s3Of(b2), 'kept')).equals(kept)).toBe(true)
+      expect((await read(b2.s3(), 'kept')).equals(kept)).toBe(true)
     }, 90_000)
 
     it.skipIf(pgServer?.halt === undefined)(
@@ -274,12 +274,19 @@ describe.skipIf(pgServer === undefined)(
           pgServer!.resume!()
         }
         const t0 = performance.now()
+        // Recovered: S3 reads the object again and the admin API answers, on every node.
         await Promise.all(
           nodes.map((n) =>
-            vi.waitFor(async () => expect((await read(s3Of(n), 'db')).toString()).toBe('db'), {
-              timeout: 30_000,
-              interval: 50,
-            }),
+            vi.waitFor(
+              async () => {
+                expect((await read(s3Of(n), 'db')).toString()).toBe('db')
+                const r = await fetch(`${n.endpoint}/api/admin/users`, {
+                  headers: { authorization: `Bearer ${admin.token}` },
+                })
+                expect(r.status).toBe(200)
+              },
+              { timeout: 30_000, interval: 50 },
+            ),
           ),
         )
         figures['every node serving again after the database restarted'] = Math.round(

@@ -145,6 +145,25 @@ describe('postgres change feed across nodes', () => {
     }
   })
 
+  it('a node that dies (its heartbeat stops, its row stays) makes the others resync: its unannounced writes take effect', async (ctx) => {
+    if (server === undefined) return ctx.skip('no PostgreSQL installed')
+    const url = await server.createDatabase()
+    const b = await node(url, { pollMs: 50, liveMs: 600 })
+    try {
+      const onB = recorder()
+      b.feed.subscribe(onB.sub)
+      // A node that heartbeated, committed a write and died before appending its changes.
+      await b.db.query(
+        "INSERT INTO latchkey_feed_nodes (node, applied_id, heartbeat) VALUES ('dead', 0, now())",
+      )
+      await new Promise((r) => setTimeout(r, 200)) // B sees it live
+      expect(onB.got).toEqual([])
+      await vi.waitFor(() => expect(onB.got).toEqual(['resync']), { timeout: 5_000 })
+    } finally {
+      await b.close()
+    }
+  })
+
   it('B loses its LISTEN connection: it resyncs, then gets the changes made meanwhile', async (ctx) => {
     if (server === undefined) return ctx.skip('no PostgreSQL installed')
     const url = await server.createDatabase()

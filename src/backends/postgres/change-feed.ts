@@ -125,10 +125,16 @@ export class PostgresChangeFeed implements ChangeFeed {
   private lastId = 0
   /** Highest outbox id this node has fully applied (reported in the nodes table). */
   private appliedId = 0
+  /** The nodes whose heartbeat was fresh at the last read of the nodes table. */
+  private liveNodes: ReadonlySet<string> = new Set()
+  /** When the nodes table was last read successfully (local clock). */
+  private lastLiveRead = 0
   /** The lowest applied id of the live nodes, as last read. */
   private clusterApplied = 0
   /** Notifications may have been missed: resync before reading on. */
   private gap = false
+  /** A precautionary resync is due at the next read of the outbox (the node stays current). */
+  private refresh = false
   /** Resyncs whose reloads are still running (the caches are not trustworthy until they end). */
   private resyncing = 0
   private listener: pg.Client | undefined
@@ -261,12 +267,16 @@ export class PostgresChangeFeed implements ChangeFeed {
     this.track(seq, (s) => s.change(c, seq), c)
   }
 
-  /** Tell every subscriber to reload (changes may have been missed). */
-  private resyncAll(): void {
+  /**
+   * Tell every subscriber to reload (changes may have been missed). `strict`: until the reloads
+   * finish the node is not current (503); a precautionary resync (nothing is known to be missed)
+   * lets requests go on meanwhile.
+   */
+  private resyncAll(strict = true): void {
     const seq = ++this.seq
     this.track(seq, (s) => s.resync(), 'resync')
     const reloads = this.pending.get(seq)
-    if (reloads === undefined) return
+    if (reloads === undefined || !strict) return
     this.resyncing++
     void reloads.finally(() => this.resyncing--)
   }
@@ -390,7 +400,11 @@ export class PostgresChangeFeed implements ChangeFeed {
       if (this.closed) return
       if (this.gap) {
         this.gap = false
+        this.refresh = false
         this.resyncAll()
+      } else if (this.refresh) {
+        this.refresh = false
+        this.resyncAll(false)
       }
       for (const row of r.rows) {
         const id = Number(row.id)
@@ -454,15 +468,39 @@ export class PostgresChangeFeed implements ChangeFeed {
   }
 
   private async readClusterApplied(): Promise<void> {
-    const r = await this.db.query<{ m: string | null }>(
-      `SELECT min(applied_id) AS m FROM latchkey_feed_nodes
+    const r = await this.db.query<{ node: string; applied_id: string }>(
+      `SELECT node, applied_id FROM latchkey_feed_nodes
        WHERE heartbeat > now() - $1 * interval '1 millisecond'`,
       [this.liveMs],
     )
-    const m = Number(r.rows[0]?.m ?? 0)
-    if (m > this.clusterApplied) this.clusterApplied = m
+    const live = new Set(r.rows.map((x) => x.node))
+    this.noticeDeparted(live)
+    const m = r.rows.reduce((lo, x) => Math.min(lo, Number(x.applied_id)), Infinity)
+    if (Number.isFinite(m) && m > this.clusterApplied) this.clusterApplied = m
     // Marks every live node has applied are of no more use.
     this.marks = this.marks.filter((k) => typeof k.id !== 'number' || k.id > this.clusterApplied)
+  }
+
+  /**
+   * A node left the live set. If it died (kill -9, power loss) between committing a write and
+   * appending that write's changes to the outbox, those changes will never arrive: every other
+   * node resyncs from the database, so what the dead node committed takes effect everywhere
+   * within `liveMs` + one poll. (A node that closes cleanly has flushed first; the resync after
+   * it is merely unneeded.)
+   */
+  private noticeDeparted(live: ReadonlySet<string>): void {
+    // After a gap in our own reads (the database was away for us too), every heartbeat may have
+    // lapsed; the resync after our own gap covers that case, so do not count departures then.
+    const now = Date.now()
+    const recent = now - this.lastLiveRead < this.liveMs / 2
+    this.lastLiveRead = now
+    let departed = false
+    for (const n of this.liveNodes) if (!live.has(n) && n !== this.nodeId) departed = true
+    this.liveNodes = live
+    if (!departed || !recent) return
+    this.log.warn({}, 'change feed: a node left the cluster; resyncing in case it died mid-write')
+    this.refresh = true
+    this.kickPoll()
   }
 
   private onTick(): void {
@@ -536,8 +574,11 @@ export class PostgresChangeFeed implements ChangeFeed {
       return
     }
     if (this.closed) return
-    // Notifications were lost while disconnected: reload, then read on from the outbox.
-    this.gap = true
+    // Notifications were lost while disconnected, but the outbox keeps every row: if the polls
+    // went on meanwhile (they set `gap` when they fail) and this node stayed live, nothing was
+    // missed and a precautionary reload suffices; otherwise rows may have been pruned past it.
+    if (Date.now() - this.lastBeat < this.liveMs / 2) this.refresh = true
+    else this.gap = true
     this.kickPoll()
   }
 }
