@@ -75,7 +75,7 @@ async function spill(
   opts: WriteBodyOptions,
   prefix: Buffer | undefined,
 ): Promise<{ body: BodyRef; size: number }> {
-  const { blobs, ledger, now, maxSize } = opts
+  const { blobs, ledger, now, maxSize, knownLength } = opts
   const ref = blobs.newRef()
   try {
     await ledger.intend([ref], now)
@@ -84,9 +84,12 @@ async function spill(
     throw err
   }
   try {
+    // The length is known only when nothing was probed (the probe path has no Content-Length).
     const r = await blobs.put(
       body,
-      prefix === undefined ? { ref, maxSize } : { ref, maxSize, prefix },
+      prefix === undefined
+        ? { ref, maxSize, ...(knownLength !== undefined ? { size: knownLength } : {}) }
+        : { ref, maxSize, prefix },
     )
     return { body: { kind: 'blob', ref: r.ref, size: r.size }, size: r.size }
   } catch (err) {

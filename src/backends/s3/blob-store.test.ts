@@ -1,0 +1,143 @@
+/**
+ * Runs the BlobStore conformance suite against S3BlobStore twice: on a real Ceph RGW
+ * (test/support/rgw.ts: reused when one answers, else started; skipped, saying why, when neither
+ * works) and on a second Latchkey process in file mode (needs dist/: `npm run build`). One bucket
+ * per upstream, a fresh key prefix per test. Plus the S3 specifics: an unreachable upstream is
+ * StorageError 'unavailable' for put, get (as the stream's error, never an exception) and delete;
+ * `get` returns before any request is made.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { CreateBucketCommand } from '@aws-sdk/client-s3'
+import {
+  blobStoreConformance,
+  chunked,
+  readAll,
+  type BlobStoreHarness,
+} from '../../../test/conformance/blob-store.case.js'
+import { startRgw } from '../../../test/support/rgw.js'
+import { startServer, type TestServer } from '../../../test/e2e/harness.js'
+import { S3BlobStore, type S3BlobStoreOptions } from './blob-store.js'
+
+type Upstream = Omit<S3BlobStoreOptions, 'spoolDir' | 'prefix'>
+
+function harness(upstream: Upstream): () => Promise<BlobStoreHarness> {
+  return async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'lk-s3-spool-'))
+    const opts = { ...upstream, spoolDir, prefix: `t-${randomBytes(6).toString('hex')}/` }
+    const opened: S3BlobStore[] = []
+    const open = async (): Promise<S3BlobStore> => {
+      const s = await S3BlobStore.open(opts)
+      opened.push(s)
+      return s
+    }
+    const blobs = await open()
+    return {
+      blobs,
+      list: async () => {
+        const out: string[] = []
+        for await (const r of blobs.list()) out.push(r)
+        return out
+      },
+      reopen: open,
+      tempCount: () => blobs.spoolCount(),
+      cleanup: async () => {
+        for await (const r of blobs.list()) await blobs.delete(r)
+        for (const s of opened) s.close()
+        rmSync(spoolDir, { recursive: true, force: true })
+      },
+    }
+  }
+}
+
+const rgw = await startRgw()
+afterAll(async () => {
+  if (!('unavailable' in rgw)) await rgw.stop()
+})
+
+if ('unavailable' in rgw) {
+  describe.skip(`BlobStore conformance: s3 on Ceph RGW (${rgw.unavailable})`, () => {
+    it('skipped', () => {})
+  })
+} else {
+  const bucket = await rgw.createBucket()
+  blobStoreConformance(
+    's3 on Ceph RGW',
+    harness({
+      bucket,
+      endpoint: rgw.endpoint,
+      region: rgw.region,
+      accessKeyId: rgw.accessKeyId,
+      secretAccessKey: rgw.secretAccessKey,
+      forcePathStyle: true,
+    }),
+  )
+}
+
+const latchkey: TestServer = await startServer()
+afterAll(async () => {
+  await latchkey.stop()
+})
+{
+  const c = latchkey.s3()
+  await c.send(new CreateBucketCommand({ Bucket: 'blobs' }))
+  c.destroy()
+}
+blobStoreConformance(
+  's3 on Latchkey (file mode)',
+  harness({
+    bucket: 'blobs',
+    endpoint: latchkey.endpoint,
+    region: 'us-east-1',
+    accessKeyId: latchkey.accessKeyId,
+    secretAccessKey: latchkey.secretAccessKey,
+    forcePathStyle: true,
+  }),
+)
+
+/** A loopback port with nothing listening: connections are refused at once. */
+async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0))
+    })
+  })
+}
+
+describe('S3BlobStore: an unreachable upstream', () => {
+  it("is 'unavailable' for put (streamed and spooled), get and delete, and never throws from get", async () => {
+    const spoolDir = mkdtempSync(join(tmpdir(), 'lk-s3-spool-'))
+    const s = await S3BlobStore.open({
+      bucket: 'b',
+      endpoint: `http://127.0.0.1:${await closedPort()}`,
+      region: 'us-east-1',
+      accessKeyId: 'AKIAEXAMPLE000000000',
+      secretAccessKey: 'secret',
+      forcePathStyle: true,
+      spoolDir,
+    })
+    try {
+      await expect(s.put(chunked(randomBytes(1000)), { size: 1000 })).rejects.toMatchObject({
+        kind: 'unavailable',
+      })
+      await expect(s.put(chunked(randomBytes(1000)))).rejects.toMatchObject({
+        kind: 'unavailable',
+      })
+      expect(await s.spoolCount()).toBe(0)
+      const stream = s.get(s.newRef())
+      await expect(readAll(stream)).rejects.toMatchObject({ kind: 'unavailable' })
+      await expect(s.delete(s.newRef())).rejects.toMatchObject({ kind: 'unavailable' })
+    } finally {
+      s.close()
+      rmSync(spoolDir, { recursive: true, force: true })
+    }
+  }, 30_000)
+})
