@@ -38,6 +38,10 @@ export async function openStores(config: Config, now: number, log?: Logger): Pro
             region: bs.region,
             forcePathStyle: bs.forcePathStyle,
             spoolDir: join(config.dataDir, BLOB_SPOOL_DIR),
+            // A streamed PUT idles upstream while its client does: outlast the client's timeout.
+            socketTimeoutMs: Math.max(60, config.requestIdleTimeout + 30) * 1000,
+            // Admission (--max-inflight) bounds the requests; a copy holds two connections.
+            maxSockets: 2 * config.maxInFlight,
             ...(bs.endpoint !== undefined ? { endpoint: bs.endpoint } : {}),
             ...(bs.accessKeyId !== undefined && bs.secretAccessKey !== undefined
               ? { accessKeyId: bs.accessKeyId, secretAccessKey: bs.secretAccessKey }
@@ -63,6 +67,11 @@ export async function openStores(config: Config, now: number, log?: Logger): Pro
     throw e
   }
   if (s3 === undefined) return stores
+  // Not awaited: a node starts (and serves what needs no blob store) while its upstream is down.
+  void s3.probe().then((why) => {
+    if (why !== undefined)
+      log?.warn({ bucket: s3.bucket, reason: why }, 'the upstream S3 blob store does not answer')
+  })
   const close = stores.close.bind(stores)
   // The bundles do not close a blob store they were given: its sockets go after them.
   return Object.assign(stores, {

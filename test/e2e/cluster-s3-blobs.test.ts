@@ -2,7 +2,8 @@
  * Three real server processes on one PostgreSQL database with `--blob-store s3://…` on a real
  * Ceph RGW (test/support/rgw.ts: reused when one answers, else started), driven by the
  * unmodified AWS SDK: a PUT on A is read on B and listed on C, a multipart upload with parts on
- * different nodes completes on the third, ranged GETs (within a blob and across parts), a DELETE.
+ * different nodes completes on the third, ranged GETs (within a blob and across parts), a browser
+ * POST upload (a body of unknown length, which the store spools before its PUT), a DELETE.
  * A fourth node of the same cluster whose LATCHKEY_BLOB_S3_ENDPOINT is a closed port answers
  * 503 ServiceUnavailable (never 500) for a PUT and a GET that need the blob store, keeps serving
  * what does not (an inline object), and does not crash. Bodies are larger than the inline limit
@@ -23,6 +24,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
 import { startRgw } from '../support/rgw.js'
 import { startServer, type TestServer } from './harness.js'
@@ -182,6 +184,21 @@ describe.skipIf(skip !== undefined)(
       ).toBe(true)
     })
 
+    it('a browser POST upload (no known length: spooled, then PUT upstream) on A is read on C', async () => {
+      const file = randomBytes(400 * 1024)
+      const { url, fields } = await createPresignedPost(a.s3(), {
+        Bucket: bucket,
+        Key: 'posted.bin',
+        Expires: 600,
+      })
+      const form = new FormData()
+      for (const [k, v] of Object.entries(fields)) form.append(k, v)
+      form.append('file', new Blob([file]), 'posted.bin')
+      const r = await fetch(url, { method: 'POST', body: form })
+      expect(r.status).toBe(204)
+      expect((await body(c.s3(), bucket, 'posted.bin')).equals(file)).toBe(true)
+    })
+
     it('a DELETE on B is seen on C and A', async () => {
       const key = 'doomed.bin'
       await c.s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: big }))
@@ -228,6 +245,8 @@ describe.skipIf(skip !== undefined)(
         const l = await s3.send(new ListObjectsV2Command({ Bucket: bucket }))
         expect(l.Contents?.map((o) => o.Key)).toContain('there.bin')
         expect(dead.proc.exitCode).toBeNull()
+        expect(dead.output.join('\n')).toContain('the upstream S3 blob store does not answer')
+        expect(a.output.join('\n')).not.toContain('the upstream S3 blob store does not answer')
         expect(dead.output.join('\n')).not.toMatch(/uncaught|unhandled/i)
       } finally {
         s3.destroy()

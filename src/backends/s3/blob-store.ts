@@ -49,6 +49,7 @@ import { pipeline } from 'node:stream/promises'
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -81,9 +82,14 @@ export interface S3BlobStoreOptions {
   /** A directory of this node's own: bodies of unknown length are spooled here before the PUT. */
   readonly spoolDir: string
   readonly ids?: IdSource
-  /** Tests: shorter timeouts. */
   readonly connectTimeoutMs?: number
+  /**
+   * Longest socket silence upstream (default 60 s). A streamed PUT is as slow as its client, so
+   * this must exceed the server's request idle timeout.
+   */
   readonly socketTimeoutMs?: number
+  /** Upstream connections at most (default 256); a copy holds two, a GET or PUT one. */
+  readonly maxSockets?: number
 }
 
 /** Anything the SDK throws → StorageError: 'not-found' for a missing key, else 'unavailable'. */
@@ -152,7 +158,7 @@ export class S3BlobStore implements BlobStore {
     this.prefix = opts.prefix ?? ''
     this.spoolDir = opts.spoolDir
     this.ids = opts.ids ?? randomIds
-    const agent = { keepAlive: true, maxSockets: 256 }
+    const agent = { keepAlive: true, maxSockets: opts.maxSockets ?? 256 }
     const config: S3ClientConfig = {
       ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
       ...(opts.region !== undefined ? { region: opts.region } : {}),
@@ -384,6 +390,21 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       const e = upstreamError(err, ref)
       if (e.kind !== 'not-found') throw e
+    }
+  }
+
+  /**
+   * Whether the bucket answers (HeadBucket): undefined when it does, else the reason. For a
+   * warning at start; a node still starts, and serves what needs no blob store, while its
+   * upstream is down.
+   */
+  async probe(): Promise<string | undefined> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))
+      return undefined
+    } catch (err) {
+      const e = upstreamError(err)
+      return e.kind === 'not-found' ? `bucket ${this.bucket} not found (404)` : e.message
     }
   }
 
