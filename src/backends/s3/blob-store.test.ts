@@ -1,8 +1,8 @@
 /**
- * Runs the BlobStore conformance suite against S3BlobStore twice: on a real Ceph RGW
+ * Runs the BlobStore conformance suite against S3BlobStore on a real Ceph RGW
  * (test/support/rgw.ts: reused when one answers, else started; skipped, saying why, when neither
- * works) and on a second Latchkey process in file mode (needs dist/: `npm run build`). One bucket
- * per upstream, a fresh key prefix per test. Plus the S3 specifics: an unreachable upstream is
+ * works): one bucket, a fresh key prefix per test. (The same suite on a second Latchkey process
+ * is test/e2e/s3-blob-store-on-latchkey.test.ts: it needs dist/.) Plus the S3 specifics: an unreachable upstream is
  * StorageError 'unavailable' for put, get (as the stream's error, never an exception) and delete;
  * `get` returns before any request is made.
  * @module
@@ -13,47 +13,14 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CreateBucketCommand } from '@aws-sdk/client-s3'
 import {
   blobStoreConformance,
   chunked,
   readAll,
-  type BlobStoreHarness,
 } from '../../../test/conformance/blob-store.case.js'
 import { startRgw } from '../../../test/support/rgw.js'
-import { startServer, type TestServer } from '../../../test/e2e/harness.js'
-import { S3BlobStore, type S3BlobStoreOptions } from './blob-store.js'
-
-type Upstream = Omit<S3BlobStoreOptions, 'spoolDir' | 'prefix'>
-
-function harness(upstream: Upstream): () => Promise<BlobStoreHarness> {
-  return async () => {
-    const spoolDir = mkdtempSync(join(tmpdir(), 'lk-s3-spool-'))
-    const opts = { ...upstream, spoolDir, prefix: `t-${randomBytes(6).toString('hex')}/` }
-    const opened: S3BlobStore[] = []
-    const open = async (): Promise<S3BlobStore> => {
-      const s = await S3BlobStore.open(opts)
-      opened.push(s)
-      return s
-    }
-    const blobs = await open()
-    return {
-      blobs,
-      list: async () => {
-        const out: string[] = []
-        for await (const r of blobs.list()) out.push(r)
-        return out
-      },
-      reopen: open,
-      tempCount: () => blobs.spoolCount(),
-      cleanup: async () => {
-        for await (const r of blobs.list()) await blobs.delete(r)
-        for (const s of opened) s.close()
-        rmSync(spoolDir, { recursive: true, force: true })
-      },
-    }
-  }
-}
+import { s3BlobHarness } from '../../../test/support/s3-blobs.js'
+import { S3BlobStore } from './blob-store.js'
 
 const rgw = await startRgw()
 afterAll(async () => {
@@ -68,7 +35,7 @@ if ('unavailable' in rgw) {
   const bucket = await rgw.createBucket()
   blobStoreConformance(
     's3 on Ceph RGW',
-    harness({
+    s3BlobHarness({
       bucket,
       endpoint: rgw.endpoint,
       region: rgw.region,
@@ -78,27 +45,6 @@ if ('unavailable' in rgw) {
     }),
   )
 }
-
-const latchkey: TestServer = await startServer()
-afterAll(async () => {
-  await latchkey.stop()
-})
-{
-  const c = latchkey.s3()
-  await c.send(new CreateBucketCommand({ Bucket: 'blobs' }))
-  c.destroy()
-}
-blobStoreConformance(
-  's3 on Latchkey (file mode)',
-  harness({
-    bucket: 'blobs',
-    endpoint: latchkey.endpoint,
-    region: 'us-east-1',
-    accessKeyId: latchkey.accessKeyId,
-    secretAccessKey: latchkey.secretAccessKey,
-    forcePathStyle: true,
-  }),
-)
 
 /** A loopback port with nothing listening: connections are refused at once. */
 async function closedPort(): Promise<number> {

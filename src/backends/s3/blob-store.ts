@@ -31,8 +31,9 @@
  *
  * Failures. NoSuchKey is 'not-found'; everything else the upstream does wrong (connection refused,
  * timeouts, 5xx, throttling, even a 403 from a misconfigured key) is StorageError 'unavailable',
- * which clients see as 503 ServiceUnavailable, never 500. Timeouts: 5 s to connect, 60 s of socket
- * silence. Retries: the SDK's standard mode (3 attempts) for GET and DELETE; the SDK never replays
+ * which clients see as 503 ServiceUnavailable, never 500. Timeouts: 5 s to connect; socket
+ * silence longer than the server's request idle timeout (app/backends.ts; 60 s at least), since
+ * a GET paused by a slow client, or a PUT fed by one, idles its upstream socket just as long. Retries: the SDK's standard mode (3 attempts) for GET and DELETE; the SDK never replays
  * a streaming PUT, so a streamed one gets one attempt and a spooled one is retried here from its
  * file.
  * Checksums: the SDK's default aws-chunked CRC trailers are off (`WHEN_REQUIRED`); Ceph RGW 16
