@@ -3,7 +3,8 @@
  * Ceph RGW (test/support/rgw.ts: reused when one answers, else started), driven by the
  * unmodified AWS SDK: a PUT on A is read on B and listed on C, a multipart upload with parts on
  * different nodes completes on the third, ranged GETs (within a blob and across parts), a browser
- * POST upload (a body of unknown length, which the store spools before its PUT), a DELETE.
+ * POST upload (a body of unknown length, which the store spools before its PUT), a CopyObject,
+ * a DELETE.
  * A fourth node of the same cluster whose LATCHKEY_BLOB_S3_ENDPOINT is a closed port answers
  * 503 ServiceUnavailable (never 500) for a PUT and a GET that need the blob store, keeps serving
  * what does not (an inline object), and does not crash. Bodies are larger than the inline limit
@@ -15,6 +16,7 @@ import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -197,6 +199,19 @@ describe.skipIf(skip !== undefined)(
       const r = await fetch(url, { method: 'POST', body: form })
       expect(r.status).toBe(204)
       expect((await body(c.s3(), bucket, 'posted.bin')).equals(file)).toBe(true)
+    })
+
+    it('a CopyObject on B (streamed from the upstream into the upstream) reads on A', async () => {
+      await b
+        .s3()
+        .send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: 'copy.bin',
+            CopySource: `${bucket}/big.bin`,
+          }),
+        )
+      expect((await body(a.s3(), bucket, 'copy.bin')).equals(big)).toBe(true)
     })
 
     it('a DELETE on B is seen on C and A', async () => {
