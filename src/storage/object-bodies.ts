@@ -68,7 +68,10 @@ export async function writeBody(
 
 /**
  * Intent first, then the blob. A failed put leaves no blob (the store's promise), so its intent
- * is dropped at once; if that fails too, the collector finds nothing to delete later.
+ * is dropped at once; if that fails too, the collector finds nothing to delete later. Except
+ * when the store was 'unavailable' (an upstream S3 that timed out may have stored the bytes all
+ * the same): then the intent stays, and the collector deletes whatever is there after the
+ * orphan grace period.
  */
 async function spill(
   body: Readable,
@@ -93,7 +96,8 @@ async function spill(
     )
     return { body: { kind: 'blob', ref: r.ref, size: r.size }, size: r.size }
   } catch (err) {
-    await ledger.forget([ref]).catch(() => undefined)
+    if (!(err instanceof StorageError && err.kind === 'unavailable'))
+      await ledger.forget([ref]).catch(() => undefined)
     throw err
   }
 }

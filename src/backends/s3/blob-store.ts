@@ -20,10 +20,11 @@
  *   objects, not upload ids), and it costs three round trips even for a 200 KiB body. A spool
  *   costs disk bandwidth on the rarer unknown-length path only, and keeps one atomic PUT.
  * A PUT is atomic upstream: a failed or aborted one leaves no object. When a PUT fails after it
- * may have reached the upstream (a timeout), a best-effort DELETE follows; should that fail too,
- * the caller's ledger intent is gone (object-bodies.ts forgets it), and the object stays an
- * unreferenced orphan — harmless, merely unreclaimed. The caller checks digests on the stream
- * and commits metadata only after `put` resolves, so a rejected body is never acknowledged.
+ * may have reached the upstream (a timeout), a best-effort DELETE follows, and since the failure
+ * is 'unavailable' the caller keeps the blob's ledger intent (storage/object-bodies.ts), so the
+ * collector deletes whatever did land after the orphan grace period. The caller checks digests
+ * on the stream and commits metadata only after `put` resolves, so a rejected body is never
+ * acknowledged.
  *
  * Reading. `get` returns a stream at once and sends the GET (with a Range header for ranges) on
  * the first read; any upstream failure arrives as the stream's error, never as an exception.
