@@ -202,15 +202,13 @@ describe.skipIf(skip !== undefined)(
     })
 
     it('a CopyObject on B (streamed from the upstream into the upstream) reads on A', async () => {
-      await b
-        .s3()
-        .send(
-          new CopyObjectCommand({
-            Bucket: bucket,
-            Key: 'copy.bin',
-            CopySource: `${bucket}/big.bin`,
-          }),
-        )
+      await b.s3().send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: 'copy.bin',
+          CopySource: `${bucket}/big.bin`,
+        }),
+      )
       expect((await body(a.s3(), bucket, 'copy.bin')).equals(big)).toBe(true)
     })
 
