@@ -117,10 +117,10 @@ export async function startRgw(): Promise<TestRgw | { readonly unavailable: stri
   } catch (e) {
     await run('stop.sh', env, 60_000).catch(() => undefined)
     rmSync(lab, { recursive: true, force: true })
-    const line = (e as Error).message.split('\n').find((l) => /ERROR|failed|denied/i.test(l))
-    return {
-      unavailable: `no Ceph RGW at ${given} and none could be started (${line ?? 'start.sh failed'})`,
-    }
+    // start.sh's last words say why (its `die` line, or apt-get's).
+    const lines = (e as Error).message.split('\n').filter((l) => l.trim() !== '')
+    const why = lines[lines.length - 1] ?? 'start.sh failed'
+    return { unavailable: `no Ceph RGW at ${given} and none could be started: ${why.trim()}` }
   }
   return rgwAt(`http://127.0.0.1:${port}`, async () => {
     await run('stop.sh', env, 60_000).catch(() => undefined)

@@ -288,7 +288,7 @@ export class S3BlobStore implements BlobStore {
     const path = join(this.spoolDir, ref)
     let created = false
     try {
-      const fh = await open(path, 'wx')
+      const fh = await open(path, 'wx', 0o600)
       created = true
       const counter = { n: 0 }
       const counted = byteCounter(max, undefined, counter)
