@@ -111,6 +111,7 @@ describe.skipIf(skip !== undefined)(
 
     afterAll(async () => {
       await Promise.all(nodes.map((n) => n.stop()))
+      if (upstream !== '' && !('unavailable' in rgw)) await rgw.removeBucket(upstream)
     })
 
     it('a PUT on A is read on B and listed on C; ranged GETs read the right bytes', async () => {

@@ -16,7 +16,13 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3'
 
 const HERE = join(dirname(fileURLToPath(import.meta.url)), 'rgw')
 const ACCESS_KEY = 'TESTERACCESSKEY0001'
@@ -31,6 +37,8 @@ export interface TestRgw {
   client(): S3Client
   /** A new empty bucket; returns its name. */
   createBucket(): Promise<string>
+  /** Empty a bucket and delete it (the RGW may be shared: leave nothing behind). */
+  removeBucket(name: string): Promise<void>
   stop(): Promise<void>
 }
 
@@ -81,6 +89,22 @@ function rgwAt(endpoint: string, stop: () => Promise<void>): TestRgw {
         c.destroy()
       }
       return name
+    },
+    async removeBucket(name) {
+      const c = client()
+      try {
+        for (;;) {
+          const page = await c.send(new ListObjectsV2Command({ Bucket: name }))
+          const keys = (page.Contents ?? []).map((o) => o.Key ?? '')
+          if (keys.length === 0) break
+          await Promise.all(
+            keys.map((Key) => c.send(new DeleteObjectCommand({ Bucket: name, Key }))),
+          )
+        }
+        await c.send(new DeleteBucketCommand({ Bucket: name }))
+      } finally {
+        c.destroy()
+      }
     },
     stop,
   }

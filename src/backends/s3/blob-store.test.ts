@@ -33,6 +33,7 @@ if ('unavailable' in rgw) {
   })
 } else {
   const bucket = await rgw.createBucket()
+  afterAll(() => rgw.removeBucket(bucket))
   blobStoreConformance(
     's3 on Ceph RGW',
     s3BlobHarness({
