@@ -18,8 +18,11 @@ const USAGE = `usage:
                  [--sts-default-duration S] [--sts-max-duration S] [--domain DOMAIN] [--region REGION]
                  [--log-level LEVEL] [--max-sessions-per-parent N] [--presign-max-age S]
                  [--request-idle-timeout S] [--max-inflight N] [--max-inflight-per-caller N]
-                 [--database postgres://USER:PASS@HOST:PORT/DB] [--blob-store file:/shared/dir]
-                 (with --database, every node needs the same LATCHKEY_MASTER_KEY)
+                 [--database postgres://USER:PASS@HOST:PORT/DB]
+                 [--blob-store file:/shared/dir | --blob-store s3://BUCKET[/PREFIX]]
+                 (with --database, every node needs the same LATCHKEY_MASTER_KEY; with s3://, the
+                 upstream comes from LATCHKEY_BLOB_S3_ENDPOINT, _REGION, _ACCESS_KEY_ID,
+                 _SECRET_ACCESS_KEY, _FORCE_PATH_STYLE=1, else AWS's defaults and credentials)
   latchkey policy simulate --policy FILE --action A --resource R [--context k=v]...
   latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--format env|json]
   latchkey admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)`

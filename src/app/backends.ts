@@ -2,13 +2,13 @@
  * Which engine holds the data: the one place that reads `databaseUrl` and picks a backend
  * bundle: SQLite by default (the data dir's `latchkey.db`), the PostgreSQL cluster stores for a
  * postgres:// URL. Object bodies go where `--blob-store` says (default: the data dir's
- * `objects/`); cluster nodes share one directory. The offline
+ * `objects/`): a directory the cluster nodes share, or an upstream S3 bucket. The offline
  * tools' way into the data dir (`latchkey admin …`) is here too, for the same reason.
  * @module
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { isPostgresUrl, type Config } from '../config/config.js'
+import { isPostgresUrl, type Config, type FileBlobStoreConfig } from '../config/config.js'
 import type { Logger } from '../lib/logger.js'
 import type { IdentityStore } from '../storage/identity-store.js'
 import type { Stores } from '../storage/stores.js'
@@ -20,21 +20,65 @@ import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 /** The SQLite database in the data dir. */
 export const DATABASE_FILE = 'latchkey.db'
 
+/** Where an `s3://` blob store spools bodies of unknown length (this node's own data dir). */
+export const BLOB_SPOOL_DIR = 'blob-spool'
+
 /** `log` receives the shared change feed's warnings (a lost LISTEN connection, a resync). */
-export function openStores(config: Config, now: number, log?: Logger): Promise<Stores> {
+export async function openStores(config: Config, now: number, log?: Logger): Promise<Stores> {
   const url = config.databaseUrl
-  if (url !== undefined && isPostgresUrl(url))
-    return openPostgresStores(url, {
-      blobDir: config.blobStore.dir,
-      now,
-      ...(log !== undefined ? { log } : {}),
-    })
-  return openSqlite(join(config.dataDir, DATABASE_FILE), {
-    blobDir: config.blobStore.dir,
-    // One process owns a data dir; fsync runs on the thread pool (wal-sync.ts).
-    exclusive: true,
-    asyncDurability: true,
-    now,
+  const bs = config.blobStore
+  // Loaded only when configured: file-mode nodes never load the AWS SDK.
+  const s3 =
+    bs.kind === 's3'
+      ? await (async () => {
+          const { S3BlobStore } = await import('../backends/s3/blob-store.js')
+          return S3BlobStore.open({
+            bucket: bs.bucket,
+            prefix: bs.prefix,
+            region: bs.region,
+            forcePathStyle: bs.forcePathStyle,
+            spoolDir: join(config.dataDir, BLOB_SPOOL_DIR),
+            // A streamed PUT idles upstream while its client does: outlast the client's timeout.
+            socketTimeoutMs: Math.max(60, config.requestIdleTimeout + 30) * 1000,
+            // Admission (--max-inflight) bounds the requests; a copy holds two connections.
+            maxSockets: 2 * config.maxInFlight,
+            ...(bs.endpoint !== undefined ? { endpoint: bs.endpoint } : {}),
+            ...(bs.accessKeyId !== undefined && bs.secretAccessKey !== undefined
+              ? { accessKeyId: bs.accessKeyId, secretAccessKey: bs.secretAccessKey }
+              : {}),
+          })
+        })()
+      : undefined
+  const blobs = s3 !== undefined ? { blobs: s3 } : { blobDir: (bs as FileBlobStoreConfig).dir }
+  let stores: Stores
+  try {
+    stores =
+      url !== undefined && isPostgresUrl(url)
+        ? await openPostgresStores(url, { ...blobs, now, ...(log !== undefined ? { log } : {}) })
+        : await openSqlite(join(config.dataDir, DATABASE_FILE), {
+            ...blobs,
+            // One process owns a data dir; fsync runs on the thread pool (wal-sync.ts).
+            exclusive: true,
+            asyncDurability: true,
+            now,
+          })
+  } catch (e) {
+    s3?.close()
+    throw e
+  }
+  if (s3 === undefined) return stores
+  // Not awaited: a node starts (and serves what needs no blob store) while its upstream is down.
+  void s3.probe().then((why) => {
+    if (why !== undefined)
+      log?.warn({ bucket: s3.bucket, reason: why }, 'the upstream S3 blob store does not answer')
+  })
+  const close = stores.close.bind(stores)
+  // The bundles do not close a blob store they were given: its sockets go after them.
+  return Object.assign(stores, {
+    close: async () => {
+      await close()
+      s3.close()
+    },
   })
 }
 

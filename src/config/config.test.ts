@@ -81,14 +81,69 @@ describe('--database and --blob-store', () => {
     })
   })
 
-  it('blob store: s3:// is not implemented yet; relative dirs and other schemes are refused', () => {
-    expect(() => loadConfig(['--blob-store', 's3://bucket/prefix'], {})).toThrow(
-      '--blob-store s3:// is not implemented yet; use file:/shared/dir (or leave it unset)',
-    )
+  it('blob store: relative dirs and other schemes are refused', () => {
     for (const v of ['file:relative/dir', '/abs/without/scheme', 'gs://b']) {
       expect(() => loadConfig(['--blob-store', v], {}), v).toThrow(
-        `--blob-store must be file:/absolute/dir or s3://BUCKET, got "${v}"`,
+        `--blob-store must be file:/absolute/dir or s3://BUCKET[/PREFIX], got "${v}"`,
       )
     }
+  })
+
+  it('blob store: s3://BUCKET[/PREFIX] with the LATCHKEY_BLOB_S3_* variables', () => {
+    expect(loadConfig(['--blob-store', 's3://my-bucket'], {}).blobStore).toEqual({
+      kind: 's3',
+      bucket: 'my-bucket',
+      prefix: '',
+      region: 'us-east-1',
+      forcePathStyle: false,
+    })
+    expect(
+      loadConfig(['--blob-store', 's3://b.example/latchkey/blobs'], {
+        LATCHKEY_BLOB_S3_ENDPOINT: 'http://127.0.0.1:7480',
+        LATCHKEY_BLOB_S3_REGION: 'eu-west-3',
+        LATCHKEY_BLOB_S3_ACCESS_KEY_ID: 'AK',
+        LATCHKEY_BLOB_S3_SECRET_ACCESS_KEY: 'SK',
+        LATCHKEY_BLOB_S3_FORCE_PATH_STYLE: '1',
+      }).blobStore,
+    ).toEqual({
+      kind: 's3',
+      bucket: 'b.example',
+      prefix: 'latchkey/blobs/',
+      endpoint: 'http://127.0.0.1:7480',
+      region: 'eu-west-3',
+      accessKeyId: 'AK',
+      secretAccessKey: 'SK',
+      forcePathStyle: true,
+    })
+    // The region the SDK itself would read, when ours is unset.
+    expect(
+      loadConfig([], { LATCHKEY_BLOB_STORE: 's3://bkt/', AWS_REGION: 'ap-south-1' }).blobStore,
+    ).toMatchObject({ bucket: 'bkt', prefix: '', region: 'ap-south-1' })
+  })
+
+  it('blob store: a bad s3:// value or variable is one clear line', () => {
+    for (const v of [
+      's3://',
+      's3://B',
+      's3://ab',
+      's3://a..b',
+      's3://bucket//x',
+      's3://under_score',
+    ]) {
+      expect(() => loadConfig(['--blob-store', v], {}), v).toThrow(/^--blob-store s3:\/\/BUCKET/)
+    }
+    const s3 = ['--blob-store', 's3://bucket']
+    expect(() => loadConfig(s3, { LATCHKEY_BLOB_S3_ENDPOINT: '127.0.0.1:7480' })).toThrow(
+      'LATCHKEY_BLOB_S3_ENDPOINT must be an http:// or https:// URL, got "127.0.0.1:7480"',
+    )
+    expect(() => loadConfig(s3, { LATCHKEY_BLOB_S3_ACCESS_KEY_ID: 'AK' })).toThrow(
+      'LATCHKEY_BLOB_S3_ACCESS_KEY_ID and LATCHKEY_BLOB_S3_SECRET_ACCESS_KEY must be set together',
+    )
+    expect(() => loadConfig(s3, { LATCHKEY_BLOB_S3_FORCE_PATH_STYLE: 'yes' })).toThrow(
+      'LATCHKEY_BLOB_S3_FORCE_PATH_STYLE must be 1 or 0 (true or false), got "yes"',
+    )
+    expect(() => loadConfig(s3, { LATCHKEY_BLOB_S3_REGION: 'us east' })).toThrow(
+      'LATCHKEY_BLOB_S3_REGION must look like us-east-1, got "us east"',
+    )
   })
 })

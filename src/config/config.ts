@@ -15,8 +15,11 @@ export interface Config {
   readonly stsDefaultDuration: number
   readonly stsMaxDuration: number
   readonly databaseUrl?: string
-  /** Where object bodies live: a directory (`file:` URL); every node of a cluster shares it. */
-  readonly blobStore: { readonly kind: 'file'; readonly dir: string }
+  /**
+   * Where object bodies live: a directory (`file:` URL; every node of a cluster shares it) or a
+   * bucket of an upstream S3 (`s3://BUCKET[/PREFIX]` plus the LATCHKEY_BLOB_S3_* variables).
+   */
+  readonly blobStore: FileBlobStoreConfig | S3BlobStoreConfig
   /** Virtual-hosted-style base domain (bucket.<domain>); path-style always works. */
   readonly domain?: string
   readonly region: string
@@ -39,6 +42,25 @@ export interface Config {
   readonly maxInFlightPerCaller: number
   /** Longest presigned URL lifetime, seconds (SigV4 X-Amz-Expires, SigV2 Expires from now). */
   readonly presignMaxAge: number
+}
+
+export interface FileBlobStoreConfig {
+  readonly kind: 'file'
+  readonly dir: string
+}
+
+export interface S3BlobStoreConfig {
+  readonly kind: 's3'
+  readonly bucket: string
+  /** '' or ending in '/'. */
+  readonly prefix: string
+  /** Unset: AWS's endpoint for the region. */
+  readonly endpoint?: string
+  readonly region: string
+  /** Unset: the SDK's default credential chain (AWS_ACCESS_KEY_ID…, profiles, instance roles). */
+  readonly accessKeyId?: string
+  readonly secretAccessKey?: string
+  readonly forcePathStyle: boolean
 }
 
 export class ConfigError extends Error {
@@ -146,7 +168,7 @@ export function loadConfig(
   )
     throw new ConfigError(`--database must be a postgres:// URL, got "${database}"`)
   const dataDir = get('--data-dir') ?? './data'
-  const blobStore = parseBlobStore(get('--blob-store'), dataDir)
+  const blobStore = parseBlobStore(get('--blob-store'), dataDir, env)
 
   const logLevel = get('--log-level') ?? 'info'
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel))
@@ -246,19 +268,74 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url)
 }
 
-/** `file:` (DATA_DIR/objects), `file:/abs/dir` or (not yet) `s3://BUCKET[/PREFIX]`. */
-function parseBlobStore(value: string | undefined, dataDir: string): Config['blobStore'] {
+/** `file:` (DATA_DIR/objects), `file:/abs/dir` or `s3://BUCKET[/PREFIX]`. */
+function parseBlobStore(
+  value: string | undefined,
+  dataDir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Config['blobStore'] {
   if (value === undefined || value === 'file:')
     return { kind: 'file', dir: join(dataDir, 'objects') }
-  if (value.startsWith('s3://'))
-    throw new ConfigError(
-      '--blob-store s3:// is not implemented yet; use file:/shared/dir (or leave it unset)',
-    )
+  if (value.startsWith('s3://')) return parseS3BlobStore(value, env)
   if (value.startsWith('file:')) {
     const dir = value.slice('file:'.length).replace(/^\/\/(?=\/)/, '')
     if (isAbsolute(dir)) return { kind: 'file', dir }
   }
-  throw new ConfigError(`--blob-store must be file:/absolute/dir or s3://BUCKET, got "${value}"`)
+  throw new ConfigError(
+    `--blob-store must be file:/absolute/dir or s3://BUCKET[/PREFIX], got "${value}"`,
+  )
+}
+
+/**
+ * `s3://BUCKET[/PREFIX]` and the LATCHKEY_BLOB_S3_* variables. The bucket follows S3's naming
+ * rules; a prefix gets a trailing '/'. Region: LATCHKEY_BLOB_S3_REGION, else the AWS_REGION the
+ * SDK would read, else us-east-1 (what S3-compatible servers accept).
+ */
+function parseS3BlobStore(
+  value: string,
+  env: Readonly<Record<string, string | undefined>>,
+): S3BlobStoreConfig {
+  const m = /^s3:\/\/([^/]*)(?:\/(.*))?$/.exec(value)
+  const bucket = m?.[1] ?? ''
+  let prefix = m?.[2] ?? ''
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..'))
+    throw new ConfigError(
+      `--blob-store s3://BUCKET[/PREFIX] needs a valid bucket name (3-63 characters: a-z 0-9 . -), got "${value}"`,
+    )
+  if (prefix !== '' && !prefix.endsWith('/')) prefix += '/'
+  if (prefix.startsWith('/') || prefix.includes('//') || prefix.length > 512)
+    throw new ConfigError(
+      `--blob-store s3://BUCKET/PREFIX: the prefix must not start with / or hold //, got "${value}"`,
+    )
+  const endpoint = nonEmpty(env['LATCHKEY_BLOB_S3_ENDPOINT'])
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint))
+    throw new ConfigError(
+      `LATCHKEY_BLOB_S3_ENDPOINT must be an http:// or https:// URL, got "${endpoint}"`,
+    )
+  const region =
+    nonEmpty(env['LATCHKEY_BLOB_S3_REGION']) ??
+    nonEmpty(env['AWS_REGION']) ??
+    nonEmpty(env['AWS_DEFAULT_REGION']) ??
+    'us-east-1'
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(region))
+    throw new ConfigError(`LATCHKEY_BLOB_S3_REGION must look like us-east-1, got "${region}"`)
+  const accessKeyId = nonEmpty(env['LATCHKEY_BLOB_S3_ACCESS_KEY_ID'])
+  const secretAccessKey = nonEmpty(env['LATCHKEY_BLOB_S3_SECRET_ACCESS_KEY'])
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
+    throw new ConfigError(
+      'LATCHKEY_BLOB_S3_ACCESS_KEY_ID and LATCHKEY_BLOB_S3_SECRET_ACCESS_KEY must be set together',
+    )
+  return {
+    kind: 's3',
+    bucket,
+    prefix,
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    region,
+    ...(accessKeyId !== undefined && secretAccessKey !== undefined
+      ? { accessKeyId, secretAccessKey }
+      : {}),
+    forcePathStyle: booleanEnv(env, 'LATCHKEY_BLOB_S3_FORCE_PATH_STYLE'),
+  }
 }
 
 /** An on/off environment variable: unset, '', 0, false → false; 1, true → true; else an error. */

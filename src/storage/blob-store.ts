@@ -1,6 +1,6 @@
 /**
- * BlobStore: durable, immutable byte blobs named by opaque refs. Local files today
- * (backends/fs), an upstream S3 cluster later. A blob is written once and never modified;
+ * BlobStore: durable, immutable byte blobs named by opaque refs: local or shared files
+ * (backends/fs), or an upstream S3 bucket (backends/s3). A blob is written once and never modified;
  * replacing an object writes a new blob, and the old one is retired through the BlobLedger and
  * deleted by the garbage collector after a grace period (storage/commit.ts, storage/gc.ts).
  * Cleaning up after interrupted puts is each store's own business when it opens (the fs store
@@ -14,6 +14,21 @@ export interface BlobPutResult {
   readonly size: number
 }
 
+export interface BlobPutOptions {
+  /** The blob's name (from `newRef`, already in the ledger); a fresh one when absent. */
+  readonly ref?: string
+  /** Largest body accepted; more → StorageError 'too-large', nothing stored. */
+  readonly maxSize?: number
+  /** A leading chunk already read from the body. */
+  readonly prefix?: Buffer
+  /**
+   * The total length (prefix included) when the caller knows it (Content-Length): a store that
+   * must announce the length upfront (S3) then streams instead of spooling. A body that yields
+   * a different number of bytes fails the put, leaving nothing behind.
+   */
+  readonly size?: number
+}
+
 export interface BlobStore {
   /**
    * A fresh name for a blob about to be written: the writer records it in the BlobLedger before
@@ -23,12 +38,9 @@ export interface BlobStore {
   /**
    * Stream `body` into a new blob named `ref` (a fresh one when absent). Resolves only once the
    * bytes are durable. Rejects, leaving nothing behind, if the stream errors or exceeds `maxSize`
-   * (StorageError 'too-large'). `prefix` (optional) is a leading chunk already read from the body.
+   * (StorageError 'too-large'), or yields other than `size` bytes when that is given.
    */
-  put(
-    body: Readable,
-    opts?: { readonly ref?: string; readonly maxSize?: number; readonly prefix?: Buffer },
-  ): Promise<BlobPutResult>
+  put(body: Readable, opts?: BlobPutOptions): Promise<BlobPutResult>
   /**
    * True when `get` takes hold of the bytes as it is called (the fs store opens the file at once,
    * and POSIX keeps an open file readable after an unlink), so deleting a whole-object blob right

@@ -68,14 +68,17 @@ export async function writeBody(
 
 /**
  * Intent first, then the blob. A failed put leaves no blob (the store's promise), so its intent
- * is dropped at once; if that fails too, the collector finds nothing to delete later.
+ * is dropped at once; if that fails too, the collector finds nothing to delete later. Except
+ * when the store was 'unavailable' (an upstream S3 that timed out may have stored the bytes all
+ * the same): then the intent stays, and the collector deletes whatever is there after the
+ * orphan grace period.
  */
 async function spill(
   body: Readable,
   opts: WriteBodyOptions,
   prefix: Buffer | undefined,
 ): Promise<{ body: BodyRef; size: number }> {
-  const { blobs, ledger, now, maxSize } = opts
+  const { blobs, ledger, now, maxSize, knownLength } = opts
   const ref = blobs.newRef()
   try {
     await ledger.intend([ref], now)
@@ -84,13 +87,17 @@ async function spill(
     throw err
   }
   try {
+    // The length is known only when nothing was probed (the probe path has no Content-Length).
     const r = await blobs.put(
       body,
-      prefix === undefined ? { ref, maxSize } : { ref, maxSize, prefix },
+      prefix === undefined
+        ? { ref, maxSize, ...(knownLength !== undefined ? { size: knownLength } : {}) }
+        : { ref, maxSize, prefix },
     )
     return { body: { kind: 'blob', ref: r.ref, size: r.size }, size: r.size }
   } catch (err) {
-    await ledger.forget([ref]).catch(() => undefined)
+    if (!(err instanceof StorageError && err.kind === 'unavailable'))
+      await ledger.forget([ref]).catch(() => undefined)
     throw err
   }
 }

@@ -1,7 +1,8 @@
 /**
- * BlobStore conformance suite, run by every blob backend (fs today, upstream S3 later) through
- * its own factory: put/get/ranges, prefix, maxSize, failing bodies, delete, named puts, and a
- * reopen keeping finished blobs. What is stored is seen through the harness (`list`), since the
+ * BlobStore conformance suite, run by every blob backend (memory, fs, upstream S3) through
+ * its own factory: put/get/ranges, prefix, maxSize, failing bodies, a known `size` (streamed
+ * straight through by S3) and a body that belies it, delete, named puts, and a reopen keeping
+ * finished blobs. What is stored is seen through the harness (`list`), since the
  * port itself has no listing: nothing in the product scans every blob.
  * @module
  */
@@ -118,6 +119,39 @@ export function blobStoreConformance(name: string, factory: () => Promise<BlobSt
         },
       })
       await expect(b.put(failing)).rejects.toThrow('client went away')
+      expect(await listAll()).toEqual([])
+      expect(await h.tempCount()).toBe(0)
+    })
+
+    it('takes a known size: streams the body, prefix included', async () => {
+      const data = randomBytes(200_000)
+      const r = await b.put(chunked(data, 5000), { size: data.length })
+      expect(r.size).toBe(data.length)
+      expect((await readAll(b.get(r.ref))).equals(data)).toBe(true)
+      const p = await b.put(chunked(Buffer.from('world')), {
+        prefix: Buffer.from('hello '),
+        size: 11,
+      })
+      expect((await readAll(b.get(p.ref))).toString()).toBe('hello world')
+      const empty = await b.put(chunked(Buffer.alloc(0)), { size: 0 })
+      expect((await readAll(b.get(empty.ref))).length).toBe(0)
+      expect((await listAll()).length).toBe(3)
+    })
+
+    it('a body that belies its size, exceeds maxSize or fails fails the put, leaving nothing', async () => {
+      await expect(b.put(chunked(randomBytes(1000)), { size: 1001 })).rejects.toThrow()
+      await expect(b.put(chunked(randomBytes(1000), 100), { size: 999 })).rejects.toThrow()
+      await expect(
+        b.put(chunked(randomBytes(5000), 1000), { size: 5000, maxSize: 4999 }),
+      ).rejects.toMatchObject({ kind: 'too-large' })
+      let n = 0
+      const failing = new Readable({
+        read() {
+          if (n++ < 3) this.push(Buffer.alloc(1000, 1))
+          else this.destroy(new Error('client went away'))
+        },
+      })
+      await expect(b.put(failing, { size: 10_000 })).rejects.toThrow('client went away')
       expect(await listAll()).toEqual([])
       expect(await h.tempCount()).toBe(0)
     })

@@ -16,12 +16,21 @@ import { Readable, type TransformCallback } from 'node:stream'
 import { BodyTransform } from '../../lib/streams.js'
 import { pipeline } from 'node:stream/promises'
 import { randomIds, type IdSource } from '../../lib/clock.js'
-import type { BlobPutResult, BlobStore } from '../../storage/blob-store.js'
+import type { BlobPutOptions, BlobPutResult, BlobStore } from '../../storage/blob-store.js'
 import { StorageError } from '../../storage/errors.js'
 
 const READ_HWM = 1024 * 1024
 const WRITE_HWM = 1024 * 1024
 const REF_RE = /^[A-Za-z0-9_-]{4,128}$/
+
+/**
+ * How a bundle (backends/sqlite, backends/postgres) gets its blob store: a directory for this
+ * file store, or a store the caller opened (an upstream S3: app/backends.ts), which the bundle
+ * does not close.
+ */
+export type BlobOption =
+  | { readonly blobDir: string; readonly blobs?: never }
+  | { readonly blobs: BlobStore; readonly blobDir?: never }
 
 export interface FsBlobStoreOptions {
   readonly ids?: IdSource
@@ -43,14 +52,24 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** Counts bytes and fails with 'too-large' once more than `max` pass. */
-function sizeLimit(max: number, counter: { n: number }): BodyTransform {
+/**
+ * Counts bytes and fails with 'too-large' once more than `max` pass; with `exact`, also fails
+ * when the body yields more or fewer bytes than that (the put's `size`).
+ */
+function sizeLimit(max: number, exact: number | undefined, counter: { n: number }): BodyTransform {
   return new BodyTransform({
     highWaterMark: WRITE_HWM,
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       counter.n += chunk.length
       if (counter.n > max) cb(new StorageError('too-large', `body exceeds ${max} bytes`))
+      else if (exact !== undefined && counter.n > exact)
+        cb(new Error(`body is longer than its announced ${exact} bytes`))
       else cb(null, chunk)
+    },
+    flush(cb: TransformCallback) {
+      if (exact !== undefined && counter.n !== exact)
+        cb(new Error(`body ended after ${counter.n} of its announced ${exact} bytes`))
+      else cb()
     },
   })
 }
@@ -149,10 +168,7 @@ export class FsBlobStore implements BlobStore {
     return p
   }
 
-  async put(
-    body: Readable,
-    opts: { readonly ref?: string; readonly maxSize?: number; readonly prefix?: Buffer } = {},
-  ): Promise<BlobPutResult> {
+  async put(body: Readable, opts: BlobPutOptions = {}): Promise<BlobPutResult> {
     await this.init()
     const ref = opts.ref ?? this.newRef()
     if (!REF_RE.test(ref)) {
@@ -173,7 +189,7 @@ export class FsBlobStore implements BlobStore {
       // know whether the file is ours to remove.
       const fh = await open(tmp, 'wx')
       created = true
-      const limiter = sizeLimit(max, counter)
+      const limiter = sizeLimit(max, opts.size, counter)
       if (prefix !== undefined && prefix.length > 0) limiter.write(prefix)
       // flush: true fsyncs the file before the stream reports 'finish'/'close'.
       const out = createWriteStream('', { fd: fh, flush: true, highWaterMark: WRITE_HWM })

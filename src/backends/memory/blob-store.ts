@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream'
 import { randomIds, type IdSource } from '../../lib/clock.js'
-import type { BlobPutResult, BlobStore } from '../../storage/blob-store.js'
+import type { BlobPutOptions, BlobPutResult, BlobStore } from '../../storage/blob-store.js'
 import { StorageError } from '../../storage/errors.js'
 
 export class MemoryBlobStore implements BlobStore {
@@ -23,10 +23,7 @@ export class MemoryBlobStore implements BlobStore {
     return this.ids.uid()
   }
 
-  async put(
-    body: Readable,
-    opts: { readonly ref?: string; readonly maxSize?: number; readonly prefix?: Buffer } = {},
-  ): Promise<BlobPutResult> {
+  async put(body: Readable, opts: BlobPutOptions = {}): Promise<BlobPutResult> {
     const max = opts.maxSize ?? Number.POSITIVE_INFINITY
     const chunks: Buffer[] = opts.prefix !== undefined ? [opts.prefix] : []
     let n = opts.prefix?.length ?? 0
@@ -43,6 +40,8 @@ export class MemoryBlobStore implements BlobStore {
       }
       chunks.push(buf)
     }
+    if (opts.size !== undefined && n !== opts.size)
+      throw new Error(`body yielded ${n} of its announced ${opts.size} bytes`)
     const ref = opts.ref ?? this.ids.uid()
     this.blobs.set(ref, Buffer.concat(chunks, n))
     return { ref, size: n }

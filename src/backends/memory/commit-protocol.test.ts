@@ -13,6 +13,7 @@ import { WHOLE_BLOB_RETIRE_GRACE_MS, type BlobLedger } from '../../storage/blob-
 import { commitRemoval, commitWrite, type CommitIo } from '../../storage/commit.js'
 import { startBlobCollector } from '../../storage/gc.js'
 import type { BodyRef } from '../../storage/metadata-store.js'
+import { StorageError } from '../../storage/errors.js'
 import { writeBody } from '../../storage/object-bodies.js'
 import { MemoryBlobLedger } from './blob-ledger.js'
 import { MemoryBlobStore } from './blob-store.js'
@@ -118,6 +119,26 @@ describe('commitWrite', () => {
       }),
     ).rejects.toThrow('BadDigest')
     expect(await count()).toBe(0)
+    expect(await ledger.due(LATE, 10)).toEqual({ orphans: [], retired: [] })
+  })
+
+  it("a put the store could not finish ('unavailable': it may have landed upstream) keeps its intent for the collector", async () => {
+    const { blobs, ledger, io, write } = setup()
+    const put = vi
+      .spyOn(blobs, 'put')
+      .mockRejectedValueOnce(new StorageError('unavailable', 'upstream S3 timed out'))
+    await expect(
+      commitWrite(io, { write: write(50), commit: () => Promise.reject(new Error('not reached')) }),
+    ).rejects.toMatchObject({ kind: 'unavailable' })
+    const ref = (put.mock.calls[0]?.[1] as { ref?: string } | undefined)?.ref
+    expect(ref).toBeDefined()
+    expect(await ledger.due(LATE, 10)).toEqual({ orphans: [ref], retired: [] })
+    // Any other failure left nothing upstream: its intent goes at once.
+    put.mockRejectedValueOnce(new StorageError('too-large', 'too large'))
+    await ledger.forget([ref!])
+    await expect(
+      commitWrite(io, { write: write(50), commit: () => Promise.reject(new Error('not reached')) }),
+    ).rejects.toMatchObject({ kind: 'too-large' })
     expect(await ledger.due(LATE, 10)).toEqual({ orphans: [], retired: [] })
   })
 

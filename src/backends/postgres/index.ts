@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL bundle: the stores of one cluster node. Every node opens the same database and
- * the same blob directory; nothing is held exclusively, so the change feed is the database's own
+ * the same blob store (a shared directory, or an upstream S3 bucket); nothing is held exclusively, so the change feed is the database's own
  * (an outbox plus LISTEN/NOTIFY, change-feed.ts): a write made on any node reaches the caches of
  * every node, and `applied()` lets an admin call wait until it has.
  *
@@ -11,7 +11,7 @@
  * leaves the nodes table, and only then does the pool end.
  * @module
  */
-import { FsBlobStore } from '../fs/blob-store.js'
+import { FsBlobStore, type BlobOption } from '../fs/blob-store.js'
 import { CachedMetadataStore } from '../cached/metadata-store.js'
 import type { Stores } from '../../storage/stores.js'
 import type { Logger } from '../../lib/logger.js'
@@ -29,9 +29,13 @@ import { PgBlobLedger } from './blob-ledger.js'
  */
 export const SHARED_TEMP_STALE_MS = 60 * 60 * 1000
 
-export interface PostgresOptions {
-  /** The blob directory every node of the cluster shares. */
-  readonly blobDir: string
+/**
+ * The blob directory every node of the cluster shares, or a blob store opened by the caller (an
+ * upstream S3: app/backends.ts); the bundle does not close a store it was given.
+ */
+export type PostgresOptions = BlobOption & PostgresTuning
+
+export interface PostgresTuning {
   /** The time at open (sessions written before the slots table existed are adopted). */
   readonly now?: number
   /** This node's id in the change feed (random by default). */
@@ -69,7 +73,8 @@ export async function openPostgresStores(
     // After the identity store: adoption reads its sessions table.
     const limits = await PgSharedLimits.open(db)
     await limits.adoptSessions(opts.now ?? Date.now())
-    const blobs = await FsBlobStore.open(opts.blobDir, { staleTempMs: SHARED_TEMP_STALE_MS })
+    const blobs =
+      opts.blobs ?? (await FsBlobStore.open(opts.blobDir, { staleTempMs: SHARED_TEMP_STALE_MS }))
     let closing: Promise<void> | undefined
     return {
       db,

@@ -9,7 +9,7 @@
  * subscriber there is (an offline tool can only write while no server runs).
  * @module
  */
-import { FsBlobStore } from '../fs/blob-store.js'
+import { FsBlobStore, type BlobOption } from '../fs/blob-store.js'
 import { CachedMetadataStore } from '../cached/metadata-store.js'
 import { MemoryChangeFeed } from '../memory/change-feed.js'
 import type { Stores } from '../../storage/stores.js'
@@ -21,9 +21,9 @@ import { SqliteMetadataStore } from './metadata-store.js'
 import { SqliteIdentityStore } from './identity-store.js'
 import { SqliteBlobLedger } from './blob-ledger.js'
 
-export interface SqliteOptions {
-  /** Where the file blob store keeps object bodies (the data dir's `objects/`). */
-  readonly blobDir: string
+export type SqliteOptions = BlobOption & SqliteTuning
+
+export interface SqliteTuning {
   /** Hold the database lock for the connection's life (the server's own database). */
   readonly exclusive?: boolean
   /** Lock wait in ms, opening included (default 5000; 0 fails at once on a held database). */
@@ -82,7 +82,7 @@ export async function openSqlite(path: string, opts: SqliteOptions): Promise<Sql
     const identity = SqliteIdentityStore.open(db, { changes, commits })
     // After the identity store: the session slots are rebuilt from its sessions table.
     const limits = SqliteSharedLimits.open(db, { commits, now: opts.now ?? Date.now() })
-    const blobs = await FsBlobStore.open(opts.blobDir)
+    const blobs = opts.blobs ?? (await FsBlobStore.open(opts.blobDir))
     let closing: Promise<void> | undefined
     return {
       db,

@@ -6,6 +6,7 @@
  * HEAD never opens it.
  * @module
  */
+import type { Readable } from 'node:stream'
 import { readBody } from '../../storage/object-bodies.js'
 import type { ObjectRecord } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
@@ -112,5 +113,31 @@ export async function serveObject(req: S3Request, env: S3Env, head: boolean): Pr
     const b = o.body.bytes
     return { status, headers, body: span === undefined ? b : b.subarray(span.start, span.end + 1) }
   }
-  return { status, headers, body: readBody(o.body, env.blobs, span) }
+  const body = readBody(o.body, env.blobs, span)
+  // A store that fetches lazily (upstream S3) fails at its first read: wait for that before the
+  // status line goes out, so an upstream outage is a 503, not a 200 cut short.
+  if (!env.blobs.readsHoldTheirBytes) await firstBytes(body)
+  return { status, headers, body }
+}
+
+/**
+ * Resolves once `s` has data buffered (or has ended); rejects with its error. Nothing is consumed:
+ * the 'readable' listener is removed again and the caller pipes the stream as usual.
+ */
+export function firstBytes(s: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      s.off('readable', onReadable)
+      s.off('error', done)
+      s.off('end', onReadable)
+      if (err !== undefined) {
+        s.destroy()
+        reject(err)
+      } else resolve()
+    }
+    const onReadable = (): void => done()
+    s.on('readable', onReadable)
+    s.on('error', done)
+    s.on('end', onReadable)
+  })
 }
