@@ -6,7 +6,7 @@
  * POST upload (a body of unknown length, which the store spools before its PUT), a CopyObject,
  * a DELETE.
  * A fourth node of the same cluster whose LATCHKEY_BLOB_S3_ENDPOINT is a closed port answers
- * 503 ServiceUnavailable (never 500) for a PUT and a GET that need the blob store, keeps serving
+ * 503 SlowDown (never 500) for a PUT and a GET that need the blob store, keeps serving
  * what does not (an inline object), and does not crash. Bodies are larger than the inline limit
  * (128 KiB), so they go to the blob store. Skipped, saying why, without PostgreSQL or RGW.
  * @module
@@ -238,17 +238,17 @@ describe.skipIf(skip !== undefined)(
           await outcome(
             s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'new.bin', Body: big })),
           ),
-        ).toBe('ServiceUnavailable 503')
+        ).toBe('SlowDown 503')
         expect(
           await outcome(s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'there.bin' }))),
-        ).toBe('ServiceUnavailable 503')
+        ).toBe('SlowDown 503')
         expect(
           await outcome(
             s3.send(
               new GetObjectCommand({ Bucket: bucket, Key: 'multi.bin', Range: 'bytes=0-99' }),
             ),
           ),
-        ).toBe('ServiceUnavailable 503')
+        ).toBe('SlowDown 503')
         // Nothing of the failed PUT is visible anywhere.
         expect(
           await outcome(a.s3().send(new GetObjectCommand({ Bucket: bucket, Key: 'new.bin' }))),
