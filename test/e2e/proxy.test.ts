@@ -15,7 +15,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request, type IncomingMessage } from 'node:http'
 import { createServer, type LookupFunction } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -127,6 +127,8 @@ async function startProxy(
   nodePorts: readonly number[],
 ): Promise<Proxy> {
   const dir = mkdtempSync(join(tmpdir(), `latchkey-${kind}-`))
+  // As root, nginx's workers run as an unprivileged user and must reach their temp dirs in here.
+  chmodSync(dir, 0o755)
   const port = await freePort()
   const nodes = nodePorts.map(
     (p, i) => [`127.0.0.1:${String(9001 + i)}`, `127.0.0.1:${String(p)}`] as const,
