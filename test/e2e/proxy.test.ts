@@ -169,23 +169,22 @@ async function startProxy(
   proc.stdout?.on('data', (c: Buffer) => output.push(c.toString()))
   proc.stderr?.on('data', (c: Buffer) => output.push(c.toString()))
   const exited = new Promise<void>((r) => proc.once('exit', () => r()))
+  // SIGTERM, not SIGKILL: nginx's master stops its workers before it exits; killed, it would
+  // leave them running, still holding the port.
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM')
+      await exited
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
   try {
     await waitHealthy(port, proc, output)
   } catch (e) {
-    proc.kill('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
+    await stop()
     throw e
   }
-  return {
-    port,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM')
-        await exited
-      }
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
+  return { port, stop }
 }
 
 const pg: TestPostgres | undefined = await startPostgres()
