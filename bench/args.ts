@@ -13,6 +13,8 @@ export const TARGET_NAMES = [
   'policy',
   'assume-role',
   'session-get',
+  'postgres',
+  'cluster',
 ] as const
 export type TargetName = (typeof TARGET_NAMES)[number]
 

@@ -4,6 +4,7 @@
  * generator. Nothing heavy: the real measurements are `npm run bench`.
  */
 import { describe, expect, it } from 'vitest'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,7 +13,14 @@ import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { median, pairedRatio, renderTable, score, summaryJson, verdict } from './stats.js'
 import { parseArgs } from './args.js'
-import { cpuSeconds, parseCpuSeconds, parseRssBytes, rssBytes, spawnServer } from './proc.js'
+import {
+  cpuSeconds,
+  parseCpuSeconds,
+  parseRssBytes,
+  rssBytes,
+  spawnServer,
+  treeCpuSeconds,
+} from './proc.js'
 import { signRequest, type PreparedRequest } from './sign.js'
 import { makePool, runLoad, send } from './load.js'
 import { startCeiling, CEILING_KINDS } from './ceiling-servers.js'
@@ -100,6 +108,7 @@ describe('stats', () => {
 describe('args', () => {
   it('parses --quick and --only lists', () => {
     expect(parseArgs([])).toEqual({ quick: false, only: undefined, list: false })
+    expect(parseArgs(['--only', 'postgres,cluster']).only).toEqual(['postgres', 'cluster'])
     expect(parseArgs(['--quick', '--only', 'get4k,list', '--only=iam'])).toEqual({
       quick: true,
       only: ['get4k', 'list', 'iam'],
@@ -126,6 +135,32 @@ describe('/proc parsing', () => {
   it('reads this process', () => {
     expect(cpuSeconds(process.pid)).toBeGreaterThan(0)
     expect(rssBytes(process.pid)).toBeGreaterThan(1 << 20)
+  })
+  it('counts the CPU of running and of exited children (the PostgreSQL server tree)', async () => {
+    // Burns 0.3 s of its own CPU (not wall time: the machine may be busy), then says so.
+    const burn =
+      'const u = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e3 }; ' +
+      'while (u() < 300) {}'
+    const child = spawn(
+      process.execPath,
+      ['-e', `${burn}; console.log('done'); setInterval(() => {}, 1000)`],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    )
+    try {
+      await new Promise((r) => child.stdout.once('data', r))
+      // A child still running: its time is counted, ours alone would not include it.
+      expect(treeCpuSeconds(process.pid) - cpuSeconds(process.pid)).toBeGreaterThanOrEqual(0.29)
+    } finally {
+      child.kill('SIGKILL')
+      await new Promise((r) => child.once('exit', r))
+    }
+    // Reaped: its time moves to our cutime/cstime, still counted, and so is the next one's.
+    const reaped = spawnSync(process.execPath, ['-e', burn])
+    expect(reaped.status).toBe(0)
+    expect(treeCpuSeconds(process.pid) - cpuSeconds(process.pid)).toBeGreaterThanOrEqual(0.59)
+    expect(treeCpuSeconds(-1)).toBeNaN()
   })
 })
 

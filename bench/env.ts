@@ -162,6 +162,8 @@ export interface LatchkeyOptions {
   /** Use (and keep) this data dir instead of a fresh temp one. */
   readonly dataDir?: string
   readonly args?: readonly string[]
+  /** Extra environment (LATCHKEY_MASTER_KEY for a PostgreSQL node). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 export async function startLatchkey(o: LatchkeyOptions = {}): Promise<Latchkey> {
@@ -182,6 +184,7 @@ export async function startLatchkey(o: LatchkeyOptions = {}): Promise<Latchkey> 
       LATCHKEY_ROOT_ACCESS_KEY: ROOT_ACCESS_KEY,
       LATCHKEY_ROOT_SECRET_KEY: ROOT_SECRET_KEY,
       LATCHKEY_ROOT_PASSWORD: ROOT_PASSWORD,
+      ...o.env,
     },
   })
   const child = await spawned.catch((e: unknown) => {
@@ -251,6 +254,11 @@ export interface Contender {
   readonly pid: number
   readonly requests: readonly PreparedRequest[]
   readonly ok?: (status: number) => boolean
+  /**
+   * CPU seconds so far of other processes that serve this contender (more nodes, the database),
+   * by name; each is reported per operation next to the server's own CPU.
+   */
+  readonly cpuParts?: Readonly<Record<string, () => number>>
 }
 
 export interface ContenderStats {
@@ -260,6 +268,8 @@ export interface ContenderStats {
   readonly ok: number
   readonly firstError?: string
   readonly rounds: readonly number[]
+  /** Median CPU µs per operation of each of the contender's `cpuParts`. */
+  readonly partsUsPerOp: Readonly<Record<string, number>>
 }
 
 /**
@@ -283,11 +293,14 @@ export async function compareThroughput(
     next[i] = r.nextIndex
   }
   const results: LoadResult[][] = contenders.map(() => [])
+  const parts: Record<string, number[]>[] = contenders.map(() => ({}))
   for (let round = 0; round < s.rounds; round++) {
     // A B, then B A: going first or second in a round (JIT, GC debt, drift) favours no one.
     const order = [...contenders.entries()]
     if (round % 2 === 1) order.reverse()
     for (const [i, c] of order) {
+      const sides = Object.entries(c.cpuParts ?? {})
+      const before = sides.map(([, f]) => f())
       const r = await runLoad({
         pool: c.pool,
         requests: c.requests,
@@ -299,9 +312,14 @@ export async function compareThroughput(
       })
       next[i] = r.nextIndex
       results[i]?.push(r)
+      const ops = r.ok + r.errors
+      sides.forEach(([name, f], j) => {
+        const us = ops > 0 ? ((f() - (before[j] ?? Number.NaN)) * 1e6) / ops : Number.NaN
+        ;(parts[i]![name] ??= []).push(us)
+      })
     }
   }
-  return results.map((rs) => {
+  return results.map((rs, i) => {
     const firstError = rs.find((r) => r.firstError !== undefined)?.firstError
     return {
       rps: median(rs.map((r) => r.rps)),
@@ -309,6 +327,9 @@ export async function compareThroughput(
       errors: rs.reduce((n, r) => n + r.errors, 0),
       ok: rs.reduce((n, r) => n + r.ok, 0),
       rounds: rs.map((r) => r.rps),
+      partsUsPerOp: Object.fromEntries(
+        Object.entries(parts[i] ?? {}).map(([name, xs]) => [name, median(xs)]),
+      ),
       ...(firstError !== undefined ? { firstError } : {}),
     }
   })

@@ -5,7 +5,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 
 /** Clock ticks per second for /proc stat fields (USER_HZ; 100 on every Linux we target). */
@@ -129,4 +129,34 @@ export function sampleRss(pid: number, intervalMs = 50): { stop(): number } {
       return max
     },
   }
+}
+
+/**
+ * CPU seconds of a process and its children: its own time, the time of the children it has
+ * already reaped (cutime/cstime) and that of the children still running. For PostgreSQL's
+ * postmaster this is the whole database server: backends, WAL writer, checkpointer.
+ */
+export function treeCpuSeconds(pid: number): number {
+  let own: string
+  try {
+    own = readFileSync(`/proc/${String(pid)}/stat`, 'utf8')
+  } catch {
+    return Number.NaN
+  }
+  const rest = own.slice(own.lastIndexOf(')') + 2).split(' ')
+  // utime, stime, cutime, cstime: fields 14-17 → offsets 11-14 after the state field.
+  let total = [11, 12, 13, 14].reduce((n, i) => n + Number(rest[i]), 0) / CLK_TCK
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue // exited meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // ppid is field 4 → offset 1 after the state field.
+    if (Number(fields[1]) === pid) total += parseCpuSeconds(stat)
+  }
+  return total
 }

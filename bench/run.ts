@@ -19,6 +19,7 @@ import { benchBig } from './targets/big.js'
 import { benchList } from './targets/list.js'
 import { benchIamGet, benchPolicyMicro } from './targets/iam.js'
 import { benchAssumeRole, benchSessionGet } from './targets/sts.js'
+import { benchCluster, benchPostgres } from './targets/postgres.js'
 
 interface Target {
   readonly group: string
@@ -34,6 +35,8 @@ const TARGETS = {
   policy: { group: '6 policy-eval', run: benchPolicyMicro },
   'assume-role': { group: '7 sts-assume-role', run: benchAssumeRole },
   'session-get': { group: '8 sts-session-get', run: benchSessionGet },
+  postgres: { group: '9 postgres', run: benchPostgres },
+  cluster: { group: '10 cluster', run: benchCluster },
 } as const satisfies Record<TargetName, Target>
 
 async function main(): Promise<number> {

@@ -49,7 +49,7 @@ function form(params: Record<string, string>): string {
   return new URLSearchParams(params).toString()
 }
 
-async function signAssumeRole(
+export async function signAssumeRole(
   url: string,
   policy: string,
   duration: number,

@@ -7,9 +7,13 @@
  *
  * Returns undefined when no PostgreSQL is installed: suites then skip, saying why. `.ci/run`
  * installs Debian's postgresql, so CI always runs them.
+ *
+ * The benchmark (bench/targets/postgres.ts) uses it too, with its own URL variable and a durable
+ * cluster (fsync on: its PUT figures are compared with SQLite's durable writes), and reads the
+ * server's CPU time through `serverPid`.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +32,15 @@ export interface TestPostgres {
   readonly halt?: () => void
   readonly resume?: () => void
   stop(): Promise<void>
+  /** The postmaster's pid when the cluster is ours (undefined for a given URL; as first started). */
+  readonly serverPid?: number
+}
+
+export interface PostgresOptions {
+  /** The variable naming an existing server to use instead (default LATCHKEY_TEST_DATABASE_URL). */
+  readonly urlEnv?: string
+  /** fsync and synchronous commit on (default off: tests need speed, not durability). */
+  readonly durable?: boolean
 }
 
 function findBin(name: string): string | undefined {
@@ -73,8 +86,8 @@ function databases(base: string): TestPostgres['createDatabase'] {
   }
 }
 
-export async function startPostgres(): Promise<TestPostgres | undefined> {
-  const given = process.env['LATCHKEY_TEST_DATABASE_URL']
+export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPostgres | undefined> {
+  const given = process.env[opts.urlEnv ?? 'LATCHKEY_TEST_DATABASE_URL']
   if (given !== undefined && given !== '') {
     const url = (db: string): string => {
       const u = new URL(given)
@@ -105,13 +118,16 @@ export async function startPostgres(): Promise<TestPostgres | undefined> {
       '-l',
       join(dir, 'log'),
       '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${opts.durable === true ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off'} -c max_connections=200`,
       '-w',
       'start',
     ])
   start()
   const base = `postgres://postgres@127.0.0.1:${port}/postgres`
+  // postmaster.pid's first line; the backends are its children.
+  const serverPid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
   return {
+    serverPid,
     url: (db) => `postgres://postgres@127.0.0.1:${port}/${db}`,
     createDatabase: databases(base),
     halt: () => run(pgCtl, ['-D', data, '-m', 'fast', '-w', 'stop']),
