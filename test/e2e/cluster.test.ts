@@ -107,6 +107,38 @@ describe.skipIf(pg === undefined)(
       expect(await errorName(body(sb, 'shared', 'hot.txt'))).toBe('NoSuchKey')
     })
 
+    it('GETs on B never fail while A keeps overwriting the object (a replaced blob outlives its readers on other nodes)', async () => {
+      const versions = Array.from({ length: 4 }, () => randomBytes(130 * 1024))
+      await a.s3().send(new PutObjectCommand({ Bucket: 'shared', Key: 'churn', Body: versions[0] }))
+      let writing = true
+      const writer = (async () => {
+        for (let i = 1; writing; i++)
+          await a
+            .s3()
+            .send(new PutObjectCommand({ Bucket: 'shared', Key: 'churn', Body: versions[i % 4] }))
+      })()
+      const failures: string[] = []
+      const reader = b.s3()
+      try {
+        await Promise.all(
+          Array.from({ length: 6 }, async () => {
+            for (let i = 0; i < 150; i++) {
+              try {
+                const got = await body(reader, 'shared', 'churn')
+                if (!versions.some((v) => v.equals(got))) failures.push('a body never sent')
+              } catch (e) {
+                failures.push((e as Error).name)
+              }
+            }
+          }),
+        )
+      } finally {
+        writing = false
+        await writer
+      }
+      expect(failures).toEqual([])
+    }, 60_000)
+
     it('a multipart upload with part 1 on A and part 2 on B completes on A and reads on B', async () => {
       const part1 = randomBytes(5 * 1024 * 1024)
       const part2 = randomBytes(1024)

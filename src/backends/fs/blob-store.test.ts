@@ -94,4 +94,11 @@ describe('FsBlobStore specifics', () => {
       rmSync(root, { recursive: true, force: true })
     }
   })
+
+  it('a directory shared by cluster nodes does not promise that reads hold their bytes', () => {
+    // Another node may have read the old record and not opened the file yet: replaced blobs
+    // there wait out the retire grace instead of being unlinked at once (storage/commit.ts).
+    expect(new FsBlobStore('/nonexistent').readsHoldTheirBytes).toBe(true)
+    expect(new FsBlobStore('/nonexistent', { staleTempMs: 1 }).readsHoldTheirBytes).toBe(false)
+  })
 })

@@ -75,8 +75,13 @@ function sizeLimit(max: number, exact: number | undefined, counter: { n: number 
 }
 
 export class FsBlobStore implements BlobStore {
-  /** `get` opens the blob as it is called (see BlobStore.readsHoldTheirBytes). */
-  readonly readsHoldTheirBytes: boolean = true
+  /**
+   * `get` opens the blob as it is called (see BlobStore.readsHoldTheirBytes), which is enough in
+   * one process. A directory shared by cluster nodes (`staleTempMs` set) is not: another node's
+   * GET may have read the old record from the database and not yet opened the file when this
+   * node's overwrite unlinks it, so there replaced blobs wait out the short retire grace.
+   */
+  readonly readsHoldTheirBytes: boolean
   private readonly root: string
   private readonly ids: IdSource
   private readonly staleTempMs: number | undefined
@@ -96,6 +101,7 @@ export class FsBlobStore implements BlobStore {
     this.root = root
     this.ids = opts.ids ?? randomIds
     this.staleTempMs = opts.staleTempMs
+    this.readsHoldTheirBytes = opts.staleTempMs === undefined
     this.tmpDir = join(root, 'tmp')
     this.blobDir = join(root, 'blobs')
   }
