@@ -109,13 +109,15 @@ describe.skipIf(pg === undefined)(
 
     it('GETs on B never fail while A keeps overwriting the object (a replaced blob outlives its readers on other nodes)', async () => {
       const versions = Array.from({ length: 4 }, () => randomBytes(130 * 1024))
-      await a.s3().send(new PutObjectCommand({ Bucket: 'shared', Key: 'churn', Body: versions[0] }))
+      await a
+        .s3()
+        .send(new PutObjectCommand({ Bucket: 'shared', Key: 'churn', Body: versions[0]! }))
       let writing = true
       const writer = (async () => {
         for (let i = 1; writing; i++)
           await a
             .s3()
-            .send(new PutObjectCommand({ Bucket: 'shared', Key: 'churn', Body: versions[i % 4] }))
+            .send(new PutObjectCommand({ Bucket: 'shared', Key: 'churn', Body: versions[i % 4]! }))
       })()
       const failures: string[] = []
       const reader = b.s3()
