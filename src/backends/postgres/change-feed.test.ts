@@ -94,6 +94,31 @@ describe('postgres change feed across nodes', () => {
     }
   })
 
+  it('object changes reach only the node that made them: no outbox row, nothing for B', async (ctx) => {
+    if (server === undefined) return ctx.skip('no PostgreSQL installed')
+    const url = await server.createDatabase()
+    const a = await node(url)
+    const b = await node(url)
+    try {
+      const onA: Change[] = []
+      const onB: Change[] = []
+      a.feed.subscribe({ change: (c) => void onA.push(c), resync() {} })
+      b.feed.subscribe({ change: (c) => void onB.push(c), resync() {} })
+      const obj: Change = { kind: 'object', bucket: 'b', key: 'k' }
+      const seq = a.feed.publish([obj])
+      expect(onA).toEqual([obj])
+      expect(await a.feed.applied(seq, 1_000)).toBe(true)
+      // A mixed batch: the user change travels, the object change does not.
+      a.feed.publish([obj, user('u1')])
+      await vi.waitFor(() => expect(onB).toEqual([user('u1')]), { timeout: 5_000 })
+      const rows = await a.db.query<{ changes: Change[] }>('SELECT changes FROM latchkey_changes')
+      expect(rows.rows.map((r) => r.changes)).toEqual([[user('u1')]])
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
   it("applied() on A waits for B's slow subscriber, and is false when B stalls", async (ctx) => {
     if (server === undefined) return ctx.skip('no PostgreSQL installed')
     const url = await server.createDatabase()

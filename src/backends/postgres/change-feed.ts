@@ -5,7 +5,8 @@
  *
  * - `publish` stays synchronous (the port): the changes fan out to this node's subscribers at
  *   once, exactly as the memory feed does, so this node's caches are fresh before the write
- *   returns. They are then queued for the outbox table `latchkey_changes`; one writer at a time
+ *   returns. They are then queued (all but object changes, which no other node needs) for the
+ *   outbox table `latchkey_changes`; one writer at a time
  *   appends everything queued as one row in one statement that takes an advisory lock, inserts
  *   (the identity id is the cluster-wide order) and `pg_notify`s the id. The lock makes ids
  *   commit in id order, so a reader keeping "last id seen" never skips a row committed late
@@ -194,9 +195,16 @@ export class PostgresChangeFeed implements ChangeFeed {
     if (changes.length === 0) return this.seq
     const first = this.seq + 1
     for (const c of changes) this.deliver(c)
+    // Object changes stay on this node: no node caches object records it did not write (S3's
+    // read-after-write across nodes, backends/postgres/index.ts), so announcing them would cost
+    // an outbox append per PUT for nothing.
+    const shared = changes.filter((c) => c.kind !== 'object')
+    if (shared.length === 0) return this.seq
     const mark: Mark = { first, last: this.seq, id: undefined }
     if (!this.closed) {
-      const id = new Promise<number | undefined>((resolve) => this.queue.push({ changes, resolve }))
+      const id = new Promise<number | undefined>((resolve) =>
+        this.queue.push({ changes: shared, resolve }),
+      )
       mark.id = id
       void id.then((v) => {
         mark.id = v
