@@ -4,6 +4,7 @@
  * and passed down.
  * @module
  */
+import { CidrSet } from '../lib/cidr.js'
 import { mkdirSync } from 'node:fs'
 import type { Config } from '../config/config.js'
 import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.js'
@@ -149,6 +150,9 @@ export async function startApp(
       clock,
       log,
       idleTimeoutMs: config.requestIdleTimeout * 1000,
+      ...(config.trustedProxies.length > 0
+        ? { trustedProxies: new CidrSet(config.trustedProxies) }
+        : {}),
     })
     ready = true
     const sweepTimer = setInterval(() => {

@@ -3,6 +3,7 @@
  * whose message is the one line `latchkey` prints before exiting (contract §1).
  * @module
  */
+import { normalizeCidr } from '../lib/cidr.js'
 import { isAbsolute, join } from 'node:path'
 import { parseDuration } from '../lib/duration.js'
 
@@ -42,6 +43,8 @@ export interface Config {
   readonly maxInFlightPerCaller: number
   /** Longest presigned URL lifetime, seconds (SigV4 X-Amz-Expires, SigV2 Expires from now). */
   readonly presignMaxAge: number
+  /** CIDRs of the proxies whose X-Forwarded-For names the client (http/client-address.ts). */
+  readonly trustedProxies: readonly string[]
 }
 
 export interface FileBlobStoreConfig {
@@ -85,6 +88,7 @@ const FLAGS = {
   '--max-inflight': 'LATCHKEY_MAX_INFLIGHT',
   '--max-inflight-per-caller': 'LATCHKEY_MAX_INFLIGHT_PER_CALLER',
   '--presign-max-age': 'LATCHKEY_PRESIGN_MAX_AGE',
+  '--trusted-proxies': 'LATCHKEY_TRUSTED_PROXIES',
 } as const
 
 type Flag = keyof typeof FLAGS
@@ -143,6 +147,19 @@ export function loadConfig(
     )
 
   // AWS caps presigned URLs at 7 days (X-Amz-Expires ≤ 604800); the flag may only shorten that.
+  const trustedProxies = (get('--trusted-proxies') ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '')
+  for (const c of trustedProxies) {
+    try {
+      normalizeCidr(c)
+    } catch (e) {
+      throw new ConfigError(
+        `--trusted-proxies must be a comma-separated list of addresses or CIDRs: ${(e as Error).message}`,
+      )
+    }
+  }
   const presignMaxAge = durationOf('--presign-max-age', PRESIGN_MAX_AGE_LIMIT)
   if (presignMaxAge > PRESIGN_MAX_AGE_LIMIT)
     throw new ConfigError(
@@ -260,6 +277,7 @@ export function loadConfig(
     maxInFlight,
     maxInFlightPerCaller,
     presignMaxAge,
+    trustedProxies,
   }
 }
 

@@ -5,6 +5,8 @@
  * in-flight requests finish, then close the stores).
  * @module
  */
+import { clientAddress } from './client-address.js'
+import type { CidrSet } from '../lib/cidr.js'
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -57,6 +59,8 @@ export async function listen(opts: {
   readonly log: Logger
   /** A client that sends nothing (headers or body) or reads nothing for this long is cut. */
   readonly idleTimeoutMs?: number
+  /** Proxies whose X-Forwarded-For is believed (http/client-address.ts); none by default. */
+  readonly trustedProxies?: CidrSet
 }): Promise<Listener> {
   let inFlight = 0
   let drained: (() => void) | undefined
@@ -145,7 +149,12 @@ function clientWentAway(err: unknown, req: IncomingMessage, res: ServerResponse)
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  opts: { readonly router: RequestRouter; readonly clock: Clock; readonly log: Logger },
+  opts: {
+    readonly router: RequestRouter
+    readonly clock: Clock
+    readonly log: Logger
+    readonly trustedProxies?: CidrSet
+  },
   watchdog: IdleWatchdog,
   secure: boolean,
 ): Promise<void> {
@@ -187,7 +196,11 @@ async function handle(
       rawQuery: q < 0 ? '' : target.slice(q + 1),
       headers,
       body: req,
-      remoteAddress: req.socket.remoteAddress ?? '',
+      remoteAddress: clientAddress(
+        req.socket.remoteAddress ?? '',
+        headers['x-forwarded-for'],
+        opts.trustedProxies,
+      ),
       secure,
     }
     raw = rq
