@@ -40,4 +40,9 @@ describe('checkObjectKey', () => {
       )
     }
   })
+
+  it('InvalidArgument for a NUL character anywhere (PostgreSQL text and XML 1.0 cannot hold it)', () => {
+    for (const k of ['\u0000', 'a\u0000b', 'dir/\u0000']) expect(codeOf(k)).toBe('InvalidArgument')
+    expect(codeOf('a\u0001b')).toBe('OK')
+  })
 })

@@ -10,6 +10,8 @@
  *   tricks like `..`: they are the traversal shape for tools that map keys to file paths (s3fs,
  *   rclone mounts, sync to disk), and HTTP clients normalise them out of URLs, so such a key
  *   would not round-trip anyway.
+ * - a NUL character (U+0000) → InvalidArgument: PostgreSQL cannot store it in text, and an XML 1.0
+ *   listing cannot carry it, so such a key could be stored on one backend and never listed.
  * @module
  */
 import { S3Error } from './errors.js'
@@ -22,6 +24,11 @@ export function checkObjectKey(key: string): void {
   // Byte length only matters once the UTF-16 length could exceed it (3 bytes per unit at most).
   if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)
     throw new S3Error('KeyTooLongError')
+  if (key.includes('\u0000'))
+    throw new S3Error(
+      'InvalidArgument',
+      'Object key contains a NUL character, which is not allowed.',
+    )
   if (key.includes('..') && key.split('/').includes('..'))
     throw new S3Error(
       'InvalidArgument',

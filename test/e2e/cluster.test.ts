@@ -141,6 +141,14 @@ describe.skipIf(pg === undefined)(
       expect(failures).toEqual([])
     }, 60_000)
 
+    it('REGRESSION nul-key-on-postgres: a key holding U+0000 is InvalidArgument (it was a 500 on PostgreSQL)', async () => {
+      expect(
+        await errorName(
+          a.s3().send(new PutObjectCommand({ Bucket: 'shared', Key: 'nul\u0000key', Body: 'x' })),
+        ),
+      ).toBe('InvalidArgument')
+    })
+
     it('a multipart upload with part 1 on A and part 2 on B completes on A and reads on B', async () => {
       const part1 = randomBytes(5 * 1024 * 1024)
       const part2 = randomBytes(1024)
