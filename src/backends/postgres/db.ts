@@ -25,6 +25,44 @@ export interface PgDatabase {
   close(): Promise<void>
 }
 
+/**
+ * Statements prepared once per connection and reused by name: PostgreSQL then skips parsing and
+ * planning them on every call (the hot statements — an object read, a session insert — run
+ * thousands of times a second). Only single DML statements qualify, at most this many distinct
+ * texts, and never a `SELECT *` (a later schema step adding a column would make its cached plan
+ * fail on nodes still running); migrations and other DDL run unprepared.
+ */
+const MAX_PREPARED = 256
+const preparedNames = new Map<string, string>()
+
+/** One DML statement (no DDL, no `;`-separated list, no `SELECT *`). */
+function preparable(sql: string): boolean {
+  return (
+    /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i.test(sql) &&
+    !sql.includes(';') &&
+    !/\bSELECT\s+\*/i.test(sql)
+  )
+}
+
+/** The query config for `sql`: named (prepared) when it qualifies, plain otherwise. */
+export function statement(sql: string, values: readonly unknown[] | undefined): pg.QueryConfig {
+  let name = preparedNames.get(sql)
+  if (name === undefined && preparedNames.size < MAX_PREPARED && preparable(sql)) {
+    name = `lk_${preparedNames.size}`
+    preparedNames.set(sql, name)
+  }
+  const v = values as unknown[] | undefined
+  return name === undefined
+    ? { text: sql, ...(v !== undefined ? { values: v } : {}) }
+    : { name, text: sql, ...(v !== undefined ? { values: v } : {}) }
+}
+
+/** `c` with every query going through `statement` (prepared by name where it qualifies). */
+function prepare(c: pg.PoolClient): Queryable {
+  const query = (sql: string, values?: readonly unknown[]) => c.query(statement(sql, values))
+  return { query: query as Queryable['query'] }
+}
+
 /** Errors that mean "try the whole transaction again". */
 const RETRYABLE = new Set(['40001', '40P01'])
 /** Errors of the connection or server, not of the statement: the database is unavailable. */
@@ -71,7 +109,7 @@ export async function openPostgres(
     pool,
     async query(sql, params) {
       try {
-        return await pool.query(sql, params as unknown[] | undefined)
+        return await pool.query(statement(sql, params))
       } catch (e) {
         throw storageError(e, 'query')
       }
@@ -96,7 +134,7 @@ export async function openPostgres(
           await client.query(
             o.serializable === true ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN',
           )
-          const out = await fn(client)
+          const out = await fn(prepare(client))
           await client.query('COMMIT')
           return out
         } catch (e) {
