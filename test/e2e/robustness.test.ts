@@ -7,6 +7,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import fc from 'fast-check'
 import { request } from 'node:http'
+import { readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { Sha256 } from '@aws-crypto/sha256-js'
@@ -242,4 +244,38 @@ describe('robustness', () => {
     const health = await fetch(`${server.endpoint}/health`)
     expect(health.status).toBe(200)
   }, 120_000)
+
+  it('REGRESSION missing-blob-no-answer: a GET whose body file is gone answers 500 InternalError, not a cut connection', async () => {
+    const s3 = server.s3()
+    await s3.send(new CreateBucketCommand({ Bucket: 'lost-body' }))
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'lost-body', Key: 'k', Body: Buffer.alloc(300 * 1024, 1) }),
+    )
+    // Damage the store behind the server's back: every blob file of the data dir goes.
+    const blobs = join(server.dataDir, 'objects', 'blobs')
+    for (const e of readdirSync(blobs, { recursive: true, withFileTypes: true }))
+      if (e.isFile()) rmSync(join(e.parentPath, e.name))
+    const u = new URL(server.endpoint)
+    const signed = await signer().sign({
+      method: 'GET',
+      protocol: 'http:',
+      hostname: u.hostname,
+      port: Number(u.port),
+      path: '/lost-body/k',
+      query: {},
+      headers: {
+        host: u.host,
+        'x-amz-content-sha256': createHash('sha256').update('').digest('hex'),
+      },
+    })
+    const a = await send(
+      'GET',
+      '/lost-body/k',
+      signed.headers as Record<string, string>,
+      Buffer.alloc(0),
+    ).catch((e: unknown) => ({ status: -1, body: `no answer: ${(e as Error).message}` }))
+    expect(a.status, a.body).toBe(500)
+    expect(a.body).toContain('<Code>InternalError</Code>')
+    expect((await fetch(`${server.endpoint}/health`)).status).toBe(200)
+  })
 })

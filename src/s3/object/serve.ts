@@ -8,6 +8,7 @@
  */
 import type { Readable } from 'node:stream'
 import { readBody } from '../../storage/object-bodies.js'
+import { StorageError } from '../../storage/errors.js'
 import type { ObjectRecord } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { S3Env, S3Request, S3Response } from '../operation.js'
@@ -114,9 +115,19 @@ export async function serveObject(req: S3Request, env: S3Env, head: boolean): Pr
     return { status, headers, body: span === undefined ? b : b.subarray(span.start, span.end + 1) }
   }
   const body = readBody(o.body, env.blobs, span)
-  // A store that fetches lazily (upstream S3) fails at its first read: wait for that before the
-  // status line goes out, so an upstream outage is a 503, not a 200 cut short.
-  if (!env.blobs.readsHoldTheirBytes) await firstBytes(body)
+  // A blob fails at its first read (an upstream S3 that is away, a file that is gone): wait for
+  // that before the status line goes out, so the client gets a 503 or 500 it can act on, never a
+  // 200 cut short. The wait is one read the response needs anyway. A body the record names but the
+  // store does not have is damage, not a missing key: 500, and the log says which.
+  try {
+    await firstBytes(body)
+  } catch (e) {
+    if (e instanceof StorageError && e.kind === 'not-found')
+      throw new Error(`the body of ${o.bucket}/${o.key} is missing from the blob store`, {
+        cause: e,
+      })
+    throw e
+  }
   return { status, headers, body }
 }
 
