@@ -111,3 +111,24 @@ describe('non-ASCII user metadata', () => {
     })
   })
 })
+
+describe('Content-Encoding', () => {
+  it('REGRESSION content-encoding-as-sent: stored as sent minus aws-chunked (deflate, gzip stays; aws-chunked alone leaves none; aws-chunked, gzip is gzip)', async () => {
+    const s3 = server.s3()
+    await s3.send(new CreateBucketCommand({ Bucket: 'enc' }))
+    const cases: [string, string | undefined][] = [
+      ['deflate, gzip', 'deflate, gzip'],
+      ['aws-chunked', undefined],
+      ['aws-chunked, gzip', 'gzip'],
+      ['gzip', 'gzip'],
+    ]
+    for (const [sent, stored] of cases) {
+      const key = `k-${sent}`
+      await s3.send(
+        new PutObjectCommand({ Bucket: 'enc', Key: key, Body: 'x', ContentEncoding: sent }),
+      )
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'enc', Key: key }))
+      expect(head.ContentEncoding, sent).toBe(stored)
+    }
+  })
+})

@@ -40,13 +40,21 @@ export function rejectUnsupportedHeaders(
   }
 }
 
+/**
+ * Content-Encoding as stored: as sent, minus `aws-chunked` (a transport coding of this request's
+ * body, not of the object). `deflate, gzip` stays `deflate, gzip`; `aws-chunked, gzip` is `gzip`;
+ * `aws-chunked` alone leaves no header, as on AWS.
+ */
+export function storedContentEncoding(sent: string | undefined): string | undefined {
+  if (sent === undefined) return undefined
+  const tokens = sent.split(',').map((s) => s.trim())
+  if (!tokens.some((t) => t.toLowerCase() === 'aws-chunked')) return sent.trim()
+  return tokens.filter((t) => t !== '' && t.toLowerCase() !== 'aws-chunked').join(', ')
+}
+
 /** Content-* and friends, as stored. `aws-chunked` is a transport coding and is stripped. */
 export function parseObjectHeaders(h: HeaderFn): ObjectHeaders {
-  const encoding = h('content-encoding')
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked')
-    .join(',')
+  const encoding = storedContentEncoding(h('content-encoding'))
   const out: { -readonly [K in keyof ObjectHeaders]: ObjectHeaders[K] } = {}
   const set = (k: keyof ObjectHeaders, v: string | undefined): void => {
     if (v !== undefined && v !== '') out[k] = v
