@@ -132,3 +132,28 @@ describe('Content-Encoding', () => {
     }
   })
 })
+
+describe('Expect', () => {
+  it('REGRESSION expect-ignored: an Expect header other than 100-continue is ignored (the request is served), as S3 does, instead of 417', async () => {
+    await server.s3().send(new CreateBucketCommand({ Bucket: 'expect' }))
+    const path = '/expect/obj'
+    const put = await send(
+      'PUT',
+      path,
+      await signHeaders(server, {
+        method: 'PUT',
+        path,
+        headers: { expect: 'something-else', 'content-length': '5' },
+      }),
+      'hello',
+    )
+    expect(put.status, put.body).toBe(200)
+    const get = await send(
+      'GET',
+      path,
+      await signHeaders(server, { method: 'GET', path, headers: { expect: '200-ok' } }),
+    )
+    expect(get.status).toBe(200)
+    expect(get.body).toBe('hello')
+  })
+})
