@@ -157,3 +157,38 @@ describe('Expect', () => {
     expect(get.body).toBe('hello')
   })
 })
+
+describe('expired presigned requests', () => {
+  it.skipIf(!HAS_BOTO3)(
+    'REGRESSION presign-expired-403: a SigV4 presigned URL that has expired, a negative X-Amz-Expires included (the conformance suite\'s expired URL), is 403 AccessDenied "Request has expired"',
+    async () => {
+      await server.s3().send(new CreateBucketCommand({ Bucket: 'presign-exp' }))
+      await server.s3().send(new PutObjectCommand({ Bucket: 'presign-exp', Key: 'k', Body: 'x' }))
+      const r = await boto3(
+        server.endpoint,
+        creds(),
+        [
+          'import urllib.request, re, time',
+          'c = boto3.client("s3", endpoint_url=ENDPOINT, config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}))',
+          'out = []',
+          'for exp, method, op in ((-1000, "GET", "get_object"), (-7, "PUT", "put_object"), (1, "GET", "get_object")):',
+          '    url = c.generate_presigned_url(op, Params={"Bucket": "presign-exp", "Key": "k"}, ExpiresIn=exp)',
+          '    if exp == 1: time.sleep(2.2)',
+          '    req = urllib.request.Request(url, method=method, data=None if method == "GET" else b"y")',
+          '    try:',
+          '        out.append([exp, urllib.request.urlopen(req).status])',
+          '    except urllib.error.HTTPError as e:',
+          '        b = e.read().decode()',
+          '        out.append([exp, e.code, re.findall("<Code>(.*?)</Code>", b)[0], re.findall("<Message>(.*?)</Message>", b)[0]])',
+          'print(json.dumps(out))',
+        ].join('\n'),
+      )
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout)).toEqual([
+        [-1000, 403, 'AccessDenied', 'Request has expired'],
+        [-7, 403, 'AccessDenied', 'Request has expired'],
+        [1, 403, 'AccessDenied', 'Request has expired'],
+      ])
+    },
+  )
+})
