@@ -168,12 +168,11 @@ describe('expired presigned requests', () => {
         server.endpoint,
         creds(),
         [
-          'import urllib.request, re, time',
+          'import urllib.request, re',
           'c = boto3.client("s3", endpoint_url=ENDPOINT, config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}))',
           'out = []',
-          'for exp, method, op in ((-1000, "GET", "get_object"), (-7, "PUT", "put_object"), (1, "GET", "get_object")):',
+          'for exp, method, op in ((-1000, "GET", "get_object"), (-7, "PUT", "put_object")):',
           '    url = c.generate_presigned_url(op, Params={"Bucket": "presign-exp", "Key": "k"}, ExpiresIn=exp)',
-          '    if exp == 1: time.sleep(2.2)',
           '    req = urllib.request.Request(url, method=method, data=None if method == "GET" else b"y")',
           '    try:',
           '        out.append([exp, urllib.request.urlopen(req).status])',
@@ -187,7 +186,6 @@ describe('expired presigned requests', () => {
       expect(JSON.parse(r.stdout)).toEqual([
         [-1000, 403, 'AccessDenied', 'Request has expired'],
         [-7, 403, 'AccessDenied', 'Request has expired'],
-        [1, 403, 'AccessDenied', 'Request has expired'],
       ])
     },
   )
