@@ -8,9 +8,11 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { request } from 'node:http'
 import {
   CreateBucketCommand,
+  GetBucketLocationCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
+  S3Client,
 } from '@aws-sdk/client-s3'
 import { startServer, type TestServer } from './harness.js'
 import { HAS_BOTO3, boto3 } from './tools.js'
@@ -23,6 +25,26 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.stop()
 })
+
+/** An SDK v3 client configured with another region (it signs with that region's scope). */
+function s3In(region: string, srv: TestServer = server): S3Client {
+  return new S3Client({
+    endpoint: srv.endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: srv.accessKeyId, secretAccessKey: srv.secretAccessKey },
+  })
+}
+
+/** The error code an SDK call fails with ('' when it succeeds). */
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+    return ''
+  } catch (e) {
+    return (e as { name?: string }).name ?? String(e)
+  }
+}
 
 const creds = () => ({ accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey })
 
@@ -189,4 +211,51 @@ describe('expired presigned requests', () => {
       ])
     },
   )
+})
+
+describe('CreateBucket and regions', () => {
+  let pinned: TestServer
+  beforeAll(async () => {
+    pinned = await startServer({ args: ['--region', 'eu-west-1'] })
+  })
+  afterAll(async () => {
+    await pinned.stop()
+  })
+
+  it('REGRESSION recreate-own-bucket: re-creating your own bucket in us-east-1 answers 200 and changes nothing (objects survive); a server in another region answers BucketAlreadyOwnedByYou', async () => {
+    const s3 = server.s3()
+    await s3.send(new CreateBucketCommand({ Bucket: 'again' }))
+    await s3.send(new PutObjectCommand({ Bucket: 'again', Key: 'kept', Body: 'still here' }))
+    await s3.send(new CreateBucketCommand({ Bucket: 'again' }))
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'again', Key: 'kept' }))
+    expect(await got.Body?.transformToString()).toBe('still here')
+    const eu = s3In('eu-west-1', pinned)
+    await eu.send(new CreateBucketCommand({ Bucket: 'again-eu' }))
+    expect(await codeOf(eu.send(new CreateBucketCommand({ Bucket: 'again-eu' })))).toBe(
+      'BucketAlreadyOwnedByYou',
+    )
+  })
+
+  it('REGRESSION any-sdk-region: SDK v3 configured with us-west-1 (LocationConstraint us-west-1, scope us-west-1) creates a bucket that GetBucketLocation reports as us-west-1; with --region pinned a mismatch is IllegalLocationConstraintException', async () => {
+    const west = s3In('us-west-1')
+    await west.send(new CreateBucketCommand({ Bucket: 'west-bucket' }))
+    const loc = await west.send(new GetBucketLocationCommand({ Bucket: 'west-bucket' }))
+    expect(loc.LocationConstraint).toBe('us-west-1')
+    await west.send(new PutObjectCommand({ Bucket: 'west-bucket', Key: 'k', Body: 'w' }))
+    const got = await west.send(new GetObjectCommand({ Bucket: 'west-bucket', Key: 'k' }))
+    expect(await got.Body?.transformToString()).toBe('w')
+    // No constraint: the server's default region, reported as AWS reports us-east-1 (empty).
+    await server.s3().send(new CreateBucketCommand({ Bucket: 'east-bucket' }))
+    const east = await server.s3().send(new GetBucketLocationCommand({ Bucket: 'east-bucket' }))
+    expect(east.LocationConstraint ?? '').toBe('')
+    // Pinned: only the operator's region.
+    expect(
+      await codeOf(s3In('us-west-1', pinned).send(new CreateBucketCommand({ Bucket: 'w-pinned' }))),
+    ).toBe('IllegalLocationConstraintException')
+    await s3In('eu-west-1', pinned).send(new CreateBucketCommand({ Bucket: 'eu-pinned' }))
+    const pinnedLoc = await s3In('eu-west-1', pinned).send(
+      new GetBucketLocationCommand({ Bucket: 'eu-pinned' }),
+    )
+    expect(pinnedLoc.LocationConstraint).toBe('eu-west-1')
+  })
 })
