@@ -14,6 +14,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3'
+import { AssumeRoleCommand, GetSessionTokenCommand } from '@aws-sdk/client-sts'
 import { startServer, type TestServer } from './harness.js'
 import { HAS_BOTO3, boto3 } from './tools.js'
 import { signHeaders } from './raw-client.js'
@@ -257,5 +258,60 @@ describe('CreateBucket and regions', () => {
       new GetBucketLocationCommand({ Bucket: 'eu-pinned' }),
     )
     expect(pinnedLoc.LocationConstraint).toBe('eu-west-1')
+  })
+})
+
+describe('STS validation', () => {
+  it('REGRESSION sts-all-violations: a ValidationError lists every violated constraint in one message, as AWS does ("N validation errors detected: …; …")', async () => {
+    const sts = server.sts()
+    const err = async (p: Promise<unknown>): Promise<{ name: string; message: string }> => {
+      try {
+        await p
+        return { name: '', message: '' }
+      } catch (e) {
+        return e as { name: string; message: string }
+      }
+    }
+    const e = await err(
+      sts.send(
+        new AssumeRoleCommand({
+          RoleArn: 'arn:aws:iam::1:r',
+          RoleSessionName: '!',
+          DurationSeconds: 10,
+        }),
+      ),
+    )
+    expect(e.name).toBe('ValidationError')
+    expect(e.message).toBe(
+      '4 validation errors detected: ' +
+        [
+          "Value '!' at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2",
+          "Value '!' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+          "Value 'arn:aws:iam::1:r' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20",
+          "Value '10' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
+        ].join('; '),
+    )
+    const g = await err(
+      sts.send(
+        new GetSessionTokenCommand({ DurationSeconds: 1, SerialNumber: 'x', TokenCode: 'abc' }),
+      ),
+    )
+    expect(g.name).toBe('ValidationError')
+    expect(g.message).toMatch(/^4 validation errors detected: Value '1' at 'durationSeconds'/)
+    expect(g.message).toContain("Value 'x' at 'serialNumber'")
+    expect(g.message).toContain("Value 'abc' at 'tokenCode'")
+    // One violation keeps the singular form.
+    const one = await err(
+      sts.send(
+        new AssumeRoleCommand({
+          RoleSessionName: 'ok-name',
+          DurationSeconds: 10,
+          RoleArn: undefined,
+        }),
+      ),
+    )
+    expect(one.message).toBe(
+      "1 validation error detected: Value '10' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
+    )
   })
 })
