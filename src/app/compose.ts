@@ -107,6 +107,7 @@ export async function startApp(
       keyCache,
       ...(config.domain !== undefined ? { domain: config.domain } : {}),
       region: config.region,
+      regionPinned: config.regionPinned,
       ids,
       limits: DEFAULT_LIMITS,
       maxInFlight: config.maxInFlight,

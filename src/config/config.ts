@@ -24,6 +24,11 @@ export interface Config {
   /** Virtual-hosted-style base domain (bucket.<domain>); path-style always works. */
   readonly domain?: string
   readonly region: string
+  /**
+   * True when the operator chose the region (--region / LATCHKEY_REGION): CreateBucket then only
+   * accepts that region. Unpinned, any location constraint a client's SDK sends is accepted.
+   */
+  readonly regionPinned: boolean
   readonly rootUser: string
   readonly rootPassword?: string
   readonly rootAccessKey?: string
@@ -237,7 +242,8 @@ export function loadConfig(
   if (rootPasswordOverride && rootPassword === undefined)
     throw new ConfigError('LATCHKEY_ROOT_PASSWORD_OVERRIDE needs LATCHKEY_ROOT_PASSWORD')
 
-  const region = get('--region') ?? 'us-east-1'
+  const pinnedRegion = get('--region')
+  const region = pinnedRegion ?? 'us-east-1'
   if (!/^[a-z0-9-]{1,32}$/.test(region))
     throw new ConfigError(`--region must look like us-east-1, got "${region}"`)
   const domain = get('--domain')
@@ -264,6 +270,7 @@ export function loadConfig(
     ...(database !== undefined ? { databaseUrl: database } : {}),
     ...(domain !== undefined ? { domain: domain.toLowerCase() } : {}),
     region,
+    regionPinned: pinnedRegion !== undefined,
     rootUser: nonEmpty(env['LATCHKEY_ROOT_USER']) ?? 'root',
     ...(rootPassword !== undefined ? { rootPassword } : {}),
     ...(rootAccessKey !== undefined ? { rootAccessKey } : {}),

@@ -90,6 +90,9 @@ export async function listen(opts: {
   server.headersTimeout = idleMs
   server.keepAliveTimeout = 65_000
   watchdog = new IdleWatchdog(server, idleMs)
+  // An `Expect` other than 100-continue: node would answer 417 itself; S3 ignores the header, so
+  // the request is served like any other. (100-continue keeps node's default: 100, then serve.)
+  server.on('checkExpectation', onRequest)
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
     else socket.destroy()

@@ -12,10 +12,26 @@ import { readBounded } from './read-bounded.js'
 
 export const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
-/** Escape the five XML specials, for text and attribute values alike. */
+/**
+ * Escape the five XML specials, for text and attribute values alike, and the control characters
+ * a parser would not give back: `\r` as `&#13;` (a raw one is read as `\n`, so an S3 key `a\rb`
+ * would list as `a\nb`) and the other C0 controls as character references, as S3 and RGW emit
+ * them (the SDKs read them back; `\t` and `\n` stay as they are, XML keeps them).
+ */
 export function xmlEscape(s: string): string {
-  return s.replace(/[<>&"']/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[<>&"'\u0000-\u0008\u000B-\u001F]/g, (c) =>
+    c === '<'
+      ? '&lt;'
+      : c === '>'
+        ? '&gt;'
+        : c === '&'
+          ? '&amp;'
+          : c === '"'
+            ? '&quot;'
+            : c === "'"
+              ? '&apos;'
+              : `&#${c.charCodeAt(0)};`,
   )
 }
 

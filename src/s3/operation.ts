@@ -81,8 +81,13 @@ export interface S3Env {
   /** Owner (canonical id + display name) of an account, consistent across ListBuckets, listings, ACLs. */
   owner(accountId: string): OwnerInfo
   readonly limits: S3Limits
-  /** Region name reported by GetBucketLocation and accepted in CreateBucket. */
+  /** The server's region: new buckets' region when CreateBucket names none. */
   readonly region: string
+  /**
+   * The operator pinned the region (--region): CreateBucket accepts only it. Unpinned, a bucket
+   * takes the region its LocationConstraint names (the SDKs send their configured region).
+   */
+  readonly regionPinned?: boolean
   /** Where new ids (upload ids) come from: injected, so tests can make them predictable. */
   readonly ids: IdSource
   /**

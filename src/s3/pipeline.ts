@@ -59,6 +59,8 @@ export interface S3PipelineDeps {
   /** Longest presigned URL lifetime, seconds (AuthDeps.presignMaxAgeSeconds); default 7 days. */
   readonly presignMaxAgeSeconds?: number
   readonly region: string
+  /** The operator pinned the region (S3Env.regionPinned). */
+  readonly regionPinned?: boolean
   /** New ids (upload ids); default random. */
   readonly ids?: IdSource
   readonly limits: S3Limits
@@ -137,6 +139,7 @@ export class S3Pipeline {
       owner: (accountId) => this.bucketConfig.owner(accountId),
       limits: deps.limits,
       region: deps.region,
+      regionPinned: deps.regionPinned ?? false,
       ids: deps.ids ?? randomIds,
       authenticatePostForm: (fields, req) =>
         authenticatePostForm(fields, this.authDeps(req.ctx.clock), deps.iam, req.raw.remoteAddress),

@@ -94,17 +94,35 @@ export function quoteValue(v: string, max = 128): string {
   return v.length > max ? `${v.slice(0, max)}...` : v
 }
 
+/** One failed constraint in AWS's query-protocol wording (without the count in front). */
+export function violation(field: string, value: string | undefined, constraint: string): string {
+  const shown = value === undefined ? 'null' : `'${quoteValue(value)}'`
+  return `Value ${shown} at '${field}' failed to satisfy constraint: ${constraint}`
+}
+
+/**
+ * ValidationError listing every violated constraint, as AWS words it: "2 validation errors
+ * detected: Value … at 'roleSessionName' failed to satisfy constraint: …; Value … at …".
+ */
+export class StsValidationError extends StsError {
+  readonly violations: readonly string[]
+  constructor(violations: readonly string[]) {
+    const n = violations.length
+    super(
+      'ValidationError',
+      `${n} validation error${n === 1 ? '' : 's'} detected: ${violations.join('; ')}`,
+    )
+    this.violations = violations
+  }
+}
+
 /** AWS's query-protocol wording for one failed constraint. */
 export function validationError(
   field: string,
   value: string | undefined,
   constraint: string,
 ): StsError {
-  const shown = value === undefined ? 'null' : `'${quoteValue(value)}'`
-  return new StsError(
-    'ValidationError',
-    `1 validation error detected: Value ${shown} at '${field}' failed to satisfy constraint: ${constraint}`,
-  )
+  return new StsValidationError([violation(field, value, constraint)])
 }
 
 /**

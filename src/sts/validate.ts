@@ -1,11 +1,13 @@
 /**
  * Parameter validation for the STS actions, pure and table-testable. Limits come from botocore's
- * sts/2011-06-15 shapes (facts §2.2); messages use AWS's "1 validation error detected: Value … at
- * '<member>' failed to satisfy constraint: …" form so the caller sees which limit was crossed.
+ * sts/2011-06-15 shapes (facts §2.2); messages use AWS's "N validation errors detected: Value …
+ * at '<member>' failed to satisfy constraint: …; …" form so the caller sees which limits were
+ * crossed: an action checks every parameter through one `Violations` and reports them all at once,
+ * as AWS does, instead of one per round trip.
  * The session-policy length is checked here because the SDKs stopped checking it in 2023.
  * @module
  */
-import { StsError, quoteValue, validationError } from './errors.js'
+import { StsError, StsValidationError, quoteValue, validationError, violation } from './errors.js'
 import { memberList, memberStructs, type Params } from '../http/query-protocol.js'
 import { dict } from '../lib/dict.js'
 
@@ -22,6 +24,27 @@ export const MAX_SESSION_POLICY_LENGTH = 2048
 /** Role chaining caps sessions at one hour, as AWS does. */
 export const ROLE_CHAINING_MAX = 3600
 
+/** Every violated constraint of one request, reported together by `throwIfAny`. */
+export class Violations {
+  private readonly found: string[] = []
+  add(field: string, value: string | undefined, constraint: string): void {
+    this.found.push(violation(field, value, constraint))
+  }
+  /** Run a check; the constraints a ValidationError from it names are recorded, not thrown. */
+  check<T>(f: () => T): T | undefined {
+    try {
+      return f()
+    } catch (e) {
+      if (!(e instanceof StsValidationError)) throw e
+      this.found.push(...e.violations)
+      return undefined
+    }
+  }
+  throwIfAny(): void {
+    if (this.found.length > 0) throw new StsValidationError(this.found)
+  }
+}
+
 export function requireString(params: Params, name: string, member: string): string {
   const v = params.get(name)
   if (v === undefined) throw validationError(member, undefined, 'Member must not be null')
@@ -29,12 +52,12 @@ export function requireString(params: Params, name: string, member: string): str
 }
 
 export function checkSessionName(v: string, member = 'roleSessionName'): string {
-  if (v.length < 2)
-    throw validationError(member, v, 'Member must have length greater than or equal to 2')
-  if (v.length > 64)
-    throw validationError(member, v, 'Member must have length less than or equal to 64')
+  const out = new Violations()
+  if (v.length < 2) out.add(member, v, 'Member must have length greater than or equal to 2')
+  if (v.length > 64) out.add(member, v, 'Member must have length less than or equal to 64')
   if (!SESSION_NAME_RE.test(v))
-    throw validationError(member, v, 'Member must satisfy regular expression pattern: [\\w+=,.@-]*')
+    out.add(member, v, 'Member must satisfy regular expression pattern: [\\w+=,.@-]*')
+  out.throwIfAny()
   return v
 }
 
@@ -64,30 +87,28 @@ export function parseDuration(params: Params, min: number, max: number): number 
 export function checkPolicyText(v: string): string {
   if (v.length < 1)
     throw validationError('policy', v, 'Member must have length greater than or equal to 1')
+  // The policy itself is not echoed (it can be 2 KB): AWS's "Value at 'policy'" form.
+  const out: string[] = []
   if (v.length > MAX_SESSION_POLICY_LENGTH)
-    throw new StsError(
-      'ValidationError',
-      `1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to ${MAX_SESSION_POLICY_LENGTH} (got ${v.length})`,
+    out.push(
+      `Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to ${MAX_SESSION_POLICY_LENGTH} (got ${v.length})`,
     )
   if (!POLICY_CHARS_RE.test(v))
-    throw new StsError(
-      'ValidationError',
-      "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+    out.push(
+      "Value at 'policy' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
     )
+  if (out.length > 0) throw new StsValidationError(out)
   return v
 }
 
 export function checkExternalId(v: string): string {
-  if (v.length < 2)
-    throw validationError('externalId', v, 'Member must have length greater than or equal to 2')
+  const out = new Violations()
+  if (v.length < 2) out.add('externalId', v, 'Member must have length greater than or equal to 2')
   if (v.length > 1224)
-    throw validationError('externalId', v, 'Member must have length less than or equal to 1224')
+    out.add('externalId', v, 'Member must have length less than or equal to 1224')
   if (!EXTERNAL_ID_RE.test(v))
-    throw validationError(
-      'externalId',
-      v,
-      'Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*',
-    )
+    out.add('externalId', v, 'Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*')
+  out.throwIfAny()
   return v
 }
 
@@ -190,18 +211,22 @@ export function parsePolicyArns(params: Params): string[] {
   })
 }
 
-/** MFA parameters: accepted and shape-checked; no role here demands MFA. */
+/** MFA parameters: accepted and shape-checked (botocore's limits); no role here demands MFA. */
 export function checkMfa(params: Params): void {
+  const out = new Violations()
   const serial = params.get('SerialNumber')
-  if (serial !== undefined && (serial.length < 9 || serial.length > 256))
-    throw validationError('serialNumber', serial, 'Member must have length between 9 and 256')
+  if (serial !== undefined && serial.length < 9)
+    out.add('serialNumber', serial, 'Member must have length greater than or equal to 9')
+  if (serial !== undefined && serial.length > 256)
+    out.add('serialNumber', serial, 'Member must have length less than or equal to 256')
   const code = params.get('TokenCode')
-  if (code !== undefined && !/^\d{6}$/.test(code))
-    throw validationError(
-      'tokenCode',
-      code,
-      'Member must satisfy regular expression pattern: [\\d]*',
-    )
+  if (code !== undefined && code.length < 6)
+    out.add('tokenCode', code, 'Member must have length greater than or equal to 6')
+  if (code !== undefined && code.length > 6)
+    out.add('tokenCode', code, 'Member must have length less than or equal to 6')
+  if (code !== undefined && !/^\d*$/.test(code))
+    out.add('tokenCode', code, 'Member must satisfy regular expression pattern: [\\d]*')
+  out.throwIfAny()
 }
 
 export type RoleArnKind =
@@ -223,8 +248,10 @@ const ROLE_ARN_RE = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:[\u0021-\u007E]+\/)?(
 export function classifyRoleArn(v: string | undefined): RoleArnKind {
   if (v === undefined || v === '') return { kind: 'none' }
   if (!/^arn:aws[\w-]*:iam:/.test(v)) return { kind: 'none' }
-  if (v.length < 20 || v.length > 2048)
-    throw validationError('roleArn', v, 'Member must have length between 20 and 2048')
+  if (v.length < 20)
+    throw validationError('roleArn', v, 'Member must have length greater than or equal to 20')
+  if (v.length > 2048)
+    throw validationError('roleArn', v, 'Member must have length less than or equal to 2048')
   const m = ROLE_ARN_RE.exec(v)
   if (m === null)
     throw new StsError(

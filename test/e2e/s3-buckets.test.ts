@@ -63,8 +63,9 @@ async function errorName(p: Promise<unknown>): Promise<string> {
 describe('bucket CRUD', () => {
   it('create, head, list, location, delete', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'e2e-crud' }))
+    // us-east-1: re-creating one's own bucket answers 200 (issue 12; s3-protocol.test.ts).
     expect(await errorName(s3.send(new CreateBucketCommand({ Bucket: 'e2e-crud' })))).toBe(
-      'BucketAlreadyOwnedByYou',
+      'no error',
     )
     expect(await errorName(s3.send(new CreateBucketCommand({ Bucket: 'Bad_Name' })))).toBe(
       'InvalidBucketName',

@@ -211,9 +211,10 @@ describe('parseSignature: presigned form', () => {
     expect(week.code).toBe('AuthorizationQueryParametersError')
     expect(week.message).toBe('X-Amz-Expires must be less than a week (in seconds) that is 604800')
     expect(parseH({ host: 'h' }, q('604800'))?.expiresSeconds).toBe(604800)
-    expect(errorOf(() => parseH({ host: 'h' }, q('-1'))).message).toBe(
-      'X-Amz-Expires must be non-negative',
-    )
+    // A negative lifetime is an expired URL (issue 12): 403 AccessDenied, not a malformed one.
+    const negative = errorOf(() => parseH({ host: 'h' }, q('-1')))
+    expect(negative.code).toBe('AccessDenied')
+    expect(negative.message).toBe('Request has expired')
     expect(errorOf(() => parseH({ host: 'h' }, q('abc'))).code).toBe(
       'AuthorizationQueryParametersError',
     )

@@ -516,7 +516,9 @@ function parsePresigned(
 
 function parseExpires(v: string, max: number): number {
   if (/^-\d+$/.test(v)) {
-    throw new AuthError('malformed-query', 'X-Amz-Expires must be non-negative')
+    // A URL that expired before it was made (the S3 conformance suite's "expired" URL): expired
+    // like any other, 403 AccessDenied, not a malformed parameter.
+    throw new AuthError('presign-expired', 'Request has expired', { 'X-Amz-Expires': v })
   }
   if (!/^\d{1,12}$/.test(v)) {
     throw new AuthError('malformed-query', 'X-Amz-Expires should be a number')

@@ -28,8 +28,19 @@ export function scopeString(scope: Scope): string {
   return `${scope.date}/${scope.region}/${scope.service}/${SCOPE_TERMINATOR}`
 }
 
-export function stringToSign(amzDate: string, scope: Scope, canonicalRequest: string): string {
-  return `${ALGORITHM}\n${amzDate}\n${scopeString(scope)}\n${sha256Hex(canonicalRequest)}`
+/**
+ * The request's string to sign. The canonical request is hashed as UTF-8, or, with `wireBytes`,
+ * char for byte: every part of it is ASCII except header values, which node hands over as latin1
+ * (one char per byte), so that hashes the header bytes exactly as they were on the wire.
+ */
+export function stringToSign(
+  amzDate: string,
+  scope: Scope,
+  canonicalRequest: string,
+  wireBytes = false,
+): string {
+  const hash = sha256Hex(wireBytes ? Buffer.from(canonicalRequest, 'latin1') : canonicalRequest)
+  return `${ALGORITHM}\n${amzDate}\n${scopeString(scope)}\n${hash}`
 }
 
 /** One aws-chunked chunk: chains on the previous signature (the seed for the first chunk). */

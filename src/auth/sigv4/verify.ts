@@ -35,7 +35,7 @@ export function computeSignature(
   raw: RawRequest,
   input: SignatureInput,
   signingKey: Buffer,
-  opts: { readonly normalizePath?: boolean } = {},
+  opts: { readonly normalizePath?: boolean; readonly wireBytes?: boolean } = {},
   bodySha256Hex?: string,
 ): ComputedSignature {
   let payloadHash = input.payloadHash
@@ -56,7 +56,7 @@ export function computeSignature(
     presigned: input.kind === 'presigned',
     normalizePath: opts.normalizePath ?? input.scope.service !== 's3',
   })
-  const sts = stringToSign(input.amzDate, input.scope, creq)
+  const sts = stringToSign(input.amzDate, input.scope, creq, opts.wireBytes ?? true)
   return { canonicalRequest: creq, stringToSign: sts, signature: hmacSha256(signingKey, sts) }
 }
 
@@ -115,21 +115,28 @@ export function verifySignature(
   bodySha256Hex?: string,
 ): void {
   checkRequestTime(input, opts.now, opts.maxSkewMs)
-  const computed = computeSignature(
-    raw,
-    input,
-    signingKey,
-    opts.normalizePath !== undefined ? { normalizePath: opts.normalizePath } : {},
-    bodySha256Hex,
-  )
-  if (!signatureEquals(input.signature, computed.signature)) {
-    throw new AuthError('signature-mismatch', undefined, {
-      AWSAccessKeyId: input.accessKeyId,
-      StringToSign: computed.stringToSign,
-      SignatureProvided: input.signature,
-      CanonicalRequest: redactToken(computed.canonicalRequest),
-    })
+  const pathOpts = opts.normalizePath !== undefined ? { normalizePath: opts.normalizePath } : {}
+  // The header bytes as sent (botocore signs the UTF-8 bytes it sends, as AWS specifies).
+  const computed = computeSignature(raw, input, signingKey, pathOpts, bodySha256Hex)
+  if (signatureEquals(input.signature, computed.signature)) return
+  // Node-based signers (SDK v3) write a string header as latin1 bytes but hash it as UTF-8: for
+  // a non-ASCII header value, the chars as node decoded them are a second legitimate reading.
+  if (/[^\x00-\x7f]/.test(computed.canonicalRequest)) {
+    const asChars = computeSignature(
+      raw,
+      input,
+      signingKey,
+      { ...pathOpts, wireBytes: false },
+      bodySha256Hex,
+    )
+    if (signatureEquals(input.signature, asChars.signature)) return
   }
+  throw new AuthError('signature-mismatch', undefined, {
+    AWSAccessKeyId: input.accessKeyId,
+    StringToSign: computed.stringToSign,
+    SignatureProvided: input.signature,
+    CanonicalRequest: redactToken(computed.canonicalRequest),
+  })
 }
 
 /**

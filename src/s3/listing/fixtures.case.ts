@@ -80,6 +80,7 @@ export interface TestEnv {
 export interface EnvOptions {
   readonly authz?: Authorizer
   readonly region?: string
+  readonly regionPinned?: boolean
   readonly inlineMax?: number
   readonly postPrincipal?: (fields: ReadonlyMap<string, string>) => Promise<Principal>
 }
@@ -126,6 +127,7 @@ export function makeEnv(opts: EnvOptions = {}): TestEnv {
       maxParts: 10000,
     },
     region: opts.region ?? 'us-east-1',
+    regionPinned: opts.regionPinned ?? false,
     authenticatePostForm: (fields) => (opts.postPrincipal ?? (() => Promise.resolve(ROOT)))(fields),
   }
   return {

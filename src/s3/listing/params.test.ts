@@ -52,7 +52,7 @@ describe('parseEncodingType', () => {
 
 describe('s3UrlEncode', () => {
   it('encodes like AWS/MinIO', () => {
-    expect(s3UrlEncode('a b/c')).toBe('a+b/c')
+    expect(s3UrlEncode('a b/c')).toBe('a%20b/c')
     expect(s3UrlEncode('a+b')).toBe('a%2Bb')
     expect(s3UrlEncode('é')).toBe('%C3%A9')
     expect(s3UrlEncode('-_.*~')).toBe('-_.*%7E')

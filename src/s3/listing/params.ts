@@ -59,14 +59,14 @@ const SAFE = new Set(
 )
 
 /**
- * S3's encoding-type=url: UTF-8 bytes percent-encoded (upper-case hex) except [A-Za-z0-9-_.*\/],
- * space as '+' (what AWS and MinIO send; botocore decodes with unquote_plus).
+ * S3's encoding-type=url: UTF-8 bytes percent-encoded (upper-case hex) except [A-Za-z0-9-_.*\/]
+ * (AWS documents `test_file(3).png` as `test_file%283%29.png`), a space as `%20` and `+` as `%2B`
+ * as the S3 conformance suite expects and RGW answers (botocore's unquote_plus reads both).
  */
 export function s3UrlEncode(s: string): string {
   let out = ''
   for (const ch of s) {
     if (SAFE.has(ch)) out += ch
-    else if (ch === ' ') out += '+'
     else
       for (const b of Buffer.from(ch, 'utf8'))
         out += '%' + b.toString(16).toUpperCase().padStart(2, '0')

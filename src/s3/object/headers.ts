@@ -40,13 +40,21 @@ export function rejectUnsupportedHeaders(
   }
 }
 
+/**
+ * Content-Encoding as stored: as sent, minus `aws-chunked` (a transport coding of this request's
+ * body, not of the object). `deflate, gzip` stays `deflate, gzip`; `aws-chunked, gzip` is `gzip`;
+ * `aws-chunked` alone leaves no header, as on AWS.
+ */
+export function storedContentEncoding(sent: string | undefined): string | undefined {
+  if (sent === undefined) return undefined
+  const tokens = sent.split(',').map((s) => s.trim())
+  if (!tokens.some((t) => t.toLowerCase() === 'aws-chunked')) return sent.trim()
+  return tokens.filter((t) => t !== '' && t.toLowerCase() !== 'aws-chunked').join(', ')
+}
+
 /** Content-* and friends, as stored. `aws-chunked` is a transport coding and is stripped. */
 export function parseObjectHeaders(h: HeaderFn): ObjectHeaders {
-  const encoding = h('content-encoding')
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '' && s.toLowerCase() !== 'aws-chunked')
-    .join(',')
+  const encoding = storedContentEncoding(h('content-encoding'))
   const out: { -readonly [K in keyof ObjectHeaders]: ObjectHeaders[K] } = {}
   const set = (k: keyof ObjectHeaders, v: string | undefined): void => {
     if (v !== undefined && v !== '') out[k] = v
@@ -60,6 +68,33 @@ export function parseObjectHeaders(h: HeaderFn): ObjectHeaders {
   return out
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * A header value as the client meant it. Node hands header bytes over as latin1 (one char per
+ * byte); boto3 and curl send non-ASCII metadata as UTF-8 bytes, so bytes that form valid UTF-8
+ * are read as UTF-8 (`Hello Worldé`, not `Hello WorldÃ©`), anything else stays byte for char.
+ */
+export function metadataValueFromWire(value: string): string {
+  if (!/[^\x00-\x7f]/.test(value)) return value
+  try {
+    return UTF8.decode(Buffer.from(value, 'latin1'))
+  } catch {
+    return value
+  }
+}
+
+/**
+ * A stored metadata value as a header node can send. Up to U+00FF a char goes out as one latin1
+ * byte, which is how botocore (http.client) and node decode response headers, so boto3 and the
+ * SDKs read back the string they stored. Beyond, HTTP has no way to say it: AWS's RFC 2047
+ * encoded word (`=?UTF-8?B?…?=`), as AWS returns non-ASCII metadata.
+ */
+export function metadataValueToWire(value: string): string {
+  if (!/[^\x00-\xff]/.test(value)) return value
+  return `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`
+}
+
 /** x-amz-meta-* (names lower-cased, prefix removed); more than 2 KB → MetadataTooLarge. */
 export function parseUserMetadata(
   headers: Readonly<Record<string, string | undefined>>,
@@ -71,7 +106,7 @@ export function parseUserMetadata(
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue
     const key = name.slice('x-amz-meta-'.length)
     if (key === '') continue
-    out[key] = value
+    out[key] = metadataValueFromWire(value)
     bytes += Buffer.byteLength(key) + Buffer.byteLength(value)
   }
   if (bytes > MAX_USER_METADATA_BYTES) {
@@ -126,7 +161,8 @@ export function objectResponseHeaders(o: Omit<ObjectRecord, 'body'>): Record<str
   if (o.headers.contentLanguage !== undefined) out['content-language'] = o.headers.contentLanguage
   if (o.headers.cacheControl !== undefined) out['cache-control'] = o.headers.cacheControl
   if (o.headers.expires !== undefined) out['expires'] = o.headers.expires
-  for (const [k, v] of Object.entries(o.userMetadata)) out[`x-amz-meta-${k}`] = v
+  for (const [k, v] of Object.entries(o.userMetadata))
+    out[`x-amz-meta-${k}`] = metadataValueToWire(v)
   const tagCount = Object.keys(o.tags).length
   if (tagCount > 0) out['x-amz-tagging-count'] = String(tagCount)
   return out

@@ -66,9 +66,19 @@ describe('CreateBucket', () => {
   })
   it('BucketAlreadyOwnedByYou / BucketAlreadyExists', async () => {
     await run(createBucket, t, { method: 'PUT', bucket: 'alpha' })
-    const mine = await run(createBucket, t, { method: 'PUT', bucket: 'alpha' })
-    expect(mine.error?.code).toBe('BucketAlreadyOwnedByYou')
-    expect(mine.status).toBe(409)
+    // us-east-1 (issue 12): re-creating one's own bucket answers 200 and changes nothing.
+    const again = await run(createBucket, t, { method: 'PUT', bucket: 'alpha' })
+    expect(again.status).toBe(200)
+    expect((await t.meta.getBucket('alpha'))?.createdAt).toBe(t.clock.now())
+    const e = makeEnv({ region: 'eu-central-1', regionPinned: true })
+    try {
+      await run(createBucket, e, { method: 'PUT', bucket: 'alpha' })
+      const mine = await run(createBucket, e, { method: 'PUT', bucket: 'alpha' })
+      expect(mine.error?.code).toBe('BucketAlreadyOwnedByYou')
+      expect(mine.status).toBe(409)
+    } finally {
+      await e.close()
+    }
     const theirs = await run(createBucket, t, {
       method: 'PUT',
       bucket: 'alpha',
@@ -93,10 +103,22 @@ describe('CreateBucket', () => {
       (await run(createBucket, t, { method: 'PUT', bucket: 'bk2', body: body('us-east-1') }))
         .status,
     ).toBe(200)
+    // Unpinned (issue 12): any well-formed region is the bucket's own.
     expect(
-      (await run(createBucket, t, { method: 'PUT', bucket: 'bk3', body: body('eu-west-1') })).error
-        ?.code,
-    ).toBe('IllegalLocationConstraintException')
+      (await run(createBucket, t, { method: 'PUT', bucket: 'bk7', body: body('us-west-1') }))
+        .status,
+    ).toBe(200)
+    expect((await t.meta.getBucket('bk7'))?.region).toBe('us-west-1')
+    const pinned = makeEnv({ regionPinned: true })
+    try {
+      expect(
+        (await run(createBucket, pinned, { method: 'PUT', bucket: 'bk3', body: body('eu-west-1') }))
+          .error?.code,
+      ).toBe('IllegalLocationConstraintException')
+      expect(await pinned.meta.getBucket('bk3')).toBeUndefined()
+    } finally {
+      await pinned.close()
+    }
     expect(
       (await run(createBucket, t, { method: 'PUT', bucket: 'bk4', body: body('nowhere') })).error
         ?.code,
@@ -107,7 +129,6 @@ describe('CreateBucket', () => {
     expect(
       (await run(createBucket, t, { method: 'PUT', bucket: 'bk6', body: '<<<' })).error?.code,
     ).toBe('MalformedXML')
-    expect(await t.meta.getBucket('bk3')).toBeUndefined()
   })
   it('region-specific server', async () => {
     const e = makeEnv({ region: 'eu-central-1' })

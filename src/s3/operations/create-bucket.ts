@@ -1,8 +1,10 @@
 /**
  * CreateBucket (PUT /bucket). Names are global as in S3: another account's bucket of the same
  * name answers BucketAlreadyExists, one's own BucketAlreadyOwnedByYou (the store throws
- * StorageError 'bucket-exists' with the owner, the pipeline maps it). Buckets live in the
- * server's one region; a LocationConstraint naming another region is refused like AWS does.
+ * StorageError 'bucket-exists' with the owner, the pipeline maps it), except that re-creating
+ * one's own bucket in us-east-1 answers 200 and changes nothing, as AWS's us-east-1 does. A
+ * bucket takes the region its LocationConstraint names, unless the operator pinned `--region`:
+ * then another region is refused like AWS does.
  * ACLs other than owner-only are not implemented (bucket policies grant access instead), so they
  * are refused rather than silently ignored. Names that collide with the server's own paths
  * (`health`, `api`, …) are refused with InvalidBucketName (bucket-name.ts says why).
@@ -12,7 +14,8 @@ import { principalAccountId } from '../../auth/principal.js'
 import { bucketArn, refuseReservedBucketName, validateBucketName } from '../bucket-name.js'
 import { checkCannedAcl } from '../acl.js'
 import { S3Error } from '../errors.js'
-import type { AccessRequirement, Operation, S3Request } from '../operation.js'
+import { StorageError } from '../../storage/errors.js'
+import type { AccessRequirement, Operation, S3Env, S3Request } from '../operation.js'
 import { emptyResponse } from '../responses.js'
 import { child, parseXml, readBoundedText, text } from '../xml.js'
 
@@ -44,9 +47,19 @@ const GRANTS = [
   'x-amz-grant-write-acp',
 ]
 
-/** Check an optional LocationConstraint against the server's region. */
-export function checkLocationConstraint(constraint: string | undefined, region: string): void {
-  if (constraint === undefined || constraint === '' || constraint === region) return
+/**
+ * The region a new bucket goes to. Pinned (`--region`), a LocationConstraint must name the
+ * server's region (AWS's IllegalLocationConstraintException otherwise); unpinned, any well-formed
+ * region is taken as the bucket's own, since the SDKs send their configured region (SDK v3 with
+ * `us-west-1` sends `us-west-1`). No constraint: the server's region. A malformed one is
+ * InvalidLocationConstraint either way.
+ */
+export function bucketRegion(
+  constraint: string | undefined,
+  region: string,
+  pinned: boolean,
+): string {
+  if (constraint === undefined || constraint === '' || constraint === region) return region
   if (!REGION_SHAPE.test(constraint))
     throw new S3Error(
       'InvalidLocationConstraint',
@@ -55,11 +68,31 @@ export function checkLocationConstraint(constraint: string | undefined, region: 
         LocationConstraint: constraint,
       },
     )
+  if (!pinned) return constraint
   throw new S3Error(
     'IllegalLocationConstraintException',
     `The ${constraint} location constraint is incompatible for the region specific endpoint this request was sent to.`,
   )
 }
+
+/**
+ * AWS's us-east-1 answers 200 when you re-create a bucket you already own there (and changes
+ * nothing); every other region answers BucketAlreadyOwnedByYou. Anything else rethrows.
+ */
+async function recreatedOwnBucket(
+  err: unknown,
+  meta: S3Env['meta'],
+  name: string,
+  accountId: string,
+  region: string,
+): Promise<boolean> {
+  if (!(err instanceof StorageError) || err.kind !== 'bucket-exists') return false
+  if (region !== US_EAST_1) return false
+  const existing = await meta.getBucket(name)
+  return existing !== undefined && existing.accountId === accountId && existing.region === US_EAST_1
+}
+
+const US_EAST_1 = 'us-east-1'
 
 async function readLocationConstraint(req: S3Request): Promise<string | undefined> {
   const body = await readBoundedText(req.body, 64 * 1024)
@@ -99,13 +132,16 @@ export const createBucket: Operation = {
     if (accountId === undefined)
       throw new S3Error('AccessDenied', 'Anonymous users cannot create buckets.')
     checkCreateHeaders((n) => req.header(n), GRANTS)
-    checkLocationConstraint(await readLocationConstraint(req), env.region)
-    await env.meta.createBucket({
-      name,
-      accountId,
-      createdAt: req.ctx.clock.now(),
-      region: env.region,
-    })
+    const region = bucketRegion(
+      await readLocationConstraint(req),
+      env.region,
+      env.regionPinned ?? false,
+    )
+    try {
+      await env.meta.createBucket({ name, accountId, createdAt: req.ctx.clock.now(), region })
+    } catch (err) {
+      if (!(await recreatedOwnBucket(err, env.meta, name, accountId, region))) throw err
+    }
     return emptyResponse(200, { location: `/${name}` })
   },
 }

@@ -218,7 +218,7 @@ describe('ListObjects details', () => {
     expect((v1['Contents'] as Doc[])[0]?.['Owner']).toBeDefined()
     expect(v1['NextMarker']).toBeUndefined()
   })
-  it('url encoding of every name', async () => {
+  it('url encoding of every name (a space as %20, issue 12)', async () => {
     const bucket = await freshBucket(['dir one/é+x', 'dir one/z'])
     const r = await run(listObjectsV2, t, {
       bucket,
@@ -231,19 +231,19 @@ describe('ListObjects details', () => {
     })
     const d = parse(r.body, 'ListBucketResult')
     expect(d['EncodingType']).toBe('url')
-    expect(d['Prefix']).toBe('dir+one/')
-    expect(d['StartAfter']).toBe('dir+one/a+b')
+    expect(d['Prefix']).toBe('dir%20one/')
+    expect(d['StartAfter']).toBe('dir%20one/a%20b')
     expect((d['Contents'] as Doc[]).map((c) => c['Key'])).toEqual([
-      'dir+one/z',
-      'dir+one/%C3%A9%2Bx',
+      'dir%20one/z',
+      'dir%20one/%C3%A9%2Bx',
     ]) // UTF-8 byte order
     const cp = parse(
       (await run(listObjectsV1, t, { bucket, query: { delimiter: ' ', 'encoding-type': 'url' } }))
         .body,
       'ListBucketResult',
     )
-    expect(cp['Delimiter']).toBe('+')
-    expect(cp['CommonPrefixes']).toEqual([{ Prefix: 'dir+' }])
+    expect(cp['Delimiter']).toBe('%20')
+    expect(cp['CommonPrefixes']).toEqual([{ Prefix: 'dir%20' }])
   })
   it('max-keys=0, bad max-keys, bad token, bad encoding-type', async () => {
     const bucket = await freshBucket(['a'])

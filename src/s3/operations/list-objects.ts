@@ -143,7 +143,9 @@ export const listObjectsV2: Operation = {
   authorize: (req) => [listBucketRequirement(req)],
   async handle(req, env) {
     const c = commonParams(req)
-    const token = req.query.get('continuation-token')
+    // An empty `continuation-token=` is no token, as on AWS (SDKs send it on the first page).
+    const sentToken = req.query.get('continuation-token')
+    const token = sentToken === '' ? undefined : sentToken
     const startAfter = req.query.get('start-after')
     const after = token !== undefined ? decodeContinuationToken(token) : startAfter
     const p = await page(env, c, after)

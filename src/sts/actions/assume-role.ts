@@ -34,6 +34,7 @@ import {
   parsePolicyArns,
   parseTags,
   requireString,
+  Violations,
 } from '../validate.js'
 import { checkNotDenied, roleFor, stsFacts, type ActionContext } from './common.js'
 
@@ -57,9 +58,24 @@ export function parseAssumeRole(
 ): AssumeRoleInput {
   const { params } = c
   const { stsDefaultDuration, stsMaxDuration } = c.deps.config
-  const sessionName = checkSessionName(requireString(params, 'RoleSessionName', 'roleSessionName'))
-  const role = classifyRoleArn(params.get('RoleArn'))
-  const requested = parseDuration(params, 900, stsMaxDuration)
+  // Every parameter is checked and every violated constraint reported at once, as AWS does; the
+  // `?? …` fallbacks below are never used, throwIfAny() has thrown when a check failed.
+  const v = new Violations()
+  const sessionName =
+    v.check(() => checkSessionName(requireString(params, 'RoleSessionName', 'roleSessionName'))) ??
+    ''
+  const role = v.check(() => classifyRoleArn(params.get('RoleArn'))) ?? { kind: 'none' as const }
+  const requested = v.check(() => parseDuration(params, 900, stsMaxDuration))
+  const rawPolicy = params.get('Policy')
+  const policyText = rawPolicy !== undefined ? v.check(() => checkPolicyText(rawPolicy)) : undefined
+  const policyArns = v.check(() => parsePolicyArns(params)) ?? []
+  const tags = v.check(() => parseTags(params)) ?? {}
+  const ext = params.get('ExternalId')
+  const externalId = ext !== undefined ? v.check(() => checkExternalId(ext)) : undefined
+  const src = params.get('SourceIdentity')
+  const sourceIdentity = src !== undefined ? v.check(() => checkSourceIdentity(src)) : undefined
+  v.check(() => checkMfa(params))
+  v.throwIfAny()
   if (chaining && requested !== undefined && requested > ROLE_CHAINING_MAX)
     throw new StsError(
       'ValidationError',
@@ -67,16 +83,6 @@ export function parseAssumeRole(
     )
   const fallback = Math.min(stsDefaultDuration, stsMaxDuration)
   const durationSeconds = requested ?? (chaining ? Math.min(fallback, ROLE_CHAINING_MAX) : fallback)
-
-  const rawPolicy = params.get('Policy')
-  const policyText = rawPolicy !== undefined ? checkPolicyText(rawPolicy) : undefined
-  const policyArns = parsePolicyArns(params)
-  const tags = parseTags(params)
-  const ext = params.get('ExternalId')
-  const externalId = ext !== undefined ? checkExternalId(ext) : undefined
-  const src = params.get('SourceIdentity')
-  const sourceIdentity = src !== undefined ? checkSourceIdentity(src) : undefined
-  checkMfa(params)
 
   const policies: CompiledPolicy[] = []
   let compact: string | undefined

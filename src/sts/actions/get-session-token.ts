@@ -8,7 +8,7 @@ import type { HttpResponse } from '../../http/http-response.js'
 import type { KnownPrincipal } from '../deps.js'
 import { StsError } from '../errors.js'
 import { getSessionTokenXml, xmlResponse } from '../responses.js'
-import { checkMfa, parseDuration } from '../validate.js'
+import { Violations, checkMfa, parseDuration } from '../validate.js'
 import { checkNotDenied, roleFor, sessionNameFrom, stsFacts, type ActionContext } from './common.js'
 
 export const GST_MIN = 900
@@ -21,8 +21,11 @@ export async function getSessionToken(
   caller: KnownPrincipal,
 ): Promise<HttpResponse> {
   const max = caller.kind === 'account-root' ? GST_ROOT_MAX : GST_MAX
-  const requested = parseDuration(c.params, GST_MIN, max)
-  checkMfa(c.params)
+  // Both parameters checked, every violated constraint reported at once (validate.ts).
+  const v = new Violations()
+  const requested = v.check(() => parseDuration(c.params, GST_MIN, max))
+  v.check(() => checkMfa(c.params))
+  v.throwIfAny()
   if (caller.kind === 'session')
     throw new StsError('AccessDenied', 'Cannot call GetSessionToken with session credentials')
   const durationSeconds = requested ?? Math.min(GST_DEFAULT, max)
