@@ -135,16 +135,14 @@ class Pass {
         const at = ruleExpiry(rule, o, this.d.dayMs)
         if (at === undefined || now < at) continue
         try {
-          await commitRemoval(this.io(now), async () => ({
-            result: undefined,
-            freed: [
-              await this.d.meta.deleteObject(bucket, o.key, {
-                ifMatch: o.etag,
-                ifLastModified: o.lastModified,
-              }),
-            ],
-          }))
-          this.expired++
+          const removed = await commitRemoval(this.io(now), async () => {
+            const body = await this.d.meta.deleteObject(bucket, o.key, {
+              ifMatch: o.etag,
+              ifLastModified: o.lastModified,
+            })
+            return { result: body !== undefined, freed: [body] }
+          })
+          if (removed) this.expired++ // else deleted by a client meanwhile
         } catch (err) {
           if (!isKind(err, 'precondition')) throw err
           this.changed++ // overwritten since the listing: the new object has its own clock
@@ -215,7 +213,12 @@ export function startLifecycleWorker(
   const pass = (): void => {
     if (stopped || running !== undefined) return
     running = o.ledger
-      .lead(() => runLifecyclePass(o, () => stopped), 'lifecycle')
+      .lead(async () => {
+        const startedAt = o.now()
+        const r = await runLifecyclePass(o, () => stopped)
+        // Which node ran when: operators (and the cluster test) can see passes never overlap.
+        o.log.debug({ startedAt, endedAt: o.now(), ...r }, 'lifecycle pass')
+      }, 'lifecycle')
       .then(
         () => undefined,
         (err: unknown) =>
