@@ -23,7 +23,9 @@ import {
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3'
+import { createHash } from 'node:crypto'
 import { outcome, startServer, type TestServer } from './harness.js'
+import { rawRequest, signHeaders } from './raw-client.js'
 import { HAS_AWS_CLI, aws } from './tools.js'
 
 let server: TestServer
@@ -143,6 +145,47 @@ describe('lifecycle configuration (SDK v3)', () => {
     expect(
       await outcome(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'lc-config' }))),
     ).toBe('NoSuchLifecycleConfiguration')
+  })
+})
+
+describe('lifecycle configuration on the wire', () => {
+  async function putRaw(bucket: string, xml: string, digest: 'md5' | 'none' | 'wrong') {
+    const body = Buffer.from(xml)
+    const md5 = createHash('md5')
+      .update(digest === 'wrong' ? Buffer.from('other') : body)
+      .digest('base64')
+    const path = `/${bucket}?lifecycle`
+    const headers = await signHeaders(server, {
+      method: 'PUT',
+      path,
+      headers: {
+        'content-length': String(body.length),
+        ...(digest === 'none' ? {} : { 'content-md5': md5 }),
+      },
+    })
+    const { socket, answer } = await rawRequest(server, 'PUT', path, headers, body, 'wait')
+    const a = await answer
+    socket.destroy()
+    return { status: a?.status, code: /<Code>(\w+)<\/Code>/.exec(a?.body ?? '')?.[1] }
+  }
+
+  it('needs Content-MD5 (or a checksum) that matches; malformed XML is MalformedXML; nothing refused is kept', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'lc-wire' }))
+    const good =
+      '<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix>a/</Prefix></Filter>' +
+      '<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>'
+    expect(await putRaw('lc-wire', good, 'none')).toEqual({ status: 400, code: 'InvalidRequest' })
+    expect((await putRaw('lc-wire', good, 'wrong')).status).toBe(400)
+    expect(await putRaw('lc-wire', '<LifecycleConfiguration><Rule>', 'md5')).toEqual({
+      status: 400,
+      code: 'MalformedXML',
+    })
+    expect(
+      await outcome(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'lc-wire' }))),
+    ).toBe('NoSuchLifecycleConfiguration')
+    expect(await putRaw('lc-wire', good, 'md5')).toEqual({ status: 200, code: undefined })
+    const got = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'lc-wire' }))
+    expect(got.Rules?.[0]?.ID).toBe('r')
   })
 })
 
