@@ -10,6 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketLifecycleCommand,
@@ -207,6 +208,15 @@ describe('lifecycle rules fire (one-second days)', () => {
     expect(at % 1000).toBe(0)
     const outside = await s3.send(new HeadObjectCommand({ Bucket: 'lc-expire', Key: 'keep/a' }))
     expect(outside.Expiration).toBeUndefined()
+    // A copy into the rule's prefix is a new object the rule expires; AWS says so on the copy too.
+    const copied = await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'lc-expire',
+        Key: 'tmp/copy',
+        CopySource: 'lc-expire/keep/a',
+      }),
+    )
+    expect(copied.Expiration).toMatch(/rule-id="tmp-rule"$/)
 
     await eventually(async () => !(await exists('lc-expire', 'tmp/a')))
     expect(Date.now()).toBeGreaterThanOrEqual(at)
