@@ -367,6 +367,8 @@ describe('rule matching and time', () => {
     // A shortened day rounds the same way: to the next multiple of the day.
     expect(afterDays(10_500, 1, 1000)).toBe(12_000)
     expect(afterDays(10_000, 1, 1000)).toBe(12_000)
+    // Past the last representable date: never (no "Invalid Date" header).
+    expect(afterDays(Date.UTC(2026, 0, 1), 2_147_483_647, DAY_MS)).toBeUndefined()
   })
 
   it('matches prefix, tags (all of them), and sizes strictly', () => {

@@ -459,9 +459,16 @@ export function ruleMatches(r: LifecycleRule, o: LifecycleObject): boolean {
   return f.tags.every((t) => Object.hasOwn(tags, t.key) && tags[t.key] === t.value)
 }
 
-/** `at + days` lifecycle days, rounded up to the next "midnight" (a multiple of dayMs). */
-export function afterDays(at: number, days: number, dayMs: number): number {
-  return (Math.floor((at + days * dayMs) / dayMs) + 1) * dayMs
+/** The last instant a JavaScript Date can hold (ms): a later expiry is never. */
+const LAST_DATE_MS = 8.64e15
+
+/**
+ * `at + days` lifecycle days, rounded up to the next "midnight" (a multiple of dayMs); undefined
+ * when that lies past any representable date (Days near 2^31 on a real day).
+ */
+export function afterDays(at: number, days: number, dayMs: number): number | undefined {
+  const t = (Math.floor((at + days * dayMs) / dayMs) + 1) * dayMs
+  return Number.isSafeInteger(t) && t <= LAST_DATE_MS ? t : undefined
 }
 
 /**
