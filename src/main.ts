@@ -21,6 +21,7 @@ const USAGE = `usage:
                  [--request-idle-timeout S] [--max-inflight N] [--max-inflight-per-caller N]
                  [--database postgres://USER:PASS@HOST:PORT/DB]
                  [--blob-store file:/shared/dir | --blob-store s3://BUCKET[/PREFIX]]
+                 [--lifecycle-day-seconds N]   (FOR TESTING ONLY: lifecycle rules count days of N s)
                  (with --database, every node needs the same LATCHKEY_MASTER_KEY; with s3://, the
                  upstream comes from LATCHKEY_BLOB_S3_ENDPOINT, _REGION, _ACCESS_KEY_ID,
                  _SECRET_ACCESS_KEY, _FORCE_PATH_STYLE=1, else AWS's defaults and credentials)

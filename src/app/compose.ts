@@ -11,6 +11,7 @@ import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.
 import type { Logger } from '../lib/logger.js'
 import { openStores } from './backends.js'
 import { startBlobCollector } from '../storage/gc.js'
+import { startLifecycleWorker } from '../s3/lifecycle-worker.js'
 import { IamService } from '../iam/service.js'
 import { IamError } from '../iam/types.js'
 import { loadMasterKey, deriveKey } from '../crypto/index.js'
@@ -113,6 +114,7 @@ export async function startApp(
       maxInFlight: config.maxInFlight,
       maxInFlightPerCaller: config.maxInFlightPerCaller,
       presignMaxAgeSeconds: config.presignMaxAge,
+      lifecycleDayMs: config.lifecycleDaySeconds * 1000,
     })
     const sts = createStsHandler({
       iam,
@@ -169,6 +171,15 @@ export async function startApp(
       now: () => clock.now(),
       log,
     })
+    // Lifecycle rules, applied on the node the ledger elects (one pass at a time per store).
+    const stopLifecycle = startLifecycleWorker({
+      meta,
+      blobs,
+      ledger,
+      log,
+      now: () => clock.now(),
+      dayMs: config.lifecycleDaySeconds * 1000,
+    })
     return {
       url: listener.url,
       listener,
@@ -178,6 +189,7 @@ export async function startApp(
       close: async () => {
         clearInterval(sweepTimer)
         await listener.close()
+        await stopLifecycle()
         await stopCollector()
         iam.close()
         await stores.close()

@@ -147,3 +147,13 @@ describe('--database and --blob-store', () => {
     )
   })
 })
+
+describe('--lifecycle-day-seconds (for testing only)', () => {
+  it('defaults to a real day, takes a positive integer from the flag or the environment', () => {
+    expect(loadConfig([], {}).lifecycleDaySeconds).toBe(86400)
+    expect(loadConfig(['--lifecycle-day-seconds', '2'], {}).lifecycleDaySeconds).toBe(2)
+    expect(loadConfig([], { LATCHKEY_LIFECYCLE_DAY_SECONDS: '5' }).lifecycleDaySeconds).toBe(5)
+    expect(() => loadConfig(['--lifecycle-day-seconds', '0'], {})).toThrow(/positive integer/)
+    expect(() => loadConfig(['--lifecycle-day-seconds', '1.5'], {})).toThrow(/positive integer/)
+  })
+})

@@ -50,6 +50,11 @@ export interface Config {
   readonly presignMaxAge: number
   /** CIDRs of the proxies whose X-Forwarded-For names the client (http/client-address.ts). */
   readonly trustedProxies: readonly string[]
+  /**
+   * FOR TESTING ONLY: the length of a lifecycle "day" in seconds (86400 unless set), so tests
+   * see lifecycle rules fire in seconds.
+   */
+  readonly lifecycleDaySeconds: number
 }
 
 export interface FileBlobStoreConfig {
@@ -94,6 +99,7 @@ const FLAGS = {
   '--max-inflight-per-caller': 'LATCHKEY_MAX_INFLIGHT_PER_CALLER',
   '--presign-max-age': 'LATCHKEY_PRESIGN_MAX_AGE',
   '--trusted-proxies': 'LATCHKEY_TRUSTED_PROXIES',
+  '--lifecycle-day-seconds': 'LATCHKEY_LIFECYCLE_DAY_SECONDS',
 } as const
 
 type Flag = keyof typeof FLAGS
@@ -213,6 +219,8 @@ export function loadConfig(
       `--request-idle-timeout must be between 1 second and 1h, got ${requestIdleTimeout}`,
     )
   const maxInFlight = positiveInt('--max-inflight', 1024)
+  // For tests only: lifecycle rules count days of this many seconds.
+  const lifecycleDaySeconds = positiveInt('--lifecycle-day-seconds', 86400)
   const maxInFlightPerCaller = positiveInt('--max-inflight-per-caller', Math.min(128, maxInFlight))
   if (maxInFlightPerCaller > maxInFlight)
     throw new ConfigError(
@@ -285,6 +293,7 @@ export function loadConfig(
     maxInFlightPerCaller,
     presignMaxAge,
     trustedProxies,
+    lifecycleDaySeconds,
   }
 }
 

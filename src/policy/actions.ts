@@ -28,6 +28,7 @@ export const S3_READ_ACTIONS = [
   's3:GetBucketCORS',
   's3:GetBucketTagging',
   's3:GetBucketVersioning',
+  's3:GetLifecycleConfiguration',
 ] as const
 
 export const S3_WRITE_ACTIONS = [
@@ -42,6 +43,7 @@ export const S3_WRITE_ACTIONS = [
   's3:PutObjectAcl',
   's3:PutBucketCORS',
   's3:PutBucketTagging',
+  's3:PutLifecycleConfiguration',
 ] as const
 
 /** Security settings of a bucket: SuperUser and the master key only. */

@@ -9,6 +9,7 @@ import { MemoryChangeFeed } from '../backends/memory/change-feed.js'
 import { MemoryMetadataStore } from '../backends/memory/metadata-store.js'
 import { BucketConfig } from './bucket-config.js'
 import { serializeCorsConfig } from './cors.js'
+import { serializeLifecycle } from './lifecycle.js'
 
 const policy = (sid: string): string =>
   JSON.stringify({
@@ -64,6 +65,24 @@ describe('BucketConfig', () => {
     expect(JSON.stringify(await config.corsRules('b'))).toContain('one.example')
     await meta.setBucketSubresource('b', 'cors', cors('https://two.example'))
     expect(JSON.stringify(await config.corsRules('b'))).toContain('two.example')
+  })
+
+  it('sees a lifecycle change made behind its back on the next read, and keeps the others', async () => {
+    const { meta, config } = await setup()
+    const rules = (days: number): string =>
+      serializeLifecycle([
+        { id: 'r', enabled: true, filter: { form: 'filter', tags: [] }, expiration: { days } },
+      ])
+    await meta.setBucketSubresource('b', 'policy', policy('one'))
+    const compiled = await config.policy('b')
+    expect(await config.lifecycleRules('b')).toBeUndefined()
+    await meta.setBucketSubresource('b', 'lifecycle', rules(3))
+    expect((await config.lifecycleRules('b'))?.[0]?.expiration).toEqual({ days: 3 })
+    await meta.setBucketSubresource('b', 'lifecycle', rules(5))
+    expect((await config.lifecycleRules('b'))?.[0]?.expiration).toEqual({ days: 5 })
+    expect(await config.policy('b')).toBe(compiled) // a lifecycle change leaves the policy cached
+    await meta.setBucketSubresource('b', 'lifecycle', null)
+    expect(await config.lifecycleRules('b')).toBeUndefined()
   })
 
   it('forgets policy and CORS of a deleted bucket, so a re-created one starts clean', async () => {

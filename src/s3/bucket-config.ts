@@ -1,8 +1,9 @@
 /**
  * What the S3 pipeline reads for nearly every request besides the bucket record: the bucket's
- * compiled policy, its parsed CORS rules, and the owner shown for an account. All three are
- * cached here and invalidated only by the ChangeFeed (a bucket's `policy`, `cors`, `created` or
- * `deleted` change; an `account` change; `resync`), never by a call an operation must remember
+ * compiled policy, its parsed CORS rules, its lifecycle rules (x-amz-expiration on object
+ * answers), and the owner shown for an account. All are cached here and invalidated only by the
+ * ChangeFeed (a bucket's `policy`, `cors`, `lifecycle`, `created` or `deleted` change; an
+ * `account` change; `resync`), never by a call an operation must remember
  * to make, so a change made by another node or behind the service's back is seen on the very
  * next request, exactly like one this process made.
  *
@@ -15,6 +16,7 @@ import type { MetadataStore } from '../storage/metadata-store.js'
 import type { AccountDirectory } from '../iam/types.js'
 import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
 import { parseCorsConfig, type CorsRule } from './cors.js'
+import { parseStoredLifecycle, type LifecycleRule } from './lifecycle.js'
 import type { OwnerInfo } from './operation.js'
 
 export class BucketConfig {
@@ -25,9 +27,12 @@ export class BucketConfig {
   private readonly policies = new Map<string, CompiledPolicy | null>()
   /** Parsed CORS rules by bucket; null = none. */
   private readonly cors = new Map<string, readonly CorsRule[] | null>()
+  /** Parsed lifecycle rules by bucket; null = none. */
+  private readonly lifecycles = new Map<string, readonly LifecycleRule[] | null>()
   private readonly owners = new Map<string, OwnerInfo>()
   private policyEpoch = 0
   private corsEpoch = 0
+  private lifecycleEpoch = 0
 
   constructor(deps: {
     readonly meta: MetadataStore
@@ -39,8 +44,10 @@ export class BucketConfig {
     this.unsubscribe = deps.changes.subscribe({
       change: (c) => {
         if (c.kind === 'bucket') {
-          if (c.part !== 'cors') this.dropPolicy(c.bucket)
-          if (c.part !== 'policy') this.dropCors(c.bucket)
+          const whole = c.part === 'created' || c.part === 'deleted'
+          if (whole || c.part === 'policy') this.dropPolicy(c.bucket)
+          if (whole || c.part === 'cors') this.dropCors(c.bucket)
+          if (whole || c.part === 'lifecycle') this.dropLifecycle(c.bucket)
         } else if (c.kind === 'account') {
           this.owners.delete(c.id)
         }
@@ -48,9 +55,11 @@ export class BucketConfig {
       resync: () => {
         this.policies.clear()
         this.cors.clear()
+        this.lifecycles.clear()
         this.owners.clear()
         this.policyEpoch++
         this.corsEpoch++
+        this.lifecycleEpoch++
       },
     })
   }
@@ -63,6 +72,11 @@ export class BucketConfig {
   private dropCors(bucket: string): void {
     this.corsEpoch++
     this.cors.delete(bucket)
+  }
+
+  private dropLifecycle(bucket: string): void {
+    this.lifecycleEpoch++
+    this.lifecycles.delete(bucket)
   }
 
   /** The bucket's policy, compiled; undefined when it has none. */
@@ -87,6 +101,17 @@ export class BucketConfig {
     const text = await this.meta.getBucketSubresource(bucket, 'cors')
     const rules = text === undefined ? null : parseCorsConfig(text)
     if (epoch === this.corsEpoch) this.cors.set(bucket, rules)
+    return rules ?? undefined
+  }
+
+  /** The bucket's lifecycle rules; undefined when it has no lifecycle configuration. */
+  async lifecycleRules(bucket: string): Promise<readonly LifecycleRule[] | undefined> {
+    const hit = this.lifecycles.get(bucket)
+    if (hit !== undefined) return hit ?? undefined
+    const epoch = this.lifecycleEpoch
+    const text = await this.meta.getBucketSubresource(bucket, 'lifecycle')
+    const rules = text === undefined ? null : parseStoredLifecycle(text)
+    if (epoch === this.lifecycleEpoch) this.lifecycles.set(bucket, rules)
     return rules ?? undefined
   }
 

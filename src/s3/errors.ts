@@ -45,6 +45,7 @@ export type S3ErrorCode =
   | 'NoSuchBucketPolicy'
   | 'NoSuchCORSConfiguration'
   | 'NoSuchKey'
+  | 'NoSuchLifecycleConfiguration'
   | 'NoSuchTagSet'
   | 'NoSuchUpload'
   | 'NotImplemented'
@@ -156,6 +157,10 @@ export const S3_ERRORS = {
   },
   NoSuchCORSConfiguration: { status: 404, message: 'The CORS configuration does not exist' },
   NoSuchKey: { status: 404, message: 'The specified key does not exist.' },
+  NoSuchLifecycleConfiguration: {
+    status: 404,
+    message: 'The lifecycle configuration does not exist',
+  },
   NoSuchTagSet: { status: 404, message: 'The TagSet does not exist' },
   NoSuchUpload: {
     status: 404,

@@ -11,6 +11,7 @@ import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { IdSource } from '../lib/clock.js'
+import type { LifecycleObject } from './lifecycle.js'
 
 export interface S3Request {
   readonly raw: RawRequest
@@ -97,6 +98,14 @@ export interface S3Env {
    * (auth/post-form.ts).
    */
   authenticatePostForm(fields: ReadonlyMap<string, string>, req: S3Request): Promise<Principal>
+  /**
+   * The `x-amz-expiration` header of an object answer (GET, HEAD, PUT) when a lifecycle rule of
+   * `bucket` expires `o`; empty when none does. Absent where lifecycle plays no part (fixtures).
+   */
+  readonly expiration?: (
+    bucket: string,
+    o: LifecycleObject,
+  ) => Promise<Readonly<Record<string, string>>>
 }
 
 export interface S3Limits {

@@ -43,6 +43,7 @@ import { route } from './router.js'
 import type { AccessRequirement, Authorizer, S3Env, S3Limits, S3Request } from './operation.js'
 import { preflight, corsResponseHeaders, type CorsRule } from './cors.js'
 import { BucketConfig } from './bucket-config.js'
+import { DAY_MS, expirationHeader, objectExpiry } from './lifecycle.js'
 import { Readable } from 'node:stream'
 import { InFlightShares } from '../lib/in-flight-shares.js'
 import { randomIds, type IdSource } from '../lib/clock.js'
@@ -64,6 +65,8 @@ export interface S3PipelineDeps {
   /** New ids (upload ids); default random. */
   readonly ids?: IdSource
   readonly limits: S3Limits
+  /** How long a lifecycle "day" is (ms): 86,400,000 unless shortened for tests. */
+  readonly lifecycleDayMs?: number
   /**
    * Requests handled at once before new ones are turned away with 503 SlowDown (and Retry-After),
    * so a flood cannot grow memory without bound. Default 1024.
@@ -104,6 +107,7 @@ export class S3Pipeline {
 
   constructor(deps: S3PipelineDeps) {
     this.deps = deps
+    const lifecycleDayMs = deps.lifecycleDayMs ?? DAY_MS
     this.bucketConfig = new BucketConfig({
       meta: deps.meta,
       changes: deps.changes,
@@ -143,6 +147,11 @@ export class S3Pipeline {
       ids: deps.ids ?? randomIds,
       authenticatePostForm: (fields, req) =>
         authenticatePostForm(fields, this.authDeps(req.ctx.clock), deps.iam, req.raw.remoteAddress),
+      expiration: async (bucket, o) => {
+        const rules = await this.bucketConfig.lifecycleRules(bucket)
+        const e = rules === undefined ? undefined : objectExpiry(rules, o, lifecycleDayMs)
+        return e === undefined ? {} : { 'x-amz-expiration': expirationHeader(e.at, e.ruleId) }
+      },
     }
   }
 

@@ -22,6 +22,11 @@ import {
   deleteBucketTagging,
 } from './operations/bucket-tagging.js'
 import { getBucketAcl, putBucketAcl } from './operations/bucket-acl.js'
+import {
+  getBucketLifecycle,
+  putBucketLifecycle,
+  deleteBucketLifecycle,
+} from './operations/bucket-lifecycle.js'
 import { listMultipartUploads } from './operations/list-multipart-uploads.js'
 import { postObject } from './operations/post-object.js'
 import { getObject } from './operations/get-object.js'
@@ -48,6 +53,7 @@ const SUPPORTED = [
   'acl',
   'cors',
   'delete',
+  'lifecycle',
   'location',
   'policy',
   'tagging',
@@ -65,7 +71,6 @@ const UNSUPPORTED = [
   'intelligent-tiering',
   'inventory',
   'legal-hold',
-  'lifecycle',
   'logging',
   'metadataConfiguration',
   'metrics',
@@ -99,6 +104,7 @@ const BUCKET: Readonly<Record<string, Table>> = {
     cors: getBucketCors,
     tagging: getBucketTagging,
     acl: getBucketAcl,
+    lifecycle: getBucketLifecycle,
     uploads: listMultipartUploads,
     versions: listObjectVersions,
   },
@@ -110,12 +116,14 @@ const BUCKET: Readonly<Record<string, Table>> = {
     cors: putBucketCors,
     tagging: putBucketTagging,
     acl: putBucketAcl,
+    lifecycle: putBucketLifecycle,
   },
   DELETE: {
     '': deleteBucket,
     policy: deleteBucketPolicy,
     cors: deleteBucketCors,
     tagging: deleteBucketTagging,
+    lifecycle: deleteBucketLifecycle,
   },
   POST: { '': postObject, delete: deleteObjects },
 }

@@ -57,6 +57,9 @@ export const DEFAULT_RETIRE_GRACE_MS = 60 * 60 * 1000
  */
 export const WHOLE_BLOB_RETIRE_GRACE_MS = 60 * 1000
 
+/** The background jobs that run on one elected node at a time. */
+export type LeaderRole = 'collector' | 'lifecycle'
+
 export interface BlobLedger {
   /** Durably record intents for `refs` (none already retired is changed back); resolves once durable. */
   intend(refs: readonly string[], now: number): Promise<void>
@@ -78,6 +81,8 @@ export interface BlobLedger {
    * operator reading the logs wants one node's account of what was collected. A node that dies
    * mid-pass must not keep the lead (PostgreSQL: a session advisory lock on the connection the
    * pass holds). One process alone (memory, SQLite) always leads.
+   * `role` names the job: each role has its own election (the lifecycle worker's pass does not
+   * wait for, or keep out, the collector's), and within a role one node at a time.
    */
-  lead<T>(fn: () => Promise<T>): Promise<T | undefined>
+  lead<T>(fn: () => Promise<T>, role?: LeaderRole): Promise<T | undefined>
 }

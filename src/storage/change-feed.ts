@@ -15,11 +15,11 @@
  */
 
 export type Change =
-  /** A bucket's policy, CORS, existence or owner changed. */
+  /** A bucket's policy, CORS, lifecycle rules, existence or owner changed. */
   | {
       readonly kind: 'bucket'
       readonly bucket: string
-      readonly part: 'policy' | 'cors' | 'created' | 'deleted'
+      readonly part: 'policy' | 'cors' | 'lifecycle' | 'created' | 'deleted'
     }
   /** An object record was written or removed (caches of object records drop the key). */
   | { readonly kind: 'object'; readonly bucket: string; readonly key: string }

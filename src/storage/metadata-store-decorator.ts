@@ -8,6 +8,8 @@ import type {
   BodyRef,
   BucketRecord,
   BucketSubresource,
+  BucketSubresourceEntry,
+  DeleteConditions,
   ListObjectsPage,
   ListObjectsQuery,
   ListUploadsPage,
@@ -49,6 +51,13 @@ export class MetadataStoreDecorator implements MetadataStore {
   getBucketSubresource(bucket: string, kind: BucketSubresource): Promise<string | undefined> {
     return this.inner.getBucketSubresource(bucket, kind)
   }
+  listBucketSubresources(
+    kind: BucketSubresource,
+    after: string | undefined,
+    limit: number,
+  ): Promise<readonly BucketSubresourceEntry[]> {
+    return this.inner.listBucketSubresources(kind, after, limit)
+  }
   putObject(
     o: ObjectRecord,
     conditions?: WriteConditions,
@@ -58,8 +67,12 @@ export class MetadataStoreDecorator implements MetadataStore {
   getObject(bucket: string, key: string, opts?: ReadOptions): Promise<ObjectRecord | undefined> {
     return this.inner.getObject(bucket, key, opts)
   }
-  deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
-    return this.inner.deleteObject(bucket, key)
+  deleteObject(
+    bucket: string,
+    key: string,
+    conditions?: DeleteConditions,
+  ): Promise<BodyRef | undefined> {
+    return this.inner.deleteObject(bucket, key, conditions)
   }
   setObjectTags(
     bucket: string,

@@ -3,7 +3,7 @@
  * PostgreSQL later; async everywhere so either fits. All mutating calls are atomic: they either
  * commit fully or not at all, and resolve only after the commit is durable.
  * A store given a ChangeFeed publishes what each committing write changed: `bucket` changes
- * (created, deleted, policy, cors) and `object` changes (any write or removal of a record), which
+ * (created, deleted, policy, cors, lifecycle) and `object` changes (any write or removal of a record), which
  * is how every cache of bucket configuration or object records learns of them.
  * Keys and bucket names are compared as UTF-8 bytes (S3 listing order).
  * @module
@@ -128,7 +128,41 @@ export interface ListUploadsPage {
   readonly nextUploadIdMarker?: string
 }
 
-export type BucketSubresource = 'policy' | 'cors' | 'tagging'
+export type BucketSubresource = 'policy' | 'cors' | 'tagging' | 'lifecycle'
+
+/** One stored sub-resource document, as `listBucketSubresources` pages them. */
+export interface BucketSubresourceEntry {
+  readonly bucket: string
+  readonly value: string
+}
+
+/**
+ * The condition of a delete that must remove only the very object the caller looked at (the
+ * lifecycle worker expiring what its rule matched): the record's ETag and LastModified, both
+ * compared in the delete's own transaction, so an object overwritten meanwhile (even with the
+ * same bytes, hence the same ETag) stays. A key holding another object throws
+ * StorageError('precondition') with detail.condition 'If-Match' and nothing is removed; an
+ * absent key removes nothing and returns undefined, as an unconditional delete does.
+ */
+export interface DeleteConditions {
+  /** Unquoted ETag the current object must have. */
+  readonly ifMatch: string
+  /** LastModified (ms) the current object must have. */
+  readonly ifLastModified: number
+}
+
+/** The refusal a conditional delete throws for the key's current object, or undefined to go on. */
+export function deleteConditionFailure(
+  c: DeleteConditions | undefined,
+  current: { readonly etag: string; readonly lastModified: number } | undefined,
+): StorageError | undefined {
+  if (c === undefined || current === undefined) return undefined
+  if (current.etag === c.ifMatch && current.lastModified === c.ifLastModified) return undefined
+  return new StorageError('precondition', 'the key holds another object than the one named', {
+    condition: 'If-Match',
+    current: 'present',
+  })
+}
 
 /**
  * If-Match / If-None-Match of a write, decided by the store in the same transaction as the write
@@ -189,14 +223,31 @@ export interface MetadataStore {
   /** Stored documents are the caller's validated serialisation; null deletes. */
   setBucketSubresource(bucket: string, kind: BucketSubresource, value: string | null): Promise<void>
   getBucketSubresource(bucket: string, kind: BucketSubresource): Promise<string | undefined>
+  /**
+   * The buckets that hold a `kind` document, with it, in bucket-name order (UTF-8 bytes), after
+   * bucket `after`, at most `limit`: how a background worker finds the buckets it has work in
+   * without walking every bucket. Cost O(page).
+   */
+  listBucketSubresources(
+    kind: BucketSubresource,
+    after: string | undefined,
+    limit: number,
+  ): Promise<readonly BucketSubresourceEntry[]>
 
   // Objects. putObject replaces atomically (last writer wins, unless `conditions` refuse) and
   // returns what it replaced so the caller can delete its blobs. Throws 'bucket-not-found',
   // 'precondition'.
   putObject(o: ObjectRecord, conditions?: WriteConditions): Promise<{ readonly replaced?: BodyRef }>
   getObject(bucket: string, key: string, opts?: ReadOptions): Promise<ObjectRecord | undefined>
-  /** Returns the removed body (to delete its blobs), undefined when absent. */
-  deleteObject(bucket: string, key: string): Promise<BodyRef | undefined>
+  /**
+   * Returns the removed body (to delete its blobs), undefined when absent. With `conditions`,
+   * removes only the object they name (DeleteConditions); throws 'precondition' otherwise.
+   */
+  deleteObject(
+    bucket: string,
+    key: string,
+    conditions?: DeleteConditions,
+  ): Promise<BodyRef | undefined>
   /** Replace tags of an existing object; throws 'key-not-found'. */
   setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void>
   /** One page; cost O(page) regardless of bucket size, even with a delimiter. */

@@ -591,6 +591,67 @@ export function metadataStoreConformance(
       })
     })
 
+    describe('lifecycle support', () => {
+      it('pages the buckets holding one kind of sub-resource, in name order', async () => {
+        for (const n of ['d', 'a', 'c', 'b', 'e']) await bucket(n, n === 'e' ? 'acct2' : 'acct1')
+        await s.setBucketSubresource('a', 'lifecycle', 'A')
+        await s.setBucketSubresource('c', 'lifecycle', 'C')
+        await s.setBucketSubresource('d', 'cors', 'not lifecycle')
+        await s.setBucketSubresource('e', 'lifecycle', 'E')
+        await s.setBucketSubresource('b', 'lifecycle', 'B')
+        await s.setBucketSubresource('b', 'lifecycle', null)
+        expect(await s.listBucketSubresources('lifecycle', undefined, 2)).toEqual([
+          { bucket: 'a', value: 'A' },
+          { bucket: 'c', value: 'C' },
+        ])
+        expect(await s.listBucketSubresources('lifecycle', 'c', 2)).toEqual([
+          { bucket: 'e', value: 'E' },
+        ])
+        expect(await s.listBucketSubresources('lifecycle', 'e', 2)).toEqual([])
+        expect(await s.listBucketSubresources('policy', undefined, 10)).toEqual([])
+      })
+
+      it('a conditional delete removes only the object it names', async () => {
+        await bucket()
+        const etag = 'c'.repeat(32)
+        await s.putObject(obj('b1', 'k', { etag, lastModified: T0 }))
+        // Same bytes written again later: same ETag, newer LastModified. It stays.
+        await s.putObject(obj('b1', 'k', { etag, lastModified: T0 + 1 }))
+        const e = await expectKind(
+          s.deleteObject('b1', 'k', { ifMatch: etag, ifLastModified: T0 }),
+          'precondition',
+        )
+        expect(e.detail).toMatchObject({ condition: 'If-Match', current: 'present' })
+        await expectKind(
+          s.deleteObject('b1', 'k', { ifMatch: 'd'.repeat(32), ifLastModified: T0 + 1 }),
+          'precondition',
+        )
+        expect((await s.getObject('b1', 'k'))?.lastModified).toBe(T0 + 1)
+        const body = await s.deleteObject('b1', 'k', { ifMatch: etag, ifLastModified: T0 + 1 })
+        expect(body).toBeDefined()
+        expect(await s.getObject('b1', 'k')).toBeUndefined()
+        // Absent: nothing to remove, as unconditionally.
+        expect(
+          await s.deleteObject('b1', 'k', { ifMatch: etag, ifLastModified: T0 + 1 }),
+        ).toBeUndefined()
+      })
+
+      it('race: a conditional delete and an overwrite of the key: the new object survives', async () => {
+        await bucket()
+        const etag = 'e'.repeat(32)
+        for (let i = 0; i < 10; i++) {
+          await s.putObject(obj('b1', `k${i}`, { etag, lastModified: T0 }))
+          await Promise.allSettled([
+            s.deleteObject('b1', `k${i}`, { ifMatch: etag, ifLastModified: T0 }),
+            s.putObject(obj('b1', `k${i}`, { etag, lastModified: T0 + 5 })),
+          ])
+          // Either order is fine; the overwrite's record must never be the one deleted.
+          const now = await s.getObject('b1', `k${i}`)
+          expect(now?.lastModified).toBe(T0 + 5)
+        }
+      })
+    })
+
     describe('conditional writes', () => {
       const etagA = 'a'.repeat(32)
       const etagB = 'b'.repeat(32)

@@ -11,6 +11,7 @@ import {
   type BlobLedger,
   type BlobLedgerDue,
   type BlobLedgerOptions,
+  type LeaderRole,
 } from '../../storage/blob-ledger.js'
 
 export class MemoryBlobLedger implements BlobLedger {
@@ -62,7 +63,7 @@ export class MemoryBlobLedger implements BlobLedger {
   }
 
   /** One process holds this ledger: it always leads. */
-  lead<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  lead<T>(fn: () => Promise<T>, _role?: LeaderRole): Promise<T | undefined> {
     return fn()
   }
 }

@@ -15,6 +15,9 @@ import {
   type BodyRef,
   type BucketRecord,
   type BucketSubresource,
+  type BucketSubresourceEntry,
+  type DeleteConditions,
+  deleteConditionFailure,
   type ListObjectsPage,
   type ListObjectsQuery,
   type ListUploadsPage,
@@ -183,6 +186,20 @@ export class MemoryMetadataStore implements MetadataStore {
     return Promise.resolve(this.buckets.get(bucket)?.subresources.get(kind))
   }
 
+  listBucketSubresources(
+    kind: BucketSubresource,
+    after: string | undefined,
+    limit: number,
+  ): Promise<readonly BucketSubresourceEntry[]> {
+    const out: BucketSubresourceEntry[] = []
+    for (const [bucket, b] of this.buckets) {
+      const value = b.subresources.get(kind)
+      if (value === undefined || (after !== undefined && compareKeys(bucket, after) <= 0)) continue
+      out.push({ bucket, value })
+    }
+    return Promise.resolve(out.sort((x, y) => compareKeys(x.bucket, y.bucket)).slice(0, limit))
+  }
+
   // ----- objects ------------------------------------------------------------------------------
 
   putObject(
@@ -201,10 +218,16 @@ export class MemoryMetadataStore implements MetadataStore {
     return Promise.resolve(this.buckets.get(bucket)?.objects.get(key))
   }
 
-  deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
+  deleteObject(
+    bucket: string,
+    key: string,
+    conditions?: DeleteConditions,
+  ): Promise<BodyRef | undefined> {
     return this.write(() => {
       const b = this.bucket(bucket)
       const old = b.objects.get(key)
+      const failed = deleteConditionFailure(conditions, old)
+      if (failed !== undefined) throw failed
       if (old === undefined) return undefined
       b.objects.delete(key)
       b.sorted = undefined

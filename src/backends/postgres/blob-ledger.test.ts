@@ -226,4 +226,34 @@ describe('postgres blob ledger: one elected collector', () => {
       await dbB.close()
     }
   })
+
+  it('each role has its own election: the lifecycle worker and the collector do not exclude each other', async (ctx) => {
+    if (server === undefined) return ctx.skip(SKIP)
+    const url = await server.createDatabase()
+    const dbA = await openPostgres(url)
+    const dbB = await openPostgres(url)
+    try {
+      const a = await PgBlobLedger.open(dbA, GRACE)
+      const b = await PgBlobLedger.open(dbB, GRACE)
+      let finish!: () => void
+      const held = new Promise<void>((r) => (finish = r))
+      let started!: () => void
+      const leading = new Promise<void>((r) => (started = r))
+      const aPass = a.lead(async () => {
+        started()
+        await held
+        return 'a'
+      }, 'lifecycle')
+      await leading
+      expect(await b.lead(async () => 'b', 'lifecycle')).toBeUndefined()
+      expect(await b.lead(async () => 'b', 'collector')).toBe('b')
+      expect(await b.lead(async () => 'b')).toBe('b')
+      finish()
+      expect(await aPass).toBe('a')
+      expect(await b.lead(async () => 'b', 'lifecycle')).toBe('b')
+    } finally {
+      await dbA.close()
+      await dbB.close()
+    }
+  })
 })

@@ -19,14 +19,18 @@ import {
   type BlobLedger,
   type BlobLedgerDue,
   type BlobLedgerOptions,
+  type LeaderRole,
 } from '../../storage/blob-ledger.js'
 import { runMigrations, storageError, type PgDatabase } from './db.js'
 import { BLOB_LEDGER_MIGRATIONS, BLOB_LEDGER_TRIGGER_MIGRATIONS } from './migrations/blob-ledger.js'
 
 const INTENT = 0
 const RETIRED = 1
-/** The session advisory lock the elected collector holds for the length of a pass. */
-const COLLECTOR_LOCK = 7204519
+/** The session advisory lock each elected job (BlobLedger.lead) holds for the length of a pass. */
+const LEADER_LOCKS: Readonly<Record<LeaderRole, number>> = {
+  collector: 7204519,
+  lifecycle: 7204520,
+}
 
 export class PgBlobLedger implements BlobLedger {
   private readonly db: PgDatabase
@@ -106,7 +110,8 @@ export class PgBlobLedger implements BlobLedger {
    * A session-level advisory lock on one pooled connection, held for the pass: nodes that find it
    * taken skip their turn, and a node that dies mid-pass loses its connection and with it the lead.
    */
-  async lead<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  async lead<T>(fn: () => Promise<T>, role: LeaderRole = 'collector'): Promise<T | undefined> {
+    const lock = LEADER_LOCKS[role]
     let client: pg.PoolClient
     try {
       client = await this.db.pool.connect()
@@ -120,13 +125,13 @@ export class PgBlobLedger implements BlobLedger {
     client.on('error', onError)
     try {
       const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
-        COLLECTOR_LOCK,
+        lock,
       ])
       if (got.rows[0]?.ok !== true) return undefined
       try {
         return await fn()
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [COLLECTOR_LOCK]).catch(() => {
+        await client.query('SELECT pg_advisory_unlock($1)', [lock]).catch(() => {
           broken = true // dropping the connection releases the lock
         })
       }

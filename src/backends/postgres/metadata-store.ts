@@ -25,6 +25,8 @@ import type {
   BodyRef,
   BucketRecord,
   BucketSubresource,
+  BucketSubresourceEntry,
+  DeleteConditions,
   ListObjectsPage,
   ListObjectsQuery,
   ListUploadsPage,
@@ -36,7 +38,7 @@ import type {
   UploadRecord,
   WriteConditions,
 } from '../../storage/metadata-store.js'
-import { preconditionFailure } from '../../storage/metadata-store.js'
+import { deleteConditionFailure, preconditionFailure } from '../../storage/metadata-store.js'
 import type { Change, ChangeFeed } from '../../storage/change-feed.js'
 import { compareKeys, successor } from '../../lib/key-order.js'
 import type pg from 'pg'
@@ -401,6 +403,19 @@ export class PgMetadataStore implements MetadataStore {
     return rows[0]?.value
   }
 
+  async listBucketSubresources(
+    kind: BucketSubresource,
+    after: string | undefined,
+    limit: number,
+  ): Promise<readonly BucketSubresourceEntry[]> {
+    const rows = await this.read<{ bucket: string; value: string }>(
+      `SELECT bucket, value FROM bucket_subresources WHERE kind = $1 AND bucket > $2
+       ORDER BY bucket LIMIT $3`,
+      [kind, after ?? '', limit],
+    )
+    return rows.map((r) => ({ bucket: r.bucket, value: r.value }))
+  }
+
   // ----- objects ------------------------------------------------------------------------------
 
   putObject(
@@ -431,12 +446,32 @@ export class PgMetadataStore implements MetadataStore {
     return row === undefined ? undefined : { ...summaryFromRow(row), body: bodyFromColumns(row) }
   }
 
-  deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
+  deleteObject(
+    bucket: string,
+    key: string,
+    conditions?: DeleteConditions,
+  ): Promise<BodyRef | undefined> {
     return this.write(
       async (c) => {
         await requireBucketLockKey(c, bucket, key)
       },
       async (c) => {
+        if (conditions !== undefined) {
+          // The key's advisory lock (requireBucketLockKey) holds every writer of it off until
+          // this transaction ends, so what this reads is what the DELETE removes.
+          const cur = await c.query<{ etag: string; last_modified: string }>(
+            'SELECT etag, last_modified FROM objects WHERE bucket = $1 AND key = $2',
+            [bucket, key],
+          )
+          const row = cur.rows[0]
+          const failed = deleteConditionFailure(
+            conditions,
+            row === undefined
+              ? undefined
+              : { etag: row.etag, lastModified: Number(row.last_modified) },
+          )
+          if (failed !== undefined) throw failed
+        }
         const r = await c.query<BodyColumns>(
           `DELETE FROM objects WHERE bucket = $1 AND key = $2 RETURNING ${BODY_COLS}`,
           [bucket, key],

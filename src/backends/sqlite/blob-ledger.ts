@@ -21,6 +21,7 @@ import {
   type BlobLedger,
   type BlobLedgerDue,
   type BlobLedgerOptions,
+  type LeaderRole,
 } from '../../storage/blob-ledger.js'
 import { StorageError } from '../../storage/errors.js'
 import { prepare, runMigrations, type Database } from './db.js'
@@ -144,7 +145,7 @@ export class SqliteBlobLedger implements BlobLedger {
   }
 
   /** One process holds this ledger: it always leads. */
-  lead<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  lead<T>(fn: () => Promise<T>, _role?: LeaderRole): Promise<T | undefined> {
     return fn()
   }
 }

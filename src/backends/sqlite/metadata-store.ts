@@ -22,6 +22,8 @@ import type {
   BodyRef,
   BucketRecord,
   BucketSubresource,
+  BucketSubresourceEntry,
+  DeleteConditions,
   ListObjectsPage,
   ListObjectsQuery,
   ListUploadsPage,
@@ -33,7 +35,7 @@ import type {
   UploadRecord,
   WriteConditions,
 } from '../../storage/metadata-store.js'
-import { preconditionFailure } from '../../storage/metadata-store.js'
+import { deleteConditionFailure, preconditionFailure } from '../../storage/metadata-store.js'
 import type { Change, ChangeFeed } from '../../storage/change-feed.js'
 import { prepare, runMigrations, type Database } from './db.js'
 import { GroupCommit } from './group-commit.js'
@@ -289,6 +291,18 @@ export class SqliteMetadataStore implements MetadataStore {
     return Promise.resolve(row?.value)
   }
 
+  listBucketSubresources(
+    kind: BucketSubresource,
+    after: string | undefined,
+    limit: number,
+  ): Promise<readonly BucketSubresourceEntry[]> {
+    const rows = prepare(
+      this.db,
+      'SELECT bucket, value FROM bucket_subresources WHERE kind = ? AND bucket > ? ORDER BY bucket LIMIT ?',
+    ).all(kind, after ?? '', limit) as { bucket: string; value: string }[]
+    return Promise.resolve(rows.map((r) => ({ bucket: r.bucket, value: r.value })))
+  }
+
   // ----- objects ------------------------------------------------------------------------------
 
   putObject(
@@ -314,9 +328,23 @@ export class SqliteMetadataStore implements MetadataStore {
     )
   }
 
-  deleteObject(bucket: string, key: string): Promise<BodyRef | undefined> {
+  deleteObject(
+    bucket: string,
+    key: string,
+    conditions?: DeleteConditions,
+  ): Promise<BodyRef | undefined> {
     return this.write(() => {
       this.requireBucket(bucket)
+      if (conditions !== undefined) {
+        const row = prepare(
+          this.db,
+          'SELECT etag, last_modified FROM objects WHERE bucket = ? AND key = ?',
+        ).get(bucket, key) as { etag: string; last_modified: number } | undefined
+        const current =
+          row === undefined ? undefined : { etag: row.etag, lastModified: row.last_modified }
+        const failed = deleteConditionFailure(conditions, current)
+        if (failed !== undefined) throw failed
+      }
       const body = this.objectBody(bucket, key)
       if (body !== undefined) {
         prepare(this.db, 'DELETE FROM objects WHERE bucket = ? AND key = ?').run(bucket, key)

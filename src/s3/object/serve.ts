@@ -80,6 +80,7 @@ export async function serveObject(req: S3Request, env: S3Env, head: boolean): Pr
 
   const headers = objectResponseHeaders(o)
   applyResponseOverrides(headers, req.query, anonymous)
+  Object.assign(headers, await env.expiration?.(bucket.name, o))
 
   let span: { start: number; end: number } | undefined
   if (partNumber !== undefined) {

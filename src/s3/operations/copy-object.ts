@@ -133,7 +133,11 @@ export const copyObject: Operation = {
       checksum === undefined ? '' : el(checksumElementName(checksum.algorithm), checksum.value)
     return {
       status: 200,
-      headers: { 'content-type': 'application/xml', ...checksumResponseHeaders(checksum) },
+      headers: {
+        'content-type': 'application/xml',
+        ...checksumResponseHeaders(checksum),
+        ...(await env.expiration?.(bucket.name, record)),
+      },
       body: doc(
         'CopyObjectResult',
         el('LastModified', isoDate(record.lastModified)) +

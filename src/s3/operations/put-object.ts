@@ -80,7 +80,7 @@ export const putObject: Operation = {
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
     const conditions = await enforceWriteConditions(req, env, bucket.name, key)
     const io = commitIo(req, env)
-    const { written: w } = await commitWrite(io, {
+    const { written: w, result: stored } = await commitWrite(io, {
       write: () => ingestRequestBody(req, io, env, { maxSize: env.limits.maxObjectSize }),
       async commit(w) {
         const record: ObjectRecord = {
@@ -101,12 +101,16 @@ export const putObject: Operation = {
         const { replaced } = await env.meta.putObject(record, conditions).catch((e: unknown) => {
           throw writeConditionError(e, key, true)
         })
-        return { result: undefined, freed: [replaced] }
+        return { result: record, freed: [replaced] }
       },
     })
     return {
       status: 200,
-      headers: { etag: `"${w.md5Hex}"`, ...checksumResponseHeaders(w.checksum) },
+      headers: {
+        etag: `"${w.md5Hex}"`,
+        ...checksumResponseHeaders(w.checksum),
+        ...(await env.expiration?.(bucket.name, stored)),
+      },
     }
   },
 }
