@@ -148,7 +148,7 @@ describe('multipart upload', () => {
     const range = await run(getObject, env, { key: 'mp', headers: { range: 'bytes=1990-2009' } })
     expect((await bodyOf(range)).equals(all.subarray(1990, 2010))).toBe(true)
     expect((await runError(getObject, env, { key: 'mp', query: { partNumber: '4' } })).code).toBe(
-      'InvalidRange',
+      'InvalidPartNumber',
     )
     // the upload is gone
     expect((await runError(listParts, env, { key: 'mp', query: { uploadId: id } })).code).toBe(
