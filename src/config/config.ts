@@ -70,7 +70,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
-const FLAGS = {
+/** Every `serve` flag and the environment variable that sets it (`latchkey --help` lists them all). */
+export const SERVE_FLAGS = {
   '--address': 'LATCHKEY_ADDRESS',
   '--data-dir': 'LATCHKEY_DATA_DIR',
   '--tls-cert': 'LATCHKEY_TLS_CERT',
@@ -90,6 +91,7 @@ const FLAGS = {
   '--presign-max-age': 'LATCHKEY_PRESIGN_MAX_AGE',
   '--trusted-proxies': 'LATCHKEY_TRUSTED_PROXIES',
 } as const
+const FLAGS = SERVE_FLAGS
 
 type Flag = keyof typeof FLAGS
 const PRESIGN_MAX_AGE_LIMIT = 604800

@@ -59,7 +59,12 @@ export function parseAssumeRole(
   const { stsDefaultDuration, stsMaxDuration } = c.deps.config
   const sessionName = checkSessionName(requireString(params, 'RoleSessionName', 'roleSessionName'))
   const role = classifyRoleArn(params.get('RoleArn'))
-  const requested = parseDuration(params, 900, stsMaxDuration)
+  const requested = parseDuration(
+    params,
+    900,
+    stsMaxDuration,
+    "the server's --sts-max-duration; its operator can raise it",
+  )
   if (chaining && requested !== undefined && requested > ROLE_CHAINING_MAX)
     throw new StsError(
       'ValidationError',
