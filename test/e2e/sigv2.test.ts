@@ -271,6 +271,15 @@ old = c.generate_presigned_post("v2-post", "late.txt", ExpiresIn=-10)
 status, body = post(old["url"], old["fields"], b"x")
 assert status == 403 and b"AccessDenied" in body and b"expired" in body, (status, body)
 assert "late.txt" not in [x["Key"] for x in c.list_objects_v2(Bucket="v2-post").get("Contents", [])]
+# Session credentials: the form carries x-amz-security-token (also in the policy's conditions).
+cr = sts().assume_role(RoleArn="arn:xxx:xxx:xxx:xxxx", RoleSessionName="v2-post")["Credentials"]
+sc = s3(aws_access_key_id=cr["AccessKeyId"], aws_secret_access_key=cr["SecretAccessKey"], aws_session_token=cr["SessionToken"])
+ps = sc.generate_presigned_post("v2-post", "session.txt", ExpiresIn=300)
+assert "x-amz-security-token" in ps["fields"] and "signature" in ps["fields"], ps["fields"]
+status, body = post(ps["url"], ps["fields"], b"by a session")
+assert status == 204, (status, body)
+status, body = post(ps["url"], dict(ps["fields"], **{"x-amz-security-token": "forged"}), b"x")
+assert status == 400 and b"<Code>InvalidToken<" in body, (status, body)
 print("OK")
 `,
     )
