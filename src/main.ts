@@ -104,6 +104,10 @@ async function main(argv: string[]): Promise<number> {
     return 2
   }
   const serveArgs = cmd === 'serve' ? rest : argv
+  if (serveArgs.includes('--help') || serveArgs.includes('-h')) {
+    out(USAGE)
+    return 0
+  }
   let config
   try {
     config = loadConfig(serveArgs, process.env)

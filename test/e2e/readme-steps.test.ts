@@ -88,6 +88,7 @@ describe('the command line', () => {
     for (const f of ['--version', '--help']) expect(help).toContain(f)
     // The same text for `help` and `-h`; an unknown command prints it on stderr, exit 2.
     expect((await latchkey(['-h'])).stdout).toBe(help)
+    expect((await latchkey(['serve', '--help'])).stdout).toBe(help)
     const bad = await latchkey(['frobnicate'])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('unknown command')
