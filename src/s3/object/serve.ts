@@ -36,19 +36,18 @@ export function parsePartNumber(v: string | undefined, maxParts = 10000): number
 }
 
 /**
- * Byte span [start, end] of part `n` of a multipart object; undefined for part 1 of a
- * single-part object, which is the whole object (AWS answers it as a plain 200, without
- * x-amz-mp-parts-count). A part past the last is InvalidPartNumber (416), as on AWS.
+ * Byte span [start, end] of part `n` of an object. A single-part object has only part 1, the
+ * whole object, which AWS answers as a range too (206, Content-Range, no x-amz-mp-parts-count).
+ * A part past the last is InvalidPartNumber (416), AWS's documented error.
  */
-function partSpan(o: ObjectRecord, n: number): { start: number; end: number } | undefined {
-  const sizes = o.partSizes
-  if (n > (sizes?.length ?? 1)) {
+function partSpan(o: ObjectRecord, n: number): { start: number; end: number } {
+  const sizes = o.partSizes ?? [o.size]
+  if (n > sizes.length) {
     throw new S3Error('InvalidPartNumber', undefined, {
       PartNumberRequested: String(n),
-      ActualPartCount: String(sizes?.length ?? 1),
+      ActualPartCount: String(sizes.length),
     })
   }
-  if (sizes === undefined) return undefined
   let start = 0
   for (let i = 0; i < n - 1; i++) start += sizes[i] ?? 0
   return { start, end: start + (sizes[n - 1] ?? 0) - 1 }
@@ -89,7 +88,6 @@ export async function serveObject(req: S3Request, env: S3Env, head: boolean): Pr
   if (partNumber !== undefined) {
     span = partSpan(o, partNumber)
     if (o.partSizes !== undefined) headers['x-amz-mp-parts-count'] = String(o.partSizes.length)
-    // Part 1 of a single-part object: the whole object (span undefined), a plain 200.
   } else {
     const r = parseRange(rangeHeader, o.size)
     if (r.kind === 'unsatisfiable') throw invalidRange(rangeHeader ?? '', o.size)
