@@ -1,39 +1,94 @@
 #!/usr/bin/env node
 /**
  * The `latchkey` command: argv + env → Config → startApp(). Subcommands: `serve` (default),
- * `policy simulate`, `sts assume-role`, `admin reset-root-password` (offline recovery). A bad flag
- * or value prints one clear line and exits 2.
+ * `policy simulate`, `sts assume-role`, `admin reset-root-password` (offline recovery), and
+ * `--version`, `--help`. The help lists every serve flag from config.ts's SERVE_FLAGS, so a new
+ * flag cannot be left out of it. A bad flag or value prints one clear line and exits 2.
  * @module
  */
-import { loadConfig, ConfigError } from './config/config.js'
+import { readFileSync } from 'node:fs'
+import { loadConfig, ConfigError, SERVE_FLAGS } from './config/config.js'
 import { createLogger } from './lib/pino-logger.js'
 import { startApp } from './app/compose.js'
-import { runPolicySimulate } from './cli/policy-simulate.js'
-import { runStsAssumeRole } from './cli/sts-assume-role.js'
-import { runResetRootPassword } from './cli/admin-reset-root-password.js'
+import { POLICY_SIMULATE_USAGE, runPolicySimulate } from './cli/policy-simulate.js'
+import { STS_ASSUME_ROLE_USAGE, runStsAssumeRole } from './cli/sts-assume-role.js'
+import { RESET_ROOT_PASSWORD_USAGE, runResetRootPassword } from './cli/admin-reset-root-password.js'
 import { showFirstStartSecrets, warnIfSecretsFileLeft } from './app/first-start-secrets.js'
 
-const USAGE = `usage:
-  latchkey serve [--address HOST:PORT] [--data-dir DIR] [--tls-cert FILE --tls-key FILE | --tls-self-signed]
-                 [--sts-default-duration S] [--sts-max-duration S] [--domain DOMAIN] [--region REGION]
-                 [--log-level LEVEL] [--max-sessions-per-parent N] [--presign-max-age S]
-                 [--trusted-proxies CIDR,…]
-                 [--request-idle-timeout S] [--max-inflight N] [--max-inflight-per-caller N]
-                 [--database postgres://USER:PASS@HOST:PORT/DB]
-                 [--blob-store file:/shared/dir | --blob-store s3://BUCKET[/PREFIX]]
-                 [--lifecycle-day-seconds N]   (FOR TESTING ONLY: lifecycle rules count days of N s)
-                 (with --database, every node needs the same LATCHKEY_MASTER_KEY; with s3://, the
-                 upstream comes from LATCHKEY_BLOB_S3_ENDPOINT, _REGION, _ACCESS_KEY_ID,
-                 _SECRET_ACCESS_KEY, _FORCE_PATH_STYLE=1, else AWS's defaults and credentials)
-  latchkey policy simulate --policy FILE --action A --resource R [--context k=v]...
-  latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--format env|json]
-  latchkey admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)`
+/** What each serve flag takes and does; a flag missing here is still listed, with its variable. */
+const SERVE_HELP: Readonly<Record<string, readonly [value: string, text: string]>> = {
+  '--address': ['HOST:PORT', 'listener for S3, STS and the admin API (default 0.0.0.0:9000)'],
+  '--data-dir': ['DIR', 'SQLite database, object files, key file (default ./data)'],
+  '--tls-cert': ['FILE', 'serve HTTPS with this certificate (with --tls-key)'],
+  '--tls-key': ['FILE', "the certificate's private key"],
+  '--tls-self-signed': ['', 'HTTPS with a certificate for localhost, made once in the data dir'],
+  '--sts-default-duration': ['S', 'AssumeRole lifetime without DurationSeconds (default 3600)'],
+  '--sts-max-duration': ['S', 'largest DurationSeconds accepted (default 43200; 90d = 7776000)'],
+  '--database': ['URL', 'postgres://USER:PASS@HOST:PORT/DB: several nodes on one database'],
+  '--blob-store': ['URL', 'file:/shared/dir or s3://BUCKET[/PREFIX] (default: the data dir)'],
+  '--domain': ['DOMAIN', 'virtual-hosted-style addressing (bucket.DOMAIN)'],
+  '--region': ['REGION', 'region reported by GetBucketLocation (default us-east-1)'],
+  '--log-level': ['LEVEL', 'debug, info, warn, error, silent (default info)'],
+  '--max-sessions-per-parent': ['N', 'active STS sessions per key or user (default 1000)'],
+  '--request-idle-timeout': ['S', 'cut a client idle this long (default 30)'],
+  '--max-inflight': ['N', 'S3 requests at once before 503 SlowDown (default 1024)'],
+  '--max-inflight-per-caller': ['N', "one caller's share of --max-inflight (default 128)"],
+  '--presign-max-age': ['S', 'longest presigned URL lifetime (default and at most 7d)'],
+  '--trusted-proxies': ['CIDR,…', 'load balancers whose X-Forwarded-For names the client'],
+  '--lifecycle-day-seconds': ['N', 'FOR TESTING ONLY: lifecycle rules count days of N seconds'],
+}
+
+/** Environment-only settings (no flag). */
+const SERVE_ENV_ONLY = `  LATCHKEY_ROOT_USER, LATCHKEY_ROOT_PASSWORD      the operator's admin login (seed)
+  LATCHKEY_ROOT_ACCESS_KEY, LATCHKEY_ROOT_SECRET_KEY   the default account's master key (seed)
+  LATCHKEY_ROOT_KEY_OVERRIDE=1, LATCHKEY_ROOT_PASSWORD_OVERRIDE=1   replace stored ones
+  LATCHKEY_MASTER_KEY                              key sealing stored secrets (required with postgres://)
+  LATCHKEY_BLOB_S3_ENDPOINT, _REGION, _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, _FORCE_PATH_STYLE=1
+                                                   the upstream of --blob-store s3://`
+
+const usageOf = (u: string): string => u.replace(/^usage: /, '  ').replace(/\n {7}/g, '\n        ')
+
+export const USAGE = `usage: latchkey [COMMAND] [FLAGS]        (from a checkout or an npm install: npx latchkey …)
+
+commands:
+  serve                       run the server (the default when no command is given)
+  policy simulate             decide one request against policy files, offline
+  sts assume-role             temporary credentials from a running server, for scripts
+  admin reset-root-password   a new operator password (server stopped)
+  --version, -v               print the version
+  --help, -h                  print this help
+
+latchkey serve [FLAGS]        each flag can also be set by its environment variable
+${Object.entries(SERVE_FLAGS)
+  .map(([flag, env]) => {
+    const [value, text] = SERVE_HELP[flag] ?? ['', '']
+    return `  ${`${flag} ${value}`.padEnd(30)}${env}\n  ${' '.repeat(30)}${text}`.trimEnd()
+  })
+  .join('\n')}
+environment only:
+${SERVE_ENV_ONLY}
+
+${usageOf(POLICY_SIMULATE_USAGE)}
+${usageOf(STS_ASSUME_ROLE_USAGE)}
+${usageOf(RESET_ROOT_PASSWORD_USAGE)}`
+
+/** The package's version (package.json next to dist/). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown
+  }
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown'
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
   const out = (line: string): void => void process.stdout.write(line + '\n')
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
     out(USAGE)
+    return 0
+  }
+  if (cmd === '--version' || cmd === '-v' || cmd === 'version') {
+    out(`latchkey ${version()}`)
     return 0
   }
   if (cmd === 'policy' && rest[0] === 'simulate') return runPolicySimulate(rest.slice(1), out)
@@ -50,6 +105,10 @@ async function main(argv: string[]): Promise<number> {
     return 2
   }
   const serveArgs = cmd === 'serve' ? rest : argv
+  if (serveArgs.includes('--help') || serveArgs.includes('-h')) {
+    out(USAGE)
+    return 0
+  }
   let config
   try {
     config = loadConfig(serveArgs, process.env)

@@ -25,7 +25,7 @@ import {
 } from '../auth/sigv4/string-to-sign.js'
 import { parseDuration } from '../lib/duration.js'
 
-const USAGE =
+export const STS_ASSUME_ROLE_USAGE =
   'usage: latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--session-name NAME] ' +
   '[--role-arn ARN] [--region R] [--format env|json] [--insecure]'
 
@@ -251,7 +251,7 @@ export async function runStsAssumeRole(
   } catch (e) {
     if (e instanceof UsageError) {
       err(`latchkey sts assume-role: ${e.message}`)
-      err(USAGE)
+      err(STS_ASSUME_ROLE_USAGE)
       return 2
     }
     throw e

@@ -80,7 +80,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
-const FLAGS = {
+/** Every `serve` flag and the environment variable that sets it (`latchkey --help` lists them all). */
+export const SERVE_FLAGS = {
   '--address': 'LATCHKEY_ADDRESS',
   '--data-dir': 'LATCHKEY_DATA_DIR',
   '--tls-cert': 'LATCHKEY_TLS_CERT',
@@ -101,6 +102,7 @@ const FLAGS = {
   '--trusted-proxies': 'LATCHKEY_TRUSTED_PROXIES',
   '--lifecycle-day-seconds': 'LATCHKEY_LIFECYCLE_DAY_SECONDS',
 } as const
+const FLAGS = SERVE_FLAGS
 
 type Flag = keyof typeof FLAGS
 const PRESIGN_MAX_AGE_LIMIT = 604800

@@ -29,6 +29,7 @@ export type S3ErrorCode =
   | 'InvalidDigest'
   | 'InvalidPart'
   | 'InvalidPartOrder'
+  | 'InvalidPartNumber'
   | 'InvalidRange'
   | 'InvalidRequest'
   | 'InvalidToken'
@@ -120,6 +121,7 @@ export const S3_ERRORS = {
     message:
       'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
   },
+  InvalidPartNumber: { status: 416, message: 'The requested partnumber is not satisfiable' },
   InvalidRange: { status: 416, message: 'The requested range is not satisfiable' },
   InvalidRequest: { status: 400, message: 'Invalid Request' },
   InvalidToken: { status: 400, message: 'The provided token is malformed or otherwise invalid.' },

@@ -6,6 +6,7 @@ const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE']
 const SUBS = [
   '',
   'acl',
+  'attributes',
   'cors',
   'policy',
   'tagging',

@@ -30,6 +30,7 @@ import {
 import { listMultipartUploads } from './operations/list-multipart-uploads.js'
 import { postObject } from './operations/post-object.js'
 import { getObject } from './operations/get-object.js'
+import { getObjectAttributes } from './operations/get-object-attributes.js'
 import { headObject } from './operations/head-object.js'
 import { putObject } from './operations/put-object.js'
 import { copyObject } from './operations/copy-object.js'
@@ -51,6 +52,7 @@ import { listParts } from './operations/list-parts.js'
 /** Sub-resources we serve. */
 const SUPPORTED = [
   'acl',
+  'attributes',
   'cors',
   'delete',
   'lifecycle',
@@ -66,7 +68,6 @@ const SUPPORTED = [
 const UNSUPPORTED = [
   'accelerate',
   'analytics',
-  'attributes',
   'encryption',
   'intelligent-tiering',
   'inventory',
@@ -129,7 +130,13 @@ const BUCKET: Readonly<Record<string, Table>> = {
 }
 
 const OBJECT: Readonly<Record<string, Table>> = {
-  GET: { '': getObject, tagging: getObjectTagging, acl: getObjectAcl, uploadId: listParts },
+  GET: {
+    '': getObject,
+    tagging: getObjectTagging,
+    acl: getObjectAcl,
+    uploadId: listParts,
+    attributes: getObjectAttributes,
+  },
   HEAD: { '': headObject },
   PUT: { '': putObject, tagging: putObjectTagging, acl: putObjectAcl, uploadId: uploadPart },
   DELETE: { '': deleteObject, tagging: deleteObjectTagging, uploadId: abortMultipartUpload },

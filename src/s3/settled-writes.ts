@@ -9,7 +9,12 @@
  */
 import { NotSettledError } from '../lib/unavailable.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
-import type { BucketRecord, BucketSubresource, MetadataStore } from '../storage/metadata-store.js'
+import type {
+  BodyRef,
+  BucketRecord,
+  BucketSubresource,
+  MetadataStore,
+} from '../storage/metadata-store.js'
 import { MetadataStoreDecorator } from '../storage/metadata-store-decorator.js'
 
 /** How long a bucket write waits for the other nodes before answering anyway. */
@@ -44,9 +49,10 @@ class SettledBucketWrites extends MetadataStoreDecorator {
     await this.inner.createBucket(b)
     await this.settled()
   }
-  override async deleteBucket(name: string): Promise<void> {
-    await this.inner.deleteBucket(name)
+  override async deleteBucket(name: string): Promise<readonly BodyRef[]> {
+    const freed = await this.inner.deleteBucket(name)
     await this.settled()
+    return freed
   }
   override async setBucketSubresource(
     bucket: string,

@@ -35,7 +35,7 @@ export class MetadataStoreDecorator implements MetadataStore {
   getBucket(name: string): Promise<BucketRecord | undefined> {
     return this.inner.getBucket(name)
   }
-  deleteBucket(name: string): Promise<void> {
+  deleteBucket(name: string): Promise<readonly BodyRef[]> {
     return this.inner.deleteBucket(name)
   }
   listBuckets(accountId: string): Promise<readonly BucketRecord[]> {

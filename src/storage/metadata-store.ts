@@ -63,6 +63,17 @@ export interface ObjectRecord {
   readonly body: BodyRef
   /** For multipart objects: the part sizes (GetObject partNumber, ETag -N). */
   readonly partSizes?: readonly number[]
+  /**
+   * For multipart objects whose upload had a checksum algorithm: each part's checksum (base64,
+   * the algorithm of `checksum`), in order (GetObjectAttributes' ObjectParts).
+   */
+  readonly partChecksums?: readonly string[]
+  /**
+   * For multipart objects: the upload that completed them. A CompleteMultipartUpload retried
+   * after it succeeded finds its upload gone and this id on the key, and answers as before
+   * (AWS documents completion as safe to retry); an overwrite of the key ends that.
+   */
+  readonly uploadId?: string
   readonly ownerAccountId: string
 }
 
@@ -217,8 +228,13 @@ export interface MetadataStore {
   // Buckets. createBucket throws StorageError('bucket-exists', { ownerAccountId }).
   createBucket(b: BucketRecord): Promise<void>
   getBucket(name: string): Promise<BucketRecord | undefined>
-  /** Throws 'bucket-not-found' or 'bucket-not-empty' (objects or uploads present). */
-  deleteBucket(name: string): Promise<void>
+  /**
+   * Deletes an empty bucket: one without objects. Incomplete multipart uploads do not keep it
+   * (AWS deletes them with the bucket): they and their parts go in the same transaction, and
+   * the parts' bodies are returned for the caller to retire. Throws 'bucket-not-found' or
+   * 'bucket-not-empty' (objects present).
+   */
+  deleteBucket(name: string): Promise<readonly BodyRef[]>
   listBuckets(accountId: string): Promise<readonly BucketRecord[]>
   /** Stored documents are the caller's validated serialisation; null deletes. */
   setBucketSubresource(bucket: string, kind: BucketSubresource, value: string | null): Promise<void>

@@ -106,7 +106,7 @@ describe('AssumeRole', () => {
     expect(res.status).toBe(400)
     expect(errCode(res)).toBe('ValidationError')
     expect(errMessage(res)).toBe(
-      "1 validation error detected: Value '7889400' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200",
+      "1 validation error detected: Value '7889400' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200 (the server's --sts-max-duration; its operator can raise it)",
     )
     const raised = await harness({ stsDefaultDuration: 3600, stsMaxDuration: 7889400 })
     const ok = await post(raised, { ...BASE, DurationSeconds: '7889400' }, { key: 'ROOTKEY' })

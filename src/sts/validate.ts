@@ -61,8 +61,17 @@ export function checkSessionName(v: string, member = 'roleSessionName'): string 
   return v
 }
 
-/** DurationSeconds within [min, max]; undefined when absent. */
-export function parseDuration(params: Params, min: number, max: number): number | undefined {
+/**
+ * DurationSeconds within [min, max]; undefined when absent. `maxSource` names where the maximum
+ * comes from when it is the operator's (the --sts-max-duration flag), so the refusal says which
+ * knob to turn.
+ */
+export function parseDuration(
+  params: Params,
+  min: number,
+  max: number,
+  maxSource?: string,
+): number | undefined {
   const v = params.get('DurationSeconds')
   if (v === undefined || v === '') return undefined
   if (!/^-?\d{1,15}$/.test(v))
@@ -78,7 +87,7 @@ export function parseDuration(params: Params, min: number, max: number): number 
     throw validationError(
       'durationSeconds',
       v,
-      `Member must have value less than or equal to ${max}`,
+      `Member must have value less than or equal to ${max}${maxSource === undefined ? '' : ` (${maxSource})`}`,
     )
   return n
 }

@@ -173,17 +173,44 @@ export function metadataStoreConformance(
         expect(e.detail['ownerAccountId']).toBe('acct9')
       })
 
-      it('refuses to delete a missing or non-empty bucket', async () => {
+      it('refuses to delete a missing bucket or one holding objects', async () => {
         await expectKind(s.deleteBucket('nope'), 'bucket-not-found')
         await bucket('full')
         await s.putObject(obj('full', 'k'))
-        await expectKind(s.deleteBucket('full'), 'bucket-not-empty')
-        await s.deleteObject('full', 'k')
         await s.createUpload(upload('full', 'k', 'u1'))
         await expectKind(s.deleteBucket('full'), 'bucket-not-empty')
+        expect(await s.getUpload('full', 'k', 'u1')).toBeDefined()
+        await s.deleteObject('full', 'k')
         await s.abortUpload('u1')
-        await s.deleteBucket('full')
+        expect(await s.deleteBucket('full')).toEqual([])
         expect(await s.getBucket('full')).toBeUndefined()
+      })
+
+      it('REGRESSION mp-delete-bucket-uploads: deletes a bucket holding only incomplete uploads, with them, returning their parts', async () => {
+        await bucket('abandoned')
+        await bucket('kept')
+        await s.createUpload(upload('abandoned', 'a', 'ua'))
+        await s.createUpload(upload('abandoned', 'b', 'ub'))
+        await s.createUpload(upload('kept', 'a', 'uk'))
+        await s.putPart('ua', part(1, 'pa1'))
+        await s.putPart('ua', part(2, 'pa2'))
+        await s.putPart('ub', part(1, 'pb1'))
+        await s.putPart('uk', part(1, 'pk1'))
+        const freed = await s.deleteBucket('abandoned')
+        expect(freed.map((b) => (b.kind === 'blob' ? b.ref : b.kind)).sort()).toEqual([
+          'pa1',
+          'pa2',
+          'pb1',
+        ])
+        expect(await s.getBucket('abandoned')).toBeUndefined()
+        await expectKind(s.listParts('ua', 0, 10), 'upload-not-found')
+        await expectKind(s.listParts('ub', 0, 10), 'upload-not-found')
+        expect(await s.isBlobReferenced('pa1')).toBe(false)
+        // Another bucket's upload is untouched; a re-created bucket has no uploads.
+        expect((await s.listParts('uk', 0, 10)).map((p) => p.partNumber)).toEqual([1])
+        await bucket('abandoned')
+        const page = await s.listUploads('abandoned', { prefix: '', maxUploads: 10 })
+        expect(page.uploads).toEqual([])
       })
 
       it('stores, replaces and deletes sub-resources', async () => {
@@ -486,6 +513,8 @@ export function metadataStoreConformance(
           size: 10,
           etag: 'c'.repeat(32) + '-2',
           partSizes: [5, 5],
+          partChecksums: ['AAAAAA==', 'AAAAAQ=='],
+          uploadId: 'up1',
           body: {
             kind: 'parts',
             parts: [

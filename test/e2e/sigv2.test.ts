@@ -220,4 +220,70 @@ print("OK")
     expect(text).toContain('<ErrorResponse')
     expect(text).not.toContain('GetCallerIdentityResult')
   }, 120_000)
+
+  it("REGRESSION sigv2-post-policy: boto3's default generate_presigned_post (SigV2 AWSAccessKeyId/policy/signature) uploads; a tampered policy, a wrong signature or a broken condition is refused", async () => {
+    const r = await boto3(
+      server.endpoint,
+      creds(),
+      PRELUDE +
+        `
+import uuid, base64
+def post(url, fields, content, filename="f.txt"):
+    boundary = uuid.uuid4().hex
+    crlf = chr(13) + chr(10)
+    parts = []
+    for k, v in fields.items():
+        parts.append(("--" + boundary + crlf + 'Content-Disposition: form-data; name="' + k + '"' + crlf + crlf + v + crlf).encode())
+    parts.append(("--" + boundary + crlf + 'Content-Disposition: form-data; name="file"; filename="' + filename + '"' + crlf + "Content-Type: application/octet-stream" + crlf + crlf).encode() + content + crlf.encode())
+    parts.append(("--" + boundary + "--" + crlf).encode())
+    return fetch(url, "POST", b"".join(parts), {"Content-Type": "multipart/form-data; boundary=" + boundary})
+
+c = s3()
+c.create_bucket(Bucket="v2-post")
+p = c.generate_presigned_post("v2-post", "uploads/\${filename}", Fields={"Content-Type": "text/plain"},
+    Conditions=[{"Content-Type": "text/plain"}, ["content-length-range", 1, 100]], ExpiresIn=300)
+f = p["fields"]
+assert "AWSAccessKeyId" in f and "signature" in f and "x-amz-signature" not in f, f
+status, body = post(p["url"], f, b"hello from a V2 POST", "hi.txt")
+assert status == 204, (status, body)
+o = c.get_object(Bucket="v2-post", Key="uploads/hi.txt")
+assert o["Body"].read() == b"hello from a V2 POST" and o["ContentType"] == "text/plain", o
+
+# The policy's conditions hold as for SigV4: too large, wrong Content-Type.
+status, body = post(p["url"], f, b"x" * 101)
+assert status == 400 and b"EntityTooLarge" in body, (status, body)
+status, body = post(p["url"], dict(f, **{"Content-Type": "text/html"}), b"x")
+assert status == 403 and b"AccessDenied" in body, (status, body)
+
+# A tampered policy (a wider size range) no longer matches its signature.
+doc = json.loads(base64.b64decode(f["policy"]))
+doc["conditions"] = [["content-length-range", 1, 10000] if isinstance(x, list) and x[0] == "content-length-range" else x for x in doc["conditions"]]
+tampered = dict(f, policy=base64.b64encode(json.dumps(doc).encode()).decode())
+status, body = post(p["url"], tampered, b"x" * 200)
+assert status == 403 and b"SignatureDoesNotMatch" in body, (status, body)
+# A wrong signature, an unknown key.
+status, body = post(p["url"], dict(f, signature="AAAA" + f["signature"][4:]), b"x")
+assert status == 403 and b"SignatureDoesNotMatch" in body, (status, body)
+status, body = post(p["url"], dict(f, AWSAccessKeyId="NOSUCHKEY0000000000"), b"x")
+assert status == 403 and b"InvalidAccessKeyId" in body, (status, body)
+# An expired policy.
+old = c.generate_presigned_post("v2-post", "late.txt", ExpiresIn=-10)
+status, body = post(old["url"], old["fields"], b"x")
+assert status == 403 and b"AccessDenied" in body and b"expired" in body, (status, body)
+assert "late.txt" not in [x["Key"] for x in c.list_objects_v2(Bucket="v2-post").get("Contents", [])]
+# Session credentials: the form carries x-amz-security-token (also in the policy's conditions).
+cr = sts().assume_role(RoleArn="arn:xxx:xxx:xxx:xxxx", RoleSessionName="v2-post")["Credentials"]
+sc = s3(aws_access_key_id=cr["AccessKeyId"], aws_secret_access_key=cr["SecretAccessKey"], aws_session_token=cr["SessionToken"])
+ps = sc.generate_presigned_post("v2-post", "session.txt", ExpiresIn=300)
+assert "x-amz-security-token" in ps["fields"] and "signature" in ps["fields"], ps["fields"]
+status, body = post(ps["url"], ps["fields"], b"by a session")
+assert status == 204, (status, body)
+status, body = post(ps["url"], dict(ps["fields"], **{"x-amz-security-token": "forged"}), b"x")
+assert status == 400 and b"<Code>InvalidToken<" in body, (status, body)
+print("OK")
+`,
+    )
+    expect(r.stderr + r.stdout).toContain('OK')
+    expect(r.code).toBe(0)
+  }, 120_000)
 })

@@ -237,10 +237,12 @@ function denied(why: string): AuthError {
   return new AuthError('post-policy-violated', `Invalid according to Policy: ${why}`)
 }
 
-/** Fields that never need a condition. */
+/** Fields that never need a condition (the SigV2 form's AWSAccessKeyId and signature too). */
 function exempt(name: string): boolean {
   return (
     name === 'x-amz-signature' ||
+    name === 'awsaccesskeyid' ||
+    name === 'signature' ||
     name === 'file' ||
     name === 'policy' ||
     name === 'bucket' ||

@@ -149,15 +149,22 @@ export class MemoryMetadataStore implements MetadataStore {
     return Promise.resolve(this.buckets.get(name)?.record)
   }
 
-  deleteBucket(name: string): Promise<void> {
+  deleteBucket(name: string): Promise<readonly BodyRef[]> {
     return this.write(() => {
       const b = this.bucket(name)
-      const hasUpload = [...this.uploads.values()].some((u) => u.record.bucket === name)
-      if (b.objects.size > 0 || hasUpload) {
+      if (b.objects.size > 0) {
         throw new StorageError('bucket-not-empty', `bucket ${name} is not empty`, { bucket: name })
+      }
+      const freed: BodyRef[] = []
+      for (const [id, u] of this.uploads) {
+        if (u.record.bucket !== name) continue
+        for (const p of [...u.parts.values()].sort((x, y) => x.partNumber - y.partNumber))
+          freed.push(p.body)
+        this.uploads.delete(id)
       }
       this.buckets.delete(name)
       this.publish({ kind: 'bucket', bucket: name, part: 'deleted' })
+      return freed
     })
   }
 

@@ -339,15 +339,14 @@ export class PgMetadataStore implements MetadataStore {
     return rows[0] === undefined ? undefined : bucketFromRow(rows[0])
   }
 
-  deleteBucket(name: string): Promise<void> {
+  deleteBucket(name: string): Promise<readonly BodyRef[]> {
     return this.write(
       async (c) =>
         (await c.query('SELECT 1 FROM buckets WHERE name = $1 FOR UPDATE', [name])).rows.length,
       async (c, found) => {
         if (found === 0) throw bucketNotFound(name)
         const busy = await c.query(
-          `SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = $1)
-               OR EXISTS (SELECT 1 FROM uploads WHERE bucket = $1) AS busy`,
+          `SELECT EXISTS (SELECT 1 FROM objects WHERE bucket = $1) AS busy`,
           [name],
         )
         if ((busy.rows[0] as { busy: boolean }).busy) {
@@ -355,8 +354,19 @@ export class PgMetadataStore implements MetadataStore {
             bucket: name,
           })
         }
+        // Incomplete uploads go with the bucket (their parts by ON DELETE CASCADE; the ledger's
+        // trigger records each part's blob).
+        const uploads = await c.query<{ upload_id: string }>(
+          'SELECT upload_id FROM uploads WHERE bucket = $1 ORDER BY upload_id FOR UPDATE',
+          [name],
+        )
+        const freed: BodyRef[] = []
+        for (const { upload_id } of uploads.rows) {
+          for (const p of await this.allParts(c, upload_id)) freed.push(p.body)
+          await this.dropUpload(c, upload_id)
+        }
         await c.query('DELETE FROM buckets WHERE name = $1', [name])
-        return { out: undefined, changes: [{ kind: 'bucket', bucket: name, part: 'deleted' }] }
+        return { out: freed, changes: [{ kind: 'bucket', bucket: name, part: 'deleted' }] }
       },
     )
   }

@@ -27,6 +27,10 @@ export interface ObjectMeta {
   m: Record<string, string>
   c?: StoredChecksum
   p?: number[]
+  /** Part checksums of a multipart object (ObjectRecord.partChecksums). */
+  pc?: string[]
+  /** The upload that completed a multipart object (ObjectRecord.uploadId). */
+  u?: string
 }
 
 export function objectMetaOf(o: ObjectRecord): ObjectMeta {
@@ -35,6 +39,8 @@ export function objectMetaOf(o: ObjectRecord): ObjectMeta {
     m: { ...o.userMetadata },
     ...(o.checksum !== undefined ? { c: o.checksum } : {}),
     ...(o.partSizes !== undefined ? { p: [...o.partSizes] } : {}),
+    ...(o.partChecksums !== undefined ? { pc: [...o.partChecksums] } : {}),
+    ...(o.uploadId !== undefined ? { u: o.uploadId } : {}),
   }
 }
 
@@ -108,6 +114,8 @@ export function summaryFromRow(r: ObjectRow): ObjectSummary {
     ownerAccountId: r.owner,
     ...(meta.c !== undefined ? { checksum: meta.c } : {}),
     ...(meta.p !== undefined ? { partSizes: meta.p } : {}),
+    ...(meta.pc !== undefined ? { partChecksums: meta.pc } : {}),
+    ...(meta.u !== undefined ? { uploadId: meta.u } : {}),
   }
 }
 

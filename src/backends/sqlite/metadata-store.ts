@@ -233,17 +233,27 @@ export class SqliteMetadataStore implements MetadataStore {
     )
   }
 
-  deleteBucket(name: string): Promise<void> {
+  deleteBucket(name: string): Promise<readonly BodyRef[]> {
     return this.write(() => {
       this.requireBucket(name)
       const hasObject = prepare(this.db, 'SELECT 1 FROM objects WHERE bucket = ? LIMIT 1').get(name)
-      const hasUpload = prepare(this.db, 'SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1').get(name)
-      if (hasObject !== undefined || hasUpload !== undefined) {
+      if (hasObject !== undefined) {
         throw new StorageError('bucket-not-empty', `bucket ${name} is not empty`, { bucket: name })
+      }
+      // Incomplete uploads go with the bucket; the ledger's trigger records each part's blob.
+      const uploads = prepare(this.db, 'SELECT upload_id FROM uploads WHERE bucket = ?').all(
+        name,
+      ) as { upload_id: string }[]
+      const freed: BodyRef[] = []
+      for (const { upload_id } of uploads) {
+        for (const p of this.allParts(upload_id)) freed.push(p.body)
+        prepare(this.db, 'DELETE FROM parts WHERE upload_id = ?').run(upload_id)
+        prepare(this.db, 'DELETE FROM uploads WHERE upload_id = ?').run(upload_id)
       }
       prepare(this.db, 'DELETE FROM bucket_subresources WHERE bucket = ?').run(name)
       prepare(this.db, 'DELETE FROM buckets WHERE name = ?').run(name)
       this.publish({ kind: 'bucket', bucket: name, part: 'deleted' })
+      return freed
     })
   }
 

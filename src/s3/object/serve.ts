@@ -36,11 +36,15 @@ export function parsePartNumber(v: string | undefined, maxParts = 10000): number
   return n
 }
 
-/** Byte span [start, end] of part `n` of an object (a single-part object has only part 1). */
+/**
+ * Byte span [start, end] of part `n` of an object. A single-part object has only part 1, the
+ * whole object, which AWS answers as a range too (206, Content-Range, no x-amz-mp-parts-count).
+ * A part past the last is InvalidPartNumber (416), AWS's documented error.
+ */
 function partSpan(o: ObjectRecord, n: number): { start: number; end: number } {
   const sizes = o.partSizes ?? [o.size]
   if (n > sizes.length) {
-    throw new S3Error('InvalidRange', 'The requested partnumber is not satisfiable', {
+    throw new S3Error('InvalidPartNumber', undefined, {
       PartNumberRequested: String(n),
       ActualPartCount: String(sizes.length),
     })

@@ -6,6 +6,12 @@
  * ETag = md5(concat(part md5s))-N; with a checksum algorithm the object gets the COMPOSITE
  * checksum (checksum of the concatenated part checksums, "-N"), or for FULL_OBJECT the checksum
  * of the whole content, combined from the part CRCs (no re-read). Authorized as s3:PutObject.
+ *
+ * Retry-safe, as AWS documents completion: the object records the upload that completed it, so a
+ * completion retried after it succeeded (its answer lost on the way) finds the upload gone and
+ * this key still holding that upload's object, and answers 200 with the same ETag; the listed
+ * parts must give that ETag, else it is NoSuchUpload as for any unknown upload. An overwrite of
+ * the key ends the window (AWS keeps it "for a while" too). An empty part list is MalformedXML.
  * @module
  */
 import { combineCrcFullObject, compositeChecksum } from '../integrity/checksum.js'
@@ -18,7 +24,7 @@ import type {
 } from '../../storage/metadata-store.js'
 import { commitRemoval } from '../../storage/commit.js'
 import { S3Error } from '../errors.js'
-import type { Operation, S3Request } from '../operation.js'
+import type { Operation, S3Env, S3Request, S3Response } from '../operation.js'
 import { ifMatchReadRequirement, objectCreationContext } from './put-object.js'
 import { bucketOf, keyOf, requestObjectArn } from '../object/access.js'
 import { writeConditionError, writeConditions } from '../object/conditional.js'
@@ -144,7 +150,11 @@ export const completeMultipartUpload: Operation = {
   async handle(req, env) {
     const bucket = bucketOf(req)
     const key = keyOf(req)
-    const upload = await loadUpload(req, env, bucket.name, key)
+    const upload = await loadUpload(req, env, bucket.name, key).catch(async (e: unknown) => {
+      if (!(e instanceof S3Error) || e.code !== 'NoSuchUpload') throw e
+      return alreadyCompleted(req, env, bucket.name, key, e)
+    })
+    if ('status' in upload) return upload
     const listed = parseCompleteDocument(await readBoundedText(req.body, COMPLETE_MAX_BODY))
     const stored = await storedParts(env, upload.uploadId)
     const parts = chooseParts(listed, stored, upload, env.limits.minPartSize)
@@ -170,6 +180,10 @@ export const completeMultipartUpload: Operation = {
       tags: upload.tags,
       body: { kind: 'parts', parts: parts.map((p) => ({ ref: p.body, size: p.size })) },
       partSizes: parts.map((p) => p.size),
+      ...(checksum === undefined
+        ? {}
+        : { partChecksums: parts.map((p) => p.checksum?.value ?? '') }),
+      uploadId: upload.uploadId,
       ownerAccountId: upload.ownerAccountId,
       ...(checksum === undefined ? {} : { checksum }),
     }
@@ -187,22 +201,52 @@ export const completeMultipartUpload: Operation = {
         })
       return { result: undefined, freed: [replaced, ...unused], kept: parts.map((p) => p.body) }
     })
-    const checksumXml =
-      checksum === undefined
-        ? ''
-        : el(checksumElementName(checksum.algorithm), checksum.value) +
-          el('ChecksumType', checksum.type)
-    return {
-      status: 200,
-      headers: { 'content-type': 'application/xml', ...checksumResponseHeaders(checksum) },
-      body: doc(
-        'CompleteMultipartUploadResult',
-        el('Location', location(req, bucket.name, key)) +
-          el('Bucket', bucket.name) +
-          el('Key', key) +
-          el('ETag', `"${etag}"`) +
-          checksumXml,
-      ),
-    }
+    return completed(req, bucket.name, key, etag, checksum)
   },
+}
+
+function completed(
+  req: S3Request,
+  bucket: string,
+  key: string,
+  etag: string,
+  checksum: StoredChecksum | undefined,
+): S3Response {
+  const checksumXml =
+    checksum === undefined
+      ? ''
+      : el(checksumElementName(checksum.algorithm), checksum.value) +
+        el('ChecksumType', checksum.type)
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/xml', ...checksumResponseHeaders(checksum) },
+    body: doc(
+      'CompleteMultipartUploadResult',
+      el('Location', location(req, bucket, key)) +
+        el('Bucket', bucket) +
+        el('Key', key) +
+        el('ETag', `"${etag}"`) +
+        checksumXml,
+    ),
+  }
+}
+
+/**
+ * The upload is gone: if this key holds the object that upload completed and the listed parts
+ * give its ETag, this is a retry of a completion that succeeded: the same answer. Else `missing`.
+ */
+async function alreadyCompleted(
+  req: S3Request,
+  env: S3Env,
+  bucket: string,
+  key: string,
+  missing: S3Error,
+): Promise<S3Response> {
+  const uploadId = req.query.get('uploadId') ?? ''
+  if (uploadId === '') throw missing
+  const o = await env.meta.getObject(bucket, key, { fresh: true })
+  if (o === undefined || o.uploadId !== uploadId) throw missing
+  const listed = parseCompleteDocument(await readBoundedText(req.body, COMPLETE_MAX_BODY))
+  if (multipartEtag(listed.map((p) => p.etag)) !== o.etag) throw missing
+  return completed(req, bucket, key, o.etag, o.checksum)
 }

@@ -340,11 +340,14 @@ describe('PutObject / GetObject / HeadObject', () => {
 
   it('partNumber on a single-part object and errors', async () => {
     await put('p', 'abcdef')
+    // Part 1 of a single-part object is the whole object, as a range (206), as AWS answers it.
     const r = await run(getObject, env, { key: 'p', query: { partNumber: '1' } })
     expect(r.status).toBe(206)
+    expect(header(r, 'content-range')).toBe('bytes 0-5/6')
+    expect(header(r, 'x-amz-mp-parts-count')).toBeUndefined()
     expect((await bodyOf(r)).toString()).toBe('abcdef')
     expect((await runError(getObject, env, { key: 'p', query: { partNumber: '2' } })).code).toBe(
-      'InvalidRange',
+      'InvalidPartNumber',
     )
     expect((await runError(getObject, env, { key: 'p', query: { partNumber: '0' } })).code).toBe(
       'InvalidArgument',

@@ -65,7 +65,14 @@ export function parseAssumeRole(
     v.check(() => checkSessionName(requireString(params, 'RoleSessionName', 'roleSessionName'))) ??
     ''
   const role = v.check(() => classifyRoleArn(params.get('RoleArn'))) ?? { kind: 'none' as const }
-  const requested = v.check(() => parseDuration(params, 900, stsMaxDuration))
+  const requested = v.check(() =>
+    parseDuration(
+      params,
+      900,
+      stsMaxDuration,
+      "the server's --sts-max-duration; its operator can raise it",
+    ),
+  )
   const rawPolicy = params.get('Policy')
   const policyText = rawPolicy !== undefined ? v.check(() => checkPolicyText(rawPolicy)) : undefined
   const policyArns = v.check(() => parsePolicyArns(params)) ?? []
