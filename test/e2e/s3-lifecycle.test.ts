@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import {
   CopyObjectCommand,
   CreateBucketCommand,
+  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteBucketLifecycleCommand,
   GetBucketLifecycleConfigurationCommand,
@@ -217,6 +218,28 @@ describe('lifecycle rules fire (one-second days)', () => {
       }),
     )
     expect(copied.Expiration).toMatch(/rule-id="tmp-rule"$/)
+    // And on the completion of a multipart upload into the prefix.
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'lc-expire', Key: 'tmp/mp' }),
+    )
+    const part = await s3.send(
+      new UploadPartCommand({
+        Bucket: 'lc-expire',
+        Key: 'tmp/mp',
+        UploadId,
+        PartNumber: 1,
+        Body: 'one part',
+      }),
+    )
+    const completed = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'lc-expire',
+        Key: 'tmp/mp',
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] },
+      }),
+    )
+    expect(completed.Expiration).toMatch(/rule-id="tmp-rule"$/)
 
     await eventually(async () => !(await exists('lc-expire', 'tmp/a')))
     expect(Date.now()).toBeGreaterThanOrEqual(at)

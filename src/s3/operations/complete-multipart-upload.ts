@@ -201,7 +201,14 @@ export const completeMultipartUpload: Operation = {
         })
       return { result: undefined, freed: [replaced, ...unused], kept: parts.map((p) => p.body) }
     })
-    return completed(req, bucket.name, key, etag, checksum)
+    return completed(
+      req,
+      bucket.name,
+      key,
+      etag,
+      checksum,
+      await env.expiration?.(bucket.name, record),
+    )
   },
 }
 
@@ -211,6 +218,8 @@ function completed(
   key: string,
   etag: string,
   checksum: StoredChecksum | undefined,
+  /** x-amz-expiration when a lifecycle rule applies to the new object. */
+  expiration: Readonly<Record<string, string>> = {},
 ): S3Response {
   const checksumXml =
     checksum === undefined
@@ -219,7 +228,11 @@ function completed(
         el('ChecksumType', checksum.type)
   return {
     status: 200,
-    headers: { 'content-type': 'application/xml', ...checksumResponseHeaders(checksum) },
+    headers: {
+      'content-type': 'application/xml',
+      ...checksumResponseHeaders(checksum),
+      ...expiration,
+    },
     body: doc(
       'CompleteMultipartUploadResult',
       el('Location', location(req, bucket, key)) +
