@@ -15,11 +15,12 @@
  */
 
 export type Change =
-  /** A bucket's policy, CORS, existence or owner changed. */
+  /** A bucket's policy, CORS, ACL, public access block, ownership, existence or owner changed. */
   | {
       readonly kind: 'bucket'
       readonly bucket: string
-      readonly part: 'policy' | 'cors' | 'created' | 'deleted'
+      readonly part:
+        'policy' | 'cors' | 'acl' | 'public-access-block' | 'ownership' | 'created' | 'deleted'
     }
   /** An object record was written or removed (caches of object records drop the key). */
   | { readonly kind: 'object'; readonly bucket: string; readonly key: string }

@@ -14,6 +14,7 @@ import type {
   ObjectRecord,
   ObjectSummary,
   PartRecord,
+  StoredAcl,
   StoredChecksum,
   UploadRecord,
 } from '../../storage/metadata-store.js'
@@ -27,6 +28,8 @@ export interface ObjectMeta {
   m: Record<string, string>
   c?: StoredChecksum
   p?: number[]
+  /** The ACL (absent = private), kept in `meta` so no schema change was needed for it. */
+  a?: StoredAcl
 }
 
 export function objectMetaOf(o: ObjectRecord): ObjectMeta {
@@ -35,6 +38,7 @@ export function objectMetaOf(o: ObjectRecord): ObjectMeta {
     m: { ...o.userMetadata },
     ...(o.checksum !== undefined ? { c: o.checksum } : {}),
     ...(o.partSizes !== undefined ? { p: [...o.partSizes] } : {}),
+    ...(o.acl !== undefined ? { a: o.acl } : {}),
   }
 }
 
@@ -45,6 +49,7 @@ export interface UploadMeta {
   t: Record<string, string>
   ca?: ChecksumAlgorithm
   ct?: 'FULL_OBJECT' | 'COMPOSITE'
+  a?: StoredAcl
 }
 
 export function uploadMetaOf(u: UploadRecord): UploadMeta {
@@ -54,6 +59,7 @@ export function uploadMetaOf(u: UploadRecord): UploadMeta {
     t: { ...u.tags },
     ...(u.checksumAlgorithm !== undefined ? { ca: u.checksumAlgorithm } : {}),
     ...(u.checksumType !== undefined ? { ct: u.checksumType } : {}),
+    ...(u.acl !== undefined ? { a: u.acl } : {}),
   }
 }
 
@@ -108,6 +114,7 @@ export function summaryFromRow(r: ObjectRow): ObjectSummary {
     ownerAccountId: r.owner,
     ...(meta.c !== undefined ? { checksum: meta.c } : {}),
     ...(meta.p !== undefined ? { partSizes: meta.p } : {}),
+    ...(meta.a !== undefined ? { acl: meta.a } : {}),
   }
 }
 
@@ -135,6 +142,7 @@ export function uploadFromRow(r: UploadRow): UploadRecord {
     initiator: r.initiator,
     ...(meta.ca !== undefined ? { checksumAlgorithm: meta.ca } : {}),
     ...(meta.ct !== undefined ? { checksumType: meta.ct } : {}),
+    ...(meta.a !== undefined ? { acl: meta.a } : {}),
   }
 }
 
