@@ -17,7 +17,7 @@ const USAGE = `usage:
   latchkey serve [--address HOST:PORT] [--data-dir DIR] [--tls-cert FILE --tls-key FILE | --tls-self-signed]
                  [--sts-default-duration S] [--sts-max-duration S] [--domain DOMAIN] [--region REGION]
                  [--log-level LEVEL] [--max-sessions-per-parent N] [--presign-max-age S]
-                 [--trusted-proxies CIDR,…]
+                 [--trusted-proxies CIDR,…] [--aws-bucket-defaults]
                  [--request-idle-timeout S] [--max-inflight N] [--max-inflight-per-caller N]
                  [--database postgres://USER:PASS@HOST:PORT/DB]
                  [--blob-store file:/shared/dir | --blob-store s3://BUCKET[/PREFIX]]

@@ -112,6 +112,7 @@ export async function startApp(
       maxInFlight: config.maxInFlight,
       maxInFlightPerCaller: config.maxInFlightPerCaller,
       presignMaxAgeSeconds: config.presignMaxAge,
+      awsBucketDefaults: config.awsBucketDefaults,
     })
     const sts = createStsHandler({
       iam,

@@ -45,6 +45,11 @@ export interface Config {
   readonly presignMaxAge: number
   /** CIDRs of the proxies whose X-Forwarded-For names the client (http/client-address.ts). */
   readonly trustedProxies: readonly string[]
+  /**
+   * --aws-bucket-defaults: new buckets start as AWS's do since April 2023 (ACLs disabled with
+   * Object Ownership BucketOwnerEnforced, every public access block flag set).
+   */
+  readonly awsBucketDefaults: boolean
 }
 
 export interface FileBlobStoreConfig {
@@ -89,11 +94,12 @@ const FLAGS = {
   '--max-inflight-per-caller': 'LATCHKEY_MAX_INFLIGHT_PER_CALLER',
   '--presign-max-age': 'LATCHKEY_PRESIGN_MAX_AGE',
   '--trusted-proxies': 'LATCHKEY_TRUSTED_PROXIES',
+  '--aws-bucket-defaults': 'LATCHKEY_AWS_BUCKET_DEFAULTS',
 } as const
 
 type Flag = keyof typeof FLAGS
 const PRESIGN_MAX_AGE_LIMIT = 604800
-const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['--tls-self-signed'])
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['--tls-self-signed', '--aws-bucket-defaults'])
 
 function isFlag(s: string): s is Flag {
   return Object.hasOwn(FLAGS, s)
@@ -174,6 +180,12 @@ export function loadConfig(
   if ((cert === undefined) !== (key === undefined))
     throw new ConfigError('--tls-cert and --tls-key must be given together')
   const wantSelfSigned = selfSigned === 'true' || selfSigned === '1'
+  const bucketDefaults = get('--aws-bucket-defaults')
+  if (bucketDefaults !== undefined && !['true', 'false', '1', '0'].includes(bucketDefaults))
+    throw new ConfigError(
+      `--aws-bucket-defaults takes no value (or true/false), got "${bucketDefaults}"`,
+    )
+  const awsBucketDefaults = bucketDefaults === 'true' || bucketDefaults === '1'
   if (wantSelfSigned && cert !== undefined)
     throw new ConfigError('--tls-self-signed cannot be combined with --tls-cert/--tls-key')
 
@@ -278,6 +290,7 @@ export function loadConfig(
     maxInFlightPerCaller,
     presignMaxAge,
     trustedProxies,
+    awsBucketDefaults,
   }
 }
 

@@ -9,6 +9,8 @@
  *  5. load the bucket (NoSuchBucket) and check the key;
  *  6. authorize every AccessRequirement of the operation with the policy engine (identity ∪/∩
  *     bucket policy, ∩ session policy, explicit Deny wins) → AccessDenied naming who/what/why;
+ *     when the policies alone do not allow, the bucket's or object's ACL is one more allow source
+ *     (s3/acl.ts), and the public access block narrows public ACLs and policies;
  *  7. handle; add x-amz-request-id and CORS headers; render errors as S3 <Error> documents.
  * @module
  */
@@ -27,7 +29,7 @@ import type { CredentialProvider } from '../auth/credentials.js'
 import type { PolicyProvider } from '../policy/principal-policies.js'
 import { authenticateS3, type AuthDeps } from '../auth/authenticate.js'
 import { authenticatePostForm } from '../auth/post-form.js'
-import { principalArn, type Principal } from '../auth/principal.js'
+import { principalAccountId, principalArn, type Principal } from '../auth/principal.js'
 import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { SignatureInput } from '../auth/sigv4/parse.js'
 import type { SigV2Input } from '../auth/sigv2/parse.js'
@@ -43,6 +45,7 @@ import { route } from './router.js'
 import type { AccessRequirement, Authorizer, S3Env, S3Limits, S3Request } from './operation.js'
 import { preflight, corsResponseHeaders, type CorsRule } from './cors.js'
 import { BucketConfig } from './bucket-config.js'
+import { ACL_ACTIONS, aclGrantFor, aclsDisabled, privateAcl } from './acl.js'
 import { Readable } from 'node:stream'
 import { InFlightShares } from '../lib/in-flight-shares.js'
 import { randomIds, type IdSource } from '../lib/clock.js'
@@ -73,6 +76,11 @@ export interface S3PipelineDeps {
    */
   readonly maxInFlightPerCaller?: number
   readonly maxInFlightPerAccount?: number
+  /**
+   * --aws-bucket-defaults: new buckets start as AWS's do since April 2023 (Object Ownership
+   * BucketOwnerEnforced, every public access block flag set). Default false.
+   */
+  readonly awsBucketDefaults?: boolean
 }
 
 export const DEFAULT_LIMITS: S3Limits = {
@@ -135,6 +143,9 @@ export class S3Pipeline {
       ledger: deps.ledger,
       authz,
       owner: (accountId) => this.bucketConfig.owner(accountId),
+      accessConfig: (bucket) => this.bucketConfig.accessConfig(bucket),
+      accountOfCanonicalId: (id) => deps.iam.byCanonicalId(id)?.id,
+      awsBucketDefaults: deps.awsBucketDefaults ?? false,
       limits: deps.limits,
       region: deps.region,
       ids: deps.ids ?? randomIds,
@@ -276,17 +287,80 @@ export class S3Pipeline {
     )
       return fromAuthError(addressNotAllowed(req.raw.remoteAddress))
     const policies = p.kind === 'anonymous' ? NO_POLICIES : await this.deps.iam.policiesFor(p)
-    const resourcePolicy = bucket !== undefined ? await this.bucketPolicy(bucket.name) : undefined
+    let resourcePolicy = bucket !== undefined ? await this.bucketPolicy(bucket.name) : undefined
     const arn = principalArn(p)
-    const { denial } = authorize({
+    const input = {
       principal: principalFacts(p, arn),
       policies,
       resourcePolicy,
       resourceAccountId: bucket?.accountId,
       requirement: need,
       context: conditionKeys(req, need, arn),
-    })
-    return denial === undefined ? undefined : new S3Error('AccessDenied', denial)
+    }
+    const sameAccount = bucket === undefined || principalAccountId(p) === bucket.accountId
+    // RestrictPublicBuckets: a public bucket policy grants nothing outside the owner's account
+    // (its Denies still hold).
+    if (
+      resourcePolicy !== undefined &&
+      bucket !== undefined &&
+      !sameAccount &&
+      (await this.bucketConfig.accessConfig(bucket.name)).publicAccessBlock
+        ?.RestrictPublicBuckets === true &&
+      (await this.bucketConfig.policyIsPublic(bucket.name))
+    ) {
+      const full = authorize(input).decision
+      if (full.effect === 'deny' && full.explicit)
+        return new S3Error('AccessDenied', authorize(input).denial)
+      resourcePolicy = undefined
+    }
+    const first = authorize({ ...input, resourcePolicy })
+    if (first.denial === undefined) return undefined
+    // The ACL is one more allow source: asked only when the policies do not allow by themselves
+    // (an explicit Deny already won), so the common request never reads it.
+    if (
+      bucket !== undefined &&
+      !(first.decision.effect === 'deny' && first.decision.explicit) &&
+      (await this.aclAllows(p, need, bucket, sameAccount))
+    ) {
+      const withAcl = authorize({ ...input, resourcePolicy, aclAllow: true })
+      if (withAcl.denial === undefined) return undefined
+      return new S3Error('AccessDenied', withAcl.denial)
+    }
+    return new S3Error('AccessDenied', first.denial)
+  }
+
+  /**
+   * Whether the bucket's ACL (bucket actions, and object writes: AWS's WRITE on the bucket) or the
+   * object's ACL (object reads and ACL calls) grants what `need` asks to this caller. Disabled
+   * ACLs (BucketOwnerEnforced) grant nothing; IgnorePublicAcls drops AllUsers/AuthenticatedUsers.
+   * A grant to the caller's own account adds nothing inside the owner's account (IAM decides
+   * there), as a bucket policy naming the account does not.
+   */
+  private async aclAllows(
+    p: Principal,
+    need: AccessRequirement,
+    bucket: BucketRecord,
+    sameAccount: boolean,
+  ): Promise<boolean> {
+    const m = ACL_ACTIONS[need.action]
+    if (m === undefined) return false
+    const config = await this.bucketConfig.accessConfig(bucket.name)
+    if (aclsDisabled(config)) return false
+    let acl = config.acl ?? privateAcl(bucket.accountId)
+    if (m.on === 'object') {
+      const prefix = `arn:aws:s3:::${bucket.name}/`
+      if (!need.resource.startsWith(prefix)) return false
+      const o = await this.deps.meta.getObject(bucket.name, need.resource.slice(prefix.length))
+      if (o === undefined) return false
+      acl = o.acl ?? privateAcl(o.ownerAccountId)
+    }
+    const grant = aclGrantFor(
+      acl,
+      m.permission,
+      { accountId: principalAccountId(p) },
+      config.publicAccessBlock?.IgnorePublicAcls === true,
+    )
+    return grant === 'public' || (grant === 'account' && !sameAccount)
   }
 
   private bucketPolicy(bucket: string): Promise<CompiledPolicy | undefined> {

@@ -22,6 +22,16 @@ import {
   deleteBucketTagging,
 } from './operations/bucket-tagging.js'
 import { getBucketAcl, putBucketAcl } from './operations/bucket-acl.js'
+import {
+  getPublicAccessBlock,
+  putPublicAccessBlock,
+  deletePublicAccessBlock,
+} from './operations/public-access-block.js'
+import {
+  getBucketOwnershipControls,
+  putBucketOwnershipControls,
+  deleteBucketOwnershipControls,
+} from './operations/ownership-controls.js'
 import { listMultipartUploads } from './operations/list-multipart-uploads.js'
 import { postObject } from './operations/post-object.js'
 import { getObject } from './operations/get-object.js'
@@ -49,7 +59,9 @@ const SUPPORTED = [
   'cors',
   'delete',
   'location',
+  'ownershipControls',
   'policy',
+  'publicAccessBlock',
   'tagging',
   'uploads',
   'uploadId',
@@ -71,9 +83,7 @@ const UNSUPPORTED = [
   'metrics',
   'notification',
   'object-lock',
-  'ownershipControls',
   'policyStatus',
-  'publicAccessBlock',
   'replication',
   'requestPayment',
   'restore',
@@ -99,6 +109,8 @@ const BUCKET: Readonly<Record<string, Table>> = {
     cors: getBucketCors,
     tagging: getBucketTagging,
     acl: getBucketAcl,
+    publicAccessBlock: getPublicAccessBlock,
+    ownershipControls: getBucketOwnershipControls,
     uploads: listMultipartUploads,
     versions: listObjectVersions,
   },
@@ -110,12 +122,16 @@ const BUCKET: Readonly<Record<string, Table>> = {
     cors: putBucketCors,
     tagging: putBucketTagging,
     acl: putBucketAcl,
+    publicAccessBlock: putPublicAccessBlock,
+    ownershipControls: putBucketOwnershipControls,
   },
   DELETE: {
     '': deleteBucket,
     policy: deleteBucketPolicy,
     cors: deleteBucketCors,
     tagging: deleteBucketTagging,
+    publicAccessBlock: deletePublicAccessBlock,
+    ownershipControls: deleteBucketOwnershipControls,
   },
   POST: { '': postObject, delete: deleteObjects },
 }

@@ -172,6 +172,7 @@ export const completeMultipartUpload: Operation = {
       partSizes: parts.map((p) => p.size),
       ownerAccountId: upload.ownerAccountId,
       ...(checksum === undefined ? {} : { checksum }),
+      ...(upload.acl === undefined ? {} : { acl: upload.acl }),
     }
     // The store decides If-Match / If-None-Match atomically with the completion.
     await commitRemoval(commitIo(req, env), async () => {

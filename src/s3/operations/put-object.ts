@@ -13,6 +13,7 @@ import type { AccessRequirement, Operation, S3Request } from '../operation.js'
 import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../object/access.js'
 import { writeConditionError } from '../object/conditional.js'
 import { describeObject } from '../object/headers.js'
+import { objectAclFromRequest } from '../acl-apply.js'
 import { checksumResponseHeaders, commitIo, ingestRequestBody } from '../object/ingest.js'
 import { parseTaggingHeader, requestTagContext } from '../object/tags.js'
 
@@ -78,6 +79,7 @@ export const putObject: Operation = {
     const key = keyOf(req)
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
+    const acl = await objectAclFromRequest(desc.acl, bucket, env)
     const conditions = await enforceWriteConditions(req, env, bucket.name, key)
     const io = commitIo(req, env)
     const { written: w } = await commitWrite(io, {
@@ -95,6 +97,7 @@ export const putObject: Operation = {
           body: w.body,
           ownerAccountId: bucket.accountId,
           ...(w.checksum === undefined ? {} : { checksum: w.checksum }),
+          ...(acl === undefined ? {} : { acl }),
         }
         // The store decides If-Match / If-None-Match atomically with the write; they held at
         // the early check, so a refusal now is a writer that committed meanwhile (409).
