@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import {
   ALL_USERS,
   AUTHENTICATED_USERS,
+  aclConditionKeys,
   aclGrantFor,
   aclRequestOf,
   cannedGrants,
@@ -109,6 +110,16 @@ describe('grant headers', () => {
         { grantee: { type: 'id', id: 'a' }, permission: 'FULL_CONTROL' },
         { grantee: { type: 'id', id: 'b' }, permission: 'WRITE_ACP' },
       ],
+    })
+  })
+})
+
+describe('condition keys', () => {
+  it('gives s3:x-amz-acl and s3:x-amz-grant-* as sent', () => {
+    const h: Record<string, string> = { 'x-amz-acl': 'public-read', 'x-amz-grant-read': 'id="a"' }
+    expect(aclConditionKeys((n) => h[n])).toEqual({
+      's3:x-amz-acl': 'public-read',
+      's3:x-amz-grant-read': 'id="a"',
     })
   })
 })

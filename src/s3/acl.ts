@@ -56,6 +56,21 @@ export const GRANT_HEADERS: readonly (readonly [string, AclPermission])[] = [
   ['x-amz-grant-write-acp', 'WRITE_ACP'],
 ]
 
+/**
+ * The s3:x-amz-acl and s3:x-amz-grant-* condition keys of a request that sets an ACL (values as
+ * sent), so a bucket or identity policy can demand or forbid them as on AWS.
+ */
+export function aclConditionKeys(h: HeaderFn): Record<string, string> {
+  const ctx: Record<string, string> = {}
+  const canned = h('x-amz-acl')
+  if (canned !== undefined) ctx['s3:x-amz-acl'] = canned
+  for (const [name] of GRANT_HEADERS) {
+    const v = h(name)
+    if (v !== undefined) ctx[`s3:${name}`] = v
+  }
+  return ctx
+}
+
 /** AWS caps an ACL at 100 grants. */
 export const MAX_GRANTS = 100
 

@@ -11,7 +11,7 @@ import { bucketArn } from '../bucket-name.js'
 import {
   aclRequestOf,
   aclsDisabled,
-  GRANT_HEADERS,
+  aclConditionKeys,
   parseAccessControlPolicy,
   privateAcl,
   renderAcl,
@@ -25,24 +25,12 @@ import { bucketRecordOf, emptyResponse, xmlResponse } from '../responses.js'
 
 export const ACL_MAX_BODY = 64 * 1024
 
-/** s3:x-amz-acl and s3:x-amz-grant-* condition keys of a request that sets an ACL. */
-export function aclContext(req: S3Request): Record<string, string> {
-  const ctx: Record<string, string> = {}
-  const canned = req.header('x-amz-acl')
-  if (canned !== undefined) ctx['s3:x-amz-acl'] = canned
-  for (const [name] of GRANT_HEADERS) {
-    const v = req.header(name)
-    if (v !== undefined) ctx[`s3:${name}`] = v
-  }
-  return ctx
-}
-
 export function aclRequirement(
   req: S3Request,
   action: string,
   resource: string,
 ): AccessRequirement {
-  const context = aclContext(req)
+  const context = aclConditionKeys((n) => req.header(n))
   return Object.keys(context).length === 0 ? { action, resource } : { action, resource, context }
 }
 

@@ -14,6 +14,7 @@
 import { principalAccountId } from '../../auth/principal.js'
 import { bucketArn, refuseReservedBucketName, validateBucketName } from '../bucket-name.js'
 import {
+  aclConditionKeys,
   aclRequestOf,
   checkAclAllowed,
   FULL_PUBLIC_ACCESS_BLOCK,
@@ -78,9 +79,7 @@ export const createBucket: Operation = {
   name: 'CreateBucket',
   target: 'new-bucket',
   authorize(req) {
-    const context: Record<string, string> = {}
-    const acl = req.header('x-amz-acl')
-    if (acl !== undefined) context['s3:x-amz-acl'] = acl
+    const context: Record<string, string> = aclConditionKeys((n) => req.header(n))
     const ownership = req.header('x-amz-object-ownership')
     if (ownership !== undefined) context['s3:x-amz-object-ownership'] = ownership
     const need: AccessRequirement = {

@@ -14,10 +14,11 @@ import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../ob
 import { writeConditionError } from '../object/conditional.js'
 import { describeObject } from '../object/headers.js'
 import { objectAclFromRequest } from '../acl-apply.js'
+import { aclConditionKeys } from '../acl.js'
 import { checksumResponseHeaders, commitIo, ingestRequestBody } from '../object/ingest.js'
 import { parseTaggingHeader, requestTagContext } from '../object/tags.js'
 
-/** Condition keys of a write that carries x-amz-tagging / x-amz-acl (pure; bad values ignored here). */
+/** Condition keys of a write that carries x-amz-tagging / x-amz-acl / x-amz-grant-* (pure; bad values ignored here). */
 export function writeContext(req: S3Request): Record<string, string | string[]> {
   let ctx: Record<string, string | string[]> = {}
   try {
@@ -25,9 +26,7 @@ export function writeContext(req: S3Request): Record<string, string | string[]> 
   } catch {
     // invalid tagging is reported by handle(); authorize must stay total
   }
-  const acl = req.header('x-amz-acl')
-  if (acl !== undefined) ctx['s3:x-amz-acl'] = acl
-  return ctx
+  return { ...ctx, ...aclConditionKeys((n) => req.header(n)) }
 }
 
 /**
