@@ -290,6 +290,41 @@ describe('ACLs with real clients', () => {
     expect((await anonGet('acl-sdk', 'mp-copy2.txt')).status).toBe(200)
   })
 
+  it('REGRESSION acl-put-needs-putobjectacl: an uploader denied s3:PutObjectAcl cannot publish what it uploads', async () => {
+    await server.s3().send(new CreateBucketCommand({ Bucket: 'acl-uploader' }))
+    const u = await userWithKey(admin, 'acl-uploader', 'Writer')
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Deny', Action: 's3:PutObjectAcl', Resource: '*' }],
+    }
+    expect(
+      (await admin.call('PUT', `/api/admin/users/${u.id}/policy`, policy)).status,
+    ).toBeLessThan(300)
+    const s3 = server.s3(u)
+    expect(
+      await outcome(
+        s3.send(
+          new PutObjectCommand({ Bucket: 'acl-uploader', Key: 'k', Body: 'k', ACL: 'public-read' }),
+        ),
+      ),
+    ).toBe('AccessDenied')
+    expect((await anonGet('acl-uploader', 'k')).status).toBe(403)
+    expect(
+      await outcome(s3.send(new PutObjectCommand({ Bucket: 'acl-uploader', Key: 'k', Body: 'k' }))),
+    ).toBe('OK')
+    expect(
+      await outcome(
+        s3.send(
+          new CreateMultipartUploadCommand({
+            Bucket: 'acl-uploader',
+            Key: 'm',
+            ACL: 'public-read',
+          }),
+        ),
+      ),
+    ).toBe('AccessDenied')
+  })
+
   it('REGRESSION acl-authenticated-read: any signed principal of any account reads, anonymous does not', async () => {
     const s3 = server.s3()
     await s3.send(new CreateBucketCommand({ Bucket: 'acl-auth' }))

@@ -29,7 +29,12 @@ import {
 } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
 import { doc, el, isoDate } from '../xml.js'
-import { ifMatchReadRequirement, objectCreationContext, putRequirement } from './put-object.js'
+import {
+  aclWriteRequirement,
+  ifMatchReadRequirement,
+  objectCreationContext,
+  putRequirement,
+} from './put-object.js'
 
 export type Directive = 'COPY' | 'REPLACE'
 
@@ -64,6 +69,7 @@ export const copyObject: Operation = {
   target: 'object',
   authorize: (req) => [
     putRequirement(req, { ...copyContext(req), ...objectCreationContext(req, true) }),
+    ...aclWriteRequirement(req),
     ...ifMatchReadRequirement(req),
   ],
   async handle(req, env) {

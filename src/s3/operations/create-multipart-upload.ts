@@ -14,7 +14,7 @@ import { objectAclFromRequest } from '../acl-apply.js'
 import { requireChecksumAlgorithm } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
 import { doc, el } from '../xml.js'
-import { objectCreationContext, putRequirement } from './put-object.js'
+import { aclWriteRequirement, objectCreationContext, putRequirement } from './put-object.js'
 
 type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE'
 
@@ -60,7 +60,10 @@ export function parseUploadChecksum(
 export const createMultipartUpload: Operation = {
   name: 'CreateMultipartUpload',
   target: 'object',
-  authorize: (req) => [putRequirement(req, objectCreationContext(req, false))],
+  authorize: (req) => [
+    putRequirement(req, objectCreationContext(req, false)),
+    ...aclWriteRequirement(req),
+  ],
   async handle(req, env) {
     const bucket = bucketOf(req)
     const key = keyOf(req)

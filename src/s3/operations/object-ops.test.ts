@@ -216,7 +216,7 @@ describe('PutObject / GetObject / HeadObject', () => {
       key: 'a/b',
       headers: { 'x-amz-tagging': 'p=1&q=2', 'x-amz-acl': 'private' },
     }
-    const [need] = putObject.authorize(
+    const [need, aclNeed, ...rest] = putObject.authorize(
       // fakeRequest is only a shape here
       {
         ...({} as object),
@@ -236,6 +236,13 @@ describe('PutObject / GetObject / HeadObject', () => {
         's3:ObjectCreationOperation': 'true',
       },
     })
+    // Setting an ACL also needs s3:PutObjectAcl, as on AWS.
+    expect(aclNeed).toEqual({
+      action: 's3:PutObjectAcl',
+      resource: 'arn:aws:s3:::bkt/a/b',
+      context: { 's3:x-amz-acl': 'private' },
+    })
+    expect(rest).toEqual([])
   })
 
   it('NoSuchKey for a missing object (GET and HEAD)', async () => {

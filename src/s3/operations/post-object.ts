@@ -360,6 +360,17 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
     { action: 's3:PutObject', resource: bucketArn(bucket.name, key), context },
     bucket,
   )
+  // Setting an ACL also needs s3:PutObjectAcl (put-object.ts aclWriteRequirement).
+  if (desc.acl !== undefined)
+    await env.authz.require(
+      { ...req, principal },
+      {
+        action: 's3:PutObjectAcl',
+        resource: bucketArn(bucket.name, key),
+        ...(desc.acl.kind === 'canned' ? { context: { 's3:x-amz-acl': desc.acl.name } } : {}),
+      },
+      bucket,
+    )
   const acl = await objectAclFromRequest(desc.acl, bucket, env)
   // 5. the bytes, 6. commit
   const io = commitIo(req, env)

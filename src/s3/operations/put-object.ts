@@ -56,6 +56,17 @@ export function ifMatchReadRequirement(req: S3Request): AccessRequirement[] {
     : [{ action: 's3:GetObject', resource: requestObjectArn(req) }]
 }
 
+/**
+ * A write that sets an ACL (x-amz-acl, x-amz-grant-*) also needs s3:PutObjectAcl, as on AWS: a
+ * principal allowed to upload but not to change ACLs cannot publish what it uploads.
+ */
+export function aclWriteRequirement(req: S3Request): AccessRequirement[] {
+  const context = aclConditionKeys((n) => req.header(n))
+  return Object.keys(context).length === 0
+    ? []
+    : [{ action: 's3:PutObjectAcl', resource: requestObjectArn(req), context }]
+}
+
 export function putRequirement(
   req: S3Request,
   extra: Record<string, string | string[]> = {},
@@ -71,6 +82,7 @@ export const putObject: Operation = {
   target: 'object',
   authorize: (req) => [
     putRequirement(req, objectCreationContext(req, true)),
+    ...aclWriteRequirement(req),
     ...ifMatchReadRequirement(req),
   ],
   async handle(req, env) {
