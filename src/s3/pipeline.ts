@@ -298,8 +298,10 @@ export class S3Pipeline {
       context: conditionKeys(req, need, arn),
     }
     const sameAccount = bucket === undefined || principalAccountId(p) === bucket.accountId
-    // RestrictPublicBuckets: a public bucket policy grants nothing outside the owner's account
-    // (its Denies still hold).
+    // RestrictPublicBuckets: while the bucket policy is public, nothing outside the owner's
+    // account gets in, by the policy or by an ACL (AWS: "blocks all cross-account access"); the
+    // policy's Denies still hold.
+    let restricted = false
     if (
       resourcePolicy !== undefined &&
       bucket !== undefined &&
@@ -308,10 +310,11 @@ export class S3Pipeline {
         ?.RestrictPublicBuckets === true &&
       (await this.bucketConfig.policyIsPublic(bucket.name))
     ) {
-      const full = authorize(input).decision
-      if (full.effect === 'deny' && full.explicit)
-        return new S3Error('AccessDenied', authorize(input).denial)
+      const full = authorize(input)
+      if (full.decision.effect === 'deny' && full.decision.explicit)
+        return new S3Error('AccessDenied', full.denial)
       resourcePolicy = undefined
+      restricted = true
     }
     const first = authorize({ ...input, resourcePolicy })
     if (first.denial === undefined) return undefined
@@ -319,6 +322,7 @@ export class S3Pipeline {
     // (an explicit Deny already won), so the common request never reads it.
     if (
       bucket !== undefined &&
+      !restricted &&
       !(first.decision.effect === 'deny' && first.decision.explicit) &&
       (await this.aclAllows(p, need, bucket, sameAccount))
     ) {
@@ -342,6 +346,7 @@ export class S3Pipeline {
     bucket: BucketRecord,
     sameAccount: boolean,
   ): Promise<boolean> {
+    if (!Object.hasOwn(ACL_ACTIONS, need.action)) return false
     const m = ACL_ACTIONS[need.action]
     if (m === undefined) return false
     const config = await this.bucketConfig.accessConfig(bucket.name)

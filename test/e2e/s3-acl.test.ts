@@ -476,6 +476,25 @@ describe('public access block and Object Ownership', () => {
       }),
     )
     expect((await anonGet('acl-pab', 'by-policy')).status).toBe(403)
+    // ... and blocks all access from outside the account while the policy is public, ACLs too.
+    expect((await anonGet('acl-pab', 'was-public')).status).toBe(403)
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'acl-pab',
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: 'arn:aws:iam::000000000000:root' },
+              Action: 's3:GetObject',
+              Resource: 'arn:aws:s3:::acl-pab/*',
+            },
+          ],
+        }),
+      }),
+    )
+    expect((await anonGet('acl-pab', 'was-public')).status).toBe(200)
     expect(
       await outcome(s3.send(new GetObjectCommand({ Bucket: 'acl-pab', Key: 'by-policy' }))),
     ).toBe('OK')
