@@ -19,7 +19,13 @@ import { parseQuery } from '../http/raw-request.js'
 import { discardRequestBody } from '../http/drain.js'
 import { decodePlusLiteralOrKeep } from '../http/percent.js'
 import type { HttpResponse } from '../http/http-response.js'
-import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
+import type {
+  MetadataStore,
+  BucketRecord,
+  ObjectRecord,
+  ReadOptions,
+} from '../storage/metadata-store.js'
+import { MetadataStoreDecorator } from '../storage/metadata-store-decorator.js'
 import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
@@ -239,14 +245,19 @@ export class S3Pipeline {
 
       // 6. Authorize.
       const needs = op.authorize(req)
+      const pin: AclPin = {}
       if (needs !== 'self')
         for (const need of needs) {
-          const denied = await this.check(req, need, bucketRecord)
+          const denied = await this.check(req, need, bucketRecord, pin)
           if (denied !== undefined) throw denied
         }
 
-      // 7. Handle.
-      const res = await op.handle(req, this.env)
+      // 7. Handle (an object its ACL admitted the caller to is served as it was decided on).
+      const env =
+        pin.record === undefined
+          ? this.env
+          : { ...this.env, meta: new PinnedObject(this.env.meta, pin.record) }
+      const res = await op.handle(req, env)
       const cors = bucketRecord !== undefined ? await this.corsHeaders(raw, bucketRecord.name) : {}
       return { ...res, headers: { ...cors, ...res.headers } }
     } catch (err) {
@@ -272,11 +283,15 @@ export class S3Pipeline {
     }
   }
 
-  /** Decide one requirement; returns the AccessDenied error, or undefined when allowed. */
+  /**
+   * Decide one requirement; returns the AccessDenied error, or undefined when allowed. When an
+   * object's ACL admitted the caller, `pin.record` is the record it was decided on.
+   */
   private async check(
     req: S3Request,
     need: AccessRequirement,
     bucket: BucketRecord | undefined,
+    pin?: AclPin,
   ): Promise<S3Error | undefined> {
     const p = req.principal
     // Another bucket than the request's own (a copy's source): its owner's allow-list applies too.
@@ -324,10 +339,11 @@ export class S3Pipeline {
       bucket !== undefined &&
       !restricted &&
       !(first.decision.effect === 'deny' && first.decision.explicit) &&
-      (await this.aclAllows(p, need, bucket, sameAccount))
+      (await this.aclAllows(p, need, bucket, sameAccount, pin))
     ) {
       const withAcl = authorize({ ...input, resourcePolicy, aclAllow: true })
       if (withAcl.denial === undefined) return undefined
+      if (pin !== undefined) delete pin.record
       return new S3Error('AccessDenied', withAcl.denial)
     }
     return new S3Error('AccessDenied', first.denial)
@@ -345,6 +361,7 @@ export class S3Pipeline {
     need: AccessRequirement,
     bucket: BucketRecord,
     sameAccount: boolean,
+    pin: AclPin | undefined,
   ): Promise<boolean> {
     if (!Object.hasOwn(ACL_ACTIONS, need.action)) return false
     const m = ACL_ACTIONS[need.action]
@@ -352,12 +369,14 @@ export class S3Pipeline {
     const config = await this.bucketConfig.accessConfig(bucket.name)
     if (aclsDisabled(config)) return false
     let acl = config.acl ?? privateAcl(bucket.accountId)
+    let record: ObjectRecord | undefined
     if (m.on === 'object') {
       const prefix = `arn:aws:s3:::${bucket.name}/`
       if (!need.resource.startsWith(prefix)) return false
       const o = await this.deps.meta.getObject(bucket.name, need.resource.slice(prefix.length))
       if (o === undefined) return false
       acl = o.acl ?? privateAcl(o.ownerAccountId)
+      record = o
     }
     const grant = aclGrantFor(
       acl,
@@ -365,7 +384,10 @@ export class S3Pipeline {
       { accountId: principalAccountId(p) },
       config.publicAccessBlock?.IgnorePublicAcls === true,
     )
-    return grant === 'public' || (grant === 'account' && !sameAccount)
+    const allowed = grant === 'public' || (grant === 'account' && !sameAccount)
+    // The handler must serve this record, not one written since with another ACL.
+    if (allowed && record !== undefined && pin !== undefined) pin.record = record
+    return allowed
   }
 
   private bucketPolicy(bucket: string): Promise<CompiledPolicy | undefined> {
@@ -394,6 +416,34 @@ export class S3Pipeline {
     const record = await this.deps.meta.getBucket(bucket)
     if (record === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket })
     return preflight(await this.corsRules(bucket), raw.headers)
+  }
+}
+
+/** Out-parameter of the authorization step: the object record an ACL decision was made on. */
+interface AclPin {
+  record?: ObjectRecord
+}
+
+/**
+ * The store as one request's handler sees it once the object's ACL admitted the caller: a read of
+ * that key answers the very record the ACL was read from, so an overwrite that lands between the
+ * decision and the read (with a private ACL, say) is not served under the old decision. Fresh
+ * reads (conditional writes) and other keys go to the store.
+ */
+class PinnedObject extends MetadataStoreDecorator {
+  private readonly record: ObjectRecord
+  constructor(inner: MetadataStore, record: ObjectRecord) {
+    super(inner)
+    this.record = record
+  }
+  override getObject(
+    bucket: string,
+    key: string,
+    opts?: ReadOptions,
+  ): Promise<ObjectRecord | undefined> {
+    if (bucket === this.record.bucket && key === this.record.key && opts?.fresh !== true)
+      return Promise.resolve(this.record)
+    return this.inner.getObject(bucket, key, opts)
   }
 }
 
