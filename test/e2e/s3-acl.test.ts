@@ -22,6 +22,7 @@ import {
   GetObjectCommand,
   GetPublicAccessBlockCommand,
   ListBucketsCommand,
+  ListObjectsV2Command,
   PutBucketAclCommand,
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
@@ -260,6 +261,20 @@ describe('ACLs with real clients', () => {
       ),
     ).toBe('UnresolvableGrantByEmailAddress')
     expect((await s3.send(new GetBucketAclCommand({ Bucket: 'acl-sdk' }))).Grants).toHaveLength(2)
+
+    // CreateBucket takes grants too: READ lets the partner list.
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: 'acl-sdk-listable',
+        GrantRead: `id="${partner.canonicalId}"`,
+      }),
+    )
+    expect(
+      await outcome(other.send(new ListObjectsV2Command({ Bucket: 'acl-sdk-listable' }))),
+    ).toBe('OK')
+    expect(await outcome(other.send(new ListObjectsV2Command({ Bucket: 'acl-sdk' })))).toBe(
+      'AccessDenied',
+    )
 
     // CreateMultipartUpload's ACL is the completed object's; CopyObject takes the request's ACL.
     const mpu = await s3.send(
