@@ -36,6 +36,10 @@ const SERVE_HELP: Readonly<Record<string, readonly [value: string, text: string]
   '--presign-max-age': ['S', 'longest presigned URL lifetime (default and at most 7d)'],
   '--trusted-proxies': ['CIDR,…', 'load balancers whose X-Forwarded-For names the client'],
   '--lifecycle-day-seconds': ['N', 'FOR TESTING ONLY: lifecycle rules count days of N seconds'],
+  '--aws-bucket-defaults': [
+    '',
+    "new buckets start as AWS's do: ACLs disabled, public access blocked",
+  ],
 }
 
 /** Environment-only settings (no flag). */

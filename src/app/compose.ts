@@ -115,6 +115,7 @@ export async function startApp(
       maxInFlightPerCaller: config.maxInFlightPerCaller,
       presignMaxAgeSeconds: config.presignMaxAge,
       lifecycleDayMs: config.lifecycleDaySeconds * 1000,
+      awsBucketDefaults: config.awsBucketDefaults,
     })
     const sts = createStsHandler({
       iam,

@@ -157,3 +157,19 @@ describe('--lifecycle-day-seconds (for testing only)', () => {
     expect(() => loadConfig(['--lifecycle-day-seconds', '1.5'], {})).toThrow(/positive integer/)
   })
 })
+
+describe('--aws-bucket-defaults', () => {
+  it('is off by default; on with the bare flag, =true/1 or LATCHKEY_AWS_BUCKET_DEFAULTS', () => {
+    expect(loadConfig([], {}).awsBucketDefaults).toBe(false)
+    expect(loadConfig(['--aws-bucket-defaults'], {}).awsBucketDefaults).toBe(true)
+    expect(loadConfig(['--aws-bucket-defaults=false'], {}).awsBucketDefaults).toBe(false)
+    expect(loadConfig([], { LATCHKEY_AWS_BUCKET_DEFAULTS: '1' }).awsBucketDefaults).toBe(true)
+    // The bare flag takes no value: the next argument is another flag, not its value.
+    expect(loadConfig(['--aws-bucket-defaults', '--region', 'eu-west-1'], {}).region).toBe(
+      'eu-west-1',
+    )
+    expect(() => loadConfig(['--aws-bucket-defaults=yes'], {})).toThrow(
+      '--aws-bucket-defaults takes no value (or true/false), got "yes"',
+    )
+  })
+})

@@ -55,6 +55,11 @@ export interface Config {
    * see lifecycle rules fire in seconds.
    */
   readonly lifecycleDaySeconds: number
+  /**
+   * --aws-bucket-defaults: new buckets start as AWS's do since April 2023 (ACLs disabled with
+   * Object Ownership BucketOwnerEnforced, every public access block flag set).
+   */
+  readonly awsBucketDefaults: boolean
 }
 
 export interface FileBlobStoreConfig {
@@ -101,12 +106,13 @@ export const SERVE_FLAGS = {
   '--presign-max-age': 'LATCHKEY_PRESIGN_MAX_AGE',
   '--trusted-proxies': 'LATCHKEY_TRUSTED_PROXIES',
   '--lifecycle-day-seconds': 'LATCHKEY_LIFECYCLE_DAY_SECONDS',
+  '--aws-bucket-defaults': 'LATCHKEY_AWS_BUCKET_DEFAULTS',
 } as const
 const FLAGS = SERVE_FLAGS
 
 type Flag = keyof typeof FLAGS
 const PRESIGN_MAX_AGE_LIMIT = 604800
-const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['--tls-self-signed'])
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(['--tls-self-signed', '--aws-bucket-defaults'])
 
 function isFlag(s: string): s is Flag {
   return Object.hasOwn(FLAGS, s)
@@ -187,6 +193,12 @@ export function loadConfig(
   if ((cert === undefined) !== (key === undefined))
     throw new ConfigError('--tls-cert and --tls-key must be given together')
   const wantSelfSigned = selfSigned === 'true' || selfSigned === '1'
+  const bucketDefaults = get('--aws-bucket-defaults')
+  if (bucketDefaults !== undefined && !['true', 'false', '1', '0'].includes(bucketDefaults))
+    throw new ConfigError(
+      `--aws-bucket-defaults takes no value (or true/false), got "${bucketDefaults}"`,
+    )
+  const awsBucketDefaults = bucketDefaults === 'true' || bucketDefaults === '1'
   if (wantSelfSigned && cert !== undefined)
     throw new ConfigError('--tls-self-signed cannot be combined with --tls-cert/--tls-key')
 
@@ -296,6 +308,7 @@ export function loadConfig(
     presignMaxAge,
     trustedProxies,
     lifecycleDaySeconds,
+    awsBucketDefaults,
   }
 }
 

@@ -52,6 +52,8 @@ const nameKey = (accountId: string, username: string) => `${accountId}/${usernam
 export class Directory implements AccountDirectory {
   private accounts = new Map<string, AccountState>()
   private accountsByName = new Map<string, string>()
+  /** Canonical user id (S3 Owner ID, ACL grantee) → account id. */
+  private accountsByCanonicalId = new Map<string, string>()
   private users = new Map<string, UserState>()
   /** `${accountId}/${lower(username)}` → user id */
   private usersByName = new Map<string, string>()
@@ -117,6 +119,7 @@ export class Directory implements AccountDirectory {
     }
     this.accounts = fresh.accounts
     this.accountsByName = fresh.accountsByName
+    this.accountsByCanonicalId = fresh.accountsByCanonicalId
     this.users = fresh.users
     this.usersByName = fresh.usersByName
     this.keyIndex = fresh.keyIndex
@@ -169,6 +172,7 @@ export class Directory implements AccountDirectory {
   private dropAccount(a: AccountState): void {
     this.accounts.delete(a.row.id)
     this.accountsByName.delete(a.row.name)
+    this.accountsByCanonicalId.delete(a.info.canonicalId)
     this.keyIndex.delete(a.row.masterAccessKeyId)
   }
 
@@ -208,6 +212,7 @@ export class Directory implements AccountDirectory {
       },
     })
     this.accountsByName.set(row.name, row.id)
+    this.accountsByCanonicalId.set(info.canonicalId, row.id)
     this.keyIndex.set(row.masterAccessKeyId, { kind: 'master', accountId: row.id })
   }
 
@@ -325,6 +330,11 @@ export class Directory implements AccountDirectory {
 
   byName(name: string): AccountInfo | undefined {
     const id = this.accountsByName.get(name)
+    return id === undefined ? undefined : this.accounts.get(id)?.info
+  }
+
+  byCanonicalId(canonicalId: string): AccountInfo | undefined {
+    const id = this.accountsByCanonicalId.get(canonicalId)
     return id === undefined ? undefined : this.accounts.get(id)?.info
   }
 

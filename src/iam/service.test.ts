@@ -1207,3 +1207,13 @@ describe('sessions', () => {
     expect(await can('s3:GetObject')).toBe(true)
   })
 })
+
+describe('byCanonicalId', () => {
+  it('finds an account by its canonical user id (S3 Owner ID, ACL grantee), nothing else', async () => {
+    const f = await makeIam()
+    const def = f.iam.byName('default')!
+    expect(f.iam.byCanonicalId(def.canonicalId)?.id).toBe(def.id)
+    expect(f.iam.byCanonicalId(def.id)).toBeUndefined()
+    expect(f.iam.byCanonicalId('0'.repeat(64))).toBeUndefined()
+  })
+})

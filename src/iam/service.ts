@@ -159,6 +159,9 @@ export class IamService
   byName(name: string): AccountInfo | undefined {
     return this.directory.byName(name)
   }
+  byCanonicalId(canonicalId: string): AccountInfo | undefined {
+    return this.directory.byCanonicalId(canonicalId)
+  }
   addressAllowed(accountId: string, address: string): boolean {
     return this.directory.addressAllowed(accountId, address)
   }

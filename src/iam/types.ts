@@ -27,6 +27,8 @@ export interface AccountInfo {
 export interface AccountDirectory {
   byId(id: string): AccountInfo | undefined
   byName(name: string): AccountInfo | undefined
+  /** The account whose canonical user id (S3 Owner ID, ACL grantee ID) this is. */
+  byCanonicalId(canonicalId: string): AccountInfo | undefined
   /** True when `address` is allowed by the account's allow-list (always true for an empty list). */
   addressAllowed(accountId: string, address: string): boolean
 }

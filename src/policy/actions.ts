@@ -53,6 +53,10 @@ export const S3_SECURITY_ACTIONS = [
   's3:DeleteBucketPolicy',
   's3:PutBucketAcl',
   's3:PutBucketVersioning',
+  's3:GetBucketPublicAccessBlock',
+  's3:PutBucketPublicAccessBlock',
+  's3:GetBucketOwnershipControls',
+  's3:PutBucketOwnershipControls',
 ] as const
 
 export type S3Action =

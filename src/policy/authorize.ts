@@ -31,6 +31,8 @@ export interface AuthorizeInput {
   readonly sameAccount?: boolean
   readonly requirement: Requirement
   readonly context: ConditionContext
+  /** An S3 ACL grant covers the request (combine.ts DecideInput.aclAllow). */
+  readonly aclAllow?: boolean
 }
 
 export interface Authorization {
@@ -54,6 +56,7 @@ export function authorize(i: AuthorizeInput): Authorization {
     ...(pol.session !== undefined ? { session: pol.session } : {}),
     ...(pol.sessionLayers !== undefined ? { sessionLayers: pol.sessionLayers } : {}),
     sameAccount,
+    ...(i.aclAllow === true ? { aclAllow: true } : {}),
     facts: {
       action: i.requirement.action,
       resource: i.requirement.resource,

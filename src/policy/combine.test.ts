@@ -670,3 +670,51 @@ describe('decide properties', () => {
     )
   })
 })
+
+describe('decide: an S3 ACL grant as one more allow source', () => {
+  const withAcl = (o: {
+    identity?: CompiledPolicy[]
+    resource?: CompiledPolicy
+    session?: CompiledPolicy[]
+    sameAccount: boolean
+    f: RequestFacts
+  }): string =>
+    verdict(
+      decide({
+        identity: o.identity ?? [],
+        ...(o.resource ? { resource: o.resource } : {}),
+        ...(o.session ? { session: o.session } : {}),
+        sameAccount: o.sameAccount,
+        facts: o.f,
+        aclAllow: true,
+      }),
+    )
+  it('lets an anonymous caller in alone, but never past an explicit Deny', () => {
+    expect(withAcl({ sameAccount: false, f: facts({ principal: anon }) })).toBe('allow')
+    expect(
+      withAcl({
+        resource: bp([deny({ Principal: '*' })]),
+        sameAccount: false,
+        f: facts({ principal: anon }),
+      }),
+    ).toBe('explicit:resource')
+  })
+  it('across accounts it is the resource side only: the identity policy must allow too', () => {
+    expect(withAcl({ sameAccount: false, f: facts({ principal: bob }) })).toBe(
+      'implicit:no-identity-allow',
+    )
+    expect(
+      withAcl({ identity: [pol([allow()])], sameAccount: false, f: facts({ principal: bob }) }),
+    ).toBe('allow')
+  })
+  it('a session policy still bounds it', () => {
+    expect(
+      withAcl({
+        identity: [pol([allow()])],
+        session: [pol([allow({ Action: 's3:PutObject' })], 'session')],
+        sameAccount: false,
+        f: facts({ principal: aliceSession }),
+      }),
+    ).toBe('implicit:session-policy-no-allow')
+  })
+})

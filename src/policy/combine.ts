@@ -6,6 +6,7 @@
  * name its parent rather than the session itself. A session made by role chaining has several
  * session-policy *layers* (one per AssumeRole that passed a policy): a grant must be allowed by
  * every layer (any Allow within a layer), so a chained session never exceeds any ancestor.
+ * An S3 ACL grant (`aclAllow`) counts as one more resource-side allow.
  * The result never depends on the order of statements or policies (the matched lists are sorted).
  * @module
  */
@@ -31,6 +32,12 @@ export interface DecideInput {
   /** The principal's account owns the resource. */
   readonly sameAccount: boolean
   readonly facts: RequestFacts
+  /**
+   * An S3 ACL grant covers this request (s3/acl.ts decides which): one more resource-side allow,
+   * like a bucket-policy statement naming the grantee, so a session policy still bounds it and an
+   * explicit Deny anywhere still wins.
+   */
+  readonly aclAllow?: boolean
 }
 
 const SOURCE_ORDER: Readonly<Record<PolicySource, number>> = {
@@ -107,7 +114,8 @@ export function decide(input: DecideInput): Decision {
   const identityAllow = id.allows !== undefined
   const identityAllowed = identityAllow && sessionAllows
   const resourceAllowed =
-    res !== undefined && (res.allowDirect || (res.allowViaParent && sessionAllows))
+    (res !== undefined && (res.allowDirect || (res.allowViaParent && sessionAllows))) ||
+    (input.aclAllow === true && sessionAllows)
   const anonymous = facts.principal.kind === 'anonymous'
   const allowed = anonymous
     ? resourceAllowed

@@ -6,7 +6,8 @@
  * - Reader: list and download (plus reading tags, ACLs, CORS, versioning, multipart listings)
  *   and the STS calls a user needs to mint scoped credentials for itself.
  * - Writer: Reader + create/delete buckets, upload, delete, multipart, object tags/ACLs,
- *   bucket CORS and bucket tags. Not bucket policies or bucket ACLs (security settings).
+ *   bucket CORS and bucket tags. Not bucket policies, bucket ACLs, public access blocks or
+ *   ownership controls (security settings).
  * - SuperUser: everything in its account: s3:*, sts:*, and the iam:* actions of the admin API
  *   (users, keys, user policies, customers, sessions: actions.ts IAM_ACTIONS), as real grants
  *   the admin API asks the engine about (admin-authorize.ts), not a role-name test.

@@ -58,6 +58,41 @@ describe('BucketConfig', () => {
     expect(await config.policy('b')).toBeUndefined()
   })
 
+  it('sees ACL, public access block and ownership changes made behind its back on the next read', async () => {
+    const { meta, config } = await setup()
+    expect(await config.accessConfig('b')).toEqual({})
+    const acl = {
+      grants: [{ group: 'http://acs.amazonaws.com/groups/global/AllUsers', permission: 'READ' }],
+    }
+    await meta.setBucketSubresource('b', 'acl', JSON.stringify(acl))
+    const first = await config.accessConfig('b')
+    expect(first).toEqual({ acl })
+    expect(await config.accessConfig('b')).toBe(first) // cached
+    const pab = {
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: false,
+      RestrictPublicBuckets: false,
+    }
+    await meta.setBucketSubresource('b', 'public-access-block', JSON.stringify(pab))
+    await meta.setBucketSubresource('b', 'ownership', 'BucketOwnerEnforced')
+    expect(await config.accessConfig('b')).toEqual({
+      acl,
+      publicAccessBlock: pab,
+      ownership: 'BucketOwnerEnforced',
+    })
+    await meta.setBucketSubresource('b', 'acl', null)
+    expect((await config.accessConfig('b')).acl).toBeUndefined()
+    // A policy change keeps the access config cached, and vice versa; publicness is tracked.
+    expect(await config.policyIsPublic('b')).toBe(false)
+    await meta.setBucketSubresource('b', 'policy', policy('pub'))
+    expect(await config.policyIsPublic('b')).toBe(true)
+    await meta.deleteBucket('b')
+    await meta.createBucket({ name: 'b', accountId: 'acct', createdAt: 0, region: 'us-east-1' })
+    expect(await config.accessConfig('b')).toEqual({})
+    expect(await config.policyIsPublic('b')).toBe(false)
+  })
+
   it('sees a CORS change made behind its back on the next read', async () => {
     const { meta, config } = await setup()
     expect(await config.corsRules('b')).toBeUndefined()

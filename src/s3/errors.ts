@@ -64,6 +64,11 @@ export type S3ErrorCode =
   | 'RequestTimeout'
   | 'InvalidURI'
   | 'AccessControlListNotSupported'
+  | 'MalformedACLError'
+  | 'UnresolvableGrantByEmailAddress'
+  | 'InvalidBucketAclWithObjectOwnership'
+  | 'NoSuchPublicAccessBlockConfiguration'
+  | 'OwnershipControlsNotFoundError'
   | 'NoSuchVersion'
 
 interface Row {
@@ -204,6 +209,27 @@ export const S3_ERRORS = {
     message: 'The location constraint is not compatible with this endpoint.',
   },
   AccessControlListNotSupported: { status: 400, message: 'The bucket does not allow ACLs' },
+  MalformedACLError: {
+    status: 400,
+    message:
+      'The XML you provided was not well-formed or did not validate against our published schema.',
+  },
+  UnresolvableGrantByEmailAddress: {
+    status: 400,
+    message: 'The email address you provided does not match any account on record.',
+  },
+  InvalidBucketAclWithObjectOwnership: {
+    status: 400,
+    message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+  },
+  NoSuchPublicAccessBlockConfiguration: {
+    status: 404,
+    message: 'The public access block configuration was not found',
+  },
+  OwnershipControlsNotFoundError: {
+    status: 404,
+    message: 'The bucket ownership controls were not found',
+  },
   InvalidURI: { status: 400, message: 'Could not parse the specified URI.' },
   NoSuchVersion: { status: 404, message: 'The specified version does not exist.' },
   RequestTimeout: {

@@ -12,6 +12,7 @@ import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { IdSource } from '../lib/clock.js'
 import type { LifecycleObject } from './lifecycle.js'
+import type { BucketAccessConfig } from './acl.js'
 
 export interface S3Request {
   readonly raw: RawRequest
@@ -81,6 +82,12 @@ export interface S3Env {
   readonly authz: Authorizer
   /** Owner (canonical id + display name) of an account, consistent across ListBuckets, listings, ACLs. */
   owner(accountId: string): OwnerInfo
+  /** A bucket's ACL, Object Ownership and public access block (cached; the feed invalidates). */
+  accessConfig(bucket: string): Promise<BucketAccessConfig>
+  /** The account id of a canonical user id (ACL grantees); undefined when none has it. */
+  accountOfCanonicalId(canonicalId: string): string | undefined
+  /** --aws-bucket-defaults: new buckets get BucketOwnerEnforced and a full public access block. */
+  readonly awsBucketDefaults: boolean
   readonly limits: S3Limits
   /** The server's region: new buckets' region when CreateBucket names none. */
   readonly region: string

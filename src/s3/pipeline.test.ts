@@ -19,7 +19,8 @@ import { silentLogger } from '../lib/logger.js'
 import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import { S3Pipeline, DEFAULT_LIMITS } from './pipeline.js'
 import { StorageError } from '../storage/errors.js'
-import type { MetadataStore } from '../storage/metadata-store.js'
+import type { MetadataStore, ObjectRecord } from '../storage/metadata-store.js'
+import { ALL_USERS, NO_PUBLIC_ACCESS_BLOCK } from './acl.js'
 import { serializeCorsConfig } from './cors.js'
 
 const dirs: string[] = []
@@ -160,5 +161,68 @@ describe('S3 pipeline', () => {
     expect((await get()).headers?.['access-control-allow-origin']).toBe('https://a.example')
     await meta.setBucketSubresource('b', 'policy', null)
     expect(codeOf((await get()).body)).toBe('AccessDenied')
+  })
+})
+
+describe('S3 pipeline: ACLs', () => {
+  const record = (body: string, acl?: ObjectRecord['acl']): ObjectRecord => ({
+    bucket: 'b',
+    key: 'k',
+    size: body.length,
+    etag: '0'.repeat(32),
+    lastModified: 0,
+    headers: {},
+    userMetadata: {},
+    tags: {},
+    body: { kind: 'inline', bytes: Buffer.from(body) },
+    ownerAccountId: '',
+    ...(acl !== undefined ? { acl } : {}),
+  })
+  const PUBLIC = { grants: [{ group: ALL_USERS, permission: 'READ' as const }] }
+
+  it('an anonymous GET admitted by a public-read ACL serves the record the ACL was read from', async () => {
+    // The store answers the public record to the first read and a private overwrite after it: an
+    // overwrite landing between the decision and the handler's read.
+    let reads = 0
+    const { p, meta, accountId } = await pipeline(undefined, (m) => {
+      const racing = Object.create(m) as MetadataStore
+      Object.assign(racing, {
+        getObject: (bucket: string, key: string) =>
+          bucket === 'b' && key === 'k'
+            ? Promise.resolve(
+                reads++ === 0
+                  ? { ...record('public body', PUBLIC), ownerAccountId: accountId }
+                  : { ...record('private body'), ownerAccountId: accountId },
+              )
+            : m.getObject(bucket, key),
+      })
+      return racing
+    })
+    await meta.createBucket({ name: 'b', accountId, createdAt: 0, region: 'us-east-1' })
+    const r = await p.handle(raw('GET', '/b/k'), ctx)
+    expect(r.status).toBe(200)
+    let text: string
+    if (Buffer.isBuffer(r.body) || typeof r.body === 'string') text = String(r.body)
+    else {
+      const chunks: Buffer[] = []
+      for await (const c of r.body as AsyncIterable<Buffer>) chunks.push(Buffer.from(c))
+      text = Buffer.concat(chunks).toString()
+    }
+    expect(text).toBe('public body')
+    // The next request reads the private record and is refused.
+    expect(codeOf((await p.handle(raw('GET', '/b/k'), ctx)).body)).toBe('AccessDenied')
+  })
+
+  it('a public-read object is refused to anonymous callers once IgnorePublicAcls is set', async () => {
+    const { p, meta, accountId } = await pipeline()
+    await meta.createBucket({ name: 'b', accountId, createdAt: 0, region: 'us-east-1' })
+    await meta.putObject({ ...record('hello', PUBLIC), ownerAccountId: accountId })
+    expect((await p.handle(raw('GET', '/b/k'), ctx)).status).toBe(200)
+    await meta.setBucketSubresource(
+      'b',
+      'public-access-block',
+      JSON.stringify({ ...NO_PUBLIC_ACCESS_BLOCK, IgnorePublicAcls: true }),
+    )
+    expect(codeOf((await p.handle(raw('GET', '/b/k'), ctx)).body)).toBe('AccessDenied')
   })
 })

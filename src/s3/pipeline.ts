@@ -9,6 +9,8 @@
  *  5. load the bucket (NoSuchBucket) and check the key;
  *  6. authorize every AccessRequirement of the operation with the policy engine (identity ∪/∩
  *     bucket policy, ∩ session policy, explicit Deny wins) → AccessDenied naming who/what/why;
+ *     when the policies alone do not allow, the bucket's or object's ACL is one more allow source
+ *     (s3/acl.ts), and the public access block narrows public ACLs and policies;
  *  7. handle; add x-amz-request-id and CORS headers; render errors as S3 <Error> documents.
  * @module
  */
@@ -17,7 +19,13 @@ import { parseQuery } from '../http/raw-request.js'
 import { discardRequestBody } from '../http/drain.js'
 import { decodePlusLiteralOrKeep } from '../http/percent.js'
 import type { HttpResponse } from '../http/http-response.js'
-import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
+import type {
+  MetadataStore,
+  BucketRecord,
+  ObjectRecord,
+  ReadOptions,
+} from '../storage/metadata-store.js'
+import { MetadataStoreDecorator } from '../storage/metadata-store-decorator.js'
 import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
@@ -27,7 +35,7 @@ import type { CredentialProvider } from '../auth/credentials.js'
 import type { PolicyProvider } from '../policy/principal-policies.js'
 import { authenticateS3, type AuthDeps } from '../auth/authenticate.js'
 import { authenticatePostForm } from '../auth/post-form.js'
-import { principalArn, type Principal } from '../auth/principal.js'
+import { principalAccountId, principalArn, type Principal } from '../auth/principal.js'
 import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { SignatureInput } from '../auth/sigv4/parse.js'
 import type { SigV2Input } from '../auth/sigv2/parse.js'
@@ -44,6 +52,7 @@ import type { AccessRequirement, Authorizer, S3Env, S3Limits, S3Request } from '
 import { preflight, corsResponseHeaders, type CorsRule } from './cors.js'
 import { BucketConfig } from './bucket-config.js'
 import { DAY_MS, expirationHeader, objectExpiry } from './lifecycle.js'
+import { ACL_ACTIONS, aclGrantFor, aclsDisabled, privateAcl } from './acl.js'
 import { Readable } from 'node:stream'
 import { InFlightShares } from '../lib/in-flight-shares.js'
 import { randomIds, type IdSource } from '../lib/clock.js'
@@ -78,6 +87,11 @@ export interface S3PipelineDeps {
    */
   readonly maxInFlightPerCaller?: number
   readonly maxInFlightPerAccount?: number
+  /**
+   * --aws-bucket-defaults: new buckets start as AWS's do since April 2023 (Object Ownership
+   * BucketOwnerEnforced, every public access block flag set). Default false.
+   */
+  readonly awsBucketDefaults?: boolean
 }
 
 export const DEFAULT_LIMITS: S3Limits = {
@@ -141,6 +155,9 @@ export class S3Pipeline {
       ledger: deps.ledger,
       authz,
       owner: (accountId) => this.bucketConfig.owner(accountId),
+      accessConfig: (bucket) => this.bucketConfig.accessConfig(bucket),
+      accountOfCanonicalId: (id) => deps.iam.byCanonicalId(id)?.id,
+      awsBucketDefaults: deps.awsBucketDefaults ?? false,
       limits: deps.limits,
       region: deps.region,
       regionPinned: deps.regionPinned ?? false,
@@ -240,14 +257,19 @@ export class S3Pipeline {
 
       // 6. Authorize.
       const needs = op.authorize(req)
+      const pin: AclPin = {}
       if (needs !== 'self')
         for (const need of needs) {
-          const denied = await this.check(req, need, bucketRecord)
+          const denied = await this.check(req, need, bucketRecord, pin)
           if (denied !== undefined) throw denied
         }
 
-      // 7. Handle.
-      const res = await op.handle(req, this.env)
+      // 7. Handle (an object its ACL admitted the caller to is served as it was decided on).
+      const env =
+        pin.record === undefined
+          ? this.env
+          : { ...this.env, meta: new PinnedObject(this.env.meta, pin.record) }
+      const res = await op.handle(req, env)
       const cors = bucketRecord !== undefined ? await this.corsHeaders(raw, bucketRecord.name) : {}
       return { ...res, headers: { ...cors, ...res.headers } }
     } catch (err) {
@@ -273,11 +295,15 @@ export class S3Pipeline {
     }
   }
 
-  /** Decide one requirement; returns the AccessDenied error, or undefined when allowed. */
+  /**
+   * Decide one requirement; returns the AccessDenied error, or undefined when allowed. When an
+   * object's ACL admitted the caller, `pin.record` is the record it was decided on.
+   */
   private async check(
     req: S3Request,
     need: AccessRequirement,
     bucket: BucketRecord | undefined,
+    pin?: AclPin,
   ): Promise<S3Error | undefined> {
     const p = req.principal
     // Another bucket than the request's own (a copy's source): its owner's allow-list applies too.
@@ -288,17 +314,92 @@ export class S3Pipeline {
     )
       return fromAuthError(addressNotAllowed(req.raw.remoteAddress))
     const policies = p.kind === 'anonymous' ? NO_POLICIES : await this.deps.iam.policiesFor(p)
-    const resourcePolicy = bucket !== undefined ? await this.bucketPolicy(bucket.name) : undefined
+    let resourcePolicy = bucket !== undefined ? await this.bucketPolicy(bucket.name) : undefined
     const arn = principalArn(p)
-    const { denial } = authorize({
+    const input = {
       principal: principalFacts(p, arn),
       policies,
       resourcePolicy,
       resourceAccountId: bucket?.accountId,
       requirement: need,
       context: conditionKeys(req, need, arn),
-    })
-    return denial === undefined ? undefined : new S3Error('AccessDenied', denial)
+    }
+    const sameAccount = bucket === undefined || principalAccountId(p) === bucket.accountId
+    // RestrictPublicBuckets: while the bucket policy is public, nothing outside the owner's
+    // account gets in, by the policy or by an ACL (AWS: "blocks all cross-account access"); the
+    // policy's Denies still hold.
+    let restricted = false
+    if (
+      resourcePolicy !== undefined &&
+      bucket !== undefined &&
+      !sameAccount &&
+      (await this.bucketConfig.accessConfig(bucket.name)).publicAccessBlock
+        ?.RestrictPublicBuckets === true &&
+      (await this.bucketConfig.policyIsPublic(bucket.name))
+    ) {
+      const full = authorize(input)
+      if (full.decision.effect === 'deny' && full.decision.explicit)
+        return new S3Error('AccessDenied', full.denial)
+      resourcePolicy = undefined
+      restricted = true
+    }
+    const first = authorize({ ...input, resourcePolicy })
+    if (first.denial === undefined) return undefined
+    // The ACL is one more allow source: asked only when the policies do not allow by themselves
+    // (an explicit Deny already won), so the common request never reads it.
+    if (
+      bucket !== undefined &&
+      !restricted &&
+      !(first.decision.effect === 'deny' && first.decision.explicit) &&
+      (await this.aclAllows(p, need, bucket, sameAccount, pin))
+    ) {
+      const withAcl = authorize({ ...input, resourcePolicy, aclAllow: true })
+      if (withAcl.denial === undefined) return undefined
+      if (pin !== undefined) delete pin.record
+      return new S3Error('AccessDenied', withAcl.denial)
+    }
+    return new S3Error('AccessDenied', first.denial)
+  }
+
+  /**
+   * Whether the bucket's ACL (bucket actions, and object writes: AWS's WRITE on the bucket) or the
+   * object's ACL (object reads and ACL calls) grants what `need` asks to this caller. Disabled
+   * ACLs (BucketOwnerEnforced) grant nothing; IgnorePublicAcls drops AllUsers/AuthenticatedUsers.
+   * A grant to the caller's own account adds nothing inside the owner's account (IAM decides
+   * there), as a bucket policy naming the account does not.
+   */
+  private async aclAllows(
+    p: Principal,
+    need: AccessRequirement,
+    bucket: BucketRecord,
+    sameAccount: boolean,
+    pin: AclPin | undefined,
+  ): Promise<boolean> {
+    if (!Object.hasOwn(ACL_ACTIONS, need.action)) return false
+    const m = ACL_ACTIONS[need.action]
+    if (m === undefined) return false
+    const config = await this.bucketConfig.accessConfig(bucket.name)
+    if (aclsDisabled(config)) return false
+    let acl = config.acl ?? privateAcl(bucket.accountId)
+    let record: ObjectRecord | undefined
+    if (m.on === 'object') {
+      const prefix = `arn:aws:s3:::${bucket.name}/`
+      if (!need.resource.startsWith(prefix)) return false
+      const o = await this.deps.meta.getObject(bucket.name, need.resource.slice(prefix.length))
+      if (o === undefined) return false
+      acl = o.acl ?? privateAcl(o.ownerAccountId)
+      record = o
+    }
+    const grant = aclGrantFor(
+      acl,
+      m.permission,
+      { accountId: principalAccountId(p) },
+      config.publicAccessBlock?.IgnorePublicAcls === true,
+    )
+    const allowed = grant === 'public' || (grant === 'account' && !sameAccount)
+    // The handler must serve this record, not one written since with another ACL.
+    if (allowed && record !== undefined && pin !== undefined) pin.record = record
+    return allowed
   }
 
   private bucketPolicy(bucket: string): Promise<CompiledPolicy | undefined> {
@@ -327,6 +428,34 @@ export class S3Pipeline {
     const record = await this.deps.meta.getBucket(bucket)
     if (record === undefined) throw new S3Error('NoSuchBucket', undefined, { BucketName: bucket })
     return preflight(await this.corsRules(bucket), raw.headers)
+  }
+}
+
+/** Out-parameter of the authorization step: the object record an ACL decision was made on. */
+interface AclPin {
+  record?: ObjectRecord
+}
+
+/**
+ * The store as one request's handler sees it once the object's ACL admitted the caller: a read of
+ * that key answers the very record the ACL was read from, so an overwrite that lands between the
+ * decision and the read (with a private ACL, say) is not served under the old decision. Fresh
+ * reads (conditional writes) and other keys go to the store.
+ */
+class PinnedObject extends MetadataStoreDecorator {
+  private readonly record: ObjectRecord
+  constructor(inner: MetadataStore, record: ObjectRecord) {
+    super(inner)
+    this.record = record
+  }
+  override getObject(
+    bucket: string,
+    key: string,
+    opts?: ReadOptions,
+  ): Promise<ObjectRecord | undefined> {
+    if (bucket === this.record.bucket && key === this.record.key && opts?.fresh !== true)
+      return Promise.resolve(this.record)
+    return this.inner.getObject(bucket, key, opts)
   }
 }
 

@@ -27,6 +27,16 @@ import {
   putBucketLifecycle,
   deleteBucketLifecycle,
 } from './operations/bucket-lifecycle.js'
+import {
+  getPublicAccessBlock,
+  putPublicAccessBlock,
+  deletePublicAccessBlock,
+} from './operations/public-access-block.js'
+import {
+  getBucketOwnershipControls,
+  putBucketOwnershipControls,
+  deleteBucketOwnershipControls,
+} from './operations/ownership-controls.js'
 import { listMultipartUploads } from './operations/list-multipart-uploads.js'
 import { postObject } from './operations/post-object.js'
 import { getObject } from './operations/get-object.js'
@@ -57,7 +67,9 @@ const SUPPORTED = [
   'delete',
   'lifecycle',
   'location',
+  'ownershipControls',
   'policy',
+  'publicAccessBlock',
   'tagging',
   'uploads',
   'uploadId',
@@ -77,9 +89,7 @@ const UNSUPPORTED = [
   'metrics',
   'notification',
   'object-lock',
-  'ownershipControls',
   'policyStatus',
-  'publicAccessBlock',
   'replication',
   'requestPayment',
   'restore',
@@ -106,6 +116,8 @@ const BUCKET: Readonly<Record<string, Table>> = {
     tagging: getBucketTagging,
     acl: getBucketAcl,
     lifecycle: getBucketLifecycle,
+    publicAccessBlock: getPublicAccessBlock,
+    ownershipControls: getBucketOwnershipControls,
     uploads: listMultipartUploads,
     versions: listObjectVersions,
   },
@@ -118,6 +130,8 @@ const BUCKET: Readonly<Record<string, Table>> = {
     tagging: putBucketTagging,
     acl: putBucketAcl,
     lifecycle: putBucketLifecycle,
+    publicAccessBlock: putPublicAccessBlock,
+    ownershipControls: putBucketOwnershipControls,
   },
   DELETE: {
     '': deleteBucket,
@@ -125,6 +139,8 @@ const BUCKET: Readonly<Record<string, Table>> = {
     cors: deleteBucketCors,
     tagging: deleteBucketTagging,
     lifecycle: deleteBucketLifecycle,
+    publicAccessBlock: deletePublicAccessBlock,
+    ownershipControls: deleteBucketOwnershipControls,
   },
   POST: { '': postObject, delete: deleteObjects },
 }

@@ -15,11 +15,19 @@
  */
 
 export type Change =
-  /** A bucket's policy, CORS, lifecycle rules, existence or owner changed. */
+  /** A bucket's policy, CORS, lifecycle rules, ACL, public access block, ownership, existence or owner changed. */
   | {
       readonly kind: 'bucket'
       readonly bucket: string
-      readonly part: 'policy' | 'cors' | 'lifecycle' | 'created' | 'deleted'
+      readonly part:
+        | 'policy'
+        | 'cors'
+        | 'lifecycle'
+        | 'acl'
+        | 'public-access-block'
+        | 'ownership'
+        | 'created'
+        | 'deleted'
     }
   /** An object record was written or removed (caches of object records drop the key). */
   | { readonly kind: 'object'; readonly bucket: string; readonly key: string }

@@ -18,6 +18,7 @@ import type {
   ObjectRecord,
   PartRecord,
   ReadOptions,
+  StoredAcl,
   UploadRecord,
   WriteConditions,
 } from './metadata-store.js'
@@ -80,6 +81,9 @@ export class MetadataStoreDecorator implements MetadataStore {
     tags: Readonly<Record<string, string>>,
   ): Promise<void> {
     return this.inner.setObjectTags(bucket, key, tags)
+  }
+  setObjectAcl(bucket: string, key: string, acl: StoredAcl): Promise<void> {
+    return this.inner.setObjectAcl(bucket, key, acl)
   }
   listObjects(bucket: string, q: ListObjectsQuery): Promise<ListObjectsPage> {
     return this.inner.listObjects(bucket, q)

@@ -3,7 +3,7 @@
  * PostgreSQL later; async everywhere so either fits. All mutating calls are atomic: they either
  * commit fully or not at all, and resolve only after the commit is durable.
  * A store given a ChangeFeed publishes what each committing write changed: `bucket` changes
- * (created, deleted, policy, cors, lifecycle) and `object` changes (any write or removal of a record), which
+ * (created, deleted, policy, cors, lifecycle, acl, public-access-block, ownership) and `object` changes (any write or removal of a record), which
  * is how every cache of bucket configuration or object records learns of them.
  * Keys and bucket names are compared as UTF-8 bytes (S3 listing order).
  * @module
@@ -27,6 +27,24 @@ export interface StoredChecksum {
   /** base64 of the big-endian digest; composite multipart values carry the "-N" suffix. */
   readonly value: string
   readonly type: 'FULL_OBJECT' | 'COMPOSITE'
+}
+
+/** An ACL permission, as S3 spells it. */
+export type AclPermission = 'FULL_CONTROL' | 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP'
+
+/**
+ * One ACL grant: to an account (by its Latchkey account id; shown as its canonical id) or to a
+ * group (its S3 URI, e.g. AllUsers). Exactly one of `account` and `group` is set.
+ */
+export interface StoredGrant {
+  readonly account?: string
+  readonly group?: string
+  readonly permission: AclPermission
+}
+
+/** An object's or bucket's ACL: its grants, in order (the owner is the resource's owner). */
+export interface StoredAcl {
+  readonly grants: readonly StoredGrant[]
 }
 
 export interface BucketRecord {
@@ -75,6 +93,8 @@ export interface ObjectRecord {
    */
   readonly uploadId?: string
   readonly ownerAccountId: string
+  /** The object's ACL; absent = private (the owner's FULL_CONTROL). */
+  readonly acl?: StoredAcl
 }
 
 /** A listing entry: the record without its body. */
@@ -111,6 +131,8 @@ export interface UploadRecord {
   readonly ownerAccountId: string
   /** Who initiated it (principal ARN), for ListMultipartUploads' Initiator. */
   readonly initiator: string
+  /** The ACL the completed object gets (CreateMultipartUpload's x-amz-acl / x-amz-grant-*). */
+  readonly acl?: StoredAcl
 }
 
 export interface PartRecord {
@@ -139,7 +161,13 @@ export interface ListUploadsPage {
   readonly nextUploadIdMarker?: string
 }
 
-export type BucketSubresource = 'policy' | 'cors' | 'tagging' | 'lifecycle'
+/**
+ * Documents kept per bucket. `acl` (StoredAcl as JSON), `public-access-block` and `ownership`
+ * decide access like `policy` does, so every node caches them and learns of changes by the feed;
+ * `lifecycle` holds the bucket's lifecycle rules (s3/lifecycle.ts).
+ */
+export type BucketSubresource =
+  'policy' | 'cors' | 'tagging' | 'lifecycle' | 'acl' | 'public-access-block' | 'ownership'
 
 /** One stored sub-resource document, as `listBucketSubresources` pages them. */
 export interface BucketSubresourceEntry {
@@ -266,6 +294,8 @@ export interface MetadataStore {
   ): Promise<BodyRef | undefined>
   /** Replace tags of an existing object; throws 'key-not-found'. */
   setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void>
+  /** Replace the ACL of an existing object; throws 'key-not-found'. */
+  setObjectAcl(bucket: string, key: string, acl: StoredAcl): Promise<void>
   /** One page; cost O(page) regardless of bucket size, even with a delimiter. */
   listObjects(bucket: string, q: ListObjectsQuery): Promise<ListObjectsPage>
 

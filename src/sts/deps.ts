@@ -36,7 +36,8 @@ export interface PasswordLogin {
   readonly address: string
 }
 
-export interface StsIam extends Pick<SessionService, 'issue'>, AccountDirectory, PolicyProvider {
+export interface StsIam
+  extends Pick<SessionService, 'issue'>, Omit<AccountDirectory, 'byCanonicalId'>, PolicyProvider {
   /** The user principal, or IamError('unauthorized' | 'throttled'). */
   authenticatePassword(login: PasswordLogin, now: number): Promise<UserPrincipal>
   userDetails(userId: string): StsUserDetails | undefined

@@ -312,6 +312,45 @@ export function metadataStoreConformance(
         await expectKind(s.setObjectTags('b1', 'missing', {}), 'key-not-found')
       })
 
+      it('keeps an object ACL: written with the record, replaced by setObjectAcl, listed', async () => {
+        await bucket()
+        const pub = {
+          grants: [
+            {
+              group: 'http://acs.amazonaws.com/groups/global/AllUsers',
+              permission: 'READ' as const,
+            },
+          ],
+        }
+        await s.putObject(obj('b1', 'k', { acl: pub }))
+        expect((await s.getObject('b1', 'k'))?.acl).toEqual(pub)
+        await s.putObject(obj('b1', 'plain'))
+        expect((await s.getObject('b1', 'plain'))?.acl).toBeUndefined()
+        const acct = { grants: [{ account: '111111111111', permission: 'FULL_CONTROL' as const }] }
+        await s.setObjectAcl('b1', 'plain', acct)
+        const got = await s.getObject('b1', 'plain')
+        expect(got?.acl).toEqual(acct)
+        expect(got?.etag).toBe(obj('b1', 'plain').etag)
+        const page = await s.listObjects('b1', { prefix: '', maxKeys: 10 })
+        expect(page.objects.find((o) => o.key === 'k')?.acl).toEqual(pub)
+        await expectKind(s.setObjectAcl('b1', 'missing', acct), 'key-not-found')
+        await expectKind(s.setObjectAcl('nope', 'k', acct), 'bucket-not-found')
+      })
+
+      it('keeps the ACL given to an upload for its completed object', async () => {
+        await bucket()
+        const pub = {
+          grants: [
+            {
+              group: 'http://acs.amazonaws.com/groups/global/AllUsers',
+              permission: 'READ' as const,
+            },
+          ],
+        }
+        await s.createUpload({ ...upload('b1', 'k', 'u-acl'), acl: pub })
+        expect((await s.getUpload('b1', 'k', 'u-acl'))?.acl).toEqual(pub)
+      })
+
       it('last writer wins under concurrent puts, never a mix', async () => {
         await bucket()
         const n = 40

@@ -28,6 +28,7 @@ import {
   type PartRecord,
   type UploadRecord,
   type WriteConditions,
+  type StoredAcl,
 } from '../../storage/metadata-store.js'
 import { compareKeys } from '../../lib/key-order.js'
 
@@ -255,6 +256,17 @@ export class MemoryMetadataStore implements MetadataStore {
         throw new StorageError('key-not-found', `key ${key} does not exist`, { bucket, key })
       }
       this.setObject(b, { ...old, tags: { ...tags } })
+    })
+  }
+
+  setObjectAcl(bucket: string, key: string, acl: StoredAcl): Promise<void> {
+    return this.write(() => {
+      const b = this.bucket(bucket)
+      const old = b.objects.get(key)
+      if (old === undefined) {
+        throw new StorageError('key-not-found', `key ${key} does not exist`, { bucket, key })
+      }
+      this.setObject(b, { ...old, acl })
     })
   }
 

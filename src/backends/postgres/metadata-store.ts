@@ -33,6 +33,7 @@ import type {
   ListUploadsQuery,
   MetadataStore,
   ObjectRecord,
+  StoredAcl,
   ObjectSummary,
   PartRecord,
   UploadRecord,
@@ -508,6 +509,26 @@ export class PgMetadataStore implements MetadataStore {
           bucket,
           key,
         ])
+        if (r.rowCount === 0) {
+          throw new StorageError('key-not-found', `key ${key} does not exist`, { bucket, key })
+        }
+        return { out: undefined, changes: [{ kind: 'object', bucket, key }] }
+      },
+    )
+  }
+
+  setObjectAcl(bucket: string, key: string, acl: StoredAcl): Promise<void> {
+    return this.write(
+      async (c) => {
+        await requireBucketLockKey(c, bucket, key)
+      },
+      async (c) => {
+        // The ACL lives in the `meta` JSON (rows.ts ObjectMeta.a): no schema change for it.
+        const r = await c.query(
+          `UPDATE objects SET meta = jsonb_set(meta::jsonb, '{a}', $1::jsonb)::text
+           WHERE bucket = $2 AND key = $3`,
+          [JSON.stringify(acl), bucket, key],
+        )
         if (r.rowCount === 0) {
           throw new StorageError('key-not-found', `key ${key} does not exist`, { bucket, key })
         }

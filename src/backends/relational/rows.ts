@@ -14,6 +14,7 @@ import type {
   ObjectRecord,
   ObjectSummary,
   PartRecord,
+  StoredAcl,
   StoredChecksum,
   UploadRecord,
 } from '../../storage/metadata-store.js'
@@ -31,6 +32,8 @@ export interface ObjectMeta {
   pc?: string[]
   /** The upload that completed a multipart object (ObjectRecord.uploadId). */
   u?: string
+  /** The ACL (absent = private), kept in `meta` so no schema change was needed for it. */
+  a?: StoredAcl
 }
 
 export function objectMetaOf(o: ObjectRecord): ObjectMeta {
@@ -41,6 +44,7 @@ export function objectMetaOf(o: ObjectRecord): ObjectMeta {
     ...(o.partSizes !== undefined ? { p: [...o.partSizes] } : {}),
     ...(o.partChecksums !== undefined ? { pc: [...o.partChecksums] } : {}),
     ...(o.uploadId !== undefined ? { u: o.uploadId } : {}),
+    ...(o.acl !== undefined ? { a: o.acl } : {}),
   }
 }
 
@@ -51,6 +55,7 @@ export interface UploadMeta {
   t: Record<string, string>
   ca?: ChecksumAlgorithm
   ct?: 'FULL_OBJECT' | 'COMPOSITE'
+  a?: StoredAcl
 }
 
 export function uploadMetaOf(u: UploadRecord): UploadMeta {
@@ -60,6 +65,7 @@ export function uploadMetaOf(u: UploadRecord): UploadMeta {
     t: { ...u.tags },
     ...(u.checksumAlgorithm !== undefined ? { ca: u.checksumAlgorithm } : {}),
     ...(u.checksumType !== undefined ? { ct: u.checksumType } : {}),
+    ...(u.acl !== undefined ? { a: u.acl } : {}),
   }
 }
 
@@ -116,6 +122,7 @@ export function summaryFromRow(r: ObjectRow): ObjectSummary {
     ...(meta.p !== undefined ? { partSizes: meta.p } : {}),
     ...(meta.pc !== undefined ? { partChecksums: meta.pc } : {}),
     ...(meta.u !== undefined ? { uploadId: meta.u } : {}),
+    ...(meta.a !== undefined ? { acl: meta.a } : {}),
   }
 }
 
@@ -143,6 +150,7 @@ export function uploadFromRow(r: UploadRow): UploadRecord {
     initiator: r.initiator,
     ...(meta.ca !== undefined ? { checksumAlgorithm: meta.ca } : {}),
     ...(meta.ct !== undefined ? { checksumType: meta.ct } : {}),
+    ...(meta.a !== undefined ? { acl: meta.a } : {}),
   }
 }
 

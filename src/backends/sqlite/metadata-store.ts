@@ -30,6 +30,7 @@ import type {
   ListUploadsQuery,
   MetadataStore,
   ObjectRecord,
+  StoredAcl,
   ObjectSummary,
   PartRecord,
   UploadRecord,
@@ -376,6 +377,21 @@ export class SqliteMetadataStore implements MetadataStore {
         bucket,
         key,
       )
+      if (r.changes === 0) {
+        throw new StorageError('key-not-found', `key ${key} does not exist`, { bucket, key })
+      }
+      this.publish({ kind: 'object', bucket, key })
+    })
+  }
+
+  setObjectAcl(bucket: string, key: string, acl: StoredAcl): Promise<void> {
+    return this.write(() => {
+      this.requireBucket(bucket)
+      // The ACL lives in the `meta` JSON (rows.ts ObjectMeta.a): no schema change for it.
+      const r = prepare(
+        this.db,
+        "UPDATE objects SET meta = json_set(meta, '$.a', json(?)) WHERE bucket = ? AND key = ?",
+      ).run(JSON.stringify(acl), bucket, key)
       if (r.changes === 0) {
         throw new StorageError('key-not-found', `key ${key} does not exist`, { bucket, key })
       }

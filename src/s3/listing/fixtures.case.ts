@@ -19,6 +19,7 @@ import { ManualClock, randomIds } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
 import { S3Error, toS3Error } from '../errors.js'
+import { loadAccessConfig } from '../bucket-config.js'
 import type {
   AccessRequirement,
   Authorizer,
@@ -119,6 +120,9 @@ export function makeEnv(opts: EnvOptions = {}): TestEnv {
     authz,
     ids: randomIds,
     owner: ownerOf,
+    accessConfig: (name) => loadAccessConfig(meta, name),
+    accountOfCanonicalId: (id) => [ACCOUNT, OTHER_ACCOUNT].find((a) => ownerOf(a).id === id),
+    awsBucketDefaults: false,
     limits: {
       inlineMax: opts.inlineMax ?? 1024,
       maxObjectSize: 5 * 1024 ** 3,

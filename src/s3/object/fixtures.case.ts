@@ -16,6 +16,7 @@ import { MemoryBlobLedger } from '../../backends/memory/blob-ledger.js'
 import { ManualClock, randomIds } from '../../lib/clock.js'
 import { silentLogger } from '../../lib/logger.js'
 import type { BucketRecord } from '../../storage/metadata-store.js'
+import { loadAccessConfig } from '../bucket-config.js'
 import { collectGarbage } from '../../storage/gc.js'
 import { S3Error, toS3Error } from '../errors.js'
 import type {
@@ -101,6 +102,9 @@ export async function makeEnv(limits: Partial<S3Limits> = {}): Promise<TestEnv> 
     ids: randomIds,
     bucket,
     owner: (accountId) => ({ id: accountId.padStart(64, '0'), displayName: `acct-${accountId}` }),
+    accessConfig: (name) => loadAccessConfig(meta, name),
+    accountOfCanonicalId: (id) => (/^0+\d{12}$/.test(id) ? id.slice(-12) : undefined),
+    awsBucketDefaults: false,
     limits: { ...SMALL_LIMITS, ...limits },
     region: 'us-east-1',
     authenticatePostForm: () => Promise.reject(new S3Error('NotImplemented')),

@@ -1,13 +1,13 @@
 /**
  * Request headers that describe an object (PutObject, CopyObject with REPLACE,
  * CreateMultipartUpload) and the response headers GetObject/HeadObject replay. One module so
- * the three writers accept exactly the same set and reject the same unsupported features
- * (server-side encryption, object lock, explicit grants) with NotImplemented instead of
- * silently ignoring them.
+ * the three writers accept exactly the same set (the ACL too: x-amz-acl or x-amz-grant-*, read by
+ * s3/acl.ts) and reject the same unsupported features (server-side encryption, object lock) with
+ * NotImplemented instead of silently ignoring them.
  * @module
  */
 import { dict } from '../../lib/dict.js'
-import { checkCannedAcl } from '../acl.js'
+import { aclRequestOf, type AclRequest } from '../acl.js'
 import { S3Error } from '../errors.js'
 import type { ObjectHeaders, ObjectRecord } from '../../storage/metadata-store.js'
 import { httpDate } from '../xml.js'
@@ -29,9 +29,6 @@ export function rejectUnsupportedHeaders(
   headers: Readonly<Record<string, string | undefined>>,
 ): void {
   for (const name of Object.keys(headers)) {
-    // Grants are ACLs: refused the way an ACL-disabled AWS bucket refuses them (see s3/acl.ts).
-    if (name.startsWith('x-amz-grant-') && headers[name] !== undefined)
-      throw new S3Error('AccessControlListNotSupported')
     if (UNSUPPORTED_PREFIXES.some((p) => name.startsWith(p)) && headers[name] !== undefined) {
       throw new S3Error('NotImplemented', `The header '${name}' is not implemented.`, {
         Header: name,
@@ -118,10 +115,6 @@ export function parseUserMetadata(
   return out
 }
 
-/** x-amz-acl, see s3/acl.ts. Returns the value for condition keys. */
-export const parseCannedAcl = (value: string | undefined): string | undefined =>
-  checkCannedAcl(value)
-
 /** Only STANDARD exists here; any other value → InvalidStorageClass. */
 export function checkStorageClass(value: string | undefined): void {
   if (value !== undefined && value !== 'STANDARD') {
@@ -133,7 +126,8 @@ export function checkStorageClass(value: string | undefined): void {
 export interface ObjectDescription {
   readonly headers: ObjectHeaders
   readonly userMetadata: Record<string, string>
-  readonly acl?: string
+  /** x-amz-acl or x-amz-grant-* (resolved and checked against the bucket by acl-apply.ts). */
+  readonly acl?: AclRequest
 }
 
 export function describeObject(
@@ -142,7 +136,7 @@ export function describeObject(
 ): ObjectDescription {
   rejectUnsupportedHeaders(all)
   checkStorageClass(h('x-amz-storage-class'))
-  const acl = parseCannedAcl(h('x-amz-acl'))
+  const acl = aclRequestOf(h)
   const d = { headers: parseObjectHeaders(h), userMetadata: parseUserMetadata(all) }
   return acl === undefined ? d : { ...d, acl }
 }

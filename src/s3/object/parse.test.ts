@@ -68,7 +68,7 @@ describe('object headers', () => {
       'MetadataTooLarge',
     )
   })
-  it('refuses SSE / object lock / grants, bad ACL and storage class', () => {
+  it('refuses SSE / object lock, bad ACL and storage class; reads ACLs', () => {
     expect(code(() => rejectUnsupportedHeaders({ 'x-amz-server-side-encryption': 'AES256' }))).toBe(
       'NotImplemented',
     )
@@ -78,10 +78,14 @@ describe('object headers', () => {
     const h = (x: Record<string, string>) => () => describeObject((n) => x[n], x)
     expect(code(h({ 'x-amz-acl': 'private' }))).toBe('none')
     expect(code(h({ 'x-amz-acl': 'bucket-owner-full-control' }))).toBe('none')
-    expect(code(h({ 'x-amz-acl': 'public-read' }))).toBe('AccessControlListNotSupported')
-    expect(code(() => rejectUnsupportedHeaders({ 'x-amz-grant-read': 'id=x' }))).toBe(
-      'AccessControlListNotSupported',
-    )
+    expect(code(h({ 'x-amz-acl': 'public-read' }))).toBe('none')
+    expect(describeObject((n) => ({ 'x-amz-acl': 'public-read' })[n], {}).acl).toEqual({
+      kind: 'canned',
+      name: 'public-read',
+    })
+    expect(code(() => rejectUnsupportedHeaders({ 'x-amz-grant-read': 'id=x' }))).toBe('none')
+    expect(code(h({ 'x-amz-grant-read': 'bogus' }))).toBe('InvalidArgument')
+    expect(code(h({ 'x-amz-acl': 'private', 'x-amz-grant-read': 'id="x"' }))).toBe('InvalidRequest')
     expect(code(h({ 'x-amz-acl': 'everyone' }))).toBe('InvalidArgument')
     expect(code(h({ 'x-amz-storage-class': 'STANDARD' }))).toBe('none')
     expect(code(h({ 'x-amz-storage-class': 'GLACIERX' }))).toBe('InvalidStorageClass')

@@ -1,102 +1,94 @@
 /**
- * GetBucketAcl / PutBucketAcl. Buckets are owner-only (BucketOwnerEnforced): access is granted
- * with bucket policies. GetBucketAcl reports the owner's FULL_CONTROL grant (same Owner as
- * ListBuckets); PutBucketAcl accepts exactly that state (`x-amz-acl: private` or a body whose one
- * grant is the owner's FULL_CONTROL) and answers NotImplemented for anything it would otherwise
- * have to ignore.
+ * GetBucketAcl / PutBucketAcl. The ACL is a bucket sub-resource (`acl`, a StoredAcl as JSON; none
+ * = the owner's FULL_CONTROL), cached on every node by BucketConfig and settled on every node
+ * before PutBucketAcl answers (settled-writes.ts), so a grant or a revocation holds on the next
+ * request anywhere. PutBucketAcl takes x-amz-acl, x-amz-grant-* or an AccessControlPolicy body
+ * (headers and a body together are InvalidRequest); with ACLs disabled (BucketOwnerEnforced) only
+ * an ACL granting nothing beyond the owner is accepted and GetBucketAcl shows the owner's grant.
  * @module
  */
 import { bucketArn } from '../bucket-name.js'
-import { checkCannedAcl } from '../acl.js'
+import {
+  aclRequestOf,
+  aclsDisabled,
+  aclConditionKeys,
+  parseAccessControlPolicy,
+  privateAcl,
+  renderAcl,
+  type AclRequest,
+} from '../acl.js'
+import { resolveChecked } from '../acl-apply.js'
 import { S3Error } from '../errors.js'
-import type { Operation, OwnerInfo } from '../operation.js'
+import type { AccessRequirement, Operation, OwnerInfo, S3Env, S3Request } from '../operation.js'
 import { readVerifiedBody } from '../integrity/verify-body.js'
-import { bucketRecordOf, emptyResponse, ownerXml, xmlResponse } from '../responses.js'
-import { child, doc, el, list, parseXml, text, wrap, type XmlNode } from '../xml.js'
+import { bucketRecordOf, emptyResponse, xmlResponse } from '../responses.js'
 
-const XSI = 'http://www.w3.org/2001/XMLSchema-instance'
-const GRANT_HEADERS = [
-  'x-amz-grant-full-control',
-  'x-amz-grant-read',
-  'x-amz-grant-read-acp',
-  'x-amz-grant-write',
-  'x-amz-grant-write-acp',
-]
+export const ACL_MAX_BODY = 64 * 1024
 
-export function renderOwnerOnlyAcl(owner: OwnerInfo): string {
-  const grantee = wrap(
-    'Grantee',
-    el('ID', owner.id) + el('DisplayName', owner.displayName),
-    ` xmlns:xsi="${XSI}" xsi:type="CanonicalUser"`,
-  )
-  return doc(
-    'AccessControlPolicy',
-    ownerXml(owner) +
-      wrap('AccessControlList', wrap('Grant', grantee + el('Permission', 'FULL_CONTROL'))),
-  )
+export function aclRequirement(
+  req: S3Request,
+  action: string,
+  resource: string,
+): AccessRequirement {
+  const context = aclConditionKeys((n) => req.header(n))
+  return Object.keys(context).length === 0 ? { action, resource } : { action, resource, context }
 }
 
-/** True when the AccessControlPolicy body grants exactly FULL_CONTROL to the owner and nothing else. */
-export function isOwnerOnlyAcl(xml: string, owner: OwnerInfo): boolean {
-  const root = parseXml(xml)
-  const acp = root['AccessControlPolicy']
-  if (acp === undefined || typeof acp !== 'object' || Array.isArray(acp))
-    throw new S3Error('MalformedXML')
-  const acl = child(acp, 'AccessControlList')
-  const grants = acl === undefined || typeof acl === 'string' ? [] : list(child(acl, 'Grant'))
-  if (grants.length !== 1) return false
-  const g = grants[0] as XmlNode
-  const grantee = child(g, 'Grantee')
-  if (grantee === undefined || typeof grantee !== 'object') throw new S3Error('MalformedXML')
-  if (child(grantee, 'URI') !== undefined || child(grantee, 'EmailAddress') !== undefined)
-    return false
-  return (
-    text(child(grantee, 'ID'))?.trim() === owner.id &&
-    text(child(g, 'Permission'))?.trim() === 'FULL_CONTROL'
-  )
+/**
+ * The ACL a Put*Acl request states: its headers, or its AccessControlPolicy body (whose Owner, if
+ * given, must be the resource's owner). Neither → MalformedXML; both → InvalidRequest.
+ */
+export async function requestedAcl(req: S3Request, owner: OwnerInfo): Promise<AclRequest> {
+  const fromHeaders = aclRequestOf((n) => req.header(n))
+  const body = await readVerifiedBody(req, { maxBytes: ACL_MAX_BODY, requireChecksum: false })
+  if (fromHeaders !== undefined) {
+    if (body.trim() !== '')
+      throw new S3Error(
+        'InvalidRequest',
+        'Specifying both an AccessControlPolicy body and ACL headers is not allowed',
+      )
+    return fromHeaders
+  }
+  if (body.trim() === '') throw new S3Error('MalformedXML')
+  const parsed = parseAccessControlPolicy(body)
+  if (parsed.ownerId !== undefined && parsed.ownerId !== owner.id)
+    throw new S3Error(
+      'AccessDenied',
+      'Access Denied: the Owner of an AccessControlPolicy must be the resource owner',
+    )
+  return parsed.request
 }
 
 export const getBucketAcl: Operation = {
   name: 'GetBucketAcl',
   target: 'bucket',
   authorize: (req) => [{ action: 's3:GetBucketAcl', resource: bucketArn(req.bucket ?? '') }],
-  handle(req, env) {
+  async handle(req, env) {
     const b = bucketRecordOf(req)
-    return Promise.resolve(xmlResponse(renderOwnerOnlyAcl(env.owner(b.accountId))))
+    const config = await env.accessConfig(b.name)
+    const acl =
+      aclsDisabled(config) || config.acl === undefined ? privateAcl(b.accountId) : config.acl
+    return xmlResponse(renderAcl(acl, env.owner(b.accountId), ownerOf(env)))
   },
+}
+
+export function ownerOf(env: S3Env): (accountId: string) => OwnerInfo {
+  return (accountId) => env.owner(accountId)
 }
 
 export const putBucketAcl: Operation = {
   name: 'PutBucketAcl',
   target: 'bucket',
-  authorize(req) {
-    const acl = req.header('x-amz-acl')
-    return [
-      {
-        action: 's3:PutBucketAcl',
-        resource: bucketArn(req.bucket ?? ''),
-        ...(acl !== undefined ? { context: { 's3:x-amz-acl': acl } } : {}),
-      },
-    ]
-  },
+  authorize: (req) => [aclRequirement(req, 's3:PutBucketAcl', bucketArn(req.bucket ?? ''))],
   async handle(req, env) {
     const b = bucketRecordOf(req)
-    const owner = env.owner(b.accountId)
-    for (const h of GRANT_HEADERS)
-      if (req.header(h) !== undefined) throw new S3Error('AccessControlListNotSupported')
-    const acl = req.header('x-amz-acl')
-    const body = await readVerifiedBody(req, { maxBytes: 64 * 1024, requireChecksum: false })
-    if (acl !== undefined) {
-      if (body.trim() !== '')
-        throw new S3Error(
-          'InvalidRequest',
-          'Specifying both Canned ACLs and Header Grants is not allowed',
-        )
-      checkCannedAcl(acl)
-      return emptyResponse(200)
-    }
-    if (body.trim() === '') throw new S3Error('MalformedXML')
-    if (!isOwnerOnlyAcl(body, owner)) throw new S3Error('AccessControlListNotSupported')
+    const request = await requestedAcl(req, env.owner(b.accountId))
+    const acl = await resolveChecked(request, b, env)
+    await env.meta.setBucketSubresource(
+      b.name,
+      'acl',
+      acl === undefined ? null : JSON.stringify(acl),
+    )
     return emptyResponse(200)
   },
 }

@@ -3,7 +3,9 @@
  * is stored is what the engine will evaluate), every Resource must be this bucket or inside it
  * (AWS: "Policy has invalid resource"; the engine's check also admits `*` and trailing-wildcard
  * patterns that cover the bucket), and the document is stored exactly as sent because
- * GetBucketPolicy returns it verbatim. Caches learn of it from the store's ChangeFeed.
+ * GetBucketPolicy returns it verbatim. Caches learn of it from the store's ChangeFeed. A public
+ * policy (public-policy.ts) is refused with AccessDenied while the bucket's public access block
+ * has BlockPublicPolicy, as on AWS.
  * @module
  */
 import { bucketArn } from '../bucket-name.js'
@@ -13,6 +15,7 @@ import { readVerifiedBody } from '../integrity/verify-body.js'
 import { bucketRecordOf, emptyResponse } from '../responses.js'
 import { checkBucketPolicyResources, parsePolicy } from '../../policy/document.js'
 import { PolicyError } from '../../policy/types.js'
+import { isPublicPolicy } from '../public-policy.js'
 
 export const MAX_POLICY_BYTES = 20 * 1024
 
@@ -64,6 +67,14 @@ export const putBucketPolicy: Operation = {
       tooLarge: () => new S3Error('MalformedPolicy', 'Policies must be less than 20 KB'),
     })
     validateBucketPolicy(json, b.name)
+    if (
+      (await env.accessConfig(b.name)).publicAccessBlock?.BlockPublicPolicy === true &&
+      isPublicPolicy(json)
+    )
+      throw new S3Error(
+        'AccessDenied',
+        'Access Denied: the bucket has BlockPublicPolicy set in its public access block, which refuses public bucket policies',
+      )
     await env.meta.setBucketSubresource(b.name, 'policy', json)
     return emptyResponse(204)
   },

@@ -163,8 +163,24 @@ describe('CreateBucket', () => {
           bucket: 'pk2',
           headers: { 'x-amz-acl': 'public-read' },
         })
+      ).status,
+    ).toBe(200)
+    expect(JSON.parse((await t.meta.getBucketSubresource('pk2', 'acl')) ?? '')).toEqual({
+      grants: [
+        { account: ACCOUNT, permission: 'FULL_CONTROL' },
+        { group: 'http://acs.amazonaws.com/groups/global/AllUsers', permission: 'READ' },
+      ],
+    })
+    expect(
+      (
+        await run(createBucket, t, {
+          method: 'PUT',
+          bucket: 'pk2b',
+          headers: { 'x-amz-acl': 'public-read', 'x-amz-object-ownership': 'BucketOwnerEnforced' },
+        })
       ).error?.code,
-    ).toBe('AccessControlListNotSupported')
+    ).toBe('InvalidBucketAclWithObjectOwnership')
+    expect(await t.meta.getBucket('pk2b')).toBeUndefined()
     expect(
       (
         await run(createBucket, t, {
@@ -182,7 +198,7 @@ describe('CreateBucket', () => {
           headers: { 'x-amz-grant-read': 'id=x' },
         })
       ).error?.code,
-    ).toBe('AccessControlListNotSupported')
+    ).toBe('InvalidArgument')
     expect(
       (
         await run(createBucket, t, {
@@ -321,7 +337,7 @@ describe('versioning and ACL', () => {
       's3:PutBucketVersioning',
     )
   })
-  it('acl: owner FULL_CONTROL; put private ok, public AccessControlListNotSupported', async () => {
+  it('acl: owner FULL_CONTROL by default; canned, header and body ACLs stored and shown; BucketOwnerEnforced refuses public ones', async () => {
     await createTestBucket(t, 'acl1')
     const g = parse((await run(getBucketAcl, t, { bucket: 'acl1' })).body)['AccessControlPolicy']
     const o = ownerOf(ACCOUNT)
@@ -345,8 +361,50 @@ describe('versioning and ACL', () => {
           bucket: 'acl1',
           headers: { 'x-amz-acl': 'public-read' },
         })
+      ).status,
+    ).toBe(200)
+    const pub = parse((await run(getBucketAcl, t, { bucket: 'acl1' })).body)['AccessControlPolicy']
+    expect(pub['AccessControlList']['Grant']).toEqual([
+      {
+        Grantee: {
+          ID: o.id,
+          DisplayName: o.displayName,
+          '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
+          '@_xsi:type': 'CanonicalUser',
+        },
+        Permission: 'FULL_CONTROL',
+      },
+      {
+        Grantee: {
+          URI: 'http://acs.amazonaws.com/groups/global/AllUsers',
+          '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance',
+          '@_xsi:type': 'Group',
+        },
+        Permission: 'READ',
+      },
+    ])
+    const other = ownerOf(OTHER_ACCOUNT)
+    expect(
+      (
+        await run(putBucketAcl, t, {
+          method: 'PUT',
+          bucket: 'acl1',
+          headers: { 'x-amz-grant-read': `id="${other.id}"` },
+        })
+      ).status,
+    ).toBe(200)
+    expect(JSON.parse((await t.meta.getBucketSubresource('acl1', 'acl')) ?? '')).toEqual({
+      grants: [{ account: OTHER_ACCOUNT, permission: 'READ' }],
+    })
+    expect(
+      (
+        await run(putBucketAcl, t, {
+          method: 'PUT',
+          bucket: 'acl1',
+          headers: { 'x-amz-grant-read': 'emailAddress="a@b.c"' },
+        })
       ).error?.code,
-    ).toBe('AccessControlListNotSupported')
+    ).toBe('UnresolvableGrantByEmailAddress')
     const ownerOnly = `<AccessControlPolicy><Owner><ID>${o.id}</ID></Owner><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>${o.id}</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>`
     expect(
       (await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', body: ownerOnly })).status,
@@ -356,8 +414,29 @@ describe('versioning and ACL', () => {
       '<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList>',
     )
     expect(
+      (
+        await run(putBucketAcl, t, {
+          method: 'PUT',
+          bucket: 'acl1',
+          body: publicRead,
+          headers: { 'x-amz-acl': 'private' },
+        })
+      ).error?.code,
+    ).toBe('InvalidRequest')
+    expect(
+      (await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', body: publicRead })).status,
+    ).toBe(200)
+    expect(
+      JSON.parse((await t.meta.getBucketSubresource('acl1', 'acl')) ?? '').grants,
+    ).toHaveLength(2)
+    // Disabling ACLs needs an owner-only ACL first (AWS: InvalidBucketAclWithObjectOwnership).
+    await t.meta.setBucketSubresource('acl1', 'ownership', 'BucketOwnerEnforced')
+    expect(
       (await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', body: publicRead })).error?.code,
     ).toBe('AccessControlListNotSupported')
+    expect(
+      (await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', body: ownerOnly })).status,
+    ).toBe(200)
     expect(
       (await run(putBucketAcl, t, { method: 'PUT', bucket: 'acl1', body: '<x' })).error?.code,
     ).toBe('MalformedXML')

@@ -186,6 +186,7 @@ export const completeMultipartUpload: Operation = {
       uploadId: upload.uploadId,
       ownerAccountId: upload.ownerAccountId,
       ...(checksum === undefined ? {} : { checksum }),
+      ...(upload.acl === undefined ? {} : { acl: upload.acl }),
     }
     // The store decides If-Match / If-None-Match atomically with the completion.
     await commitRemoval(commitIo(req, env), async () => {

@@ -19,6 +19,7 @@ import { writeConditionError } from '../object/conditional.js'
 import { loadCopySource } from '../object/copy.js'
 import { copySourceConditionValue, parseCopySource } from '../object/copy-source.js'
 import { describeObject } from '../object/headers.js'
+import { objectAclFromRequest } from '../acl-apply.js'
 import {
   checksumElementName,
   checksumResponseHeaders,
@@ -28,7 +29,12 @@ import {
 } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
 import { doc, el, isoDate } from '../xml.js'
-import { ifMatchReadRequirement, objectCreationContext, putRequirement } from './put-object.js'
+import {
+  aclWriteRequirement,
+  ifMatchReadRequirement,
+  objectCreationContext,
+  putRequirement,
+} from './put-object.js'
 
 export type Directive = 'COPY' | 'REPLACE'
 
@@ -63,6 +69,7 @@ export const copyObject: Operation = {
   target: 'object',
   authorize: (req) => [
     putRequirement(req, { ...copyContext(req), ...objectCreationContext(req, true) }),
+    ...aclWriteRequirement(req),
     ...ifMatchReadRequirement(req),
   ],
   async handle(req, env) {
@@ -79,6 +86,8 @@ export const copyObject: Operation = {
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const requestTags = parseTaggingHeader(req.header('x-amz-tagging'))
     const algorithmHeader = requireChecksumAlgorithm(req.header('x-amz-checksum-algorithm'))
+    // The copy gets the request's ACL (or the default), never the source's, as on AWS.
+    const acl = await objectAclFromRequest(desc.acl, bucket, env)
     const { src, object: source } = await loadCopySource(req, env)
     if (src.bucket === bucket.name && src.key === key && metadataDirective === 'COPY') {
       throw new S3Error('InvalidRequest', SELF_COPY)
@@ -122,6 +131,7 @@ export const copyObject: Operation = {
           body: w.body,
           ownerAccountId: bucket.accountId,
           ...(checksum === undefined ? {} : { checksum }),
+          ...(acl === undefined ? {} : { acl }),
         }
         const { replaced } = await env.meta.putObject(record, conditions).catch((e: unknown) => {
           throw writeConditionError(e, key, true)

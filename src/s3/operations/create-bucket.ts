@@ -5,14 +5,28 @@
  * one's own bucket in us-east-1 answers 200 and changes nothing, as AWS's us-east-1 does. A
  * bucket takes the region its LocationConstraint names, unless the operator pinned `--region`:
  * then another region is refused like AWS does.
- * ACLs other than owner-only are not implemented (bucket policies grant access instead), so they
- * are refused rather than silently ignored. Names that collide with the server's own paths
+ * x-amz-acl / x-amz-grant-* set the bucket's ACL and x-amz-object-ownership its Object Ownership
+ * (an ACL granting beyond the owner with BucketOwnerEnforced is InvalidBucketAclWithObjectOwnership,
+ * as on AWS). With --aws-bucket-defaults a new bucket starts as AWS's have since April 2023:
+ * BucketOwnerEnforced unless the request names another ownership, and every public access block
+ * flag set. The settings are written right after the bucket (the store has no one call for both).
+ * Names that collide with the server's own paths
  * (`health`, `api`, …) are refused with InvalidBucketName (bucket-name.ts says why).
  * @module
  */
 import { principalAccountId } from '../../auth/principal.js'
 import { bucketArn, refuseReservedBucketName, validateBucketName } from '../bucket-name.js'
-import { checkCannedAcl } from '../acl.js'
+import {
+  aclConditionKeys,
+  aclRequestOf,
+  checkAclAllowed,
+  FULL_PUBLIC_ACCESS_BLOCK,
+  grantsOnlyTo,
+  OBJECT_OWNERSHIPS,
+  resolveAcl,
+  type BucketAccessConfig,
+} from '../acl.js'
+import { isDefaultAcl } from '../acl-apply.js'
 import { S3Error } from '../errors.js'
 import { StorageError } from '../../storage/errors.js'
 import type { AccessRequirement, Operation, S3Env, S3Request } from '../operation.js'
@@ -21,31 +35,18 @@ import { child, parseXml, readBoundedText, text } from '../xml.js'
 
 const REGION_SHAPE = /^(?:[a-z]{2}(?:-[a-z]+)+-\d+|EU)$/
 
-/** Refuse ACL/ownership/lock headers we would otherwise have to ignore. */
-export function checkCreateHeaders(
-  header: (n: string) => string | undefined,
-  grantNames: readonly string[],
-): void {
-  checkCannedAcl(header('x-amz-acl'))
-  for (const g of grantNames)
-    if (header(g) !== undefined) throw new S3Error('AccessControlListNotSupported')
+/** Refuse the lock header we would otherwise have to ignore; validate x-amz-object-ownership. */
+export function checkCreateHeaders(header: (n: string) => string | undefined): string | undefined {
   if ((header('x-amz-bucket-object-lock-enabled') ?? '').toLowerCase() === 'true')
     throw new S3Error('NotImplemented', 'Object Lock is not implemented.')
   const ownership = header('x-amz-object-ownership')
-  if (ownership !== undefined && ownership !== 'BucketOwnerEnforced')
-    throw new S3Error(
-      'NotImplemented',
-      `Object ownership '${ownership}' is not implemented; buckets are BucketOwnerEnforced.`,
-    )
+  if (ownership !== undefined && !OBJECT_OWNERSHIPS.has(ownership))
+    throw new S3Error('InvalidArgument', 'Invalid x-amz-object-ownership header', {
+      ArgumentName: 'x-amz-object-ownership',
+      ArgumentValue: ownership,
+    })
+  return ownership
 }
-
-const GRANTS = [
-  'x-amz-grant-full-control',
-  'x-amz-grant-read',
-  'x-amz-grant-read-acp',
-  'x-amz-grant-write',
-  'x-amz-grant-write-acp',
-]
 
 /**
  * The region a new bucket goes to. Pinned (`--region`), a LocationConstraint must name the
@@ -112,9 +113,7 @@ export const createBucket: Operation = {
   name: 'CreateBucket',
   target: 'new-bucket',
   authorize(req) {
-    const context: Record<string, string> = {}
-    const acl = req.header('x-amz-acl')
-    if (acl !== undefined) context['s3:x-amz-acl'] = acl
+    const context: Record<string, string> = aclConditionKeys((n) => req.header(n))
     const ownership = req.header('x-amz-object-ownership')
     if (ownership !== undefined) context['s3:x-amz-object-ownership'] = ownership
     const need: AccessRequirement = {
@@ -131,7 +130,25 @@ export const createBucket: Operation = {
     const accountId = principalAccountId(req.principal)
     if (accountId === undefined)
       throw new S3Error('AccessDenied', 'Anonymous users cannot create buckets.')
-    checkCreateHeaders((n) => req.header(n), GRANTS)
+    const h = (n: string): string | undefined => req.header(n)
+    const ownership =
+      checkCreateHeaders(h) ?? (env.awsBucketDefaults ? 'BucketOwnerEnforced' : undefined)
+    const request = aclRequestOf(h)
+    const acl =
+      request === undefined
+        ? undefined
+        : resolveAcl(request, {
+            owner: accountId,
+            bucketOwner: accountId,
+            accountOfCanonicalId: (id) => env.accountOfCanonicalId(id),
+          })
+    if (acl !== undefined && ownership === 'BucketOwnerEnforced' && !grantsOnlyTo(acl, accountId))
+      throw new S3Error('InvalidBucketAclWithObjectOwnership')
+    const config: BucketAccessConfig = {
+      ...(ownership !== undefined ? { ownership } : {}),
+      ...(env.awsBucketDefaults ? { publicAccessBlock: FULL_PUBLIC_ACCESS_BLOCK } : {}),
+    }
+    if (acl !== undefined) checkAclAllowed(acl, config, accountId)
     const region = bucketRegion(
       await readLocationConstraint(req),
       env.region,
@@ -141,7 +158,17 @@ export const createBucket: Operation = {
       await env.meta.createBucket({ name, accountId, createdAt: req.ctx.clock.now(), region })
     } catch (err) {
       if (!(await recreatedOwnBucket(err, env.meta, name, accountId, region))) throw err
+      return emptyResponse(200, { location: `/${name}` }) // changes nothing
     }
+    if (config.publicAccessBlock !== undefined)
+      await env.meta.setBucketSubresource(
+        name,
+        'public-access-block',
+        JSON.stringify(config.publicAccessBlock),
+      )
+    if (ownership !== undefined) await env.meta.setBucketSubresource(name, 'ownership', ownership)
+    if (acl !== undefined && ownership !== 'BucketOwnerEnforced' && !isDefaultAcl(acl, accountId))
+      await env.meta.setBucketSubresource(name, 'acl', JSON.stringify(acl))
     return emptyResponse(200, { location: `/${name}` })
   },
 }

@@ -10,10 +10,11 @@ import { S3Error } from '../errors.js'
 import type { Operation } from '../operation.js'
 import { bucketOf, keyOf } from '../object/access.js'
 import { describeObject } from '../object/headers.js'
+import { objectAclFromRequest } from '../acl-apply.js'
 import { requireChecksumAlgorithm } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
 import { doc, el } from '../xml.js'
-import { objectCreationContext, putRequirement } from './put-object.js'
+import { aclWriteRequirement, objectCreationContext, putRequirement } from './put-object.js'
 
 type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE'
 
@@ -59,12 +60,17 @@ export function parseUploadChecksum(
 export const createMultipartUpload: Operation = {
   name: 'CreateMultipartUpload',
   target: 'object',
-  authorize: (req) => [putRequirement(req, objectCreationContext(req, false))],
+  authorize: (req) => [
+    putRequirement(req, objectCreationContext(req, false)),
+    ...aclWriteRequirement(req),
+  ],
   async handle(req, env) {
     const bucket = bucketOf(req)
     const key = keyOf(req)
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
+    // Checked now (a refused ACL refuses the upload), applied to the object at completion.
+    const acl = await objectAclFromRequest(desc.acl, bucket, env)
     const cs = parseUploadChecksum(
       req.header('x-amz-checksum-algorithm'),
       req.header('x-amz-checksum-type'),
@@ -81,6 +87,7 @@ export const createMultipartUpload: Operation = {
       initiator: principalArn(req.principal),
       ...(cs.algorithm === undefined ? {} : { checksumAlgorithm: cs.algorithm }),
       ...(cs.type === undefined ? {} : { checksumType: cs.type }),
+      ...(acl === undefined ? {} : { acl }),
     }
     await env.meta.createUpload(upload)
     const headers: Record<string, string> = { 'content-type': 'application/xml' }

@@ -216,7 +216,7 @@ describe('PutObject / GetObject / HeadObject', () => {
       key: 'a/b',
       headers: { 'x-amz-tagging': 'p=1&q=2', 'x-amz-acl': 'private' },
     }
-    const [need] = putObject.authorize(
+    const [need, aclNeed, ...rest] = putObject.authorize(
       // fakeRequest is only a shape here
       {
         ...({} as object),
@@ -236,6 +236,13 @@ describe('PutObject / GetObject / HeadObject', () => {
         's3:ObjectCreationOperation': 'true',
       },
     })
+    // Setting an ACL also needs s3:PutObjectAcl, as on AWS.
+    expect(aclNeed).toEqual({
+      action: 's3:PutObjectAcl',
+      resource: 'arn:aws:s3:::bkt/a/b',
+      context: { 's3:x-amz-acl': 'private' },
+    })
+    expect(rest).toEqual([])
   })
 
   it('NoSuchKey for a missing object (GET and HEAD)', async () => {
@@ -667,7 +674,7 @@ describe('object tagging and ACL', () => {
     ).toBe('NoSuchKey')
   })
 
-  it('ACL: owner FULL_CONTROL; private accepted; anything else AccessControlListNotSupported', async () => {
+  it('ACL: owner FULL_CONTROL by default; public ACLs stored and shown; refused with ACLs disabled', async () => {
     await put('a', 'x')
     const xml = (await bodyOf(await run(getObjectAcl, env, { key: 'a' }))).toString()
     const owner = env.owner(env.bucket.accountId)
@@ -688,19 +695,35 @@ describe('object tagging and ACL', () => {
     expect((await run(putObjectAcl, env, { method: 'PUT', key: 'a', body: xml })).status).toBe(200)
     expect(
       (
-        await runError(putObjectAcl, env, {
+        await run(putObjectAcl, env, {
           method: 'PUT',
           key: 'a',
           headers: { 'x-amz-acl': 'public-read' },
         })
-      ).code,
-    ).toBe('AccessControlListNotSupported')
+      ).status,
+    ).toBe(200)
+    expect((await env.meta.getObject('bkt', 'a'))?.acl?.grants).toHaveLength(2)
+    const shown = (await bodyOf(await run(getObjectAcl, env, { key: 'a' }))).toString()
+    expect(shown).toContain(
+      '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission>',
+    )
+    // Back to private with the body form.
+    expect((await run(putObjectAcl, env, { method: 'PUT', key: 'a', body: xml })).status).toBe(200)
+    expect((await env.meta.getObject('bkt', 'a'))?.acl?.grants).toHaveLength(1)
     const wider = xml.replace(
       '</AccessControlList>',
       '<Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList>',
     )
+    expect((await run(putObjectAcl, env, { method: 'PUT', key: 'a', body: wider })).status).toBe(
+      200,
+    )
+    await env.meta.setBucketSubresource('bkt', 'ownership', 'BucketOwnerEnforced')
     expect((await runError(putObjectAcl, env, { method: 'PUT', key: 'a', body: wider })).code).toBe(
       'AccessControlListNotSupported',
+    )
+    // With ACLs disabled the stored public grant is neither shown nor honoured.
+    expect((await bodyOf(await run(getObjectAcl, env, { key: 'a' }))).toString()).not.toContain(
+      'AllUsers',
     )
     expect((await runError(getObjectAcl, env, { key: 'none' })).code).toBe('NoSuchKey')
   })

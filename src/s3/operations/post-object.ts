@@ -42,6 +42,7 @@ import { checkObjectKey } from '../object-key.js'
 import type { SelfAuthorizingOperation, S3Env, S3Request, S3Response } from '../operation.js'
 import { bucketRecordOf } from '../responses.js'
 import { describeObject } from '../object/headers.js'
+import { objectAclFromRequest } from '../acl-apply.js'
 import { commitIo } from '../object/ingest.js'
 import { parseTaggingXml, type TagSet } from '../object/tags.js'
 import { el, parseXml, XML_DECL } from '../xml.js'
@@ -348,7 +349,7 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
   const expected = formChecksum(fields)
   // 4. s3:PutObject for that principal
   const context: Record<string, string | string[]> = {}
-  if (desc.acl !== undefined) context['s3:x-amz-acl'] = desc.acl
+  if (desc.acl?.kind === 'canned') context['s3:x-amz-acl'] = desc.acl.name
   const tagKeys = Object.keys(tags)
   if (tagKeys.length > 0) {
     context['s3:RequestObjectTagKeys'] = tagKeys
@@ -359,6 +360,18 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
     { action: 's3:PutObject', resource: bucketArn(bucket.name, key), context },
     bucket,
   )
+  // Setting an ACL also needs s3:PutObjectAcl (put-object.ts aclWriteRequirement).
+  if (desc.acl !== undefined)
+    await env.authz.require(
+      { ...req, principal },
+      {
+        action: 's3:PutObjectAcl',
+        resource: bucketArn(bucket.name, key),
+        ...(desc.acl.kind === 'canned' ? { context: { 's3:x-amz-acl': desc.acl.name } } : {}),
+      },
+      bucket,
+    )
+  const acl = await objectAclFromRequest(desc.acl, bucket, env)
   // 5. the bytes, 6. commit
   const io = commitIo(req, env)
   let checksum: StoredChecksum | undefined
@@ -394,6 +407,7 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
         tags,
         body: w.body,
         ownerAccountId: bucket.accountId,
+        ...(acl === undefined ? {} : { acl }),
       }
       const { replaced } = await env.meta.putObject(record)
       return { result: undefined, freed: [replaced] }

@@ -13,10 +13,12 @@ import type { AccessRequirement, Operation, S3Request } from '../operation.js'
 import { bucketOf, enforceWriteConditions, keyOf, requestObjectArn } from '../object/access.js'
 import { writeConditionError } from '../object/conditional.js'
 import { describeObject } from '../object/headers.js'
+import { objectAclFromRequest } from '../acl-apply.js'
+import { aclConditionKeys } from '../acl.js'
 import { checksumResponseHeaders, commitIo, ingestRequestBody } from '../object/ingest.js'
 import { parseTaggingHeader, requestTagContext } from '../object/tags.js'
 
-/** Condition keys of a write that carries x-amz-tagging / x-amz-acl (pure; bad values ignored here). */
+/** Condition keys of a write that carries x-amz-tagging / x-amz-acl / x-amz-grant-* (pure; bad values ignored here). */
 export function writeContext(req: S3Request): Record<string, string | string[]> {
   let ctx: Record<string, string | string[]> = {}
   try {
@@ -24,9 +26,7 @@ export function writeContext(req: S3Request): Record<string, string | string[]> 
   } catch {
     // invalid tagging is reported by handle(); authorize must stay total
   }
-  const acl = req.header('x-amz-acl')
-  if (acl !== undefined) ctx['s3:x-amz-acl'] = acl
-  return ctx
+  return { ...ctx, ...aclConditionKeys((n) => req.header(n)) }
 }
 
 /**
@@ -56,6 +56,17 @@ export function ifMatchReadRequirement(req: S3Request): AccessRequirement[] {
     : [{ action: 's3:GetObject', resource: requestObjectArn(req) }]
 }
 
+/**
+ * A write that sets an ACL (x-amz-acl, x-amz-grant-*) also needs s3:PutObjectAcl, as on AWS: a
+ * principal allowed to upload but not to change ACLs cannot publish what it uploads.
+ */
+export function aclWriteRequirement(req: S3Request): AccessRequirement[] {
+  const context = aclConditionKeys((n) => req.header(n))
+  return Object.keys(context).length === 0
+    ? []
+    : [{ action: 's3:PutObjectAcl', resource: requestObjectArn(req), context }]
+}
+
 export function putRequirement(
   req: S3Request,
   extra: Record<string, string | string[]> = {},
@@ -71,6 +82,7 @@ export const putObject: Operation = {
   target: 'object',
   authorize: (req) => [
     putRequirement(req, objectCreationContext(req, true)),
+    ...aclWriteRequirement(req),
     ...ifMatchReadRequirement(req),
   ],
   async handle(req, env) {
@@ -78,6 +90,7 @@ export const putObject: Operation = {
     const key = keyOf(req)
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
+    const acl = await objectAclFromRequest(desc.acl, bucket, env)
     const conditions = await enforceWriteConditions(req, env, bucket.name, key)
     const io = commitIo(req, env)
     const { written: w, result: stored } = await commitWrite(io, {
@@ -95,6 +108,7 @@ export const putObject: Operation = {
           body: w.body,
           ownerAccountId: bucket.accountId,
           ...(w.checksum === undefined ? {} : { checksum: w.checksum }),
+          ...(acl === undefined ? {} : { acl }),
         }
         // The store decides If-Match / If-None-Match atomically with the write; they held at
         // the early check, so a refusal now is a writer that committed meanwhile (409).
