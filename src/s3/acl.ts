@@ -20,7 +20,13 @@
  */
 import type { AclPermission, StoredAcl, StoredGrant } from '../storage/metadata-store.js'
 import { S3Error } from './errors.js'
-import type { OwnerInfo } from './operation.js'
+
+/** An account as S3 shows it: its canonical id and display name. */
+export interface OwnerInfo {
+  /** 64-hex canonical user id. */
+  readonly id: string
+  readonly displayName: string
+}
 import { child, doc, el, list, parseXml, text, wrap, type XmlNode, type XmlValue } from './xml.js'
 
 export const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers'

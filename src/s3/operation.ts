@@ -12,7 +12,7 @@ import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import type { IdSource } from '../lib/clock.js'
 import type { LifecycleObject } from './lifecycle.js'
-import type { BucketAccessConfig } from './acl.js'
+import type { BucketAccessConfig, OwnerInfo } from './acl.js'
 
 export interface S3Request {
   readonly raw: RawRequest
@@ -67,11 +67,8 @@ export interface Authorizer {
   allows(req: S3Request, need: AccessRequirement, bucket: BucketRecord): Promise<boolean>
 }
 
-export interface OwnerInfo {
-  /** 64-hex canonical user id. */
-  readonly id: string
-  readonly displayName: string
-}
+/** The owner shown in listings and ACLs (defined beside the ACL code, which renders it too). */
+export type { OwnerInfo } from './acl.js'
 
 /** Everything an operation may use; no process globals. */
 export interface S3Env {
