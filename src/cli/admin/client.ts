@@ -136,7 +136,7 @@ export function endpointOf(value: string): string {
  * is a short-lived CLI talking to one endpoint, so the process-wide setting is equivalent.
  * NODE_EXTRA_CA_CERTS is the better answer and works without this.
  */
-function allowInsecureTls(): void {
+export function allowInsecureTls(): void {
   process.env['NODE_TLS_REJECT_UNAUTHORIZED'] = '0'
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { EXIT, UsageError } from './args.js'
-import { CliError, type Io } from './client.js'
+import { allowInsecureTls, CliError, type Io } from './client.js'
 import { allowlist, customers, CUSTOMERS_USAGE, masterKey } from './customers.js'
 import { login, LOGIN_USAGE, logout } from './login.js'
 import { MASTER_KEY_ID_USAGE, masterKeyId } from './offline.js'
@@ -23,8 +23,9 @@ ${SESSIONS_USAGE}
 ${MASTER_KEY_ID_USAGE}
   admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)
   admin audit                            not implemented yet (exit 2)
-  --json prints the server's JSON (for scripts); tables otherwise. --insecure (at login) skips
-  TLS certificate checks; NODE_EXTRA_CA_CERTS=FILE trusts a self-signed certificate instead.
+  --json prints the server's JSON (for scripts); tables otherwise. --insecure skips TLS
+  certificate checks (given at login, for every command of that login); NODE_EXTRA_CA_CERTS=FILE
+  trusts a self-signed certificate instead.
   The token is kept in $XDG_CONFIG_HOME/latchkey/token (else ~/.config/latchkey/token), mode 0600.
   exit codes: 0 ok; 1 the server refused (its error code and message are printed) or an offline
   command failed; 2 usage error; 3 not logged in, token expired or refused, or a token file
@@ -74,6 +75,8 @@ export async function runAdmin(argv: readonly string[], io: Io = processIo()): P
     return argv.length === 0 ? EXIT.usage : EXIT.ok
   }
   let name = argv[0] ?? ''
+  // Login stores --insecure for the later commands; given to any other command, it holds for it.
+  if (argv.includes('--insecure')) allowInsecureTls()
   try {
     const r = route(argv)
     name = r.name
