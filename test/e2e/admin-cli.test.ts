@@ -6,7 +6,7 @@
  * scripts rely on: 1 the server refused, 2 usage, 3 not logged in, 4 server unreachable. Every
  * command's output is kept and checked at the end for the token and the password.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import {
   chmodSync,
   existsSync,
@@ -61,6 +61,15 @@ const json = async (args: string[]): Promise<any> => {
 
 const tokenFile = (): string => join(config, 'latchkey', 'token')
 
+const HAS_SCRIPT = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
+
 beforeAll(async () => {
   config = mkdtempSync(join(tmpdir(), 'latchkey-cli-config-'))
   server = await startServer({ keepDataDir: true })
@@ -110,6 +119,47 @@ describe('latchkey admin against a running server', () => {
     expect(statSync(tokenFile()).mode & 0o777).toBe(0o600)
     expect(statSync(join(config, 'latchkey')).mode & 0o777).toBe(0o700)
   })
+
+  it.skipIf(!HAS_SCRIPT)(
+    'on a terminal, login asks the password without echoing it (needs util-linux script)',
+    async () => {
+      const cfg = mkdtempSync(join(tmpdir(), 'latchkey-cli-tty-'))
+      try {
+        // script(1) gives the CLI a pseudo-terminal; the password is typed once the prompt shows.
+        const p = spawn(
+          'script',
+          [
+            '-qec',
+            `${process.execPath} ${MAIN} admin login --endpoint ${server.endpoint}`,
+            '/dev/null',
+          ],
+          {
+            env: { ...process.env, XDG_CONFIG_HOME: cfg },
+            stdio: ['pipe', 'pipe', 'pipe'],
+          },
+        )
+        let screen = ''
+        const typed = new Promise<void>((resolve) =>
+          p.stdout.on('data', (c: Buffer) => {
+            screen += c.toString()
+            if (screen.includes('Password for root')) resolve()
+          }),
+        )
+        const exited = new Promise<number>((resolve) =>
+          p.on('close', (code) => resolve(code ?? -1)),
+        )
+        await typed
+        p.stdin.write(`${server.rootPassword}\r`)
+        expect(await exited).toBe(0)
+        transcript.push(screen)
+        expect(screen).toContain('Logged in')
+        expect(screen).not.toContain(server.rootPassword)
+        expect(statSync(join(cfg, 'latchkey', 'token')).mode & 0o777).toBe(0o600)
+      } finally {
+        rmSync(cfg, { recursive: true, force: true })
+      }
+    },
+  )
 
   it('users: create, list (table, --json, pages), get, set role, deactivate, activate, delete', async () => {
     const alice = await json(['users', 'create', 'alice', '--role', 'Writer'])
