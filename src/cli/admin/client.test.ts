@@ -137,6 +137,31 @@ describe('runAdmin exit codes', () => {
     }
   })
 
+  it('a token file that cannot be written is one line and exit 1, not a stack trace', async () => {
+    writeFileSync(join(dir, 'latchkey'), 'a file where the directory should be')
+    const t = io()
+    // The server (a fake fetch) answers the login; writing the token then fails.
+    const answer = async (): Promise<Response> =>
+      new Response(JSON.stringify({ token: 'a.b.c', expires_at: null }), { status: 200 })
+    const realFetch = globalThis.fetch
+    globalThis.fetch = answer as typeof fetch
+    try {
+      const code = await runAdmin(
+        ['login', '--endpoint', 'http://127.0.0.1:1', '--password-stdin'],
+        {
+          ...t,
+          readStdinLine: async () => 'pw-123456789',
+        },
+      )
+      expect(code).toBe(EXIT.api)
+      expect(t.errors).toHaveLength(1)
+      expect(t.errors[0]).toMatch(/^latchkey admin login: .*(EEXIST|ENOTDIR)/)
+      expect(t.errors[0]).not.toContain('a.b.c')
+    } finally {
+      globalThis.fetch = realFetch
+    }
+  })
+
   it('audit is not implemented yet: 2, saying so', async () => {
     const t = io()
     expect(await runAdmin(['audit'], t)).toBe(EXIT.usage)

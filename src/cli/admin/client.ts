@@ -63,6 +63,7 @@ export function writeToken(env: NodeJS.ProcessEnv, t: StoredToken): string {
   const path = tokenPath(env)
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const tmp = `${path}.${process.pid}.tmp`
+  rmSync(tmp, { force: true }) // left by a login killed mid-write with the same pid
   writeFileSync(tmp, JSON.stringify(t) + '\n', { mode: 0o600, flag: 'wx' })
   chmodSync(tmp, 0o600)
   renameSync(tmp, path)

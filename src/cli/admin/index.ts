@@ -92,7 +92,9 @@ export async function runAdmin(argv: readonly string[], io: Io = processIo()): P
       io.err(`latchkey admin ${name}: ${e.message}`)
       return e.exitCode
     }
-    throw e
+    // Anything else (the token file's directory not writable, …): one line, exit 1.
+    io.err(`latchkey admin ${name}: ${e instanceof Error ? e.message : String(e)}`)
+    return EXIT.api
   }
 }
 
