@@ -13,6 +13,7 @@ import { startApp } from './app/compose.js'
 import { POLICY_SIMULATE_USAGE, runPolicySimulate } from './cli/policy-simulate.js'
 import { STS_ASSUME_ROLE_USAGE, runStsAssumeRole } from './cli/sts-assume-role.js'
 import { RESET_ROOT_PASSWORD_USAGE, runResetRootPassword } from './cli/admin-reset-root-password.js'
+import { ADMIN_USAGE, runAdmin } from './cli/admin/index.js'
 import { showFirstStartSecrets, warnIfSecretsFileLeft } from './app/first-start-secrets.js'
 
 /** What each serve flag takes and does; a flag missing here is still listed, with its variable. */
@@ -59,6 +60,7 @@ commands:
   policy simulate             decide one request against policy files, offline
   sts assume-role             temporary credentials from a running server, for scripts
   admin reset-root-password   a new operator password (server stopped)
+  admin …                     users, keys, customers, sessions on a running server (below)
   --version, -v               print the version
   --help, -h                  print this help
 
@@ -74,7 +76,9 @@ ${SERVE_ENV_ONLY}
 
 ${usageOf(POLICY_SIMULATE_USAGE)}
 ${usageOf(STS_ASSUME_ROLE_USAGE)}
-${usageOf(RESET_ROOT_PASSWORD_USAGE)}`
+${usageOf(RESET_ROOT_PASSWORD_USAGE)}
+
+${ADMIN_USAGE.replace(/^usage: /, '')}`
 
 /** The package's version (package.json next to dist/). */
 function version(): string {
@@ -104,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
       err: (line) => void process.stderr.write(line + '\n'),
       stdin: process.stdin,
     })
+  if (cmd === 'admin') return runAdmin(rest)
   if (cmd !== undefined && cmd !== 'serve' && !cmd.startsWith('--')) {
     process.stderr.write(`latchkey: unknown command "${cmd}"\n${USAGE}\n`)
     return 2
