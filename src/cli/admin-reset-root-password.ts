@@ -15,7 +15,7 @@
 import { MAX_PASSWORD_LENGTH } from '../iam/password.js'
 import { IamService, MIN_PASSWORD_LENGTH } from '../iam/service.js'
 import { randomIds } from '../lib/clock.js'
-import { lockedError, openIdentityStoreOffline } from '../app/compose.js'
+import { lockedError, openIdentityStoreOffline } from '../app/backends.js'
 
 export const RESET_ROOT_PASSWORD_USAGE =
   'usage: latchkey admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)'

@@ -6,7 +6,7 @@
  * reset-root-password it refuses a data dir a running server holds (its exclusive lock).
  * @module
  */
-import { lockedError, openIdentityStoreOffline } from '../../app/compose.js'
+import { lockedError, openIdentityStoreOffline } from '../../app/backends.js'
 import { parseArgs } from './args.js'
 import { CliError, type Io } from './client.js'
 import { EXIT } from './args.js'
