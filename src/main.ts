@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `latchkey` command: argv + env → Config → startApp(). Subcommands: `serve` (default),
- * `policy simulate`, `sts assume-role`, `admin reset-root-password` (offline recovery). A bad flag
+ * `policy simulate`, `sts assume-role`, `admin reset-root-password` (recovery), `migrate` (single
+ * node → cluster). A bad flag
  * or value prints one clear line and exits 2.
  * @module
  */
@@ -11,6 +12,7 @@ import { startApp } from './app/compose.js'
 import { runPolicySimulate } from './cli/policy-simulate.js'
 import { runStsAssumeRole } from './cli/sts-assume-role.js'
 import { runResetRootPassword } from './cli/admin-reset-root-password.js'
+import { runMigrate } from './cli/migrate.js'
 import { showFirstStartSecrets, warnIfSecretsFileLeft } from './app/first-start-secrets.js'
 
 const USAGE = `usage:
@@ -22,7 +24,11 @@ const USAGE = `usage:
                  (with --database, every node needs the same LATCHKEY_MASTER_KEY)
   latchkey policy simulate --policy FILE --action A --resource R [--context k=v]...
   latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--format env|json]
-  latchkey admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)`
+  latchkey admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)
+  latchkey migrate --from sqlite:DIR --to postgres://USER:PASS@HOST:PORT/DB [--blob-store file:/shared/dir]
+                 (single node → cluster: source server stopped, target database empty,
+                  LATCHKEY_MASTER_KEY = the install's key; without --blob-store the bodies stay
+                  in DIR/objects, which becomes the cluster's --blob-store)`
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
@@ -39,6 +45,11 @@ async function main(argv: string[]): Promise<number> {
       out,
       err: (line) => void process.stderr.write(line + '\n'),
       stdin: process.stdin,
+    })
+  if (cmd === 'migrate')
+    return runMigrate(rest, process.env, {
+      out,
+      err: (line) => void process.stderr.write(line + '\n'),
     })
   if (cmd !== undefined && cmd !== 'serve' && !cmd.startsWith('--')) {
     process.stderr.write(`latchkey: unknown command "${cmd}"\n${USAGE}\n`)

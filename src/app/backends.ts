@@ -2,8 +2,8 @@
  * Which engine holds the data: the one place that reads `databaseUrl` and picks a backend
  * bundle: SQLite by default (the data dir's `latchkey.db`), the PostgreSQL cluster stores for a
  * postgres:// URL. Object bodies go where `--blob-store` says (default: the data dir's
- * `objects/`); cluster nodes share one directory. The offline
- * tools' way into the data dir (`latchkey admin …`) is here too, for the same reason.
+ * `objects/`); cluster nodes share one directory. The tools' way into the data dir or the
+ * cluster database (`latchkey admin …`, `latchkey migrate`) is here too, for the same reason.
  * @module
  */
 import { existsSync } from 'node:fs'
@@ -13,7 +13,9 @@ import type { Logger } from '../lib/logger.js'
 import type { IdentityStore } from '../storage/identity-store.js'
 import type { Stores } from '../storage/stores.js'
 import { openSqlite } from '../backends/sqlite/index.js'
-import { openPostgresStores } from '../backends/postgres/index.js'
+import { openPostgresStores, SHARED_TEMP_STALE_MS } from '../backends/postgres/index.js'
+import { FsBlobStore } from '../backends/fs/blob-store.js'
+import type { BlobStore } from '../storage/blob-store.js'
 import { openDatabase, type Database } from '../backends/sqlite/db.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 
@@ -36,6 +38,18 @@ export function openStores(config: Config, now: number, log?: Logger): Promise<S
     asyncDurability: true,
     now,
   })
+}
+
+/**
+ * The blob store a `--blob-store` value names, for tools (`latchkey migrate`) that write into a
+ * cluster's store without opening the rest of the stores. `shared`: other processes may be using
+ * the store (only stale temp files are swept at open, as a cluster node does).
+ */
+export function openBlobStore(
+  store: Config['blobStore'],
+  opts: { readonly shared: boolean },
+): Promise<BlobStore> {
+  return FsBlobStore.open(store.dir, opts.shared ? { staleTempMs: SHARED_TEMP_STALE_MS } : {})
 }
 
 /**

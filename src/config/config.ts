@@ -247,7 +247,7 @@ export function isPostgresUrl(url: string): boolean {
 }
 
 /** `file:` (DATA_DIR/objects), `file:/abs/dir` or (not yet) `s3://BUCKET[/PREFIX]`. */
-function parseBlobStore(value: string | undefined, dataDir: string): Config['blobStore'] {
+export function parseBlobStore(value: string | undefined, dataDir: string): Config['blobStore'] {
   if (value === undefined || value === 'file:')
     return { kind: 'file', dir: join(dataDir, 'objects') }
   if (value.startsWith('s3://'))
