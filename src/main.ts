@@ -24,7 +24,8 @@ const USAGE = `usage:
                  (with --database, every node needs the same LATCHKEY_MASTER_KEY)
   latchkey policy simulate --policy FILE --action A --resource R [--context k=v]...
   latchkey sts assume-role [--endpoint URL] [--policy FILE] [--duration 1h] [--format env|json]
-  latchkey admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)
+  latchkey admin reset-root-password [--data-dir DIR | --database postgres://…] [--password-stdin]
+                 (SQLite: server stopped; PostgreSQL: nodes may run, they see the change at once)
   latchkey migrate --from sqlite:DIR --to postgres://USER:PASS@HOST:PORT/DB [--blob-store file:/shared/dir]
                  (single node → cluster: source server stopped, target database empty,
                   LATCHKEY_MASTER_KEY = the install's key; without --blob-store the bodies stay

@@ -14,6 +14,12 @@ import type { IdentityStore } from '../storage/identity-store.js'
 import type { Stores } from '../storage/stores.js'
 import { openSqlite } from '../backends/sqlite/index.js'
 import { openPostgresStores, SHARED_TEMP_STALE_MS } from '../backends/postgres/index.js'
+import { openPostgres, type PgDatabase } from '../backends/postgres/db.js'
+import {
+  openPostgresChangeFeed,
+  type PostgresChangeFeed,
+} from '../backends/postgres/change-feed.js'
+import { PgIdentityStore } from '../backends/postgres/identity-store.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import { openDatabase, type Database } from '../backends/sqlite/db.js'
@@ -74,6 +80,42 @@ export function openIdentityStoreOffline(dataDir: string): {
   } catch (e) {
     db?.close()
     throw lockedError(e, dataDir)
+  }
+}
+
+/** How long a tool waits for the running nodes to apply its change (their caches reload). */
+export const TOOL_APPLY_TIMEOUT_MS = 10_000
+
+/**
+ * A cluster's identity store for the tools (`latchkey admin … --database postgres://…`). Unlike
+ * the data dir, the database is meant to be shared: nodes may be running, so the tool joins the
+ * change feed like a node and its writes reach their caches. `settle()` resolves true once every
+ * live node has applied what the tool published (false: some node did not answer within
+ * TOOL_APPLY_TIMEOUT_MS; it resyncs when it reconnects).
+ */
+export async function openIdentityStoreShared(url: string): Promise<{
+  store: IdentityStore
+  settle(): Promise<boolean>
+  close(): Promise<void>
+}> {
+  const db: PgDatabase = await openPostgres(url, { max: 2 })
+  let feed: PostgresChangeFeed | undefined
+  try {
+    const changes = await openPostgresChangeFeed(db, { url })
+    feed = changes
+    const store = await PgIdentityStore.open(db, { changes })
+    return {
+      store,
+      settle: () => changes.applied(changes.head(), TOOL_APPLY_TIMEOUT_MS),
+      close: async () => {
+        await changes.close() // flushes the outbox
+        await db.close()
+      },
+    }
+  } catch (e) {
+    await feed?.close().catch(() => {})
+    await db.close().catch(() => {})
+    throw e
   }
 }
 

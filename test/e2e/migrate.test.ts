@@ -390,5 +390,20 @@ describe.skipIf(pg === undefined)(
       )
       expect(sha(await body(nb.s3(alice), 'data', 'later.bin'))).toBe(sha(pending))
     }, 90_000)
+
+    it('admin reset-root-password --database: the new password works on a running node at once', async () => {
+      const [na, nb] = nodes as [TestServer, TestServer]
+      await adminLogin(nb, 'root', ROOT_PASSWORD) // cached on B before the reset
+      const r = await cli(['admin', 'reset-root-password', '--database', url], {
+        LATCHKEY_ROOT_PASSWORD: 'fresh-root-pass-42',
+      })
+      expect(r.err).toBe('')
+      expect(r.code).toBe(0)
+      expect(r.out).toContain('set from LATCHKEY_ROOT_PASSWORD')
+      for (const n of [na, nb]) {
+        await adminLogin(n, 'root', 'fresh-root-pass-42')
+        await expect(adminLogin(n, 'root', ROOT_PASSWORD)).rejects.toThrow(/login failed: 401/)
+      }
+    }, 30_000)
   },
 )
