@@ -290,7 +290,7 @@ describe.skipIf(pg === undefined)('latchkey migrate into PostgreSQL', () => {
     expect(r.err).toMatch(/verification failed/)
   })
 
-  it('refuses a master key that does not open the source before touching the target', async () => {
+  it('refuses a master key that does not open the source before touching the target, then an unreachable target', async () => {
     // Port 1: nothing listens there; the refusal must come first.
     const r = await run(['--from', dir, '--to', 'postgres://u@127.0.0.1:1/db'], {
       LATCHKEY_MASTER_KEY: Buffer.alloc(32, 9).toString('base64'),
@@ -298,6 +298,14 @@ describe.skipIf(pg === undefined)('latchkey migrate into PostgreSQL', () => {
     expect(r.code).toBe(1)
     expect(r.err).toMatch(
       /LATCHKEY_MASTER_KEY does not decrypt the source's secrets \(iam_accounts a-child\).*Nothing was changed/,
+    )
+    // The right key: now the target is opened, and its failure is one line with the cause.
+    const down = await run(['--from', dir, '--to', 'postgres://u:pw@127.0.0.1:1/db'], {
+      LATCHKEY_MASTER_KEY: KEY_B64,
+    })
+    expect(down.code).toBe(1)
+    expect(down.err).toMatch(
+      /cannot open the target postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db: .*ECONNREFUSED/,
     )
   })
 })

@@ -673,6 +673,7 @@ export async function runMigrate(
     return fail(e instanceof Error ? e.message : String(e), 1)
   }
   let db: PgDatabase | undefined
+  let committed = false
   try {
     checkSourceSchema(source, args.sourceDir)
     const checkSealed = (t: Table, row: Row): void => {
@@ -750,6 +751,8 @@ export async function runMigrate(
       }
     })
 
+    committed = true
+
     // Verification: what the target now holds, read back.
     const mismatches: string[] = []
     io.out(`  ${'table'.padEnd(22)}${'source'.padStart(9)}${'target'.padStart(9)}  checksum`)
@@ -795,7 +798,13 @@ export async function runMigrate(
     if (e instanceof Refused) return fail(e.message, 1)
     const cause = (e as { cause?: unknown }).cause
     if (cause instanceof Refused) return fail(cause.message, 1)
-    throw e
+    // Anything else (the database went away, a disk error): one line with the driver's own
+    // words. Before the commit the transaction was rolled back, so running again is safe.
+    const why = cause instanceof Error ? ` (${cause.message})` : ''
+    return fail(
+      `${e instanceof Error ? e.message : String(e)}${why}; ${committed ? 'the rows were committed but not verified: check the target, or recreate it and run the command again' : 'nothing was committed: run the command again once fixed'}`,
+      1,
+    )
   } finally {
     source.close()
     await db?.close()
