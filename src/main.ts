@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `latchkey` command: argv + env → Config → startApp(). Subcommands: `serve` (default),
- * `policy simulate`, `sts assume-role`, `admin reset-root-password` (offline recovery), and
- * `--version`, `--help`. The help lists every serve flag from config.ts's SERVE_FLAGS, so a new
+ * `policy simulate`, `sts assume-role`, `admin reset-root-password` (recovery), `admin …`
+ * (a running server), `migrate` (single node → cluster), and `--version`, `--help`. The help lists every serve flag from config.ts's SERVE_FLAGS, so a new
  * flag cannot be left out of it. A bad flag or value prints one clear line and exits 2.
  * @module
  */
@@ -13,6 +13,11 @@ import { STS_ASSUME_ROLE_USAGE, runStsAssumeRole } from './cli/sts-assume-role.j
 import { RESET_ROOT_PASSWORD_USAGE, runResetRootPassword } from './cli/admin-reset-root-password.js'
 import { ADMIN_USAGE, runAdmin } from './cli/admin/index.js'
 import { showFirstStartSecrets, warnIfSecretsFileLeft } from './app/first-start-secrets.js'
+
+const MIGRATE_USAGE = `  latchkey migrate --from sqlite:DIR --to postgres://USER:PASS@HOST:PORT/DB [--blob-store URL]
+        (single node → cluster: source server stopped, target database empty,
+         LATCHKEY_MASTER_KEY = the install's key; without --blob-store the bodies stay
+         in DIR/objects, which becomes the cluster's --blob-store)`
 
 /** What each serve flag takes and does; a flag missing here is still listed, with its variable. */
 const SERVE_HELP: Readonly<Record<string, readonly [value: string, text: string]>> = {
@@ -59,6 +64,7 @@ commands:
   sts assume-role             temporary credentials from a running server, for scripts
   admin reset-root-password   a new operator password (server stopped)
   admin …                     users, keys, customers, sessions on a running server (below)
+  migrate                     move a single-node install into a PostgreSQL cluster
   --version, -v               print the version
   --help, -h                  print this help
 
@@ -75,6 +81,7 @@ ${SERVE_ENV_ONLY}
 ${usageOf(POLICY_SIMULATE_USAGE)}
 ${usageOf(STS_ASSUME_ROLE_USAGE)}
 ${usageOf(RESET_ROOT_PASSWORD_USAGE)}
+${MIGRATE_USAGE}
 
 ${ADMIN_USAGE.replace(/^usage: /, '')}`
 
@@ -107,6 +114,13 @@ async function main(argv: string[]): Promise<number> {
       stdin: process.stdin,
     })
   if (cmd === 'admin') return runAdmin(rest)
+  if (cmd === 'migrate') {
+    const { runMigrate } = await import('./cli/migrate.js')
+    return runMigrate(rest, process.env, {
+      out,
+      err: (line) => void process.stderr.write(line + '\n'),
+    })
+  }
   if (cmd !== undefined && cmd !== 'serve' && !cmd.startsWith('--')) {
     process.stderr.write(`latchkey: unknown command "${cmd}"\n${USAGE}\n`)
     return 2

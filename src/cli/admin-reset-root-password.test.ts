@@ -95,4 +95,26 @@ describe('latchkey admin reset-root-password', () => {
     expect(locked.out).toBe('')
     expect(await storedHash()).toBe(before)
   })
+
+  it('--database (or LATCHKEY_DATABASE_URL) names a PostgreSQL cluster; bad combinations are usage errors', async () => {
+    const before = await storedHash()
+    const both = await run(['--data-dir', dir, '--database', 'postgres://u@127.0.0.1:1/db'])
+    expect(both.code).toBe(2)
+    expect(both.err).toMatch(/not both/)
+    const notPg = await run(['--database', 'mysql://u@h/db'])
+    expect(notPg.code).toBe(2)
+    expect(notPg.err).toMatch(/--database must be a postgres:\/\/ URL/)
+    // Nothing listens on port 1: refused with the driver's cause, exit 1.
+    const down = await run([], { LATCHKEY_DATABASE_URL: 'postgres://u@127.0.0.1:1/db' })
+    expect(down.code).toBe(1)
+    expect(down.err).toMatch(/database unavailable.*ECONNREFUSED/)
+    // An explicit --data-dir wins over LATCHKEY_DATABASE_URL in the environment.
+    const local = await run(['--data-dir', dir], {
+      LATCHKEY_DATABASE_URL: 'postgres://u@127.0.0.1:1/db',
+      LATCHKEY_ROOT_PASSWORD: 'from-env-5678',
+    })
+    expect(local.code).toBe(0)
+    expect(await verifyPassword('from-env-5678', await storedHash())).toBe(true)
+    expect(before).not.toBe(await storedHash())
+  })
 })

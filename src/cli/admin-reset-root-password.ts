@@ -1,10 +1,15 @@
 /**
- * `latchkey admin reset-root-password [--data-dir DIR] [--password-stdin]`: the documented way back
- * in for an operator who lost the root (operator) password or never saw the generated one.
+ * `latchkey admin reset-root-password [--data-dir DIR | --database postgres://…] [--password-stdin]`:
+ * the documented way back in for an operator who lost the root (operator) password or never saw
+ * the generated one.
  *
- * Why offline: the server keeps the operator row in memory and holds its database with an
+ * On SQLite, offline: the server keeps the operator row in memory and holds its database with an
  * exclusive lock, so a reset beside a running server could not take effect; the command says so
- * and changes nothing (server/app.ts openIdentityStoreOffline fails at once on the lock). It needs
+ * and changes nothing (app/backends.ts openIdentityStoreOffline fails at once on the lock).
+ * On PostgreSQL (`--database`, or LATCHKEY_DATABASE_URL) nodes may be running: the command writes
+ * through the identity store and publishes on the cluster's change feed like a node, and returns
+ * once every live node has reloaded the operator (openIdentityStoreShared), so the new password
+ * works on all of them at once. It needs
  * no master key: it writes only a password hash (and forgets a pending first-start password).
  * The new password is generated and printed to this command's own output, which is the
  * operator's terminal, never a log; a password the operator chose (one line on stdin with
@@ -15,10 +20,12 @@
 import { MAX_PASSWORD_LENGTH } from '../iam/password.js'
 import { IamService, MIN_PASSWORD_LENGTH } from '../iam/service.js'
 import { randomIds } from '../lib/clock.js'
-import { lockedError, openIdentityStoreOffline } from '../app/backends.js'
+import { isPostgresUrl } from '../config/config.js'
+import type { IdentityStore } from '../storage/identity-store.js'
+import { lockedError, openIdentityStoreOffline, openIdentityStoreShared } from '../app/backends.js'
 
 export const RESET_ROOT_PASSWORD_USAGE =
-  'usage: latchkey admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)'
+  'usage: latchkey admin reset-root-password [--data-dir DIR | --database postgres://…] [--password-stdin]   (SQLite: server stopped)'
 
 export interface ResetIo {
   out(line: string): void
@@ -29,11 +36,15 @@ export interface ResetIo {
 
 class UsageError extends Error {}
 
+/** Where the operator row lives: a data dir (SQLite) or a cluster database. */
+type Target = { readonly dataDir: string } | { readonly databaseUrl: string }
+
 function parseArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-): { dataDir: string; passwordStdin: boolean } {
+): { target: Target; passwordStdin: boolean } {
   let dataDir: string | undefined
+  let databaseUrl: string | undefined
   let passwordStdin = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? ''
@@ -43,14 +54,28 @@ function parseArgs(
     }
     const eq = arg.indexOf('=')
     const name = eq > 0 ? arg.slice(0, eq) : arg
-    if (name !== '--data-dir') throw new UsageError(`unknown argument ${arg}`)
+    if (name !== '--data-dir' && name !== '--database')
+      throw new UsageError(`unknown argument ${arg}`)
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i]
-    if (value === undefined || value === '') throw new UsageError('--data-dir needs a value')
-    dataDir = value
+    if (value === undefined || value === '') throw new UsageError(`${name} needs a value`)
+    if (name === '--data-dir') dataDir = value
+    else databaseUrl = value
   }
-  const fromEnv = env['LATCHKEY_DATA_DIR']
+  if (dataDir !== undefined && databaseUrl !== undefined)
+    throw new UsageError('give --data-dir (SQLite) or --database (PostgreSQL), not both')
+  const fromEnv = (k: string): string | undefined => {
+    const v = env[k]
+    return v !== undefined && v !== '' ? v : undefined
+  }
+  // A flag wins over the environment; LATCHKEY_DATABASE_URL only when no --data-dir is given.
+  databaseUrl ??= dataDir === undefined ? fromEnv('LATCHKEY_DATABASE_URL') : undefined
+  if (databaseUrl !== undefined) {
+    if (!isPostgresUrl(databaseUrl) || !URL.canParse(databaseUrl))
+      throw new UsageError('--database must be a postgres:// URL (for SQLite, use --data-dir)')
+    return { target: { databaseUrl }, passwordStdin }
+  }
   return {
-    dataDir: dataDir ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : './data'),
+    target: { dataDir: dataDir ?? fromEnv('LATCHKEY_DATA_DIR') ?? './data' },
     passwordStdin,
   }
 }
@@ -75,7 +100,7 @@ export async function runResetRootPassword(
     if (code === 2) io.err(RESET_ROOT_PASSWORD_USAGE)
     return code
   }
-  let args: { dataDir: string; passwordStdin: boolean }
+  let args: { target: Target; passwordStdin: boolean }
   let password: string
   let source: 'generated' | 'stdin' | 'LATCHKEY_ROOT_PASSWORD'
   try {
@@ -100,21 +125,32 @@ export async function runResetRootPassword(
     throw e
   }
 
-  let opened: ReturnType<typeof openIdentityStoreOffline>
+  const target = args.target
+  let opened: { store: IdentityStore; settle?(): Promise<boolean>; close(): Promise<void> }
   try {
-    opened = openIdentityStoreOffline(args.dataDir)
+    opened =
+      'databaseUrl' in target
+        ? await openIdentityStoreShared(target.databaseUrl)
+        : openIdentityStoreOffline(target.dataDir)
   } catch (e) {
-    return fail(e instanceof Error ? e.message : String(e), 1)
+    const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : ''
+    return fail(`${e instanceof Error ? e.message : String(e)}${cause}`, 1)
   }
   let username: string
+  let settled = true
   try {
     ;({ username } = await IamService.resetOperatorPassword(opened.store, password))
+    if (opened.settle !== undefined) settled = await opened.settle()
   } catch (e) {
-    const shown = lockedError(e, args.dataDir)
+    const shown = 'dataDir' in target ? lockedError(e, target.dataDir) : e
     return fail(shown instanceof Error ? shown.message : String(shown), 1)
   } finally {
     await opened.close()
   }
+  if (!settled)
+    io.err(
+      'latchkey admin reset-root-password: the password is changed, but some running node did not confirm it within 10 s; it reloads when it reconnects to the database',
+    )
   if (source === 'generated') {
     io.out(`Operator (root) password reset for user "${username}". Store it now:`)
     io.out(`  password: ${password}`)

@@ -318,7 +318,7 @@ export function isPostgresUrl(url: string): boolean {
 }
 
 /** `file:` (DATA_DIR/objects), `file:/abs/dir` or `s3://BUCKET[/PREFIX]`. */
-function parseBlobStore(
+export function parseBlobStore(
   value: string | undefined,
   dataDir: string,
   env: Readonly<Record<string, string | undefined>>,

@@ -21,6 +21,12 @@ import { PgMetadataStore } from './metadata-store.js'
 import { PgIdentityStore } from './identity-store.js'
 import { PgSharedLimits } from './shared-limits.js'
 import { PgBlobLedger } from './blob-ledger.js'
+import { runMigrations } from './db.js'
+import { CHANGE_FEED_MIGRATIONS, CHANGE_FEED_MIGRATIONS_NAME } from './migrations/change-feed.js'
+import { METADATA_MIGRATIONS } from './migrations/metadata.js'
+import { BLOB_LEDGER_MIGRATIONS, BLOB_LEDGER_TRIGGER_MIGRATIONS } from './migrations/blob-ledger.js'
+import { PG_IDENTITY_MIGRATIONS } from './migrations/identity.js'
+import { PG_SHARED_LIMITS_MIGRATIONS } from './migrations/shared-limits.js'
 
 /**
  * Temp files (bodies being written) older than this are removed when a node opens the shared
@@ -28,6 +34,20 @@ import { PgBlobLedger } from './blob-ledger.js'
  * shorter, so only leftovers of crashed nodes are this old.
  */
 export const SHARED_TEMP_STALE_MS = 60 * 60 * 1000
+
+/**
+ * Every migration list of a cluster database, in the order openPostgresStores applies them (each
+ * store runs its own list when it opens; this is the same set, for tools that need the schema
+ * without opening the stores: `latchkey migrate` creates it before copying rows in).
+ */
+export async function runPostgresMigrations(db: PgDatabase): Promise<void> {
+  await runMigrations(db, CHANGE_FEED_MIGRATIONS_NAME, CHANGE_FEED_MIGRATIONS)
+  await runMigrations(db, 'metadata', METADATA_MIGRATIONS)
+  await runMigrations(db, 'blob-ledger', BLOB_LEDGER_MIGRATIONS)
+  await runMigrations(db, 'blob-ledger-triggers', BLOB_LEDGER_TRIGGER_MIGRATIONS)
+  await runMigrations(db, 'identity', PG_IDENTITY_MIGRATIONS)
+  await runMigrations(db, 'shared-limits', PG_SHARED_LIMITS_MIGRATIONS)
+}
 
 /**
  * The blob directory every node of the cluster shares, or a blob store opened by the caller (an

@@ -27,7 +27,7 @@ import { StorageError } from '../../storage/errors.js'
 import { prepare, runMigrations, type Database } from './db.js'
 import { GroupCommit } from './group-commit.js'
 
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS blob_ledger (
     ref TEXT PRIMARY KEY,
     state INTEGER NOT NULL, -- 0 intent, 1 retired
