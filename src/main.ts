@@ -2,8 +2,10 @@
 /**
  * The `latchkey` command: argv + env → Config → startApp(). Subcommands: `serve` (default),
  * `policy simulate`, `sts assume-role`, `admin reset-root-password` (recovery), `admin …`
- * (a running server), `migrate` (single node → cluster), and `--version`, `--help`. The help lists every serve flag from config.ts's SERVE_FLAGS, so a new
- * flag cannot be left out of it. A bad flag or value prints one clear line and exits 2.
+ * (a running server), `migrate` (single node → cluster), and `--version`, `--help`. The help
+ * lists every serve flag from config.ts's SERVE_FLAGS, so a new flag cannot be left out of it. A
+ * bad flag or value prints one clear line and exits 2. The server's code (and migrate's engines)
+ * load only for the command that needs them.
  * @module
  */
 import { readFileSync } from 'node:fs'
@@ -115,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
     })
   if (cmd === 'admin') return runAdmin(rest)
   if (cmd === 'migrate') {
-    const { runMigrate } = await import('./cli/migrate.js')
+    const { runMigrate } = await import('./app/migrate.js')
     return runMigrate(rest, process.env, {
       out,
       err: (line) => void process.stderr.write(line + '\n'),

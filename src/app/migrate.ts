@@ -8,7 +8,8 @@
  * operator). The SQLite and PostgreSQL schemas are the same tables column for column
  * (postgres/migrations/*.ts say so), and a row means the same on both (relational/rows.ts,
  * identity-rows.ts), so each table is copied as it is: only integer, flag, JSON and byte columns
- * change spelling, which `normalize` makes comparable again for the verification.
+ * change spelling, which `normalize` makes comparable again for the verification. It lives in
+ * app/ because it is a composition of two backends, and only the composition root may choose them.
  *
  * How it holds up:
  * - The source is opened the way the offline tools open it (exclusive, no wait): a running server
@@ -45,7 +46,7 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { ConfigError, isPostgresUrl, parseBlobStore, type Config } from '../config/config.js'
-import { DATABASE_FILE, lockedError, openBlobStore } from '../app/backends.js'
+import { DATABASE_FILE, lockedError, openBlobStore } from './backends.js'
 import { openDatabase, prepare, type Database } from '../backends/sqlite/db.js'
 import {
   IDENTITY_MIGRATIONS,
