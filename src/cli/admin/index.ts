@@ -115,8 +115,10 @@ function promptPassword(prompt: string): Promise<string> {
     return Promise.reject(
       new UsageError('no terminal to ask for the password: use --password-stdin'),
     )
-  process.stderr.write(prompt)
+  // Echo off before the prompt shows: a password typed the moment the prompt appears must not
+  // reach the screen (the e2e test types it exactly then).
   stdin.setRawMode(true)
+  process.stderr.write(prompt)
   stdin.setEncoding('utf8')
   stdin.resume()
   return new Promise((resolve, reject) => {
