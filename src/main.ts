@@ -36,6 +36,8 @@ const SERVE_HELP: Readonly<Record<string, readonly [value: string, text: string]
   '--presign-max-age': ['S', 'longest presigned URL lifetime (default and at most 7d)'],
   '--trusted-proxies': ['CIDR,…', 'load balancers whose X-Forwarded-For names the client'],
   '--lifecycle-day-seconds': ['N', 'FOR TESTING ONLY: lifecycle rules count days of N seconds'],
+  '--access-log': ['on|off|sample=N', 'one JSON line per request at info (default on)'],
+  '--metrics-address': ['HOST:PORT', 'serve /metrics on a listener of its own, without a token'],
 }
 
 /** Environment-only settings (no flag). */
@@ -43,6 +45,7 @@ const SERVE_ENV_ONLY = `  LATCHKEY_ROOT_USER, LATCHKEY_ROOT_PASSWORD      the op
   LATCHKEY_ROOT_ACCESS_KEY, LATCHKEY_ROOT_SECRET_KEY   the default account's master key (seed)
   LATCHKEY_ROOT_KEY_OVERRIDE=1, LATCHKEY_ROOT_PASSWORD_OVERRIDE=1   replace stored ones
   LATCHKEY_MASTER_KEY                              key sealing stored secrets (required with postgres://)
+  LATCHKEY_METRICS_TOKEN                           /metrics on the main port asks this Bearer token
   LATCHKEY_BLOB_S3_ENDPOINT, _REGION, _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, _FORCE_PATH_STYLE=1
                                                    the upstream of --blob-store s3://`
 
@@ -162,7 +165,14 @@ async function main(argv: string[]): Promise<number> {
   } else {
     warnIfSecretsFileLeft(config.dataDir, log)
   }
-  process.stdout.write(JSON.stringify({ level: 'info', msg: 'listening', url: app.url }) + '\n')
+  process.stdout.write(
+    JSON.stringify({
+      level: 'info',
+      msg: 'listening',
+      url: app.url,
+      ...(app.metricsUrl !== undefined ? { metricsUrl: app.metricsUrl } : {}),
+    }) + '\n',
+  )
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return

@@ -19,7 +19,8 @@ import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
-import type { RawRequest, RequestContext } from './raw-request.js'
+import { newAccessRecord, type RawRequest, type RequestContext } from './raw-request.js'
+import { AccessSampler, redactQuery, type AccessEntry, type AccessLogMode } from './access-log.js'
 import type { HttpResponse } from './http-response.js'
 import { writeResponse } from './respond.js'
 import type { TlsMaterial } from './tls.js'
@@ -61,7 +62,12 @@ export async function listen(opts: {
   readonly idleTimeoutMs?: number
   /** Proxies whose X-Forwarded-For is believed (http/client-address.ts); none by default. */
   readonly trustedProxies?: CidrSet
+  /** The access log (one `info` line per request, access-log.ts); on by default. */
+  readonly accessLog?: AccessLogMode
+  /** Called once per finished request (metrics), whether or not its line is logged. */
+  readonly onRequestDone?: (entry: AccessEntry) => void
 }): Promise<Listener> {
+  const sampler = new AccessSampler(opts.accessLog ?? { kind: 'on', every: 1 })
   let inFlight = 0
   let drained: (() => void) | undefined
   const idleMs = opts.idleTimeoutMs ?? 30_000
@@ -72,7 +78,7 @@ export async function listen(opts: {
       inFlight--
       if (inFlight === 0) drained?.()
     })
-    void handle(req, res, opts, watchdog as IdleWatchdog, secure)
+    void handle(req, res, opts, watchdog as IdleWatchdog, secure, sampler)
   }
   const secure = opts.tls !== undefined
   // Node checks headersTimeout on this interval: keep it well below the timeout itself.
@@ -157,18 +163,73 @@ async function handle(
     readonly clock: Clock
     readonly log: Logger
     readonly trustedProxies?: CidrSet
+    readonly onRequestDone?: (entry: AccessEntry) => void
   },
   watchdog: IdleWatchdog,
   secure: boolean,
+  sampler: AccessSampler,
 ): Promise<void> {
   const requestId = nextRequestId()
   let cut = false
+  const access = newAccessRecord()
   const ctx: RequestContext = {
     requestId,
     clock: opts.clock,
     log: opts.log,
     receivedAt: opts.clock.now(),
+    access,
   }
+  const started = performance.now()
+  // Bytes actually read off the request body and written as the response body: the parser hands
+  // each body chunk to req.push, and every response byte goes through res.write or res.end.
+  let bytesIn = 0
+  let bytesOut = 0
+  const push = req.push
+  req.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk !== null && chunk !== undefined) bytesIn += (chunk as { length: number }).length
+    return push.call(this, chunk, encoding)
+  }
+  const write = res.write
+  const end = res.end
+  const count = (chunk: unknown, encoding: unknown): void => {
+    if (typeof chunk === 'string')
+      bytesOut += Buffer.byteLength(
+        chunk,
+        typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+      )
+    else if (chunk !== null && chunk !== undefined && typeof chunk !== 'function')
+      bytesOut += (chunk as { byteLength: number }).byteLength
+  }
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    count(chunk, rest[0])
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
+  } as typeof res.write
+  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+    count(chunk, rest[0])
+    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest)
+  } as typeof res.end
+  res.once('close', () => {
+    const entry: AccessEntry = {
+      requestId,
+      remoteAddress: raw?.remoteAddress ?? req.socket.remoteAddress ?? '',
+      method: req.method ?? '',
+      path: raw?.rawPath ?? '',
+      query: raw === undefined ? '' : redactQuery(raw.rawQuery),
+      surface: access.surface ?? 'none',
+      operation: access.operation,
+      bucket: access.bucket,
+      key: access.key,
+      principal: access.principal ?? 'anonymous',
+      status: res.statusCode,
+      errorCode: access.errorCode,
+      bytesIn,
+      bytesOut,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      aborted: !res.writableFinished,
+    }
+    opts.onRequestDone?.(entry)
+    if (sampler.shouldLog(entry.status)) opts.log.info(entry, 'access')
+  })
   const reqIdHeaders = {
     'x-amz-request-id': requestId,
     'x-amz-id-2': requestId,
@@ -236,10 +297,6 @@ async function handle(
       return
     }
     await writeResponse(res, response, rq.method, reqIdHeaders)
-    opts.log.debug(
-      { requestId, method: rq.method, path: rq.rawPath, status: response.status },
-      'request',
-    )
   } catch (err) {
     if (cut) return
     if (clientWentAway(err, req, res)) {
