@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { loadConfig, ConfigError, SERVE_FLAGS } from './config/config.js'
-import { createLogger } from './lib/pino-logger.js'
+import { createAccessLogger, createLogger } from './lib/pino-logger.js'
 import { startApp } from './app/compose.js'
 import { POLICY_SIMULATE_USAGE, runPolicySimulate } from './cli/policy-simulate.js'
 import { STS_ASSUME_ROLE_USAGE, runStsAssumeRole } from './cli/sts-assume-role.js'
@@ -125,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger(config.logLevel)
   let app
   try {
-    app = await startApp(config, log)
+    app = await startApp(config, log, { accessLogger: createAccessLogger(config.logLevel) })
   } catch (e) {
     // A storage error's cause is the driver's own words (e.g. connect ECONNREFUSED host:port).
     const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : ''

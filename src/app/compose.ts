@@ -92,7 +92,12 @@ async function readiness(stores: Stores): Promise<string | undefined> {
 export async function startApp(
   config: Config,
   log: Logger,
-  deps: { clock?: Clock; ids?: IdSource } = {},
+  deps: {
+    clock?: Clock
+    ids?: IdSource
+    /** Where access-log lines go (default `log`): an unredacted logger, see pino-logger.ts. */
+    accessLogger?: Logger
+  } = {},
 ): Promise<RunningApp> {
   const clock = deps.clock ?? systemClock
   const ids = deps.ids ?? randomIds
@@ -187,6 +192,7 @@ export async function startApp(
       clock,
       log,
       accessLog: config.accessLog,
+      ...(deps.accessLogger !== undefined ? { accessLogger: deps.accessLogger } : {}),
       onRequestDone: (e) => metrics.observe(e),
       idleTimeoutMs: config.requestIdleTimeout * 1000,
       ...(config.trustedProxies.length > 0

@@ -64,6 +64,8 @@ export async function listen(opts: {
   readonly trustedProxies?: CidrSet
   /** The access log (one `info` line per request, access-log.ts); on by default. */
   readonly accessLog?: AccessLogMode
+  /** Where access lines go (default `log`): lib/pino-logger.ts createAccessLogger. */
+  readonly accessLogger?: Logger
   /** Called once per finished request (metrics), whether or not its line is logged. */
   readonly onRequestDone?: (entry: AccessEntry) => void
 }): Promise<Listener> {
@@ -164,6 +166,7 @@ async function handle(
     readonly log: Logger
     readonly trustedProxies?: CidrSet
     readonly onRequestDone?: (entry: AccessEntry) => void
+    readonly accessLogger?: Logger
   },
   watchdog: IdleWatchdog,
   secure: boolean,
@@ -228,7 +231,7 @@ async function handle(
       aborted: !res.writableFinished,
     }
     opts.onRequestDone?.(entry)
-    if (sampler.shouldLog(entry.status)) opts.log.info(entry, 'access')
+    if (sampler.shouldLog(entry.status)) (opts.accessLogger ?? opts.log).info(entry, 'access')
   })
   const reqIdHeaders = {
     'x-amz-request-id': requestId,
