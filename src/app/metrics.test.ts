@@ -90,3 +90,25 @@ describe('Metrics.observe', () => {
       expect(text).toContain(line)
   })
 })
+
+describe('the per-request series', () => {
+  it('render as Prometheus counters and a cumulative histogram', async () => {
+    const m = new Metrics()
+    m.observe(entry({ durationMs: 3 }))
+    m.observe(entry({ durationMs: 30_000, status: 404, bytesIn: 5 }))
+    const text = await m.registry.metrics()
+    for (const line of [
+      '# TYPE latchkey_request_duration_seconds histogram',
+      'latchkey_request_duration_seconds_bucket{le="0.0025",surface="s3",operation="GetObject"} 0',
+      'latchkey_request_duration_seconds_bucket{le="0.005",surface="s3",operation="GetObject"} 1',
+      'latchkey_request_duration_seconds_bucket{le="10",surface="s3",operation="GetObject"} 1',
+      'latchkey_request_duration_seconds_bucket{le="+Inf",surface="s3",operation="GetObject"} 2',
+      'latchkey_request_duration_seconds_sum{surface="s3",operation="GetObject"} 30.003',
+      'latchkey_request_duration_seconds_count{surface="s3",operation="GetObject"} 2',
+      '# TYPE latchkey_requests_total counter',
+      'latchkey_requests_total{surface="s3",operation="GetObject",status="404"} 1',
+      'latchkey_request_body_bytes_total{surface="s3"} 5',
+    ])
+      expect(text).toContain(line)
+  })
+})

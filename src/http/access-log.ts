@@ -22,7 +22,7 @@ export interface AccessEntry {
   readonly remoteAddress: string
   readonly method: string
   readonly path: string
-  /** The query with secret-bearing parameters removed ('' when none). */
+  /** The query with secret-bearing parameters removed ('' when none, or when not logged). */
   readonly query: string
   readonly surface: string
   readonly operation: string | undefined

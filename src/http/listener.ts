@@ -9,8 +9,8 @@ import { clientAddress } from './client-address.js'
 import type { CidrSet } from '../lib/cidr.js'
 import {
   createServer as createHttpServer,
+  ServerResponse,
   type IncomingMessage,
-  type ServerResponse,
   type Server,
 } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
@@ -133,6 +133,69 @@ export async function listen(opts: {
   }
 }
 
+/** One request's byte counts and start, shared by its request and response objects. */
+interface Tally {
+  bytesIn: number
+  bytesOut: number
+  readonly started: number
+}
+const TALLY = Symbol('tally')
+type Tallied<T> = T & { [TALLY]: Tally }
+
+const pushBody = Readable.prototype.push
+const writeBody = ServerResponse.prototype.write
+const endBody = ServerResponse.prototype.end
+
+function sizeOf(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string')
+    return Buffer.byteLength(
+      chunk,
+      typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+    )
+  if (chunk === null || chunk === undefined || typeof chunk === 'function') return 0
+  return (chunk as { byteLength: number }).byteLength
+}
+
+function countingPush(
+  this: Tallied<IncomingMessage>,
+  chunk: unknown,
+  encoding?: BufferEncoding,
+): boolean {
+  if (chunk !== null && chunk !== undefined)
+    this[TALLY].bytesIn += (chunk as { length: number }).length
+  return pushBody.call(this, chunk, encoding)
+}
+
+function countingWrite(
+  this: Tallied<ServerResponse>,
+  chunk: unknown,
+  encoding?: unknown,
+  cb?: unknown,
+): boolean {
+  this[TALLY].bytesOut += sizeOf(chunk, encoding)
+  return (writeBody as (c: unknown, e: unknown, cb: unknown) => boolean).call(
+    this,
+    chunk,
+    encoding,
+    cb,
+  )
+}
+
+function countingEnd(
+  this: Tallied<ServerResponse>,
+  chunk?: unknown,
+  encoding?: unknown,
+  cb?: unknown,
+): ServerResponse {
+  this[TALLY].bytesOut += sizeOf(chunk, encoding)
+  return (endBody as (c: unknown, e: unknown, cb: unknown) => ServerResponse).call(
+    this,
+    chunk,
+    encoding,
+    cb,
+  )
+}
+
 /** Request ids: a random per-process prefix and a counter (unique, cheap: no CSPRNG call per request). */
 const ID_PREFIX = randomBytes(4).toString('hex').toUpperCase()
 let idCounter = 0
@@ -182,56 +245,39 @@ async function handle(
     receivedAt: opts.clock.now(),
     access,
   }
-  const started = performance.now()
   // Bytes actually read off the request body and written as the response body: the parser hands
-  // each body chunk to req.push, and every response byte goes through res.write or res.end.
-  let bytesIn = 0
-  let bytesOut = 0
-  const push = req.push
-  req.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (chunk !== null && chunk !== undefined) bytesIn += (chunk as { length: number }).length
-    return push.call(this, chunk, encoding)
-  }
-  const write = res.write
-  const end = res.end
-  const count = (chunk: unknown, encoding: unknown): void => {
-    if (typeof chunk === 'string')
-      bytesOut += Buffer.byteLength(
-        chunk,
-        typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
-      )
-    else if (chunk !== null && chunk !== undefined && typeof chunk !== 'function')
-      bytesOut += (chunk as { byteLength: number }).byteLength
-  }
-  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    count(chunk, rest[0])
-    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
-  } as typeof res.write
-  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
-    count(chunk, rest[0])
-    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest)
-  } as typeof res.end
+  // each body chunk to req.push, and every response byte goes through res.write or res.end. The
+  // counting functions are shared (module level) and keep their tally on the objects: no closure
+  // per request on the hot path.
+  const tally: Tally = { bytesIn: 0, bytesOut: 0, started: performance.now() }
+  ;(req as Tallied<IncomingMessage>)[TALLY] = tally
+  ;(res as Tallied<ServerResponse>)[TALLY] = tally
+  req.push = countingPush
+  res.write = countingWrite as typeof res.write
+  res.end = countingEnd as typeof res.end
   res.once('close', () => {
+    const status = res.statusCode
+    const log = sampler.shouldLog(status)
     const entry: AccessEntry = {
       requestId,
       remoteAddress: raw?.remoteAddress ?? req.socket.remoteAddress ?? '',
       method: req.method ?? '',
       path: raw?.rawPath ?? '',
-      query: raw === undefined ? '' : redactQuery(raw.rawQuery),
+      query: log && raw !== undefined ? redactQuery(raw.rawQuery) : '',
       surface: access.surface ?? 'none',
       operation: access.operation,
       bucket: access.bucket,
       key: access.key,
       principal: access.principal ?? 'anonymous',
-      status: res.statusCode,
+      status,
       errorCode: access.errorCode,
-      bytesIn,
-      bytesOut,
-      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      bytesIn: tally.bytesIn,
+      bytesOut: tally.bytesOut,
+      durationMs: Math.round((performance.now() - tally.started) * 1000) / 1000,
       aborted: !res.writableFinished,
     }
     opts.onRequestDone?.(entry)
-    if (sampler.shouldLog(entry.status)) (opts.accessLogger ?? opts.log).info(entry, 'access')
+    if (log) (opts.accessLogger ?? opts.log).info(entry, 'access')
   })
   const reqIdHeaders = {
     'x-amz-request-id': requestId,
