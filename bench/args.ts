@@ -15,6 +15,7 @@ export const TARGET_NAMES = [
   'session-get',
   'postgres',
   'cluster',
+  'access-log',
 ] as const
 export type TargetName = (typeof TARGET_NAMES)[number]
 

@@ -48,11 +48,18 @@ export async function spawnServer(opts: SpawnOptions): Promise<ChildServer> {
       const m = /"url":"(https?:\/\/[^"]+)"/.exec(line)
       if (m?.[1] !== undefined && line.includes('listening')) {
         clearTimeout(timer)
+        // From here on the server's output is drained unread: a chatty server (the access log
+        // at info) must not make the load generator, on the same cores, split its lines.
+        for (const rl of readers) rl.close()
+        proc.stdout.resume()
+        proc.stderr.resume()
         resolve(m[1])
       }
     }
-    createInterface({ input: proc.stdout }).on('line', onLine)
-    createInterface({ input: proc.stderr }).on('line', onLine)
+    const readers = [
+      createInterface({ input: proc.stdout }).on('line', onLine),
+      createInterface({ input: proc.stderr }).on('line', onLine),
+    ]
     proc.once('exit', (code) => {
       clearTimeout(timer)
       const lines = output.join('\n')

@@ -20,6 +20,7 @@ import { benchList } from './targets/list.js'
 import { benchIamGet, benchPolicyMicro } from './targets/iam.js'
 import { benchAssumeRole, benchSessionGet } from './targets/sts.js'
 import { benchCluster, benchPostgres } from './targets/postgres.js'
+import { benchAccessLog } from './targets/access-log.js'
 
 interface Target {
   readonly group: string
@@ -37,6 +38,7 @@ const TARGETS = {
   'session-get': { group: '8 sts-session-get', run: benchSessionGet },
   postgres: { group: '9 postgres', run: benchPostgres },
   cluster: { group: '10 cluster', run: benchCluster },
+  'access-log': { group: '11 access-log', run: benchAccessLog },
 } as const satisfies Record<TargetName, Target>
 
 async function main(): Promise<number> {

@@ -46,6 +46,8 @@ const SERVE_HELP: Readonly<Record<string, readonly [value: string, text: string]
     '',
     "new buckets start as AWS's do: ACLs disabled, public access blocked",
   ],
+  '--access-log': ['on|off|sample=N', 'one JSON line per request at info (default on)'],
+  '--metrics-address': ['HOST:PORT', 'serve /metrics on a listener of its own, without a token'],
 }
 
 /** Environment-only settings (no flag). */
@@ -53,6 +55,7 @@ const SERVE_ENV_ONLY = `  LATCHKEY_ROOT_USER, LATCHKEY_ROOT_PASSWORD      the op
   LATCHKEY_ROOT_ACCESS_KEY, LATCHKEY_ROOT_SECRET_KEY   the default account's master key (seed)
   LATCHKEY_ROOT_KEY_OVERRIDE=1, LATCHKEY_ROOT_PASSWORD_OVERRIDE=1   replace stored ones
   LATCHKEY_MASTER_KEY                              key sealing stored secrets (required with postgres://)
+  LATCHKEY_METRICS_TOKEN                           /metrics on the main port asks this Bearer token
   LATCHKEY_BLOB_S3_ENDPOINT, _REGION, _ACCESS_KEY_ID, _SECRET_ACCESS_KEY, _FORCE_PATH_STYLE=1
                                                    the upstream of --blob-store s3://`
 
@@ -143,12 +146,12 @@ async function main(argv: string[]): Promise<number> {
     throw e
   }
   // The server's code loads only for `serve`: the other commands start in a fraction of the time.
-  const { createLogger } = await import('./lib/pino-logger.js')
+  const { createAccessLogger, createLogger } = await import('./lib/pino-logger.js')
   const { startApp } = await import('./app/compose.js')
   const log = createLogger(config.logLevel)
   let app
   try {
-    app = await startApp(config, log)
+    app = await startApp(config, log, { accessLogger: createAccessLogger(config.logLevel) })
   } catch (e) {
     // A storage error's cause is the driver's own words (e.g. connect ECONNREFUSED host:port).
     const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : ''
@@ -188,7 +191,14 @@ async function main(argv: string[]): Promise<number> {
   } else {
     warnIfSecretsFileLeft(config.dataDir, log)
   }
-  process.stdout.write(JSON.stringify({ level: 'info', msg: 'listening', url: app.url }) + '\n')
+  process.stdout.write(
+    JSON.stringify({
+      level: 'info',
+      msg: 'listening',
+      url: app.url,
+      ...(app.metricsUrl !== undefined ? { metricsUrl: app.metricsUrl } : {}),
+    }) + '\n',
+  )
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return

@@ -33,18 +33,32 @@ export type AdminHandler = (raw: RawRequest, ctx: RequestContext) => Promise<Htt
 /** The admin surface as one function, for the dispatcher (and for tests, called directly). */
 export function createAdminHandler(deps: AdminDeps): AdminHandler {
   return async (raw, ctx) => {
+    const access = ctx.access
     try {
       const segs = segmentsOf(raw.rawPath)
       if (!segs) throw new AdminError('NotFound', 'No such admin resource')
       const method = raw.method.toUpperCase()
       if (segs.length === 1 && segs[0] === 'login') {
+        if (access !== undefined) access.operation = `${method} /login`
         if (method !== 'POST') throw new AdminError('MethodNotAllowed', 'Use POST /api/admin/login')
         return await login(deps, raw, ctx)
       }
       const route = match(segs)
       if (!route) throw new AdminError('NotFound', 'No such admin resource')
+      // The route's pattern, not its path: ids stay out of the operation (a metrics label).
+      if (access !== undefined)
+        access.operation = `${method} /${route.pattern.map((p) => (p === ':' ? '{id}' : p)).join('/')}`
       const now = deps.clock.now()
       const actor = await authenticate(deps, raw, now)
+      if (access !== undefined)
+        access.principal =
+          actor.kind === 'operator'
+            ? { kind: 'operator', user: actor.name }
+            : {
+                kind: 'user',
+                account: actor.account.name,
+                user: actor.user.username,
+              }
       const fn = route.methods[method]
       if (!fn)
         throw new AdminError(
@@ -67,6 +81,7 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
     } catch (e) {
       raw.body.resume()
       const err = toAdminError(e)
+      if (access !== undefined) access.errorCode = err?.code ?? 'InternalError'
       if (err) return renderAdminError(err, ctx.requestId)
       ctx.log.error({ err: (e as Error).message, path: raw.rawPath }, 'admin: internal error')
       return renderAdminError(new AdminError('InternalError'), ctx.requestId)

@@ -56,7 +56,9 @@ export const ROUTES: readonly {
 
 export function match(
   segments: readonly string[],
-): { methods: Readonly<Record<string, Route>>; params: string[] } | undefined {
+):
+  | { methods: Readonly<Record<string, Route>>; params: string[]; pattern: readonly string[] }
+  | undefined {
   for (const r of ROUTES) {
     if (r.pattern.length !== segments.length) continue
     const params: string[] = []
@@ -70,7 +72,7 @@ export function match(
         break
       }
     }
-    if (hit) return { methods: r.methods, params }
+    if (hit) return { methods: r.methods, params, pattern: r.pattern }
   }
   return undefined
 }

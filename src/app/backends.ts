@@ -18,6 +18,7 @@ import {
 import type { Logger } from '../lib/logger.js'
 import type { IdentityStore } from '../storage/identity-store.js'
 import type { Stores } from '../storage/stores.js'
+import type { StorageTimings } from '../storage/timings.js'
 import { openSqlite } from '../backends/sqlite/index.js'
 import { openPostgresStores, SHARED_TEMP_STALE_MS } from '../backends/postgres/index.js'
 import { openPostgres, type PgDatabase } from '../backends/postgres/db.js'
@@ -37,8 +38,16 @@ export const DATABASE_FILE = 'latchkey.db'
 /** Where an `s3://` blob store spools bodies of unknown length (this node's own data dir). */
 export const BLOB_SPOOL_DIR = 'blob-spool'
 
-/** `log` receives the shared change feed's warnings (a lost LISTEN connection, a resync). */
-export async function openStores(config: Config, now: number, log?: Logger): Promise<Stores> {
+/**
+ * `log` receives the shared change feed's warnings (a lost LISTEN connection, a resync);
+ * `timings(backend)` is where the chosen backend reports commit and fsync durations (metrics).
+ */
+export async function openStores(
+  config: Config,
+  now: number,
+  log?: Logger,
+  timings?: (backend: 'sqlite' | 'postgres') => StorageTimings,
+): Promise<Stores> {
   const url = config.databaseUrl
   const bs = config.blobStore
   // Loaded only when configured: file-mode nodes never load the AWS SDK.
@@ -56,13 +65,19 @@ export async function openStores(config: Config, now: number, log?: Logger): Pro
   try {
     stores =
       url !== undefined && isPostgresUrl(url)
-        ? await openPostgresStores(url, { ...blobs, now, ...(log !== undefined ? { log } : {}) })
+        ? await openPostgresStores(url, {
+            ...blobs,
+            now,
+            ...(log !== undefined ? { log } : {}),
+            ...(timings !== undefined ? { timings: timings('postgres') } : {}),
+          })
         : await openSqlite(join(config.dataDir, DATABASE_FILE), {
             ...blobs,
             // One process owns a data dir; fsync runs on the thread pool (wal-sync.ts).
             exclusive: true,
             asyncDurability: true,
             now,
+            ...(timings !== undefined ? { timings: timings('sqlite') } : {}),
           })
   } catch (e) {
     s3?.close()

@@ -25,10 +25,13 @@ import { listen, type Listener } from '../http/listener.js'
 import { createRouter } from './dispatch.js'
 import { loadTls } from '../http/tls.js'
 import type { Stores } from '../storage/stores.js'
+import { Metrics, bearerGuard, listenMetrics } from './metrics.js'
 
 export interface RunningApp {
   readonly url: string
   readonly listener: Listener
+  /** The --metrics-address listener's URL, when one was asked for. */
+  readonly metricsUrl?: string
   /**
    * The stores the app runs on. Every cache above them learns of a change only through
    * `stores.changes`, so a write made here (by a tool, another node, a test) is seen by the very
@@ -66,16 +69,50 @@ async function openIam(
   }
 }
 
+/** How long `/ready` waits for the stores before it calls them not ready. */
+const READY_TIMEOUT_MS = 2000
+
+/** The stores' probe, bounded: a database that hangs is as unready as one that refuses. */
+async function readiness(stores: Stores): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(
+      () => resolve(`the database or blob store did not answer within ${READY_TIMEOUT_MS} ms`),
+      READY_TIMEOUT_MS,
+    )
+    timer.unref()
+  })
+  try {
+    return await Promise.race([stores.ready(), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 export async function startApp(
   config: Config,
   log: Logger,
-  deps: { clock?: Clock; ids?: IdSource } = {},
+  deps: {
+    clock?: Clock
+    ids?: IdSource
+    /** Where access-log lines go (default `log`): an unredacted logger, see pino-logger.ts. */
+    accessLogger?: Logger
+  } = {},
 ): Promise<RunningApp> {
   const clock = deps.clock ?? systemClock
   const ids = deps.ids ?? randomIds
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const masterKey = loadMasterKey(config.dataDir, config.masterKey)
-  const stores = await openStores(config, clock.now(), log)
+  let storesRef: Stores | undefined
+  const metrics = new Metrics({
+    activeSessions: async () =>
+      storesRef === undefined
+        ? 0
+        : (await storesRef.identity.listActiveSessions({}, clock.now())).length,
+  })
+  const stores = await openStores(config, clock.now(), log, (b) => metrics.storageTimings(b))
+  storesRef = stores
+  let metricsListener: Awaited<ReturnType<typeof listenMetrics>> | undefined
   // Whatever fails from here on must release the stores: a PostgreSQL pool, its LISTEN client
   // and the feed's timers would otherwise keep a process that could not start alive.
   try {
@@ -147,17 +184,34 @@ export async function startApp(
         admin,
         isReady: () => ready,
         isCurrent: () => stores.changes.current,
+        readiness: () => readiness(stores),
+        metrics: bearerGuard(config.metricsToken, metrics),
         ...(domain !== undefined
           ? { isBucketHost: (h: string) => bucketOfHost(h, domain) !== undefined }
           : {}),
       }),
       clock,
       log,
+      accessLog: config.accessLog,
+      ...(deps.accessLogger !== undefined ? { accessLogger: deps.accessLogger } : {}),
+      onRequestDone: (e) => metrics.observe(e),
       idleTimeoutMs: config.requestIdleTimeout * 1000,
       ...(config.trustedProxies.length > 0
         ? { trustedProxies: new CidrSet(config.trustedProxies) }
         : {}),
     })
+    if (config.metricsAddress !== undefined) {
+      try {
+        metricsListener = await listenMetrics(
+          config.metricsAddress.host,
+          config.metricsAddress.port,
+          metrics,
+        )
+      } catch (e) {
+        await listener.close(0)
+        throw e
+      }
+    }
     ready = true
     const sweepTimer = setInterval(() => {
       void iam
@@ -184,12 +238,14 @@ export async function startApp(
     return {
       url: listener.url,
       listener,
+      ...(metricsListener !== undefined ? { metricsUrl: metricsListener.url } : {}),
       stores,
       generated: generated as Readonly<Record<string, string>>,
       firstStartSecretsShown: () => iam.firstStartSecretsShown(),
       close: async () => {
         clearInterval(sweepTimer)
         await listener.close()
+        await metricsListener?.close()
         await stopLifecycle()
         await stopCollector()
         iam.close()

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { dispatch, hasS3Authentication, type Surfaces } from './dispatch.js'
 import { bucketOfHost } from '../s3/addressing.js'
-import type { RawRequest, RequestContext } from '../http/raw-request.js'
+import { newAccessRecord, type RawRequest, type RequestContext } from '../http/raw-request.js'
 import { ManualClock } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
 
@@ -152,5 +152,60 @@ describe('hasS3Authentication', () => {
     )
     expect(hasS3Authentication(req('GET', '/x?limit=10&offset=0'))).toBe(false)
     expect(hasS3Authentication(req('GET', '/x', { authorization: 'AWSX' }))).toBe(false)
+  })
+})
+
+describe('/ready and /metrics', () => {
+  const withOps = (over: Partial<Surfaces> = {}): Surfaces & { hit: string[] } => {
+    const s = surfaces()
+    return {
+      ...s,
+      readiness: async () => undefined,
+      metrics: async () => (s.hit.push('metrics'), { status: 200 }),
+      ...over,
+    }
+  }
+
+  it('/ready: 200 when the stores answer and the feed is current, else 503 with the reason; /health unmoved', async () => {
+    const ok = await dispatch(req('GET', '/ready'), ctx, withOps())
+    expect([ok.status, JSON.parse(String(ok.body))]).toEqual([200, { status: 'ready' }])
+    const down = withOps({ readiness: async () => 'database: connect ECONNREFUSED' })
+    const r = await dispatch(req('GET', '/ready'), ctx, down)
+    expect([r.status, JSON.parse(String(r.body))]).toEqual([
+      503,
+      { status: 'not-ready', reason: 'database: connect ECONNREFUSED' },
+    ])
+    expect((await dispatch(req('GET', '/health'), ctx, down)).status).toBe(200)
+    const stale = withOps({ isCurrent: () => false })
+    const s = await dispatch(req('HEAD', '/ready'), ctx, stale)
+    expect(s.status).toBe(503)
+    expect(JSON.parse(String(s.body)).reason).toMatch(/change feed is not current/)
+    expect((await dispatch(req('GET', '/health'), ctx, stale)).status).toBe(200)
+  })
+
+  it('/metrics: an unsigned GET reaches the metrics handler; signed or other methods are S3', async () => {
+    const s = withOps()
+    await dispatch(req('GET', '/metrics', { authorization: 'Bearer t' }), ctx, s)
+    await dispatch(req('GET', '/metrics', { authorization: V4 }), ctx, s)
+    await dispatch(req('PUT', '/metrics'), ctx, s)
+    await dispatch(req('GET', '/ready', { authorization: V4 }), ctx, s)
+    expect(s.hit).toEqual(['metrics', 's3', 's3', 's3'])
+  })
+
+  it('names the surface on the access record', async () => {
+    const seen: (string | undefined)[] = []
+    for (const r of [
+      req('GET', '/ready'),
+      req('GET', '/health'),
+      req('GET', '/metrics'),
+      req('GET', '/api/admin/users'),
+      req('GET', '/?Action=GetCallerIdentity'),
+      req('GET', '/b/k'),
+    ]) {
+      const access = newAccessRecord()
+      await dispatch(r, { ...ctx, access }, withOps())
+      seen.push(access.surface)
+    }
+    expect(seen).toEqual(['ready', 'health', 'metrics', 'admin', 'sts', 's3'])
   })
 })

@@ -1,13 +1,14 @@
 /**
- * Picks the surface for a request: /health, the admin API under /api/admin, STS (a form POST to
- * `/` or `?Action=` on `/`), otherwise S3. Every answer gets x-amz-request-id.
+ * Picks the surface for a request: /health, /ready, /metrics, the admin API under /api/admin, STS
+ * (a form POST to `/` or `?Action=` on `/`), otherwise S3. Every answer gets x-amz-request-id.
  *
  * Why routing looks at more than the path: the server's own paths are also valid S3 paths
  * (`/health` is bucket `health`, `/api/admin/users` is object `admin/users` in bucket `api`), and
  * an S3 client must never get JSON from the wrong surface. So a request carrying S3
  * authentication (a SigV4/SigV2 Authorization header, a presigned query, a browser POST upload
  * form) always goes to S3, and so does any request addressed to a virtual-hosted bucket; the
- * health check answers only unsigned GET/HEAD, the admin API only requests without AWS
+ * health and readiness checks answer only unsigned GET/HEAD, `/metrics` only an unsigned GET (404
+ * unless a metrics token is configured, app/metrics.ts), the admin API only requests without AWS
  * authentication (it uses Bearer tokens). What stays ambiguous is an unsigned, anonymous S3
  * request on those paths (a public bucket named `health`): CreateBucket reserves those names
  * (s3/bucket-name.ts), so such a bucket cannot be created.
@@ -39,6 +40,16 @@ export interface Surfaces {
    */
   readonly isCurrent: () => boolean
   /**
+   * `/ready`: undefined when the database and the blob store answer and the change feed is
+   * current, else why not (a load balancer's probe: 503 with the reason).
+   */
+  readonly readiness?: () => Promise<string | undefined>
+  /**
+   * `/metrics` on the main port: the handler checks the Bearer token (and answers 404 when no
+   * metrics token is configured).
+   */
+  readonly metrics?: SurfaceHandler
+  /**
    * True when the Host header names a virtual-hosted bucket (`bucket.<domain>`, the rule of
    * s3/addressing.ts, wired by the app): every path on such a host is an object key.
    */
@@ -46,6 +57,8 @@ export interface Surfaces {
 }
 
 export const HEALTH_PATH = '/health'
+export const READY_PATH = '/ready'
+export const METRICS_PATH = '/metrics'
 /** Where the admin surface is mounted (admin/handler.ts routes below it). */
 const ADMIN_PREFIX = '/api/admin'
 
@@ -79,6 +92,8 @@ export function hasS3Authentication(raw: RawRequest): boolean {
 function isServerPath(raw: RawRequest): boolean {
   return (
     raw.rawPath === HEALTH_PATH ||
+    raw.rawPath === READY_PATH ||
+    raw.rawPath === METRICS_PATH ||
     raw.rawPath === ADMIN_PREFIX ||
     raw.rawPath.startsWith(ADMIN_PREFIX + '/')
   )
@@ -100,18 +115,39 @@ export async function dispatch(
   ctx: RequestContext,
   s: Surfaces,
 ): Promise<HttpResponse> {
+  const access = ctx.access
   // Only requests on the server's own paths pay for the checks below.
   if (isServerPath(raw) && !hasS3Authentication(raw) && !onBucketHost(raw, s)) {
-    if (raw.rawPath !== HEALTH_PATH) return s.isCurrent() ? s.admin(raw, ctx) : stale(raw, ctx)
-    if (raw.method === 'GET' || raw.method === 'HEAD') {
+    const path = raw.rawPath
+    if (path === METRICS_PATH && s.metrics !== undefined && raw.method === 'GET') {
+      if (access !== undefined) access.surface = 'metrics'
       raw.body.resume()
-      return s.isReady()
-        ? jsonResponse(200, { status: 'ok' })
-        : jsonResponse(503, { status: 'starting' })
+      return s.metrics(raw, ctx)
+    }
+    if (path === HEALTH_PATH || path === READY_PATH) {
+      if (raw.method === 'GET' || raw.method === 'HEAD') {
+        raw.body.resume()
+        if (access !== undefined) access.surface = path.slice(1)
+        if (!s.isReady()) return jsonResponse(503, { status: 'starting' })
+        if (path === HEALTH_PATH) return jsonResponse(200, { status: 'ok' })
+        const why = s.isCurrent()
+          ? await (s.readiness?.() ?? Promise.resolve(undefined))
+          : 'the change feed is not current (the database connection was interrupted)'
+        return why === undefined
+          ? jsonResponse(200, { status: 'ready' })
+          : jsonResponse(503, { status: 'not-ready', reason: why })
+      }
+    } else if (path === ADMIN_PREFIX || path.startsWith(ADMIN_PREFIX + '/')) {
+      if (access !== undefined) access.surface = 'admin'
+      return s.isCurrent() ? s.admin(raw, ctx) : stale(raw, ctx)
     }
   }
-  if (!s.isCurrent()) return stale(raw, ctx)
+  if (!s.isCurrent()) {
+    if (access !== undefined) access.surface = isStsRequest(raw) ? 'sts' : 's3'
+    return stale(raw, ctx)
+  }
   if (isStsRequest(raw)) {
+    if (access !== undefined) access.surface = 'sts'
     const body = await readBounded(raw.body, STS_MAX_BODY, {
       declaredLength: raw.headers['content-length'],
     })
@@ -129,6 +165,7 @@ export async function dispatch(
       }
     return s.sts(raw, ctx, body.bytes)
   }
+  if (access !== undefined) access.surface = 's3'
   return s.s3(raw, ctx)
 }
 

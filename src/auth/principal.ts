@@ -111,3 +111,32 @@ export function principalUserId(p: Principal): string {
 export function principalAccountId(p: Principal): string | undefined {
   return p.kind === 'anonymous' ? undefined : p.accountId
 }
+
+/**
+ * The principal as the access log names it: identifiers only (an access key id is not a secret),
+ * undefined for anonymous.
+ */
+export function loggedPrincipal(p: Principal):
+  | {
+      readonly kind: string
+      readonly accessKeyId: string
+      readonly account: string
+      readonly user?: string
+    }
+  | undefined {
+  switch (p.kind) {
+    case 'anonymous':
+      return undefined
+    case 'account-root':
+      return { kind: p.kind, accessKeyId: p.accessKeyId, account: p.accountName }
+    case 'user':
+      return { kind: p.kind, accessKeyId: p.accessKeyId, account: p.accountName, user: p.username }
+    case 'session':
+      return {
+        kind: p.kind,
+        accessKeyId: p.accessKeyId,
+        account: p.accountName,
+        user: p.parent.kind === 'user' ? p.parent.username : p.parent.accessKeyId,
+      }
+  }
+}

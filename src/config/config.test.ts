@@ -173,3 +173,32 @@ describe('--aws-bucket-defaults', () => {
     )
   })
 })
+
+describe('--access-log, --metrics-address, LATCHKEY_METRICS_TOKEN', () => {
+  it('defaults: access log on, no metrics listener, no token', () => {
+    const c = loadConfig([], {})
+    expect(c.accessLog).toEqual({ kind: 'on', every: 1 })
+    expect(c.metricsAddress).toBeUndefined()
+    expect(c.metricsToken).toBeUndefined()
+  })
+  it('reads the flags and the environment', () => {
+    const c = loadConfig(['--access-log', 'sample=20', '--metrics-address', '127.0.0.1:9100'], {
+      LATCHKEY_METRICS_TOKEN: 'a-long-enough-token',
+    })
+    expect(c.accessLog).toEqual({ kind: 'on', every: 20 })
+    expect(c.metricsAddress).toEqual({ host: '127.0.0.1', port: 9100 })
+    expect(c.metricsToken).toBe('a-long-enough-token')
+    expect(loadConfig([], { LATCHKEY_ACCESS_LOG: 'off' }).accessLog).toEqual({ kind: 'off' })
+  })
+  it('refuses bad values with one clear line', () => {
+    expect(() => loadConfig(['--access-log', 'sometimes'], {})).toThrow(
+      '--access-log must be on, off or sample=N (N ≥ 1: one request in N), got "sometimes"',
+    )
+    expect(() => loadConfig(['--metrics-address', '9100'], {})).toThrow(
+      '--metrics-address must be HOST:PORT',
+    )
+    expect(() => loadConfig([], { LATCHKEY_METRICS_TOKEN: 'short' })).toThrow(
+      'LATCHKEY_METRICS_TOKEN must be 16 to 256 printable characters',
+    )
+  })
+})

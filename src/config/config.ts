@@ -6,6 +6,7 @@
 import { normalizeCidr } from '../lib/cidr.js'
 import { isAbsolute, join } from 'node:path'
 import { parseDuration } from '../lib/duration.js'
+import { parseAccessLogMode, type AccessLogMode } from '../http/access-log.js'
 
 export interface Config {
   readonly host: string
@@ -60,6 +61,12 @@ export interface Config {
    * Object Ownership BucketOwnerEnforced, every public access block flag set).
    */
   readonly awsBucketDefaults: boolean
+  /** `--access-log`: one `info` line per request, off, or one in N (http/access-log.ts). */
+  readonly accessLog: AccessLogMode
+  /** `--metrics-address`: a listener of its own for /metrics (no token asked there). */
+  readonly metricsAddress?: { readonly host: string; readonly port: number }
+  /** LATCHKEY_METRICS_TOKEN: /metrics on the main port answers only this Bearer token. */
+  readonly metricsToken?: string
 }
 
 export interface FileBlobStoreConfig {
@@ -107,6 +114,8 @@ export const SERVE_FLAGS = {
   '--trusted-proxies': 'LATCHKEY_TRUSTED_PROXIES',
   '--lifecycle-day-seconds': 'LATCHKEY_LIFECYCLE_DAY_SECONDS',
   '--aws-bucket-defaults': 'LATCHKEY_AWS_BUCKET_DEFAULTS',
+  '--access-log': 'LATCHKEY_ACCESS_LOG',
+  '--metrics-address': 'LATCHKEY_METRICS_ADDRESS',
 } as const
 const FLAGS = SERVE_FLAGS
 
@@ -139,14 +148,21 @@ export function loadConfig(
   }
   const get = (f: Flag): string | undefined => given.get(f) ?? nonEmpty(env[FLAGS[f]])
 
-  const address = get('--address') ?? '0.0.0.0:9000'
-  const m = /^(.*):(\d{1,5})$/.exec(address)
-  const port = m === null ? NaN : Number(m[2])
-  if (m === null || !(port >= 0 && port <= 65535))
+  const { host, port } = hostPort('--address', get('--address') ?? '0.0.0.0:9000')
+  const metricsAddressText = get('--metrics-address')
+  const metricsAddress =
+    metricsAddressText !== undefined ? hostPort('--metrics-address', metricsAddressText) : undefined
+  const accessLogText = get('--access-log') ?? 'on'
+  const accessLog = parseAccessLogMode(accessLogText)
+  if (accessLog === undefined)
     throw new ConfigError(
-      `--address must be HOST:PORT with a port from 0 to 65535, got "${address}"`,
+      `--access-log must be on, off or sample=N (N ≥ 1: one request in N), got "${accessLogText}"`,
     )
-  const host = (m[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '0.0.0.0'
+  const metricsToken = nonEmpty(env['LATCHKEY_METRICS_TOKEN'])
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
+    throw new ConfigError(
+      'LATCHKEY_METRICS_TOKEN must be 16 to 256 printable characters without spaces',
+    )
 
   const durationOf = (f: Flag, dflt: number): number => {
     const v = get(f)
@@ -309,7 +325,19 @@ export function loadConfig(
     trustedProxies,
     lifecycleDaySeconds,
     awsBucketDefaults,
+    accessLog,
+    ...(metricsAddress !== undefined ? { metricsAddress } : {}),
+    ...(metricsToken !== undefined ? { metricsToken } : {}),
   }
+}
+
+/** `HOST:PORT` (an IPv6 host in brackets; an empty host is every interface). */
+function hostPort(flag: string, address: string): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(address)
+  const port = m === null ? NaN : Number(m[2])
+  if (m === null || !(port >= 0 && port <= 65535))
+    throw new ConfigError(`${flag} must be HOST:PORT with a port from 0 to 65535, got "${address}"`)
+  return { host: (m[1] ?? '').replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port }
 }
 
 /** Whether `--database` names a PostgreSQL database (the cluster stores). */

@@ -9,8 +9,8 @@ import { clientAddress } from './client-address.js'
 import type { CidrSet } from '../lib/cidr.js'
 import {
   createServer as createHttpServer,
+  ServerResponse,
   type IncomingMessage,
-  type ServerResponse,
   type Server,
 } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
@@ -19,7 +19,8 @@ import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
-import type { RawRequest, RequestContext } from './raw-request.js'
+import { newAccessRecord, type RawRequest, type RequestContext } from './raw-request.js'
+import { AccessSampler, redactQuery, type AccessEntry, type AccessLogMode } from './access-log.js'
 import type { HttpResponse } from './http-response.js'
 import { writeResponse } from './respond.js'
 import type { TlsMaterial } from './tls.js'
@@ -61,7 +62,14 @@ export async function listen(opts: {
   readonly idleTimeoutMs?: number
   /** Proxies whose X-Forwarded-For is believed (http/client-address.ts); none by default. */
   readonly trustedProxies?: CidrSet
+  /** The access log (one `info` line per request, access-log.ts); on by default. */
+  readonly accessLog?: AccessLogMode
+  /** Where access lines go (default `log`): lib/pino-logger.ts createAccessLogger. */
+  readonly accessLogger?: Logger
+  /** Called once per finished request (metrics), whether or not its line is logged. */
+  readonly onRequestDone?: (entry: AccessEntry) => void
 }): Promise<Listener> {
+  const sampler = new AccessSampler(opts.accessLog ?? { kind: 'on', every: 1 })
   let inFlight = 0
   let drained: (() => void) | undefined
   const idleMs = opts.idleTimeoutMs ?? 30_000
@@ -72,7 +80,7 @@ export async function listen(opts: {
       inFlight--
       if (inFlight === 0) drained?.()
     })
-    void handle(req, res, opts, watchdog as IdleWatchdog, secure)
+    void handle(req, res, opts, watchdog as IdleWatchdog, secure, sampler)
   }
   const secure = opts.tls !== undefined
   // Node checks headersTimeout on this interval: keep it well below the timeout itself.
@@ -125,6 +133,69 @@ export async function listen(opts: {
   }
 }
 
+/** One request's byte counts and start, shared by its request and response objects. */
+interface Tally {
+  bytesIn: number
+  bytesOut: number
+  readonly started: number
+}
+const TALLY = Symbol('tally')
+type Tallied<T> = T & { [TALLY]: Tally }
+
+const pushBody = Readable.prototype.push
+const writeBody = ServerResponse.prototype.write
+const endBody = ServerResponse.prototype.end
+
+function sizeOf(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string')
+    return Buffer.byteLength(
+      chunk,
+      typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8',
+    )
+  if (chunk === null || chunk === undefined || typeof chunk === 'function') return 0
+  return (chunk as { byteLength: number }).byteLength
+}
+
+function countingPush(
+  this: Tallied<IncomingMessage>,
+  chunk: unknown,
+  encoding?: BufferEncoding,
+): boolean {
+  if (chunk !== null && chunk !== undefined)
+    this[TALLY].bytesIn += (chunk as { length: number }).length
+  return pushBody.call(this, chunk, encoding)
+}
+
+function countingWrite(
+  this: Tallied<ServerResponse>,
+  chunk: unknown,
+  encoding?: unknown,
+  cb?: unknown,
+): boolean {
+  this[TALLY].bytesOut += sizeOf(chunk, encoding)
+  return (writeBody as (c: unknown, e: unknown, cb: unknown) => boolean).call(
+    this,
+    chunk,
+    encoding,
+    cb,
+  )
+}
+
+function countingEnd(
+  this: Tallied<ServerResponse>,
+  chunk?: unknown,
+  encoding?: unknown,
+  cb?: unknown,
+): ServerResponse {
+  this[TALLY].bytesOut += sizeOf(chunk, encoding)
+  return (endBody as (c: unknown, e: unknown, cb: unknown) => ServerResponse).call(
+    this,
+    chunk,
+    encoding,
+    cb,
+  )
+}
+
 /** Request ids: a random per-process prefix and a counter (unique, cheap: no CSPRNG call per request). */
 const ID_PREFIX = randomBytes(4).toString('hex').toUpperCase()
 let idCounter = 0
@@ -157,18 +228,57 @@ async function handle(
     readonly clock: Clock
     readonly log: Logger
     readonly trustedProxies?: CidrSet
+    readonly onRequestDone?: (entry: AccessEntry) => void
+    readonly accessLogger?: Logger
   },
   watchdog: IdleWatchdog,
   secure: boolean,
+  sampler: AccessSampler,
 ): Promise<void> {
   const requestId = nextRequestId()
   let cut = false
+  const access = newAccessRecord()
   const ctx: RequestContext = {
     requestId,
     clock: opts.clock,
     log: opts.log,
     receivedAt: opts.clock.now(),
+    access,
   }
+  // Bytes actually read off the request body and written as the response body: the parser hands
+  // each body chunk to req.push, and every response byte goes through res.write or res.end. The
+  // counting functions are shared (module level) and keep their tally on the objects: no closure
+  // per request on the hot path.
+  const tally: Tally = { bytesIn: 0, bytesOut: 0, started: performance.now() }
+  ;(req as Tallied<IncomingMessage>)[TALLY] = tally
+  ;(res as Tallied<ServerResponse>)[TALLY] = tally
+  req.push = countingPush
+  res.write = countingWrite as typeof res.write
+  res.end = countingEnd as typeof res.end
+  res.once('close', () => {
+    const status = res.statusCode
+    const log = sampler.shouldLog(status)
+    const entry: AccessEntry = {
+      requestId,
+      remoteAddress: raw?.remoteAddress ?? req.socket.remoteAddress ?? '',
+      method: req.method ?? '',
+      path: raw?.rawPath ?? '',
+      query: log && raw !== undefined ? redactQuery(raw.rawQuery) : '',
+      surface: access.surface ?? 'none',
+      operation: access.operation,
+      bucket: access.bucket,
+      key: access.key,
+      principal: access.principal ?? 'anonymous',
+      status,
+      errorCode: access.errorCode,
+      bytesIn: tally.bytesIn,
+      bytesOut: tally.bytesOut,
+      durationMs: Math.round((performance.now() - tally.started) * 1000) / 1000,
+      aborted: !res.writableFinished,
+    }
+    opts.onRequestDone?.(entry)
+    if (log) (opts.accessLogger ?? opts.log).info(entry, 'access')
+  })
   const reqIdHeaders = {
     'x-amz-request-id': requestId,
     'x-amz-id-2': requestId,
@@ -236,10 +346,6 @@ async function handle(
       return
     }
     await writeResponse(res, response, rq.method, reqIdHeaders)
-    opts.log.debug(
-      { requestId, method: rq.method, path: rq.rawPath, status: response.status },
-      'request',
-    )
   } catch (err) {
     if (cut) return
     if (clientWentAway(err, req, res)) {

@@ -30,6 +30,47 @@ export interface RequestContext {
   readonly log: Logger
   /** Milliseconds at which the request arrived (from the injected clock). */
   readonly receivedAt: number
+  /**
+   * What the surfaces learn about the request, for its access-log line and metrics: the listener
+   * creates it empty and reads it back once the response is written. Absent in unit tests that
+   * build a context by hand.
+   */
+  readonly access?: AccessRecord
+}
+
+/**
+ * Filled in by whichever surface handles the request (dispatch names the surface; S3, STS and
+ * admin name the operation, the principal, the target and the error code). Never a secret: only
+ * identifiers (an access key id, an account, a user name) go here.
+ */
+export interface AccessRecord {
+  surface: string | undefined
+  operation: string | undefined
+  bucket: string | undefined
+  key: string | undefined
+  /** Undefined: anonymous. */
+  principal: AccessPrincipal | undefined
+  errorCode: string | undefined
+}
+
+export interface AccessPrincipal {
+  readonly accessKeyId?: string
+  readonly account?: string
+  readonly user?: string
+  /** 'account-root', 'user', 'session', 'operator'. */
+  readonly kind: string
+}
+
+/** A fresh, empty access record. */
+export function newAccessRecord(): AccessRecord {
+  return {
+    surface: undefined,
+    operation: undefined,
+    bucket: undefined,
+    key: undefined,
+    principal: undefined,
+    errorCode: undefined,
+  }
 }
 
 /** Decoded query as a multimap; keys and values percent-decoded ('+' stays '+', as S3 does). */

@@ -35,7 +35,12 @@ import type { CredentialProvider } from '../auth/credentials.js'
 import type { PolicyProvider } from '../policy/principal-policies.js'
 import { authenticateS3, type AuthDeps } from '../auth/authenticate.js'
 import { authenticatePostForm } from '../auth/post-form.js'
-import { principalAccountId, principalArn, type Principal } from '../auth/principal.js'
+import {
+  loggedPrincipal,
+  principalAccountId,
+  principalArn,
+  type Principal,
+} from '../auth/principal.js'
 import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { SignatureInput } from '../auth/sigv4/parse.js'
 import type { SigV2Input } from '../auth/sigv2/parse.js'
@@ -190,14 +195,23 @@ export class S3Pipeline {
     let principal: Principal = { kind: 'anonymous' }
     let bucketRecord: BucketRecord | undefined
     let release: (() => void) | undefined
+    const access = ctx.access
     try {
       if (this.inFlight > (this.deps.maxInFlight ?? 1024))
         throw new S3Error('SlowDown', undefined, {}, { 'retry-after': '1' })
       // 1. Target and operation.
       const target = resolveTarget(raw.rawPath, raw.headers['host'], this.deps.domain)
       bucketName = target.bucket
-      if (raw.method === 'OPTIONS') return await this.preflight(raw, target.bucket)
+      if (access !== undefined) {
+        access.bucket = target.bucket
+        access.key = target.key
+      }
+      if (raw.method === 'OPTIONS') {
+        if (access !== undefined) access.operation = 'PreflightCORS'
+        return await this.preflight(raw, target.bucket)
+      }
       const op = route(raw.method, target.bucket, target.key, query, raw.headers)
+      if (access !== undefined) access.operation = op.name
       const version = query.get('versionId')
       if (version !== undefined && version !== 'null')
         throw new S3Error('InvalidArgument', 'Invalid version id specified', {
@@ -208,6 +222,7 @@ export class S3Pipeline {
       // 3. Authenticate.
       const auth = await authenticateS3(raw, query, this.authDeps(ctx.clock))
       principal = auth.principal
+      if (access !== undefined) access.principal = loggedPrincipal(principal)
       const slot = this.shares.enter(
         principal.kind === 'anonymous'
           ? `addr:${normalizeIp(raw.remoteAddress)}`
@@ -274,6 +289,7 @@ export class S3Pipeline {
       return { ...res, headers: { ...cors, ...res.headers } }
     } catch (err) {
       const e = toS3Error(err, principal.kind === 'anonymous' ? undefined : principal.accountId)
+      if (access !== undefined) access.errorCode = e.code
       if (e.code === 'InternalError')
         ctx.log.error({ err, requestId: ctx.requestId }, 'internal error')
       const retry: Record<string, string> =

@@ -30,6 +30,8 @@ export interface BlobPutOptions {
 }
 
 export interface BlobStore {
+  /** Whether the store answers now (a stat, a HeadBucket): undefined when it does, else why not. */
+  probe(): Promise<string | undefined>
   /**
    * A fresh name for a blob about to be written: the writer records it in the BlobLedger before
    * the bytes exist, then passes it to `put`.

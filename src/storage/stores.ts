@@ -23,6 +23,11 @@ export interface Stores {
   readonly changes: ChangeFeed
   /** Session quota, login throttle and TOTP replay, shared by every node of the bundle's store. */
   readonly limits: SharedLimits
+  /**
+   * Whether the database and the blob store answer now (a trivial query, a stat or HeadBucket):
+   * undefined when they do, else why not. What `/ready` reports; never throws.
+   */
+  ready(): Promise<string | undefined>
   /** Flush and release everything (the database's last checkpoint is durable). */
   close(): Promise<void>
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { sha256Hex } from '../crypto/hash.js'
+import { loggedPrincipal } from '../auth/principal.js'
 import { assertAddressAllowed } from '../auth/errors.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { jsonResponse } from '../http/http-response.js'
@@ -94,6 +95,7 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
         )
       const row: ActionRow = ACTIONS[action]
       json = row.json
+      if (ctx.access !== undefined) ctx.access.operation = action
       const c: ActionContext = { deps, params, raw, requestId, now: deps.clock.now() }
       if (!row.run.signed) return await row.run.fn(c)
       // 3. Authenticate (sha256 of the form body stands in for x-amz-content-sha256).
@@ -103,6 +105,7 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
         bodySha256Hex,
       })
       const caller = auth.principal
+      if (ctx.access !== undefined) ctx.access.principal = loggedPrincipal(caller)
       if (caller.kind === 'anonymous') throw new StsError('MissingAuthenticationToken')
       // 4. Allow-list of the caller's account.
       assertAddressAllowed(deps.iam, caller.accountId, raw.remoteAddress)
@@ -111,6 +114,7 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
     } catch (err) {
       // 6. Errors in the family's format.
       const e = toStsError(err)
+      if (ctx.access !== undefined) ctx.access.errorCode = e.code
       if (e.code === 'InternalFailure') deps.log.error({ err, requestId }, 'sts request failed')
       return json ? jsonError(e, requestId) : xmlError(e, requestId)
     }

@@ -8,7 +8,7 @@
  * The configs are run as shipped, except for their marked placeholders: the test writes a copy
  * with the ports it chose (the public port 9000, the nodes 127.0.0.1:9001-9003), the domain
  * (s3.example.com → s3.localhost) and, for nginx, log and temp paths in a temp dir, so it needs
- * no root and leaves nothing behind. Which node served a request is read from each node's debug
+ * no root and leaves nothing behind. Which node served a request is read from each node's access
  * log. Each proxy's suite skips, saying why, when that proxy or PostgreSQL is not installed
  * (`.ci/run` installs both).
  * @module
@@ -202,7 +202,8 @@ beforeAll(async () => {
   const node = {
     tls: false,
     args: ['--database', url, '--blob-store', `file:${blobDir}`, '--domain', DOMAIN],
-    // debug: one line per request, which tells the test which node served it.
+    // The access log (info, on by default): one line per request, which tells the test which
+    // node served it; debug for the rest.
     env: { LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64'), LATCHKEY_LOG_LEVEL: 'debug' },
   }
   // The first node runs the migrations and seeds the root identity; the others start together.
@@ -221,7 +222,7 @@ function nodesThatServed(method: string, path: string): number[] {
   const served: number[] = []
   nodes.forEach((n, i) => {
     for (const line of n.output) {
-      if (!line.includes('"msg":"request"')) continue
+      if (!line.includes('"msg":"access"')) continue
       const rec = JSON.parse(line) as { method?: string; path?: string }
       if (rec.method === method && rec.path === path) served.push(i)
     }

@@ -10,7 +10,7 @@
  * @module
  */
 import { createReadStream, createWriteStream, openSync, closeSync, constants as FS } from 'node:fs'
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import { access, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Readable, type TransformCallback } from 'node:stream'
 import { BodyTransform } from '../../lib/streams.js'
@@ -91,6 +91,17 @@ export class FsBlobStore implements BlobStore {
   private ready: Promise<void> | undefined
 
   /** Open the store: creates its directories and removes temp files of interrupted puts. */
+  /** The root and its temp directory are there and writable (a lost mount, a full remount ro). */
+  async probe(): Promise<string | undefined> {
+    try {
+      await access(this.root, FS.W_OK)
+      await access(this.tmpDir, FS.W_OK)
+      return undefined
+    } catch (e) {
+      return `blob directory ${this.root}: ${(e as { code?: string }).code ?? String(e)}`
+    }
+  }
+
   static async open(root: string, opts: FsBlobStoreOptions = {}): Promise<FsBlobStore> {
     const s = new FsBlobStore(root, opts)
     await s.init()

@@ -15,6 +15,11 @@ export class MemoryBlobStore implements BlobStore {
   private readonly blobs = new Map<string, Buffer>()
   private readonly ids: IdSource
 
+  /** Always answers: it is this process's memory. */
+  probe(): Promise<string | undefined> {
+    return Promise.resolve(undefined)
+  }
+
   constructor(opts: { readonly ids?: IdSource } = {}) {
     this.ids = opts.ids ?? randomIds
   }

@@ -7,6 +7,7 @@
  */
 import pg from 'pg'
 import { StorageError } from '../../storage/errors.js'
+import { secondsSince, type StorageTimings } from '../../storage/timings.js'
 
 export type Queryable = Pick<pg.PoolClient, 'query'>
 
@@ -96,7 +97,12 @@ export function storageError(e: unknown, what: string): unknown {
 
 export async function openPostgres(
   url: string,
-  opts: { readonly max?: number; readonly connectTimeoutMs?: number } = {},
+  opts: {
+    readonly max?: number
+    readonly connectTimeoutMs?: number
+    /** Where transaction durations go (metrics). */
+    readonly timings?: StorageTimings
+  } = {},
 ): Promise<PgDatabase> {
   const pool = new pg.Pool({
     connectionString: url,
@@ -131,11 +137,13 @@ export async function openPostgres(
         }
         client.on('error', onError)
         try {
+          const t0 = performance.now()
           await client.query(
             o.serializable === true ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN',
           )
           const out = await fn(prepare(client))
           await client.query('COMMIT')
+          opts.timings?.commit(secondsSince(t0))
           return out
         } catch (e) {
           await client.query('ROLLBACK').catch(() => {

@@ -15,6 +15,7 @@ import { FsBlobStore, type BlobOption } from '../fs/blob-store.js'
 import { CachedMetadataStore } from '../cached/metadata-store.js'
 import type { Stores } from '../../storage/stores.js'
 import type { Logger } from '../../lib/logger.js'
+import type { StorageTimings } from '../../storage/timings.js'
 import { openPostgres, type PgDatabase } from './db.js'
 import { openPostgresChangeFeed, type PostgresChangeFeed } from './change-feed.js'
 import { PgMetadataStore } from './metadata-store.js'
@@ -61,6 +62,8 @@ export interface PostgresTuning {
   /** This node's id in the change feed (random by default). */
   readonly nodeId?: string
   readonly log?: Logger
+  /** Where transaction durations go (metrics). */
+  readonly timings?: StorageTimings
 }
 
 export interface PostgresStores extends Stores {
@@ -72,7 +75,7 @@ export async function openPostgresStores(
   url: string,
   opts: PostgresOptions,
 ): Promise<PostgresStores> {
-  const db = await openPostgres(url)
+  const db = await openPostgres(url, opts.timings !== undefined ? { timings: opts.timings } : {})
   let changes: PostgresChangeFeed | undefined
   let inner: PgMetadataStore | undefined
   try {
@@ -104,6 +107,15 @@ export async function openPostgresStores(
       ledger,
       changes: feed,
       limits,
+      ready: async () => {
+        try {
+          await db.query('SELECT 1')
+        } catch (e) {
+          const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : ''
+          return `database: ${e instanceof Error ? e.message : String(e)}${cause}`
+        }
+        return blobs.probe()
+      },
       close: () =>
         (closing ??= (async () => {
           await metadata.close() // writes under way finish and publish

@@ -9,6 +9,7 @@
  * @module
  */
 import { StorageError } from '../../storage/errors.js'
+import { secondsSince, type StorageTimings } from '../../storage/timings.js'
 import { prepare, type Database } from './db.js'
 import type { WalSyncer } from './wal-sync.js'
 
@@ -24,6 +25,7 @@ export class GroupCommit {
   private queue: QueuedOp[] = []
   private scheduled = false
   private readonly syncer: WalSyncer | undefined
+  private readonly timings: StorageTimings | undefined
   /** Committed batches waiting for an fsync that starts after their COMMIT. */
   private unsynced: (() => void)[] = []
   private failUnsynced: ((e: unknown) => void)[] = []
@@ -37,11 +39,16 @@ export class GroupCommit {
    */
   constructor(
     db: Database,
-    opts: { readonly maxBatch?: number; readonly syncer?: WalSyncer | undefined } = {},
+    opts: {
+      readonly maxBatch?: number
+      readonly syncer?: WalSyncer | undefined
+      readonly timings?: StorageTimings
+    } = {},
   ) {
     this.db = db
     this.maxBatch = Math.max(1, opts.maxBatch ?? 512)
     this.syncer = opts.syncer
+    this.timings = opts.timings
   }
 
   /** Commit what is queued and wait until every committed batch is durable (close paths). */
@@ -61,7 +68,9 @@ export class GroupCommit {
         this.unsynced = []
         this.failUnsynced = []
         try {
+          const t0 = performance.now()
           await syncer.sync()
+          this.timings?.fsync(secondsSince(t0))
         } catch (err) {
           const e = new StorageError(
             'unavailable',
@@ -95,7 +104,9 @@ export class GroupCommit {
     }
     this.holding = true
     try {
+      const t0 = performance.now()
       await syncer.checkpoint()
+      this.timings?.fsync(secondsSince(t0))
     } catch {
       // keep the WAL; retried after the next fsync round
     } finally {
@@ -132,6 +143,7 @@ export class GroupCommit {
       return
     }
     const outcomes: { ok: boolean; value: unknown }[] = []
+    const t0 = performance.now()
     try {
       prepare(this.db, 'BEGIN IMMEDIATE').run()
       for (const op of batch) {
@@ -147,6 +159,7 @@ export class GroupCommit {
         }
       }
       prepare(this.db, 'COMMIT').run()
+      this.timings?.commit(secondsSince(t0))
     } catch (err) {
       if (this.db.inTransaction) {
         try {

@@ -13,6 +13,7 @@ import { FsBlobStore, type BlobOption } from '../fs/blob-store.js'
 import { CachedMetadataStore } from '../cached/metadata-store.js'
 import { MemoryChangeFeed } from '../memory/change-feed.js'
 import type { Stores } from '../../storage/stores.js'
+import type { StorageTimings } from '../../storage/timings.js'
 import { openDatabase, type Database } from './db.js'
 import { GroupCommit } from './group-commit.js'
 import { SqliteSharedLimits } from './shared-limits.js'
@@ -39,6 +40,8 @@ export interface SqliteTuning {
   readonly maxBatch?: number
   /** The time at open (expired session slots are not rebuilt); default the system clock. */
   readonly now?: number
+  /** Where commit and fsync durations go (metrics); none by default. */
+  readonly timings?: StorageTimings
 }
 
 /** The bundle, plus the connection itself for SQLite-only tooling and tests. */
@@ -68,6 +71,7 @@ export async function openSqlite(path: string, opts: SqliteOptions): Promise<Sql
         : undefined
     const commits = new GroupCommit(db, {
       syncer,
+      ...(opts.timings !== undefined ? { timings: opts.timings } : {}),
       ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
     })
     // In-process fan-out is complete here: this process holds the database file exclusively, so
@@ -93,6 +97,15 @@ export async function openSqlite(path: string, opts: SqliteOptions): Promise<Sql
       ledger,
       changes,
       limits,
+      ready: async () => {
+        try {
+          if (!db.open) return 'the database is closed'
+          db.prepare('SELECT 1').get()
+        } catch (e) {
+          return `database: ${e instanceof Error ? e.message : String(e)}`
+        }
+        return blobs.probe()
+      },
       close: () =>
         (closing ??= (async () => {
           await metadata.close()
