@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `latchkey` command: argv + env → Config → startApp(). Subcommands: `serve` (default),
- * `policy simulate`, `sts assume-role`, `admin reset-root-password` (offline recovery), and
- * `--version`, `--help`. The help lists every serve flag from config.ts's SERVE_FLAGS, so a new
- * flag cannot be left out of it. A bad flag or value prints one clear line and exits 2.
+ * `policy simulate`, `sts assume-role`, `admin reset-root-password` (offline recovery), `backup`
+ * and `restore` (cli/backup.ts), and `--version`, `--help`. The help lists every serve flag from
+ * config.ts's SERVE_FLAGS, so a new flag cannot be left out of it. A bad flag or value prints one clear line and exits 2.
  * @module
  */
 import { readFileSync } from 'node:fs'
@@ -12,6 +12,7 @@ import { POLICY_SIMULATE_USAGE, runPolicySimulate } from './cli/policy-simulate.
 import { STS_ASSUME_ROLE_USAGE, runStsAssumeRole } from './cli/sts-assume-role.js'
 import { RESET_ROOT_PASSWORD_USAGE, runResetRootPassword } from './cli/admin-reset-root-password.js'
 import { ADMIN_USAGE, runAdmin } from './cli/admin/index.js'
+import { BACKUP_USAGE, runBackupCommand } from './cli/backup.js'
 import { showFirstStartSecrets, warnIfSecretsFileLeft } from './app/first-start-secrets.js'
 
 /** What each serve flag takes and does; a flag missing here is still listed, with its variable. */
@@ -59,6 +60,7 @@ commands:
   sts assume-role             temporary credentials from a running server, for scripts
   admin reset-root-password   a new operator password (server stopped)
   admin …                     users, keys, customers, sessions on a running server (below)
+  backup, restore             a running server's backup to a directory; restore it (below)
   --version, -v               print the version
   --help, -h                  print this help
 
@@ -75,6 +77,7 @@ ${SERVE_ENV_ONLY}
 ${usageOf(POLICY_SIMULATE_USAGE)}
 ${usageOf(STS_ASSUME_ROLE_USAGE)}
 ${usageOf(RESET_ROOT_PASSWORD_USAGE)}
+${usageOf(BACKUP_USAGE).replace(/\nusage: /, '\n  ')}
 
 ${ADMIN_USAGE.replace(/^usage: /, '')}`
 
@@ -107,6 +110,7 @@ async function main(argv: string[]): Promise<number> {
       stdin: process.stdin,
     })
   if (cmd === 'admin') return runAdmin(rest)
+  if (cmd === 'backup' || cmd === 'restore') return runBackupCommand(cmd, rest)
   if (cmd !== undefined && cmd !== 'serve' && !cmd.startsWith('--')) {
     process.stderr.write(`latchkey: unknown command "${cmd}"\n${USAGE}\n`)
     return 2

@@ -6,7 +6,7 @@
  */
 import { CidrSet } from '../lib/cidr.js'
 import { mkdirSync } from 'node:fs'
-import type { Config } from '../config/config.js'
+import { isPostgresUrl, type Config } from '../config/config.js'
 import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import { openStores } from './backends.js'
@@ -25,6 +25,10 @@ import { listen, type Listener } from '../http/listener.js'
 import { createRouter } from './dispatch.js'
 import { loadTls } from '../http/tls.js'
 import type { Stores } from '../storage/stores.js'
+import { FsBlobStore } from '../backends/fs/blob-store.js'
+import type { SqliteStores } from '../backends/sqlite/index.js'
+import { packageVersion, takeBackup } from '../backup/snapshot.js'
+import type { AdminDeps } from '../admin/deps.js'
 
 export interface RunningApp {
   readonly url: string
@@ -64,6 +68,31 @@ async function openIam(
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
     }
   }
+}
+
+/** What POST /api/admin/backup does on this node: a backup, or why there is none. */
+function backupOf(stores: Stores, config: Config, clock: Clock): NonNullable<AdminDeps['backup']> {
+  const url = config.databaseUrl
+  const db = (stores as Partial<SqliteStores>).db
+  if ((url !== undefined && isPostgresUrl(url)) || db === undefined)
+    return {
+      unsupported:
+        'latchkey backup is for SQLite mode. With PostgreSQL, back up the database (pg_dump) and the blob store with their own tools: see docs/deploy.md, "Backup and restore"',
+    }
+  const blobs = stores.blobs
+  if (!(blobs instanceof FsBlobStore))
+    return {
+      unsupported:
+        'the object bodies live in an upstream S3 bucket (--blob-store s3://): back that bucket up with its own tools; see docs/deploy.md, "Backup and restore"',
+    }
+  return () =>
+    takeBackup({
+      db,
+      blobs,
+      dataDir: config.dataDir,
+      latchkeyVersion: packageVersion(),
+      now: () => clock.now(),
+    })
 }
 
 export async function startApp(
@@ -133,6 +162,7 @@ export async function startApp(
       log,
       jwtKey: deriveKey(masterKey, 'admin-jwt'),
       simulate,
+      backup: backupOf(stores, config, clock),
     })
     let ready = false
     const tls = config.tls !== undefined ? await loadTls(config.tls, config.dataDir) : undefined
