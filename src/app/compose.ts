@@ -71,7 +71,7 @@ async function openIam(
 }
 
 /** What POST /api/admin/backup does on this node: a backup, or why there is none. */
-function backupOf(stores: Stores, config: Config, clock: Clock): NonNullable<AdminDeps['backup']> {
+export function backupOf(stores: Stores, config: Config, clock: Clock): NonNullable<AdminDeps['backup']> {
   const url = config.databaseUrl
   const db = (stores as Partial<SqliteStores>).db
   if ((url !== undefined && isPostgresUrl(url)) || db === undefined)
