@@ -28,6 +28,7 @@ import type { Stores } from '../storage/stores.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
 import type { SqliteStores } from '../backends/sqlite/index.js'
 import { packageVersion, takeBackup } from '../backup/snapshot.js'
+import { masterKeyFingerprint } from '../backup/manifest.js'
 import type { AdminDeps } from '../admin/deps.js'
 
 export interface RunningApp {
@@ -71,7 +72,12 @@ async function openIam(
 }
 
 /** What POST /api/admin/backup does on this node: a backup, or why there is none. */
-export function backupOf(stores: Stores, config: Config, clock: Clock): NonNullable<AdminDeps['backup']> {
+export function backupOf(
+  stores: Stores,
+  config: Config,
+  clock: Clock,
+  masterKey: Buffer,
+): NonNullable<AdminDeps['backup']> {
   const url = config.databaseUrl
   const db = (stores as Partial<SqliteStores>).db
   if ((url !== undefined && isPostgresUrl(url)) || db === undefined)
@@ -91,6 +97,7 @@ export function backupOf(stores: Stores, config: Config, clock: Clock): NonNulla
       blobs,
       dataDir: config.dataDir,
       latchkeyVersion: packageVersion(),
+      masterKeyFingerprint: masterKeyFingerprint(masterKey),
       now: () => clock.now(),
     })
 }
@@ -162,7 +169,7 @@ export async function startApp(
       log,
       jwtKey: deriveKey(masterKey, 'admin-jwt'),
       simulate,
-      backup: backupOf(stores, config, clock),
+      backup: backupOf(stores, config, clock, masterKey),
     })
     let ready = false
     const tls = config.tls !== undefined ? await loadTls(config.tls, config.dataDir) : undefined

@@ -14,6 +14,7 @@ import {
   blobPath,
   buildManifest,
   isBlobPath,
+  masterKeyFingerprint,
   parseManifest,
   verifyFiles,
   type Manifest,
@@ -21,6 +22,7 @@ import {
 
 let dir: string
 const REFS = ['abcdEFGH1234', 'zz99-_tail']
+const KEY = Buffer.alloc(32, 7)
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
 beforeEach(() => {
@@ -40,6 +42,7 @@ const build = (): Promise<Manifest> =>
     id: 'b1',
     createdAt: new Date(Date.UTC(2026, 11, 3)),
     latchkeyVersion: '9.9.9',
+    masterKeyFingerprint: masterKeyFingerprint(KEY),
     blobRefs: REFS,
     tables: { objects: 2, users: 1 },
   })
@@ -55,8 +58,11 @@ describe('buildManifest', () => {
       latchkeyVersion: '9.9.9',
       database: { path: 'latchkey.db', size: 14, sha256: sha(Buffer.from('database bytes')) },
       counts: { blobs: 2, tables: { objects: 2, users: 1 } },
-      masterKey: { included: false },
+      masterKey: { included: false, fingerprint: masterKeyFingerprint(KEY) },
     })
+    expect(m.masterKey.fingerprint).toMatch(/^[0-9a-f]{16}$/)
+    expect(masterKeyFingerprint(Buffer.alloc(32, 8))).not.toBe(m.masterKey.fingerprint)
+    expect(JSON.stringify(m)).not.toContain(KEY.toString('base64'))
     expect(m.masterKey.note).toMatch(/master key is NOT in this backup/)
     expect(m.blobs.map((b) => b.path)).toEqual([
       'objects/blobs/ab/cd/abcdEFGH1234',

@@ -16,6 +16,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { deriveKey } from '../crypto/seal.js'
 
 export const MANIFEST_FILE = 'manifest.json'
 export const BACKUP_FORMAT = 'latchkey-backup'
@@ -26,6 +27,15 @@ export const BACKUP_DATABASE_FILE = 'latchkey.db'
 /** What the manifest says about the master key: it is not in the backup. */
 export const MASTER_KEY_NOTE =
   "The master key is NOT in this backup. Keep it separately (LATCHKEY_MASTER_KEY, or the data dir's master.key file): every stored secret is sealed under it, and a server started on a restored data dir needs the same key."
+
+/**
+ * Which master key a backup's secrets are sealed under, without revealing it: 8 bytes of a key
+ * derived from it for this purpose alone (HKDF, its own label), in hex. Restore compares it with
+ * LATCHKEY_MASTER_KEY when that is set, so a wrong key is caught before a server starts with it.
+ */
+export function masterKeyFingerprint(masterKey: Buffer): string {
+  return deriveKey(masterKey, 'latchkey/backup-key-fingerprint/v1').subarray(0, 8).toString('hex')
+}
 
 const BLOB_PATH = /^objects\/blobs\/([A-Za-z0-9_-]{2})\/([A-Za-z0-9_-]{2})\/([A-Za-z0-9_-]{4,128})$/
 const SHA256 = /^[0-9a-f]{64}$/
@@ -61,7 +71,11 @@ const manifestSchema = z.object({
     blobBytes: z.number().int().nonnegative(),
     tables: z.record(z.string(), z.number().int().nonnegative()),
   }),
-  masterKey: z.object({ included: z.literal(false), note: z.string() }),
+  masterKey: z.object({
+    included: z.literal(false),
+    fingerprint: z.string().regex(/^[0-9a-f]{16}$/),
+    note: z.string(),
+  }),
 })
 export type Manifest = z.infer<typeof manifestSchema>
 
@@ -88,6 +102,7 @@ export async function buildManifest(o: {
   readonly id: string
   readonly createdAt: Date
   readonly latchkeyVersion: string
+  readonly masterKeyFingerprint: string
   readonly blobRefs: readonly string[]
   readonly tables: Readonly<Record<string, number>>
 }): Promise<Manifest> {
@@ -107,7 +122,7 @@ export async function buildManifest(o: {
       blobBytes: blobs.reduce((n, b) => n + b.size, 0),
       tables: { ...o.tables },
     },
-    masterKey: { included: false, note: MASTER_KEY_NOTE },
+    masterKey: { included: false, fingerprint: o.masterKeyFingerprint, note: MASTER_KEY_NOTE },
   }
 }
 

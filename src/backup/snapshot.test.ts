@@ -51,6 +51,7 @@ const source = (over: Partial<BackupSource> = {}): BackupSource => ({
   blobs,
   dataDir,
   latchkeyVersion: 'test',
+  masterKeyFingerprint: '0123456789abcdef',
   now: () => Date.UTC(2026, 11, 3, 12),
   ...over,
 })

@@ -52,6 +52,8 @@ export interface BackupSource {
   }
   readonly dataDir: string
   readonly latchkeyVersion: string
+  /** manifest.ts masterKeyFingerprint of the server's master key (the key itself never). */
+  readonly masterKeyFingerprint: string
   readonly now: () => number
 }
 
@@ -175,6 +177,7 @@ export async function takeBackup(src: BackupSource): Promise<BackupMade> {
       id,
       createdAt: new Date(createdAt),
       latchkeyVersion: src.latchkeyVersion,
+      masterKeyFingerprint: src.masterKeyFingerprint,
       blobRefs: refs,
       tables,
     })

@@ -9,7 +9,8 @@
  * user that can read the data dir (the server's user, or root). The master key is never part of
  * a backup: keep it separately.
  *
- * restore: refuses a non-empty data dir, checks every file of the backup against its manifest
+ * restore: refuses a non-empty data dir (and, when LATCHKEY_MASTER_KEY is set, a key whose
+ * fingerprint is not the backup's), checks every file of the backup against its manifest
  * before writing anything (a damaged backup is refused with the file and what is wrong), then
  * copies the database and the blobs into the data dir's layout and checks the copies again. A
  * server started there with the same master key serves everything the backup holds.
@@ -23,9 +24,11 @@ import { constants as FS } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { EXIT, parseArgs, UsageError } from './admin/args.js'
 import { CliError, endpointOf, readToken, request, type Io } from './admin/client.js'
+import { parseMasterKey } from '../crypto/master-key.js'
 import {
   MANIFEST_FILE,
   MASTER_KEY_NOTE,
+  masterKeyFingerprint,
   parseManifest,
   verifyFiles,
   type Manifest,
@@ -145,7 +148,7 @@ async function backup(argv: string[], io: BackupIo): Promise<void> {
     io.out(
       `backup ${m.id} in ${target}: database ${m.database.size} bytes, ${m.counts.blobs} blobs, ${bytes} bytes in all, checksums verified`,
     )
-    io.out(MASTER_KEY_NOTE)
+    io.out(`${MASTER_KEY_NOTE} Its fingerprint: ${m.masterKey.fingerprint}.`)
   }
 }
 
@@ -174,6 +177,22 @@ async function restore(argv: string[], io: BackupIo): Promise<void> {
       EXIT.api,
       `${dataDir} is not empty: restore only into a new or empty data dir (nothing was changed)`,
     )
+  // A server started with another key would open none of the stored secrets: say so now.
+  const envKey = io.env['LATCHKEY_MASTER_KEY']
+  if (envKey !== undefined && envKey !== '') {
+    let key: Buffer
+    try {
+      key = parseMasterKey(envKey, 'LATCHKEY_MASTER_KEY')
+    } catch (e) {
+      throw new CliError(EXIT.api, (e as Error).message)
+    }
+    const got = masterKeyFingerprint(key)
+    if (got !== m.masterKey.fingerprint)
+      throw new CliError(
+        EXIT.api,
+        `LATCHKEY_MASTER_KEY (fingerprint ${got}) is not the master key backup ${m.id} was made under (fingerprint ${m.masterKey.fingerprint}); nothing was changed`,
+      )
+  }
   const problems = await verifyFiles(source, m)
   if (problems.length > 0)
     throw new CliError(
@@ -204,7 +223,7 @@ async function restore(argv: string[], io: BackupIo): Promise<void> {
       `restored backup ${m.id} (made ${m.createdAt} by Latchkey ${m.latchkeyVersion}) into ${dataDir}: database and ${m.counts.blobs} blobs, checksums verified`,
     )
     io.out(
-      `start it with: latchkey serve --data-dir ${dataDir}, with the same master key (LATCHKEY_MASTER_KEY, or a copy of the old data dir's master.key in ${dataDir})`,
+      `start it with: latchkey serve --data-dir ${dataDir}, with the same master key (fingerprint ${m.masterKey.fingerprint}): LATCHKEY_MASTER_KEY, or a copy of the old data dir's master.key in ${dataDir}`,
     )
   }
 }

@@ -42,10 +42,10 @@ let config: string
 let server: TestServer | undefined
 let restored: TestServer | undefined
 
-function latchkey(args: string[], stdin = ''): Promise<Run> {
+function latchkey(args: string[], stdin = '', env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, XDG_CONFIG_HOME: config },
+      env: { ...process.env, XDG_CONFIG_HOME: config, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -164,8 +164,19 @@ describe('latchkey backup and restore', () => {
 
     // Restore into a fresh data dir and start a server there with the same master key.
     const newDir = join(work, 'restored')
-    const r = await latchkey(['restore', '--from', dest, '--data-dir', newDir])
+    // Another master key is refused before anything is written: the secrets would not open.
+    const other = randomBytes(32).toString('base64')
+    const wrong = await latchkey(['restore', '--from', dest, '--data-dir', newDir], '', {
+      LATCHKEY_MASTER_KEY: other,
+    })
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toMatch(/is not the master key backup .* was made under/)
+    expect(existsSync(newDir)).toBe(false)
+    const r = await latchkey(['restore', '--from', dest, '--data-dir', newDir], '', {
+      LATCHKEY_MASTER_KEY: MASTER_KEY,
+    })
     expect(r, r.stderr).toMatchObject({ code: 0 })
+    expect(r.stdout).toContain(`fingerprint ${manifest.masterKey.fingerprint}`)
     restored = await startServer({ dataDir: newDir, env: { LATCHKEY_MASTER_KEY: MASTER_KEY } })
     const s3r = restored.s3()
     const listed = await s3r.send(new ListObjectsV2Command({ Bucket: BUCKET }))

@@ -89,6 +89,7 @@ describe('POST /api/admin/backup', () => {
       { db: {}, blobs: {} } as unknown as Stores,
       { databaseUrl: 'postgres://u:p@h/db', dataDir: '/d' } as unknown as Config,
       systemClock,
+      randomBytes(32),
     )
     expect(pg).toMatchObject({ unsupported: expect.stringMatching(/pg_dump.*docs\/deploy\.md/) })
     const t = await setup(pg)
