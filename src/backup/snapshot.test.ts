@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
@@ -57,6 +57,13 @@ const source = (over: Partial<BackupSource> = {}): BackupSource => ({
 })
 
 describe('takeBackup', () => {
+  it('answers an absolute path even for a relative data dir (the CLI runs elsewhere)', async () => {
+    const rel = relative(process.cwd(), dataDir)
+    const made = await takeBackup(source({ dataDir: rel }))
+    expect(made.dir).toBe(join(dataDir, BACKUPS_DIR, made.id))
+    expect(isAbsolute(made.dir)).toBe(true)
+  })
+
   it('copies the database and exactly the blobs it references, with a manifest that verifies', async () => {
     const whole = await blob('whole object')
     const p1 = await blob('part one')

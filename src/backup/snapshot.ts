@@ -26,7 +26,7 @@
 import { randomBytes } from 'node:crypto'
 import { constants as FS, readFileSync } from 'node:fs'
 import { copyFile, link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import type { Database } from '../backends/sqlite/db.js'
 import { bodyFromColumns } from '../backends/relational/rows.js'
@@ -136,7 +136,8 @@ async function fsyncFile(path: string): Promise<void> {
 export async function takeBackup(src: BackupSource): Promise<BackupMade> {
   const createdAt = src.now()
   const id = backupId(createdAt)
-  const root = join(src.dataDir, BACKUPS_DIR)
+  // Absolute: the answer names it to a CLI whose working directory is not the server's.
+  const root = join(resolve(src.dataDir), BACKUPS_DIR)
   const dir = join(root, id)
   await mkdir(root, { recursive: true, mode: 0o700 })
   await mkdir(dir, { mode: 0o700 })
