@@ -24,6 +24,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3'
 import { MAIN, startServer, type TestServer } from './harness.js'
+import { startPostgres, type TestPostgres } from '../support/postgres.js'
 import { adminLogin, userWithKey, type AdminClient } from './admin-client.js'
 
 interface Run {
@@ -241,5 +242,45 @@ describe('latchkey backup and restore', () => {
     const made = await admin.call('POST', '/api/admin/backup', { path: '/tmp/elsewhere' })
     expect(made.status).toBe(201)
     expect(made.json.path.startsWith(join(s.dataDir, 'backups') + '/')).toBe(true)
+  })
+})
+
+describe('PostgreSQL mode', () => {
+  let pg: TestPostgres | undefined
+  let node: TestServer | undefined
+  beforeAll(async () => {
+    pg = await startPostgres()
+    if (pg === undefined) return
+    node = await startServer({
+      args: [
+        '--database',
+        await pg.createDatabase(),
+        '--blob-store',
+        `file:${join(work, 'pg-blobs')}`,
+      ],
+      env: { LATCHKEY_MASTER_KEY: MASTER_KEY },
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await node?.stop()
+    await pg?.stop()
+  })
+
+  it('latchkey backup answers one clear line pointing to pg_dump and docs/deploy.md, and writes nothing', async (ctx) => {
+    if (node === undefined) return ctx.skip()
+    const env = { XDG_CONFIG_HOME: join(work, 'pg-config') }
+    const login = await latchkey(
+      ['admin', 'login', '--endpoint', node.endpoint, '--password-stdin'],
+      node.rootPassword + '\n',
+      env,
+    )
+    expect(login, login.stderr).toMatchObject({ code: 0 })
+    const dest = join(work, 'pg-backup')
+    const r = await latchkey(['backup', '--to', dest], '', env)
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toMatch(
+      /^latchkey backup: NotImplemented: latchkey backup is for SQLite mode\. With PostgreSQL, back up the database \(pg_dump\).*docs\/deploy\.md/,
+    )
+    expect(existsSync(dest)).toBe(false)
   })
 })
