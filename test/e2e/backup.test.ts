@@ -133,8 +133,10 @@ describe('latchkey backup and restore', () => {
         for (let i = 0; !stop; i++) await userWithKey(admin, `during-${i}`, 'Reader')
       })(),
     )
-    // Let the load run a moment, then take the note and start the backup.
-    await new Promise((r) => setTimeout(r, 300))
+    // Once every worker has overwritten each of its keys, take the note and start the backup.
+    const overwritten = (): boolean =>
+      [...acked.values()].every((v) => v.length >= 2) && acked.size === WORKERS * KEYS_PER_WORKER
+    while (!overwritten()) await new Promise((r) => setImmediate(r))
     for (const [key, versions] of acked) beforeBackup.set(key, versions.length)
     backingUp = true
     const dest = join(work, 'backup')
