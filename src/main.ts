@@ -2,10 +2,10 @@
 /**
  * The `latchkey` command: argv + env → Config → startApp(). Subcommands: `serve` (default),
  * `policy simulate`, `sts assume-role`, `admin reset-root-password` (recovery), `admin …`
- * (a running server), `migrate` (single node → cluster), and `--version`, `--help`. The help
- * lists every serve flag from config.ts's SERVE_FLAGS, so a new flag cannot be left out of it. A
- * bad flag or value prints one clear line and exits 2. The server's code (and migrate's engines)
- * load only for the command that needs them.
+ * (a running server), `migrate` (single node → cluster), `backup` and `restore` (cli/backup.ts),
+ * and `--version`, `--help`. The help lists every serve flag from config.ts's SERVE_FLAGS, so a
+ * new flag cannot be left out of it. A bad flag or value prints one clear line and exits 2. The
+ * server's code (and migrate's engines) load only for the command that needs them.
  * @module
  */
 import { readFileSync } from 'node:fs'
@@ -14,6 +14,7 @@ import { POLICY_SIMULATE_USAGE, runPolicySimulate } from './cli/policy-simulate.
 import { STS_ASSUME_ROLE_USAGE, runStsAssumeRole } from './cli/sts-assume-role.js'
 import { RESET_ROOT_PASSWORD_USAGE, runResetRootPassword } from './cli/admin-reset-root-password.js'
 import { ADMIN_USAGE, runAdmin } from './cli/admin/index.js'
+import { BACKUP_USAGE, runBackupCommand } from './cli/backup.js'
 import { showFirstStartSecrets, warnIfSecretsFileLeft } from './app/first-start-secrets.js'
 
 const MIGRATE_USAGE = `  latchkey migrate --from sqlite:DIR --to postgres://USER:PASS@HOST:PORT/DB [--blob-store URL]
@@ -70,6 +71,7 @@ commands:
   admin reset-root-password   a new operator password (server stopped)
   admin …                     users, keys, customers, sessions on a running server (below)
   migrate                     move a single-node install into a PostgreSQL cluster
+  backup, restore             a running server's backup to a directory; restore it (below)
   --version, -v               print the version
   --help, -h                  print this help
 
@@ -87,6 +89,7 @@ ${usageOf(POLICY_SIMULATE_USAGE)}
 ${usageOf(STS_ASSUME_ROLE_USAGE)}
 ${usageOf(RESET_ROOT_PASSWORD_USAGE)}
 ${MIGRATE_USAGE}
+${usageOf(BACKUP_USAGE).replace(/\nusage: /, '\n  ')}
 
 ${ADMIN_USAGE.replace(/^usage: /, '')}`
 
@@ -126,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
       err: (line) => void process.stderr.write(line + '\n'),
     })
   }
+  if (cmd === 'backup' || cmd === 'restore') return runBackupCommand(cmd, rest)
   if (cmd !== undefined && cmd !== 'serve' && !cmd.startsWith('--')) {
     process.stderr.write(`latchkey: unknown command "${cmd}"\n${USAGE}\n`)
     return 2

@@ -7,6 +7,7 @@ import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import type { AccountView, IamService, UserPrincipal, UserView } from '../iam/service.js'
 import type { SimulateInput, SimulateResult } from '../policy/simulate.js'
+import type { BackupMade } from '../backup/snapshot.js'
 
 /** The IAM operations the admin routes call; the facade provides them, tests may fake them. */
 export type AdminIam = Pick<
@@ -51,6 +52,11 @@ export interface AdminDeps {
   /** HS256 key for admin JWTs (derive it from the master key). */
   readonly jwtKey: Buffer
   readonly simulate: (input: SimulateInput, now: number) => SimulateResult
+  /**
+   * Make a backup in the data dir (backup/snapshot.ts), or why this node cannot (PostgreSQL, an
+   * upstream S3 blob store: their own tools back them up). Absent: not offered.
+   */
+  readonly backup?: (() => Promise<BackupMade>) | { readonly unsupported: string }
 }
 
 /**

@@ -17,6 +17,7 @@ export type AdminErrorCode =
   | 'Conflict'
   | 'TooManyRequests'
   | 'InternalError'
+  | 'NotImplemented'
   | 'ServiceUnavailable'
 
 export const ADMIN_ERRORS = {
@@ -28,6 +29,7 @@ export const ADMIN_ERRORS = {
   Conflict: { status: 409, message: 'Already exists' },
   TooManyRequests: { status: 429, message: 'Too many requests; try again later' },
   InternalError: { status: 500, message: 'Internal error' },
+  NotImplemented: { status: 501, message: 'Not available in this configuration' },
   ServiceUnavailable: {
     status: 503,
     message: 'The database is unavailable; try again shortly',

@@ -6,6 +6,7 @@
  */
 import { decodePlusLiteralOrKeep } from '../http/percent.js'
 import type { Route } from './call.js'
+import * as backup from './routes/backup.js'
 import * as customers from './routes/customers.js'
 import * as policy from './routes/policy.js'
 import * as sessions from './routes/sessions.js'
@@ -52,6 +53,7 @@ export const ROUTES: readonly {
   { pattern: ['sessions'], methods: { GET: sessions.listSessions } },
   { pattern: ['sessions', ':'], methods: { DELETE: sessions.revokeSession } },
   { pattern: ['policy', 'simulate'], methods: { POST: policy.simulatePolicy } },
+  { pattern: ['backup'], methods: { POST: backup.createBackup } },
 ]
 
 export function match(

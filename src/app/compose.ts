@@ -6,7 +6,7 @@
  */
 import { CidrSet } from '../lib/cidr.js'
 import { mkdirSync } from 'node:fs'
-import type { Config } from '../config/config.js'
+import { isPostgresUrl, type Config } from '../config/config.js'
 import { systemClock, randomIds, type Clock, type IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import { openStores } from './backends.js'
@@ -26,6 +26,11 @@ import { createRouter } from './dispatch.js'
 import { loadTls } from '../http/tls.js'
 import type { Stores } from '../storage/stores.js'
 import { Metrics, bearerGuard, listenMetrics } from './metrics.js'
+import { FsBlobStore } from '../backends/fs/blob-store.js'
+import type { SqliteStores } from '../backends/sqlite/index.js'
+import { packageVersion, takeBackup } from '../backup/snapshot.js'
+import { masterKeyFingerprint } from '../backup/manifest.js'
+import type { AdminDeps } from '../admin/deps.js'
 
 export interface RunningApp {
   readonly url: string
@@ -87,6 +92,37 @@ async function readiness(stores: Stores): Promise<string | undefined> {
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** What POST /api/admin/backup does on this node: a backup, or why there is none. */
+export function backupOf(
+  stores: Stores,
+  config: Config,
+  clock: Clock,
+  masterKey: Buffer,
+): NonNullable<AdminDeps['backup']> {
+  const url = config.databaseUrl
+  const db = (stores as Partial<SqliteStores>).db
+  if ((url !== undefined && isPostgresUrl(url)) || db === undefined)
+    return {
+      unsupported:
+        'latchkey backup is for SQLite mode. With PostgreSQL, back up the database (pg_dump) and the blob store with their own tools: see docs/deploy.md, "Backup and restore"',
+    }
+  const blobs = stores.blobs
+  if (!(blobs instanceof FsBlobStore))
+    return {
+      unsupported:
+        'the object bodies live in an upstream S3 bucket (--blob-store s3://): back that bucket up with its own tools; see docs/deploy.md, "Backup and restore"',
+    }
+  return () =>
+    takeBackup({
+      db,
+      blobs,
+      dataDir: config.dataDir,
+      latchkeyVersion: packageVersion(),
+      masterKeyFingerprint: masterKeyFingerprint(masterKey),
+      now: () => clock.now(),
+    })
 }
 
 export async function startApp(
@@ -170,6 +206,7 @@ export async function startApp(
       log,
       jwtKey: deriveKey(masterKey, 'admin-jwt'),
       simulate,
+      backup: backupOf(stores, config, clock, masterKey),
     })
     let ready = false
     const tls = config.tls !== undefined ? await loadTls(config.tls, config.dataDir) : undefined

@@ -97,6 +97,8 @@ export const IAM_ACTIONS = [
   'iam:PutAccountAllowlist',
   'iam:ListSessions',
   'iam:RevokeSession',
+  // A backup of the whole server (POST /api/admin/backup): the operator's alone.
+  'iam:CreateBackup',
 ] as const
 export type IamAction = (typeof IAM_ACTIONS)[number]
 

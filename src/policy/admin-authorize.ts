@@ -41,6 +41,7 @@ export const ADMIN_ROUTE_ACTIONS = {
   'GET sessions': 'iam:ListSessions',
   'DELETE sessions/:': 'iam:RevokeSession',
   'POST policy/simulate': 'iam:SimulateCustomPolicy',
+  'POST backup': 'iam:CreateBackup',
 } as const satisfies Record<string, IamAction>
 
 /** `arn:aws:iam::ACCOUNT:root`: the account itself (listings, customers, master key, sessions). */

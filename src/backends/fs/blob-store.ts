@@ -79,9 +79,17 @@ export class FsBlobStore implements BlobStore {
    * `get` opens the blob as it is called (see BlobStore.readsHoldTheirBytes), which is enough in
    * one process. A directory shared by cluster nodes (`staleTempMs` set) is not: another node's
    * GET may have read the old record from the database and not yet opened the file when this
-   * node's overwrite unlinks it, so there replaced blobs wait out the short retire grace.
+   * node's overwrite unlinks it, so there replaced blobs wait out the short retire grace. False
+   * too while a backup holds deletions (`holdDeletes`): replaced blobs are then retired through
+   * the ledger, not deleted, so a snapshot that still references one finds it.
    */
-  readonly readsHoldTheirBytes: boolean
+  get readsHoldTheirBytes(): boolean {
+    return this.ownDir && this.holds === 0
+  }
+  private readonly ownDir: boolean
+  private holds = 0
+  private released: Promise<void> = Promise.resolve()
+  private release: () => void = () => {}
   private readonly root: string
   private readonly ids: IdSource
   private readonly staleTempMs: number | undefined
@@ -112,7 +120,7 @@ export class FsBlobStore implements BlobStore {
     this.root = root
     this.ids = opts.ids ?? randomIds
     this.staleTempMs = opts.staleTempMs
-    this.readsHoldTheirBytes = opts.staleTempMs === undefined
+    this.ownDir = opts.staleTempMs === undefined
     this.tmpDir = join(root, 'tmp')
     this.blobDir = join(root, 'blobs')
   }
@@ -157,7 +165,8 @@ export class FsBlobStore implements BlobStore {
     return { outer, inner: join(outer, ref.slice(2, 4)) }
   }
 
-  private pathOf(ref: string): string {
+  /** Where blob `ref` lives under the store's root (backups link or copy it from there). */
+  pathOf(ref: string): string {
     return join(this.dirOf(ref).inner, ref)
   }
 
@@ -253,8 +262,26 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /**
+   * Hold every deletion until the returned function is called (a backup: backup/snapshot.ts).
+   * Meanwhile a replaced body is retired instead of deleted (readsHoldTheirBytes is false), and
+   * a delete that comes anyway (the garbage collector's, an uncommitted body's) waits for the
+   * release, so no blob a database snapshot taken during the hold references can vanish before
+   * it is copied. Holds nest; the function releases one, once.
+   */
+  holdDeletes(): () => void {
+    if (this.holds++ === 0) this.released = new Promise((resolve) => (this.release = resolve))
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      if (--this.holds === 0) this.release()
+    }
+  }
+
   async delete(ref: string): Promise<void> {
     if (!REF_RE.test(ref)) return
+    while (this.holds > 0) await this.released
     try {
       await unlink(this.pathOf(ref))
     } catch (err) {

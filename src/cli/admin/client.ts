@@ -155,7 +155,7 @@ function reachError(endpoint: string, e: unknown): CliError {
   const cause = e instanceof Error ? (e.cause as { code?: unknown; message?: unknown }) : undefined
   if (cause && typeof cause.message === 'string')
     why = typeof cause.code === 'string' ? `${cause.code} ${cause.message}` : cause.message
-  if (e instanceof Error && e.name === 'TimeoutError') why = 'no answer within 30 s'
+  if (e instanceof Error && e.name === 'TimeoutError') why = 'no answer in time'
   const hint = /certificate|self.signed|CERT/i.test(why)
     ? ' (a self-signed certificate? set NODE_EXTRA_CA_CERTS=FILE, or pass --insecure)'
     : ''
@@ -170,7 +170,14 @@ export async function request(
   endpoint: string,
   method: string,
   path: string,
-  opts: { token?: string; body?: unknown; rawBody?: string; insecure?: boolean } = {},
+  opts: {
+    token?: string
+    body?: unknown
+    rawBody?: string
+    insecure?: boolean
+    /** How long to wait for the answer (default 30 s; a backup takes longer). */
+    timeoutMs?: number
+  } = {},
 ): Promise<Answer> {
   if (opts.insecure === true) allowInsecureTls()
   const headers: Record<string, string> = { accept: 'application/json' }
@@ -187,7 +194,7 @@ export async function request(
       headers,
       ...(body !== undefined ? { body } : {}),
       redirect: 'error',
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
     })
     text = await res.text()
   } catch (e) {
