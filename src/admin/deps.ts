@@ -7,7 +7,7 @@ import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import type { AccountView, IamService, UserPrincipal, UserView } from '../iam/service.js'
 import type { SimulateInput, SimulateResult } from '../policy/simulate.js'
-import type { BackupMade } from '../backup/snapshot.js'
+import type { BackupMade } from '../backup/manifest.js'
 
 /** The IAM operations the admin routes call; the facade provides them, tests may fake them. */
 export type AdminIam = Pick<
@@ -53,7 +53,7 @@ export interface AdminDeps {
   readonly jwtKey: Buffer
   readonly simulate: (input: SimulateInput, now: number) => SimulateResult
   /**
-   * Make a backup in the data dir (backup/snapshot.ts), or why this node cannot (PostgreSQL, an
+   * Make a backup in the data dir (backends/sqlite/backup.ts), or why this node cannot (PostgreSQL, an
    * upstream S3 blob store: their own tools back them up). Absent: not offered.
    */
   readonly backup?: (() => Promise<BackupMade>) | { readonly unsupported: string }

@@ -1,6 +1,6 @@
 /**
  * A backup's manifest (`manifest.json` in the backup directory) and its verification, shared by
- * the server that makes a backup (snapshot.ts), the CLI that copies it (`latchkey backup`) and
+ * the server that makes a backup (backends/sqlite/backup.ts), the CLI that copies it (`latchkey backup`) and
  * the one that restores it (`latchkey restore`). The manifest names every file of the backup
  * with its size and SHA-256, so a flipped byte anywhere is found before anything is restored; it
  * also names the master key as what the backup does not contain: the database's secrets are
@@ -11,8 +11,8 @@
  * writes where it says, so a `../` in it must not reach the filesystem.
  * @module
  */
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -186,4 +186,31 @@ export async function verifyFiles(dir: string, m: Manifest): Promise<string[]> {
       problems.push(`${e.path}: SHA-256 ${got.sha256} does not match the manifest's ${e.sha256}`)
   }
   return problems
+}
+
+/** The backups directory inside a data dir. */
+export const BACKUPS_DIR = 'backups'
+
+export interface BackupMade {
+  readonly id: string
+  /** Absolute path of the backup directory (inside the data dir). */
+  readonly dir: string
+  readonly manifest: Manifest
+}
+
+/** The package's version (package.json two levels up, from src/backup or dist/backup). */
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version?: unknown }
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}
+
+/** `2026-12-03T12-00-00-000Z-1a2b3c`: sorts by time, safe as a file name. */
+export function backupId(now: number): string {
+  return `${new Date(now).toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`
 }

@@ -4,7 +4,7 @@
  * backup: a running server holds its database with an exclusive lock, so only it can copy it.
  * The command asks it (POST /api/admin/backup, with the admin CLI's stored login: `latchkey
  * admin login` first, as the operator) to make a consistent backup in its own data dir
- * (backup/snapshot.ts), then copies that directory to DIR, checks every file against the
+ * (backends/sqlite/backup.ts), then copies that directory to DIR, checks every file against the
  * manifest, and removes the server-side copy. It therefore runs on the server's machine, as a
  * user that can read the data dir (the server's user, or root). The master key is never part of
  * a backup: keep it separately.

@@ -15,7 +15,7 @@ import { silentLogger } from '../../lib/logger.js'
 import type { Stores } from '../../storage/stores.js'
 import { makeIam } from '../../iam/fixtures.case.js'
 import { simulate } from '../../policy/simulate.js'
-import type { BackupMade } from '../../backup/snapshot.js'
+import type { BackupMade } from '../../backup/manifest.js'
 import type { AdminDeps } from '../deps.js'
 import { createAdminHandler } from '../handler.js'
 

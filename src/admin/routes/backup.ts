@@ -1,6 +1,6 @@
 /**
  * `POST /api/admin/backup`: the server makes a consistent backup of itself in its data dir
- * (backup/snapshot.ts) and answers where and its manifest; `latchkey backup --to DIR`, run on the
+ * (backends/sqlite/backup.ts) and answers where and its manifest; `latchkey backup --to DIR`, run on the
  * same machine, copies it from there. The operator's alone: a backup holds every account's data
  * (sealed secrets included), so no account user may take one, whatever its policies grant. The
  * request names no path: the server writes only DATA_DIR/backups/ID.

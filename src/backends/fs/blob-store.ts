@@ -263,7 +263,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * Hold every deletion until the returned function is called (a backup: backup/snapshot.ts).
+   * Hold every deletion until the returned function is called (a backup: backends/sqlite/backup.ts).
    * Meanwhile a replaced body is retired instead of deleted (readsHoldTheirBytes is false), and
    * a delete that comes anyway (the garbage collector's, an uncommitted body's) waits for the
    * release, so no blob a database snapshot taken during the hold references can vanish before

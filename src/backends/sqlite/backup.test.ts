@@ -1,5 +1,5 @@
 /**
- * The server-side backup (snapshot.ts) on a real SQLite bundle and file blob store: the copy
+ * The server-side backup (backends/sqlite/backup.ts) on a real SQLite bundle and file blob store: the copy
  * references exactly the blobs it links (inline bodies need none, a multipart body all its
  * parts), a blob whose deletion is asked for while the backup runs is still captured (the
  * deletion hold), and without the hold that same deletion leaves a blob the database references
@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os'
 import { isAbsolute, join, relative } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { FsBlobStore } from '../backends/fs/blob-store.js'
-import { bodyRefText } from '../backends/relational/rows.js'
-import { openSqlite, type SqliteStores } from '../backends/sqlite/index.js'
-import type { BodyRef } from '../storage/metadata-store.js'
-import { blobPath, parseManifest, verifyFiles } from './manifest.js'
-import { BACKUPS_DIR, takeBackup, type BackupSource } from './snapshot.js'
+import { FsBlobStore } from '../fs/blob-store.js'
+import { bodyRefText } from '../relational/rows.js'
+import { openSqlite, type SqliteStores } from './index.js'
+import type { BodyRef } from '../../storage/metadata-store.js'
+import { BACKUPS_DIR, blobPath, parseManifest, verifyFiles } from '../../backup/manifest.js'
+import { takeBackup, type BackupSource } from './backup.js'
 
 let dataDir: string
 let stores: SqliteStores

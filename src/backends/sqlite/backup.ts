@@ -11,7 +11,7 @@
  * - `objects/blobs/aa/bb/REF`: every blob the copy references, hard-linked from the blob store
  *   (blobs are immutable and uniquely named, so a link is a copy that costs no space), or copied
  *   when the blob store is on another filesystem;
- * - `manifest.json` (manifest.ts): sizes and SHA-256 of all of them, row counts per table.
+ * - `manifest.json` (backup/manifest.ts): sizes and SHA-256 of all of them, row counts per table.
  *
  * Why no referenced blob can be missed: a single-node overwrite deletes the replaced body right
  * after its commit (storage/commit.ts, `readsHoldTheirBytes`), and the garbage collector deletes
@@ -23,25 +23,23 @@
  * the live store, and the backup fails naming it rather than producing an incomplete backup.
  * @module
  */
-import { randomBytes } from 'node:crypto'
-import { constants as FS, readFileSync } from 'node:fs'
+import { constants as FS } from 'node:fs'
 import { copyFile, link, mkdir, open, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
-import type { Database } from '../backends/sqlite/db.js'
-import { bodyFromColumns } from '../backends/relational/rows.js'
-import { blobRefs } from '../storage/object-bodies.js'
+import type { Database } from './db.js'
+import { bodyFromColumns } from '../relational/rows.js'
+import { blobRefs } from '../../storage/object-bodies.js'
 import {
   BACKUP_DATABASE_FILE,
   blobPath,
   buildManifest,
   isBlobPath,
+  BACKUPS_DIR,
+  backupId,
   MANIFEST_FILE,
-  type Manifest,
-} from './manifest.js'
-
-/** The backups directory inside a data dir. */
-export const BACKUPS_DIR = 'backups'
+  type BackupMade,
+} from '../../backup/manifest.js'
 
 /** What a backup is made from: the server's connection and its file blob store. */
 export interface BackupSource {
@@ -55,30 +53,6 @@ export interface BackupSource {
   /** manifest.ts masterKeyFingerprint of the server's master key (the key itself never). */
   readonly masterKeyFingerprint: string
   readonly now: () => number
-}
-
-export interface BackupMade {
-  readonly id: string
-  /** Absolute path of the backup directory (inside the data dir). */
-  readonly dir: string
-  readonly manifest: Manifest
-}
-
-/** The package's version (package.json two levels up, from src/backup or dist/backup). */
-export function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-    ) as { version?: unknown }
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown'
-  } catch {
-    return 'unknown'
-  }
-}
-
-/** `2026-12-03T12-00-00-000Z-1a2b3c`: sorts by time, safe as a file name. */
-export function backupId(now: number): string {
-  return `${new Date(now).toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`
 }
 
 /** The blob refs and per-table row counts of a database file (the copy, not the live one). */
