@@ -13,7 +13,6 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   CompleteMultipartUploadCommand,
@@ -31,6 +30,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
 import { startRgw } from '../support/rgw.js'
 import { startServer, type TestServer } from './harness.js'
+import { freePort } from '../support/ports.js'
 
 const pg: TestPostgres | undefined = await startPostgres()
 const rgw = await startRgw()
@@ -108,17 +108,6 @@ async function outcome(p: Promise<unknown>): Promise<string> {
   }
 }
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0))
-    })
-  })
-}
-
 for (const { name, skip, open } of upstreams)
   describe.skipIf(skip !== undefined)(
     `three nodes on one PostgreSQL, blobs in ${name}${skip !== undefined ? ` (${skip})` : ''}`,
@@ -150,7 +139,7 @@ for (const { name, skip, open } of upstreams)
           startServer({ args, env }),
           startServer({
             args,
-            env: { ...env, LATCHKEY_BLOB_S3_ENDPOINT: `http://127.0.0.1:${await closedPort()}` },
+            env: { ...env, LATCHKEY_BLOB_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` },
           }),
         ])
         nodes.push(...rest)

@@ -17,7 +17,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request, type IncomingMessage } from 'node:http'
-import { createServer, type LookupFunction } from 'node:net'
+import { type LookupFunction } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -35,6 +35,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
 import { ROOT, ROOT_ACCESS_KEY, ROOT_SECRET_KEY, startServer, type TestServer } from './harness.js'
+import { freePort } from '../support/ports.js'
 
 const DOMAIN = 's3.localhost'
 const MiB = 1024 * 1024
@@ -46,17 +47,6 @@ function findTool(name: string): string | undefined {
     if (existsSync(join(dir, name))) return join(dir, name)
   }
   return undefined
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0))
-    })
-  })
 }
 
 /** Every host name → loopback (BUCKET.s3.localhost); the Host header stays the client's. */

@@ -9,7 +9,6 @@
  */
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -17,6 +16,7 @@ import { AssumeRoleCommand } from '@aws-sdk/client-sts'
 import { SERVE_FLAGS } from '../../src/config/config.js'
 import { MAIN, ROOT, startServer, type TestServer } from './harness.js'
 import { HAS_AWS_CLI, awsEnv, run } from './tools.js'
+import { freePort } from '../support/ports.js'
 
 function latchkey(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -204,17 +204,6 @@ describe('STS against a server', () => {
     60_000,
   )
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0))
-    })
-  })
-}
 
 describe.skipIf(!HAS_AWS_CLI)('the quick start', () => {
   it('REGRESSION readme-quick-start: the quick start block runs as written and the aws CLI uses its credentials', async () => {

@@ -12,7 +12,6 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -23,6 +22,7 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3'
+import { freePort } from './ports.js'
 
 const HERE = join(dirname(fileURLToPath(import.meta.url)), 'rgw')
 const ACCESS_KEY = 'TESTERACCESSKEY0001'
@@ -40,17 +40,6 @@ export interface TestRgw {
   /** Empty a bucket and delete it (the RGW may be shared: leave nothing behind). */
   removeBucket(name: string): Promise<void>
   stop(): Promise<void>
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0))
-    })
-  })
 }
 
 async function answers(endpoint: string): Promise<boolean> {
