@@ -12,12 +12,12 @@
 import { createReadStream, createWriteStream, openSync, closeSync, constants as FS } from 'node:fs'
 import { access, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { Readable, type TransformCallback } from 'node:stream'
-import { BodyTransform } from '../../lib/streams.js'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { randomIds, type IdSource } from '../../lib/clock.js'
 import type { BlobPutOptions, BlobPutResult, BlobStore } from '../../storage/blob-store.js'
 import { StorageError } from '../../storage/errors.js'
+import { blobSizeLimit } from '../../storage/blob-size.js'
 
 const READ_HWM = 1024 * 1024
 const WRITE_HWM = 1024 * 1024
@@ -50,28 +50,6 @@ async function fsyncPath(path: string): Promise<void> {
   } finally {
     await fh.close()
   }
-}
-
-/**
- * Counts bytes and fails with 'too-large' once more than `max` pass; with `exact`, also fails
- * when the body yields more or fewer bytes than that (the put's `size`).
- */
-function sizeLimit(max: number, exact: number | undefined, counter: { n: number }): BodyTransform {
-  return new BodyTransform({
-    highWaterMark: WRITE_HWM,
-    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      counter.n += chunk.length
-      if (counter.n > max) cb(new StorageError('too-large', `body exceeds ${max} bytes`))
-      else if (exact !== undefined && counter.n > exact)
-        cb(new Error(`body is longer than its announced ${exact} bytes`))
-      else cb(null, chunk)
-    },
-    flush(cb: TransformCallback) {
-      if (exact !== undefined && counter.n !== exact)
-        cb(new Error(`body ended after ${counter.n} of its announced ${exact} bytes`))
-      else cb()
-    },
-  })
 }
 
 export class FsBlobStore implements BlobStore {
@@ -215,7 +193,7 @@ export class FsBlobStore implements BlobStore {
       // know whether the file is ours to remove.
       const fh = await open(tmp, 'wx')
       created = true
-      const limiter = sizeLimit(max, opts.size, counter)
+      const limiter = blobSizeLimit(max, opts.size, counter, WRITE_HWM)
       if (prefix !== undefined && prefix.length > 0) limiter.write(prefix)
       // flush: true fsyncs the file before the stream reports 'finish'/'close'.
       const out = createWriteStream('', { fd: fh, flush: true, highWaterMark: WRITE_HWM })

@@ -46,7 +46,7 @@ import { mkdir, open, readdir, rm } from 'node:fs/promises'
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { join } from 'node:path'
-import { Readable, type TransformCallback } from 'node:stream'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import {
   DeleteObjectCommand,
@@ -58,9 +58,10 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { randomIds, type IdSource } from '../../lib/clock.js'
-import { BodyTransform, observeErrors } from '../../lib/streams.js'
+import { observeErrors } from '../../lib/streams.js'
 import type { BlobPutResult, BlobPutOptions, BlobStore } from '../../storage/blob-store.js'
 import { StorageError } from '../../storage/errors.js'
+import { blobSizeLimit } from '../../storage/blob-size.js'
 
 const REF_RE = /^[A-Za-z0-9_-]{4,128}$/
 const CHUNK = 1024 * 1024
@@ -110,32 +111,6 @@ export function upstreamError(err: unknown, ref?: string): StorageError {
     detail,
     { cause: err },
   )
-}
-
-/**
- * Counts the bytes going by: fails with 'too-large' past `max`, and, when `exact` is given, with
- * a plain error if the body yields more or fewer bytes than that.
- */
-function byteCounter(
-  max: number,
-  exact: number | undefined,
-  counter: { n: number },
-): BodyTransform {
-  return new BodyTransform({
-    highWaterMark: CHUNK,
-    transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
-      counter.n += chunk.length
-      if (counter.n > max) cb(new StorageError('too-large', `body exceeds ${max} bytes`))
-      else if (exact !== undefined && counter.n > exact)
-        cb(new Error(`body is longer than its announced ${exact} bytes`))
-      else cb(null, chunk)
-    },
-    flush(cb: TransformCallback) {
-      if (exact !== undefined && counter.n !== exact)
-        cb(new Error(`body ended after ${counter.n} of its announced ${exact} bytes`))
-      else cb()
-    },
-  })
 }
 
 export class S3BlobStore implements BlobStore {
@@ -239,7 +214,7 @@ export class S3BlobStore implements BlobStore {
     prefix: Buffer | undefined,
   ): Promise<BlobPutResult> {
     const counter = { n: 0 }
-    const counted = byteCounter(max, size, counter)
+    const counted = blobSizeLimit(max, size, counter, CHUNK)
     if (prefix !== undefined && prefix.length > 0) counted.write(prefix)
     const abort = new AbortController()
     let first: unknown
@@ -291,7 +266,7 @@ export class S3BlobStore implements BlobStore {
       const fh = await open(path, 'wx', 0o600)
       created = true
       const counter = { n: 0 }
-      const counted = byteCounter(max, undefined, counter)
+      const counted = blobSizeLimit(max, undefined, counter, CHUNK)
       if (prefix !== undefined && prefix.length > 0) counted.write(prefix)
       await pipeline(body, counted, createWriteStream('', { fd: fh, highWaterMark: CHUNK }))
       const size = counter.n
