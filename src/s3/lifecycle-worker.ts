@@ -23,6 +23,7 @@ import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
 import { commitRemoval, type CommitIo } from '../storage/commit.js'
 import { StorageError } from '../storage/errors.js'
+import { startElectedPass } from '../storage/periodic.js'
 import type { MetadataStore } from '../storage/metadata-store.js'
 import {
   parseStoredLifecycle,
@@ -208,35 +209,18 @@ export function startLifecycleWorker(
   o: LifecycleDeps & { readonly firstDelayMs?: number; readonly everyMs?: number },
 ): () => Promise<void> {
   const everyMs = o.everyMs ?? lifecycleIntervalMs(o.dayMs)
-  let running: Promise<void> | undefined
-  let stopped = false
-  const pass = (): void => {
-    if (stopped || running !== undefined) return
-    running = o.ledger
-      .lead(async () => {
-        const startedAt = o.now()
-        const r = await runLifecyclePass(o, () => stopped)
-        // Which node ran when: operators (and the cluster test) can see passes never overlap.
-        o.log.debug({ startedAt, endedAt: o.now(), ...r }, 'lifecycle pass')
-      }, 'lifecycle')
-      .then(
-        () => undefined,
-        (err: unknown) =>
-          o.log.warn(
-            { err: err instanceof Error ? err.message : String(err) },
-            'lifecycle pass failed',
-          ),
-      )
-      .finally(() => (running = undefined))
-  }
-  const first = setTimeout(pass, o.firstDelayMs ?? Math.min(everyMs, 5_000))
-  const timer = setInterval(pass, everyMs)
-  first.unref()
-  timer.unref()
-  return async () => {
-    stopped = true
-    clearTimeout(first)
-    clearInterval(timer)
-    await running
-  }
+  return startElectedPass({
+    ledger: o.ledger,
+    role: 'lifecycle',
+    run: async (stopped) => {
+      const startedAt = o.now()
+      const r = await runLifecyclePass(o, stopped)
+      // Which node ran when: operators (and the cluster test) can see passes never overlap.
+      o.log.debug({ startedAt, endedAt: o.now(), ...r }, 'lifecycle pass')
+    },
+    log: o.log,
+    what: 'lifecycle pass',
+    firstDelayMs: o.firstDelayMs ?? Math.min(everyMs, 5_000),
+    everyMs,
+  })
 }

@@ -11,6 +11,7 @@
  */
 import type { Logger } from '../lib/logger.js'
 import type { BlobLedger } from './blob-ledger.js'
+import { startElectedPass } from './periodic.js'
 import type { BlobStore } from './blob-store.js'
 import type { MetadataStore } from './metadata-store.js'
 
@@ -62,31 +63,13 @@ export function startBlobCollector(o: {
   readonly firstDelayMs?: number
   readonly everyMs?: number
 }): () => Promise<void> {
-  let running: Promise<void> | undefined
-  let stopped = false
-  const pass = (): void => {
-    if (stopped || running !== undefined) return
-    // One pass at a time in the cluster too: the ledger elects the collector (BlobLedger.lead).
-    running = o.ledger
-      .lead(() => collectGarbage(o.ledger, o.blobs, o.metadata, o.now(), o.log))
-      .then(
-        () => undefined,
-        (err: unknown) =>
-          o.log.warn(
-            { err: err instanceof Error ? err.message : String(err) },
-            'blob garbage collection failed',
-          ),
-      )
-      .finally(() => (running = undefined))
-  }
-  const first = setTimeout(pass, o.firstDelayMs ?? 5_000)
-  const timer = setInterval(pass, o.everyMs ?? 60_000)
-  first.unref()
-  timer.unref()
-  return async () => {
-    stopped = true
-    clearTimeout(first)
-    clearInterval(timer)
-    await running
-  }
+  // One pass at a time in the cluster too: the ledger elects the collector (BlobLedger.lead).
+  return startElectedPass({
+    ledger: o.ledger,
+    run: () => collectGarbage(o.ledger, o.blobs, o.metadata, o.now(), o.log),
+    log: o.log,
+    what: 'blob garbage collection',
+    firstDelayMs: o.firstDelayMs ?? 5_000,
+    everyMs: o.everyMs ?? 60_000,
+  })
 }
