@@ -12,7 +12,6 @@
  * tables exist (open the metadata store first); a database without them has nothing to watch.
  * @module
  */
-import type pg from 'pg'
 import {
   DEFAULT_ORPHAN_GRACE_MS,
   DEFAULT_RETIRE_GRACE_MS,
@@ -112,34 +111,21 @@ export class PgBlobLedger implements BlobLedger {
    */
   async lead<T>(fn: () => Promise<T>, role: LeaderRole = 'collector'): Promise<T | undefined> {
     const lock = LEADER_LOCKS[role]
-    let client: pg.PoolClient
-    try {
-      client = await this.db.pool.connect()
-    } catch (e) {
-      throw storageError(e, 'connect')
-    }
-    let broken = false
-    const onError = (): void => {
-      broken = true
-    }
-    client.on('error', onError)
-    try {
-      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
-        lock,
-      ])
-      if (got.rows[0]?.ok !== true) return undefined
+    return this.db.session(async (client, markBroken) => {
       try {
-        return await fn()
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [lock]).catch(() => {
-          broken = true // dropping the connection releases the lock
-        })
+        const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+          lock,
+        ])
+        if (got.rows[0]?.ok !== true) return undefined
+        try {
+          return await fn()
+        } finally {
+          // Dropping the connection releases the lock too.
+          await client.query('SELECT pg_advisory_unlock($1)', [lock]).catch(markBroken)
+        }
+      } catch (e) {
+        throw storageError(e, 'collector lock')
       }
-    } catch (e) {
-      throw storageError(e, 'collector lock')
-    } finally {
-      client.off('error', onError)
-      client.release(broken)
-    }
+    })
   }
 }

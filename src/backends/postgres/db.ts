@@ -23,6 +23,11 @@ export interface PgDatabase {
    * a serialization failure or a deadlock; `fn` must be safe to run again.
    */
   tx<T>(fn: (c: Queryable) => Promise<T>, opts?: { readonly serializable?: boolean }): Promise<T>
+  /**
+   * `fn` with one pooled connection of its own (for session state such as an advisory lock held
+   * across statements); `markBroken` drops the connection instead of returning it to the pool.
+   */
+  session<T>(fn: (c: pg.PoolClient, markBroken: () => void) => Promise<T>): Promise<T>
   close(): Promise<void>
 }
 
@@ -62,6 +67,36 @@ export function statement(sql: string, values: readonly unknown[] | undefined): 
 function prepare(c: pg.PoolClient): Queryable {
   const query = (sql: string, values?: readonly unknown[]) => c.query(statement(sql, values))
   return { query: query as Queryable['query'] }
+}
+
+const RETRY = Symbol('retry')
+
+/**
+ * A pooled connection for `fn`. pg-pool removes its own error listener while a client is checked
+ * out: a connection that drops between two statements must not crash the process (the next query
+ * on it fails, and the caller handles that), and such a connection is not returned to the pool.
+ */
+async function onClient<T>(
+  pool: pg.Pool,
+  fn: (c: pg.PoolClient, markBroken: () => void) => Promise<T>,
+): Promise<T> {
+  let client: pg.PoolClient
+  try {
+    client = await pool.connect()
+  } catch (e) {
+    throw storageError(e, 'connect')
+  }
+  let broken = false
+  const markBroken = (): void => {
+    broken = true
+  }
+  client.on('error', markBroken)
+  try {
+    return await fn(client, markBroken)
+  } finally {
+    client.off('error', markBroken)
+    client.release(broken)
+  }
 }
 
 /** Errors that mean "try the whole transaction again". */
@@ -122,42 +157,27 @@ export async function openPostgres(
     },
     async tx(fn, o = {}) {
       for (let attempt = 1; ; attempt++) {
-        let client: pg.PoolClient
-        try {
-          client = await pool.connect()
-        } catch (e) {
-          throw storageError(e, 'connect')
-        }
-        let broken = false
-        // pg-pool removes its own error listener while a client is checked out: a connection
-        // that drops between two statements of this transaction must not crash the process
-        // (the next query on it fails, and that failure is handled below).
-        const onError = (): void => {
-          broken = true
-        }
-        client.on('error', onError)
-        try {
-          const t0 = performance.now()
-          await client.query(
-            o.serializable === true ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN',
-          )
-          const out = await fn(prepare(client))
-          await client.query('COMMIT')
-          opts.timings?.commit(secondsSince(t0))
-          return out
-        } catch (e) {
-          await client.query('ROLLBACK').catch(() => {
-            broken = true
-          })
-          const code = (e as { code?: unknown }).code
-          if (typeof code === 'string' && RETRYABLE.has(code) && attempt < 5) continue
-          throw storageError(e, 'transaction')
-        } finally {
-          client.off('error', onError)
-          client.release(broken)
-        }
+        const r = await onClient(pool, async (client, markBroken) => {
+          try {
+            const t0 = performance.now()
+            await client.query(
+              o.serializable === true ? 'BEGIN ISOLATION LEVEL SERIALIZABLE' : 'BEGIN',
+            )
+            const out = await fn(prepare(client))
+            await client.query('COMMIT')
+            opts.timings?.commit(secondsSince(t0))
+            return { out }
+          } catch (e) {
+            await client.query('ROLLBACK').catch(markBroken)
+            const code = (e as { code?: unknown }).code
+            if (typeof code === 'string' && RETRYABLE.has(code) && attempt < 5) return RETRY
+            throw storageError(e, 'transaction')
+          }
+        })
+        if (r !== RETRY) return r.out
       }
     },
+    session: (fn) => onClient(pool, fn),
     close: () => pool.end(),
   }
   return db
