@@ -140,3 +140,30 @@ export function loggedPrincipal(p: Principal):
       }
   }
 }
+
+/**
+ * A session caller as the audit trail names it: its access key id, the human or long-term key
+ * behind it, and the chain between them. Identifiers only.
+ */
+export function sessionAccess(p: Extract<Principal, { kind: 'session' }>): {
+  readonly accessKeyId: string
+  readonly accountId: string
+  readonly sessionName: string
+  readonly issuedAt: number
+  readonly parent: string
+  readonly chain: readonly string[]
+} {
+  const parent = p.parent.kind === 'user' ? p.parent.username : p.parent.accessKeyId
+  const origin =
+    p.parent.kind === 'user'
+      ? `user:${p.parent.username}${p.parent.accessKeyId !== undefined ? ` (${p.parent.accessKeyId})` : ''}`
+      : `account-root:${p.parent.accessKeyId}`
+  return {
+    accessKeyId: p.accessKeyId,
+    accountId: p.accountId,
+    sessionName: p.sessionName,
+    issuedAt: p.issuedAt,
+    parent,
+    chain: [`session:${p.accessKeyId}`, origin],
+  }
+}

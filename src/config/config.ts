@@ -63,6 +63,8 @@ export interface Config {
   readonly awsBucketDefaults: boolean
   /** `--access-log`: one `info` line per request, off, or one in N (http/access-log.ts). */
   readonly accessLog: AccessLogMode
+  /** `--audit-retention`: audit events older than this (ms) are pruned (default 90 days). */
+  readonly auditRetentionMs: number
   /** `--metrics-address`: a listener of its own for /metrics (no token asked there). */
   readonly metricsAddress?: { readonly host: string; readonly port: number }
   /** LATCHKEY_METRICS_TOKEN: /metrics on the main port answers only this Bearer token. */
@@ -115,6 +117,7 @@ export const SERVE_FLAGS = {
   '--lifecycle-day-seconds': 'LATCHKEY_LIFECYCLE_DAY_SECONDS',
   '--aws-bucket-defaults': 'LATCHKEY_AWS_BUCKET_DEFAULTS',
   '--access-log': 'LATCHKEY_ACCESS_LOG',
+  '--audit-retention': 'LATCHKEY_AUDIT_RETENTION',
   '--metrics-address': 'LATCHKEY_METRICS_ADDRESS',
 } as const
 const FLAGS = SERVE_FLAGS
@@ -157,6 +160,12 @@ export function loadConfig(
   if (accessLog === undefined)
     throw new ConfigError(
       `--access-log must be on, off or sample=N (N ≥ 1: one request in N), got "${accessLogText}"`,
+    )
+  const auditRetentionText = get('--audit-retention') ?? '90d'
+  const auditRetentionMs = parseRetention(auditRetentionText)
+  if (auditRetentionMs === undefined)
+    throw new ConfigError(
+      `--audit-retention must be a duration such as 90d, 12h, 30m or 3600s, got "${auditRetentionText}"`,
     )
   const metricsToken = nonEmpty(env['LATCHKEY_METRICS_TOKEN'])
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
@@ -326,6 +335,7 @@ export function loadConfig(
     lifecycleDaySeconds,
     awsBucketDefaults,
     accessLog,
+    auditRetentionMs,
     ...(metricsAddress !== undefined ? { metricsAddress } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
   }
@@ -425,4 +435,13 @@ function booleanEnv(env: Readonly<Record<string, string | undefined>>, name: str
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === '' ? undefined : v
+}
+
+/** A duration: `90d`, `12h`, `30m`, `45s` or plain seconds, in milliseconds; undefined if invalid. */
+export function parseRetention(text: string): number | undefined {
+  const m = /^(\d{1,9})([smhd]?)$/.exec(text.trim())
+  if (m === null) return undefined
+  const n = Number(m[1])
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? '') as '' | 's' | 'm' | 'h' | 'd']
+  return n > 0 ? n * unit * 1000 : undefined
 }
