@@ -138,7 +138,7 @@ function createdIds(res: { readonly body?: unknown }): Record<string, unknown> |
     const v = JSON.parse(res.body.toString()) as Record<string, unknown>
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined
     const out: Record<string, unknown> = {}
-    for (const k of ['id', 'name', 'username', 'accessKeyId', 'accountId', 'role'])
+    for (const k of ['id', 'name', 'username', 'access_key', 'accessKeyId', 'accountId', 'role'])
       if (typeof v[k] === 'string') out[k] = v[k]
     return Object.keys(out).length > 0 ? out : undefined
   } catch {

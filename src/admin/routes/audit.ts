@@ -6,7 +6,7 @@
  * customers); `customer=` narrows to one of those.
  * @module
  */
-import type { AuditFilter } from '../../storage/audit-log.js'
+import type { AuditEvent, AuditFilter } from '../../storage/audit-log.js'
 import { ADMIN_ROUTE_ACTIONS as A } from '../../policy/admin-authorize.js'
 import type { Route } from '../call.js'
 import { queriedCustomer, visibleAccountIds, visibleCustomer } from '../call.js'
@@ -62,10 +62,24 @@ export const listAudit: Route = {
     const headers: Record<string, string> = { 'x-total-count': String(page.total) }
     if (offset + page.events.length < page.total)
       headers['x-next-offset'] = String(offset + page.events.length)
-    return ok(
-      200,
-      page.events.map((e) => ({ ...e, time: new Date(e.at).toISOString() })),
-      headers,
-    )
+    return ok(200, page.events.map(auditJson), headers)
   },
+}
+
+/** One event as the admin API shows it (snake_case, as every admin answer; absent → null). */
+function auditJson(e: AuditEvent): Record<string, unknown> {
+  return {
+    id: e.id,
+    time: new Date(e.at).toISOString(),
+    kind: e.kind,
+    action: e.action,
+    account_id: e.accountId ?? null,
+    principal: e.principal ?? null,
+    session: e.session ?? null,
+    resource: e.resource ?? null,
+    decision: e.decision ?? null,
+    reason: e.reason ?? null,
+    source: e.source ?? null,
+    detail: e.detail ?? {},
+  }
 }
