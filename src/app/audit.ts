@@ -6,11 +6,9 @@
  * database is down. The queue is bounded for the same reason.
  *
  * Also here: the events built from a finished S3 request made with temporary credentials (from
- * the listener's completion hook and the pipeline's access record), the policy hash, and the
- * retention pass (one node at a time: `BlobLedger.lead(…, 'audit-retention')`).
+ * the listener's completion hook and the pipeline's access record), and the retention pass (one node at a time: `BlobLedger.lead(…, 'audit-retention')`).
  * @module
  */
-import { createHash } from 'node:crypto'
 import type { AccessEntry } from '../http/access-log.js'
 import type { AccessRecord } from '../http/raw-request.js'
 import type { Logger } from '../lib/logger.js'
@@ -92,11 +90,6 @@ export class AuditRecorder implements AuditSink {
     this.inFlight = next
     return next
   }
-}
-
-/** SHA-256 (hex) of a session policy's text: which policy, without the policy itself. */
-export function policyHash(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex')
 }
 
 /** The S3 operation name as an IAM-style action (`PutObject` → `s3:PutObject`). */

@@ -162,8 +162,8 @@ export function loadConfig(
       `--access-log must be on, off or sample=N (N ≥ 1: one request in N), got "${accessLogText}"`,
     )
   const auditRetentionText = get('--audit-retention') ?? '90d'
-  const auditRetentionMs = parseRetention(auditRetentionText)
-  if (auditRetentionMs === undefined)
+  const auditRetentionSeconds = parseDuration(auditRetentionText)
+  if (auditRetentionSeconds === undefined)
     throw new ConfigError(
       `--audit-retention must be a duration such as 90d, 12h, 30m or 3600s, got "${auditRetentionText}"`,
     )
@@ -335,7 +335,7 @@ export function loadConfig(
     lifecycleDaySeconds,
     awsBucketDefaults,
     accessLog,
-    auditRetentionMs,
+    auditRetentionMs: auditRetentionSeconds * 1000,
     ...(metricsAddress !== undefined ? { metricsAddress } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
   }
@@ -435,13 +435,4 @@ function booleanEnv(env: Readonly<Record<string, string | undefined>>, name: str
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === '' ? undefined : v
-}
-
-/** A duration: `90d`, `12h`, `30m`, `45s` or plain seconds, in milliseconds; undefined if invalid. */
-export function parseRetention(text: string): number | undefined {
-  const m = /^(\d{1,9})([smhd]?)$/.exec(text.trim())
-  if (m === null) return undefined
-  const n = Number(m[1])
-  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? '') as '' | 's' | 'm' | 'h' | 'd']
-  return n > 0 ? n * unit * 1000 : undefined
 }
