@@ -224,6 +224,40 @@ describe('the audit trail follows one upload credential from its minting to each
     expect((await cli(['audit', '--since', 'yesterday-ish'])).code).toBe(1)
   })
 
+  it("is tenancy-scoped: a customer SuperUser sees only its own account's events", async () => {
+    const c = await admin.call('POST', '/api/admin/customers', { name: 'acme', type: 'customer' })
+    expect(c.status, JSON.stringify(c.json)).toBe(201)
+    secrets.push(c.json.master_key.secret_key)
+    const u = await admin.call('POST', '/api/admin/users', {
+      username: 'boss',
+      password: 'boss-password-1',
+      role: 'SuperUser',
+      customer: 'acme',
+    })
+    expect(u.status, JSON.stringify(u.json)).toBe(201)
+    secrets.push('boss-password-1')
+    const boss = await adminLogin(server, 'boss', 'boss-password-1', { customer: 'acme' })
+    secrets.push(boss.token)
+    const r = await boss.call('GET', '/api/admin/audit?limit=1000')
+    expect(r.status).toBe(200)
+    const rows = r.json as any[]
+    expect(rows.length).toBeGreaterThan(0)
+    const aliceAccount = (await audit({ session: session.accessKeyId })).rows[0].account_id
+    const accounts = new Set(rows.map((x) => x.account_id))
+    expect(accounts.size).toBe(1)
+    expect(accounts.has(aliceAccount)).toBe(false)
+    expect(accounts.has(null)).toBe(false)
+    expect(rows.map((x) => x.principal)).not.toContain('alice')
+    expect(rows.map((x) => x.action)).toContain('iam:CreateUser') // boss's own creation
+    // Another account's session is not for it to read.
+    const other = await boss.call('GET', `/api/admin/audit?session=${session.accessKeyId}`)
+    expect(other.json).toEqual([])
+    // The operator sees both accounts.
+    const principals = (await audit({ limit: '1000' })).rows.map((x) => x.principal)
+    expect(principals).toContain('alice')
+    expect(principals).toContain('boss')
+  })
+
   it('nothing any row, answer or CLI output holds is a secret, token or password used', async () => {
     const all = await audit({ limit: '1000' })
     const text = JSON.stringify(all.rows)
