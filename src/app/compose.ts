@@ -156,9 +156,9 @@ export async function startApp(
   try {
     const { metadata: meta, blobs, ledger } = stores
     // The audit trail: every surface records into one batching writer (app/audit.ts).
-    const audit = new AuditRecorder(stores.audit, { log })
+    const audit = config.audit ? new AuditRecorder(stores.audit, { log }) : undefined
     const { iam, generated } = await openIam({
-      audit,
+      ...(audit !== undefined ? { audit } : {}),
       store: stores.identity,
       changes: stores.changes,
       limits: stores.limits,
@@ -204,7 +204,7 @@ export async function startApp(
         stsDefaultDuration: config.stsDefaultDuration,
         stsMaxDuration: config.stsMaxDuration,
       },
-      audit,
+      ...(audit !== undefined ? { audit } : {}),
     })
     const admin = createAdminHandler({
       iam,
@@ -213,11 +213,11 @@ export async function startApp(
       jwtKey: deriveKey(masterKey, 'admin-jwt'),
       simulate,
       backup: backupOf(stores, config, clock, masterKey),
-      auditSink: audit,
+      ...(audit !== undefined ? { auditSink: audit } : {}),
       audit: {
         // Whatever is still queued is written first: a query sees every event recorded before it.
         query: async (f, page) => {
-          await audit.flush()
+          await audit?.flush()
           return stores.audit.query(f, page)
         },
       },
@@ -248,7 +248,7 @@ export async function startApp(
       onRequestDone: (e, access) => {
         metrics.observe(e)
         // Requests made with temporary credentials: one audit event each (queued, never awaited).
-        if (access.session !== undefined) {
+        if (audit !== undefined && access.session !== undefined) {
           const ev = sessionRequestEvent(e, access, clock.now())
           if (ev !== undefined) audit.record(ev)
         }
@@ -314,7 +314,7 @@ export async function startApp(
         await stopLifecycle()
         await stopCollector()
         await stopAuditRetention()
-        await audit.flush()
+        await audit?.flush()
         iam.close()
         await stores.close()
       },

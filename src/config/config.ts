@@ -63,6 +63,8 @@ export interface Config {
   readonly awsBucketDefaults: boolean
   /** `--access-log`: one `info` line per request, off, or one in N (http/access-log.ts). */
   readonly accessLog: AccessLogMode
+  /** `--audit off`: no audit trail is recorded (default on; for measurement and tests). */
+  readonly audit: boolean
   /** `--audit-retention`: audit events older than this (ms) are pruned (default 90 days). */
   readonly auditRetentionMs: number
   /** `--metrics-address`: a listener of its own for /metrics (no token asked there). */
@@ -117,6 +119,7 @@ export const SERVE_FLAGS = {
   '--lifecycle-day-seconds': 'LATCHKEY_LIFECYCLE_DAY_SECONDS',
   '--aws-bucket-defaults': 'LATCHKEY_AWS_BUCKET_DEFAULTS',
   '--access-log': 'LATCHKEY_ACCESS_LOG',
+  '--audit': 'LATCHKEY_AUDIT',
   '--audit-retention': 'LATCHKEY_AUDIT_RETENTION',
   '--metrics-address': 'LATCHKEY_METRICS_ADDRESS',
 } as const
@@ -161,6 +164,9 @@ export function loadConfig(
     throw new ConfigError(
       `--access-log must be on, off or sample=N (N ≥ 1: one request in N), got "${accessLogText}"`,
     )
+  const auditText = get('--audit') ?? 'on'
+  if (auditText !== 'on' && auditText !== 'off')
+    throw new ConfigError(`--audit must be on or off, got "${auditText}"`)
   const auditRetentionText = get('--audit-retention') ?? '90d'
   const auditRetentionSeconds = parseDuration(auditRetentionText)
   if (auditRetentionSeconds === undefined)
@@ -335,6 +341,7 @@ export function loadConfig(
     lifecycleDaySeconds,
     awsBucketDefaults,
     accessLog,
+    audit: auditText === 'on',
     auditRetentionMs: auditRetentionSeconds * 1000,
     ...(metricsAddress !== undefined ? { metricsAddress } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
