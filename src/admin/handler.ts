@@ -23,9 +23,7 @@ import type { AdminDeps } from './deps.js'
 import { AdminError, renderAdminError, toAdminError } from './errors.js'
 import { match, segmentsOf } from './router.js'
 import { authenticate, login } from './session.js'
-import type { Call, Route } from './call.js'
-import type { AuditSink } from '../storage/audit-log.js'
-import { accountOfIamArn } from '../policy/admin-authorize.js'
+import { audited, beginAdminChange } from './audit-record.js'
 
 export type { Actor, AdminDeps, AdminIam } from './deps.js'
 export { ADMIN_PREFIX } from './router.js'
@@ -78,20 +76,13 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         text: onceText(raw),
       }
       await authorizeRoute(deps, fn, call)
-      // An audited change's body is read (once, shared with the route) before it runs: after
-      // the route, an unread body has been discarded.
-      const audit = deps.auditSink !== undefined && audited(method, fn.action)
-      const bodyText = audit ? await call.text().catch(() => '') : ''
-      // The target's account, while it still exists (a DELETE removes it).
-      const target = audit
-        ? await Promise.resolve()
-            .then(() => fn.resource(deps, call))
-            .then(accountOfIamArn, () => undefined)
-        : undefined
+      const change =
+        deps.auditSink !== undefined && audited(method, fn.action)
+          ? await beginAdminChange(deps, deps.auditSink, fn, call, route.pattern, method)
+          : undefined
       const res = await fn.run(deps, call)
       raw.body.resume() // discard any body a route did not read
-      if (audit && deps.auditSink !== undefined)
-        recordAdminChange(deps.auditSink, fn, call, method, res, bodyText, target)
+      await change?.done(res)
       return res
     } catch (e) {
       raw.body.resume()
@@ -102,87 +93,4 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       return renderAdminError(new AdminError('InternalError'), ctx.requestId)
     }
   }
-}
-
-/**
- * Which admin calls the audit trail records: every change (any method but GET, except the policy
- * simulator, which changes nothing), and the one read that reveals a secret (a master key).
- */
-function audited(method: string, action: string): boolean {
-  if (action === 'iam:GetMasterKey') return true
-  return method !== 'GET' && method !== 'HEAD' && action !== 'iam:SimulateCustomPolicy'
-}
-
-/** Field names whose values are never recorded (secrets, passwords, tokens, one-time codes). */
-const SECRET_FIELD = /secret|password|passwd|token|otp|totp|signature|code|seed|private/i
-
-/** `value` with every secret-named field removed, at any depth. */
-export function withoutSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutSecrets)
-  if (value === null || typeof value !== 'object') return value
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(value)) {
-    if (SECRET_FIELD.test(k)) {
-      out[k] = '[removed]'
-      continue
-    }
-    out[k] = withoutSecrets(v)
-  }
-  return out
-}
-
-/** The identifiers of what a creation made (its id, name, access key id), from its JSON answer. */
-function createdIds(res: { readonly body?: unknown }): Record<string, unknown> | undefined {
-  if (typeof res.body !== 'string' && !Buffer.isBuffer(res.body)) return undefined
-  try {
-    const v = JSON.parse(res.body.toString()) as Record<string, unknown>
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined
-    const out: Record<string, unknown> = {}
-    for (const k of ['id', 'name', 'username', 'access_key', 'accessKeyId', 'accountId', 'role'])
-      if (typeof v[k] === 'string') out[k] = v[k]
-    return Object.keys(out).length > 0 ? out : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * One admin change in the audit trail: who (the operator or a user), what (the iam:* action and
- * the path it acted on), after (the request body, secrets removed; and the ids a creation made).
- * Best effort on the target's account: an unknown one (a deleted user) leaves it the actor's.
- */
-function recordAdminChange(
-  audit: AuditSink,
-  fn: Route,
-  c: Call,
-  method: string,
-  res: { readonly status: number; readonly body?: unknown },
-  text: string,
-  target: string | undefined,
-): void {
-  let accountId = target
-  if (accountId === undefined && c.actor.kind === 'user') accountId = c.actor.account.id
-  let after: unknown
-  try {
-    after = text === '' ? undefined : withoutSecrets(JSON.parse(text))
-  } catch {
-    after = undefined
-  }
-  const created = createdIds(res)
-  audit.record({
-    at: c.now,
-    kind: 'admin',
-    action: fn.action,
-    ...(accountId !== undefined ? { accountId } : {}),
-    principal: c.actor.kind === 'operator' ? c.actor.name : c.actor.user.username,
-    resource: `${method} ${c.raw.rawPath}`,
-    decision: 'allow',
-    source: c.raw.remoteAddress,
-    detail: {
-      actor: c.actor.kind === 'operator' ? 'operator' : `user:${c.actor.user.username}`,
-      status: res.status,
-      ...(after !== undefined ? { after } : {}),
-      ...(created !== undefined ? { created } : {}),
-    },
-  })
 }

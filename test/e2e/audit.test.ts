@@ -189,12 +189,32 @@ describe('the audit trail follows one upload credential from its minting to each
       kind: 'admin',
       principal: 'root',
       resource: 'POST /api/admin/users',
-      detail: { after: { username: 'alice', role: 'Writer', password: '[removed]' } },
+      detail: { request: { username: 'alice', role: 'Writer', password: '[removed]' } },
     })
     const key = (await audit({ action: 'iam:CreateAccessKey' })).rows
     expect(key).toHaveLength(1)
     expect(key[0].resource).toBe(`POST /api/admin/users/${user.id}/credentials`)
     expect(key[0].detail.created).toEqual({ access_key: user.accessKeyId })
+  })
+
+  it('records an admin change as before → after', async () => {
+    const bob = await admin.call('POST', '/api/admin/users', {
+      username: 'bob',
+      password: 'bob-password-12345',
+      role: 'Writer',
+    })
+    secrets.push('bob-password-12345')
+    expect(
+      (await admin.call('PATCH', `/api/admin/users/${bob.json.id}`, { role: 'Reader' })).status,
+    ).toBe(200)
+    const [e] = (await audit({ action: 'iam:UpdateUser' })).rows
+    expect(e.detail.before).toMatchObject({ username: 'bob', role: 'Writer' })
+    expect(e.detail.after).toMatchObject({ username: 'bob', role: 'Reader' })
+    expect(e.detail.request).toEqual({ role: 'Reader' })
+    expect((await admin.call('DELETE', `/api/admin/users/${bob.json.id}`)).status).toBe(204)
+    const [d] = (await audit({ action: 'iam:DeleteUser' })).rows
+    expect(d.detail.before).toMatchObject({ username: 'bob', role: 'Reader' })
+    expect(d.detail.after).toBeNull()
   })
 
   it('records the failed login without the password', async () => {
