@@ -109,6 +109,30 @@ describe('sessionRequestEvent', () => {
     aborted: false,
   }
 
+  it('names an STS call made with a session (role chaining) as sts:*', () => {
+    const access = newAccessRecord()
+    access.session = {
+      accessKeyId: 'ASIA1',
+      accountId: '111111111111',
+      sessionName: 'up',
+      issuedAt: 1,
+      parent: 'alice',
+      chain: ['session:ASIA1', 'user:alice'],
+    }
+    const sts = {
+      ...entry,
+      surface: 'sts',
+      operation: 'AssumeRole',
+      bucket: undefined,
+      key: undefined,
+    }
+    expect(sessionRequestEvent(sts, access, 5)).toMatchObject({
+      action: 'sts:AssumeRole',
+      session: 'ASIA1',
+    })
+    expect(sessionRequestEvent(sts, access, 5)?.resource).toBeUndefined()
+  })
+
   it('is undefined unless the caller used temporary credentials', () => {
     expect(sessionRequestEvent(entry, newAccessRecord(), 5)).toBeUndefined()
   })

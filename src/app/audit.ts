@@ -92,9 +92,10 @@ export class AuditRecorder implements AuditSink {
   }
 }
 
-/** The S3 operation name as an IAM-style action (`PutObject` → `s3:PutObject`). */
-function s3Action(op: string | undefined): string {
-  return op === undefined ? 's3:Unknown' : `s3:${op}`
+/** The operation as an IAM-style action (`PutObject` → `s3:PutObject`, `AssumeRole` → `sts:…`). */
+function actionOf(surface: string, op: string | undefined): string {
+  const prefix = surface === 'sts' ? 'sts' : 's3'
+  return `${prefix}:${op ?? 'Unknown'}`
 }
 
 /**
@@ -118,7 +119,7 @@ export function sessionRequestEvent(
   return {
     at: now,
     kind: 'request',
-    action: s3Action(entry.operation),
+    action: actionOf(entry.surface, entry.operation),
     accountId: s.accountId,
     principal: s.parent,
     session: s.accessKeyId,

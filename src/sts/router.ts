@@ -112,7 +112,10 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
         bodySha256Hex,
       })
       const caller = auth.principal
-      if (ctx.access !== undefined) ctx.access.principal = loggedPrincipal(caller)
+      if (ctx.access !== undefined) {
+        ctx.access.principal = loggedPrincipal(caller)
+        if (caller.kind === 'session') ctx.access.session = sessionAccess(caller)
+      }
       if (caller.kind === 'anonymous') throw new StsError('MissingAuthenticationToken')
       // 4. Allow-list of the caller's account.
       assertAddressAllowed(deps.iam, caller.accountId, raw.remoteAddress)
