@@ -51,6 +51,12 @@ export type Principal =
        * and user id are the parent's (as AWS shows them), with the parent's rights.
        */
       readonly asParent?: true
+      /**
+       * Role chaining: the access key ids of the sessions between this one and its parent, the
+       * oldest first (absent for a session minted straight from a key or a login). For the audit
+       * trail's parent chain.
+       */
+      readonly via?: readonly string[]
     }
 
 /** One spelling of the role list: `policy/roles.ts`. */
@@ -164,6 +170,10 @@ export function sessionAccess(p: Extract<Principal, { kind: 'session' }>): {
     sessionName: p.sessionName,
     issuedAt: p.issuedAt,
     parent,
-    chain: [`session:${p.accessKeyId}`, origin],
+    chain: [
+      `session:${p.accessKeyId}`,
+      ...(p.via ?? []).map((id) => `session:${id}`).reverse(),
+      origin,
+    ],
   }
 }

@@ -278,6 +278,54 @@ describe('the audit trail follows one upload credential from its minting to each
     expect(principals).toContain('boss')
   })
 
+  it('follows a chained session up through the session that minted it to the user', async () => {
+    const first = (
+      await server
+        .sts(user)
+        .send(new AssumeRoleCommand({ RoleSessionName: 'outer', DurationSeconds: 3600 } as never))
+    ).Credentials!
+    const outer = {
+      accessKeyId: first.AccessKeyId!,
+      secretAccessKey: first.SecretAccessKey!,
+      sessionToken: first.SessionToken!,
+    }
+    const second = (
+      await server.sts(outer).send(
+        new AssumeRoleCommand({
+          RoleSessionName: 'inner',
+          DurationSeconds: 900,
+          Policy: POLICY,
+        } as never),
+      )
+    ).Credentials!
+    const inner = {
+      accessKeyId: second.AccessKeyId!,
+      secretAccessKey: second.SecretAccessKey!,
+      sessionToken: second.SessionToken!,
+    }
+    secrets.push(
+      outer.secretAccessKey,
+      outer.sessionToken,
+      inner.secretAccessKey,
+      inner.sessionToken,
+    )
+    await server
+      .s3(inner)
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}c.txt`, Body: 'c' }))
+    const rows = (await audit({ session: inner.accessKeyId })).rows
+    const put = rows.find((r) => r.kind === 'request')
+    expect(put.detail.chain).toEqual([
+      `session:${inner.accessKeyId}`,
+      `session:${outer.accessKeyId}`,
+      `user:alice (${user.accessKeyId})`,
+    ])
+    const minted = rows.find((r) => r.kind === 'issuance')
+    expect(minted.detail).toMatchObject({ caller: `session:${outer.accessKeyId}` })
+    // The outer session's own call to STS is a request event of that session.
+    const call = (await audit({ session: outer.accessKeyId, action: 'sts:AssumeRole' })).rows
+    expect(call.map((r) => r.kind).sort()).toEqual(['issuance', 'request'])
+  })
+
   it('nothing any row, answer or CLI output holds is a secret, token or password used', async () => {
     const all = await audit({ limit: '1000' })
     const text = JSON.stringify(all.rows)
