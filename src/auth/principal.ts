@@ -151,14 +151,29 @@ export function loggedPrincipal(p: Principal):
  * A session caller as the audit trail names it: its access key id, the human or long-term key
  * behind it, and the chain between them. Identifiers only.
  */
-export function sessionAccess(p: Extract<Principal, { kind: 'session' }>): {
+export function sessionAccess(p: Extract<Principal, { kind: 'session' }>): SessionAccessFacts {
+  // Once per session principal (the session cache keeps one object per session): the hot path
+  // of a session's every request builds nothing.
+  let got = accessOf.get(p)
+  if (got === undefined) {
+    got = buildSessionAccess(p)
+    accessOf.set(p, got)
+  }
+  return got
+}
+
+interface SessionAccessFacts {
   readonly accessKeyId: string
   readonly accountId: string
   readonly sessionName: string
   readonly issuedAt: number
   readonly parent: string
   readonly chain: readonly string[]
-} {
+}
+
+const accessOf = new WeakMap<object, SessionAccessFacts>()
+
+function buildSessionAccess(p: Extract<Principal, { kind: 'session' }>): SessionAccessFacts {
   const parent = p.parent.kind === 'user' ? p.parent.username : p.parent.accessKeyId
   const origin =
     p.parent.kind === 'user'
