@@ -4,7 +4,13 @@
  * @module
  */
 import type { AuditEventInput, AuditFilter, AuditLog, AuditPage } from '../../storage/audit-log.js'
-import { AUDIT_COLUMNS, auditEventOf, auditValues, auditWhere } from '../sqlite/audit-log.js'
+import {
+  AUDIT_COLUMNS,
+  auditEventOf,
+  auditValues,
+  auditWhere,
+  type AuditRowDb,
+} from '../relational/audit-rows.js'
 import { runMigrations, type PgDatabase } from './db.js'
 import { PG_AUDIT_MIGRATIONS } from './migrations/audit.js'
 
@@ -52,7 +58,7 @@ export class PgAuditLog implements AuditLog {
       ),
     ])
     return {
-      events: rows.rows.map((r) => auditEventOf(r as Parameters<typeof auditEventOf>[0])),
+      events: rows.rows.map((r) => auditEventOf(r as AuditRowDb)),
       total: count.rows[0]?.n ?? 0,
     }
   }
