@@ -16,6 +16,7 @@ export const TARGET_NAMES = [
   'postgres',
   'cluster',
   'access-log',
+  'audit',
 ] as const
 export type TargetName = (typeof TARGET_NAMES)[number]
 

@@ -21,6 +21,7 @@ import { benchIamGet, benchPolicyMicro } from './targets/iam.js'
 import { benchAssumeRole, benchSessionGet } from './targets/sts.js'
 import { benchCluster, benchPostgres } from './targets/postgres.js'
 import { benchAccessLog } from './targets/access-log.js'
+import { benchAudit } from './targets/audit.js'
 
 interface Target {
   readonly group: string
@@ -39,6 +40,7 @@ const TARGETS = {
   postgres: { group: '9 postgres', run: benchPostgres },
   cluster: { group: '10 cluster', run: benchCluster },
   'access-log': { group: '11 access-log', run: benchAccessLog },
+  audit: { group: '12 audit', run: benchAudit },
 } as const satisfies Record<TargetName, Target>
 
 async function main(): Promise<number> {

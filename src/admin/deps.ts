@@ -45,6 +45,8 @@ export type AdminIam = Pick<
   | 'revoke'
 >
 
+import type { AuditLog, AuditSink } from '../storage/audit-log.js'
+
 export interface AdminDeps {
   readonly iam: AdminIam
   readonly clock: Clock
@@ -57,6 +59,10 @@ export interface AdminDeps {
    * upstream S3 blob store: their own tools back them up). Absent: not offered.
    */
   readonly backup?: (() => Promise<BackupMade>) | { readonly unsupported: string }
+  /** Where admin changes are recorded (the audit trail); absent: nothing recorded. */
+  readonly auditSink?: AuditSink
+  /** The audit trail, for GET /api/admin/audit; absent: that route answers NotImplemented. */
+  readonly audit?: Pick<AuditLog, 'query'>
 }
 
 /**

@@ -23,6 +23,7 @@ import type { AdminDeps } from './deps.js'
 import { AdminError, renderAdminError, toAdminError } from './errors.js'
 import { match, segmentsOf } from './router.js'
 import { authenticate, login } from './session.js'
+import { audited, beginAdminChange } from './audit-record.js'
 
 export type { Actor, AdminDeps, AdminIam } from './deps.js'
 export { ADMIN_PREFIX } from './router.js'
@@ -75,8 +76,13 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         text: onceText(raw),
       }
       await authorizeRoute(deps, fn, call)
+      const change =
+        deps.auditSink !== undefined && audited(method, fn.action)
+          ? await beginAdminChange(deps, deps.auditSink, fn, call, route.pattern, method)
+          : undefined
       const res = await fn.run(deps, call)
       raw.body.resume() // discard any body a route did not read
+      await change?.done(res)
       return res
     } catch (e) {
       raw.body.resume()

@@ -10,6 +10,7 @@ import * as backup from './routes/backup.js'
 import * as customers from './routes/customers.js'
 import * as policy from './routes/policy.js'
 import * as sessions from './routes/sessions.js'
+import * as audit from './routes/audit.js'
 import * as users from './routes/users.js'
 
 export const ADMIN_PREFIX = '/api/admin'
@@ -54,6 +55,7 @@ export const ROUTES: readonly {
   { pattern: ['sessions', ':'], methods: { DELETE: sessions.revokeSession } },
   { pattern: ['policy', 'simulate'], methods: { POST: policy.simulatePolicy } },
   { pattern: ['backup'], methods: { POST: backup.createBackup } },
+  { pattern: ['audit'], methods: { GET: audit.listAudit } },
 ]
 
 export function match(

@@ -32,6 +32,7 @@ import { takeBackup } from '../backends/sqlite/backup.js'
 import { packageVersion } from '../backup/manifest.js'
 import { masterKeyFingerprint } from '../backup/manifest.js'
 import type { AdminDeps } from '../admin/deps.js'
+import { AuditRecorder, sessionRequestEvent, startAuditRetention } from './audit.js'
 
 export interface RunningApp {
   readonly url: string
@@ -154,7 +155,10 @@ export async function startApp(
   // and the feed's timers would otherwise keep a process that could not start alive.
   try {
     const { metadata: meta, blobs, ledger } = stores
+    // The audit trail: every surface records into one batching writer (app/audit.ts).
+    const audit = config.audit ? new AuditRecorder(stores.audit, { log }) : undefined
     const { iam, generated } = await openIam({
+      ...(audit !== undefined ? { audit } : {}),
       store: stores.identity,
       changes: stores.changes,
       limits: stores.limits,
@@ -200,6 +204,7 @@ export async function startApp(
         stsDefaultDuration: config.stsDefaultDuration,
         stsMaxDuration: config.stsMaxDuration,
       },
+      ...(audit !== undefined ? { audit } : {}),
     })
     const admin = createAdminHandler({
       iam,
@@ -208,6 +213,14 @@ export async function startApp(
       jwtKey: deriveKey(masterKey, 'admin-jwt'),
       simulate,
       backup: backupOf(stores, config, clock, masterKey),
+      ...(audit !== undefined ? { auditSink: audit } : {}),
+      audit: {
+        // Whatever is still queued is written first: a query sees every event recorded before it.
+        query: async (f, page) => {
+          await audit?.flush()
+          return stores.audit.query(f, page)
+        },
+      },
     })
     let ready = false
     const tls = config.tls !== undefined ? await loadTls(config.tls, config.dataDir) : undefined
@@ -232,7 +245,14 @@ export async function startApp(
       log,
       accessLog: config.accessLog,
       ...(deps.accessLogger !== undefined ? { accessLogger: deps.accessLogger } : {}),
-      onRequestDone: (e) => metrics.observe(e),
+      onRequestDone: (e, access) => {
+        metrics.observe(e)
+        // Requests made with temporary credentials: one audit event each (queued, never awaited).
+        if (audit !== undefined && access.session !== undefined) {
+          const ev = sessionRequestEvent(e, access, clock.now())
+          if (ev !== undefined) audit.record(ev)
+        }
+      },
       idleTimeoutMs: config.requestIdleTimeout * 1000,
       ...(config.trustedProxies.length > 0
         ? { trustedProxies: new CidrSet(config.trustedProxies) }
@@ -273,6 +293,13 @@ export async function startApp(
       now: () => clock.now(),
       dayMs: config.lifecycleDaySeconds * 1000,
     })
+    const stopAuditRetention = startAuditRetention({
+      audit: stores.audit,
+      ledger,
+      retentionMs: config.auditRetentionMs,
+      now: () => clock.now(),
+      log,
+    })
     return {
       url: listener.url,
       listener,
@@ -286,6 +313,8 @@ export async function startApp(
         await metricsListener?.close()
         await stopLifecycle()
         await stopCollector()
+        await stopAuditRetention()
+        await audit?.flush()
         iam.close()
         await stores.close()
       },

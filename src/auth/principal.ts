@@ -51,6 +51,12 @@ export type Principal =
        * and user id are the parent's (as AWS shows them), with the parent's rights.
        */
       readonly asParent?: true
+      /**
+       * Role chaining: the access key ids of the sessions between this one and its parent, the
+       * oldest first (absent for a session minted straight from a key or a login). For the audit
+       * trail's parent chain.
+       */
+      readonly via?: readonly string[]
     }
 
 /** One spelling of the role list: `policy/roles.ts`. */
@@ -138,5 +144,51 @@ export function loggedPrincipal(p: Principal):
         account: p.accountName,
         user: p.parent.kind === 'user' ? p.parent.username : p.parent.accessKeyId,
       }
+  }
+}
+
+/**
+ * A session caller as the audit trail names it: its access key id, the human or long-term key
+ * behind it, and the chain between them. Identifiers only.
+ */
+export function sessionAccess(p: Extract<Principal, { kind: 'session' }>): SessionAccessFacts {
+  // Once per session principal (the session cache keeps one object per session): the hot path
+  // of a session's every request builds nothing.
+  let got = accessOf.get(p)
+  if (got === undefined) {
+    got = buildSessionAccess(p)
+    accessOf.set(p, got)
+  }
+  return got
+}
+
+interface SessionAccessFacts {
+  readonly accessKeyId: string
+  readonly accountId: string
+  readonly sessionName: string
+  readonly issuedAt: number
+  readonly parent: string
+  readonly chain: readonly string[]
+}
+
+const accessOf = new WeakMap<object, SessionAccessFacts>()
+
+function buildSessionAccess(p: Extract<Principal, { kind: 'session' }>): SessionAccessFacts {
+  const parent = p.parent.kind === 'user' ? p.parent.username : p.parent.accessKeyId
+  const origin =
+    p.parent.kind === 'user'
+      ? `user:${p.parent.username}${p.parent.accessKeyId !== undefined ? ` (${p.parent.accessKeyId})` : ''}`
+      : `account-root:${p.parent.accessKeyId}`
+  return {
+    accessKeyId: p.accessKeyId,
+    accountId: p.accountId,
+    sessionName: p.sessionName,
+    issuedAt: p.issuedAt,
+    parent,
+    chain: [
+      `session:${p.accessKeyId}`,
+      ...(p.via ?? []).map((id) => `session:${id}`).reverse(),
+      origin,
+    ],
   }
 }

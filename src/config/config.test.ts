@@ -202,3 +202,21 @@ describe('--access-log, --metrics-address, LATCHKEY_METRICS_TOKEN', () => {
     )
   })
 })
+
+describe('--audit-retention', () => {
+  it('defaults to 90 days, takes a duration from the flag or LATCHKEY_AUDIT_RETENTION', () => {
+    expect(loadConfig([], {}).auditRetentionMs).toBe(90 * 86400_000)
+    expect(loadConfig(['--audit-retention', '12h'], {}).auditRetentionMs).toBe(12 * 3600_000)
+    expect(loadConfig([], { LATCHKEY_AUDIT_RETENTION: '7d' }).auditRetentionMs).toBe(7 * 86400_000)
+  })
+  it('--audit is on by default; off turns the trail off; anything else is refused', () => {
+    expect(loadConfig([], {}).audit).toBe(true)
+    expect(loadConfig(['--audit', 'off'], {}).audit).toBe(false)
+    expect(loadConfig([], { LATCHKEY_AUDIT: 'off' }).audit).toBe(false)
+    expect(() => loadConfig(['--audit', 'maybe'], {})).toThrow(/--audit must be on or off/)
+  })
+  it('refuses what is not a positive duration, naming the flag', () => {
+    for (const bad of ['0', 'forever', '-1d', '90 days'])
+      expect(() => loadConfig(['--audit-retention', bad], {})).toThrow(/--audit-retention/)
+  })
+})

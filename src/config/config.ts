@@ -63,6 +63,10 @@ export interface Config {
   readonly awsBucketDefaults: boolean
   /** `--access-log`: one `info` line per request, off, or one in N (http/access-log.ts). */
   readonly accessLog: AccessLogMode
+  /** `--audit off`: no audit trail is recorded (default on; for measurement and tests). */
+  readonly audit: boolean
+  /** `--audit-retention`: audit events older than this (ms) are pruned (default 90 days). */
+  readonly auditRetentionMs: number
   /** `--metrics-address`: a listener of its own for /metrics (no token asked there). */
   readonly metricsAddress?: { readonly host: string; readonly port: number }
   /** LATCHKEY_METRICS_TOKEN: /metrics on the main port answers only this Bearer token. */
@@ -115,6 +119,8 @@ export const SERVE_FLAGS = {
   '--lifecycle-day-seconds': 'LATCHKEY_LIFECYCLE_DAY_SECONDS',
   '--aws-bucket-defaults': 'LATCHKEY_AWS_BUCKET_DEFAULTS',
   '--access-log': 'LATCHKEY_ACCESS_LOG',
+  '--audit': 'LATCHKEY_AUDIT',
+  '--audit-retention': 'LATCHKEY_AUDIT_RETENTION',
   '--metrics-address': 'LATCHKEY_METRICS_ADDRESS',
 } as const
 const FLAGS = SERVE_FLAGS
@@ -157,6 +163,15 @@ export function loadConfig(
   if (accessLog === undefined)
     throw new ConfigError(
       `--access-log must be on, off or sample=N (N ≥ 1: one request in N), got "${accessLogText}"`,
+    )
+  const auditText = get('--audit') ?? 'on'
+  if (auditText !== 'on' && auditText !== 'off')
+    throw new ConfigError(`--audit must be on or off, got "${auditText}"`)
+  const auditRetentionText = get('--audit-retention') ?? '90d'
+  const auditRetentionSeconds = parseDuration(auditRetentionText)
+  if (auditRetentionSeconds === undefined)
+    throw new ConfigError(
+      `--audit-retention must be a duration such as 90d, 12h, 30m or 3600s, got "${auditRetentionText}"`,
     )
   const metricsToken = nonEmpty(env['LATCHKEY_METRICS_TOKEN'])
   if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken))
@@ -326,6 +341,8 @@ export function loadConfig(
     lifecycleDaySeconds,
     awsBucketDefaults,
     accessLog,
+    audit: auditText === 'on',
+    auditRetentionMs: auditRetentionSeconds * 1000,
     ...(metricsAddress !== undefined ? { metricsAddress } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
   }

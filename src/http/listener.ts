@@ -19,7 +19,12 @@ import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
-import { newAccessRecord, type RawRequest, type RequestContext } from './raw-request.js'
+import {
+  newAccessRecord,
+  type AccessRecord,
+  type RawRequest,
+  type RequestContext,
+} from './raw-request.js'
 import { AccessSampler, redactQuery, type AccessEntry, type AccessLogMode } from './access-log.js'
 import type { HttpResponse } from './http-response.js'
 import { writeResponse } from './respond.js'
@@ -67,7 +72,7 @@ export async function listen(opts: {
   /** Where access lines go (default `log`): lib/pino-logger.ts createAccessLogger. */
   readonly accessLogger?: Logger
   /** Called once per finished request (metrics), whether or not its line is logged. */
-  readonly onRequestDone?: (entry: AccessEntry) => void
+  readonly onRequestDone?: (entry: AccessEntry, access: AccessRecord) => void
 }): Promise<Listener> {
   const sampler = new AccessSampler(opts.accessLog ?? { kind: 'on', every: 1 })
   let inFlight = 0
@@ -228,7 +233,7 @@ async function handle(
     readonly clock: Clock
     readonly log: Logger
     readonly trustedProxies?: CidrSet
-    readonly onRequestDone?: (entry: AccessEntry) => void
+    readonly onRequestDone?: (entry: AccessEntry, access: AccessRecord) => void
     readonly accessLogger?: Logger
   },
   watchdog: IdleWatchdog,
@@ -276,7 +281,7 @@ async function handle(
       durationMs: Math.round((performance.now() - tally.started) * 1000) / 1000,
       aborted: !res.writableFinished,
     }
-    opts.onRequestDone?.(entry)
+    opts.onRequestDone?.(entry, access)
     if (log) (opts.accessLogger ?? opts.log).info(entry, 'access')
   })
   const reqIdHeaders = {

@@ -51,6 +51,20 @@ export interface AccessRecord {
   /** Undefined: anonymous. */
   principal: AccessPrincipal | undefined
   errorCode: string | undefined
+  /** Set when the caller used temporary credentials: what the audit trail records. */
+  session: SessionAccess | undefined
+}
+
+/** A session caller as the audit trail names it (identifiers only, never its secret or token). */
+export interface SessionAccess {
+  readonly accessKeyId: string
+  readonly accountId: string
+  readonly sessionName: string
+  readonly issuedAt: number
+  /** The human or long-term key behind it: a user name, or an account root's access key id. */
+  readonly parent: string
+  /** From the session up to that human or key, e.g. ['session:ASIA…', 'user:alice (AKIA…)']. */
+  readonly chain: readonly string[]
 }
 
 export interface AccessPrincipal {
@@ -70,6 +84,7 @@ export function newAccessRecord(): AccessRecord {
     key: undefined,
     principal: undefined,
     errorCode: undefined,
+    session: undefined,
   }
 }
 

@@ -16,18 +16,27 @@ import type { Logger } from '../lib/logger.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
 import type { IdentityStore } from '../storage/identity-store.js'
 import type { SharedLimits } from '../storage/shared-limits.js'
+import type { AuditSink } from '../storage/audit-log.js'
 import { Accounts } from './accounts.js'
 import { bootstrap, resetOperatorPassword } from './bootstrap.js'
 import type { IamContext } from './common.js'
 import { Credentials } from './credentials.js'
 import { Directory } from './directory.js'
 import { Logins } from './logins.js'
-import type { BootstrapOptions, BootstrapResult, KnownPrincipal } from './model.js'
+import type {
+  AdminIdentity,
+  BootstrapOptions,
+  BootstrapResult,
+  KnownPrincipal,
+  LoginInput,
+  UserPrincipal,
+} from './model.js'
 import { DEFAULT_SCRYPT_N } from './password.js'
 import { Policies } from './policies.js'
 import { SessionCache } from './session-cache.js'
 import { Sessions } from './sessions.js'
 import { Totp } from './totp.js'
+import { IamError } from './types.js'
 import type {
   AccountDirectory,
   AccountInfo,
@@ -70,6 +79,8 @@ export interface IamServiceOptions {
   readonly sessionCacheSize?: number
   /** scrypt N for new password hashes (default 16384). Only tests should lower it. */
   readonly scryptN?: number
+  /** Where login successes and failures are recorded (the audit trail); none by default. */
+  readonly audit?: AuditSink
 }
 
 export class IamService
@@ -85,6 +96,7 @@ export class IamService
   readonly policies: Policies
   private readonly ctx: IamContext
   private readonly unsubscribe: (() => void)[]
+  private readonly auditSink: AuditSink | undefined
 
   private constructor(o: IamServiceOptions) {
     const { store, changes, limits, clock, ids, log } = o
@@ -106,6 +118,7 @@ export class IamService
     }
     const cache = new SessionCache(ctx, o.sessionCacheSize ?? 10_000)
     this.ctx = ctx
+    this.auditSink = o.audit
     this.directory = dir
     this.accounts = new Accounts(ctx)
     this.users = new Users(ctx)
@@ -190,9 +203,53 @@ export class IamService
 
   // Logins.
   authenticatePassword: Logins['authenticatePassword'] = (input, now) =>
-    this.logins.authenticatePassword(input, now)
+    this.audited('sts', input, now, () => this.logins.authenticatePassword(input, now))
   authenticateAdmin: Logins['authenticateAdmin'] = (input, now) =>
-    this.logins.authenticateAdmin(input, now)
+    this.audited('admin', input, now, () => this.logins.authenticateAdmin(input, now))
+
+  /**
+   * A password login, recorded in the audit trail either way: who tried (customer and user
+   * name), from where, and why it failed (the error's code: unauthorized, throttled, …). Never
+   * the password or the one-time code.
+   */
+  private async audited<T extends UserPrincipal | AdminIdentity>(
+    surface: 'sts' | 'admin',
+    input: LoginInput,
+    now: number,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    const audit = this.auditSink
+    if (audit === undefined) return fn()
+    const customer = input.customer ?? 'default'
+    const base = {
+      at: now,
+      kind: 'login' as const,
+      action: surface === 'sts' ? 'sts:RSLogin' : 'admin:Login',
+      principal: input.username,
+      source: input.address,
+    }
+    try {
+      const who = await fn()
+      const p = 'kind' in who && who.kind === 'operator' ? undefined : principalOf(who)
+      audit.record({
+        ...base,
+        ...(p !== undefined ? { accountId: p.accountId, principal: p.username } : {}),
+        decision: 'allow',
+        detail: { customer: p?.accountName ?? input.customer ?? 'operator' },
+      })
+      return who
+    } catch (e) {
+      const accountId = this.directory.accountIdByName(customer)
+      audit.record({
+        ...base,
+        ...(accountId !== undefined ? { accountId } : {}),
+        decision: 'deny',
+        reason: e instanceof IamError ? e.code : 'error',
+        detail: { customer },
+      })
+      throw e
+    }
+  }
   /** The operator's root username (admin JWT subjects are checked against it). */
   operatorName = (): string | undefined => this.directory.operator?.username
 
@@ -207,4 +264,10 @@ export class IamService
   close(): void {
     for (const u of this.unsubscribe.splice(0)) u()
   }
+}
+
+/** The user principal behind a login's answer. */
+function principalOf(who: UserPrincipal | AdminIdentity): UserPrincipal | undefined {
+  if ('principal' in who) return who.principal
+  return who.kind === 'user' ? who : undefined
 }

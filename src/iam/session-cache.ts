@@ -185,6 +185,7 @@ export class SessionCache {
       roleId: row.roleId,
       issuedAt: row.issuedAt,
       ...(stored.asParent === true ? { asParent: true as const } : {}),
+      ...viaOf(stored.checks),
     }
     const cred: ResolvedCredential = {
       accessKeyId: row.accessKeyId,
@@ -267,4 +268,11 @@ export class SessionCache {
       )
     }
   }
+}
+
+/** The chained sessions between a session and its parent, oldest first (none: no field). */
+function viaOf(checks: readonly LivenessCheck[]): { via?: readonly string[] } {
+  const via: string[] = []
+  for (const c of checks) if (c.kind === 'session') via.push(c.accessKeyId)
+  return via.length > 0 ? { via } : {}
 }

@@ -99,6 +99,8 @@ export const IAM_ACTIONS = [
   'iam:RevokeSession',
   // A backup of the whole server (POST /api/admin/backup): the operator's alone.
   'iam:CreateBackup',
+  // The audit trail (GET /api/admin/audit), scoped to the accounts the caller manages.
+  'iam:ListAuditEvents',
 ] as const
 export type IamAction = (typeof IAM_ACTIONS)[number]
 

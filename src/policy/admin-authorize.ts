@@ -42,6 +42,7 @@ export const ADMIN_ROUTE_ACTIONS = {
   'DELETE sessions/:': 'iam:RevokeSession',
   'POST policy/simulate': 'iam:SimulateCustomPolicy',
   'POST backup': 'iam:CreateBackup',
+  'GET audit': 'iam:ListAuditEvents',
 } as const satisfies Record<string, IamAction>
 
 /** `arn:aws:iam::ACCOUNT:root`: the account itself (listings, customers, master key, sessions). */

@@ -37,6 +37,7 @@ import { authenticateS3, type AuthDeps } from '../auth/authenticate.js'
 import { authenticatePostForm } from '../auth/post-form.js'
 import {
   loggedPrincipal,
+  sessionAccess,
   principalAccountId,
   principalArn,
   type Principal,
@@ -222,7 +223,10 @@ export class S3Pipeline {
       // 3. Authenticate.
       const auth = await authenticateS3(raw, query, this.authDeps(ctx.clock))
       principal = auth.principal
-      if (access !== undefined) access.principal = loggedPrincipal(principal)
+      if (access !== undefined) {
+        access.principal = loggedPrincipal(principal)
+        if (principal.kind === 'session') access.session = sessionAccess(principal)
+      }
       const slot = this.shares.enter(
         principal.kind === 'anonymous'
           ? `addr:${normalizeIp(raw.remoteAddress)}`

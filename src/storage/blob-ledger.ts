@@ -58,7 +58,7 @@ export const DEFAULT_RETIRE_GRACE_MS = 60 * 60 * 1000
 export const WHOLE_BLOB_RETIRE_GRACE_MS = 60 * 1000
 
 /** The background jobs that run on one elected node at a time. */
-export type LeaderRole = 'collector' | 'lifecycle'
+export type LeaderRole = 'collector' | 'lifecycle' | 'audit-retention'
 
 export interface BlobLedger {
   /** Durably record intents for `refs` (none already retired is changed back); resolves once durable. */

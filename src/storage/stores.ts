@@ -3,6 +3,7 @@
  * its configuration (`app/backends.ts`). Nothing below `app/` knows which engine is behind it.
  * @module
  */
+import type { AuditLog } from './audit-log.js'
 import type { BlobLedger } from './blob-ledger.js'
 import type { BlobStore } from './blob-store.js'
 import type { ChangeFeed } from './change-feed.js'
@@ -23,6 +24,8 @@ export interface Stores {
   readonly changes: ChangeFeed
   /** Session quota, login throttle and TOTP replay, shared by every node of the bundle's store. */
   readonly limits: SharedLimits
+  /** The audit trail (append-only; pruned by retention only). */
+  readonly audit: AuditLog
   /**
    * Whether the database and the blob store answer now (a trivial query, a stat or HeadBucket):
    * undefined when they do, else why not. What `/ready` reports; never throws.

@@ -11,6 +11,7 @@ import type { Logger } from '../lib/logger.js'
 import type { AccountDirectory, PolicyProvider, SessionService } from '../iam/types.js'
 import type { RawRequest, QueryMap } from '../http/raw-request.js'
 import type { Authenticated } from '../auth/authenticate.js'
+import type { AuditSink } from '../storage/audit-log.js'
 
 export type UserPrincipal = Extract<Principal, { kind: 'user' }>
 export type KnownPrincipal = Exclude<Principal, { kind: 'anonymous' }>
@@ -59,6 +60,8 @@ export type AuthenticateFn = (
 
 export interface StsCoreDeps {
   readonly iam: StsIam
+  /** Where credential issuances are recorded (none in unit tests that do not ask). */
+  readonly audit?: AuditSink
   readonly authenticate: AuthenticateFn
   readonly clock: Clock
   readonly log: Logger

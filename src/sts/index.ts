@@ -15,6 +15,7 @@ import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import { createStsCore, type StsHandler } from './router.js'
 import type { StsConfig, StsIam } from './deps.js'
+import type { AuditSink } from '../storage/audit-log.js'
 
 export type { StsHandler } from './router.js'
 
@@ -24,6 +25,7 @@ export interface StsDeps {
   readonly clock: Clock
   readonly log: Logger
   readonly config: StsConfig
+  readonly audit?: AuditSink
 }
 
 /** The slice of the IAM service STS calls. */
@@ -60,5 +62,6 @@ export function createStsHandler(deps: StsDeps): StsHandler {
     clock: deps.clock,
     log: deps.log,
     config: deps.config,
+    ...(deps.audit !== undefined ? { audit: deps.audit } : {}),
   })
 }

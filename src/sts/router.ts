@@ -7,7 +7,8 @@
  * @module
  */
 import { sha256Hex } from '../crypto/hash.js'
-import { loggedPrincipal } from '../auth/principal.js'
+import { loggedPrincipal, principalArn, sessionAccess } from '../auth/principal.js'
+import type { AuditSink } from '../storage/audit-log.js'
 import { assertAddressAllowed } from '../auth/errors.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { jsonResponse } from '../http/http-response.js'
@@ -96,7 +97,13 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
       const row: ActionRow = ACTIONS[action]
       json = row.json
       if (ctx.access !== undefined) ctx.access.operation = action
-      const c: ActionContext = { deps, params, raw, requestId, now: deps.clock.now() }
+      const c: ActionContext = {
+        deps: deps.audit === undefined ? deps : auditedDeps(deps, deps.audit, action, raw),
+        params,
+        raw,
+        requestId,
+        now: deps.clock.now(),
+      }
       if (!row.run.signed) return await row.run.fn(c)
       // 3. Authenticate (sha256 of the form body stands in for x-amz-content-sha256).
       const bodySha256Hex = sha256Hex(body)
@@ -105,7 +112,10 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
         bodySha256Hex,
       })
       const caller = auth.principal
-      if (ctx.access !== undefined) ctx.access.principal = loggedPrincipal(caller)
+      if (ctx.access !== undefined) {
+        ctx.access.principal = loggedPrincipal(caller)
+        if (caller.kind === 'session') ctx.access.session = sessionAccess(caller)
+      }
       if (caller.kind === 'anonymous') throw new StsError('MissingAuthenticationToken')
       // 4. Allow-list of the caller's account.
       assertAddressAllowed(deps.iam, caller.accountId, raw.remoteAddress)
@@ -136,4 +146,60 @@ function jsonError(e: StsError, requestId: string): HttpResponse {
     headers['retry-after'] = String(e.retryAfter ?? 60)
   }
   return jsonResponse(status, stsErrorJson(e, requestId), headers)
+}
+
+/**
+ * The deps of one STS call whose `issue` records the issuance in the audit trail: the one place
+ * every STS-minted credential passes (AssumeRole, GetSessionToken, RSLogin, RSAssumeCustomerRole).
+ * Recorded: the parent, the new session's access key id and ARN, the SHA-256 of the session
+ * policy (never its text, never a secret or token), the duration and the caller's address.
+ */
+function auditedDeps(
+  deps: StsCoreDeps,
+  audit: AuditSink,
+  action: string,
+  raw: RawRequest,
+): StsCoreDeps {
+  const iam = deps.iam
+  return {
+    ...deps,
+    iam: {
+      ...iam,
+      issue: async (req, now) => {
+        const issued = await iam.issue(req, now)
+        const p = issued.principal
+        const s = sessionAccess(p)
+        const caller = req.caller
+        audit.record({
+          at: now,
+          kind: 'issuance',
+          action: `sts:${action}`,
+          accountId: p.accountId,
+          principal: s.parent,
+          session: issued.accessKeyId,
+          resource: principalArn(p),
+          decision: 'allow',
+          source: raw.remoteAddress,
+          detail: {
+            parent: s.chain[1],
+            caller:
+              caller.kind === 'session'
+                ? `session:${caller.accessKeyId}`
+                : caller.kind === 'user'
+                  ? `user:${caller.username}`
+                  : `account-root:${caller.accessKeyId}`,
+            sessionName: req.sessionName,
+            durationSeconds: req.durationSeconds,
+            expiresAt: issued.expiresAt,
+            ...(req.policyText !== undefined
+              ? { policyHash: sha256Hex(Buffer.from(req.policyText, 'utf8')) }
+              : {}),
+            policies: req.policies.length,
+            ...(req.actAs !== undefined ? { actAs: req.actAs.accountId } : {}),
+          },
+        })
+        return issued
+      },
+    },
+  }
 }

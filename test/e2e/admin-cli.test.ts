@@ -86,9 +86,10 @@ describe('latchkey admin against a running server', () => {
     expect((await cli(['users', 'list', '--bogus'])).code).toBe(2)
     expect((await cli(['login'])).code).toBe(2) // no --endpoint
     expect((await cli(['frobnicate'])).code).toBe(2)
+    expect((await cli(['audit', '--bogus', 'x'])).code).toBe(2)
     const audit = await cli(['audit'])
-    expect(audit.code).toBe(2)
-    expect(audit.stderr).toContain('not implemented yet')
+    expect(audit.code).toBe(3)
+    expect(audit.stderr).toContain('not logged in')
     const r = await cli(['users', 'list'])
     expect(r.code).toBe(3)
     expect(r.stderr).toContain('not logged in')

@@ -29,6 +29,7 @@ const RETIRED = 1
 const LEADER_LOCKS: Readonly<Record<LeaderRole, number>> = {
   collector: 7204519,
   lifecycle: 7204520,
+  'audit-retention': 7204521,
 }
 
 export class PgBlobLedger implements BlobLedger {

@@ -21,6 +21,8 @@ import { openPostgresChangeFeed, type PostgresChangeFeed } from './change-feed.j
 import { PgMetadataStore } from './metadata-store.js'
 import { PgIdentityStore } from './identity-store.js'
 import { PgSharedLimits } from './shared-limits.js'
+import { PgAuditLog } from './audit-log.js'
+import { PG_AUDIT_MIGRATIONS } from './migrations/audit.js'
 import { PgBlobLedger } from './blob-ledger.js'
 import { runMigrations } from './db.js'
 import { CHANGE_FEED_MIGRATIONS, CHANGE_FEED_MIGRATIONS_NAME } from './migrations/change-feed.js'
@@ -48,6 +50,7 @@ export async function runPostgresMigrations(db: PgDatabase): Promise<void> {
   await runMigrations(db, 'blob-ledger-triggers', BLOB_LEDGER_TRIGGER_MIGRATIONS)
   await runMigrations(db, 'identity', PG_IDENTITY_MIGRATIONS)
   await runMigrations(db, 'shared-limits', PG_SHARED_LIMITS_MIGRATIONS)
+  await runMigrations(db, 'audit', PG_AUDIT_MIGRATIONS)
 }
 
 /**
@@ -96,6 +99,7 @@ export async function openPostgresStores(
     // After the identity store: adoption reads its sessions table.
     const limits = await PgSharedLimits.open(db)
     await limits.adoptSessions(opts.now ?? Date.now())
+    const audit = await PgAuditLog.open(db)
     const blobs =
       opts.blobs ?? (await FsBlobStore.open(opts.blobDir, { staleTempMs: SHARED_TEMP_STALE_MS }))
     let closing: Promise<void> | undefined
@@ -107,6 +111,7 @@ export async function openPostgresStores(
       ledger,
       changes: feed,
       limits,
+      audit,
       ready: async () => {
         try {
           await db.query('SELECT 1')

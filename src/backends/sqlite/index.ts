@@ -21,6 +21,7 @@ import { enableAsyncDurability, prepareClose, type WalSyncer } from './wal-sync.
 import { SqliteMetadataStore } from './metadata-store.js'
 import { SqliteIdentityStore } from './identity-store.js'
 import { SqliteBlobLedger } from './blob-ledger.js'
+import { SqliteAuditLog } from './audit-log.js'
 
 export type SqliteOptions = BlobOption & SqliteTuning
 
@@ -86,6 +87,7 @@ export async function openSqlite(path: string, opts: SqliteOptions): Promise<Sql
     const identity = SqliteIdentityStore.open(db, { changes, commits })
     // After the identity store: the session slots are rebuilt from its sessions table.
     const limits = SqliteSharedLimits.open(db, { commits, now: opts.now ?? Date.now() })
+    const audit = SqliteAuditLog.open(db, commits)
     const blobs = opts.blobs ?? (await FsBlobStore.open(opts.blobDir))
     let closing: Promise<void> | undefined
     return {
@@ -97,6 +99,7 @@ export async function openSqlite(path: string, opts: SqliteOptions): Promise<Sql
       ledger,
       changes,
       limits,
+      audit,
       ready: async () => {
         try {
           if (!db.open) return 'the database is closed'

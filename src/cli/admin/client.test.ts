@@ -162,10 +162,10 @@ describe('runAdmin exit codes', () => {
     }
   })
 
-  it('audit is not implemented yet: 2, saying so', async () => {
+  it('audit takes its filters: an unknown flag is a usage error (2)', async () => {
     const t = io()
-    expect(await runAdmin(['audit'], t)).toBe(EXIT.usage)
-    expect(t.errors[0]).toContain('not implemented yet')
+    expect(await runAdmin(['audit', '--bogus', 'x'], t)).toBe(EXIT.usage)
+    expect(t.errors[0]).not.toContain('not implemented yet')
   })
 
   it('a closed port is unreachable (4) and writes no token', async () => {

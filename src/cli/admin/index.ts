@@ -13,6 +13,7 @@ import { allowlist, customers, CUSTOMERS_USAGE, masterKey } from './customers.js
 import { login, LOGIN_USAGE, logout } from './login.js'
 import { MASTER_KEY_ID_USAGE, masterKeyId } from './offline.js'
 import { policy, sessions, SESSIONS_USAGE } from './sessions.js'
+import { audit, AUDIT_USAGE } from './audit.js'
 import { credentials, users, USERS_USAGE } from './users.js'
 
 export const ADMIN_USAGE = `usage: latchkey admin COMMAND [ARGS] [--json] [--insecure]
@@ -22,7 +23,7 @@ ${CUSTOMERS_USAGE}
 ${SESSIONS_USAGE}
 ${MASTER_KEY_ID_USAGE}
   admin reset-root-password [--data-dir DIR] [--password-stdin]   (server stopped)
-  admin audit                            not implemented yet (exit 2)
+${AUDIT_USAGE}
   --json prints the server's JSON (for scripts); tables otherwise. --insecure skips TLS
   certificate checks (given at login, for every command of that login); NODE_EXTRA_CA_CERTS=FILE
   trusts a self-signed certificate instead.
@@ -47,9 +48,7 @@ const SINGLE: Readonly<Record<string, Handler>> = {
   login,
   logout,
   'master-key-id': masterKeyId,
-  audit: async () => {
-    throw new UsageError('not implemented yet: the audit trail (issue 14 item 1) is not built')
-  },
+  audit,
 }
 
 /** The command's handler and its own argv, or a UsageError naming what is missing. */

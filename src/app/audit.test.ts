@@ -1,0 +1,195 @@
+/**
+ * The audit writer: events are queued and appended in batches (every 100 ms, or at once when a
+ * batch is full), never on the request's path; a failed append is logged and the writer goes on;
+ * a full queue drops and counts. The event of a finished session request; the retention pass.
+ * @module
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { MemoryAuditLog } from '../backends/memory/audit-log.js'
+import { MemoryBlobLedger } from '../backends/memory/blob-ledger.js'
+import type { AccessEntry } from '../http/access-log.js'
+import { newAccessRecord } from '../http/raw-request.js'
+import { silentLogger, type Logger } from '../lib/logger.js'
+import type { AuditEventInput, AuditLog } from '../storage/audit-log.js'
+import { AuditRecorder, sessionRequestEvent, startAuditRetention } from './audit.js'
+
+const ev = (i: number): AuditEventInput => ({ at: i, kind: 'login', action: `a${String(i)}` })
+const all = { limit: 1000, offset: 0 }
+
+/** A log whose appends are counted (and can be made to fail). */
+function counting(fail = false): AuditLog & { batches: number[] } {
+  const inner = new MemoryAuditLog()
+  const batches: number[] = []
+  return {
+    batches,
+    append: async (rows) => {
+      batches.push(rows.length)
+      if (fail) throw new Error('database down')
+      await inner.append(rows)
+    },
+    query: (f, p) => inner.query(f, p),
+    prune: (b) => inner.prune(b),
+  }
+}
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = []
+  const log = { ...silentLogger, lines } as Logger & { lines: string[] }
+  log.warn = (_o: unknown, msg?: string) => void lines.push(`warn ${msg ?? ''}`)
+  log.error = (_o: unknown, msg?: string) => void lines.push(`error ${msg ?? ''}`)
+  return log
+}
+
+describe('AuditRecorder', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('appends nothing on record; one batch after 100 ms', async () => {
+    const store = counting()
+    const r = new AuditRecorder(store, { log: silentLogger })
+    for (let i = 0; i < 5; i++) r.record(ev(i))
+    expect(store.batches).toEqual([])
+    await vi.advanceTimersByTimeAsync(99)
+    expect(store.batches).toEqual([])
+    await vi.advanceTimersByTimeAsync(1)
+    expect(store.batches).toEqual([5])
+    expect((await store.query({}, all)).total).toBe(5)
+  })
+
+  it('flushes at once when a batch is full (100 rows), without waiting for the timer', async () => {
+    const store = counting()
+    const r = new AuditRecorder(store, { log: silentLogger })
+    for (let i = 0; i < 250; i++) r.record(ev(i))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(store.batches).toEqual([100, 100])
+    await r.flush()
+    expect(store.batches).toEqual([100, 100, 50])
+  })
+
+  it('logs a failed append and keeps going', async () => {
+    const store = counting(true)
+    const log = recordingLogger()
+    const r = new AuditRecorder(store, { log })
+    r.record(ev(1))
+    await r.flush()
+    expect(log.lines).toEqual(['error audit: append failed'])
+    r.record(ev(2))
+    await r.flush()
+    expect(store.batches).toEqual([1, 1])
+  })
+
+  it('drops beyond its bound and says how many', async () => {
+    const store = counting()
+    const log = recordingLogger()
+    const r = new AuditRecorder(store, { log, maxQueue: 3, maxBatch: 10 })
+    for (let i = 0; i < 5; i++) r.record(ev(i))
+    await r.flush()
+    expect(store.batches).toEqual([3])
+    expect(log.lines).toEqual(['warn audit: events dropped (queue full)'])
+  })
+})
+
+describe('sessionRequestEvent', () => {
+  const entry: AccessEntry = {
+    requestId: 'R1',
+    remoteAddress: '10.0.0.9',
+    method: 'PUT',
+    path: '/b/k',
+    query: '',
+    surface: 's3',
+    operation: 'PutObject',
+    bucket: 'b',
+    key: 'k',
+    principal: { kind: 'session', accessKeyId: 'ASIA1' },
+    status: 403,
+    errorCode: 'AccessDenied',
+    bytesIn: 0,
+    bytesOut: 0,
+    durationMs: 1,
+    aborted: false,
+  }
+
+  it('names an STS call made with a session (role chaining) as sts:*', () => {
+    const access = newAccessRecord()
+    access.session = {
+      accessKeyId: 'ASIA1',
+      accountId: '111111111111',
+      sessionName: 'up',
+      issuedAt: 1,
+      parent: 'alice',
+      chain: ['session:ASIA1', 'user:alice'],
+    }
+    const sts = {
+      ...entry,
+      surface: 'sts',
+      operation: 'AssumeRole',
+      bucket: undefined,
+      key: undefined,
+    }
+    expect(sessionRequestEvent(sts, access, 5)).toMatchObject({
+      action: 'sts:AssumeRole',
+      session: 'ASIA1',
+    })
+    expect(sessionRequestEvent(sts, access, 5)?.resource).toBeUndefined()
+  })
+
+  it('is undefined unless the caller used temporary credentials', () => {
+    expect(sessionRequestEvent(entry, newAccessRecord(), 5)).toBeUndefined()
+  })
+
+  it('names the session, its chain, the action, the object and the decision', () => {
+    const access = newAccessRecord()
+    access.session = {
+      accessKeyId: 'ASIA1',
+      accountId: '111111111111',
+      sessionName: 'up',
+      issuedAt: 1,
+      parent: 'alice',
+      chain: ['session:ASIA1', 'user:alice (AKIA1)'],
+    }
+    expect(sessionRequestEvent(entry, access, 5)).toEqual({
+      at: 5,
+      kind: 'request',
+      action: 's3:PutObject',
+      accountId: '111111111111',
+      principal: 'alice',
+      session: 'ASIA1',
+      resource: 'arn:aws:s3:::b/k',
+      decision: 'deny',
+      reason: 'AccessDenied',
+      source: '10.0.0.9',
+      detail: {
+        chain: ['session:ASIA1', 'user:alice (AKIA1)'],
+        sessionName: 'up',
+        issuedAt: 1,
+        status: 403,
+        requestId: 'R1',
+      },
+    })
+  })
+})
+
+describe('startAuditRetention', () => {
+  beforeEach(() => vi.useFakeTimers())
+  afterEach(() => vi.useRealTimers())
+
+  it('prunes what is older than the retention, soon after start and then every period', async () => {
+    const audit = new MemoryAuditLog()
+    let now = 10_000
+    await audit.append([ev(1000), ev(9000)])
+    const stop = startAuditRetention({
+      audit,
+      ledger: new MemoryBlobLedger(),
+      retentionMs: 5000,
+      now: () => now,
+      log: silentLogger,
+      everyMs: 60_000,
+    })
+    await vi.advanceTimersByTimeAsync(5000)
+    expect((await audit.query({}, all)).events.map((e) => e.at)).toEqual([9000])
+    now = 20_000
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect((await audit.query({}, all)).total).toBe(0)
+    await stop()
+  })
+})

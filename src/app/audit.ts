@@ -1,0 +1,181 @@
+/**
+ * The audit trail's writer: every surface hands events to one AuditRecorder, which queues them in
+ * memory and appends them to the AuditLog in batches (every ~100 ms or 100 rows), so a request
+ * never waits on the database to be audited. What a batch that fails to append loses is logged
+ * (count and error), never retried forever: the trail must not become a memory leak when the
+ * database is down. The queue is bounded for the same reason.
+ *
+ * Also here: the events built from a finished S3 request made with temporary credentials (from
+ * the listener's completion hook and the pipeline's access record), and the retention pass (one node at a time: `BlobLedger.lead(…, 'audit-retention')`).
+ * @module
+ */
+import type { AccessEntry } from '../http/access-log.js'
+import type { AccessRecord } from '../http/raw-request.js'
+import type { Logger } from '../lib/logger.js'
+import type { AuditEventInput, AuditLog, AuditSink } from '../storage/audit-log.js'
+import type { BlobLedger } from '../storage/blob-ledger.js'
+
+export type { AuditSink }
+
+/** A sink that drops everything (unit tests, tools). */
+export const NO_AUDIT: AuditSink = { record: () => {} }
+
+export interface AuditRecorderOptions {
+  readonly flushMs?: number
+  readonly maxBatch?: number
+  /** Events held at most while the database is slow; beyond, new ones are dropped (and counted). */
+  readonly maxQueue?: number
+  readonly log: Logger
+}
+
+export class AuditRecorder implements AuditSink {
+  private queue: AuditEventInput[] = []
+  private timer: NodeJS.Timeout | undefined
+  private inFlight: Promise<void> = Promise.resolve()
+  private dropped = 0
+  private readonly store: AuditLog
+  private readonly flushMs: number
+  private readonly maxBatch: number
+  private readonly maxQueue: number
+  private readonly log: Logger
+
+  constructor(store: AuditLog, opts: AuditRecorderOptions) {
+    this.store = store
+    this.flushMs = opts.flushMs ?? 100
+    this.maxBatch = opts.maxBatch ?? 100
+    this.maxQueue = opts.maxQueue ?? 100_000
+    this.log = opts.log
+  }
+
+  record(e: AuditEventInput): void {
+    if (this.queue.length >= this.maxQueue) {
+      this.dropped++
+      return
+    }
+    this.queue.push(e)
+    if (this.queue.length >= this.maxBatch) void this.flush()
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => void this.flush(), this.flushMs)
+      this.timer.unref()
+    }
+  }
+
+  /** Append what is queued now; resolves once it (and every earlier batch) is stored or failed. */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+    if (this.dropped > 0) {
+      this.log.warn({ dropped: this.dropped }, 'audit: events dropped (queue full)')
+      this.dropped = 0
+    }
+    const batch = this.queue
+    this.queue = []
+    const prev = this.inFlight
+    const next = (async () => {
+      await prev
+      for (let i = 0; i < batch.length; i += this.maxBatch) {
+        const part = batch.slice(i, i + this.maxBatch)
+        try {
+          await this.store.append(part)
+        } catch (err) {
+          this.log.error(
+            { err: err instanceof Error ? err.message : String(err), events: part.length },
+            'audit: append failed',
+          )
+        }
+      }
+    })()
+    this.inFlight = next
+    return next
+  }
+}
+
+/** The operation as an IAM-style action (`PutObject` → `s3:PutObject`, `AssumeRole` → `sts:…`). */
+function actionOf(surface: string, op: string | undefined): string {
+  const prefix = surface === 'sts' ? 'sts' : 's3'
+  return `${prefix}:${op ?? 'Unknown'}`
+}
+
+/**
+ * The audit event of a finished request made with temporary credentials, or undefined when the
+ * caller was not a session (long-term keys and anonymous requests are in the access log only).
+ */
+export function sessionRequestEvent(
+  entry: AccessEntry,
+  access: AccessRecord | undefined,
+  now: number,
+): AuditEventInput | undefined {
+  const s = access?.session
+  if (s === undefined) return undefined
+  const denied = entry.status === 403
+  const resource =
+    entry.bucket === undefined
+      ? undefined
+      : entry.key === undefined
+        ? `arn:aws:s3:::${entry.bucket}`
+        : `arn:aws:s3:::${entry.bucket}/${entry.key}`
+  return {
+    at: now,
+    kind: 'request',
+    action: actionOf(entry.surface, entry.operation),
+    accountId: s.accountId,
+    principal: s.parent,
+    session: s.accessKeyId,
+    ...(resource !== undefined ? { resource } : {}),
+    decision: denied ? 'deny' : 'allow',
+    ...(entry.errorCode !== undefined ? { reason: entry.errorCode } : {}),
+    source: entry.remoteAddress,
+    detail: {
+      chain: s.chain,
+      sessionName: s.sessionName,
+      issuedAt: s.issuedAt,
+      status: entry.status,
+      requestId: entry.requestId,
+    },
+  }
+}
+
+/**
+ * Prune events older than the retention every `everyMs` (default hourly, first pass soon after
+ * start), on the one node the ledger elects. Returns a stop function.
+ */
+export function startAuditRetention(o: {
+  readonly audit: AuditLog
+  readonly ledger: BlobLedger
+  readonly retentionMs: number
+  readonly now: () => number
+  readonly log: Logger
+  readonly everyMs?: number
+}): () => Promise<void> {
+  let running: Promise<void> | undefined
+  let stopped = false
+  const pass = (): void => {
+    if (stopped || running !== undefined) return
+    running = o.ledger
+      .lead(async () => {
+        const n = await o.audit.prune(o.now() - o.retentionMs)
+        if (n > 0) o.log.info({ pruned: n }, 'audit: events past retention pruned')
+      }, 'audit-retention')
+      .then(
+        () => undefined,
+        (err: unknown) =>
+          o.log.warn(
+            { err: err instanceof Error ? err.message : String(err) },
+            'audit retention pass failed',
+          ),
+      )
+      .finally(() => (running = undefined))
+  }
+  const first = setTimeout(pass, 5_000)
+  first.unref()
+  const timer = setInterval(pass, o.everyMs ?? 3_600_000)
+  timer.unref()
+  return async () => {
+    stopped = true
+    clearTimeout(first)
+    clearInterval(timer)
+    await running
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The audit log on SQLite: one append-only table (`audit_events`, migration list 'audit'),
+ * written through the bundle's group committer so audit batches share the fsync of whatever else
+ * commits with them. Indexed by time (queries and pruning), principal and session.
+ * @module
+ */
+import type { AuditEventInput, AuditFilter, AuditLog, AuditPage } from '../../storage/audit-log.js'
+import {
+  AUDIT_COLUMNS,
+  auditEventOf,
+  auditValues,
+  auditWhere,
+  type AuditRowDb,
+} from '../relational/audit-rows.js'
+import { prepare, runMigrations, type Database } from './db.js'
+import type { GroupCommit } from './group-commit.js'
+
+/** Append-only migration steps of the audit table. */
+export const AUDIT_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE audit_events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     action TEXT NOT NULL,
+     account_id TEXT,
+     principal TEXT,
+     session TEXT,
+     resource TEXT,
+     decision TEXT,
+     reason TEXT,
+     source TEXT,
+     detail TEXT
+   );
+   CREATE INDEX audit_events_at ON audit_events (at);
+   CREATE INDEX audit_events_principal ON audit_events (principal, at);
+   CREATE INDEX audit_events_session ON audit_events (session, at);`,
+]
+
+const INSERT = `INSERT INTO audit_events
+  (at, kind, action, account_id, principal, session, resource, decision, reason, source, detail)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+export class SqliteAuditLog implements AuditLog {
+  private readonly db: Database
+  private readonly commits: GroupCommit
+
+  private constructor(db: Database, commits: GroupCommit) {
+    this.db = db
+    this.commits = commits
+  }
+
+  static open(db: Database, commits: GroupCommit): SqliteAuditLog {
+    runMigrations(db, 'audit', AUDIT_MIGRATIONS)
+    return new SqliteAuditLog(db, commits)
+  }
+
+  async append(rows: readonly AuditEventInput[]): Promise<void> {
+    if (rows.length === 0) return
+    await this.commits.run(() => {
+      const stmt = prepare(this.db, INSERT)
+      for (const r of rows) stmt.run(...auditValues(r))
+    })
+  }
+
+  query(f: AuditFilter, page: { limit: number; offset: number }): Promise<AuditPage> {
+    const w = auditWhere(f, () => '?')
+    const total = (
+      this.db.prepare(`SELECT count(*) AS n FROM audit_events ${w.sql}`).get(...w.params) as {
+        n: number
+      }
+    ).n
+    const rows = this.db
+      .prepare(
+        `SELECT ${AUDIT_COLUMNS} FROM audit_events ${w.sql} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...w.params, page.limit, page.offset) as AuditRowDb[]
+    return Promise.resolve({ events: rows.map(auditEventOf), total })
+  }
+
+  async prune(before: number): Promise<number> {
+    return this.commits.run(
+      () => prepare(this.db, 'DELETE FROM audit_events WHERE at < ?').run(before).changes,
+    )
+  }
+}
