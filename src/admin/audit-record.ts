@@ -9,7 +9,7 @@
  * @module
  */
 import { accountOfIamArn } from '../policy/admin-authorize.js'
-import type { AuditSink } from '../storage/audit-log.js'
+import type { AuditSink } from '../lib/audit-events.js'
 import type { Call, Route } from './call.js'
 import type { AdminDeps } from './deps.js'
 import { customerJson, sessionJson, userJson } from './render.js'

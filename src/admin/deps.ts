@@ -45,7 +45,7 @@ export type AdminIam = Pick<
   | 'revoke'
 >
 
-import type { AuditLog, AuditSink } from '../storage/audit-log.js'
+import type { AuditLog, AuditSink } from '../lib/audit-events.js'
 
 export interface AdminDeps {
   readonly iam: AdminIam

@@ -9,6 +9,7 @@
  * the listener's completion hook and the pipeline's access record), and the retention pass (one node at a time: `BlobLedger.lead(…, 'audit-retention')`).
  * @module
  */
+import { startElectedPass } from '../storage/periodic.js'
 import type { AccessEntry } from '../http/access-log.js'
 import type { AccessRecord } from '../http/raw-request.js'
 import type { Logger } from '../lib/logger.js'
@@ -149,33 +150,16 @@ export function startAuditRetention(o: {
   readonly log: Logger
   readonly everyMs?: number
 }): () => Promise<void> {
-  let running: Promise<void> | undefined
-  let stopped = false
-  const pass = (): void => {
-    if (stopped || running !== undefined) return
-    running = o.ledger
-      .lead(async () => {
-        const n = await o.audit.prune(o.now() - o.retentionMs)
-        if (n > 0) o.log.info({ pruned: n }, 'audit: events past retention pruned')
-      }, 'audit-retention')
-      .then(
-        () => undefined,
-        (err: unknown) =>
-          o.log.warn(
-            { err: err instanceof Error ? err.message : String(err) },
-            'audit retention pass failed',
-          ),
-      )
-      .finally(() => (running = undefined))
-  }
-  const first = setTimeout(pass, 5_000)
-  first.unref()
-  const timer = setInterval(pass, o.everyMs ?? 3_600_000)
-  timer.unref()
-  return async () => {
-    stopped = true
-    clearTimeout(first)
-    clearInterval(timer)
-    await running
-  }
+  return startElectedPass({
+    ledger: o.ledger,
+    role: 'audit-retention',
+    run: async () => {
+      const n = await o.audit.prune(o.now() - o.retentionMs)
+      if (n > 0) o.log.info({ pruned: n }, 'audit: events past retention pruned')
+    },
+    log: o.log,
+    what: 'audit retention pass',
+    firstDelayMs: 5_000,
+    everyMs: o.everyMs ?? 3_600_000,
+  })
 }

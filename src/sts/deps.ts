@@ -11,7 +11,7 @@ import type { Logger } from '../lib/logger.js'
 import type { AccountDirectory, PolicyProvider, SessionService } from '../iam/types.js'
 import type { RawRequest, QueryMap } from '../http/raw-request.js'
 import type { Authenticated } from '../auth/authenticate.js'
-import type { AuditSink } from '../storage/audit-log.js'
+import type { AuditSink } from '../lib/audit-events.js'
 
 export type UserPrincipal = Extract<Principal, { kind: 'user' }>
 export type KnownPrincipal = Exclude<Principal, { kind: 'anonymous' }>

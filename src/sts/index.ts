@@ -15,7 +15,7 @@ import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import { createStsCore, type StsHandler } from './router.js'
 import type { StsConfig, StsIam } from './deps.js'
-import type { AuditSink } from '../storage/audit-log.js'
+import type { AuditSink } from '../lib/audit-events.js'
 
 export type { StsHandler } from './router.js'
 

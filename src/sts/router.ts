@@ -8,7 +8,7 @@
  */
 import { sha256Hex } from '../crypto/hash.js'
 import { loggedPrincipal, principalArn, sessionAccess } from '../auth/principal.js'
-import type { AuditSink } from '../storage/audit-log.js'
+import type { AuditSink } from '../lib/audit-events.js'
 import { assertAddressAllowed } from '../auth/errors.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { jsonResponse } from '../http/http-response.js'

@@ -6,7 +6,7 @@
  * customers); `customer=` narrows to one of those.
  * @module
  */
-import type { AuditEvent, AuditFilter } from '../../storage/audit-log.js'
+import type { AuditEvent, AuditFilter } from '../../lib/audit-events.js'
 import { ADMIN_ROUTE_ACTIONS as A } from '../../policy/admin-authorize.js'
 import type { Route } from '../call.js'
 import { queriedCustomer, visibleAccountIds, visibleCustomer } from '../call.js'
