@@ -7,7 +7,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
@@ -22,100 +22,30 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { startServer, type TestServer } from './harness.js'
-import { signHeaders } from './raw-client.js'
+import type { TestServer } from './harness.js'
+import { MiB, failure, fill, serverWithBucket, signed, twoPartObject } from './s3-fixtures.js'
 
-const MiB = 1024 * 1024
 const BUCKET = 'e2e-mp-gaps'
-
+const ctx = serverWithBucket(BUCKET)
 let server: TestServer
 let s3: S3Client
-
-beforeAll(async () => {
-  server = await startServer()
-  s3 = server.s3()
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }))
-})
-afterAll(async () => {
-  s3?.destroy()
-  await server?.stop()
+beforeAll(() => {
+  server = ctx.server
+  s3 = ctx.s3
 })
 
-function fill(n: number, byte: number): Buffer {
-  return Buffer.alloc(n, byte)
-}
-
-async function failure(p: Promise<unknown>): Promise<{ status?: number; name?: string }> {
-  try {
-    await p
-    return { status: 200 }
-  } catch (e) {
-    const err = e as { name?: string; $metadata?: { httpStatusCode?: number } }
-    return {
-      ...(err.$metadata?.httpStatusCode === undefined
-        ? {}
-        : { status: err.$metadata.httpStatusCode }),
-      ...(err.name === undefined ? {} : { name: err.name }),
-    }
-  }
-}
-
-/** A signed request with fetch: the SDK cannot send a malformed partNumber or an empty list. */
-async function signed(
+const signedRequest = (
   method: string,
   path: string,
   body?: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; text: string; headers: Headers }> {
-  const h = await signHeaders(server, { method, path, headers })
-  const r = await fetch(server.endpoint + path, {
-    method,
-    headers: h,
-    ...(body === undefined ? {} : { body }),
-  })
-  return { status: r.status, text: await r.text(), headers: r.headers }
-}
-
-/** A two-part object: 5 MiB of 'a' then 1 KiB of 'b', with CRC32 checksums per part. */
-async function twoPartObject(
-  bucket: string,
-  key: string,
-): Promise<{ uploadId: string; etag: string; parts: { PartNumber: number; ETag: string }[] }> {
-  const { UploadId } = await s3.send(
-    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: 'CRC32' }),
-  )
-  const uploadId = UploadId ?? ''
-  const parts: { PartNumber: number; ETag: string; ChecksumCRC32: string }[] = []
-  for (const [n, body] of [
-    [1, fill(5 * MiB, 0x61)],
-    [2, fill(1024, 0x62)],
-  ] as const) {
-    const r = await s3.send(
-      new UploadPartCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId: uploadId,
-        PartNumber: n,
-        Body: body,
-        ChecksumAlgorithm: 'CRC32',
-      }),
-    )
-    parts.push({ PartNumber: n, ETag: r.ETag ?? '', ChecksumCRC32: r.ChecksumCRC32 ?? '' })
-  }
-  const done = await s3.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: bucket,
-      Key: key,
-      UploadId: uploadId,
-      MultipartUpload: { Parts: parts },
-    }),
-  )
-  return { uploadId, etag: done.ETag ?? '', parts }
-}
+): ReturnType<typeof signed> => signed(server, method, path, body, headers)
+const twoParts = (bucket: string, key: string): ReturnType<typeof twoPartObject> =>
+  twoPartObject(s3, bucket, key)
 
 describe('multipart (issue 12 item 5)', () => {
   it('REGRESSION mp-complete-retry: a CompleteMultipartUpload retried after it succeeded answers 200 with the same ETag', async () => {
-    const { uploadId, etag, parts } = await twoPartObject(BUCKET, 'retried')
+    const { uploadId, etag, parts } = await twoParts(BUCKET, 'retried')
     expect(etag).toMatch(/^"[0-9a-f]{32}-2"$/)
     const again = await s3.send(
       new CompleteMultipartUploadCommand({
@@ -168,14 +98,14 @@ describe('multipart (issue 12 item 5)', () => {
       new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'empty' }),
     )
     const path = `/${BUCKET}/empty?uploadId=${encodeURIComponent(UploadId ?? '')}`
-    const r = await signed(
+    const r = await signedRequest(
       'POST',
       path,
       '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></CompleteMultipartUpload>',
     )
     expect(r.status).toBe(400)
     expect(r.text).toContain('<Code>MalformedXML</Code>')
-    const none = await signed('POST', path, '')
+    const none = await signedRequest('POST', path, '')
     expect(none.status).toBe(400)
     expect(none.text).toContain('<Code>MalformedXML</Code>')
     const up = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: 'empty' }))
@@ -210,7 +140,7 @@ describe('multipart (issue 12 item 5)', () => {
   })
 
   it('REGRESSION mp-part-number-get: GET/HEAD ?partNumber answer 206 with Content-Range and x-amz-mp-parts-count; past the end InvalidPartNumber 416; malformed InvalidArgument 400', async () => {
-    await twoPartObject(BUCKET, 'parts')
+    await twoParts(BUCKET, 'parts')
     const total = 5 * MiB + 1024
     const p2 = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'parts', PartNumber: 2 }))
     expect(p2.$metadata.httpStatusCode).toBe(206)
@@ -222,13 +152,13 @@ describe('multipart (issue 12 item 5)', () => {
     expect(h1.PartsCount).toBe(2)
     expect(h1.ContentLength).toBe(5 * MiB)
 
-    const past = await signed('GET', `/${BUCKET}/parts?partNumber=3`)
+    const past = await signedRequest('GET', `/${BUCKET}/parts?partNumber=3`)
     expect(past.status).toBe(416)
     expect(past.text).toContain('<Code>InvalidPartNumber</Code>')
-    const headPast = await signed('HEAD', `/${BUCKET}/parts?partNumber=3`)
+    const headPast = await signedRequest('HEAD', `/${BUCKET}/parts?partNumber=3`)
     expect(headPast.status).toBe(416)
     for (const bad of ['abc', '0', '-1', '10001', '1.5']) {
-      const r = await signed('GET', `/${BUCKET}/parts?partNumber=${bad}`)
+      const r = await signedRequest('GET', `/${BUCKET}/parts?partNumber=${bad}`)
       expect([bad, r.status]).toEqual([bad, 400])
       expect(r.text).toContain('<Code>InvalidArgument</Code>')
     }
@@ -242,7 +172,7 @@ describe('multipart (issue 12 item 5)', () => {
     expect(r.ContentRange).toBe('bytes 0-10/11')
     expect(r.PartsCount).toBeUndefined()
     expect(await r.Body!.transformToString()).toBe('hello world')
-    const two = await signed('GET', `/${BUCKET}/single?partNumber=2`)
+    const two = await signedRequest('GET', `/${BUCKET}/single?partNumber=2`)
     expect(two.status).toBe(416)
     expect(two.text).toContain('<Code>InvalidPartNumber</Code>')
   })

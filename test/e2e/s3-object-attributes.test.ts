@@ -5,108 +5,34 @@
  * part-number-marker), and the two permissions AWS requires. Real server process, AWS SDK v3.
  * @module
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import {
-  CompleteMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
   DeleteBucketPolicyCommand,
   GetObjectAttributesCommand,
   PutBucketPolicyCommand,
   PutObjectCommand,
-  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { startServer, type TestServer } from './harness.js'
-import { signHeaders } from './raw-client.js'
+import type { TestServer } from './harness.js'
+import { MiB, failure, serverWithBucket, signed, twoPartObject } from './s3-fixtures.js'
 
-const MiB = 1024 * 1024
 const BUCKET = 'e2e-attributes'
-
+const ctx = serverWithBucket(BUCKET)
 let server: TestServer
 let s3: S3Client
-
-beforeAll(async () => {
-  server = await startServer()
-  s3 = server.s3()
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }))
-})
-afterAll(async () => {
-  s3?.destroy()
-  await server?.stop()
+beforeAll(() => {
+  server = ctx.server
+  s3 = ctx.s3
 })
 
-function fill(n: number, byte: number): Buffer {
-  return Buffer.alloc(n, byte)
-}
-
-async function failure(p: Promise<unknown>): Promise<{ status?: number; name?: string }> {
-  try {
-    await p
-    return { status: 200 }
-  } catch (e) {
-    const err = e as { name?: string; $metadata?: { httpStatusCode?: number } }
-    return {
-      ...(err.$metadata?.httpStatusCode === undefined
-        ? {}
-        : { status: err.$metadata.httpStatusCode }),
-      ...(err.name === undefined ? {} : { name: err.name }),
-    }
-  }
-}
-
-/** A signed request with fetch: the SDK cannot send a malformed partNumber or an empty list. */
-async function signed(
+const signedRequest = (
   method: string,
   path: string,
   body?: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; text: string; headers: Headers }> {
-  const h = await signHeaders(server, { method, path, headers })
-  const r = await fetch(server.endpoint + path, {
-    method,
-    headers: h,
-    ...(body === undefined ? {} : { body }),
-  })
-  return { status: r.status, text: await r.text(), headers: r.headers }
-}
-
-/** A two-part object: 5 MiB of 'a' then 1 KiB of 'b', with CRC32 checksums per part. */
-async function twoPartObject(
-  bucket: string,
-  key: string,
-): Promise<{ uploadId: string; etag: string; parts: { PartNumber: number; ETag: string }[] }> {
-  const { UploadId } = await s3.send(
-    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: 'CRC32' }),
-  )
-  const uploadId = UploadId ?? ''
-  const parts: { PartNumber: number; ETag: string; ChecksumCRC32: string }[] = []
-  for (const [n, body] of [
-    [1, fill(5 * MiB, 0x61)],
-    [2, fill(1024, 0x62)],
-  ] as const) {
-    const r = await s3.send(
-      new UploadPartCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId: uploadId,
-        PartNumber: n,
-        Body: body,
-        ChecksumAlgorithm: 'CRC32',
-      }),
-    )
-    parts.push({ PartNumber: n, ETag: r.ETag ?? '', ChecksumCRC32: r.ChecksumCRC32 ?? '' })
-  }
-  const done = await s3.send(
-    new CompleteMultipartUploadCommand({
-      Bucket: bucket,
-      Key: key,
-      UploadId: uploadId,
-      MultipartUpload: { Parts: parts },
-    }),
-  )
-  return { uploadId, etag: done.ETag ?? '', parts }
-}
+): ReturnType<typeof signed> => signed(server, method, path, body, headers)
+const twoParts = (bucket: string, key: string): ReturnType<typeof twoPartObject> =>
+  twoPartObject(s3, bucket, key)
 
 describe('GetObjectAttributes', () => {
   const ALL = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const
@@ -159,10 +85,10 @@ describe('GetObjectAttributes', () => {
         )
       ).name,
     ).toBe('NoSuchKey')
-    const none = await signed('GET', `/${BUCKET}/attrs-single?attributes`)
+    const none = await signedRequest('GET', `/${BUCKET}/attrs-single?attributes`)
     expect(none.status).toBe(400)
     expect(none.text).toContain('<Code>InvalidArgument</Code>')
-    const unknown = await signed('GET', `/${BUCKET}/attrs-single?attributes`, undefined, {
+    const unknown = await signedRequest('GET', `/${BUCKET}/attrs-single?attributes`, undefined, {
       'x-amz-object-attributes': 'ETag,Colour',
     })
     expect(unknown.status).toBe(400)
@@ -170,7 +96,7 @@ describe('GetObjectAttributes', () => {
   })
 
   it('REGRESSION get-object-attributes-parts: a multipart object with checksums: composite checksum and its parts, paged by max-parts and part-number-marker', async () => {
-    const { etag } = await twoPartObject(BUCKET, 'attrs-mp')
+    const { etag } = await twoParts(BUCKET, 'attrs-mp')
     const r = await s3.send(
       new GetObjectAttributesCommand({
         Bucket: BUCKET,
