@@ -5,15 +5,12 @@
  * login made on B. Skipped, saying so, when no PostgreSQL is installed.
  * @module
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { AssumeRoleCommand } from '@aws-sdk/client-sts'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
-import { startServer, type TestServer } from './harness.js'
+import { startCluster, type TestCluster } from '../support/cluster.js'
+import type { TestServer } from './harness.js'
 import { adminLogin, type AdminClient } from './admin-client.js'
 
 const SKIP = 'no PostgreSQL installed (initdb/pg_ctl not found, LATCHKEY_TEST_DATABASE_URL unset)'
@@ -35,27 +32,21 @@ async function eventually<T>(fn: () => Promise<T>, ok: (t: T) => boolean): Promi
 describe.skipIf(pg === undefined)(
   `the audit trail on two nodes of one PostgreSQL${pg === undefined ? ` (${SKIP})` : ''}`,
   () => {
+    let cluster: TestCluster
     let a: TestServer
     let b: TestServer
-    let blobDir: string
     let adminA: AdminClient
 
     beforeAll(async () => {
       const url = await pg!.createDatabase()
-      blobDir = mkdtempSync(join(tmpdir(), 'latchkey-audit-cluster-'))
-      const node = {
-        args: ['--database', url, '--blob-store', `file:${blobDir}`],
-        env: { LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64') },
-      }
-      a = await startServer(node)
-      b = await startServer(node)
+      // One after the other: the first node runs the migrations and seeds the root identity.
+      cluster = await startCluster(url, 2)
+      ;[a, b] = cluster.nodes as [TestServer, TestServer]
       adminA = await adminLogin(a)
     }, 60_000)
 
     afterAll(async () => {
-      await a?.stop()
-      await b?.stop()
-      if (blobDir !== undefined) rmSync(blobDir, { recursive: true, force: true })
+      await cluster?.stop()
     })
 
     it('a credential minted on A and used on B is followed from A', async () => {

@@ -26,6 +26,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { startCluster, type TestCluster } from '../support/cluster.js'
 import { startServer, type TestServer } from './harness.js'
 import { adminLogin, userWithKey } from './admin-client.js'
 
@@ -52,26 +53,19 @@ async function errorName(p: Promise<unknown>): Promise<string> {
 describe.skipIf(pg === undefined)(
   `two nodes on one PostgreSQL${pg === undefined ? ` (${SKIP})` : ''}`,
   () => {
+    let cluster: TestCluster
     let a: TestServer
     let b: TestServer
-    let blobDir: string
 
     beforeAll(async () => {
       const url = await pg!.createDatabase()
-      blobDir = mkdtempSync(join(tmpdir(), 'latchkey-cluster-blobs-'))
-      const node = {
-        args: ['--database', url, '--blob-store', `file:${blobDir}`],
-        env: { LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64') },
-      }
       // One after the other: the first node runs the migrations and seeds the root identity.
-      a = await startServer(node)
-      b = await startServer(node)
+      cluster = await startCluster(url, 2)
+      ;[a, b] = cluster.nodes as [TestServer, TestServer]
     }, 60_000)
 
     afterAll(async () => {
-      await a?.stop()
-      await b?.stop()
-      if (blobDir !== undefined) rmSync(blobDir, { recursive: true, force: true })
+      await cluster?.stop()
     })
 
     it('a bucket created on A is listed on B', async () => {

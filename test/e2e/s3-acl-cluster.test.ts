@@ -7,10 +7,6 @@
  * PostgreSQL is installed.
  * @module
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   CreateBucketCommand,
@@ -23,7 +19,8 @@ import {
   DeleteBucketOwnershipControlsCommand,
 } from '@aws-sdk/client-s3'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
-import { startServer, outcome, type TestServer } from './harness.js'
+import { startCluster, type TestCluster } from '../support/cluster.js'
+import { outcome, type TestServer } from './harness.js'
 
 const SKIP = 'no PostgreSQL installed (initdb/pg_ctl not found, LATCHKEY_TEST_DATABASE_URL unset)'
 const pg: TestPostgres | undefined = await startPostgres()
@@ -34,25 +31,19 @@ afterAll(async () => {
 describe.skipIf(pg === undefined)(
   `ACLs on two nodes on one PostgreSQL${pg === undefined ? ` (${SKIP})` : ''}`,
   () => {
+    let cluster: TestCluster
     let a: TestServer
     let b: TestServer
-    let blobDir: string
 
     beforeAll(async () => {
       const url = await pg!.createDatabase()
-      blobDir = mkdtempSync(join(tmpdir(), 'latchkey-acl-cluster-'))
-      const node = {
-        args: ['--database', url, '--blob-store', `file:${blobDir}`],
-        env: { LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64') },
-      }
-      a = await startServer(node)
-      b = await startServer(node)
+      // One after the other: the first node runs the migrations and seeds the root identity.
+      cluster = await startCluster(url, 2)
+      ;[a, b] = cluster.nodes as [TestServer, TestServer]
     }, 60_000)
 
     afterAll(async () => {
-      await a?.stop()
-      await b?.stop()
-      if (blobDir !== undefined) rmSync(blobDir, { recursive: true, force: true })
+      await cluster?.stop()
     })
 
     const anon = async (node: TestServer, path: string): Promise<number> =>

@@ -10,7 +10,7 @@
  * skipped, saying so, when no PostgreSQL is installed.
  * @module
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
@@ -30,6 +30,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import pgDriver from 'pg'
 import { startPostgres, type TestPostgres } from '../support/postgres.js'
+import { startCluster, type TestCluster } from '../support/cluster.js'
 import { startServer, type TestServer } from './harness.js'
 import { adminLogin, userWithKey } from './admin-client.js'
 import { HAS_AWS_CLI, aws } from './tools.js'
@@ -365,6 +366,7 @@ afterAll(async () => {
 describe.skipIf(pg === undefined)(
   `conditional writes across two nodes on one PostgreSQL${pg === undefined ? ` (${SKIP})` : ''}`,
   () => {
+    let cluster: TestCluster
     let a: TestServer
     let b: TestServer
     let blobDir: string
@@ -372,20 +374,15 @@ describe.skipIf(pg === undefined)(
 
     beforeAll(async () => {
       url = await pg!.createDatabase()
-      blobDir = mkdtempSync(join(tmpdir(), 'latchkey-cond-blobs-'))
-      const node = {
-        args: ['--database', url, '--blob-store', `file:${blobDir}`],
-        env: { LATCHKEY_MASTER_KEY: randomBytes(32).toString('base64') },
-      }
-      a = await startServer(node) // first: runs the migrations
-      b = await startServer(node)
+      // One after the other: the first node runs the migrations and seeds the root identity.
+      cluster = await startCluster(url, 2)
+      ;[a, b] = cluster.nodes as [TestServer, TestServer]
+      blobDir = cluster.blobDir
       await a.s3().send(new CreateBucketCommand({ Bucket: 'race' }))
     }, 60_000)
 
     afterAll(async () => {
-      await a?.stop()
-      await b?.stop()
-      if (blobDir !== undefined) rmSync(blobDir, { recursive: true, force: true })
+      await cluster?.stop()
     })
 
     it('twenty If-None-Match: * PUTs raced from two nodes: exactly one wins, whole, no leaked blob', async () => {
