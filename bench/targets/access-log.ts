@@ -6,67 +6,18 @@
  * throughput ratio (median of the per-round ratios). Informational: no pass/fail target.
  * @module
  */
-import { send } from '../load.js'
-import { signRequest } from '../sign.js'
-import {
-  compareThroughput,
-  errorOf,
-  poolFor,
-  prepareBucket,
-  ROOT_CREDS,
-  roundsNote,
-  sameServerSettings,
-  startLatchkey,
-  type Settings,
-} from '../env.js'
-import { pairedRatio, type ResultRow } from '../stats.js'
+import { ROOT_CREDS, type Settings } from '../env.js'
+import type { ResultRow } from '../stats.js'
+import { benchOnOffGet } from './on-off-get.js'
 
-export async function benchAccessLog(settings: Settings): Promise<ResultRow[]> {
-  const s = sameServerSettings(settings)
-  const on = await startLatchkey({ args: ['--log-level', 'info', '--access-log', 'on'] })
-  const off = await startLatchkey({ args: ['--log-level', 'info', '--access-log', 'off'] })
-  const onPool = poolFor(on.url, s)
-  const offPool = poolFor(off.url, s)
-  try {
-    const contenders = []
-    for (const [name, server, pool] of [
-      ['access-log-on', on, onPool],
-      ['access-log-off', off, offPool],
-    ] as const) {
-      await prepareBucket(pool, server.url, 'bench')
-      const get = await signRequest({
-        origin: server.url,
-        creds: ROOT_CREDS,
-        method: 'GET',
-        path: '/bench/obj4k',
-      })
-      const probe = await send(pool, get)
-      if (probe.status !== 200 || probe.bytes !== 4096)
-        throw new Error(`${name}: probe GET → ${String(probe.status)} ${probe.head ?? ''}`)
-      contenders.push({ name, pool, pid: server.pid, requests: [get] })
-    }
-    s.log('  11 access-log: measuring')
-    const [o, f] = await compareThroughput(s, contenders)
-    if (o === undefined || f === undefined) throw new Error('no stats')
-    const error = errorOf('access-log-on', o) ?? errorOf('access-log-off', f)
-    return [
-      {
-        group: '11 access-log',
-        name: 'GET 4 KiB, access log on vs off (CPU µs/GET each)',
-        unit: 'req/s',
-        ours: o.rps,
-        ceiling: f.rps,
-        ceilingName: 'access-log-off',
-        comparison: { kind: 'info' },
-        cpuUsPerOp: o.cpuUsPerOp,
-        ceilingCpuUsPerOp: f.cpuUsPerOp,
-        pairedRatio: pairedRatio(o.rounds, f.rounds),
-        note: `two servers, ${String(s.connections)} connections; access log costs ${(o.cpuUsPerOp - f.cpuUsPerOp).toFixed(1)} µs CPU/GET; ${roundsNote([o, f], ['on', 'off'])}`,
-        ...(error !== undefined ? { error } : {}),
-      },
-    ]
-  } finally {
-    await Promise.allSettled([onPool.close(), offPool.close()])
-    await Promise.allSettled([on.dispose(), off.dispose()])
-  }
+export function benchAccessLog(settings: Settings): Promise<ResultRow[]> {
+  return benchOnOffGet(settings, {
+    group: '11 access-log',
+    label: 'access-log',
+    name: 'GET 4 KiB, access log on vs off (CPU µs/GET each)',
+    cost: 'the access log',
+    onArgs: ['--log-level', 'info', '--access-log', 'on'],
+    offArgs: ['--log-level', 'info', '--access-log', 'off'],
+    creds: async () => ROOT_CREDS,
+  })
 }

@@ -7,21 +7,12 @@
  * GET for each, and the throughput ratio. Informational: no pass/fail target.
  * @module
  */
-import { send, sendText } from '../load.js'
-import { signRequest, type Credentials } from '../sign.js'
-import {
-  compareThroughput,
-  errorOf,
-  poolFor,
-  prepareBucket,
-  ROOT_CREDS,
-  roundsNote,
-  sameServerSettings,
-  startLatchkey,
-  type Settings,
-} from '../env.js'
-import { pairedRatio, type ResultRow } from '../stats.js'
 import type { Pool } from 'undici'
+import { sendText } from '../load.js'
+import { signRequest, type Credentials } from '../sign.js'
+import { ROOT_CREDS, type Settings } from '../env.js'
+import type { ResultRow } from '../stats.js'
+import { benchOnOffGet } from './on-off-get.js'
 
 const POLICY = JSON.stringify({
   Version: '2012-10-17',
@@ -64,53 +55,15 @@ async function mint(pool: Pool, url: string): Promise<Credentials> {
   }
 }
 
-export async function benchAudit(settings: Settings): Promise<ResultRow[]> {
-  const s = sameServerSettings(settings)
+export function benchAudit(settings: Settings): Promise<ResultRow[]> {
   const base = ['--log-level', 'info', '--access-log', 'off']
-  const on = await startLatchkey({ args: [...base, '--audit', 'on'] })
-  const off = await startLatchkey({ args: [...base, '--audit', 'off'] })
-  const onPool = poolFor(on.url, s)
-  const offPool = poolFor(off.url, s)
-  try {
-    const contenders = []
-    for (const [name, server, pool] of [
-      ['audit-on', on, onPool],
-      ['audit-off', off, offPool],
-    ] as const) {
-      await prepareBucket(pool, server.url, 'bench')
-      const get = await signRequest({
-        origin: server.url,
-        creds: await mint(pool, server.url),
-        method: 'GET',
-        path: '/bench/obj4k',
-      })
-      const probe = await send(pool, get)
-      if (probe.status !== 200 || probe.bytes !== 4096)
-        throw new Error(`${name}: probe GET → ${String(probe.status)} ${probe.head ?? ''}`)
-      contenders.push({ name, pool, pid: server.pid, requests: [get] })
-    }
-    s.log('  12 audit: measuring')
-    const [o, f] = await compareThroughput(s, contenders)
-    if (o === undefined || f === undefined) throw new Error('no stats')
-    const error = errorOf('audit-on', o) ?? errorOf('audit-off', f)
-    return [
-      {
-        group: '12 audit',
-        name: 'GET 4 KiB with session credentials, audit on vs off (CPU µs/GET each)',
-        unit: 'req/s',
-        ours: o.rps,
-        ceiling: f.rps,
-        ceilingName: 'audit-off',
-        comparison: { kind: 'info' },
-        cpuUsPerOp: o.cpuUsPerOp,
-        ceilingCpuUsPerOp: f.cpuUsPerOp,
-        pairedRatio: pairedRatio(o.rounds, f.rounds),
-        note: `two servers, ${String(s.connections)} connections; the audit row costs ${(o.cpuUsPerOp - f.cpuUsPerOp).toFixed(1)} µs CPU/GET; ${roundsNote([o, f], ['on', 'off'])}`,
-        ...(error !== undefined ? { error } : {}),
-      },
-    ]
-  } finally {
-    await Promise.allSettled([onPool.close(), offPool.close()])
-    await Promise.allSettled([on.dispose(), off.dispose()])
-  }
+  return benchOnOffGet(settings, {
+    group: '12 audit',
+    label: 'audit',
+    name: 'GET 4 KiB with session credentials, audit on vs off (CPU µs/GET each)',
+    cost: 'the audit row',
+    onArgs: [...base, '--audit', 'on'],
+    offArgs: [...base, '--audit', 'off'],
+    creds: mint,
+  })
 }
