@@ -29,6 +29,7 @@ export function userJson(u: UserView): Record<string, unknown> {
     created_at: iso(u.createdAt),
     last_access: iso(u.lastAccess),
     access_key: u.accessKeyId ?? null,
+    access_key_created_at: iso(u.accessKeyCreatedAt),
     totp_enabled: u.totpEnabled,
     has_policy: u.hasPolicy,
   }

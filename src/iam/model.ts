@@ -62,6 +62,8 @@ export interface UserView {
   readonly lastAccess?: number
   /** The current access key id (never the secret). */
   readonly accessKeyId?: string
+  /** When the current access key was made. */
+  readonly accessKeyCreatedAt?: number
   readonly totpEnabled: boolean
   readonly hasPolicy: boolean
 }
