@@ -482,6 +482,23 @@ describe('users, sessions, policies', () => {
     expect(su.access_key_created_at).toMatch(/^\d{4}-/)
   })
 
+  it('access_key_last_used_at: null until the key signs a request, then when it did', async () => {
+    const key = await userWithKey(admin, 'cs-lastused', 'Reader')
+    const before = (await admin.call('GET', `/api/admin/users/${key.id}`)).json
+    expect(before.access_key_last_used_at).toBeNull()
+    const t0 = Date.now()
+    await server.s3(key).send(new ListBucketsCommand({}))
+    // Recorded after the answer is sent: poll briefly for the server to get there.
+    let after: any
+    for (let i = 0; i < 50; i++) {
+      after = (await admin.call('GET', `/api/admin/users?q=cs-lastused`)).json[0]
+      if (after.access_key_last_used_at !== null) break
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(Date.parse(after.access_key_last_used_at)).toBeGreaterThanOrEqual(t0 - 1000)
+    expect(Date.parse(after.access_key_last_used_at)).toBeLessThanOrEqual(Date.now())
+  })
+
   it('revokes every session of a parent: refused on the very next request', async () => {
     const key = await userWithKey(admin, 'cs-parent', 'Writer')
     const sts = server.sts({ accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey })

@@ -28,7 +28,10 @@ export const listUsers: Route = {
     const q = (c.query.get('q') ?? '').trim().toLowerCase()
     if (q.length > 256) throw new AdminError('ValidationError', 'q must be at most 256 characters')
     const users = d.iam.listUsers(ids)
-    return paginate(q === '' ? users : users.filter((u) => matches(u, q)), c.query, userJson)
+    const lastUsed = await d.iam.keysLastUsed()
+    return paginate(q === '' ? users : users.filter((u) => matches(u, q)), c.query, (u) =>
+      userJson(u, lastUsed),
+    )
   },
 }
 
@@ -80,7 +83,8 @@ export const createUser: Route = {
 export const getUser: Route = {
   action: A['GET users/:'],
   resource: theUser,
-  run: async (d, c) => ok(200, userJson(visibleUser(d, c.actor, param(c, 0)))),
+  run: async (d, c) =>
+    ok(200, userJson(visibleUser(d, c.actor, param(c, 0)), await d.iam.keysLastUsed())),
 }
 
 export const patchUser: Route = {
