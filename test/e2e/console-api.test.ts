@@ -19,6 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminLogin, userWithKey, type AdminClient } from './admin-client.js'
 import { consoleBrowser, type ConsoleBrowser } from './console-client.js'
 import { outcome, startServer, type TestServer } from './harness.js'
+import { startCluster, type TestCluster } from '../support/cluster.js'
+import { startPostgres, type TestPostgres } from '../support/postgres.js'
 
 let server: TestServer
 let consoleDir: string
@@ -564,5 +566,46 @@ describe('users, sessions, policies', () => {
       ['/api/admin/policy/validate', 'post'],
     ] as const)
       expect(doc.paths[path]?.[method]?.summary, `${method} ${path}`).toBeTruthy()
+  })
+})
+
+const pg: TestPostgres | undefined = await startPostgres()
+afterAll(async () => {
+  await pg?.stop()
+})
+
+describe.skipIf(pg === undefined)('the console session on two PostgreSQL nodes', () => {
+  let cluster: TestCluster
+  let a: TestServer
+  let b: TestServer
+
+  beforeAll(async () => {
+    cluster = await startCluster(await pg!.createDatabase(), 2)
+    ;[a, b] = cluster.nodes as [TestServer, TestServer]
+  }, 90_000)
+
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('a cookie from node A works on B; signing out on B ends it and its S3 credentials on A', async () => {
+    const onA = consoleBrowser(a)
+    expect((await onA.signIn({ username: a.rootUser, password: a.rootPassword })).status).toBe(200)
+    const creds = (await onA.call('GET', '/api/admin/console/credentials')).json
+    const onB = consoleBrowser(b)
+    onB.cookie = onA.cookie
+    const sB = await onB.call('GET', '/api/admin/console/session')
+    expect(sB.status).toBe(200)
+    expect(sB.json.csrf_token).toBe(onA.csrf) // stateless: the same on every node
+    onB.csrf = sB.json.csrf_token
+    const s3OnA = a.s3({
+      accessKeyId: creds.access_key,
+      secretAccessKey: creds.secret_key,
+      sessionToken: creds.session_token,
+    })
+    expect(await outcome(s3OnA.send(new ListBucketsCommand({})))).toBe('OK')
+    expect((await onB.call('DELETE', '/api/admin/console/session')).status).toBe(204)
+    expect((await onA.call('GET', '/api/admin/console/session')).status).toBe(401)
+    expect(await outcome(s3OnA.send(new ListBucketsCommand({})))).not.toBe('OK')
   })
 })
