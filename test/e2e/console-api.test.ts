@@ -288,6 +288,29 @@ describe('console session (cookie)', () => {
   })
 })
 
+describe('console sign-in lockout', () => {
+  it('ten failures lock console sign-in (429 with the wait), and POST /login with it', async () => {
+    // Its own server: the lockout also holds the client address, which every test here shares.
+    const own = await startServer()
+    try {
+      const b = consoleBrowser(own)
+      for (let i = 0; i < 10; i++)
+        expect(
+          (await b.signIn({ username: own.rootUser, password: `wrong-password-${i}` })).status,
+        ).toBe(401)
+      const locked = await b.signIn({ username: own.rootUser, password: own.rootPassword })
+      expect(locked.status).toBe(429)
+      expect(locked.json.error.code).toBe('TooManyRequests')
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(b.cookie).toBeUndefined()
+      const a = await adminLogin(own).catch((e: Error) => e)
+      expect(String(a)).toContain('429') // the same throttle as POST /login
+    } finally {
+      await own.stop()
+    }
+  }, 60_000)
+})
+
 describe('console session under TLS', () => {
   it('the cookie is Secure under --tls-self-signed', async () => {
     const tls = await startServer({ tls: true })
