@@ -12,7 +12,7 @@ import * as tenancy from '../iam/tenancy.js'
 import type { IamAction } from '../policy/actions.js'
 import { iamAccountArn, iamUserArn } from '../policy/admin-authorize.js'
 import { parseJson, readBodyText } from './body.js'
-import type { Actor, AdminDeps, AdminIam } from './deps.js'
+import type { Actor, AdminDeps, AdminIam, ConsoleSession } from './deps.js'
 import { AdminError } from './errors.js'
 
 export interface Call {
@@ -24,6 +24,8 @@ export interface Call {
   readonly now: number
   /** The request body as text, read at most once (the resource step and the route share it). */
   readonly text: () => Promise<string>
+  /** The console session, when the caller came with the console's cookie (not a Bearer token). */
+  readonly console?: ConsoleSession
 }
 
 /**
@@ -36,6 +38,27 @@ export interface Route {
   readonly action: IamAction
   readonly resource: (d: AdminDeps, c: Call) => string | Promise<string>
   readonly run: (d: AdminDeps, c: Call) => Promise<HttpResponse>
+  /**
+   * 'self': any signed-in caller acting on itself (the console's session and `me` routes; a
+   * Reader included), so neither the admin-access gate nor the policy engine is asked — the
+   * route itself touches only the caller. Absent: an admin route, decided as above.
+   */
+  readonly access?: 'self'
+}
+
+/** A route answered before anyone is signed in (the console's sign-in, the OpenAPI document). */
+export interface PublicRoute {
+  readonly access: 'public'
+  readonly run: (
+    d: AdminDeps,
+    raw: RawRequest,
+    ctx: RequestContext,
+    now: number,
+  ) => Promise<HttpResponse>
+}
+
+export function isPublic(r: Route | PublicRoute): r is PublicRoute {
+  return r.access === 'public'
 }
 
 /** Read a body once, however many times it is asked for. */

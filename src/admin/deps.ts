@@ -43,6 +43,12 @@ export type AdminIam = Pick<
   | 'list'
   | 'getSession'
   | 'revoke'
+  // the console: its sessions are STS sessions, resolved as S3 resolves them
+  | 'issue'
+  | 'resolve'
+  | 'checkSessionToken'
+  | 'confirmPassword'
+  | 'masterSecret'
 >
 
 import type { AuditLog, AuditSink } from '../lib/audit-events.js'
@@ -63,6 +69,8 @@ export interface AdminDeps {
   readonly auditSink?: AuditSink
   /** The audit trail, for GET /api/admin/audit; absent: that route answers NotImplemented. */
   readonly audit?: Pick<AuditLog, 'query'>
+  /** What the console's credentials answer: the S3 region and the longest session allowed. */
+  readonly console?: { readonly region: string; readonly maxDurationSeconds: number }
 }
 
 /**
@@ -77,3 +85,12 @@ export type Actor =
       readonly account: AccountView
       readonly principal: UserPrincipal
     }
+
+/** The console session a request's cookie names, verified and alive. */
+export interface ConsoleSession {
+  readonly accessKeyId: string
+  readonly secretKey: string
+  readonly sessionToken: string
+  readonly expiresAt: number
+  readonly kind: 'operator' | 'user'
+}

@@ -19,6 +19,8 @@ export type AdminErrorCode =
   | 'InternalError'
   | 'NotImplemented'
   | 'ServiceUnavailable'
+  | 'InvalidCsrfToken'
+  | 'OtpRequired'
 
 export const ADMIN_ERRORS = {
   ValidationError: { status: 400, message: 'The request is not valid' },
@@ -34,6 +36,8 @@ export const ADMIN_ERRORS = {
     status: 503,
     message: 'The database is unavailable; try again shortly',
   },
+  InvalidCsrfToken: { status: 403, message: 'Missing or wrong X-CSRF-Token header' },
+  OtpRequired: { status: 400, message: 'A one-time code is required' },
 } as const satisfies Record<AdminErrorCode, { status: number; message: string }>
 
 const FROM_IAM = {

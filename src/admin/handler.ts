@@ -17,8 +17,9 @@
 import type { RawRequest, RequestContext } from '../http/raw-request.js'
 import { parseQuery } from '../http/raw-request.js'
 import type { HttpResponse } from '../http/http-response.js'
-import { authorizeRoute } from './authorization.js'
-import { onceText } from './call.js'
+import { adminContext, authorizeRoute, requireAdminAccess } from './authorization.js'
+import { isPublic, onceText } from './call.js'
+import { checkCsrf } from './console-session.js'
 import type { AdminDeps } from './deps.js'
 import { AdminError, renderAdminError, toAdminError } from './errors.js'
 import { match, segmentsOf } from './router.js'
@@ -50,7 +51,13 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
       if (access !== undefined)
         access.operation = `${method} /${route.pattern.map((p) => (p === ':' ? '{id}' : p)).join('/')}`
       const now = deps.clock.now()
-      const actor = await authenticate(deps, raw, now)
+      const fn = route.methods[method]
+      if (fn !== undefined && isPublic(fn)) {
+        const res = await fn.run(deps, raw, ctx, now)
+        raw.body.resume()
+        return res
+      }
+      const { actor, console } = await authenticate(deps, raw, now)
       if (access !== undefined)
         access.principal =
           actor.kind === 'operator'
@@ -60,12 +67,16 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
                 account: actor.account.name,
                 user: actor.user.username,
               }
-      const fn = route.methods[method]
+      // With the cookie: the CSRF token on every change, and no other site's Origin.
+      if (console !== undefined) checkCsrf(deps, raw, console)
       if (!fn)
         throw new AdminError(
           'MethodNotAllowed',
           `${method} is not allowed here (allowed: ${Object.keys(route.methods).join(', ')})`,
         )
+      // A console session may belong to a Reader: the admin routes still need admin access.
+      if (fn.access !== 'self' && console !== undefined && actor.kind === 'user')
+        await requireAdminAccess(deps.iam, actor.principal, adminContext(actor.principal, raw, now))
       const call = {
         raw,
         ctx,
@@ -74,8 +85,9 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
         actor,
         now,
         text: onceText(raw),
+        ...(console !== undefined ? { console } : {}),
       }
-      await authorizeRoute(deps, fn, call)
+      if (fn.access !== 'self') await authorizeRoute(deps, fn, call)
       const change =
         deps.auditSink !== undefined && audited(method, fn.action)
           ? await beginAdminChange(deps, deps.auditSink, fn, call, route.pattern, method)

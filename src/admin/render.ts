@@ -55,6 +55,8 @@ export function sessionJson(iam: Pick<AdminIam, 'byId'>, s: SessionInfo): Record
     customer: iam.byId(s.accountId)?.name ?? null,
     customer_id: s.accountId,
     session_name: s.sessionName,
+    name: s.sessionName,
+    source: s.source,
     parent:
       p.kind === 'account-root'
         ? { kind: 'master-key', customer_id: p.accountId, access_key: p.accessKeyId }
@@ -66,6 +68,7 @@ export function sessionJson(iam: Pick<AdminIam, 'byId'>, s: SessionInfo): Record
             access_key: p.accessKeyId ?? null,
           },
     issued_at: iso(s.issuedAt),
+    created_at: iso(s.issuedAt),
     expires_at: iso(s.expiresAt),
     has_policy: s.hasPolicy,
   }

@@ -43,7 +43,7 @@ describe('route actions', () => {
     const declared: Record<string, string> = {}
     for (const r of ROUTES)
       for (const [method, route] of Object.entries(r.methods))
-        declared[`${method} ${r.pattern.join('/')}`] = route.action
+        if (route.access === undefined) declared[`${method} ${r.pattern.join('/')}`] = route.action
     expect(declared).toEqual(ADMIN_ROUTE_ACTIONS)
   })
 })

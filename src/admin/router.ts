@@ -5,8 +5,9 @@
  * @module
  */
 import { decodePlusLiteralOrKeep } from '../http/percent.js'
-import type { Route } from './call.js'
+import type { PublicRoute, Route } from './call.js'
 import * as backup from './routes/backup.js'
+import * as consoleRoutes from './routes/console.js'
 import * as customers from './routes/customers.js'
 import * as policy from './routes/policy.js'
 import * as sessions from './routes/sessions.js'
@@ -18,7 +19,7 @@ export const ADMIN_PREFIX = '/api/admin'
 /** Path pattern (segments after /api/admin; ':' = parameter) → method → route. */
 export const ROUTES: readonly {
   readonly pattern: readonly string[]
-  readonly methods: Readonly<Record<string, Route>>
+  readonly methods: Readonly<Record<string, Route | PublicRoute>>
 }[] = [
   { pattern: ['users'], methods: { GET: users.listUsers, POST: users.createUser } },
   {
@@ -56,12 +57,30 @@ export const ROUTES: readonly {
   { pattern: ['policy', 'simulate'], methods: { POST: policy.simulatePolicy } },
   { pattern: ['backup'], methods: { POST: backup.createBackup } },
   { pattern: ['audit'], methods: { GET: audit.listAudit } },
+  {
+    pattern: ['console', 'session'],
+    methods: {
+      POST: consoleRoutes.signInRoute,
+      GET: consoleRoutes.getConsoleSession,
+      DELETE: consoleRoutes.deleteConsoleSession,
+    },
+  },
+  { pattern: ['console', 'credentials'], methods: { GET: consoleRoutes.getConsoleCredentials } },
+  { pattern: ['me'], methods: { GET: consoleRoutes.getMe } },
+  { pattern: ['me', 'password'], methods: { PUT: consoleRoutes.putMyPassword } },
+  {
+    pattern: ['me', 'totp'],
+    methods: { POST: consoleRoutes.postMyTotp, DELETE: consoleRoutes.deleteMyTotp },
+  },
+  { pattern: ['me', 'credentials'], methods: { POST: consoleRoutes.postMyCredentials } },
 ]
 
-export function match(
-  segments: readonly string[],
-):
-  | { methods: Readonly<Record<string, Route>>; params: string[]; pattern: readonly string[] }
+export function match(segments: readonly string[]):
+  | {
+      methods: Readonly<Record<string, Route | PublicRoute>>
+      params: string[]
+      pattern: readonly string[]
+    }
   | undefined {
   for (const r of ROUTES) {
     if (r.pattern.length !== segments.length) continue

@@ -66,3 +66,44 @@ export function parseBody<T>(schema: z.ZodType<T>, value: unknown): T {
   const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : ''
   throw new AdminError('ValidationError', `${where}${issue?.message ?? 'invalid body'}`)
 }
+
+export const mePasswordBody = z.strictObject({
+  current_password: text(1024).min(1),
+  new_password: text(1024).min(1),
+  otp: text(16).optional(),
+})
+
+export const meTotpBody = z.strictObject({
+  password: text(1024).min(1),
+  otp: text(16).optional(),
+})
+
+export const meTotpDeleteBody = z.strictObject({
+  password: text(1024).min(1),
+  otp: text(16).min(1),
+})
+
+/** Temporary credentials for the caller itself (the console's credential builder). */
+export const meCredentialsBody = z.strictObject({
+  policy: text(2048).min(1).optional(),
+  duration_seconds: z.number().int().optional(),
+  name: z
+    .string()
+    .regex(/^[\w+=,.@-]{2,64}$/, 'name: 2-64 characters of letters, digits and +=,.@_-')
+    .optional(),
+  tags: z
+    .record(text(128).min(1), text(256))
+    .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags')
+    .optional(),
+})
+
+/** POST policy/validate: a policy's text and what kind of policy it is meant to be. */
+export const validatePolicyBody = z.strictObject({
+  policy: text(20480),
+  kind: z.enum(['identity', 'bucket', 'session']),
+})
+
+export const revealBody = z.strictObject({
+  password: text(1024).min(1),
+  otp: text(16).optional(),
+})

@@ -13,6 +13,7 @@ import { adminContext, requireAdminAccess } from './authorization.js'
 import { jsonBody } from './call.js'
 import type { Actor, AdminDeps } from './deps.js'
 import { AdminError } from './errors.js'
+import { consoleCaller, consoleCookie, type ConsoleSession } from './console-session.js'
 import { signAdminToken, verifyAdminToken } from './jwt.js'
 import { ok, tokenJson } from './render.js'
 import { loginBody, parseBody } from './schemas.js'
@@ -45,8 +46,28 @@ export async function login(
   return ok(200, tokenJson(token, expiresAt))
 }
 
-/** The caller of a request: its Bearer token verified, then re-read from IAM. */
-export async function authenticate(d: AdminDeps, raw: RawRequest, now: number): Promise<Actor> {
+/**
+ * The caller of a request: its Bearer token verified, then re-read from IAM; without an
+ * Authorization header, the console's cookie (console-session.ts). A Bearer caller must be
+ * allowed some admin action; a console caller is checked per route (the console's own routes
+ * are open to every signed-in user).
+ */
+export async function authenticate(
+  d: AdminDeps,
+  raw: RawRequest,
+  now: number,
+): Promise<{ actor: Actor; console?: ConsoleSession }> {
+  if (raw.headers['authorization'] === undefined) {
+    const cookie = consoleCookie(raw)
+    if (cookie !== undefined) {
+      const { actor, session } = await consoleCaller(d, cookie, now)
+      return { actor, console: session }
+    }
+  }
+  return { actor: await bearerCaller(d, raw, now) }
+}
+
+async function bearerCaller(d: AdminDeps, raw: RawRequest, now: number): Promise<Actor> {
   const h = raw.headers['authorization'] ?? ''
   const m = /^Bearer\s+([A-Za-z0-9_.-]+)$/i.exec(h.trim())
   if (!m?.[1])

@@ -213,6 +213,7 @@ export async function startApp(
       jwtKey: deriveKey(masterKey, 'admin-jwt'),
       simulate,
       backup: backupOf(stores, config, clock, masterKey),
+      console: { region: config.region, maxDurationSeconds: config.stsMaxDuration },
       ...(audit !== undefined ? { auditSink: audit } : {}),
       audit: {
         // Whatever is still queued is written first: a query sees every event recorded before it.

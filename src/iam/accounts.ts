@@ -133,17 +133,16 @@ export class Accounts {
    * (RSAssumeCustomerRole), whose liveness check names the secret version. The latter are also
    * revoked in the store here, which frees their slots in the reseller's quota at once.
    */
-  async resetMasterKey(accountId: string): Promise<NewKey> {
+  /** A new master secret; `sessionsRevoked`: the live sessions acting as the root that died. */
+  async resetMasterKey(accountId: string): Promise<NewKey & { readonly sessionsRevoked: number }> {
     this.mustExist(accountId)
     const secret = this.ctx.ids.alnum(40)
     const accessKeyId = await this.setMasterKey(accountId, undefined, secret)
     const rows = await this.ctx.store.listActiveSessions({ accountId }, this.ctx.clock.now())
-    await revokeRows(
-      this.ctx,
-      rows.filter((r) => actsAsRoot(r.parent)),
-    )
+    const dead = rows.filter((r) => !r.revoked && actsAsRoot(r.parent))
+    await revokeRows(this.ctx, dead)
     await settle(this.ctx)
-    return { accessKeyId, secretKey: secret }
+    return { accessKeyId, secretKey: secret, sessionsRevoked: dead.length }
   }
 
   /** Replace the account's address allow-list (CIDRs, canonicalised); [] = any address. */

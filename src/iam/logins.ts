@@ -12,6 +12,9 @@ import { MAX_PASSWORD_LENGTH, verifyAgainstDummy, verifyPassword } from './passw
 import type { Totp } from './totp.js'
 import { IamError } from './types.js'
 
+/** The message of the IamError a login with `otpPrompt` answers when a code is needed. */
+export const OTP_REQUIRED = 'A one-time code is required for this user'
+
 export class Logins {
   private readonly ctx: IamContext
   private readonly totp: Totp
@@ -71,11 +74,12 @@ export class Logins {
       }
       if (!(await verifyPassword(input.password, u.row.passwordHash)) || !u.row.isActive)
         return false
-      if (
-        u.row.totpSecret !== undefined &&
-        !(await this.totp.verify(u.row.id, input.otp ?? '', now))
-      )
-        return false
+      if (u.row.totpSecret !== undefined) {
+        // Thrown, so the attempt still counts as a failure: the password alone is not a login.
+        if (input.otpPrompt === true && (input.otp ?? '') === '')
+          throw new IamError('invalid', OTP_REQUIRED)
+        if (!(await this.totp.verify(u.row.id, input.otp ?? '', now))) return false
+      }
       found = dir.userPrincipal(u.row, account, '')
       return true
     })

@@ -98,6 +98,11 @@ export interface LoginInput {
   readonly password: string
   readonly otp?: string
   readonly address: string
+  /**
+   * The caller can ask for a one-time code (the console): a right password for a user with TOTP
+   * and no code given answers IamError('invalid', OTP_REQUIRED) instead of the generic refusal.
+   */
+  readonly otpPrompt?: boolean
 }
 
 export type AdminIdentity =
@@ -122,7 +127,13 @@ export interface StoredParent {
   readonly checks: readonly LivenessCheck[]
   /** Made by GetSessionToken: the session shows its parent's identity. */
   readonly asParent?: true
+  /** What made it (the admin listing's `source`); absent on rows written before it was kept. */
+  readonly source?: SessionSource
 }
+
+/** What made a session, as the admin API's session listing shows it. */
+export type SessionSource =
+  'AssumeRole' | 'GetSessionToken' | 'RSLogin' | 'RSAssumeCustomerRole' | 'console'
 
 /** An account as the directory caches it (secret unsealed, allow-list compiled). */
 export interface AccountState {

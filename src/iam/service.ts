@@ -250,6 +250,38 @@ export class IamService
       throw e
     }
   }
+  /**
+   * Re-check a signed-in caller's own password (and one-time code) before a sensitive step (the
+   * console's master-key reveal, a password change): throttled as logins are, throws the same
+   * IamErrors; not recorded as a login (the step records itself).
+   */
+  async confirmPassword(
+    who: { readonly kind: 'operator' } | { readonly kind: 'user'; readonly userId: string },
+    input: { readonly password: string; readonly otp?: string; readonly address: string },
+    now: number,
+  ): Promise<void> {
+    const otp = input.otp !== undefined ? { otp: input.otp } : {}
+    if (who.kind === 'operator') {
+      const username = this.operatorName()
+      if (username === undefined) throw new IamError('unauthorized', 'Invalid credentials')
+      const r = await this.logins.authenticateAdmin({ username, ...input, ...otp }, now)
+      if (r.kind !== 'operator') throw new IamError('unauthorized', 'Invalid credentials')
+      return
+    }
+    const u = this.directory.getUser(who.userId)
+    if (u === undefined) throw new IamError('unauthorized', 'Invalid credentials')
+    const p = await this.logins.authenticatePassword(
+      { customer: u.accountName, username: u.username, ...input, ...otp, otpPrompt: true },
+      now,
+    )
+    if (p.userId !== u.id) throw new IamError('unauthorized', 'Invalid credentials')
+  }
+
+  /** An account's master secret in clear (the console's audited reveal); undefined: no account. */
+  masterSecret(accountId: string): string | undefined {
+    return this.directory.account(accountId)?.secret
+  }
+
   /** The operator's root username (admin JWT subjects are checked against it). */
   operatorName = (): string | undefined => this.directory.operator?.username
 

@@ -34,6 +34,7 @@ import type {
   Layers,
   LivenessCheck,
   SessionPrincipal,
+  SessionSource,
   StoredParent,
 } from './model.js'
 import type { SessionCache, SessionEntry } from './session-cache.js'
@@ -61,6 +62,26 @@ function chainDepth(checks: readonly LivenessCheck[]): number {
   let n = 1
   for (const c of checks) if (c.kind === 'session') n++
   return n
+}
+
+/** What makes a session, from what was asked (the admin listing's `source`). */
+function sourceOf(req: SessionRequest): SessionSource {
+  if (req.source !== undefined) return req.source
+  if (req.asCaller === true) return 'GetSessionToken'
+  if (!req.withToken) return req.actAs?.kind === 'account-root' ? 'RSAssumeCustomerRole' : 'RSLogin'
+  return 'AssumeRole'
+}
+
+/** A row's source: stored since it was kept, else derived from the row as sourceOf would. */
+function storedSource(row: SessionRow): SessionSource {
+  try {
+    const s = (JSON.parse(row.parent) as StoredParent).source
+    if (s !== undefined) return s
+  } catch {
+    // unreadable rows are refused before they are listed
+  }
+  if (row.tokenHmac !== undefined) return 'AssumeRole'
+  return row.roleName === 'root' ? 'RSAssumeCustomerRole' : 'RSLogin'
 }
 
 export class Sessions {
@@ -136,8 +157,11 @@ export class Sessions {
       // the new layer and names the parent session (session-layers.ts).
       const own: Layers = req.policies.length > 0 ? [req.policies] : []
       const layers: Layers = own.length > 0 ? [...origin.layers, ...own] : origin.layers
+      const source = sourceOf(req)
       const stored: StoredParent =
-        req.asCaller === true ? { parent, checks, asParent: true } : { parent, checks }
+        req.asCaller === true
+          ? { parent, checks, asParent: true, source }
+          : { parent, checks, source }
       const row: SessionRow = {
         accessKeyId,
         accountId,
@@ -296,6 +320,7 @@ export class Sessions {
       issuedAt: e.row.issuedAt,
       expiresAt: e.row.expiresAt,
       hasPolicy: e.layers.length > 0,
+      source: storedSource(e.row),
     }
   }
 

@@ -53,6 +53,8 @@ export interface SessionRequest {
   readonly asCaller?: boolean
   readonly sourceIdentity?: string
   readonly tags?: Readonly<Record<string, string>>
+  /** What makes it (the listing's `source`); default: derived from the fields above. */
+  readonly source?: 'console'
 }
 
 export interface IssuedSession {
@@ -71,6 +73,8 @@ export interface SessionInfo {
   readonly issuedAt: number
   readonly expiresAt: number
   readonly hasPolicy: boolean
+  /** What made it: AssumeRole, GetSessionToken, RSLogin, RSAssumeCustomerRole or console. */
+  readonly source: string
 }
 
 export interface SessionService {
