@@ -137,7 +137,8 @@ export function Builder() {
     setErr(undefined)
     try {
       const r = await api<Minted>('POST', '/me/credentials', {
-        policy,
+        // Compact: session policies are limited to 2048 characters.
+        policy: JSON.stringify(JSON.parse(policy)),
         duration_seconds: seconds,
         ...(name.trim() !== '' ? { name: name.trim() } : {}),
         ...(Object.keys(tags).length > 0 ? { tags } : {}),
