@@ -20,6 +20,7 @@ import { S3Pipeline, DEFAULT_LIMITS } from '../s3/pipeline.js'
 import { bucketOfHost } from '../s3/addressing.js'
 import { createStsHandler } from '../sts/index.js'
 import { createAdminHandler } from '../admin/handler.js'
+import { createConsoleHandler, DEFAULT_CONSOLE_DIR } from '../console-server/serve.js'
 import { simulate } from '../policy/simulate.js'
 import { listen, type Listener } from '../http/listener.js'
 import { createRouter } from './dispatch.js'
@@ -238,6 +239,8 @@ export async function startApp(
         isCurrent: () => stores.changes.current,
         readiness: () => readiness(stores),
         metrics: bearerGuard(config.metricsToken, metrics),
+        // LATCHKEY_CONSOLE_DIR: another build of the console (tests, console development).
+        console: createConsoleHandler(process.env['LATCHKEY_CONSOLE_DIR'] ?? DEFAULT_CONSOLE_DIR),
         ...(domain !== undefined
           ? { isBucketHost: (h: string) => bucketOfHost(h, domain) !== undefined }
           : {}),

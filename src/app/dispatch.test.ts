@@ -209,3 +209,43 @@ describe('/ready and /metrics', () => {
     expect(seen).toEqual(['ready', 'health', 'metrics', 'admin', 'sts', 's3'])
   })
 })
+
+describe('dispatch: the web console', () => {
+  function withConsole(domain?: string): Surfaces & { hit: string[] } {
+    const s = surfaces(domain)
+    return { ...s, console: async () => (s.hit.push('console'), { status: 200 }) }
+  }
+  async function where(r: RawRequest, domain?: string): Promise<string> {
+    const s = withConsole(domain)
+    const res = await dispatch(r, ctx, s)
+    if (s.hit.length > 0) return s.hit.join(',')
+    return `${res.status} ${String(res.headers?.['location'] ?? '')}`
+  }
+  const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }
+
+  it('sends a browser’s unsigned GET / to /console/, and nothing signed or queried', async () => {
+    expect(await where(req('GET', '/', html))).toBe('302 /console/')
+    // A signed ListBuckets (even with a browser-like Accept), a presigned one, a query: S3.
+    expect(await where(req('GET', '/', { ...html, authorization: V4 }))).toBe('s3')
+    expect(await where(req('GET', '/?X-Amz-Signature=00&X-Amz-Credential=a', html))).toBe('s3')
+    expect(await where(req('GET', '/?list-type=2', html))).toBe('s3')
+    // No text/html in Accept (an S3 client's anonymous ListBuckets): S3 answers.
+    expect(await where(req('GET', '/', { accept: '*/*' }))).toBe('s3')
+    expect(await where(req('GET', '/'))).toBe('s3')
+    expect(await where(req('HEAD', '/', html))).toBe('s3')
+    // STS forms stay STS.
+    expect(await where(req('GET', '/?Action=GetCallerIdentity', html))).toBe('sts')
+  })
+
+  it('serves /console/… to unsigned GET/HEAD only; signed or on a bucket host it is S3', async () => {
+    expect(await where(req('GET', '/console/'))).toBe('console')
+    expect(await where(req('HEAD', '/console/assets/x.js'))).toBe('console')
+    expect(await where(req('GET', '/console'))).toBe('console')
+    expect(await where(req('PUT', '/console/x'))).toBe('s3')
+    expect(await where(req('GET', '/console/x', { authorization: V4 }))).toBe('s3')
+    expect(
+      await where(req('GET', '/console/', { host: 'b.s3.example.com' }), 's3.example.com'),
+    ).toBe('s3')
+    expect(await where(req('GET', '/consoleX'))).toBe('s3')
+  })
+})

@@ -18,6 +18,7 @@ import { parseQuery, type RawRequest, type RequestContext } from '../http/raw-re
 import { jsonResponse, type HttpResponse } from '../http/http-response.js'
 import type { RequestRouter } from '../http/listener.js'
 import { readBounded } from '../http/read-bounded.js'
+import { isBrowserRoot, isConsolePath } from '../console-server/serve.js'
 import { S3Error, renderS3Error } from '../s3/errors.js'
 import { StsError, renderStsErrorXml } from '../sts/errors.js'
 
@@ -54,6 +55,11 @@ export interface Surfaces {
    * s3/addressing.ts, wired by the app): every path on such a host is an object key.
    */
   readonly isBucketHost?: (host: string) => boolean
+  /**
+   * The web console's pages under /console/ (console-server/serve.ts): unsigned GET/HEAD only.
+   * Absent: those paths stay S3's (tests that build no surface for them).
+   */
+  readonly console?: SurfaceHandler
 }
 
 export const HEALTH_PATH = '/health'
@@ -89,6 +95,19 @@ export function hasS3Authentication(raw: RawRequest): boolean {
   )
 }
 
+/**
+ * An unsigned GET/HEAD for the console's pages, or a browser's unsigned GET `/` (Accept:
+ * text/html, no query): the console's. Everything signed, queried or on a bucket host stays S3's.
+ */
+function isConsoleRequest(raw: RawRequest, s: Surfaces): boolean {
+  const path = raw.rawPath
+  const method = raw.method
+  if (path === '/') {
+    if (!isBrowserRoot(raw)) return false
+  } else if (!isConsolePath(path) || (method !== 'GET' && method !== 'HEAD')) return false
+  return !hasS3Authentication(raw) && !onBucketHost(raw, s)
+}
+
 function isServerPath(raw: RawRequest): boolean {
   return (
     raw.rawPath === HEALTH_PATH ||
@@ -116,6 +135,14 @@ export async function dispatch(
   s: Surfaces,
 ): Promise<HttpResponse> {
   const access = ctx.access
+  // The console: its pages, and a browser opening `/` (never a signed or queried S3 request).
+  if (s.console !== undefined && isConsoleRequest(raw, s)) {
+    if (access !== undefined) access.surface = 'console'
+    raw.body.resume()
+    if (raw.rawPath === '/')
+      return { status: 302, headers: { location: '/console/', 'cache-control': 'no-store' } }
+    return s.console(raw, ctx)
+  }
   // Only requests on the server's own paths pay for the checks below.
   if (isServerPath(raw) && !hasS3Authentication(raw) && !onBucketHost(raw, s)) {
     const path = raw.rawPath

@@ -6,12 +6,16 @@
  * real fetch calls and real S3 clients.
  */
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminLogin, userWithKey, type AdminClient } from './admin-client.js'
 import { consoleBrowser, type ConsoleBrowser } from './console-client.js'
 import { outcome, startServer, type TestServer } from './harness.js'
 
 let server: TestServer
+let consoleDir: string
 let admin: AdminClient
 let superId: string
 let readerId: string
@@ -37,7 +41,12 @@ const asSuper = () => signedIn({ username: 'cs-super', password: 'cs-super-passw
 const asReader = () => signedIn({ username: 'cs-reader', password: 'cs-reader-password-1' })
 
 beforeAll(async () => {
-  server = await startServer()
+  // A tiny stand-in for the Vite build (the console-spa branch makes the real one).
+  consoleDir = mkdtempSync(join(tmpdir(), 'latchkey-console-e2e-'))
+  mkdirSync(join(consoleDir, 'assets'))
+  writeFileSync(join(consoleDir, 'index.html'), '<!doctype html><title>Latchkey console</title>')
+  writeFileSync(join(consoleDir, 'assets', 'index-abc123.js'), 'export {}')
+  server = await startServer({ env: { LATCHKEY_CONSOLE_DIR: consoleDir } })
   admin = await adminLogin(server)
   superId = (await userWithKey(admin, 'cs-super', 'SuperUser')).id
   readerId = (await userWithKey(admin, 'cs-reader', 'Reader')).id
@@ -45,6 +54,42 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop()
+  rmSync(consoleDir, { recursive: true, force: true })
+})
+
+describe('serving the console', () => {
+  it('/console/ pages carry the CSP and the other security headers', async () => {
+    for (const path of ['/console/', '/console/users/42', '/console/assets/index-abc123.js']) {
+      const r = await fetch(`${server.endpoint}${path}`)
+      expect(r.status, path).toBe(200)
+      const csp = r.headers.get('content-security-policy') ?? ''
+      expect(csp).toContain("default-src 'self'")
+      expect(csp).toContain("script-src 'self';")
+      expect(csp).toContain("frame-ancestors 'none'")
+      expect(r.headers.get('x-frame-options')).toBe('DENY')
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(r.headers.get('referrer-policy')).toBe('no-referrer')
+    }
+    const page = await fetch(`${server.endpoint}/console/users/42`)
+    expect(await page.text()).toContain('<title>Latchkey console</title>')
+    const asset = await fetch(`${server.endpoint}/console/assets/index-abc123.js`)
+    expect(asset.headers.get('cache-control')).toContain('immutable')
+  })
+
+  it('a browser’s GET / is redirected to /console/; a signed ListBuckets to / still works', async () => {
+    const r = await fetch(`${server.endpoint}/`, {
+      headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+      redirect: 'manual',
+    })
+    expect(r.status).toBe(302)
+    expect(r.headers.get('location')).toBe('/console/')
+    const s3 = server.s3()
+    const out = await s3.send(new ListBucketsCommand({}))
+    expect(Array.isArray(out.Buckets ?? [])).toBe(true)
+    // Unsigned without text/html (an S3 tool's anonymous call): S3's own answer, not a redirect.
+    const anon = await fetch(`${server.endpoint}/`, { redirect: 'manual' })
+    expect(anon.status).toBe(403)
+  })
 })
 
 describe('console session (cookie)', () => {
