@@ -119,7 +119,7 @@ describe('web console: the newcomer flow (issue 11 acceptance)', () => {
     await page.getByRole('button', { name: 'Generate key' }).click()
     const key = await page.getByLabel('Access key ID', { exact: true }).inputValue()
     const secret = await page.getByLabel('Secret access key', { exact: true }).inputValue()
-    expect(key).toMatch(/^[A-Z0-9]{16,}$/)
+    expect(key).toMatch(/^[A-Za-z0-9]{16,}$/)
     expect(await page.getByLabel('Environment').inputValue()).toContain(
       `export AWS_SECRET_ACCESS_KEY=${secret}`,
     )
@@ -143,7 +143,7 @@ describe('web console: the newcomer flow (issue 11 acceptance)', () => {
   it('mints an upload-only credential in the builder and uploads a file with it', async () => {
     const { page } = c
     await nav(page, 'Credential builder')
-    await page.getByLabel('Bucket').selectOption('photos')
+    await page.getByRole('combobox', { name: 'Bucket' }).selectOption('photos')
     await page.getByLabel('Prefix').fill('uploads/')
     await page.getByLabel('What may be done').selectOption('upload')
     const shown = await page.getByLabel('Session policy').textContent()
@@ -238,7 +238,7 @@ describe('web console: the newcomer flow (issue 11 acceptance)', () => {
       '(() => { const d = new DataTransfer(); d.items.add(new File(["dropped bytes"], "dropped.txt", { type: "text/plain" })); return d })()',
     )
     await page.locator('.dropzone').dispatchEvent('drop', { dataTransfer: dt })
-    await page.getByRole('cell', { name: 'dropped.txt' }).waitFor()
+    await page.getByRole('cell', { name: 'dropped.txt', exact: true }).waitFor()
     const got = await server
       .s3()
       .send(new GetObjectCommand({ Bucket: 'photos', Key: 'uploads/dropped.txt' }))

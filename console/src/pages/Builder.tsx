@@ -168,7 +168,9 @@ export function Builder() {
         {session.me.username}) and can never do more than you may.
       </p>
       <form onSubmit={mint} aria-label="Build credentials" class="grid-form">
-        {buckets.value !== undefined && buckets.value.length > 0 ? (
+        {buckets.loading ? (
+          <p class="muted">Loading buckets…</p>
+        ) : buckets.value !== undefined && buckets.value.length > 0 ? (
           <Select
             label="Bucket"
             value={chosenBucket}
