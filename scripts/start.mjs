@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm start`: build when the sources are newer than dist/, then run `latchkey serve` with any
-// extra arguments (`npm start -- --tls-self-signed`).
+// `npm start`: build the server when src/ is newer than dist/, the web console when console/ is
+// newer than dist/console/, then run `latchkey serve` with any extra arguments
+// (`npm start -- --tls-self-signed`).
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, statSync, readdirSync } from 'node:fs'
 import { join, dirname } from 'node:path'
@@ -30,6 +31,23 @@ if (!existsSync(main) || newest(join(root, 'src')) > statSync(main).mtimeMs) {
       stdio: 'inherit',
       cwd: root,
     },
+  )
+}
+const consoleIndex = join(root, 'dist', 'console', 'index.html')
+const consoleSrc = join(root, 'console')
+if (
+  existsSync(consoleSrc) &&
+  (!existsSync(consoleIndex) || newest(consoleSrc) > statSync(consoleIndex).mtimeMs)
+) {
+  execFileSync(
+    process.execPath,
+    [
+      join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--config',
+      join(consoleSrc, 'vite.config.ts'),
+    ],
+    { stdio: 'inherit', cwd: root },
   )
 }
 const child = spawn(process.execPath, [main, 'serve', ...process.argv.slice(2)], {
