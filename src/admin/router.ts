@@ -51,6 +51,10 @@ export const ROUTES: readonly {
     pattern: ['customers', ':', 'allowlist'],
     methods: { GET: customers.getAllowlist, PUT: customers.putAllowlist },
   },
+  {
+    pattern: ['customers', ':', 'sts-limits'],
+    methods: { GET: customers.getStsLimits, PUT: customers.putStsLimits },
+  },
   { pattern: ['sessions'], methods: { GET: sessions.listSessions } },
   { pattern: ['sessions', ':'], methods: { DELETE: sessions.revokeSession } },
   { pattern: ['policy', 'simulate'], methods: { POST: policy.simulatePolicy } },

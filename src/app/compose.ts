@@ -144,9 +144,7 @@ export async function startApp(
   let storesRef: Stores | undefined
   const metrics = new Metrics({
     activeSessions: async () =>
-      storesRef === undefined
-        ? 0
-        : (await storesRef.identity.listActiveSessions({}, clock.now())).length,
+      storesRef === undefined ? 0 : await storesRef.identity.countActiveSessions({}, clock.now()),
   })
   const stores = await openStores(config, clock.now(), log, (b) => metrics.storageTimings(b))
   storesRef = stores
@@ -175,6 +173,9 @@ export async function startApp(
         rootPasswordOverride: config.rootPasswordOverride,
       },
       maxSessionsPerParent: config.maxSessionsPerParent,
+      stsIssueRate: config.stsIssueRate,
+      stsIssueBurst: config.stsIssueBurst,
+      sessionCacheSize: config.sessionCacheEntries,
     })
     const keyCache = new SigningKeyCache()
     const s3 = new S3Pipeline({

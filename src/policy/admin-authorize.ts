@@ -38,6 +38,8 @@ export const ADMIN_ROUTE_ACTIONS = {
   'POST customers/:/master-key/reset': 'iam:ResetMasterKey',
   'GET customers/:/allowlist': 'iam:GetAccountAllowlist',
   'PUT customers/:/allowlist': 'iam:PutAccountAllowlist',
+  'GET customers/:/sts-limits': 'iam:GetAccountStsLimits',
+  'PUT customers/:/sts-limits': 'iam:PutAccountStsLimits',
   'GET sessions': 'iam:ListSessions',
   'DELETE sessions/:': 'iam:RevokeSession',
   'POST policy/simulate': 'iam:SimulateCustomPolicy',
