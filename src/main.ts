@@ -40,6 +40,7 @@ const SERVE_HELP: Readonly<Record<string, readonly [value: string, text: string]
   '--sts-issue-burst': ['N', 'STS sessions one key or user may issue at once (default 1200)'],
   '--max-sessions-per-parent': ['N', 'STS sessions held per key or user (default 1000000)'],
   '--session-cache-entries': ['N', 'STS sessions kept in memory (default 100000)'],
+  '--session-sweep-interval': ['S', 'seconds between sweeps of ended STS sessions (default 60)'],
   '--request-idle-timeout': ['S', 'cut a client idle this long (default 30)'],
   '--max-inflight': ['N', 'S3 requests at once before 503 SlowDown (default 1024)'],
   '--max-inflight-per-caller': ['N', "one caller's share of --max-inflight (default 128)"],

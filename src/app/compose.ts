@@ -272,11 +272,22 @@ export async function startApp(
       }
     }
     ready = true
+    // Ended sessions go in small batches (iam/sessions.ts sweep); one sweep at a time.
+    let sweeping = false
     const sweepTimer = setInterval(() => {
+      if (sweeping) return
+      sweeping = true
+      const started = Date.now()
       void iam
         .sweepExpiredSessions(clock.now())
+        .then((n) => {
+          if (n > 0) log.info({ deleted: n, ms: Date.now() - started }, 'ended sessions swept')
+        })
         .catch((err: unknown) => log.warn({ err }, 'session sweep failed'))
-    }, 60_000)
+        .finally(() => {
+          sweeping = false
+        })
+    }, config.sessionSweepInterval * 1000)
     sweepTimer.unref()
     const stopCollector = startBlobCollector({
       ledger,

@@ -48,6 +48,8 @@ export interface Config {
   readonly stsIssueBurst: number
   /** Sessions held in memory (LRU); the rest are read from the store when used. */
   readonly sessionCacheEntries: number
+  /** Seconds between sweeps of expired and revoked sessions. */
+  readonly sessionSweepInterval: number
   /** Seconds a request may take to send its headers, or let its body sit idle, before it is cut. */
   readonly requestIdleTimeout: number
   /** S3 requests handled at once before new ones get 503 SlowDown. */
@@ -121,6 +123,7 @@ export const SERVE_FLAGS = {
   '--sts-issue-rate': 'LATCHKEY_STS_ISSUE_RATE',
   '--sts-issue-burst': 'LATCHKEY_STS_ISSUE_BURST',
   '--session-cache-entries': 'LATCHKEY_SESSION_CACHE_ENTRIES',
+  '--session-sweep-interval': 'LATCHKEY_SESSION_SWEEP_INTERVAL',
   '--request-idle-timeout': 'LATCHKEY_REQUEST_IDLE_TIMEOUT',
   '--max-inflight': 'LATCHKEY_MAX_INFLIGHT',
   '--max-inflight-per-caller': 'LATCHKEY_MAX_INFLIGHT_PER_CALLER',
@@ -279,6 +282,11 @@ export function loadConfig(
   )
     throw new ConfigError(`--sts-issue-rate must be a positive number, got "${rateText}"`)
   const sessionCacheEntries = positiveInt('--session-cache-entries', 100_000)
+  const sessionSweepInterval = durationOf('--session-sweep-interval', 60)
+  if (sessionSweepInterval < 1)
+    throw new ConfigError(
+      `--session-sweep-interval must be at least 1 second, got ${sessionSweepInterval}`,
+    )
   const requestIdleTimeout = durationOf('--request-idle-timeout', 30)
   if (requestIdleTimeout < 1 || requestIdleTimeout > 3600)
     throw new ConfigError(
@@ -357,6 +365,7 @@ export function loadConfig(
     stsIssueRate,
     stsIssueBurst,
     sessionCacheEntries,
+    sessionSweepInterval,
     requestIdleTimeout,
     maxInFlight,
     maxInFlightPerCaller,

@@ -211,9 +211,17 @@ export class SessionCache {
    * a parent session of a role chain has to be loaded first.
    */
   aliveFromMemory(e: SessionEntry, sessionsChecked = false): boolean | undefined {
+    return this.checksHold(e.row.accountId, e.checks, sessionsChecked)
+  }
+
+  private checksHold(
+    accountId: string,
+    checks: readonly LivenessCheck[],
+    sessionsChecked: boolean,
+  ): boolean | undefined {
     const dir = this.dir
-    if (!dir.account(e.row.accountId)) return false
-    for (const c of e.checks) {
+    if (!dir.account(accountId)) return false
+    for (const c of checks) {
       switch (c.kind) {
         case 'root': {
           const a = dir.account(c.accountId)
@@ -249,6 +257,28 @@ export class SessionCache {
       if (!p || p.revoked) return false
     }
     return this.aliveFromMemory(e, true) === true
+  }
+
+  /**
+   * Whether a stored session not in the cache is alive, from its row alone (the admin listing):
+   * nothing is unsealed or compiled and nothing is cached, so a page of a million sessions costs
+   * a page of JSON parses. An unreadable row is not alive.
+   */
+  async rowAlive(row: SessionRow): Promise<StoredParent | undefined> {
+    let stored: StoredParent
+    try {
+      stored = JSON.parse(row.parent) as StoredParent
+    } catch {
+      return undefined
+    }
+    const live = this.checksHold(row.accountId, stored.checks, false)
+    if (live !== undefined) return live ? stored : undefined
+    for (const c of stored.checks) {
+      if (c.kind !== 'session') continue
+      const p = await this.entry(c.accessKeyId)
+      if (!p || p.revoked) return undefined
+    }
+    return this.checksHold(row.accountId, stored.checks, true) === true ? stored : undefined
   }
 
   /**

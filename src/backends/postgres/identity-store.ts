@@ -110,8 +110,12 @@ const REVOKE_BY_USER =
   'UPDATE iam_sessions SET revoked = true WHERE user_id = $1 AND revoked = false'
 
 /** The WHERE of an active-session count or listing, with its numbered parameters. */
-function sessionWhere(f: SessionFilter, now: number): { where: string; params: unknown[] } {
-  const where = ['expires_at > $1', 'revoked = false']
+function sessionWhere(
+  f: SessionFilter,
+  now: number,
+  unrevoked = true,
+): { where: string; params: unknown[] } {
+  const where = unrevoked ? ['expires_at > $1', 'revoked = false'] : ['expires_at > $1']
   const params: unknown[] = [now]
   const add = (sql: (n: string) => string, v: unknown): void => {
     params.push(v)
@@ -412,9 +416,11 @@ export class PgIdentityStore implements IdentityStore {
   }
 
   async countActiveSessions(filter: SessionFilter, now: number): Promise<number> {
-    const { where, params } = sessionWhere(filter, now)
+    // Unexpired minus unexpired-and-revoked: the first can be answered from an index alone.
+    const { where, params } = sessionWhere(filter, now, false)
     const r = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM iam_sessions WHERE ${where}`,
+      `SELECT ((SELECT count(*) FROM iam_sessions WHERE ${where})
+             - (SELECT count(*) FROM iam_sessions WHERE revoked AND ${where}))::int AS n`,
       params,
     )
     return r.rows[0]?.n ?? 0
