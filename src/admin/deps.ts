@@ -39,6 +39,8 @@ export type AdminIam = Pick<
   | 'createAccount'
   | 'resetMasterKey'
   | 'setAllowlist'
+  | 'stsLimits'
+  | 'setStsLimits'
   // sessions
   | 'list'
   | 'getSession'

@@ -72,6 +72,10 @@ export const ROUTES: readonly {
     methods: { GET: customers.getAllowlist, PUT: customers.putAllowlist },
   },
   {
+    pattern: ['customers', ':', 'sts-limits'],
+    methods: { GET: customers.getStsLimits, PUT: customers.putStsLimits },
+  },
+  {
     pattern: ['sessions'],
     methods: { GET: sessions.listSessions, DELETE: sessions.revokeSessionsOf },
   },

@@ -47,6 +47,13 @@ export const allowlistBody = z.strictObject({
   cidrs: z.array(text(64)).max(100),
 })
 
+/** PUT customers/:/sts-limits: null (or absent) = the server's default for that field. */
+export const stsLimitsBody = z.strictObject({
+  issue_rate: z.number().positive().max(1_000_000).nullable().optional(),
+  issue_burst: z.number().int().min(1).max(2_147_483_647).nullable().optional(),
+  max_active_sessions: z.number().int().min(1).max(2_147_483_647).nullable().optional(),
+})
+
 const contextValue = z.union([text(1024), z.array(text(1024)).max(100)])
 export const simulateBody = z.strictObject({
   policies: z.array(z.unknown()).max(20),

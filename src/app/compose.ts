@@ -145,9 +145,7 @@ export async function startApp(
   let storesRef: Stores | undefined
   const metrics = new Metrics({
     activeSessions: async () =>
-      storesRef === undefined
-        ? 0
-        : (await storesRef.identity.listActiveSessions({}, clock.now())).length,
+      storesRef === undefined ? 0 : await storesRef.identity.countActiveSessions({}, clock.now()),
   })
   const stores = await openStores(config, clock.now(), log, (b) => metrics.storageTimings(b))
   storesRef = stores
@@ -176,6 +174,9 @@ export async function startApp(
         rootPasswordOverride: config.rootPasswordOverride,
       },
       maxSessionsPerParent: config.maxSessionsPerParent,
+      stsIssueRate: config.stsIssueRate,
+      stsIssueBurst: config.stsIssueBurst,
+      sessionCacheSize: config.sessionCacheEntries,
     })
     const keyCache = new SigningKeyCache()
     const s3 = new S3Pipeline({
@@ -279,11 +280,22 @@ export async function startApp(
       }
     }
     ready = true
+    // Ended sessions go in small batches (iam/sessions.ts sweep); one sweep at a time.
+    let sweeping = false
     const sweepTimer = setInterval(() => {
+      if (sweeping) return
+      sweeping = true
+      const started = Date.now()
       void iam
         .sweepExpiredSessions(clock.now())
+        .then((n) => {
+          if (n > 0) log.info({ deleted: n, ms: Date.now() - started }, 'ended sessions swept')
+        })
         .catch((err: unknown) => log.warn({ err }, 'session sweep failed'))
-    }, 60_000)
+        .finally(() => {
+          sweeping = false
+        })
+    }, config.sessionSweepInterval * 1000)
     sweepTimer.unref()
     const stopCollector = startBlobCollector({
       ledger,

@@ -40,7 +40,16 @@ export interface Config {
   /** LATCHKEY_ROOT_PASSWORD_OVERRIDE: the configured password replaces a different stored one. */
   readonly rootPasswordOverride: boolean
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** Ceiling on STS sessions one parent holds (issued, not yet swept): a high safety bound. */
   readonly maxSessionsPerParent: number
+  /** STS sessions issued per second per parent, sustained (token bucket refill). */
+  readonly stsIssueRate: number
+  /** STS sessions one parent may issue back to back (token bucket size). */
+  readonly stsIssueBurst: number
+  /** Sessions held in memory (LRU); the rest are read from the store when used. */
+  readonly sessionCacheEntries: number
+  /** Seconds between sweeps of expired and revoked sessions. */
+  readonly sessionSweepInterval: number
   /** Seconds a request may take to send its headers, or let its body sit idle, before it is cut. */
   readonly requestIdleTimeout: number
   /** S3 requests handled at once before new ones get 503 SlowDown. */
@@ -111,6 +120,10 @@ export const SERVE_FLAGS = {
   '--region': 'LATCHKEY_REGION',
   '--log-level': 'LATCHKEY_LOG_LEVEL',
   '--max-sessions-per-parent': 'LATCHKEY_MAX_SESSIONS_PER_PARENT',
+  '--sts-issue-rate': 'LATCHKEY_STS_ISSUE_RATE',
+  '--sts-issue-burst': 'LATCHKEY_STS_ISSUE_BURST',
+  '--session-cache-entries': 'LATCHKEY_SESSION_CACHE_ENTRIES',
+  '--session-sweep-interval': 'LATCHKEY_SESSION_SWEEP_INTERVAL',
   '--request-idle-timeout': 'LATCHKEY_REQUEST_IDLE_TIMEOUT',
   '--max-inflight': 'LATCHKEY_MAX_INFLIGHT',
   '--max-inflight-per-caller': 'LATCHKEY_MAX_INFLIGHT_PER_CALLER',
@@ -257,7 +270,23 @@ export function loadConfig(
       throw new ConfigError(`${f} must be a positive integer, got "${text}"`)
     return n
   }
-  const maxSessionsPerParent = positiveInt('--max-sessions-per-parent', 1000)
+  // Issuance defaults sized like AWS's STS quota (600 AssumeRole requests per second per
+  // account), with two seconds of burst; the held-session ceiling is only a safety bound.
+  const maxSessionsPerParent = positiveInt('--max-sessions-per-parent', 1_000_000)
+  const stsIssueBurst = positiveInt('--sts-issue-burst', 1200)
+  const rateText = get('--sts-issue-rate')
+  const stsIssueRate = rateText === undefined ? 600 : Number(rateText)
+  if (
+    rateText !== undefined &&
+    (!/^\d+(\.\d+)?$/.test(rateText) || !(stsIssueRate > 0) || !Number.isFinite(stsIssueRate))
+  )
+    throw new ConfigError(`--sts-issue-rate must be a positive number, got "${rateText}"`)
+  const sessionCacheEntries = positiveInt('--session-cache-entries', 100_000)
+  const sessionSweepInterval = durationOf('--session-sweep-interval', 60)
+  if (sessionSweepInterval < 1)
+    throw new ConfigError(
+      `--session-sweep-interval must be at least 1 second, got ${sessionSweepInterval}`,
+    )
   const requestIdleTimeout = durationOf('--request-idle-timeout', 30)
   if (requestIdleTimeout < 1 || requestIdleTimeout > 3600)
     throw new ConfigError(
@@ -333,6 +362,10 @@ export function loadConfig(
     rootPasswordOverride,
     logLevel: logLevel as Config['logLevel'],
     maxSessionsPerParent,
+    stsIssueRate,
+    stsIssueBurst,
+    sessionCacheEntries,
+    sessionSweepInterval,
     requestIdleTimeout,
     maxInFlight,
     maxInFlightPerCaller,

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { openDatabase } from '../backends/sqlite/db.js'
 import { makeIam, sessionReq, type Fixture } from './fixtures.case.js'
 import { StorageError } from '../storage/errors.js'
-import type { MemorySessionSlots } from '../backends/memory/shared-limits.js'
+import type { MemoryIssueLimits } from '../backends/memory/shared-limits.js'
 
 const BACKENDS = [
   ['memory', () => undefined],
@@ -74,15 +74,17 @@ describe.each(BACKENDS)('identity changes behind the service (%s)', (_name, db) 
     expect(await f.iam.resolve(f.session.accessKeyId)).toBeDefined()
   })
 
-  it('a session revoked through the store is dead, and its quota slot is free', async () => {
+  it('a session revoked through the store is dead, and the sweep that deletes it frees its count', async () => {
     const f = await setup()
     const slots = () =>
-      (f.stores.limits as unknown as MemorySessionSlots).activeSlots(`user:${f.alice.id}`, f.now)
+      (f.stores.limits as unknown as MemoryIssueLimits).activeSessions(`user:${f.alice.id}`)
     expect(slots()).toBe(1)
     expect(await f.stores.store.revokeSession(f.session.accessKeyId)).toBe(true)
     expect(await applied(f)).toBe(true)
     expect(await f.iam.resolve(f.session.accessKeyId)).toBeUndefined()
     expect(await f.iam.getSession(f.session.accessKeyId, f.now)).toBeUndefined()
+    expect(slots()).toBe(1)
+    expect(await f.iam.sweepExpiredSessions(f.now)).toBe(1)
     expect(slots()).toBe(0)
   })
 

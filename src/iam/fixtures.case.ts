@@ -59,6 +59,8 @@ export async function makeIam(
   opts: {
     bootstrap?: BootstrapOptions
     maxSessionsPerParent?: number
+    stsIssueRate?: number
+    stsIssueBurst?: number
     db?: Database | undefined
     /** Open over these (another fixture's `stores`: a second node sharing its store). */
     stores?: IamStores
@@ -83,6 +85,8 @@ export async function makeIam(
     ...(opts.maxSessionsPerParent !== undefined
       ? { maxSessionsPerParent: opts.maxSessionsPerParent }
       : {}),
+    ...(opts.stsIssueRate !== undefined ? { stsIssueRate: opts.stsIssueRate } : {}),
+    ...(opts.stsIssueBurst !== undefined ? { stsIssueBurst: opts.stsIssueBurst } : {}),
   })
   return { iam, clock, db, stores, masterKey, generated }
 }

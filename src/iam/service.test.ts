@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { generateSync } from 'otplib'
 import { IamError } from './types.js'
+import { EXPIRED_SESSION_GRACE_MS } from './common.js'
+import { SWEEP_BATCH } from './sessions.js'
 import { makeIam, READ_ONLY_POLICY, sessionReq, sqliteStores } from './fixtures.case.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
 import { openDatabase } from '../backends/sqlite/db.js'
@@ -939,36 +941,85 @@ describe('sessions', () => {
     expect(await fresh2.iam.resolve(s.accessKeyId)).toBeUndefined() // malformed layers: refused, never widened
   })
 
-  it('bounds active sessions per parent', async () => {
-    const f = await makeIam({ maxSessionsPerParent: 3 })
+  it('limits issuance per parent with a token bucket: burst, refill, a Throttling naming the limit', async () => {
+    const f = await makeIam({ stsIssueRate: 2, stsIssueBurst: 3 })
     const def = f.iam.byName('default')!
-    const root = await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId)
-    const made = []
-    for (let i = 0; i < 3; i++)
-      made.push(await f.iam.issue(sessionReq(root!.principal), f.clock.now()))
-    const e = await iamError(f.iam.issue(sessionReq(root!.principal), f.clock.now()))
+    const root = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
+    const tries = await Promise.allSettled(
+      Array.from({ length: 5 }, () => f.iam.issue(sessionReq(root), f.clock.now())),
+    )
+    expect(tries.filter((t) => t.status === 'fulfilled')).toHaveLength(3)
+    const e = await iamError(f.iam.issue(sessionReq(root), f.clock.now()))
     expect(e.code).toBe('throttled')
-    await f.iam.revoke(made[0]!.accessKeyId)
-    await expect(f.iam.issue(sessionReq(root!.principal), f.clock.now())).resolves.toBeTruthy()
+    expect(e.message).toBe(
+      `Rate exceeded: the STS issuance rate for arn:aws:iam::${def.id}:root is 2 per second (burst 3)`,
+    )
+    expect(e.retryAfter).toBe(1)
+    // Two per second: one more every 500 ms, never more than the burst.
+    f.clock.advance(500)
+    await f.iam.issue(sessionReq(root), f.clock.now())
+    expect((await iamError(f.iam.issue(sessionReq(root), f.clock.now()))).code).toBe('throttled')
+    // Another parent has its own bucket.
+    const u = await f.iam.createUser(
+      { accountId: def.id, username: 'carol', password: 'carol-pass-1', role: 'Reader' },
+      f.clock.now(),
+    )
+    const k = await f.iam.generateKey(u.id, f.clock.now())
+    await f.iam.issue(sessionReq((await f.iam.resolve(k.accessKeyId))!.principal), f.clock.now())
   })
 
-  it('keeps the bound exact under concurrent issues, across revocations and restarts', async () => {
+  it("an account's override replaces the defaults for its parents, and removing it restores them", async () => {
+    const f = await makeIam({ stsIssueRate: 100, stsIssueBurst: 100 })
+    const def = f.iam.byName('default')!
+    const root = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
+    expect(f.iam.stsLimits(def.id)).toEqual({
+      issueRate: 100,
+      issueBurst: 100,
+      maxActiveSessions: 1_000_000,
+      overridden: false,
+    })
+    expect(await f.iam.setStsLimits(def.id, { issueRate: 0.5, issueBurst: 1 })).toEqual({
+      issueRate: 0.5,
+      issueBurst: 1,
+      maxActiveSessions: 1_000_000,
+      overridden: true,
+    })
+    await f.iam.issue(sessionReq(root), f.clock.now())
+    const e = await iamError(f.iam.issue(sessionReq(root), f.clock.now()))
+    expect(e.message).toContain('is 0.5 per second (burst 1)')
+    expect(e.retryAfter).toBe(2)
+    await expect(f.iam.setStsLimits(def.id, { issueBurst: 0 })).rejects.toThrow(/issue_burst/)
+    await expect(f.iam.setStsLimits(def.id, { issueRate: -1 })).rejects.toThrow(/issue_rate/)
+    await f.iam.setStsLimits(def.id, {})
+    expect(f.iam.stsLimits(def.id).overridden).toBe(false)
+    f.clock.advance(10) // the empty bucket refills at the default rate again
+    await f.iam.issue(sessionReq(root), f.clock.now())
+    // A second service on the same store loaded the override at open.
+    await f.iam.setStsLimits(def.id, { maxActiveSessions: 9 })
+    const again = await makeIam({ stores: f.stores, masterKey: f.masterKey })
+    expect(again.iam.stsLimits(def.id).maxActiveSessions).toBe(9)
+  })
+
+  it('keeps the held-session ceiling exact under concurrent issues, across restarts; the sweep frees it', async () => {
     const db = openDatabase(':memory:')
     const f = await makeIam({ db, maxSessionsPerParent: 3 })
     const def = f.iam.byName('default')!
     const root = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
-    // 10 at once: exactly 3 get through, 7 are throttled (slots are taken before the awaits).
+    // 10 at once: exactly 3 get through, 7 are throttled (counted before the awaits).
     const tries = await Promise.allSettled(
       Array.from({ length: 10 }, () => f.iam.issue(sessionReq(root), f.clock.now())),
     )
     const ok = tries.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []))
     expect(ok).toHaveLength(3)
-    expect(
-      tries.filter(
-        (t) =>
-          t.status === 'rejected' && t.reason instanceof IamError && t.reason.code === 'throttled',
-      ),
-    ).toHaveLength(7)
+    const refused = tries.flatMap((t) =>
+      t.status === 'rejected' && t.reason instanceof IamError && t.reason.code === 'throttled'
+        ? [t.reason.message]
+        : [],
+    )
+    expect(refused).toHaveLength(7)
+    expect(refused[0]).toBe(
+      `Rate exceeded: arn:aws:iam::${def.id}:root holds 3 sessions, the limit (3); revoke some or wait for them to expire`,
+    )
     // A restart counts the stored sessions.
     const again = await makeIam({ db, masterKey: f.masterKey, maxSessionsPerParent: 3 })
     const root2 = (await again.iam.resolve(again.iam.getAccount(def.id)!.masterAccessKeyId))!
@@ -976,42 +1027,34 @@ describe('sessions', () => {
     expect((await iamError(again.iam.issue(sessionReq(root2), again.clock.now()))).code).toBe(
       'throttled',
     )
-    // Expiry frees slots without any event.
-    f.clock.advance(3600_000)
+    // A revoked session counts until the sweep deletes its row.
+    await f.iam.revoke(ok[0]!.accessKeyId)
+    expect((await iamError(f.iam.issue(sessionReq(root), f.clock.now()))).code).toBe('throttled')
+    expect(await f.iam.sweepExpiredSessions(f.clock.now())).toBe(1)
+    await f.iam.issue(sessionReq(root), f.clock.now())
+    // Expired ones once the sweep deletes them (past the grace period).
+    f.clock.advance(3600_000 + EXPIRED_SESSION_GRACE_MS + 1)
+    expect((await iamError(f.iam.issue(sessionReq(root), f.clock.now()))).code).toBe('throttled')
+    expect(await f.iam.sweepExpiredSessions(f.clock.now())).toBe(3)
     const later = await Promise.allSettled(
       Array.from({ length: 5 }, () => f.iam.issue(sessionReq(root), f.clock.now())),
     )
     expect(later.filter((t) => t.status === 'fulfilled')).toHaveLength(3)
-    // A master-secret reset revokes them all at once, and frees their slots.
-    await f.iam.resetMasterKey(def.id)
-    const root3 = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
-    const after = await Promise.allSettled(
-      Array.from({ length: 4 }, () => f.iam.issue(sessionReq(root3), f.clock.now())),
-    )
-    expect(after.filter((t) => t.status === 'fulfilled')).toHaveLength(3)
   })
 
-  it('frees slots when a user is deactivated or its key replaced', async () => {
-    const db = openDatabase(':memory:')
-    const f = await makeIam({ db, maxSessionsPerParent: 2 })
+  it('sweeps ended sessions in batches: every expired or revoked row goes, live ones stay', async () => {
+    const f = await makeIam({ db: openDatabase(':memory:'), stsIssueBurst: 5000 })
     const def = f.iam.byName('default')!
-    const u = await f.iam.createUser(
-      { accountId: def.id, username: 'bob', password: 'bob-pass-12', role: 'Reader' },
-      f.clock.now(),
-    )
-    const k1 = await f.iam.generateKey(u.id, f.clock.now())
-    const p1 = (await f.iam.resolve(k1.accessKeyId))!.principal
-    await f.iam.issue(sessionReq(p1), f.clock.now())
-    await f.iam.issue(sessionReq(p1), f.clock.now())
-    expect((await iamError(f.iam.issue(sessionReq(p1), f.clock.now()))).code).toBe('throttled')
-    const k2 = await f.iam.generateKey(u.id, f.clock.now())
-    const p2 = (await f.iam.resolve(k2.accessKeyId))!.principal
-    await f.iam.issue(sessionReq(p2), f.clock.now())
-    await f.iam.issue(sessionReq(p2), f.clock.now())
-    expect((await iamError(f.iam.issue(sessionReq(p2), f.clock.now()))).code).toBe('throttled')
-    await f.iam.updateUser(u.id, { isActive: false })
-    await f.iam.updateUser(u.id, { isActive: true })
-    await f.iam.issue(sessionReq(p2), f.clock.now())
+    const root = (await f.iam.resolve(f.iam.getAccount(def.id)!.masterAccessKeyId))!.principal
+    const n = SWEEP_BATCH * 2 + 7
+    for (let i = 0; i < n; i++)
+      await f.iam.issue(sessionReq(root, { durationSeconds: 900 }), f.clock.now())
+    const live = await f.iam.issue(sessionReq(root, { durationSeconds: 7776000 }), f.clock.now())
+    f.clock.advance(900_000 + EXPIRED_SESSION_GRACE_MS + 1)
+    const store = vi.spyOn(f.stores.store, 'deleteEndedSessions')
+    expect(await f.iam.sweepExpiredSessions(f.clock.now())).toBe(n)
+    expect(store).toHaveBeenCalledTimes(3)
+    expect(await f.iam.getSession(live.accessKeyId, f.clock.now())).toBeDefined()
   })
 
   it('group commit: concurrent issues share a transaction and each is durable once it resolves', async () => {
@@ -1057,12 +1100,16 @@ describe('sessions', () => {
     const s = await iam.issue(sessionReq(caller), clock.now())
     const root = await iam.resolve(iam.getAccount(def.id)!.masterAccessKeyId)
     await iam.issue(sessionReq(root!.principal), clock.now())
-    expect(await iam.list({ accountId: def.id }, clock.now())).toHaveLength(2)
-    const mine = await iam.list({ userId: alice.id }, clock.now())
-    expect(mine.map((x) => x.accessKeyId)).toEqual([s.accessKeyId])
+    const page = { limit: 100, offset: 0 }
+    expect((await iam.list({ accountId: def.id }, clock.now(), page)).total).toBe(2)
+    const mine = await iam.list({ userId: alice.id }, clock.now(), page)
+    expect(mine.items.map((x) => x.accessKeyId)).toEqual([s.accessKeyId])
+    const second = await iam.list({ accountIds: [def.id] }, clock.now(), { limit: 1, offset: 1 })
+    expect(second.items).toHaveLength(1)
+    expect(second.total).toBe(2)
     expect((await iam.getSession(s.accessKeyId, clock.now()))?.accountId).toBe(def.id)
     await iam.revoke(s.accessKeyId)
-    expect(await iam.list({ userId: alice.id }, clock.now())).toHaveLength(0)
+    expect((await iam.list({ userId: alice.id }, clock.now(), page)).items).toHaveLength(0)
   })
 
   it('resolve is served from memory after first use', async () => {
@@ -1137,7 +1184,11 @@ describe('sessions', () => {
       expect(await f.iam.resolve(b.accessKeyId)).toBeUndefined()
       const fresh = await makeIam({ db: f.db, masterKey: f.masterKey })
       expect(await fresh.iam.resolve(a.accessKeyId)).toBeUndefined()
-      expect(await fresh.iam.list({ accountId: f.cust.account.id }, f.clock.now())).toEqual([])
+      const listed = await fresh.iam.list({ accountId: f.cust.account.id }, f.clock.now(), {
+        limit: 100,
+        offset: 0,
+      })
+      expect(listed.items).toEqual([])
       // Minting again works.
       expect(await f.iam.resolve((await f.mint(f.suCaller)).accessKeyId)).toBeDefined()
     })

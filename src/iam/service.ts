@@ -35,7 +35,7 @@ import type {
 import { DEFAULT_SCRYPT_N } from './password.js'
 import { Policies } from './policies.js'
 import { SessionCache } from './session-cache.js'
-import { Sessions } from './sessions.js'
+import { DEFAULT_ISSUE_RULE, Sessions } from './sessions.js'
 import { Totp } from './totp.js'
 import { IamError } from './types.js'
 import type {
@@ -74,9 +74,13 @@ export interface IamServiceOptions {
   readonly ids: IdSource
   readonly log: Logger
   readonly bootstrap?: BootstrapOptions
-  /** Bound on active sessions per parent (default 1000). */
+  /** Ceiling on sessions held per parent (default 1,000,000). */
   readonly maxSessionsPerParent?: number
-  /** Sessions kept in memory (default 10000). */
+  /** Sessions issued per second per parent (token bucket refill; default 600). */
+  readonly stsIssueRate?: number
+  /** Issuance token bucket size per parent (default 1200). */
+  readonly stsIssueBurst?: number
+  /** Sessions kept in memory (default 100,000). */
   readonly sessionCacheSize?: number
   /** scrypt N for new password hashes (default 16384). Only tests should lower it. */
   readonly scryptN?: number
@@ -119,7 +123,7 @@ export class IamService
       log,
       scryptN,
     }
-    const cache = new SessionCache(ctx, o.sessionCacheSize ?? 10_000)
+    const cache = new SessionCache(ctx, o.sessionCacheSize ?? 100_000)
     this.ctx = ctx
     this.auditSink = o.audit
     this.directory = dir
@@ -127,11 +131,19 @@ export class IamService
     this.users = new Users(ctx)
     this.totp = new Totp(ctx)
     this.logins = new Logins(ctx, this.totp)
-    this.sessions = new Sessions(ctx, cache, o.maxSessionsPerParent ?? 1000)
+    this.sessions = new Sessions(ctx, cache, {
+      rate: o.stsIssueRate ?? DEFAULT_ISSUE_RULE.rate,
+      burst: o.stsIssueBurst ?? DEFAULT_ISSUE_RULE.burst,
+      maxActive: o.maxSessionsPerParent ?? DEFAULT_ISSUE_RULE.maxActive,
+    })
     this.credentials = new Credentials(ctx, cache)
     this.policies = new Policies(dir, cache)
     this.keyUsage = new KeyUsage(store, log)
-    this.unsubscribe = [dir.follow(o.changes), cache.follow(o.changes)]
+    this.unsubscribe = [
+      dir.follow(o.changes),
+      cache.follow(o.changes),
+      this.sessions.follow(o.changes),
+    ]
   }
 
   /**
@@ -146,6 +158,7 @@ export class IamService
     const iam = new IamService(o)
     try {
       await iam.directory.load()
+      await iam.sessions.loadLimits()
       const generated = await bootstrap(iam.ctx, iam.accounts, o.bootstrap ?? {})
       return { iam, generated }
     } catch (e) {
@@ -302,7 +315,9 @@ export class IamService
   issue: Sessions['issue'] = (req, now) => this.sessions.issue(req, now)
   revoke: Sessions['revoke'] = (id) => this.sessions.revoke(id)
   getSession: Sessions['get'] = (id, now) => this.sessions.get(id, now)
-  list: Sessions['list'] = (filter, now) => this.sessions.list(filter, now)
+  list: Sessions['list'] = (filter, now, page) => this.sessions.list(filter, now, page)
+  stsLimits: Sessions['limits'] = (accountId) => this.sessions.limits(accountId)
+  setStsLimits: Sessions['setLimits'] = (accountId, o) => this.sessions.setLimits(accountId, o)
   sweepExpiredSessions: Sessions['sweep'] = (now) => this.sessions.sweep(now)
 
   /** Stop following the change feed (the stores are closed by their owner). */

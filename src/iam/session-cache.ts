@@ -6,8 +6,8 @@
  *
  * Why revocations arrive through the feed: the store revokes rows ('session-revoked', and
  * 'sessions-revoked' by user or origin key for the bulk revocations it makes atomically with a
- * key replacement, a deletion or a deactivation), and this cache marks its entries dead and frees
- * their quota slots when the feed says so, whoever revoked them. A resync drops every entry (they
+ * key replacement, a deletion or a deactivation), and this cache marks its entries dead when the
+ * feed says so, whoever revoked them (the issuance counters drop when the sweep deletes the rows). A resync drops every entry (they
  * reload from the store, which holds the revocations). Role chaining: a chained row names the
  * session whose layers precede its own; in memory a link shares its parent's compiled layers.
  * @module
@@ -77,12 +77,11 @@ export class SessionCache {
     })
   }
 
-  private apply(c: Change): void | Promise<void> {
-    const { limits } = this.ctx
+  private apply(c: Change): void {
     if (c.kind === 'session-revoked') {
       const e = this.lru.get(c.accessKeyId)
       if (e) e.revoked = true
-      return limits.releaseSlot(c.accessKeyId)
+      return
     }
     if (c.kind !== 'sessions-revoked') return
     const match =
@@ -92,7 +91,6 @@ export class SessionCache {
           ? (r: SessionRow) => r.originKeyId === c.id
           : (r: SessionRow) => r.accountId === c.id
     for (const e of this.lru.values()) if (match(e.row)) e.revoked = true
-    if (c.by !== 'account') return limits.releaseSlotsOf(c.by, c.id)
   }
 
   /** The entry a resolved credential came from (checkSessionToken). */
@@ -213,9 +211,17 @@ export class SessionCache {
    * a parent session of a role chain has to be loaded first.
    */
   aliveFromMemory(e: SessionEntry, sessionsChecked = false): boolean | undefined {
+    return this.checksHold(e.row.accountId, e.checks, sessionsChecked)
+  }
+
+  private checksHold(
+    accountId: string,
+    checks: readonly LivenessCheck[],
+    sessionsChecked: boolean,
+  ): boolean | undefined {
     const dir = this.dir
-    if (!dir.account(e.row.accountId)) return false
-    for (const c of e.checks) {
+    if (!dir.account(accountId)) return false
+    for (const c of checks) {
       switch (c.kind) {
         case 'root': {
           const a = dir.account(c.accountId)
@@ -251,6 +257,28 @@ export class SessionCache {
       if (!p || p.revoked) return false
     }
     return this.aliveFromMemory(e, true) === true
+  }
+
+  /**
+   * Whether a stored session not in the cache is alive, from its row alone (the admin listing):
+   * nothing is unsealed or compiled and nothing is cached, so a page of a million sessions costs
+   * a page of JSON parses. An unreadable row is not alive.
+   */
+  async rowAlive(row: SessionRow): Promise<StoredParent | undefined> {
+    let stored: StoredParent
+    try {
+      stored = JSON.parse(row.parent) as StoredParent
+    } catch {
+      return undefined
+    }
+    const live = this.checksHold(row.accountId, stored.checks, false)
+    if (live !== undefined) return live ? stored : undefined
+    for (const c of stored.checks) {
+      if (c.kind !== 'session') continue
+      const p = await this.entry(c.accessKeyId)
+      if (!p || p.revoked) return undefined
+    }
+    return this.checksHold(row.accountId, stored.checks, true) === true ? stored : undefined
   }
 
   /**

@@ -1,23 +1,32 @@
 /**
  * Sessions: issue (STS), revoke, list, look up and sweep temporary credentials.
  *
- * Why issuing is shaped like this: it is on a hot path (scripts mint a session per job). The
- * per-parent bound is a slot reserved in SharedLimits before the row is written (synchronously on
- * one node, so concurrent issues cannot both see room for one); the row insert rides the store's
- * group commit (durable before the answer); and the new session's cache entry is built from the
- * values in hand (no unseal). Session tokens are random; only an HMAC under a key derived from the
+ * Why issuing is shaped like this: it is on a hot path (scripts mint a session per job, browsers
+ * one per upload). The per-parent limit is a token taken from the parent's issuance bucket in
+ * SharedLimits before the row is written (synchronously on one node, one row update on
+ * PostgreSQL), with a high ceiling on the sessions it holds counted beside it (shared-limits.ts
+ * says why a rate, not a count, is the abuse control); the row insert rides the store's group
+ * commit (durable before the answer); and the new session's cache entry is built from the values
+ * in hand (no unseal). The limits are the server's defaults unless the parent's account has an
+ * override (admin API), kept here in memory and reloaded when the feed says the account changed. Session tokens are random; only an HMAC under a key derived from the
  * master key is stored. A session records the liveness checks it depends on (session-cache.ts),
  * and role chaining keeps each ancestor's session policies as a separate layer, stored by
  * reference and at most MAX_CHAIN_DEPTH deep, so what one key can make the server hold stays
  * linear in the number of sessions it may have.
+ *
+ * Why the sweep is incremental: a million sessions expiring together must not stall requests, so
+ * ended rows (expired past the grace, or revoked) go in batches of SWEEP_BATCH, each its own small
+ * write, with the event loop free between them; each batch lowers the issuance counters by what it
+ * deleted.
  * @module
  */
-import { principalArn, type ParentRef } from '../auth/principal.js'
+import { parentArn, principalArn, type ParentRef } from '../auth/principal.js'
 import { hmacSha256 } from '../crypto/hash.js'
 import { seal } from '../crypto/seal.js'
 import { RandomPool } from '../lib/random-pool.js'
-import type { SessionRow } from '../storage/identity-store.js'
-import type { SessionSlot } from '../storage/shared-limits.js'
+import type { ChangeFeed } from '../storage/change-feed.js'
+import type { SessionFilter, SessionRow, StsLimitsRow } from '../storage/identity-store.js'
+import type { IssueRule } from '../storage/shared-limits.js'
 import {
   aadSession,
   EXPIRED_SESSION_GRACE_MS,
@@ -38,8 +47,26 @@ import type {
   StoredParent,
 } from './model.js'
 import type { SessionCache, SessionEntry } from './session-cache.js'
-import { encodeChainedLayers, encodeLayers } from './session-layers.js'
+import { decodeStoredLayers, encodeChainedLayers, encodeLayers } from './session-layers.js'
 import { IamError, type IssuedSession, type SessionInfo, type SessionRequest } from './types.js'
+
+/**
+ * Rows deleted per sweep batch: a few milliseconds of one write (measured on SQLite with a
+ * million sessions: about 8 ms for 200 rows and their eight index entries), then a pause of a
+ * millisecond in which requests run.
+ */
+export const SWEEP_BATCH = 200
+
+/** The server's issuance limits per parent (config: --sts-issue-rate, --sts-issue-burst, …). */
+export const DEFAULT_ISSUE_RULE: IssueRule = { rate: 600, burst: 1200, maxActive: 1_000_000 }
+
+/** An account's effective limits and whether they are its own (an override) or the defaults. */
+export interface StsLimits {
+  readonly issueRate: number
+  readonly issueBurst: number
+  readonly maxActiveSessions: number
+  readonly overridden: boolean
+}
 
 /** Who pays for, and what bounds, a session the caller asks for. */
 interface IssuerContext {
@@ -89,12 +116,83 @@ export class Sessions {
 
   private readonly ctx: IamContext
   private readonly cache: SessionCache
-  private readonly maxPerParent: number
+  private readonly defaults: IssueRule
+  /** Accounts' overrides (few: only accounts an operator gave limits of their own). */
+  private readonly overrides = new Map<string, IssueRule>()
 
-  constructor(ctx: IamContext, cache: SessionCache, maxPerParent: number) {
+  constructor(ctx: IamContext, cache: SessionCache, defaults: IssueRule) {
     this.ctx = ctx
     this.cache = cache
-    this.maxPerParent = maxPerParent
+    this.defaults = defaults
+  }
+
+  private ruleOf(o: StsLimitsRow): IssueRule {
+    return {
+      rate: o.issueRate ?? this.defaults.rate,
+      burst: o.issueBurst ?? this.defaults.burst,
+      maxActive: o.maxActiveSessions ?? this.defaults.maxActive,
+    }
+  }
+
+  /** Load every account's override (at open and on a resync). */
+  async loadLimits(): Promise<void> {
+    const rows = await this.ctx.store.listStsLimits()
+    this.overrides.clear()
+    for (const r of rows) this.overrides.set(r.accountId, this.ruleOf(r))
+  }
+
+  private async reloadLimits(accountId: string): Promise<void> {
+    const r = await this.ctx.store.getStsLimits(accountId)
+    if (r === undefined) this.overrides.delete(accountId)
+    else this.overrides.set(accountId, this.ruleOf(r))
+  }
+
+  /** Follow overrides changed on any node (the store publishes {kind:'account'}); unsubscribe. */
+  follow(changes: ChangeFeed): () => void {
+    const warn = (err: unknown): void =>
+      this.ctx.log.warn({ err: (err as Error).message }, 'could not reload STS limits')
+    return changes.subscribe({
+      change: (c) => {
+        return c.kind === 'account' ? this.reloadLimits(c.id).catch(warn) : undefined
+      },
+      resync: () => {
+        void this.loadLimits().catch(warn)
+      },
+    })
+  }
+
+  /** The issuance limits of the parents of `accountId`. */
+  rule(accountId: string): IssueRule {
+    return this.overrides.get(accountId) ?? this.defaults
+  }
+
+  /** An account's effective limits (admin API). */
+  limits(accountId: string): StsLimits {
+    const r = this.rule(accountId)
+    return {
+      issueRate: r.rate,
+      issueBurst: r.burst,
+      maxActiveSessions: r.maxActive,
+      overridden: this.overrides.has(accountId),
+    }
+  }
+
+  /** Set (or, all fields absent, remove) an account's override; every node follows. */
+  async setLimits(
+    accountId: string,
+    o: { issueRate?: number; issueBurst?: number; maxActiveSessions?: number },
+  ): Promise<StsLimits> {
+    if (o.issueRate !== undefined && !(Number.isFinite(o.issueRate) && o.issueRate > 0))
+      throw invalid('issue_rate must be a positive number')
+    for (const [name, v] of [
+      ['issue_burst', o.issueBurst],
+      ['max_active_sessions', o.maxActiveSessions],
+    ] as const)
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1 && v <= 2_147_483_647))
+        throw invalid(`${name} must be an integer from 1 to 2147483647`)
+    await this.ctx.store.putStsLimits({ accountId, ...o })
+    await this.reloadLimits(accountId)
+    return this.limits(accountId)
   }
 
   async issue(req: SessionRequest, now: number): Promise<IssuedSession> {
@@ -131,18 +229,20 @@ export class Sessions {
       accessKeyId = 'ASIA' + ctx.ids.upperAlnum(16)
     }
     const expiresAt = Math.min(now + req.durationSeconds * 1000, origin.maxExpiresAt)
-    const slot: SessionSlot = {
-      slotId: accessKeyId,
-      quotaKey: origin.quotaKey,
-      expiresAt,
-      ...(origin.userId !== undefined ? { userId: origin.userId } : {}),
-      ...(origin.originKeyId !== undefined ? { originKeyId: origin.originKeyId } : {}),
-    }
-    const reserved = ctx.limits.reserveSlot(slot, this.maxPerParent, now)
-    if (!(typeof reserved === 'boolean' ? reserved : await reserved)) {
+    const rule = this.rule(req.caller.accountId)
+    const taken = ctx.limits.takeIssue(origin.quotaKey, rule, now)
+    const verdict = taken instanceof Promise ? await taken : taken
+    if (verdict !== true) {
+      const who = parentArn(origin.parent)
+      if (verdict.limit === 'rate')
+        throw new IamError(
+          'throttled',
+          `Rate exceeded: the STS issuance rate for ${who} is ${String(rule.rate)} per second (burst ${String(rule.burst)})`,
+          Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
+        )
       throw new IamError(
         'throttled',
-        `Too many active sessions (limit ${this.maxPerParent}); revoke some or wait`,
+        `Rate exceeded: ${who} holds ${String(verdict.active)} sessions, the limit (${String(rule.maxActive)}); revoke some or wait for them to expire`,
         60,
       )
     }
@@ -188,7 +288,7 @@ export class Sessions {
       if (!e) throw new Error('session could not be cached')
       await ctx.store.insertSession(row)
     } catch (err) {
-      await ctx.limits.releaseSlot(accessKeyId)
+      await ctx.limits.untakeIssue(origin.quotaKey)
       throw err
     }
     // A new session: no cache can hold a stale copy, so the entry built in hand goes in as is.
@@ -332,26 +432,66 @@ export class Sessions {
     return this.info(e)
   }
 
+  /**
+   * One page of the live sessions matching `filter`, oldest first, and how many match: the store
+   * reads only the page (index order) and counts the rest, never loading every session. A row
+   * whose parent died since (its liveness check fails) is left out of the page.
+   */
   async list(
-    filter: { readonly accountId?: string; readonly userId?: string },
+    filter: SessionFilter,
     now: number,
-  ): Promise<readonly SessionInfo[]> {
-    const rows = await this.ctx.store.listActiveSessions(filter, now)
-    const out: SessionInfo[] = []
+    page: { readonly limit: number; readonly offset: number },
+  ): Promise<{ readonly items: readonly SessionInfo[]; readonly total: number }> {
+    const [rows, total] = await Promise.all([
+      this.ctx.store.listActiveSessions(filter, now, page),
+      this.ctx.store.countActiveSessions(filter, now),
+    ])
+    const items: SessionInfo[] = []
     for (const row of rows) {
-      const e = this.cache.lru.get(row.accessKeyId) ?? (await this.cache.fromRow(row))
-      if (!e || e.revoked || !(await this.cache.alive(e))) continue
-      out.push(this.info(e))
+      const e = this.cache.lru.get(row.accessKeyId)
+      if (e) {
+        if (!e.revoked && (await this.cache.alive(e))) items.push(this.info(e))
+        continue
+      }
+      const stored = await this.cache.rowAlive(row)
+      if (stored === undefined) continue
+      let hasPolicy = false
+      try {
+        const d = decodeStoredLayers(row.policies)
+        hasPolicy = d.layers.length > 0 || d.after !== undefined
+      } catch {
+        continue
+      }
+      items.push({
+        accessKeyId: row.accessKeyId,
+        accountId: row.accountId,
+        parent: stored.parent,
+        sessionName: row.sessionName,
+        source: storedSource(row),
+        issuedAt: row.issuedAt,
+        expiresAt: row.expiresAt,
+        hasPolicy,
+      })
     }
-    return out
+    return { items, total }
   }
 
-  /** Delete sessions expired more than the grace period ago; the number deleted. */
+  /**
+   * Delete sessions expired more than the grace period ago, and revoked ones, in batches of
+   * SWEEP_BATCH with the event loop free between them; the number deleted. Every node may sweep at
+   * once: each row is deleted, and its count lowered, by one of them.
+   */
   async sweep(now: number): Promise<number> {
     const before = now - EXPIRED_SESSION_GRACE_MS
-    const n = await this.ctx.store.deleteExpiredSessions(before)
-    for (const e of [...this.cache.lru.values()])
-      if (e.row.expiresAt < before) this.cache.lru.delete(e.row.accessKeyId)
+    let n = 0
+    for (;;) {
+      const ended = await this.ctx.store.deleteEndedSessions(before, SWEEP_BATCH)
+      await this.ctx.limits.sessionsEnded(ended.byQuota)
+      for (const id of ended.accessKeyIds) this.cache.lru.delete(id)
+      n += ended.deleted
+      if (ended.deleted < SWEEP_BATCH) break
+      await new Promise<void>((resolve) => setTimeout(resolve, 1))
+    }
     await this.ctx.limits.sweep(now)
     return n
   }

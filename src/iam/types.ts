@@ -78,13 +78,22 @@ export interface SessionInfo {
 }
 
 export interface SessionService {
-  /** Throws IamError('throttled') when the parent has too many active sessions. */
+  /**
+   * Throws IamError('throttled') beyond the parent's issuance rate (or, far beyond, its ceiling
+   * on sessions held), with a message naming the limit.
+   */
   issue(req: SessionRequest, now: number): Promise<IssuedSession>
   revoke(accessKeyId: string): Promise<boolean>
+  /** One page of live sessions (oldest first) and how many match. */
   list(
-    filter: { readonly accountId?: string; readonly userId?: string },
+    filter: {
+      readonly accountId?: string
+      readonly accountIds?: readonly string[]
+      readonly userId?: string
+    },
     now: number,
-  ): Promise<readonly SessionInfo[]>
+    page: { readonly limit: number; readonly offset: number },
+  ): Promise<{ readonly items: readonly SessionInfo[]; readonly total: number }>
 }
 
 export type IamErrorCode =

@@ -97,6 +97,8 @@ export const IAM_ACTIONS = [
   'iam:RevealMasterKey',
   'iam:GetAccountAllowlist',
   'iam:PutAccountAllowlist',
+  'iam:GetAccountStsLimits',
+  'iam:PutAccountStsLimits',
   'iam:ListSessions',
   'iam:RevokeSession',
   // A backup of the whole server (POST /api/admin/backup): the operator's alone.

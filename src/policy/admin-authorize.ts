@@ -39,6 +39,8 @@ export const ADMIN_ROUTE_ACTIONS = {
   'POST customers/:/master-key/reveal': 'iam:RevealMasterKey',
   'GET customers/:/allowlist': 'iam:GetAccountAllowlist',
   'PUT customers/:/allowlist': 'iam:PutAccountAllowlist',
+  'GET customers/:/sts-limits': 'iam:GetAccountStsLimits',
+  'PUT customers/:/sts-limits': 'iam:PutAccountStsLimits',
   'GET sessions': 'iam:ListSessions',
   'DELETE sessions/:': 'iam:RevokeSession',
   'DELETE sessions': 'iam:RevokeSession',

@@ -13,8 +13,8 @@
  * every session revocation ('session-revoked', or 'sessions-revoked' by user / origin key). A
  * change made by another node, an offline tool or a test behind the service's back therefore
  * reaches the caches exactly like one made through the service. Three writes publish nothing:
- * insertSession (no cache can hold a session that did not exist), deleteExpiredSessions (expired
- * sessions are already refused everywhere) and the pending first-start secrets (never cached).
+ * insertSession (no cache can hold a session that did not exist), deleteEndedSessions (the rows
+ * it deletes are expired or revoked, already refused everywhere) and the pending first-start secrets (never cached).
  *
  * Why rows carry versions: two nodes editing the same user must not lose each other's updates, so
  * account and user updates are compare-and-set on `version` (the store writes expected + 1).
@@ -96,6 +96,39 @@ export interface SessionRow {
   readonly revoked: boolean
 }
 
+/** Which sessions a count or listing covers (no field: all). */
+export interface SessionFilter {
+  readonly accountId?: string
+  /** Any of these accounts (a reseller's own and its customers'). */
+  readonly accountIds?: readonly string[]
+  readonly userId?: string
+  /** Sessions whose chain starts at this long-term key (a user's key or a master key). */
+  readonly originKeyId?: string
+}
+
+/** What one sweep batch deleted. */
+export interface EndedSessions {
+  readonly deleted: number
+  /** The deleted sessions (the session cache forgets them). */
+  readonly accessKeyIds: readonly string[]
+  /** Rows deleted per quota key. */
+  readonly byQuota: ReadonlyMap<string, number>
+}
+
+/**
+ * An account's override of the STS issuance limits for each of its parents (master key, users);
+ * an absent field keeps the server's default.
+ */
+export interface StsLimitsRow {
+  readonly accountId: string
+  /** Sessions per second per parent (token bucket refill). */
+  readonly issueRate?: number
+  /** Token bucket size. */
+  readonly issueBurst?: number
+  /** Sessions a parent may hold (issued and not yet swept). */
+  readonly maxActiveSessions?: number
+}
+
 export interface OperatorRow {
   readonly username: string
   readonly passwordHash: string
@@ -169,15 +202,33 @@ export interface IdentityStore {
   getSession(accessKeyId: string): Promise<SessionRow | undefined>
   /** Mark revoked; false when there is no such session. */
   revokeSession(accessKeyId: string): Promise<boolean>
-  /** Unrevoked, unexpired sessions charged to `quotaKey`. */
-  countActiveSessions(quotaKey: string, now: number): Promise<number>
-  /** Unrevoked, unexpired sessions, oldest first. */
+  /** Unrevoked, unexpired sessions matching `filter` (the listing's total). */
+  countActiveSessions(filter: SessionFilter, now: number): Promise<number>
+  /**
+   * Unrevoked, unexpired sessions, oldest first (issued_at, then access key id); one page of
+   * them when `page` is given (the store reads only that page, by index order).
+   */
   listActiveSessions(
-    filter: { readonly accountId?: string; readonly userId?: string },
+    filter: SessionFilter,
     now: number,
+    page?: { readonly limit: number; readonly offset: number },
   ): Promise<readonly SessionRow[]>
-  /** Delete sessions that expired before `before`; the number deleted. */
-  deleteExpiredSessions(before: number): Promise<number>
+  /**
+   * Delete at most `limit` sessions that expired before `before` or were revoked (a missing row
+   * is refused like a revoked one): one small batch of the incremental sweep. Says how many rows
+   * went, by quota key, for the issuance counters (SharedLimits.sessionsEnded).
+   */
+  deleteEndedSessions(before: number, limit: number): Promise<EndedSessions>
+
+  /** An account's issuance limits override, if it has one. */
+  getStsLimits(accountId: string): Promise<StsLimitsRow | undefined>
+  /** Every override (loaded at start; there is one per account at most). */
+  listStsLimits(): Promise<readonly StsLimitsRow[]>
+  /**
+   * Store an account's override (replacing it; all three fields absent removes it) and publish
+   * {kind:'account', id} so every node reloads it.
+   */
+  putStsLimits(row: StsLimitsRow): Promise<void>
 
   /** First-start secrets not yet shown, by name. */
   listPendingSecrets(): Promise<readonly PendingSecretRow[]>

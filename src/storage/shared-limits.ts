@@ -1,6 +1,7 @@
 /**
  * Limits that must hold across every node of a cluster, not per process: the per-parent
- * active-session quota, the login throttle, and TOTP replay protection. On one node the memory
+ * session issuance rate (a token bucket) with its high ceiling on sessions held, the login
+ * throttle, and TOTP replay protection. On one node the memory
  * implementation answers synchronously (the hot path stays as fast as an in-process map); a
  * shared implementation (rows in the database) may answer with promises. Callers always accept
  * both shapes (`Awaitable`).
@@ -12,6 +13,16 @@
  * anything slow runs and counts as a failure while in flight; it then fails (stays counted) or
  * succeeds (its reservation is released). At most `limit` attempts per key are ever evaluated
  * within a window, however many arrive together and on however many nodes.
+ *
+ * Why issuance is a rate and not an active-session cap: one master key minting a credential per
+ * browser upload holds as many live sessions as uploads in the last hour (or three months), so a
+ * small cap refused a legitimate flow while a rate is what bounds abuse (what one key can make
+ * the server write per second). Each parent (quota key) has a bucket of `burst` tokens refilled at
+ * `rate` per second; an issue takes one. The ceiling on sessions held is a counter beside it,
+ * never a count over the sessions table: +1 when a session is issued, −n when the sweep deletes
+ * n of its rows (expired, or revoked: a deleted row is refused like a revoked one). So it counts
+ * "issued and not yet swept": a revoked or expired session still counts until the next sweep
+ * (a minute), which a safety bound of a million can afford.
  * @module
  */
 
@@ -31,18 +42,21 @@ export const LOGIN_THROTTLE: ThrottleOptions = {
   maxKeys: 100_000,
 }
 
-/** One active session's claim on its parent's quota. */
-export interface SessionSlot {
-  /** The session's access key id. */
-  readonly slotId: string
-  readonly quotaKey: string
-  /** The slot frees itself at this time (a session is active while expiresAt > now). */
-  readonly expiresAt: number
-  /** The user at the root of the issuing chain (bulk release when it is deactivated/deleted). */
-  readonly userId?: string
-  /** The long-term key at the root of the chain (bulk release when it is replaced). */
-  readonly originKeyId?: string
+/** A parent's issuance limits (the defaults, or its account's override). */
+export interface IssueRule {
+  /** Tokens added per second (sessions per second, sustained). */
+  readonly rate: number
+  /** Bucket size: sessions that may be issued back to back after a quiet spell (>= 1). */
+  readonly burst: number
+  /** Sessions the parent may hold: issued and not yet swept (>= 1). */
+  readonly maxActive: number
 }
+
+/** takeIssue's answer: issued (true), or which limit refused it. */
+export type IssueVerdict =
+  | true
+  | { readonly limit: 'rate'; readonly retryAfterMs: number }
+  | { readonly limit: 'active'; readonly active: number }
 
 /** A reserved login attempt: settle it exactly once (later calls do nothing). */
 export interface LoginAttempt {
@@ -53,15 +67,18 @@ export interface LoginAttempt {
 }
 
 export interface SharedLimits {
+  // --- session issuance (one token bucket and one held-sessions counter per quota key) --------
+
   /**
-   * Take a slot for a session about to be issued, unless its quota key already holds `limit`
-   * active ones. Atomic: concurrent reservations cannot both take the last slot.
+   * Take one token from `quotaKey`'s bucket and count one more session held, unless the bucket
+   * is empty or the parent holds `rule.maxActive`. Atomic per quota key on every node: two
+   * issues never both take the last token.
    */
-  reserveSlot(slot: SessionSlot, limit: number, now: number): Awaitable<boolean>
-  /** Give back one session's slot (revoked, killed, or its insert failed); idempotent. */
-  releaseSlot(slotId: string): Awaitable<void>
-  /** Give back every slot rooted at this user or long-term key (bulk revocations). */
-  releaseSlotsOf(by: 'user' | 'origin-key', id: string): Awaitable<void>
+  takeIssue(quotaKey: string, rule: IssueRule, now: number): Awaitable<IssueVerdict>
+  /** The session takeIssue counted was not stored after all: count it no longer. */
+  untakeIssue(quotaKey: string): Awaitable<void>
+  /** The sweep deleted these sessions' rows: lower each quota key's count by its number. */
+  sessionsEnded(ended: ReadonlyMap<string, number>): Awaitable<void>
 
   /**
    * Reserve one login attempt on every key, or on none: the attempt when no key is locked, else
@@ -81,6 +98,6 @@ export interface SharedLimits {
    */
   claimOnce(key: string, value: number, ttlMs: number, now: number): Awaitable<boolean>
 
-  /** Forget what has expired by `now` (slots, failures out of the window, old claims). */
+  /** Forget what has expired by `now` (full idle buckets, failures out of the window, old claims). */
   sweep(now: number): Awaitable<void>
 }

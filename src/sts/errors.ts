@@ -214,7 +214,7 @@ export function toStsError(err: unknown): StsError {
       case 'throttled':
         return new StsError(
           'Throttling',
-          'Rate exceeded',
+          err.message.startsWith('Rate exceeded') ? err.message : 'Rate exceeded',
           err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {},
         )
       case 'unauthorized':

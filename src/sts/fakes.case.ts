@@ -75,7 +75,7 @@ export interface Harness {
  */
 export async function harness(
   config: StsConfig = { stsDefaultDuration: 3600, stsMaxDuration: 43200 },
-  opts: { maxSessionsPerParent?: number } = {},
+  opts: { maxSessionsPerParent?: number; stsIssueRate?: number; stsIssueBurst?: number } = {},
 ): Promise<Harness> {
   const f = await makeIam({
     bootstrap: {
@@ -88,6 +88,8 @@ export async function harness(
     ...(opts.maxSessionsPerParent !== undefined
       ? { maxSessionsPerParent: opts.maxSessionsPerParent }
       : {}),
+    ...(opts.stsIssueRate !== undefined ? { stsIssueRate: opts.stsIssueRate } : {}),
+    ...(opts.stsIssueBurst !== undefined ? { stsIssueBurst: opts.stsIssueBurst } : {}),
   })
   const { iam, clock } = f
   clock.set(Date.UTC(2026, 0, 1, 12, 0, 0))

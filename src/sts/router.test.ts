@@ -256,13 +256,27 @@ describe('AssumeRole', () => {
     expect(who.status).toBe(200)
   })
 
-  it('answers Throttling (400, Rate exceeded) when IAM bounds the parent', async () => {
+  it('answers Throttling (400) naming the limit when IAM bounds the parent', async () => {
     const h = await harness(undefined, { maxSessionsPerParent: 1 })
     expect((await post(h, BASE, { key: 'ROOTKEY' })).status).toBe(200)
     const res = await post(h, BASE, { key: 'ROOTKEY' })
     expect(res.status).toBe(400)
     expect(errCode(res)).toBe('Throttling')
-    expect(errMessage(res)).toBe('Rate exceeded')
+    expect(errMessage(res)).toBe(
+      `Rate exceeded: arn:aws:iam::${ACCT}:root holds 1 sessions, the limit (1); revoke some or wait for them to expire`,
+    )
+  })
+
+  it('answers Throttling (400) naming the issuance rate beyond the burst, with Retry-After', async () => {
+    const h = await harness(undefined, { stsIssueRate: 5, stsIssueBurst: 2 })
+    for (let i = 0; i < 2; i++) expect((await post(h, BASE, { key: 'ROOTKEY' })).status).toBe(200)
+    const res = await post(h, BASE, { key: 'ROOTKEY' })
+    expect([res.status, errCode(res), errMessage(res)]).toEqual([
+      400,
+      'Throttling',
+      `Rate exceeded: the STS issuance rate for arn:aws:iam::${ACCT}:root is 5 per second (burst 2)`,
+    ])
+    expect(res.headers['retry-after']).toBe('1')
   })
 })
 
@@ -703,7 +717,7 @@ describe('role chaining over the real IAM service', () => {
     expect((await post(h, GCI, { key: 'S4AKALICE' })).status).toBe(200)
   })
 
-  it("chained sessions count against the long-term parent's quota; revoking one frees its slot", async () => {
+  it("chained sessions count against the long-term parent's quota; revoking one frees it at the sweep", async () => {
     const h = await harness(undefined, { maxSessionsPerParent: 2 })
     h.keys.set('S1', credOf((await post(h, BASE, { key: 'S4AKALICE' })).text))
     const s2 = await post(h, { ...BASE, RoleSessionName: 'link-2' }, { key: 'S1' })
@@ -715,12 +729,13 @@ describe('role chaining over the real IAM service', () => {
       expect([res.status, errCode(res), errMessage(res)]).toEqual([
         400,
         'Throttling',
-        'Rate exceeded',
+        `Rate exceeded: arn:aws:iam::${ACCT}:user/alice holds 2 sessions, the limit (2); revoke some or wait for them to expire`,
       ])
     }
     // The root's quota is its own.
     expect((await post(h, BASE, { key: 'ROOTKEY' })).status).toBe(200)
     expect(await h.iam.revoke((h.keys.get('S2') as Cred).accessKeyId)).toBe(true)
+    expect(await h.iam.sweepExpiredSessions(h.clock.now())).toBe(1)
     const again = await post(h, { ...BASE, RoleSessionName: 'third' }, { key: 'S1' })
     expect(again.status).toBe(200)
   })

@@ -229,7 +229,7 @@ export function identityStoreConformance(
       })
     })
 
-    it('sessions: insert, get, revoke, count, list, deleteExpired', async () => {
+    it('sessions: insert, get, revoke, count, list (paged), deleteEnded in batches', async () => {
       await withStore(async (s, seen) => {
         await s.insertSession(session('ASIAA', { issuedAt: 2 }))
         await s.insertSession(session('ASIAB', { issuedAt: 1, accountId: '222222222222' }))
@@ -237,10 +237,20 @@ export function identityStoreConformance(
         expect((await storageError(s.insertSession(session('ASIAA')))).kind).toBe('conflict')
         expect(await s.getSession('ASIAA')).toEqual(session('ASIAA', { issuedAt: 2 }))
         expect(seen).toEqual([]) // nothing caches a session that did not exist
-        expect(await s.countActiveSessions('user:u1', 50)).toBe(3)
-        expect(await s.countActiveSessions('user:u1', 100)).toBe(2)
+        expect(await s.countActiveSessions({}, 50)).toBe(3)
+        expect(await s.countActiveSessions({}, 100)).toBe(2)
+        expect(await s.countActiveSessions({ accountIds: ['222222222222', 'x'] }, 50)).toBe(1)
+        expect(await s.countActiveSessions({ accountIds: [] }, 50)).toBe(0)
         const all = await s.listActiveSessions({}, 50)
         expect(all.map((r) => r.accessKeyId)).toEqual(['ASIAB', 'ASIAA', 'ASIAC'])
+        const page = await s.listActiveSessions({}, 50, { limit: 1, offset: 1 })
+        expect(page.map((r) => r.accessKeyId)).toEqual(['ASIAA'])
+        const many = await s.listActiveSessions(
+          { accountIds: ['111111111111', '222222222222'] },
+          50,
+          { limit: 5, offset: 0 },
+        )
+        expect(many.map((r) => r.accessKeyId)).toEqual(['ASIAB', 'ASIAA', 'ASIAC'])
         const acct = await s.listActiveSessions({ accountId: '222222222222' }, 50)
         expect(acct.map((r) => r.accessKeyId)).toEqual(['ASIAB'])
         const byUser = await s.listActiveSessions({ userId: 'u9' }, 50)
@@ -250,13 +260,47 @@ export function identityStoreConformance(
         expect(await s.revokeSession('ASIANONE')).toBe(false)
         expect(seen).toEqual([{ kind: 'session-revoked', accessKeyId: 'ASIAA' }])
         expect((await s.getSession('ASIAA'))!.revoked).toBe(true)
-        expect(await s.countActiveSessions('user:u1', 50)).toBe(2)
+        expect(await s.countActiveSessions({}, 50)).toBe(2)
 
         expect(await s.revokeUserSessions('u9')).toBe(1)
         expect(seen.at(-1)).toEqual({ kind: 'sessions-revoked', by: 'user', id: 'u9' })
-        expect(await s.deleteExpiredSessions(101)).toBe(1)
-        expect(await s.getSession('ASIAC')).toBeUndefined()
-        expect(await s.getSession('ASIAA')).toBeDefined()
+        // Ended = expired before the cutoff, or revoked (ASIAA, and ASIAC both ways): in batches.
+        await s.insertSession(session('ASIAD', { expiresAt: 50, quotaKey: 'root:2' }))
+        const first = await s.deleteEndedSessions(101, 2)
+        expect(first.deleted).toBe(2)
+        const second = await s.deleteEndedSessions(101, 2)
+        expect(second.deleted).toBe(1)
+        expect((await s.deleteEndedSessions(101, 2)).deleted).toBe(0)
+        const byQuota = new Map<string, number>()
+        for (const m of [first.byQuota, second.byQuota])
+          for (const [k, n] of m) byQuota.set(k, (byQuota.get(k) ?? 0) + n)
+        expect(Object.fromEntries(byQuota)).toEqual({ 'user:u1': 2, 'root:2': 1 })
+        for (const id of ['ASIAA', 'ASIAC', 'ASIAD']) expect(await s.getSession(id)).toBeUndefined()
+        expect(await s.getSession('ASIAB')).toBeDefined()
+      })
+    })
+
+    it('STS limits overrides: put, get, list, remove; each change published', async () => {
+      await withStore(async (s, seen) => {
+        expect(await s.getStsLimits('111111111111')).toBeUndefined()
+        await s.putStsLimits({ accountId: '111111111111', issueRate: 2.5, issueBurst: 5 })
+        await s.putStsLimits({ accountId: '222222222222', maxActiveSessions: 7 })
+        expect(await s.getStsLimits('111111111111')).toEqual({
+          accountId: '111111111111',
+          issueRate: 2.5,
+          issueBurst: 5,
+        })
+        expect(await s.listStsLimits()).toEqual([
+          { accountId: '111111111111', issueRate: 2.5, issueBurst: 5 },
+          { accountId: '222222222222', maxActiveSessions: 7 },
+        ])
+        await s.putStsLimits({ accountId: '111111111111' })
+        expect(await s.getStsLimits('111111111111')).toBeUndefined()
+        expect(seen).toEqual([
+          { kind: 'account', id: '111111111111' },
+          { kind: 'account', id: '222222222222' },
+          { kind: 'account', id: '111111111111' },
+        ])
       })
     })
 

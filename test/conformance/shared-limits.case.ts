@@ -6,7 +6,7 @@
  * releases, clearFailures spares attempts in flight), TOTP step claims, and the sweep.
  */
 import { describe, expect, it } from 'vitest'
-import type { LoginAttempt, SharedLimits } from '../../src/storage/shared-limits.js'
+import type { IssueRule, LoginAttempt, SharedLimits } from '../../src/storage/shared-limits.js'
 
 export interface SharedLimitsHarness {
   /** Throttle: 3 failures per 15 minutes. */
@@ -36,45 +36,56 @@ export function sharedLimitsConformance(
         await h.close()
       }
     }
-    const slot = (
-      id: string,
-      over: { expiresAt?: number; userId?: string; origin?: string } = {},
-    ) => ({
-      slotId: id,
-      quotaKey: 'user:u1',
-      expiresAt: over.expiresAt ?? T0 + 3600_000,
-      ...(over.userId !== undefined ? { userId: over.userId } : {}),
-      ...(over.origin !== undefined ? { originKeyId: over.origin } : {}),
+    const rule = (over: Partial<IssueRule> = {}): IssueRule => ({
+      rate: 10,
+      burst: 3,
+      maxActive: 1000,
+      ...over,
     })
 
-    it('session quota: exact under concurrent reservations; release frees one slot', async () => {
+    it('issuance bucket: exact under concurrent issues; refills at the rate; keys apart', async () => {
       await withLimits(async (l) => {
-        const got = await Promise.all(
-          ['a', 'b', 'c', 'd', 'e'].map((id) => l.reserveSlot(slot(id), 3, T0)),
+        const got = await Promise.all([0, 1, 2, 3, 4].map(() => l.takeIssue('user:u1', rule(), T0)))
+        expect(got.filter((v) => v === true)).toHaveLength(3)
+        const refused = got.find((v) => v !== true)
+        expect(refused).toEqual({ limit: 'rate', retryAfterMs: 100 })
+        expect(await l.takeIssue('user:other', rule(), T0)).toBe(true)
+        // 10 per second: one token back after 100 ms, not before.
+        expect(await l.takeIssue('user:u1', rule(), T0 + 99)).not.toBe(true)
+        expect(await l.takeIssue('user:u1', rule(), T0 + 100)).toBe(true)
+        expect(await l.takeIssue('user:u1', rule(), T0 + 100)).not.toBe(true)
+        // Never more than the burst, however long the quiet spell.
+        const later = T0 + 3_600_000
+        const burst = await Promise.all(
+          [0, 1, 2, 3].map(() => l.takeIssue('user:u1', rule(), later)),
         )
-        expect(got.filter(Boolean)).toHaveLength(3)
-        expect(await l.reserveSlot({ ...slot('x'), quotaKey: 'user:other' }, 3, T0)).toBe(true)
-        const held = ['a', 'b', 'c', 'd', 'e'].filter((_, i) => got[i])
-        await l.releaseSlot(held[0]!)
-        await l.releaseSlot(held[0]!) // idempotent
-        expect(await l.reserveSlot(slot('f'), 3, T0)).toBe(true)
-        expect(await l.reserveSlot(slot('g'), 3, T0)).toBe(false)
+        expect(burst.filter((v) => v === true)).toHaveLength(3)
       })
     })
 
-    it('session quota: expired slots free themselves; bulk release by user and origin key', async () => {
+    it('held-session ceiling: counted on issue, lowered by untake and by swept sessions', async () => {
       await withLimits(async (l) => {
-        expect(await l.reserveSlot(slot('a', { expiresAt: T0 + 10 }), 2, T0)).toBe(true)
-        expect(await l.reserveSlot(slot('b', { userId: 'u1', origin: 'K1' }), 2, T0)).toBe(true)
-        expect(await l.reserveSlot(slot('c'), 2, T0)).toBe(false)
-        expect(await l.reserveSlot(slot('c'), 2, T0 + 10)).toBe(true)
-        expect(await l.reserveSlot(slot('d'), 2, T0 + 10)).toBe(false)
-        await l.releaseSlotsOf('origin-key', 'K1')
-        expect(await l.reserveSlot(slot('d', { userId: 'u1' }), 2, T0 + 10)).toBe(true)
-        await l.releaseSlotsOf('user', 'u1')
-        expect(await l.reserveSlot(slot('e'), 2, T0 + 10)).toBe(true)
-        await l.sweep(T0 + 20)
-        expect(await l.reserveSlot(slot('f'), 2, T0 + 20)).toBe(false)
+        const r = rule({ burst: 100, maxActive: 2 })
+        expect(await l.takeIssue('user:u1', r, T0)).toBe(true)
+        expect(await l.takeIssue('user:u1', r, T0)).toBe(true)
+        expect(await l.takeIssue('user:u1', r, T0)).toEqual({ limit: 'active', active: 2 })
+        await l.untakeIssue('user:u1')
+        expect(await l.takeIssue('user:u1', r, T0)).toBe(true)
+        await l.sessionsEnded(
+          new Map([
+            ['user:u1', 2],
+            ['user:nobody', 5],
+          ]),
+        )
+        expect(await l.takeIssue('user:u1', r, T0)).toBe(true)
+        expect(await l.takeIssue('user:u1', r, T0)).toBe(true)
+        expect(await l.takeIssue('user:u1', r, T0)).toEqual({ limit: 'active', active: 2 })
+        // A sweep of the limits forgets nothing still held.
+        await l.sweep(T0 + 3_600_000)
+        expect(await l.takeIssue('user:u1', r, T0 + 3_600_000)).toEqual({
+          limit: 'active',
+          active: 2,
+        })
       })
     })
 

@@ -124,7 +124,7 @@ afterAll(async () => {
 
 describe('STS memory bound', () => {
   it('REGRESSION session-chain-amplification: AssumeRole and role-chaining floods from one key stay under a stated RSS and database bound', async () => {
-    const args = ['--max-sessions-per-parent', '100000']
+    const args = ['--max-sessions-per-parent', '100000', '--sts-issue-burst', '100000']
     // Setup, then a clean stop: the database file alone, checkpointed, is the baseline.
     const setup = await startServer({ args, keepDataDir: true })
     dataDir = setup.dataDir

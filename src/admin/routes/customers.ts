@@ -4,6 +4,10 @@
  * routes on one customer act on that account's ARN (theCustomer); listing and creating act on
  * the caller's own account. The master key's secret appears only in the answers that create or
  * reset it.
+ *
+ * STS limits: every SuperUser who sees an account may read its issuance limits, but only the
+ * operator may change them: they are the server's abuse control, and an account raising its own
+ * would defeat it.
  * @module
  */
 import { ADMIN_ROUTE_ACTIONS as A } from '../../policy/admin-authorize.js'
@@ -12,7 +16,13 @@ import { callJson, ownAccountArn, param, theCustomer, visibleAccountIds } from '
 import { visibleCustomer } from '../call.js'
 import { AdminError } from '../errors.js'
 import { customerJson, ok, paginate } from '../render.js'
-import { allowlistBody, createCustomerBody, parseBody, revealBody } from '../schemas.js'
+import {
+  allowlistBody,
+  createCustomerBody,
+  parseBody,
+  revealBody,
+  stsLimitsBody,
+} from '../schemas.js'
 import { OTP_REQUIRED } from '../../iam/logins.js'
 import { IamError } from '../../iam/types.js'
 
@@ -156,5 +166,45 @@ export const putAllowlist: Route = {
     const a = visibleCustomer(d, c.actor, param(c, 0))
     const b = parseBody(allowlistBody, await callJson(c))
     return ok(200, { cidrs: await d.iam.setAllowlist(a.id, b.cidrs) })
+  },
+}
+
+/** The account's issuance limits as the API shows them. */
+function stsLimitsJson(l: {
+  issueRate: number
+  issueBurst: number
+  maxActiveSessions: number
+  overridden: boolean
+}): unknown {
+  return {
+    issue_rate: l.issueRate,
+    issue_burst: l.issueBurst,
+    max_active_sessions: l.maxActiveSessions,
+    overridden: l.overridden,
+  }
+}
+
+export const getStsLimits: Route = {
+  action: A['GET customers/:/sts-limits'],
+  resource: theCustomer,
+  run: async (d, c) =>
+    ok(200, stsLimitsJson(d.iam.stsLimits(visibleCustomer(d, c.actor, param(c, 0)).id))),
+}
+
+export const putStsLimits: Route = {
+  action: A['PUT customers/:/sts-limits'],
+  resource: theCustomer,
+  run: async (d, c) => {
+    const a = visibleCustomer(d, c.actor, param(c, 0))
+    if (c.actor.kind !== 'operator')
+      throw new AdminError('Forbidden', 'Only the operator may change STS limits')
+    const b = parseBody(stsLimitsBody, await callJson(c))
+    const l = await d.iam.setStsLimits(a.id, {
+      ...(b.issue_rate != null ? { issueRate: b.issue_rate } : {}),
+      ...(b.issue_burst != null ? { issueBurst: b.issue_burst } : {}),
+      ...(b.max_active_sessions != null ? { maxActiveSessions: b.max_active_sessions } : {}),
+    })
+    c.ctx.log.info({ accountId: a.id, ...b }, 'admin: STS limits set')
+    return ok(200, stsLimitsJson(l))
   },
 }

@@ -13,14 +13,18 @@ import { StorageError } from '../../storage/errors.js'
 import type {
   AccessKeyRow,
   AccountRow,
+  EndedSessions,
   IdentitySnapshot,
   IdentityStore,
   OperatorRow,
   PendingSecretRow,
+  SessionFilter,
   SessionRow,
+  StsLimitsRow,
   UserRow,
 } from '../../storage/identity-store.js'
 import { MemoryChangeFeed } from './change-feed.js'
+import { endedOf } from '../relational/identity-rows.js'
 
 const conflict = (what: string): StorageError =>
   new StorageError('conflict', `${what}: already exists or violates a constraint`)
@@ -35,6 +39,7 @@ export class MemoryIdentityStore implements IdentityStore {
   private readonly keyLastUsed = new Map<string, number>()
   private readonly sessions = new Map<string, SessionRow>()
   private readonly pending = new Map<string, string>()
+  private readonly stsLimits = new Map<string, StsLimitsRow>()
   private operator: OperatorRow | undefined
 
   constructor(opts: { readonly changes?: ChangeFeed } = {}) {
@@ -249,40 +254,64 @@ export class MemoryIdentityStore implements IdentityStore {
     return true
   }
 
-  async countActiveSessions(quotaKey: string, now: number): Promise<number> {
-    let n = 0
-    for (const s of this.sessions.values())
-      if (s.quotaKey === quotaKey && s.expiresAt > now && !s.revoked) n++
-    return n
+  private active(f: SessionFilter, now: number): SessionRow[] {
+    return [...this.sessions.values()].filter(
+      (s) =>
+        s.expiresAt > now &&
+        !s.revoked &&
+        (f.accountId === undefined || s.accountId === f.accountId) &&
+        (f.accountIds === undefined || f.accountIds.includes(s.accountId)) &&
+        (f.userId === undefined || s.userId === f.userId) &&
+        (f.originKeyId === undefined || s.originKeyId === f.originKeyId),
+    )
+  }
+
+  async countActiveSessions(filter: SessionFilter, now: number): Promise<number> {
+    return this.active(filter, now).length
   }
 
   async listActiveSessions(
-    filter: { readonly accountId?: string; readonly userId?: string },
+    filter: SessionFilter,
     now: number,
+    page?: { readonly limit: number; readonly offset: number },
   ): Promise<readonly SessionRow[]> {
-    return [...this.sessions.values()]
-      .filter(
-        (s) =>
-          s.expiresAt > now &&
-          !s.revoked &&
-          (filter.accountId === undefined || s.accountId === filter.accountId) &&
-          (filter.userId === undefined || s.userId === filter.userId),
-      )
-      .sort(
-        (a, b) =>
-          a.issuedAt - b.issuedAt ||
-          (a.accessKeyId < b.accessKeyId ? -1 : a.accessKeyId > b.accessKeyId ? 1 : 0),
-      )
+    const rows = this.active(filter, now).sort(
+      (a, b) =>
+        a.issuedAt - b.issuedAt ||
+        (a.accessKeyId < b.accessKeyId ? -1 : a.accessKeyId > b.accessKeyId ? 1 : 0),
+    )
+    return page !== undefined ? rows.slice(page.offset, page.offset + page.limit) : rows
   }
 
-  async deleteExpiredSessions(before: number): Promise<number> {
-    let n = 0
-    for (const [id, s] of this.sessions)
-      if (s.expiresAt < before) {
+  async deleteEndedSessions(before: number, limit: number): Promise<EndedSessions> {
+    const gone: { access_key_id: string; quota_key: string }[] = []
+    for (const [id, s] of this.sessions) {
+      if (gone.length >= limit) break
+      if (s.expiresAt < before || s.revoked) {
         this.sessions.delete(id)
-        n++
+        gone.push({ access_key_id: id, quota_key: s.quotaKey })
       }
-    return n
+    }
+    return endedOf(gone)
+  }
+
+  async getStsLimits(accountId: string): Promise<StsLimitsRow | undefined> {
+    return this.stsLimits.get(accountId)
+  }
+
+  async listStsLimits(): Promise<readonly StsLimitsRow[]> {
+    return [...this.stsLimits.values()]
+  }
+
+  async putStsLimits(row: StsLimitsRow): Promise<void> {
+    if (
+      row.issueRate === undefined &&
+      row.issueBurst === undefined &&
+      row.maxActiveSessions === undefined
+    )
+      this.stsLimits.delete(row.accountId)
+    else this.stsLimits.set(row.accountId, row)
+    this.publish({ kind: 'account', id: row.accountId })
   }
 
   async listPendingSecrets(): Promise<readonly PendingSecretRow[]> {

@@ -1,7 +1,7 @@
 /**
  * SharedLimits in process memory: the single-node fast path. Every answer is synchronous (no
- * promise on the AssumeRole or login path), from today's structures: the per-parent session
- * quota (session-quota.ts, a heap per quota key), the login throttle with reservations taken
+ * promise on the AssumeRole or login path), from today's structures: the per-parent issuance
+ * buckets (issue-buckets.ts, one entry per parent), the login throttle with reservations taken
  * before the password hash (throttle.ts) and the last TOTP step claimed per key. Nothing is
  * shared with another process and nothing survives a restart; the SQLite bundle uses
  * backends/sqlite/shared-limits.ts instead.
@@ -9,54 +9,38 @@
  */
 import {
   LOGIN_THROTTLE,
+  type IssueRule,
+  type IssueVerdict,
   type LoginAttempt,
-  type SessionSlot,
-  type SharedLimits,
   type ThrottleOptions,
 } from '../../storage/shared-limits.js'
-import { SessionQuota, type SlotInfo } from './session-quota.js'
+import type { SharedLimits } from '../../storage/shared-limits.js'
+import { IssueBuckets } from './issue-buckets.js'
 import { FailureThrottle } from './throttle.js'
 
-/** A session slot in SessionQuota's terms. */
-export function slotInfo(s: SessionSlot): SlotInfo {
-  return {
-    accessKeyId: s.slotId,
-    quotaKey: s.quotaKey,
-    expiresAt: s.expiresAt,
-    ...(s.userId !== undefined ? { userId: s.userId } : {}),
-    ...(s.originKeyId !== undefined ? { originKeyId: s.originKeyId } : {}),
+/** Issuance buckets in memory, shared by the memory and SQLite limits (see SqliteSharedLimits). */
+export class MemoryIssueLimits {
+  protected readonly buckets = new IssueBuckets()
+
+  takeIssue(quotaKey: string, rule: IssueRule, now: number): IssueVerdict {
+    return this.buckets.take(quotaKey, rule, now)
+  }
+
+  untakeIssue(quotaKey: string): void {
+    this.buckets.untake(quotaKey)
+  }
+
+  sessionsEnded(ended: ReadonlyMap<string, number>): void {
+    this.buckets.ended(ended)
+  }
+
+  /** Sessions counted as held by `quotaKey` (tests and diagnostics). */
+  activeSessions(quotaKey: string): number {
+    return this.buckets.active(quotaKey)
   }
 }
 
-/** Session slots in memory, shared by the memory and SQLite limits (see SqliteSharedLimits). */
-export class MemorySessionSlots {
-  protected readonly quota = new SessionQuota()
-
-  reserveSlot(slot: SessionSlot, limit: number, now: number): boolean {
-    return this.quota.tryReserve(slotInfo(slot), now, limit)
-  }
-
-  /** Count an existing active session (rebuilding the index at open). */
-  addSlot(slot: SessionSlot, now: number): void {
-    this.quota.add(slotInfo(slot), now)
-  }
-
-  releaseSlot(slotId: string): void {
-    this.quota.release(slotId)
-  }
-
-  releaseSlotsOf(by: 'user' | 'origin-key', id: string): void {
-    if (by === 'user') this.quota.releaseWhere((s) => s.userId === id)
-    else this.quota.releaseWhere((s) => s.originKeyId === id)
-  }
-
-  /** Active sessions charged to `quotaKey` (tests and diagnostics). */
-  activeSlots(quotaKey: string, now: number): number {
-    return this.quota.active(quotaKey, now)
-  }
-}
-
-export class MemorySharedLimits extends MemorySessionSlots implements SharedLimits {
+export class MemorySharedLimits extends MemoryIssueLimits implements SharedLimits {
   private readonly throttle: FailureThrottle
   /** key → [highest value claimed, when the claim lapses] */
   private readonly claims = new Map<string, { value: number; until: number }>()
@@ -90,7 +74,7 @@ export class MemorySharedLimits extends MemorySessionSlots implements SharedLimi
   }
 
   sweep(now: number): void {
-    this.quota.sweep(now)
+    this.buckets.sweep(now)
     for (const [k, c] of this.claims) if (c.until <= now) this.claims.delete(k)
   }
 }

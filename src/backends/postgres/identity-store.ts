@@ -23,21 +23,27 @@ import { StorageError } from '../../storage/errors.js'
 import type {
   AccessKeyRow,
   AccountRow,
+  EndedSessions,
   IdentitySnapshot,
   IdentityStore,
   OperatorRow,
   PendingSecretRow,
+  SessionFilter,
   SessionRow,
+  StsLimitsRow,
   UserRow,
 } from '../../storage/identity-store.js'
 import { MemoryChangeFeed } from '../memory/change-feed.js'
 import { runMigrations, type PgDatabase, type Queryable } from './db.js'
 import { PG_IDENTITY_MIGRATIONS } from './migrations/identity.js'
 import {
+  endedOf,
   toAccount,
   toKey,
   toSession,
+  toStsLimits,
   toUser,
+  type StsLimitsDb,
   type AccountDb,
   type KeyDb,
   type SessionDb,
@@ -102,6 +108,25 @@ const REVOKE_BY_ORIGIN =
   'UPDATE iam_sessions SET revoked = true WHERE origin_key_id = $1 AND revoked = false'
 const REVOKE_BY_USER =
   'UPDATE iam_sessions SET revoked = true WHERE user_id = $1 AND revoked = false'
+
+/** The WHERE of an active-session count or listing, with its numbered parameters. */
+function sessionWhere(
+  f: SessionFilter,
+  now: number,
+  unrevoked = true,
+): { where: string; params: unknown[] } {
+  const where = unrevoked ? ['expires_at > $1', 'revoked = false'] : ['expires_at > $1']
+  const params: unknown[] = [now]
+  const add = (sql: (n: string) => string, v: unknown): void => {
+    params.push(v)
+    where.push(sql(`$${String(params.length)}`))
+  }
+  if (f.accountId !== undefined) add((n) => `account_id = ${n}`, f.accountId)
+  if (f.accountIds !== undefined) add((n) => `account_id = ANY(${n}::text[])`, [...f.accountIds])
+  if (f.userId !== undefined) add((n) => `user_id = ${n}`, f.userId)
+  if (f.originKeyId !== undefined) add((n) => `origin_key_id = ${n}`, f.originKeyId)
+  return { where: where.join(' AND '), params }
+}
 
 export class PgIdentityStore implements IdentityStore {
   private readonly db: PgDatabase
@@ -407,39 +432,85 @@ export class PgIdentityStore implements IdentityStore {
     return hit
   }
 
-  async countActiveSessions(quotaKey: string, now: number): Promise<number> {
+  async countActiveSessions(filter: SessionFilter, now: number): Promise<number> {
+    // Unexpired minus unexpired-and-revoked: the first can be answered from an index alone.
+    const { where, params } = sessionWhere(filter, now, false)
     const r = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM iam_sessions
-       WHERE quota_key = $1 AND expires_at > $2 AND revoked = false`,
-      [quotaKey, now],
+      `SELECT ((SELECT count(*) FROM iam_sessions WHERE ${where})
+             - (SELECT count(*) FROM iam_sessions WHERE revoked AND ${where}))::int AS n`,
+      params,
     )
     return r.rows[0]?.n ?? 0
   }
 
   async listActiveSessions(
-    filter: { readonly accountId?: string; readonly userId?: string },
+    filter: SessionFilter,
     now: number,
+    page?: { readonly limit: number; readonly offset: number },
   ): Promise<readonly SessionRow[]> {
-    const where = ['expires_at > $1', 'revoked = false']
-    const params: unknown[] = [now]
-    if (filter.accountId !== undefined) {
-      params.push(filter.accountId)
-      where.push(`account_id = $${String(params.length)}`)
-    }
-    if (filter.userId !== undefined) {
-      params.push(filter.userId)
-      where.push(`user_id = $${String(params.length)}`)
+    const { where, params } = sessionWhere(filter, now)
+    let paged = ''
+    if (page !== undefined) {
+      params.push(page.limit, page.offset)
+      paged = ` LIMIT $${String(params.length - 1)} OFFSET $${String(params.length)}`
     }
     const r = await this.db.query<SessionDb>(
-      `SELECT * FROM iam_sessions WHERE ${where.join(' AND ')} ORDER BY issued_at, access_key_id`,
+      `SELECT * FROM iam_sessions WHERE ${where} ORDER BY issued_at, access_key_id${paged}`,
       params,
     )
     return r.rows.map(toSession)
   }
 
-  async deleteExpiredSessions(before: number): Promise<number> {
-    const r = await this.db.query('DELETE FROM iam_sessions WHERE expires_at < $1', [before])
-    return r.rowCount ?? 0
+  async deleteEndedSessions(before: number, limit: number): Promise<EndedSessions> {
+    // SKIP LOCKED: two nodes sweeping at once take disjoint batches; each row's deletion is
+    // reported by exactly one of them (RETURNING), so the issuance counters drop once per row.
+    const r = await this.db.query<{ access_key_id: string; quota_key: string }>(
+      `WITH e AS (
+         SELECT access_key_id FROM iam_sessions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED),
+       r AS (SELECT access_key_id FROM iam_sessions WHERE revoked LIMIT $2 FOR UPDATE SKIP LOCKED),
+       b AS (SELECT access_key_id FROM e UNION SELECT access_key_id FROM r LIMIT $2)
+       DELETE FROM iam_sessions s WHERE s.access_key_id IN (SELECT access_key_id FROM b)
+       RETURNING s.access_key_id, s.quota_key`,
+      [before, limit],
+    )
+    return endedOf(r.rows)
+  }
+
+  async getStsLimits(accountId: string): Promise<StsLimitsRow | undefined> {
+    const r = await this.db.query<StsLimitsDb>(
+      'SELECT * FROM iam_sts_limits WHERE account_id = $1',
+      [accountId],
+    )
+    return r.rows[0] ? toStsLimits(r.rows[0]) : undefined
+  }
+
+  async listStsLimits(): Promise<readonly StsLimitsRow[]> {
+    const r = await this.db.query<StsLimitsDb>('SELECT * FROM iam_sts_limits ORDER BY account_id')
+    return r.rows.map(toStsLimits)
+  }
+
+  async putStsLimits(row: StsLimitsRow): Promise<void> {
+    if (
+      row.issueRate === undefined &&
+      row.issueBurst === undefined &&
+      row.maxActiveSessions === undefined
+    ) {
+      await this.db.query('DELETE FROM iam_sts_limits WHERE account_id = $1', [row.accountId])
+    } else {
+      await this.db.query(
+        `INSERT INTO iam_sts_limits (account_id, issue_rate, issue_burst, max_active_sessions)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (account_id) DO UPDATE SET
+           issue_rate = excluded.issue_rate, issue_burst = excluded.issue_burst,
+           max_active_sessions = excluded.max_active_sessions`,
+        [
+          row.accountId,
+          row.issueRate ?? null,
+          row.issueBurst ?? null,
+          row.maxActiveSessions ?? null,
+        ],
+      )
+    }
+    this.publish({ kind: 'account', id: row.accountId })
   }
 
   async listPendingSecrets(): Promise<readonly PendingSecretRow[]> {

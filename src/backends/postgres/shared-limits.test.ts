@@ -1,9 +1,9 @@
 /**
  * Runs the SharedLimits conformance suite against PgSharedLimits on a throwaway PostgreSQL
  * (skipped, saying why, when PostgreSQL is not installed), and checks what only a shared
- * database promises: two nodes (two limits objects on two pools) reserving at once against one
- * quota get exactly its size in total, one login throttle and one TOTP claim table serve both,
- * sessions written before the slots existed are adopted, and a database that is gone is
+ * database promises: two nodes (two limits objects on two pools) issuing at once against one
+ * bucket get exactly its size in total, one login throttle and one TOTP claim table serve both,
+ * sessions written before the buckets existed are counted, and a database that is gone is
  * StorageError('unavailable').
  * @module
  */
@@ -42,37 +42,46 @@ async function twoNodes(): Promise<{ dbs: PgDatabase[]; nodes: PgSharedLimits[] 
 }
 
 describe('PgSharedLimits across nodes', () => {
-  it('two nodes reserving at once against a quota of 7 get exactly 7 slots in total', async (ctx) => {
+  it('two nodes issuing at once against a burst of 7 get exactly 7 in total; counts are shared', async (ctx) => {
     if (server === undefined) return ctx.skip('no PostgreSQL installed')
     const { dbs, nodes } = await twoNodes()
     try {
-      // Ten quota keys raced at once, 16 reservations each, alternating between the nodes: many
-      // chances for two nodes to count the same free slot, were the count not serialized.
+      // Ten quota keys raced at once, 16 issues each, alternating between the nodes: many
+      // chances for two nodes to take the same token, were the row update not serialized.
+      const rule = { rate: 1, burst: 7, maxActive: 1000 }
       const keys = Array.from({ length: 10 }, (_, k) => `user:u${String(k)}`)
       const tries = keys.flatMap((quotaKey) =>
         Array.from({ length: 16 }, (_, i) =>
-          nodes[i % 2]!.reserveSlot(
-            { slotId: `ASIA${quotaKey}.${String(i)}`, quotaKey, expiresAt: T0 + 3600_000 },
-            7,
-            T0,
-          ).then((won) => ({ quotaKey, slotId: `ASIA${quotaKey}.${String(i)}`, node: i % 2, won })),
+          nodes[i % 2]!.takeIssue(quotaKey, rule, T0).then((v) => ({
+            quotaKey,
+            node: i % 2,
+            won: v === true,
+          })),
         ),
       )
       const got = await Promise.all(tries)
       for (const quotaKey of keys) {
         expect(got.filter((g) => g.quotaKey === quotaKey && g.won)).toHaveLength(7)
-        expect(await nodes[0]!.activeSlots(quotaKey, T0)).toBe(7)
-        expect(await nodes[1]!.activeSlots(quotaKey, T0)).toBe(7)
+        expect(await nodes[0]!.activeSessions(quotaKey)).toBe(7)
+        expect(await nodes[1]!.activeSessions(quotaKey)).toBe(7)
       }
       // Both nodes won some: the race really was between nodes.
       expect(got.filter((g) => g.won && g.node === 0).length).toBeGreaterThan(0)
       expect(got.filter((g) => g.won && g.node === 1).length).toBeGreaterThan(0)
-      // A slot released on one node is free on the other.
-      const held = got.find((g) => g.quotaKey === 'user:u0' && g.won)!
-      await nodes[0]!.releaseSlot(held.slotId)
-      const slot = { slotId: 'ASIAnew', quotaKey: 'user:u0', expiresAt: T0 + 3600_000 }
-      expect(await nodes[1]!.reserveSlot(slot, 7, T0)).toBe(true)
-      expect(await nodes[0]!.reserveSlot({ ...slot, slotId: 'ASIAmore' }, 7, T0)).toBe(false)
+      // One second later, one more token, taken on either node once.
+      expect(await nodes[1]!.takeIssue('user:u0', rule, T0 + 1000)).toBe(true)
+      expect(await nodes[0]!.takeIssue('user:u0', rule, T0 + 1000)).toEqual({
+        limit: 'rate',
+        retryAfterMs: 1000,
+      })
+      // Sessions swept on one node lower the count the other node checks.
+      const tight = { rate: 1000, burst: 1000, maxActive: 8 }
+      expect(await nodes[1]!.takeIssue('user:u0', tight, T0 + 2000)).toEqual({
+        limit: 'active',
+        active: 8,
+      })
+      await nodes[0]!.sessionsEnded(new Map([['user:u0', 1]]))
+      expect(await nodes[1]!.takeIssue('user:u0', tight, T0 + 2000)).toBe(true)
     } finally {
       await Promise.all(dbs.map((db) => db.close()))
     }
@@ -115,7 +124,7 @@ describe('PgSharedLimits across nodes', () => {
     }
   })
 
-  it('adopts the active sessions written before their slots existed', async (ctx) => {
+  it('counts the sessions stored before any bucket existed, once', async (ctx) => {
     if (server === undefined) return ctx.skip('no PostgreSQL installed')
     const db = await openPostgres(await server.createDatabase())
     try {
@@ -139,11 +148,14 @@ describe('PgSharedLimits across nodes', () => {
       await store.insertSession({ ...row, accessKeyId: 'ASIAC', revoked: true })
       await store.insertSession({ ...row, accessKeyId: 'ASIAD', expiresAt: T0 })
       const limits = await PgSharedLimits.open(db, { throttle: THROTTLE })
-      expect(await limits.adoptSessions(T0)).toBe(2)
+      await store.insertSession({ ...row, accessKeyId: 'ASIAE', quotaKey: 'root:1' })
+      expect(await limits.adoptSessions(T0)).toBe(2) // two parents
       expect(await limits.adoptSessions(T0)).toBe(0)
-      const slot = { slotId: 'ASIAE', quotaKey: 'user:u1', expiresAt: T0 + 3600_000 }
-      expect(await limits.reserveSlot(slot, 3, T0)).toBe(true)
-      expect(await limits.reserveSlot({ ...slot, slotId: 'ASIAF' }, 3, T0)).toBe(false)
+      // Every row counts until swept; the adopted bucket is full.
+      expect(await limits.activeSessions('user:u1')).toBe(4)
+      const rule = { rate: 1, burst: 10, maxActive: 5 }
+      expect(await limits.takeIssue('user:u1', rule, T0)).toBe(true)
+      expect(await limits.takeIssue('user:u1', rule, T0)).toEqual({ limit: 'active', active: 5 })
     } finally {
       await db.close()
     }
@@ -154,9 +166,8 @@ describe('PgSharedLimits across nodes', () => {
     const db = await openPostgres('postgres://postgres@127.0.0.1:1/none', { connectTimeoutMs: 500 })
     const limits = new PgSharedLimits(db, { throttle: THROTTLE })
     try {
-      const slot = { slotId: 'ASIAA', quotaKey: 'user:u1', expiresAt: T0 + 3600_000 }
       for (const op of [
-        () => limits.reserveSlot(slot, 3, T0),
+        () => limits.takeIssue('user:u1', { rate: 1, burst: 1, maxActive: 1 }, T0),
         () => limits.reserveAttempt(['u:alice'], T0),
         () => limits.claimOnce('totp:u1', 1, 90_000, T0),
         () => limits.sweep(T0),

@@ -1,15 +1,18 @@
 /**
- * SharedLimits on PostgreSQL: the session quota, the login throttle and TOTP replay protection
- * for a whole cluster, not per node (three nodes must not mean three times the quota).
+ * SharedLimits on PostgreSQL: the issuance buckets, the login throttle and TOTP replay
+ * protection for a whole cluster, not per node (three nodes must not mean three times the quota).
+ *
+ * Issuance is one statement per AssumeRole (TAKE_SQL): an upsert of the parent's bucket row whose
+ * `WHERE` refills, checks the tokens and the held count, and takes one of each; the row lock it
+ * holds until its autocommit serializes a parent's issues across nodes, and its cost does not grow
+ * with the parent's sessions. Only a refusal reads the row again, to say which limit refused.
  *
  * Why an advisory lock per key, and why that is exact: a reservation is "count, then insert if
  * under the limit", and two nodes doing that at once under READ COMMITTED would both count N-1
  * and both insert. So each decision runs in one transaction that first takes
  * `pg_advisory_xact_lock(namespace, hashtext(key))` in a statement of its own; the count is a
  * later statement, so its snapshot is taken after the lock was granted and sees every row
- * committed by the previous holder (whose lock was released only at its COMMIT). The session
- * slot does all of it in the server-side function iam_reserve_slot (one round trip on the
- * AssumeRole path; a VOLATILE function takes a fresh snapshot per statement: same guarantee).
+ * committed by the previous holder (whose lock was released only at its COMMIT).
  * Reservations of one key are thus serialized cluster-wide, those of different keys never wait
  * on each other (a hash collision only makes two keys share a lock), and nothing is retried as
  * it would be under SERIALIZABLE. The two-int lock form keeps our namespaces apart from db.ts's migration lock.
@@ -28,8 +31,9 @@
 import { randomUUID } from 'node:crypto'
 import {
   LOGIN_THROTTLE,
+  type IssueRule,
+  type IssueVerdict,
   type LoginAttempt,
-  type SessionSlot,
   type SharedLimits,
   type ThrottleOptions,
 } from '../../storage/shared-limits.js'
@@ -60,6 +64,22 @@ function waitOf(rows: readonly AttemptDb[], opts: ThrottleOptions, now: number):
   return Math.max(1, Math.ceil((oldest + opts.windowMs - now) / 1000))
 }
 
+/**
+ * Take one issue for quota key $1: burst $2, rate $3 per second, now $4, at most $5 held. The
+ * refill and the checks are written twice (SET and WHERE) because ON CONFLICT's WHERE cannot name
+ * the SET's results; a new row starts with a full bucket minus this issue.
+ */
+const REFILLED = `LEAST($2::float8, COALESCE(b.tokens, $2::float8)
+  + GREATEST(0, $4::bigint - b.refilled_at) * $3::float8 / 1000)`
+const TAKE_SQL = `INSERT INTO iam_issue_buckets AS b (quota_key, tokens, refilled_at, active)
+  VALUES ($1, $2::float8 - 1, $4::bigint, 1)
+  ON CONFLICT (quota_key) DO UPDATE SET
+    tokens = ${REFILLED} - 1,
+    refilled_at = GREATEST(b.refilled_at, $4::bigint),
+    active = b.active + 1
+  WHERE ${REFILLED} >= 1 AND b.active < $5::bigint
+  RETURNING 1`
+
 export class PgSharedLimits implements SharedLimits {
   private readonly db: PgDatabase
   private readonly opts: ThrottleOptions
@@ -78,53 +98,67 @@ export class PgSharedLimits implements SharedLimits {
     return new PgSharedLimits(db, opts)
   }
 
-  // --- session slots -------------------------------------------------------------------------
+  // --- session issuance ----------------------------------------------------------------------
 
-  /** One round trip: iam_reserve_slot (migrations/shared-limits.ts) locks, counts and inserts. */
-  async reserveSlot(slot: SessionSlot, limit: number, now: number): Promise<boolean> {
-    const r = await this.db.query<{ ok: boolean }>(
-      'SELECT iam_reserve_slot($1, $2, $3, $4, $5, $6, $7) AS ok',
-      [
-        slot.slotId,
-        slot.quotaKey,
-        slot.expiresAt,
-        slot.userId ?? null,
-        slot.originKeyId ?? null,
-        limit,
-        now,
-      ],
+  /** One round trip: TAKE_SQL refills, checks and takes on the parent's row, or returns nothing. */
+  async takeIssue(quotaKey: string, rule: IssueRule, now: number): Promise<IssueVerdict> {
+    const r = await this.db.query(TAKE_SQL, [quotaKey, rule.burst, rule.rate, now, rule.maxActive])
+    if ((r.rowCount ?? 0) > 0) return true
+    // Refused: read the row to say which limit (a refusal may cost a second round trip).
+    const b = await this.db.query<{ tokens: number | null; refilled_at: string; active: string }>(
+      'SELECT tokens, refilled_at, active FROM iam_issue_buckets WHERE quota_key = $1',
+      [quotaKey],
     )
-    return r.rows[0]?.ok === true
-  }
-
-  async releaseSlot(slotId: string): Promise<void> {
-    await this.db.query('DELETE FROM iam_session_slots WHERE slot_id = $1', [slotId])
-  }
-
-  async releaseSlotsOf(by: 'user' | 'origin-key', id: string): Promise<void> {
-    const column = by === 'user' ? 'user_id' : 'origin_key_id'
-    await this.db.query(`DELETE FROM iam_session_slots WHERE ${column} = $1`, [id])
-  }
-
-  /** Active slots charged to `quotaKey` (tests and diagnostics). */
-  async activeSlots(quotaKey: string, now: number): Promise<number> {
-    const r = await this.db.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM iam_session_slots WHERE quota_key = $1 AND expires_at > $2',
-      [quotaKey, now],
+    const row = b.rows[0]
+    if (row === undefined) return { limit: 'rate', retryAfterMs: 1000 } // raced a deletion
+    const active = Number(row.active)
+    if (active >= rule.maxActive) return { limit: 'active', active }
+    const tokens = Math.min(
+      rule.burst,
+      (row.tokens ?? rule.burst) + (Math.max(0, now - Number(row.refilled_at)) * rule.rate) / 1000,
     )
-    return r.rows[0]?.n ?? 0
+    return {
+      limit: 'rate',
+      retryAfterMs: Math.max(1, Math.ceil(((1 - tokens) * 1000) / rule.rate)),
+    }
+  }
+
+  async untakeIssue(quotaKey: string): Promise<void> {
+    await this.db.query(
+      'UPDATE iam_issue_buckets SET active = GREATEST(0, active - 1) WHERE quota_key = $1',
+      [quotaKey],
+    )
+  }
+
+  async sessionsEnded(ended: ReadonlyMap<string, number>): Promise<void> {
+    if (ended.size === 0) return
+    await this.db.query(
+      `UPDATE iam_issue_buckets AS b SET active = GREATEST(0, b.active - d.n)
+       FROM unnest($1::text[], $2::bigint[]) AS d(k, n) WHERE b.quota_key = d.k`,
+      [[...ended.keys()], [...ended.values()]],
+    )
+  }
+
+  /** Sessions counted as held by `quotaKey` (tests and diagnostics). */
+  async activeSessions(quotaKey: string): Promise<number> {
+    const r = await this.db.query<{ active: string }>(
+      'SELECT active FROM iam_issue_buckets WHERE quota_key = $1',
+      [quotaKey],
+    )
+    return Number(r.rows[0]?.active ?? 0)
   }
 
   /**
-   * Count the active rows of iam_sessions that hold no slot yet (the identity tables must exist):
-   * for a database filled by `latchkey migrate` or before this table existed. Idempotent.
+   * Count the sessions already stored when no parent has a bucket row yet (a database filled by
+   * `latchkey migrate`, or one from before the buckets): one grouped count, only then, so a
+   * node's start does not scan a million sessions. The number of parents adopted.
    */
   async adoptSessions(now: number): Promise<number> {
     const r = await this.db.query(
-      `INSERT INTO iam_session_slots (slot_id, quota_key, expires_at, user_id, origin_key_id)
-       SELECT access_key_id, quota_key, expires_at, user_id, origin_key_id FROM iam_sessions
-       WHERE revoked = false AND expires_at > $1
-       ON CONFLICT (slot_id) DO NOTHING`,
+      `INSERT INTO iam_issue_buckets (quota_key, tokens, refilled_at, active)
+       SELECT quota_key, NULL, $1, count(*) FROM iam_sessions
+       WHERE NOT EXISTS (SELECT 1 FROM iam_issue_buckets) GROUP BY quota_key
+       ON CONFLICT (quota_key) DO NOTHING`,
       [now],
     )
     return r.rowCount ?? 0
@@ -243,8 +277,7 @@ export class PgSharedLimits implements SharedLimits {
 
   async sweep(now: number): Promise<void> {
     await this.db.query(
-      `WITH slots AS (DELETE FROM iam_session_slots WHERE expires_at <= $1),
-            attempts AS (DELETE FROM iam_login_attempts WHERE at <= $2)
+      `WITH attempts AS (DELETE FROM iam_login_attempts WHERE at <= $2)
        DELETE FROM iam_totp_claims WHERE until <= $1`,
       [now, now - this.opts.windowMs],
     )

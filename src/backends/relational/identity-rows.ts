@@ -4,7 +4,14 @@
  * spelling for both engines, which differ only in how integers and flags arrive.
  * @module
  */
-import type { AccessKeyRow, AccountRow, SessionRow, UserRow } from '../../storage/identity-store.js'
+import type {
+  AccessKeyRow,
+  AccountRow,
+  EndedSessions,
+  SessionRow,
+  StsLimitsRow,
+  UserRow,
+} from '../../storage/identity-store.js'
 import type { RoleName as UserRole } from '../../policy/roles.js'
 
 /**
@@ -132,4 +139,30 @@ export function toSession(r: SessionDb): SessionRow {
     expiresAt: Number(r.expires_at),
     revoked: r.revoked === true || r.revoked === 1,
   }
+}
+
+/** iam_sts_limits as both SQL backends return it (PostgreSQL's INTEGER/DOUBLE come back as numbers). */
+export interface StsLimitsDb {
+  account_id: string
+  issue_rate: number | null
+  issue_burst: number | null
+  max_active_sessions: number | null
+}
+
+export function toStsLimits(r: StsLimitsDb): StsLimitsRow {
+  return {
+    accountId: r.account_id,
+    ...(r.issue_rate !== null ? { issueRate: Number(r.issue_rate) } : {}),
+    ...(r.issue_burst !== null ? { issueBurst: Number(r.issue_burst) } : {}),
+    ...(r.max_active_sessions !== null ? { maxActiveSessions: Number(r.max_active_sessions) } : {}),
+  }
+}
+
+/** Deleted session rows (access key id, quota key), counted by quota key. */
+export function endedOf(
+  rows: readonly { readonly access_key_id: string; readonly quota_key: string }[],
+): EndedSessions {
+  const byQuota = new Map<string, number>()
+  for (const r of rows) byQuota.set(r.quota_key, (byQuota.get(r.quota_key) ?? 0) + 1)
+  return { deleted: rows.length, accessKeyIds: rows.map((r) => r.access_key_id), byQuota }
 }

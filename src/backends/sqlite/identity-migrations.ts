@@ -72,6 +72,17 @@ export const IDENTITY_MIGRATIONS: readonly string[] = [
    ALTER TABLE iam_users ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
   // When each access key was last used (the console's users page); null = never.
   `ALTER TABLE iam_access_keys ADD COLUMN last_used_at INTEGER;`,
+  // STS at scale: per-account issuance limits; listing pages read in index order (issued_at,
+  // access_key_id) instead of sorting every session; the sweep finds revoked rows by index.
+  `CREATE TABLE iam_sts_limits (
+     account_id TEXT PRIMARY KEY,
+     issue_rate REAL,
+     issue_burst INTEGER,
+     max_active_sessions INTEGER
+   );
+   CREATE INDEX iam_sessions_issued ON iam_sessions (issued_at, access_key_id);
+   CREATE INDEX iam_sessions_account_issued ON iam_sessions (account_id, issued_at, access_key_id);
+   CREATE INDEX iam_sessions_revoked ON iam_sessions (access_key_id) WHERE revoked = 1;`,
 ]
 
 /**

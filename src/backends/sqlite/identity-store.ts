@@ -20,11 +20,14 @@ import { StorageError } from '../../storage/errors.js'
 import type {
   AccessKeyRow,
   AccountRow,
+  EndedSessions,
   IdentitySnapshot,
   IdentityStore,
   OperatorRow,
   PendingSecretRow,
+  SessionFilter,
   SessionRow,
+  StsLimitsRow,
   UserRow,
 } from '../../storage/identity-store.js'
 import { prepare, runMigrations, type Database } from './db.js'
@@ -32,10 +35,13 @@ import { IDENTITY_MIGRATIONS, PENDING_SECRETS_MIGRATIONS } from './identity-migr
 import { GroupCommit } from './group-commit.js'
 import { MemoryChangeFeed } from '../memory/change-feed.js'
 import {
+  endedOf,
   toAccount,
   toKey,
   toSession,
+  toStsLimits,
   toUser,
+  type StsLimitsDb,
   type AccountDb,
   type KeyDb,
   type SessionDb,
@@ -43,6 +49,34 @@ import {
 } from '../relational/identity-rows.js'
 
 export { IDENTITY_MIGRATIONS, PENDING_SECRETS_MIGRATIONS }
+
+/** The WHERE of an active-session count or listing, with its positional parameters. */
+function sessionWhere(
+  f: SessionFilter,
+  now: number,
+  unrevoked = true,
+  expiry = 'expires_at',
+): { where: string; params: unknown[] } {
+  const where = unrevoked ? [`${expiry} > ?`, 'revoked = 0'] : [`${expiry} > ?`]
+  const params: unknown[] = [now]
+  if (f.accountId !== undefined) {
+    where.push('account_id = ?')
+    params.push(f.accountId)
+  }
+  if (f.accountIds !== undefined) {
+    where.push(`account_id IN (${f.accountIds.map(() => '?').join(', ') || 'NULL'})`)
+    params.push(...f.accountIds)
+  }
+  if (f.userId !== undefined) {
+    where.push('user_id = ?')
+    params.push(f.userId)
+  }
+  if (f.originKeyId !== undefined) {
+    where.push('origin_key_id = ?')
+    params.push(f.originKeyId)
+  }
+  return { where: where.join(' AND '), params }
+}
 
 function userParams(u: UserRow): Record<string, unknown> {
   return {
@@ -410,36 +444,90 @@ export class SqliteIdentityStore implements IdentityStore {
     return r.changes > 0
   }
 
-  async countActiveSessions(quotaKey: string, now: number): Promise<number> {
+  async countActiveSessions(filter: SessionFilter, now: number): Promise<number> {
+    // Unexpired minus unexpired-and-revoked: the first is counted on an index alone (expiry, or
+    // account and expiry), never a walk of the table's rows; the second walks only revoked rows.
+    const { where, params } = sessionWhere(filter, now, false)
     const r = prepare(
       this.db,
-      'SELECT COUNT(*) AS n FROM iam_sessions WHERE quota_key = ? AND expires_at > ? AND revoked = 0',
-    ).get(quotaKey, now) as { n: number }
+      `SELECT (SELECT COUNT(*) FROM iam_sessions WHERE ${where})
+            - (SELECT COUNT(*) FROM iam_sessions WHERE revoked = 1 AND ${where}) AS n`,
+    ).get(...params, ...params) as { n: number }
     return r.n
   }
 
   async listActiveSessions(
-    filter: { readonly accountId?: string; readonly userId?: string },
+    filter: SessionFilter,
     now: number,
+    page?: { readonly limit: number; readonly offset: number },
   ): Promise<readonly SessionRow[]> {
-    const where = ['expires_at > @now', 'revoked = 0']
-    if (filter.accountId !== undefined) where.push('account_id = @account_id')
-    if (filter.userId !== undefined) where.push('user_id = @user_id')
+    // `+expires_at`: walk the (issued_at, access_key_id) order index and filter, rather than
+    // collect every unexpired session by the expiry index and sort them all for one page.
+    const { where, params } = sessionWhere(filter, now, true, '+expires_at')
+    const paged = page !== undefined ? ' LIMIT ? OFFSET ?' : ''
     const rows = prepare(
       this.db,
-      `SELECT * FROM iam_sessions WHERE ${where.join(' AND ')} ORDER BY issued_at, access_key_id`,
-    ).all({
-      now,
-      account_id: filter.accountId ?? null,
-      user_id: filter.userId ?? null,
-    }) as SessionDb[]
+      `SELECT * FROM iam_sessions WHERE ${where} ORDER BY issued_at, access_key_id${paged}`,
+    ).all(...params, ...(page !== undefined ? [page.limit, page.offset] : [])) as SessionDb[]
     return rows.map(toSession)
   }
 
-  async deleteExpiredSessions(before: number): Promise<number> {
-    return this.write(
-      () => prepare(this.db, 'DELETE FROM iam_sessions WHERE expires_at < ?').run(before).changes,
-    )
+  async deleteEndedSessions(before: number, limit: number): Promise<EndedSessions> {
+    return this.write(() => {
+      // Two index walks (expiry, then the partial index of revoked rows), never a scan.
+      const expired = prepare(
+        this.db,
+        `DELETE FROM iam_sessions WHERE rowid IN (
+           SELECT rowid FROM iam_sessions WHERE expires_at < ? LIMIT ?) RETURNING access_key_id, quota_key`,
+      ).all(before, limit) as { access_key_id: string; quota_key: string }[]
+      const revoked =
+        expired.length < limit
+          ? (prepare(
+              this.db,
+              `DELETE FROM iam_sessions WHERE rowid IN (
+                 SELECT rowid FROM iam_sessions WHERE revoked = 1 LIMIT ?) RETURNING access_key_id, quota_key`,
+            ).all(limit - expired.length) as { access_key_id: string; quota_key: string }[])
+          : []
+      return endedOf([...expired, ...revoked])
+    })
+  }
+
+  async getStsLimits(accountId: string): Promise<StsLimitsRow | undefined> {
+    const r = prepare(this.db, 'SELECT * FROM iam_sts_limits WHERE account_id = ?').get(
+      accountId,
+    ) as StsLimitsDb | undefined
+    return r ? toStsLimits(r) : undefined
+  }
+
+  async listStsLimits(): Promise<readonly StsLimitsRow[]> {
+    return (
+      prepare(this.db, 'SELECT * FROM iam_sts_limits ORDER BY account_id').all() as StsLimitsDb[]
+    ).map(toStsLimits)
+  }
+
+  async putStsLimits(row: StsLimitsRow): Promise<void> {
+    await this.write(() => {
+      if (
+        row.issueRate === undefined &&
+        row.issueBurst === undefined &&
+        row.maxActiveSessions === undefined
+      ) {
+        prepare(this.db, 'DELETE FROM iam_sts_limits WHERE account_id = ?').run(row.accountId)
+        return
+      }
+      prepare(
+        this.db,
+        `INSERT INTO iam_sts_limits (account_id, issue_rate, issue_burst, max_active_sessions)
+         VALUES (?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET issue_rate = excluded.issue_rate,
+           issue_burst = excluded.issue_burst, max_active_sessions = excluded.max_active_sessions`,
+      ).run(
+        row.accountId,
+        row.issueRate ?? null,
+        row.issueBurst ?? null,
+        row.maxActiveSessions ?? null,
+      )
+    })
+    this.publish({ kind: 'account', id: row.accountId })
   }
 
   async listPendingSecrets(): Promise<readonly PendingSecretRow[]> {

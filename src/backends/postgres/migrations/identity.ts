@@ -80,4 +80,15 @@ export const PG_IDENTITY_MIGRATIONS: readonly string[] = [
    );`,
   // When each access key was last used (the console's users page); null = never.
   `ALTER TABLE iam_access_keys ADD COLUMN last_used_at BIGINT;`,
+  // STS at scale: per-account issuance limits; listing pages read in index order (issued_at,
+  // access_key_id) instead of sorting every session; the sweep finds revoked rows by index.
+  `CREATE TABLE iam_sts_limits (
+     account_id TEXT COLLATE "C" PRIMARY KEY,
+     issue_rate DOUBLE PRECISION,
+     issue_burst INTEGER,
+     max_active_sessions INTEGER
+   );
+   CREATE INDEX iam_sessions_issued ON iam_sessions (issued_at, access_key_id);
+   CREATE INDEX iam_sessions_account_issued ON iam_sessions (account_id, issued_at, access_key_id);
+   CREATE INDEX iam_sessions_revoked ON iam_sessions (access_key_id) WHERE revoked;`,
 ]

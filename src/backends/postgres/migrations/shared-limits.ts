@@ -8,6 +8,12 @@
  * iam_reserve_slot is the slot reservation as one server-side function: lock, purge, count and
  * insert in ONE round trip of an autocommit statement (the lock is released at its commit),
  * instead of six (BEGIN, four statements, COMMIT) on the AssumeRole path.
+ *
+ * Step 2 replaces the slots with iam_issue_buckets: one row per parent holding its token bucket
+ * and its count of sessions held, decided by one `INSERT … ON CONFLICT DO UPDATE … WHERE …
+ * RETURNING` per issue (the row lock serializes a parent's issues on every node). The slot count
+ * it replaces grew with the parent's sessions: every AssumeRole counted them all. `tokens` NULL
+ * means a full bucket (a row adopted from existing sessions, before any rule was known).
  * @module
  */
 
@@ -67,4 +73,12 @@ export const PG_SHARED_LIMITS_MIGRATIONS: readonly string[] = [
      RETURN true;
    END
    $$;`,
+  `CREATE TABLE iam_issue_buckets (
+     quota_key TEXT COLLATE "C" PRIMARY KEY,
+     tokens DOUBLE PRECISION,
+     refilled_at BIGINT NOT NULL,
+     active BIGINT NOT NULL
+   );
+   DROP FUNCTION iam_reserve_slot(TEXT, TEXT, BIGINT, TEXT, TEXT, INTEGER, BIGINT);
+   DROP TABLE iam_session_slots;`,
 ]
