@@ -27,6 +27,7 @@ import { startCeiling, CEILING_KINDS } from './ceiling-servers.js'
 import { countEntries } from './targets/list.js'
 import { userPolicy, bucketPolicy } from './targets/iam.js'
 import { sessionPolicy } from './targets/sts.js'
+import { findOrStartRgw } from './rgw.js'
 
 describe('stats', () => {
   it('median of odd, even and empty lists', () => {
@@ -285,4 +286,18 @@ describe('ceilings answer the load generator', () => {
       }
     },
   )
+})
+
+describe('the Ceph RGW side of target 13', () => {
+  it('an RGW that does not answer at a given endpoint is a reason, not a failure', async () => {
+    const before = process.env['LATCHKEY_BENCH_RGW_ENDPOINT']
+    process.env['LATCHKEY_BENCH_RGW_ENDPOINT'] = 'http://127.0.0.1:1'
+    try {
+      const r = await findOrStartRgw(() => undefined)
+      expect('why' in r && r.why).toMatch(/no RGW answers at LATCHKEY_BENCH_RGW_ENDPOINT/)
+    } finally {
+      if (before === undefined) delete process.env['LATCHKEY_BENCH_RGW_ENDPOINT']
+      else process.env['LATCHKEY_BENCH_RGW_ENDPOINT'] = before
+    }
+  })
 })
