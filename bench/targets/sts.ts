@@ -33,6 +33,8 @@ import { findOrStartRgw, RGW_CREDS } from '../rgw.js'
 
 /** Issue 13: server CPU per AssumeRole with a 1 KB session policy. */
 export const ASSUME_ROLE_CPU_BUDGET_US = 100
+/** Distinct session policies for the no-cache-hit row: more than the compiled-policy cache holds. */
+const DISTINCT_POLICIES = 1024
 
 /** A session policy of about 1 KB (JSON text) that allows the bench GET. */
 export function sessionPolicy(bucket: string, targetBytes = 1024): string {
@@ -107,14 +109,23 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
     const probe = await send(op, ar)
     if (probe.status !== 200)
       throw new Error(`probe AssumeRole → ${String(probe.status)} ${probe.head ?? ''}`)
+    // The upload flow: a policy of its own per call (another prefix), so no compiled-policy cache
+    // hit. More distinct policies than the cache holds, replayed in order: every call a miss.
+    const distinct = await Promise.all(
+      Array.from({ length: DISTINCT_POLICIES }, (_, i) =>
+        signAssumeRole(ours.url, policy.replace('"Sid":"Read"', `"Sid":"Read${String(i)}"`), 900),
+      ),
+    )
     const ceilGet: PreparedRequest = { method: 'GET', path: '/obj4k', headers: {} }
     s.log(`  7 assume-role: measuring (session policy ${String(policy.length)} chars)`)
-    const [o, c] = await compareThroughput(s, [
+    const [o, c, d] = await compareThroughput(s, [
       { name: 'latchkey', pool: op, pid: ours.pid, requests: [ar] },
       { name: 'node:http', pool: cp, pid: ceil.pid, requests: [ceilGet] },
+      { name: 'latchkey-distinct', pool: op, pid: ours.pid, requests: distinct },
     ])
-    if (o === undefined || c === undefined) throw new Error('no stats')
+    if (o === undefined || c === undefined || d === undefined) throw new Error('no stats')
     const error = errorOf('latchkey', o) ?? errorOf('ceiling', c)
+    const dError = errorOf('latchkey-distinct', d)
     return [
       {
         group: '7 sts-assume-role',
@@ -140,6 +151,19 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
         cpuUsPerOp: o.cpuUsPerOp,
         note: `median of ${String(o.rounds.length)} rounds; ${Math.round(o.rps)} AssumeRole/s; the bare ceiling spends ${c.cpuUsPerOp.toFixed(1)} us per 4 KiB GET`,
         ...(error !== undefined ? { error } : {}),
+      },
+      {
+        group: '7 sts-assume-role',
+        name: `AssumeRole, a different ${String(policy.length)}-char policy each call (no cache hit)`,
+        unit: 'req/s',
+        ours: d.rps,
+        ceiling: o.rps,
+        ceilingName: 'same-policy',
+        comparison: { kind: 'info' },
+        cpuUsPerOp: d.cpuUsPerOp,
+        ceilingCpuUsPerOp: o.cpuUsPerOp,
+        note: `${String(DISTINCT_POLICIES)} policies in turn (the compiled-policy cache holds 512): each call parses, validates and compiles its policy; ${roundsNote([d], ['distinct'])}`,
+        ...(dError !== undefined ? { error: dError } : {}),
       },
     ]
   } finally {
