@@ -220,9 +220,10 @@ export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
 export async function benchAssumeRoleVsRgw(s: Settings): Promise<ResultRow[]> {
   const group = '13 sts-vs-rgw'
   const name = 'AssumeRole, 1 KB session policy: Latchkey vs Ceph RGW'
-  const rgw = await findOrStartRgw(s.log)
-  if (!('endpoint' in rgw)) {
-    s.log(`  13 sts-vs-rgw: skipped (${rgw.why})`)
+  // No RGW, or one that cannot do STS here (no radosgw-admin, no STS key…): an INFO row that says
+  // why, so the bench still passes where RGW is not available.
+  const skipped = (why: string): ResultRow[] => {
+    s.log(`  13 sts-vs-rgw: not measured (${why})`)
     return [
       {
         group,
@@ -232,26 +233,32 @@ export async function benchAssumeRoleVsRgw(s: Settings): Promise<ResultRow[]> {
         ceiling: Number.NaN,
         ceilingName: 'ceph-rgw',
         comparison: { kind: 'info' },
-        note: `not measured: ${rgw.why}`,
+        note: `not measured: ${why}`,
       },
     ]
   }
+  const rgw = await findOrStartRgw(s.log)
+  if (!('endpoint' in rgw)) return skipped(rgw.why)
+  const policy = sessionPolicy('bench')
+  const rp = poolFor(rgw.endpoint, s)
+  let theirs: PreparedRequest
+  try {
+    const roleArn = await rgw.createRole()
+    theirs = await signAssumeRole(rgw.endpoint, policy, 900, { creds: RGW_CREDS, roleArn })
+    const p = await sendText(rp, theirs)
+    if (p.status !== 200 || !p.text.includes('<SessionToken>'))
+      throw new Error(`AssumeRole → ${String(p.status)} ${p.text.slice(0, 300)}`)
+  } catch (e) {
+    await Promise.allSettled([rp.close(), rgw.dispose()])
+    return skipped(`RGW at ${rgw.endpoint} cannot serve AssumeRole: ${(e as Error).message}`)
+  }
   const ours = await startLatchkey({ args: ['--max-sessions-per-parent', '10000000'] })
   const op = poolFor(ours.url, s)
-  const rp = poolFor(rgw.endpoint, s)
   try {
-    const policy = sessionPolicy('bench')
-    const roleArn = await rgw.createRole()
     const mine = await signAssumeRole(ours.url, policy, 900)
-    const theirs = await signAssumeRole(rgw.endpoint, policy, 900, { creds: RGW_CREDS, roleArn })
-    for (const [who, pool, r] of [
-      ['latchkey', op, mine],
-      ['rgw', rp, theirs],
-    ] as const) {
-      const p = await sendText(pool, r)
-      if (p.status !== 200 || !p.text.includes('<SessionToken>'))
-        throw new Error(`probe AssumeRole on ${who} → ${String(p.status)} ${p.text.slice(0, 300)}`)
-    }
+    const probe = await sendText(op, mine)
+    if (probe.status !== 200 || !probe.text.includes('<SessionToken>'))
+      throw new Error(`probe AssumeRole → ${String(probe.status)} ${probe.text.slice(0, 300)}`)
     s.log(`  13 sts-vs-rgw: measuring (RGW ${rgw.how})`)
     const [o, r] = await compareThroughput(s, [
       { name: 'latchkey', pool: op, pid: ours.pid, requests: [mine] },
