@@ -28,6 +28,7 @@ import { countEntries } from './targets/list.js'
 import { userPolicy, bucketPolicy } from './targets/iam.js'
 import { sessionPolicy } from './targets/sts.js'
 import { findOrStartRgw } from './rgw.js'
+import { foldProfile } from './profile-sts.js'
 
 describe('stats', () => {
   it('median of odd, even and empty lists', () => {
@@ -299,5 +300,33 @@ describe('the Ceph RGW side of target 13', () => {
       if (before === undefined) delete process.env['LATCHKEY_BENCH_RGW_ENDPOINT']
       else process.env['LATCHKEY_BENCH_RGW_ENDPOINT'] = before
     }
+  })
+})
+
+describe('profile-sts: folding a CPU profile into AssumeRole phases', () => {
+  it('charges a sample to the first phase any frame of its stack matches, else other', () => {
+    const f = (id: number, functionName: string, url: string, children: number[] = []) => ({
+      id,
+      callFrame: { functionName, url, lineNumber: 0 },
+      children,
+    })
+    const profile = {
+      nodes: [
+        f(1, '(root)', '', [2, 5, 6]),
+        f(2, 'issue', 'file:///x/dist/iam/sessions.js', [3]),
+        f(3, 'seal', 'file:///x/dist/crypto/seal.js', [4]),
+        f(4, 'createCipheriv', 'node:crypto'),
+        f(5, '(garbage collector)', ''),
+        f(6, 'somethingElse', 'file:///x/dist/lib/x.js'),
+      ],
+      samples: [4, 2, 5, 6, 4],
+      timeDeltas: [10, 20, 30, 40, 50],
+    }
+    const folded = foldProfile(profile)
+    // seal comes before issue in PHASES: the AES work inside issue is charged to seal.
+    expect(folded.get('seal the secret (AES-256-GCM)')).toBe(60)
+    expect(folded.get('issue: ids, token, token HMAC, cache entry, slot')).toBe(20)
+    expect(folded.get('garbage collector')).toBe(30)
+    expect(folded.get('other')).toBe(40)
   })
 })
