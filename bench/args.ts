@@ -17,6 +17,8 @@ export const TARGET_NAMES = [
   'cluster',
   'access-log',
   'audit',
+  'sts-rgw',
+  'sessions-rss',
 ] as const
 export type TargetName = (typeof TARGET_NAMES)[number]
 

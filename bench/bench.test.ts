@@ -27,6 +27,8 @@ import { startCeiling, CEILING_KINDS } from './ceiling-servers.js'
 import { countEntries } from './targets/list.js'
 import { userPolicy, bucketPolicy } from './targets/iam.js'
 import { sessionPolicy } from './targets/sts.js'
+import { findOrStartRgw } from './rgw.js'
+import { foldProfile } from './profile-sts.js'
 
 describe('stats', () => {
   it('median of odd, even and empty lists', () => {
@@ -285,4 +287,46 @@ describe('ceilings answer the load generator', () => {
       }
     },
   )
+})
+
+describe('the Ceph RGW side of target 13', () => {
+  it('an RGW that does not answer at a given endpoint is a reason, not a failure', async () => {
+    const before = process.env['LATCHKEY_BENCH_RGW_ENDPOINT']
+    process.env['LATCHKEY_BENCH_RGW_ENDPOINT'] = 'http://127.0.0.1:1'
+    try {
+      const r = await findOrStartRgw(() => undefined)
+      expect('why' in r && r.why).toMatch(/no RGW answers at LATCHKEY_BENCH_RGW_ENDPOINT/)
+    } finally {
+      if (before === undefined) delete process.env['LATCHKEY_BENCH_RGW_ENDPOINT']
+      else process.env['LATCHKEY_BENCH_RGW_ENDPOINT'] = before
+    }
+  })
+})
+
+describe('profile-sts: folding a CPU profile into AssumeRole phases', () => {
+  it('charges a sample to the first phase any frame of its stack matches, else other', () => {
+    const f = (id: number, functionName: string, url: string, children: number[] = []) => ({
+      id,
+      callFrame: { functionName, url, lineNumber: 0 },
+      children,
+    })
+    const profile = {
+      nodes: [
+        f(1, '(root)', '', [2, 5, 6]),
+        f(2, 'issue', 'file:///x/dist/iam/sessions.js', [3]),
+        f(3, 'seal', 'file:///x/dist/crypto/seal.js', [4]),
+        f(4, 'createCipheriv', 'node:crypto'),
+        f(5, '(garbage collector)', ''),
+        f(6, 'somethingElse', 'file:///x/dist/lib/x.js'),
+      ],
+      samples: [4, 2, 5, 6, 4],
+      timeDeltas: [10, 20, 30, 40, 50],
+    }
+    const folded = foldProfile(profile)
+    // seal comes before issue in PHASES: the AES work inside issue is charged to seal.
+    expect(folded.get('seal the secret (AES-256-GCM)')).toBe(60)
+    expect(folded.get('issue: ids, token, token HMAC, cache entry, slot')).toBe(20)
+    expect(folded.get('garbage collector')).toBe(30)
+    expect(folded.get('other')).toBe(40)
+  })
 })

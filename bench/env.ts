@@ -164,11 +164,14 @@ export interface LatchkeyOptions {
   readonly args?: readonly string[]
   /** Extra environment (LATCHKEY_MASTER_KEY for a PostgreSQL node). */
   readonly env?: Readonly<Record<string, string>>
+  /** Extra node flags for the server (bench/profile-sts.ts: --cpu-prof). */
+  readonly nodeFlags?: readonly string[]
 }
 
 export async function startLatchkey(o: LatchkeyOptions = {}): Promise<Latchkey> {
   const dataDir = o.dataDir ?? tempDir('data')
   const spawned = spawnServer({
+    ...(o.nodeFlags !== undefined ? { nodeFlags: o.nodeFlags } : {}),
     args: [
       MAIN_JS,
       'serve',

@@ -18,7 +18,12 @@ import { benchGet4k, benchPut4k } from './targets/small.js'
 import { benchBig } from './targets/big.js'
 import { benchList } from './targets/list.js'
 import { benchIamGet, benchPolicyMicro } from './targets/iam.js'
-import { benchAssumeRole, benchSessionGet } from './targets/sts.js'
+import {
+  benchAssumeRole,
+  benchAssumeRoleVsRgw,
+  benchSessionGet,
+  benchSessionsRss,
+} from './targets/sts.js'
 import { benchCluster, benchPostgres } from './targets/postgres.js'
 import { benchAccessLog } from './targets/access-log.js'
 import { benchAudit } from './targets/audit.js'
@@ -41,6 +46,8 @@ const TARGETS = {
   cluster: { group: '10 cluster', run: benchCluster },
   'access-log': { group: '11 access-log', run: benchAccessLog },
   audit: { group: '12 audit', run: benchAudit },
+  'sts-rgw': { group: '13 sts-vs-rgw', run: benchAssumeRoleVsRgw },
+  'sessions-rss': { group: '14 sts-sessions-rss', run: benchSessionsRss },
 } as const satisfies Record<TargetName, Target>
 
 async function main(): Promise<number> {

@@ -36,6 +36,9 @@ describe('wildcards', () => {
     ['exact', 'Exact', false],
     ['', '', true],
     ['**x', 'yyx', true],
+    ['a\u{1f600}*b', 'a\u{1f600}XYb', true],
+    ['*\u{1f600}', 'x\u{1f600}', true],
+    ['\u{1f600}*', '\u{1f601}', false],
   ])('%s ~ %s = %s', (p, v, want) => {
     expect(wildcardMatch(p, v)).toBe(want)
   })

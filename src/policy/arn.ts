@@ -55,6 +55,9 @@ export interface GlobOptions {
   readonly lowerCase?: boolean
 }
 
+const STAR_CODE = 0x2a
+const QMARK_CODE = 0x3f
+
 /** Compile template segments into glob parts, merging adjacent literals. */
 export function globParts(segs: readonly TemplateSegment[], o: GlobOptions): GlobPart[] {
   const out: GlobPart[] = []
@@ -69,17 +72,20 @@ export function globParts(segs: readonly TemplateSegment[], o: GlobOptions): Glo
     if (seg.t === 'var') out.push({ key: seg.key, def: seg.def })
     else if (seg.t === 'lit' || !o.wildcards) pushLit(seg.s)
     else {
-      let lit = ''
-      for (const ch of seg.s) {
-        if (ch === '*' || ch === '?') {
-          pushLit(lit)
-          lit = ''
-          // `**` is the same as `*`
-          if (ch === '*' && out[out.length - 1] === STAR) continue
-          out.push(ch === '*' ? STAR : QMARK)
-        } else lit += ch
+      // Literal runs are sliced between wildcards, not built a character at a time (policy
+      // compilation is on AssumeRole's path: a new session policy per upload is common).
+      const text = seg.s
+      let from = 0
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i)
+        if (c !== STAR_CODE && c !== QMARK_CODE) continue
+        pushLit(text.slice(from, i))
+        from = i + 1
+        // `**` is the same as `*`
+        if (c === STAR_CODE && out[out.length - 1] === STAR) continue
+        out.push(c === STAR_CODE ? STAR : QMARK)
       }
-      pushLit(lit)
+      pushLit(text.slice(from))
     }
   }
   return out

@@ -49,6 +49,7 @@ export interface CompiledStatement {
 
 const CACHE_LIMIT = 512
 const S3_ARN = 'arn:aws:s3:::'
+const WILD_OR_VARIABLE = /[*?$]/
 
 /**
  * The buckets a statement's resources lie in, when every Resource names its bucket literally
@@ -61,17 +62,10 @@ function bucketsOf(st: CompiledStatement): ReadonlySet<string> | undefined {
   const out = new Set<string>()
   for (const r of st.resources) {
     if (!r.startsWith(S3_ARN)) return undefined
-    let end = r.length
-    for (let i = S3_ARN.length; i < r.length; i++) {
-      const c = r[i]
-      if (c === '/') {
-        end = i
-        break
-      }
-      if (c === '*' || c === '?' || c === '$') return undefined
-    }
-    if (end === S3_ARN.length) return undefined
-    out.add(r.slice(S3_ARN.length, end))
+    const slash = r.indexOf('/', S3_ARN.length)
+    const bucket = r.slice(S3_ARN.length, slash < 0 ? r.length : slash)
+    if (bucket === '' || WILD_OR_VARIABLE.test(bucket)) return undefined
+    out.add(bucket)
   }
   return out
 }

@@ -17,6 +17,7 @@ import type { KnownPrincipal, StsCoreDeps } from './deps.js'
 import { StsError, renderStsErrorXml, stsErrorJson, toStsError } from './errors.js'
 import { readParams } from '../http/query-protocol.js'
 import { xmlResponse } from './responses.js'
+import { sessionPolicySha256 } from './session-policy.js'
 import type { ActionContext } from './actions/common.js'
 import { assumeRole } from './actions/assume-role.js'
 import { getSessionToken } from './actions/get-session-token.js'
@@ -192,7 +193,7 @@ function auditedDeps(
             durationSeconds: req.durationSeconds,
             expiresAt: issued.expiresAt,
             ...(req.policyText !== undefined
-              ? { policyHash: sha256Hex(Buffer.from(req.policyText, 'utf8')) }
+              ? { policyHash: sessionPolicySha256(req.policyText) }
               : {}),
             policies: req.policies.length,
             ...(req.actAs !== undefined ? { actAs: req.actAs.accountId } : {}),

@@ -8,6 +8,7 @@
  * wording (AWS has no named-policy store here to say NoSuchEntity from).
  * @module
  */
+import { sha256Hex } from '../crypto/hash.js'
 import { Lru } from '../lib/lru.js'
 import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
 import { StsError } from './errors.js'
@@ -37,27 +38,58 @@ export const MANAGED_POLICIES: Readonly<Record<string, string>> = {
   }),
 }
 
-const CACHE_MAX = 512
-const cache = new Lru<string, CompiledPolicy>(CACHE_MAX)
+/** Distinct inline policies kept compiled; managed ones live in their own small map. */
+export const SESSION_POLICY_CACHE_MAX = 512
 
-function cached(key: string, make: () => CompiledPolicy): CompiledPolicy {
-  const hit = cache.get(key)
-  if (hit !== undefined) return hit
-  const p = make()
-  cache.set(key, p)
-  return p
+interface Compiled {
+  readonly policy: CompiledPolicy
+  /** SHA-256 (hex) of the text as sent, for the audit trail; computed on first use. */
+  sha256?: string
 }
 
-/** Compile an inline session policy; PolicyError (→ MalformedPolicyDocument) on bad grammar. */
-export function compileSessionPolicy(text: string): CompiledPolicy {
-  return cached(`inline\u0000${text}`, () =>
-    parsePolicy(text, {
+/**
+ * Keyed by the policy text itself, not by a digest of it: the lookup hashes the very string the
+ * form decoder produced (V8 keeps a string's hash, so the audit's second lookup is free), and a
+ * different text can never meet another's compiled form, not even through a digest collision.
+ */
+const inline = new Lru<string, Compiled>(SESSION_POLICY_CACHE_MAX)
+const managed = new Map<string, CompiledPolicy>()
+
+function compiledInline(text: string): Compiled {
+  const hit = inline.get(text)
+  if (hit !== undefined) return hit
+  const c: Compiled = {
+    policy: parsePolicy(text, {
       kind: 'session',
       name: 'session-policy',
       source: 'session',
       maxLength: MAX_SESSION_POLICY_LENGTH,
     }),
-  )
+  }
+  // Only valid policies are kept: a bad one throws above and is parsed (and refused) each time.
+  inline.set(text, c)
+  return c
+}
+
+/** Compile an inline session policy; PolicyError (→ MalformedPolicyDocument) on bad grammar. */
+export function compileSessionPolicy(text: string): CompiledPolicy {
+  return compiledInline(text).policy
+}
+
+/**
+ * SHA-256 (hex) of a session policy's text as sent, which the audit trail records instead of the
+ * text: hashed once per distinct policy while it stays in the cache (the same policy minted again
+ * costs a lookup, not a hash of its kilobyte).
+ */
+export function sessionPolicySha256(text: string): string {
+  const hit = inline.get(text)
+  if (hit === undefined) return sha256Hex(text)
+  return (hit.sha256 ??= sha256Hex(text))
+}
+
+/** How many inline policies are cached now (tests). */
+export function sessionPolicyCacheSize(): number {
+  return inline.size
 }
 
 /** Resolve PolicyArns to compiled session policies. */
@@ -67,8 +99,11 @@ export function resolveManagedPolicies(arns: readonly string[]): CompiledPolicy[
     if (text === undefined)
       throw new StsError('ValidationError', `Policy ${arn} does not exist or is not attachable.`)
     const name = arn.slice(arn.lastIndexOf('/') + 1)
-    return cached(`managed\u0000${arn}`, () =>
-      parsePolicy(text, { kind: 'session', name, source: 'session' }),
-    )
+    let p = managed.get(arn)
+    if (p === undefined) {
+      p = parsePolicy(text, { kind: 'session', name, source: 'session' })
+      managed.set(arn, p)
+    }
+    return p
   })
 }
