@@ -6,6 +6,7 @@
  */
 import type { ParentRef, Principal, UserRole } from '../auth/principal.js'
 import type { CompiledPolicy } from '../policy/document.js'
+import type { UploadCaps } from '../policy/upload-caps.js'
 import type { AccessKeyRow, AccountRow, UserRow } from '../storage/identity-store.js'
 import type { AddressAllowlist } from './allowlist.js'
 import type { AccountInfo, PrincipalPolicies, ResolvedCredential } from './types.js'
@@ -122,6 +123,18 @@ export interface StoredParent {
   readonly checks: readonly LivenessCheck[]
   /** Made by GetSessionToken: the session shows its parent's identity. */
   readonly asParent?: true
+  /** Session tags and upload caps (iam/session-tags.ts); absent when it has none. */
+  readonly tagging?: StoredTagging
+}
+
+/** A session's tags as stored (inside StoredParent, so no column of its own). */
+export interface StoredTagging {
+  /** Effective tags: its own, inherited transitive ones, and the caps' `latchkey:*` values. */
+  readonly tags: Readonly<Record<string, string>>
+  /** Keys of `tags` passed on to chained sessions. */
+  readonly transitive?: readonly string[]
+  /** Effective upload caps (already tightened by every ancestor's). */
+  readonly caps?: UploadCaps
 }
 
 /** An account as the directory caches it (secret unsealed, allow-list compiled). */

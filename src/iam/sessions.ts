@@ -35,7 +35,9 @@ import type {
   LivenessCheck,
   SessionPrincipal,
   StoredParent,
+  StoredTagging,
 } from './model.js'
+import { sessionTagging } from './session-tags.js'
 import type { SessionCache, SessionEntry } from './session-cache.js'
 import { encodeChainedLayers, encodeLayers } from './session-layers.js'
 import { IamError, type IssuedSession, type SessionInfo, type SessionRequest } from './types.js'
@@ -51,6 +53,8 @@ interface IssuerContext {
   /** Role chaining: the calling session, whose layers `layers` are. */
   layersFrom?: string
   maxExpiresAt: number
+  /** Role chaining: the calling session's tags and caps (iam/session-tags.ts). */
+  tagging?: StoredTagging
 }
 
 /**
@@ -83,6 +87,8 @@ export class Sessions {
     }
     if (req.sessionName === '') throw invalid('RoleSessionName must not be empty')
     const origin = await this.issuerContext(req.caller, now)
+    // Tags and caps are checked before a slot is taken (a bad tag changes nothing).
+    const tagging = sessionTagging(req.tags ?? {}, req.transitiveTagKeys ?? [], origin.tagging)
     let accountId = req.caller.accountId
     let parent = origin.parent
     const checks = [...origin.checks]
@@ -136,8 +142,12 @@ export class Sessions {
       // the new layer and names the parent session (session-layers.ts).
       const own: Layers = req.policies.length > 0 ? [req.policies] : []
       const layers: Layers = own.length > 0 ? [...origin.layers, ...own] : origin.layers
-      const stored: StoredParent =
-        req.asCaller === true ? { parent, checks, asParent: true } : { parent, checks }
+      const stored: StoredParent = {
+        parent,
+        checks,
+        ...(req.asCaller === true ? { asParent: true as const } : {}),
+        ...(tagging !== undefined ? { tagging } : {}),
+      }
       const row: SessionRow = {
         accessKeyId,
         accountId,
@@ -275,6 +285,7 @@ export class Sessions {
           layers: e.layers,
           layersFrom: e.row.accessKeyId,
           maxExpiresAt: e.row.expiresAt,
+          ...(e.tagging !== undefined ? { tagging: e.tagging } : {}),
         }
       }
     }

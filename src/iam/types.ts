@@ -52,7 +52,10 @@ export interface SessionRequest {
   /** GetSessionToken: the session keeps the caller's own identity (ARN, user id). */
   readonly asCaller?: boolean
   readonly sourceIdentity?: string
+  /** Session tags (latchkey:* keys are upload caps; checked by IAM, iam/session-tags.ts). */
   readonly tags?: Readonly<Record<string, string>>
+  /** Keys of `tags` passed on to sessions chained from this one. */
+  readonly transitiveTagKeys?: readonly string[]
 }
 
 export interface IssuedSession {

@@ -15,6 +15,8 @@
  * @module
  */
 
+import type { SessionUsage } from './session-usage.js'
+
 export type Awaitable<T> = T | Promise<T>
 
 /** The login throttle's window: `limit` failures per key within `windowMs`. */
@@ -52,7 +54,8 @@ export interface LoginAttempt {
   succeed(): Awaitable<void>
 }
 
-export interface SharedLimits {
+/** Also the upload-cap counters of sessions (session-usage.ts: separate methods and rows). */
+export interface SharedLimits extends SessionUsage {
   /**
    * Take a slot for a session about to be issued, unless its quota key already holds `limit`
    * active ones. Atomic: concurrent reservations cannot both take the last slot.
@@ -81,6 +84,6 @@ export interface SharedLimits {
    */
   claimOnce(key: string, value: number, ttlMs: number, now: number): Awaitable<boolean>
 
-  /** Forget what has expired by `now` (slots, failures out of the window, old claims). */
+  /** Forget what has expired by `now` (slots, failures out of the window, old claims, usage counters). */
   sweep(now: number): Awaitable<void>
 }

@@ -16,6 +16,8 @@ import {
 } from '../../storage/shared-limits.js'
 import { SessionQuota, type SlotInfo } from './session-quota.js'
 import { FailureThrottle } from './throttle.js'
+import { MemorySessionUsage } from './session-usage.js'
+import type { UsageCaps, UsageDelta, UsageRefusal } from '../../storage/session-usage.js'
 
 /** A session slot in SessionQuota's terms. */
 export function slotInfo(s: SessionSlot): SlotInfo {
@@ -91,6 +93,32 @@ export class MemorySharedLimits extends MemorySessionSlots implements SharedLimi
 
   sweep(now: number): void {
     this.quota.sweep(now)
+    this.usage.sweepUsage(now)
     for (const [k, c] of this.claims) if (c.until <= now) this.claims.delete(k)
+  }
+
+  // --- upload-cap counters (storage/session-usage.ts), in process ---------------------------
+
+  private readonly usage = new MemorySessionUsage()
+
+  reserveUsage(
+    key: string,
+    delta: UsageDelta,
+    caps: UsageCaps,
+    expiresAt: number,
+  ): UsageRefusal | undefined {
+    return this.usage.reserveUsage(key, delta, caps, expiresAt)
+  }
+
+  commitUsage(key: string, reserved: UsageDelta, stored: UsageDelta): void {
+    this.usage.commitUsage(key, reserved, stored)
+  }
+
+  releaseUsage(key: string, delta: UsageDelta): void {
+    this.usage.releaseUsage(key, delta)
+  }
+
+  usageOf(keys: readonly string[]): ReadonlyMap<string, UsageDelta> {
+    return this.usage.usageOf(keys)
   }
 }
