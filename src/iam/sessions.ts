@@ -18,6 +18,7 @@ import { seal } from '../crypto/seal.js'
 import { RandomPool } from '../lib/random-pool.js'
 import type { SessionRow } from '../storage/identity-store.js'
 import type { SessionSlot } from '../storage/shared-limits.js'
+import type { UsageDelta } from '../storage/session-usage.js'
 import {
   aadSession,
   EXPIRED_SESSION_GRACE_MS,
@@ -41,6 +42,15 @@ import { sessionTagging } from './session-tags.js'
 import type { SessionCache, SessionEntry } from './session-cache.js'
 import { encodeChainedLayers, encodeLayers } from './session-layers.js'
 import { IamError, type IssuedSession, type SessionInfo, type SessionRequest } from './types.js'
+
+/**
+ * The upload-cap counter a session counts into: the first session of its role chain (the S3
+ * writers use the same key, s3/object/upload-caps.ts).
+ */
+function usageKey(e: SessionEntry): string {
+  for (const c of e.checks) if (c.kind === 'session') return c.accessKeyId
+  return e.row.accessKeyId
+}
 
 /** Who pays for, and what bounds, a session the caller asks for. */
 interface IssuerContext {
@@ -298,7 +308,9 @@ export class Sessions {
     return ok
   }
 
-  private info(e: SessionEntry): SessionInfo {
+  private info(e: SessionEntry, usage?: ReadonlyMap<string, UsageDelta>): SessionInfo {
+    const caps = e.tagging?.caps
+    const used = caps !== undefined ? usage?.get(usageKey(e)) : undefined
     return {
       accessKeyId: e.row.accessKeyId,
       accountId: e.row.accountId,
@@ -307,7 +319,19 @@ export class Sessions {
       issuedAt: e.row.issuedAt,
       expiresAt: e.row.expiresAt,
       hasPolicy: e.layers.length > 0,
+      ...(e.tagging !== undefined ? { tags: e.tagging.tags } : {}),
+      ...(caps !== undefined
+        ? { caps: { ...caps, bytesUsed: used?.bytes ?? 0, objectsUsed: used?.objects ?? 0 } }
+        : {}),
     }
+  }
+
+  /** The usage counters of the capped sessions among `entries` (one read for all of them). */
+  private async usageOf(
+    entries: readonly SessionEntry[],
+  ): Promise<ReadonlyMap<string, UsageDelta> | undefined> {
+    const keys = [...new Set(entries.filter((e) => e.tagging?.caps).map(usageKey))]
+    return keys.length === 0 ? undefined : await this.ctx.limits.usageOf(keys)
   }
 
   /** One live session's listing entry (admin revoke checks visibility with it). */
@@ -315,7 +339,7 @@ export class Sessions {
     if (!SESSION_KEY_RE.test(accessKeyId)) return undefined
     const e = await this.cache.entry(accessKeyId)
     if (!e || e.revoked || now >= e.row.expiresAt || !(await this.cache.alive(e))) return undefined
-    return this.info(e)
+    return this.info(e, await this.usageOf([e]))
   }
 
   async list(
@@ -323,13 +347,14 @@ export class Sessions {
     now: number,
   ): Promise<readonly SessionInfo[]> {
     const rows = await this.ctx.store.listActiveSessions(filter, now)
-    const out: SessionInfo[] = []
+    const live: SessionEntry[] = []
     for (const row of rows) {
       const e = this.cache.lru.get(row.accessKeyId) ?? (await this.cache.fromRow(row))
       if (!e || e.revoked || !(await this.cache.alive(e))) continue
-      out.push(this.info(e))
+      live.push(e)
     }
-    return out
+    const usage = await this.usageOf(live)
+    return live.map((e) => this.info(e, usage))
   }
 
   /** Delete sessions expired more than the grace period ago; the number deleted. */

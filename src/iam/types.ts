@@ -7,6 +7,7 @@
  */
 import type { Principal, ParentRef } from '../auth/principal.js'
 import type { CompiledPolicy } from '../policy/document.js'
+import type { UploadCaps } from '../policy/upload-caps.js'
 
 // The ports moved to their owners; re-exported here while callers move over.
 export type { ResolvedCredential, TokenCheck, CredentialProvider } from '../auth/credentials.js'
@@ -74,6 +75,16 @@ export interface SessionInfo {
   readonly issuedAt: number
   readonly expiresAt: number
   readonly hasPolicy: boolean
+  /** Session tags (own, inherited transitive, effective latchkey:* caps). */
+  readonly tags?: Readonly<Record<string, string>>
+  /** Upload caps and what the session's chain has used of them so far. */
+  readonly caps?: SessionCapsInfo
+}
+
+/** A session's effective upload caps with the usage counted for its chain (shared-limits). */
+export interface SessionCapsInfo extends UploadCaps {
+  readonly bytesUsed: number
+  readonly objectsUsed: number
 }
 
 export interface SessionService {

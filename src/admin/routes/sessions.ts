@@ -1,7 +1,7 @@
 /**
  * Temporary-credential sessions of the accounts the caller manages: list (by customer and/or
  * user; acts on that account, else the caller's own) and revoke one by its access key id (acts
- * on the session's account).
+ * on the session's account). A session with upload caps shows them with their usage (`caps`).
  * @module
  */
 import type { SessionInfo } from '../../iam/types.js'
@@ -36,8 +36,27 @@ export const listSessions: Route = {
       const withUser = userId !== undefined && userId !== '' ? { ...f, userId } : f
       out.push(...(await d.iam.list(withUser, c.now)))
     }
-    return paginate(out, c.query, (s) => sessionJson(d.iam, s))
+    return paginate(out, c.query, (s) => ({ ...sessionJson(d.iam, s), ...capsJson(s) }))
   },
+}
+
+/**
+ * A session's upload caps and what its chain has used of them (absent: no caps). Chained sessions
+ * count into one total, so bytes_used and objects_used are the chain's.
+ */
+export function capsJson(s: SessionInfo): Record<string, unknown> {
+  const c = s.caps
+  if (c === undefined) return {}
+  return {
+    caps: {
+      max_bytes: c.maxBytes ?? null,
+      max_objects: c.maxObjects ?? null,
+      max_object_size: c.maxObjectSize ?? null,
+      content_types: c.contentTypes ?? null,
+      bytes_used: c.bytesUsed,
+      objects_used: c.objectsUsed,
+    },
+  }
 }
 
 /** The session named in the path, if the caller may act on it: 404 when unknown, 403 when another's. */
