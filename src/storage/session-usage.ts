@@ -42,7 +42,11 @@ export interface SessionUsage {
     caps: UsageCaps,
     expiresAt: number,
   ): Awaitable<UsageRefusal | undefined>
-  /** A reservation of `reserved` stored `stored` (≤ reserved): the rest is given back. */
+  /**
+   * A reservation of `reserved` stored `stored`: the counter is set right by the difference (the
+   * unused rest given back; more than reserved, possible only for what no cap bounds, e.g. the
+   * bytes of a session with only an object cap, added so the usage shown is what was written).
+   */
   commitUsage(key: string, reserved: UsageDelta, stored: UsageDelta): Awaitable<void>
   /** Give back a reservation that stored nothing. */
   releaseUsage(key: string, delta: UsageDelta): Awaitable<void>

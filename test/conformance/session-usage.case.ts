@@ -59,6 +59,10 @@ export function sessionUsageConformance(name: string, open: () => Promise<UsageH
         await l.releaseUsage('b', { bytes: 100, objects: 0 })
         expect((await l.usageOf(['b'])).get('b')).toEqual({ bytes: 0, objects: 0 })
         expect(await l.reserveUsage('b', { bytes: 100, objects: 0 }, caps, EXPIRES)).toBeUndefined()
+        // Stored more than reserved (bytes no cap bounds): the counter shows what was written.
+        await l.reserveUsage('c', { bytes: 0, objects: 1 }, { maxObjects: 3 }, EXPIRES)
+        await l.commitUsage('c', { bytes: 0, objects: 1 }, { bytes: 5000, objects: 1 })
+        expect((await l.usageOf(['c'])).get('c')).toEqual({ bytes: 5000, objects: 1 })
       })
     })
 

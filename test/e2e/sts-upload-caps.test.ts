@@ -485,5 +485,19 @@ describe('admin listing', () => {
       bytes_used: 1234,
       objects_used: 1,
     })
+    // A session with only a size cap is counted too (what it wrote shows).
+    const sized = await assume({ 'latchkey:max-object-size': '4000' })
+    await put(server.s3(sized), 'admin/2.png', 300)
+    await put(server.s3(sized), 'admin/3.png', 200)
+    const r2 = await admin.call('GET', '/api/admin/sessions?limit=1000')
+    const items2 = (Array.isArray(r2.json) ? r2.json : r2.json.items) as typeof items
+    expect(items2.find((s) => s.access_key === sized.accessKeyId)?.caps).toEqual({
+      max_bytes: null,
+      max_objects: null,
+      max_object_size: 4000,
+      content_types: null,
+      bytes_used: 500,
+      objects_used: 2,
+    })
   })
 })

@@ -39,10 +39,10 @@ export class MemorySessionUsage implements SessionUsage {
   }
 
   commitUsage(key: string, reserved: UsageDelta, stored: UsageDelta): void {
-    this.releaseUsage(key, {
-      bytes: Math.max(0, reserved.bytes - stored.bytes),
-      objects: Math.max(0, reserved.objects - stored.objects),
-    })
+    const c = this.counters.get(key)
+    if (c === undefined) return
+    c.bytes = Math.max(0, c.bytes + stored.bytes - reserved.bytes)
+    c.objects = Math.max(0, c.objects + stored.objects - reserved.objects)
   }
 
   releaseUsage(key: string, delta: UsageDelta): void {

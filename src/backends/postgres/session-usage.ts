@@ -73,11 +73,13 @@ export class PgSessionUsage implements SessionUsage {
   }
 
   async commitUsage(key: string, reserved: UsageDelta, stored: UsageDelta): Promise<void> {
-    const back = {
-      bytes: Math.max(0, reserved.bytes - stored.bytes),
-      objects: Math.max(0, reserved.objects - stored.objects),
-    }
-    if (back.bytes > 0 || back.objects > 0) await this.releaseUsage(key, back)
+    // Reserved exactly what was stored (the common case, a declared length): nothing to do.
+    if (stored.bytes === reserved.bytes && stored.objects === reserved.objects) return
+    await this.db.query(
+      `UPDATE iam_session_usage SET bytes = GREATEST(0, bytes + $2),
+         objects = GREATEST(0, objects + $3) WHERE key = $1`,
+      [key, stored.bytes - reserved.bytes, stored.objects - reserved.objects],
+    )
   }
 
   async releaseUsage(key: string, delta: UsageDelta): Promise<void> {

@@ -125,8 +125,9 @@ export class UploadCharge {
   }
 
   /**
-   * Reserve `delta` for `p`'s write; undefined when the session counts nothing (no byte or object
-   * cap). Throws AccessDenied when a cap would be crossed.
+   * Reserve `delta` for `p`'s write; undefined when the caller has no caps (nothing is counted).
+   * A session with caps of any kind is counted, so the admin listing shows what it wrote. Throws
+   * AccessDenied when a cap would be crossed.
    */
   static async open(
     p: Principal,
@@ -134,8 +135,7 @@ export class UploadCharge {
     delta: UsageDelta,
   ): Promise<UploadCharge | undefined> {
     const s = capsOf(p)
-    if (s === undefined || (s.caps.maxBytes === undefined && s.caps.maxObjects === undefined))
-      return undefined
+    if (s === undefined) return undefined
     if (usage === undefined)
       throw new S3Error('AccessDenied', 'Upload caps cannot be counted on this server.')
     const c = new UploadCharge(usage, s)
