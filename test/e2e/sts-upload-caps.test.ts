@@ -485,6 +485,20 @@ describe('admin listing', () => {
       bytes_used: 1234,
       objects_used: 1,
     })
+    // The issuance is in the audit trail with the tag keys and the caps asked for.
+    const trail = await admin.call(
+      'GET',
+      `/api/admin/audit?${new URLSearchParams({ session: creds.accessKeyId, action: 'sts:AssumeRole' })}`,
+    )
+    expect(trail.status).toBe(200)
+    expect((trail.json as { detail: unknown }[])[0]?.detail).toMatchObject({
+      caps: {
+        'latchkey:max-bytes': '5000',
+        'latchkey:max-objects': '10',
+        'latchkey:max-object-size': '4000',
+        'latchkey:content-types': 'image/*',
+      },
+    })
     // A session with only a size cap is counted too (what it wrote shows).
     const sized = await assume({ 'latchkey:max-object-size': '4000' })
     await put(server.s3(sized), 'admin/2.png', 300)
