@@ -152,6 +152,11 @@ export class UploadCharge {
   async add(delta: UsageDelta): Promise<void> {
     const refused = await this.usage.reserveUsage(this.s.key, delta, this.s.caps, this.s.expiresAt)
     if (refused !== undefined) throw crossed(refused.cap, this.s.caps, refused.used)
+    if (this.settled) {
+      // The write ended (released or committed) while this step was on its way: give it back.
+      await this.usage.releaseUsage(this.s.key, delta)
+      return
+    }
     this.reserved = {
       bytes: this.reserved.bytes + delta.bytes,
       objects: this.reserved.objects + delta.objects,
