@@ -299,6 +299,25 @@ describe('browser POST upload', () => {
     expect(body).toContain('latchkey:max-object-size')
     expect(await keysUnder('post/')).toEqual(['post/ok'])
   })
+
+  it('a file crossing max-bytes mid-stream: AccessDenied naming the cap, nothing stored, no orphan blob', async () => {
+    const creds = await assume({ 'latchkey:max-bytes': '150000' })
+    const { url, fields } = await createPresignedPost(server.s3(creds), {
+      Bucket: BUCKET,
+      Key: 'post2/big',
+      Expires: 600,
+    })
+    const fd = new FormData()
+    for (const [k, v] of Object.entries(fields)) fd.append(k, v)
+    fd.append('file', new Blob([Buffer.alloc(3 * 1024 * 1024, 1)]), 'f.bin')
+    const before = blobFiles()
+    const r = await fetch(url, { method: 'POST', body: fd })
+    const body = await r.text()
+    expect(r.status).toBe(403)
+    expect(body).toContain('latchkey:max-bytes')
+    expect(await keysUnder('post2/')).toEqual([])
+    expect(blobFiles().sort()).toEqual(before.sort())
+  })
 })
 
 /** PUT with an unsigned body of unknown length (Transfer-Encoding: chunked), `total` bytes. */
