@@ -9,7 +9,8 @@
  * master key is stored. A session records the liveness checks it depends on (session-cache.ts),
  * and role chaining keeps each ancestor's session policies as a separate layer, stored by
  * reference and at most MAX_CHAIN_DEPTH deep, so what one key can make the server hold stays
- * linear in the number of sessions it may have.
+ * linear in the number of sessions it may have. Session tags and upload caps are checked here, on
+ * every issuance path (session-tags.ts), and kept in the row's `parent` JSON (StoredParent.tagging).
  * @module
  */
 import { principalArn, type ParentRef } from '../auth/principal.js'
