@@ -2,8 +2,11 @@
  * App server for the 4EVERLAND-style browser upload recipe. It holds the account master key and
  * never gives it out: `POST /credentials` calls Latchkey's STS AssumeRole (exactly like 4EVERLAND's
  * own example) for a 1-hour session whose inline policy allows only s3:PutObject and
- * s3:AbortMultipartUpload under `uploads/<user>/`, and returns those temporary credentials to the
- * page. It also serves the page (index.html, upload.mjs). node:http only, no framework.
+ * s3:AbortMultipartUpload under `uploads/<user>/`, with Latchkey's upload caps as session tags
+ * (at most LATCHKEY_MAX_OBJECT_SIZE bytes per object, LATCHKEY_MAX_BYTES in total,
+ * LATCHKEY_MAX_OBJECTS objects, and only LATCHKEY_CONTENT_TYPES when set), and returns those
+ * temporary credentials to the page. It also serves the page (index.html, upload.mjs). node:http
+ * only, no framework.
  *
  *   LATCHKEY_ENDPOINT=http://127.0.0.1:9000 AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… \
  *     node examples/browser-upload/server.mjs
@@ -11,7 +14,9 @@
  * Env: LATCHKEY_ENDPOINT (required), AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (the master key,
  * required), LATCHKEY_BUCKET (default `browser-uploads`), LATCHKEY_PUBLIC_ENDPOINT (the endpoint as
  * the browser reaches it; default LATCHKEY_ENDPOINT), AWS_REGION (default us-east-1), HOST
- * (default 127.0.0.1), PORT (default 8080; 0 picks a free port).
+ * (default 127.0.0.1), PORT (default 8080; 0 picks a free port), LATCHKEY_MAX_OBJECT_SIZE (default
+ * 104857600 = 100 MiB), LATCHKEY_MAX_BYTES (default 1073741824 = 1 GiB), LATCHKEY_MAX_OBJECTS
+ * (default 1000), LATCHKEY_CONTENT_TYPES (e.g. `image/*,application/pdf`; default: any type).
  *
  * `@aws-sdk/client-sts` is a dev dependency of Latchkey; a real app installs it itself
  * (`npm install @aws-sdk/client-sts`).
@@ -50,6 +55,22 @@ export function uploadPolicy(bucket, prefix) {
   })
 }
 
+/**
+ * The upload caps as STS session tags (Latchkey's reserved `latchkey:*` keys, decimal values): the
+ * standard `Tags` parameter of AssumeRole, so the unmodified SDK call carries them. Latchkey cuts
+ * an upload that crosses one (EntityTooLarge for the size, AccessDenied naming the cap otherwise)
+ * and stores nothing of it.
+ */
+export function uploadCapTags(caps) {
+  const tags = [
+    { Key: 'latchkey:max-object-size', Value: String(caps.maxObjectSize) },
+    { Key: 'latchkey:max-bytes', Value: String(caps.maxBytes) },
+    { Key: 'latchkey:max-objects', Value: String(caps.maxObjects) },
+  ]
+  if (caps.contentTypes) tags.push({ Key: 'latchkey:content-types', Value: caps.contentTypes })
+  return tags
+}
+
 /** Read env into a config; throws one clear line for anything missing. */
 export function configFromEnv(env) {
   const need = (name) => {
@@ -67,6 +88,12 @@ export function configFromEnv(env) {
     region: env.AWS_REGION || 'us-east-1',
     host: env.HOST || '127.0.0.1',
     port: Number(env.PORT ?? 8080),
+    caps: {
+      maxObjectSize: Number(env.LATCHKEY_MAX_OBJECT_SIZE || 100 * 1024 * 1024),
+      maxBytes: Number(env.LATCHKEY_MAX_BYTES || 1024 * 1024 * 1024),
+      maxObjects: Number(env.LATCHKEY_MAX_OBJECTS || 1000),
+      ...(env.LATCHKEY_CONTENT_TYPES ? { contentTypes: env.LATCHKEY_CONTENT_TYPES } : {}),
+    },
   }
 }
 
@@ -116,6 +143,7 @@ export function createApp(config) {
         RoleSessionName: `upload-${user}`,
         DurationSeconds: 3600,
         Policy: uploadPolicy(config.bucket, prefix),
+        Tags: uploadCapTags(config.caps),
       }),
     )
     const c = out.Credentials
@@ -130,6 +158,7 @@ export function createApp(config) {
       secretAccessKey: c.SecretAccessKey,
       sessionToken: c.SessionToken,
       expiration: c.Expiration?.toISOString(),
+      caps: config.caps,
     }
   }
 

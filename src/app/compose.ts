@@ -191,6 +191,7 @@ export async function startApp(
       regionPinned: config.regionPinned,
       ids,
       limits: DEFAULT_LIMITS,
+      usage: stores.limits,
       maxInFlight: config.maxInFlight,
       maxInFlightPerCaller: config.maxInFlightPerCaller,
       presignMaxAgeSeconds: config.presignMaxAge,

@@ -4,6 +4,7 @@
  * @module
  */
 import type { RoleName } from '../policy/roles.js'
+import type { UploadCaps } from '../policy/upload-caps.js'
 
 /** What a session was made from; revocation follows this link. */
 export type ParentRef =
@@ -57,6 +58,10 @@ export type Principal =
        * trail's parent chain.
        */
       readonly via?: readonly string[]
+      /** Session tags (aws:PrincipalTag/<key>), including the caps' `latchkey:*` keys. */
+      readonly tags?: Readonly<Record<string, string>>
+      /** Upload caps the S3 writers enforce (policy/upload-caps.ts). */
+      readonly caps?: UploadCaps
     }
 
 /** One spelling of the role list: `policy/roles.ts`. */

@@ -6,6 +6,7 @@
  */
 import type { ParentRef, Principal, UserRole } from '../auth/principal.js'
 import type { CompiledPolicy } from '../policy/document.js'
+import type { UploadCaps } from '../policy/upload-caps.js'
 import type { AccessKeyRow, AccountRow, UserRow } from '../storage/identity-store.js'
 import type { AddressAllowlist } from './allowlist.js'
 import type { AccountInfo, PrincipalPolicies, ResolvedCredential } from './types.js'
@@ -131,6 +132,18 @@ export interface StoredParent {
   readonly asParent?: true
   /** What made it (the admin listing's `source`); absent on rows written before it was kept. */
   readonly source?: SessionSource
+  /** Session tags and upload caps (iam/session-tags.ts); absent when it has none. */
+  readonly tagging?: StoredTagging
+}
+
+/** A session's tags as stored (inside StoredParent, so no column of its own). */
+export interface StoredTagging {
+  /** Effective tags: its own, inherited transitive ones, and the caps' `latchkey:*` values. */
+  readonly tags: Readonly<Record<string, string>>
+  /** Keys of `tags` passed on to chained sessions. */
+  readonly transitive?: readonly string[]
+  /** Effective upload caps (already tightened by every ancestor's). */
+  readonly caps?: UploadCaps
 }
 
 /** What made a session, as the admin API's session listing shows it. */

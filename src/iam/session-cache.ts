@@ -20,7 +20,13 @@ import type { Change, ChangeFeed } from '../storage/change-feed.js'
 import type { SessionRow } from '../storage/identity-store.js'
 import { aadSession, type IamContext } from './common.js'
 import type { Directory } from './directory.js'
-import type { Layers, LivenessCheck, SessionPrincipal, StoredParent } from './model.js'
+import type {
+  Layers,
+  LivenessCheck,
+  SessionPrincipal,
+  StoredParent,
+  StoredTagging,
+} from './model.js'
 import { decodeStoredLayers } from './session-layers.js'
 import type { PrincipalPolicies, ResolvedCredential } from './types.js'
 
@@ -38,6 +44,8 @@ export interface SessionEntry {
   readonly layers: Layers
   /** Every layer's policies in one list (explicit Denies, listings); never decide with it alone. */
   readonly flat: readonly CompiledPolicy[]
+  /** Session tags and upload caps (StoredParent.tagging). */
+  readonly tagging?: StoredTagging
   /** policiesFor's last answer, reused while the parent's identity policies are the same. */
   policies?: PrincipalPolicies
   readonly cred: ResolvedCredential
@@ -184,6 +192,8 @@ export class SessionCache {
       issuedAt: row.issuedAt,
       ...(stored.asParent === true ? { asParent: true as const } : {}),
       ...viaOf(stored.checks),
+      ...(stored.tagging !== undefined ? { tags: stored.tagging.tags } : {}),
+      ...(stored.tagging?.caps !== undefined ? { caps: stored.tagging.caps } : {}),
     }
     const cred: ResolvedCredential = {
       accessKeyId: row.accessKeyId,
@@ -197,6 +207,7 @@ export class SessionCache {
       parent: stored.parent,
       checks: stored.checks,
       ...(row.tokenHmac !== undefined ? { tokenHmac: Buffer.from(row.tokenHmac, 'hex') } : {}),
+      ...(stored.tagging !== undefined ? { tagging: stored.tagging } : {}),
       layers,
       flat: layers.length === 1 ? (layers[0] as readonly CompiledPolicy[]) : layers.flat(),
       cred,

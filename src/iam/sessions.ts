@@ -12,7 +12,8 @@
  * master key is stored. A session records the liveness checks it depends on (session-cache.ts),
  * and role chaining keeps each ancestor's session policies as a separate layer, stored by
  * reference and at most MAX_CHAIN_DEPTH deep, so what one key can make the server hold stays
- * linear in the number of sessions it may have.
+ * linear in the number of sessions it may have. Session tags and upload caps are checked here, on
+ * every issuance path (session-tags.ts), and kept in the row's `parent` JSON (StoredParent.tagging).
  *
  * Why the sweep is incremental: a million sessions expiring together must not stall requests, so
  * ended rows (expired past the grace, or revoked) go in batches of SWEEP_BATCH, each its own small
@@ -27,6 +28,8 @@ import { RandomPool } from '../lib/random-pool.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
 import type { SessionFilter, SessionRow, StsLimitsRow } from '../storage/identity-store.js'
 import type { IssueRule } from '../storage/shared-limits.js'
+import type { UsageDelta } from '../storage/session-usage.js'
+import type { UploadCaps } from '../policy/upload-caps.js'
 import {
   aadSession,
   EXPIRED_SESSION_GRACE_MS,
@@ -45,7 +48,9 @@ import type {
   SessionPrincipal,
   SessionSource,
   StoredParent,
+  StoredTagging,
 } from './model.js'
+import { sessionTagging } from './session-tags.js'
 import type { SessionCache, SessionEntry } from './session-cache.js'
 import { decodeStoredLayers, encodeChainedLayers, encodeLayers } from './session-layers.js'
 import { IamError, type IssuedSession, type SessionInfo, type SessionRequest } from './types.js'
@@ -68,6 +73,15 @@ export interface StsLimits {
   readonly overridden: boolean
 }
 
+/**
+ * The upload-cap counter a session counts into: the first session of its role chain (the S3
+ * writers use the same key, s3/object/upload-caps.ts).
+ */
+function usageKey(e: SessionEntry): string {
+  for (const c of e.checks) if (c.kind === 'session') return c.accessKeyId
+  return e.row.accessKeyId
+}
+
 /** Who pays for, and what bounds, a session the caller asks for. */
 interface IssuerContext {
   parent: ParentRef
@@ -79,6 +93,8 @@ interface IssuerContext {
   /** Role chaining: the calling session, whose layers `layers` are. */
   layersFrom?: string
   maxExpiresAt: number
+  /** Role chaining: the calling session's tags and caps (iam/session-tags.ts). */
+  tagging?: StoredTagging
 }
 
 /**
@@ -202,6 +218,8 @@ export class Sessions {
     }
     if (req.sessionName === '') throw invalid('RoleSessionName must not be empty')
     const origin = await this.issuerContext(req.caller, now)
+    // Tags and caps are checked before a slot is taken (a bad tag changes nothing).
+    const tagging = sessionTagging(req.tags ?? {}, req.transitiveTagKeys ?? [], origin.tagging)
     let accountId = req.caller.accountId
     let parent = origin.parent
     const checks = [...origin.checks]
@@ -257,11 +275,13 @@ export class Sessions {
       // the new layer and names the parent session (session-layers.ts).
       const own: Layers = req.policies.length > 0 ? [req.policies] : []
       const layers: Layers = own.length > 0 ? [...origin.layers, ...own] : origin.layers
-      const source = sourceOf(req)
-      const stored: StoredParent =
-        req.asCaller === true
-          ? { parent, checks, asParent: true, source }
-          : { parent, checks, source }
+      const stored: StoredParent = {
+        parent,
+        checks,
+        ...(req.asCaller === true ? { asParent: true as const } : {}),
+        source: sourceOf(req),
+        ...(tagging !== undefined ? { tagging } : {}),
+      }
       const row: SessionRow = {
         accessKeyId,
         accountId,
@@ -399,6 +419,7 @@ export class Sessions {
           layers: e.layers,
           layersFrom: e.row.accessKeyId,
           maxExpiresAt: e.row.expiresAt,
+          ...(e.tagging !== undefined ? { tagging: e.tagging } : {}),
         }
       }
     }
@@ -411,7 +432,9 @@ export class Sessions {
     return ok
   }
 
-  private info(e: SessionEntry): SessionInfo {
+  private info(e: SessionEntry, usage?: ReadonlyMap<string, UsageDelta>): SessionInfo {
+    const caps = e.tagging?.caps
+    const used = caps !== undefined ? usage?.get(usageKey(e)) : undefined
     return {
       accessKeyId: e.row.accessKeyId,
       accountId: e.row.accountId,
@@ -421,7 +444,19 @@ export class Sessions {
       expiresAt: e.row.expiresAt,
       hasPolicy: e.layers.length > 0,
       source: storedSource(e.row),
+      ...(e.tagging !== undefined ? { tags: e.tagging.tags } : {}),
+      ...(caps !== undefined
+        ? { caps: { ...caps, bytesUsed: used?.bytes ?? 0, objectsUsed: used?.objects ?? 0 } }
+        : {}),
     }
+  }
+
+  /** The usage counters of the capped sessions among `entries` (one read for all of them). */
+  private async usageOf(
+    entries: readonly SessionEntry[],
+  ): Promise<ReadonlyMap<string, UsageDelta> | undefined> {
+    const keys = [...new Set(entries.filter((e) => e.tagging?.caps).map(usageKey))]
+    return keys.length === 0 ? undefined : await this.ctx.limits.usageOf(keys)
   }
 
   /** One live session's listing entry (admin revoke checks visibility with it). */
@@ -429,7 +464,7 @@ export class Sessions {
     if (!SESSION_KEY_RE.test(accessKeyId)) return undefined
     const e = await this.cache.entry(accessKeyId)
     if (!e || e.revoked || now >= e.row.expiresAt || !(await this.cache.alive(e))) return undefined
-    return this.info(e)
+    return this.info(e, await this.usageOf([e]))
   }
 
   /**
@@ -446,11 +481,15 @@ export class Sessions {
       this.ctx.store.listActiveSessions(filter, now, page),
       this.ctx.store.countActiveSessions(filter, now),
     ])
-    const items: SessionInfo[] = []
+    // Cached sessions answer from their entry; the others from the row alone (no unseal, no
+    // cache fill: a listing must not evict the sessions requests are using).
+    const items: { info: SessionInfo; capped?: { key: string; caps: UploadCaps } }[] = []
     for (const row of rows) {
       const e = this.cache.lru.get(row.accessKeyId)
       if (e) {
-        if (!e.revoked && (await this.cache.alive(e))) items.push(this.info(e))
+        if (e.revoked || !(await this.cache.alive(e))) continue
+        const caps = e.tagging?.caps
+        items.push({ info: this.info(e), ...(caps ? { capped: { key: usageKey(e), caps } } : {}) })
         continue
       }
       const stored = await this.cache.rowAlive(row)
@@ -462,18 +501,39 @@ export class Sessions {
       } catch {
         continue
       }
+      const tagging = stored.tagging
+      const caps = tagging?.caps
+      const head = stored.checks.find((c) => c.kind === 'session')
       items.push({
-        accessKeyId: row.accessKeyId,
-        accountId: row.accountId,
-        parent: stored.parent,
-        sessionName: row.sessionName,
-        source: storedSource(row),
-        issuedAt: row.issuedAt,
-        expiresAt: row.expiresAt,
-        hasPolicy,
+        info: {
+          accessKeyId: row.accessKeyId,
+          accountId: row.accountId,
+          parent: stored.parent,
+          sessionName: row.sessionName,
+          source: storedSource(row),
+          issuedAt: row.issuedAt,
+          expiresAt: row.expiresAt,
+          hasPolicy,
+          ...(tagging !== undefined ? { tags: tagging.tags } : {}),
+        },
+        ...(caps
+          ? { capped: { key: head?.kind === 'session' ? head.accessKeyId : row.accessKeyId, caps } }
+          : {}),
       })
     }
-    return { items, total }
+    const keys = [...new Set(items.flatMap((i) => (i.capped ? [i.capped.key] : [])))]
+    const usage = keys.length > 0 ? await this.ctx.limits.usageOf(keys) : undefined
+    return {
+      items: items.map(({ info, capped }) => {
+        if (!capped) return info
+        const used = usage?.get(capped.key)
+        return {
+          ...info,
+          caps: { ...capped.caps, bytesUsed: used?.bytes ?? 0, objectsUsed: used?.objects ?? 0 },
+        }
+      }),
+      total,
+    }
   }
 
   /**

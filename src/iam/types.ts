@@ -7,6 +7,7 @@
  */
 import type { Principal, ParentRef } from '../auth/principal.js'
 import type { CompiledPolicy } from '../policy/document.js'
+import type { UploadCaps } from '../policy/upload-caps.js'
 
 // The ports moved to their owners; re-exported here while callers move over.
 export type { ResolvedCredential, TokenCheck, CredentialProvider } from '../auth/credentials.js'
@@ -52,9 +53,12 @@ export interface SessionRequest {
   /** GetSessionToken: the session keeps the caller's own identity (ARN, user id). */
   readonly asCaller?: boolean
   readonly sourceIdentity?: string
+  /** Session tags (latchkey:* keys are upload caps; checked by IAM, iam/session-tags.ts). */
   readonly tags?: Readonly<Record<string, string>>
   /** What makes it (the listing's `source`); default: derived from the fields above. */
   readonly source?: 'console'
+  /** Keys of `tags` passed on to sessions chained from this one. */
+  readonly transitiveTagKeys?: readonly string[]
 }
 
 export interface IssuedSession {
@@ -75,6 +79,16 @@ export interface SessionInfo {
   readonly hasPolicy: boolean
   /** What made it: AssumeRole, GetSessionToken, RSLogin, RSAssumeCustomerRole or console. */
   readonly source: string
+  /** Session tags (own, inherited transitive, effective latchkey:* caps). */
+  readonly tags?: Readonly<Record<string, string>>
+  /** Upload caps and what the session's chain has used of them so far. */
+  readonly caps?: SessionCapsInfo
+}
+
+/** A session's effective upload caps with the usage counted for its chain (shared-limits). */
+export interface SessionCapsInfo extends UploadCaps {
+  readonly bytesUsed: number
+  readonly objectsUsed: number
 }
 
 export interface SessionService {

@@ -14,6 +14,8 @@
  * - aws:SourceIp: the client's IP address; an IPv4 client on a dual-stack socket is reported as
  *   IPv4 (Node shows it as `::ffff:a.b.c.d`), so `IpAddress` conditions written for IPv4 match.
  * - aws:Referer, aws:UserAgent: the HTTP headers, on every surface when sent.
+ * - aws:PrincipalTag/<key>: a session's tags (AssumeRole Tags, inherited transitive tags, the
+ *   effective `latchkey:*` upload caps); keys match case-insensitively, as AWS tag keys do.
  * Computed lazily and memoised: most requests meet no condition at all.
  * @module
  */
@@ -61,6 +63,17 @@ export function awsUsername(p: Principal): string | undefined {
   return undefined
 }
 
+const PRINCIPAL_TAG = 'aws:principaltag/'
+
+/** A session tag by lower-cased key (tag keys are case-insensitive, ≤ 50 of them). */
+function principalTag(
+  tags: Readonly<Record<string, string>>,
+  lowerKey: string,
+): string | undefined {
+  for (const [k, v] of Object.entries(tags)) if (k.toLowerCase() === lowerKey) return v
+  return undefined
+}
+
 /** One aws:* key (lower-cased name), or undefined when the request has none. */
 export function awsKey(key: string, info: RequestInfo, arn: string): string | undefined {
   const p = info.principal
@@ -90,6 +103,8 @@ export function awsKey(key: string, info: RequestInfo, arn: string): string | un
     case 'aws:tokenissuetime':
       return p.kind === 'session' ? isoSeconds(p.issuedAt) : undefined
     default:
+      if (key.startsWith(PRINCIPAL_TAG) && p.kind === 'session' && p.tags !== undefined)
+        return principalTag(p.tags, key.slice(PRINCIPAL_TAG.length))
       return undefined
   }
 }

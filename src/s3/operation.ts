@@ -10,6 +10,7 @@ import type { RawRequest, RequestContext, QueryMap } from '../http/raw-request.j
 import type { MetadataStore, BucketRecord } from '../storage/metadata-store.js'
 import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
+import type { SessionUsage } from '../storage/session-usage.js'
 import type { IdSource } from '../lib/clock.js'
 import type { LifecycleObject } from './lifecycle.js'
 import type { BucketAccessConfig, OwnerInfo } from './acl.js'
@@ -86,6 +87,11 @@ export interface S3Env {
   /** --aws-bucket-defaults: new buckets get BucketOwnerEnforced and a full public access block. */
   readonly awsBucketDefaults: boolean
   readonly limits: S3Limits
+  /**
+   * Upload-cap counters of sessions (the shared-limits port; object/upload-caps.ts). Absent in
+   * fixtures: a session with a byte or object cap is then refused rather than counted nowhere.
+   */
+  readonly usage?: SessionUsage
   /** The server's region: new buckets' region when CreateBucket names none. */
   readonly region: string
   /**

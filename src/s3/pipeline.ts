@@ -28,6 +28,7 @@ import type {
 import { MetadataStoreDecorator } from '../storage/metadata-store-decorator.js'
 import type { BlobLedger } from '../storage/blob-ledger.js'
 import type { BlobStore } from '../storage/blob-store.js'
+import type { SessionUsage } from '../storage/session-usage.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
 import { settleBucketWrites } from './settled-writes.js'
 import type { AccountDirectory } from '../iam/types.js'
@@ -80,6 +81,8 @@ export interface S3PipelineDeps {
   /** New ids (upload ids); default random. */
   readonly ids?: IdSource
   readonly limits: S3Limits
+  /** Upload-cap counters of sessions (the shared-limits port). */
+  readonly usage?: SessionUsage
   /** How long a lifecycle "day" is (ms): 86,400,000 unless shortened for tests. */
   readonly lifecycleDayMs?: number
   /**
@@ -165,6 +168,7 @@ export class S3Pipeline {
       accountOfCanonicalId: (id) => deps.iam.byCanonicalId(id)?.id,
       awsBucketDefaults: deps.awsBucketDefaults ?? false,
       limits: deps.limits,
+      ...(deps.usage !== undefined ? { usage: deps.usage } : {}),
       region: deps.region,
       regionPinned: deps.regionPinned ?? false,
       ids: deps.ids ?? randomIds,

@@ -26,6 +26,8 @@
  * @module
  */
 
+import type { SessionUsage } from './session-usage.js'
+
 export type Awaitable<T> = T | Promise<T>
 
 /** The login throttle's window: `limit` failures per key within `windowMs`. */
@@ -66,7 +68,8 @@ export interface LoginAttempt {
   succeed(): Awaitable<void>
 }
 
-export interface SharedLimits {
+/** Also the upload-cap counters of sessions (session-usage.ts: separate methods and rows). */
+export interface SharedLimits extends SessionUsage {
   // --- session issuance (one token bucket and one held-sessions counter per quota key) --------
 
   /**
@@ -98,6 +101,6 @@ export interface SharedLimits {
    */
   claimOnce(key: string, value: number, ttlMs: number, now: number): Awaitable<boolean>
 
-  /** Forget what has expired by `now` (full idle buckets, failures out of the window, old claims). */
+  /** Forget what has expired by `now` (full idle buckets, failures out of the window, old claims, usage counters). */
   sweep(now: number): Awaitable<void>
 }

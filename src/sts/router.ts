@@ -24,8 +24,13 @@ import { getSessionToken } from './actions/get-session-token.js'
 import { getCallerIdentity } from './actions/get-caller-identity.js'
 import { rsLogin } from './actions/rs-login.js'
 import { rsAssumeCustomerRole } from './actions/rs-assume-customer-role.js'
+import { RESERVED_TAG_PREFIX } from '../policy/upload-caps.js'
 
 export const STS_VERSION = '2011-06-15'
+
+function isCapKey(k: string): boolean {
+  return k.toLowerCase().startsWith(RESERVED_TAG_PREFIX)
+}
 
 type Signed = (c: ActionContext, caller: KnownPrincipal) => Promise<HttpResponse>
 type Unsigned = (c: ActionContext) => Promise<HttpResponse>
@@ -153,7 +158,8 @@ function jsonError(e: StsError, requestId: string): HttpResponse {
  * The deps of one STS call whose `issue` records the issuance in the audit trail: the one place
  * every STS-minted credential passes (AssumeRole, GetSessionToken, RSLogin, RSAssumeCustomerRole).
  * Recorded: the parent, the new session's access key id and ARN, the SHA-256 of the session
- * policy (never its text, never a secret or token), the duration and the caller's address.
+ * policy (never its text, never a secret or token), the duration, the session tags' keys and the
+ * upload caps asked for, and the caller's address.
  */
 function auditedDeps(
   deps: StsCoreDeps,
@@ -197,6 +203,13 @@ function auditedDeps(
               : {}),
             policies: req.policies.length,
             ...(req.actAs !== undefined ? { actAs: req.actAs.accountId } : {}),
+            // Session tags by key (upload caps are latchkey:* keys), and the caps as asked.
+            ...(req.tags !== undefined ? { tagKeys: Object.keys(req.tags) } : {}),
+            ...(req.tags !== undefined && Object.keys(req.tags).some(isCapKey)
+              ? {
+                  caps: Object.fromEntries(Object.entries(req.tags).filter(([k]) => isCapKey(k))),
+                }
+              : {}),
           },
         })
         return issued

@@ -10,11 +10,10 @@
 import { StsError, StsValidationError, quoteValue, validationError, violation } from './errors.js'
 import { memberList, memberStructs, type Params } from '../http/query-protocol.js'
 import { dict } from '../lib/dict.js'
+import { TAG_KEY_RE, TagError, parseSessionTags, tagValueCharsOk } from '../policy/upload-caps.js'
 
 export const SESSION_NAME_RE = /^[\w+=,.@-]*$/
 const EXTERNAL_ID_RE = /^[\w+=,.@:/-]*$/
-const TAG_KEY_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u
-const TAG_VALUE_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u
 // eslint-disable-next-line no-control-regex
 const POLICY_CHARS_RE = /^[\u0009\u000A\u000D\u0020-\u00FF]+$/
 const ARN_RE = /^arn:[\w+=/,.@-]+:[\w+=/,.@-]+:[\w+=/,.@-]*:[\w+=/,.@-]*:[\w+=,.@/-]+/
@@ -167,7 +166,7 @@ export function parseTags(params: Params): Record<string, string> {
         value,
         'Member must have length less than or equal to 256',
       )
-    if (!TAG_VALUE_RE.test(value))
+    if (!tagValueCharsOk(key, value))
       throw validationError(
         `${at}.value`,
         value,
@@ -195,7 +194,19 @@ export function parseTags(params: Params): Record<string, string> {
         'ValidationError',
         `The key '${k}' in TransitiveTagKeys is not in the session tags.`,
       )
+  // The reserved latchkey:* keys (upload caps): a bad value is a ValidationError naming the tag.
+  try {
+    parseSessionTags(out)
+  } catch (e) {
+    if (e instanceof TagError) throw new StsError('ValidationError', e.message)
+    throw e
+  }
   return out
+}
+
+/** TransitiveTagKeys as given (parseTags has checked them against the tags). */
+export function parseTransitiveTagKeys(params: Params): string[] {
+  return memberList(params, 'TransitiveTagKeys')
 }
 
 /** PolicyArns.member.N.arn: ≤ 10 well-formed ARNs (20..2048). */

@@ -75,7 +75,13 @@ interface Signer {
     contentType?: string
     creds: Keys
     region: string
-  }): Promise<{ ok: boolean; status: number; etag?: string | null; code?: string }>
+  }): Promise<{
+    ok: boolean
+    status: number
+    etag?: string | null
+    code?: string
+    message?: string
+  }>
   objectPath(bucket: string, key: string): string
 }
 
@@ -109,10 +115,15 @@ interface App {
 }
 
 /** Spawn the example app server on a free port against `server`, for `bucket`. */
-async function startApp(server: TestServer, bucket: string): Promise<App> {
+async function startApp(
+  server: TestServer,
+  bucket: string,
+  extraEnv: Record<string, string> = {},
+): Promise<App> {
   const proc: ChildProcess = spawn(process.execPath, [join(EXAMPLE, 'server.mjs')], {
     env: {
       ...process.env,
+      ...extraEnv,
       LATCHKEY_ENDPOINT: server.endpoint,
       AWS_ACCESS_KEY_ID: server.accessKeyId,
       AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
@@ -321,6 +332,52 @@ describe('browser-upload example: app server and signer (Node)', () => {
     }
     const head = s3.send(new HeadObjectCommand({ Bucket: c.bucket, Key: 'na me.bin' }))
     expect(await errorName(head)).toBe('NotFound')
+  })
+
+  it('the minted session carries the upload caps: over the size is EntityTooLarge, another type or one object too many AccessDenied', async () => {
+    const capped = await startApp(server, 'browser-uploads', {
+      LATCHKEY_MAX_OBJECT_SIZE: '1000',
+      LATCHKEY_MAX_OBJECTS: '2',
+      LATCHKEY_CONTENT_TYPES: 'image/*',
+    })
+    try {
+      const c = await mint(capped, 'capped')
+      expect((c as unknown as { caps: unknown }).caps).toEqual({
+        maxObjectSize: 1000,
+        maxBytes: 1024 * 1024 * 1024,
+        maxObjects: 2,
+        contentTypes: 'image/*',
+      })
+      const put = (key: string, size: number, contentType = 'image/png') =>
+        signer.putObject({
+          endpoint: c.endpoint,
+          bucket: c.bucket,
+          key: `${c.prefix}${key}`,
+          body: randomBytes(size),
+          contentType,
+          creds: keysOf(c),
+          region: c.region,
+        })
+      const big = await put('big.png', 1001)
+      expect({ status: big.status, code: big.code }).toEqual({
+        status: 400,
+        code: 'EntityTooLarge',
+      })
+      expect(big.message).toContain('latchkey:max-object-size')
+      const typed = await put('a.txt', 10, 'text/plain')
+      expect({ status: typed.status, code: typed.code }).toEqual({
+        status: 403,
+        code: 'AccessDenied',
+      })
+      expect(typed.message).toContain('latchkey:content-types')
+      expect((await put('1.png', 1000)).ok).toBe(true)
+      expect((await put('2.png', 10)).ok).toBe(true)
+      const third = await put('3.png', 10)
+      expect(third.code).toBe('AccessDenied')
+      expect(third.message).toContain('latchkey:max-objects')
+    } finally {
+      await capped.stop()
+    }
   })
 
   it('the same session can do a multipart upload under the prefix and abort one', async () => {

@@ -1,7 +1,7 @@
 /**
  * Temporary-credential sessions of the accounts the caller manages: list (by customer and/or
  * user; acts on that account, else the caller's own) and revoke one by its access key id (acts
- * on the session's account).
+ * on the session's account). A session with upload caps shows them with their usage (`caps`).
  * @module
  */
 import type { SessionInfo } from '../../iam/types.js'
@@ -43,7 +43,7 @@ export const listSessions: Route = {
     if (offset + limit < total) headers['x-next-offset'] = String(offset + limit)
     return ok(
       200,
-      items.map((s) => sessionJson(d.iam, s)),
+      items.map((s) => ({ ...sessionJson(d.iam, s), ...capsJson(s) })),
       headers,
     )
   },
@@ -100,6 +100,25 @@ export const revokeSessionsOf: Route = {
     c.ctx.log.info({ parent, revoked }, 'admin: sessions of a parent revoked')
     return ok(200, { revoked })
   },
+}
+
+/**
+ * A session's upload caps and what its chain has used of them (absent: no caps). Chained sessions
+ * count into one total, so bytes_used and objects_used are the chain's.
+ */
+export function capsJson(s: SessionInfo): Record<string, unknown> {
+  const c = s.caps
+  if (c === undefined) return {}
+  return {
+    caps: {
+      max_bytes: c.maxBytes ?? null,
+      max_objects: c.maxObjects ?? null,
+      max_object_size: c.maxObjectSize ?? null,
+      content_types: c.contentTypes ?? null,
+      bytes_used: c.bytesUsed,
+      objects_used: c.objectsUsed,
+    },
+  }
 }
 
 /** The session named in the path, if the caller may act on it: 404 when unknown, 403 when another's. */

@@ -17,6 +17,8 @@ import {
 import type { SharedLimits } from '../../storage/shared-limits.js'
 import { IssueBuckets } from './issue-buckets.js'
 import { FailureThrottle } from './throttle.js'
+import { MemorySessionUsage } from './session-usage.js'
+import type { UsageCaps, UsageDelta, UsageRefusal } from '../../storage/session-usage.js'
 
 /** Issuance buckets in memory, shared by the memory and SQLite limits (see SqliteSharedLimits). */
 export class MemoryIssueLimits {
@@ -75,6 +77,32 @@ export class MemorySharedLimits extends MemoryIssueLimits implements SharedLimit
 
   sweep(now: number): void {
     this.buckets.sweep(now)
+    this.usage.sweepUsage(now)
     for (const [k, c] of this.claims) if (c.until <= now) this.claims.delete(k)
+  }
+
+  // --- upload-cap counters (storage/session-usage.ts), in process ---------------------------
+
+  private readonly usage = new MemorySessionUsage()
+
+  reserveUsage(
+    key: string,
+    delta: UsageDelta,
+    caps: UsageCaps,
+    expiresAt: number,
+  ): UsageRefusal | undefined {
+    return this.usage.reserveUsage(key, delta, caps, expiresAt)
+  }
+
+  commitUsage(key: string, reserved: UsageDelta, stored: UsageDelta): void {
+    this.usage.commitUsage(key, reserved, stored)
+  }
+
+  releaseUsage(key: string, delta: UsageDelta): void {
+    this.usage.releaseUsage(key, delta)
+  }
+
+  usageOf(keys: readonly string[]): ReadonlyMap<string, UsageDelta> {
+    return this.usage.usageOf(keys)
   }
 }

@@ -39,6 +39,8 @@ import {
 } from '../../storage/shared-limits.js'
 import { runMigrations, type PgDatabase, type Queryable } from './db.js'
 import { LOGIN_LOCK, PG_SHARED_LIMITS_MIGRATIONS } from './migrations/shared-limits.js'
+import { PgSessionUsage } from './session-usage.js'
+import type { UsageCaps, UsageDelta, UsageRefusal } from '../../storage/session-usage.js'
 
 export { PG_SHARED_LIMITS_MIGRATIONS }
 
@@ -95,7 +97,9 @@ export class PgSharedLimits implements SharedLimits {
     opts: { readonly throttle?: ThrottleOptions } = {},
   ): Promise<PgSharedLimits> {
     await runMigrations(db, 'shared-limits', PG_SHARED_LIMITS_MIGRATIONS)
-    return new PgSharedLimits(db, opts)
+    const limits = new PgSharedLimits(db, opts)
+    limits.usageRows = await PgSessionUsage.open(db)
+    return limits
   }
 
   // --- session issuance ----------------------------------------------------------------------
@@ -281,5 +285,37 @@ export class PgSharedLimits implements SharedLimits {
        DELETE FROM iam_totp_claims WHERE until <= $1`,
       [now, now - this.opts.windowMs],
     )
+    await this.usage.sweepUsage(now)
+  }
+
+  // --- upload-cap counters (storage/session-usage.ts; postgres/session-usage.ts) ------------
+
+  private usageRows: PgSessionUsage | undefined
+
+  /** The counters (created by open(); a limits object built directly makes its own). */
+  private get usage(): PgSessionUsage {
+    this.usageRows ??= new PgSessionUsage(this.db)
+    return this.usageRows
+  }
+
+  reserveUsage(
+    key: string,
+    delta: UsageDelta,
+    caps: UsageCaps,
+    expiresAt: number,
+  ): Promise<UsageRefusal | undefined> {
+    return this.usage.reserveUsage(key, delta, caps, expiresAt)
+  }
+
+  commitUsage(key: string, reserved: UsageDelta, stored: UsageDelta): Promise<void> {
+    return this.usage.commitUsage(key, reserved, stored)
+  }
+
+  releaseUsage(key: string, delta: UsageDelta): Promise<void> {
+    return this.usage.releaseUsage(key, delta)
+  }
+
+  usageOf(keys: readonly string[]): Promise<ReadonlyMap<string, UsageDelta>> {
+    return this.usage.usageOf(keys)
   }
 }

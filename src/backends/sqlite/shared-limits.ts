@@ -19,6 +19,8 @@ import {
   type ThrottleOptions,
 } from '../../storage/shared-limits.js'
 import { MemoryIssueLimits } from '../memory/shared-limits.js'
+import { MemorySessionUsage } from '../memory/session-usage.js'
+import type { UsageCaps, UsageDelta, UsageRefusal } from '../../storage/session-usage.js'
 import { prepare, runMigrations, type Database } from './db.js'
 import { GroupCommit } from './group-commit.js'
 
@@ -182,9 +184,35 @@ export class SqliteSharedLimits extends MemoryIssueLimits implements SharedLimit
 
   async sweep(now: number): Promise<void> {
     this.buckets.sweep(now)
+    this.usage.sweepUsage(now)
     await this.commits.run(() => {
       prepare(this.db, 'DELETE FROM iam_login_attempts WHERE at <= ?').run(now - this.opts.windowMs)
       prepare(this.db, 'DELETE FROM iam_totp_claims WHERE until <= ?').run(now)
     })
+  }
+
+  // --- upload-cap counters (storage/session-usage.ts), in process ---------------------------
+
+  private readonly usage = new MemorySessionUsage()
+
+  reserveUsage(
+    key: string,
+    delta: UsageDelta,
+    caps: UsageCaps,
+    expiresAt: number,
+  ): UsageRefusal | undefined {
+    return this.usage.reserveUsage(key, delta, caps, expiresAt)
+  }
+
+  commitUsage(key: string, reserved: UsageDelta, stored: UsageDelta): void {
+    this.usage.commitUsage(key, reserved, stored)
+  }
+
+  releaseUsage(key: string, delta: UsageDelta): void {
+    this.usage.releaseUsage(key, delta)
+  }
+
+  usageOf(keys: readonly string[]): ReadonlyMap<string, UsageDelta> {
+    return this.usage.usageOf(keys)
   }
 }

@@ -17,6 +17,7 @@ import { pipeInto } from '../../lib/streams.js'
 import type { BodyRef, ChecksumAlgorithm, StoredChecksum } from '../../storage/metadata-store.js'
 import { S3Error } from '../errors.js'
 import type { S3Env, S3Request } from '../operation.js'
+import { CapGate, type UploadCharge } from './upload-caps.js'
 
 export { CHECKSUM_ALGORITHMS, checksumHeaderName }
 
@@ -122,6 +123,11 @@ export async function ingestRequestBody(
     readonly maxSize: number
     readonly defaultAlgorithm?: ChecksumAlgorithm | undefined
     readonly requiredAlgorithm?: ChecksumAlgorithm | undefined
+    /**
+     * The session's upload-cap charge (object/upload-caps.ts): a body of unknown length reserves
+     * its bytes as it streams, and is cut when the cap refuses.
+     */
+    readonly charge?: UploadCharge | undefined
   },
 ): Promise<Ingested> {
   checkUploadLength(req, opts.maxSize)
@@ -138,7 +144,14 @@ export async function ingestRequestBody(
     )
   }
   const algorithm = expected?.algorithm ?? opts.defaultAlgorithm
-  const w = await digestAndWrite(req.body, io, env, {
+  const charge = opts.charge
+  const source =
+    charge !== undefined && charge.countsBytes && req.contentLength === undefined
+      ? pipeInto(req.body, new CapGate(charge), (e) =>
+          e instanceof Error ? e : new S3Error('IncompleteBody'),
+        )
+      : req.body
+  const w = await digestAndWrite(source, io, env, {
     algorithm,
     maxSize: opts.maxSize,
     knownLength: req.contentLength,

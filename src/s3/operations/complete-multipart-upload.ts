@@ -42,6 +42,7 @@ import {
   type CompletePart,
 } from '../object/multipart.js'
 import { doc, el, readBoundedText } from '../xml.js'
+import { charged, checkContentType, checkObjectSize } from '../object/upload-caps.js'
 
 export const COMPLETE_MAX_BODY = 4 * 1024 * 1024
 
@@ -166,6 +167,10 @@ export const completeMultipartUpload: Operation = {
         `The provided 'x-amz-mp-object-size' header value ${declared} does not match what was computed: ${size}`,
       )
     }
+    // A session's upload caps: the whole object's size and type; it counts as one object here
+    // (its bytes were counted as the parts were written).
+    checkObjectSize(req.principal, size)
+    checkContentType(req.principal, upload.headers.contentType)
     const checksum = objectChecksum(req, upload, parts)
     const conditions = writeConditions((n) => req.header(n))
     const etag = multipartEtag(parts.map((p) => p.etag))
@@ -189,19 +194,26 @@ export const completeMultipartUpload: Operation = {
       ...(upload.acl === undefined ? {} : { acl: upload.acl }),
     }
     // The store decides If-Match / If-None-Match atomically with the completion.
-    await commitRemoval(commitIo(req, env), async () => {
-      const { replaced, unused } = await env.meta
-        .completeUpload(
-          upload.uploadId,
-          record,
-          parts.map((p) => p.partNumber),
-          conditions,
-        )
-        .catch((e: unknown) => {
-          throw writeConditionError(e, key)
-        })
-      return { result: undefined, freed: [replaced, ...unused], kept: parts.map((p) => p.body) }
-    })
+    await charged(
+      req.principal,
+      env.usage,
+      { bytes: 0, objects: 1 },
+      () =>
+        commitRemoval(commitIo(req, env), async () => {
+          const { replaced, unused } = await env.meta
+            .completeUpload(
+              upload.uploadId,
+              record,
+              parts.map((p) => p.partNumber),
+              conditions,
+            )
+            .catch((e: unknown) => {
+              throw writeConditionError(e, key)
+            })
+          return { result: undefined, freed: [replaced, ...unused], kept: parts.map((p) => p.body) }
+        }),
+      () => ({ bytes: 0, objects: 1 }),
+    )
     return completed(
       req,
       bucket.name,

@@ -6,7 +6,8 @@
  * something (REPLACE), as in S3. Authorized as s3:PutObject on the destination with
  * s3:x-amz-copy-source and s3:x-amz-metadata-directive; s3:GetObject on the source is decided in
  * handle() (object/copy.ts). If-Match / If-None-Match: * make it a conditional write of the
- * destination, decided by the store atomically with the commit, as for PutObject.
+ * destination, decided by the store atomically with the commit, as for PutObject. A session's
+ * upload caps apply to the copy as to an upload (object/upload-caps.ts).
  * @module
  */
 import { commitWrite } from '../../storage/commit.js'
@@ -28,6 +29,7 @@ import {
   requireChecksumAlgorithm,
 } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
+import { charged, checkContentType, checkObjectSize } from '../object/upload-caps.js'
 import { doc, el, isoDate } from '../xml.js'
 import {
   aclWriteRequirement,
@@ -103,42 +105,54 @@ export const copyObject: Operation = {
     const conditions = await enforceWriteConditions(req, env, bucket.name, key)
     const algorithm = algorithmHeader ?? source.checksum?.algorithm
     const replace = metadataDirective === 'REPLACE'
+    // A session's upload caps: the copy's type and size, its bytes and one object.
+    checkContentType(req.principal, replace ? desc.headers.contentType : source.headers.contentType)
+    checkObjectSize(req.principal, source.size)
     const io = commitIo(req, env)
     const {
       written: w,
       result: { record, checksum },
-    } = await commitWrite(io, {
-      write: () =>
-        digestAndWrite(readBody(source.body, env.blobs), io, env, {
-          algorithm,
-          maxSize: env.limits.maxObjectSize,
-          knownLength: source.size,
+    } = await charged(
+      req.principal,
+      env.usage,
+      { bytes: source.size, objects: 1 },
+      () =>
+        commitWrite(io, {
+          write: () =>
+            digestAndWrite(readBody(source.body, env.blobs), io, env, {
+              algorithm,
+              maxSize: env.limits.maxObjectSize,
+              knownLength: source.size,
+            }),
+          async commit(w) {
+            const checksum: StoredChecksum | undefined =
+              algorithm !== undefined && w.checksumB64 !== undefined
+                ? { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' }
+                : undefined
+            const record: ObjectRecord = {
+              bucket: bucket.name,
+              key,
+              size: w.size,
+              etag: w.md5Hex,
+              lastModified: req.ctx.clock.now(),
+              headers: replace ? desc.headers : source.headers,
+              userMetadata: replace ? desc.userMetadata : source.userMetadata,
+              tags: taggingDirective === 'REPLACE' ? (requestTags ?? {}) : source.tags,
+              body: w.body,
+              ownerAccountId: bucket.accountId,
+              ...(checksum === undefined ? {} : { checksum }),
+              ...(acl === undefined ? {} : { acl }),
+            }
+            const { replaced } = await env.meta
+              .putObject(record, conditions)
+              .catch((e: unknown) => {
+                throw writeConditionError(e, key, true)
+              })
+            return { result: { record, checksum }, freed: [replaced] }
+          },
         }),
-      async commit(w) {
-        const checksum: StoredChecksum | undefined =
-          algorithm !== undefined && w.checksumB64 !== undefined
-            ? { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' }
-            : undefined
-        const record: ObjectRecord = {
-          bucket: bucket.name,
-          key,
-          size: w.size,
-          etag: w.md5Hex,
-          lastModified: req.ctx.clock.now(),
-          headers: replace ? desc.headers : source.headers,
-          userMetadata: replace ? desc.userMetadata : source.userMetadata,
-          tags: taggingDirective === 'REPLACE' ? (requestTags ?? {}) : source.tags,
-          body: w.body,
-          ownerAccountId: bucket.accountId,
-          ...(checksum === undefined ? {} : { checksum }),
-          ...(acl === undefined ? {} : { acl }),
-        }
-        const { replaced } = await env.meta.putObject(record, conditions).catch((e: unknown) => {
-          throw writeConditionError(e, key, true)
-        })
-        return { result: { record, checksum }, freed: [replaced] }
-      },
-    })
+      (r) => ({ bytes: r.written.size, objects: 1 }),
+    )
     const checksumXml =
       checksum === undefined ? '' : el(checksumElementName(checksum.algorithm), checksum.value)
     return {

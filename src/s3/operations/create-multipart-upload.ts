@@ -14,6 +14,7 @@ import { objectAclFromRequest } from '../acl-apply.js'
 import { requireChecksumAlgorithm } from '../object/ingest.js'
 import { parseTaggingHeader } from '../object/tags.js'
 import { doc, el } from '../xml.js'
+import { checkContentType } from '../object/upload-caps.js'
 import { aclWriteRequirement, objectCreationContext, putRequirement } from './put-object.js'
 
 type ChecksumType = 'FULL_OBJECT' | 'COMPOSITE'
@@ -68,6 +69,9 @@ export const createMultipartUpload: Operation = {
     const bucket = bucketOf(req)
     const key = keyOf(req)
     const desc = describeObject((n) => req.header(n), req.raw.headers)
+    // A session's content-type cap refuses the upload now, not after its parts (Complete checks
+    // again for the completing session).
+    checkContentType(req.principal, desc.headers.contentType)
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
     // Checked now (a refused ACL refuses the upload), applied to the object at completion.
     const acl = await objectAclFromRequest(desc.acl, bucket, env)

@@ -13,6 +13,8 @@
  *  5. stream the file, enforcing content-length-range while streaming (EntityTooLarge aborts at
  *     once; EntityTooSmall after the end deletes what was written);
  *  6. commit the object, then answer per success_action_redirect / success_action_status.
+ * A session's upload caps (object/upload-caps.ts) apply as to PutObject: the form's Content-Type
+ * before the file, max-object-size and max-bytes while it streams, one object at the commit.
  * @module
  */
 import { Readable, type TransformCallback } from 'node:stream'
@@ -46,6 +48,14 @@ import { objectAclFromRequest } from '../acl-apply.js'
 import { commitIo } from '../object/ingest.js'
 import { parseTaggingXml, type TagSet } from '../object/tags.js'
 import { el, parseXml, XML_DECL } from '../xml.js'
+import {
+  CapGate,
+  capSizeError,
+  charged,
+  checkContentType,
+  maxSizeFor,
+  type UploadCharge,
+} from '../object/upload-caps.js'
 
 /** All non-file fields together (AWS caps the pre-file form data; policy alone may be 64 KB). */
 const MAX_FIELDS_BYTES = 256 * 1024
@@ -282,6 +292,7 @@ async function streamFile(
   range: { min: number; max: number },
   inlineMax: number,
   algorithm: ChecksumAlgorithm | undefined,
+  charge: UploadCharge | undefined,
 ): Promise<{ body: BodyRef; size: number; md5Hex: string; checksumB64?: string }> {
   const limiter = new SizeLimit(range.max)
   const digests = new BodyDigests(algorithm)
@@ -298,7 +309,16 @@ async function streamFile(
   file.on('error', (e) => digests.destroy(e instanceof S3Error ? e : malformed(e.message)))
   // writeBody reports the failure; these keep a late error from becoming an uncaught one.
   digests.on('error', () => undefined)
-  file.pipe(limiter).pipe(digests)
+  if (charge !== undefined && charge.countsBytes) {
+    // The session's byte cap: bytes reserved as they stream, the upload cut when it refuses.
+    const gate = new CapGate(charge)
+    gate.on('error', (e) => {
+      file.unpipe(limiter)
+      file.resume()
+      digests.destroy(e)
+    })
+    file.pipe(limiter).pipe(gate).pipe(digests)
+  } else file.pipe(limiter).pipe(digests)
   let written: { body: BodyRef; size: number }
   try {
     written = await writeBody(digests, {
@@ -347,6 +367,10 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
   }
   const { desc, tags } = describeFromFields(fields)
   const expected = formChecksum(fields)
+  // The session's upload caps (object/upload-caps.ts): type now, size while streaming.
+  checkContentType(principal, desc.headers.contentType)
+  const policyMax = range.max
+  range = { min: range.min, max: maxSizeFor(principal, range.max) }
   // 4. s3:PutObject for that principal
   const context: Record<string, string | string[]> = {}
   if (desc.acl?.kind === 'canned') context['s3:x-amz-acl'] = desc.acl.name
@@ -375,43 +399,52 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
   // 5. the bytes, 6. commit
   const io = commitIo(req, env)
   let checksum: StoredChecksum | undefined
-  const { written: w } = await commitWrite(io, {
-    write: () => streamFile(form, io, range, env.limits.inlineMax, expected?.algorithm),
-    check(w) {
-      if (w.size < range.min) {
-        throw new S3Error('EntityTooSmall', undefined, {
-          ProposedSize: String(w.size),
-          MinSizeAllowed: String(range.min),
-        })
-      }
-      if (expected !== undefined) {
-        if (w.checksumB64 !== expected.value) {
-          throw new S3Error(
-            'BadDigest',
-            `The ${expected.algorithm} you specified did not match the calculated checksum.`,
-          )
-        }
-        checksum = { algorithm: expected.algorithm, value: expected.value, type: 'FULL_OBJECT' }
-      }
-    },
-    async commit(w) {
-      const record: ObjectRecord = {
-        bucket: bucket.name,
-        key,
-        size: w.size,
-        etag: w.md5Hex,
-        lastModified: now,
-        headers: desc.headers,
-        userMetadata: desc.userMetadata,
-        ...(checksum !== undefined ? { checksum } : {}),
-        tags,
-        body: w.body,
-        ownerAccountId: bucket.accountId,
-        ...(acl === undefined ? {} : { acl }),
-      }
-      const { replaced } = await env.meta.putObject(record)
-      return { result: undefined, freed: [replaced] }
-    },
+  const { written: w } = await charged(
+    principal,
+    env.usage,
+    { bytes: 0, objects: 1 },
+    (charge) =>
+      commitWrite(io, {
+        write: () => streamFile(form, io, range, env.limits.inlineMax, expected?.algorithm, charge),
+        check(w) {
+          if (w.size < range.min) {
+            throw new S3Error('EntityTooSmall', undefined, {
+              ProposedSize: String(w.size),
+              MinSizeAllowed: String(range.min),
+            })
+          }
+          if (expected !== undefined) {
+            if (w.checksumB64 !== expected.value) {
+              throw new S3Error(
+                'BadDigest',
+                `The ${expected.algorithm} you specified did not match the calculated checksum.`,
+              )
+            }
+            checksum = { algorithm: expected.algorithm, value: expected.value, type: 'FULL_OBJECT' }
+          }
+        },
+        async commit(w) {
+          const record: ObjectRecord = {
+            bucket: bucket.name,
+            key,
+            size: w.size,
+            etag: w.md5Hex,
+            lastModified: now,
+            headers: desc.headers,
+            userMetadata: desc.userMetadata,
+            ...(checksum !== undefined ? { checksum } : {}),
+            tags,
+            body: w.body,
+            ownerAccountId: bucket.accountId,
+            ...(acl === undefined ? {} : { acl }),
+          }
+          const { replaced } = await env.meta.putObject(record)
+          return { result: undefined, freed: [replaced] }
+        },
+      }),
+    (r) => ({ bytes: r.written.size, objects: 1 }),
+  ).catch((e: unknown) => {
+    throw capSizeError(principal, policyMax, e)
   })
   await form.done
   return successResponse(fields, {

@@ -4,7 +4,8 @@
  * storage, verify Content-MD5 / x-amz-checksum-*, commit the record, then retire the replaced
  * body (storage/commit.ts). Authorized as s3:PutObject with s3:RequestObjectTag/*, s3:RequestObjectTagKeys (from
  * x-amz-tagging), s3:x-amz-acl and the conditional-write keys (objectCreationContext), plus
- * s3:GetObject for If-Match; the pipeline adds s3:x-amz-content-sha256.
+ * s3:GetObject for If-Match; the pipeline adds s3:x-amz-content-sha256. A session's upload caps
+ * (object/upload-caps.ts) are checked before the body (type, declared size) and while it streams.
  * @module
  */
 import { commitWrite } from '../../storage/commit.js'
@@ -17,6 +18,13 @@ import { objectAclFromRequest } from '../acl-apply.js'
 import { aclConditionKeys } from '../acl.js'
 import { checksumResponseHeaders, commitIo, ingestRequestBody } from '../object/ingest.js'
 import { parseTaggingHeader, requestTagContext } from '../object/tags.js'
+import {
+  capSizeError,
+  charged,
+  checkContentType,
+  checkObjectSize,
+  maxSizeFor,
+} from '../object/upload-caps.js'
 
 /** Condition keys of a write that carries x-amz-tagging / x-amz-acl / x-amz-grant-* (pure; bad values ignored here). */
 export function writeContext(req: S3Request): Record<string, string | string[]> {
@@ -92,31 +100,47 @@ export const putObject: Operation = {
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
     const acl = await objectAclFromRequest(desc.acl, bucket, env)
     const conditions = await enforceWriteConditions(req, env, bucket.name, key)
+    // Upload caps of a session (object/upload-caps.ts): type and declared size before any byte.
+    const p = req.principal
+    checkContentType(p, desc.headers.contentType)
+    if (req.contentLength !== undefined) checkObjectSize(p, req.contentLength)
+    const maxSize = maxSizeFor(p, env.limits.maxObjectSize)
     const io = commitIo(req, env)
-    const { written: w, result: stored } = await commitWrite(io, {
-      write: () => ingestRequestBody(req, io, env, { maxSize: env.limits.maxObjectSize }),
-      async commit(w) {
-        const record: ObjectRecord = {
-          bucket: bucket.name,
-          key,
-          size: w.size,
-          etag: w.md5Hex,
-          lastModified: req.ctx.clock.now(),
-          headers: desc.headers,
-          userMetadata: desc.userMetadata,
-          tags,
-          body: w.body,
-          ownerAccountId: bucket.accountId,
-          ...(w.checksum === undefined ? {} : { checksum: w.checksum }),
-          ...(acl === undefined ? {} : { acl }),
-        }
-        // The store decides If-Match / If-None-Match atomically with the write; they held at
-        // the early check, so a refusal now is a writer that committed meanwhile (409).
-        const { replaced } = await env.meta.putObject(record, conditions).catch((e: unknown) => {
-          throw writeConditionError(e, key, true)
-        })
-        return { result: record, freed: [replaced] }
-      },
+    const { written: w, result: stored } = await charged(
+      p,
+      env.usage,
+      { bytes: req.contentLength ?? 0, objects: 1 },
+      (charge) =>
+        commitWrite(io, {
+          write: () => ingestRequestBody(req, io, env, { maxSize, charge }),
+          async commit(w) {
+            const record: ObjectRecord = {
+              bucket: bucket.name,
+              key,
+              size: w.size,
+              etag: w.md5Hex,
+              lastModified: req.ctx.clock.now(),
+              headers: desc.headers,
+              userMetadata: desc.userMetadata,
+              tags,
+              body: w.body,
+              ownerAccountId: bucket.accountId,
+              ...(w.checksum === undefined ? {} : { checksum: w.checksum }),
+              ...(acl === undefined ? {} : { acl }),
+            }
+            // The store decides If-Match / If-None-Match atomically with the write; they held at
+            // the early check, so a refusal now is a writer that committed meanwhile (409).
+            const { replaced } = await env.meta
+              .putObject(record, conditions)
+              .catch((e: unknown) => {
+                throw writeConditionError(e, key, true)
+              })
+            return { result: record, freed: [replaced] }
+          },
+        }),
+      (r) => ({ bytes: r.written.size, objects: 1 }),
+    ).catch((e: unknown) => {
+      throw capSizeError(p, env.limits.maxObjectSize, e)
     })
     return {
       status: 200,

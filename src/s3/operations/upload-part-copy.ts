@@ -3,7 +3,8 @@
  * from (a byte range of) an existing object, streamed into a new body. Source access
  * (s3:GetObject), existence and x-amz-copy-source-if-* are checked by object/copy.ts;
  * x-amz-copy-source-range must be `bytes=first-last` within the source. Authorized as
- * s3:PutObject on the destination with s3:x-amz-copy-source.
+ * s3:PutObject on the destination with s3:x-amz-copy-source. A session's upload caps: the range
+ * must fit max-object-size and its bytes count against max-bytes (object/upload-caps.ts).
  * @module
  */
 import { commitWrite } from '../../storage/commit.js'
@@ -22,6 +23,7 @@ import {
   commitIo,
 } from '../object/ingest.js'
 import { loadUpload, requirePartNumber } from '../object/multipart.js'
+import { charged, checkObjectSize } from '../object/upload-caps.js'
 import { parseCopySourceRange } from '../object/range.js'
 import { doc, el, isoDate } from '../xml.js'
 
@@ -58,35 +60,43 @@ export const uploadPartCopy: Operation = {
         MaxSizeAllowed: String(env.limits.maxPartSize),
       })
     }
+    checkObjectSize(req.principal, length)
     const algorithm = upload.checksumAlgorithm
     const io = commitIo(req, env)
     const {
       written: w,
       result: { part, checksum },
-    } = await commitWrite(io, {
-      write: () =>
-        digestAndWrite(readBody(source.body, env.blobs, range), io, env, {
-          algorithm,
-          maxSize: env.limits.maxPartSize,
-          knownLength: length,
+    } = await charged(
+      req.principal,
+      env.usage,
+      { bytes: length, objects: 0 },
+      () =>
+        commitWrite(io, {
+          write: () =>
+            digestAndWrite(readBody(source.body, env.blobs, range), io, env, {
+              algorithm,
+              maxSize: env.limits.maxPartSize,
+              knownLength: length,
+            }),
+          async commit(w) {
+            const checksum: StoredChecksum | undefined =
+              algorithm !== undefined && w.checksumB64 !== undefined
+                ? { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' }
+                : undefined
+            const part: PartRecord = {
+              partNumber,
+              size: w.size,
+              etag: w.md5Hex,
+              lastModified: req.ctx.clock.now(),
+              body: w.body,
+              ...(checksum === undefined ? {} : { checksum }),
+            }
+            const { replaced } = await env.meta.putPart(upload.uploadId, part)
+            return { result: { part, checksum }, freed: [replaced] }
+          },
         }),
-      async commit(w) {
-        const checksum: StoredChecksum | undefined =
-          algorithm !== undefined && w.checksumB64 !== undefined
-            ? { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' }
-            : undefined
-        const part: PartRecord = {
-          partNumber,
-          size: w.size,
-          etag: w.md5Hex,
-          lastModified: req.ctx.clock.now(),
-          body: w.body,
-          ...(checksum === undefined ? {} : { checksum }),
-        }
-        const { replaced } = await env.meta.putPart(upload.uploadId, part)
-        return { result: { part, checksum }, freed: [replaced] }
-      },
-    })
+      (r) => ({ bytes: r.written.size, objects: 0 }),
+    )
     const checksumXml =
       checksum === undefined ? '' : el(checksumElementName(checksum.algorithm), checksum.value)
     return {

@@ -11,6 +11,10 @@
  * at most iam MAX_CHAIN_DEPTH (8) sessions long: IAM refuses one more link with AccessDenied, and
  * stores each link's own policies only (so the packed-size check of this call bounds what the new
  * row adds, however deep the chain).
+ * Tags (Tags.member.N.Key/Value, TransitiveTagKeys) are checked here with AWS's limits, and again
+ * by IAM with the chaining rules (iam/session-tags.ts); the reserved `latchkey:*` keys are the
+ * session's upload caps (policy/upload-caps.ts), a bad value a ValidationError naming the tag.
+ * GetSessionToken takes no tags, as on AWS.
  * @module
  */
 import { principalArn } from '../../auth/principal.js'
@@ -33,6 +37,7 @@ import {
   parseDuration,
   parsePolicyArns,
   parseTags,
+  parseTransitiveTagKeys,
   requireString,
   Violations,
 } from '../validate.js'
@@ -47,6 +52,7 @@ export interface AssumeRoleInput {
   readonly policyArns: readonly string[]
   readonly packedPolicySize: number
   readonly tags: Readonly<Record<string, string>>
+  readonly transitiveTagKeys: readonly string[]
   readonly externalId?: string
   readonly sourceIdentity?: string
 }
@@ -77,6 +83,7 @@ export function parseAssumeRole(
   const policyText = rawPolicy !== undefined ? v.check(() => checkPolicyText(rawPolicy)) : undefined
   const policyArns = v.check(() => parsePolicyArns(params)) ?? []
   const tags = v.check(() => parseTags(params)) ?? {}
+  const transitiveTagKeys = parseTransitiveTagKeys(params)
   const ext = params.get('ExternalId')
   const externalId = ext !== undefined ? v.check(() => checkExternalId(ext)) : undefined
   const src = params.get('SourceIdentity')
@@ -110,6 +117,7 @@ export function parseAssumeRole(
     policyArns,
     packedPolicySize: packed,
     tags,
+    transitiveTagKeys,
     ...(externalId !== undefined ? { externalId } : {}),
     ...(sourceIdentity !== undefined ? { sourceIdentity } : {}),
   }
@@ -144,6 +152,7 @@ export async function assumeRole(c: ActionContext, caller: KnownPrincipal): Prom
       withToken: true,
       ...(input.sourceIdentity !== undefined ? { sourceIdentity: input.sourceIdentity } : {}),
       ...(Object.keys(input.tags).length > 0 ? { tags: input.tags } : {}),
+      ...(input.transitiveTagKeys.length > 0 ? { transitiveTagKeys: input.transitiveTagKeys } : {}),
     },
     c.now,
   )
