@@ -32,6 +32,10 @@ export const SUMMARIES: Readonly<Record<string, string>> = {
     "Show the master secret after re-entering the caller's password (audited, throttled)",
   'GET /customers/{name}/allowlist': "The account's address allow-list",
   'PUT /customers/{name}/allowlist': "Replace the account's address allow-list",
+  'GET /customers/{name}/sts-limits':
+    "The account's STS issuance limits (rate, burst, active-session ceiling) and whether they are its own",
+  'PUT /customers/{name}/sts-limits':
+    "Set or clear the account's own STS issuance limits (null = the server's default)",
   'GET /sessions': 'List live temporary credentials (?user=, ?customer=, ?parent=)',
   'DELETE /sessions': 'Revoke every live session of one parent (?parent=user id or key id)',
   'DELETE /sessions/{access_key}': 'Revoke one session',
