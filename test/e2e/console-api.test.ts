@@ -268,6 +268,24 @@ describe('console session (cookie)', () => {
     expect((await b.call('GET', '/api/admin/console/session')).status).toBe(401)
   })
 
+  it('deactivating the user ends its console session and the session’s S3 credentials', async () => {
+    await admin.call('POST', '/api/admin/users', {
+      username: 'cs-deact',
+      password: 'cs-deact-password-1',
+      role: 'Writer',
+    })
+    const b = await signedIn({ username: 'cs-deact', password: 'cs-deact-password-1' })
+    const creds = (await b.call('GET', '/api/admin/console/credentials')).json
+    const me = (await b.call('GET', '/api/admin/me')).json
+    const s3 = s3With(b, creds)
+    expect(await outcome(s3.send(new ListBucketsCommand({})))).toBe('OK')
+    expect(
+      (await admin.call('PATCH', `/api/admin/users/${me.user_id}`, { is_active: false })).status,
+    ).toBe(200)
+    expect((await b.call('GET', '/api/admin/console/session')).status).toBe(401)
+    expect(await outcome(s3.send(new ListBucketsCommand({})))).not.toBe('OK')
+  })
+
   it('a user with TOTP is asked for its code (400 OtpRequired) only after the right password', async () => {
     const u = await admin.call('POST', '/api/admin/users', {
       username: 'cs-totp',
