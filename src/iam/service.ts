@@ -274,7 +274,13 @@ export class IamService
    */
   async confirmPassword(
     who: { readonly kind: 'operator' } | { readonly kind: 'user'; readonly userId: string },
-    input: { readonly password: string; readonly otp?: string; readonly address: string },
+    input: {
+      readonly password: string
+      readonly otp?: string
+      readonly address: string
+      /** Do not ask for the code (a password change by a caller signed in with it). */
+      readonly passwordOnly?: boolean
+    },
     now: number,
   ): Promise<void> {
     const otp = input.otp !== undefined ? { otp: input.otp } : {}

@@ -15,6 +15,7 @@ import {
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { generateSync } from 'otplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminLogin, userWithKey, type AdminClient } from './admin-client.js'
 import { consoleBrowser, type ConsoleBrowser } from './console-client.js'
@@ -24,6 +25,7 @@ import { startPostgres, type TestPostgres } from '../support/postgres.js'
 
 let server: TestServer
 let consoleDir: string
+let totpSecret = ''
 let admin: AdminClient
 let superId: string
 let readerId: string
@@ -266,13 +268,33 @@ describe('console session (cookie)', () => {
     expect((await b.call('GET', '/api/admin/console/session')).status).toBe(401)
   })
 
+  it('deactivating the user ends its console session and the session’s S3 credentials', async () => {
+    await admin.call('POST', '/api/admin/users', {
+      username: 'cs-deact',
+      password: 'cs-deact-password-1',
+      role: 'Writer',
+    })
+    const b = await signedIn({ username: 'cs-deact', password: 'cs-deact-password-1' })
+    const creds = (await b.call('GET', '/api/admin/console/credentials')).json
+    const me = (await b.call('GET', '/api/admin/me')).json
+    const s3 = s3With(b, creds)
+    expect(await outcome(s3.send(new ListBucketsCommand({})))).toBe('OK')
+    expect(
+      (await admin.call('PATCH', `/api/admin/users/${me.user_id}`, { is_active: false })).status,
+    ).toBe(200)
+    expect((await b.call('GET', '/api/admin/console/session')).status).toBe(401)
+    expect(await outcome(s3.send(new ListBucketsCommand({})))).not.toBe('OK')
+  })
+
   it('a user with TOTP is asked for its code (400 OtpRequired) only after the right password', async () => {
     const u = await admin.call('POST', '/api/admin/users', {
       username: 'cs-totp',
       password: 'cs-totp-password-1',
       role: 'Reader',
     })
-    expect((await admin.call('POST', `/api/admin/users/${u.json.id}/totp`)).status).toBe(200)
+    const enrol = await admin.call('POST', `/api/admin/users/${u.json.id}/totp`)
+    expect(enrol.status).toBe(200)
+    totpSecret = enrol.json.secret
     const b = consoleBrowser(server)
     const need = await b.signIn({ username: 'cs-totp', password: 'cs-totp-password-1' })
     expect(need.status).toBe(400)
@@ -285,6 +307,22 @@ describe('console session (cookie)', () => {
       otp: '000000',
     })
     expect(badCode.status).toBe(401)
+    // With the code: signed in; changing the password then re-checks the password only.
+    const ok = await b.signIn({
+      username: 'cs-totp',
+      password: 'cs-totp-password-1',
+      otp: generateSync({ secret: totpSecret }),
+    })
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200)
+    expect(ok.json.me.totp_enabled).toBe(true)
+    const pw = await b.call('PUT', '/api/admin/me/password', {
+      current_password: 'cs-totp-password-1',
+      new_password: 'cs-totp-password-2',
+    })
+    expect(pw.status, JSON.stringify(pw.json)).toBe(204)
+    // Removing the code needs the password and a (fresh) code.
+    const noCode = await b.call('DELETE', '/api/admin/me/totp', { password: 'cs-totp-password-2' })
+    expect(noCode.status).toBe(400)
   })
 })
 
