@@ -68,7 +68,8 @@ function bucketsOf(st: CompiledStatement): readonly string[] | undefined {
     if (bucket === '' || WILD_OR_VARIABLE.test(bucket)) return undefined
     if (!out.includes(bucket)) out.push(bucket)
   }
-  return out
+  // A copy of the exact size: an array grown by push keeps room for 16 more entries.
+  return out.slice()
 }
 
 /** The bucket of an S3 resource ARN as matched against bucketsOf ('' when not an S3 ARN). */
@@ -260,6 +261,7 @@ function actionTest(exact: ReadonlySet<string>, ms: readonly Matcher[]): (a: str
 }
 
 const EMPTY: ConditionContext = new Map<string, readonly string[]>()
+const NO_CONDITIONS: readonly ConditionTest[] = Object.freeze([])
 
 function compileResources(list: readonly string[], where: string, variables: boolean): Matcher {
   const ms: Matcher[] = []
@@ -268,6 +270,11 @@ function compileResources(list: readonly string[], where: string, variables: boo
     ms.push(compilePattern(r, { wildcards: true, variables }).match)
   }
   if (ms.length === 1) return ms[0] as Matcher
+  return anyOf(ms.slice())
+}
+
+/** The union of resource matchers (given an exact-size array: it is kept with the policy). */
+function anyOf(ms: readonly Matcher[]): Matcher {
   return (v, ctx) => {
     for (const m of ms) if (m(v, ctx)) return true
     return false
@@ -396,18 +403,35 @@ function compileStatement(
     sid: sidRaw !== undefined && sidRaw !== '' ? sidRaw : `#${index}`,
     effect,
   })
-  const st: CompiledStatement = Object.freeze({
-    index,
-    ref,
-    effect,
-    matchesAction,
-    matchesResource,
-    ...(principal ? { principal } : {}),
-    notPrincipal: hasNP,
-    conditions: Object.freeze(conditions),
-    resources: Object.freeze(resources),
-    notResource: hasNR,
-  })
+  // Plain literals (no spread): the object keeps its fields in place, without a separate
+  // property array (a compiled policy is kept per session). No conditions: one shared empty list.
+  const conds = conditions.length === 0 ? NO_CONDITIONS : Object.freeze(conditions)
+  const st: CompiledStatement = Object.freeze(
+    principal !== undefined
+      ? {
+          index,
+          ref,
+          effect,
+          matchesAction,
+          matchesResource,
+          principal,
+          notPrincipal: hasNP,
+          conditions: conds,
+          resources: Object.freeze(resources),
+          notResource: hasNR,
+        }
+      : {
+          index,
+          ref,
+          effect,
+          matchesAction,
+          matchesResource,
+          notPrincipal: hasNP,
+          conditions: conds,
+          resources: Object.freeze(resources),
+          notResource: hasNR,
+        },
+  )
   return { st, json }
 }
 
