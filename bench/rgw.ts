@@ -1,8 +1,8 @@
 /**
  * A Ceph RGW for the side-by-side STS rows: the one on LATCHKEY_BENCH_RGW_ENDPOINT (default
  * http://127.0.0.1:7480, where ../shared/tools/rgw/start.sh puts it) when it answers, otherwise
- * one started with that script (idempotent; the vendored copy in test/support/rgw when the shared
- * one is absent), with quiet logs (`RGW_DEBUG=0/0`: logging each request would bill RGW for
+ * one started with that script when Ceph is installed (idempotent; the vendored copy in
+ * test/support/rgw when the shared one is absent), with quiet logs (`RGW_DEBUG=0/0`: logging each request would bill RGW for
  * work the comparison is not about). The bench never stops an RGW: the lab is shared.
  *
  * AssumeRole on RGW needs a role whose trust policy names the caller and a permission policy;
@@ -111,6 +111,20 @@ export async function findOrStartRgw(log: (l: string) => void): Promise<Rgw | Rg
         ? VENDORED_START
         : undefined
     if (script === undefined) return { why: `no RGW at ${endpoint} and no start.sh to start one` }
+    // start.sh would apt-get the Ceph packages when they are missing: not something a bench run
+    // should set off. Without them the row says how to get an RGW instead.
+    try {
+      await run(
+        'sh',
+        ['-c', 'command -v radosgw && command -v ceph-mon && command -v ceph-osd'],
+        {},
+        10_000,
+      )
+    } catch {
+      return {
+        why: `no RGW at ${endpoint} and Ceph is not installed (run ../shared/tools/rgw/start.sh once, as root, to install and start it)`,
+      }
+    }
     log(`  starting Ceph RGW with ${script}`)
     try {
       await run('bash', [script], { RGW_DEBUG: '0/0' }, 300_000)

@@ -145,15 +145,33 @@ export function matchParts(parts: readonly GlobPart[], s: string, ctx: Ctx): boo
 
 const ALWAYS: Matcher = () => true
 
-/** Pick the fastest matcher for a pattern's shape. */
+const EMPTY_ONLY: Matcher = (v) => v === ''
+
+/**
+ * Pick the fastest matcher for a pattern's shape. Each shape's closure is made in a function of
+ * its own so it captures only what it needs (a closure made here would keep the whole `parts`
+ * array alive: compiled policies are held per session).
+ */
 export function compileParts(parts: readonly GlobPart[]): Matcher {
-  if (parts.length === 0) return (v) => v === ''
+  if (parts.length === 0) return EMPTY_ONLY
   if (parts.length === 1 && parts[0] === STAR) return ALWAYS
   const first = parts[0]
-  if (parts.length === 1 && typeof first === 'string') return (v) => v === first
+  if (parts.length === 1 && typeof first === 'string') return exactMatcher(first)
   if (parts.length === 2 && typeof first === 'string' && parts[1] === STAR) {
-    return (v) => v.startsWith(first)
+    return prefixMatcher(first)
   }
+  return globMatcher(parts)
+}
+
+function exactMatcher(text: string): Matcher {
+  return (v) => v === text
+}
+
+function prefixMatcher(prefix: string): Matcher {
+  return (v) => v.startsWith(prefix)
+}
+
+function globMatcher(parts: readonly GlobPart[]): Matcher {
   return (v, ctx) => matchParts(parts, v, ctx)
 }
 

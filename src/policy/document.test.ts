@@ -398,3 +398,57 @@ describe('statementsFor(action, resource): the per-bucket index never drops a ca
     expect(p.statementsFor('s3:GetObject').map((s) => s.index)).toEqual([0, 1, 2, 3])
   })
 })
+
+describe('action tests shared between statements and policies (a policy is kept per session)', () => {
+  const st = (p: ReturnType<typeof parsePolicy>, i: number) => p.statements[i]
+  it('the same action list shares one test; a different list never gets another one', () => {
+    const a = parsePolicy(
+      doc(
+        { ...ok, Action: ['s3:GetObject', 's3:ListBucket'] },
+        { ...ok, Action: ['s3:GetObject', 's3:ListBucket'] },
+        { ...ok, Action: ['s3:GetObject'] },
+        { ...ok, Action: ['s3:ListBucket', 's3:GetObject'] },
+      ),
+      { kind: 'identity', name: 'a' },
+    )
+    const b = parsePolicy(doc({ ...ok, Action: ['s3:GetObject', 's3:ListBucket'] }), {
+      kind: 'session',
+      name: 'b',
+    })
+    expect(st(a, 1)?.matchesAction).toBe(st(a, 0)?.matchesAction)
+    expect(st(b, 0)?.matchesAction).toBe(st(a, 0)?.matchesAction)
+    expect(st(a, 2)?.matchesAction).not.toBe(st(a, 0)?.matchesAction)
+    expect(st(a, 2)?.matchesAction('s3:listbucket')).toBe(false)
+    expect(st(a, 2)?.matchesAction('s3:getobject')).toBe(true)
+    expect(st(a, 3)?.matchesAction('s3:listbucket')).toBe(true)
+  })
+
+  it('NotAction negates the shared test without changing it for Action statements', () => {
+    const p = parsePolicy(
+      doc(
+        { ...ok, Action: 's3:PutObject' },
+        { Effect: 'Deny', NotAction: 's3:PutObject', Resource: '*' },
+      ),
+      { kind: 'identity', name: 'n' },
+    )
+    expect(st(p, 0)?.matchesAction('s3:putobject')).toBe(true)
+    expect(st(p, 1)?.matchesAction('s3:putobject')).toBe(false)
+    expect(st(p, 1)?.matchesAction('s3:getobject')).toBe(true)
+  })
+
+  it('a refused action is refused every time, and many distinct lists stay correct', () => {
+    for (let i = 0; i < 2; i++)
+      expect(err(doc({ ...ok, Action: ['s3:GetObject', 'bad action'] }))).toMatch(
+        /must look like service:ActionName/,
+      )
+    for (let i = 0; i < 1500; i++) {
+      const p = parsePolicy(doc({ ...ok, Action: [`s3:Get${String(i)}`, 's3:Put*'] }), {
+        kind: 'identity',
+        name: 'm',
+      })
+      expect(st(p, 0)?.matchesAction(`s3:get${String(i)}`)).toBe(true)
+      expect(st(p, 0)?.matchesAction(`s3:get${String(i + 1)}`)).toBe(false)
+      expect(st(p, 0)?.matchesAction('s3:putanything')).toBe(true)
+    }
+  })
+})

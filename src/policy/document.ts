@@ -57,17 +57,19 @@ const WILD_OR_VARIABLE = /[*?$]/
  * statement can match only resources of those buckets. undefined when it could match any
  * (NotResource, `*`, wildcards or variables in the bucket part, other services).
  */
-function bucketsOf(st: CompiledStatement): ReadonlySet<string> | undefined {
+function bucketsOf(st: CompiledStatement): readonly string[] | undefined {
   if (st.notResource || st.resources.length === 0) return undefined
-  const out = new Set<string>()
+  // An array, not a Set: a policy is kept per session, and most statements name one bucket.
+  const out: string[] = []
   for (const r of st.resources) {
     if (!r.startsWith(S3_ARN)) return undefined
     const slash = r.indexOf('/', S3_ARN.length)
     const bucket = r.slice(S3_ARN.length, slash < 0 ? r.length : slash)
     if (bucket === '' || WILD_OR_VARIABLE.test(bucket)) return undefined
-    out.add(bucket)
+    if (!out.includes(bucket)) out.push(bucket)
   }
-  return out
+  // A copy of the exact size: an array grown by push keeps room for 16 more entries.
+  return out.slice()
 }
 
 /** The bucket of an S3 resource ARN as matched against bucketsOf ('' when not an S3 ARN). */
@@ -95,7 +97,7 @@ export class CompiledPolicy {
   /** Normalized JSON (compact, fields in a fixed order). */
   readonly text: string
   readonly #byAction = new Map<string, ActionIndex>()
-  readonly #buckets: readonly (ReadonlySet<string> | undefined)[]
+  readonly #buckets: readonly (readonly string[] | undefined)[]
 
   constructor(init: {
     name: string
@@ -132,7 +134,7 @@ export class CompiledPolicy {
     const all: CompiledStatement[] = []
     const anyBucket: CompiledStatement[] = []
     const named = new Set<string>()
-    const buckets: (ReadonlySet<string> | undefined)[] = []
+    const buckets: (readonly string[] | undefined)[] = []
     this.statements.forEach((st, i) => {
       if (!st.matchesAction(lc)) return
       const b = this.#buckets[i]
@@ -145,7 +147,7 @@ export class CompiledPolicy {
     for (const name of named) {
       byBucket.set(
         name,
-        Object.freeze(all.filter((_, j) => buckets[j] === undefined || buckets[j]?.has(name))),
+        Object.freeze(all.filter((_, j) => buckets[j] === undefined || buckets[j]?.includes(name))),
       )
     }
     const ix: ActionIndex = {
@@ -220,13 +222,36 @@ function conditionValues(v: unknown, where: string): string[] {
   return [one(v, where)]
 }
 
+/**
+ * Action tests by their action list: the same few lists ("s3:GetObject", "s3:PutObject", "s3:*")
+ * recur in every policy, and a session keeps its compiled policy for as long as it is cached, so
+ * statements share one test per list instead of holding a Set and a closure each. Bounded; a
+ * list is only cached once every action in it has been validated.
+ */
+const actionTests = new Map<string, (a: string) => boolean>()
+const ACTION_TESTS_MAX = 1024
+
 function compileActions(list: readonly string[], where: string): (a: string) => boolean {
+  const key = list.join('\n')
+  const hit = actionTests.get(key)
+  if (hit !== undefined) return hit
   const ms: Matcher[] = []
-  const exact = new Set<string>()
+  const exact: string[] = []
   for (const a of list) {
     if (a !== '*' && !ACTION.test(a)) fail(`${where} '${a}' must look like service:ActionName`)
-    if (!a.includes('*') && !a.includes('?')) exact.add(a.toLowerCase())
+    if (!a.includes('*') && !a.includes('?')) exact.push(a.toLowerCase())
     else ms.push(compilePattern(a, { wildcards: true, lowerCase: true, variables: false }).match)
+  }
+  const test = actionTest(new Set(exact), ms)
+  if (actionTests.size >= ACTION_TESTS_MAX) actionTests.clear()
+  actionTests.set(key, test)
+  return test
+}
+
+function actionTest(exact: ReadonlySet<string>, ms: readonly Matcher[]): (a: string) => boolean {
+  if (ms.length === 0 && exact.size === 1) {
+    const [only] = exact
+    return (action) => action === only
   }
   return (action) => {
     if (exact.has(action)) return true
@@ -236,6 +261,7 @@ function compileActions(list: readonly string[], where: string): (a: string) => 
 }
 
 const EMPTY: ConditionContext = new Map<string, readonly string[]>()
+const NO_CONDITIONS: readonly ConditionTest[] = Object.freeze([])
 
 function compileResources(list: readonly string[], where: string, variables: boolean): Matcher {
   const ms: Matcher[] = []
@@ -244,6 +270,11 @@ function compileResources(list: readonly string[], where: string, variables: boo
     ms.push(compilePattern(r, { wildcards: true, variables }).match)
   }
   if (ms.length === 1) return ms[0] as Matcher
+  return anyOf(ms.slice())
+}
+
+/** The union of resource matchers (given an exact-size array: it is kept with the policy). */
+function anyOf(ms: readonly Matcher[]): Matcher {
   return (v, ctx) => {
     for (const m of ms) if (m(v, ctx)) return true
     return false
@@ -372,18 +403,35 @@ function compileStatement(
     sid: sidRaw !== undefined && sidRaw !== '' ? sidRaw : `#${index}`,
     effect,
   })
-  const st: CompiledStatement = Object.freeze({
-    index,
-    ref,
-    effect,
-    matchesAction,
-    matchesResource,
-    ...(principal ? { principal } : {}),
-    notPrincipal: hasNP,
-    conditions: Object.freeze(conditions),
-    resources: Object.freeze(resources),
-    notResource: hasNR,
-  })
+  // Plain literals (no spread): the object keeps its fields in place, without a separate
+  // property array (a compiled policy is kept per session). No conditions: one shared empty list.
+  const conds = conditions.length === 0 ? NO_CONDITIONS : Object.freeze(conditions)
+  const st: CompiledStatement = Object.freeze(
+    principal !== undefined
+      ? {
+          index,
+          ref,
+          effect,
+          matchesAction,
+          matchesResource,
+          principal,
+          notPrincipal: hasNP,
+          conditions: conds,
+          resources: Object.freeze(resources),
+          notResource: hasNR,
+        }
+      : {
+          index,
+          ref,
+          effect,
+          matchesAction,
+          matchesResource,
+          notPrincipal: hasNP,
+          conditions: conds,
+          resources: Object.freeze(resources),
+          notResource: hasNR,
+        },
+  )
   return { st, json }
 }
 
