@@ -10,6 +10,19 @@
  * sweep there is, and the AssumeRole path keeps its synchronous check. The held-session counts
  * are rebuilt when this opens from one grouped count over iam_sessions' quota index (about a
  * tenth of a second for a million rows); the buckets start full (a restart refills them).
+ *
+ * Upload-cap counters (storage/session-usage.ts) are decided in memory too, for the same reason
+ * (one process owns the file, so the in-process map sees every write there is), and written
+ * through to `iam_session_usage` so a restart keeps what every session wrote: sessions survive
+ * restarts, so their usage must, or a three-month credential capped at 1 GB could write 1 GB again
+ * after each one. The durable write rides the group commit without being awaited: a change marks
+ * its counter dirty and queues (once per batch) an op that upserts the dirty counters' current
+ * values. A write reserves before it stores, so that op is queued before the write's own metadata
+ * op, and the committer commits (and, under async durability, fsyncs and acknowledges) batches in
+ * queue order: when a write is acknowledged to the S3 client, or merely stored, its reservation
+ * is already durable. What a crash can lose is only what no stored object depends on: a release
+ * or a commit-of-less (the counter stays higher: fails closed) and reservations of writes that
+ * had not stored yet. Counters are loaded at open and dropped by the sweep with their session.
  * @module
  */
 import {
@@ -38,6 +51,14 @@ export const SHARED_LIMITS_MIGRATIONS: readonly string[] = [
      value INTEGER NOT NULL,
      until INTEGER NOT NULL
    );`,
+  // Upload-cap counters (storage/session-usage.ts), written through from memory.
+  `CREATE TABLE iam_session_usage (
+     key TEXT PRIMARY KEY,
+     bytes INTEGER NOT NULL,
+     objects INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX iam_session_usage_expires ON iam_session_usage (expires_at);`,
 ]
 
 interface AttemptDb {
@@ -83,6 +104,12 @@ export class SqliteSharedLimits extends MemoryIssueLimits implements SharedLimit
       'SELECT quota_key, COUNT(*) AS n FROM iam_sessions GROUP BY quota_key',
     ).all() as { quota_key: string; n: number }[]
     for (const r of rows) limits.buckets.seed(r.quota_key, r.n, now)
+    const usage = prepare(
+      db,
+      'SELECT key, bytes, objects, expires_at FROM iam_session_usage WHERE expires_at > ?',
+    ).all(now) as { key: string; bytes: number; objects: number; expires_at: number }[]
+    for (const u of usage)
+      limits.usage.seedUsage(u.key, { bytes: u.bytes, objects: u.objects }, u.expires_at)
     return limits
   }
 
@@ -188,12 +215,60 @@ export class SqliteSharedLimits extends MemoryIssueLimits implements SharedLimit
     await this.commits.run(() => {
       prepare(this.db, 'DELETE FROM iam_login_attempts WHERE at <= ?').run(now - this.opts.windowMs)
       prepare(this.db, 'DELETE FROM iam_totp_claims WHERE until <= ?').run(now)
+      // A dirty counter swept meanwhile is deleted by its write-through too (absent in memory).
+      prepare(this.db, 'DELETE FROM iam_session_usage WHERE expires_at <= ?').run(now)
     })
   }
 
-  // --- upload-cap counters (storage/session-usage.ts), in process ---------------------------
+  // --- upload-cap counters (storage/session-usage.ts): decided in memory, written through ----
 
   private readonly usage = new MemorySessionUsage()
+  /** Counters changed since their last write-through. */
+  private readonly dirty = new Set<string>()
+  /** A write-through op is queued in the committer and has not run yet. */
+  private writeQueued = false
+
+  /**
+   * Mark `key` changed and make sure a write-through op is queued. Synchronous on purpose: the op
+   * must be in the committer's queue before the caller goes on to store anything.
+   */
+  private changed(key: string): void {
+    this.dirty.add(key)
+    if (this.writeQueued) return
+    this.writeQueued = true
+    let written: readonly string[] = []
+    let ran = false
+    this.commits
+      .run(() => {
+        ran = true
+        this.writeQueued = false
+        written = [...this.dirty]
+        this.dirty.clear()
+        this.writeThrough(written)
+      })
+      .catch(() => {
+        // The batch did not commit (disk error, closed database): the counters stay dirty and the
+        // next change writes them again. Not retried here, so a dead disk is not a busy loop; the
+        // writes that depend on them sit in the same or later batches and fail as well.
+        if (!ran) this.writeQueued = false
+        for (const k of written) this.dirty.add(k)
+      })
+  }
+
+  /** Upsert the current values of `keys` (runs inside a group-commit batch). */
+  private writeThrough(keys: readonly string[]): void {
+    const upsert = prepare(
+      this.db,
+      `INSERT INTO iam_session_usage (key, bytes, objects, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET bytes = excluded.bytes, objects = excluded.objects,
+         expires_at = excluded.expires_at`,
+    )
+    for (const k of keys) {
+      const c = this.usage.counterOf(k)
+      if (c === undefined) prepare(this.db, 'DELETE FROM iam_session_usage WHERE key = ?').run(k)
+      else upsert.run(k, c.bytes, c.objects, c.expiresAt)
+    }
+  }
 
   reserveUsage(
     key: string,
@@ -201,15 +276,22 @@ export class SqliteSharedLimits extends MemoryIssueLimits implements SharedLimit
     caps: UsageCaps,
     expiresAt: number,
   ): UsageRefusal | undefined {
-    return this.usage.reserveUsage(key, delta, caps, expiresAt)
+    const refused = this.usage.reserveUsage(key, delta, caps, expiresAt)
+    if (refused === undefined) this.changed(key)
+    return refused
   }
 
   commitUsage(key: string, reserved: UsageDelta, stored: UsageDelta): void {
+    // Reserved exactly what was stored (a declared length, the common case): nothing changed.
+    if (stored.bytes === reserved.bytes && stored.objects === reserved.objects) return
     this.usage.commitUsage(key, reserved, stored)
+    this.changed(key)
   }
 
   releaseUsage(key: string, delta: UsageDelta): void {
+    if (delta.bytes === 0 && delta.objects === 0) return
     this.usage.releaseUsage(key, delta)
+    this.changed(key)
   }
 
   usageOf(keys: readonly string[]): ReadonlyMap<string, UsageDelta> {
