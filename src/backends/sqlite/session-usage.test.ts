@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { sessionUsageConformance } from '../../../test/conformance/session-usage.case.js'
 import { openDatabase, type Database } from './db.js'
 import { GroupCommit } from './group-commit.js'
@@ -70,6 +70,33 @@ describe('SQLite upload-cap counters across a reopen', () => {
         ['c', { bytes: 20, objects: 1 }],
       ]),
     )
+  })
+
+  it('a change no write follows gets a batch of its own after a second', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    try {
+      const a = openAt(T0)
+      a.limits.reserveUsage('i', { bytes: 70, objects: 1 }, caps, EXPIRES)
+      const row = (): unknown =>
+        a.db.prepare('SELECT bytes, objects FROM iam_session_usage WHERE key = ?').get('i')
+      await new Promise((r) => setImmediate(r))
+      expect(row()).toBeUndefined() // nothing carried it yet
+      vi.advanceTimersByTime(1000)
+      await new Promise((r) => setImmediate(r))
+      expect(row()).toEqual({ bytes: 70, objects: 1 })
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('a change no write follows is written by the close path (drain)', async () => {
+    const a = openAt(T0)
+    a.limits.reserveUsage('d', { bytes: 70, objects: 1 }, caps, EXPIRES)
+    // No op queued at all: drain (what the bundle's close runs) starts a batch for it.
+    await a.commits.drain()
+    a.db.close()
+    const b = openAt(T0)
+    expect(b.limits.usageOf(['d']).get('d')).toEqual({ bytes: 70, objects: 1 })
   })
 
   it('expired counters are not loaded, and the sweep deletes their rows', async () => {

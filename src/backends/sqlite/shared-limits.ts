@@ -15,14 +15,18 @@
  * (one process owns the file, so the in-process map sees every write there is), and written
  * through to `iam_session_usage` so a restart keeps what every session wrote: sessions survive
  * restarts, so their usage must, or a three-month credential capped at 1 GB could write 1 GB again
- * after each one. The durable write rides the group commit without being awaited: a change marks
- * its counter dirty and queues (once per batch) an op that upserts the dirty counters' current
- * values. A write reserves before it stores, so that op is queued before the write's own metadata
- * op, and the committer commits (and, under async durability, fsyncs and acknowledges) batches in
- * queue order: when a write is acknowledged to the S3 client, or merely stored, its reservation
- * is already durable. What a crash can lose is only what no stored object depends on: a release
- * or a commit-of-less (the counter stays higher: fails closed) and reservations of writes that
- * had not stored yet. Counters are loaded at open and dropped by the sweep with their session.
+ * after each one. The write-through is a prelude of the connection's group commit
+ * (group-commit.ts): every batch first upserts the counters changed since the last one, inside
+ * its own transaction, so it costs no commit or fsync of its own. A write reserves before it
+ * queues its metadata op, so its reservation commits in the same transaction as the object, or
+ * earlier: a stored (let alone acknowledged) object always has its usage durable. What a crash
+ * can lose is only what no stored object depends on: reservations of writes that had not stored
+ * yet, and give-backs (a release, a commit of less than reserved) no batch carried yet - the
+ * counter stays higher than what was stored, failing closed; an idle change gets a batch of its
+ * own within IDLE_WRITE_MS, and close drains it. (A write-through that fails itself - an SQL error
+ * on this module's own table, not expected - keeps its counters dirty for the next batch while the
+ * ops of its batch commit.) Counters are loaded at open (the unexpired ones) and dropped by the
+ * sweep with their session.
  * @module
  */
 import {
@@ -57,9 +61,12 @@ export const SHARED_LIMITS_MIGRATIONS: readonly string[] = [
      bytes INTEGER NOT NULL,
      objects INTEGER NOT NULL,
      expires_at INTEGER NOT NULL
-   );
+   ) WITHOUT ROWID;
    CREATE INDEX iam_session_usage_expires ON iam_session_usage (expires_at);`,
 ]
+
+/** How long a changed counter waits for a write to carry it before it gets a batch of its own. */
+const IDLE_WRITE_MS = 1000
 
 interface AttemptDb {
   at: number
@@ -104,6 +111,7 @@ export class SqliteSharedLimits extends MemoryIssueLimits implements SharedLimit
       'SELECT quota_key, COUNT(*) AS n FROM iam_sessions GROUP BY quota_key',
     ).all() as { quota_key: string; n: number }[]
     for (const r of rows) limits.buckets.seed(r.quota_key, r.n, now)
+    limits.startWriteThrough()
     const usage = prepare(
       db,
       'SELECT key, bytes, objects, expires_at FROM iam_session_usage WHERE expires_at > ?',
@@ -225,48 +233,67 @@ export class SqliteSharedLimits extends MemoryIssueLimits implements SharedLimit
   private readonly usage = new MemorySessionUsage()
   /** Counters changed since their last write-through. */
   private readonly dirty = new Set<string>()
-  /** A write-through op is queued in the committer and has not run yet. */
-  private writeQueued = false
+  /** A timer that starts a batch for counters no write has carried yet. */
+  private idleWrite: NodeJS.Timeout | undefined
+
+  /** Write the dirty counters through at the start of every batch (see the module comment). */
+  private startWriteThrough(): void {
+    this.commits.addPrelude({
+      pending: () => this.dirty.size > 0,
+      write: () => {
+        const keys = [...this.dirty]
+        this.dirty.clear()
+        const back = (): void => {
+          for (const k of keys) this.dirty.add(k)
+        }
+        try {
+          this.writeThrough(keys)
+        } catch (e) {
+          back()
+          throw e
+        }
+        return back
+      },
+    })
+  }
 
   /**
-   * Mark `key` changed and make sure a write-through op is queued. Synchronous on purpose: the op
-   * must be in the committer's queue before the caller goes on to store anything.
+   * Mark `key` changed. The next batch writes it, whatever op starts that batch; a change no
+   * write follows (a give-back) gets a batch of its own within IDLE_WRITE_MS.
    */
   private changed(key: string): void {
     this.dirty.add(key)
-    if (this.writeQueued) return
-    this.writeQueued = true
-    let written: readonly string[] = []
-    let ran = false
-    this.commits
-      .run(() => {
-        ran = true
-        this.writeQueued = false
-        written = [...this.dirty]
-        this.dirty.clear()
-        this.writeThrough(written)
-      })
-      .catch(() => {
-        // The batch did not commit (disk error, closed database): the counters stay dirty and the
-        // next change writes them again. Not retried here, so a dead disk is not a busy loop; the
-        // writes that depend on them sit in the same or later batches and fail as well.
-        if (!ran) this.writeQueued = false
-        for (const k of written) this.dirty.add(k)
-      })
+    if (this.idleWrite !== undefined) return
+    this.idleWrite = setTimeout(() => {
+      this.idleWrite = undefined
+      if (this.dirty.size > 0) this.commits.run(() => undefined).catch(() => undefined)
+    }, IDLE_WRITE_MS)
+    this.idleWrite.unref()
   }
 
-  /** Upsert the current values of `keys` (runs inside a group-commit batch). */
+  /**
+   * Upsert the current values of `keys` (runs inside a group-commit batch). The expiry is set
+   * apart, only when it changed: a SET naming it would rewrite its index entry, one more page in
+   * every batch's WAL for a value that almost never moves.
+   */
   private writeThrough(keys: readonly string[]): void {
     const upsert = prepare(
       this.db,
       `INSERT INTO iam_session_usage (key, bytes, objects, expires_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET bytes = excluded.bytes, objects = excluded.objects,
-         expires_at = excluded.expires_at`,
+       ON CONFLICT (key) DO UPDATE SET bytes = excluded.bytes, objects = excluded.objects`,
+    )
+    const expiry = prepare(
+      this.db,
+      'UPDATE iam_session_usage SET expires_at = ? WHERE key = ? AND expires_at <> ?',
     )
     for (const k of keys) {
       const c = this.usage.counterOf(k)
-      if (c === undefined) prepare(this.db, 'DELETE FROM iam_session_usage WHERE key = ?').run(k)
-      else upsert.run(k, c.bytes, c.objects, c.expiresAt)
+      if (c === undefined) {
+        prepare(this.db, 'DELETE FROM iam_session_usage WHERE key = ?').run(k)
+        continue
+      }
+      upsert.run(k, c.bytes, c.objects, c.expiresAt)
+      expiry.run(c.expiresAt, k, c.expiresAt)
     }
   }
 
