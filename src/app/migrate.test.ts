@@ -197,6 +197,12 @@ describe.skipIf(pg === undefined)('latchkey migrate into PostgreSQL', () => {
        VALUES ('up1', 1, 3, '"p"', 1, 'inline', NULL, ?)`,
     ).run(Buffer.from('abc'))
     db.prepare(`INSERT INTO blob_ledger (ref, state, at) VALUES ('orphan1', 0, 1)`).run()
+    // Upload-cap usage: a live session's counter, and an expired one (not copied).
+    const usage = db.prepare(
+      'INSERT INTO iam_session_usage (key, bytes, objects, expires_at) VALUES (?, ?, ?, ?)',
+    )
+    usage.run('ASIALIVE', 600, 2, NOW + 3_600_000)
+    usage.run('ASIAGONE', 5, 1, NOW - 1)
     await stores.close()
   })
   afterEach(() => rmSync(dir, { recursive: true, force: true }))
@@ -209,6 +215,7 @@ describe.skipIf(pg === undefined)('latchkey migrate into PostgreSQL', () => {
     expect(r.out).toMatch(/^ {2}iam_accounts +3 +3 {2}equal$/m)
     expect(r.out).toMatch(/^ {2}objects +5 +5 {2}equal$/m)
     expect(r.out).toMatch(/^ {2}blob_ledger +1 +1 {2}equal$/m)
+    expect(r.out).toMatch(/^ {2}iam_session_usage +1 +1 {2}equal$/m)
     expect(r.out).toContain(`--blob-store file:${join(dir, 'objects')}`)
     expect(r.out).toMatch(/blob bodies: 1 \(0\.0 MiB\)/)
     const db = await openPostgres(url)
@@ -222,6 +229,9 @@ describe.skipIf(pg === undefined)('latchkey migrate into PostgreSQL', () => {
       })
       const users = await db.query(`SELECT is_active FROM iam_users`)
       expect(users.rows).toEqual([{ is_active: true }])
+      // Upload-cap usage survives the move to PostgreSQL (the expired counter is left behind).
+      const usage = await db.query(`SELECT key, bytes, objects FROM iam_session_usage`)
+      expect(usage.rows).toEqual([{ key: 'ASIALIVE', bytes: '600', objects: '2' }])
     } finally {
       await db.close()
     }

@@ -217,6 +217,18 @@ export const TABLES: readonly Table[] = [
     where: 'until > ?',
   },
   {
+    // Upload-cap usage (latchkey:max-bytes / max-objects): a session keeps what it wrote.
+    name: 'iam_session_usage',
+    cols: [
+      ['key', 'text'],
+      ['bytes', 'int'],
+      ['objects', 'int'],
+      ['expires_at', 'int'],
+    ],
+    key: ['key'],
+    where: 'expires_at > ?',
+  },
+  {
     name: 'buckets',
     cols: [
       ['name', 'text'],

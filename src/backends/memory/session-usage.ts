@@ -1,8 +1,9 @@
 /**
  * Upload-cap counters in process memory (storage/session-usage.ts): the memory and SQLite bundles
  * (one process owns a SQLite file, so an in-process map sees every write there is). Synchronous,
- * so a reservation is atomic by construction. Not persisted: a restart of a single node starts
- * every session's counters again from zero (documented in the README's STS section).
+ * so a reservation is atomic by construction. Not persisted by itself: the SQLite bundle keeps
+ * its checks here and writes every changed counter through to its database
+ * (backends/sqlite/shared-limits.ts), loading them back with `seedUsage` when it opens.
  * @module
  */
 import {
@@ -13,7 +14,7 @@ import {
   type UsageRefusal,
 } from '../../storage/session-usage.js'
 
-interface Counter {
+export interface Counter {
   bytes: number
   objects: number
   expiresAt: number
@@ -59,6 +60,16 @@ export class MemorySessionUsage implements SessionUsage {
       if (c !== undefined) out.set(k, { bytes: c.bytes, objects: c.objects })
     }
     return out
+  }
+
+  /** A counter as it is now, expiry included (what the SQLite bundle writes through). */
+  counterOf(key: string): Readonly<Counter> | undefined {
+    return this.counters.get(key)
+  }
+
+  /** Put back a counter read from storage (the SQLite bundle's open). */
+  seedUsage(key: string, used: UsageDelta, expiresAt: number): void {
+    this.counters.set(key, { bytes: used.bytes, objects: used.objects, expiresAt })
   }
 
   /** Forget the counters of sessions expired by `now`. */

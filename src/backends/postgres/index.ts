@@ -30,6 +30,7 @@ import { METADATA_MIGRATIONS } from './migrations/metadata.js'
 import { BLOB_LEDGER_MIGRATIONS, BLOB_LEDGER_TRIGGER_MIGRATIONS } from './migrations/blob-ledger.js'
 import { PG_IDENTITY_MIGRATIONS } from './migrations/identity.js'
 import { PG_SHARED_LIMITS_MIGRATIONS } from './migrations/shared-limits.js'
+import { PG_SESSION_USAGE_MIGRATIONS } from './session-usage.js'
 
 /**
  * Temp files (bodies being written) older than this are removed when a node opens the shared
@@ -50,6 +51,7 @@ export async function runPostgresMigrations(db: PgDatabase): Promise<void> {
   await runMigrations(db, 'blob-ledger-triggers', BLOB_LEDGER_TRIGGER_MIGRATIONS)
   await runMigrations(db, 'identity', PG_IDENTITY_MIGRATIONS)
   await runMigrations(db, 'shared-limits', PG_SHARED_LIMITS_MIGRATIONS)
+  await runMigrations(db, 'session-usage', PG_SESSION_USAGE_MIGRATIONS)
   await runMigrations(db, 'audit', PG_AUDIT_MIGRATIONS)
 }
 

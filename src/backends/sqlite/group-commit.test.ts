@@ -1,12 +1,13 @@
 /**
  * Group commit: ops queued together share one transaction (a second connection sees none of a
- * batch until all of it commits), a throwing op is rolled back alone, maxBatch flushes early.
+ * batch until all of it commits), a throwing op is rolled back alone, maxBatch flushes early;
+ * preludes write at the start of each batch, inside it, and get their values back when it fails.
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openDatabase, type Database } from './db.js'
 import { GroupCommit } from './group-commit.js'
 
@@ -79,4 +80,70 @@ it('rejects queued ops when the database is closed under them', async () => {
   db.close()
   await expect(p).rejects.toMatchObject({ kind: 'unavailable' })
   db = openDatabase(join(dir, 'x.db'))
+})
+
+describe('preludes', () => {
+  /** A prelude writing the values pushed to `pending` (as the upload-cap counters do). */
+  function prelude(gc: GroupCommit): { pending: number[]; failed: number[][] } {
+    const state = { pending: [] as number[], failed: [] as number[][] }
+    gc.addPrelude({
+      pending: () => state.pending.length > 0,
+      write: () => {
+        const vs = state.pending.splice(0)
+        for (const v of vs) db.prepare('INSERT INTO t (v) VALUES (?)').run(v)
+        return () => state.failed.push(vs)
+      },
+    })
+    return state
+  }
+
+  it('write what they hold at the start of the next batch, in its transaction, before its ops', async () => {
+    const gc = new GroupCommit(db)
+    const s = prelude(gc)
+    s.pending.push(10)
+    const seen = gc.run(() => {
+      // The prelude ran first, in this same transaction: visible here, not yet to another reader.
+      const here = (db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n
+      return { here, other: visible() }
+    })
+    expect(await seen).toEqual({ here: 1, other: 0 })
+    expect(visible()).toBe(1)
+    // Nothing pending: a batch writes nothing more.
+    await gc.run(() => undefined)
+    expect(visible()).toBe(1)
+  })
+
+  it('drain starts a batch for a pending prelude alone', async () => {
+    const gc = new GroupCommit(db)
+    const s = prelude(gc)
+    s.pending.push(7)
+    await gc.drain()
+    expect(other.prepare('SELECT v FROM t').all()).toEqual([{ v: 7 }])
+  })
+
+  it('a batch that fails to commit hands the prelude its values back', async () => {
+    db.exec(`PRAGMA foreign_keys = ON;
+      CREATE TABLE child (p INTEGER REFERENCES t (v) DEFERRABLE INITIALLY DEFERRED)`)
+    const gc = new GroupCommit(db)
+    const s = prelude(gc)
+    s.pending.push(1, 2)
+    // A deferred foreign key: the op succeeds, COMMIT fails.
+    const op = gc.run(() => db.prepare('INSERT INTO child (p) VALUES (999)').run())
+    await expect(op).rejects.toMatchObject({ kind: 'unavailable' })
+    expect(s.failed).toEqual([[1, 2]])
+    expect(visible()).toBe(0)
+  })
+
+  it('a throwing prelude is rolled back alone; the batch commits', async () => {
+    const gc = new GroupCommit(db)
+    gc.addPrelude({
+      pending: () => true,
+      write: () => {
+        db.prepare('INSERT INTO t (v) VALUES (100)').run()
+        throw new Error('prelude broke')
+      },
+    })
+    await gc.run(() => db.prepare('INSERT INTO t (v) VALUES (1)').run())
+    expect(other.prepare('SELECT v FROM t').all()).toEqual([{ v: 1 }])
+  })
 })

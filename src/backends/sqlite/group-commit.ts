@@ -6,12 +6,30 @@
  * after COMMIT returned (durable with synchronous=FULL), in queue order.
  * One instance per connection, owned by the SQLite bundle (index.ts), so metadata and identity
  * writes batch together and the connection's WalSyncer (if any) acknowledges every batch.
+ *
+ * A prelude (`addPrelude`) is state kept in memory and written through at the start of every
+ * batch, inside its transaction, before the queued ops: whatever it holds when a batch starts
+ * commits with that batch, at no extra commit or fsync. The upload-cap counters use it
+ * (shared-limits.ts): a write reserves before it queues its own op, so its reservation commits in
+ * the same transaction as the write, or earlier.
  * @module
  */
 import { StorageError } from '../../storage/errors.js'
 import { secondsSince, type StorageTimings } from '../../storage/timings.js'
 import { prepare, type Database } from './db.js'
 import type { WalSyncer } from './wal-sync.js'
+
+/** State written through at the start of every batch (see the module comment). */
+export interface BatchPrelude {
+  /** Something is waiting to be written (drain starts a batch for it). */
+  pending(): boolean
+  /**
+   * Write it (synchronous SQL, inside the batch's transaction). Returns what to do when the batch
+   * then fails to commit or to become durable (mark it pending again); a throw rolls back the
+   * prelude alone (it must keep what it did not write pending itself).
+   */
+  write(): (() => void) | undefined
+}
 
 interface QueuedOp {
   readonly run: () => unknown
@@ -32,6 +50,7 @@ export class GroupCommit {
   private syncing: Promise<void> | undefined
   /** True while a checkpoint's database fsync runs: no new transaction may start. */
   private holding = false
+  private readonly preludes: BatchPrelude[] = []
 
   /**
    * `syncer`: the WalSyncer of a connection under async durability (`enableAsyncDurability`);
@@ -51,9 +70,14 @@ export class GroupCommit {
     this.timings = opts.timings
   }
 
+  /** Write `p` at the start of every batch from now on. */
+  addPrelude(p: BatchPrelude): void {
+    this.preludes.push(p)
+  }
+
   /** Commit what is queued and wait until every committed batch is durable (close paths). */
   async drain(): Promise<void> {
-    this.flush()
+    this.flush() // also starts a batch for preludes with something pending
     while (this.syncing !== undefined) await this.syncing
   }
 
@@ -136,16 +160,33 @@ export class GroupCommit {
     if (this.holding) return
     const batch = this.queue
     this.queue = []
-    if (batch.length === 0) return
+    if (batch.length === 0 && !this.preludes.some((p) => p.pending())) return
     if (!this.db.open) {
       const closed = new StorageError('unavailable', 'database is closed')
       for (const op of batch) op.reject(closed)
       return
     }
     const outcomes: { ok: boolean; value: unknown }[] = []
+    /** What the preludes written in this batch do if it fails. */
+    const unwrite: (() => void)[] = []
+    const failPreludes = (): void => {
+      for (const u of unwrite) u()
+    }
     const t0 = performance.now()
     try {
       prepare(this.db, 'BEGIN IMMEDIATE').run()
+      for (const p of this.preludes) {
+        if (!p.pending()) continue
+        prepare(this.db, 'SAVEPOINT prelude').run()
+        try {
+          const u = p.write()
+          prepare(this.db, 'RELEASE prelude').run()
+          if (u !== undefined) unwrite.push(u)
+        } catch {
+          prepare(this.db, 'ROLLBACK TO prelude').run()
+          prepare(this.db, 'RELEASE prelude').run()
+        }
+      }
       for (const op of batch) {
         prepare(this.db, 'SAVEPOINT op').run()
         try {
@@ -168,6 +209,7 @@ export class GroupCommit {
           // already rolled back by SQLite
         }
       }
+      failPreludes()
       const failure = new StorageError('unavailable', 'commit failed', {}, { cause: err })
       for (const op of batch) op.reject(failure)
       return
@@ -184,6 +226,7 @@ export class GroupCommit {
     }
     this.unsynced.push(settle)
     this.failUnsynced.push((e) => {
+      failPreludes()
       for (const op of batch) op.reject(e)
     })
     this.startSync()

@@ -10,6 +10,23 @@
  * sweep there is, and the AssumeRole path keeps its synchronous check. The held-session counts
  * are rebuilt when this opens from one grouped count over iam_sessions' quota index (about a
  * tenth of a second for a million rows); the buckets start full (a restart refills them).
+ *
+ * Upload-cap counters (storage/session-usage.ts) are decided in memory too, for the same reason
+ * (one process owns the file, so the in-process map sees every write there is), and written
+ * through to `iam_session_usage` so a restart keeps what every session wrote: sessions survive
+ * restarts, so their usage must, or a three-month credential capped at 1 GB could write 1 GB again
+ * after each one. The write-through is a prelude of the connection's group commit
+ * (group-commit.ts): every batch first upserts the counters changed since the last one, inside
+ * its own transaction, so it costs no commit or fsync of its own. A write reserves before it
+ * queues its metadata op, so its reservation commits in the same transaction as the object, or
+ * earlier: a stored (let alone acknowledged) object always has its usage durable. What a crash
+ * can lose is only what no stored object depends on: reservations of writes that had not stored
+ * yet, and give-backs (a release, a commit of less than reserved) no batch carried yet - the
+ * counter stays higher than what was stored, failing closed; an idle change gets a batch of its
+ * own within IDLE_WRITE_MS, and close drains it. (A write-through that fails itself - an SQL error
+ * on this module's own table, not expected - keeps its counters dirty for the next batch while the
+ * ops of its batch commit.) Counters are loaded at open (the unexpired ones) and dropped by the
+ * sweep with their session.
  * @module
  */
 import {
@@ -38,7 +55,18 @@ export const SHARED_LIMITS_MIGRATIONS: readonly string[] = [
      value INTEGER NOT NULL,
      until INTEGER NOT NULL
    );`,
+  // Upload-cap counters (storage/session-usage.ts), written through from memory.
+  `CREATE TABLE iam_session_usage (
+     key TEXT PRIMARY KEY,
+     bytes INTEGER NOT NULL,
+     objects INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX iam_session_usage_expires ON iam_session_usage (expires_at);`,
 ]
+
+/** How long a changed counter waits for a write to carry it before it gets a batch of its own. */
+const IDLE_WRITE_MS = 1000
 
 interface AttemptDb {
   at: number
@@ -83,6 +111,13 @@ export class SqliteSharedLimits extends MemoryIssueLimits implements SharedLimit
       'SELECT quota_key, COUNT(*) AS n FROM iam_sessions GROUP BY quota_key',
     ).all() as { quota_key: string; n: number }[]
     for (const r of rows) limits.buckets.seed(r.quota_key, r.n, now)
+    limits.startWriteThrough()
+    const usage = prepare(
+      db,
+      'SELECT key, bytes, objects, expires_at FROM iam_session_usage WHERE expires_at > ?',
+    ).all(now) as { key: string; bytes: number; objects: number; expires_at: number }[]
+    for (const u of usage)
+      limits.usage.seedUsage(u.key, { bytes: u.bytes, objects: u.objects }, u.expires_at)
     return limits
   }
 
@@ -188,12 +223,79 @@ export class SqliteSharedLimits extends MemoryIssueLimits implements SharedLimit
     await this.commits.run(() => {
       prepare(this.db, 'DELETE FROM iam_login_attempts WHERE at <= ?').run(now - this.opts.windowMs)
       prepare(this.db, 'DELETE FROM iam_totp_claims WHERE until <= ?').run(now)
+      // A dirty counter swept meanwhile is deleted by its write-through too (absent in memory).
+      prepare(this.db, 'DELETE FROM iam_session_usage WHERE expires_at <= ?').run(now)
     })
   }
 
-  // --- upload-cap counters (storage/session-usage.ts), in process ---------------------------
+  // --- upload-cap counters (storage/session-usage.ts): decided in memory, written through ----
 
   private readonly usage = new MemorySessionUsage()
+  /** Counters changed since their last write-through. */
+  private readonly dirty = new Set<string>()
+  /** A timer that starts a batch for counters no write has carried yet. */
+  private idleWrite: NodeJS.Timeout | undefined
+
+  /** Write the dirty counters through at the start of every batch (see the module comment). */
+  private startWriteThrough(): void {
+    this.commits.addPrelude({
+      pending: () => this.dirty.size > 0,
+      write: () => {
+        const keys = [...this.dirty]
+        this.dirty.clear()
+        const back = (): void => {
+          for (const k of keys) this.dirty.add(k)
+        }
+        try {
+          this.writeThrough(keys)
+        } catch (e) {
+          back()
+          throw e
+        }
+        return back
+      },
+    })
+  }
+
+  /**
+   * Mark `key` changed. The next batch writes it, whatever op starts that batch; a change no
+   * write follows (a give-back) gets a batch of its own within IDLE_WRITE_MS.
+   */
+  private changed(key: string): void {
+    this.dirty.add(key)
+    if (this.idleWrite !== undefined) return
+    this.idleWrite = setTimeout(() => {
+      this.idleWrite = undefined
+      if (this.dirty.size > 0) this.commits.run(() => undefined).catch(() => undefined)
+    }, IDLE_WRITE_MS)
+    this.idleWrite.unref()
+  }
+
+  /**
+   * Upsert the current values of `keys` (runs inside a group-commit batch). The expiry is set
+   * apart, only when it changed: a SET naming it would rewrite its index entry, one more page in
+   * every batch's WAL for a value that almost never moves.
+   */
+  private writeThrough(keys: readonly string[]): void {
+    const upsert = prepare(
+      this.db,
+      `INSERT INTO iam_session_usage (key, bytes, objects, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET bytes = excluded.bytes, objects = excluded.objects`,
+    )
+    const expiry = prepare(
+      this.db,
+      'UPDATE iam_session_usage SET expires_at = ? WHERE key = ? AND expires_at <> ?',
+    )
+    for (const k of keys) {
+      const c = this.usage.counterOf(k)
+      if (c === undefined) {
+        prepare(this.db, 'DELETE FROM iam_session_usage WHERE key = ?').run(k)
+        continue
+      }
+      upsert.run(k, c.bytes, c.objects, c.expiresAt)
+      expiry.run(c.expiresAt, k, c.expiresAt)
+    }
+  }
 
   reserveUsage(
     key: string,
@@ -201,15 +303,22 @@ export class SqliteSharedLimits extends MemoryIssueLimits implements SharedLimit
     caps: UsageCaps,
     expiresAt: number,
   ): UsageRefusal | undefined {
-    return this.usage.reserveUsage(key, delta, caps, expiresAt)
+    const refused = this.usage.reserveUsage(key, delta, caps, expiresAt)
+    if (refused === undefined) this.changed(key)
+    return refused
   }
 
   commitUsage(key: string, reserved: UsageDelta, stored: UsageDelta): void {
+    // Reserved exactly what was stored (a declared length, the common case): nothing changed.
+    if (stored.bytes === reserved.bytes && stored.objects === reserved.objects) return
     this.usage.commitUsage(key, reserved, stored)
+    this.changed(key)
   }
 
   releaseUsage(key: string, delta: UsageDelta): void {
+    if (delta.bytes === 0 && delta.objects === 0) return
     this.usage.releaseUsage(key, delta)
+    this.changed(key)
   }
 
   usageOf(keys: readonly string[]): ReadonlyMap<string, UsageDelta> {
