@@ -7,9 +7,15 @@
  * Why revocations arrive through the feed: the store revokes rows ('session-revoked', and
  * 'sessions-revoked' by user or origin key for the bulk revocations it makes atomically with a
  * key replacement, a deletion or a deactivation), and this cache marks its entries dead when the
- * feed says so, whoever revoked them (the issuance counters drop when the sweep deletes the rows). A resync drops every entry (they
- * reload from the store, which holds the revocations). Role chaining: a chained row names the
- * session whose layers precede its own; in memory a link shares its parent's compiled layers.
+ * feed says so, whoever revoked them (the issuance counters drop when the sweep deletes the
+ * rows). A resync drops every entry (they reload from the store, which holds the revocations).
+ * Role chaining: a chained row names the session whose layers precede its own; in memory a link
+ * shares its parent's compiled layers.
+ *
+ * Why a bounded cache is enough for a million sessions: the store holds every session; this LRU
+ * holds at most --session-cache-entries of them (about 1 KB each, measured), and a miss reads one
+ * row by primary key. A revocation is refused on the next request on every node either way: a
+ * cached entry is marked by the feed, and an evicted one is read again, revoked or gone.
  * @module
  */
 import type { ParentRef } from '../auth/principal.js'
