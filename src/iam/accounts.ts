@@ -14,7 +14,7 @@ import {
   MAX_ALLOWLIST,
   patchAccount,
   rethrowConflict,
-  revokeRows,
+  revokeWhere,
   settle,
   type IamContext,
 } from './common.js'
@@ -137,11 +137,7 @@ export class Accounts {
     this.mustExist(accountId)
     const secret = this.ctx.ids.alnum(40)
     const accessKeyId = await this.setMasterKey(accountId, undefined, secret)
-    const rows = await this.ctx.store.listActiveSessions({ accountId }, this.ctx.clock.now())
-    await revokeRows(
-      this.ctx,
-      rows.filter((r) => actsAsRoot(r.parent)),
-    )
+    await revokeWhere(this.ctx, { accountId }, (r) => actsAsRoot(r.parent))
     await settle(this.ctx)
     return { accessKeyId, secretKey: secret }
   }

@@ -18,7 +18,7 @@ import {
   invalid,
   patchUser,
   rethrowConflict,
-  revokeRows,
+  revokeWhere,
   settle,
   USERNAME_RE,
   type IamContext,
@@ -115,11 +115,7 @@ export class Users {
    * its current role on every request.
    */
   private async revokeActingElsewhere(user: UserRow): Promise<void> {
-    const rows = await this.ctx.store.listActiveSessions({ userId: user.id }, this.ctx.clock.now())
-    await revokeRows(
-      this.ctx,
-      rows.filter((r) => r.accountId !== user.accountId),
-    )
+    await revokeWhere(this.ctx, { userId: user.id }, (r) => r.accountId !== user.accountId)
   }
 
   async delete(id: string): Promise<void> {
