@@ -131,6 +131,17 @@ export const TABLES: readonly Table[] = [
     sealed: (r) => [s(r['master_secret']), aadMaster(s(r['id']))],
   },
   {
+    // Accounts' STS issuance limits (issue_rate is REAL/DOUBLE: 'int' compares it as a number).
+    name: 'iam_sts_limits',
+    cols: [
+      ['account_id', 'text'],
+      ['issue_rate', 'int'],
+      ['issue_burst', 'int'],
+      ['max_active_sessions', 'int'],
+    ],
+    key: ['account_id'],
+  },
+  {
     name: 'iam_users',
     cols: [
       ['id', 'text'],
