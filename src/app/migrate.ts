@@ -31,8 +31,8 @@
  *
  * What is not copied: expired sessions and TOTP replay claims (dead weight), login-throttle
  * attempts (transient; the throttle starts afresh), and the blob ledger when bodies are copied to
- * another store (its entries name orphans left in the old one). Sessions' quota slots are rebuilt
- * by each node at start (PgSharedLimits.adoptSessions).
+ * another store (its entries name orphans left in the old one). The parents' held-session counts
+ * are rebuilt by the first node to start (PgSharedLimits.adoptSessions).
  *
  * Without --blob-store the cluster keeps the bodies where they are: the source's objects dir
  * becomes the cluster's `--blob-store file:DIR/objects` (nothing to copy, nothing doubled on

@@ -131,7 +131,7 @@ export class Accounts {
    * New master secret (same access key id); the old secret and every session acting as the
    * account's root die now: those the key minted, and those a reseller minted for the account
    * (RSAssumeCustomerRole), whose liveness check names the secret version. The latter are also
-   * revoked in the store here, which frees their slots in the reseller's quota at once.
+   * revoked in the store here, so the next sweep frees them from the reseller's held count.
    */
   async resetMasterKey(accountId: string): Promise<NewKey> {
     this.mustExist(accountId)

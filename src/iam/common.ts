@@ -152,7 +152,7 @@ export function patchAccount(
   return casLoop(`customer: ${id}`, () => ctx.store.getAccount(id), write, patch)
 }
 
-/** Revoke these sessions in the store (the feed tells the caches and frees their slots). */
+/** Revoke these sessions in the store (the feed tells the caches; the sweep deletes the rows). */
 export async function revokeRows(ctx: IamContext, rows: readonly SessionRow[]): Promise<void> {
   for (const r of rows) await ctx.store.revokeSession(r.accessKeyId)
 }

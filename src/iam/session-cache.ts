@@ -289,7 +289,7 @@ export class SessionCache {
 
   /**
    * A session found dead by its liveness checks: mark it (derived from the directory, the same
-   * answer every node computes) and revoke its row for good; the feed frees its quota slot.
+   * answer every node computes) and revoke its row for good (the sweep then deletes it).
    */
   async kill(e: SessionEntry): Promise<void> {
     e.revoked = true

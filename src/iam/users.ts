@@ -111,7 +111,7 @@ export class Users {
    * A SuperUser lost its role: revoke, for good, the sessions it minted that act in another
    * account (RSAssumeCustomerRole and sessions chained from them), which only a SuperUser may
    * mint. Their liveness check already refuses them; revoking the rows keeps a later promotion
-   * from reviving them and frees their quota slots. Its other sessions act as the user and follow
+   * from reviving them (and the sweep deletes them). Its other sessions act as the user and follow
    * its current role on every request.
    */
   private async revokeActingElsewhere(user: UserRow): Promise<void> {
