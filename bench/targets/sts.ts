@@ -2,7 +2,8 @@
  * Targets 7 and 8: STS.
  * 7. AssumeRole (master key, 1 KB inline session policy) ≥ 40% of the requests/s of the bare
  *    4 KiB node:http ceiling. The body never changes, so it is signed once and replayed; the
- *    server runs with a huge --max-sessions-per-parent because every call mints a session.
+ *    server runs with a huge --max-sessions-per-parent and issuance rate (--sts-issue-rate,
+ *    --sts-issue-burst; 600/s by default) because every call mints a session.
  * 8. 4 KiB GET with the resulting session credentials ≥ 90% of the same GET with the parent's
  *    long-term key (here the master key), same server, same run.
  * @module
@@ -83,7 +84,16 @@ function tag(xml: string, name: string): string {
 }
 
 export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
-  const ours = await startLatchkey({ args: ['--max-sessions-per-parent', '10000000'] })
+  const ours = await startLatchkey({
+    args: [
+      '--max-sessions-per-parent',
+      '10000000',
+      '--sts-issue-rate',
+      '1000000',
+      '--sts-issue-burst',
+      '1000000',
+    ],
+  })
   const ceil = await startCeilingProc('get4k')
   const op = poolFor(ours.url, s)
   const cp = poolFor(ceil.url, s)
