@@ -98,7 +98,14 @@ export async function benchPostgres(s: Settings): Promise<ResultRow[]> {
   if (pg === undefined) return skipped(group, 'PostgreSQL vs SQLite, one node', NO_PG)
   const open: Pool[] = []
   try {
-    const big = ['--max-sessions-per-parent', '10000000']
+    const big = [
+      '--max-sessions-per-parent',
+      '10000000',
+      '--sts-issue-rate',
+      '1000000',
+      '--sts-issue-burst',
+      '1000000',
+    ]
     const { nodes, dbCpu } = await startCluster(pg, 1, big)
     const onPg = nodes[0]!
     const onSqlite = await startLatchkey({ args: big })

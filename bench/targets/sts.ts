@@ -2,7 +2,8 @@
  * Targets 7 and 8: STS.
  * 7. AssumeRole (master key, 1 KB inline session policy) ≥ 40% of the requests/s of the bare
  *    4 KiB node:http ceiling. The body never changes, so it is signed once and replayed; the
- *    server runs with a huge --max-sessions-per-parent because every call mints a session.
+ *    server runs with a huge --max-sessions-per-parent and issuance rate (--sts-issue-rate,
+ *    --sts-issue-burst; 600/s by default) because every call mints a session.
  * 8. 4 KiB GET with the resulting session credentials ≥ 95% of the same GET with the parent's
  *    long-term key (here the master key), same server, same run (issue 13).
  * 13. The same AssumeRole load against Ceph RGW (bench/rgw.ts) side by side: ≥ 3× its
@@ -97,8 +98,18 @@ function tag(xml: string, name: string): string {
   return m[1]
 }
 
+/** Every call mints a session: lift the per-parent ceiling and issuance rate out of the way. */
+const UNLIMITED_STS = [
+  '--max-sessions-per-parent',
+  '10000000',
+  '--sts-issue-rate',
+  '1000000',
+  '--sts-issue-burst',
+  '1000000',
+]
+
 export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
-  const ours = await startLatchkey({ args: ['--max-sessions-per-parent', '10000000'] })
+  const ours = await startLatchkey({ args: UNLIMITED_STS })
   const ceil = await startCeilingProc('get4k')
   const op = poolFor(ours.url, s)
   const cp = poolFor(ceil.url, s)
@@ -252,7 +263,7 @@ export async function benchAssumeRoleVsRgw(s: Settings): Promise<ResultRow[]> {
     await Promise.allSettled([rp.close(), rgw.dispose()])
     return skipped(`RGW at ${rgw.endpoint} cannot serve AssumeRole: ${(e as Error).message}`)
   }
-  const ours = await startLatchkey({ args: ['--max-sessions-per-parent', '10000000'] })
+  const ours = await startLatchkey({ args: UNLIMITED_STS })
   const op = poolFor(ours.url, s)
   try {
     const mine = await signAssumeRole(ours.url, policy, 900)
@@ -301,7 +312,7 @@ export async function benchAssumeRoleVsRgw(s: Settings): Promise<ResultRow[]> {
 /** Target 14: server RSS after minting 10k and 100k sessions (one parent, 1 KB policy). */
 export async function benchSessionsRss(s: Settings): Promise<ResultRow[]> {
   const steps = s.quick ? [2_000, 10_000] : [10_000, 100_000]
-  const ours = await startLatchkey({ args: ['--max-sessions-per-parent', '10000000'] })
+  const ours = await startLatchkey({ args: UNLIMITED_STS })
   const pool = poolFor(ours.url, s)
   try {
     const policy = sessionPolicy('bench')

@@ -547,6 +547,40 @@ describe('admin API: flows', () => {
     expect((await call('GET', '/api/admin/customers/newco', { token: otherSu })).status).toBe(403)
   })
 
+  it('STS limits: any SuperUser of the account reads them, only the operator changes them', async () => {
+    const got = await call('GET', '/api/admin/customers/cust/sts-limits', { token: custSu })
+    expect([got.status, got.json]).toEqual([
+      200,
+      { issue_rate: 600, issue_burst: 1200, max_active_sessions: 1_000_000, overridden: false },
+    ])
+    const denied = await call('PUT', '/api/admin/customers/cust/sts-limits', {
+      token: custSu,
+      body: { issue_rate: 100000 },
+    })
+    expect([denied.status, denied.json.error.code]).toEqual([403, 'Forbidden'])
+    const set = await call('PUT', '/api/admin/customers/cust/sts-limits', {
+      token: root,
+      body: { issue_rate: 5, issue_burst: null, max_active_sessions: 10 },
+    })
+    expect([set.status, set.json]).toEqual([
+      200,
+      { issue_rate: 5, issue_burst: 1200, max_active_sessions: 10, overridden: true },
+    ])
+    for (const body of [
+      { issue_rate: 0 },
+      { issue_burst: 1.5 },
+      { max_active_sessions: -1 },
+      { x: 1 },
+    ])
+      expect(
+        (await call('PUT', '/api/admin/customers/cust/sts-limits', { token: root, body })).status,
+      ).toBe(400)
+    expect(f.iam.stsLimits(ids.cust!).issueRate).toBe(5)
+    expect(
+      (await call('GET', '/api/admin/customers/default/sts-limits', { token: custSu })).status,
+    ).toBe(403)
+  })
+
   it('allow-list, user policy and TOTP round trips', async () => {
     const a = await call('PUT', '/api/admin/customers/cust/allowlist', {
       token: custSu,

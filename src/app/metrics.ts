@@ -109,7 +109,7 @@ export class Metrics {
       let at = -Infinity
       new Gauge({
         name: 'latchkey_active_sessions',
-        help: 'Unexpired, unrevoked STS sessions (counted at most every 15 s)',
+        help: 'STS sessions held: issued and not yet swept (read at most every 15 s)',
         registers,
         async collect() {
           if (performance.now() - at >= 15_000) {

@@ -31,8 +31,8 @@
  *
  * What is not copied: expired sessions and TOTP replay claims (dead weight), login-throttle
  * attempts (transient; the throttle starts afresh), and the blob ledger when bodies are copied to
- * another store (its entries name orphans left in the old one). Sessions' quota slots are rebuilt
- * by each node at start (PgSharedLimits.adoptSessions).
+ * another store (its entries name orphans left in the old one). The parents' held-session counts
+ * are rebuilt by the first node to start (PgSharedLimits.adoptSessions).
  *
  * Without --blob-store the cluster keeps the bodies where they are: the source's objects dir
  * becomes the cluster's `--blob-store file:DIR/objects` (nothing to copy, nothing doubled on
@@ -129,6 +129,17 @@ export const TABLES: readonly Table[] = [
     key: ['id'],
     passes: ['reseller_id IS NULL', 'reseller_id IS NOT NULL'],
     sealed: (r) => [s(r['master_secret']), aadMaster(s(r['id']))],
+  },
+  {
+    // Accounts' STS issuance limits (issue_rate is REAL/DOUBLE: 'int' compares it as a number).
+    name: 'iam_sts_limits',
+    cols: [
+      ['account_id', 'text'],
+      ['issue_rate', 'int'],
+      ['issue_burst', 'int'],
+      ['max_active_sessions', 'int'],
+    ],
+    key: ['account_id'],
   },
   {
     name: 'iam_users',

@@ -158,6 +158,35 @@ describe('--lifecycle-day-seconds (for testing only)', () => {
   })
 })
 
+describe('STS issuance limits and the session cache', () => {
+  it('default to 600/s, burst 1200, 1,000,000 held, 100,000 cached, a sweep a minute', () => {
+    const c = loadConfig([], {})
+    expect([
+      c.stsIssueRate,
+      c.stsIssueBurst,
+      c.maxSessionsPerParent,
+      c.sessionCacheEntries,
+      c.sessionSweepInterval,
+    ]).toEqual([600, 1200, 1_000_000, 100_000, 60])
+  })
+
+  it('read the flags and LATCHKEY_STS_ISSUE_RATE / _BURST; refuse bad values naming the flag', () => {
+    const c = loadConfig(['--sts-issue-rate', '2.5', '--session-cache-entries', '10'], {
+      LATCHKEY_STS_ISSUE_BURST: '7',
+    })
+    expect([c.stsIssueRate, c.stsIssueBurst, c.sessionCacheEntries]).toEqual([2.5, 7, 10])
+    expect(loadConfig([], { LATCHKEY_STS_ISSUE_RATE: '50' }).stsIssueRate).toBe(50)
+    expect(() => loadConfig(['--sts-issue-rate', '0'], {})).toThrow(
+      /--sts-issue-rate must be a positive number/,
+    )
+    expect(() => loadConfig(['--sts-issue-rate', 'fast'], {})).toThrow(/--sts-issue-rate/)
+    expect(() => loadConfig(['--sts-issue-burst', '0'], {})).toThrow(/--sts-issue-burst/)
+    expect(() => loadConfig(['--session-sweep-interval', '0'], {})).toThrow(
+      /--session-sweep-interval/,
+    )
+  })
+})
+
 describe('--aws-bucket-defaults', () => {
   it('is off by default; on with the bare flag, =true/1 or LATCHKEY_AWS_BUCKET_DEFAULTS', () => {
     expect(loadConfig([], {}).awsBucketDefaults).toBe(false)

@@ -14,7 +14,7 @@ import {
   MAX_ALLOWLIST,
   patchAccount,
   rethrowConflict,
-  revokeRows,
+  revokeWhere,
   settle,
   type IamContext,
 } from './common.js'
@@ -131,7 +131,7 @@ export class Accounts {
    * New master secret (same access key id); the old secret and every session acting as the
    * account's root die now: those the key minted, and those a reseller minted for the account
    * (RSAssumeCustomerRole), whose liveness check names the secret version. The latter are also
-   * revoked in the store here, which frees their slots in the reseller's quota at once.
+   * revoked in the store here, so the next sweep frees them from the reseller's held count.
    */
   /** A new master secret; `sessionsRevoked`: the live sessions acting as the root that died. */
   async resetMasterKey(accountId: string): Promise<NewKey & { readonly sessionsRevoked: number }> {
@@ -141,11 +141,7 @@ export class Accounts {
     const live = await this.ctx.store.listActiveSessions({ accountId }, this.ctx.clock.now())
     const sessionsRevoked = live.filter((r) => actsAsRoot(r.parent)).length
     const accessKeyId = await this.setMasterKey(accountId, undefined, secret)
-    const rows = await this.ctx.store.listActiveSessions({ accountId }, this.ctx.clock.now())
-    await revokeRows(
-      this.ctx,
-      rows.filter((r) => actsAsRoot(r.parent)),
-    )
+    await revokeWhere(this.ctx, { accountId }, (r) => actsAsRoot(r.parent))
     await settle(this.ctx)
     return { accessKeyId, secretKey: secret, sessionsRevoked }
   }

@@ -15,7 +15,13 @@ import type { Clock, IdSource } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
 import { StorageError } from '../storage/errors.js'
-import type { AccountRow, IdentityStore, SessionRow, UserRow } from '../storage/identity-store.js'
+import type {
+  AccountRow,
+  IdentityStore,
+  SessionFilter,
+  SessionRow,
+  UserRow,
+} from '../storage/identity-store.js'
 import type { SharedLimits } from '../storage/shared-limits.js'
 import { MAX_PASSWORD_LENGTH } from './password.js'
 import type { Directory } from './directory.js'
@@ -146,7 +152,31 @@ export function patchAccount(
   return casLoop(`customer: ${id}`, () => ctx.store.getAccount(id), write, patch)
 }
 
-/** Revoke these sessions in the store (the feed tells the caches and frees their slots). */
+/** Revoke these sessions in the store (the feed tells the caches; the sweep deletes the rows). */
 export async function revokeRows(ctx: IamContext, rows: readonly SessionRow[]): Promise<void> {
   for (const r of rows) await ctx.store.revokeSession(r.accessKeyId)
+}
+
+/** Sessions read per page by revokeWhere: a parent may hold a million. */
+const REVOKE_PAGE = 1000
+
+/**
+ * Revoke the live sessions matching `filter` that `pick` selects, reading them a page at a time
+ * (never every session of an account at once). A revoked row leaves the active listing, so the
+ * next page starts after the rows this one kept.
+ */
+export async function revokeWhere(
+  ctx: IamContext,
+  filter: SessionFilter,
+  pick: (r: SessionRow) => boolean,
+): Promise<void> {
+  const now = ctx.clock.now()
+  let offset = 0
+  for (;;) {
+    const rows = await ctx.store.listActiveSessions(filter, now, { limit: REVOKE_PAGE, offset })
+    const chosen = rows.filter(pick)
+    await revokeRows(ctx, chosen)
+    offset += rows.length - chosen.length
+    if (rows.length < REVOKE_PAGE) return
+  }
 }

@@ -18,7 +18,7 @@ import {
   invalid,
   patchUser,
   rethrowConflict,
-  revokeRows,
+  revokeWhere,
   settle,
   USERNAME_RE,
   type IamContext,
@@ -111,15 +111,11 @@ export class Users {
    * A SuperUser lost its role: revoke, for good, the sessions it minted that act in another
    * account (RSAssumeCustomerRole and sessions chained from them), which only a SuperUser may
    * mint. Their liveness check already refuses them; revoking the rows keeps a later promotion
-   * from reviving them and frees their quota slots. Its other sessions act as the user and follow
+   * from reviving them (and the sweep deletes them). Its other sessions act as the user and follow
    * its current role on every request.
    */
   private async revokeActingElsewhere(user: UserRow): Promise<void> {
-    const rows = await this.ctx.store.listActiveSessions({ userId: user.id }, this.ctx.clock.now())
-    await revokeRows(
-      this.ctx,
-      rows.filter((r) => r.accountId !== user.accountId),
-    )
+    await revokeWhere(this.ctx, { userId: user.id }, (r) => r.accountId !== user.accountId)
   }
 
   async delete(id: string): Promise<void> {

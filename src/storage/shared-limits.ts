@@ -82,6 +82,8 @@ export interface SharedLimits extends SessionUsage {
   untakeIssue(quotaKey: string): Awaitable<void>
   /** The sweep deleted these sessions' rows: lower each quota key's count by its number. */
   sessionsEnded(ended: ReadonlyMap<string, number>): Awaitable<void>
+  /** Sessions held by every parent together (the metrics gauge: a sum, never a count of rows). */
+  heldSessions(): Awaitable<number>
 
   /**
    * Reserve one login attempt on every key, or on none: the attempt when no key is locked, else

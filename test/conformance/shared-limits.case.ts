@@ -70,6 +70,7 @@ export function sharedLimitsConformance(
         expect(await l.takeIssue('user:u1', r, T0)).toBe(true)
         expect(await l.takeIssue('user:u1', r, T0)).toEqual({ limit: 'active', active: 2 })
         await l.untakeIssue('user:u1')
+        expect(await l.heldSessions()).toBe(1)
         expect(await l.takeIssue('user:u1', r, T0)).toBe(true)
         await l.sessionsEnded(
           new Map([

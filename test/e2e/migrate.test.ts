@@ -130,6 +130,10 @@ describe.skipIf(pg === undefined)(
       const aliceUser = await userWithKey(admin, 'alice', 'Writer')
       alice = aliceUser
       bob = await userWithKey(admin, 'bob', 'SuperUser', 'acme')
+      const limits = { issue_rate: 2.5, issue_burst: 7, max_active_sessions: null }
+      expect((await admin.call('PUT', '/api/admin/customers/acme/sts-limits', limits)).status).toBe(
+        200,
+      )
       const noDelete = {
         Version: '2012-10-17',
         Statement: [{ Effect: 'Deny', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::data/*' }],
@@ -290,6 +294,7 @@ describe.skipIf(pg === undefined)(
       expect(r.code).toBe(0)
       expect(r.out).toMatch(/^ {2}objects +5 +5 {2}equal$/m)
       expect(r.out).toMatch(/^ {2}iam_sessions +1 +1 {2}equal$/m)
+      expect(r.out).toMatch(/^ {2}iam_sts_limits +1 +1 {2}equal$/m)
       expect(r.out).toMatch(/^ {2}parts +1 +1 {2}equal$/m)
       expect(r.out).toMatch(/^ {2}bucket_subresources +2 +2 {2}equal$/m)
       expect(r.out).toContain(

@@ -72,6 +72,13 @@ export class IssueBuckets {
     return this.buckets.get(quotaKey)?.active ?? 0
   }
 
+  /** Sessions counted as held by every key together. */
+  total(): number {
+    let n = 0
+    for (const b of this.buckets.values()) n += b.active
+    return n
+  }
+
   /** Drop entries that hold nothing and whose bucket is full again (memory follows the parents in use). */
   sweep(now: number): void {
     for (const [k, b] of this.buckets) {

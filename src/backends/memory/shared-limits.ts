@@ -36,6 +36,10 @@ export class MemoryIssueLimits {
     this.buckets.ended(ended)
   }
 
+  heldSessions(): number {
+    return this.buckets.total()
+  }
+
   /** Sessions counted as held by `quotaKey` (tests and diagnostics). */
   activeSessions(quotaKey: string): number {
     return this.buckets.active(quotaKey)

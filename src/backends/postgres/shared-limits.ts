@@ -143,6 +143,13 @@ export class PgSharedLimits implements SharedLimits {
     )
   }
 
+  async heldSessions(): Promise<number> {
+    const r = await this.db.query<{ n: string | null }>(
+      'SELECT sum(active) AS n FROM iam_issue_buckets',
+    )
+    return Number(r.rows[0]?.n ?? 0)
+  }
+
   /** Sessions counted as held by `quotaKey` (tests and diagnostics). */
   async activeSessions(quotaKey: string): Promise<number> {
     const r = await this.db.query<{ active: string }>(

@@ -50,25 +50,31 @@ import {
 
 export { IDENTITY_MIGRATIONS, PENDING_SECRETS_MIGRATIONS }
 
-/** The WHERE of an active-session count or listing, with its positional parameters. */
+/**
+ * The WHERE of an active-session count or listing, with its positional parameters. `plain` names
+ * the columns whose index SQLite must not pick (a unary `+`): the listing walks the order index,
+ * the revoked count the small partial index of revoked rows.
+ */
 function sessionWhere(
   f: SessionFilter,
   now: number,
-  unrevoked = true,
-  expiry = 'expires_at',
+  unrevoked: boolean,
+  plain: readonly string[] = [],
 ): { where: string; params: unknown[] } {
-  const where = unrevoked ? [`${expiry} > ?`, 'revoked = 0'] : [`${expiry} > ?`]
+  const col = (c: string): string => (plain.includes(c) ? `+${c}` : c)
+  const where = [`${col('expires_at')} > ?`]
+  if (unrevoked) where.push('revoked = 0')
   const params: unknown[] = [now]
   if (f.accountId !== undefined) {
-    where.push('account_id = ?')
+    where.push(`${col('account_id')} = ?`)
     params.push(f.accountId)
   }
   if (f.accountIds !== undefined) {
-    where.push(`account_id IN (${f.accountIds.map(() => '?').join(', ') || 'NULL'})`)
+    where.push(`${col('account_id')} IN (${f.accountIds.map(() => '?').join(', ') || 'NULL'})`)
     params.push(...f.accountIds)
   }
   if (f.userId !== undefined) {
-    where.push('user_id = ?')
+    where.push(`${col('user_id')} = ?`)
     params.push(f.userId)
   }
   if (f.originKeyId !== undefined) {
@@ -447,12 +453,13 @@ export class SqliteIdentityStore implements IdentityStore {
   async countActiveSessions(filter: SessionFilter, now: number): Promise<number> {
     // Unexpired minus unexpired-and-revoked: the first is counted on an index alone (expiry, or
     // account and expiry), never a walk of the table's rows; the second walks only revoked rows.
-    const { where, params } = sessionWhere(filter, now, false)
+    const all = sessionWhere(filter, now, false)
+    const revoked = sessionWhere(filter, now, false, ['expires_at', 'account_id', 'user_id'])
     const r = prepare(
       this.db,
-      `SELECT (SELECT COUNT(*) FROM iam_sessions WHERE ${where})
-            - (SELECT COUNT(*) FROM iam_sessions WHERE revoked = 1 AND ${where}) AS n`,
-    ).get(...params, ...params) as { n: number }
+      `SELECT (SELECT COUNT(*) FROM iam_sessions WHERE ${all.where})
+            - (SELECT COUNT(*) FROM iam_sessions WHERE revoked = 1 AND ${revoked.where}) AS n`,
+    ).get(...all.params, ...revoked.params) as { n: number }
     return r.n
   }
 
@@ -463,7 +470,7 @@ export class SqliteIdentityStore implements IdentityStore {
   ): Promise<readonly SessionRow[]> {
     // `+expires_at`: walk the (issued_at, access_key_id) order index and filter, rather than
     // collect every unexpired session by the expiry index and sort them all for one page.
-    const { where, params } = sessionWhere(filter, now, true, '+expires_at')
+    const { where, params } = sessionWhere(filter, now, true, ['expires_at'])
     const paged = page !== undefined ? ' LIMIT ? OFFSET ?' : ''
     const rows = prepare(
       this.db,
