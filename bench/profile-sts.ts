@@ -100,7 +100,14 @@ async function main(): Promise<void> {
   const s = settings(false, (l) => void process.stderr.write(l + '\n'))
   const profDir = tempDir('cpuprof')
   const ours = await startLatchkey({
-    args: ['--max-sessions-per-parent', '10000000'],
+    args: [
+      '--max-sessions-per-parent',
+      '10000000',
+      '--sts-issue-rate',
+      '1000000',
+      '--sts-issue-burst',
+      '1000000',
+    ],
     nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profDir],
   })
   const pool = poolFor(ours.url, s)
