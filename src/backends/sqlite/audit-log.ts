@@ -7,6 +7,8 @@
 import type { AuditEventInput, AuditFilter, AuditLog, AuditPage } from '../../storage/audit-log.js'
 import {
   AUDIT_COLUMNS,
+  AUDIT_VALUE_COUNT,
+  putAuditValues,
   auditEventOf,
   auditValues,
   auditWhere,
@@ -68,9 +70,11 @@ export class SqliteAuditLog implements AuditLog {
       let i = 0
       if (rows.length >= CHUNK) {
         const chunk = prepare(this.db, INSERT_CHUNK)
+        // One values array for every chunk: run() binds synchronously, so reusing it is safe.
+        const values: unknown[] = new Array<unknown>(CHUNK * AUDIT_VALUE_COUNT)
         for (; i + CHUNK <= rows.length; i += CHUNK) {
-          const values: unknown[] = []
-          for (let j = i; j < i + CHUNK; j++) values.push(...auditValues(rows[j]!))
+          for (let j = 0; j < CHUNK; j++)
+            putAuditValues(rows[i + j]!, values, j * AUDIT_VALUE_COUNT)
           chunk.run(values)
         }
       }
