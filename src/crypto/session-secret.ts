@@ -1,17 +1,17 @@
 /**
  * Session secrets at rest. A new session's secret is not random-then-sealed but derived: 40
- * alphanumerics from HMAC-SHA256, under a master-key-derived key (`KEY_LABELS.sessionSecret`), of
+ * alphanumerics from HMAC-SHA512, under a master-key-derived key (`KEY_LABELS.sessionSecret`), of
  * a random 16-byte salt and the row's label (`session:<access key id>`); the row stores only
  * `d1.` + the salt. The protection is the sealed form's: without the master key neither a sealed
  * value nor a salt yields the secret, and a salt copied into another row derives another secret.
  * Why: AES-256-GCM sealing costs an OpenSSL cipher context per session (~13 µs inside the server,
- * a sixth of AssumeRole's budget); two one-shot HMACs cost about 2 µs.
+ * a sixth of AssumeRole's budget); one HMAC from two one-shot hashes costs a few µs.
  *
  * Rows written before this (`v1.…`, sealed by crypto/seal.ts) stay readable: `openSessionSecret`
  * tells the two forms apart by their prefix.
  * @module
  */
-import { hmacSha256 } from './hash.js'
+import { hmacSha512 } from './hash.js'
 import { unseal } from './seal.js'
 import { sharedRandomPool } from '../lib/random-pool.js'
 
@@ -27,20 +27,15 @@ export interface SessionSecretKeys {
 }
 
 function derived(key: Buffer, salt: Buffer, label: string): string {
-  // 64 HMAC bytes for 40 characters; `% 62` leaves a bias of under 1 bit in all (~238 bits).
+  // 64 HMAC-SHA512 bytes for 40 characters; `% 62` leaves a bias of under 1 bit in all (~238).
   const text = Buffer.from(label, 'utf8')
-  const msg = Buffer.allocUnsafe(1 + salt.length + text.length)
-  salt.copy(msg, 1)
-  text.copy(msg, 1 + salt.length)
-  msg[0] = 1
-  const a = hmacSha256(key, msg)
-  msg[0] = 2
-  const b = hmacSha256(key, msg)
+  const msg = Buffer.allocUnsafe(salt.length + text.length)
+  salt.copy(msg, 0)
+  text.copy(msg, salt.length)
+  const mac = hmacSha512(key, msg)
   let out = ''
-  for (let i = 0; i < SECRET_CHARS; i++) {
-    const byte = i < 32 ? a[i]! : b[i - 32]!
-    out += ALNUM[byte % 62]!
-  }
+  for (let i = 0; i < SECRET_CHARS; i++) out += ALNUM[mac[i]! % 62]!
+  mac.fill(0)
   return out
 }
 
