@@ -23,7 +23,10 @@ import { sessionPolicy, signAssumeRole } from './targets/sts.js'
 export const PHASES: readonly (readonly [string, RegExp])[] = [
   ['startup (module loading; not per call)', /modules\/(esm|cjs)|compileSourceTextModule|wrapSafe/],
   ['SigV4 verify, body SHA-256, credential lookup', /\/auth\/|\/sts\/index\.js|^sha256Hex /],
-  ['seal the secret (AES-256-GCM)', /^seal /],
+  [
+    'the session secret (derived: HMAC-SHA512; AES-256-GCM seal before)',
+    /^(seal|newSessionSecret) /,
+  ],
   ['durable insert: the session row', /sqlite\/identity-store\.js/],
   ['durable insert: the audit row', /sqlite\/audit-log\.js/],
   [
