@@ -23,7 +23,10 @@ import { sessionPolicy, signAssumeRole } from './targets/sts.js'
 export const PHASES: readonly (readonly [string, RegExp])[] = [
   ['startup (module loading; not per call)', /modules\/(esm|cjs)|compileSourceTextModule|wrapSafe/],
   ['SigV4 verify, body SHA-256, credential lookup', /\/auth\/|\/sts\/index\.js|^sha256Hex /],
-  ['seal the secret (AES-256-GCM)', /^seal /],
+  [
+    'the session secret (derived: HMAC-SHA512; AES-256-GCM seal before)',
+    /^(seal|newSessionSecret) /,
+  ],
   ['durable insert: the session row', /sqlite\/identity-store\.js/],
   ['durable insert: the audit row', /sqlite\/audit-log\.js/],
   [
@@ -100,7 +103,14 @@ async function main(): Promise<void> {
   const s = settings(false, (l) => void process.stderr.write(l + '\n'))
   const profDir = tempDir('cpuprof')
   const ours = await startLatchkey({
-    args: ['--max-sessions-per-parent', '10000000'],
+    args: [
+      '--max-sessions-per-parent',
+      '10000000',
+      '--sts-issue-rate',
+      '1000000',
+      '--sts-issue-burst',
+      '1000000',
+    ],
     nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profDir],
   })
   const pool = poolFor(ours.url, s)

@@ -110,23 +110,16 @@ export function sessionRequestEvent(
 ): AuditEventInput | undefined {
   const s = access?.session
   if (s === undefined) return undefined
-  const denied = entry.status === 403
-  const resource =
-    entry.bucket === undefined
-      ? undefined
-      : entry.key === undefined
-        ? `arn:aws:s3:::${entry.bucket}`
-        : `arn:aws:s3:::${entry.bucket}/${entry.key}`
-  return {
+  // One object built whole (no spread temporaries): this runs for every request made with
+  // temporary credentials; absent fields are added only when present (exactOptionalPropertyTypes).
+  const ev: Mutable<AuditEventInput> = {
     at: now,
     kind: 'request',
     action: actionOf(entry.surface, entry.operation),
     accountId: s.accountId,
     principal: s.parent,
     session: s.accessKeyId,
-    ...(resource !== undefined ? { resource } : {}),
-    decision: denied ? 'deny' : 'allow',
-    ...(entry.errorCode !== undefined ? { reason: entry.errorCode } : {}),
+    decision: entry.status === 403 ? 'deny' : 'allow',
     source: entry.remoteAddress,
     detail: {
       chain: s.chain,
@@ -136,7 +129,16 @@ export function sessionRequestEvent(
       requestId: entry.requestId,
     },
   }
+  if (entry.bucket !== undefined)
+    ev.resource =
+      entry.key === undefined
+        ? `arn:aws:s3:::${entry.bucket}`
+        : `arn:aws:s3:::${entry.bucket}/${entry.key}`
+  if (entry.errorCode !== undefined) ev.reason = entry.errorCode
+  return ev
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
  * Prune events older than the retention every `everyMs` (default hourly, first pass soon after

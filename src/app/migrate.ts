@@ -61,7 +61,14 @@ import { runPostgresMigrations } from '../backends/postgres/index.js'
 import { decodeRef, encodeRef, type EncodedRef } from '../backends/relational/body-ref.js'
 import type { BodyRef } from '../storage/metadata-store.js'
 import type { BlobStore } from '../storage/blob-store.js'
-import { deriveKey, KEY_LABELS, MASTER_KEY_FILE, parseMasterKey, unseal } from '../crypto/index.js'
+import {
+  deriveKey,
+  isDerivedSecret,
+  KEY_LABELS,
+  MASTER_KEY_FILE,
+  parseMasterKey,
+  unseal,
+} from '../crypto/index.js'
 import { aadKey, aadMaster, aadPending, aadSession, aadTotp } from '../iam/labels.js'
 
 export const MIGRATE_USAGE =
@@ -197,7 +204,11 @@ export const TABLES: readonly Table[] = [
     ],
     key: ['access_key_id'],
     where: 'expires_at > ?',
-    sealed: (r) => [s(r['secret']), aadSession(s(r['access_key_id']))],
+    // A derived session secret (`d1.` + salt) has nothing to open; only sealed ones check the key.
+    sealed: (r) =>
+      isDerivedSecret(s(r['secret']))
+        ? undefined
+        : [s(r['secret']), aadSession(s(r['access_key_id']))],
   },
   {
     name: 'iam_operator',

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { hmacSha256 } from './hash.js'
+import { hmacSha256, hmacSha512 } from './hash.js'
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex')
 
@@ -59,6 +59,22 @@ describe('hmacSha256', () => {
         },
       ),
       { numRuns: 500 },
+    )
+  })
+})
+
+describe('hmacSha512', () => {
+  it('equals createHmac for random keys (across the 128-byte block) and messages', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.string({ maxLength: 150 })),
+        fc.oneof(fc.uint8Array({ maxLength: 600 }), fc.string({ maxLength: 300 })),
+        (key, data) => {
+          const expected = createHmac('sha512', key).update(data).digest()
+          expect(hmacSha512(key, data).equals(expected)).toBe(true)
+        },
+      ),
+      { numRuns: 300 },
     )
   })
 })

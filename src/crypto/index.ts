@@ -5,3 +5,4 @@
  */
 export { loadMasterKey, parseMasterKey, MASTER_KEY_FILE } from './master-key.js'
 export { deriveKey, seal, unseal, timingSafeEqualStr, KEY_LABELS } from './seal.js'
+export { isDerivedSecret, newSessionSecret, openSessionSecret } from './session-secret.js'

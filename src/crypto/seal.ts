@@ -18,6 +18,8 @@ export const KEY_LABELS = {
   seal: 'latchkey/seal/v1',
   sessionToken: 'latchkey/session-token-hmac/v1',
   adminJwt: 'latchkey/admin-jwt/v1',
+  /** Session secrets derived per row (session-secret.ts), not sealed. */
+  sessionSecret: 'latchkey/session-secret/v1',
 } as const
 
 /** A 32-byte sub-key for one purpose (HKDF-SHA256, empty salt, `label` as info). */

@@ -56,6 +56,8 @@ export interface IamContext {
   readonly limits: SharedLimits
   readonly dir: Directory
   readonly sealKey: Buffer
+  /** Derives new session secrets (crypto/session-secret.ts). */
+  readonly sessionSecretKey: Buffer
   readonly tokenKey: Buffer
   readonly clock: Clock
   readonly ids: IdSource

@@ -109,6 +109,7 @@ export class IamService
     const { store, changes, limits, clock, ids, log } = o
     const sealKey = deriveKey(o.masterKey, KEY_LABELS.seal)
     const tokenKey = deriveKey(o.masterKey, KEY_LABELS.sessionToken)
+    const sessionSecretKey = deriveKey(o.masterKey, KEY_LABELS.sessionSecret)
     const scryptN = o.scryptN ?? DEFAULT_SCRYPT_N
     const dir = new Directory(store, sealKey, log)
     const ctx: IamContext = {
@@ -117,6 +118,7 @@ export class IamService
       limits,
       dir,
       sealKey,
+      sessionSecretKey,
       tokenKey,
       clock,
       ids,

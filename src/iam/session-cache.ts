@@ -19,7 +19,7 @@
  * @module
  */
 import type { ParentRef } from '../auth/principal.js'
-import { unseal } from '../crypto/seal.js'
+import { openSessionSecret } from '../crypto/session-secret.js'
 import { Lru } from '../lib/lru.js'
 import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
 import type { Change, ChangeFeed } from '../storage/change-feed.js'
@@ -150,7 +150,11 @@ export class SessionCache {
       const decoded = decodeStoredLayers(row.policies)
       after = decoded.after
       own = decoded.layers.map((texts) => texts.map((t, i) => this.compileStored(t, i)))
-      secret = unseal(ctx.sealKey, row.secret, aadSession(row.accessKeyId))
+      secret = openSessionSecret(
+        { seal: ctx.sealKey, derive: ctx.sessionSecretKey },
+        row.secret,
+        aadSession(row.accessKeyId),
+      )
     } catch (err) {
       ctx.log.error(
         { accessKeyId: row.accessKeyId, err: (err as Error).message },

@@ -23,7 +23,7 @@
  */
 import { parentArn, principalArn, type ParentRef } from '../auth/principal.js'
 import { hmacSha256 } from '../crypto/hash.js'
-import { seal } from '../crypto/seal.js'
+import { newSessionSecret } from '../crypto/session-secret.js'
 import { RandomPool } from '../lib/random-pool.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
 import type { SessionFilter, SessionRow, StsLimitsRow } from '../storage/identity-store.js'
@@ -268,7 +268,8 @@ export class Sessions {
     let secretAccessKey: string
     let sessionToken: string
     try {
-      secretAccessKey = ctx.ids.alnum(40)
+      const made = newSessionSecret(ctx.sessionSecretKey, aadSession(accessKeyId))
+      secretAccessKey = made.secret
       sessionToken = req.withToken ? TOKEN_PREFIX + this.random.base64url(32) : ''
       // Role chaining: the new policies become one more layer, intersected with the inherited
       // ones. In memory the inherited layers are the parent's own objects; the row stores only
@@ -289,7 +290,7 @@ export class Sessions {
         ...(origin.userId !== undefined ? { userId: origin.userId } : {}),
         ...(origin.originKeyId !== undefined ? { originKeyId: origin.originKeyId } : {}),
         parent: JSON.stringify(stored),
-        secret: seal(ctx.sealKey, secretAccessKey, aadSession(accessKeyId)),
+        secret: made.stored,
         ...(req.withToken
           ? { tokenHmac: hmacSha256(ctx.tokenKey, sessionToken).toString('hex') }
           : {}),

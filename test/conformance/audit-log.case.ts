@@ -76,6 +76,25 @@ export function auditLogConformance(name: string, open: () => Promise<AuditLogHa
         expect(events[0]!.id).toBeGreaterThan(events[1]!.id)
       }))
 
+    it('a large batch (SQLite: several multi-row INSERTs and a remainder) keeps each event whole, in append order', () =>
+      withLog(async (a) => {
+        const many: AuditEventInput[] = Array.from({ length: 63 }, (_, i) => ({
+          ...FULL,
+          at: T0,
+          action: `s3:Op${String(i)}`,
+          ...(i % 3 === 0 ? { session: `ASIA${String(i).padStart(16, '0')}` } : {}),
+          detail: { n: i },
+        }))
+        await a.append(many)
+        const { events, total } = await a.query({}, all)
+        expect(total).toBe(63)
+        // equal times: newest (last appended) first
+        const appended = [...events].reverse()
+        expect(appended.map(({ id: _id, ...e }) => e)).toEqual(many)
+        for (let i = 1; i < appended.length; i++)
+          expect(appended[i]!.id).toBeGreaterThan(appended[i - 1]!.id)
+      }))
+
     it('filters by principal, session, action, time and account, alone and together', () =>
       withLog(async (a) => {
         await a.append(ten())

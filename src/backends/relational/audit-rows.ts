@@ -58,6 +58,24 @@ export function auditValues(e: AuditEventInput): unknown[] {
   ]
 }
 
+/** Write an event's column values into `out` from `at` on (INSERT's order; no array per row). */
+export function putAuditValues(e: AuditEventInput, out: unknown[], at: number): void {
+  out[at] = e.at
+  out[at + 1] = e.kind
+  out[at + 2] = e.action
+  out[at + 3] = e.accountId ?? null
+  out[at + 4] = e.principal ?? null
+  out[at + 5] = e.session ?? null
+  out[at + 6] = e.resource ?? null
+  out[at + 7] = e.decision ?? null
+  out[at + 8] = e.reason ?? null
+  out[at + 9] = e.source ?? null
+  out[at + 10] = e.detail !== undefined ? JSON.stringify(e.detail) : null
+}
+
+/** The number of column values of one event. */
+export const AUDIT_VALUE_COUNT = 11
+
 /** The WHERE clause of a filter; `ph(i)` spells the i-th placeholder (1-based). */
 export function auditWhere(
   f: AuditFilter,

@@ -1,12 +1,14 @@
 /**
  * The audit log on SQLite: one append-only table (`audit_events`, migration list 'audit'),
  * written through the bundle's group committer so audit batches share the fsync of whatever else
- * commits with them. Indexed by time (queries and pruning), principal and session.
+ * commits with them, 25 rows per INSERT statement. Indexed by time (queries and pruning), principal and session.
  * @module
  */
 import type { AuditEventInput, AuditFilter, AuditLog, AuditPage } from '../../storage/audit-log.js'
 import {
   AUDIT_COLUMNS,
+  AUDIT_VALUE_COUNT,
+  putAuditValues,
   auditEventOf,
   auditValues,
   auditWhere,
@@ -36,9 +38,17 @@ export const AUDIT_MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_events_session ON audit_events (session, at);`,
 ]
 
-const INSERT = `INSERT INTO audit_events
+const INSERT_INTO = `INSERT INTO audit_events
   (at, kind, action, account_id, principal, session, resource, decision, reason, source, detail)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  VALUES `
+const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+const INSERT = INSERT_INTO + ROW
+/**
+ * Rows per multi-row INSERT: one statement step (and one bind) for 25 rows costs about an eighth
+ * less per row than a step per row; 275 parameters stay far below SQLite's limit.
+ */
+const CHUNK = 25
+const INSERT_CHUNK = INSERT_INTO + Array.from({ length: CHUNK }, () => ROW).join(', ')
 
 export class SqliteAuditLog implements AuditLog {
   private readonly db: Database
@@ -57,8 +67,21 @@ export class SqliteAuditLog implements AuditLog {
   async append(rows: readonly AuditEventInput[]): Promise<void> {
     if (rows.length === 0) return
     await this.commits.run(() => {
-      const stmt = prepare(this.db, INSERT)
-      for (const r of rows) stmt.run(...auditValues(r))
+      let i = 0
+      if (rows.length >= CHUNK) {
+        const chunk = prepare(this.db, INSERT_CHUNK)
+        // One values array for every chunk: run() binds synchronously, so reusing it is safe.
+        const values: unknown[] = new Array<unknown>(CHUNK * AUDIT_VALUE_COUNT)
+        for (; i + CHUNK <= rows.length; i += CHUNK) {
+          for (let j = 0; j < CHUNK; j++)
+            putAuditValues(rows[i + j]!, values, j * AUDIT_VALUE_COUNT)
+          chunk.run(values)
+        }
+      }
+      if (i < rows.length) {
+        const one = prepare(this.db, INSERT)
+        for (; i < rows.length; i++) one.run(auditValues(rows[i]!))
+      }
     })
   }
 

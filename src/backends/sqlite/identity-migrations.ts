@@ -83,6 +83,18 @@ export const IDENTITY_MIGRATIONS: readonly string[] = [
    CREATE INDEX iam_sessions_issued ON iam_sessions (issued_at, access_key_id);
    CREATE INDEX iam_sessions_account_issued ON iam_sessions (account_id, issued_at, access_key_id);
    CREATE INDEX iam_sessions_revoked ON iam_sessions (access_key_id) WHERE revoked = 1;`,
+  // Fewer index entries per AssumeRole: a session made by an account's master key has no user and
+  // one made at sign-in no origin key, so those two indexes hold only rows that have the column
+  // (\`user_id = ?\` still uses them); the account's (account_id, expires_at) index goes, its counts
+  // now walk the listing index, which carries expires_at for that (an index-only count).
+  `DROP INDEX iam_sessions_user;
+   CREATE INDEX iam_sessions_user ON iam_sessions (user_id) WHERE user_id IS NOT NULL;
+   DROP INDEX iam_sessions_origin;
+   CREATE INDEX iam_sessions_origin ON iam_sessions (origin_key_id) WHERE origin_key_id IS NOT NULL;
+   DROP INDEX iam_sessions_account;
+   DROP INDEX iam_sessions_account_issued;
+   CREATE INDEX iam_sessions_account_issued
+     ON iam_sessions (account_id, issued_at, access_key_id, expires_at);`,
 ]
 
 /**
