@@ -222,7 +222,12 @@ export async function getBucketSub(bucket: string, sub: 'policy' | 'cors'): Prom
 
 export async function putBucketSub(bucket: string, sub: 'policy' | 'cors', body: string) {
   const headers: Record<string, string> = {}
-  if (sub === 'cors') headers['content-type'] = 'application/xml'
+  if (sub === 'cors') {
+    // PutBucketCors requires an integrity header: SHA-256 from WebCrypto (no MD5 in browsers).
+    headers['content-type'] = 'application/xml'
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body))
+    headers['x-amz-checksum-sha256'] = btoa(String.fromCharCode(...new Uint8Array(digest)))
+  }
   await s3('PUT', objectUrl(bucket, '', { [sub]: '' }), { body, headers })
 }
 

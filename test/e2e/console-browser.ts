@@ -70,7 +70,12 @@ export async function signIn(
   await page.getByLabel('Password', { exact: true }).fill(password)
   if (customer !== undefined) await page.getByLabel('Customer').fill(customer)
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('button', { name: 'Sign out' }).first().waitFor()
+  try {
+    await page.getByRole('button', { name: 'Sign out' }).first().waitFor()
+  } catch (e) {
+    const alerts = await page.getByRole('alert').allTextContents()
+    throw new Error(`sign-in as ${username} failed: ${alerts.join(' | ') || String(e)}`)
+  }
 }
 
 /** Click a main-menu entry. */
@@ -100,6 +105,7 @@ export async function axeSerious(page: Page): Promise<AxeViolation[]> {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true })
+  await page.evaluate('window.scrollTo(0, 0)')
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false })
 }
 
