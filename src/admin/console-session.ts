@@ -62,9 +62,22 @@ function cookieValue(d: Pick<AdminDeps, 'jwtKey'>, s: ConsoleSession): string {
   return `${s.accessKeyId}~${k}~${s.sessionToken}~${mac(consoleKey(d), 'cookie', s.accessKeyId, k, s.sessionToken)}`
 }
 
-/** `Set-Cookie` for a session (`maxAge` 0 clears it); Secure when the request came over TLS. */
-function setCookie(raw: RawRequest, value: string, maxAge: number): string {
-  const secure = raw.secure ? '; Secure' : ''
+/**
+ * Whether the browser reached us over HTTPS: our own TLS, or a TLS-terminating proxy in front
+ * (the page's Origin, or X-Forwarded-Proto, says https). A spoofed header only makes the client's
+ * own cookie HTTPS-only, so no trust is needed to honour it.
+ */
+function viaHttps(raw: RawRequest): boolean {
+  return (
+    raw.secure ||
+    (raw.headers['origin'] ?? '').toLowerCase().startsWith('https://') ||
+    (raw.headers['x-forwarded-proto'] ?? '').trim().toLowerCase() === 'https'
+  )
+}
+
+/** `Set-Cookie` for a session (`maxAge` 0 clears it); Secure when the browser came over HTTPS. */
+export function setCookie(raw: RawRequest, value: string, maxAge: number): string {
+  const secure = viaHttps(raw) ? '; Secure' : ''
   return `${CONSOLE_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${String(maxAge)}${secure}`
 }
 

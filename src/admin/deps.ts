@@ -49,6 +49,7 @@ export type AdminIam = Pick<
   | 'checkSessionToken'
   | 'confirmPassword'
   | 'masterSecret'
+  | 'keysLastUsed'
 >
 
 import type { AuditLog, AuditSink } from '../lib/audit-events.js'

@@ -1,17 +1,23 @@
 /**
- * The admin REST API (contract §5): JSON over the shared port, `Authorization: Bearer <JWT>`.
+ * The admin REST API (contract §5): JSON over the shared port, `Authorization: Bearer <JWT>`, or
+ * the web console's cookie (console-session.ts).
  *
  * Request flow, once for every route: 1. match (method, path) in the route table (router.ts);
- * 2. except for login, verify the JWT and re-read the caller from IAM (the operator, or an active
- * user allowed some iam:* action; session.ts); 3. resolve the resource the route acts on: its
- * target must be visible to the caller (operator: all; a user: its account, plus the accounts
- * under it when it is a reseller; iam/tenancy.ts) — unknown is NotFound, another account's
- * customer or user is Forbidden; 4. ask the policy engine for the route's iam:* action on that
- * resource with the caller's policies (authorization.ts; the operator has every right);
- * 5. the route reads and validates its body with zod, calls IAM and renders JSON (render.ts).
+ * public routes (login, the console's sign-in, openapi.json) answer here; 2. verify the JWT or
+ * the console cookie and re-read the caller from IAM (the operator, or an active user; session.ts);
+ * with the cookie, a change must carry the CSRF token and no other site's Origin; 3. routes that
+ * act only on the caller (access 'self': the console's session and `me`) run for any signed-in
+ * user; every other route needs some iam:* action in the caller's account (a Reader's console
+ * session gets 403, as a Reader's login always did), then 4. resolves the resource the route
+ * acts on: its target must be visible to the caller (operator: all; a user: its account, plus the
+ * accounts under it when it is a reseller; iam/tenancy.ts) — unknown is NotFound, another
+ * account's customer or user is Forbidden; 5. asks the policy engine for the route's iam:* action
+ * on that resource with the caller's policies (authorization.ts; the operator has every right);
+ * 6. the route reads and validates its body with zod, calls IAM and renders JSON (render.ts).
  *
  * Secrets appear only in the answers that create them (credentials, master-key reset, customer
- * creation, TOTP enrolment), never in logs.
+ * creation, TOTP enrolment), the console's own session credentials, and a master secret's
+ * audited reveal after the caller re-entered its password; never in logs.
  * @module
  */
 import type { RawRequest, RequestContext } from '../http/raw-request.js'

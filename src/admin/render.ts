@@ -15,7 +15,14 @@ import { AdminError } from './errors.js'
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : isoMillis(ms))
 
-export function userJson(u: UserView): Record<string, unknown> {
+/**
+ * A user as the admin API shows it; `lastUsed` (IamService.keysLastUsed) gives
+ * access_key_last_used_at, null when the key was never used (or not asked).
+ */
+export function userJson(
+  u: UserView,
+  lastUsed?: ReadonlyMap<string, number>,
+): Record<string, unknown> {
   return {
     id: u.id,
     username: u.username,
@@ -29,6 +36,10 @@ export function userJson(u: UserView): Record<string, unknown> {
     created_at: iso(u.createdAt),
     last_access: iso(u.lastAccess),
     access_key: u.accessKeyId ?? null,
+    access_key_created_at: iso(u.accessKeyCreatedAt),
+    access_key_last_used_at: iso(
+      u.accessKeyId !== undefined ? lastUsed?.get(u.accessKeyId) : undefined,
+    ),
     totp_enabled: u.totpEnabled,
     has_policy: u.hasPolicy,
   }

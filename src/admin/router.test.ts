@@ -1,7 +1,8 @@
 /** The admin route table and path splitting, without a server or IAM. */
 import { describe, expect, it } from 'vitest'
 import { ADMIN_ROUTE_ACTIONS } from '../policy/admin-authorize.js'
-import { ROUTES, match, segmentsOf } from './router.js'
+import { openApiDocument, openApiPath, SUMMARIES } from './openapi.js'
+import { ADMIN_PREFIX, ROUTES, match, segmentsOf } from './router.js'
 
 describe('segmentsOf', () => {
   it('splits and decodes the path below /api/admin, ignoring outer slashes', () => {
@@ -45,5 +46,30 @@ describe('route actions', () => {
       for (const [method, route] of Object.entries(r.methods))
         if (route.access === undefined) declared[`${method} ${r.pattern.join('/')}`] = route.action
     expect(declared).toEqual(ADMIN_ROUTE_ACTIONS)
+  })
+})
+
+// The OpenAPI document is generated from the route table: nothing in ROUTES can be missing.
+describe('openapi.json', () => {
+  it('describes every route and method of ROUTES (and login), each with its own summary', () => {
+    const doc = openApiDocument(ROUTES, ADMIN_PREFIX) as {
+      paths: Record<string, Record<string, { summary: string; 'x-latchkey-access': string }>>
+    }
+    let n = 0
+    for (const r of ROUTES)
+      for (const method of Object.keys(r.methods)) {
+        const path = openApiPath(r.pattern)
+        const op = doc.paths[ADMIN_PREFIX + path]?.[method.toLowerCase()]
+        expect(op, `${method} ${path}`).toBeDefined()
+        expect(op?.summary).toBe(SUMMARIES[`${method} ${path}`])
+        n++
+      }
+    expect(doc.paths[`${ADMIN_PREFIX}/login`]?.['post']?.summary).toBe(SUMMARIES['POST /login'])
+    const documented = Object.values(doc.paths).reduce((k, m) => k + Object.keys(m).length, 0)
+    expect(documented).toBe(n + 1)
+    // Every summary belongs to a route (no stale entries).
+    expect(Object.keys(SUMMARIES).length).toBe(n + 1)
+    expect(doc.paths[`${ADMIN_PREFIX}/me`]?.['get']?.['x-latchkey-access']).toBe('self')
+    expect(doc.paths[`${ADMIN_PREFIX}/users`]?.['get']?.['x-latchkey-access']).toBe('admin')
   })
 })

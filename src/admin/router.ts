@@ -6,6 +6,7 @@
  */
 import { decodePlusLiteralOrKeep } from '../http/percent.js'
 import type { PublicRoute, Route } from './call.js'
+import { openApiDocument } from './openapi.js'
 import * as backup from './routes/backup.js'
 import * as consoleRoutes from './routes/console.js'
 import * as customers from './routes/customers.js'
@@ -15,6 +16,20 @@ import * as audit from './routes/audit.js'
 import * as users from './routes/users.js'
 
 export const ADMIN_PREFIX = '/api/admin'
+
+/** GET openapi.json: the document of this very table (openapi.ts), made once. */
+let openApiText: string | undefined
+const openApiRoute: PublicRoute = {
+  access: 'public',
+  run: async () => {
+    openApiText ??= JSON.stringify(openApiDocument(ROUTES, ADMIN_PREFIX))
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-cache' },
+      body: openApiText,
+    }
+  },
+}
 
 /** Path pattern (segments after /api/admin; ':' = parameter) → method → route. */
 export const ROUTES: readonly {
@@ -49,12 +64,20 @@ export const ROUTES: readonly {
     methods: { POST: customers.resetMasterKey },
   },
   {
+    pattern: ['customers', ':', 'master-key', 'reveal'],
+    methods: { POST: customers.revealMasterKey },
+  },
+  {
     pattern: ['customers', ':', 'allowlist'],
     methods: { GET: customers.getAllowlist, PUT: customers.putAllowlist },
   },
-  { pattern: ['sessions'], methods: { GET: sessions.listSessions } },
+  {
+    pattern: ['sessions'],
+    methods: { GET: sessions.listSessions, DELETE: sessions.revokeSessionsOf },
+  },
   { pattern: ['sessions', ':'], methods: { DELETE: sessions.revokeSession } },
   { pattern: ['policy', 'simulate'], methods: { POST: policy.simulatePolicy } },
+  { pattern: ['policy', 'validate'], methods: { POST: policy.validatePolicy } },
   { pattern: ['backup'], methods: { POST: backup.createBackup } },
   { pattern: ['audit'], methods: { GET: audit.listAudit } },
   {
@@ -73,6 +96,7 @@ export const ROUTES: readonly {
     methods: { POST: consoleRoutes.postMyTotp, DELETE: consoleRoutes.deleteMyTotp },
   },
   { pattern: ['me', 'credentials'], methods: { POST: consoleRoutes.postMyCredentials } },
+  { pattern: ['openapi.json'], methods: { GET: openApiRoute } },
 ]
 
 export function match(segments: readonly string[]):

@@ -251,6 +251,10 @@ export async function startApp(
       ...(deps.accessLogger !== undefined ? { accessLogger: deps.accessLogger } : {}),
       onRequestDone: (e, access) => {
         metrics.observe(e)
+        // A user's long-term key was used (recorded at most once a minute, written in batches).
+        const p = access.principal
+        if (p?.kind === 'user' && p.accessKeyId !== undefined && p.accessKeyId !== '')
+          iam.noteKeyUsed(p.accessKeyId, clock.now())
         // Requests made with temporary credentials: one audit event each (queued, never awaited).
         if (audit !== undefined && access.session !== undefined) {
           const ev = sessionRequestEvent(e, access, clock.now())
@@ -319,6 +323,7 @@ export async function startApp(
         await stopCollector()
         await stopAuditRetention()
         await audit?.flush()
+        await iam.keyUsage.flush()
         iam.close()
         await stores.close()
       },

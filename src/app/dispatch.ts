@@ -1,6 +1,8 @@
 /**
- * Picks the surface for a request: /health, /ready, /metrics, the admin API under /api/admin, STS
- * (a form POST to `/` or `?Action=` on `/`), otherwise S3. Every answer gets x-amz-request-id.
+ * Picks the surface for a request: /health, /ready, /metrics, the admin API under /api/admin, the
+ * web console's pages under /console/ (and a browser's unsigned `GET /`, Accept text/html, is
+ * redirected there), STS (a form POST to `/` or `?Action=` on `/`), otherwise S3. Every answer
+ * gets x-amz-request-id.
  *
  * Why routing looks at more than the path: the server's own paths are also valid S3 paths
  * (`/health` is bucket `health`, `/api/admin/users` is object `admin/users` in bucket `api`), and

@@ -160,6 +160,7 @@ export const TABLES: readonly Table[] = [
       ['user_id', 'text'],
       ['secret', 'text'],
       ['created_at', 'int'],
+      ['last_used_at', 'int'],
     ],
     key: ['access_key_id'],
     sealed: (r) => [s(r['secret']), aadKey(s(r['access_key_id']))],

@@ -137,12 +137,17 @@ export class Accounts {
   async resetMasterKey(accountId: string): Promise<NewKey & { readonly sessionsRevoked: number }> {
     this.mustExist(accountId)
     const secret = this.ctx.ids.alnum(40)
+    // Counted before: the store revokes the old key's own sessions with the reset itself.
+    const live = await this.ctx.store.listActiveSessions({ accountId }, this.ctx.clock.now())
+    const sessionsRevoked = live.filter((r) => actsAsRoot(r.parent)).length
     const accessKeyId = await this.setMasterKey(accountId, undefined, secret)
     const rows = await this.ctx.store.listActiveSessions({ accountId }, this.ctx.clock.now())
-    const dead = rows.filter((r) => !r.revoked && actsAsRoot(r.parent))
-    await revokeRows(this.ctx, dead)
+    await revokeRows(
+      this.ctx,
+      rows.filter((r) => actsAsRoot(r.parent)),
+    )
     await settle(this.ctx)
-    return { accessKeyId, secretKey: secret, sessionsRevoked: dead.length }
+    return { accessKeyId, secretKey: secret, sessionsRevoked }
   }
 
   /** Replace the account's address allow-list (CIDRs, canonicalised); [] = any address. */

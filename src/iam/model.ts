@@ -62,6 +62,8 @@ export interface UserView {
   readonly lastAccess?: number
   /** The current access key id (never the secret). */
   readonly accessKeyId?: string
+  /** When the current access key was made. */
+  readonly accessKeyCreatedAt?: number
   readonly totpEnabled: boolean
   readonly hasPolicy: boolean
 }
@@ -103,6 +105,11 @@ export interface LoginInput {
    * and no code given answers IamError('invalid', OTP_REQUIRED) instead of the generic refusal.
    */
   readonly otpPrompt?: boolean
+  /**
+   * Re-checking the password of a caller already signed in with its code (the console's own
+   * password change): the one-time code is not asked again. Never for a sign-in.
+   */
+  readonly passwordOnly?: boolean
 }
 
 export type AdminIdentity =

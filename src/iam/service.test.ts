@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { generateSync } from 'otplib'
+import { OTP_REQUIRED } from './logins.js'
 import { IamError } from './types.js'
 import { makeIam, READ_ONLY_POLICY, sessionReq, sqliteStores } from './fixtures.case.js'
 import { SqliteIdentityStore } from '../backends/sqlite/identity-store.js'
@@ -572,6 +573,59 @@ describe('password login and throttling', () => {
     await expect(iam.authenticatePassword(base, clock.now())).resolves.toMatchObject({
       kind: 'user',
     })
+  })
+})
+
+describe('confirmPassword (the console re-checks a signed-in caller)', () => {
+  it('is throttled as logins are: after 10 failures even the right password is refused', async () => {
+    const { iam, alice, clock } = await setup()
+    const who = { kind: 'user' as const, userId: alice.id }
+    await iam.confirmPassword(who, { password: 'alice-pass-1', address: '1.1.1.1' }, clock.now())
+    for (let i = 0; i < 10; i++)
+      expect(
+        (
+          await iamError(
+            iam.confirmPassword(
+              who,
+              { password: 'nope-nope', address: `10.0.0.${i}` },
+              clock.now(),
+            ),
+          )
+        ).code,
+      ).toBe('unauthorized')
+    const t = await iamError(
+      iam.confirmPassword(who, { password: 'alice-pass-1', address: '9.9.9.9' }, clock.now()),
+    )
+    expect(t.code).toBe('throttled')
+    // The same count as a login: the user's sign-in is locked too.
+    const l = await iamError(
+      iam.authenticatePassword(
+        { username: 'alice', password: 'alice-pass-1', address: '9.9.9.8' },
+        clock.now(),
+      ),
+    )
+    expect(l.code).toBe('throttled')
+  })
+
+  it('asks for the one-time code of a user with TOTP (invalid OTP_REQUIRED), counted as a failure', async () => {
+    const { iam, alice, clock } = await setup()
+    await iam.enrollTotp(alice.id)
+    const e = await iamError(
+      iam.confirmPassword(
+        { kind: 'user', userId: alice.id },
+        { password: 'alice-pass-1', address: '1.1.1.1' },
+        clock.now(),
+      ),
+    )
+    expect([e.code, e.message]).toEqual(['invalid', OTP_REQUIRED])
+    // A plain login (RSLogin, POST /login) keeps the generic answer.
+    const l = await iamError(
+      iam.authenticatePassword(
+        { username: 'alice', password: 'alice-pass-1', address: '1.1.1.1' },
+        clock.now(),
+      ),
+    )
+    expect([l.code, l.message]).toEqual(['unauthorized', 'Invalid credentials'])
   })
 })
 

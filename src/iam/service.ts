@@ -22,6 +22,7 @@ import { bootstrap, resetOperatorPassword } from './bootstrap.js'
 import type { IamContext } from './common.js'
 import { Credentials } from './credentials.js'
 import { Directory } from './directory.js'
+import { KeyUsage } from './key-usage.js'
 import { Logins } from './logins.js'
 import type {
   AdminIdentity,
@@ -94,6 +95,8 @@ export class IamService
   readonly sessions: Sessions
   readonly credentials: Credentials
   readonly policies: Policies
+  /** When access keys were last used (key-usage.ts). */
+  readonly keyUsage: KeyUsage
   private readonly ctx: IamContext
   private readonly unsubscribe: (() => void)[]
   private readonly auditSink: AuditSink | undefined
@@ -127,6 +130,7 @@ export class IamService
     this.sessions = new Sessions(ctx, cache, o.maxSessionsPerParent ?? 1000)
     this.credentials = new Credentials(ctx, cache)
     this.policies = new Policies(dir, cache)
+    this.keyUsage = new KeyUsage(store, log)
     this.unsubscribe = [dir.follow(o.changes), cache.follow(o.changes)]
   }
 
@@ -257,7 +261,13 @@ export class IamService
    */
   async confirmPassword(
     who: { readonly kind: 'operator' } | { readonly kind: 'user'; readonly userId: string },
-    input: { readonly password: string; readonly otp?: string; readonly address: string },
+    input: {
+      readonly password: string
+      readonly otp?: string
+      readonly address: string
+      /** Do not ask for the code (a password change by a caller signed in with it). */
+      readonly passwordOnly?: boolean
+    },
     now: number,
   ): Promise<void> {
     const otp = input.otp !== undefined ? { otp: input.otp } : {}
@@ -275,6 +285,15 @@ export class IamService
       now,
     )
     if (p.userId !== u.id) throw new IamError('unauthorized', 'Invalid credentials')
+  }
+
+  /** A request signed with a long-term key was served (after the answer; key-usage.ts). */
+  noteKeyUsed(accessKeyId: string, now: number): void {
+    this.keyUsage.note(accessKeyId, now)
+  }
+  /** When each access key was last used, by access key id (never used: absent). */
+  keysLastUsed(): Promise<ReadonlyMap<string, number>> {
+    return this.keyUsage.lastUsed()
   }
 
   /** An account's master secret in clear (the console's audited reveal); undefined: no account. */

@@ -93,6 +93,8 @@ export const IAM_ACTIONS = [
   'iam:CreateAccount',
   'iam:GetMasterKey',
   'iam:ResetMasterKey',
+  // The console's reveal of a master secret (after re-entering the password; audited).
+  'iam:RevealMasterKey',
   'iam:GetAccountAllowlist',
   'iam:PutAccountAllowlist',
   'iam:ListSessions',

@@ -147,6 +147,13 @@ export interface IdentityStore {
   updateUser(row: UserRow, expectedVersion: number): Promise<void>
   /** Set last_access only (cheap, best effort; no version change). */
   touchUser(userId: string, at: number): Promise<void>
+  /**
+   * Record when access keys were last used (each moves forward only; unknown ids are ignored).
+   * Best effort, batched by the caller, and published on no feed: nothing cached depends on it.
+   */
+  touchAccessKeys(used: ReadonlyMap<string, number>): Promise<void>
+  /** When the access keys that were ever used were last used, by access key id. */
+  accessKeysLastUsed(): Promise<ReadonlyMap<string, number>>
   /** Deletes the user and its key, and revokes its sessions, atomically. */
   deleteUser(userId: string): Promise<void>
   /** Revoke every unrevoked session issued by (a chain rooted at) `userId` (deactivation). */

@@ -202,6 +202,33 @@ export function identityStoreConformance(
       })
     })
 
+    it('access keys: last used moves forward only, unknown keys ignored, no feed event', async () => {
+      await withStore(async (s, seen) => {
+        await s.insertAccount(account('111111111111'))
+        await s.insertUser(user('u1', '111111111111'))
+        const k1 = { accessKeyId: 'S4AKused1', userId: 'u1', secret: 'sealed-k1', createdAt: 3 }
+        await s.replaceAccessKey('u1', k1)
+        expect(await s.accessKeysLastUsed()).toEqual(new Map())
+        seen.length = 0
+        await s.touchAccessKeys(
+          new Map([
+            ['S4AKused1', 5000],
+            ['S4AKnone', 7000],
+          ]),
+        )
+        expect(await s.accessKeysLastUsed()).toEqual(new Map([['S4AKused1', 5000]]))
+        await s.touchAccessKeys(new Map([['S4AKused1', 4000]]))
+        expect(await s.accessKeysLastUsed()).toEqual(new Map([['S4AKused1', 5000]]))
+        await s.touchAccessKeys(new Map([['S4AKused1', 6000]]))
+        expect(await s.accessKeysLastUsed()).toEqual(new Map([['S4AKused1', 6000]]))
+        expect(seen).toEqual([])
+        expect(await s.getAccessKey('u1')).toEqual(k1)
+        // A new key starts never used.
+        await s.replaceAccessKey('u1', { ...k1, accessKeyId: 'S4AKused2' })
+        expect(await s.accessKeysLastUsed()).toEqual(new Map())
+      })
+    })
+
     it('sessions: insert, get, revoke, count, list, deleteExpired', async () => {
       await withStore(async (s, seen) => {
         await s.insertSession(session('ASIAA', { issuedAt: 2 }))

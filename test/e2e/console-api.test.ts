@@ -5,17 +5,27 @@
  * searches and sessions, policy validation and the OpenAPI document, against a real server with
  * real fetch calls and real S3 clients.
  */
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { generateSync } from 'otplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminLogin, userWithKey, type AdminClient } from './admin-client.js'
 import { consoleBrowser, type ConsoleBrowser } from './console-client.js'
 import { outcome, startServer, type TestServer } from './harness.js'
+import { startCluster, type TestCluster } from '../support/cluster.js'
+import { startPostgres, type TestPostgres } from '../support/postgres.js'
 
 let server: TestServer
 let consoleDir: string
+let totpSecret = ''
 let admin: AdminClient
 let superId: string
 let readerId: string
@@ -258,13 +268,33 @@ describe('console session (cookie)', () => {
     expect((await b.call('GET', '/api/admin/console/session')).status).toBe(401)
   })
 
+  it('deactivating the user ends its console session and the session’s S3 credentials', async () => {
+    await admin.call('POST', '/api/admin/users', {
+      username: 'cs-deact',
+      password: 'cs-deact-password-1',
+      role: 'Writer',
+    })
+    const b = await signedIn({ username: 'cs-deact', password: 'cs-deact-password-1' })
+    const creds = (await b.call('GET', '/api/admin/console/credentials')).json
+    const me = (await b.call('GET', '/api/admin/me')).json
+    const s3 = s3With(b, creds)
+    expect(await outcome(s3.send(new ListBucketsCommand({})))).toBe('OK')
+    expect(
+      (await admin.call('PATCH', `/api/admin/users/${me.user_id}`, { is_active: false })).status,
+    ).toBe(200)
+    expect((await b.call('GET', '/api/admin/console/session')).status).toBe(401)
+    expect(await outcome(s3.send(new ListBucketsCommand({})))).not.toBe('OK')
+  })
+
   it('a user with TOTP is asked for its code (400 OtpRequired) only after the right password', async () => {
     const u = await admin.call('POST', '/api/admin/users', {
       username: 'cs-totp',
       password: 'cs-totp-password-1',
       role: 'Reader',
     })
-    expect((await admin.call('POST', `/api/admin/users/${u.json.id}/totp`)).status).toBe(200)
+    const enrol = await admin.call('POST', `/api/admin/users/${u.json.id}/totp`)
+    expect(enrol.status).toBe(200)
+    totpSecret = enrol.json.secret
     const b = consoleBrowser(server)
     const need = await b.signIn({ username: 'cs-totp', password: 'cs-totp-password-1' })
     expect(need.status).toBe(400)
@@ -277,7 +307,46 @@ describe('console session (cookie)', () => {
       otp: '000000',
     })
     expect(badCode.status).toBe(401)
+    // With the code: signed in; changing the password then re-checks the password only.
+    const ok = await b.signIn({
+      username: 'cs-totp',
+      password: 'cs-totp-password-1',
+      otp: generateSync({ secret: totpSecret }),
+    })
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200)
+    expect(ok.json.me.totp_enabled).toBe(true)
+    const pw = await b.call('PUT', '/api/admin/me/password', {
+      current_password: 'cs-totp-password-1',
+      new_password: 'cs-totp-password-2',
+    })
+    expect(pw.status, JSON.stringify(pw.json)).toBe(204)
+    // Removing the code needs the password and a (fresh) code.
+    const noCode = await b.call('DELETE', '/api/admin/me/totp', { password: 'cs-totp-password-2' })
+    expect(noCode.status).toBe(400)
   })
+})
+
+describe('console sign-in lockout', () => {
+  it('ten failures lock console sign-in (429 with the wait), and POST /login with it', async () => {
+    // Its own server: the lockout also holds the client address, which every test here shares.
+    const own = await startServer()
+    try {
+      const b = consoleBrowser(own)
+      for (let i = 0; i < 10; i++)
+        expect(
+          (await b.signIn({ username: own.rootUser, password: `wrong-password-${i}` })).status,
+        ).toBe(401)
+      const locked = await b.signIn({ username: own.rootUser, password: own.rootPassword })
+      expect(locked.status).toBe(429)
+      expect(locked.json.error.code).toBe('TooManyRequests')
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(b.cookie).toBeUndefined()
+      const a = await adminLogin(own).catch((e: Error) => e)
+      expect(String(a)).toContain('429') // the same throttle as POST /login
+    } finally {
+      await own.stop()
+    }
+  }, 60_000)
 })
 
 describe('console session under TLS', () => {
@@ -298,4 +367,306 @@ describe('console session under TLS', () => {
       await tls.stop()
     }
   }, 60_000)
+})
+
+describe('self-service (/me)', () => {
+  it('a Reader mints upload-only credentials for itself, never beyond its own rights', async () => {
+    await admin.call('POST', '/api/admin/users', {
+      username: 'cs-writer',
+      password: 'cs-writer-password-1',
+      role: 'Writer',
+    })
+    const w = await signedIn({ username: 'cs-writer', password: 'cs-writer-password-1' })
+    const s3w = s3With(w, (await w.call('GET', '/api/admin/console/credentials')).json)
+    await s3w.send(new CreateBucketCommand({ Bucket: 'cs-builder' }))
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+          Resource: 'arn:aws:s3:::cs-builder/uploads/*',
+        },
+      ],
+    })
+    const r = await w.call('POST', '/api/admin/me/credentials', {
+      policy,
+      duration_seconds: 900,
+      name: 'upload-only',
+    })
+    expect(r.status, JSON.stringify(r.json)).toBe(201)
+    expect(r.json).toMatchObject({ policy, max_duration_seconds: 43200 })
+    expect(r.json.packed_policy_size).toBeGreaterThan(0)
+    const up = s3With(w, r.json)
+    const put = (Key: string) =>
+      outcome(up.send(new PutObjectCommand({ Bucket: 'cs-builder', Key, Body: 'x' })))
+    expect(await put('uploads/a.txt')).toBe('OK')
+    expect(await put('other/a.txt')).toBe('AccessDenied')
+    expect(
+      await outcome(up.send(new GetObjectCommand({ Bucket: 'cs-builder', Key: 'uploads/a.txt' }))),
+    ).toBe('AccessDenied')
+    // The Reader's own credentials cannot write, whatever policy it asks for.
+    const rd = await asReader()
+    const rc = await rd.call('POST', '/api/admin/me/credentials', { policy })
+    expect(rc.status).toBe(201)
+    expect(
+      await outcome(
+        s3With(rd, rc.json).send(
+          new PutObjectCommand({ Bucket: 'cs-builder', Key: 'uploads/r.txt', Body: 'x' }),
+        ),
+      ),
+    ).toBe('AccessDenied')
+    // Shown in Sessions with source console and the caller as parent.
+    const list = await admin.call('GET', `/api/admin/sessions?parent=${readerId}`)
+    expect(list.json.map((s: any) => s.access_key)).toContain(rc.json.access_key)
+    expect(list.json.every((s: any) => s.source === 'console')).toBe(true)
+  })
+
+  it('refuses a duration beyond the maximum and a bad policy, minting nothing', async () => {
+    const rd = await asReader()
+    const long = await rd.call('POST', '/api/admin/me/credentials', { duration_seconds: 43201 })
+    expect(long.status).toBe(400)
+    const bad = await rd.call('POST', '/api/admin/me/credentials', { policy: '{"Statement":1}' })
+    expect(bad.status).toBe(400)
+    expect(bad.json.error.code).toBe('ValidationError')
+  })
+
+  it('changes its own password only with the current one', async () => {
+    await admin.call('POST', '/api/admin/users', {
+      username: 'cs-pw',
+      password: 'cs-pw-password-1',
+      role: 'Reader',
+    })
+    const b = await signedIn({ username: 'cs-pw', password: 'cs-pw-password-1' })
+    const wrong = await b.call('PUT', '/api/admin/me/password', {
+      current_password: 'not-it-password',
+      new_password: 'cs-pw-password-2',
+    })
+    expect(wrong.status).toBe(401)
+    const good = await b.call('PUT', '/api/admin/me/password', {
+      current_password: 'cs-pw-password-1',
+      new_password: 'cs-pw-password-2',
+    })
+    expect(good.status).toBe(204)
+    expect(
+      (await consoleBrowser(server).signIn({ username: 'cs-pw', password: 'cs-pw-password-1' }))
+        .status,
+    ).toBe(401)
+    await signedIn({ username: 'cs-pw', password: 'cs-pw-password-2' })
+  })
+
+  it('enrols its own TOTP with its password', async () => {
+    await admin.call('POST', '/api/admin/users', {
+      username: 'cs-selftotp',
+      password: 'cs-selftotp-password-1',
+      role: 'Reader',
+    })
+    const b = await signedIn({ username: 'cs-selftotp', password: 'cs-selftotp-password-1' })
+    expect(
+      (await b.call('POST', '/api/admin/me/totp', { password: 'wrong-password-1' })).status,
+    ).toBe(401)
+    const t = await b.call('POST', '/api/admin/me/totp', { password: 'cs-selftotp-password-1' })
+    expect(t.status).toBe(200)
+    expect(t.json.otpauth_url).toMatch(/^otpauth:\/\/totp\//)
+    expect((await b.call('GET', '/api/admin/me')).json.totp_enabled).toBe(true)
+  })
+})
+
+describe('master key reveal and reset', () => {
+  it('reveal needs the caller’s own password and is in the audit trail, allowed and denied', async () => {
+    const b = await asRoot()
+    const bad = await b.call('POST', '/api/admin/customers/default/master-key/reveal', {
+      password: 'not-the-operator-password',
+    })
+    expect(bad.status).toBe(401)
+    expect(bad.json.secret_key).toBeUndefined()
+    const good = await b.call('POST', '/api/admin/customers/default/master-key/reveal', {
+      password: server.rootPassword,
+    })
+    expect(good.status).toBe(200)
+    expect(good.json).toEqual({
+      access_key: server.accessKeyId,
+      secret_key: server.secretAccessKey,
+    })
+    const audit = await b.call('GET', '/api/admin/audit?action=admin:RevealMasterKey')
+    expect(audit.status).toBe(200)
+    expect(audit.json.map((e: any) => e.decision)).toEqual(['allow', 'deny'])
+    expect(JSON.stringify(audit.json)).not.toContain(server.secretAccessKey)
+    // A SuperUser reveals with its own password; a Reader is refused before any check.
+    const su = await asSuper()
+    const r = await su.call('POST', '/api/admin/customers/default/master-key/reveal', {
+      password: 'cs-super-password-1',
+    })
+    expect(r.status).toBe(200)
+    const rd = await asReader()
+    const no = await rd.call('POST', '/api/admin/customers/default/master-key/reveal', {
+      password: 'cs-reader-password-1',
+    })
+    expect(no.status).toBe(403)
+  })
+
+  it('reset answers how many sessions died with the old key', async () => {
+    const c = await admin.call('POST', '/api/admin/customers', {
+      name: 'cs-cust',
+      type: 'customer',
+    })
+    expect(c.status).toBe(201)
+    const { access_key, secret_key } = c.json.master_key
+    const sts = server.sts({ accessKeyId: access_key, secretAccessKey: secret_key })
+    const { GetSessionTokenCommand } = await import('@aws-sdk/client-sts')
+    await sts.send(new GetSessionTokenCommand({}))
+    await sts.send(new GetSessionTokenCommand({}))
+    const r = await admin.call('POST', '/api/admin/customers/cs-cust/master-key/reset')
+    expect(r.status).toBe(200)
+    expect(r.json.sessions_revoked).toBe(2)
+    expect(r.json.secret_key).not.toBe(secret_key)
+  })
+})
+
+describe('users, sessions, policies', () => {
+  it('users ?q= searches name, e-mail and names server-side, with paging headers', async () => {
+    await admin.call('POST', '/api/admin/users', {
+      username: 'cs-findme',
+      password: 'cs-findme-password-1',
+      role: 'Reader',
+      email: 'Finder@Example.com',
+      firstname: 'Ada',
+      lastname: 'Lovelace',
+    })
+    for (const q of ['findme', 'finder@example', 'ada love', 'LOVELACE']) {
+      const r = await admin.call('GET', `/api/admin/users?q=${encodeURIComponent(q)}`)
+      expect(
+        r.json.map((u: any) => u.username),
+        q,
+      ).toEqual(['cs-findme'])
+      expect(r.headers.get('x-total-count')).toBe('1')
+    }
+    const su = (await admin.call('GET', `/api/admin/users/${superId}`)).json
+    expect(su.access_key_created_at).toMatch(/^\d{4}-/)
+  })
+
+  it('access_key_last_used_at: null until the key signs a request, then when it did', async () => {
+    const key = await userWithKey(admin, 'cs-lastused', 'Reader')
+    const before = (await admin.call('GET', `/api/admin/users/${key.id}`)).json
+    expect(before.access_key_last_used_at).toBeNull()
+    const t0 = Date.now()
+    await server.s3(key).send(new ListBucketsCommand({}))
+    // Recorded after the answer is sent: poll briefly for the server to get there.
+    let after: any
+    for (let i = 0; i < 50; i++) {
+      after = (await admin.call('GET', `/api/admin/users?q=cs-lastused`)).json[0]
+      if (after.access_key_last_used_at !== null) break
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(Date.parse(after.access_key_last_used_at)).toBeGreaterThanOrEqual(t0 - 1000)
+    expect(Date.parse(after.access_key_last_used_at)).toBeLessThanOrEqual(Date.now())
+  })
+
+  it('revokes every session of a parent: refused on the very next request', async () => {
+    const key = await userWithKey(admin, 'cs-parent', 'Writer')
+    const sts = server.sts({ accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey })
+    const { GetSessionTokenCommand } = await import('@aws-sdk/client-sts')
+    const made = await Promise.all([1, 2, 3].map(() => sts.send(new GetSessionTokenCommand({}))))
+    const listed = await admin.call('GET', `/api/admin/sessions?parent=${key.accessKeyId}`)
+    expect(listed.json.length).toBe(3)
+    expect(listed.json[0].source).toBe('GetSessionToken')
+    const r = await admin.call('DELETE', `/api/admin/sessions?parent=${key.accessKeyId}`)
+    expect(r.status).toBe(200)
+    expect(r.json).toEqual({ revoked: 3 })
+    for (const m of made) {
+      const c = m.Credentials!
+      const s3 = server.s3({
+        accessKeyId: c.AccessKeyId!,
+        secretAccessKey: c.SecretAccessKey!,
+        sessionToken: c.SessionToken!,
+      })
+      expect(await outcome(s3.send(new ListBucketsCommand({})))).not.toBe('OK')
+    }
+    // The key itself still works.
+    expect(await outcome(server.s3(key).send(new ListBucketsCommand({})))).toBe('OK')
+    expect((await admin.call('DELETE', '/api/admin/sessions?parent=nobody-0000')).status).toBe(404)
+  })
+
+  it('policy/validate answers valid, or errors with line and column', async () => {
+    const rd = await asReader()
+    const good = await rd.call('POST', '/api/admin/policy/validate', {
+      kind: 'bucket',
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' },
+        ],
+      }),
+    })
+    expect(good.json).toEqual({ valid: true })
+    const syntax = await rd.call('POST', '/api/admin/policy/validate', {
+      kind: 'identity',
+      policy: '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {"Effect": "Allow",}\n  ]\n}',
+    })
+    expect(syntax.json.valid).toBe(false)
+    expect(syntax.json.errors[0]).toMatchObject({ line: 4, column: 24 })
+    const field = await rd.call('POST', '/api/admin/policy/validate', {
+      kind: 'session',
+      policy: '{\n  "Version": "2012-10-17",\n  "Bogus": 1,\n  "Statement": []\n}',
+    })
+    expect(field.json.valid).toBe(false)
+    expect(field.json.errors[0].message).toContain('Bogus')
+    expect(field.json.errors[0]).toMatchObject({ line: 3, column: 3 })
+  })
+
+  it('openapi.json (no sign-in) describes the console routes', async () => {
+    const r = await fetch(`${server.endpoint}/api/admin/openapi.json`)
+    expect(r.status).toBe(200)
+    const doc = (await r.json()) as any
+    expect(doc.openapi).toBe('3.0.3')
+    for (const [path, method] of [
+      ['/api/admin/console/session', 'post'],
+      ['/api/admin/me/credentials', 'post'],
+      ['/api/admin/customers/{name}/master-key/reveal', 'post'],
+      ['/api/admin/sessions', 'delete'],
+      ['/api/admin/policy/validate', 'post'],
+    ] as const)
+      expect(doc.paths[path]?.[method]?.summary, `${method} ${path}`).toBeTruthy()
+  })
+})
+
+const pg: TestPostgres | undefined = await startPostgres()
+afterAll(async () => {
+  await pg?.stop()
+})
+
+describe.skipIf(pg === undefined)('the console session on two PostgreSQL nodes', () => {
+  let cluster: TestCluster
+  let a: TestServer
+  let b: TestServer
+
+  beforeAll(async () => {
+    cluster = await startCluster(await pg!.createDatabase(), 2)
+    ;[a, b] = cluster.nodes as [TestServer, TestServer]
+  }, 90_000)
+
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('a cookie from node A works on B; signing out on B ends it and its S3 credentials on A', async () => {
+    const onA = consoleBrowser(a)
+    expect((await onA.signIn({ username: a.rootUser, password: a.rootPassword })).status).toBe(200)
+    const creds = (await onA.call('GET', '/api/admin/console/credentials')).json
+    const onB = consoleBrowser(b)
+    onB.cookie = onA.cookie
+    const sB = await onB.call('GET', '/api/admin/console/session')
+    expect(sB.status).toBe(200)
+    expect(sB.json.csrf_token).toBe(onA.csrf) // stateless: the same on every node
+    onB.csrf = sB.json.csrf_token
+    const s3OnA = a.s3({
+      accessKeyId: creds.access_key,
+      secretAccessKey: creds.secret_key,
+      sessionToken: creds.session_token,
+    })
+    expect(await outcome(s3OnA.send(new ListBucketsCommand({})))).toBe('OK')
+    expect((await onB.call('DELETE', '/api/admin/console/session')).status).toBe(204)
+    expect((await onA.call('GET', '/api/admin/console/session')).status).toBe(401)
+    expect(await outcome(s3OnA.send(new ListBucketsCommand({})))).not.toBe('OK')
+  })
 })

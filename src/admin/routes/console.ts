@@ -25,6 +25,8 @@ import {
 } from '../console-session.js'
 import type { AdminDeps } from '../deps.js'
 import { AdminError } from '../errors.js'
+import { OTP_REQUIRED } from '../../iam/logins.js'
+import { IamError } from '../../iam/types.js'
 import { noContent, ok } from '../render.js'
 import {
   loginBody,
@@ -125,12 +127,26 @@ async function confirm(
   c: Call,
   password: string,
   otp: string | undefined,
+  passwordOnly = false,
 ): Promise<void> {
-  await d.iam.confirmPassword(
-    c.actor.kind === 'operator' ? { kind: 'operator' } : { kind: 'user', userId: c.actor.user.id },
-    { password, address: c.raw.remoteAddress, ...(otp !== undefined ? { otp } : {}) },
-    c.now,
-  )
+  try {
+    await d.iam.confirmPassword(
+      c.actor.kind === 'operator'
+        ? { kind: 'operator' }
+        : { kind: 'user', userId: c.actor.user.id },
+      {
+        password,
+        address: c.raw.remoteAddress,
+        ...(otp !== undefined && otp !== '' ? { otp } : {}),
+        ...(passwordOnly ? { passwordOnly } : {}),
+      },
+      c.now,
+    )
+  } catch (e) {
+    if (e instanceof IamError && e.code === 'invalid' && e.message === OTP_REQUIRED)
+      throw new AdminError('OtpRequired', OTP_REQUIRED)
+    throw e
+  }
 }
 
 function userOnly(c: Call, what: string): string {
@@ -149,7 +165,8 @@ export const putMyPassword: Route = {
   run: async (d, c) => {
     const b = parseBody(mePasswordBody, await callJson(c))
     const id = userOnly(c, 'password to change')
-    await confirm(d, c, b.current_password, b.otp)
+    // The code was given at sign-in; the current password is what a password change re-checks.
+    await confirm(d, c, b.current_password, b.otp, true)
     await d.iam.updateUser(id, { password: b.new_password })
     return noContent()
   },

@@ -12,7 +12,9 @@ import { callJson, ownAccountArn, param, theCustomer, visibleAccountIds } from '
 import { visibleCustomer } from '../call.js'
 import { AdminError } from '../errors.js'
 import { customerJson, ok, paginate } from '../render.js'
-import { allowlistBody, createCustomerBody, parseBody } from '../schemas.js'
+import { allowlistBody, createCustomerBody, parseBody, revealBody } from '../schemas.js'
+import { OTP_REQUIRED } from '../../iam/logins.js'
+import { IamError } from '../../iam/types.js'
 
 export const listCustomers: Route = {
   action: A['GET customers'],
@@ -80,7 +82,64 @@ export const resetMasterKey: Route = {
     const a = visibleCustomer(d, c.actor, param(c, 0))
     const k = await d.iam.resetMasterKey(a.id)
     c.ctx.log.info({ accountId: a.id }, 'admin: master key secret reset')
-    return ok(200, { access_key: k.accessKeyId, secret_key: k.secretKey })
+    return ok(200, {
+      access_key: k.accessKeyId,
+      secret_key: k.secretKey,
+      sessions_revoked: k.sessionsRevoked,
+    })
+  },
+}
+
+/**
+ * The console's "reveal" of a master secret: only after the caller re-enters its own password
+ * (and code), throttled as logins are, and recorded in the audit trail either way
+ * (`admin:RevealMasterKey`, allow or deny), never with the secret.
+ */
+export const revealMasterKey: Route = {
+  action: A['POST customers/:/master-key/reveal'],
+  resource: theCustomer,
+  run: async (d, c) => {
+    const a = visibleCustomer(d, c.actor, param(c, 0))
+    const b = parseBody(revealBody, await callJson(c))
+    const actor = c.actor
+    const record = (decision: 'allow' | 'deny', reason?: string): void =>
+      d.auditSink?.record({
+        at: c.now,
+        kind: 'admin',
+        action: 'admin:RevealMasterKey',
+        accountId: a.id,
+        principal: actor.kind === 'operator' ? actor.name : actor.user.username,
+        resource: `POST ${c.raw.rawPath}`,
+        decision,
+        ...(reason !== undefined ? { reason } : {}),
+        source: c.raw.remoteAddress,
+        detail: {
+          actor: actor.kind === 'operator' ? 'operator' : `user:${actor.user.username}`,
+          customer: a.name,
+          access_key: a.masterAccessKeyId,
+        },
+      })
+    try {
+      await d.iam.confirmPassword(
+        actor.kind === 'operator' ? { kind: 'operator' } : { kind: 'user', userId: actor.user.id },
+        {
+          password: b.password,
+          address: c.raw.remoteAddress,
+          ...(b.otp !== undefined && b.otp !== '' ? { otp: b.otp } : {}),
+        },
+        c.now,
+      )
+    } catch (e) {
+      record('deny', e instanceof IamError ? e.code : 'error')
+      if (e instanceof IamError && e.code === 'invalid' && e.message === OTP_REQUIRED)
+        throw new AdminError('OtpRequired', OTP_REQUIRED)
+      throw e
+    }
+    const secret = d.iam.masterSecret(a.id)
+    if (secret === undefined) throw new AdminError('NotFound', `No such customer: ${a.name}`)
+    record('allow')
+    c.ctx.log.info({ accountId: a.id }, 'admin: master key secret revealed')
+    return ok(200, { access_key: a.masterAccessKeyId, secret_key: secret })
   },
 }
 

@@ -11,7 +11,7 @@ import { canSee, param, queriedCustomer, visibleAccountIds } from '../call.js'
 import { visibleCustomer, visibleUser } from '../call.js'
 import type { AdminDeps } from '../deps.js'
 import { AdminError } from '../errors.js'
-import { noContent, paginate, sessionJson } from '../render.js'
+import { noContent, ok, paginate, sessionJson } from '../render.js'
 
 export const listSessions: Route = {
   action: A['GET sessions'],
@@ -36,7 +36,47 @@ export const listSessions: Route = {
       const withUser = userId !== undefined && userId !== '' ? { ...f, userId } : f
       out.push(...(await d.iam.list(withUser, c.now)))
     }
-    return paginate(out, c.query, (s) => sessionJson(d.iam, s))
+    const parent = c.query.get('parent')
+    const shown = parent !== undefined && parent !== '' ? out.filter(childOf(parent)) : out
+    return paginate(shown, c.query, (s) => sessionJson(d.iam, s))
+  },
+}
+
+/** Sessions made from `parent`: a user id, or an access key id (a user's key, a master key). */
+function childOf(parent: string): (s: SessionInfo) => boolean {
+  return (s) =>
+    s.parent.accessKeyId === parent || (s.parent.kind === 'user' && s.parent.userId === parent)
+}
+
+/**
+ * The account `?parent=` belongs to, if the caller may act on it: a user id, a user's access
+ * key id or an account's master key id among the accounts it manages (404 when none).
+ */
+function parentAccount(d: AdminDeps, c: Call): string {
+  const parent = c.query.get('parent') ?? ''
+  if (parent === '') throw new AdminError('ValidationError', 'parent is required')
+  const ids = visibleAccountIds(d.iam, c.actor)
+  for (const u of d.iam.listUsers(ids))
+    if (u.id === parent || u.accessKeyId === parent) return u.accountId
+  for (const a of d.iam.listAccounts())
+    if (a.masterAccessKeyId === parent && ids.includes(a.id)) return a.id
+  // Another account's user is Forbidden (as elsewhere), anything else NotFound.
+  if (d.iam.getUser(parent) !== undefined) visibleUser(d, c.actor, parent)
+  throw new AdminError('NotFound', `No such parent (user id or access key id): ${parent}`)
+}
+
+/** DELETE sessions?parent=: revoke every live session of one parent; answers how many. */
+export const revokeSessionsOf: Route = {
+  action: A['DELETE sessions'],
+  resource: (d, c) => iamAccountArn(parentAccount(d, c)),
+  run: async (d, c) => {
+    const accountId = parentAccount(d, c)
+    const parent = c.query.get('parent') ?? ''
+    const live = (await d.iam.list({ accountId }, c.now)).filter(childOf(parent))
+    let revoked = 0
+    for (const s of live) if (await d.iam.revoke(s.accessKeyId)) revoked++
+    c.ctx.log.info({ parent, revoked }, 'admin: sessions of a parent revoked')
+    return ok(200, { revoked })
   },
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { ADMIN_ROUTE_ACTIONS as A, iamUserArn } from '../../policy/admin-authorize.js'
-import type { AccountView } from '../../iam/service.js'
+import type { AccountView, UserView } from '../../iam/service.js'
 import type { Call, Route } from '../call.js'
 import { callJson, param, queriedCustomer, theUser, visibleAccountIds } from '../call.js'
 import { visibleCustomer, visibleUser } from '../call.js'
@@ -25,8 +25,22 @@ export const listUsers: Route = {
       customer !== undefined && customer !== ''
         ? [visibleCustomer(d, c.actor, customer).id]
         : visibleAccountIds(d.iam, c.actor)
-    return paginate(d.iam.listUsers(ids), c.query, userJson)
+    const q = (c.query.get('q') ?? '').trim().toLowerCase()
+    if (q.length > 256) throw new AdminError('ValidationError', 'q must be at most 256 characters')
+    const users = d.iam.listUsers(ids)
+    const lastUsed = await d.iam.keysLastUsed()
+    return paginate(q === '' ? users : users.filter((u) => matches(u, q)), c.query, (u) =>
+      userJson(u, lastUsed),
+    )
   },
+}
+
+/** `?q=`: a case-insensitive substring of the user name, e-mail, names or id. */
+function matches(u: UserView, q: string): boolean {
+  for (const v of [u.username, u.email, u.firstname, u.lastname, u.id])
+    if (v !== undefined && v.toLowerCase().includes(q)) return true
+  const full = `${u.firstname ?? ''} ${u.lastname ?? ''}`.toLowerCase()
+  return full.includes(q)
 }
 
 /** The new user's body and the account it goes into (the caller's, or `customer`). */
@@ -69,7 +83,8 @@ export const createUser: Route = {
 export const getUser: Route = {
   action: A['GET users/:'],
   resource: theUser,
-  run: async (d, c) => ok(200, userJson(visibleUser(d, c.actor, param(c, 0)))),
+  run: async (d, c) =>
+    ok(200, userJson(visibleUser(d, c.actor, param(c, 0)), await d.iam.keysLastUsed())),
 }
 
 export const patchUser: Route = {

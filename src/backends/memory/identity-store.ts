@@ -31,6 +31,8 @@ export class MemoryIdentityStore implements IdentityStore {
   private readonly users = new Map<string, UserRow>()
   /** userId → key */
   private readonly keys = new Map<string, AccessKeyRow>()
+  /** Access key id → when last used (touchAccessKeys). */
+  private readonly keyLastUsed = new Map<string, number>()
   private readonly sessions = new Map<string, SessionRow>()
   private readonly pending = new Map<string, string>()
   private operator: OperatorRow | undefined
@@ -166,6 +168,17 @@ export class MemoryIdentityStore implements IdentityStore {
       version: cur.version + 1,
     })
     this.publish({ kind: 'user', id: row.id })
+  }
+
+  async touchAccessKeys(used: ReadonlyMap<string, number>): Promise<void> {
+    const live = new Set([...this.keys.values()].map((k) => k.accessKeyId))
+    for (const [id, at] of used)
+      if (live.has(id)) this.keyLastUsed.set(id, Math.max(this.keyLastUsed.get(id) ?? 0, at))
+  }
+
+  async accessKeysLastUsed(): Promise<ReadonlyMap<string, number>> {
+    const live = new Set([...this.keys.values()].map((k) => k.accessKeyId))
+    return new Map([...this.keyLastUsed].filter(([id]) => live.has(id)))
   }
 
   async touchUser(userId: string, at: number): Promise<void> {

@@ -290,6 +290,22 @@ export class PgIdentityStore implements IdentityStore {
     this.publish({ kind: 'user', id: row.id })
   }
 
+  async touchAccessKeys(used: ReadonlyMap<string, number>): Promise<void> {
+    if (used.size === 0) return
+    await this.db.query(
+      `UPDATE iam_access_keys k SET last_used_at = GREATEST(COALESCE(k.last_used_at, 0), v.at)
+         FROM unnest($1::text[], $2::bigint[]) AS v(id, at) WHERE k.access_key_id = v.id`,
+      [[...used.keys()], [...used.values()]],
+    )
+  }
+
+  async accessKeysLastUsed(): Promise<ReadonlyMap<string, number>> {
+    const r = await this.db.query<{ access_key_id: string; last_used_at: string | number }>(
+      'SELECT access_key_id, last_used_at FROM iam_access_keys WHERE last_used_at IS NOT NULL',
+    )
+    return new Map(r.rows.map((x) => [x.access_key_id, Number(x.last_used_at)]))
+  }
+
   async touchUser(userId: string, at: number): Promise<void> {
     const r = await this.db.query('UPDATE iam_users SET last_access = $2 WHERE id = $1', [
       userId,

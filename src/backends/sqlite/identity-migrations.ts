@@ -70,6 +70,8 @@ export const IDENTITY_MIGRATIONS: readonly string[] = [
   // Row versions for compare-and-set updates (rows written before start at 0).
   `ALTER TABLE iam_accounts ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE iam_users ADD COLUMN version INTEGER NOT NULL DEFAULT 0;`,
+  // When each access key was last used (the console's users page); null = never.
+  `ALTER TABLE iam_access_keys ADD COLUMN last_used_at INTEGER;`,
 ]
 
 /**

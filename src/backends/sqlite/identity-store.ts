@@ -288,6 +288,25 @@ export class SqliteIdentityStore implements IdentityStore {
     if (r.changes > 0) this.publish({ kind: 'user', id: userId })
   }
 
+  async touchAccessKeys(used: ReadonlyMap<string, number>): Promise<void> {
+    if (used.size === 0) return
+    await this.write(() => {
+      const st = prepare(
+        this.db,
+        'UPDATE iam_access_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE access_key_id = ?',
+      )
+      for (const [id, at] of used) st.run(at, id)
+    })
+  }
+
+  async accessKeysLastUsed(): Promise<ReadonlyMap<string, number>> {
+    const rows = prepare(
+      this.db,
+      'SELECT access_key_id, last_used_at FROM iam_access_keys WHERE last_used_at IS NOT NULL',
+    ).all() as { access_key_id: string; last_used_at: number }[]
+    return new Map(rows.map((r) => [r.access_key_id, Number(r.last_used_at)]))
+  }
+
   async deleteUser(userId: string): Promise<void> {
     await this.write(() => {
       prepare(this.db, 'UPDATE iam_sessions SET revoked = 1 WHERE user_id = ? AND revoked = 0').run(

@@ -78,4 +78,6 @@ export const PG_IDENTITY_MIGRATIONS: readonly string[] = [
      name TEXT COLLATE "C" PRIMARY KEY,
      secret TEXT NOT NULL
    );`,
+  // When each access key was last used (the console's users page); null = never.
+  `ALTER TABLE iam_access_keys ADD COLUMN last_used_at BIGINT;`,
 ]
