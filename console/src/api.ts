@@ -98,10 +98,25 @@ export async function apiFull<T>(
       err?.code ?? `HTTP${res.status}`,
       err?.message ?? (text.slice(0, 300) || `${res.status} ${res.statusText}`),
     )
-    if (res.status === 401 && opts.quiet401 !== true && path !== '/console/session') onSignedOut()
+    // A 401 may mean the session is gone (expired, revoked) or only that a re-entered password
+    // was wrong (reveal, password change): ask the session itself before signing out.
+    if (res.status === 401 && opts.quiet401 !== true && path !== '/console/session')
+      void sessionGone().then((gone) => gone && onSignedOut())
     throw e
   }
   return { data: json as T, headers: res.headers }
+}
+
+async function sessionGone(): Promise<boolean> {
+  try {
+    const r = await fetch('/api/admin/console/session', {
+      credentials: 'same-origin',
+      cache: 'no-store',
+    })
+    return r.status === 401
+  } catch {
+    return false
+  }
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {

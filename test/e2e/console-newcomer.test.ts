@@ -55,7 +55,7 @@ describe('web console: the newcomer flow (issue 11 acceptance)', () => {
     const { page } = c
     await page.goto('/')
     expect(new URL(page.url()).pathname).toBe('/console/')
-    await expect(page.getByRole('button', { name: 'Sign in' }).isVisible()).resolves.toBe(true)
+    await page.getByRole('button', { name: 'Sign in' }).waitFor()
     await screenshot(page, 'sign-in')
   })
 
