@@ -195,7 +195,8 @@ export async function presignGet(bucket: string, key: string): Promise<string> {
   u.searchParams.set('X-Amz-Expires', '900')
   u.searchParams.set(
     'response-content-disposition',
-    `attachment; filename*=UTF-8''${encodeURIComponent(key.split('/').pop() ?? 'download')}`,
+    // No space: URLSearchParams would write it as '+', which S3 reads literally (SigV4 mismatch).
+    `attachment;filename*=UTF-8''${encodeURIComponent(key.split('/').pop() ?? 'download')}`,
   )
   const signer = new AwsV4Signer({
     url: u.toString(),

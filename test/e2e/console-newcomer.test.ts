@@ -10,6 +10,7 @@
  * CSP violation happened on the way.
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import {
@@ -243,6 +244,24 @@ describe('web console: the newcomer flow (issue 11 acceptance)', () => {
       .s3()
       .send(new GetObjectCommand({ Bucket: 'photos', Key: 'uploads/dropped.txt' }))
     expect(await got.Body!.transformToString()).toBe('dropped bytes')
+  })
+
+  it('downloads an object through a presigned URL and deletes it after confirming', async () => {
+    const { page } = c
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Download dropped.txt' }).click()
+    const d = await download
+    expect(d.suggestedFilename()).toBe('dropped.txt')
+    expect(readFileSync((await d.path())!, 'utf8')).toBe('dropped bytes')
+    const row = page.getByRole('row').filter({ hasText: 'dropped.txt' })
+    await row.getByRole('button', { name: 'Delete' }).click()
+    await row.getByRole('button', { name: 'Yes, delete' }).click()
+    await row.waitFor({ state: 'detached' })
+    expect(
+      await outcome(
+        server.s3().send(new HeadObjectCommand({ Bucket: 'photos', Key: 'uploads/dropped.txt' })),
+      ),
+    ).not.toBe('OK')
   })
 
   it('signs out: the console session and its S3 credentials die, nothing secret stays behind', async () => {

@@ -219,6 +219,9 @@ function Objects(props: { bucket: string; prefix: string }) {
                           const url = await presignGet(bucket, o.key)
                           const a = document.createElement('a')
                           a.href = url
+                          // Same origin: `download` saves even an error answer instead of
+                          // navigating away from the console.
+                          a.download = name.split('/').pop() ?? name
                           a.rel = 'noopener'
                           document.body.append(a)
                           a.click()
