@@ -400,14 +400,11 @@ describe('web console: every page, who may use it, accessibility', () => {
     await accessible(p, 'audit')
   })
 
-  it('Account: accessible; the operator is told its password is changed elsewhere', async () => {
+  it('Account: accessible; the operator is told where its password is changed', async () => {
     const p = await page('/account', 'Account')
+    await p.getByText('latchkey admin reset-root-password').first().waitFor()
+    expect(await p.getByLabel('Current password').count()).toBe(0)
     await accessible(p, 'account')
-    await p.getByLabel('Current password').fill(server.rootPassword)
-    await p.getByLabel('New password', { exact: true }).fill('another-password-1')
-    await p.getByLabel('New password again').fill('another-password-1')
-    await p.getByRole('button', { name: 'Change password' }).click()
-    await p.getByRole('alert').waitFor()
     expect(root.problems).toEqual([])
   })
 
@@ -437,7 +434,7 @@ describe('web console: every page, who may use it, accessibility', () => {
     expect(labels).toContain('Buckets')
     expect(labels).toContain('Credential builder')
     expect(labels).toContain('Account')
-    for (const hidden of ['Users', 'Sessions', 'Customers', 'Audit', 'Master key'])
+    for (const hidden of ['Users', 'Sessions', 'Policies', 'Customers', 'Audit', 'Master key'])
       expect(labels).not.toContain(hidden)
     await accessible(p)
     // The API says no with the reader's own console session.
@@ -459,6 +456,35 @@ describe('web console: every page, who may use it, accessibility', () => {
       'fetch("/api/admin/me/credentials", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then(r => r.status)',
     )) as number
     expect(csrf).toBe(403)
+    expect(r.problems).toEqual([])
+    await r.context.close()
+  })
+  it("a SuperUser sees its account's pages but not Customers (not a reseller), refused there too", async () => {
+    await userWithKey(admin, 'boss', 'SuperUser')
+    const r = await openConsole(browser, server)
+    const p = r.page
+    await signIn(p, 'boss', 'boss-password-1')
+    const labels = (
+      await p.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()
+    ).map((s) => s.trim())
+    for (const shown of [
+      'Buckets',
+      'Access keys',
+      'Master key',
+      'Users',
+      'Sessions',
+      'Policies',
+      'Audit',
+    ])
+      expect(labels).toContain(shown)
+    expect(labels).not.toContain('Customers')
+    // The API shows it no other customer either.
+    const names = (await p.evaluate(
+      'fetch("/api/admin/customers").then(r => r.json()).then(l => l.map(c => c.name))',
+    )) as string[]
+    expect(names).not.toContain('acme')
+    await nav(p, 'Users')
+    await p.getByText(/^Users 1–\d+ of \d+$/).waitFor()
     expect(r.problems).toEqual([])
     await r.context.close()
   })
