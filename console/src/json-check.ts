@@ -25,10 +25,12 @@ export function firstSyntaxError(text: string): { pos: number; message: string }
     while (i < text.length && ' \t\n\r'.includes(text[i] ?? '')) i++
   }
   class Stop {
-    constructor(
-      readonly pos: number,
-      readonly message: string,
-    ) {}
+    readonly pos: number
+    readonly message: string
+    constructor(pos: number, message: string) {
+      this.pos = pos
+      this.message = message
+    }
   }
   const fail = (what: string): never => {
     const ch = text[i]

@@ -63,13 +63,13 @@ export function objectUrl(bucket: string, key = '', query: Record<string, string
 }
 
 export class S3Error extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
+  readonly status: number
+  readonly code: string
+  constructor(status: number, code: string, message: string) {
     super(message)
     this.name = 'S3Error'
+    this.status = status
+    this.code = code
   }
 }
 
