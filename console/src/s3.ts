@@ -40,6 +40,15 @@ async function credentials(): Promise<Creds> {
   return pending
 }
 
+/** The console session's own access key (to mark it in the Sessions list). */
+export async function consoleAccessKey(): Promise<string | undefined> {
+  try {
+    return (await credentials()).access_key
+  } catch {
+    return undefined
+  }
+}
+
 async function client(override?: Creds): Promise<AwsClient> {
   const c = override ?? (await credentials())
   return new AwsClient({

@@ -295,11 +295,11 @@ describe('web console: every page, who may use it, accessibility', () => {
     const row = p.getByRole('row').filter({ hasText: 'first-app' })
     await row.waitFor()
     expect(await row.textContent()).toContain('AssumeRole')
+    // The console's own session is listed (source console) and marked as this one.
     await p
       .getByRole('row')
-      .filter({ hasText: 'root' })
-      .filter({ hasText: 'console' })
-      .first()
+      .filter({ hasText: '(this console)' })
+      .filter({ hasText: 'console-root' })
       .waitFor()
     await accessible(p, 'sessions')
     await row.getByRole('button', { name: 'Revoke', exact: true }).click()
