@@ -488,4 +488,28 @@ describe('web console: every page, who may use it, accessibility', () => {
     expect(r.problems).toEqual([])
     await r.context.close()
   })
+  it("a reseller's SuperUser sees Customers, creates one under itself and opens its master key", async () => {
+    expect(
+      (await admin.call('POST', '/api/admin/customers', { name: 'resell', type: 'reseller' }))
+        .status,
+    ).toBe(201)
+    await userWithKey(admin, 'agent', 'SuperUser', 'resell')
+    const r = await openConsole(browser, server)
+    const p = r.page
+    await signIn(p, 'agent', 'agent-password-1', 'resell')
+    await nav(p, 'Customers')
+    await p.getByRole('heading', { level: 1, name: 'Customers' }).waitFor()
+    await p.getByLabel('Customer name').fill('resell-client')
+    await p.getByRole('button', { name: 'Create customer' }).click()
+    await p.getByRole('cell', { name: 'resell-client', exact: true }).waitFor()
+    // Only its own customers: none of root's.
+    expect(await p.getByRole('cell', { name: 'acme', exact: true }).count()).toBe(0)
+    await p.getByRole('link', { name: 'Master key of resell-client' }).click()
+    await p.getByRole('heading', { level: 1, name: 'Master key' }).waitFor()
+    const key = (await admin.call('GET', '/api/admin/customers/resell-client/master-key')).json
+      .access_key
+    expect(await p.getByLabel('API Key', { exact: true }).inputValue()).toBe(key)
+    expect(r.problems).toEqual([])
+    await r.context.close()
+  })
 })
