@@ -367,6 +367,10 @@ function xhrPut(
   signal?: AbortSignal,
 ): Promise<{ etag: string }> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(new S3Error(0, 'Aborted', 'Upload cancelled'))
+      return
+    }
     const x = new XMLHttpRequest()
     x.open('PUT', url)
     headers.forEach((v, k) => {

@@ -17,6 +17,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import {
@@ -231,6 +232,38 @@ describe('web console: the newcomer flow (issue 11 acceptance)', () => {
     expect(bytes.equals(big)).toBe(true)
     // Multipart: the ETag of a completed multipart upload ends in -<parts>.
     expect(got.ETag).toMatch(/-3"$/)
+  })
+
+  it('cancels a multipart upload midway: no object, no parts left on the server', async () => {
+    const { page } = c
+    const big = randomBytes(40 * 1024 * 1024)
+    await page.getByLabel('Choose files to upload').setInputFiles({
+      name: 'cancelled.bin',
+      mimeType: 'application/octet-stream',
+      buffer: big,
+    })
+    // Cancel once the first part is through (progress moved), before the last one.
+    const bar = page.getByRole('progressbar', { name: 'Upload progress of cancelled.bin' })
+    await expect
+      .poll(() => bar.evaluate((el) => (el as unknown as { value: number }).value), {
+        interval: 5,
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(0)
+    await page.getByRole('button', { name: 'Cancel upload of cancelled.bin' }).click()
+    await page.getByText('Failed: Upload cancelled').waitFor()
+    expect(
+      await outcome(
+        server.s3().send(new HeadObjectCommand({ Bucket: 'photos', Key: 'uploads/cancelled.bin' })),
+      ),
+    ).not.toBe('OK')
+    await expect
+      .poll(
+        async () =>
+          (await server.s3().send(new ListMultipartUploadsCommand({ Bucket: 'photos' }))).Uploads
+            ?.length ?? 0,
+      )
+      .toBe(0)
   })
 
   it('uploads a file dropped on the drop zone', async () => {

@@ -5,7 +5,7 @@
  * CORS rules in JSON editors that validate before saving (syntax with line and column, then
  * the server's policy checks).
  */
-import { useState } from 'preact/hooks'
+import { useRef, useState } from 'preact/hooks'
 import {
   ConfirmButton,
   ErrorBox,
@@ -89,6 +89,9 @@ function Objects(props: { bucket: string; prefix: string }) {
     { key: string; info?: ObjectInfo; error?: unknown } | undefined
   >(undefined)
 
+  // One AbortController per running upload: Cancel aborts the request (and the multipart
+  // upload, so no parts linger on the server).
+  const running = useRef(new Map<string, AbortController>())
   const upload = async (files: File[]) => {
     setErr(undefined)
     for (const f of files) {
@@ -96,11 +99,15 @@ function Objects(props: { bucket: string; prefix: string }) {
       setUploads((u) => [...u.filter((x) => x.name !== f.name), item])
       const update = (patch: Partial<UploadItem>) =>
         setUploads((u) => u.map((x) => (x.name === f.name ? { ...x, ...patch } : x)))
+      const abort = new AbortController()
+      running.current.set(f.name, abort)
       try {
-        await uploadFile(bucket, prefix + f.name, f, (sent) => update({ sent }))
+        await uploadFile(bucket, prefix + f.name, f, (sent) => update({ sent }), abort.signal)
         update({ sent: f.size, state: 'done' })
       } catch (e) {
         update({ state: 'failed', error: e instanceof Error ? e.message : String(e) })
+      } finally {
+        running.current.delete(f.name)
       }
     }
     setMore([])
@@ -171,6 +178,15 @@ function Objects(props: { bucket: string; prefix: string }) {
                     ? `Failed: ${u.error ?? ''}`
                     : `${Math.floor((u.sent / (u.size || 1)) * 100)}%`}
               </span>
+              {u.state === 'uploading' && (
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => running.current.get(u.name)?.abort()}
+                >
+                  {`Cancel upload of ${u.name}`}
+                </button>
+              )}
             </li>
           ))}
         </ul>
