@@ -279,8 +279,12 @@ describe('web console: the newcomer flow (issue 11 acceptance)', () => {
     expect(await got.Body!.transformToString()).toBe('dropped bytes')
   })
 
-  it('downloads an object through a presigned URL and deletes it after confirming', async () => {
+  it('after a reload, downloads an object through a presigned URL and deletes it after confirming', async () => {
     const { page } = c
+    // A reload on a deep link keeps the session (cookie) and refetches the S3 credentials.
+    await page.reload()
+    await page.getByRole('heading', { name: 'Bucket photos' }).waitFor()
+    await page.getByRole('cell', { name: 'dropped.txt', exact: true }).waitFor()
     const download = page.waitForEvent('download')
     await page.getByRole('button', { name: 'Download dropped.txt' }).click()
     const d = await download
