@@ -326,6 +326,18 @@ describe('web console: every page, who may use it, accessibility', () => {
       Resource: ['arn:aws:s3:::docs/in/*'],
     })
     expect(policy.Statement[1].Condition).toEqual({ StringLike: { 's3:prefix': ['in/*'] } })
+    await p.getByLabel('What may be done').selectOption('custom')
+    await p.getByLabel('Actions', { exact: true }).fill('s3:GetObject, s3:GetObjectTagging')
+    expect(JSON.parse((await p.getByLabel('Session policy').textContent()) ?? '')).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['s3:GetObject', 's3:GetObjectTagging'],
+          Resource: ['arn:aws:s3:::docs', 'arn:aws:s3:::docs/in/*'],
+        },
+      ],
+    })
     await p.getByLabel('Duration (seconds)').fill('99999999')
     await p.getByRole('button', { name: 'Create credentials' }).click()
     await p.getByText(/Duration must be a whole number of seconds from 900 to 43200/).waitFor()
@@ -442,6 +454,12 @@ describe('web console: every page, who may use it, accessibility', () => {
       p.evaluate(`fetch(${JSON.stringify(path)}).then(r => r.status)`) as Promise<number>
     expect(await status('/api/admin/users')).toBe(403)
     expect(await status('/api/admin/customers/default/master-key')).toBe(403)
+    expect(await status('/api/admin/sessions')).toBe(403)
+    expect(await status('/api/admin/audit')).toBe(403)
+    for (const path of ['/console/sessions', '/console/audit']) {
+      await p.goto(path)
+      await p.getByRole('alert').waitFor()
+    }
     // And a page reached by URL shows the refusal plainly.
     await p.goto('/console/users')
     await p
