@@ -80,6 +80,34 @@ describe('web console: sign in', () => {
     await c.context.close()
   })
 
+  it('a SuperUser with TOTP reveals the master key with password and code', async () => {
+    const u = await userWithKey(admin, 'guard', 'SuperUser')
+    const t = await admin.call('POST', `/api/admin/users/${u.id}/totp`)
+    const secret = t.json.secret as string
+    const c = await openConsole(browser, server)
+    const p = c.page
+    await p.goto('/console/')
+    await p.getByLabel('Username').fill('guard')
+    await p.getByLabel('Password', { exact: true }).fill('guard-password-1')
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.getByLabel('One-time code').fill(generateSync({ secret }))
+    await p.getByRole('button', { name: 'Sign in' }).click()
+    await p.getByRole('button', { name: 'Sign out' }).first().waitFor()
+    await p
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Master key' })
+      .click()
+    await p.getByLabel('Your password').fill('guard-password-1')
+    // Each code's time step is accepted once: use the next step's (±1 step is allowed).
+    const next = generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + 30 })
+    await p.getByLabel('One-time code').fill(next)
+    await p.getByRole('button', { name: 'Reveal secret' }).click()
+    const shown = await p.getByLabel('API Secret', { exact: true }).inputValue()
+    expect(shown.length).toBeGreaterThanOrEqual(30)
+    expect(c.problems).toEqual([])
+    await c.context.close()
+  })
+
   it("a customer's user signs in with Customer; its session revoked → back to Sign in", async () => {
     expect(
       (await admin.call('POST', '/api/admin/customers', { name: 'shop', type: 'customer' })).status,
