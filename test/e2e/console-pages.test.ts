@@ -57,9 +57,15 @@ describe('web console: every page, who may use it, accessibility', () => {
       (await admin.call('POST', '/api/admin/customers', { name: 'acme', type: 'customer' })).status,
     ).toBe(201)
     await server.s3().send(new CreateBucketCommand({ Bucket: 'docs' }))
-    await server
-      .s3()
-      .send(new PutObjectCommand({ Bucket: 'docs', Key: 'a/b/deep.txt', Body: 'deep' }))
+    await server.s3().send(
+      new PutObjectCommand({
+        Bucket: 'docs',
+        Key: 'a/b/deep.txt',
+        Body: 'deep',
+        Tagging: 'team=blue',
+        Metadata: { origin: 'camera' },
+      }),
+    )
     await server.s3().send(new PutObjectCommand({ Bucket: 'docs', Key: XSS_KEY, Body: 'x' }))
     root = await openConsole(browser, server, { bypassCSP: true })
     root.page.on('dialog', (d) => {
@@ -103,12 +109,27 @@ describe('web console: every page, who may use it, accessibility', () => {
   it('Buckets and the bucket browser: folders, object keys as text, metadata', async () => {
     let p = await page('/buckets', 'Buckets')
     await accessible(p)
+    await p.getByLabel('New bucket name').fill('short-lived')
+    await p.getByRole('button', { name: 'Create bucket' }).click()
+    const row = p.getByRole('row').filter({ hasText: 'short-lived' })
+    await row.getByRole('button', { name: 'Delete' }).click()
+    await row.getByRole('button', { name: 'Yes, delete' }).click()
+    await row.waitFor({ state: 'detached' })
+    const names = (await server.s3().send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)
+    expect(names).not.toContain('short-lived')
+    p = await page('/access-keys', 'Access keys')
+    await accessible(p, 'access-keys')
     p = await page('/buckets/docs', 'Bucket docs')
     await p.getByRole('link', { name: '📁 a/' }).click()
     await p.getByRole('link', { name: '📁 b/' }).click()
     await p.getByRole('cell', { name: 'deep.txt', exact: true }).waitFor()
     await p.getByRole('button', { name: 'Details of deep.txt' }).click()
     await p.getByText('content-length').waitFor()
+    const details = p.getByRole('region', { name: 'Details of a/b/deep.txt' })
+    await details.getByText('x-amz-meta-origin').waitFor()
+    expect(await details.textContent()).toContain('camera')
+    expect(await details.getByRole('term').allTextContents()).toContain('team')
+    expect(await details.getByRole('definition').allTextContents()).toContain('blue')
     await accessible(p)
     await p.getByRole('navigation', { name: 'Folder' }).getByRole('link', { name: 'docs' }).click()
     // An object key with markup is shown literally and runs nothing.
@@ -186,6 +207,7 @@ describe('web console: every page, who may use it, accessibility', () => {
     )
     await p.getByRole('button', { name: 'Validate and save CORS' }).click()
     await p.getByText('CORS rules saved.').waitFor()
+    await accessible(p)
     const cors = await server.s3().send(new GetBucketCorsCommand({ Bucket: 'docs' }))
     expect(cors.CORSRules?.[0]).toMatchObject({
       AllowedOrigins: ['https://a.example'],
@@ -269,6 +291,19 @@ describe('web console: every page, who may use it, accessibility', () => {
     await p.getByRole('button', { name: 'Yes, revoke key' }).click()
     await p.getByRole('button', { name: 'Generate key' }).waitFor()
     expect(await outcome(s3new.send(new ListBucketsCommand({})))).not.toBe('OK')
+  })
+
+  it('Users: delete a user after confirming', async () => {
+    const doomed = await admin.call('POST', '/api/admin/users', {
+      username: 'doomed',
+      password: 'doomed-password-1',
+      role: 'Reader',
+    })
+    const p = await page(`/users/${encodeURIComponent(doomed.json.id)}`, 'User doomed')
+    await p.getByRole('button', { name: 'Delete user' }).click()
+    await p.getByRole('button', { name: 'Yes, delete user' }).click()
+    await p.getByRole('heading', { level: 1, name: 'Users' }).waitFor()
+    expect((await admin.call('GET', `/api/admin/users/${doomed.json.id}`)).status).toBe(404)
   })
 
   it('Sessions: lists a session with its source, revokes one and all of a parent', async () => {
