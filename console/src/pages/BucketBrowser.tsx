@@ -74,7 +74,7 @@ interface UploadItem {
   name: string
   size: number
   sent: number
-  state: 'uploading' | 'done' | 'failed'
+  state: 'waiting' | 'uploading' | 'done' | 'failed'
   error?: string
 }
 
@@ -94,13 +94,19 @@ function Objects(props: { bucket: string; prefix: string }) {
   const running = useRef(new Map<string, AbortController>())
   const upload = async (files: File[]) => {
     setErr(undefined)
+    // Every chosen file is listed at once (waiting), then uploaded one after the other.
+    const names = new Set(files.map((f) => f.name))
+    const aborts = new Map(files.map((f) => [f.name, new AbortController()]))
+    for (const [n, a] of aborts) running.current.set(n, a)
+    setUploads((u) => [
+      ...u.filter((x) => !names.has(x.name)),
+      ...files.map((f): UploadItem => ({ name: f.name, size: f.size, sent: 0, state: 'waiting' })),
+    ])
     for (const f of files) {
-      const item: UploadItem = { name: f.name, size: f.size, sent: 0, state: 'uploading' }
-      setUploads((u) => [...u.filter((x) => x.name !== f.name), item])
       const update = (patch: Partial<UploadItem>) =>
         setUploads((u) => u.map((x) => (x.name === f.name ? { ...x, ...patch } : x)))
-      const abort = new AbortController()
-      running.current.set(f.name, abort)
+      const abort = aborts.get(f.name) ?? new AbortController()
+      update({ state: 'uploading' })
       try {
         await uploadFile(bucket, prefix + f.name, f, (sent) => update({ sent }), abort.signal)
         update({ sent: f.size, state: 'done' })
@@ -176,9 +182,11 @@ function Objects(props: { bucket: string; prefix: string }) {
                   ? 'Uploaded'
                   : u.state === 'failed'
                     ? `Failed: ${u.error ?? ''}`
-                    : `${Math.floor((u.sent / (u.size || 1)) * 100)}%`}
+                    : u.state === 'waiting'
+                      ? 'Waiting'
+                      : `${Math.floor((u.sent / (u.size || 1)) * 100)}%`}
               </span>
-              {u.state === 'uploading' && (
+              {(u.state === 'uploading' || u.state === 'waiting') && (
                 <button
                   type="button"
                   class="secondary"
