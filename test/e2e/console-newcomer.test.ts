@@ -36,9 +36,10 @@ import {
   screenshot,
   signIn,
   type ConsolePage,
+  HAS_CHROMIUM,
 } from './console-browser.js'
 
-describe('web console: the newcomer flow (issue 11 acceptance)', () => {
+describe.skipIf(!HAS_CHROMIUM)('web console: the newcomer flow (issue 11 acceptance)', () => {
   let server: TestServer
   let browser: Browser
   let c: ConsolePage

@@ -26,11 +26,12 @@ import {
   screenshot,
   signIn,
   type ConsolePage,
+  HAS_CHROMIUM,
 } from './console-browser.js'
 
 const XSS_KEY = '<img src=x onerror="globalThis.__xss=1">.txt'
 
-describe('web console: every page, who may use it, accessibility', () => {
+describe.skipIf(!HAS_CHROMIUM)('web console: every page, who may use it, accessibility', () => {
   let server: TestServer
   let browser: Browser
   let admin: AdminClient

@@ -10,9 +10,9 @@ import { generateSync } from 'otplib'
 import type { Browser } from 'playwright-core'
 import { startServer, type TestServer } from './harness.js'
 import { adminLogin, userWithKey, type AdminClient } from './admin-client.js'
-import { launch, openConsole, screenshot, signIn } from './console-browser.js'
+import { launch, openConsole, screenshot, signIn, HAS_CHROMIUM } from './console-browser.js'
 
-describe('web console: sign in', () => {
+describe.skipIf(!HAS_CHROMIUM)('web console: sign in', () => {
   let server: TestServer
   let browser: Browser
   let admin: AdminClient
