@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core'
 import { AssumeRoleCommand, type Credentials as StsCredentials } from '@aws-sdk/client-sts'
 import {
   GetBucketCorsCommand,
+  HeadObjectCommand,
   GetBucketPolicyCommand,
   ListBucketsCommand,
   PutObjectCommand,
@@ -133,6 +134,22 @@ describe.skipIf(!HAS_CHROMIUM)('web console: every page, who may use it, accessi
     expect(await details.getByRole('definition').allTextContents()).toContain('blue')
     await accessible(p)
     await p.getByRole('navigation', { name: 'Folder' }).getByRole('link', { name: 'docs' }).click()
+    // A name with characters SigV4 encodes specially uploads, lists and deletes.
+    const odd = "a (1) 'x'+y!*~ é.txt"
+    await p.getByLabel('Choose files to upload').setInputFiles({
+      name: odd,
+      mimeType: 'text/plain',
+      buffer: Buffer.from('odd'),
+    })
+    const oddRow = p
+      .getByRole('row')
+      .filter({ has: p.getByRole('cell', { name: odd, exact: true }) })
+    await oddRow.waitFor()
+    const head = await server.s3().send(new HeadObjectCommand({ Bucket: 'docs', Key: odd }))
+    expect(head.ContentLength).toBe(3)
+    await oddRow.getByRole('button', { name: 'Delete' }).click()
+    await oddRow.getByRole('button', { name: 'Yes, delete' }).click()
+    await oddRow.waitFor({ state: 'detached' })
     // An object key with markup is shown literally and runs nothing.
     await p.getByRole('cell', { name: XSS_KEY, exact: true }).waitFor()
     expect(await p.evaluate('globalThis.__xss')).toBeUndefined()
