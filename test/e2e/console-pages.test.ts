@@ -522,6 +522,29 @@ describe.skipIf(!HAS_CHROMIUM)('web console: every page, who may use it, accessi
     await p.goto('/console/access-keys/master-key')
     await p.getByRole('alert').waitFor()
     expect(await p.getByLabel('API Key', { exact: true }).count()).toBe(0)
+    // The builder mints for the Reader itself, never beyond its rights: an upload-only
+    // credential of a Reader still cannot upload.
+    await nav(p, 'Credential builder')
+    await p.getByRole('combobox', { name: 'Bucket' }).selectOption('docs')
+    await p.getByRole('button', { name: 'Create credentials' }).click()
+    const creds = {
+      accessKeyId: await p.getByLabel('Access key ID', { exact: true }).inputValue(),
+      secretAccessKey: await p.getByLabel('Secret access key', { exact: true }).inputValue(),
+      sessionToken: await p.getByLabel('Session token', { exact: true }).inputValue(),
+    }
+    await p.getByLabel('Try it: upload a file with these credentials').setInputFiles({
+      name: 'nope.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('nope'),
+    })
+    await p.getByRole('alert').filter({ hasText: 'AccessDenied' }).waitFor()
+    expect(
+      await outcome(
+        server
+          .s3(creds)
+          .send(new PutObjectCommand({ Bucket: 'docs', Key: 'uploads/nope.txt', Body: 'x' })),
+      ),
+    ).toBe('AccessDenied')
     // A state-changing call without the CSRF header is refused.
     const csrf = (await p.evaluate(
       'fetch("/api/admin/me/credentials", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then(r => r.status)',
