@@ -251,6 +251,14 @@ describe.skipIf(!HAS_CHROMIUM)('web console: every page, who may use it, accessi
     await p.getByRole('link', { name: 'member00' }).click()
     await p.getByText('x<b>bold</b>@example.com').waitFor()
     expect(await p.locator('main b').count()).toBe(0)
+    // The operator narrows the list to one customer (server-side `customer=`).
+    await p.goto('/console/users')
+    await p.getByLabel('Only customer').fill('acme')
+    await p.getByRole('button', { name: 'Search' }).click()
+    await p.getByText('No users found.').waitFor()
+    await p.getByLabel('Only customer').fill('default')
+    await p.getByRole('button', { name: 'Search' }).click()
+    await p.getByText(/^Users 1–20 of 2\d$/).waitFor()
   })
 
   it('User page: role, deactivate/activate, TOTP QR, extra policy, replace and revoke key', async () => {
