@@ -35,11 +35,14 @@ export interface ConsoleSession {
 export class ApiError extends Error {
   readonly status: number
   readonly code: string
+  /** Seconds to wait, from Retry-After (throttled sign-ins and reveals). */
+  retryAfter: number | undefined
   constructor(status: number, code: string, message: string) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
+    this.retryAfter = undefined
   }
 }
 
@@ -100,6 +103,8 @@ export async function apiFull<T>(
     )
     // A 401 may mean the session is gone (expired, revoked) or only that a re-entered password
     // was wrong (reveal, password change): ask the session itself before signing out.
+    const wait = Number(res.headers.get('retry-after') ?? '')
+    if (Number.isFinite(wait) && wait > 0) e.retryAfter = wait
     if (res.status === 401 && opts.quiet401 !== true && path !== '/console/session')
       void sessionGone().then((gone) => gone && onSignedOut())
     throw e
