@@ -33,13 +33,16 @@ export interface ConsoleSession {
 }
 
 export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
+  readonly status: number
+  readonly code: string
+  /** Seconds to wait, from Retry-After (throttled sign-ins and reveals). */
+  retryAfter: number | undefined
+  constructor(status: number, code: string, message: string) {
     super(message)
     this.name = 'ApiError'
+    this.status = status
+    this.code = code
+    this.retryAfter = undefined
   }
 }
 
@@ -98,10 +101,27 @@ export async function apiFull<T>(
       err?.code ?? `HTTP${res.status}`,
       err?.message ?? (text.slice(0, 300) || `${res.status} ${res.statusText}`),
     )
-    if (res.status === 401 && opts.quiet401 !== true && path !== '/console/session') onSignedOut()
+    // A 401 may mean the session is gone (expired, revoked) or only that a re-entered password
+    // was wrong (reveal, password change): ask the session itself before signing out.
+    const wait = Number(res.headers.get('retry-after') ?? '')
+    if (Number.isFinite(wait) && wait > 0) e.retryAfter = wait
+    if (res.status === 401 && opts.quiet401 !== true && path !== '/console/session')
+      void sessionGone().then((gone) => gone && onSignedOut())
     throw e
   }
   return { data: json as T, headers: res.headers }
+}
+
+async function sessionGone(): Promise<boolean> {
+  try {
+    const r = await fetch('/api/admin/console/session', {
+      credentials: 'same-origin',
+      cache: 'no-store',
+    })
+    return r.status === 401
+  } catch {
+    return false
+  }
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -7,7 +7,7 @@
  */
 import type { ComponentChildren } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { api, errorText } from './api.ts'
+import { ApiError, api, errorText } from './api.ts'
 import { describeProblem, parseJsonText, type JsonProblem } from './json-check.ts'
 import { href, navigate } from './router.ts'
 
@@ -250,6 +250,9 @@ export async function validatePolicy(text: string, kind: PolicyKind): Promise<Js
     })
     return r.valid ? [] : (r.errors ?? [{ message: 'invalid policy' }])
   } catch (e) {
+    // A server without the validation route: the syntax check above is all we can do here;
+    // saving still goes through the server's own checks.
+    if (e instanceof ApiError && e.status === 404) return []
     return [{ message: errorText(e) }]
   }
 }

@@ -40,6 +40,15 @@ async function credentials(): Promise<Creds> {
   return pending
 }
 
+/** The console session's own access key (to mark it in the Sessions list). */
+export async function consoleAccessKey(): Promise<string | undefined> {
+  try {
+    return (await credentials()).access_key
+  } catch {
+    return undefined
+  }
+}
+
 async function client(override?: Creds): Promise<AwsClient> {
   const c = override ?? (await credentials())
   return new AwsClient({
@@ -63,13 +72,13 @@ export function objectUrl(bucket: string, key = '', query: Record<string, string
 }
 
 export class S3Error extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
+  readonly status: number
+  readonly code: string
+  constructor(status: number, code: string, message: string) {
     super(message)
     this.name = 'S3Error'
+    this.status = status
+    this.code = code
   }
 }
 
@@ -195,7 +204,8 @@ export async function presignGet(bucket: string, key: string): Promise<string> {
   u.searchParams.set('X-Amz-Expires', '900')
   u.searchParams.set(
     'response-content-disposition',
-    `attachment; filename*=UTF-8''${encodeURIComponent(key.split('/').pop() ?? 'download')}`,
+    // No space: URLSearchParams would write it as '+', which S3 reads literally (SigV4 mismatch).
+    `attachment;filename*=UTF-8''${encodeURIComponent(key.split('/').pop() ?? 'download')}`,
   )
   const signer = new AwsV4Signer({
     url: u.toString(),
@@ -222,7 +232,12 @@ export async function getBucketSub(bucket: string, sub: 'policy' | 'cors'): Prom
 
 export async function putBucketSub(bucket: string, sub: 'policy' | 'cors', body: string) {
   const headers: Record<string, string> = {}
-  if (sub === 'cors') headers['content-type'] = 'application/xml'
+  if (sub === 'cors') {
+    // PutBucketCors requires an integrity header: SHA-256 from WebCrypto (no MD5 in browsers).
+    headers['content-type'] = 'application/xml'
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body))
+    headers['x-amz-checksum-sha256'] = btoa(String.fromCharCode(...new Uint8Array(digest)))
+  }
   await s3('PUT', objectUrl(bucket, '', { [sub]: '' }), { body, headers })
 }
 
@@ -352,6 +367,10 @@ function xhrPut(
   signal?: AbortSignal,
 ): Promise<{ etag: string }> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(new S3Error(0, 'Aborted', 'Upload cancelled'))
+      return
+    }
     const x = new XMLHttpRequest()
     x.open('PUT', url)
     headers.forEach((v, k) => {

@@ -4,7 +4,7 @@
  * error, sign-in through the real form, axe-core checks (injected into a bypassCSP context:
  * the console's own pages never allow a foreign script), and screenshots into docs/screenshots/.
  */
-import { mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { ROOT, type TestServer } from './harness.js'
@@ -12,9 +12,13 @@ import { ROOT, type TestServer } from './harness.js'
 export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots')
 const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8')
 
+const CHROMIUM = process.env['LATCHKEY_CHROMIUM'] ?? '/usr/bin/chromium'
+/** The browser suites skip themselves where Debian's Chromium is missing (as .ci/run says). */
+export const HAS_CHROMIUM = existsSync(CHROMIUM)
+
 export async function launch(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env['LATCHKEY_CHROMIUM'] ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     headless: true,
     args: [
       '--no-sandbox',
@@ -70,7 +74,12 @@ export async function signIn(
   await page.getByLabel('Password', { exact: true }).fill(password)
   if (customer !== undefined) await page.getByLabel('Customer').fill(customer)
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('button', { name: 'Sign out' }).first().waitFor()
+  try {
+    await page.getByRole('button', { name: 'Sign out' }).first().waitFor()
+  } catch (e) {
+    const alerts = await page.getByRole('alert').allTextContents()
+    throw new Error(`sign-in as ${username} failed: ${alerts.join(' | ') || String(e)}`)
+  }
 }
 
 /** Click a main-menu entry. */
@@ -100,6 +109,7 @@ export async function axeSerious(page: Page): Promise<AxeViolation[]> {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true })
+  await page.evaluate('window.scrollTo(0, 0)')
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: false })
 }
 

@@ -10,12 +10,14 @@
  * CSP violation happened on the way.
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import {
   GetObjectCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3'
 import {
@@ -34,9 +36,10 @@ import {
   screenshot,
   signIn,
   type ConsolePage,
+  HAS_CHROMIUM,
 } from './console-browser.js'
 
-describe('web console: the newcomer flow (issue 11 acceptance)', () => {
+describe.skipIf(!HAS_CHROMIUM)('web console: the newcomer flow (issue 11 acceptance)', () => {
   let server: TestServer
   let browser: Browser
   let c: ConsolePage
@@ -55,7 +58,7 @@ describe('web console: the newcomer flow (issue 11 acceptance)', () => {
     const { page } = c
     await page.goto('/')
     expect(new URL(page.url()).pathname).toBe('/console/')
-    await expect(page.getByRole('button', { name: 'Sign in' }).isVisible()).resolves.toBe(true)
+    await page.getByRole('button', { name: 'Sign in' }).waitFor()
     await screenshot(page, 'sign-in')
   })
 
@@ -232,6 +235,38 @@ describe('web console: the newcomer flow (issue 11 acceptance)', () => {
     expect(got.ETag).toMatch(/-3"$/)
   })
 
+  it('cancels a multipart upload midway: no object, no parts left on the server', async () => {
+    const { page } = c
+    const big = randomBytes(40 * 1024 * 1024)
+    await page.getByLabel('Choose files to upload').setInputFiles({
+      name: 'cancelled.bin',
+      mimeType: 'application/octet-stream',
+      buffer: big,
+    })
+    // Cancel once the first part is through (progress moved), before the last one.
+    const bar = page.getByRole('progressbar', { name: 'Upload progress of cancelled.bin' })
+    await expect
+      .poll(() => bar.evaluate((el) => (el as unknown as { value: number }).value), {
+        interval: 5,
+        timeout: 30_000,
+      })
+      .toBeGreaterThan(0)
+    await page.getByRole('button', { name: 'Cancel upload of cancelled.bin' }).click()
+    await page.getByText('Failed: Upload cancelled').waitFor()
+    expect(
+      await outcome(
+        server.s3().send(new HeadObjectCommand({ Bucket: 'photos', Key: 'uploads/cancelled.bin' })),
+      ),
+    ).not.toBe('OK')
+    await expect
+      .poll(
+        async () =>
+          (await server.s3().send(new ListMultipartUploadsCommand({ Bucket: 'photos' }))).Uploads
+            ?.length ?? 0,
+      )
+      .toBe(0)
+  })
+
   it('uploads a file dropped on the drop zone', async () => {
     const { page } = c
     const dt = await page.evaluateHandle(
@@ -243,6 +278,28 @@ describe('web console: the newcomer flow (issue 11 acceptance)', () => {
       .s3()
       .send(new GetObjectCommand({ Bucket: 'photos', Key: 'uploads/dropped.txt' }))
     expect(await got.Body!.transformToString()).toBe('dropped bytes')
+  })
+
+  it('after a reload, downloads an object through a presigned URL and deletes it after confirming', async () => {
+    const { page } = c
+    // A reload on a deep link keeps the session (cookie) and refetches the S3 credentials.
+    await page.reload()
+    await page.getByRole('heading', { name: 'Bucket photos' }).waitFor()
+    await page.getByRole('cell', { name: 'dropped.txt', exact: true }).waitFor()
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Download dropped.txt' }).click()
+    const d = await download
+    expect(d.suggestedFilename()).toBe('dropped.txt')
+    expect(readFileSync((await d.path())!, 'utf8')).toBe('dropped bytes')
+    const row = page.getByRole('row').filter({ hasText: 'dropped.txt' })
+    await row.getByRole('button', { name: 'Delete' }).click()
+    await row.getByRole('button', { name: 'Yes, delete' }).click()
+    await row.waitFor({ state: 'detached' })
+    expect(
+      await outcome(
+        server.s3().send(new HeadObjectCommand({ Bucket: 'photos', Key: 'uploads/dropped.txt' })),
+      ),
+    ).not.toBe('OK')
   })
 
   it('signs out: the console session and its S3 credentials die, nothing secret stays behind', async () => {

@@ -5,7 +5,7 @@
  * CORS rules in JSON editors that validate before saving (syntax with line and column, then
  * the server's policy checks).
  */
-import { useState } from 'preact/hooks'
+import { useRef, useState } from 'preact/hooks'
 import {
   ConfirmButton,
   ErrorBox,
@@ -74,7 +74,7 @@ interface UploadItem {
   name: string
   size: number
   sent: number
-  state: 'uploading' | 'done' | 'failed'
+  state: 'waiting' | 'uploading' | 'done' | 'failed'
   error?: string
 }
 
@@ -89,18 +89,31 @@ function Objects(props: { bucket: string; prefix: string }) {
     { key: string; info?: ObjectInfo; error?: unknown } | undefined
   >(undefined)
 
+  // One AbortController per running upload: Cancel aborts the request (and the multipart
+  // upload, so no parts linger on the server).
+  const running = useRef(new Map<string, AbortController>())
   const upload = async (files: File[]) => {
     setErr(undefined)
+    // Every chosen file is listed at once (waiting), then uploaded one after the other.
+    const names = new Set(files.map((f) => f.name))
+    const aborts = new Map(files.map((f) => [f.name, new AbortController()]))
+    for (const [n, a] of aborts) running.current.set(n, a)
+    setUploads((u) => [
+      ...u.filter((x) => !names.has(x.name)),
+      ...files.map((f): UploadItem => ({ name: f.name, size: f.size, sent: 0, state: 'waiting' })),
+    ])
     for (const f of files) {
-      const item: UploadItem = { name: f.name, size: f.size, sent: 0, state: 'uploading' }
-      setUploads((u) => [...u.filter((x) => x.name !== f.name), item])
       const update = (patch: Partial<UploadItem>) =>
         setUploads((u) => u.map((x) => (x.name === f.name ? { ...x, ...patch } : x)))
+      const abort = aborts.get(f.name) ?? new AbortController()
+      update({ state: 'uploading' })
       try {
-        await uploadFile(bucket, prefix + f.name, f, (sent) => update({ sent }))
+        await uploadFile(bucket, prefix + f.name, f, (sent) => update({ sent }), abort.signal)
         update({ sent: f.size, state: 'done' })
       } catch (e) {
         update({ state: 'failed', error: e instanceof Error ? e.message : String(e) })
+      } finally {
+        running.current.delete(f.name)
       }
     }
     setMore([])
@@ -169,8 +182,19 @@ function Objects(props: { bucket: string; prefix: string }) {
                   ? 'Uploaded'
                   : u.state === 'failed'
                     ? `Failed: ${u.error ?? ''}`
-                    : `${Math.floor((u.sent / (u.size || 1)) * 100)}%`}
+                    : u.state === 'waiting'
+                      ? 'Waiting'
+                      : `${Math.floor((u.sent / (u.size || 1)) * 100)}%`}
               </span>
+              {(u.state === 'uploading' || u.state === 'waiting') && (
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => running.current.get(u.name)?.abort()}
+                >
+                  {`Cancel upload of ${u.name}`}
+                </button>
+              )}
             </li>
           ))}
         </ul>
@@ -219,6 +243,9 @@ function Objects(props: { bucket: string; prefix: string }) {
                           const url = await presignGet(bucket, o.key)
                           const a = document.createElement('a')
                           a.href = url
+                          // Same origin: `download` saves even an error answer instead of
+                          // navigating away from the console.
+                          a.download = name.split('/').pop() ?? name
                           a.rel = 'noopener'
                           document.body.append(a)
                           a.click()

@@ -238,7 +238,7 @@ export function Builder() {
         </fieldset>
         <div class="field wide">
           <span class="label">Session policy that will be used</span>
-          <pre class="mono policy" aria-label="Session policy">
+          <pre class="mono policy" aria-label="Session policy" tabIndex={0}>
             {policy}
           </pre>
         </div>

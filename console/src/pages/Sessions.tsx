@@ -5,6 +5,7 @@
 import { useState } from 'preact/hooks'
 import { api, enc, listPage, qs } from '../api.ts'
 import { ConfirmButton, ErrorBox, Notice, PageTitle, fmtDate, useLoad } from '../components.tsx'
+import { consoleAccessKey } from '../s3.ts'
 
 interface SessionRow {
   access_key: string
@@ -17,6 +18,8 @@ interface SessionRow {
   issued_at?: string
   expires_at: string
   has_policy: boolean
+  /** Upload caps and their usage (issue 13), when the session has any. */
+  caps?: unknown
 }
 
 const PAGE = 50
@@ -28,6 +31,7 @@ export function Sessions() {
     [offset],
   )
   const [msg, setMsg] = useState('')
+  const mine = useLoad(consoleAccessKey, [])
   return (
     <section>
       <PageTitle>Sessions</PageTitle>
@@ -62,10 +66,18 @@ export function Sessions() {
                     : `master key${s.customer ? ` of ${s.customer}` : ''}`
                 return (
                   <tr key={s.access_key}>
-                    <td class="mono">{s.access_key}</td>
+                    <td class="mono">
+                      {s.access_key}
+                      {mine.value === s.access_key && <span class="muted"> (this console)</span>}
+                    </td>
                     <td>{parentLabel}</td>
                     <td>{s.name ?? s.session_name ?? ''}</td>
-                    <td>{s.source ?? '—'}</td>
+                    <td>
+                      {s.source ?? '—'}
+                      {s.caps !== undefined && s.caps !== null && (
+                        <div class="mono muted">{`caps: ${JSON.stringify(s.caps)}`}</div>
+                      )}
+                    </td>
                     <td>{fmtDate(s.created_at ?? s.issued_at)}</td>
                     <td>{fmtDate(s.expires_at)}</td>
                     <td class="actions">

@@ -35,7 +35,12 @@ export function SignIn(props: { expired: boolean; onSignedIn: (s: ConsoleSession
         setNeedOtp(true)
         setError(needOtp ? err.message : 'Enter the one-time code from your authenticator app.')
       } else if (err instanceof ApiError && err.status === 429) {
-        setError(`Too many attempts: ${err.message}`)
+        const r = err.retryAfter
+        setError(
+          r === undefined
+            ? `Too many attempts: ${err.message}`
+            : `Too many failed sign-ins. Try again in ${r < 90 ? `${r} seconds` : `about ${Math.ceil(r / 60)} minutes`}.`,
+        )
       } else if (err instanceof ApiError) {
         setError(err.message)
       } else setError(err instanceof Error ? err.message : String(err))

@@ -32,10 +32,14 @@ const PAGE = 20
 export function Users() {
   const { session } = useSession()
   const [q, setQ] = useState('')
-  const [search, setSearch] = useState('')
+  const [cust, setCust] = useState('')
+  const [search, setSearch] = useState({ q: '', customer: '' })
   const [offset, setOffset] = useState(0)
   const list = useLoad(
-    () => listPage<User>(`/users${qs({ q: search, limit: PAGE, offset })}`),
+    () =>
+      listPage<User>(
+        `/users${qs({ q: search.q, customer: search.customer, limit: PAGE, offset })}`,
+      ),
     [search, offset],
   )
 
@@ -80,10 +84,13 @@ export function Users() {
         onSubmit={(e) => {
           e.preventDefault()
           setOffset(0)
-          setSearch(q.trim())
+          setSearch({ q: q.trim(), customer: cust.trim() })
         }}
       >
         <Field label="Search users" value={q} onInput={setQ} hint="Username, email or name." />
+        {session.me.can.customers && (
+          <Field label="Only customer" value={cust} onInput={setCust} hint="A customer's name." />
+        )}
         <button type="submit">Search</button>
       </form>
       <ErrorBox error={list.error} />
