@@ -2,14 +2,19 @@
  * Browser side of the console e2e tests: Debian's Chromium driven by playwright-core (headless,
  * a fresh profile per launch), a page that fails the test on any CSP violation or uncaught page
  * error, sign-in through the real form, axe-core checks (injected into a bypassCSP context:
- * the console's own pages never allow a foreign script), and screenshots into docs/screenshots/.
+ * the console's own pages never allow a foreign script), and screenshots of the main pages: into
+ * .tmp/screenshots/ on every run, or into docs/screenshots/ (the README's) with
+ * LATCHKEY_SCREENSHOTS=docs, so a test run leaves the checkout clean.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { ROOT, type TestServer } from './harness.js'
 
-export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots')
+export const SCREENSHOTS =
+  process.env['LATCHKEY_SCREENSHOTS'] === 'docs'
+    ? join(ROOT, 'docs', 'screenshots')
+    : join(ROOT, '.tmp', 'screenshots')
 const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8')
 
 const CHROMIUM = process.env['LATCHKEY_CHROMIUM'] ?? '/usr/bin/chromium'
