@@ -324,7 +324,9 @@ describe('profile-sts: folding a CPU profile into AssumeRole phases', () => {
     }
     const folded = foldProfile(profile)
     // seal comes before issue in PHASES: the AES work inside issue is charged to seal.
-    expect(folded.get('seal the secret (AES-256-GCM)')).toBe(60)
+    expect(folded.get('the session secret (derived: HMAC-SHA512; AES-256-GCM seal before)')).toBe(
+      60,
+    )
     expect(folded.get('issue: ids, token, token HMAC, cache entry, slot')).toBe(20)
     expect(folded.get('garbage collector')).toBe(30)
     expect(folded.get('other')).toBe(40)
