@@ -183,6 +183,7 @@ async function main(argv: string[]): Promise<number> {
         stderr: process.stderr,
         log,
         now: new Date(),
+        url: app.url,
       })
       shown = true
     } catch (err) {

@@ -44,8 +44,10 @@ describe('showFirstStartSecrets', () => {
       stderr: { isTTY: true, write: (t) => (written += t) },
       log,
       now: new Date(0),
+      url: 'http://0.0.0.0:9000',
     })
     expect(r).toBe('terminal')
+    expect(written).toContain('Web console: open http://localhost:9000/ in a browser')
     expect(written).toContain(`rootPassword: ${SECRETS.rootPassword}`)
     expect(written).toContain(`masterSecretKey: ${SECRETS.masterSecretKey}`)
     expect(lines).toEqual([])

@@ -23,6 +23,15 @@ export interface ShowOptions {
   readonly stderr: { readonly isTTY?: boolean; write(text: string): unknown }
   readonly log: Logger
   readonly now: Date
+  /** The server's own URL: the banner says where the web console is and who signs in there. */
+  readonly url?: string
+}
+
+/** The console's address for a person: a wildcard listener is reached as localhost. */
+function consoleUrl(serverUrl: string): string {
+  const u = new URL(serverUrl)
+  if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = 'localhost'
+  return `${u.origin}/`
 }
 
 /** Where the secrets went; throws when they could not be delivered (the caller keeps them pending). */
@@ -31,6 +40,12 @@ export function showFirstStartSecrets(o: ShowOptions): 'terminal' | { readonly f
   if (o.stderr.isTTY === true) {
     const banner = ['Generated at first start (shown once, store them now):']
     for (const l of lines) banner.push(`  ${l}`)
+    if (o.url !== undefined && o.secrets['rootPassword'] !== undefined)
+      banner.push(
+        '',
+        `Web console: open ${consoleUrl(o.url)} in a browser and sign in as ` +
+          `${o.secrets['rootUser'] ?? 'root'} with the rootPassword above.`,
+      )
     o.stderr.write(['', ...banner, '', ''].join('\n'))
     return 'terminal'
   }
@@ -39,6 +54,9 @@ export function showFirstStartSecrets(o: ShowOptions): 'terminal' | { readonly f
     `# Latchkey: secrets generated at first start (${o.now.toISOString()}).`,
     '# Store them (a password manager, your secret store), then delete this file.',
     ...lines,
+    ...(o.url !== undefined && o.secrets['rootPassword'] !== undefined
+      ? [`# Web console: ${consoleUrl(o.url)} (sign in as rootUser with rootPassword)`]
+      : []),
     '',
   ].join('\n')
   const fd = openSync(file, 'w', 0o600)
