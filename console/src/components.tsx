@@ -352,3 +352,32 @@ export function PageTitle(props: { children: ComponentChildren }) {
   }, [props.children])
   return <h1 tabIndex={-1}>{props.children}</h1>
 }
+
+/** Previous / next page buttons of a server-side paged list (`next` = the server's next offset). */
+export function Pager(props: {
+  offset: number
+  page: number
+  next: number | undefined
+  onOffset: (offset: number) => void
+}) {
+  return (
+    <div class="pager">
+      <button
+        type="button"
+        class="secondary"
+        disabled={props.offset === 0}
+        onClick={() => props.onOffset(Math.max(0, props.offset - props.page))}
+      >
+        Previous page
+      </button>{' '}
+      <button
+        type="button"
+        class="secondary"
+        disabled={props.next === undefined}
+        onClick={() => props.onOffset(props.next ?? props.offset)}
+      >
+        Next page
+      </button>
+    </div>
+  )
+}

@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks'
 import { listPage, qs } from '../api.ts'
-import { ErrorBox, Field, PageTitle, fmtDate, useLoad } from '../components.tsx'
+import { ErrorBox, Field, PageTitle, fmtDate, useLoad, Pager } from '../components.tsx'
 
 interface AuditRow {
   id: string
@@ -86,24 +86,7 @@ export function Audit() {
               ))}
             </tbody>
           </table>
-          <div class="pager">
-            <button
-              type="button"
-              class="secondary"
-              disabled={offset === 0}
-              onClick={() => setOffset(Math.max(0, offset - PAGE))}
-            >
-              Previous page
-            </button>{' '}
-            <button
-              type="button"
-              class="secondary"
-              disabled={list.value.next === undefined}
-              onClick={() => setOffset(list.value?.next ?? offset)}
-            >
-              Next page
-            </button>
-          </div>
+          <Pager offset={offset} page={PAGE} next={list.value.next} onOffset={setOffset} />
         </div>
       )}
     </section>

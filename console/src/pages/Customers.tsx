@@ -14,6 +14,7 @@ import {
   fmtDate,
   useId,
   useLoad,
+  Pager,
 } from '../components.tsx'
 import { useSession } from '../session.ts'
 
@@ -86,24 +87,7 @@ export function Customers() {
         </table>
       )}
       {list.value !== undefined && (list.value.next !== undefined || offset > 0) && (
-        <div class="pager">
-          <button
-            type="button"
-            class="secondary"
-            disabled={offset === 0}
-            onClick={() => setOffset(Math.max(0, offset - PAGE))}
-          >
-            Previous page
-          </button>{' '}
-          <button
-            type="button"
-            class="secondary"
-            disabled={list.value.next === undefined}
-            onClick={() => setOffset(list.value?.next ?? offset)}
-          >
-            Next page
-          </button>
-        </div>
+        <Pager offset={offset} page={PAGE} next={list.value.next} onOffset={setOffset} />
       )}
       {editing !== undefined && (
         <AllowList

@@ -4,7 +4,15 @@
  */
 import { useState } from 'preact/hooks'
 import { api, enc, listPage, qs } from '../api.ts'
-import { ConfirmButton, ErrorBox, Notice, PageTitle, fmtDate, useLoad } from '../components.tsx'
+import {
+  ConfirmButton,
+  ErrorBox,
+  Notice,
+  PageTitle,
+  fmtDate,
+  useLoad,
+  Pager,
+} from '../components.tsx'
 import { consoleAccessKey } from '../s3.ts'
 
 interface SessionRow {
@@ -116,24 +124,7 @@ export function Sessions() {
           </table>
         ))}
       {list.value !== undefined && (list.value.next !== undefined || offset > 0) && (
-        <div class="pager">
-          <button
-            type="button"
-            class="secondary"
-            disabled={offset === 0}
-            onClick={() => setOffset(Math.max(0, offset - PAGE))}
-          >
-            Previous page
-          </button>{' '}
-          <button
-            type="button"
-            class="secondary"
-            disabled={list.value.next === undefined}
-            onClick={() => setOffset(list.value?.next ?? offset)}
-          >
-            Next page
-          </button>
-        </div>
+        <Pager offset={offset} page={PAGE} next={list.value.next} onOffset={setOffset} />
       )}
     </section>
   )

@@ -5,7 +5,16 @@
  */
 import { useState } from 'preact/hooks'
 import { api, listPage, qs } from '../api.ts'
-import { ErrorBox, Field, Link, PageTitle, Select, fmtDate, useLoad } from '../components.tsx'
+import {
+  ErrorBox,
+  Field,
+  Link,
+  PageTitle,
+  Select,
+  fmtDate,
+  useLoad,
+  Pager,
+} from '../components.tsx'
 import { navigate } from '../router.ts'
 import { useSession } from '../session.ts'
 
@@ -136,24 +145,7 @@ export function Users() {
               </tbody>
             </table>
           )}
-          <div class="pager">
-            <button
-              type="button"
-              class="secondary"
-              disabled={offset === 0}
-              onClick={() => setOffset(Math.max(0, offset - PAGE))}
-            >
-              Previous page
-            </button>{' '}
-            <button
-              type="button"
-              class="secondary"
-              disabled={list.value.next === undefined}
-              onClick={() => setOffset(list.value?.next ?? offset)}
-            >
-              Next page
-            </button>
-          </div>
+          <Pager offset={offset} page={PAGE} next={list.value.next} onOffset={setOffset} />
         </div>
       )}
       <h2>Create user</h2>
