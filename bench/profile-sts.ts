@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { poolFor, prepareBucket, settings, startLatchkey, tempDir } from './env.js'
 import { runLoad, send } from './load.js'
 import { cpuSeconds } from './proc.js'
-import { sessionPolicy, signAssumeRole } from './targets/sts.js'
+import { MINT_ARGS, sessionPolicy, signAssumeRole } from './targets/sts.js'
 
 /** Phases of an AssumeRole, matched against "function url:line" frames (first match wins). */
 export const PHASES: readonly (readonly [string, RegExp])[] = [
@@ -103,14 +103,7 @@ async function main(): Promise<void> {
   const s = settings(false, (l) => void process.stderr.write(l + '\n'))
   const profDir = tempDir('cpuprof')
   const ours = await startLatchkey({
-    args: [
-      '--max-sessions-per-parent',
-      '10000000',
-      '--sts-issue-rate',
-      '1000000',
-      '--sts-issue-burst',
-      '1000000',
-    ],
+    args: MINT_ARGS,
     nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profDir],
   })
   const pool = poolFor(ours.url, s)

@@ -40,7 +40,7 @@ import {
   type Settings,
 } from '../env.js'
 import { fmtNum, type ResultRow } from '../stats.js'
-import { sessionPolicy, signAssumeRole } from './sts.js'
+import { MINT_ARGS, sessionPolicy, signAssumeRole } from './sts.js'
 
 const URL_ENV = 'LATCHKEY_BENCH_DATABASE_URL'
 const NO_PG = `no PostgreSQL (${URL_ENV} unset, initdb/pg_ctl not found)`
@@ -98,17 +98,9 @@ export async function benchPostgres(s: Settings): Promise<ResultRow[]> {
   if (pg === undefined) return skipped(group, 'PostgreSQL vs SQLite, one node', NO_PG)
   const open: Pool[] = []
   try {
-    const big = [
-      '--max-sessions-per-parent',
-      '10000000',
-      '--sts-issue-rate',
-      '1000000',
-      '--sts-issue-burst',
-      '1000000',
-    ]
-    const { nodes, dbCpu } = await startCluster(pg, 1, big)
+    const { nodes, dbCpu } = await startCluster(pg, 1, MINT_ARGS)
     const onPg = nodes[0]!
-    const onSqlite = await startLatchkey({ args: big })
+    const onSqlite = await startLatchkey({ args: MINT_ARGS })
     const pp = poolFor(onPg.url, s)
     const sp = poolFor(onSqlite.url, s)
     open.push(pp, sp)

@@ -40,7 +40,7 @@ const DISTINCT_POLICIES = 1024
  * ceiling and issuance rate (their defaults, 1M held and 600/s, are the abuse control, not what
  * these rows measure).
  */
-const MINT_ARGS = [
+export const MINT_ARGS = [
   '--max-sessions-per-parent',
   '10000000',
   '--sts-issue-rate',

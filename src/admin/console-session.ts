@@ -16,7 +16,8 @@
  * this host. Bearer tokens are not ambient and need neither.
  * @module
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { roleFor, sessionNameFrom } from '../iam/role-identity.js'
 import type { RawRequest } from '../http/raw-request.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { OTP_REQUIRED } from '../iam/logins.js'
@@ -184,36 +185,6 @@ export function checkOrigin(raw: RawRequest): void {
     throw new AdminError('InvalidCsrfToken', `Requests from origin ${origin} are not accepted`)
 }
 
-/** AWS-style role id for the console session's assumed-role ARN (as STS's roleFor makes them). */
-function stableRoleId(seed: string): string {
-  const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  const h = createHash('sha256').update(seed).digest()
-  let out = 'AROA'
-  for (let i = 0; i < 17; i++) out += B32[(h[i] ?? 0) & 31]
-  return out
-}
-
-/** The role name and id a session minted for `caller` shows (STS's sts/actions/common.ts roleFor). */
-export function roleOf(caller: KnownPrincipal): { roleName: string; roleId: string } {
-  switch (caller.kind) {
-    case 'account-root':
-      return { roleName: 'root', roleId: stableRoleId(`root:${caller.accountId}`) }
-    case 'user':
-      return {
-        roleName: caller.username,
-        roleId: stableRoleId(`user:${caller.accountId}:${caller.userId}`),
-      }
-    case 'session':
-      return { roleName: caller.roleName, roleId: caller.roleId }
-  }
-}
-
-/** A RoleSessionName from free text (user names may be e-mails). */
-export function sessionNameOf(text: string): string {
-  const s = text.replace(/[^\w+=,.@-]/g, '-').slice(0, 64)
-  return s.length >= 2 ? s : `${s}--`.slice(0, 2)
-}
-
 /**
  * Who a caller acts as when it mints credentials for itself: a user itself (no key: the
  * credential survives a key rotation but not a deactivation), the operator the default
@@ -348,12 +319,12 @@ export async function signIn(
   const issued = await d.iam.issue(
     {
       caller,
-      sessionName: sessionNameOf(
+      sessionName: sessionNameFrom(
         `console-${actor.kind === 'operator' ? actor.name : actor.user.username}`,
       ),
       durationSeconds: Math.min(CONSOLE_SESSION_SECONDS, maxDuration(d)),
       policies: [],
-      ...roleOf(caller),
+      ...roleFor(caller),
       withToken: true,
       source: 'console',
     },

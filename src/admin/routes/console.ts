@@ -17,15 +17,14 @@ import {
   clearCookie,
   meOf,
   principalOf,
-  roleOf,
   sessionAnswer,
-  sessionNameOf,
   signIn,
   type ConsoleSession,
 } from '../console-session.js'
 import type { AdminDeps } from '../deps.js'
 import { AdminError } from '../errors.js'
 import { OTP_REQUIRED } from '../../iam/logins.js'
+import { roleFor, sessionNameFrom } from '../../iam/role-identity.js'
 import { IamError } from '../../iam/types.js'
 import { noContent, ok } from '../render.js'
 import {
@@ -240,11 +239,11 @@ export const postMyCredentials: Route = {
     const issued = await d.iam.issue(
       {
         caller,
-        sessionName: sessionNameOf(b.name ?? `console-${who}`),
+        sessionName: sessionNameFrom(b.name ?? `console-${who}`),
         durationSeconds: duration,
         ...(b.policy !== undefined ? { policyText: b.policy } : {}),
         policies,
-        ...roleOf(caller),
+        ...roleFor(caller),
         withToken: true,
         ...(b.tags !== undefined ? { tags: b.tags } : {}),
         source: 'console',
