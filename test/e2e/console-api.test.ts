@@ -560,6 +560,13 @@ describe('users, sessions, policies', () => {
     }
     expect(Date.parse(after.access_key_last_used_at)).toBeGreaterThanOrEqual(t0 - 1000)
     expect(Date.parse(after.access_key_last_used_at)).toBeLessThanOrEqual(Date.now())
+    // The user sees the same on its own Access keys page (GET /api/admin/me).
+    const own = consoleBrowser(server)
+    await own.signIn({ username: 'cs-lastused', password: 'cs-lastused-password-1' })
+    const me = (await own.call('GET', '/api/admin/me')).json
+    expect(me.access_key).toBe(key.accessKeyId)
+    expect(me.access_key_created_at).toMatch(/^\d{4}-/)
+    expect(me.access_key_last_used_at).toBe(after.access_key_last_used_at)
   })
 
   it('revokes every session of a parent: refused on the very next request', async () => {

@@ -9,6 +9,7 @@ import { useSession } from '../session.ts'
 interface MeFull {
   access_key?: string | null
   access_key_created_at?: string | null
+  access_key_last_used_at?: string | null
 }
 
 export function AccessKeys() {
@@ -50,6 +51,9 @@ export function AccessKeys() {
                   {full.value.access_key_created_at
                     ? `, created ${fmtDate(full.value.access_key_created_at)}`
                     : ''}
+                  {full.value.access_key_last_used_at
+                    ? `, last used ${fmtDate(full.value.access_key_last_used_at)}`
+                    : ', never used yet'}
                   . Ask an administrator to replace it, or use temporary keys from the credential
                   builder.
                 </p>

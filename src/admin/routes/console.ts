@@ -105,6 +105,8 @@ export const getMe: Route = {
         firstname: null,
         lastname: null,
         access_key: null,
+        access_key_created_at: null,
+        access_key_last_used_at: null,
         created_at: null,
       })
     const u = d.iam.getUser(c.actor.user.id) ?? c.actor.user
@@ -115,9 +117,19 @@ export const getMe: Route = {
       firstname: u.firstname ?? null,
       lastname: u.lastname ?? null,
       access_key: u.accessKeyId ?? null,
+      access_key_created_at:
+        u.accessKeyCreatedAt !== undefined ? isoMillis(u.accessKeyCreatedAt) : null,
+      access_key_last_used_at: await keyLastUsed(d, u.accessKeyId),
       created_at: isoMillis(u.createdAt),
     })
   },
+}
+
+/** When the caller's own key was last used (ISO), null when never or when it has none. */
+async function keyLastUsed(d: AdminDeps, key: string | undefined): Promise<string | null> {
+  if (key === undefined) return null
+  const at = (await d.iam.keysLastUsed()).get(key)
+  return at !== undefined ? isoMillis(at) : null
 }
 
 /** Re-check the caller's own password (and code) before a sensitive self-service step. */
