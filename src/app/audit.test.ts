@@ -56,14 +56,14 @@ describe('AuditRecorder', () => {
     expect((await store.query({}, all)).total).toBe(5)
   })
 
-  it('flushes at once when a batch is full (100 rows), without waiting for the timer', async () => {
+  it('flushes at once when a batch is full (1,000 rows), without waiting for the timer', async () => {
     const store = counting()
     const r = new AuditRecorder(store, { log: silentLogger })
-    for (let i = 0; i < 250; i++) r.record(ev(i))
+    for (let i = 0; i < 2500; i++) r.record(ev(i))
     await vi.advanceTimersByTimeAsync(0)
-    expect(store.batches).toEqual([100, 100])
+    expect(store.batches).toEqual([1000, 1000])
     await r.flush()
-    expect(store.batches).toEqual([100, 100, 50])
+    expect(store.batches).toEqual([1000, 1000, 500])
   })
 
   it('logs a failed append and keeps going', async () => {
