@@ -10,7 +10,7 @@ import { MemoryBlobLedger } from '../backends/memory/blob-ledger.js'
 import type { AccessEntry } from '../http/access-log.js'
 import { newAccessRecord } from '../http/raw-request.js'
 import { silentLogger, type Logger } from '../lib/logger.js'
-import type { AuditEventInput, AuditLog } from '../storage/audit-log.js'
+import { auditDetailJson, type AuditEventInput, type AuditLog } from '../storage/audit-log.js'
 import { AuditRecorder, sessionRequestEvent, startAuditRetention } from './audit.js'
 
 const ev = (i: number): AuditEventInput => ({ at: i, kind: 'login', action: `a${String(i)}` })
@@ -166,6 +166,33 @@ describe('sessionRequestEvent', () => {
         requestId: 'R1',
       },
     })
+  })
+
+  it('carries its detail as ready JSON text, the same as JSON.stringify gives, per session', () => {
+    const access = newAccessRecord()
+    access.session = {
+      accessKeyId: 'ASIA2',
+      accountId: '111111111111',
+      sessionName: 'q"uote\\é\u2028',
+      issuedAt: 1_700_000_000_123,
+      parent: 'AKIAROOT',
+      chain: ['session:ASIA2', 'session:ASIA1', 'account-root:AKIAROOT'],
+    }
+    for (const [status, requestId] of [
+      [200, 'R1'],
+      [403, 'R"2'],
+    ] as const) {
+      const ev = sessionRequestEvent({ ...entry, status, requestId }, access, 5)
+      const detail = ev?.detail ?? {}
+      expect(auditDetailJson(detail)).toBe(JSON.stringify(detail))
+      expect(JSON.parse(auditDetailJson(detail))).toEqual({
+        chain: ['session:ASIA2', 'session:ASIA1', 'account-root:AKIAROOT'],
+        sessionName: 'q"uote\\é\u2028',
+        issuedAt: 1_700_000_000_123,
+        status,
+        requestId,
+      })
+    }
   })
 })
 

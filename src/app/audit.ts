@@ -14,9 +14,14 @@
  */
 import { startElectedPass } from '../storage/periodic.js'
 import type { AccessEntry } from '../http/access-log.js'
-import type { AccessRecord } from '../http/raw-request.js'
+import type { AccessRecord, SessionAccess } from '../http/raw-request.js'
 import type { Logger } from '../lib/logger.js'
-import type { AuditEventInput, AuditLog, AuditSink } from '../storage/audit-log.js'
+import {
+  DETAIL_JSON,
+  type AuditEventInput,
+  type AuditLog,
+  type AuditSink,
+} from '../storage/audit-log.js'
 import type { BlobLedger } from '../storage/blob-ledger.js'
 
 export type { AuditSink }
@@ -135,13 +140,17 @@ export function sessionRequestEvent(
     session: s.accessKeyId,
     decision: entry.status === 403 ? 'deny' : 'allow',
     source: entry.remoteAddress,
-    detail: {
-      chain: s.chain,
-      sessionName: s.sessionName,
-      issuedAt: s.issuedAt,
-      status: entry.status,
-      requestId: entry.requestId,
-    },
+    detail: withJson(
+      {
+        chain: s.chain,
+        sessionName: s.sessionName,
+        issuedAt: s.issuedAt,
+        status: entry.status,
+        requestId: entry.requestId,
+      },
+      // The same as JSON text, its per-session part serialized once (detailHead).
+      `${detailHead(s)}"status":${String(entry.status)},"requestId":${JSON.stringify(entry.requestId)}}`,
+    ),
   }
   if (entry.bucket !== undefined)
     ev.resource =
@@ -153,6 +162,32 @@ export function sessionRequestEvent(
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/**
+ * The start of a session request's detail JSON, up to the per-request fields: once per session
+ * (the access facts are one object per session principal), not stringified per request.
+ */
+function detailHead(s: SessionAccess): string {
+  let head = headOf.get(s)
+  if (head === undefined) {
+    const json = JSON.stringify({
+      chain: s.chain,
+      sessionName: s.sessionName,
+      issuedAt: s.issuedAt,
+    })
+    head = `${json.slice(0, -1)},`
+    headOf.set(s, head)
+  }
+  return head
+}
+
+const headOf = new WeakMap<SessionAccess, string>()
+
+/** `detail` with its JSON text attached, not enumerable: copies and comparisons see the fields. */
+function withJson<T extends object>(detail: T, json: string): T {
+  Object.defineProperty(detail, DETAIL_JSON, { value: json })
+  return detail
+}
 
 /**
  * Prune events older than the retention every `everyMs` (default hourly, first pass soon after
