@@ -10,7 +10,7 @@ import { MemoryBlobLedger } from '../backends/memory/blob-ledger.js'
 import type { AccessEntry } from '../http/access-log.js'
 import { newAccessRecord } from '../http/raw-request.js'
 import { silentLogger, type Logger } from '../lib/logger.js'
-import type { AuditEventInput, AuditLog } from '../storage/audit-log.js'
+import { auditDetailJson, type AuditEventInput, type AuditLog } from '../storage/audit-log.js'
 import { AuditRecorder, sessionRequestEvent, startAuditRetention } from './audit.js'
 
 const ev = (i: number): AuditEventInput => ({ at: i, kind: 'login', action: `a${String(i)}` })
@@ -56,14 +56,14 @@ describe('AuditRecorder', () => {
     expect((await store.query({}, all)).total).toBe(5)
   })
 
-  it('flushes at once when a batch is full (100 rows), without waiting for the timer', async () => {
+  it('flushes at once when a batch is full (1,000 rows), without waiting for the timer', async () => {
     const store = counting()
     const r = new AuditRecorder(store, { log: silentLogger })
-    for (let i = 0; i < 250; i++) r.record(ev(i))
+    for (let i = 0; i < 2500; i++) r.record(ev(i))
     await vi.advanceTimersByTimeAsync(0)
-    expect(store.batches).toEqual([100, 100])
+    expect(store.batches).toEqual([1000, 1000])
     await r.flush()
-    expect(store.batches).toEqual([100, 100, 50])
+    expect(store.batches).toEqual([1000, 1000, 500])
   })
 
   it('logs a failed append and keeps going', async () => {
@@ -166,6 +166,33 @@ describe('sessionRequestEvent', () => {
         requestId: 'R1',
       },
     })
+  })
+
+  it('carries its detail as ready JSON text, the same as JSON.stringify gives, per session', () => {
+    const access = newAccessRecord()
+    access.session = {
+      accessKeyId: 'ASIA2',
+      accountId: '111111111111',
+      sessionName: 'q"uote\\é\u2028',
+      issuedAt: 1_700_000_000_123,
+      parent: 'AKIAROOT',
+      chain: ['session:ASIA2', 'session:ASIA1', 'account-root:AKIAROOT'],
+    }
+    for (const [status, requestId] of [
+      [200, 'R1'],
+      [403, 'R"2'],
+    ] as const) {
+      const ev = sessionRequestEvent({ ...entry, status, requestId }, access, 5)
+      const detail = ev?.detail ?? {}
+      expect(auditDetailJson(detail)).toBe(JSON.stringify(detail))
+      expect(JSON.parse(auditDetailJson(detail))).toEqual({
+        chain: ['session:ASIA2', 'session:ASIA1', 'account-root:AKIAROOT'],
+        sessionName: 'q"uote\\é\u2028',
+        issuedAt: 1_700_000_000_123,
+        status,
+        requestId,
+      })
+    }
   })
 })
 

@@ -75,12 +75,23 @@ export function principalArn(p: Principal): string {
     case 'account-root':
     case 'user':
       return parentArn(p)
-    case 'session':
-      return p.asParent === true
-        ? parentArn(p.parent)
-        : `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/${p.sessionName}`
+    case 'session': {
+      // Once per session principal (one object per session-cache entry, its fields readonly):
+      // every request a session makes names it, so the hot path builds no string for it.
+      let arn = arnOf.get(p)
+      if (arn === undefined) {
+        arn =
+          p.asParent === true
+            ? parentArn(p.parent)
+            : `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/${p.sessionName}`
+        arnOf.set(p, arn)
+      }
+      return arn
+    }
   }
 }
+
+const arnOf = new WeakMap<object, string>()
 
 /** aws:PrincipalType: GetSessionToken sessions are their parent (User or Account). */
 export function principalType(p: Principal): 'Anonymous' | 'Account' | 'User' | 'AssumedRole' {

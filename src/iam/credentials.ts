@@ -12,6 +12,9 @@ import type { Directory } from './directory.js'
 import type { SessionCache } from './session-cache.js'
 import type { CredentialProvider, ResolvedCredential, TokenCheck } from './types.js'
 
+/** Room for the longest token accepted (256 UTF-16 units, at most 3 UTF-8 bytes each). */
+const SCRATCH = Buffer.allocUnsafeSlow(1024)
+
 export class Credentials implements CredentialProvider {
   private readonly ctx: IamContext
   private readonly cache: SessionCache
@@ -46,12 +49,17 @@ export class Credentials implements CredentialProvider {
     if (e.tokenHmac) {
       if (given === '') return 'missing'
       if (!given.startsWith(TOKEN_PREFIX) || given.length > 256) return 'invalid'
-      const bytes = Buffer.from(given)
+      // The token's bytes in a scratch buffer (used synchronously): a request allocates nothing
+      // for its token, and what is kept is a buffer of its own, not a slice pinning Node's pool.
+      const n = SCRATCH.write(given)
+      const bytes = SCRATCH.subarray(0, n)
       const known = e.verifiedToken
-      if (known === undefined || known.length !== bytes.length || !timingSafeEqual(known, bytes)) {
+      if (known === undefined || known.length !== n || !timingSafeEqual(known, bytes)) {
         const mac = hmacSha256(this.ctx.tokenKey, bytes)
         if (!timingSafeEqual(mac, e.tokenHmac)) return 'invalid'
-        e.verifiedToken = bytes
+        const copy = Buffer.allocUnsafeSlow(n)
+        bytes.copy(copy)
+        e.verifiedToken = copy
       }
     } else if (given !== '') {
       return 'invalid'

@@ -13,6 +13,20 @@
 /** What kind of event a row is. */
 export type AuditKind = 'issuance' | 'admin' | 'login' | 'request'
 
+/**
+ * An event's detail may carry its own JSON text under this key, ready-made by a writer that
+ * builds it faster than JSON.stringify (a session's request events: the per-session part is
+ * serialized once). A symbol key: JSON.stringify, Object.keys and the readers never see it. The
+ * text must equal JSON.stringify(detail).
+ */
+export const DETAIL_JSON: unique symbol = Symbol('audit-detail-json')
+
+/** The JSON text a store writes for a detail: the ready-made text when it carries one. */
+export function auditDetailJson(d: Readonly<Record<string, unknown>>): string {
+  const ready = (d as { readonly [DETAIL_JSON]?: unknown })[DETAIL_JSON]
+  return typeof ready === 'string' ? ready : JSON.stringify(d)
+}
+
 /** One event as written (the store assigns `id`). */
 export interface AuditEventInput {
   /** Milliseconds since the epoch. */

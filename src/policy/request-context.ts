@@ -42,13 +42,19 @@ export interface RequestInfo {
 /** The principal as the engine matches it (kind, ARN, account, a session's parent). */
 export function principalFacts(p: Principal, arn = principalArn(p)): RequestFacts['principal'] {
   if (p.kind === 'anonymous') return { kind: 'anonymous', arn }
-  return {
-    kind: p.kind,
-    arn,
-    accountId: p.accountId,
-    ...(p.kind === 'session' ? { parentArn: parentArn(p.parent) } : {}),
+  if (p.kind === 'session') {
+    // Once per session principal (readonly, one per session-cache entry) and ARN: a session's
+    // every request is authorized, and its parent's ARN is a string to build.
+    const got = factsOf.get(p)
+    if (got !== undefined && got.arn === arn) return got
+    const facts = { kind: p.kind, arn, accountId: p.accountId, parentArn: parentArn(p.parent) }
+    factsOf.set(p, facts)
+    return facts
   }
+  return { kind: p.kind, arn, accountId: p.accountId }
 }
+
+const factsOf = new WeakMap<object, RequestFacts['principal']>()
 
 /** An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) as the IPv4 address it is. */
 export function normalizeIp(addr: string): string {

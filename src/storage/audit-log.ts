@@ -13,3 +13,4 @@ export type {
   AuditPage,
   AuditSink,
 } from '../lib/audit-events.js'
+export { auditDetailJson, DETAIL_JSON } from '../lib/audit-events.js'

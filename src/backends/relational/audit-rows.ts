@@ -5,7 +5,12 @@
  * only in placeholders and in how integers arrive (BIGINT as strings from PostgreSQL).
  * @module
  */
-import type { AuditEvent, AuditEventInput, AuditFilter } from '../../storage/audit-log.js'
+import {
+  auditDetailJson,
+  type AuditEvent,
+  type AuditEventInput,
+  type AuditFilter,
+} from '../../storage/audit-log.js'
 
 /** An audit_events row as the driver returns it (integers as strings from PostgreSQL). */
 export interface AuditRowDb {
@@ -54,7 +59,7 @@ export function auditValues(e: AuditEventInput): unknown[] {
     e.decision ?? null,
     e.reason ?? null,
     e.source ?? null,
-    e.detail !== undefined ? JSON.stringify(e.detail) : null,
+    e.detail !== undefined ? auditDetailJson(e.detail) : null,
   ]
 }
 
@@ -70,7 +75,7 @@ export function putAuditValues(e: AuditEventInput, out: unknown[], at: number): 
   out[at + 7] = e.decision ?? null
   out[at + 8] = e.reason ?? null
   out[at + 9] = e.source ?? null
-  out[at + 10] = e.detail !== undefined ? JSON.stringify(e.detail) : null
+  out[at + 10] = e.detail !== undefined ? auditDetailJson(e.detail) : null
 }
 
 /** The number of column values of one event. */
