@@ -8,8 +8,8 @@
  * says why a rate, not a count, is the abuse control); the row insert rides the store's group
  * commit (durable before the answer); and the new session's cache entry is built from the values
  * in hand (no unseal). The limits are the server's defaults unless the parent's account has an
- * override (admin API), kept here in memory and reloaded when the feed says the account changed. Session tokens are random; only an HMAC under a key derived from the
- * master key is stored. A session records the liveness checks it depends on (session-cache.ts),
+ * override (admin API), kept here in memory and reloaded when the feed says the account changed.
+ * Session tokens are random; only an HMAC under a key derived from the master key is stored. A session records the liveness checks it depends on (session-cache.ts),
  * and role chaining keeps each ancestor's session policies as a separate layer, stored by
  * reference and at most MAX_CHAIN_DEPTH deep, so what one key can make the server hold stays
  * linear in the number of sessions it may have. Session tags and upload caps are checked here, on
@@ -218,7 +218,7 @@ export class Sessions {
     }
     if (req.sessionName === '') throw invalid('RoleSessionName must not be empty')
     const origin = await this.issuerContext(req.caller, now)
-    // Tags and caps are checked before a slot is taken (a bad tag changes nothing).
+    // Tags and caps are checked before an issuance token is taken (a bad tag changes nothing).
     const tagging = sessionTagging(req.tags ?? {}, req.transitiveTagKeys ?? [], origin.tagging)
     let accountId = req.caller.accountId
     let parent = origin.parent

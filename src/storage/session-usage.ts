@@ -1,6 +1,6 @@
 /**
  * Upload-cap counters of temporary credentials (latchkey:max-bytes, latchkey:max-objects): what a
- * session has written, counted for the whole cluster, apart from the session slots of
+ * session has written, counted for the whole cluster, apart from the issuance buckets of
  * shared-limits.ts (same port, separate methods and rows).
  *
  * A counter is keyed by a session's access key id (the S3 writers use the first session of a role

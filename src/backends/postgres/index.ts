@@ -62,7 +62,7 @@ export async function runPostgresMigrations(db: PgDatabase): Promise<void> {
 export type PostgresOptions = BlobOption & PostgresTuning
 
 export interface PostgresTuning {
-  /** The time at open (sessions written before the slots table existed are adopted). */
+  /** The time at open (an empty issuance-bucket table adopts the held-session counts then). */
   readonly now?: number
   /** This node's id in the change feed (random by default). */
   readonly nodeId?: string

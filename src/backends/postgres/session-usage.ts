@@ -7,7 +7,7 @@
  * first write that alone crosses a cap is refused before the statement (crossedCap on zero).
  * When the statement returns no row, a second read reports what was used (the refusal path only).
  * Rows carry the latest expiry of the sessions counting into them; sweepUsage drops expired ones.
- * The migration list is its own ('session-usage'), apart from the session-slot tables.
+ * The migration list is its own ('session-usage'), apart from the shared-limits tables.
  * @module
  */
 import {

@@ -39,7 +39,7 @@ export interface SqliteTuning {
   readonly checkpointBytes?: number
   /** Flush the write queue early once it holds this many ops (default 512). */
   readonly maxBatch?: number
-  /** The time at open (expired session slots are not rebuilt); default the system clock. */
+  /** The time at open (buckets start full then; expired cap counters are not loaded); default now. */
   readonly now?: number
   /** Where commit and fsync durations go (metrics); none by default. */
   readonly timings?: StorageTimings
@@ -85,7 +85,7 @@ export async function openSqlite(path: string, opts: SqliteOptions): Promise<Sql
     // After the metadata store: the ledger's triggers watch its tables.
     const ledger = new SqliteBlobLedger(db, { commits })
     const identity = SqliteIdentityStore.open(db, { changes, commits })
-    // After the identity store: the session slots are rebuilt from its sessions table.
+    // After the identity store: the held-session counts are rebuilt from its sessions table.
     const limits = SqliteSharedLimits.open(db, { commits, now: opts.now ?? Date.now() })
     const audit = SqliteAuditLog.open(db, commits)
     const blobs = opts.blobs ?? (await FsBlobStore.open(opts.blobDir))

@@ -24,7 +24,7 @@ sharedLimitsConformance('sqlite', async () => {
 })
 
 describe('SqliteSharedLimits across a restart', () => {
-  it('keeps failures and TOTP claims, and rebuilds the session slots from iam_sessions', async () => {
+  it('keeps failures and TOTP claims, and rebuilds the held-session counts from iam_sessions', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'lk-limits-')), 'latchkey.db')
     const db1 = openDatabase(path)
     const store = SqliteIdentityStore.open(db1)
