@@ -45,6 +45,7 @@ export type AdminIam = Pick<
   | 'list'
   | 'getSession'
   | 'revoke'
+  | 'revokeAll'
   // the console: its sessions are STS sessions, resolved as S3 resolves them
   | 'issue'
   | 'resolve'

@@ -154,9 +154,14 @@ export function patchAccount(
   return casLoop(`customer: ${id}`, () => ctx.store.getAccount(id), write, patch)
 }
 
-/** Revoke these sessions in the store (the feed tells the caches; the sweep deletes the rows). */
-export async function revokeRows(ctx: IamContext, rows: readonly SessionRow[]): Promise<void> {
-  for (const r of rows) await ctx.store.revokeSession(r.accessKeyId)
+/**
+ * Revoke these sessions in the store (the feed tells the caches; the sweep deletes the rows); how
+ * many were still unrevoked.
+ */
+export async function revokeRows(ctx: IamContext, rows: readonly SessionRow[]): Promise<number> {
+  let n = 0
+  for (const r of rows) if (await ctx.store.revokeSession(r.accessKeyId)) n++
+  return n
 }
 
 /** Sessions read per page by revokeWhere: a parent may hold a million. */
@@ -165,20 +170,21 @@ const REVOKE_PAGE = 1000
 /**
  * Revoke the live sessions matching `filter` that `pick` selects, reading them a page at a time
  * (never every session of an account at once). A revoked row leaves the active listing, so the
- * next page starts after the rows this one kept.
+ * next page starts after the rows this one kept. Answers how many it revoked.
  */
 export async function revokeWhere(
   ctx: IamContext,
   filter: SessionFilter,
   pick: (r: SessionRow) => boolean,
-): Promise<void> {
+): Promise<number> {
   const now = ctx.clock.now()
   let offset = 0
+  let revoked = 0
   for (;;) {
     const rows = await ctx.store.listActiveSessions(filter, now, { limit: REVOKE_PAGE, offset })
     const chosen = rows.filter(pick)
-    await revokeRows(ctx, chosen)
+    revoked += await revokeRows(ctx, chosen)
     offset += rows.length - chosen.length
-    if (rows.length < REVOKE_PAGE) return
+    if (rows.length < REVOKE_PAGE) return revoked
   }
 }

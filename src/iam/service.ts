@@ -322,6 +322,7 @@ export class IamService
   // Sessions (SessionService).
   issue: Sessions['issue'] = (req, now) => this.sessions.issue(req, now)
   revoke: Sessions['revoke'] = (id) => this.sessions.revoke(id)
+  revokeAll: Sessions['revokeAll'] = (filter) => this.sessions.revokeAll(filter)
   getSession: Sessions['get'] = (id, now) => this.sessions.get(id, now)
   list: Sessions['list'] = (filter, now, page) => this.sessions.list(filter, now, page)
   stsLimits: Sessions['limits'] = (accountId) => this.sessions.limits(accountId)

@@ -36,6 +36,7 @@ import {
   invalid,
   MAX_CHAIN_DEPTH,
   SESSION_KEY_RE,
+  revokeWhere,
   settle,
   TOKEN_PREFIX,
   type IamContext,
@@ -431,6 +432,16 @@ export class Sessions {
     const ok = await this.ctx.store.revokeSession(accessKeyId)
     await settle(this.ctx)
     return ok
+  }
+
+  /**
+   * Revoke every live session matching `filter` (all of one parent: a user, or a long-term key),
+   * page by page, then wait once for every node to apply them; how many were revoked.
+   */
+  async revokeAll(filter: SessionFilter): Promise<number> {
+    const n = await revokeWhere(this.ctx, filter, () => true)
+    await settle(this.ctx)
+    return n
   }
 
   private info(e: SessionEntry, usage?: ReadonlyMap<string, UsageDelta>): SessionInfo {

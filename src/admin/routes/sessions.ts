@@ -88,15 +88,8 @@ export const revokeSessionsOf: Route = {
   run: async (d, c) => {
     const parent = c.query.get('parent') ?? ''
     const filter = parentFilter(d, c, parent)
-    // Read the ids page by page first (the store pages in index order), then revoke them.
-    const ids: string[] = []
-    for (let offset = 0; ; offset += 1000) {
-      const { items, total } = await d.iam.list(filter, c.now, { limit: 1000, offset })
-      for (const s of items) ids.push(s.accessKeyId)
-      if (offset + 1000 >= total) break
-    }
-    let revoked = 0
-    for (const id of ids) if (await d.iam.revoke(id)) revoked++
+    // One pass in the store, page by page, and one wait for every node (not one per session).
+    const revoked = await d.iam.revokeAll(filter)
     c.ctx.log.info({ parent, revoked }, 'admin: sessions of a parent revoked')
     return ok(200, { revoked })
   },
