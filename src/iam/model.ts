@@ -94,6 +94,15 @@ export interface UpdateUserInput {
   readonly lastname?: string | null
 }
 
+/** How an update was asked for (not stored). */
+export interface UpdateUserOptions {
+  /**
+   * A new password ends the user's sign-in sessions (console and RSLogin) except this one: the
+   * console session that changed its own password stays signed in.
+   */
+  readonly keepSession?: string
+}
+
 export interface LoginInput {
   /** Account name; absent = the operator (if the name matches) or the default account. */
   readonly customer?: string

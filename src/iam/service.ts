@@ -209,7 +209,7 @@ export class IamService
   getUser: Directory['getUser'] = (id) => this.directory.getUser(id)
   listUsers: Directory['listUsers'] = (ids) => this.directory.listUsers(ids)
   createUser: Users['create'] = (input, now) => this.users.create(input, now)
-  updateUser: Users['update'] = (id, patch) => this.users.update(id, patch)
+  updateUser: Users['update'] = (id, patch, opts) => this.users.update(id, patch, opts)
   deleteUser: Users['delete'] = (id) => this.users.delete(id)
   generateKey: Users['generateKey'] = (id, now) => this.users.generateKey(id, now)
   revokeKey: Users['revokeKey'] = (id) => this.users.revokeKey(id)

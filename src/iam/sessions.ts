@@ -117,7 +117,7 @@ function sourceOf(req: SessionRequest): SessionSource {
 }
 
 /** A row's source: stored since it was kept, else derived from the row as sourceOf would. */
-function storedSource(row: SessionRow): SessionSource {
+export function storedSource(row: SessionRow): SessionSource {
   try {
     const s = (JSON.parse(row.parent) as StoredParent).source
     if (s !== undefined) return s

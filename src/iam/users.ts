@@ -23,8 +23,15 @@ import {
   USERNAME_RE,
   type IamContext,
 } from './common.js'
-import type { CreateUserInput, NewKey, UpdateUserInput, UserView } from './model.js'
+import type {
+  CreateUserInput,
+  NewKey,
+  UpdateUserInput,
+  UpdateUserOptions,
+  UserView,
+} from './model.js'
 import { hashPassword } from './password.js'
+import { storedSource } from './sessions.js'
 import { IamError } from './types.js'
 
 export class Users {
@@ -75,7 +82,11 @@ export class Users {
     return this.view(row.id)
   }
 
-  async update(id: string, patch: UpdateUserInput): Promise<UserView> {
+  async update(
+    id: string,
+    patch: UpdateUserInput,
+    opts: UpdateUserOptions = {},
+  ): Promise<UserView> {
     this.mustExist(id)
     if (patch.role !== undefined && !ROLES.includes(patch.role))
       throw invalid(`role must be one of ${ROLES.join(', ')}`)
@@ -102,6 +113,7 @@ export class Users {
       if (before.isActive && !after.isActive) await this.ctx.store.revokeUserSessions(id)
       else if (before.role === 'SuperUser' && after.role !== 'SuperUser')
         await this.revokeActingElsewhere(before)
+      if (hash !== undefined && after.isActive) await this.revokeSignIns(id, opts.keepSession)
     }
     await settle(this.ctx)
     return this.view(id)
@@ -116,6 +128,20 @@ export class Users {
    */
   private async revokeActingElsewhere(user: UserRow): Promise<void> {
     await revokeWhere(this.ctx, { userId: user.id }, (r) => r.accountId !== user.accountId)
+  }
+
+  /**
+   * A new password ends the sessions the old one opened (console sign-ins and RSLogin; what they
+   * chained dies with them by its liveness checks), so a leaked password's sessions do not outlive
+   * the change; `keep` is the console session that made the change. Sessions minted with access
+   * keys are not the password's and stay.
+   */
+  private async revokeSignIns(userId: string, keep: string | undefined): Promise<void> {
+    await revokeWhere(this.ctx, { userId }, (r) => {
+      if (r.accessKeyId === keep) return false
+      const source = storedSource(r)
+      return source === 'console' || source === 'RSLogin'
+    })
   }
 
   async delete(id: string): Promise<void> {

@@ -15,6 +15,7 @@ import {
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { GetSessionTokenCommand } from '@aws-sdk/client-sts'
 import { generateSync } from 'otplib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminLogin, userWithKey, type AdminClient } from './admin-client.js'
@@ -453,6 +454,49 @@ describe('self-service (/me)', () => {
         .status,
     ).toBe(401)
     await signedIn({ username: 'cs-pw', password: 'cs-pw-password-2' })
+  })
+
+  it('REGRESSION password-change-ends-sign-ins: a new password ends the other sign-ins, not the changing one or key sessions', async () => {
+    const u = await userWithKey(admin, 'cs-pwend', 'Reader')
+    const pw1 = 'cs-pwend-password-1'
+    const here = await signedIn({ username: 'cs-pwend', password: pw1 })
+    const elsewhere = await signedIn({ username: 'cs-pwend', password: pw1 })
+    const login = await fetch(server.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `Action=RSLogin&Version=2011-06-15&UserName=cs-pwend&Password=${pw1}`,
+    })
+    expect(login.status).toBe(200)
+    const lc = ((await login.json()) as any).Credentials
+    const rsLogin = server.s3({ accessKeyId: lc.AccessKeyId, secretAccessKey: lc.SecretAccessKey })
+    const viaKey = await server
+      .sts({ accessKeyId: u.accessKeyId, secretAccessKey: u.secretAccessKey })
+      .send(new GetSessionTokenCommand({}))
+    const keyS3 = server.s3({
+      accessKeyId: viaKey.Credentials!.AccessKeyId!,
+      secretAccessKey: viaKey.Credentials!.SecretAccessKey!,
+      sessionToken: viaKey.Credentials!.SessionToken!,
+    })
+    for (const c of [rsLogin, keyS3]) await c.send(new ListBucketsCommand({}))
+    expect((await elsewhere.call('GET', '/api/admin/me')).status).toBe(200)
+
+    const changed = await here.call('PUT', '/api/admin/me/password', {
+      current_password: pw1,
+      new_password: 'cs-pwend-password-2',
+    })
+    expect(changed.status).toBe(204)
+    expect((await here.call('GET', '/api/admin/me')).status).toBe(200)
+    expect((await elsewhere.call('GET', '/api/admin/me')).status).toBe(401)
+    expect(await outcome(rsLogin.send(new ListBucketsCommand({})))).not.toBe('OK')
+    await keyS3.send(new ListBucketsCommand({}))
+
+    // An administrator's reset ends every sign-in, the one that was kept above included.
+    const reset = await admin.call('PATCH', `/api/admin/users/${u.id}`, {
+      password: 'cs-pwend-password-3',
+    })
+    expect(reset.status).toBe(200)
+    expect((await here.call('GET', '/api/admin/me')).status).toBe(401)
+    await keyS3.send(new ListBucketsCommand({}))
   })
 
   it('enrols its own TOTP with its password', async () => {

@@ -178,7 +178,12 @@ export const putMyPassword: Route = {
     const id = userOnly(c, 'password to change')
     // The code was given at sign-in; the current password is what a password change re-checks.
     await confirm(d, c, b.current_password, b.otp, true)
-    await d.iam.updateUser(id, { password: b.new_password })
+    // Its other sign-ins end (users.ts revokeSignIns); this console session stays.
+    await d.iam.updateUser(
+      id,
+      { password: b.new_password },
+      c.console !== undefined ? { keepSession: c.console.accessKeyId } : {},
+    )
     return noContent()
   },
 }
