@@ -322,29 +322,36 @@ async function handle(
       secure,
     }
     raw = rq
-    watchdog.watch(req, res, (kind) => {
-      // The client went quiet: answer RequestTimeout if nothing was sent yet, then close. The
-      // handler still waiting on the body sees it abort and cleans up (temp files, no commit).
-      cut = true
-      opts.log.info(
-        {
-          requestId,
-          method: rq.method,
-          path: rq.rawPath,
-          remoteAddress: rq.remoteAddress,
-          kind,
-        },
-        'request cut: client idle',
-      )
-      if (!res.headersSent) {
-        const a = opts.router.failure(rq, requestId, 'request-timeout')
-        res.writeHead(400, { 'content-type': a.type, connection: 'close', ...reqIdHeaders })
-        res.end(a.body)
-        setTimeout(() => req.socket.destroy(), 1000).unref()
-      } else {
-        req.socket.destroy()
-      }
-    })
+    const hasBody =
+      headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined
+    watchdog.watch(
+      req,
+      res,
+      (kind) => {
+        // The client went quiet: answer RequestTimeout if nothing was sent yet, then close. The
+        // handler still waiting on the body sees it abort and cleans up (temp files, no commit).
+        cut = true
+        opts.log.info(
+          {
+            requestId,
+            method: rq.method,
+            path: rq.rawPath,
+            remoteAddress: rq.remoteAddress,
+            kind,
+          },
+          'request cut: client idle',
+        )
+        if (!res.headersSent) {
+          const a = opts.router.failure(rq, requestId, 'request-timeout')
+          res.writeHead(400, { 'content-type': a.type, connection: 'close', ...reqIdHeaders })
+          res.end(a.body)
+          setTimeout(() => req.socket.destroy(), 1000).unref()
+        } else {
+          req.socket.destroy()
+        }
+      },
+      hasBody,
+    )
     const response = await opts.router.handle(rq, ctx)
     if (cut) {
       if (response.body instanceof Readable) response.body.destroy()
