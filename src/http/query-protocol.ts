@@ -38,7 +38,7 @@ export function readParams(
   contentType: string | undefined,
 ): Map<string, string> {
   const out = new Map<string, string>()
-  if (body.length > 0 && isForm(contentType)) formDecodeBytes(body, out)
+  if (body.length > 0 && isForm(contentType)) formDecode(body.toString('utf8'), out)
   formDecode(rawQuery, out)
   return out
 }
@@ -49,66 +49,6 @@ function isForm(contentType: string | undefined): boolean {
   if (contentType === undefined || contentType === '') return true
   // The SDKs' exact spelling first: no lower-cased copy of the header per request.
   return contentType.startsWith(FORM_TYPE) || contentType.toLowerCase().startsWith(FORM_TYPE)
-}
-
-/**
- * `formDecode(body.toString('utf8'), into)` without the text of the whole body: the form is
- * split on the bytes (`&` and `=` never occur inside a UTF-8 sequence), and a name or value made
- * of ASCII bytes only (what every SDK sends) is decoded straight from them: `+` → space, a valid
- * `%XX` → its byte, anything else as is, then UTF-8 with bad sequences → U+FFFD, which is what
- * `decodeFormValuePlusAsSpace` gives for ASCII text. A part with raw non-ASCII bytes goes
- * through the text path, so the result is the same in every case (property-tested against it).
- */
-export function formDecodeBytes(body: Buffer, into: Map<string, string>): void {
-  const end = body.length
-  let from = 0
-  while (from <= end) {
-    let amp = body.indexOf(0x26, from)
-    if (amp < 0) amp = end
-    if (amp > from) {
-      let eq = body.indexOf(0x3d, from)
-      if (eq >= amp) eq = -1
-      const k = decodeBytePart(body, from, eq < 0 ? amp : eq)
-      if (!into.has(k)) into.set(k, eq < 0 ? '' : decodeBytePart(body, eq + 1, amp))
-    }
-    from = amp + 1
-  }
-}
-
-/** Scratch space for decoded parts; grown on demand (STS bodies are at most 64 KiB). */
-let scratch = Buffer.allocUnsafe(4096)
-
-function hexDigit(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30
-  const l = c | 0x20
-  return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1
-}
-
-function decodeBytePart(b: Buffer, from: number, to: number): string {
-  let plain = true
-  for (let i = from; i < to; i++) {
-    const c = b[i] as number
-    if (c >= 0x80) return decodeFormValuePlusAsSpace(b.toString('utf8', from, to))
-    if (c === 0x25 || c === 0x2b) plain = false
-  }
-  if (plain) return b.toString('latin1', from, to)
-  if (scratch.length < to - from) scratch = Buffer.allocUnsafe(to - from)
-  const out = scratch
-  let n = 0
-  for (let i = from; i < to; i++) {
-    const c = b[i] as number
-    if (c === 0x2b) out[n++] = 0x20
-    else if (c === 0x25 && i + 2 < to) {
-      const hi = hexDigit(b[i + 1] as number)
-      const lo = hi < 0 ? -1 : hexDigit(b[i + 2] as number)
-      if (lo < 0) out[n++] = c
-      else {
-        out[n++] = (hi << 4) | lo
-        i += 2
-      }
-    } else out[n++] = c
-  }
-  return out.toString('utf8', 0, n)
 }
 
 /** `Prefix.member.1`, `Prefix.member.2`, … until the first gap. Also `Prefix.member.N.Field`. */

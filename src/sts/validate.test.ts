@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { StsError } from './errors.js'
-import { formDecodeBytes, readParams } from '../http/query-protocol.js'
+import { readParams } from '../http/query-protocol.js'
 import {
   checkExternalId,
   checkMfa,
@@ -308,59 +308,5 @@ describe('readParams', () => {
   it('keeps a stray % before raw non-ASCII text (WHATWG percent-decoding)', () => {
     expect(readParams('k=%€%41&j=é%FF', Buffer.alloc(0), undefined).get('k')).toBe('%€A')
     expect(readParams('k=%€%41&j=é%FF', Buffer.alloc(0), undefined).get('j')).toBe('é\ufffd')
-  })
-})
-
-describe('formDecodeBytes', () => {
-  // The old body path: the body as UTF-8 text, then the text decoder (formDecode via the query).
-  const viaText = (bytes: Buffer): [string, string][] => [
-    ...readParams(bytes.toString('utf8'), Buffer.alloc(0), undefined),
-  ]
-  const viaBytes = (bytes: Buffer): [string, string][] => {
-    const m = new Map<string, string>()
-    formDecodeBytes(bytes, m)
-    return [...m]
-  }
-  it('decodes any bytes exactly as the text path (ASCII escapes, raw UTF-8, invalid bytes)', () => {
-    const piece = fc.oneof(
-      fc.constantFrom('&', '=', '+', '%', '%2', '%41', '%2b', '%C3%A9', '%ff', '%E2%82', '%%', 'a'),
-      fc.constantFrom('é', '€', '😀', ' ', '\u0000', '\u007f'),
-      fc.uint8Array({ minLength: 1, maxLength: 3 }).map((u) => Buffer.from(u).toString('latin1')),
-    )
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.oneof(
-            piece,
-            piece.map((p) => Buffer.from(p, 'utf8')),
-          ),
-          { maxLength: 40 },
-        ),
-        fc.array(fc.uint8Array({ maxLength: 4 }), { maxLength: 8 }),
-        (parts, raw) => {
-          const bytes = Buffer.concat([
-            ...parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)),
-            ...raw.map((u) => Buffer.from(u)),
-          ])
-          expect(viaBytes(bytes)).toEqual(viaText(bytes))
-        },
-      ),
-      { numRuns: 2000 },
-    )
-  })
-  it('decodes an SDK-encoded session policy and a long part (scratch space grows)', () => {
-    const policy = JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: 'arn:aws:s3:::b/é/*' }],
-    })
-    const long = 'x+%41'.repeat(3000)
-    const body = Buffer.from(
-      new URLSearchParams({ Action: 'AssumeRole', Policy: policy }).toString() + `&L=${long}`,
-    )
-    const m = new Map<string, string>()
-    formDecodeBytes(body, m)
-    expect(m.get('Policy')).toBe(policy)
-    expect(m.get('L')).toBe('x A'.repeat(3000))
-    expect(viaBytes(body)).toEqual(viaText(body))
   })
 })
