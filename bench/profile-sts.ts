@@ -33,7 +33,7 @@ export const PHASES: readonly (readonly [string, RegExp])[] = [
     'durable insert: BEGIN/SAVEPOINT/COMMIT, WAL fsync, checkpoint',
     /group-commit\.js|wal-sync\.js/,
   ],
-  ['body read and form decode', /readParams|readBounded/],
+  ['body read and form decode', /readParams|readBounded|http\/read-bounded\.js/],
   ['policy parse/validate/compile (cache hit here)', /parseAssumeRole/],
   ['authorize (explicit-deny gate)', /checkNotDenied/],
   ['XML answer', /assumeRoleXml/],

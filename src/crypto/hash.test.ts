@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { hmacSha256, hmacSha512 } from './hash.js'
+import { hmacSha256, hmacSha256Hex, hmacSha512 } from './hash.js'
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex')
 
@@ -56,6 +56,7 @@ describe('hmacSha256', () => {
         (key, data) => {
           const expected = createHmac('sha256', key).update(data).digest()
           expect(hmacSha256(key, data).equals(expected)).toBe(true)
+          expect(hmacSha256Hex(key, data)).toBe(expected.toString('hex'))
         },
       ),
       { numRuns: 500 },

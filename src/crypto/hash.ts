@@ -26,6 +26,11 @@ export function hmacSha256(key: Uint8Array | string, data: string | Uint8Array):
   return hmacOneShot('sha256', 64, 32, key, data)
 }
 
+/** HMAC-SHA256 in lower-case hex (a stored token MAC): no Buffer for the digest. */
+export function hmacSha256Hex(key: Uint8Array | string, data: string | Uint8Array): string {
+  return hmacOneShot('sha256', 64, 32, key, data, 'hex')
+}
+
 /** HMAC-SHA512 the same way (64 bytes out: a derived session secret from one MAC). */
 export function hmacSha512(key: Uint8Array | string, data: string | Uint8Array): Buffer {
   return hmacOneShot('sha512', 128, 64, key, data)
@@ -37,8 +42,27 @@ function hmacOneShot(
   size: number,
   key: Uint8Array | string,
   data: string | Uint8Array,
-): Buffer {
-  if (oneShot === undefined) return createHmac(alg, key).update(data).digest()
+): Buffer
+function hmacOneShot(
+  alg: 'sha256' | 'sha512',
+  block: number,
+  size: number,
+  key: Uint8Array | string,
+  data: string | Uint8Array,
+  out: 'hex',
+): string
+function hmacOneShot(
+  alg: 'sha256' | 'sha512',
+  block: number,
+  size: number,
+  key: Uint8Array | string,
+  data: string | Uint8Array,
+  out?: 'hex',
+): Buffer | string {
+  if (oneShot === undefined) {
+    const mac = createHmac(alg, key).update(data)
+    return out === 'hex' ? mac.digest('hex') : mac.digest()
+  }
   const fromText = typeof key === 'string' ? Buffer.from(key, 'utf8') : undefined
   let k: Uint8Array = fromText ?? (key as Uint8Array)
   if (k.length > block) k = oneShot(alg, k, 'buffer')
@@ -52,8 +76,10 @@ function hmacOneShot(
   }
   if (typeof data === 'string') inner.write(data, block, 'utf8')
   else inner.set(data, block)
-  outer.set(oneShot(alg, inner, 'buffer'), block)
-  const mac = oneShot(alg, outer, 'buffer')
+  // The inner digest as a latin1 string (one char per byte) rather than a Buffer: a native
+  // Buffer is an ArrayBuffer of its own per call, which costs more to make and to collect.
+  outer.write(oneShot(alg, inner, 'binary'), block, 'latin1')
+  const mac = out === 'hex' ? oneShot(alg, outer, 'hex') : oneShot(alg, outer, 'buffer')
   // The scratch buffers (and a key given as text) come from node's shared pool: leave no key
   // material behind in it.
   inner.fill(0, 0, block)

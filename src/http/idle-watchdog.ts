@@ -58,15 +58,25 @@ export class IdleWatchdog {
     server.on('timeout', (socket) => this.onTimeout(socket as Tracked))
   }
 
-  /** Remember the request now in flight on its socket; `onIdle` cuts it. */
-  watch(req: IncomingMessage, res: ServerResponse, onIdle: (kind: IdleKind) => void): void {
+  /**
+   * Remember the request now in flight on its socket; `onIdle` cuts it. `hasBody` (the request
+   * declares a Content-Length or Transfer-Encoding) may be given by a caller that has read the
+   * headers already: asking node's `req.headers` builds a second header object per request.
+   */
+  watch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    onIdle: (kind: IdleKind) => void,
+    hasBody?: boolean,
+  ): void {
     const socket = req.socket as Tracked
     socket[CURRENT] = { req, res, onIdle }
     // Once an answer is out node puts the socket on keepAliveTimeout (65 s); a body that is still
     // owed (an early error answer to a stalled upload) stays on the idle clock.
     if (
-      req.headers['content-length'] !== undefined ||
-      req.headers['transfer-encoding'] !== undefined
+      hasBody ??
+      (req.headers['content-length'] !== undefined ||
+        req.headers['transfer-encoding'] !== undefined)
     )
       res.once('finish', () => {
         if (!req.complete && !socket.destroyed) socket.setTimeout(this.idleMs)

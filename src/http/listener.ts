@@ -79,13 +79,14 @@ export async function listen(opts: {
   let drained: (() => void) | undefined
   const idleMs = opts.idleTimeoutMs ?? 30_000
   let watchdog: IdleWatchdog | undefined
+  // One 'close' listener per request (handle's), which calls this first.
+  const closed = (): void => {
+    inFlight--
+    if (inFlight === 0) drained?.()
+  }
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight++
-    res.on('close', () => {
-      inFlight--
-      if (inFlight === 0) drained?.()
-    })
-    void handle(req, res, opts, watchdog as IdleWatchdog, secure, sampler)
+    void handle(req, res, opts, watchdog as IdleWatchdog, secure, sampler, closed)
   }
   const secure = opts.tls !== undefined
   // Node checks headersTimeout on this interval: keep it well below the timeout itself.
@@ -239,6 +240,7 @@ async function handle(
   watchdog: IdleWatchdog,
   secure: boolean,
   sampler: AccessSampler,
+  closed: () => void,
 ): Promise<void> {
   const requestId = nextRequestId()
   let cut = false
@@ -260,7 +262,8 @@ async function handle(
   req.push = countingPush
   res.write = countingWrite as typeof res.write
   res.end = countingEnd as typeof res.end
-  res.once('close', () => {
+  res.on('close', () => {
+    closed()
     const status = res.statusCode
     const log = sampler.shouldLog(status)
     const entry: AccessEntry = {
@@ -322,29 +325,36 @@ async function handle(
       secure,
     }
     raw = rq
-    watchdog.watch(req, res, (kind) => {
-      // The client went quiet: answer RequestTimeout if nothing was sent yet, then close. The
-      // handler still waiting on the body sees it abort and cleans up (temp files, no commit).
-      cut = true
-      opts.log.info(
-        {
-          requestId,
-          method: rq.method,
-          path: rq.rawPath,
-          remoteAddress: rq.remoteAddress,
-          kind,
-        },
-        'request cut: client idle',
-      )
-      if (!res.headersSent) {
-        const a = opts.router.failure(rq, requestId, 'request-timeout')
-        res.writeHead(400, { 'content-type': a.type, connection: 'close', ...reqIdHeaders })
-        res.end(a.body)
-        setTimeout(() => req.socket.destroy(), 1000).unref()
-      } else {
-        req.socket.destroy()
-      }
-    })
+    const hasBody =
+      headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined
+    watchdog.watch(
+      req,
+      res,
+      (kind) => {
+        // The client went quiet: answer RequestTimeout if nothing was sent yet, then close. The
+        // handler still waiting on the body sees it abort and cleans up (temp files, no commit).
+        cut = true
+        opts.log.info(
+          {
+            requestId,
+            method: rq.method,
+            path: rq.rawPath,
+            remoteAddress: rq.remoteAddress,
+            kind,
+          },
+          'request cut: client idle',
+        )
+        if (!res.headersSent) {
+          const a = opts.router.failure(rq, requestId, 'request-timeout')
+          res.writeHead(400, { 'content-type': a.type, connection: 'close', ...reqIdHeaders })
+          res.end(a.body)
+          setTimeout(() => req.socket.destroy(), 1000).unref()
+        } else {
+          req.socket.destroy()
+        }
+      },
+      hasBody,
+    )
     const response = await opts.router.handle(rq, ctx)
     if (cut) {
       if (response.body instanceof Readable) response.body.destroy()

@@ -38,11 +38,17 @@ export function readParams(
   contentType: string | undefined,
 ): Map<string, string> {
   const out = new Map<string, string>()
-  const ct = (contentType ?? '').toLowerCase()
-  if (body.length > 0 && (ct === '' || ct.startsWith('application/x-www-form-urlencoded')))
-    formDecode(body.toString('utf8'), out)
+  if (body.length > 0 && isForm(contentType)) formDecode(body.toString('utf8'), out)
   formDecode(rawQuery, out)
   return out
+}
+
+const FORM_TYPE = 'application/x-www-form-urlencoded'
+
+function isForm(contentType: string | undefined): boolean {
+  if (contentType === undefined || contentType === '') return true
+  // The SDKs' exact spelling first: no lower-cased copy of the header per request.
+  return contentType.startsWith(FORM_TYPE) || contentType.toLowerCase().startsWith(FORM_TYPE)
 }
 
 /** `Prefix.member.1`, `Prefix.member.2`, … until the first gap. Also `Prefix.member.N.Field`. */

@@ -45,4 +45,26 @@ describe('readBounded', () => {
     const r = await readBounded(Readable.from([Buffer.alloc(12)]), 10, { declaredLength: '3' })
     expect(r).toEqual({ ok: false, reason: 'too-large' })
   })
+
+  it('a body that fails rejects with its error, as a for-await over it would', async () => {
+    const body = new Readable({ read() {} })
+    const p = readBounded(body, 10)
+    body.push('ab')
+    body.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
+    await expect(p).rejects.toMatchObject({ code: 'ECONNRESET' })
+  })
+
+  it('a body closed before its end rejects with ERR_STREAM_PREMATURE_CLOSE', async () => {
+    const body = new Readable({ read() {} })
+    const p = readBounded(body, 10)
+    body.push('ab')
+    body.destroy()
+    await expect(p).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' })
+  })
+
+  it('many small chunks are joined in order', async () => {
+    const parts = Array.from({ length: 50 }, (_, i) => Buffer.from(String(i % 10)))
+    const r = await readBounded(Readable.from(parts), 50)
+    expect(r).toEqual({ ok: true, bytes: Buffer.concat(parts) })
+  })
 })

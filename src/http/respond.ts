@@ -17,6 +17,16 @@ export async function writeResponse(
   const headers: Record<string, string | readonly string[]> = { ...extraHeaders, ...r.headers }
   const body = r.body
   const noBody = method === 'HEAD' || r.status === 204 || r.status === 304
+  if (typeof body === 'string' && !noBody && asciiValues(headers)) {
+    // Node sends the head and a string body given to end() as one string: one buffer, one write,
+    // and no Buffer.from copy of the body here. Only when every header value is ASCII: node writes
+    // a head on its own as latin1, and joined to the body it would go out as UTF-8.
+    if (headers['content-length'] === undefined)
+      headers['content-length'] = String(Buffer.byteLength(body, 'utf8'))
+    res.writeHead(r.status, headers as Record<string, string | string[]>)
+    res.end(body)
+    return
+  }
   if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
     const buf =
       body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body
@@ -34,4 +44,14 @@ export async function writeResponse(
     return
   }
   await pipeline(body as Readable, res)
+}
+
+const NON_ASCII = /[^\x00-\x7f]/
+
+function asciiValues(headers: Record<string, string | readonly string[]>): boolean {
+  for (const k in headers) {
+    const v = headers[k]
+    if (typeof v !== 'string' || NON_ASCII.test(v)) return false
+  }
+  return true
 }

@@ -12,6 +12,9 @@ import { readBounded } from './read-bounded.js'
 
 export const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
+// eslint-disable-next-line no-control-regex
+const XML_SPECIAL = /[<>&"'\u0000-\u0008\u000B-\u001F]/
+
 /**
  * Escape the five XML specials, for text and attribute values alike, and the control characters
  * a parser would not give back: `\r` as `&#13;` (a raw one is read as `\n`, so an S3 key `a\rb`
@@ -19,6 +22,8 @@ export const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
  * them (the SDKs read them back; `\t` and `\n` stay as they are, XML keeps them).
  */
 export function xmlEscape(s: string): string {
+  // Most values (ids, ARNs, tokens, dates) hold none of these: one scan, and no replace call.
+  if (!XML_SPECIAL.test(s)) return s
   // eslint-disable-next-line no-control-regex
   return s.replace(/[<>&"'\u0000-\u0008\u000B-\u001F]/g, (c) =>
     c === '<'

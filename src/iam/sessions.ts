@@ -22,7 +22,7 @@
  * @module
  */
 import { parentArn, principalArn, type ParentRef } from '../auth/principal.js'
-import { hmacSha256 } from '../crypto/hash.js'
+import { hmacSha256Hex } from '../crypto/hash.js'
 import { newSessionSecret } from '../crypto/session-secret.js'
 import { RandomPool } from '../lib/random-pool.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
@@ -292,9 +292,7 @@ export class Sessions {
         ...(origin.originKeyId !== undefined ? { originKeyId: origin.originKeyId } : {}),
         parent: JSON.stringify(stored),
         secret: made.stored,
-        ...(req.withToken
-          ? { tokenHmac: hmacSha256(ctx.tokenKey, sessionToken).toString('hex') }
-          : {}),
+        ...(req.withToken ? { tokenHmac: hmacSha256Hex(ctx.tokenKey, sessionToken) } : {}),
         sessionName: req.sessionName,
         policies:
           origin.layersFrom !== undefined && origin.layers.length > 0

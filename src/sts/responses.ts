@@ -4,7 +4,7 @@
  * parse by name: `AssumedRoleId` (not MinIO's/Lyve's `AssumeRoleId`). Plus the Lyve RS* JSON.
  * @module
  */
-import { el } from '../http/xml.js'
+import { el, xmlEscape } from '../http/xml.js'
 import { isoSeconds } from '../lib/time-format.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { STS_NS } from './errors.js'
@@ -49,12 +49,16 @@ export function assumeRoleXml(
   },
   requestId: string,
 ): string {
-  const result =
+  // One template (the same text envelope() and el() would build): this answers every AssumeRole.
+  const c = r.credentials
+  return (
+    `<AssumeRoleResponse xmlns="${STS_NS}"><AssumeRoleResult>` +
     (r.sourceIdentity !== undefined ? el('SourceIdentity', r.sourceIdentity) : '') +
-    `<AssumedRoleUser>${el('Arn', r.arn)}${el('AssumedRoleId', r.assumedRoleId)}</AssumedRoleUser>` +
-    credentialsXml(r.credentials) +
-    el('PackedPolicySize', r.packedPolicySize)
-  return envelope('AssumeRole', result, requestId)
+    `<AssumedRoleUser><Arn>${xmlEscape(r.arn)}</Arn><AssumedRoleId>${xmlEscape(r.assumedRoleId)}</AssumedRoleId></AssumedRoleUser>` +
+    `<Credentials><AccessKeyId>${xmlEscape(c.accessKeyId)}</AccessKeyId><SecretAccessKey>${xmlEscape(c.secretAccessKey)}</SecretAccessKey><SessionToken>${xmlEscape(c.sessionToken)}</SessionToken><Expiration>${awsIso(c.expiresAt)}</Expiration></Credentials>` +
+    `<PackedPolicySize>${String(r.packedPolicySize)}</PackedPolicySize></AssumeRoleResult>` +
+    `<ResponseMetadata><RequestId>${xmlEscape(requestId)}</RequestId></ResponseMetadata></AssumeRoleResponse>\n`
+  )
 }
 
 export function getSessionTokenXml(credentials: CredentialsOut, requestId: string): string {

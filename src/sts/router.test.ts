@@ -740,3 +740,26 @@ describe('role chaining over the real IAM service', () => {
     expect(again.status).toBe(200)
   })
 })
+
+describe('AssumeRole with a policy already compiled', () => {
+  it('answers the same as the first time, and a policy refused for its characters is refused every time', async () => {
+    const h = await harness()
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::cached/*' }],
+    })
+    for (let i = 0; i < 2; i++) {
+      const ok = await post(h, { ...BASE, Policy: policy }, { key: 'ROOTKEY' })
+      expect(ok.status).toBe(200)
+      expect(ok.text).toContain('<PackedPolicySize>')
+    }
+    // U+0100 is outside AWS's policy character set (a valid JSON policy nonetheless).
+    const wide = policy.replace('cached', 'cached\u0100')
+    for (let i = 0; i < 2; i++) {
+      const bad = await post(h, { ...BASE, Policy: wide }, { key: 'ROOTKEY' })
+      expect(bad.status).toBe(400)
+      expect(errCode(bad)).toBe('ValidationError')
+      expect(errMessage(bad)).toContain("Value at 'policy'")
+    }
+  })
+})

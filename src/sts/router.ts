@@ -12,7 +12,12 @@ import type { AuditSink } from '../lib/audit-events.js'
 import { assertAddressAllowed } from '../auth/errors.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { jsonResponse } from '../http/http-response.js'
-import { parseQuery, type RawRequest, type RequestContext } from '../http/raw-request.js'
+import {
+  parseQuery,
+  type QueryMap,
+  type RawRequest,
+  type RequestContext,
+} from '../http/raw-request.js'
 import type { KnownPrincipal, StsCoreDeps } from './deps.js'
 import { StsError, renderStsErrorXml, stsErrorJson, toStsError } from './errors.js'
 import { readParams } from '../http/query-protocol.js'
@@ -27,6 +32,9 @@ import { rsAssumeCustomerRole } from './actions/rs-assume-customer-role.js'
 import { RESERVED_TAG_PREFIX } from '../policy/upload-caps.js'
 
 export const STS_VERSION = '2011-06-15'
+
+/** A POST's usual empty query, shared (QueryMap is read-only). */
+const NO_QUERY: QueryMap = new Map<string, string>()
 
 function isCapKey(k: string): boolean {
   return k.toLowerCase().startsWith(RESERVED_TAG_PREFIX)
@@ -113,7 +121,8 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
       if (!row.run.signed) return await row.run.fn(c)
       // 3. Authenticate (sha256 of the form body stands in for x-amz-content-sha256).
       const bodySha256Hex = sha256Hex(body)
-      const auth = await deps.authenticate(raw, parseQuery(raw.rawQuery), {
+      const query = raw.rawQuery === '' ? NO_QUERY : parseQuery(raw.rawQuery)
+      const auth = await deps.authenticate(raw, query, {
         service: 'sts',
         bodySha256Hex,
       })

@@ -71,9 +71,22 @@ function compiledInline(text: string): Compiled {
   return c
 }
 
-/** Compile an inline session policy; PolicyError (→ MalformedPolicyDocument) on bad grammar. */
+/**
+ * Compile an inline session policy; PolicyError (→ MalformedPolicyDocument) on bad grammar.
+ * Callers check the text with validate.ts `checkPolicyText` first (AssumeRole does), so every
+ * text in the cache has passed it: see `isCompiledSessionPolicy`.
+ */
 export function compileSessionPolicy(text: string): CompiledPolicy {
   return compiledInline(text).policy
+}
+
+/**
+ * True when this exact text is compiled in the cache, hence already passed `checkPolicyText`
+ * (and the policy grammar) once: AssumeRole then skips the character scan of its kilobyte. The
+ * lookup hashes the string, which V8 keeps, so the compile step's lookup after it costs little.
+ */
+export function isCompiledSessionPolicy(text: string): boolean {
+  return inline.get(text) !== undefined
 }
 
 /**

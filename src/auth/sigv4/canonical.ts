@@ -65,7 +65,9 @@ export function normalizePathSegments(path: string): string {
 }
 
 export function canonicalUri(rawPath: string, normalizePath: boolean): string {
-  const path = rawPath === '' ? '/' : rawPath
+  // The root (every STS call, ListBuckets) is its own canonical form in both rules.
+  if (rawPath === '/' || rawPath === '') return '/'
+  const path = rawPath
   if (normalizePath) {
     // Non-S3 services: normalise, then encode the path as sent (double encoding).
     return normalizePathSegments(path)
@@ -99,6 +101,7 @@ export function canonicalQueryPairs(rawQuery: string): QueryPair[] {
 }
 
 export function canonicalQuery(rawQuery: string, excludeSignature: boolean): string {
+  if (rawQuery === '') return ''
   let pairs = canonicalQueryPairs(rawQuery)
   if (excludeSignature) pairs = pairs.filter((p) => p.key !== 'X-Amz-Signature')
   pairs.sort((a, b) =>
@@ -108,7 +111,22 @@ export function canonicalQuery(rawQuery: string, excludeSignature: boolean): str
 }
 
 export function canonicalHeaderValue(value: string): string {
-  return value.trim().replace(/\s+/g, ' ')
+  return isCanonicalValue(value) ? value : value.trim().replace(/\s+/g, ' ')
+}
+
+/**
+ * True when trimming and collapsing whitespace would change nothing: printable ASCII with single
+ * inner spaces (what SDKs send). Anything else, including non-ASCII text that `\s` or trim() may
+ * treat as whitespace, takes the general path.
+ */
+function isCanonicalValue(v: string): boolean {
+  const last = v.length - 1
+  for (let i = 0; i <= last; i++) {
+    const c = v.charCodeAt(i)
+    if (c > 0x20 && c < 0x7f) continue
+    if (c !== 0x20 || i === 0 || i === last || v.charCodeAt(i - 1) === 0x20) return false
+  }
+  return true
 }
 
 /** `name:value\n` for each signed header, in the order given. A missing header signs as ''. */
@@ -140,12 +158,29 @@ export interface CanonicalRequestInput {
 }
 
 export function canonicalRequest(i: CanonicalRequestInput): string {
-  return [
-    i.method,
-    canonicalUri(i.rawPath, i.normalizePath),
-    canonicalQuery(i.rawQuery, i.presigned),
-    canonicalHeaders(i.headers, i.signedHeaders),
-    i.signedHeaders.join(';'),
-    i.payloadHash,
-  ].join('\n')
+  return (
+    i.method +
+    '\n' +
+    canonicalUri(i.rawPath, i.normalizePath) +
+    '\n' +
+    canonicalQuery(i.rawQuery, i.presigned) +
+    '\n' +
+    canonicalHeaders(i.headers, i.signedHeaders) +
+    '\n' +
+    signedHeadersList(i.signedHeaders) +
+    '\n' +
+    i.payloadHash
+  )
+}
+
+// The parsed SignedHeaders arrays are shared and memoised (parse.ts): so is their joined form.
+const joined = new WeakMap<readonly string[], string>()
+
+function signedHeadersList(names: readonly string[]): string {
+  let s = joined.get(names)
+  if (s === undefined) {
+    s = names.join(';')
+    joined.set(names, s)
+  }
+  return s
 }

@@ -260,6 +260,14 @@ export function parseSignature(
   return undefined
 }
 
+/**
+ * The three components in the SDKs' order and spelling, each value free of whitespace, `,` and
+ * `=`: the split-and-trim loop below would find exactly these three fields, so they are taken as
+ * matched (one native match instead of a split, trims and slices per request).
+ */
+const SDK_SHAPE =
+  /^AWS4-HMAC-SHA256 Credential=([^\s,=]+), ?SignedHeaders=([^\s,=]+), ?Signature=([^\s,=]+)$/
+
 function parseHeaderAuth(
   raw: RawRequest,
   auth: string,
@@ -270,20 +278,26 @@ function parseHeaderAuth(
   const sp = value.indexOf(' ')
   const algorithm = sp < 0 ? value : value.slice(0, sp)
   if (algorithm !== ALGORITHM) throw new AuthError('unsupported-algorithm', UNSUPPORTED_MECHANISM)
+  const fast = SDK_SHAPE.exec(value)
   const fields = new Map<string, string>()
-  for (const part of value.slice(sp + 1).split(',')) {
-    const p = part.trim()
-    if (p === '') continue
-    const eq = p.indexOf('=')
-    const k = eq < 0 ? p : p.slice(0, eq).trim()
-    if (eq < 0 || fields.has(k)) {
-      throw new AuthError(
-        'malformed',
-        `${HEADER_MALFORMED} the authorization component "${p.slice(0, 64)}" is malformed.`,
-      )
+  if (fast !== null) {
+    fields.set('Credential', fast[1] as string)
+    fields.set('SignedHeaders', fast[2] as string)
+    fields.set('Signature', fast[3] as string)
+  } else
+    for (const part of value.slice(sp + 1).split(',')) {
+      const p = part.trim()
+      if (p === '') continue
+      const eq = p.indexOf('=')
+      const k = eq < 0 ? p : p.slice(0, eq).trim()
+      if (eq < 0 || fields.has(k)) {
+        throw new AuthError(
+          'malformed',
+          `${HEADER_MALFORMED} the authorization component "${p.slice(0, 64)}" is malformed.`,
+        )
+      }
+      fields.set(k, p.slice(eq + 1).trim())
     }
-    fields.set(k, p.slice(eq + 1).trim())
-  }
   const credential = fields.get('Credential')
   const signedHeadersRaw = fields.get('SignedHeaders')
   const signature = fields.get('Signature')

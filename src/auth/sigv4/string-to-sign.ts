@@ -14,6 +14,8 @@ export const SCOPE_TERMINATOR = 'aws4_request'
 /** sha256('') in hex. */
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 
+const NON_ASCII = /[^\x00-\x7f]/
+
 export interface Scope {
   /** yyyymmdd */
   readonly date: string
@@ -39,7 +41,13 @@ export function stringToSign(
   canonicalRequest: string,
   wireBytes = false,
 ): string {
-  const hash = sha256Hex(wireBytes ? Buffer.from(canonicalRequest, 'latin1') : canonicalRequest)
+  // An ASCII canonical request (the usual case) is the same bytes in both readings: hashed as
+  // is, without a latin1 copy.
+  const hash = sha256Hex(
+    wireBytes && NON_ASCII.test(canonicalRequest)
+      ? Buffer.from(canonicalRequest, 'latin1')
+      : canonicalRequest,
+  )
   return `${ALGORITHM}\n${amzDate}\n${scopeString(scope)}\n${hash}`
 }
 

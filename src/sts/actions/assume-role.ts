@@ -23,7 +23,11 @@ import type { HttpResponse } from '../../http/http-response.js'
 import type { KnownPrincipal } from '../deps.js'
 import { StsError } from '../errors.js'
 import { assumeRoleXml, xmlResponse } from '../responses.js'
-import { compileSessionPolicy, resolveManagedPolicies } from '../session-policy.js'
+import {
+  compileSessionPolicy,
+  isCompiledSessionPolicy,
+  resolveManagedPolicies,
+} from '../session-policy.js'
 import {
   ROLE_CHAINING_MAX,
   checkExternalId,
@@ -80,7 +84,12 @@ export function parseAssumeRole(
     ),
   )
   const rawPolicy = params.get('Policy')
-  const policyText = rawPolicy !== undefined ? v.check(() => checkPolicyText(rawPolicy)) : undefined
+  const policyText =
+    rawPolicy === undefined
+      ? undefined
+      : isCompiledSessionPolicy(rawPolicy)
+        ? rawPolicy
+        : v.check(() => checkPolicyText(rawPolicy))
   const policyArns = v.check(() => parsePolicyArns(params)) ?? []
   const tags = v.check(() => parseTags(params)) ?? {}
   const transitiveTagKeys = parseTransitiveTagKeys(params)
