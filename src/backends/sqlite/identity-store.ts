@@ -421,7 +421,8 @@ export class SqliteIdentityStore implements IdentityStore {
       row.expiresAt,
       row.revoked ? 1 : 0,
     ]
-    await this.write(() =>
+    // One statement: no savepoint of its own (GroupCommit.runStatement).
+    await this.commits.runStatement(() =>
       guard(`session ${row.accessKeyId}`, () =>
         prepare(
           this.db,
