@@ -231,11 +231,29 @@ describe.skipIf(pg === undefined)(
       await b.send(new CreateBucketCommand({ Bucket: 'acme-bucket' }))
       await b.send(new PutObjectCommand({ Bucket: 'acme-bucket', Key: 'k', Body: big }))
 
-      const r = await src
-        .sts(alice)
-        .send(
-          new AssumeRoleCommand({ RoleSessionName: 'migrating', DurationSeconds: 3600 } as never),
-        )
+      const r = await src.sts(alice).send(
+        new AssumeRoleCommand({
+          RoleSessionName: 'migrating',
+          DurationSeconds: 3600,
+          // Over 256 characters: the single node stores it once, by reference (session-texts.ts);
+          // the cluster must get the text itself.
+          Policy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'SessionPolicyLongEnoughToBeStoredOnceByReferenceInTheSingleNodeDatabase',
+                Effect: 'Allow',
+                Action: ['s3:GetObject', 's3:ListBucket', 's3:GetObjectTagging'],
+                Resource: [
+                  'arn:aws:s3:::data',
+                  'arn:aws:s3:::data/*',
+                  'arn:aws:s3:::acme-bucket/*',
+                ],
+              },
+            ],
+          }),
+        } as never),
+      )
       session = {
         accessKeyId: r.Credentials!.AccessKeyId!,
         secretAccessKey: r.Credentials!.SecretAccessKey!,
