@@ -35,7 +35,7 @@ export interface SqliteTuning {
    * pool before a batch is acknowledged. File databases only; default false (synchronous=FULL).
    */
   readonly asyncDurability?: boolean
-  /** With asyncDurability: checkpoint once the WAL reaches this size (default 16 MiB, wal-sync.ts CHECKPOINT_BYTES; tests). */
+  /** With asyncDurability: checkpoint once the WAL reaches this size (default 64 MiB; tests). */
   readonly checkpointBytes?: number
   /** Flush the write queue early once it holds this many ops (default 512). */
   readonly maxBatch?: number

@@ -23,20 +23,9 @@ import { fstatSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import type { Database } from './db.js'
 
-/**
- * Checkpoint once the WAL has grown past this. A PASSIVE checkpoint copies the WAL's distinct
- * pages into the database file on the event loop (SQLite has no bounded checkpoint), so this bounds
- * the pause every request sees. Measured here (CPU of one checkpoint, store benchmarks): inserting
- * sessions, whose pages are mostly new, 25 ms at 64 MiB, 13 ms at 32, 7 ms at 16, for the same
- * total; sweeping expired sessions, which rewrites the same index pages over and over, about 9 ms
- * at any size, but a smaller window copies a hot page more often (100 ms in all per 100k rows at
- * 64 MiB, 310 ms at 16, 560 ms at 8). 16 MiB keeps both under about 10 ms a pause.
- */
-export const CHECKPOINT_BYTES = 16 * 1024 * 1024
-/**
- * What the WAL file is trimmed back to after a restart. Below CHECKPOINT_BYTES: the file's size
- * then measures what is left to checkpoint (it grows past this only with new frames).
- */
+/** Checkpoint once the WAL has grown past this. */
+export const CHECKPOINT_BYTES = 64 * 1024 * 1024
+/** What the WAL file is trimmed back to after a restart (below CHECKPOINT_BYTES). */
 export const WAL_SIZE_LIMIT = 4 * 1024 * 1024
 
 export class WalSyncer {
