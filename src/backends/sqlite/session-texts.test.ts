@@ -1,6 +1,6 @@
 /**
- * Long session texts stored once (session-texts.ts): rows refer to one copy of a policy or parent
- * JSON, read back whole through the store; a text's bound is written only when a row outlives it;
+ * Long session texts stored once (session-texts.ts): a text seen again is stored once and rows
+ * refer to it (the first sight stays inline), read back whole through the store; a text's bound is written only when a row outlives it;
  * the sweep deletes texts no row can refer to any more, in bounded steps; rows written before
  * (texts inline) still read; and everything survives a reopen of the database file.
  * @module
@@ -74,29 +74,45 @@ afterEach(() => {
 })
 
 describe('session texts stored once', () => {
-  it('rows refer to one copy of a long text and read it back whole; short texts stay inline', async () => {
+  it('rows refer to one copy of a long text seen again and read it back whole; others stay inline', async () => {
     expect(POLICY.length).toBeGreaterThanOrEqual(MIN_CHARS)
     expect(PARENT.length).toBeGreaterThanOrEqual(MIN_CHARS)
     const db = openDatabase(':memory:')
     const store = SqliteIdentityStore.open(db)
-    const a = session()
+    const first = session()
     const b = session()
+    const c = session()
     const short = session({ policies: '[]' })
-    for (const s of [a, b, short]) await store.insertSession(s)
-    expect(raw(db, a.accessKeyId)).toEqual({ parent: refFor(PARENT), policies: refFor(POLICY) })
-    expect(raw(db, b.accessKeyId)).toEqual(raw(db, a.accessKeyId))
-    expect(raw(db, short.accessKeyId).policies).toBe('[]')
+    for (const s of [first, b, c, short]) await store.insertSession(s)
+    // The first sight of a text stays in its row (a text used once gains nothing by reference).
+    expect(raw(db, first.accessKeyId)).toEqual({ parent: PARENT, policies: POLICY })
+    expect(raw(db, b.accessKeyId)).toEqual({ parent: refFor(PARENT), policies: refFor(POLICY) })
+    expect(raw(db, c.accessKeyId)).toEqual(raw(db, b.accessKeyId))
+    expect(raw(db, short.accessKeyId)).toEqual({ parent: refFor(PARENT), policies: '[]' })
     expect(texts(db).map((t) => t.ref)).toEqual([refFor(PARENT), refFor(POLICY)].sort())
     // Read back whole, one by one and in a listing.
-    expect(await store.getSession(a.accessKeyId)).toEqual(a)
+    expect(await store.getSession(b.accessKeyId)).toEqual(b)
     expect(await store.getSession(short.accessKeyId)).toEqual(short)
-    expect(await store.listActiveSessions({}, T0)).toEqual([a, b, short])
+    expect(await store.listActiveSessions({}, T0)).toEqual([first, b, c, short])
+    db.close()
+  })
+
+  it('keeps a text used once inline: a different policy per call writes no text rows', async () => {
+    const db = openDatabase(':memory:')
+    const store = SqliteIdentityStore.open(db)
+    const own = (i: number) => JSON.stringify([`{"Sid":"${String(i)}","pad":"${'p'.repeat(300)}"}`])
+    const rows = Array.from({ length: 5 }, (_, i) => session({ policies: own(i), parent: '{}' }))
+    for (const r of rows) await store.insertSession(r)
+    expect(texts(db)).toEqual([])
+    for (const r of rows) expect(raw(db, r.accessKeyId).policies).toBe(r.policies)
     db.close()
   })
 
   it('writes a text again only when a row would outlive its bound', async () => {
     const db = openDatabase(':memory:')
     const store = SqliteIdentityStore.open(db)
+    await store.insertSession(session()) // first sight: inline
+    expect(texts(db)).toEqual([])
     await store.insertSession(session())
     const bound = T0 + HOUR + SLACK_MS
     expect(texts(db).map((t) => t.expires_at)).toEqual([bound, bound])
@@ -119,8 +135,8 @@ describe('session texts stored once', () => {
     const store = SqliteIdentityStore.open(db)
     const other = JSON.stringify(['y'.repeat(300)])
     const early = [session(), session()]
-    const late = session({ policies: other, expiresAt: T0 + 10 * HOUR })
-    for (const s of [...early, late]) await store.insertSession(s)
+    const late = [0, 1].map(() => session({ policies: other, expiresAt: T0 + 10 * HOUR }))
+    for (const s of [...early, ...late]) await store.insertSession(s)
     expect(texts(db)).toHaveLength(3)
     // Rows expired, but texts are kept until their bound (an hour of slack) has passed too.
     const ended = await store.deleteEndedSessions(T0 + HOUR + 1, 100)
@@ -129,41 +145,49 @@ describe('session texts stored once', () => {
     // While an expired row is left (a batch of 1 deletes one row), no text goes.
     const d1 = await store.deleteEndedSessions(T0 + 11 * HOUR + SLACK_MS + 1, 1)
     expect([d1.deleted, texts(db).length]).toEqual([1, 3])
+    const d2 = await store.deleteEndedSessions(T0 + 11 * HOUR + SLACK_MS + 1, 1)
+    expect([d2.deleted, texts(db).length]).toEqual([1, 3])
     // No expired row left: at most `limit` texts go per call.
     await store.deleteEndedSessions(T0 + 11 * HOUR + SLACK_MS + 1, 1)
     expect(texts(db)).toHaveLength(2)
     await store.deleteEndedSessions(T0 + 11 * HOUR + SLACK_MS + 1, 5)
     expect(texts(db)).toHaveLength(0)
-    // A new row with a swept text writes it again.
-    const again = session({ expiresAt: T0 + 20 * HOUR })
-    await store.insertSession(again)
-    expect(await store.getSession(again.accessKeyId)).toEqual(again)
+    // A swept text is written again when seen again.
+    const again = [0, 1].map(() => session({ expiresAt: T0 + 20 * HOUR }))
+    for (const s of again) await store.insertSession(s)
+    expect(raw(db, again[1]!.accessKeyId).policies).toBe(refFor(POLICY))
+    for (const s of again) expect(await store.getSession(s.accessKeyId)).toEqual(s)
     db.close()
   })
 
   it('keeps texts a live row refers to while others go', async () => {
     const db = openDatabase(':memory:')
     const store = SqliteIdentityStore.open(db)
-    const gone = session({ policies: JSON.stringify(['z'.repeat(300)]) })
-    const live = session({ expiresAt: T0 + 48 * HOUR })
-    for (const s of [gone, live]) await store.insertSession(s)
+    const z = JSON.stringify(['z'.repeat(300)])
+    const gone = [0, 1].map(() => session({ policies: z }))
+    const live = [0, 1].map(() => session({ expiresAt: T0 + 48 * HOUR }))
+    for (const s of [...gone, ...live]) await store.insertSession(s)
+    expect(texts(db)).toHaveLength(3)
     await store.deleteEndedSessions(T0 + HOUR + SLACK_MS + 1, 100)
-    expect(await store.getSession(gone.accessKeyId)).toBeUndefined()
-    expect(await store.getSession(live.accessKeyId)).toEqual(live)
-    expect(texts(db).map((t) => t.ref)).toEqual([refFor(PARENT), refFor(live.policies)].sort())
+    for (const s of gone) expect(await store.getSession(s.accessKeyId)).toBeUndefined()
+    for (const s of live) expect(await store.getSession(s.accessKeyId)).toEqual(s)
+    expect(texts(db).map((t) => t.ref)).toEqual([refFor(PARENT), refFor(POLICY)].sort())
     db.close()
   })
 
   it('a refused row (duplicate id) leaves the store consistent', async () => {
     const db = openDatabase(':memory:')
     const store = SqliteIdentityStore.open(db)
+    const q = JSON.stringify(['q'.repeat(300)])
+    await store.insertSession(session({ policies: q }))
     const a = session()
     await store.insertSession(a)
-    await expect(
-      store.insertSession({ ...a, policies: JSON.stringify(['q'.repeat(300)]) }),
-    ).rejects.toMatchObject({ kind: 'conflict' })
+    // Refused after its (second-sight) text was written: the text stays, the row does not.
+    await expect(store.insertSession({ ...a, policies: q })).rejects.toMatchObject({
+      kind: 'conflict',
+    })
     expect(await store.getSession(a.accessKeyId)).toEqual(a)
-    const b = session()
+    const b = session({ policies: q })
     await store.insertSession(b)
     expect(await store.getSession(b.accessKeyId)).toEqual(b)
     db.close()
@@ -175,6 +199,7 @@ describe('session texts stored once', () => {
     const old = session()
     const dangling = session()
     for (const s of [old, dangling]) await store.insertSession(s)
+    expect(raw(db, dangling.accessKeyId).policies).toBe(refFor(POLICY))
     db.prepare('UPDATE iam_sessions SET parent = ?, policies = ? WHERE access_key_id = ?').run(
       PARENT,
       POLICY,
@@ -194,15 +219,19 @@ describe('session texts stored once', () => {
     dir = mkdtempSync(join(tmpdir(), 'lk-texts-'))
     const path = join(dir, 'x.db')
     let db = openDatabase(path)
-    const a = session()
-    await SqliteIdentityStore.open(db).insertSession(a)
+    const before = [session(), session()]
+    const first = SqliteIdentityStore.open(db)
+    for (const s of before) await first.insertSession(s)
+    expect(raw(db, before[1]!.accessKeyId).policies).toBe(refFor(POLICY))
     db.close()
     db = openDatabase(path)
     const store = SqliteIdentityStore.open(db)
-    expect(await store.getSession(a.accessKeyId)).toEqual(a)
-    const b = session({ expiresAt: T0 + 5 * HOUR })
-    await store.insertSession(b)
-    expect(await store.getSession(b.accessKeyId)).toEqual(b)
+    for (const s of before) expect(await store.getSession(s.accessKeyId)).toEqual(s)
+    // A new store meets the stored texts again: inline once, then the same references.
+    const after = [0, 1].map(() => session({ expiresAt: T0 + 5 * HOUR }))
+    for (const s of after) await store.insertSession(s)
+    expect(raw(db, after[1]!.accessKeyId).policies).toBe(refFor(POLICY))
+    for (const s of after) expect(await store.getSession(s.accessKeyId)).toEqual(s)
     expect(texts(db)).toHaveLength(2)
     db.close()
   })
