@@ -55,6 +55,7 @@ import {
 import { METADATA_MIGRATIONS } from '../backends/sqlite/migrations/metadata.js'
 import { SHARED_LIMITS_MIGRATIONS } from '../backends/sqlite/shared-limits.js'
 import { MIGRATIONS as BLOB_LEDGER_MIGRATIONS } from '../backends/sqlite/blob-ledger.js'
+import { resolvedColumn } from '../backends/sqlite/session-texts.js'
 import { FsBlobStore } from '../backends/fs/blob-store.js'
 import { openPostgres, type PgDatabase, type Queryable } from '../backends/postgres/db.js'
 import { runPostgresMigrations } from '../backends/postgres/index.js'
@@ -111,6 +112,8 @@ interface Table {
   readonly sealed?: (row: Row) => readonly [string, string] | undefined
   /** Copied only when the bodies stay in the source's blob store (see the module comment). */
   readonly sharedBlobsOnly?: boolean
+  /** SQL reading a column out of the SQLite source, where it is not the column itself. */
+  readonly select?: Readonly<Record<string, string>>
 }
 
 type Row = Record<string, unknown>
@@ -204,6 +207,11 @@ export const TABLES: readonly Table[] = [
     ],
     key: ['access_key_id'],
     where: 'expires_at > ?',
+    // Long texts are stored once in SQLite (session-texts.ts); PostgreSQL rows hold them inline.
+    select: {
+      parent: resolvedColumn('parent', 'iam_sessions'),
+      policies: resolvedColumn('policies', 'iam_sessions'),
+    },
     // A derived session secret (`d1.` + salt) has nothing to open; only sealed ones check the key.
     sealed: (r) =>
       isDerivedSecret(s(r['secret']))
@@ -481,7 +489,12 @@ function checkSourceSchema(db: Database, dir: string): void {
 
 /** Keyset pages of a table's rows (`passes` in order), `size` rows at a time. */
 function* pages(db: Database, t: Table, now: number, size: number): Generator<Row[]> {
-  const cols = t.cols.map(([c]) => `"${c}"`).join(', ')
+  const cols = t.cols
+    .map(([c]) => {
+      const expr = t.select?.[c]
+      return expr !== undefined ? `${expr} AS "${c}"` : `"${c}"`
+    })
+    .join(', ')
   const keyList = t.key.map((k) => `"${k}"`).join(', ')
   for (const pass of t.passes ?? ['1 = 1']) {
     const conds = [pass, ...(t.where !== undefined ? [t.where] : [])]

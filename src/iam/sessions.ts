@@ -51,6 +51,7 @@ import type {
   StoredParent,
   StoredTagging,
 } from './model.js'
+import { sessionKeyId } from './session-ids.js'
 import { sessionTagging } from './session-tags.js'
 import type { SessionCache, SessionEntry } from './session-cache.js'
 import { decodeStoredLayers, encodeChainedLayers, encodeLayers } from './session-layers.js'
@@ -243,9 +244,9 @@ export class Sessions {
         checks.push({ kind: 'user', userId: u.row.id })
       }
     }
-    let accessKeyId = 'ASIA' + ctx.ids.upperAlnum(16)
+    let accessKeyId = sessionKeyId(now, ctx.ids)
     while (ctx.dir.keyRef(accessKeyId) || cache.lru.get(accessKeyId)) {
-      accessKeyId = 'ASIA' + ctx.ids.upperAlnum(16)
+      accessKeyId = sessionKeyId(now, ctx.ids)
     }
     const expiresAt = Math.min(now + req.durationSeconds * 1000, origin.maxExpiresAt)
     const rule = this.rule(req.caller.accountId)

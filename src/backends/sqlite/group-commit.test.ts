@@ -147,3 +147,34 @@ describe('preludes', () => {
     expect(other.prepare('SELECT v FROM t').all()).toEqual([{ v: 1 }])
   })
 })
+
+describe('runStatement (one statement, no savepoint)', () => {
+  it('rolls a failing statement back alone, all of its rows, between ops that commit', async () => {
+    const gc = new GroupCommit(db)
+    const put = (sql: string): Promise<unknown> => gc.runStatement(() => db.prepare(sql).run())
+    const first = put('INSERT INTO t (v) VALUES (1)')
+    // Two new rows, then a duplicate: SQLite undoes the whole statement, 10 and 11 included.
+    const bad = put('INSERT INTO t (v) VALUES (10), (11), (1)')
+    const saved = gc.run(() => db.prepare('INSERT INTO t (v) VALUES (2)').run())
+    const last = put('INSERT INTO t (v) VALUES (3)')
+    await expect(bad).rejects.toThrow(/UNIQUE/)
+    await Promise.all([first, saved, last])
+    const rows = other.prepare('SELECT v FROM t ORDER BY v').all() as { v: number }[]
+    expect(rows.map((r) => r.v)).toEqual([1, 2, 3])
+  })
+
+  it('fails the whole batch when an op ends the transaction', async () => {
+    const gc = new GroupCommit(db)
+    const before = gc.runStatement(() => db.prepare('INSERT INTO t (v) VALUES (1)').run())
+    const killer = gc.runStatement(() => {
+      db.exec('ROLLBACK') // what SQLite does itself on a full disk or an I/O error
+      throw new Error('disk I/O error')
+    })
+    const after = gc.runStatement(() => db.prepare('INSERT INTO t (v) VALUES (2)').run())
+    for (const p of [before, killer, after]) await expect(p).rejects.toThrow(/commit failed/)
+    expect(visible()).toBe(0)
+    // The committer goes on with the next batch.
+    await gc.runStatement(() => db.prepare('INSERT INTO t (v) VALUES (3)').run())
+    expect(visible()).toBe(1)
+  })
+})

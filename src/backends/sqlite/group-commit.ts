@@ -33,6 +33,8 @@ export interface BatchPrelude {
 
 interface QueuedOp {
   readonly run: () => unknown
+  /** One SQL statement: SQLite undoes a failing statement by itself, no SAVEPOINT needed. */
+  readonly single: boolean
   readonly resolve: (v: unknown) => void
   readonly reject: (e: unknown) => void
 }
@@ -141,8 +143,23 @@ export class GroupCommit {
 
   /** Queue `fn` (synchronous SQL only); resolves with its result once its batch committed. */
   run<T>(fn: () => T): Promise<T> {
+    return this.enqueue(fn, false)
+  }
+
+  /**
+   * `run` for an op that executes exactly ONE SQL statement (the session insert, the hottest
+   * write): it skips the op's SAVEPOINT and RELEASE, two statements that cost as much as a small
+   * INSERT. Rolled back alone all the same: a statement that fails is undone by SQLite itself
+   * (statement journal) and the transaction goes on. An error that ends the whole transaction
+   * (disk full, I/O) fails the batch, as it does under a savepoint.
+   */
+  runStatement<T>(fn: () => T): Promise<T> {
+    return this.enqueue(fn, true)
+  }
+
+  private enqueue<T>(fn: () => T, single: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run: fn, resolve: resolve as (v: unknown) => void, reject })
+      this.queue.push({ run: fn, single, resolve: resolve as (v: unknown) => void, reject })
       if (this.queue.length >= this.maxBatch) this.flush()
       else if (!this.scheduled) {
         this.scheduled = true
@@ -188,6 +205,16 @@ export class GroupCommit {
         }
       }
       for (const op of batch) {
+        if (op.single) {
+          try {
+            outcomes.push({ ok: true, value: op.run() })
+          } catch (err) {
+            // Gone with the transaction: the batch fails (the catch below), not this op alone.
+            if (!this.db.inTransaction) throw err
+            outcomes.push({ ok: false, value: err })
+          }
+          continue
+        }
         prepare(this.db, 'SAVEPOINT op').run()
         try {
           const value = op.run()

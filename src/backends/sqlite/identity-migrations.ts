@@ -95,6 +95,17 @@ export const IDENTITY_MIGRATIONS: readonly string[] = [
    DROP INDEX iam_sessions_account_issued;
    CREATE INDEX iam_sessions_account_issued
      ON iam_sessions (account_id, issued_at, access_key_id, expires_at);`,
+  // Long session texts (a session policy, the parent JSON) stored once each, by content: a row's
+  // `policies` or `parent` holds either the text itself (short texts, rows written before) or
+  // '#' + its hash, the `ref` here. `expires_at` bounds the expiry of every row that refers to
+  // the text, so the sweep may delete it once it is past and no expired row is left
+  // (identity-store.ts, SessionTexts).
+  `CREATE TABLE iam_session_texts (
+     ref TEXT PRIMARY KEY,
+     text TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX iam_session_texts_expires ON iam_session_texts (expires_at);`,
 ]
 
 /**

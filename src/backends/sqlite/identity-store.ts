@@ -33,6 +33,7 @@ import type {
 import { prepare, runMigrations, type Database } from './db.js'
 import { IDENTITY_MIGRATIONS, PENDING_SECRETS_MIGRATIONS } from './identity-migrations.js'
 import { GroupCommit } from './group-commit.js'
+import { resolvedColumn, SessionTexts } from './session-texts.js'
 import { MemoryChangeFeed } from '../memory/change-feed.js'
 import {
   endedOf,
@@ -117,6 +118,12 @@ function accountParams(a: AccountRow): Record<string, unknown> {
   }
 }
 
+/** iam_sessions' columns as SessionDb, long texts read back from iam_session_texts. */
+const SESSION_COLUMNS = `s.access_key_id, s.account_id, s.quota_key, s.user_id, s.origin_key_id,
+  ${resolvedColumn('parent', 's')} AS parent, s.secret, s.token_hmac, s.session_name,
+  ${resolvedColumn('policies', 's')} AS policies, s.role_name, s.role_id, s.issued_at, s.expires_at,
+  s.revoked`
+
 /** Map SQLite constraint failures to StorageError('conflict'). */
 function guard<T>(what: string, fn: () => T): T {
   try {
@@ -141,11 +148,13 @@ export class SqliteIdentityStore implements IdentityStore {
   private readonly db: Database
   private readonly commits: GroupCommit
   private readonly changes: ChangeFeed
+  private readonly texts: SessionTexts
 
   private constructor(db: Database, changes: ChangeFeed, commits: GroupCommit) {
     this.db = db
     this.commits = commits
     this.changes = changes
+    this.texts = new SessionTexts(db)
   }
 
   /**
@@ -403,40 +412,49 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   async insertSession(row: SessionRow): Promise<void> {
-    // Positional parameters: cheaper to bind than a named-parameter object on the hottest write.
-    const values = [
-      row.accessKeyId,
-      row.accountId,
-      row.quotaKey,
-      row.userId ?? null,
-      row.originKeyId ?? null,
-      row.parent,
-      row.secret,
-      row.tokenHmac ?? null,
-      row.sessionName,
-      row.policies,
-      row.roleName,
-      row.roleId,
-      row.issuedAt,
-      row.expiresAt,
-      row.revoked ? 1 : 0,
-    ]
-    await this.write(() =>
-      guard(`session ${row.accessKeyId}`, () =>
-        prepare(
-          this.db,
-          `INSERT INTO iam_sessions (access_key_id, account_id, quota_key, user_id, origin_key_id, parent, secret,
+    // No savepoint of its own (GroupCommit.runStatement): the row is one statement, and a text
+    // written before it (session-texts.ts) that then has no row is only swept a little later.
+    try {
+      await this.commits.runStatement(() => {
+        // Positional parameters: cheaper to bind than a named-parameter object on the hottest write.
+        const values = [
+          row.accessKeyId,
+          row.accountId,
+          row.quotaKey,
+          row.userId ?? null,
+          row.originKeyId ?? null,
+          this.texts.refOf(row.parent, row.expiresAt),
+          row.secret,
+          row.tokenHmac ?? null,
+          row.sessionName,
+          this.texts.refOf(row.policies, row.expiresAt),
+          row.roleName,
+          row.roleId,
+          row.issuedAt,
+          row.expiresAt,
+          row.revoked ? 1 : 0,
+        ]
+        return guard(`session ${row.accessKeyId}`, () =>
+          prepare(
+            this.db,
+            `INSERT INTO iam_sessions (access_key_id, account_id, quota_key, user_id, origin_key_id, parent, secret,
                token_hmac, session_name, policies, role_name, role_id, issued_at, expires_at, revoked)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(values),
-      ),
-    )
+          ).run(values),
+        )
+      })
+    } catch (e) {
+      // Its batch may have been rolled back, text bounds included.
+      this.texts.forget()
+      throw e
+    }
   }
 
   async getSession(accessKeyId: string): Promise<SessionRow | undefined> {
-    const r = prepare(this.db, 'SELECT * FROM iam_sessions WHERE access_key_id = ?').get(
-      accessKeyId,
-    ) as SessionDb | undefined
+    const r = prepare(
+      this.db,
+      `SELECT ${SESSION_COLUMNS} FROM iam_sessions s WHERE s.access_key_id = ?`,
+    ).get(accessKeyId) as SessionDb | undefined
     return r ? toSession(r) : undefined
   }
 
@@ -474,7 +492,8 @@ export class SqliteIdentityStore implements IdentityStore {
     const paged = page !== undefined ? ' LIMIT ? OFFSET ?' : ''
     const rows = prepare(
       this.db,
-      `SELECT * FROM iam_sessions WHERE ${where} ORDER BY issued_at, access_key_id${paged}`,
+      `SELECT ${SESSION_COLUMNS} FROM iam_sessions s WHERE ${where}
+       ORDER BY s.issued_at, s.access_key_id${paged}`,
     ).all(...params, ...(page !== undefined ? [page.limit, page.offset] : [])) as SessionDb[]
     return rows.map(toSession)
   }
@@ -495,6 +514,8 @@ export class SqliteIdentityStore implements IdentityStore {
                  SELECT rowid FROM iam_sessions WHERE revoked = 1 LIMIT ?) RETURNING access_key_id, quota_key`,
             ).all(limit - expired.length) as { access_key_id: string; quota_key: string }[])
           : []
+      // No session that expired before `before` is left: texts only such rows referred to go.
+      if (expired.length < limit) this.texts.sweep(before, limit)
       return endedOf([...expired, ...revoked])
     })
   }

@@ -177,4 +177,44 @@ describe('asynchronous durability', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  it('keeps the WAL file across restarts and checkpoints when the current WAL reaches the threshold', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
+    try {
+      const path = join(dir, 'x.db')
+      const db = openDatabase(path, { exclusive: true })
+      const limit = 64 * 1024
+      const syncer = enableAsyncDurability(db, path, { checkpointBytes: limit })
+      db.exec('CREATE TABLE t (v INTEGER, pad TEXT)')
+      const pad = 'p'.repeat(1000)
+      let v = 0
+      const write = (n: number): void => {
+        db.transaction(() => {
+          for (let i = 0; i < n; i++) db.prepare('INSERT INTO t VALUES (?, ?)').run(v++, pad)
+        })()
+      }
+      write(10) // ~10 KB of frames
+      expect(await syncer.needsCheckpoint()).toBe(false)
+      write(60) // past 64 KB (below twice it: trimmed only past that)
+      expect(await syncer.needsCheckpoint()).toBe(true)
+      await syncer.checkpoint()
+      const grown = statSync(`${path}-wal`).size
+      expect(grown).toBeGreaterThan(limit)
+      // The next write restarts the WAL from its start: the file keeps its size (no trim), and
+      // the stale frames past the new end do not count.
+      write(1)
+      expect(statSync(`${path}-wal`).size).toBe(grown)
+      expect(await syncer.needsCheckpoint()).toBe(false)
+      write(60)
+      expect(await syncer.needsCheckpoint()).toBe(true)
+      prepareClose(db)
+      await syncer.close()
+      db.close()
+      const again = openDatabase(path)
+      expect(again.prepare('SELECT count(*) n FROM t').get()).toEqual({ n: v })
+      again.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
