@@ -168,6 +168,36 @@ describe('sessionRequestEvent', () => {
     })
   })
 
+  it('is what AuditRecorder.recordSessionRequest stores (held compactly until its batch)', async () => {
+    const store = new MemoryAuditLog()
+    const r = new AuditRecorder(store, { log: silentLogger })
+    const access = newAccessRecord()
+    r.recordSessionRequest(entry, access, 4) // not a session: nothing
+    access.session = {
+      accessKeyId: 'ASIA3',
+      accountId: '111111111111',
+      sessionName: 'up',
+      issuedAt: 1,
+      parent: 'alice',
+      chain: ['session:ASIA3', 'user:alice'],
+    }
+    const ok = { ...entry, status: 200, errorCode: undefined, key: undefined }
+    r.recordSessionRequest(entry, access, 5)
+    r.recordSessionRequest(ok, access, 6)
+    await r.flush()
+    const { events, total } = await store.query({}, all)
+    expect(total).toBe(2)
+    expect(events.map(({ id: _id, ...e }) => e)).toEqual([
+      sessionRequestEvent(ok, access, 6),
+      sessionRequestEvent(entry, access, 5),
+    ])
+    expect(events[0]).toMatchObject({ resource: 'arn:aws:s3:::b', decision: 'allow' })
+    expect(events[0]).not.toHaveProperty('reason')
+    expect(auditDetailJson(events[1]?.detail ?? {})).toBe(
+      '{"chain":["session:ASIA3","user:alice"],"sessionName":"up","issuedAt":1,"status":403,"requestId":"R1"}',
+    )
+  })
+
   it('carries its detail as ready JSON text, the same as JSON.stringify gives, per session', () => {
     const access = newAccessRecord()
     access.session = {
