@@ -4,9 +4,10 @@
  * its own Latchkey under `node --cpu-prof`, and the two profiles' self time per function
  * compared per request. Self time, not inclusive: the rows add up to the difference.
  *
- *   npm run build && npm run build:bench && node dist-bench/bench/profile-session-get.js [seconds] [rows] [-- server args]
+ *   npm run build && npm run build:bench && node dist-bench/bench/profile-session-get.js [seconds] [rows] [--vs-audit-off] [-- server args]
  *
- * e.g. `-- --audit off` to see what is left without the audit trail.
+ * e.g. `-- --audit off` to see what is left without the audit trail; `--vs-audit-off` compares
+ * the session GET with and without the audit trail instead of session with parent.
  *
  * Samples are on wall time; each profile's busy samples are scaled to the process CPU per GET
  * measured from /proc over the same load (all threads, kernel included; the profiler adds some),
@@ -123,8 +124,12 @@ async function main(): Promise<void> {
   const args = (dash < 0 ? argv : argv.slice(0, dash)).filter((a) => /^\d+$/.test(a))
   const seconds = Number(args[0] ?? 6)
   const rows = Number(args[1] ?? 40)
+  // --vs-audit-off: the session GET with the audit trail against the same without it.
+  const vsAuditOff = argv.includes('--vs-audit-off')
   const sess = await profile('session', seconds, serverArgs)
-  const par = await profile('parent', seconds, serverArgs)
+  const par = vsAuditOff
+    ? await profile('session', seconds, [...serverArgs, '--audit', 'off'])
+    : await profile('parent', seconds, serverArgs)
   const keys = new Set([...sess.fns.keys(), ...par.fns.keys()])
   const diff = [...keys]
     .map((k) => [k, (sess.fns.get(k) ?? 0) - (par.fns.get(k) ?? 0)] as const)
@@ -133,8 +138,8 @@ async function main(): Promise<void> {
   const us = (n: number | undefined): string => (n ?? 0).toFixed(2).padStart(7)
   process.stdout.write(
     [
-      `4 KiB GET, process CPU per GET (profiler on): session ${sess.cpu.toFixed(1)} us (${String(sess.ops)} GETs), parent ${par.cpu.toFixed(1)} us (${String(par.ops)} GETs)`,
-      ' session  parent   diff  function (self time, us per GET)',
+      `4 KiB GET, process CPU per GET (profiler on): session ${sess.cpu.toFixed(1)} us (${String(sess.ops)} GETs), ${vsAuditOff ? 'session, --audit off' : 'parent'} ${par.cpu.toFixed(1)} us (${String(par.ops)} GETs)`,
+      ` session  ${vsAuditOff ? 'no-aud' : 'parent'}   diff  function (self time, us per GET)`,
       ...diff.map(([k, d]) => `${us(sess.fns.get(k))} ${us(par.fns.get(k))} ${us(d)}  ${k}`),
     ].join('\n') + '\n',
   )
