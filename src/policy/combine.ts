@@ -78,6 +78,18 @@ function concat(...lists: (StatementRef[] | undefined)[]): StatementRef[] {
   return out
 }
 
+/** concat of three lists without the rest array; a single list is returned as it is. */
+function concat3(
+  a: StatementRef[] | undefined,
+  b: StatementRef[] | undefined,
+  c: StatementRef[] | undefined,
+): StatementRef[] {
+  if (b === undefined && c === undefined && a !== undefined) return a
+  if (a === undefined && c === undefined && b !== undefined) return b
+  if (a === undefined && b === undefined && c !== undefined) return c
+  return concat(a, b, c)
+}
+
 export function decide(input: DecideInput): Decision {
   const { facts } = input
   const id = newScan()
@@ -123,18 +135,18 @@ export function decide(input: DecideInput): Decision {
       ? identityAllowed || resourceAllowed
       : identityAllowed && resourceAllowed
   if (allowed) {
-    // The S3 path only needs the effect: the matched list is built (and sorted) when first read.
-    const parts = [
-      identityAllowed ? id.allows : undefined,
-      identityAllowed || (res?.allowViaParent ?? false) ? ses?.allows : undefined,
-      resourceAllowed ? res?.allows : undefined,
-    ]
-    let matched: StatementRef[] | undefined
+    // The matched list is built at once: an object literal with a lazy getter (a closure and an
+    // accessor defined at run time) cost ~0.5 us per decision, far more than joining and sorting
+    // the one to three statements an allow usually matched (each list is this call's own).
     return {
       effect: 'allow',
-      get matched(): readonly StatementRef[] {
-        return (matched ??= sorted(concat(...parts)))
-      },
+      matched: sorted(
+        concat3(
+          identityAllowed ? id.allows : undefined,
+          identityAllowed || (res?.allowViaParent ?? false) ? ses?.allows : undefined,
+          resourceAllowed ? res?.allows : undefined,
+        ),
+      ),
     }
   }
 
