@@ -38,8 +38,8 @@ export interface AuditRecorderOptions {
 }
 
 export class AuditRecorder implements AuditSink {
-  /** Events, and session requests' events still in their compact form (PendingRequest). */
-  private queue: (AuditEventInput | PendingRequest)[] = []
+  /** Events, session requests' in their compact form (PendingRequest). */
+  private queue: AuditEventInput[] = []
   private timer: NodeJS.Timeout | undefined
   private inFlight: Promise<void> = Promise.resolve()
   private dropped = 0
@@ -68,10 +68,10 @@ export class AuditRecorder implements AuditSink {
    */
   recordSessionRequest(entry: AccessEntry, access: AccessRecord, now: number): void {
     const s = access.session
-    if (s !== undefined) this.enqueue(new PendingRequest(entry, s, now))
+    if (s !== undefined) this.enqueue(new PendingRequest(entry, s, now).asEvent())
   }
 
-  private enqueue(e: AuditEventInput | PendingRequest): void {
+  private enqueue(e: AuditEventInput): void {
     if (this.queue.length >= this.maxQueue) {
       this.dropped++
       return
@@ -100,11 +100,7 @@ export class AuditRecorder implements AuditSink {
     const next = (async () => {
       await prev
       for (let i = 0; i < batch.length; i += this.maxBatch) {
-        const part: AuditEventInput[] = []
-        for (let j = i; j < i + this.maxBatch && j < batch.length; j++) {
-          const e = batch[j]!
-          part.push(e instanceof PendingRequest ? e.event() : e)
-        }
+        const part = batch.length <= this.maxBatch ? batch : batch.slice(i, i + this.maxBatch)
         try {
           await this.store.append(part)
         } catch (err) {
@@ -156,52 +152,87 @@ export function sessionRequestEvent(
  * object of references to strings the request already made (and the session's own facts, shared
  * by all its requests), not the event with its detail, resource ARN and JSON text. Held events
  * outlive a scavenge or two and are promoted to the old generation, so what they hold is GC cost
- * per request; the event itself is built when its batch is written and dies young.
+ * per request.
+ *
+ * It reads as the event itself (the port's fields are getters; absent ones read undefined), so a
+ * batch goes to the store as it is: the relational stores read each field once while binding the
+ * row, and the resource ARN and detail JSON they make then die young. `event()` is the same event
+ * as a plain object.
  */
 class PendingRequest {
   readonly at: number
   readonly action: string
-  readonly s: SessionAccess
-  readonly status: number
-  readonly requestId: string
-  readonly bucket: string | undefined
-  readonly key: string | undefined
-  readonly reason: string | undefined
   readonly source: string
+  readonly #s: SessionAccess
+  readonly #status: number
+  readonly #requestId: string
+  readonly #bucket: string | undefined
+  readonly #key: string | undefined
+  readonly #reason: string | undefined
 
   constructor(entry: AccessEntry, s: SessionAccess, at: number) {
     this.at = at
     this.action = actionOf(entry.surface, entry.operation)
-    this.s = s
-    this.status = entry.status
-    this.requestId = entry.requestId
-    this.bucket = entry.bucket
-    this.key = entry.key
-    this.reason = entry.errorCode
     this.source = entry.remoteAddress
+    this.#s = s
+    this.#status = entry.status
+    this.#requestId = entry.requestId
+    this.#bucket = entry.bucket
+    this.#key = entry.key
+    this.#reason = entry.errorCode
   }
 
+  get kind(): 'request' {
+    return 'request'
+  }
+  get accountId(): string {
+    return this.#s.accountId
+  }
+  get principal(): string {
+    return this.#s.parent
+  }
+  get session(): string {
+    return this.#s.accessKeyId
+  }
+  get decision(): 'allow' | 'deny' {
+    return this.#status === 403 ? 'deny' : 'allow'
+  }
+  get resource(): string | undefined {
+    const bucket = this.#bucket
+    if (bucket === undefined) return undefined
+    const key = this.#key
+    return key === undefined ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`
+  }
+  get reason(): string | undefined {
+    return this.#reason
+  }
+  get detail(): RequestDetail {
+    return new RequestDetail(this.#s, this.#status, this.#requestId)
+  }
+
+  /** This event as the port's type (its absent fields read undefined, as the stores expect). */
+  asEvent(): AuditEventInput {
+    return this as unknown as AuditEventInput
+  }
+
+  /** The same event as a plain object. */
   event(): AuditEventInput {
-    const s = this.s
     // One object built whole (no spread temporaries); absent fields are added only when present
     // (exactOptionalPropertyTypes).
     const ev: Mutable<AuditEventInput> = {
       at: this.at,
       kind: 'request',
       action: this.action,
-      accountId: s.accountId,
-      principal: s.parent,
-      session: s.accessKeyId,
-      decision: this.status === 403 ? 'deny' : 'allow',
+      accountId: this.accountId,
+      principal: this.principal,
+      session: this.session,
+      decision: this.decision,
       source: this.source,
-      detail: new RequestDetail(s, this.status, this.requestId),
+      detail: this.detail,
     }
-    if (this.bucket !== undefined)
-      ev.resource =
-        this.key === undefined
-          ? `arn:aws:s3:::${this.bucket}`
-          : `arn:aws:s3:::${this.bucket}/${this.key}`
-    if (this.reason !== undefined) ev.reason = this.reason
+    const resource = this.resource
+    if (resource !== undefined) ev.resource = resource
+    if (this.#reason !== undefined) ev.reason = this.#reason
     return ev
   }
 }
