@@ -7,6 +7,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { MemoryAuditLog } from '../backends/memory/audit-log.js'
 import { MemoryBlobLedger } from '../backends/memory/blob-ledger.js'
+import { SqliteAuditLog } from '../backends/sqlite/audit-log.js'
+import { openDatabase } from '../backends/sqlite/db.js'
+import { GroupCommit } from '../backends/sqlite/group-commit.js'
 import type { AccessEntry } from '../http/access-log.js'
 import { newAccessRecord } from '../http/raw-request.js'
 import { silentLogger, type Logger } from '../lib/logger.js'
@@ -166,6 +169,72 @@ describe('sessionRequestEvent', () => {
         requestId: 'R1',
       },
     })
+  })
+
+  it('is what AuditRecorder.recordSessionRequest stores (held compactly until its batch)', async () => {
+    const store = new MemoryAuditLog()
+    const r = new AuditRecorder(store, { log: silentLogger })
+    const access = newAccessRecord()
+    r.recordSessionRequest(entry, access, 4) // not a session: nothing
+    access.session = {
+      accessKeyId: 'ASIA3',
+      accountId: '111111111111',
+      sessionName: 'up',
+      issuedAt: 1,
+      parent: 'alice',
+      chain: ['session:ASIA3', 'user:alice'],
+    }
+    const ok = { ...entry, status: 200, errorCode: undefined, key: undefined }
+    r.recordSessionRequest(entry, access, 5)
+    r.recordSessionRequest(ok, access, 6)
+    await r.flush()
+    const { events, total } = await store.query({}, all)
+    expect(total).toBe(2)
+    expect(events.map(({ id: _id, ...e }) => e)).toEqual([
+      sessionRequestEvent(ok, access, 6),
+      sessionRequestEvent(entry, access, 5),
+    ])
+    expect(events[0]).toMatchObject({ resource: 'arn:aws:s3:::b', decision: 'allow' })
+    expect(events[0]).not.toHaveProperty('reason')
+    expect(auditDetailJson(events[1]?.detail ?? {})).toBe(
+      '{"chain":["session:ASIA3","user:alice"],"sessionName":"up","issuedAt":1,"status":403,"requestId":"R1"}',
+    )
+  })
+
+  it('is what SQLite stores from a recorded session request, in a 100-row chunk or alone', async () => {
+    const db = openDatabase(':memory:')
+    const commits = new GroupCommit(db)
+    const store = SqliteAuditLog.open(db, commits)
+    const r = new AuditRecorder(store, { log: silentLogger })
+    const access = newAccessRecord()
+    access.session = {
+      accessKeyId: 'ASIA4',
+      accountId: '111111111111',
+      sessionName: 'q"uote\\é',
+      issuedAt: 1,
+      parent: 'alice',
+      chain: ['session:ASIA4', 'user:alice'],
+    }
+    const entries = Array.from({ length: 101 }, (_, i) =>
+      i % 2 === 0
+        ? { ...entry, requestId: `R${String(i)}` }
+        : {
+            ...entry,
+            status: 200,
+            errorCode: undefined,
+            key: undefined,
+            requestId: `R${String(i)}`,
+          },
+    )
+    entries.forEach((e, i) => r.recordSessionRequest(e, access, 10 + i))
+    await r.flush()
+    const { events, total } = await store.query({}, { limit: 200, offset: 0 })
+    expect(total).toBe(101)
+    expect(events.map(({ id: _id, ...e }) => e)).toEqual(
+      entries.map((e, i) => sessionRequestEvent(e, access, 10 + i)).reverse(),
+    )
+    await commits.drain()
+    db.close()
   })
 
   it('carries its detail as ready JSON text, the same as JSON.stringify gives, per session', () => {

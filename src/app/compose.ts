@@ -33,7 +33,7 @@ import { takeBackup } from '../backends/sqlite/backup.js'
 import { packageVersion } from '../backup/manifest.js'
 import { masterKeyFingerprint } from '../backup/manifest.js'
 import type { AdminDeps } from '../admin/deps.js'
-import { AuditRecorder, sessionRequestEvent, startAuditRetention } from './audit.js'
+import { AuditRecorder, startAuditRetention } from './audit.js'
 
 export interface RunningApp {
   readonly url: string
@@ -259,10 +259,8 @@ export async function startApp(
         if (p?.kind === 'user' && p.accessKeyId !== undefined && p.accessKeyId !== '')
           iam.noteKeyUsed(p.accessKeyId, clock.now())
         // Requests made with temporary credentials: one audit event each (queued, never awaited).
-        if (audit !== undefined && access.session !== undefined) {
-          const ev = sessionRequestEvent(e, access, clock.now())
-          if (ev !== undefined) audit.record(ev)
-        }
+        if (audit !== undefined && access.session !== undefined)
+          audit.recordSessionRequest(e, access, clock.now())
       },
       idleTimeoutMs: config.requestIdleTimeout * 1000,
       ...(config.trustedProxies.length > 0

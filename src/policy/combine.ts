@@ -56,7 +56,18 @@ function byRef(a: StatementRef, b: StatementRef): number {
 }
 
 function sorted(list: StatementRef[]): StatementRef[] {
-  return list.length > 1 ? list.sort(byRef) : list
+  if (list.length < 2) return list
+  // Two (a session's allow: its parent's statement and its policy's) are ordered by hand:
+  // Array.prototype.sort's setup costs more than the one comparison.
+  if (list.length === 2) {
+    const [a, b] = list as [StatementRef, StatementRef]
+    if (byRef(a, b) > 0) {
+      list[0] = b
+      list[1] = a
+    }
+    return list
+  }
+  return list.sort(byRef)
 }
 
 const NO_LAYERS: readonly (readonly CompiledPolicy[])[] = []
@@ -76,6 +87,18 @@ function concat(...lists: (StatementRef[] | undefined)[]): StatementRef[] {
   const out: StatementRef[] = []
   for (const l of lists) if (l !== undefined) for (const r of l) out.push(r)
   return out
+}
+
+/** concat of three lists without the rest array; a single list is returned as it is. */
+function concat3(
+  a: StatementRef[] | undefined,
+  b: StatementRef[] | undefined,
+  c: StatementRef[] | undefined,
+): StatementRef[] {
+  if (b === undefined && c === undefined && a !== undefined) return a
+  if (a === undefined && c === undefined && b !== undefined) return b
+  if (a === undefined && b === undefined && c !== undefined) return c
+  return concat(a, b, c)
 }
 
 export function decide(input: DecideInput): Decision {
@@ -123,18 +146,18 @@ export function decide(input: DecideInput): Decision {
       ? identityAllowed || resourceAllowed
       : identityAllowed && resourceAllowed
   if (allowed) {
-    // The S3 path only needs the effect: the matched list is built (and sorted) when first read.
-    const parts = [
-      identityAllowed ? id.allows : undefined,
-      identityAllowed || (res?.allowViaParent ?? false) ? ses?.allows : undefined,
-      resourceAllowed ? res?.allows : undefined,
-    ]
-    let matched: StatementRef[] | undefined
+    // The matched list is built at once: an object literal with a lazy getter (a closure and an
+    // accessor defined at run time) cost ~0.5 us per decision, far more than joining and sorting
+    // the one to three statements an allow usually matched (each list is this call's own).
     return {
       effect: 'allow',
-      get matched(): readonly StatementRef[] {
-        return (matched ??= sorted(concat(...parts)))
-      },
+      matched: sorted(
+        concat3(
+          identityAllowed ? id.allows : undefined,
+          identityAllowed || (res?.allowViaParent ?? false) ? ses?.allows : undefined,
+          resourceAllowed ? res?.allows : undefined,
+        ),
+      ),
     }
   }
 

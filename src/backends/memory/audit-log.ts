@@ -26,12 +26,34 @@ export function auditMatches(e: AuditEventInput, f: AuditFilter): boolean {
   return true
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+const OPTIONAL = [
+  'accountId',
+  'principal',
+  'session',
+  'resource',
+  'decision',
+  'reason',
+  'source',
+  'detail',
+] as const satisfies readonly (keyof AuditEventInput)[]
+
 export class MemoryAuditLog implements AuditLog {
   private rows: AuditEvent[] = []
   private next = 1
 
   append(rows: readonly AuditEventInput[]): Promise<void> {
-    for (const r of rows) this.rows.push({ ...r, id: this.next++ })
+    // Field by field, not a spread: an event may read its fields through getters (a session
+    // request's, app/audit.ts), which a spread would not copy. Absent fields stay absent.
+    for (const r of rows) {
+      const e: Mutable<AuditEvent> = { id: this.next++, at: r.at, kind: r.kind, action: r.action }
+      for (const k of OPTIONAL) {
+        const v = r[k]
+        if (v !== undefined) (e as Record<string, unknown>)[k] = v
+      }
+      this.rows.push(e)
+    }
     return Promise.resolve()
   }
 

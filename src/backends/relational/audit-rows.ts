@@ -46,6 +46,10 @@ export function auditEventOf(r: AuditRowDb): AuditEvent {
   }
 }
 
+function detailJson(d: AuditEventInput['detail']): string | null {
+  return d !== undefined ? auditDetailJson(d) : null
+}
+
 /** The column values of an event, in INSERT's order. */
 export function auditValues(e: AuditEventInput): unknown[] {
   return [
@@ -59,7 +63,7 @@ export function auditValues(e: AuditEventInput): unknown[] {
     e.decision ?? null,
     e.reason ?? null,
     e.source ?? null,
-    e.detail !== undefined ? auditDetailJson(e.detail) : null,
+    detailJson(e.detail),
   ]
 }
 
@@ -75,7 +79,8 @@ export function putAuditValues(e: AuditEventInput, out: unknown[], at: number): 
   out[at + 7] = e.decision ?? null
   out[at + 8] = e.reason ?? null
   out[at + 9] = e.source ?? null
-  out[at + 10] = e.detail !== undefined ? auditDetailJson(e.detail) : null
+  const detail = e.detail // read once: it may be made on demand (app/audit.ts PendingRequest)
+  out[at + 10] = detail !== undefined ? auditDetailJson(detail) : null
 }
 
 /** The number of column values of one event. */
