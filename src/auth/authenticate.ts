@@ -41,6 +41,8 @@ export interface Authenticated {
   readonly signingKey?: Buffer
   /** Set instead of `signature` for SigV2 (S3 only); its body is passed through unverified. */
   readonly signatureV2?: SigV2Input
+  /** The signature matched only with `+` in the query read as a space (verify.ts QueryReading). */
+  readonly queryPlusAsSpace?: true
 }
 
 export interface AuthenticatedWithBody extends Authenticated {
@@ -104,8 +106,21 @@ export async function authenticate(
     cred.secretKey,
     sig.scope,
   )
-  verifySignature(raw, query, sig, signingKey, { now: deps.clock.now() }, opts.bodySha256Hex)
-  return { principal: cred.principal, credential: cred, signature: sig, signingKey }
+  const reading = verifySignature(
+    raw,
+    query,
+    sig,
+    signingKey,
+    { now: deps.clock.now() },
+    opts.bodySha256Hex,
+  )
+  return {
+    principal: cred.principal,
+    credential: cred,
+    signature: sig,
+    signingKey,
+    ...(reading === 'plus-as-space' ? { queryPlusAsSpace: true as const } : {}),
+  }
 }
 
 /** SigV2: same credential and session-token checks as SigV4, then HMAC-SHA1 (constant-time compare). */

@@ -92,8 +92,10 @@ export function newAccessRecord(): AccessRecord {
 export type QueryMap = ReadonlyMap<string, string>
 
 /**
- * Parse a raw query string. S3 treats '+' literally in query values (only %2B/%20 decode);
- * values without '=' are ''. Invalid percent-encoding is kept as-is.
+ * Parse a raw query string. S3 treats '+' literally in query values (only %2B/%20 decode) unless
+ * the request's signature matched only with '+' read as a space (auth/sigv4/verify.ts
+ * QueryReading; the S3 pipeline then parses again); values without '=' are ''. Invalid
+ * percent-encoding is kept as-is.
  */
 export function parseQuery(rawQuery: string): Map<string, string> {
   const out = new Map<string, string>()

@@ -195,7 +195,7 @@ export class S3Pipeline {
   }
 
   private async handleOne(raw: RawRequest, ctx: RequestContext): Promise<HttpResponse> {
-    const query = parseQuery(raw.rawQuery)
+    let query = parseQuery(raw.rawQuery)
     let bucketName: string | undefined
     let principal: Principal = { kind: 'anonymous' }
     let bucketRecord: BucketRecord | undefined
@@ -215,7 +215,7 @@ export class S3Pipeline {
         if (access !== undefined) access.operation = 'PreflightCORS'
         return await this.preflight(raw, target.bucket)
       }
-      const op = route(raw.method, target.bucket, target.key, query, raw.headers)
+      let op = route(raw.method, target.bucket, target.key, query, raw.headers)
       if (access !== undefined) access.operation = op.name
       const version = query.get('versionId')
       if (version !== undefined && version !== 'null')
@@ -227,6 +227,12 @@ export class S3Pipeline {
       // 3. Authenticate.
       const auth = await authenticateS3(raw, query, this.authDeps(ctx.clock))
       principal = auth.principal
+      if (auth.queryPlusAsSpace === true) {
+        // The signer meant `+` as a space (auth/sigv4/verify.ts QueryReading): read it so.
+        query = parseQuery(raw.rawQuery.replaceAll('+', '%20'))
+        op = route(raw.method, target.bucket, target.key, query, raw.headers)
+        if (access !== undefined) access.operation = op.name
+      }
       if (access !== undefined) {
         access.principal = loggedPrincipal(principal)
         if (principal.kind === 'session') access.session = sessionAccess(principal)

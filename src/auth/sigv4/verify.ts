@@ -103,8 +103,17 @@ export function checkRequestTime(
 }
 
 /**
+ * How the query string was read by the signature that matched. 'plus-as-space': only reading a
+ * literal `+` in the query as a space (as HTML forms do) gives the signature, so the signer meant
+ * spaces and the request must be read that way too. URLSearchParams-based signers (aws4fetch's
+ * presigned URLs) sign spaces as %20 but send them as `+`; AWS S3 accepts both readings.
+ */
+export type QueryReading = 'as-sent' | 'plus-as-space'
+
+/**
  * Verify a parsed signature against the request. `bodySha256Hex` is used when
- * `input.payloadHash` is '' (STS form bodies hashed by the caller). Throws AuthError.
+ * `input.payloadHash` is '' (STS form bodies hashed by the caller). Throws AuthError; answers
+ * which reading of the query matched (QueryReading).
  */
 export function verifySignature(
   raw: RawRequest,
@@ -113,12 +122,12 @@ export function verifySignature(
   signingKey: Buffer,
   opts: VerifyOptions,
   bodySha256Hex?: string,
-): void {
+): QueryReading {
   checkRequestTime(input, opts.now, opts.maxSkewMs)
   const pathOpts = opts.normalizePath !== undefined ? { normalizePath: opts.normalizePath } : {}
   // The header bytes as sent (botocore signs the UTF-8 bytes it sends, as AWS specifies).
   const computed = computeSignature(raw, input, signingKey, pathOpts, bodySha256Hex)
-  if (signatureEquals(input.signature, computed.signature)) return
+  if (signatureEquals(input.signature, computed.signature)) return 'as-sent'
   // Node-based signers (SDK v3) write a string header as latin1 bytes but hash it as UTF-8: for
   // a non-ASCII header value, the chars as node decoded them are a second legitimate reading.
   if (/[^\x00-\x7f]/.test(computed.canonicalRequest)) {
@@ -129,7 +138,14 @@ export function verifySignature(
       { ...pathOpts, wireBytes: false },
       bodySha256Hex,
     )
-    if (signatureEquals(input.signature, asChars.signature)) return
+    if (signatureEquals(input.signature, asChars.signature)) return 'as-sent'
+  }
+  // A literal `+` in the query: the signer may have meant a space (see QueryReading). Only a
+  // second HMAC on a request that already failed; a match means the signer signed spaces.
+  if (raw.rawQuery.includes('+')) {
+    const spaced = { ...raw, rawQuery: raw.rawQuery.replaceAll('+', '%20') }
+    const asSpaces = computeSignature(spaced, input, signingKey, pathOpts, bodySha256Hex)
+    if (signatureEquals(input.signature, asSpaces.signature)) return 'plus-as-space'
   }
   throw new AuthError('signature-mismatch', undefined, {
     AWSAccessKeyId: input.accessKeyId,
