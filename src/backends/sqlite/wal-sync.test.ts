@@ -3,7 +3,8 @@
  * started after its COMMIT; failures reject; and a real on-disk database opened with
  * `asyncDurability` survives close/reopen with everything acknowledged.
  */
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, vi } from 'vitest'
+import { open, type FileHandle } from 'node:fs/promises'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -96,6 +97,34 @@ describe('asynchronous durability', () => {
       expect(again.prepare('SELECT count(*) n FROM t').get()).toEqual({ n: 50 })
       again.close()
     } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('syncs the WAL with fdatasync (data and size, not the mtime), once per batch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
+    const proto = (await open(process.execPath, 'r').then(async (h) => {
+      await h.close()
+      return Object.getPrototypeOf(h)
+    })) as FileHandle
+    const full = vi.spyOn(proto, 'sync')
+    const data = vi.spyOn(proto, 'datasync')
+    try {
+      const path = join(dir, 'x.db')
+      const db = openDatabase(path, { exclusive: true })
+      const syncer = enableAsyncDurability(db, path)
+      db.exec('CREATE TABLE t (v INTEGER)')
+      const gc = new GroupCommit(db, { syncer })
+      await gc.run(() => db.prepare('INSERT INTO t VALUES (1)').run())
+      expect(data).toHaveBeenCalledTimes(1)
+      expect(full).not.toHaveBeenCalled()
+      await gc.drain()
+      prepareClose(db)
+      await syncer.close()
+      db.close()
+    } finally {
+      full.mockRestore()
+      data.mockRestore()
       rmSync(dir, { recursive: true, force: true })
     }
   })
