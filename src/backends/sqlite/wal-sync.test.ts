@@ -207,6 +207,39 @@ describe('asynchronous durability', () => {
     }
   })
 
+  it('probes the WAL for a checkpoint at most once per probe interval', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
+    try {
+      const path = join(dir, 'x.db')
+      const db = openDatabase(path, { exclusive: true })
+      let t = 1000
+      const syncer = enableAsyncDurability(db, path, {
+        checkpointBytes: 64 * 1024,
+        probeIntervalMs: 50,
+        now: () => t,
+      })
+      db.exec('CREATE TABLE t (v INTEGER, pad TEXT)')
+      const write = (n: number): void => {
+        db.transaction(() => {
+          for (let i = 0; i < n; i++)
+            db.prepare('INSERT INTO t VALUES (?, ?)').run(i, 'p'.repeat(1000))
+        })()
+      }
+      write(10)
+      expect(await syncer.needsCheckpoint()).toBe(false) // probed: below the threshold
+      write(60)
+      t += 49
+      expect(await syncer.needsCheckpoint()).toBe(false) // not probed yet
+      t += 1
+      expect(await syncer.needsCheckpoint()).toBe(true)
+      prepareClose(db)
+      await syncer.close()
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('keeps the WAL file across restarts and checkpoints when the current WAL reaches the threshold', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
     try {
