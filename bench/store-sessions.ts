@@ -5,6 +5,7 @@
  *
  *   npm run build && npm run build:bench
  *   node dist-bench/bench/store-sessions.js insert [sessions] [--unique-policy] [--batch N]
+ *     [--drop-index name,…] [--in-place]
  *   node dist-bench/bench/store-sessions.js sweep [active] [expired]
  *
  * insert: `sessions` inserts (default 40,000) from `--batch` concurrent callers (default 32) with a
@@ -116,13 +117,24 @@ async function insert(n: number, batch: number, unique: boolean): Promise<void> 
     blobDir: join(dir, 'b'),
     checkpointBytes: Number.MAX_SAFE_INTEGER, // the WAL's growth is the measure
   })
+  // What one index costs per insert: --drop-index a,b drops them before the run.
+  for (const ix of (flag('--drop-index') ?? '').split(',').filter(Boolean))
+    st.db.exec(`DROP INDEX ${ix}`)
   const shared = policy('')
   const one = async (): Promise<void> => {
     await st.identity.insertSession(
       row(Date.now(), unique ? policy(String(randomInt(1e12))) : shared),
     )
   }
-  for (let i = 0; i < 2000; i += batch) await Promise.all(Array.from({ length: batch }, one))
+  // --in-place: the server's steady state, a WAL rewritten in place after a checkpoint (its file
+  // kept at its size, wal-sync.ts): fill it as far as the run will, then checkpoint.
+  const inPlace = process.argv.includes('--in-place')
+  for (let i = 0; i < (inPlace ? n + 2000 : 2000); i += batch)
+    await Promise.all(Array.from({ length: batch }, one))
+  if (inPlace) {
+    await st.commits.drain()
+    st.db.pragma('wal_checkpoint(PASSIVE)')
+  }
   const wal0 = size(`${path}-wal`)
   const db0 = size(path)
   const t = watch(st)
@@ -130,7 +142,9 @@ async function insert(n: number, batch: number, unique: boolean): Promise<void> 
   for (let i = 0; i < n; i += batch) await Promise.all(Array.from({ length: batch }, one))
   const c = process.cpuUsage(c0)
   await st.commits.drain()
-  const wal = size(`${path}-wal`) - wal0
+  const frames = (st.db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]?.log ?? 0
+  const pageSize = st.db.pragma('page_size', { simple: true }) as number
+  const wal = inPlace ? frames * (pageSize + 24) : size(`${path}-wal`) - wal0
   st.db.pragma('wal_checkpoint(TRUNCATE)')
   process.stdout.write(
     `insert ${String(n)} sessions, batches of ${String(batch)}, ${unique ? 'a different' : 'one'} ${String(shared.length)}-char policy: ` +

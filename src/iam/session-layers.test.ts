@@ -34,6 +34,16 @@ describe('session policy layers (stored form)', () => {
     expect(decodeLayers('[]')).toEqual([])
   })
 
+  it('a one-policy layer (cached per compiled policy) encodes as the flat list, every time', () => {
+    expect(encodeLayers([[a]])).toBe(JSON.stringify([a.text]))
+    expect(encodeLayers([[a]])).toBe(JSON.stringify([a.text]))
+    expect(encodeLayers([[b]])).toBe(JSON.stringify([b.text]))
+    expect(encodeLayers([[a], [b]])).toBe(JSON.stringify([[a.text], [b.text]]))
+    expect(encodeChainedLayers('ASIAX', [[a]])).toBe(
+      `{"after":"ASIAX","layers":["${'x'}"]}`.replace('["x"]', JSON.stringify([a.text])),
+    )
+  })
+
   it('refuses malformed stored values and empty layers', () => {
     for (const bad of ['{}', '"x"', '[1]', '[["a"], "b"]', '[[]]', '[["a"], []]', 'nope'])
       expect(() => decodeLayers(bad)).toThrow()

@@ -19,7 +19,8 @@
  * refuses: it must never read a chained row as only its own layer, which would be wider.
  *
  * Encoding escapes each policy text once per compiled policy (cached), since AssumeRole sends the
- * same ~1 KB policy over and over and the issue path should not re-escape it every time.
+ * same ~1 KB policy over and over and the issue path should not re-escape it every time; a
+ * one-policy layer's whole form is cached too (one string per compiled policy).
  * @module
  */
 import type { CompiledPolicy } from '../policy/document.js'
@@ -36,7 +37,21 @@ function quotedText(p: CompiledPolicy): string {
   return q
 }
 
+const single = new WeakMap<CompiledPolicy, string>()
+
 function layerJson(layer: readonly CompiledPolicy[]): string {
+  if (layer.length === 1) {
+    // The usual AssumeRole: the same string each time, not a new 1 KB concatenation per call, so
+    // the store's lookup of the text (sqlite/session-texts.ts) finds its hash already computed
+    // and compares by identity instead of flattening, hashing and comparing a copy.
+    const p = layer[0] as CompiledPolicy
+    let s = single.get(p)
+    if (s === undefined) {
+      s = `[${quotedText(p)}]`
+      single.set(p, s)
+    }
+    return s
+  }
   let out = '['
   for (let i = 0; i < layer.length; i++)
     out += (i > 0 ? ',' : '') + quotedText(layer[i] as CompiledPolicy)

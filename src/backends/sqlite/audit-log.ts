@@ -1,7 +1,8 @@
 /**
  * The audit log on SQLite: one append-only table (`audit_events`, migration list 'audit'),
  * written through the bundle's group committer so audit batches share the fsync of whatever else
- * commits with them, 100 rows per INSERT statement. Indexed by time (queries and pruning), principal and session.
+ * commits with them: a batch of up to 16 rows as one INSERT of exactly its rows, larger ones 100
+ * rows per INSERT statement. Indexed by time (queries and pruning), principal and session.
  * @module
  */
 import type { AuditEventInput, AuditFilter, AuditLog, AuditPage } from '../../storage/audit-log.js'
@@ -50,6 +51,16 @@ const INSERT = INSERT_INTO + ROW
  */
 const CHUNK = 100
 const INSERT_CHUNK = INSERT_INTO + Array.from({ length: CHUNK }, () => ROW).join(', ')
+/**
+ * A batch of at most this many rows (the usual one: the events of one loop turn) is ONE INSERT
+ * statement of exactly its rows, run without a savepoint of its own (GroupCommit.runStatement):
+ * a SAVEPOINT and a RELEASE per batch, and AUTOINCREMENT's read and write of sqlite_sequence per
+ * row, cost more than the rows' b-tree inserts. One prepared statement per row count up to here.
+ */
+const SMALL = 16
+const INSERT_SMALL: string[] = Array.from({ length: SMALL + 1 }, (_, n) =>
+  n === 0 ? '' : INSERT_INTO + Array.from({ length: n }, () => ROW).join(', '),
+)
 
 export class SqliteAuditLog implements AuditLog {
   private readonly db: Database
@@ -67,6 +78,15 @@ export class SqliteAuditLog implements AuditLog {
 
   async append(rows: readonly AuditEventInput[]): Promise<void> {
     if (rows.length === 0) return
+    if (rows.length <= SMALL) {
+      await this.commits.runStatement(() => {
+        const values: unknown[] = new Array<unknown>(rows.length * AUDIT_VALUE_COUNT)
+        for (let j = 0; j < rows.length; j++)
+          putAuditValues(rows[j]!, values, j * AUDIT_VALUE_COUNT)
+        prepare(this.db, INSERT_SMALL[rows.length]!).run(values)
+      })
+      return
+    }
     await this.commits.run(() => {
       let i = 0
       if (rows.length >= CHUNK) {

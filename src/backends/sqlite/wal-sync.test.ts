@@ -3,7 +3,8 @@
  * started after its COMMIT; failures reject; and a real on-disk database opened with
  * `asyncDurability` survives close/reopen with everything acknowledged.
  */
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, vi } from 'vitest'
+import { open, type FileHandle } from 'node:fs/promises'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -100,6 +101,34 @@ describe('asynchronous durability', () => {
     }
   })
 
+  it('syncs the WAL with fdatasync (data and size, not the mtime), once per batch', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
+    const proto = (await open(process.execPath, 'r').then(async (h) => {
+      await h.close()
+      return Object.getPrototypeOf(h)
+    })) as FileHandle
+    const full = vi.spyOn(proto, 'sync')
+    const data = vi.spyOn(proto, 'datasync')
+    try {
+      const path = join(dir, 'x.db')
+      const db = openDatabase(path, { exclusive: true })
+      const syncer = enableAsyncDurability(db, path)
+      db.exec('CREATE TABLE t (v INTEGER)')
+      const gc = new GroupCommit(db, { syncer })
+      await gc.run(() => db.prepare('INSERT INTO t VALUES (1)').run())
+      expect(data).toHaveBeenCalledTimes(1)
+      expect(full).not.toHaveBeenCalled()
+      await gc.drain()
+      prepareClose(db)
+      await syncer.close()
+      db.close()
+    } finally {
+      full.mockRestore()
+      data.mockRestore()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('checkpoints a large WAL into the database file and keeps everything across reopen', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
     try {
@@ -170,6 +199,39 @@ describe('asynchronous durability', () => {
       await held
       expect(db.prepare('SELECT count(*) n FROM t').get()).toEqual({ n: 2 })
       await gc.drain()
+      prepareClose(db)
+      await syncer.close()
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('probes the WAL for a checkpoint at most once per probe interval', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-wal-'))
+    try {
+      const path = join(dir, 'x.db')
+      const db = openDatabase(path, { exclusive: true })
+      let t = 1000
+      const syncer = enableAsyncDurability(db, path, {
+        checkpointBytes: 64 * 1024,
+        probeIntervalMs: 50,
+        now: () => t,
+      })
+      db.exec('CREATE TABLE t (v INTEGER, pad TEXT)')
+      const write = (n: number): void => {
+        db.transaction(() => {
+          for (let i = 0; i < n; i++)
+            db.prepare('INSERT INTO t VALUES (?, ?)').run(i, 'p'.repeat(1000))
+        })()
+      }
+      write(10)
+      expect(await syncer.needsCheckpoint()).toBe(false) // probed: below the threshold
+      write(60)
+      t += 49
+      expect(await syncer.needsCheckpoint()).toBe(false) // not probed yet
+      t += 1
+      expect(await syncer.needsCheckpoint()).toBe(true)
       prepareClose(db)
       await syncer.close()
       db.close()
