@@ -30,14 +30,35 @@ import type {
   Layers,
   LivenessCheck,
   SessionPrincipal,
+  SessionSource,
   StoredParent,
   StoredTagging,
 } from './model.js'
 import { decodeStoredLayers } from './session-layers.js'
 import type { PrincipalPolicies, ResolvedCredential } from './types.js'
 
+/**
+ * What a cached session keeps of its row: the fields requests, liveness, revocation and the
+ * admin listing read. Not the policies JSON (compiled into `layers`), the parent JSON (parsed
+ * into `parent`, `checks`, `tagging`), the sealed secret or the token HMAC's hex: kept, they were
+ * about 1.5 KB of strings per session that every request path ignored, and each survived two
+ * scavenges before promotion (the GC share of an AssumeRole).
+ */
+export interface SessionFacts {
+  readonly accessKeyId: string
+  readonly accountId: string
+  readonly quotaKey: string
+  readonly userId?: string
+  readonly originKeyId?: string
+  readonly sessionName: string
+  readonly issuedAt: number
+  readonly expiresAt: number
+  /** What made it (the admin listing's `source`), read from the row once. */
+  readonly source: SessionSource
+}
+
 export interface SessionEntry {
-  readonly row: SessionRow
+  readonly row: SessionFacts
   readonly parent: ParentRef
   readonly checks: readonly LivenessCheck[]
   readonly tokenHmac?: Buffer
@@ -100,10 +121,10 @@ export class SessionCache {
     if (c.kind !== 'sessions-revoked') return
     const match =
       c.by === 'user'
-        ? (r: SessionRow) => r.userId === c.id
+        ? (r: SessionFacts) => r.userId === c.id
         : c.by === 'origin-key'
-          ? (r: SessionRow) => r.originKeyId === c.id
-          : (r: SessionRow) => r.accountId === c.id
+          ? (r: SessionFacts) => r.originKeyId === c.id
+          : (r: SessionFacts) => r.accountId === c.id
     for (const e of this.lru.values()) if (match(e.row)) e.revoked = true
   }
 
@@ -212,8 +233,19 @@ export class SessionCache {
       principal,
       session: { expiresAt: row.expiresAt, requiresToken: row.tokenHmac !== undefined },
     }
+    const facts: SessionFacts = {
+      accessKeyId: row.accessKeyId,
+      accountId: row.accountId,
+      quotaKey: row.quotaKey,
+      ...(row.userId !== undefined ? { userId: row.userId } : {}),
+      ...(row.originKeyId !== undefined ? { originKeyId: row.originKeyId } : {}),
+      sessionName: row.sessionName,
+      issuedAt: row.issuedAt,
+      expiresAt: row.expiresAt,
+      source: stored.source ?? derivedSource(row),
+    }
     const e: SessionEntry = {
-      row,
+      row: facts,
       parent: stored.parent,
       checks: stored.checks,
       ...(row.tokenHmac !== undefined ? { tokenHmac: unpooled(row.tokenHmac) } : {}),
@@ -328,6 +360,15 @@ function unpooled(hex: string): Buffer {
   const b = Buffer.allocUnsafeSlow(hex.length >> 1)
   b.write(hex, 'hex')
   return b
+}
+
+/**
+ * The source of a row stored before sources were kept, derived from the row: a token means
+ * AssumeRole, the root role an RSAssumeCustomerRole, anything else an RSLogin.
+ */
+export function derivedSource(row: SessionRow): SessionSource {
+  if (row.tokenHmac !== undefined) return 'AssumeRole'
+  return row.roleName === 'root' ? 'RSAssumeCustomerRole' : 'RSLogin'
 }
 
 /** The chained sessions between a session and its parent, oldest first (none: no field). */

@@ -24,6 +24,7 @@
 import { parentArn, principalArn, type ParentRef } from '../auth/principal.js'
 import { hmacSha256Hex } from '../crypto/hash.js'
 import { newSessionSecret } from '../crypto/session-secret.js'
+import { ownString } from '../lib/own-string.js'
 import { RandomPool } from '../lib/random-pool.js'
 import type { ChangeFeed } from '../storage/change-feed.js'
 import type { SessionFilter, SessionRow, StsLimitsRow } from '../storage/identity-store.js'
@@ -53,7 +54,7 @@ import type {
 } from './model.js'
 import { sessionKeyId } from './session-ids.js'
 import { sessionTagging } from './session-tags.js'
-import type { SessionCache, SessionEntry } from './session-cache.js'
+import { derivedSource, type SessionCache, type SessionEntry } from './session-cache.js'
 import { decodeStoredLayers, encodeChainedLayers, encodeLayers } from './session-layers.js'
 import { IamError, type IssuedSession, type SessionInfo, type SessionRequest } from './types.js'
 
@@ -125,8 +126,7 @@ export function storedSource(row: SessionRow): SessionSource {
   } catch {
     // unreadable rows are refused before they are listed
   }
-  if (row.tokenHmac !== undefined) return 'AssumeRole'
-  return row.roleName === 'root' ? 'RSAssumeCustomerRole' : 'RSLogin'
+  return derivedSource(row)
 }
 
 export class Sessions {
@@ -278,12 +278,16 @@ export class Sessions {
       // the new layer and names the parent session (session-layers.ts).
       const own: Layers = req.policies.length > 0 ? [req.policies] : []
       const layers: Layers = own.length > 0 ? [...origin.layers, ...own] : origin.layers
+      // What the cache entry keeps owns its characters: a form field's value is a view of the
+      // whole request body (lib/own-string.ts), and tags (rare) are copied by a JSON round trip.
       const stored: StoredParent = {
         parent,
         checks,
         ...(req.asCaller === true ? { asParent: true as const } : {}),
         source: sourceOf(req),
-        ...(tagging !== undefined ? { tagging } : {}),
+        ...(tagging !== undefined
+          ? { tagging: JSON.parse(JSON.stringify(tagging)) as StoredTagging }
+          : {}),
       }
       const row: SessionRow = {
         accessKeyId,
@@ -294,13 +298,13 @@ export class Sessions {
         parent: JSON.stringify(stored),
         secret: made.stored,
         ...(req.withToken ? { tokenHmac: hmacSha256Hex(ctx.tokenKey, sessionToken) } : {}),
-        sessionName: req.sessionName,
+        sessionName: ownString(req.sessionName),
         policies:
           origin.layersFrom !== undefined && origin.layers.length > 0
             ? encodeChainedLayers(origin.layersFrom, own)
             : encodeLayers(own),
-        roleName: req.roleName,
-        roleId: req.roleId,
+        roleName: ownString(req.roleName),
+        roleId: ownString(req.roleId),
         issuedAt: now,
         expiresAt,
         revoked: false,
@@ -454,7 +458,7 @@ export class Sessions {
       issuedAt: e.row.issuedAt,
       expiresAt: e.row.expiresAt,
       hasPolicy: e.layers.length > 0,
-      source: storedSource(e.row),
+      source: e.row.source,
       ...(e.tagging !== undefined ? { tags: e.tagging.tags } : {}),
       ...(caps !== undefined
         ? { caps: { ...caps, bytesUsed: used?.bytes ?? 0, objectsUsed: used?.objects ?? 0 } }

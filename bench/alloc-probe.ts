@@ -1,0 +1,46 @@
+/**
+ * Preloaded into a server under test (`node --expose-gc --import …/alloc-probe.js`): on SIGUSR2
+ * it writes to $LATCHKEY_ALLOC_PROBE what the heap did since the last signal, so a driver can
+ * divide by the calls it made in between (bench/alloc-sts.ts). Why a GC profiler and not
+ * --trace-gc: the bytes a request allocates are the heap's growth between collections, which
+ * v8.GCProfiler reports per collection (used heap before and after), with no log to parse.
+ *
+ * allocated: the used heap's growth between collections, summed (young garbage included).
+ * retained: the used heap after a forced full collection (what survives: the session cache).
+ * @module
+ */
+import { writeFileSync } from 'node:fs'
+import { GCProfiler, getHeapStatistics, writeHeapSnapshot } from 'node:v8'
+
+const out = process.env['LATCHKEY_ALLOC_PROBE']
+/** Also write a heap snapshot per signal into this directory (to see what is kept). */
+const snapshots = process.env['LATCHKEY_ALLOC_SNAPSHOTS']
+let taken = 0
+const gc = (globalThis as { gc?: () => void }).gc
+
+if (out !== undefined) {
+  let profiler = new GCProfiler()
+  profiler.start()
+  let last = getHeapStatistics().used_heap_size
+  process.on('SIGUSR2', () => {
+    const stats = profiler.stop().statistics
+    let allocated = 0
+    let prev = last
+    let cost = 0
+    for (const s of stats) {
+      allocated += s.beforeGC.heapStatistics.usedHeapSize - prev
+      prev = s.afterGC.heapStatistics.usedHeapSize
+      cost += s.cost
+    }
+    allocated += getHeapStatistics().used_heap_size - prev
+    gc?.()
+    last = getHeapStatistics().used_heap_size
+    writeFileSync(
+      out,
+      JSON.stringify({ allocated, gcs: stats.length, gcMicros: cost, retained: last }),
+    )
+    if (snapshots !== undefined) writeHeapSnapshot(`${snapshots}/${String(taken++)}.heapsnapshot`)
+    profiler = new GCProfiler()
+    profiler.start()
+  })
+}
