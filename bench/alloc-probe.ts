@@ -10,12 +10,30 @@
  * @module
  */
 import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector'
 import { GCProfiler, getHeapStatistics, writeHeapSnapshot } from 'node:v8'
 
 const out = process.env['LATCHKEY_ALLOC_PROBE']
 /** Also write a heap snapshot per signal into this directory (to see what is kept). */
 const snapshots = process.env['LATCHKEY_ALLOC_SNAPSHOTS']
 let taken = 0
+/**
+ * Also sample allocations (collected objects included) between signals into this directory as
+ * .heapprofile files (Chrome DevTools opens them; bench/alloc-sts.ts --sites folds them).
+ */
+const sampling = process.env['LATCHKEY_ALLOC_SAMPLING']
+const inspector = sampling !== undefined ? new Session() : undefined
+function startSampling(): void {
+  inspector?.post('HeapProfiler.startSampling', {
+    samplingInterval: 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  })
+}
+if (inspector !== undefined) {
+  inspector.connect()
+  startSampling()
+}
 const gc = (globalThis as { gc?: () => void }).gc
 
 if (out !== undefined) {
@@ -27,18 +45,28 @@ if (out !== undefined) {
     let allocated = 0
     let prev = last
     let cost = 0
+    const byType: Record<string, number> = {}
     for (const s of stats) {
       allocated += s.beforeGC.heapStatistics.usedHeapSize - prev
       prev = s.afterGC.heapStatistics.usedHeapSize
       cost += s.cost
+      byType[s.gcType] = (byType[s.gcType] ?? 0) + s.cost
     }
     allocated += getHeapStatistics().used_heap_size - prev
     gc?.()
     last = getHeapStatistics().used_heap_size
     writeFileSync(
       out,
-      JSON.stringify({ allocated, gcs: stats.length, gcMicros: cost, retained: last }),
+      JSON.stringify({ allocated, gcs: stats.length, gcMicros: cost, byType, retained: last }),
     )
+    if (inspector !== undefined) {
+      const n = taken++
+      inspector.post('HeapProfiler.stopSampling', (err, r) => {
+        if (err === null)
+          writeFileSync(`${sampling}/${String(n)}.heapprofile`, JSON.stringify(r.profile))
+        startSampling()
+      })
+    }
     if (snapshots !== undefined) writeHeapSnapshot(`${snapshots}/${String(taken++)}.heapsnapshot`)
     profiler = new GCProfiler()
     profiler.start()

@@ -23,6 +23,8 @@ import { MINT_ARGS, sessionPolicy, signAssumeRole } from './targets/sts.js'
 interface Mark {
   readonly allocated: number
   readonly gcs: number
+  /** GC microseconds by kind (Scavenge, MarkSweepCompact, …). */
+  readonly byType: Readonly<Record<string, number>>
   readonly gcMicros: number
   readonly retained: number
 }
@@ -47,6 +49,9 @@ async function main(): Promise<void> {
       ...(process.env['LATCHKEY_ALLOC_SNAPSHOTS'] !== undefined
         ? { LATCHKEY_ALLOC_SNAPSHOTS: process.env['LATCHKEY_ALLOC_SNAPSHOTS'] }
         : {}),
+      ...(process.env['LATCHKEY_ALLOC_SAMPLING'] !== undefined
+        ? { LATCHKEY_ALLOC_SAMPLING: process.env['LATCHKEY_ALLOC_SAMPLING'] }
+        : {}),
     },
   })
   const pool = poolFor(ours.url, s)
@@ -70,7 +75,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${name}: ${String(n)} calls; allocated ${(b.allocated / n).toFixed(0)} B/call; ` +
         `kept ${((b.retained - a.retained) / n).toFixed(0)} B/call; ` +
-        `${String(b.gcs)} GCs, ${(b.gcMicros / n).toFixed(1)} us GC/call\n`,
+        `${String(b.gcs)} GCs, ${(b.gcMicros / n).toFixed(1)} us GC/call (` +
+        Object.entries(b.byType)
+          .map(([k, us]) => `${k} ${(us / n).toFixed(1)}`)
+          .join(', ') +
+        ')\n',
     )
   }
   try {

@@ -61,7 +61,8 @@ export interface SessionEntry {
   readonly row: SessionFacts
   readonly parent: ParentRef
   readonly checks: readonly LivenessCheck[]
-  readonly tokenHmac?: Buffer
+  /** The token's HMAC, hex (a string: a Buffer of its own costs about 220 bytes, this 80). */
+  readonly tokenHmac?: string
   /**
    * The token bytes last proven against tokenHmac: a client sends the same token on every request,
    * so a constant-time compare with these replaces the HMAC on the hot path.
@@ -248,7 +249,7 @@ export class SessionCache {
       row: facts,
       parent: stored.parent,
       checks: stored.checks,
-      ...(row.tokenHmac !== undefined ? { tokenHmac: unpooled(row.tokenHmac) } : {}),
+      ...(row.tokenHmac !== undefined ? { tokenHmac: row.tokenHmac } : {}),
       ...(stored.tagging !== undefined ? { tagging: stored.tagging } : {}),
       layers,
       flat: layers.length === 1 ? (layers[0] as readonly CompiledPolicy[]) : layers.flat(),
@@ -349,17 +350,6 @@ export class SessionCache {
       )
     }
   }
-}
-
-/**
- * The token HMAC's bytes in a buffer of their own. Buffer.from takes small buffers from Node's
- * shared 8 KB pool, and a cached entry holding a 32-byte slice keeps its whole slab alive:
- * measured, about 800 bytes of pinned pool per cached session.
- */
-function unpooled(hex: string): Buffer {
-  const b = Buffer.allocUnsafeSlow(hex.length >> 1)
-  b.write(hex, 'hex')
-  return b
 }
 
 /**

@@ -276,8 +276,15 @@ export class Sessions {
       // Role chaining: the new policies become one more layer, intersected with the inherited
       // ones. In memory the inherited layers are the parent's own objects; the row stores only
       // the new layer and names the parent session (session-layers.ts).
-      const own: Layers = req.policies.length > 0 ? [req.policies] : []
-      const layers: Layers = own.length > 0 ? [...origin.layers, ...own] : origin.layers
+      // Arrays the entry keeps are made at their exact length (slice, concat): a list built by
+      // push or spread reserves room for 17 elements, about 130 bytes of nothing per session.
+      const own: Layers = req.policies.length > 0 ? [req.policies.slice()] : []
+      const layers: Layers =
+        own.length === 0
+          ? origin.layers
+          : origin.layers.length === 0
+            ? own
+            : origin.layers.concat(own)
       // What the cache entry keeps owns its characters: a form field's value is a view of the
       // whole request body (lib/own-string.ts), and tags (rare) are copied by a JSON round trip.
       const stored: StoredParent = {

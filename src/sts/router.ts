@@ -7,7 +7,12 @@
  * @module
  */
 import { sha256Hex } from '../crypto/hash.js'
-import { loggedPrincipal, principalArn, sessionAccess } from '../auth/principal.js'
+import {
+  loggedPrincipal,
+  principalArn,
+  sessionAccess,
+  sessionAccessOnce,
+} from '../auth/principal.js'
 import type { AuditSink } from '../lib/audit-events.js'
 import { assertAddressAllowed } from '../auth/errors.js'
 import type { HttpResponse } from '../http/http-response.js'
@@ -184,7 +189,7 @@ function auditedDeps(
       issue: async (req, now) => {
         const issued = await iam.issue(req, now)
         const p = issued.principal
-        const s = sessionAccess(p)
+        const s = sessionAccessOnce(p)
         const caller = req.caller
         audit.record({
           at: now,
