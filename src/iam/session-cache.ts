@@ -42,19 +42,41 @@ import type { PrincipalPolicies, ResolvedCredential } from './types.js'
  * admin listing read. Not the policies JSON (compiled into `layers`), the parent JSON (parsed
  * into `parent`, `checks`, `tagging`), the sealed secret or the token HMAC's hex: kept, they were
  * about 1.5 KB of strings per session that every request path ignored, and each survived two
- * scavenges before promotion (the GC share of an AssumeRole).
+ * scavenges before promotion (the GC share of an AssumeRole). The fields the principal already
+ * has are getters over it, not copies (about 100 bytes less per session).
  */
-export interface SessionFacts {
-  readonly accessKeyId: string
-  readonly accountId: string
+export class SessionFacts {
+  /** The session's principal (cred.principal): the fields below that it has are read from it. */
+  private readonly p: SessionPrincipal
   readonly quotaKey: string
-  readonly userId?: string
-  readonly originKeyId?: string
-  readonly sessionName: string
-  readonly issuedAt: number
-  readonly expiresAt: number
+  readonly userId: string | undefined
+  readonly originKeyId: string | undefined
   /** What made it (the admin listing's `source`), read from the row once. */
   readonly source: SessionSource
+
+  constructor(p: SessionPrincipal, row: SessionRow, source: SessionSource) {
+    this.p = p
+    this.quotaKey = row.quotaKey
+    this.userId = row.userId
+    this.originKeyId = row.originKeyId
+    this.source = source
+  }
+
+  get accessKeyId(): string {
+    return this.p.accessKeyId
+  }
+  get accountId(): string {
+    return this.p.accountId
+  }
+  get sessionName(): string {
+    return this.p.sessionName
+  }
+  get issuedAt(): number {
+    return this.p.issuedAt
+  }
+  get expiresAt(): number {
+    return this.p.expiresAt
+  }
 }
 
 export interface SessionEntry {
@@ -234,17 +256,7 @@ export class SessionCache {
       principal,
       session: { expiresAt: row.expiresAt, requiresToken: row.tokenHmac !== undefined },
     }
-    const facts: SessionFacts = {
-      accessKeyId: row.accessKeyId,
-      accountId: row.accountId,
-      quotaKey: row.quotaKey,
-      ...(row.userId !== undefined ? { userId: row.userId } : {}),
-      ...(row.originKeyId !== undefined ? { originKeyId: row.originKeyId } : {}),
-      sessionName: row.sessionName,
-      issuedAt: row.issuedAt,
-      expiresAt: row.expiresAt,
-      source: stored.source ?? derivedSource(row),
-    }
+    const facts = new SessionFacts(principal, row, stored.source ?? derivedSource(row))
     const e: SessionEntry = {
       row: facts,
       parent: stored.parent,
