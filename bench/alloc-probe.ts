@@ -6,6 +6,7 @@
  * v8.GCProfiler reports per collection (used heap before and after), with no log to parse.
  *
  * allocated: the used heap's growth between collections, summed (young garbage included).
+ * promoted: what scavenges moved to the old generation (kept for good, or for a while).
  * retained: the used heap after a forced full collection (what survives: the session cache).
  * @module
  */
@@ -36,6 +37,16 @@ if (inspector !== undefined) {
 }
 const gc = (globalThis as { gc?: () => void }).gc
 
+/** Bytes used in the old generation (where a scavenge promotes survivors). */
+function oldUsed(h: {
+  readonly heapSpaceStatistics: readonly { spaceName: string; spaceUsedSize: number }[]
+}): number {
+  let n = 0
+  for (const sp of h.heapSpaceStatistics)
+    if (sp.spaceName === 'old_space' || sp.spaceName === 'lo_space') n += sp.spaceUsedSize
+  return n
+}
+
 if (out !== undefined) {
   let profiler = new GCProfiler()
   profiler.start()
@@ -45,19 +56,28 @@ if (out !== undefined) {
     let allocated = 0
     let prev = last
     let cost = 0
+    let promoted = 0
     const byType: Record<string, number> = {}
     for (const s of stats) {
       allocated += s.beforeGC.heapStatistics.usedHeapSize - prev
       prev = s.afterGC.heapStatistics.usedHeapSize
       cost += s.cost
       byType[s.gcType] = (byType[s.gcType] ?? 0) + s.cost
+      if (s.gcType === 'Scavenge') promoted += oldUsed(s.afterGC) - oldUsed(s.beforeGC)
     }
     allocated += getHeapStatistics().used_heap_size - prev
     gc?.()
     last = getHeapStatistics().used_heap_size
     writeFileSync(
       out,
-      JSON.stringify({ allocated, gcs: stats.length, gcMicros: cost, byType, retained: last }),
+      JSON.stringify({
+        allocated,
+        promoted,
+        gcs: stats.length,
+        gcMicros: cost,
+        byType,
+        retained: last,
+      }),
     )
     if (inspector !== undefined) {
       const n = taken++

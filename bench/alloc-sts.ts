@@ -22,6 +22,7 @@ import { MINT_ARGS, sessionPolicy, signAssumeRole } from './targets/sts.js'
 
 interface Mark {
   readonly allocated: number
+  readonly promoted: number
   readonly gcs: number
   /** GC microseconds by kind (Scavenge, MarkSweepCompact, …). */
   readonly byType: Readonly<Record<string, number>>
@@ -43,7 +44,12 @@ async function main(): Promise<void> {
   const file = join(tempDir('alloc'), 'mark.json')
   const ours = await startLatchkey({
     args: MINT_ARGS,
-    nodeFlags: ['--expose-gc', '--import', PROBE.href],
+    nodeFlags: [
+      '--expose-gc',
+      '--import',
+      PROBE.href,
+      ...(process.env['ALLOC_NODE_FLAGS']?.split(' ').filter((f) => f !== '') ?? []),
+    ],
     env: {
       LATCHKEY_ALLOC_PROBE: file,
       ...(process.env['LATCHKEY_ALLOC_SNAPSHOTS'] !== undefined
@@ -75,6 +81,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${name}: ${String(n)} calls; allocated ${(b.allocated / n).toFixed(0)} B/call; ` +
         `kept ${((b.retained - a.retained) / n).toFixed(0)} B/call; ` +
+        `promoted ${(b.promoted / n).toFixed(0)} B/call; ` +
         `${String(b.gcs)} GCs, ${(b.gcMicros / n).toFixed(1)} us GC/call (` +
         Object.entries(b.byType)
           .map(([k, us]) => `${k} ${(us / n).toFixed(1)}`)
