@@ -28,7 +28,8 @@ function startSampling(): void {
   inspector?.post('HeapProfiler.startSampling', {
     samplingInterval: 1024,
     includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    // 'promoted': leave out what scavenges free (what remains outlived them).
+    includeObjectsCollectedByMinorGC: process.env['LATCHKEY_ALLOC_SAMPLING_KIND'] !== 'promoted',
   })
 }
 if (inspector !== undefined) {

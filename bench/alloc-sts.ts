@@ -55,6 +55,9 @@ async function main(): Promise<void> {
       ...(process.env['LATCHKEY_ALLOC_SNAPSHOTS'] !== undefined
         ? { LATCHKEY_ALLOC_SNAPSHOTS: process.env['LATCHKEY_ALLOC_SNAPSHOTS'] }
         : {}),
+      ...(process.env['LATCHKEY_ALLOC_SAMPLING_KIND'] !== undefined
+        ? { LATCHKEY_ALLOC_SAMPLING_KIND: process.env['LATCHKEY_ALLOC_SAMPLING_KIND'] }
+        : {}),
       ...(process.env['LATCHKEY_ALLOC_SAMPLING'] !== undefined
         ? { LATCHKEY_ALLOC_SAMPLING: process.env['LATCHKEY_ALLOC_SAMPLING'] }
         : {}),
