@@ -209,7 +209,9 @@ function auditedDeps(
                 : caller.kind === 'user'
                   ? `user:${caller.username}`
                   : `account-root:${caller.accessKeyId}`,
-            sessionName: req.sessionName,
+            // The session's own copy: req's is a view of the request body, which a queued audit
+            // event would keep alive until its batch is written (~1.5 KB promoted per AssumeRole).
+            sessionName: p.sessionName,
             durationSeconds: req.durationSeconds,
             expiresAt: issued.expiresAt,
             ...(req.policyText !== undefined
