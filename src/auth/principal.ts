@@ -189,6 +189,14 @@ interface SessionAccessFacts {
 
 const accessOf = new WeakMap<object, SessionAccessFacts>()
 
+/**
+ * The same facts built for one use and not remembered (the issuance record of a session that may
+ * never make a request: remembered, they were about 400 bytes kept per cached session).
+ */
+export function sessionAccessOnce(p: Extract<Principal, { kind: 'session' }>): SessionAccessFacts {
+  return accessOf.get(p) ?? buildSessionAccess(p)
+}
+
 function buildSessionAccess(p: Extract<Principal, { kind: 'session' }>): SessionAccessFacts {
   const parent = p.parent.kind === 'user' ? p.parent.username : p.parent.accessKeyId
   const origin =

@@ -97,4 +97,29 @@ describe('IdleWatchdog', () => {
     s.emit('timeout', socket)
     expect(cuts).toEqual(['body'])
   })
+
+  it('release forgets a finished request (the socket then closes when idle) but keeps one still owed a body', () => {
+    const s = server()
+    const w = new IdleWatchdog(s, 3000)
+    const owed = fakes()
+    const cuts: string[] = []
+    w.watch(owed.req as never, owed.res as never, (k) => cuts.push(k))
+    owed.res.writableFinished = true
+    w.release(owed.req as never, owed.res as never) // the body is not in: still watched
+    s.emit('timeout', owed.socket)
+    expect(cuts).toEqual(['body'])
+
+    const done = fakes()
+    w.watch(done.req as never, done.res as never, (k) => cuts.push(k))
+    done.req.complete = true
+    done.res.writableFinished = true
+    w.release(done.req as never, done.res as never)
+    const held = Object.getOwnPropertySymbols(done.socket).map(
+      (k) => (done.socket as unknown as Record<symbol, { req?: unknown } | undefined>)[k],
+    )
+    expect(held.some((v) => v?.req === done.req)).toBe(false) // the socket no longer holds it
+    s.emit('timeout', done.socket)
+    expect(done.socket.destroyed).toBe(true)
+    expect(cuts).toEqual(['body'])
+  })
 })

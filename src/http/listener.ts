@@ -264,6 +264,7 @@ async function handle(
   res.end = countingEnd as typeof res.end
   res.on('close', () => {
     closed()
+    watchdog.release(req, res)
     const status = res.statusCode
     const log = sampler.shouldLog(status)
     const entry: AccessEntry = {

@@ -56,7 +56,7 @@ export class Credentials implements CredentialProvider {
       const known = e.verifiedToken
       if (known === undefined || known.length !== n || !timingSafeEqual(known, bytes)) {
         const mac = hmacSha256(this.ctx.tokenKey, bytes)
-        if (!timingSafeEqual(mac, e.tokenHmac)) return 'invalid'
+        if (!timingSafeEqual(mac, Buffer.from(e.tokenHmac, 'hex'))) return 'invalid'
         const copy = Buffer.allocUnsafeSlow(n)
         bytes.copy(copy)
         e.verifiedToken = copy

@@ -30,17 +30,61 @@ import type {
   Layers,
   LivenessCheck,
   SessionPrincipal,
+  SessionSource,
   StoredParent,
   StoredTagging,
 } from './model.js'
 import { decodeStoredLayers } from './session-layers.js'
 import type { PrincipalPolicies, ResolvedCredential } from './types.js'
 
+/**
+ * What a cached session keeps of its row: the fields requests, liveness, revocation and the
+ * admin listing read. Not the policies JSON (compiled into `layers`), the parent JSON (parsed
+ * into `parent`, `checks`, `tagging`), the sealed secret or the token HMAC's hex: kept, they were
+ * about 1.5 KB of strings per session that every request path ignored, and each survived two
+ * scavenges before promotion (the GC share of an AssumeRole). The fields the principal already
+ * has are getters over it, not copies (about 100 bytes less per session).
+ */
+export class SessionFacts {
+  /** The session's principal (cred.principal): the fields below that it has are read from it. */
+  private readonly p: SessionPrincipal
+  readonly quotaKey: string
+  readonly userId: string | undefined
+  readonly originKeyId: string | undefined
+  /** What made it (the admin listing's `source`), read from the row once. */
+  readonly source: SessionSource
+
+  constructor(p: SessionPrincipal, row: SessionRow, source: SessionSource) {
+    this.p = p
+    this.quotaKey = row.quotaKey
+    this.userId = row.userId
+    this.originKeyId = row.originKeyId
+    this.source = source
+  }
+
+  get accessKeyId(): string {
+    return this.p.accessKeyId
+  }
+  get accountId(): string {
+    return this.p.accountId
+  }
+  get sessionName(): string {
+    return this.p.sessionName
+  }
+  get issuedAt(): number {
+    return this.p.issuedAt
+  }
+  get expiresAt(): number {
+    return this.p.expiresAt
+  }
+}
+
 export interface SessionEntry {
-  readonly row: SessionRow
+  readonly row: SessionFacts
   readonly parent: ParentRef
   readonly checks: readonly LivenessCheck[]
-  readonly tokenHmac?: Buffer
+  /** The token's HMAC, hex (a string: a Buffer of its own costs about 220 bytes, this 80). */
+  readonly tokenHmac?: string
   /**
    * The token bytes last proven against tokenHmac: a client sends the same token on every request,
    * so a constant-time compare with these replaces the HMAC on the hot path.
@@ -100,10 +144,10 @@ export class SessionCache {
     if (c.kind !== 'sessions-revoked') return
     const match =
       c.by === 'user'
-        ? (r: SessionRow) => r.userId === c.id
+        ? (r: SessionFacts) => r.userId === c.id
         : c.by === 'origin-key'
-          ? (r: SessionRow) => r.originKeyId === c.id
-          : (r: SessionRow) => r.accountId === c.id
+          ? (r: SessionFacts) => r.originKeyId === c.id
+          : (r: SessionFacts) => r.accountId === c.id
     for (const e of this.lru.values()) if (match(e.row)) e.revoked = true
   }
 
@@ -212,11 +256,12 @@ export class SessionCache {
       principal,
       session: { expiresAt: row.expiresAt, requiresToken: row.tokenHmac !== undefined },
     }
+    const facts = new SessionFacts(principal, row, stored.source ?? derivedSource(row))
     const e: SessionEntry = {
-      row,
+      row: facts,
       parent: stored.parent,
       checks: stored.checks,
-      ...(row.tokenHmac !== undefined ? { tokenHmac: unpooled(row.tokenHmac) } : {}),
+      ...(row.tokenHmac !== undefined ? { tokenHmac: row.tokenHmac } : {}),
       ...(stored.tagging !== undefined ? { tagging: stored.tagging } : {}),
       layers,
       flat: layers.length === 1 ? (layers[0] as readonly CompiledPolicy[]) : layers.flat(),
@@ -320,14 +365,12 @@ export class SessionCache {
 }
 
 /**
- * The token HMAC's bytes in a buffer of their own. Buffer.from takes small buffers from Node's
- * shared 8 KB pool, and a cached entry holding a 32-byte slice keeps its whole slab alive:
- * measured, about 800 bytes of pinned pool per cached session.
+ * The source of a row stored before sources were kept, derived from the row: a token means
+ * AssumeRole, the root role an RSAssumeCustomerRole, anything else an RSLogin.
  */
-function unpooled(hex: string): Buffer {
-  const b = Buffer.allocUnsafeSlow(hex.length >> 1)
-  b.write(hex, 'hex')
-  return b
+export function derivedSource(row: SessionRow): SessionSource {
+  if (row.tokenHmac !== undefined) return 'AssumeRole'
+  return row.roleName === 'root' ? 'RSAssumeCustomerRole' : 'RSLogin'
 }
 
 /** The chained sessions between a session and its parent, oldest first (none: no field). */

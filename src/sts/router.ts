@@ -7,7 +7,12 @@
  * @module
  */
 import { sha256Hex } from '../crypto/hash.js'
-import { loggedPrincipal, principalArn, sessionAccess } from '../auth/principal.js'
+import {
+  loggedPrincipal,
+  principalArn,
+  sessionAccess,
+  sessionAccessOnce,
+} from '../auth/principal.js'
 import type { AuditSink } from '../lib/audit-events.js'
 import { assertAddressAllowed } from '../auth/errors.js'
 import type { HttpResponse } from '../http/http-response.js'
@@ -184,7 +189,7 @@ function auditedDeps(
       issue: async (req, now) => {
         const issued = await iam.issue(req, now)
         const p = issued.principal
-        const s = sessionAccess(p)
+        const s = sessionAccessOnce(p)
         const caller = req.caller
         audit.record({
           at: now,
@@ -204,7 +209,9 @@ function auditedDeps(
                 : caller.kind === 'user'
                   ? `user:${caller.username}`
                   : `account-root:${caller.accessKeyId}`,
-            sessionName: req.sessionName,
+            // The session's own copy: req's is a view of the request body, which a queued audit
+            // event would keep alive until its batch is written (~1.5 KB promoted per AssumeRole).
+            sessionName: p.sessionName,
             durationSeconds: req.durationSeconds,
             expiresAt: issued.expiresAt,
             ...(req.policyText !== undefined
