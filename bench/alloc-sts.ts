@@ -16,9 +16,9 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Pool } from 'undici'
 import { poolFor, prepareBucket, ROOT_CREDS, settings, startLatchkey, tempDir } from './env.js'
-import { runLoad, sendText } from './load.js'
+import { runLoad } from './load.js'
 import { signRequest, type Credentials, type PreparedRequest } from './sign.js'
-import { MINT_ARGS, sessionPolicy, signAssumeRole } from './targets/sts.js'
+import { MINT_ARGS, mintSession, sessionPolicy, signAssumeRole } from './targets/sts.js'
 
 interface Mark {
   readonly allocated: number
@@ -31,12 +31,6 @@ interface Mark {
 }
 
 const PROBE = pathToFileURL(join(fileURLToPath(new URL('.', import.meta.url)), 'alloc-probe.js'))
-
-function tag(xml: string, name: string): string {
-  const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)
-  if (m?.[1] === undefined) throw new Error(`answer lacks <${name}>: ${xml.slice(0, 300)}`)
-  return m[1]
-}
 
 async function main(): Promise<void> {
   const seconds = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 5)
@@ -96,13 +90,7 @@ async function main(): Promise<void> {
     await prepareBucket(pool, ours.url, 'bench')
     const policy = sessionPolicy('bench')
     await measure('AssumeRole (1 KB policy)', await signAssumeRole(ours.url, policy, 900), pool)
-    const { status, text } = await sendText(pool, await signAssumeRole(ours.url, policy, 3600))
-    if (status !== 200) throw new Error(`AssumeRole → ${String(status)}`)
-    const session: Credentials = {
-      accessKeyId: tag(text, 'AccessKeyId'),
-      secretAccessKey: tag(text, 'SecretAccessKey'),
-      sessionToken: tag(text, 'SessionToken'),
-    }
+    const session = await mintSession(pool, ours.url, policy, 3600)
     const get = (creds: Credentials): Promise<PreparedRequest> =>
       signRequest({ origin: ours.url, creds, method: 'GET', path: '/bench/obj4k' })
     await measure('GET 4 KiB, session', await get(session), pool)

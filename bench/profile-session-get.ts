@@ -17,26 +17,11 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { poolFor, prepareBucket, ROOT_CREDS, settings, startLatchkey, tempDir } from './env.js'
-import { runLoad, send, sendText } from './load.js'
+import { runLoad, send } from './load.js'
 import { cpuSeconds } from './proc.js'
 import { signRequest, type Credentials } from './sign.js'
-import { sessionPolicy, signAssumeRole } from './targets/sts.js'
-
-interface ProfileNode {
-  readonly id: number
-  readonly callFrame: {
-    readonly functionName: string
-    readonly url: string
-    readonly lineNumber: number
-  }
-  readonly children?: readonly number[]
-}
-
-interface CpuProfile {
-  readonly nodes: readonly ProfileNode[]
-  readonly samples: readonly number[]
-  readonly timeDeltas: readonly number[]
-}
+import type { CpuProfile } from './profile-sts.js'
+import { mintSession, sessionPolicy } from './targets/sts.js'
 
 const NOT_PER_CALL = /^\(idle\)|^\(program\)|modules\/(esm|cjs)|compileSourceTextModule/
 
@@ -53,12 +38,6 @@ function selfTimes(p: CpuProfile): Map<string, number> {
     out.set(key, (out.get(key) ?? 0) + (p.timeDeltas[i] ?? 0))
   })
   return out
-}
-
-function tag(xml: string, name: string): string {
-  const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)
-  if (m?.[1] === undefined) throw new Error(`AssumeRole answer lacks <${name}>`)
-  return m[1]
 }
 
 /** One profiled server under the GET load of `who`: µs of CPU per GET per function. */
@@ -80,14 +59,7 @@ async function profile(
     await prepareBucket(pool, ours.url, 'bench')
     let creds: Credentials = ROOT_CREDS
     if (who === 'session') {
-      const ar = await signAssumeRole(ours.url, sessionPolicy('bench'), 3600)
-      const { status, text } = await sendText(pool, ar)
-      if (status !== 200) throw new Error(`AssumeRole → ${String(status)}`)
-      creds = {
-        accessKeyId: tag(text, 'AccessKeyId'),
-        secretAccessKey: tag(text, 'SecretAccessKey'),
-        sessionToken: tag(text, 'SessionToken'),
-      }
+      creds = await mintSession(pool, ours.url, sessionPolicy('bench'), 3600)
     }
     const get = await signRequest({ origin: ours.url, creds, method: 'GET', path: '/bench/obj4k' })
     const probe = await send(pool, get)

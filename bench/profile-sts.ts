@@ -47,7 +47,7 @@ export const PHASES: readonly (readonly [string, RegExp])[] = [
   ['idle', /^\(idle\)/],
 ]
 
-interface ProfileNode {
+export interface ProfileNode {
   readonly id: number
   readonly callFrame: {
     readonly functionName: string
@@ -57,7 +57,7 @@ interface ProfileNode {
   readonly children?: readonly number[]
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   readonly nodes: readonly ProfileNode[]
   readonly samples: readonly number[]
   readonly timeDeltas: readonly number[]

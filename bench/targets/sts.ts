@@ -12,6 +12,7 @@
  * Target 7 also states server CPU per AssumeRole against issue 13's budget (≤ 100 µs).
  * @module
  */
+import type { Dispatcher } from 'undici'
 import { send, sendText } from '../load.js'
 import { signRequest, type Credentials, type PreparedRequest } from '../sign.js'
 import {
@@ -110,6 +111,22 @@ function tag(xml: string, name: string): string {
   return m[1]
 }
 
+/** Session credentials from an AssumeRole with `policy` (the root key mints them). */
+export async function mintSession(
+  pool: Dispatcher,
+  url: string,
+  policy: string,
+  duration: number,
+): Promise<Credentials> {
+  const { status, text } = await sendText(pool, await signAssumeRole(url, policy, duration))
+  if (status !== 200) throw new Error(`AssumeRole → ${String(status)} ${text.slice(0, 400)}`)
+  return {
+    accessKeyId: tag(text, 'AccessKeyId'),
+    secretAccessKey: tag(text, 'SecretAccessKey'),
+    sessionToken: tag(text, 'SessionToken'),
+  }
+}
+
 export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
   const ours = await startLatchkey({ args: MINT_ARGS })
   const ceil = await startCeilingProc('get4k')
@@ -191,13 +208,7 @@ export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
   try {
     await prepareBucket(pool, ours.url, 'bench')
     const policy = sessionPolicy('bench')
-    const { status, text: xml } = await sendText(pool, await signAssumeRole(ours.url, policy, 3600))
-    if (status !== 200) throw new Error(`AssumeRole → ${String(status)} ${xml.slice(0, 400)}`)
-    const session: Credentials = {
-      accessKeyId: tag(xml, 'AccessKeyId'),
-      secretAccessKey: tag(xml, 'SecretAccessKey'),
-      sessionToken: tag(xml, 'SessionToken'),
-    }
+    const session = await mintSession(pool, ours.url, policy, 3600)
     s.log('  8 sts-session-get: measuring')
     const [sv, pv] = await compareGet4kBy(
       s,
