@@ -41,7 +41,11 @@ export interface Authenticated {
   readonly signingKey?: Buffer
   /** Set instead of `signature` for SigV2 (S3 only); its body is passed through unverified. */
   readonly signatureV2?: SigV2Input
-  /** The signature matched only with `+` in the query read as a space (verify.ts QueryReading). */
+  /**
+   * The signature matched only with `+` in the query read as a space (verify.ts QueryReading).
+   * The S3 pipeline then parses its query again; STS reads query-protocol parameters as a form
+   * (`+` a space) in any case.
+   */
   readonly queryPlusAsSpace?: true
 }
 
