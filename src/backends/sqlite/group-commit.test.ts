@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openDatabase, type Database } from './db.js'
 import { GroupCommit } from './group-commit.js'
+import type { WalSyncer } from './wal-sync.js'
 
 let dir: string
 let db: Database
@@ -176,5 +177,52 @@ describe('runStatement (one statement, no savepoint)', () => {
     // The committer goes on with the next batch.
     await gc.runStatement(() => db.prepare('INSERT INTO t (v) VALUES (3)').run())
     expect(visible()).toBe(1)
+  })
+})
+
+describe('under async durability (a WalSyncer)', () => {
+  /** A syncer whose fsyncs return only when the test says so. */
+  function heldSyncer(): { syncer: WalSyncer; syncs: (() => void)[] } {
+    const syncs: (() => void)[] = []
+    const syncer = {
+      sync: () => new Promise<void>((resolve) => syncs.push(resolve)),
+      needsCheckpoint: () => Promise.resolve(false),
+    } as unknown as WalSyncer
+    return { syncer, syncs }
+  }
+  const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
+
+  it('commits what queues during an fsync as one transaction once that fsync returns', async () => {
+    const { syncer, syncs } = heldSyncer()
+    let commits = 0
+    const gc = new GroupCommit(db, {
+      syncer,
+      timings: { commit: () => void commits++, fsync: () => {} },
+    })
+    const insert = (v: number): Promise<number> =>
+      gc.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run(v).changes)
+    const first = insert(0)
+    await turn()
+    expect([commits, syncs.length, visible()]).toEqual([1, 1, 1])
+    // Three more writes on three loop turns while the first fsync runs: none commits yet (each
+    // would only wait for the next fsync, and each COMMIT writes its pages to the WAL).
+    const later: Promise<number>[] = []
+    for (let v = 1; v <= 3; v++) {
+      later.push(insert(v))
+      await turn()
+    }
+    expect([commits, syncs.length, visible()]).toEqual([1, 1, 1])
+    syncs[0]!()
+    expect(await first).toBe(1)
+    await turn()
+    expect([commits, syncs.length, visible()]).toEqual([2, 2, 4])
+    syncs[1]!()
+    expect(await Promise.all(later)).toEqual([1, 1, 1])
+    // Idle again: the next write commits on the next turn, as before.
+    const last = insert(4)
+    await turn()
+    expect([commits, syncs.length]).toEqual([3, 3])
+    syncs[2]!()
+    expect(await last).toBe(1)
   })
 })
