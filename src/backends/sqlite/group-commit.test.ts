@@ -192,18 +192,75 @@ describe('under async durability (a WalSyncer)', () => {
   }
   const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
 
-  it('commits what queues during an fsync as one transaction once that fsync returns', async () => {
+  function setup(
+    maxWaitMs?: number,
+    maxBatch?: number,
+  ): {
+    gc: GroupCommit
+    syncs: (() => void)[]
+    commits: () => number
+    insert: (v: number) => Promise<number>
+  } {
     const { syncer, syncs } = heldSyncer()
     let commits = 0
     const gc = new GroupCommit(db, {
       syncer,
+      ...(maxWaitMs !== undefined ? { maxWaitMs } : {}),
+      ...(maxBatch !== undefined ? { maxBatch } : {}),
       timings: { commit: () => void commits++, fsync: () => {} },
     })
     const insert = (v: number): Promise<number> =>
       gc.run(() => db.prepare('INSERT INTO t (v) VALUES (?)').run(v).changes)
+    return { gc, syncs, commits: () => commits, insert }
+  }
+
+  it('commits a lone write after one quiet loop turn', async () => {
+    const { syncs, commits, insert } = setup()
+    const p = insert(0)
+    await turn()
+    await turn()
+    expect([commits(), syncs.length, visible()]).toEqual([1, 1, 1])
+    syncs[0]!()
+    expect(await p).toBe(1)
+  })
+
+  it('waits while writes keep arriving, then commits them as one transaction', async () => {
+    const { syncs, commits, insert } = setup(60_000)
+    const ps: Promise<number>[] = []
+    for (let v = 0; v < 10; v++) {
+      ps.push(insert(v))
+      await turn()
+    }
+    expect([commits(), syncs.length, visible()]).toEqual([0, 0, 0])
+    await turn() // a turn with no new write
+    await turn()
+    expect([commits(), syncs.length, visible()]).toEqual([1, 1, 10])
+    syncs[0]!()
+    expect(await Promise.all(ps)).toEqual(Array.from({ length: 10 }, () => 1))
+  })
+
+  it('commits maxWaitMs after the first write even while writes keep arriving', async () => {
+    const { syncs, commits, insert } = setup(5, 1_000_000)
+    const ps: Promise<number>[] = []
+    const t0 = performance.now()
+    while (commits() === 0) {
+      ps.push(insert(ps.length))
+      await turn()
+    }
+    const waited = performance.now() - t0
+    expect(waited).toBeGreaterThanOrEqual(5)
+    expect(waited).toBeLessThan(1000)
+    expect([commits(), syncs.length, visible()]).toEqual([1, 1, ps.length])
+    syncs[0]!()
+    expect((await Promise.all(ps)).every((n) => n === 1)).toBe(true)
+  })
+
+  it('commits what queues during an fsync as one transaction once that fsync returns', async () => {
+    const { syncs, commits, insert } = setup()
     const first = insert(0)
     await turn()
-    expect([commits, syncs.length, visible()]).toEqual([1, 1, 1])
+    await turn()
+    expect([commits(), syncs.length, visible()]).toEqual([1, 1, 1])
     // Three more writes on three loop turns while the first fsync runs: none commits yet (each
     // would only wait for the next fsync, and each COMMIT writes its pages to the WAL).
     const later: Promise<number>[] = []
@@ -211,18 +268,13 @@ describe('under async durability (a WalSyncer)', () => {
       later.push(insert(v))
       await turn()
     }
-    expect([commits, syncs.length, visible()]).toEqual([1, 1, 1])
+    expect([commits(), syncs.length, visible()]).toEqual([1, 1, 1])
     syncs[0]!()
     expect(await first).toBe(1)
     await turn()
-    expect([commits, syncs.length, visible()]).toEqual([2, 2, 4])
+    await turn()
+    expect([commits(), syncs.length, visible()]).toEqual([2, 2, 4])
     syncs[1]!()
     expect(await Promise.all(later)).toEqual([1, 1, 1])
-    // Idle again: the next write commits on the next turn, as before.
-    const last = insert(4)
-    await turn()
-    expect([commits, syncs.length]).toEqual([3, 3])
-    syncs[2]!()
-    expect(await last).toBe(1)
   })
 })
