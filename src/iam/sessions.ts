@@ -98,6 +98,28 @@ interface IssuerContext {
   maxExpiresAt: number
   /** Role chaining: the calling session's tags and caps (iam/session-tags.ts). */
   tagging?: StoredTagging
+  /**
+   * A shared context's (a master key's, kept per account state) parent records of its plain
+   * sessions (its own parent and checks, no tags, not as the parent), by source, with their
+   * JSON: the same for every such session it issues, so made once and shared by their entries.
+   */
+  readonly plain?: Map<SessionSource, PlainParent>
+}
+
+interface PlainParent {
+  readonly stored: StoredParent
+  readonly json: string
+}
+
+/** `origin`'s plain parent record for `source` (kept in IssuerContext.plain when it has one). */
+function plainParent(origin: IssuerContext, source: SessionSource): PlainParent {
+  let known = origin.plain?.get(source)
+  if (known === undefined) {
+    const stored: StoredParent = { parent: origin.parent, checks: origin.checks, source }
+    known = { stored, json: JSON.stringify(stored) }
+    origin.plain?.set(source, known)
+  }
+  return known
 }
 
 /**
@@ -293,7 +315,14 @@ export class Sessions {
             : origin.layers.concat(own)
       // What the cache entry keeps owns its characters: a form field's value is a view of the
       // whole request body (lib/own-string.ts), and tags (rare) are copied by a JSON round trip.
-      const stored: StoredParent = {
+      const plain =
+        parent === origin.parent &&
+        checks === origin.checks &&
+        req.asCaller !== true &&
+        tagging === undefined
+          ? plainParent(origin, sourceOf(req))
+          : undefined
+      const stored: StoredParent = plain?.stored ?? {
         parent,
         checks,
         ...(req.asCaller === true ? { asParent: true as const } : {}),
@@ -308,7 +337,7 @@ export class Sessions {
         quotaKey: origin.quotaKey,
         ...(origin.userId !== undefined ? { userId: origin.userId } : {}),
         ...(origin.originKeyId !== undefined ? { originKeyId: origin.originKeyId } : {}),
-        parent: JSON.stringify(stored),
+        parent: plain?.json ?? JSON.stringify(stored),
         secret: made.stored,
         ...(req.withToken ? { tokenHmac: hmacSha256Hex(ctx.tokenKey, sessionToken) } : {}),
         sessionName: ownString(req.sessionName),
@@ -389,6 +418,7 @@ export class Sessions {
           originKeyId: a.row.masterAccessKeyId,
           layers: [],
           maxExpiresAt: Number.POSITIVE_INFINITY,
+          plain: new Map(),
         }
         rootIssuers.set(a, made)
         return made
