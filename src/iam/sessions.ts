@@ -358,8 +358,9 @@ export class Sessions {
       await ctx.limits.untakeIssue(origin.quotaKey)
       throw err
     }
-    // A new session: no cache can hold a stale copy, so the entry built in hand goes in as is.
-    cache.lru.set(accessKeyId, e)
+    // A new session: no cache can hold a stale copy (nor any entry under its id, checked above),
+    // so the entry built in hand goes in as is.
+    cache.lru.add(accessKeyId, e)
     return {
       accessKeyId,
       secretAccessKey,
