@@ -191,6 +191,32 @@ function auditedDeps(
         const p = issued.principal
         const s = sessionAccessOnce(p)
         const caller = req.caller
+        // The detail built by adding its optional fields in place (same key order as before),
+        // not by spreading conditional temporaries into a literal.
+        const detail: Record<string, unknown> = {
+          parent: s.chain[1],
+          caller:
+            caller.kind === 'session'
+              ? `session:${caller.accessKeyId}`
+              : caller.kind === 'user'
+                ? `user:${caller.username}`
+                : `account-root:${caller.accessKeyId}`,
+          // The session's own copy: req's is a view of the request body, which a queued audit
+          // event would keep alive until its batch is written (~1.5 KB promoted per AssumeRole).
+          sessionName: p.sessionName,
+          durationSeconds: req.durationSeconds,
+          expiresAt: issued.expiresAt,
+        }
+        if (req.policyText !== undefined) detail['policyHash'] = sessionPolicySha256(req.policyText)
+        detail['policies'] = req.policies.length
+        if (req.actAs !== undefined) detail['actAs'] = req.actAs.accountId
+        // Session tags by key (upload caps are latchkey:* keys), and the caps as asked.
+        const tags = req.tags
+        if (tags !== undefined) {
+          detail['tagKeys'] = Object.keys(tags)
+          if (Object.keys(tags).some(isCapKey))
+            detail['caps'] = Object.fromEntries(Object.entries(tags).filter(([k]) => isCapKey(k)))
+        }
         audit.record({
           at: now,
           kind: 'issuance',
@@ -201,32 +227,7 @@ function auditedDeps(
           resource: principalArn(p),
           decision: 'allow',
           source: raw.remoteAddress,
-          detail: {
-            parent: s.chain[1],
-            caller:
-              caller.kind === 'session'
-                ? `session:${caller.accessKeyId}`
-                : caller.kind === 'user'
-                  ? `user:${caller.username}`
-                  : `account-root:${caller.accessKeyId}`,
-            // The session's own copy: req's is a view of the request body, which a queued audit
-            // event would keep alive until its batch is written (~1.5 KB promoted per AssumeRole).
-            sessionName: p.sessionName,
-            durationSeconds: req.durationSeconds,
-            expiresAt: issued.expiresAt,
-            ...(req.policyText !== undefined
-              ? { policyHash: sessionPolicySha256(req.policyText) }
-              : {}),
-            policies: req.policies.length,
-            ...(req.actAs !== undefined ? { actAs: req.actAs.accountId } : {}),
-            // Session tags by key (upload caps are latchkey:* keys), and the caps as asked.
-            ...(req.tags !== undefined ? { tagKeys: Object.keys(req.tags) } : {}),
-            ...(req.tags !== undefined && Object.keys(req.tags).some(isCapKey)
-              ? {
-                  caps: Object.fromEntries(Object.entries(req.tags).filter(([k]) => isCapKey(k))),
-                }
-              : {}),
-          },
+          detail,
         })
         return issued
       },
