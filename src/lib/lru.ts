@@ -7,6 +7,8 @@
  * evicted, as with a strict LRU; only entries idle that long are ordered by their last refresh.
  * @module
  */
+import { OldestFirst } from './oldest-first.js'
+
 interface Slot<V> {
   readonly value: V
   /** `tick` when the entry was last (re)inserted. */
@@ -17,16 +19,8 @@ export class Lru<K, V> {
   private readonly max: number
   private readonly refreshAfter: number
   private readonly map = new Map<K, Slot<V>>()
-  /**
-   * Where eviction goes on: one iterator kept over the map, not `keys()` afresh per eviction. A
-   * Map keeps deleted entries as holes in its insertion order until it rehashes, and a full
-   * cache deletes one entry per insertion, so a new iterator walked every hole since the last
-   * rehash, up to the table's spare capacity: at 100,000 cached sessions that was ~100 µs per
-   * AssumeRole, twice its cost. An iterator moves only forward (a Map iterator skips deleted
-   * entries and reaches those added after it was made, so refreshed entries come up again in
-   * their new place), so the holes are walked once in all.
-   */
-  private oldest: IterableIterator<K> | undefined
+  /** Eviction's place in the map (a kept iterator: see lib/oldest-first.ts). */
+  private readonly oldest = new OldestFirst<K>(this.map)
   private tick = 0
 
   constructor(max: number) {
@@ -58,14 +52,9 @@ export class Lru<K, V> {
   add(key: K, value: V): void {
     this.map.set(key, { value, stamp: ++this.tick })
     while (this.map.size > this.max) {
-      let next = this.oldest?.next()
-      if (next === undefined || next.done === true) {
-        // Walked off the end (every entry it passed was evicted or moved on): start over.
-        this.oldest = this.map.keys()
-        next = this.oldest.next()
-        if (next.done === true) break
-      }
-      this.map.delete(next.value)
+      const oldest = this.oldest.next()
+      if (oldest === undefined) break
+      this.map.delete(oldest)
     }
   }
 

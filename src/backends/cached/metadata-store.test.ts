@@ -3,7 +3,7 @@
  * node's cache), a load racing a change, and a resync.
  * @module
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { obj } from '../../../test/conformance/metadata-store.case.js'
 import type { ObjectRecord } from '../../storage/metadata-store.js'
 import { MemoryChangeFeed } from '../memory/change-feed.js'
@@ -91,6 +91,25 @@ describe('CachedMetadataStore', () => {
     expect((await cached.getObject('b', 'k'))?.etag).toBe(etag('1'))
     resync?.()
     expect((await cached.getObject('b', 'k'))?.etag).toBe(etag('2'))
+  })
+
+  it('REGRESSION object-cache-eviction-rescans: a full record cache evicts without walking it from the start each time', async () => {
+    // GETs over more objects than the cache holds evict one record per miss: a fresh keys()
+    // iterator per eviction walked every deleted entry since the Map's last rehash.
+    const changes = new MemoryChangeFeed()
+    const inner = new MemoryMetadataStore()
+    await inner.createBucket(bucket)
+    for (let i = 0; i < 3000; i++) await inner.putObject(obj('b', `k${String(i)}`))
+    const cached = new CachedMetadataStore(inner, changes, { objectEntries: 500 })
+    for (let i = 0; i < 500; i++) await cached.getObject('b', `k${String(i)}`)
+    const keys = vi.spyOn(Map.prototype, 'keys')
+    try {
+      for (let round = 0; round < 3; round++)
+        for (let i = 0; i < 3000; i++) await cached.getObject('b', `k${String(i)}`)
+      expect(keys.mock.calls.length).toBeLessThan(50)
+    } finally {
+      keys.mockRestore()
+    }
   })
 
   it('evicts least recently used records past its entry budget', async () => {

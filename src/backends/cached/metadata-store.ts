@@ -24,6 +24,7 @@ import type {
   ReadOptions,
 } from '../../storage/metadata-store.js'
 import { MetadataStoreDecorator } from '../../storage/metadata-store-decorator.js'
+import { OldestFirst } from '../../lib/oldest-first.js'
 
 export interface CachedMetadataStoreOptions {
   /** Byte budget of cached object records, inline bodies included (default 64 MiB). */
@@ -53,6 +54,8 @@ export class CachedMetadataStore extends MetadataStoreDecorator {
   private bucketEpoch = 0
   /** Recently read object records by bucket + NUL + key, least recently used first. */
   private readonly objectCache = new Map<string, ObjectRecord>()
+  /** Eviction's place in objectCache (lib/oldest-first.ts: no walk over deleted entries). */
+  private readonly objectOldest = new OldestFirst<string>(this.objectCache)
   private objectBytes = 0
   private objectEpoch = 0
 
@@ -128,9 +131,9 @@ export class CachedMetadataStore extends MetadataStoreDecorator {
     this.objectCache.set(ck, record)
     this.objectBytes += cachedSize(record)
     while (this.objectBytes > this.maxBytes || this.objectCache.size > this.maxEntries) {
-      const oldest = this.objectCache.keys().next()
-      if (oldest.done === true) break
-      this.forget(oldest.value)
+      const oldest = this.objectOldest.next()
+      if (oldest === undefined) break
+      this.forget(oldest)
     }
   }
 

@@ -4,7 +4,7 @@
  * releases its reservation; reservations are all-or-none across keys; memory stays bounded.
  * @module
  */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { FailureThrottle, type LoginAttempt } from './throttle.js'
 
 const WINDOW = 15 * 60_000
@@ -95,6 +95,22 @@ describe('FailureThrottle reservations', () => {
     reserved(t.reserve(['u:erin'], T0))
     expect(typeof t.reserve(['u:erin'], T0 + WINDOW - 1)).toBe('number')
     expect(typeof t.reserve(['u:erin'], T0 + WINDOW)).toBe('object')
+  })
+
+  it('REGRESSION throttle-eviction-rescans: a full key table evicts without walking it from the start each time', () => {
+    // Sign-ins sprayed over many usernames fill the table, then every new key evicts one: a fresh
+    // keys() iterator per eviction walked every deleted entry since the Map's last rehash.
+    const t = throttle(1, 1000)
+    for (let i = 0; i < 1000; i++) reserved(t.reserve([`u:${String(i)}`], T0)).fail(T0)
+    const keys = vi.spyOn(Map.prototype, 'keys')
+    try {
+      for (let i = 1000; i < 21_000; i++) reserved(t.reserve([`u:${String(i)}`], T0)).fail(T0)
+      expect(keys.mock.calls.length).toBeLessThan(50)
+    } finally {
+      keys.mockRestore()
+    }
+    expect(t.retryAfter('u:0', T0)).toBe(0) // evicted
+    expect(t.retryAfter('u:20999', T0)).toBeGreaterThan(0)
   })
 
   it('keeps at most maxKeys keys, evicting the least recently touched', () => {

@@ -18,6 +18,7 @@
  */
 
 import { LOGIN_THROTTLE, type ThrottleOptions } from '../../storage/shared-limits.js'
+import { OldestFirst } from '../../lib/oldest-first.js'
 
 export { LOGIN_THROTTLE, type ThrottleOptions }
 
@@ -45,6 +46,8 @@ export class FailureThrottle {
   private readonly opts: ThrottleOptions
   /** key → state; Map order = least recently touched first. */
   private readonly keys = new Map<string, KeyState>()
+  /** Eviction's place in `keys` (lib/oldest-first.ts: no walk over deleted entries). */
+  private readonly oldest = new OldestFirst<string>(this.keys)
 
   constructor(opts: ThrottleOptions = LOGIN_THROTTLE) {
     this.opts = opts
@@ -72,9 +75,9 @@ export class FailureThrottle {
     this.keys.delete(key)
     this.keys.set(key, state)
     while (this.keys.size > this.opts.maxKeys) {
-      const first = this.keys.keys().next()
-      if (first.done) break
-      this.keys.delete(first.value)
+      const first = this.oldest.next()
+      if (first === undefined) break
+      this.keys.delete(first)
     }
     return state
   }
