@@ -129,8 +129,8 @@ export class GroupCommit {
         }
         for (const d of done) d()
         await this.maybeCheckpoint(syncer)
-        // What queued while this round's fsync ran commits now, as one transaction for the next
-        // round (see enqueue).
+        // What queued while this round's fsync ran commits as one transaction for the next round:
+        // now, or once arrivals pause (see due).
         if (this.queue.length > 0) {
           if (this.due()) {
             this.seenAtTick = -1
@@ -144,7 +144,7 @@ export class GroupCommit {
     }
     this.syncing = round().finally(() => {
       this.syncing = undefined
-      // Ops queued after the round's last look wait for no one else: commit them now.
+      // Ops queued after the round's last look: the next tick decides when they commit.
       if (this.queue.length > 0) this.schedule()
       if (this.unsynced.length > 0) this.startSync()
     })
