@@ -9,7 +9,8 @@
  *    throughput (issue 13). RGW needs a role ARN (made with radosgw-admin); Latchkey sends none
  *    (no IAM roles: the session acts for the caller). Everything else in the body is the same.
  * 14. Sessions held vs server RSS: minting 10k and then 100k sessions (info).
- * Target 7 also states server CPU per AssumeRole against issue 13's budget (≤ 100 µs).
+ * Target 7 also states server CPU per AssumeRole against issue 13's budget (≤ 100 µs), and the same
+ * on a second server whose session cache is full (every new session evicts one).
  * @module
  */
 import type { Dispatcher } from 'undici'
@@ -127,10 +128,34 @@ export async function mintSession(
   }
 }
 
+/**
+ * A second server whose session cache is full before the rounds start (the default 100,000
+ * entries; 2,000 in --quick), so every AssumeRole evicts a cached session: the main row mints
+ * fewer sessions than the cache holds and would not show what eviction costs.
+ */
+async function fillSessionCache(
+  s: Settings,
+  pool: Dispatcher,
+  req: PreparedRequest,
+): Promise<number> {
+  const target = s.quick ? 3_000 : 110_000
+  let minted = 0
+  while (minted < target) {
+    const r = await runLoad({ pool, requests: [req], concurrency: s.connections, durationMs: 2000 })
+    if (r.errors > 0) throw new Error(`filling the session cache: ${r.firstError ?? '?'}`)
+    minted += r.ok
+  }
+  return minted
+}
+
 export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
   const ours = await startLatchkey({ args: MINT_ARGS })
+  const full = await startLatchkey({
+    args: [...MINT_ARGS, ...(s.quick ? ['--session-cache-entries', '2000'] : [])],
+  })
   const ceil = await startCeilingProc('get4k')
   const op = poolFor(ours.url, s)
+  const fp = poolFor(full.url, s)
   const cp = poolFor(ceil.url, s)
   try {
     await prepareBucket(op, ours.url, 'bench')
@@ -147,15 +172,22 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
       ),
     )
     const ceilGet: PreparedRequest = { method: 'GET', path: '/obj4k', headers: {} }
+    await prepareBucket(fp, full.url, 'bench')
+    const far = await signAssumeRole(full.url, policy, 900)
+    s.log("  7 assume-role: filling a second server's session cache")
+    const filled = await fillSessionCache(s, fp, far)
     s.log(`  7 assume-role: measuring (session policy ${String(policy.length)} chars)`)
-    const [o, c, d] = await compareThroughput(s, [
+    const [o, c, d, f] = await compareThroughput(s, [
       { name: 'latchkey', pool: op, pid: ours.pid, requests: [ar] },
       { name: 'node:http', pool: cp, pid: ceil.pid, requests: [ceilGet] },
       { name: 'latchkey-distinct', pool: op, pid: ours.pid, requests: distinct },
+      { name: 'latchkey-full-cache', pool: fp, pid: full.pid, requests: [far] },
     ])
-    if (o === undefined || c === undefined || d === undefined) throw new Error('no stats')
+    if (o === undefined || c === undefined || d === undefined || f === undefined)
+      throw new Error('no stats')
     const error = errorOf('latchkey', o) ?? errorOf('ceiling', c)
     const dError = errorOf('latchkey-distinct', d)
+    const fError = errorOf('latchkey-full-cache', f)
     return [
       {
         group: '7 sts-assume-role',
@@ -195,10 +227,23 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
         note: `${String(DISTINCT_POLICIES)} policies in turn (the compiled-policy cache holds 512): each call parses, validates and compiles its policy; ${roundsNote([d], ['distinct'])}`,
         ...(dError !== undefined ? { error: dError } : {}),
       },
+      {
+        group: '7 sts-assume-role',
+        name: `AssumeRole with the session cache full (every new session evicts one), CPU per call`,
+        unit: 'us/op',
+        ours: f.cpuUsPerOp,
+        ceiling: o.cpuUsPerOp,
+        ceilingName: 'cache-not-full',
+        comparison: { kind: 'info' },
+        cpuUsPerOp: f.cpuUsPerOp,
+        ceilingCpuUsPerOp: o.cpuUsPerOp,
+        note: `a second server, ${String(filled)} sessions minted before the rounds (cache ${s.quick ? '2,000' : '100,000'} entries); ${Math.round(f.rps)} AssumeRole/s; ${roundsNote([f], ['full-cache'])}`,
+        ...(fError !== undefined ? { error: fError } : {}),
+      },
     ]
   } finally {
-    await Promise.allSettled([op.close(), cp.close()])
-    await Promise.allSettled([ours.dispose(), ceil.dispose()])
+    await Promise.allSettled([op.close(), fp.close(), cp.close()])
+    await Promise.allSettled([ours.dispose(), full.dispose(), ceil.dispose()])
   }
 }
 
