@@ -213,8 +213,9 @@ function auditedDeps(
         // Session tags by key (upload caps are latchkey:* keys), and the caps as asked.
         const tags = req.tags
         if (tags !== undefined) {
-          detail['tagKeys'] = Object.keys(tags)
-          if (Object.keys(tags).some(isCapKey))
+          const keys = Object.keys(tags)
+          detail['tagKeys'] = keys
+          if (keys.some(isCapKey))
             detail['caps'] = Object.fromEntries(Object.entries(tags).filter(([k]) => isCapKey(k)))
         }
         audit.record({

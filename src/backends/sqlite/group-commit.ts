@@ -131,15 +131,7 @@ export class GroupCommit {
         await this.maybeCheckpoint(syncer)
         // What queued while this round's fsync ran commits as one transaction for the next round:
         // now, or once arrivals pause (see due).
-        if (this.queue.length > 0) {
-          if (this.due()) {
-            this.seenAtTick = -1
-            this.flush()
-          } else {
-            this.seenAtTick = this.queue.length
-            this.schedule()
-          }
-        }
+        if (this.queue.length > 0) this.commitOrWait()
       }
     }
     this.syncing = round().finally(() => {
@@ -223,8 +215,12 @@ export class GroupCommit {
   private readonly tick = (): void => {
     this.scheduled = false
     if (this.syncing !== undefined || this.queue.length === 0) return
+    this.commitOrWait()
+  }
+
+  /** Commit the queue now if it is due (see due), else look again on the next loop turn. */
+  private commitOrWait(): void {
     if (this.syncer === undefined || this.due()) {
-      this.seenAtTick = -1
       this.flush()
       return
     }
@@ -238,6 +234,7 @@ export class GroupCommit {
     if (this.holding) return
     const batch = this.queue
     this.queue = []
+    this.seenAtTick = -1
     if (batch.length === 0 && !this.preludes.some((p) => p.pending())) return
     if (!this.db.open) {
       const closed = new StorageError('unavailable', 'database is closed')
