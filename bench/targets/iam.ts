@@ -87,7 +87,7 @@ export function bucketPolicy(bucket: string): string {
   return JSON.stringify({ Version: '2012-10-17', Statement: st })
 }
 
-async function adminJson(
+export async function adminJson(
   url: string,
   method: string,
   path: string,
