@@ -16,9 +16,11 @@ import { parseArgs } from './args.js'
 import {
   cpuSeconds,
   parseCpuSeconds,
+  parseCpuTimes,
   parseRssBytes,
   rssBytes,
   spawnServer,
+  threadCpu,
   treeCpuSeconds,
 } from './proc.js'
 import { signRequest, type PreparedRequest } from './sign.js'
@@ -137,6 +139,27 @@ describe('/proc parsing', () => {
   it('reads this process', () => {
     expect(cpuSeconds(process.pid)).toBeGreaterThan(0)
     expect(rssBytes(process.pid)).toBeGreaterThan(1 << 20)
+  })
+  it('reads user and kernel time apart', () => {
+    const stat = '1234 (node (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0 100 0 0'
+    expect(parseCpuTimes(stat)).toEqual({ user: 2.5, system: 0.5 })
+    expect(() => parseCpuTimes('garbage')).toThrow()
+  })
+  it("splits a process's CPU by thread: the main thread's user and kernel time, and the rest", () => {
+    // Burn 0.2 s on this (main) thread: it shows in mainUser, not in the other threads.
+    const before = threadCpu(process.pid)
+    const t0 = process.cpuUsage()
+    while (process.cpuUsage(t0).user < 200_000) {
+      /* burn */
+    }
+    const after = threadCpu(process.pid)
+    expect(after.mainUser - before.mainUser).toBeGreaterThanOrEqual(0.15)
+    expect(after.others).toBeGreaterThanOrEqual(0)
+    expect(after.mainSystem).toBeGreaterThanOrEqual(0)
+    const all = after.mainUser + after.mainSystem + after.others
+    // The process's own count also holds threads that have exited (and ticks round apart).
+    expect(all).toBeLessThanOrEqual(cpuSeconds(process.pid) + 0.05)
+    expect(threadCpu(2 ** 22 + 12345).mainUser).toBeNaN()
   })
   it('counts the CPU of running and of exited children (the PostgreSQL server tree)', async () => {
     // Burns 0.3 s of its own CPU (not wall time: the machine may be busy), then says so.

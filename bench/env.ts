@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Pool } from 'undici'
-import { spawnServer, type ChildServer } from './proc.js'
+import { spawnServer, threadCpu, type ChildServer } from './proc.js'
 import { makePool, runLoad, send, type LoadResult } from './load.js'
 import { signRequest, type Credentials, type PreparedRequest } from './sign.js'
 import type { CeilingKind } from './ceiling-servers.js'
@@ -60,8 +60,8 @@ export async function compareGet4kBy(
       throw new Error(`probe GET → ${String(p.status)} ${p.head ?? ''}`)
   }
   const [sa, sb] = await compareThroughput(sameServerSettings(s), [
-    { name: a.name, pool, pid: server.pid, requests: [ra] },
-    { name: b.name, pool, pid: server.pid, requests: [rb] },
+    { name: a.name, pool, pid: server.pid, requests: [ra], cpuParts: threadParts(server.pid) },
+    { name: b.name, pool, pid: server.pid, requests: [rb], cpuParts: threadParts(server.pid) },
   ])
   if (sa === undefined || sb === undefined) throw new Error('no stats')
   return [sa, sb]
@@ -347,6 +347,34 @@ export function errorOf(name: string, st: ContenderStats): string | undefined {
   if (st.errors === 0) return undefined
   const total = String(st.errors + st.ok)
   return `${name}: ${String(st.errors)} failed of ${total}; first: ${st.firstError ?? '?'}`
+}
+
+/**
+ * A contender's `cpuParts` that split its server's own CPU by thread (proc.ts threadCpu): where a
+ * difference between two contenders goes (JavaScript on the event loop, the event loop's syscalls,
+ * or other threads). Report them with `threadsNote`.
+ */
+export function threadParts(pid: number): Readonly<Record<string, () => number>> {
+  return {
+    [MAIN_USER]: () => threadCpu(pid).mainUser,
+    [MAIN_KERNEL]: () => threadCpu(pid).mainSystem,
+    [OTHER_THREADS]: () => threadCpu(pid).others,
+  }
+}
+
+const MAIN_USER = 'main thread user'
+const MAIN_KERNEL = 'main thread kernel'
+const OTHER_THREADS = 'other threads'
+
+/** "name: main thread user X, kernel Y, other threads Z µs/op; …" for contenders with threadParts. */
+export function threadsNote(stats: readonly ContenderStats[], names: readonly string[]): string {
+  return names
+    .map((n, i) => {
+      const p = stats[i]?.partsUsPerOp ?? {}
+      const us = (k: string): string => (p[k] ?? Number.NaN).toFixed(1)
+      return `${n} µs/op: main thread user ${us(MAIN_USER)}, kernel ${us(MAIN_KERNEL)}, other threads ${us(OTHER_THREADS)}`
+    })
+    .join('; ')
 }
 
 export function roundsNote(stats: readonly ContenderStats[], names: readonly string[]): string {

@@ -88,14 +88,57 @@ export async function spawnServer(opts: SpawnOptions): Promise<ChildServer> {
  * and parentheses, so fields are counted from the last ')'.
  */
 export function parseCpuSeconds(stat: string): number {
+  const t = parseCpuTimes(stat)
+  return t.user + t.system
+}
+
+/** utime and stime (seconds) from the text of a /proc stat file, apart. */
+export function parseCpuTimes(stat: string): { readonly user: number; readonly system: number } {
   const close = stat.lastIndexOf(')')
   if (close < 0) throw new Error('malformed /proc stat')
-  // fields after "pid (comm)": state is field 3; utime=14, stime=15 → offsets 11, 12 after state.
   const rest = stat.slice(close + 2).split(' ')
-  const utime = Number(rest[11])
-  const stime = Number(rest[12])
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('malformed /proc stat')
-  return (utime + stime) / CLK_TCK
+  const user = Number(rest[11])
+  const system = Number(rest[12])
+  if (!Number.isFinite(user) || !Number.isFinite(system)) throw new Error('malformed /proc stat')
+  return { user: user / CLK_TCK, system: system / CLK_TCK }
+}
+
+/** A process's CPU seconds by thread: the main thread's user and kernel time, and the rest. */
+export interface ThreadCpu {
+  /** The main thread (the event loop), in user space. */
+  readonly mainUser: number
+  /** The main thread in the kernel (its syscalls: sockets, SQLite's WAL and checkpoint writes). */
+  readonly mainSystem: number
+  /** Every other live thread: V8's GC helpers, libuv's pool (fsync), the inspector. */
+  readonly others: number
+}
+
+/**
+ * CPU seconds so far of each live thread of `pid`, from /proc/<pid>/task/<tid>/stat (NaN fields
+ * when /proc is unavailable). A thread that has exited is no longer listed, so `others` can fall
+ * between two reads; node's threads live as long as the process.
+ */
+export function threadCpu(pid: number): ThreadCpu {
+  try {
+    let mainUser = Number.NaN
+    let mainSystem = Number.NaN
+    let others = 0
+    for (const tid of readdirSync(`/proc/${String(pid)}/task`)) {
+      let t: { user: number; system: number }
+      try {
+        t = parseCpuTimes(readFileSync(`/proc/${String(pid)}/task/${tid}/stat`, 'utf8'))
+      } catch {
+        continue // exited between the listing and the read
+      }
+      if (tid === String(pid)) {
+        mainUser = t.user
+        mainSystem = t.system
+      } else others += t.user + t.system
+    }
+    return { mainUser, mainSystem, others }
+  } catch {
+    return { mainUser: Number.NaN, mainSystem: Number.NaN, others: Number.NaN }
+  }
 }
 
 /** CPU seconds (user+system) the process has used so far; NaN when /proc is unavailable. */

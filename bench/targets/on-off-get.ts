@@ -17,6 +17,8 @@ import {
   roundsNote,
   sameServerSettings,
   startLatchkey,
+  threadParts,
+  threadsNote,
   type Settings,
 } from '../env.js'
 import { pairedRatio, type ResultRow } from '../stats.js'
@@ -60,7 +62,13 @@ export async function benchOnOffGet(
       const probe = await send(pool, get)
       if (probe.status !== 200 || probe.bytes !== 4096)
         throw new Error(`${name}: probe GET → ${String(probe.status)} ${probe.head ?? ''}`)
-      contenders.push({ name, pool, pid: server.pid, requests: [get] })
+      contenders.push({
+        name,
+        pool,
+        pid: server.pid,
+        requests: [get],
+        cpuParts: threadParts(server.pid),
+      })
     }
     s.log(`  ${o.group}: measuring`)
     const [a, b] = await compareThroughput(s, contenders)
@@ -78,7 +86,7 @@ export async function benchOnOffGet(
         cpuUsPerOp: a.cpuUsPerOp,
         ceilingCpuUsPerOp: b.cpuUsPerOp,
         pairedRatio: pairedRatio(a.rounds, b.rounds),
-        note: `two servers, ${String(s.connections)} connections; ${o.cost} costs ${(a.cpuUsPerOp - b.cpuUsPerOp).toFixed(1)} µs CPU/GET; ${roundsNote([a, b], ['on', 'off'])}`,
+        note: `two servers, ${String(s.connections)} connections; ${o.cost} costs ${(a.cpuUsPerOp - b.cpuUsPerOp).toFixed(1)} µs CPU/GET; ${threadsNote([a, b], ['on', 'off'])}; ${roundsNote([a, b], ['on', 'off'])}`,
         ...(error !== undefined ? { error } : {}),
       },
     ]

@@ -24,6 +24,8 @@ import {
   prepareBucket,
   ROOT_CREDS,
   roundsNote,
+  threadParts,
+  threadsNote,
   startCeilingProc,
   startLatchkey,
   type Settings,
@@ -178,7 +180,13 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
     const filled = await fillSessionCache(s, fp, far)
     s.log(`  7 assume-role: measuring (session policy ${String(policy.length)} chars)`)
     const [o, c, d, f] = await compareThroughput(s, [
-      { name: 'latchkey', pool: op, pid: ours.pid, requests: [ar] },
+      {
+        name: 'latchkey',
+        pool: op,
+        pid: ours.pid,
+        requests: [ar],
+        cpuParts: threadParts(ours.pid),
+      },
       { name: 'node:http', pool: cp, pid: ceil.pid, requests: [ceilGet] },
       { name: 'latchkey-distinct', pool: op, pid: ours.pid, requests: distinct },
       { name: 'latchkey-full-cache', pool: fp, pid: full.pid, requests: [far] },
@@ -211,7 +219,7 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
         ceilingName: 'budget',
         comparison: { kind: 'max-ratio', target: 1 },
         cpuUsPerOp: o.cpuUsPerOp,
-        note: `median of ${String(o.rounds.length)} rounds; ${Math.round(o.rps)} AssumeRole/s; the bare ceiling spends ${c.cpuUsPerOp.toFixed(1)} us per 4 KiB GET`,
+        note: `median of ${String(o.rounds.length)} rounds; ${Math.round(o.rps)} AssumeRole/s; ${threadsNote([o], ['by thread'])}; the bare ceiling spends ${c.cpuUsPerOp.toFixed(1)} us per 4 KiB GET`,
         ...(error !== undefined ? { error } : {}),
       },
       {
@@ -275,7 +283,7 @@ export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
         cpuUsPerOp: sv.cpuUsPerOp,
         ceilingCpuUsPerOp: pv.cpuUsPerOp,
         pairedRatio: pairedRatio(sv.rounds, pv.rounds),
-        note: `same server; ratio = median of per-round ratios (ratio of medians ${(sv.rps / pv.rps).toFixed(3)}, CPU-based ${(pv.cpuUsPerOp / sv.cpuUsPerOp).toFixed(3)}); ${roundsNote([sv, pv], ['session', 'parent'])}`,
+        note: `same server; ratio = median of per-round ratios (ratio of medians ${(sv.rps / pv.rps).toFixed(3)}, CPU-based ${(pv.cpuUsPerOp / sv.cpuUsPerOp).toFixed(3)}); ${threadsNote([sv, pv], ['session', 'parent'])}; ${roundsNote([sv, pv], ['session', 'parent'])}`,
         ...(error !== undefined ? { error } : {}),
       },
     ]
