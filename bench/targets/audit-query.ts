@@ -18,25 +18,17 @@
  * accounts, one millisecond apart, both trails ending at the same moment.
  * @module
  */
-import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { SqliteAuditLog } from '../../src/backends/sqlite/audit-log.js'
 import { openDatabase } from '../../src/backends/sqlite/db.js'
 import { GroupCommit } from '../../src/backends/sqlite/group-commit.js'
 import type { AuditEventInput } from '../../src/storage/audit-log.js'
-import {
-  compareThroughput,
-  errorOf,
-  startLatchkey,
-  tempDir,
-  ROOT_PASSWORD,
-  type Latchkey,
-  type Settings,
-} from '../env.js'
-import { makePool, sendText } from '../load.js'
+import { startLatchkey, tempDir, ROOT_PASSWORD, type Latchkey, type Settings } from '../env.js'
+import { makePool } from '../load.js'
 import type { PreparedRequest } from '../sign.js'
 import type { ResultRow } from '../stats.js'
 import { adminJson } from './iam.js'
+import { scalingRow, serverAfterSeed } from './scaling.js'
 
 const PER_SESSION = 300
 const PRINCIPALS = 50
@@ -90,17 +82,14 @@ async function seededServer(n: number, end: number, log: (l: string) => void): P
   const dataDir = tempDir(`audit${String(n)}`)
   const first = await startLatchkey({ dataDir })
   await first.dispose()
-  const t0 = performance.now()
-  await seedAudit(dataDir, n, end)
-  log(`  12 audit: seeded ${String(n)} events in ${String(Math.round(performance.now() - t0))} ms`)
-  const server = await startLatchkey({ dataDir })
-  return {
-    ...server,
-    async dispose() {
-      await server.dispose()
-      rmSync(dataDir, { recursive: true, force: true })
+  return serverAfterSeed(
+    dataDir,
+    async () => {
+      await seedAudit(dataDir, n, end)
+      return `  12 audit: seeded ${String(n)} events`
     },
-  }
+    log,
+  )
 }
 
 interface Query {
@@ -167,12 +156,6 @@ export async function benchAuditQuery(s: Settings): Promise<ResultRow[]> {
     small = await seededServer(smallN, end, s.log)
     sp = makePool(small.url, 1)
     const tokens = [await operatorToken(big.url), await operatorToken(small.url)]
-    const per: Settings = {
-      ...s,
-      connections: 1,
-      roundMs: s.quick ? 300 : 800,
-      warmupMs: s.quick ? 100 : 300,
-    }
     const rows: ResultRow[] = []
     for (const q of QUERIES) {
       const req = (n: number, token: string): PreparedRequest => ({
@@ -180,44 +163,25 @@ export async function benchAuditQuery(s: Settings): Promise<ResultRow[]> {
         path: `/api/admin/audit?${q.query(n, end)}`,
         headers: { authorization: `Bearer ${token}` },
       })
-      const bReq = req(bigN, tokens[0]!)
-      const sReq = req(smallN, tokens[1]!)
-      const counts: number[] = []
-      for (const [pool, r] of [
-        [bp, bReq],
-        [sp, sReq],
-      ] as const) {
-        const a = await sendText(pool, r)
-        if (a.status !== 200)
-          throw new Error(`${q.name}: ${String(a.status)} ${a.text.slice(0, 300)}`)
-        counts.push((JSON.parse(a.text) as unknown[]).length)
-      }
-      s.log(`  12 audit: ${q.name}`)
-      const [b, sm] = await compareThroughput(per, [
-        { name: 'big', pool: bp, pid: big.pid, requests: [bReq] },
-        { name: 'small', pool: sp, pid: small.pid, requests: [sReq] },
-      ])
-      if (b === undefined || sm === undefined) throw new Error('no stats')
-      const want = [q.expect(bigN), q.expect(smallN)]
-      const wrong = counts.some((c, i) => c !== want[i])
-        ? `answers hold ${counts.join(' / ')} events, expected ${want.join(' / ')}`
-        : undefined
-      const error = wrong ?? errorOf('big', b) ?? errorOf('small', sm)
-      rows.push({
-        group: '12 audit',
-        name: `GET /api/admin/audit, ${q.name}: ${String(bigN / 1000)}k vs ${String(smallN / 1000)}k events`,
-        unit: 'ms/answer',
-        ours: 1000 / b.rps,
-        ceiling: 1000 / sm.rps,
-        ceilingName: `${String(smallN / 1000)}k-trail`,
-        comparison: q.comparison,
-        cpuUsPerOp: b.cpuUsPerOp,
-        ceilingCpuUsPerOp: sm.cpuUsPerOp,
-        note:
-          `sequential requests; events ${counts.join(' / ')}; ` +
-          `answers/s big [${b.rounds.map(Math.round).join(', ')}] small [${sm.rounds.map(Math.round).join(', ')}]`,
-        ...(error !== undefined ? { error } : {}),
-      })
+      rows.push(
+        await scalingRow(s, {
+          group: '12 audit',
+          name: `GET /api/admin/audit, ${q.name}: ${String(bigN / 1000)}k vs ${String(smallN / 1000)}k events`,
+          label: q.name,
+          unit: 'ms/answer',
+          ceilingName: `${String(smallN / 1000)}k-trail`,
+          comparison: q.comparison,
+          items: 'events',
+          count: (text) => (JSON.parse(text) as unknown[]).length,
+          big: { pool: bp, pid: big.pid, request: req(bigN, tokens[0]!), expect: q.expect(bigN) },
+          small: {
+            pool: sp,
+            pid: small.pid,
+            request: req(smallN, tokens[1]!),
+            expect: q.expect(smallN),
+          },
+        }),
+      )
     }
     return rows
   } finally {

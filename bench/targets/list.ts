@@ -13,19 +13,10 @@
 import { openDatabase } from '../../src/backends/sqlite/db.js'
 import { seedObjects } from '../seed-sqlite.js'
 import { join } from 'node:path'
-import { rmSync } from 'node:fs'
-import { makePool, sendText } from '../load.js'
+import { makePool } from '../load.js'
+import { scalingRow, serverAfterSeed } from './scaling.js'
 import { signRequest, type PreparedRequest } from '../sign.js'
-import {
-  compareThroughput,
-  errorOf,
-  ROOT_CREDS,
-  s3Call,
-  startLatchkey,
-  tempDir,
-  type Latchkey,
-  type Settings,
-} from '../env.js'
+import { ROOT_CREDS, s3Call, startLatchkey, tempDir, type Latchkey, type Settings } from '../env.js'
 import type { ResultRow } from '../stats.js'
 
 const DIRS = 1000
@@ -69,22 +60,19 @@ async function seededServer(n: number, log: (l: string) => void): Promise<Latchk
     await pool.close()
     await first.dispose()
   }
-  const t0 = performance.now()
-  const db = openDatabase(join(dataDir, 'latchkey.db'))
-  try {
-    seedObjects(db, 'bench', n, { dirs: DIRS })
-  } finally {
-    db.close()
-  }
-  log(`  4 list: seeded ${String(n)} keys in ${String(Math.round(performance.now() - t0))} ms`)
-  const server = await startLatchkey({ dataDir })
-  return {
-    ...server,
-    async dispose() {
-      await server.dispose()
-      rmSync(dataDir, { recursive: true, force: true })
+  return serverAfterSeed(
+    dataDir,
+    () => {
+      const db = openDatabase(join(dataDir, 'latchkey.db'))
+      try {
+        seedObjects(db, 'bench', n, { dirs: DIRS })
+      } finally {
+        db.close()
+      }
+      return `  4 list: seeded ${String(n)} keys`
     },
-  }
+    log,
+  )
 }
 
 export async function benchList(s: Settings): Promise<ResultRow[]> {
@@ -98,12 +86,6 @@ export async function benchList(s: Settings): Promise<ResultRow[]> {
     small = await seededServer(smallN, s.log)
     sp = makePool(small.url, 1)
     const rows: ResultRow[] = []
-    const per: Settings = {
-      ...s,
-      connections: 1,
-      roundMs: s.quick ? 300 : 800,
-      warmupMs: s.quick ? 100 : 300,
-    }
     for (const q of QUERIES) {
       const sign = (url: string): Promise<PreparedRequest> =>
         signRequest({
@@ -113,43 +95,20 @@ export async function benchList(s: Settings): Promise<ResultRow[]> {
           path: '/bench',
           query: q.query,
         })
-      const bReq = await sign(big.url)
-      const sReq = await sign(small.url)
-      const counts: number[] = []
-      for (const [pool, r] of [
-        [bp, bReq],
-        [sp, sReq],
-      ] as const) {
-        const a = await sendText(pool, r)
-        if (a.status !== 200)
-          throw new Error(`${q.name}: ${String(a.status)} ${a.text.slice(0, 300)}`)
-        counts.push(countEntries(a.text))
-      }
-      s.log(`  4 list: ${q.name}`)
-      const [b, sm] = await compareThroughput(per, [
-        { name: 'big', pool: bp, pid: big.pid, requests: [bReq] },
-        { name: 'small', pool: sp, pid: small.pid, requests: [sReq] },
-      ])
-      if (b === undefined || sm === undefined) throw new Error('no stats')
-      const wrong = counts.some((c) => c !== q.expect)
-        ? `page holds ${counts.join(' / ')} entries, expected ${String(q.expect)}`
-        : undefined
-      const error = wrong ?? errorOf('big', b) ?? errorOf('small', sm)
-      rows.push({
-        group: '4 list',
-        name: `ListObjectsV2 ${q.name}: ${String(bigN / 1000)}k vs ${String(smallN / 1000)}k keys`,
-        unit: 'ms/page',
-        ours: 1000 / b.rps,
-        ceiling: 1000 / sm.rps,
-        ceilingName: `${String(smallN / 1000)}k-bucket`,
-        comparison: { kind: 'max-ratio', target: 3 },
-        cpuUsPerOp: b.cpuUsPerOp,
-        ceilingCpuUsPerOp: sm.cpuUsPerOp,
-        note:
-          `sequential requests; entries ${counts.join(' / ')}; ` +
-          `pages/s big [${b.rounds.map(Math.round).join(', ')}] small [${sm.rounds.map(Math.round).join(', ')}]`,
-        ...(error !== undefined ? { error } : {}),
-      })
+      rows.push(
+        await scalingRow(s, {
+          group: '4 list',
+          name: `ListObjectsV2 ${q.name}: ${String(bigN / 1000)}k vs ${String(smallN / 1000)}k keys`,
+          label: q.name,
+          unit: 'ms/page',
+          ceilingName: `${String(smallN / 1000)}k-bucket`,
+          comparison: { kind: 'max-ratio', target: 3 },
+          items: 'entries',
+          count: countEntries,
+          big: { pool: bp, pid: big.pid, request: await sign(big.url), expect: q.expect },
+          small: { pool: sp, pid: small.pid, request: await sign(small.url), expect: q.expect },
+        }),
+      )
     }
     return rows
   } finally {
