@@ -31,6 +31,7 @@ import { userPolicy, bucketPolicy } from './targets/iam.js'
 import { sessionPolicy } from './targets/sts.js'
 import { findOrStartRgw } from './rgw.js'
 import { foldProfile } from './profile-sts.js'
+import { perfSymbolSamples } from './profile-session-get.js'
 
 describe('stats', () => {
   it('median of odd, even and empty lists', () => {
@@ -123,6 +124,29 @@ describe('args', () => {
     expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown target/)
     expect(() => parseArgs(['--only'])).toThrow(/needs a target/)
     expect(() => parseArgs(['--fast'])).toThrow(/unknown argument/)
+  })
+})
+
+describe('perf report parsing (profile-session-get --perf)', () => {
+  it('sums samples per symbol and skips headers, comments and blank lines', () => {
+    const report = [
+      '# Samples: 12K of event cpu-clock',
+      '#',
+      '# Samples  Symbol',
+      '# .......  ......',
+      '#',
+      '    1234  [k] _raw_spin_unlock_irqrestore',
+      '      56  [.] JS:*resolveCredential file:///x/auth/authenticate.js:8:40',
+      '       7  [.] Builtins_LoadIC',
+      '       3  [.] Builtins_LoadIC',
+      '',
+      'garbage line',
+    ].join('\n')
+    expect([...perfSymbolSamples(report)]).toEqual([
+      ['_raw_spin_unlock_irqrestore', 1234],
+      ['JS:*resolveCredential file:///x/auth/authenticate.js:8:40', 56],
+      ['Builtins_LoadIC', 10],
+    ])
   })
 })
 
