@@ -10,7 +10,8 @@
  * Why it is here: the write side of the trail is on every request made with temporary credentials
  * and every issuance, so it is where one looks for CPU; a layout that writes cheaper can read far
  * worse. A batched layout (one JSON row per batch of events, read back with json_each) saved
- * ~2.8 µs per AssumeRole but took the first page from 15 ms to 5.5 s at a million events.
+ * ~2.8 µs per AssumeRole but took the store's unfiltered first page from 15 ms to 5.5 s at a
+ * million events (in process).
  *
  * Filling a million events through requests is too slow, so they are appended straight into the
  * SQLite file through the store (SqliteAuditLog, 1,000 per batch as the recorder writes them)
