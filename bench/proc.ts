@@ -96,6 +96,7 @@ export function parseCpuSeconds(stat: string): number {
 export function parseCpuTimes(stat: string): { readonly user: number; readonly system: number } {
   const close = stat.lastIndexOf(')')
   if (close < 0) throw new Error('malformed /proc stat')
+  // fields after "pid (comm)": state is field 3; utime=14, stime=15 → offsets 11, 12 after state.
   const rest = stat.slice(close + 2).split(' ')
   const user = Number(rest[11])
   const system = Number(rest[12])
