@@ -698,7 +698,7 @@ describe('sessions', () => {
     expect(s.sessionToken).toMatch(/^LK1\.[A-Za-z0-9_-]{43}$/)
     const cred = await iam.resolve(s.accessKeyId)
     expect(cred?.secretKey).toBe(s.secretAccessKey)
-    expect(cred?.session).toEqual({ expiresAt: s.expiresAt, requiresToken: true })
+    expect(cred?.session).toMatchObject({ expiresAt: s.expiresAt, requiresToken: true })
     expect(iam.checkSessionToken(cred!, s.sessionToken, clock.now())).toBe('ok')
     expect(iam.checkSessionToken(cred!, undefined, clock.now())).toBe('missing')
     const tampered = s.sessionToken.slice(0, -1) + (s.sessionToken.endsWith('A') ? 'B' : 'A')

@@ -7,13 +7,7 @@
  * @module
  */
 import { sha256Hex } from '../crypto/hash.js'
-import {
-  loggedPrincipal,
-  principalArn,
-  sessionAccess,
-  sessionAccessOnce,
-} from '../auth/principal.js'
-import type { AuditSink } from '../lib/audit-events.js'
+import { loggedPrincipal, sessionAccess } from '../auth/principal.js'
 import { assertAddressAllowed } from '../auth/errors.js'
 import type { HttpResponse } from '../http/http-response.js'
 import { jsonResponse } from '../http/http-response.js'
@@ -27,23 +21,17 @@ import type { KnownPrincipal, StsCoreDeps } from './deps.js'
 import { StsError, renderStsErrorXml, stsErrorJson, toStsError } from './errors.js'
 import { readParams } from '../http/query-protocol.js'
 import { xmlResponse } from './responses.js'
-import { sessionPolicySha256 } from './session-policy.js'
 import type { ActionContext } from './actions/common.js'
 import { assumeRole } from './actions/assume-role.js'
 import { getSessionToken } from './actions/get-session-token.js'
 import { getCallerIdentity } from './actions/get-caller-identity.js'
 import { rsLogin } from './actions/rs-login.js'
 import { rsAssumeCustomerRole } from './actions/rs-assume-customer-role.js'
-import { RESERVED_TAG_PREFIX } from '../policy/upload-caps.js'
 
 export const STS_VERSION = '2011-06-15'
 
 /** A POST's usual empty query, shared (QueryMap is read-only). */
 const NO_QUERY: QueryMap = new Map<string, string>()
-
-function isCapKey(k: string): boolean {
-  return k.toLowerCase().startsWith(RESERVED_TAG_PREFIX)
-}
 
 type Signed = (c: ActionContext, caller: KnownPrincipal) => Promise<HttpResponse>
 type Unsigned = (c: ActionContext) => Promise<HttpResponse>
@@ -117,7 +105,8 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
       json = row.json
       if (ctx.access !== undefined) ctx.access.operation = action
       const c: ActionContext = {
-        deps: deps.audit === undefined ? deps : auditedDeps(deps, deps.audit, action, raw),
+        deps,
+        action,
         params,
         raw,
         requestId,
@@ -166,72 +155,4 @@ function jsonError(e: StsError, requestId: string): HttpResponse {
     headers['retry-after'] = String(e.retryAfter ?? 60)
   }
   return jsonResponse(status, stsErrorJson(e, requestId), headers)
-}
-
-/**
- * The deps of one STS call whose `issue` records the issuance in the audit trail: the one place
- * every STS-minted credential passes (AssumeRole, GetSessionToken, RSLogin, RSAssumeCustomerRole).
- * Recorded: the parent, the new session's access key id and ARN, the SHA-256 of the session
- * policy (never its text, never a secret or token), the duration, the session tags' keys and the
- * upload caps asked for, and the caller's address.
- */
-function auditedDeps(
-  deps: StsCoreDeps,
-  audit: AuditSink,
-  action: string,
-  raw: RawRequest,
-): StsCoreDeps {
-  const iam = deps.iam
-  return {
-    ...deps,
-    iam: {
-      ...iam,
-      issue: async (req, now) => {
-        const issued = await iam.issue(req, now)
-        const p = issued.principal
-        const s = sessionAccessOnce(p)
-        const caller = req.caller
-        // The detail built by adding its optional fields in place (same key order as before),
-        // not by spreading conditional temporaries into a literal.
-        const detail: Record<string, unknown> = {
-          parent: s.chain[1],
-          caller:
-            caller.kind === 'session'
-              ? `session:${caller.accessKeyId}`
-              : caller.kind === 'user'
-                ? `user:${caller.username}`
-                : `account-root:${caller.accessKeyId}`,
-          // The session's own copy: req's is a view of the request body, which a queued audit
-          // event would keep alive until its batch is written (~1.5 KB promoted per AssumeRole).
-          sessionName: p.sessionName,
-          durationSeconds: req.durationSeconds,
-          expiresAt: issued.expiresAt,
-        }
-        if (req.policyText !== undefined) detail['policyHash'] = sessionPolicySha256(req.policyText)
-        detail['policies'] = req.policies.length
-        if (req.actAs !== undefined) detail['actAs'] = req.actAs.accountId
-        // Session tags by key (upload caps are latchkey:* keys), and the caps as asked.
-        const tags = req.tags
-        if (tags !== undefined) {
-          const keys = Object.keys(tags)
-          detail['tagKeys'] = keys
-          if (keys.some(isCapKey))
-            detail['caps'] = Object.fromEntries(Object.entries(tags).filter(([k]) => isCapKey(k)))
-        }
-        audit.record({
-          at: now,
-          kind: 'issuance',
-          action: `sts:${action}`,
-          accountId: p.accountId,
-          principal: s.parent,
-          session: issued.accessKeyId,
-          resource: principalArn(p),
-          decision: 'allow',
-          source: raw.remoteAddress,
-          detail,
-        })
-        return issued
-      },
-    },
-  }
 }

@@ -22,6 +22,7 @@ import type { CompiledPolicy } from '../../policy/document.js'
 import type { HttpResponse } from '../../http/http-response.js'
 import type { KnownPrincipal } from '../deps.js'
 import { StsError } from '../errors.js'
+import { issueSession } from '../issuance.js'
 import { assumeRoleXml, xmlResponse } from '../responses.js'
 import {
   compileSessionPolicy,
@@ -149,22 +150,19 @@ export async function assumeRole(c: ActionContext, caller: KnownPrincipal): Prom
   await checkNotDenied(c, caller, stsFacts(c, caller, 'sts:AssumeRole', '*', extra))
   // 5. Issue.
   const { roleName, roleId } = roleFor(caller)
-  const issued = await c.deps.iam.issue(
-    {
-      caller,
-      sessionName: input.sessionName,
-      durationSeconds: input.durationSeconds,
-      ...(input.policyText !== undefined ? { policyText: input.policyText } : {}),
-      policies: input.policies,
-      roleName,
-      roleId,
-      withToken: true,
-      ...(input.sourceIdentity !== undefined ? { sourceIdentity: input.sourceIdentity } : {}),
-      ...(Object.keys(input.tags).length > 0 ? { tags: input.tags } : {}),
-      ...(input.transitiveTagKeys.length > 0 ? { transitiveTagKeys: input.transitiveTagKeys } : {}),
-    },
-    c.now,
-  )
+  const issued = await issueSession(c, {
+    caller,
+    sessionName: input.sessionName,
+    durationSeconds: input.durationSeconds,
+    ...(input.policyText !== undefined ? { policyText: input.policyText } : {}),
+    policies: input.policies,
+    roleName,
+    roleId,
+    withToken: true,
+    ...(input.sourceIdentity !== undefined ? { sourceIdentity: input.sourceIdentity } : {}),
+    ...(Object.keys(input.tags).length > 0 ? { tags: input.tags } : {}),
+    ...(input.transitiveTagKeys.length > 0 ? { transitiveTagKeys: input.transitiveTagKeys } : {}),
+  })
   // 6. Answer.
   const body = assumeRoleXml(
     {

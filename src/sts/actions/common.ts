@@ -15,6 +15,8 @@ import { StsError } from '../errors.js'
 
 export interface ActionContext {
   readonly deps: StsCoreDeps
+  /** The action's name (`AssumeRole`): the audit trail records `sts:` + it. */
+  readonly action: string
   readonly params: Params
   readonly raw: RawRequest
   readonly requestId: string

@@ -7,6 +7,7 @@
 import type { HttpResponse } from '../../http/http-response.js'
 import type { KnownPrincipal } from '../deps.js'
 import { StsError } from '../errors.js'
+import { issueSession } from '../issuance.js'
 import { getSessionTokenXml, xmlResponse } from '../responses.js'
 import { Violations, checkMfa, parseDuration } from '../validate.js'
 import { checkNotDenied, roleFor, sessionNameFrom, stsFacts, type ActionContext } from './common.js'
@@ -37,19 +38,16 @@ export async function getSessionToken(
     }),
   )
   const { roleName, roleId } = roleFor(caller)
-  const issued = await c.deps.iam.issue(
-    {
-      caller,
-      sessionName: sessionNameFrom(caller.kind === 'user' ? caller.username : 'root'),
-      durationSeconds,
-      policies: [],
-      roleName,
-      roleId,
-      withToken: true,
-      asCaller: true,
-    },
-    c.now,
-  )
+  const issued = await issueSession(c, {
+    caller,
+    sessionName: sessionNameFrom(caller.kind === 'user' ? caller.username : 'root'),
+    durationSeconds,
+    policies: [],
+    roleName,
+    roleId,
+    withToken: true,
+    asCaller: true,
+  })
   const body = getSessionTokenXml(
     {
       accessKeyId: issued.accessKeyId,

@@ -12,6 +12,7 @@
 import { jsonResponse, type HttpResponse } from '../../http/http-response.js'
 import type { KnownPrincipal } from '../deps.js'
 import { StsError, validationError } from '../errors.js'
+import { issueSession } from '../issuance.js'
 import type { RsAssumeCustomerRoleAnswer } from '../responses.js'
 import { parseDuration } from '../validate.js'
 import { sessionNameFrom, stableRoleId, type ActionContext } from './common.js'
@@ -38,19 +39,16 @@ export async function rsAssumeCustomerRole(
     throw new StsError('AccessDenied', `Customer ${name} is not managed by this reseller account`)
   const masterKey = c.deps.iam.masterAccessKeyId(customer.id)
   if (masterKey === undefined) throw new StsError('InternalFailure')
-  const issued = await c.deps.iam.issue(
-    {
-      caller,
-      actAs: { kind: 'account-root', accountId: customer.id, accessKeyId: masterKey },
-      sessionName: sessionNameFrom(`reseller-${own.name}`),
-      durationSeconds,
-      policies: [],
-      roleName: 'root',
-      roleId: stableRoleId(`root:${customer.id}`),
-      withToken: false,
-    },
-    c.now,
-  )
+  const issued = await issueSession(c, {
+    caller,
+    actAs: { kind: 'account-root', accountId: customer.id, accessKeyId: masterKey },
+    sessionName: sessionNameFrom(`reseller-${own.name}`),
+    durationSeconds,
+    policies: [],
+    roleName: 'root',
+    roleId: stableRoleId(`root:${customer.id}`),
+    withToken: false,
+  })
   const answer: RsAssumeCustomerRoleAnswer = {
     Ok: true,
     AccessKeyId: issued.accessKeyId,

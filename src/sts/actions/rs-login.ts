@@ -11,6 +11,7 @@ import { jsonResponse, type HttpResponse } from '../../http/http-response.js'
 import { isoMillis } from '../../lib/time-format.js'
 import { IamError } from '../../iam/types.js'
 import { StsError, validationError } from '../errors.js'
+import { issueSession } from '../issuance.js'
 import type { RsLoginAnswer } from '../responses.js'
 import { parseDuration } from '../validate.js'
 import { roleFor, sessionNameFrom, type ActionContext } from './common.js'
@@ -87,18 +88,15 @@ export async function rsLogin(c: ActionContext): Promise<HttpResponse> {
       `Access from ${c.raw.remoteAddress} is not allowed for this account`,
     )
   const { roleName, roleId } = roleFor(user)
-  const issued = await c.deps.iam.issue(
-    {
-      caller: user,
-      sessionName: sessionNameFrom(user.username),
-      durationSeconds,
-      policies: [],
-      roleName,
-      roleId,
-      withToken: false,
-    },
-    c.now,
-  )
+  const issued = await issueSession(c, {
+    caller: user,
+    sessionName: sessionNameFrom(user.username),
+    durationSeconds,
+    policies: [],
+    roleName,
+    roleId,
+    withToken: false,
+  })
   const d = c.deps.iam.userDetails(user.userId)
   const answer: RsLoginAnswer = {
     RequestId: c.requestId,
