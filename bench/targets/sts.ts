@@ -9,8 +9,9 @@
  *    throughput (issue 13). RGW needs a role ARN (made with radosgw-admin); Latchkey sends none
  *    (no IAM roles: the session acts for the caller). Everything else in the body is the same.
  * 14. Sessions held vs server RSS: minting 10k and then 100k sessions (info).
- * Target 7 also states server CPU per AssumeRole against issue 13's budget (≤ 100 µs), and the same
- * on a second server whose session cache is full (every new session evicts one).
+ * Target 7 also states server CPU per AssumeRole against issue 13's budget (≤ 100 µs), the same
+ * on a second server whose session cache is full (every new session evicts one), and two rows with
+ * a policy of its own per call: the 1 KB policy varied, and the upload flow's one statement.
  * @module
  */
 import type { Dispatcher } from 'undici'
@@ -52,6 +53,23 @@ export const MINT_ARGS = [
   '--sts-issue-burst',
   '1000000',
 ]
+
+/**
+ * The seeds' upload flow: each caller's own one-statement policy (PutObject under its prefix), so
+ * every call compiles a policy of its own; more users than the compiled-policy cache holds.
+ */
+export function uploadPolicy(bucket: string, user: number): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: `arn:aws:s3:::${bucket}/user-${String(user)}/*`,
+      },
+    ],
+  })
+}
 
 /** A session policy of about 1 KB (JSON text) that allows the bench GET. */
 export function sessionPolicy(bucket: string, targetBytes = 1024): string {
@@ -173,13 +191,18 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
         signAssumeRole(ours.url, policy.replace('"Sid":"Read"', `"Sid":"Read${String(i)}"`), 900),
       ),
     )
+    const uploads = await Promise.all(
+      Array.from({ length: DISTINCT_POLICIES }, (_, i) =>
+        signAssumeRole(ours.url, uploadPolicy('bench', i), 900),
+      ),
+    )
     const ceilGet: PreparedRequest = { method: 'GET', path: '/obj4k', headers: {} }
     await prepareBucket(fp, full.url, 'bench')
     const far = await signAssumeRole(full.url, policy, 900)
     s.log("  7 assume-role: filling a second server's session cache")
     const filled = await fillSessionCache(s, fp, far)
     s.log(`  7 assume-role: measuring (session policy ${String(policy.length)} chars)`)
-    const [o, c, d, f] = await compareThroughput(s, [
+    const [o, c, d, f, u] = await compareThroughput(s, [
       {
         name: 'latchkey',
         pool: op,
@@ -190,12 +213,14 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
       { name: 'node:http', pool: cp, pid: ceil.pid, requests: [ceilGet] },
       { name: 'latchkey-distinct', pool: op, pid: ours.pid, requests: distinct },
       { name: 'latchkey-full-cache', pool: fp, pid: full.pid, requests: [far] },
+      { name: 'latchkey-upload-flow', pool: op, pid: ours.pid, requests: uploads },
     ])
-    if (o === undefined || c === undefined || d === undefined || f === undefined)
+    if (o === undefined || c === undefined || d === undefined || f === undefined || u === undefined)
       throw new Error('no stats')
     const error = errorOf('latchkey', o) ?? errorOf('ceiling', c)
     const dError = errorOf('latchkey-distinct', d)
     const fError = errorOf('latchkey-full-cache', f)
+    const uError = errorOf('latchkey-upload-flow', u)
     return [
       {
         group: '7 sts-assume-role',
@@ -234,6 +259,19 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
         ceilingCpuUsPerOp: o.cpuUsPerOp,
         note: `${String(DISTINCT_POLICIES)} policies in turn (the compiled-policy cache holds 512): each call parses, validates and compiles its policy; ${roundsNote([d], ['distinct'])}`,
         ...(dError !== undefined ? { error: dError } : {}),
+      },
+      {
+        group: '7 sts-assume-role',
+        name: `AssumeRole, the upload flow: a one-statement policy of each user's own (${String(uploadPolicy('bench', 0).length)} chars)`,
+        unit: 'req/s',
+        ours: u.rps,
+        ceiling: o.rps,
+        ceilingName: 'same-policy',
+        comparison: { kind: 'info' },
+        cpuUsPerOp: u.cpuUsPerOp,
+        ceilingCpuUsPerOp: o.cpuUsPerOp,
+        note: `${String(DISTINCT_POLICIES)} users in turn, PutObject under bench/user-N/*: each call compiles its policy; ${roundsNote([u], ['upload-flow'])}`,
+        ...(uError !== undefined ? { error: uError } : {}),
       },
       {
         group: '7 sts-assume-role',
