@@ -18,16 +18,25 @@
  * chain inline and still read the same. The object form is deliberately one an older reader
  * refuses: it must never read a chained row as only its own layer, which would be wider.
  *
- * Encoding escapes each policy text once per compiled policy (cached), since AssumeRole sends the
- * same ~1 KB policy over and over and the issue path should not re-escape it every time; a
- * one-policy layer's whole form is cached too (one string per compiled policy).
+ * Encoding escapes each policy text once while its compiled policy is in use (a small LRU), since
+ * AssumeRole sends the same ~1 KB policy over and over and the issue path should not re-escape it
+ * every time; a one-policy layer's whole form is kept too (one string per recent policy).
  * @module
  */
+import { Lru } from '../lib/lru.js'
 import type { CompiledPolicy } from '../policy/document.js'
 
-const quoted = new WeakMap<CompiledPolicy, string>()
+/**
+ * Encoded forms of recent policies, by compiled policy: a small LRU, not a WeakMap. A WeakMap
+ * entry lives as long as its policy, and a session's compiled policy lives as long as the cached
+ * session: with a policy of each user's own (the upload flow) every cached session kept two
+ * strings it never needed again (~300 bytes) and two ephemerons for each full GC to trace.
+ */
+const ENCODED_MAX = 64
+const quoted = new Lru<CompiledPolicy, string>(ENCODED_MAX)
+const single = new Lru<CompiledPolicy, string>(ENCODED_MAX)
 
-/** JSON string literal of the policy's text, computed once per compiled policy. */
+/** JSON string literal of the policy's text, computed once while the policy is in use. */
 function quotedText(p: CompiledPolicy): string {
   let q = quoted.get(p)
   if (q === undefined) {
@@ -37,8 +46,6 @@ function quotedText(p: CompiledPolicy): string {
   return q
 }
 
-const single = new WeakMap<CompiledPolicy, string>()
-
 function layerJson(layer: readonly CompiledPolicy[]): string {
   if (layer.length === 1) {
     // The usual AssumeRole: the same string each time, not a new 1 KB concatenation per call, so
@@ -47,7 +54,7 @@ function layerJson(layer: readonly CompiledPolicy[]): string {
     const p = layer[0] as CompiledPolicy
     let s = single.get(p)
     if (s === undefined) {
-      s = `[${quotedText(p)}]`
+      s = `[${JSON.stringify(p.text)}]`
       single.set(p, s)
     }
     return s
