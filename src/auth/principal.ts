@@ -62,6 +62,12 @@ export type Principal =
       readonly tags?: Readonly<Record<string, string>>
       /** Upload caps the S3 writers enforce (policy/upload-caps.ts). */
       readonly caps?: UploadCaps
+      /**
+       * Its ARN, made once with the principal (iam/session-cache.ts: one object per cached
+       * session, and every request the session makes names it); `principalArn` builds it when
+       * absent.
+       */
+      readonly arn?: string
     }
 
 /** One spelling of the role list: `policy/roles.ts`. */
@@ -75,23 +81,22 @@ export function principalArn(p: Principal): string {
     case 'account-root':
     case 'user':
       return parentArn(p)
-    case 'session': {
-      // Once per session principal (one object per session-cache entry, its fields readonly):
-      // every request a session makes names it, so the hot path builds no string for it.
-      let arn = arnOf.get(p)
-      if (arn === undefined) {
-        arn =
-          p.asParent === true
-            ? parentArn(p.parent)
-            : `arn:aws:sts::${p.accountId}:assumed-role/${p.roleName}/${p.sessionName}`
-        arnOf.set(p, arn)
-      }
-      return arn
-    }
+    case 'session':
+      return p.arn ?? sessionArn(p)
   }
 }
 
-const arnOf = new WeakMap<object, string>()
+/** A session's ARN: assumed-role, or its parent's for a GetSessionToken session. */
+function sessionArn(p: Extract<Principal, { kind: 'session' }>): string {
+  return p.asParent === true
+    ? parentArn(p.parent)
+    : assumedRoleArn(p.accountId, p.roleName, p.sessionName)
+}
+
+/** `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`. */
+export function assumedRoleArn(accountId: string, roleName: string, sessionName: string): string {
+  return `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`
+}
 
 /** aws:PrincipalType: GetSessionToken sessions are their parent (User or Account). */
 export function principalType(p: Principal): 'Anonymous' | 'Account' | 'User' | 'AssumedRole' {

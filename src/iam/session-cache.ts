@@ -18,7 +18,7 @@
  * cached entry is marked by the feed, and an evicted one is read again, revoked or gone.
  * @module
  */
-import type { ParentRef } from '../auth/principal.js'
+import { assumedRoleArn, parentArn, type ParentRef } from '../auth/principal.js'
 import { openSessionSecret } from '../crypto/session-secret.js'
 import { Lru } from '../lib/lru.js'
 import { parsePolicy, type CompiledPolicy } from '../policy/document.js'
@@ -265,6 +265,10 @@ export class SessionCache {
       ...viaOf(stored.checks),
       ...(stored.tagging !== undefined ? { tags: stored.tagging.tags } : {}),
       ...(stored.tagging?.caps !== undefined ? { caps: stored.tagging.caps } : {}),
+      arn:
+        stored.asParent === true
+          ? parentArn(stored.parent)
+          : assumedRoleArn(row.accountId, row.roleName, row.sessionName),
     }
     const link = new SessionLink(row.expiresAt, row.tokenHmac !== undefined)
     const cred: ResolvedCredential = {
