@@ -194,30 +194,43 @@ interface SessionAccessFacts {
 
 const accessOf = new WeakMap<object, SessionAccessFacts>()
 
-/**
- * The same facts built for one use and not remembered (the issuance record of a session that may
- * never make a request: remembered, they were about 400 bytes kept per cached session).
- */
-export function sessionAccessOnce(p: Extract<Principal, { kind: 'session' }>): SessionAccessFacts {
-  return accessOf.get(p) ?? buildSessionAccess(p)
+type SessionPrincipal = Extract<Principal, { kind: 'session' }>
+
+/** The name of the human or long-term key behind a session: a username or an access key id. */
+export function sessionParentName(p: SessionPrincipal): string {
+  return p.parent.kind === 'user' ? p.parent.username : p.parent.accessKeyId
 }
 
-function buildSessionAccess(p: Extract<Principal, { kind: 'session' }>): SessionAccessFacts {
-  const parent = p.parent.kind === 'user' ? p.parent.username : p.parent.accessKeyId
-  const origin =
-    p.parent.kind === 'user'
-      ? `user:${p.parent.username}${p.parent.accessKeyId !== undefined ? ` (${p.parent.accessKeyId})` : ''}`
-      : `account-root:${p.parent.accessKeyId}`
+/** The last link of a session's chain: `user:alice (AKIA…)` or `account-root:AKIA…`. */
+function sessionOrigin(p: SessionPrincipal): string {
+  return p.parent.kind === 'user'
+    ? `user:${p.parent.username}${p.parent.accessKeyId !== undefined ? ` (${p.parent.accessKeyId})` : ''}`
+    : `account-root:${p.parent.accessKeyId}`
+}
+
+/**
+ * What a session was made from, as its chain's second link names it: the calling session of a
+ * role chain (`session:ASIA…`), else the origin. Built for one use (the issuance record of a
+ * session that may never make a request), nothing remembered.
+ */
+export function sessionMadeFrom(p: SessionPrincipal): string {
+  const via = p.via
+  return via !== undefined && via.length > 0
+    ? `session:${via[via.length - 1] as string}`
+    : sessionOrigin(p)
+}
+
+function buildSessionAccess(p: SessionPrincipal): SessionAccessFacts {
   return {
     accessKeyId: p.accessKeyId,
     accountId: p.accountId,
     sessionName: p.sessionName,
     issuedAt: p.issuedAt,
-    parent,
+    parent: sessionParentName(p),
     chain: [
       `session:${p.accessKeyId}`,
       ...(p.via ?? []).map((id) => `session:${id}`).reverse(),
-      origin,
+      sessionOrigin(p),
     ],
   }
 }

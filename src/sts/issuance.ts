@@ -6,7 +6,7 @@
  * session tags' keys and the upload caps asked for, and the caller's address.
  * @module
  */
-import { principalArn, sessionAccessOnce } from '../auth/principal.js'
+import { principalArn, sessionMadeFrom, sessionParentName } from '../auth/principal.js'
 import type { IssuedSession, SessionRequest } from '../iam/types.js'
 import type { AuditSink } from '../lib/audit-events.js'
 import { RESERVED_TAG_PREFIX } from '../policy/upload-caps.js'
@@ -32,12 +32,11 @@ function recordIssuance(
   issued: IssuedSession,
 ): void {
   const p = issued.principal
-  const s = sessionAccessOnce(p)
   const caller = req.caller
   // The detail built by adding its optional fields in place (same key order as before), not by
   // spreading conditional temporaries into a literal.
   const detail: Record<string, unknown> = {
-    parent: s.chain[1],
+    parent: sessionMadeFrom(p),
     caller:
       caller.kind === 'session'
         ? `session:${caller.accessKeyId}`
@@ -66,7 +65,7 @@ function recordIssuance(
     kind: 'issuance',
     action: `sts:${c.action}`,
     accountId: p.accountId,
-    principal: s.parent,
+    principal: sessionParentName(p),
     session: issued.accessKeyId,
     resource: principalArn(p),
     decision: 'allow',

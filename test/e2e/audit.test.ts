@@ -320,7 +320,16 @@ describe('the audit trail follows one upload credential from its minting to each
       `user:alice (${user.accessKeyId})`,
     ])
     const minted = rows.find((r) => r.kind === 'issuance')
-    expect(minted.detail).toMatchObject({ caller: `session:${outer.accessKeyId}` })
+    // Made from the outer session (the chain's second link); the human behind both is alice.
+    expect(minted.detail).toMatchObject({
+      caller: `session:${outer.accessKeyId}`,
+      parent: `session:${outer.accessKeyId}`,
+    })
+    expect(minted.principal).toBe('alice')
+    const outerMinted = (await audit({ session: outer.accessKeyId, action: 'sts:AssumeRole' })).rows
+    expect(outerMinted.find((r) => r.kind === 'issuance')?.detail).toMatchObject({
+      parent: `user:alice (${user.accessKeyId})`,
+    })
     // The outer session's own call to STS is a request event of that session.
     const call = (await audit({ session: outer.accessKeyId, action: 'sts:AssumeRole' })).rows
     expect(call.map((r) => r.kind).sort()).toEqual(['issuance', 'request'])
