@@ -52,8 +52,8 @@ function decodeValue(text: string, from: number, to: number, bytes: Buffer | und
   // decoded text's first use as a Map key (the compiled-policy cache) ~1 µs more, since V8 hashes
   // a string ~1 ns per character and keeps the hash in the string. A recent value's decoded
   // string comes back as the very same string, hash and all. The CRC only picks the candidate;
-  // the exact comparison decides, so a collision is a miss.
-  // The CRC of the bytes as received when they are at hand: the text would be encoded again.
+  // the exact comparison decides, so a collision is a miss. The CRC is of the bytes as received
+  // when they are at hand (the text would have to be encoded again).
   const key = crc32c(bytes !== undefined ? bytes.subarray(from, to) : sent)
   const hit = decodedLong.get(key)
   if (hit !== undefined && hit.sent === sent) return hit.value
@@ -73,7 +73,8 @@ export function readParams(
   const out = new Map<string, string>()
   if (body.length > 0 && isForm(contentType)) {
     const text = body.toString('utf8')
-    // As many characters as bytes: one byte each (ASCII, as a form body is), so offsets agree.
+    // As many characters as bytes: one character per byte (a form body is ASCII), so offsets
+    // agree. Were they ever off, the memo's CRC would only pick the wrong candidate: a miss.
     formDecode(text, out, text.length === body.length ? body : undefined)
   }
   formDecode(rawQuery, out)
