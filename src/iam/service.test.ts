@@ -17,6 +17,7 @@ import type { Logger } from '../lib/logger.js'
 import { ManualClock, randomIds } from '../lib/clock.js'
 import { silentLogger } from '../lib/logger.js'
 import { decide } from '../policy/combine.js'
+import { KEPT_MAX, parsePolicy } from '../policy/document.js'
 import type { RequestFacts } from '../policy/types.js'
 
 const WIDE_POLICY = JSON.stringify({
@@ -869,6 +870,54 @@ describe('sessions', () => {
     expect(await allowed(fresh.iam, gc2, 's3:GetObject', 'arn:aws:s3:::b/x')).toBe(false)
     expect(await allowed(fresh.iam, gc2, 's3:GetObject', 'arn:aws:s3:::b/p/x')).toBe(true)
     expect((await fresh.iam.getSession(child.accessKeyId, clock.now()))?.hasPolicy).toBe(true)
+  })
+
+  it('a chain whose session policies let go of their statements decides the same once they are rebuilt', async () => {
+    const { iam, caller, clock } = await withKey()
+    // Session policies as AssumeRole compiles them: releasable (policy/document.ts).
+    const releasable = (json: string) =>
+      parsePolicy(json, { kind: 'session', name: 'session-policy', releasable: true })
+    const parent = await iam.issue(
+      sessionReq(caller, {
+        policies: [releasable(READ_ONLY_POLICY)],
+        policyText: READ_ONLY_POLICY,
+      }),
+      clock.now(),
+    )
+    const pc = (await iam.resolve(parent.accessKeyId))!.principal
+    const child = await iam.issue(
+      sessionReq(pc, { policies: [releasable(PREFIX_POLICY)], policyText: PREFIX_POLICY }),
+      clock.now(),
+    )
+    const cc = (await iam.resolve(child.accessKeyId))!.principal
+    const allowed = async (action: string, resource: string): Promise<boolean> => {
+      const pol = await iam.policiesFor(cc)
+      return (
+        decide({
+          identity: pol.identity,
+          ...(pol.sessionLayers !== undefined ? { sessionLayers: pol.sessionLayers } : {}),
+          sameAccount: true,
+          facts: sessionFacts(action, resource),
+        }).effect === 'allow'
+      )
+    }
+    const answers = async (): Promise<boolean[]> => [
+      await allowed('s3:GetObject', 'arn:aws:s3:::b/p/x'),
+      await allowed('s3:GetObject', 'arn:aws:s3:::b/x'),
+      await allowed('s3:PutObject', 'arn:aws:s3:::b/p/x'),
+    ]
+    expect(await answers()).toEqual([true, false, false])
+    const layers = (await iam.policiesFor(cc)).sessionLayers!.flat()
+    for (let i = 0; i < KEPT_MAX; i++)
+      releasable(
+        JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: `arn:aws:s3:::b/u${i}/*` }],
+        }),
+      )
+    expect(layers.map((p) => p.held)).toEqual([false, false])
+    expect(await answers()).toEqual([true, false, false])
+    expect(layers.map((p) => p.held)).toEqual([true, true])
   })
 
   it('REGRESSION session-chain-amplification: a chain is stored by reference and refused past MAX_CHAIN_DEPTH', async () => {

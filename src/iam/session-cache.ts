@@ -107,6 +107,7 @@ function compileSessionPolicy(text: string, index: number): CompiledPolicy {
     kind: 'session',
     name: index === 0 ? 'session-policy' : `session-policy-${index}`,
     source: 'session',
+    releasable: true,
   })
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { checkBucketPolicyResources, parsePolicy } from './document.js'
+import { KEPT_MAX, checkBucketPolicyResources, parsePolicy } from './document.js'
 import { PolicyError, type PolicyKind } from './types.js'
 
 const ok = { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }
@@ -450,5 +450,129 @@ describe('action tests shared between statements and policies (a policy is kept 
       expect(st(p, 0)?.matchesAction(`s3:get${String(i + 1)}`)).toBe(false)
       expect(st(p, 0)?.matchesAction('s3:putanything')).toBe(true)
     }
+  })
+})
+
+describe('releasable policies (session policies): statements let go and rebuilt from the text', () => {
+  const session = (st: unknown[], name = 'session-policy'): ReturnType<typeof parsePolicy> =>
+    parsePolicy(doc(...st), { kind: 'session', name, source: 'session', releasable: true })
+  /** Compile KEPT_MAX other releasable policies: every one compiled before has let go. */
+  const pushOut = (): void => {
+    for (let i = 0; i < KEPT_MAX; i++)
+      session([{ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::b/u-${i}/*` }])
+  }
+
+  it('lets go of the oldest beyond KEPT_MAX, and only releasable ones', () => {
+    const kept = parsePolicy(doc(ok), { kind: 'identity', name: 'i' })
+    const p = session([ok])
+    expect(p.held).toBe(true)
+    pushOut()
+    expect(p.held).toBe(false)
+    expect(kept.held).toBe(true)
+    // Used again: rebuilt, and back among the most recent.
+    expect(p.statementsFor('s3:GetObject', 'arn:aws:s3:::b/k').map((s) => s.index)).toEqual([0])
+    expect(p.held).toBe(true)
+    for (let i = 0; i < KEPT_MAX - 1; i++)
+      session([{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::c/${i}` }])
+    expect(p.held).toBe(true)
+  })
+
+  const ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:DeleteObject']
+  const VALUES = [
+    'arn:aws:s3:::b',
+    'arn:aws:s3:::b/key',
+    'arn:aws:s3:::b/alice/x',
+    'arn:aws:s3:::c/1',
+    'arn:aws:s3:::bb/x',
+  ]
+  const CONDITIONS = [
+    undefined,
+    { StringLike: { 's3:prefix': ['alice/*', 'pub/'] } },
+    { StringEquals: { 'aws:username': '${aws:username}' } },
+    { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } },
+    { NumericLessThanEquals: { 's3:max-keys': 10 } },
+    { Bool: { 'aws:SecureTransport': true } },
+  ]
+  const arbSt = fc.record({
+    Sid: fc.option(fc.constantFrom('A', 'B', 'C', ''), { nil: undefined }),
+    Effect: fc.constantFrom('Allow', 'Deny'),
+    act: fc.subarray(['s3:GetObject', 's3:Put*', 's3:*', '*', 's3:List?ucket'], { minLength: 1 }),
+    notAction: fc.boolean(),
+    res: fc.subarray(
+      [
+        '*',
+        'arn:aws:s3:::b',
+        'arn:aws:s3:::b/*',
+        'arn:aws:s3:::b/${aws:username}/*',
+        'arn:aws:s3:::c/?',
+      ],
+      { minLength: 1 },
+    ),
+    notResource: fc.boolean(),
+    cond: fc.constantFrom(...CONDITIONS),
+  })
+  const CTXS = [
+    new Map<string, string[]>(),
+    new Map([
+      ['aws:username', ['alice']],
+      ['s3:prefix', ['alice/1']],
+      ['aws:sourceip', ['10.1.2.3']],
+      ['s3:max-keys', ['5']],
+      ['aws:securetransport', ['true']],
+    ]),
+    new Map([
+      ['aws:username', ['bob']],
+      ['s3:prefix', ['pub/']],
+      ['aws:sourceip', ['192.168.0.1']],
+      ['s3:max-keys', ['50']],
+      ['aws:securetransport', ['false']],
+    ]),
+  ]
+  /** What a policy answers for every action, resource and context here. */
+  const answers = (p: ReturnType<typeof parsePolicy>): string[] => {
+    const out: string[] = []
+    for (const a of ACTIONS)
+      for (const v of VALUES)
+        for (const ctx of CTXS)
+          for (const st of p.statementsFor(a, v))
+            out.push(
+              `${a} ${v} ${st.index} ${st.ref.sid} ${st.effect} ${String(st.matchesResource(v, ctx))} ${st.conditions.map((c) => String(c(ctx))).join(',')}`,
+            )
+    return out
+  }
+
+  it('answers exactly as before once rebuilt (property)', () => {
+    fc.assert(
+      fc.property(fc.array(arbSt, { minLength: 1, maxLength: 5 }), (sts) => {
+        const seen = new Set<string>()
+        const list = sts.map((s) => {
+          const sid = s.Sid !== undefined && s.Sid !== '' && !seen.has(s.Sid) ? s.Sid : undefined
+          if (sid !== undefined) seen.add(sid)
+          return {
+            ...(sid !== undefined ? { Sid: sid } : {}),
+            Effect: s.Effect,
+            [s.notAction ? 'NotAction' : 'Action']: s.act,
+            [s.notResource ? 'NotResource' : 'Resource']: s.res,
+            ...(s.cond !== undefined ? { Condition: s.cond } : {}),
+          }
+        })
+        const p = session(list, 'session-policy-1')
+        const before = answers(p)
+        const text = p.text
+        pushOut()
+        expect(p.held).toBe(false)
+        expect(answers(p)).toEqual(before)
+        expect(p.held).toBe(true)
+        expect(p.text).toBe(text)
+        expect(p.statements.map((s) => s.ref)).toEqual(
+          parsePolicy(doc(...list), {
+            kind: 'session',
+            name: 'session-policy-1',
+            source: 'session',
+          }).statements.map((s) => s.ref),
+        )
+      }),
+      { numRuns: 60 },
+    )
   })
 })

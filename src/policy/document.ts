@@ -88,16 +88,41 @@ interface ActionIndex {
   readonly byBucket: ReadonlyMap<string, readonly CompiledStatement[]>
 }
 
+/** What a policy compiles to beyond its text: the statements and their per-action index. */
+class Body {
+  readonly statements: readonly CompiledStatement[]
+  readonly buckets: readonly (readonly string[] | undefined)[]
+  /** Made on the first lookup: a policy minted with a session may never be used. */
+  byAction: Map<string, ActionIndex> | undefined
+
+  constructor(statements: readonly CompiledStatement[]) {
+    this.statements = Object.freeze(statements)
+    this.buckets = statements.map(bucketsOf)
+    this.byAction = undefined
+  }
+}
+
+/**
+ * How many releasable policies keep their statements at once (see `ParseOptions.releasable`):
+ * the most recently compiled or used ones, in a ring. A one-statement policy's statements are
+ * about 1 KB of heap, a 1 KB policy's 6-7 KB, so this keeps at most ~4-28 MB of them.
+ */
+export const KEPT_MAX = 4096
+
 export class CompiledPolicy {
   readonly name: string
   readonly source: PolicySource
   readonly kind: PolicyKind
   readonly version: PolicyVersion | undefined
-  readonly statements: readonly CompiledStatement[]
   /** Normalized JSON (compact, fields in a fixed order). */
   readonly text: string
-  readonly #byAction = new Map<string, ActionIndex>()
-  readonly #buckets: readonly (readonly string[] | undefined)[]
+  /** undefined while released: rebuilt from `text` on the next use. */
+  #body: Body | undefined
+  readonly #releasable: boolean
+
+  /** The releasable policies holding their statements now, oldest first from `keptAt`. */
+  static readonly #kept: (CompiledPolicy | undefined)[] = []
+  static #keptAt = 0
 
   constructor(init: {
     name: string
@@ -106,15 +131,52 @@ export class CompiledPolicy {
     version: PolicyVersion | undefined
     statements: readonly CompiledStatement[]
     text: string
+    releasable?: boolean
   }) {
     this.name = init.name
     this.source = init.source
     this.kind = init.kind
     this.version = init.version
-    this.statements = init.statements
     this.text = init.text
-    Object.freeze(this.statements)
-    this.#buckets = this.statements.map(bucketsOf)
+    this.#body = new Body(init.statements)
+    this.#releasable = init.releasable === true
+    if (this.#releasable) CompiledPolicy.#keep(this)
+  }
+
+  /** The statements in document order. */
+  get statements(): readonly CompiledStatement[] {
+    return (this.#body ?? this.#rebuild()).statements
+  }
+
+  /** True while the statements are held (tests; see `ParseOptions.releasable`). */
+  get held(): boolean {
+    return this.#body !== undefined
+  }
+
+  /**
+   * A releasable policy takes the ring's next slot; the policy there lets its statements go.
+   * Oldest out, not least recently used: a policy in use is put back when it is rebuilt, so a
+   * hot one costs one rebuild per KEPT_MAX compilations of others, and a lookup stays a field
+   * read.
+   */
+  static #keep(p: CompiledPolicy): void {
+    const kept = CompiledPolicy.#kept
+    const at = CompiledPolicy.#keptAt
+    const old = kept[at]
+    if (old !== undefined && old !== p) old.#body = undefined
+    kept[at] = p
+    CompiledPolicy.#keptAt = at + 1 === KEPT_MAX ? 0 : at + 1
+  }
+
+  /** The statements again, from the normalized text (valid: it was compiled from it before). */
+  #rebuild(): Body {
+    const variables = this.version === '2012-10-17'
+    const o = { kind: this.kind, name: this.name, source: this.source, variables }
+    const doc = JSON.parse(this.text) as { Statement: unknown[] }
+    const body = new Body(doc.Statement.map((s, i) => compileStatement(s, i, o).st))
+    this.#body = body
+    CompiledPolicy.#keep(this)
+    return body
   }
 
   /**
@@ -124,40 +186,42 @@ export class CompiledPolicy {
    * buckets are left out (a large policy is mostly grants on other buckets and prefixes).
    */
   statementsFor(action: string, resource?: string): readonly CompiledStatement[] {
-    const ix = this.#byAction.get(action) ?? this.#indexAction(action)
+    const body = this.#body ?? this.#rebuild()
+    const ix = body.byAction?.get(action) ?? indexAction(body, action)
     if (resource === undefined || ix.byBucket.size === 0) return ix.all
     return ix.byBucket.get(bucketOfResource(resource)) ?? ix.anyBucket
   }
+}
 
-  #indexAction(action: string): ActionIndex {
-    const lc = action.toLowerCase()
-    const all: CompiledStatement[] = []
-    const anyBucket: CompiledStatement[] = []
-    const named = new Set<string>()
-    const buckets: (readonly string[] | undefined)[] = []
-    this.statements.forEach((st, i) => {
-      if (!st.matchesAction(lc)) return
-      const b = this.#buckets[i]
-      all.push(st)
-      buckets.push(b)
-      if (b === undefined) anyBucket.push(st)
-      else for (const name of b) named.add(name)
-    })
-    const byBucket = new Map<string, readonly CompiledStatement[]>()
-    for (const name of named) {
-      byBucket.set(
-        name,
-        Object.freeze(all.filter((_, j) => buckets[j] === undefined || buckets[j]?.includes(name))),
-      )
-    }
-    const ix: ActionIndex = {
-      all: Object.freeze(all),
-      anyBucket: Object.freeze(anyBucket),
-      byBucket,
-    }
-    if (this.#byAction.size < CACHE_LIMIT) this.#byAction.set(action, ix)
-    return ix
+function indexAction(body: Body, action: string): ActionIndex {
+  const lc = action.toLowerCase()
+  const all: CompiledStatement[] = []
+  const anyBucket: CompiledStatement[] = []
+  const named = new Set<string>()
+  const buckets: (readonly string[] | undefined)[] = []
+  body.statements.forEach((st, i) => {
+    if (!st.matchesAction(lc)) return
+    const b = body.buckets[i]
+    all.push(st)
+    buckets.push(b)
+    if (b === undefined) anyBucket.push(st)
+    else for (const name of b) named.add(name)
+  })
+  const byBucket = new Map<string, readonly CompiledStatement[]>()
+  for (const name of named) {
+    byBucket.set(
+      name,
+      Object.freeze(all.filter((_, j) => buckets[j] === undefined || buckets[j]?.includes(name))),
+    )
   }
+  const ix: ActionIndex = {
+    all: Object.freeze(all),
+    anyBucket: Object.freeze(anyBucket),
+    byBucket,
+  }
+  const byAction = (body.byAction ??= new Map<string, ActionIndex>())
+  if (byAction.size < CACHE_LIMIT) byAction.set(action, ix)
+  return ix
 }
 
 export interface ParseOptions {
@@ -167,6 +231,13 @@ export interface ParseOptions {
   readonly source?: PolicySource
   /** Maximum document length in characters (STS session policies: 2048). */
   readonly maxLength?: number
+  /**
+   * The compiled statements may be let go while the policy is idle and rebuilt from `text` when
+   * it is next used (session policies: one is kept with every cached session, and in the upload
+   * flow each is a user's own). At most KEPT_MAX releasable policies hold theirs at once, so the
+   * heap a cached session costs is its policy's text, not its compiled form.
+   */
+  readonly releasable?: boolean
 }
 
 const TOP_FIELDS = new Set(['Version', 'Id', 'Statement'])
@@ -505,6 +576,7 @@ export function parsePolicy(json: string | unknown, opts: ParseOptions): Compile
     version,
     statements: built.map((b) => b.st),
     text: JSON.stringify(norm),
+    releasable: opts.releasable === true,
   })
 }
 

@@ -64,6 +64,8 @@ function compiledInline(text: string): Compiled {
       name: 'session-policy',
       source: 'session',
       maxLength: MAX_SESSION_POLICY_LENGTH,
+      // Kept with every session minted with it: its text, and its statements while in use.
+      releasable: true,
     }),
   }
   // Only valid policies are kept: a bad one throws above and is parsed (and refused) each time.
