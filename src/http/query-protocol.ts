@@ -91,16 +91,19 @@ function isForm(contentType: string | undefined): boolean {
 
 /** `Prefix.member.1`, `Prefix.member.2`, … until the first gap. Also `Prefix.member.N.Field`. */
 export function memberIndexes(params: Params, prefix: string): number[] {
-  const seen = new Set<number>()
   const head = `${prefix}.member.`
+  // Most calls name no member (AssumeRole without tags or policy ARNs): nothing is allocated
+  // for them beyond the head.
+  let seen: Set<number> | undefined
   for (const k of params.keys()) {
     if (!k.startsWith(head)) continue
+    seen ??= new Set<number>()
     const rest = k.slice(head.length)
     const dot = rest.indexOf('.')
     const n = Number(dot < 0 ? rest : rest.slice(0, dot))
     if (Number.isInteger(n) && n >= 1) seen.add(n)
   }
-  return [...seen].sort((a, b) => a - b)
+  return seen === undefined ? [] : [...seen].sort((a, b) => a - b)
 }
 
 /** Values of a simple list (`TransitiveTagKeys.member.N`). */

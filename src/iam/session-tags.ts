@@ -22,6 +22,11 @@ import {
 import type { StoredTagging } from './model.js'
 import { IamError } from './types.js'
 
+function isEmpty(o: Readonly<Record<string, string>>): boolean {
+  for (const _ in o) return false
+  return true
+}
+
 function isReserved(key: string): boolean {
   return key.toLowerCase().startsWith(RESERVED_TAG_PREFIX)
 }
@@ -32,6 +37,8 @@ export function sessionTagging(
   transitiveKeys: readonly string[],
   inherited: StoredTagging | undefined,
 ): StoredTagging | undefined {
+  // The usual issuance: no tags asked for, none inherited, nothing to build.
+  if (inherited === undefined && transitiveKeys.length === 0 && isEmpty(asked)) return undefined
   try {
     const askedCaps = parseSessionTags(asked)
     const askedLower = new Map(Object.keys(asked).map((k) => [k.toLowerCase(), k]))

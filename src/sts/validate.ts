@@ -8,7 +8,7 @@
  * @module
  */
 import { StsError, StsValidationError, quoteValue, validationError, violation } from './errors.js'
-import { memberList, memberStructs, type Params } from '../http/query-protocol.js'
+import { memberIndexes, memberList, memberStructs, type Params } from '../http/query-protocol.js'
 import { dict } from '../lib/dict.js'
 import { TAG_KEY_RE, TagError, parseSessionTags, tagValueCharsOk } from '../policy/upload-caps.js'
 
@@ -146,6 +146,8 @@ export function parseTags(params: Params): Record<string, string> {
       'Member must have length less than or equal to 50',
     )
   const out = dict<string>() // a `__proto__` tag key is a key like any other (lib/dict.ts)
+  // No tags and no TransitiveTagKeys (the usual AssumeRole): nothing else to check or build.
+  if (items.length === 0 && memberIndexes(params, 'TransitiveTagKeys').length === 0) return out
   const seen = new Set<string>()
   for (const [i, t] of items.entries()) {
     const key = t['Key']
