@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { hmacSha256, hmacSha256Hex, hmacSha512 } from './hash.js'
+import { hmacSha256, hmacSha256Hex, hmacSha512, hmacSha512Latin1 } from './hash.js'
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex')
 
@@ -73,6 +73,7 @@ describe('hmacSha512', () => {
         (key, data) => {
           const expected = createHmac('sha512', key).update(data).digest()
           expect(hmacSha512(key, data).equals(expected)).toBe(true)
+          expect(hmacSha512Latin1(key, data)).toBe(expected.toString('latin1'))
         },
       ),
       { numRuns: 300 },

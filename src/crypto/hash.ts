@@ -36,6 +36,15 @@ export function hmacSha512(key: Uint8Array | string, data: string | Uint8Array):
   return hmacOneShot('sha512', 128, 64, key, data)
 }
 
+/**
+ * HMAC-SHA512 as a latin1 string (one character per byte): what a caller that only reads the
+ * bytes wants. A digest as a Buffer is a native ArrayBuffer of its own, which costs ~0.8 µs more to
+ * make and collect than the whole HMAC's two hashes of a short message.
+ */
+export function hmacSha512Latin1(key: Uint8Array | string, data: string | Uint8Array): string {
+  return hmacOneShot('sha512', 128, 64, key, data, 'latin1')
+}
+
 function hmacOneShot(
   alg: 'sha256' | 'sha512',
   block: number,
@@ -49,7 +58,7 @@ function hmacOneShot(
   size: number,
   key: Uint8Array | string,
   data: string | Uint8Array,
-  out: 'hex',
+  out: 'hex' | 'latin1',
 ): string
 function hmacOneShot(
   alg: 'sha256' | 'sha512',
@@ -57,11 +66,11 @@ function hmacOneShot(
   size: number,
   key: Uint8Array | string,
   data: string | Uint8Array,
-  out?: 'hex',
+  out?: 'hex' | 'latin1',
 ): Buffer | string {
   if (oneShot === undefined) {
     const mac = createHmac(alg, key).update(data)
-    return out === 'hex' ? mac.digest('hex') : mac.digest()
+    return out !== undefined ? mac.digest(out === 'latin1' ? 'binary' : 'hex') : mac.digest()
   }
   const fromText = typeof key === 'string' ? Buffer.from(key, 'utf8') : undefined
   let k: Uint8Array = fromText ?? (key as Uint8Array)
@@ -79,7 +88,12 @@ function hmacOneShot(
   // The inner digest as a latin1 string (one char per byte) rather than a Buffer: a native
   // Buffer is an ArrayBuffer of its own per call, which costs more to make and to collect.
   outer.write(oneShot(alg, inner, 'binary'), block, 'latin1')
-  const mac = out === 'hex' ? oneShot(alg, outer, 'hex') : oneShot(alg, outer, 'buffer')
+  const mac =
+    out === 'hex'
+      ? oneShot(alg, outer, 'hex')
+      : out === 'latin1'
+        ? oneShot(alg, outer, 'binary')
+        : oneShot(alg, outer, 'buffer')
   // The scratch buffers (and a key given as text) come from node's shared pool: leave no key
   // material behind in it.
   inner.fill(0, 0, block)

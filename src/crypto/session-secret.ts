@@ -11,7 +11,7 @@
  * tells the two forms apart by their prefix.
  * @module
  */
-import { hmacSha512 } from './hash.js'
+import { hmacSha512Latin1 } from './hash.js'
 import { unseal } from './seal.js'
 import { sharedRandomPool } from '../lib/random-pool.js'
 
@@ -28,14 +28,14 @@ export interface SessionSecretKeys {
 
 function derived(key: Buffer, salt: Buffer, label: string): string {
   // 64 HMAC-SHA512 bytes for 40 characters; `% 62` leaves a bias of under 1 bit in all (~238).
-  const text = Buffer.from(label, 'utf8')
-  const msg = Buffer.allocUnsafe(salt.length + text.length)
+  const msg = Buffer.allocUnsafe(salt.length + Buffer.byteLength(label, 'utf8'))
   salt.copy(msg, 0)
-  text.copy(msg, salt.length)
-  const mac = hmacSha512(key, msg)
+  msg.write(label, salt.length, 'utf8')
+  // The MAC as a string, not a Buffer (see hmacSha512Latin1); it is no more secret than the
+  // secret made from it, which the session cache keeps as a string too.
+  const mac = hmacSha512Latin1(key, msg)
   let out = ''
-  for (let i = 0; i < SECRET_CHARS; i++) out += ALNUM[mac[i]! % 62]!
-  mac.fill(0)
+  for (let i = 0; i < SECRET_CHARS; i++) out += ALNUM[mac.charCodeAt(i) % 62]!
   return out
 }
 

@@ -33,6 +33,16 @@ describe('session secrets at rest', () => {
     expect(() => openSessionSecret(keys, 'd1.AAAA', aadSession('ASIAONE'))).toThrow(/bad salt/)
   })
 
+  it('a derived row opens to the same secret as the first release of the derived form wrote', () => {
+    // A fixed vector, computed by that release: a change to the derivation would strand every
+    // session issued before it.
+    const derive = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1))
+    const stored = `d1.${Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex').toString('base64url')}`
+    expect(
+      openSessionSecret({ seal: randomBytes(32), derive }, stored, 'session:ASIAEXAMPLE0000000001'),
+    ).toBe('DzOUzOpXRbZZdM6uNxz8lO6NwONnT24HUsfA3yrn')
+  })
+
   it('a restarted service resolves both a derived row and a sealed row written before', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lk-session-secret-'))
     const db = openDatabase(join(dir, 'latchkey.db'))
