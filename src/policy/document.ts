@@ -121,7 +121,6 @@ export class CompiledPolicy {
   readonly text: string
   /** undefined while released: rebuilt from `text` on the next use. */
   #body: Body | undefined
-  readonly #releasable: boolean
 
   /** The releasable policies holding their statements now, oldest first from `keptAt`. */
   static readonly #kept: (CompiledPolicy | undefined)[] = []
@@ -142,8 +141,7 @@ export class CompiledPolicy {
     this.version = init.version
     this.text = init.text
     this.#body = new Body(init.statements)
-    this.#releasable = init.releasable === true
-    if (this.#releasable) CompiledPolicy.#keep(this)
+    if (init.releasable === true) CompiledPolicy.#keep(this)
   }
 
   /** The statements in document order. */
