@@ -511,22 +511,18 @@ describe('releasable policies (session policies): statements let go and rebuilt 
     notResource: fc.boolean(),
     cond: fc.constantFrom(...CONDITIONS),
   })
+  const request = (user: string, prefix: string, ip: string, maxKeys: string, tls: string) =>
+    new Map([
+      ['aws:username', [user]],
+      ['s3:prefix', [prefix]],
+      ['aws:sourceip', [ip]],
+      ['s3:max-keys', [maxKeys]],
+      ['aws:securetransport', [tls]],
+    ])
   const CTXS = [
     new Map<string, string[]>(),
-    new Map([
-      ['aws:username', ['alice']],
-      ['s3:prefix', ['alice/1']],
-      ['aws:sourceip', ['10.1.2.3']],
-      ['s3:max-keys', ['5']],
-      ['aws:securetransport', ['true']],
-    ]),
-    new Map([
-      ['aws:username', ['bob']],
-      ['s3:prefix', ['pub/']],
-      ['aws:sourceip', ['192.168.0.1']],
-      ['s3:max-keys', ['50']],
-      ['aws:securetransport', ['false']],
-    ]),
+    request('alice', 'alice/1', '10.1.2.3', '5', 'true'),
+    request('bob', 'pub/', '192.168.0.1', '50', 'false'),
   ]
   /** What a policy answers for every action, resource and context here. */
   const answers = (p: ReturnType<typeof parsePolicy>): string[] => {
