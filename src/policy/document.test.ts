@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { KEPT_MAX, checkBucketPolicyResources, parsePolicy } from './document.js'
+import { CompiledPolicy, checkBucketPolicyResources, heldBytes, parsePolicy } from './document.js'
 import { PolicyError, type PolicyKind } from './types.js'
 
 const ok = { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }
@@ -456,25 +456,52 @@ describe('action tests shared between statements and policies (a policy is kept 
 describe('releasable policies (session policies): statements let go and rebuilt from the text', () => {
   const session = (st: unknown[], name = 'session-policy'): ReturnType<typeof parsePolicy> =>
     parsePolicy(doc(...st), { kind: 'session', name, source: 'session', releasable: true })
-  /** Compile KEPT_MAX other releasable policies: every one compiled before has let go. */
+  /** Compile another releasable policy: with no room for two, every one before it lets go. */
   const pushOut = (): void => {
-    for (let i = 0; i < KEPT_MAX; i++)
-      session([{ Effect: 'Allow', Action: 's3:PutObject', Resource: `arn:aws:s3:::b/u-${i}/*` }])
+    const was = CompiledPolicy.holdAtMost(0)
+    session([{ Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::b/u/*' }])
+    CompiledPolicy.holdAtMost(was)
   }
 
-  it('lets go of the oldest beyond KEPT_MAX, and only releasable ones', () => {
-    const kept = parsePolicy(doc(ok), { kind: 'identity', name: 'i' })
-    const p = session([ok])
-    expect(p.held).toBe(true)
-    pushOut()
-    expect(p.held).toBe(false)
-    expect(kept.held).toBe(true)
-    // Used again: rebuilt, and back among the most recent.
-    expect(p.statementsFor('s3:GetObject', 'arn:aws:s3:::b/k').map((s) => s.index)).toEqual([0])
-    expect(p.held).toBe(true)
-    for (let i = 0; i < KEPT_MAX - 1; i++)
-      session([{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::c/${i}` }])
-    expect(p.held).toBe(true)
+  it('lets go of the oldest beyond the bound in bytes, and only releasable ones', () => {
+    const was = CompiledPolicy.holdAtMost(0)
+    try {
+      const kept = parsePolicy(doc(ok), { kind: 'identity', name: 'i' })
+      const p = session([ok])
+      expect(p.held).toBe(true) // the newest always holds its statements
+      const q = session([{ ...ok, Resource: 'arn:aws:s3:::c/*' }])
+      expect([p.held, q.held, kept.held]).toEqual([false, true, true])
+      // Used again: rebuilt, and the newest.
+      expect(p.statementsFor('s3:GetObject', 'arn:aws:s3:::b/k').map((s) => s.index)).toEqual([0])
+      expect([p.held, q.held]).toEqual([true, false])
+      // Room for both: both hold once used.
+      CompiledPolicy.holdAtMost(heldBytes(p.text) + heldBytes(q.text))
+      expect(q.statementsFor('s3:GetObject').length).toBe(1)
+      expect([p.held, q.held]).toEqual([true, true])
+      // Room for one less: the oldest lets go.
+      CompiledPolicy.holdAtMost(heldBytes(p.text) + heldBytes(q.text) - 1)
+      expect([p.held, q.held]).toEqual([false, true])
+    } finally {
+      CompiledPolicy.holdAtMost(was)
+    }
+  })
+
+  it('keeps exactly the newest that fit, across thousands compiled (the list compacts itself)', () => {
+    const at = (i: number) =>
+      session([{ ...ok, Resource: `arn:aws:s3:::b/${String(i).padStart(5, '0')}/*` }])
+    const one = heldBytes(at(0).text)
+    const was = CompiledPolicy.holdAtMost(3 * one)
+    try {
+      const all = Array.from({ length: 5000 }, (_, i) => at(i))
+      expect(all.filter((p) => p.held).length).toBe(3)
+      expect(all.slice(-3).every((p) => p.held)).toBe(true)
+      // The oldest used again: rebuilt, and the then-oldest of the three lets go.
+      expect(all[0]!.statementsFor('s3:GetObject').length).toBe(1)
+      expect(all.filter((p) => p.held).length).toBe(3)
+      expect([all[0]!.held, all[4997]!.held, all[4999]!.held]).toEqual([true, false, true])
+    } finally {
+      CompiledPolicy.holdAtMost(was)
+    }
   })
 
   const ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:DeleteObject']

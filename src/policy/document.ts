@@ -103,14 +103,19 @@ class Body {
 }
 
 /**
- * How many releasable policies keep their statements at once (see `ParseOptions.releasable`):
- * the most recently compiled or used ones, in a ring. A one-statement policy's statements are
- * about 1 KB of heap, a 945-character policy's 6-7 KB (a session policy has at most 2,048), so
- * this keeps ~4 MB of them in the upload flow and ~60 MB at worst. A server whose sessions use
- * more distinct policies than this at once recompiles one on a session's first request after it
- * was let go (3 µs for one statement, ~25 µs for 1 KB).
+ * Heap the releasable policies' statements may take at once (see `ParseOptions.releasable`), as
+ * estimated from their text (`heldBytes`): the most recently compiled or used ones keep theirs.
+ * A one-statement policy's statements take about 1 KB, a 945-character policy's 6-7 KB, so 32 MiB
+ * keeps ~30,000 of the one and ~5,000 of the other. A server whose sessions use more distinct
+ * policies than that at once rebuilds one on a session's first request after it was let go (3 µs
+ * for one statement, ~25 µs for 1 KB).
  */
-export const KEPT_MAX = 4096
+export const HELD_BYTES_DEFAULT = 32 * 1024 * 1024
+
+/** The estimated heap of a policy's compiled statements: ~7 bytes per character of its text. */
+export function heldBytes(text: string): number {
+  return 256 + 7 * text.length
+}
 
 export class CompiledPolicy {
   readonly name: string
@@ -122,9 +127,12 @@ export class CompiledPolicy {
   /** undefined while released: rebuilt from `text` on the next use. */
   #body: Body | undefined
 
-  /** The releasable policies holding their statements now, oldest first from `keptAt`. */
-  static readonly #kept: (CompiledPolicy | undefined)[] = []
-  static #keptAt = 0
+  /** The releasable policies holding their statements now, oldest first from `#head`. */
+  static #kept: (CompiledPolicy | undefined)[] = []
+  static #head = 0
+  /** heldBytes of the policies from `#head` on, and what they may take. */
+  static #bytes = 0
+  static #budget = HELD_BYTES_DEFAULT
 
   constructor(init: {
     name: string
@@ -155,18 +163,46 @@ export class CompiledPolicy {
   }
 
   /**
-   * A releasable policy takes the ring's next slot; the policy there lets its statements go.
-   * Oldest out, not least recently used: a policy in use is put back when it is rebuilt, so a
-   * hot one costs one rebuild per KEPT_MAX compilations of others, and a lookup stays a field
-   * read.
+   * Let the releasable policies hold at most `bytes` of statements (estimated) from now on;
+   * returns the previous bound (tests use a small one).
+   */
+  static holdAtMost(bytes: number): number {
+    const was = CompiledPolicy.#budget
+    CompiledPolicy.#budget = bytes
+    CompiledPolicy.#trim()
+    return was
+  }
+
+  /**
+   * A releasable policy joins the newest end; the oldest let theirs go while the total is over
+   * the bound. Oldest out, not least recently used: a policy in use joins again when it is
+   * rebuilt, so a hot one costs one rebuild per bound's worth of other policies compiled, and a
+   * lookup stays a field read.
    */
   static #keep(p: CompiledPolicy): void {
+    CompiledPolicy.#kept.push(p)
+    CompiledPolicy.#bytes += heldBytes(p.text)
+    CompiledPolicy.#trim()
+  }
+
+  static #trim(): void {
     const kept = CompiledPolicy.#kept
-    const at = CompiledPolicy.#keptAt
-    const old = kept[at]
-    if (old !== undefined && old !== p) old.#body = undefined
-    kept[at] = p
-    CompiledPolicy.#keptAt = at + 1 === KEPT_MAX ? 0 : at + 1
+    // The newest always keeps its statements: it is about to be used.
+    while (
+      CompiledPolicy.#bytes > CompiledPolicy.#budget &&
+      CompiledPolicy.#head < kept.length - 1
+    ) {
+      const old = kept[CompiledPolicy.#head] as CompiledPolicy
+      kept[CompiledPolicy.#head++] = undefined
+      old.#body = undefined
+      CompiledPolicy.#bytes -= heldBytes(old.text)
+    }
+    // Drop the released slots once they are half the list (amortized: each slot moves once).
+    const head = CompiledPolicy.#head
+    if (head > 1024 && head * 2 > kept.length) {
+      CompiledPolicy.#kept = kept.slice(head)
+      CompiledPolicy.#head = 0
+    }
   }
 
   /** The statements again, from the normalized text (valid: it was compiled from it before). */
@@ -235,8 +271,9 @@ export interface ParseOptions {
   /**
    * The compiled statements may be let go while the policy is idle and rebuilt from `text` when
    * it is next used (session policies: one is kept with every cached session, and in the upload
-   * flow each is a user's own). At most KEPT_MAX releasable policies hold theirs at once, so the
-   * heap a cached session costs is its policy's text, not its compiled form.
+   * flow each is a user's own). The releasable policies hold at most HELD_BYTES_DEFAULT of
+   * statements at once, so the heap a cached session costs is its policy's text, not its
+   * compiled form.
    */
   readonly releasable?: boolean
 }
