@@ -105,12 +105,13 @@ class Body {
 /**
  * Heap the releasable policies' statements may take at once (see `ParseOptions.releasable`), as
  * estimated from their text (`heldBytes`): the most recently compiled or used ones keep theirs.
- * A one-statement policy's statements take about 1 KB, a 945-character policy's 6-7 KB, so 32 MiB
- * keeps ~30,000 of the one and ~5,000 of the other. A server whose sessions use more distinct
+ * A one-statement policy's statements take about 1 KB, a 945-character policy's 6-7 KB, so 16 MiB
+ * keeps ~15,000 of the one and ~2,400 of the other. A server whose sessions use more distinct
  * policies than that at once rebuilds one on a session's first request after it was let go (3 µs
- * for one statement, ~25 µs for 1 KB).
+ * for one statement, ~25 µs for 1 KB): rebuilding costs about as much per character as holding
+ * saves, so the bound is in bytes, whatever the policies' sizes.
  */
-export const HELD_BYTES_DEFAULT = 32 * 1024 * 1024
+export const HELD_BYTES_DEFAULT = 16 * 1024 * 1024
 
 /** The estimated heap of a policy's compiled statements: ~7 bytes per character of its text. */
 export function heldBytes(text: string): number {
