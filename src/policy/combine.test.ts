@@ -5,6 +5,7 @@ import type { CompiledPolicy } from './document.js'
 import { evaluatePolicy } from './evaluate.js'
 import {
   ACCT,
+  ACTIONS,
   ALICE,
   OTHER,
   alice,
@@ -398,7 +399,6 @@ describe('decide', () => {
 
 // ---------- property tests ----------
 
-const ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:DeleteObject']
 const RESOURCES = [
   'arn:aws:s3:::b',
   'arn:aws:s3:::b/k',

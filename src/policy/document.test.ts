@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { CompiledPolicy, checkBucketPolicyResources, heldBytes, parsePolicy } from './document.js'
+import { ACTIONS } from './fixtures.case.js'
 import { PolicyError, type PolicyKind } from './types.js'
 
 const ok = { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }
@@ -504,7 +505,6 @@ describe('releasable policies (session policies): statements let go and rebuilt 
     }
   })
 
-  const ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:DeleteObject']
   const VALUES = [
     'arn:aws:s3:::b',
     'arn:aws:s3:::b/key',

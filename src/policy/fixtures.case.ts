@@ -9,6 +9,9 @@ export const ACCT = '111122223333'
 export const OTHER = '444455556666'
 export const ALICE = `arn:aws:iam::${ACCT}:user/alice`
 
+/** The object and listing actions the property tests draw from. */
+export const ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:DeleteObject']
+
 export type P = RequestFacts['principal']
 
 export const alice: P = { kind: 'user', arn: ALICE, accountId: ACCT }
