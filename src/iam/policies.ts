@@ -9,7 +9,7 @@ import { MASTER_KEY_POLICY } from '../policy/presets.js'
 import type { ParentRef } from '../auth/principal.js'
 import type { Directory } from './directory.js'
 import type { KnownPrincipal } from './model.js'
-import type { SessionCache } from './session-cache.js'
+import type { SessionCache, SessionEntry } from './session-cache.js'
 import type { PolicyProvider, PrincipalPolicies } from './types.js'
 
 /** policiesFor answers shared by every request (frozen: callers only read them). */
@@ -35,22 +35,31 @@ export class Policies implements PolicyProvider {
     return parent.kind === 'account-root' ? MASTER_POLICIES : this.userPolicies(parent.userId)
   }
 
-  async policiesFor(p: KnownPrincipal): Promise<PrincipalPolicies> {
+  /** From memory for a key, a user or a cached session; a session not cached is loaded first. */
+  policiesFor(p: KnownPrincipal): PrincipalPolicies | Promise<PrincipalPolicies> {
     switch (p.kind) {
       case 'account-root':
         return MASTER_POLICIES
       case 'user':
         return this.userPolicies(p.userId)
       case 'session': {
-        const e = this.cache.lru.get(p.accessKeyId) ?? (await this.cache.entry(p.accessKeyId))
-        if (!e) return NO_POLICIES
-        const parent = this.parentPolicies(e.parent)
-        if (e.layers.length === 0) return parent
-        const identity = parent.identity
-        if (e.policies?.identity !== identity)
-          e.policies = { identity, session: e.flat, sessionLayers: e.layers }
-        return e.policies
+        const e = this.cache.lru.get(p.accessKeyId)
+        return e !== undefined ? this.sessionPolicies(e) : this.loadedSessionPolicies(p.accessKeyId)
       }
     }
+  }
+
+  private async loadedSessionPolicies(accessKeyId: string): Promise<PrincipalPolicies> {
+    const e = await this.cache.entry(accessKeyId)
+    return e ? this.sessionPolicies(e) : NO_POLICIES
+  }
+
+  private sessionPolicies(e: SessionEntry): PrincipalPolicies {
+    const parent = this.parentPolicies(e.parent)
+    if (e.layers.length === 0) return parent
+    const identity = parent.identity
+    if (e.policies?.identity !== identity)
+      e.policies = { identity, session: e.flat, sessionLayers: e.layers }
+    return e.policies
   }
 }

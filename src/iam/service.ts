@@ -182,7 +182,7 @@ export class IamService
   checkSessionToken(cred: ResolvedCredential, token: string | undefined, now: number): TokenCheck {
     return this.credentials.checkSessionToken(cred, token, now)
   }
-  policiesFor(p: KnownPrincipal): Promise<PrincipalPolicies> {
+  policiesFor(p: KnownPrincipal): PrincipalPolicies | Promise<PrincipalPolicies> {
     return this.policies.policiesFor(p)
   }
   byId(id: string): AccountInfo | undefined {

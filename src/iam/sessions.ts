@@ -244,7 +244,8 @@ export class Sessions {
       throw invalid('DurationSeconds must be a positive integer')
     }
     if (req.sessionName === '') throw invalid('RoleSessionName must not be empty')
-    const origin = await this.issuerContext(req.caller, now)
+    const issuer = this.issuerContext(req.caller, now)
+    const origin = issuer instanceof Promise ? await issuer : issuer
     // Tags and caps are checked before an issuance token is taken (a bad tag changes nothing).
     const tagging = sessionTagging(req.tags ?? {}, req.transitiveTagKeys ?? [], origin.tagging)
     let accountId = req.caller.accountId
@@ -396,8 +397,11 @@ export class Sessions {
     return checks
   }
 
-  /** Who pays for, and what bounds, a session the caller asks for. */
-  async issuerContext(caller: KnownPrincipal, now: number): Promise<IssuerContext> {
+  /**
+   * Who pays for, and what bounds, a session the caller asks for. Without awaiting for a key or a
+   * user (from memory); a calling session may have to be loaded first.
+   */
+  issuerContext(caller: KnownPrincipal, now: number): IssuerContext | Promise<IssuerContext> {
     const { dir } = this.ctx
     switch (caller.kind) {
       case 'account-root': {
@@ -452,31 +456,38 @@ export class Sessions {
           maxExpiresAt: Number.POSITIVE_INFINITY,
         }
       }
-      case 'session': {
-        const e = await this.cache.entry(caller.accessKeyId)
-        if (!e || e.revoked || !(await this.cache.alive(e)) || now >= e.row.expiresAt) {
-          throw new IamError('unauthorized', 'Unknown or expired caller session')
-        }
-        const depth = chainDepth(e.checks)
-        if (depth >= MAX_CHAIN_DEPTH) {
-          throw new IamError(
-            'forbidden',
-            `User: ${principalArn(caller)} is not authorized to perform: sts:AssumeRole because its role chain is already ${depth} sessions long, the limit (${MAX_CHAIN_DEPTH}); assume from a session nearer the long-term key`,
-          )
-        }
-        // Role chaining: the new session inherits every restriction and cannot outlive this one.
-        return {
-          parent: e.parent,
-          checks: [...e.checks, { kind: 'session', accessKeyId: e.row.accessKeyId }],
-          quotaKey: e.row.quotaKey,
-          ...(e.row.userId !== undefined ? { userId: e.row.userId } : {}),
-          ...(e.row.originKeyId !== undefined ? { originKeyId: e.row.originKeyId } : {}),
-          layers: e.layers,
-          layersFrom: e.row.accessKeyId,
-          maxExpiresAt: e.row.expiresAt,
-          ...(e.tagging !== undefined ? { tagging: e.tagging } : {}),
-        }
-      }
+      case 'session':
+        return this.chainedIssuer(caller, now)
+    }
+  }
+
+  /** Role chaining: the calling session's context, extended. */
+  private async chainedIssuer(
+    caller: Extract<KnownPrincipal, { kind: 'session' }>,
+    now: number,
+  ): Promise<IssuerContext> {
+    const e = await this.cache.entry(caller.accessKeyId)
+    if (!e || e.revoked || !(await this.cache.alive(e)) || now >= e.row.expiresAt) {
+      throw new IamError('unauthorized', 'Unknown or expired caller session')
+    }
+    const depth = chainDepth(e.checks)
+    if (depth >= MAX_CHAIN_DEPTH) {
+      throw new IamError(
+        'forbidden',
+        `User: ${principalArn(caller)} is not authorized to perform: sts:AssumeRole because its role chain is already ${depth} sessions long, the limit (${MAX_CHAIN_DEPTH}); assume from a session nearer the long-term key`,
+      )
+    }
+    // Role chaining: the new session inherits every restriction and cannot outlive this one.
+    return {
+      parent: e.parent,
+      checks: [...e.checks, { kind: 'session', accessKeyId: e.row.accessKeyId }],
+      quotaKey: e.row.quotaKey,
+      ...(e.row.userId !== undefined ? { userId: e.row.userId } : {}),
+      ...(e.row.originKeyId !== undefined ? { originKeyId: e.row.originKeyId } : {}),
+      layers: e.layers,
+      layersFrom: e.row.accessKeyId,
+      maxExpiresAt: e.row.expiresAt,
+      ...(e.tagging !== undefined ? { tagging: e.tagging } : {}),
     }
   }
 

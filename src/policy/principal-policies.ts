@@ -26,5 +26,8 @@ export interface PrincipalPolicies {
 }
 
 export interface PolicyProvider {
-  policiesFor(p: Exclude<Principal, { kind: 'anonymous' }>): Promise<PrincipalPolicies>
+  /** From memory when it can be (a key, a user, a cached session): then there is no await. */
+  policiesFor(
+    p: Exclude<Principal, { kind: 'anonymous' }>,
+  ): PrincipalPolicies | Promise<PrincipalPolicies>
 }

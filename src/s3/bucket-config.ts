@@ -121,9 +121,14 @@ export class BucketConfig {
     this.lifecycles.delete(bucket)
   }
 
-  /** The bucket's policy, compiled; undefined when it has none. */
-  async policy(bucket: string): Promise<CompiledPolicy | undefined> {
-    return (await this.loadPolicy(bucket))?.compiled
+  /**
+   * The bucket's policy, compiled; undefined when it has none. From memory once loaded (every
+   * authorized request asks): no await then.
+   */
+  policy(bucket: string): CompiledPolicy | undefined | Promise<CompiledPolicy | undefined> {
+    const hit = this.policies.get(bucket)
+    if (hit !== undefined) return hit?.compiled
+    return this.loadPolicy(bucket).then((e) => e?.compiled)
   }
 
   /** Whether the bucket's policy is public (public-policy.ts); false without one. */

@@ -46,7 +46,6 @@ import {
 import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { SignatureInput } from '../auth/sigv4/parse.js'
 import type { SigV2Input } from '../auth/sigv2/parse.js'
-import type { CompiledPolicy } from '../policy/document.js'
 import type { ConditionContext } from '../policy/types.js'
 import { authorize, NO_POLICIES } from '../policy/authorize.js'
 import { normalizeIp, principalFacts, RequestConditionKeys } from '../policy/request-context.js'
@@ -343,8 +342,10 @@ export class S3Pipeline {
       !this.deps.iam.addressAllowed(bucket.accountId, req.raw.remoteAddress)
     )
       return fromAuthError(addressNotAllowed(req.raw.remoteAddress))
-    const policies = p.kind === 'anonymous' ? NO_POLICIES : await this.deps.iam.policiesFor(p)
-    let resourcePolicy = bucket !== undefined ? await this.bucketPolicy(bucket.name) : undefined
+    const found = p.kind === 'anonymous' ? NO_POLICIES : this.deps.iam.policiesFor(p)
+    const policies = found instanceof Promise ? await found : found
+    const loaded = bucket !== undefined ? this.bucketConfig.policy(bucket.name) : undefined
+    let resourcePolicy = loaded instanceof Promise ? await loaded : loaded
     const arn = principalArn(p)
     const input = {
       principal: principalFacts(p, arn),
@@ -430,10 +431,6 @@ export class S3Pipeline {
     // The handler must serve this record, not one written since with another ACL.
     if (allowed && record !== undefined && pin !== undefined) pin.record = record
     return allowed
-  }
-
-  private bucketPolicy(bucket: string): Promise<CompiledPolicy | undefined> {
-    return this.bucketConfig.policy(bucket)
   }
 
   private corsRules(bucket: string): Promise<readonly CorsRule[] | undefined> {

@@ -70,9 +70,10 @@ export async function checkNotDenied(
   caller: KnownPrincipal,
   facts: RequestFacts,
 ): Promise<void> {
+  const found = c.deps.iam.policiesFor(caller)
   const { decision: d } = authorize({
     principal: facts.principal,
-    policies: await c.deps.iam.policiesFor(caller),
+    policies: found instanceof Promise ? await found : found,
     requirement: facts,
     context: facts.context,
   })
