@@ -56,12 +56,24 @@ export interface AuthenticatedWithBody extends Authenticated {
 }
 
 /** Resolve a credential and check its token; throws InvalidAccessKeyId / InvalidToken / ExpiredToken. */
-export async function resolveCredential(
+export function resolveCredential(
   deps: AuthDeps,
   accessKeyId: string,
   sessionToken: string | undefined,
-): Promise<ResolvedCredential> {
-  const cred = await deps.credentials.resolve(accessKeyId)
+): ResolvedCredential | Promise<ResolvedCredential> {
+  // A key or a cached session is answered from memory: no await on every signed request.
+  const found = deps.credentials.resolve(accessKeyId)
+  return found instanceof Promise
+    ? found.then((cred) => checkCredential(deps, accessKeyId, cred, sessionToken))
+    : checkCredential(deps, accessKeyId, found, sessionToken)
+}
+
+function checkCredential(
+  deps: AuthDeps,
+  accessKeyId: string,
+  cred: ResolvedCredential | undefined,
+  sessionToken: string | undefined,
+): ResolvedCredential {
   if (cred === undefined)
     throw new AuthError('unknown-key', undefined, { AWSAccessKeyId: accessKeyId })
   switch (deps.credentials.checkSessionToken(cred, sessionToken, deps.clock.now())) {
@@ -102,7 +114,8 @@ export async function authenticate(
       `The authorization header is malformed; the service '${sig.scope.service}' in the credential scope is wrong; expecting '${opts.service}'.`,
     )
   // 2. Credential and session token.
-  const cred = await resolveCredential(deps, sig.accessKeyId, sig.sessionToken)
+  const found = resolveCredential(deps, sig.accessKeyId, sig.sessionToken)
+  const cred = found instanceof Promise ? await found : found
   // 3. Signature, with a signing key cached per (key, secret version, scope).
   const signingKey = deps.keyCache.get(
     cred.accessKeyId,

@@ -28,7 +28,9 @@ export interface CredentialProvider {
    * The live credential for an access key id, or undefined when unknown, revoked, replaced, or
    * its user is inactive/deleted. Served from memory: no database round trip per request.
    */
-  resolve(accessKeyId: string): Promise<ResolvedCredential | undefined>
+  resolve(
+    accessKeyId: string,
+  ): ResolvedCredential | undefined | Promise<ResolvedCredential | undefined>
   /**
    * Check X-Amz-Security-Token against the credential: sessions need their token (unless issued
    * without one) and must not be expired; long-term keys must not carry a token ('invalid').

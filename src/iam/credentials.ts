@@ -9,7 +9,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { hmacSha256 } from '../crypto/hash.js'
 import { SESSION_KEY_RE, TOKEN_PREFIX, type IamContext } from './common.js'
 import type { Directory } from './directory.js'
-import type { SessionCache } from './session-cache.js'
+import type { SessionCache, SessionEntry } from './session-cache.js'
 import type { CredentialProvider, ResolvedCredential, TokenCheck } from './types.js'
 
 /** Room for the longest token accepted (256 UTF-16 units, at most 3 UTF-8 bytes each). */
@@ -26,12 +26,29 @@ export class Credentials implements CredentialProvider {
     this.dir = ctx.dir
   }
 
-  async resolve(accessKeyId: string): Promise<ResolvedCredential | undefined> {
+  /**
+   * A key's or a cached live session's credential from memory, without an await (every signed
+   * request asks); a promise only when a session has to be loaded or its liveness checked.
+   */
+  resolve(
+    accessKeyId: string,
+  ): ResolvedCredential | undefined | Promise<ResolvedCredential | undefined> {
     const longTerm = this.dir.longTermCredential(accessKeyId)
     if (longTerm !== null) return longTerm
     if (!SESSION_KEY_RE.test(accessKeyId)) return undefined
-    // Cached sessions (the common case) are checked without awaiting anything.
-    const e = this.cache.lru.get(accessKeyId) ?? (await this.cache.entry(accessKeyId))
+    const cached = this.cache.lru.get(accessKeyId)
+    if (cached !== undefined) {
+      if (cached.revoked) return undefined
+      if (this.cache.aliveFromMemory(cached) === true) return cached.cred
+    }
+    return this.resolveSession(accessKeyId, cached)
+  }
+
+  private async resolveSession(
+    accessKeyId: string,
+    cached: SessionEntry | undefined,
+  ): Promise<ResolvedCredential | undefined> {
+    const e = cached ?? (await this.cache.entry(accessKeyId))
     if (!e || e.revoked) return undefined
     const live = this.cache.aliveFromMemory(e)
     if (live === false || (live === undefined && !(await this.cache.alive(e)))) {

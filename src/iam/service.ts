@@ -176,7 +176,9 @@ export class IamService
   firstStartSecretsShown = () => this.ctx.store.deletePendingSecrets()
 
   // Per-request answers: prototype methods, not arrow fields (measured: one inlinable call).
-  resolve(accessKeyId: string): Promise<ResolvedCredential | undefined> {
+  resolve(
+    accessKeyId: string,
+  ): ResolvedCredential | undefined | Promise<ResolvedCredential | undefined> {
     return this.credentials.resolve(accessKeyId)
   }
   checkSessionToken(cred: ResolvedCredential, token: string | undefined, now: number): TokenCheck {
