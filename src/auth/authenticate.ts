@@ -88,13 +88,29 @@ function checkCredential(
   }
 }
 
+type AuthOptions = { readonly service: 's3' | 'sts'; readonly bodySha256Hex?: string }
+
 /** Authenticate headers/query only (the body is left untouched). */
 export async function authenticate(
   raw: RawRequest,
   query: QueryMap,
   deps: AuthDeps,
-  opts: { readonly service: 's3' | 'sts'; readonly bodySha256Hex?: string },
+  opts: AuthOptions,
 ): Promise<Authenticated> {
+  return authenticateNow(raw, query, deps, opts)
+}
+
+/**
+ * `authenticate` for the request paths: without an await when the credential is in memory (a
+ * key, a cached session), a promise only when one must be loaded. It may throw instead of
+ * rejecting: call it where both end in the same catch.
+ */
+export function authenticateNow(
+  raw: RawRequest,
+  query: QueryMap,
+  deps: AuthDeps,
+  opts: AuthOptions,
+): Authenticated | Promise<Authenticated> {
   // 0. S3 also speaks SigV2 (boto3 presigns with it); STS stays SigV4-only.
   if (opts.service === 's3') {
     const v2 = parseSigV2(raw, query)
@@ -115,8 +131,20 @@ export async function authenticate(
     )
   // 2. Credential and session token.
   const found = resolveCredential(deps, sig.accessKeyId, sig.sessionToken)
-  const cred = found instanceof Promise ? await found : found
-  // 3. Signature, with a signing key cached per (key, secret version, scope).
+  return found instanceof Promise
+    ? found.then((cred) => verified(raw, query, deps, opts, sig, cred))
+    : verified(raw, query, deps, opts, sig, found)
+}
+
+/** 3. The signature, with a signing key cached per (key, secret version, scope). */
+function verified(
+  raw: RawRequest,
+  query: QueryMap,
+  deps: AuthDeps,
+  opts: AuthOptions,
+  sig: SignatureInput,
+  cred: ResolvedCredential,
+): Authenticated {
   const signingKey = deps.keyCache.get(
     cred.accessKeyId,
     cred.secretVersion,
@@ -164,7 +192,20 @@ export async function authenticateS3(
   query: QueryMap,
   deps: AuthDeps,
 ): Promise<AuthenticatedWithBody> {
-  const a = await authenticate(raw, query, deps, { service: 's3' })
+  return authenticateS3Now(raw, query, deps)
+}
+
+/** `authenticateS3` without an await when it can (see `authenticateNow`). */
+export function authenticateS3Now(
+  raw: RawRequest,
+  query: QueryMap,
+  deps: AuthDeps,
+): AuthenticatedWithBody | Promise<AuthenticatedWithBody> {
+  const a = authenticateNow(raw, query, deps, { service: 's3' })
+  return a instanceof Promise ? a.then((x) => withBody(raw, x)) : withBody(raw, a)
+}
+
+function withBody(raw: RawRequest, a: Authenticated): AuthenticatedWithBody {
   const decoded = decodePayload(raw, a.signature, a.signingKey)
   return {
     ...a,

@@ -56,7 +56,7 @@ export type AuthenticateFn = (
   raw: RawRequest,
   query: QueryMap,
   opts: { readonly service: 'sts'; readonly bodySha256Hex: string },
-) => Promise<Authenticated>
+) => Authenticated | Promise<Authenticated>
 
 export interface StsCoreDeps {
   readonly iam: StsIam

@@ -9,7 +9,7 @@
  * close a cycle (index → router → actions → index).
  * @module
  */
-import { authenticate, type AuthDeps } from '../auth/authenticate.js'
+import { authenticateNow, type AuthDeps } from '../auth/authenticate.js'
 import type { IamService } from '../iam/service.js'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from '../lib/logger.js'
@@ -58,7 +58,7 @@ export function stsIamFrom(iam: IamService): StsIam {
 export function createStsHandler(deps: StsDeps): StsHandler {
   return createStsCore({
     iam: stsIamFrom(deps.iam),
-    authenticate: (raw, query, opts) => authenticate(raw, query, deps.auth, opts),
+    authenticate: (raw, query, opts) => authenticateNow(raw, query, deps.auth, opts),
     clock: deps.clock,
     log: deps.log,
     config: deps.config,

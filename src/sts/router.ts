@@ -116,10 +116,8 @@ export function createStsCore(deps: StsCoreDeps): StsHandler {
       // 3. Authenticate (sha256 of the form body stands in for x-amz-content-sha256).
       const bodySha256Hex = sha256Hex(body)
       const query = raw.rawQuery === '' ? NO_QUERY : parseQuery(raw.rawQuery)
-      const auth = await deps.authenticate(raw, query, {
-        service: 'sts',
-        bodySha256Hex,
-      })
+      const authenticated = deps.authenticate(raw, query, { service: 'sts', bodySha256Hex })
+      const auth = authenticated instanceof Promise ? await authenticated : authenticated
       const caller = auth.principal
       if (ctx.access !== undefined) {
         ctx.access.principal = loggedPrincipal(caller)
