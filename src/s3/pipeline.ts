@@ -34,7 +34,7 @@ import { settleBucketWrites } from './settled-writes.js'
 import type { AccountDirectory } from '../iam/types.js'
 import type { CredentialProvider } from '../auth/credentials.js'
 import type { PolicyProvider } from '../policy/principal-policies.js'
-import { authenticateS3Now, type AuthDeps } from '../auth/authenticate.js'
+import { authenticateS3, type AuthDeps } from '../auth/authenticate.js'
 import { authenticatePostForm } from '../auth/post-form.js'
 import {
   loggedPrincipal,
@@ -224,8 +224,7 @@ export class S3Pipeline {
         })
 
       // 3. Authenticate.
-      const authenticated = authenticateS3Now(raw, query, this.authDeps(ctx.clock))
-      const auth = authenticated instanceof Promise ? await authenticated : authenticated
+      const auth = await authenticateS3(raw, query, this.authDeps(ctx.clock))
       principal = auth.principal
       if (auth.queryPlusAsSpace === true) {
         // The signer meant `+` as a space (auth/sigv4/verify.ts QueryReading): read it so.
