@@ -51,6 +51,13 @@ export function pipeInto<D extends Duplex>(
   const fail = (cause: unknown): void => {
     if (!dest.destroyed) dest.destroy(toError(cause))
   }
+  // A source that already failed (its error emitted, or destroyed before its end) will emit
+  // nothing more: `pipe` would leave `dest` waiting forever. A payload decoder that meets a
+  // garbled frame while nobody reads yet is such a source for the next stage.
+  if (source.errored !== null || (source.destroyed && !source.readableEnded)) {
+    fail(source.errored ?? undefined)
+    return dest
+  }
   source.on('error', fail)
   // An IncomingMessage whose client went away emits 'aborted' (and no 'end').
   source.on('aborted', () => fail(undefined))
