@@ -188,8 +188,9 @@ async function authenticateV2(
 
 /**
  * S3: authenticate, then wrap the body in the verifying payload decoder. The decoder is made
- * after an await, as it always was: made in the request's first tick, a garbled aws-chunked
- * body left some uploads without an answer (test/e2e/fuzz.test.ts, adversarial.test.ts).
+ * after an await, as it always was. Made in the request's first tick, it once left garbled
+ * aws-chunked uploads without an answer (test/e2e/fuzz.test.ts): the next stage was piped onto
+ * a decoder that had already failed, which `pipeInto` (lib/streams.ts) now handles.
  */
 export async function authenticateS3(
   raw: RawRequest,
