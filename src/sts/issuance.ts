@@ -14,11 +14,14 @@ import type { ActionContext } from './actions/common.js'
 import { sessionPolicySha256 } from './session-policy.js'
 
 /** IAM issues the session (at the call's time); the issuance is recorded when the server audits. */
-export async function issueSession(c: ActionContext, req: SessionRequest): Promise<IssuedSession> {
-  const issued = await c.deps.iam.issue(req, c.now)
+export function issueSession(c: ActionContext, req: SessionRequest): Promise<IssuedSession> {
+  const issuing = c.deps.iam.issue(req, c.now)
   const audit = c.deps.audit
-  if (audit !== undefined) recordIssuance(audit, c, req, issued)
-  return issued
+  if (audit === undefined) return issuing
+  return issuing.then((issued) => {
+    recordIssuance(audit, c, req, issued)
+    return issued
+  })
 }
 
 function isCapKey(k: string): boolean {

@@ -147,7 +147,8 @@ export async function assumeRole(c: ActionContext, caller: KnownPrincipal): Prom
   }
   if (input.externalId !== undefined) extra['sts:externalid'] = input.externalId
   if (input.sourceIdentity !== undefined) extra['sts:sourceidentity'] = input.sourceIdentity
-  await checkNotDenied(c, caller, stsFacts(c, caller, 'sts:AssumeRole', '*', extra))
+  const denied = checkNotDenied(c, caller, stsFacts(c, caller, 'sts:AssumeRole', '*', extra))
+  if (denied instanceof Promise) await denied
   // 5. Issue.
   const { roleName, roleId } = roleFor(caller)
   const issued = await issueSession(c, {
