@@ -187,17 +187,19 @@ async function authenticateV2(
 }
 
 /**
- * S3: authenticate, then wrap the body in the verifying payload decoder. The decoder is made
- * after an await, as it always was. Made in the request's first tick, it once left garbled
- * aws-chunked uploads without an answer (test/e2e/fuzz.test.ts): the next stage was piped onto
- * a decoder that had already failed, which `pipeInto` (lib/streams.ts) now handles.
+ * S3: authenticate, then wrap the body in the verifying payload decoder; without an await when
+ * the credential is in memory, as `authenticateNow`. The decoder may then be made in the
+ * request's first tick, and may fail there (a garbled aws-chunked body already buffered): the
+ * next stage is piped onto it only later, which `pipeInto` (lib/streams.ts) handles by failing
+ * that stage at once (REGRESSION piped-after-failure; test/e2e/fuzz.test.ts found it).
  */
-export async function authenticateS3(
+export function authenticateS3(
   raw: RawRequest,
   query: QueryMap,
   deps: AuthDeps,
-): Promise<AuthenticatedWithBody> {
-  return withBody(raw, await authenticate(raw, query, deps, { service: 's3' }))
+): AuthenticatedWithBody | Promise<AuthenticatedWithBody> {
+  const a = authenticateNow(raw, query, deps, { service: 's3' })
+  return a instanceof Promise ? a.then((done) => withBody(raw, done)) : withBody(raw, a)
 }
 
 function withBody(raw: RawRequest, a: Authenticated): AuthenticatedWithBody {

@@ -33,7 +33,8 @@ import type { ChangeFeed } from '../storage/change-feed.js'
 import { settleBucketWrites } from './settled-writes.js'
 import type { AccountDirectory } from '../iam/types.js'
 import type { CredentialProvider } from '../auth/credentials.js'
-import type { PolicyProvider } from '../policy/principal-policies.js'
+import type { PolicyProvider, PrincipalPolicies } from '../policy/principal-policies.js'
+import type { CompiledPolicy } from '../policy/document.js'
 import { authenticateS3, type AuthDeps } from '../auth/authenticate.js'
 import { authenticatePostForm } from '../auth/post-form.js'
 import {
@@ -47,7 +48,12 @@ import type { SigningKeyCache } from '../auth/sigv4/signing-key.js'
 import type { SignatureInput } from '../auth/sigv4/parse.js'
 import type { SigV2Input } from '../auth/sigv2/parse.js'
 import type { ConditionContext } from '../policy/types.js'
-import { authorize, NO_POLICIES } from '../policy/authorize.js'
+import {
+  authorize,
+  NO_POLICIES,
+  type Authorization,
+  type AuthorizeInput,
+} from '../policy/authorize.js'
 import { normalizeIp, principalFacts, RequestConditionKeys } from '../policy/request-context.js'
 import { S3Error, toS3Error, renderS3Error, fromAuthError } from './errors.js'
 import { addressNotAllowed, assertAddressAllowed } from '../auth/errors.js'
@@ -120,6 +126,11 @@ type SignedS3Request = S3Request & {
 }
 const CORS_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 
+/** Whether an answer to `raw` may carry CORS headers: a browser's request (with an Origin). */
+function wantsCors(raw: RawRequest): boolean {
+  return raw.headers['origin'] !== undefined && CORS_METHODS.has(raw.method)
+}
+
 export class S3Pipeline {
   private readonly deps: S3PipelineDeps
   private readonly authDeps: (clock: RequestContext['clock']) => AuthDeps
@@ -184,22 +195,15 @@ export class S3Pipeline {
   private inFlight = 0
   private readonly shares: InFlightShares
 
+  /** One S3 request (counted in flight from its start to its answer). */
   async handle(raw: RawRequest, ctx: RequestContext): Promise<HttpResponse> {
-    this.inFlight++
-    try {
-      return await this.handleOne(raw, ctx)
-    } finally {
-      this.inFlight--
-    }
-  }
-
-  private async handleOne(raw: RawRequest, ctx: RequestContext): Promise<HttpResponse> {
     let query = parseQuery(raw.rawQuery)
     let bucketName: string | undefined
     let principal: Principal = { kind: 'anonymous' }
     let bucketRecord: BucketRecord | undefined
     let release: (() => void) | undefined
     const access = ctx.access
+    this.inFlight++
     try {
       if (this.inFlight > (this.deps.maxInFlight ?? 1024))
         throw new S3Error('SlowDown', undefined, {}, { 'retry-after': '1' })
@@ -224,7 +228,8 @@ export class S3Pipeline {
         })
 
       // 3. Authenticate.
-      const auth = await authenticateS3(raw, query, this.authDeps(ctx.clock))
+      const authenticated = authenticateS3(raw, query, this.authDeps(ctx.clock))
+      const auth = authenticated instanceof Promise ? await authenticated : authenticated
       principal = auth.principal
       if (auth.queryPlusAsSpace === true) {
         // The signer meant `+` as a space (auth/sigv4/verify.ts QueryReading): read it so.
@@ -257,7 +262,9 @@ export class S3Pipeline {
 
       // 5. Bucket and key.
       if (target.bucket !== undefined && op.target !== 'new-bucket') {
-        bucketRecord = await this.deps.meta.getBucket(target.bucket)
+        const known = this.deps.meta.knownBucket?.(target.bucket)
+        bucketRecord =
+          known === undefined ? await this.deps.meta.getBucket(target.bucket) : (known ?? undefined)
         if (bucketRecord === undefined)
           throw new S3Error('NoSuchBucket', undefined, { BucketName: target.bucket })
         // The owner's list binds every caller (step 4 already checked the owner's own callers).
@@ -288,7 +295,8 @@ export class S3Pipeline {
       const pin: AclPin = {}
       if (needs !== 'self')
         for (const need of needs) {
-          const denied = await this.check(req, need, bucketRecord, pin)
+          const checked = this.check(req, need, bucketRecord, pin)
+          const denied = checked instanceof Promise ? await checked : checked
           if (denied !== undefined) throw denied
         }
 
@@ -298,7 +306,9 @@ export class S3Pipeline {
           ? this.env
           : { ...this.env, meta: new PinnedObject(this.env.meta, pin.record) }
       const res = await op.handle(req, env)
-      const cors = bucketRecord !== undefined ? await this.corsHeaders(raw, bucketRecord.name) : {}
+      // CORS headers only answer a request with an Origin (browsers): no await for the others.
+      if (bucketRecord === undefined || !wantsCors(raw)) return res
+      const cors = await this.corsHeaders(raw, bucketRecord.name)
       return { ...res, headers: { ...cors, ...res.headers } }
     } catch (err) {
       const e = toS3Error(err, principal.kind === 'anonymous' ? undefined : principal.accountId)
@@ -321,19 +331,23 @@ export class S3Pipeline {
       }
     } finally {
       release?.()
+      this.inFlight--
     }
   }
 
   /**
    * Decide one requirement; returns the AccessDenied error, or undefined when allowed. When an
-   * object's ACL admitted the caller, `pin.record` is the record it was decided on.
+   * object's ACL admitted the caller, `pin.record` is the record it was decided on. Answers in
+   * place when the policies are in memory and decide by themselves (the usual request); a promise
+   * when something must be loaded or read: the policies, the bucket's public-access settings, an
+   * ACL.
    */
-  private async check(
+  private check(
     req: S3Request,
     need: AccessRequirement,
     bucket: BucketRecord | undefined,
     pin?: AclPin,
-  ): Promise<S3Error | undefined> {
+  ): S3Error | undefined | Promise<S3Error | undefined> {
     const p = req.principal
     // Another bucket than the request's own (a copy's source): its owner's allow-list applies too.
     if (
@@ -343,11 +357,26 @@ export class S3Pipeline {
     )
       return fromAuthError(addressNotAllowed(req.raw.remoteAddress))
     const found = p.kind === 'anonymous' ? NO_POLICIES : this.deps.iam.policiesFor(p)
-    const policies = found instanceof Promise ? await found : found
     const loaded = bucket !== undefined ? this.bucketConfig.policy(bucket.name) : undefined
-    let resourcePolicy = loaded instanceof Promise ? await loaded : loaded
+    if (found instanceof Promise || loaded instanceof Promise)
+      return Promise.all([found, loaded]).then(([policies, resourcePolicy]) =>
+        this.decide(req, need, bucket, pin, policies, resourcePolicy),
+      )
+    return this.decide(req, need, bucket, pin, found, loaded)
+  }
+
+  /** `check` once the caller's policies and the bucket policy are in hand. */
+  private decide(
+    req: S3Request,
+    need: AccessRequirement,
+    bucket: BucketRecord | undefined,
+    pin: AclPin | undefined,
+    policies: PrincipalPolicies,
+    resourcePolicy: CompiledPolicy | undefined,
+  ): S3Error | undefined | Promise<S3Error | undefined> {
+    const p = req.principal
     const arn = principalArn(p)
-    const input = {
+    const input: AuthorizeInput = {
       principal: principalFacts(p, arn),
       policies,
       resourcePolicy,
@@ -356,14 +385,25 @@ export class S3Pipeline {
       context: conditionKeys(req, need, arn),
     }
     const sameAccount = bucket === undefined || principalAccountId(p) === bucket.accountId
-    // RestrictPublicBuckets: while the bucket policy is public, nothing outside the owner's
-    // account gets in, by the policy or by an ACL (AWS: "blocks all cross-account access"); the
-    // policy's Denies still hold.
-    let restricted = false
+    // Another account's caller under a bucket policy: RestrictPublicBuckets may apply (read).
+    if (resourcePolicy !== undefined && bucket !== undefined && !sameAccount)
+      return this.decideCrossAccount(input, p, need, bucket, pin)
+    return this.withAcl(authorize(input), input, p, need, bucket, sameAccount, false, pin)
+  }
+
+  /**
+   * RestrictPublicBuckets: while the bucket policy is public, nothing outside the owner's account
+   * gets in, by the policy or by an ACL (AWS: "blocks all cross-account access"); the policy's
+   * Denies still hold.
+   */
+  private async decideCrossAccount(
+    input: AuthorizeInput,
+    p: Principal,
+    need: AccessRequirement,
+    bucket: BucketRecord,
+    pin: AclPin | undefined,
+  ): Promise<S3Error | undefined> {
     if (
-      resourcePolicy !== undefined &&
-      bucket !== undefined &&
-      !sameAccount &&
       (await this.bucketConfig.accessConfig(bucket.name)).publicAccessBlock
         ?.RestrictPublicBuckets === true &&
       (await this.bucketConfig.policyIsPublic(bucket.name))
@@ -371,25 +411,40 @@ export class S3Pipeline {
       const full = authorize(input)
       if (full.decision.effect === 'deny' && full.decision.explicit)
         return new S3Error('AccessDenied', full.denial)
-      resourcePolicy = undefined
-      restricted = true
+      const restricted = { ...input, resourcePolicy: undefined }
+      return this.withAcl(authorize(restricted), restricted, p, need, bucket, false, true, pin)
     }
-    const first = authorize({ ...input, resourcePolicy })
+    return this.withAcl(authorize(input), input, p, need, bucket, false, false, pin)
+  }
+
+  /**
+   * The policies' answer, with the ACL as one more allow source: asked only when the policies do
+   * not allow by themselves (an explicit Deny already won), so the common request never reads it.
+   */
+  private withAcl(
+    first: Authorization,
+    input: AuthorizeInput,
+    p: Principal,
+    need: AccessRequirement,
+    bucket: BucketRecord | undefined,
+    sameAccount: boolean,
+    restricted: boolean,
+    pin: AclPin | undefined,
+  ): S3Error | undefined | Promise<S3Error | undefined> {
     if (first.denial === undefined) return undefined
-    // The ACL is one more allow source: asked only when the policies do not allow by themselves
-    // (an explicit Deny already won), so the common request never reads it.
     if (
-      bucket !== undefined &&
-      !restricted &&
-      !(first.decision.effect === 'deny' && first.decision.explicit) &&
-      (await this.aclAllows(p, need, bucket, sameAccount, pin))
-    ) {
-      const withAcl = authorize({ ...input, resourcePolicy, aclAllow: true })
+      bucket === undefined ||
+      restricted ||
+      (first.decision.effect === 'deny' && first.decision.explicit)
+    )
+      return new S3Error('AccessDenied', first.denial)
+    return this.aclAllows(p, need, bucket, sameAccount, pin).then((allowed) => {
+      if (!allowed) return new S3Error('AccessDenied', first.denial)
+      const withAcl = authorize({ ...input, aclAllow: true })
       if (withAcl.denial === undefined) return undefined
       if (pin !== undefined) delete pin.record
       return new S3Error('AccessDenied', withAcl.denial)
-    }
-    return new S3Error('AccessDenied', first.denial)
+    })
   }
 
   /**
@@ -439,7 +494,7 @@ export class S3Pipeline {
 
   private async corsHeaders(raw: RawRequest, bucket: string): Promise<Record<string, string>> {
     const origin = raw.headers['origin']
-    if (origin === undefined || !CORS_METHODS.has(raw.method)) return {}
+    if (origin === undefined || !wantsCors(raw)) return {}
     const rules = await this.corsRules(bucket)
     if (rules === undefined) return {}
     return corsResponseHeaders(rules, origin, raw.method)

@@ -257,6 +257,12 @@ export interface MetadataStore {
   createBucket(b: BucketRecord): Promise<void>
   getBucket(name: string): Promise<BucketRecord | undefined>
   /**
+   * The bucket's record when a cache holds the answer: the record, null when it is known not to
+   * exist, undefined when it must be read (getBucket). Stores without a cache leave it out. The
+   * request path asks this first, so a cached bucket costs no await.
+   */
+  knownBucket?(name: string): BucketRecord | null | undefined
+  /**
    * Deletes an empty bucket: one without objects. Incomplete multipart uploads do not keep it
    * (AWS deletes them with the bucket): they and their parts go in the same transaction, and
    * the parts' bodies are returned for the caller to retire. Throws 'bucket-not-found' or

@@ -34,6 +34,22 @@ describe('CachedMetadataStore', () => {
     expect(await b.getBucket('b')).toBeUndefined()
   })
 
+  it('knownBucket answers only what the cache holds, and forgets it on a change', async () => {
+    const changes = new MemoryChangeFeed()
+    const inner = new MemoryMetadataStore({ changes })
+    const a = new CachedMetadataStore(inner, changes)
+    const b = new CachedMetadataStore(inner, changes)
+    expect(b.knownBucket('b')).toBeUndefined() // never read: must be loaded
+    await b.getBucket('b')
+    expect(b.knownBucket('b')).toBeNull() // known absent
+    await a.createBucket(bucket)
+    expect(b.knownBucket('b')).toBeUndefined() // the change dropped the absence
+    await b.getBucket('b')
+    expect(b.knownBucket('b')).toEqual(bucket)
+    await a.deleteBucket('b')
+    expect(b.knownBucket('b')).toBeUndefined()
+  })
+
   it('does not keep a load that a change overtook', async () => {
     const changes = new MemoryChangeFeed()
     const inner = new MemoryMetadataStore({ changes })

@@ -88,6 +88,10 @@ export class CachedMetadataStore extends MetadataStoreDecorator {
 
   // ----- cached reads -------------------------------------------------------------------------
 
+  knownBucket(name: string): BucketRecord | null | undefined {
+    return this.bucketCache.get(name)
+  }
+
   override getBucket(name: string): Promise<BucketRecord | undefined> {
     const hit = this.bucketCache.get(name)
     if (hit !== undefined) return Promise.resolve(hit ?? undefined)
