@@ -179,15 +179,21 @@ export class BucketConfig {
     return rules ?? undefined
   }
 
-  /** The bucket's lifecycle rules; undefined when it has no lifecycle configuration. */
-  async lifecycleRules(bucket: string): Promise<readonly LifecycleRule[] | undefined> {
+  /**
+   * The bucket's lifecycle rules; undefined when it has no lifecycle configuration. The answer
+   * itself when cached (every object answer asks), a promise when it must be read.
+   */
+  lifecycleRules(
+    bucket: string,
+  ): readonly LifecycleRule[] | undefined | Promise<readonly LifecycleRule[] | undefined> {
     const hit = this.lifecycles.get(bucket)
     if (hit !== undefined) return hit ?? undefined
     const epoch = this.lifecycleEpoch
-    const text = await this.meta.getBucketSubresource(bucket, 'lifecycle')
-    const rules = text === undefined ? null : parseStoredLifecycle(text)
-    if (epoch === this.lifecycleEpoch) this.lifecycles.set(bucket, rules)
-    return rules ?? undefined
+    return this.meta.getBucketSubresource(bucket, 'lifecycle').then((text) => {
+      const rules = text === undefined ? null : parseStoredLifecycle(text)
+      if (epoch === this.lifecycleEpoch) this.lifecycles.set(bucket, rules)
+      return rules ?? undefined
+    })
   }
 
   /** Owner (canonical id + display name) of an account, consistent across every response. */

@@ -111,11 +111,12 @@ export interface S3Env {
   /**
    * The `x-amz-expiration` header of an object answer (GET, HEAD, PUT) when a lifecycle rule of
    * `bucket` expires `o`; empty when none does. Absent where lifecycle plays no part (fixtures).
+   * The headers themselves when the bucket's rules are cached, a promise when they must be read.
    */
   readonly expiration?: (
     bucket: string,
     o: LifecycleObject,
-  ) => Promise<Readonly<Record<string, string>>>
+  ) => Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>
 }
 
 export interface S3Limits {

@@ -63,7 +63,13 @@ import { route } from './router.js'
 import type { AccessRequirement, Authorizer, S3Env, S3Limits, S3Request } from './operation.js'
 import { preflight, corsResponseHeaders, type CorsRule } from './cors.js'
 import { BucketConfig } from './bucket-config.js'
-import { DAY_MS, expirationHeader, objectExpiry } from './lifecycle.js'
+import {
+  DAY_MS,
+  expirationHeader,
+  objectExpiry,
+  type LifecycleObject,
+  type LifecycleRule,
+} from './lifecycle.js'
 import { ACL_ACTIONS, aclGrantFor, aclsDisabled, privateAcl } from './acl.js'
 import { Readable } from 'node:stream'
 import { InFlightShares } from '../lib/in-flight-shares.js'
@@ -126,6 +132,16 @@ type SignedS3Request = S3Request & {
 }
 const CORS_METHODS = new Set(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])
 
+/** The `x-amz-expiration` header for `o` under the bucket's lifecycle rules (empty: none expires it). */
+function expirationOf(
+  rules: readonly LifecycleRule[] | undefined,
+  o: LifecycleObject,
+  dayMs: number,
+): Record<string, string> {
+  const e = rules === undefined ? undefined : objectExpiry(rules, o, dayMs)
+  return e === undefined ? {} : { 'x-amz-expiration': expirationHeader(e.at, e.ruleId) }
+}
+
 /** Whether an answer to `raw` may carry CORS headers: a browser's request (with an Origin). */
 function wantsCors(raw: RawRequest): boolean {
   return raw.headers['origin'] !== undefined && CORS_METHODS.has(raw.method)
@@ -184,10 +200,11 @@ export class S3Pipeline {
       ids: deps.ids ?? randomIds,
       authenticatePostForm: (fields, req) =>
         authenticatePostForm(fields, this.authDeps(req.ctx.clock), deps.iam, req.raw.remoteAddress),
-      expiration: async (bucket, o) => {
-        const rules = await this.bucketConfig.lifecycleRules(bucket)
-        const e = rules === undefined ? undefined : objectExpiry(rules, o, lifecycleDayMs)
-        return e === undefined ? {} : { 'x-amz-expiration': expirationHeader(e.at, e.ruleId) }
+      expiration: (bucket, o) => {
+        const rules = this.bucketConfig.lifecycleRules(bucket)
+        return rules instanceof Promise
+          ? rules.then((r) => expirationOf(r, o, lifecycleDayMs))
+          : expirationOf(rules, o, lifecycleDayMs)
       },
     }
   }
@@ -538,6 +555,10 @@ class PinnedObject extends MetadataStoreDecorator {
     if (bucket === this.record.bucket && key === this.record.key && opts?.fresh !== true)
       return Promise.resolve(this.record)
     return this.inner.getObject(bucket, key, opts)
+  }
+  override knownObject(bucket: string, key: string): ObjectRecord | undefined {
+    if (bucket === this.record.bucket && key === this.record.key) return this.record
+    return this.inner.knownObject?.(bucket, key)
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * A MetadataStore that hands every call to another one: the base of decorators that change a few
  * calls (the record caches in backends/cached, the settled bucket writes in s3/). Plain methods,
- * not a Proxy: the hot path's object reads and writes go through it.
+ * not a Proxy: the hot path's object reads and writes go through it. A decorator that changes
+ * what getBucket or getObject answer changes knownBucket or knownObject alike.
  * @module
  */
 import type {
@@ -36,6 +37,9 @@ export class MetadataStoreDecorator implements MetadataStore {
   getBucket(name: string): Promise<BucketRecord | undefined> {
     return this.inner.getBucket(name)
   }
+  knownBucket(name: string): BucketRecord | null | undefined {
+    return this.inner.knownBucket?.(name)
+  }
   deleteBucket(name: string): Promise<readonly BodyRef[]> {
     return this.inner.deleteBucket(name)
   }
@@ -67,6 +71,9 @@ export class MetadataStoreDecorator implements MetadataStore {
   }
   getObject(bucket: string, key: string, opts?: ReadOptions): Promise<ObjectRecord | undefined> {
     return this.inner.getObject(bucket, key, opts)
+  }
+  knownObject(bucket: string, key: string): ObjectRecord | undefined {
+    return this.inner.knownObject?.(bucket, key)
   }
   deleteObject(
     bucket: string,

@@ -290,6 +290,11 @@ export interface MetadataStore {
   putObject(o: ObjectRecord, conditions?: WriteConditions): Promise<{ readonly replaced?: BodyRef }>
   getObject(bucket: string, key: string, opts?: ReadOptions): Promise<ObjectRecord | undefined>
   /**
+   * The object's record when a cache holds it (as getObject would answer it), undefined when it
+   * must be read (getObject). Stores without a cache leave it out; the GET path asks it first.
+   */
+  knownObject?(bucket: string, key: string): ObjectRecord | undefined
+  /**
    * Returns the removed body (to delete its blobs), undefined when absent. With `conditions`,
    * removes only the object they name (DeleteConditions); throws 'precondition' otherwise.
    */

@@ -50,6 +50,29 @@ describe('CachedMetadataStore', () => {
     expect(b.knownBucket('b')).toBeUndefined()
   })
 
+  it('knownObject answers a cached record (as its most recent use), never one a change dropped', async () => {
+    const changes = new MemoryChangeFeed()
+    const inner = new MemoryMetadataStore({ changes })
+    const a = new CachedMetadataStore(inner, changes)
+    const b = new CachedMetadataStore(inner, changes, { objectEntries: 2 })
+    await a.createBucket(bucket)
+    await a.putObject(obj('b', 'k1', { etag: etag('1') }))
+    await a.putObject(obj('b', 'k2', { etag: etag('2') }))
+    expect(b.knownObject('b', 'k1')).toBeUndefined() // never read
+    await b.getObject('b', 'k1')
+    await b.getObject('b', 'k2')
+    expect(b.knownObject('b', 'k1')?.etag).toBe(etag('1')) // k1 is now the most recent
+    await a.putObject(obj('b', 'k3', { etag: etag('3') }))
+    await b.getObject('b', 'k3') // evicts the least recent: k2, not k1
+    expect(b.knownObject('b', 'k2')).toBeUndefined()
+    expect(b.knownObject('b', 'k1')?.etag).toBe(etag('1'))
+    await a.putObject(obj('b', 'k1', { etag: etag('4') }))
+    expect(b.knownObject('b', 'k1')).toBeUndefined()
+    const uncached = new CachedMetadataStore(inner, changes, { objectEntries: 0 })
+    await uncached.getObject('b', 'k1')
+    expect(uncached.knownObject('b', 'k1')).toBeUndefined()
+  })
+
   it('does not keep a load that a change overtook', async () => {
     const changes = new MemoryChangeFeed()
     const inner = new MemoryMetadataStore({ changes })

@@ -88,7 +88,7 @@ export class CachedMetadataStore extends MetadataStoreDecorator {
 
   // ----- cached reads -------------------------------------------------------------------------
 
-  knownBucket(name: string): BucketRecord | null | undefined {
+  override knownBucket(name: string): BucketRecord | null | undefined {
     return this.bucketCache.get(name)
   }
 
@@ -105,6 +105,18 @@ export class CachedMetadataStore extends MetadataStoreDecorator {
     })
   }
 
+  override knownObject(bucket: string, key: string): ObjectRecord | undefined {
+    if (this.maxEntries === 0) return undefined
+    const ck = bucket + '\u0000' + key
+    const hit = this.objectCache.get(ck)
+    if (hit !== undefined) {
+      // Refresh its place in the LRU order.
+      this.objectCache.delete(ck)
+      this.objectCache.set(ck, hit)
+    }
+    return hit
+  }
+
   /** `fresh` skips the cache (ReadOptions) and puts what it read in it, unless a change came. */
   override getObject(
     bucket: string,
@@ -112,14 +124,9 @@ export class CachedMetadataStore extends MetadataStoreDecorator {
     opts?: ReadOptions,
   ): Promise<ObjectRecord | undefined> {
     if (this.maxEntries === 0) return this.inner.getObject(bucket, key, opts)
+    const hit = opts?.fresh === true ? undefined : this.knownObject(bucket, key)
+    if (hit !== undefined) return Promise.resolve(hit)
     const ck = bucket + '\u0000' + key
-    const hit = opts?.fresh === true ? undefined : this.objectCache.get(ck)
-    if (hit !== undefined) {
-      // Refresh its place in the LRU order.
-      this.objectCache.delete(ck)
-      this.objectCache.set(ck, hit)
-      return Promise.resolve(hit)
-    }
     const epoch = this.objectEpoch
     return this.inner.getObject(bucket, key, opts).then((record) => {
       if (epoch === this.objectEpoch) {

@@ -41,23 +41,34 @@ export function noSuchKey(key: string): S3Error {
   return new S3Error('NoSuchKey', undefined, { Key: key })
 }
 
-export async function loadObject(env: S3Env, bucket: string, key: string): Promise<ObjectRecord> {
-  const o = await env.meta.getObject(bucket, key)
-  if (o === undefined) throw noSuchKey(key)
-  return o
+/** The object's record, NoSuchKey without one; the record itself when a cache holds it. */
+export function loadObject(
+  env: S3Env,
+  bucket: string,
+  key: string,
+): ObjectRecord | Promise<ObjectRecord> {
+  const known = env.meta.knownObject?.(bucket, key)
+  if (known !== undefined) return known
+  return env.meta.getObject(bucket, key).then((o) => {
+    if (o === undefined) throw noSuchKey(key)
+    return o
+  })
 }
 
-/** Decide `action` again with the object's tags as s3:ExistingObjectTag/* (no-op without tags). */
-export async function requireWithExistingTags(
+/**
+ * Decide `action` again with the object's tags as s3:ExistingObjectTag/*: a promise of the
+ * decision, or undefined at once when there is nothing to decide (no tags, no extra keys).
+ */
+export function requireWithExistingTags(
   req: S3Request,
   env: S3Env,
   action: string,
   bucket: BucketRecord,
   o: { readonly key: string; readonly tags: Readonly<Record<string, string>> },
   extra: Readonly<Record<string, string | readonly string[]>> = {},
-): Promise<void> {
-  if (Object.keys(o.tags).length === 0 && Object.keys(extra).length === 0) return
-  await env.authz.require(
+): Promise<void> | undefined {
+  if (Object.keys(o.tags).length === 0 && Object.keys(extra).length === 0) return undefined
+  return env.authz.require(
     req,
     {
       action,

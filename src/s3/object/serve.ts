@@ -67,8 +67,10 @@ export async function serveObject(req: S3Request, env: S3Env, head: boolean): Pr
       'Cannot specify both Range header and partNumber query parameter',
     )
   }
-  const o = await loadObject(env, bucket.name, key)
-  await requireWithExistingTags(req, env, 's3:GetObject', bucket, o)
+  const loaded = loadObject(env, bucket.name, key)
+  const o = loaded instanceof Promise ? await loaded : loaded
+  const tagged = requireWithExistingTags(req, env, 's3:GetObject', bucket, o)
+  if (tagged !== undefined) await tagged
 
   const conds = requestConditions((n) => req.header(n))
   const outcome = evaluateConditions(conds, o.etag, o.lastModified)
@@ -84,7 +86,9 @@ export async function serveObject(req: S3Request, env: S3Env, head: boolean): Pr
 
   const headers = objectResponseHeaders(o)
   applyResponseOverrides(headers, req.query, anonymous)
-  Object.assign(headers, await env.expiration?.(bucket.name, o))
+  const expiration = env.expiration?.(bucket.name, o)
+  if (expiration !== undefined)
+    Object.assign(headers, expiration instanceof Promise ? await expiration : expiration)
 
   let span: { start: number; end: number } | undefined
   if (partNumber !== undefined) {
