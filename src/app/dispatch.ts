@@ -131,11 +131,16 @@ export function isStsRequest(raw: RawRequest): boolean {
   return ct.toLowerCase().startsWith('application/x-www-form-urlencoded')
 }
 
-export async function dispatch(
+/**
+ * The surface a request is for, and its answer. Not an async function: most answers are the
+ * surface's own promise, handed on as it is (an async wrapper would cost each request a promise
+ * and its ticks).
+ */
+export function dispatch(
   raw: RawRequest,
   ctx: RequestContext,
   s: Surfaces,
-): Promise<HttpResponse> {
+): HttpResponse | Promise<HttpResponse> {
   const access = ctx.access
   // The console: its pages, and a browser opening `/` (never a signed or queried S3 request).
   if (s.console !== undefined && isConsoleRequest(raw, s)) {
@@ -159,12 +164,13 @@ export async function dispatch(
         if (access !== undefined) access.surface = path.slice(1)
         if (!s.isReady()) return jsonResponse(503, { status: 'starting' })
         if (path === HEALTH_PATH) return jsonResponse(200, { status: 'ok' })
-        const why = s.isCurrent()
-          ? await (s.readiness?.() ?? Promise.resolve(undefined))
-          : 'the change feed is not current (the database connection was interrupted)'
-        return why === undefined
-          ? jsonResponse(200, { status: 'ready' })
-          : jsonResponse(503, { status: 'not-ready', reason: why })
+        const ready = (why: string | undefined): HttpResponse =>
+          why === undefined
+            ? jsonResponse(200, { status: 'ready' })
+            : jsonResponse(503, { status: 'not-ready', reason: why })
+        if (!s.isCurrent())
+          return ready('the change feed is not current (the database connection was interrupted)')
+        return s.readiness === undefined ? ready(undefined) : s.readiness().then(ready)
       }
     } else if (path === ADMIN_PREFIX || path.startsWith(ADMIN_PREFIX + '/')) {
       if (access !== undefined) access.surface = 'admin'
@@ -177,22 +183,23 @@ export async function dispatch(
   }
   if (isStsRequest(raw)) {
     if (access !== undefined) access.surface = 'sts'
-    const body = await readBounded(raw.body, STS_MAX_BODY, {
+    return readBounded(raw.body, STS_MAX_BODY, {
       declaredLength: raw.headers['content-length'],
-    })
-    if (!body.ok)
-      return {
-        status: 413,
-        headers: { 'content-type': 'text/xml' },
-        body: renderStsErrorXml(
-          new StsError(
-            'ValidationError',
-            `Request body exceeds the limit of ${STS_MAX_BODY} bytes`,
+    }).then((body) => {
+      if (!body.ok)
+        return {
+          status: 413,
+          headers: { 'content-type': 'text/xml' },
+          body: renderStsErrorXml(
+            new StsError(
+              'ValidationError',
+              `Request body exceeds the limit of ${STS_MAX_BODY} bytes`,
+            ),
+            ctx.requestId,
           ),
-          ctx.requestId,
-        ),
-      }
-    return s.sts(raw, ctx, body.bytes)
+        }
+      return s.sts(raw, ctx, body.bytes)
+    })
   }
   if (access !== undefined) access.surface = 's3'
   return s.s3(raw, ctx)

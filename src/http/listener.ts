@@ -37,7 +37,8 @@ import { IdleWatchdog } from './idle-watchdog.js'
  * format of the surface the request was for.
  */
 export interface RequestRouter {
-  handle(raw: RawRequest, ctx: RequestContext): Promise<HttpResponse>
+  /** The answer, or a promise of it (awaited only then). */
+  handle(raw: RawRequest, ctx: RequestContext): HttpResponse | Promise<HttpResponse>
   /**
    * The body of the listener's own answer: 400 RequestTimeout (the client went idle) or 500
    * InternalError (a handler threw).
@@ -356,12 +357,14 @@ async function handle(
       },
       hasBody,
     )
-    const response = await opts.router.handle(rq, ctx)
+    const answer = opts.router.handle(rq, ctx)
+    const response = answer instanceof Promise ? await answer : answer
     if (cut) {
       if (response.body instanceof Readable) response.body.destroy()
       return
     }
-    await writeResponse(res, response, rq.method, reqIdHeaders)
+    const streaming = writeResponse(res, response, rq.method, reqIdHeaders)
+    if (streaming !== undefined) await streaming
   } catch (err) {
     if (cut) return
     if (clientWentAway(err, req, res)) {

@@ -8,12 +8,16 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { HttpResponse } from './http-response.js'
 
-export async function writeResponse(
+/**
+ * Write `r` to `res`: undefined once a body in hand was written (or none), the pipeline's promise
+ * when a stream goes out (it rejects if the stream or the client fails).
+ */
+export function writeResponse(
   res: ServerResponse,
   r: HttpResponse,
   method: string,
   extraHeaders: Readonly<Record<string, string>>,
-): Promise<void> {
+): Promise<void> | undefined {
   const headers: Record<string, string | readonly string[]> = { ...extraHeaders, ...r.headers }
   const body = r.body
   const noBody = method === 'HEAD' || r.status === 204 || r.status === 304
@@ -25,7 +29,7 @@ export async function writeResponse(
       headers['content-length'] = String(Buffer.byteLength(body, 'utf8'))
     res.writeHead(r.status, headers as Record<string, string | string[]>)
     res.end(body)
-    return
+    return undefined
   }
   if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
     const buf =
@@ -35,15 +39,15 @@ export async function writeResponse(
     res.writeHead(r.status, headers as Record<string, string | string[]>)
     if (noBody || buf === undefined) res.end()
     else res.end(buf)
-    return
+    return undefined
   }
   res.writeHead(r.status, headers as Record<string, string | string[]>)
   if (noBody) {
     body.destroy()
     res.end()
-    return
+    return undefined
   }
-  await pipeline(body as Readable, res)
+  return pipeline(body as Readable, res)
 }
 
 const NON_ASCII = /[^\x00-\x7f]/
