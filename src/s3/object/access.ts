@@ -85,17 +85,19 @@ export function requireWithExistingTags(
  * which decides them again atomically with the commit; a refusal there means another writer
  * changed the key meanwhile (writeConditionError with raced = true). Undefined without them.
  */
-export async function enforceWriteConditions(
+export function enforceWriteConditions(
   req: S3Request,
   env: S3Env,
   bucket: string,
   key: string,
-): Promise<WriteConditions | undefined> {
+): Promise<WriteConditions | undefined> | undefined {
   const h = (n: string): string | undefined => req.header(n)
   if (!hasWriteConditions(h)) return undefined
   // Fresh: a record cached on this node may predate a write another node just acknowledged,
   // and refusing on it would fail the If-Match the client built from that write.
-  return checkWriteConditions(h, await env.meta.getObject(bucket, key, { fresh: true }), key)
+  return env.meta
+    .getObject(bucket, key, { fresh: true })
+    .then((o) => checkWriteConditions(h, o, key))
 }
 
 /** Only the `null` version exists (no versioning): any other versionId → InvalidArgument. */

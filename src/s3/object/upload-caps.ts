@@ -220,9 +220,21 @@ export class CapGate extends BodyTransform {
 
 /**
  * Run a write under a charge: reserve `delta`, `write` (given the charge, undefined when nothing
- * is counted), then settle with what `stored` says (commit), or release when `write` throws.
+ * is counted), then settle with what `stored` says (commit), or release when `write` throws. A
+ * caller without caps (the usual one) goes straight to `write`, without an await of its own.
  */
-export async function charged<T>(
+export function charged<T>(
+  p: Principal,
+  usage: SessionUsage | undefined,
+  delta: UsageDelta,
+  write: (charge: UploadCharge | undefined) => Promise<T>,
+  stored: (result: T) => UsageDelta,
+): Promise<T> {
+  if (capsOf(p) === undefined) return write(undefined)
+  return chargedWith(p, usage, delta, write, stored)
+}
+
+async function chargedWith<T>(
   p: Principal,
   usage: SessionUsage | undefined,
   delta: UsageDelta,

@@ -98,8 +98,11 @@ export const putObject: Operation = {
     const key = keyOf(req)
     const desc = describeObject((n) => req.header(n), req.raw.headers)
     const tags = parseTaggingHeader(req.header('x-amz-tagging')) ?? {}
-    const acl = await objectAclFromRequest(desc.acl, bucket, env)
-    const conditions = await enforceWriteConditions(req, env, bucket.name, key)
+    // Each awaited only when there is something to read: an ACL header, a write condition.
+    const acl =
+      desc.acl === undefined ? undefined : await objectAclFromRequest(desc.acl, bucket, env)
+    const checking = enforceWriteConditions(req, env, bucket.name, key)
+    const conditions = checking === undefined ? undefined : await checking
     // Upload caps of a session (object/upload-caps.ts): type and declared size before any byte.
     const p = req.principal
     checkContentType(p, desc.headers.contentType)
@@ -142,12 +145,13 @@ export const putObject: Operation = {
     ).catch((e: unknown) => {
       throw capSizeError(p, env.limits.maxObjectSize, e)
     })
+    const expiration = env.expiration?.(bucket.name, stored)
     return {
       status: 200,
       headers: {
         etag: `"${w.md5Hex}"`,
         ...checksumResponseHeaders(w.checksum),
-        ...(await env.expiration?.(bucket.name, stored)),
+        ...(expiration instanceof Promise ? await expiration : expiration),
       },
     }
   },
