@@ -231,17 +231,15 @@ export function charged<T>(
   stored: (result: T) => UsageDelta,
 ): Promise<T> {
   if (capsOf(p) === undefined) return write(undefined)
-  return chargedWith(p, usage, delta, write, stored)
+  return UploadCharge.open(p, usage, delta).then((charge) => settle(charge, write, stored))
 }
 
-async function chargedWith<T>(
-  p: Principal,
-  usage: SessionUsage | undefined,
-  delta: UsageDelta,
+/** `write` under an open charge: commit what `stored` says, or release when `write` throws. */
+async function settle<T>(
+  charge: UploadCharge | undefined,
   write: (charge: UploadCharge | undefined) => Promise<T>,
   stored: (result: T) => UsageDelta,
 ): Promise<T> {
-  const charge = await UploadCharge.open(p, usage, delta)
   let result: T
   try {
     result = await write(charge)
