@@ -411,11 +411,12 @@ export class SqliteIdentityStore implements IdentityStore {
     )
   }
 
-  async insertSession(row: SessionRow): Promise<void> {
+  insertSession(row: SessionRow): Promise<void> {
     // No savepoint of its own (GroupCommit.runStatement): the row is one statement, and a text
     // written before it (session-texts.ts) that then has no row is only swept a little later.
-    try {
-      await this.commits.runStatement(() => {
+    // A promise chain, not an async frame: this is the one write every AssumeRole waits on.
+    return this.commits
+      .runStatement(() => {
         // Positional parameters: cheaper to bind than a named-parameter object on the hottest write.
         const values = [
           row.accessKeyId,
@@ -443,11 +444,14 @@ export class SqliteIdentityStore implements IdentityStore {
           ).run(values),
         )
       })
-    } catch (e) {
-      // Its batch may have been rolled back, text bounds included.
-      this.texts.forget()
-      throw e
-    }
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          // Its batch may have been rolled back, text bounds included.
+          this.texts.forget()
+          throw e
+        },
+      )
   }
 
   async getSession(accessKeyId: string): Promise<SessionRow | undefined> {
