@@ -134,7 +134,8 @@ export type OperationTarget = 'service' | 'bucket' | 'new-bucket' | 'object'
 interface OperationCommon {
   readonly name: string
   readonly target: OperationTarget
-  handle(req: S3Request, env: S3Env): Promise<S3Response>
+  /** The answer, or a promise of it: an operation that had nothing to wait for may answer at once. */
+  handle(req: S3Request, env: S3Env): S3Response | Promise<S3Response>
 }
 
 /** An operation the pipeline authorizes: what the request needs (pure, no I/O). */

@@ -322,7 +322,8 @@ export class S3Pipeline {
         pin.record === undefined
           ? this.env
           : { ...this.env, meta: new PinnedObject(this.env.meta, pin.record) }
-      const res = await op.handle(req, env)
+      const handled = op.handle(req, env)
+      const res = handled instanceof Promise ? await handled : handled
       // CORS headers only answer a request with an Origin (browsers): no await for the others.
       if (bucketRecord === undefined || !wantsCors(raw)) return res
       const cors = await this.corsHeaders(raw, bucketRecord.name)

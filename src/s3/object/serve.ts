@@ -54,24 +54,44 @@ function partSpan(o: ObjectRecord, n: number): { start: number; end: number } {
   return { start, end: start + (sizes[n - 1] ?? 0) - 1 }
 }
 
-export async function serveObject(req: S3Request, env: S3Env, head: boolean): Promise<S3Response> {
+/**
+ * GET or HEAD of one object. Not an async function: each stage goes on in place when what it
+ * needs is in memory (a cached record, no tags, cached lifecycle rules, an inline body), and
+ * waits only on what must be read. It may throw instead of rejecting (the pipeline catches both).
+ */
+export function serveObject(
+  req: S3Request,
+  env: S3Env,
+  head: boolean,
+): S3Response | Promise<S3Response> {
   const bucket = bucketOf(req)
   const key = keyOf(req)
-  const anonymous = req.principal.kind === 'anonymous'
   checkVersionId(req)
   const partNumber = parsePartNumber(req.query.get('partNumber'), env.limits.maxParts)
-  const rangeHeader = req.header('range')
-  if (partNumber !== undefined && rangeHeader !== undefined) {
+  if (partNumber !== undefined && req.header('range') !== undefined) {
     throw new S3Error(
       'InvalidRequest',
       'Cannot specify both Range header and partNumber query parameter',
     )
   }
   const loaded = loadObject(env, bucket.name, key)
-  const o = loaded instanceof Promise ? await loaded : loaded
-  const tagged = requireWithExistingTags(req, env, 's3:GetObject', bucket, o)
-  if (tagged !== undefined) await tagged
+  const tagChecked = (o: ObjectRecord): S3Response | Promise<S3Response> => {
+    const tagged = requireWithExistingTags(req, env, 's3:GetObject', bucket, o)
+    return tagged === undefined
+      ? serveDecided(req, env, head, o, partNumber)
+      : tagged.then(() => serveDecided(req, env, head, o, partNumber))
+  }
+  return loaded instanceof Promise ? loaded.then(tagChecked) : tagChecked(loaded)
+}
 
+/** `serveObject` once the caller may read `o`: conditions, then the headers. */
+function serveDecided(
+  req: S3Request,
+  env: S3Env,
+  head: boolean,
+  o: ObjectRecord,
+  partNumber: number | undefined,
+): S3Response | Promise<S3Response> {
   const conds = requestConditions((n) => req.header(n))
   const outcome = evaluateConditions(conds, o.etag, o.lastModified)
   if (outcome === 'precondition-failed') {
@@ -83,18 +103,33 @@ export async function serveObject(req: S3Request, env: S3Env, head: boolean): Pr
       headers: { etag: `"${o.etag}"`, 'last-modified': httpDate(o.lastModified) },
     }
   }
-
   const headers = objectResponseHeaders(o)
-  applyResponseOverrides(headers, req.query, anonymous)
-  const expiration = env.expiration?.(bucket.name, o)
-  if (expiration !== undefined)
-    Object.assign(headers, expiration instanceof Promise ? await expiration : expiration)
+  applyResponseOverrides(headers, req.query, req.principal.kind === 'anonymous')
+  const expiration = env.expiration?.(o.bucket, o)
+  if (expiration instanceof Promise)
+    return expiration.then((e) => {
+      Object.assign(headers, e)
+      return serveBody(req, env, head, o, partNumber, headers)
+    })
+  if (expiration !== undefined) Object.assign(headers, expiration)
+  return serveBody(req, env, head, o, partNumber, headers)
+}
 
+/** The span asked for (partNumber or Range), its headers, and the body. */
+function serveBody(
+  req: S3Request,
+  env: S3Env,
+  head: boolean,
+  o: ObjectRecord,
+  partNumber: number | undefined,
+  headers: Record<string, string>,
+): S3Response | Promise<S3Response> {
   let span: { start: number; end: number } | undefined
   if (partNumber !== undefined) {
     span = partSpan(o, partNumber)
     if (o.partSizes !== undefined) headers['x-amz-mp-parts-count'] = String(o.partSizes.length)
   } else {
+    const rangeHeader = req.header('range')
     const r = parseRange(rangeHeader, o.size)
     if (r.kind === 'unsatisfiable') throw invalidRange(rangeHeader ?? '', o.size)
     if (r.kind === 'partial') span = { start: r.start, end: r.end }
@@ -128,16 +163,16 @@ export async function serveObject(req: S3Request, env: S3Env, head: boolean): Pr
   // that before the status line goes out, so the client gets a 503 or 500 it can act on, never a
   // 200 cut short. The wait is one read the response needs anyway. A body the record names but the
   // store does not have is damage, not a missing key: 500, and the log says which.
-  try {
-    await firstBytes(body)
-  } catch (e) {
-    if (e instanceof StorageError && e.kind === 'not-found')
-      throw new Error(`the body of ${o.bucket}/${o.key} is missing from the blob store`, {
-        cause: e,
-      })
-    throw e
-  }
-  return { status, headers, body }
+  return firstBytes(body).then(
+    () => ({ status, headers, body }),
+    (e: unknown) => {
+      if (e instanceof StorageError && e.kind === 'not-found')
+        throw new Error(`the body of ${o.bucket}/${o.key} is missing from the blob store`, {
+          cause: e,
+        })
+      throw e
+    },
+  )
 }
 
 /**
