@@ -22,7 +22,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqlite, type SqliteStores } from '../src/backends/sqlite/index.js'
-import { sessionKeyId } from '../src/iam/session-ids.js'
+import { SessionIds } from '../src/iam/session-ids.js'
 import { randomIds } from '../src/lib/clock.js'
 import type { SessionRow } from '../src/storage/identity-store.js'
 
@@ -49,9 +49,11 @@ const PARENT = JSON.stringify({
   source: 'AssumeRole',
 })
 
+const keyIds = new SessionIds(randomIds)
+
 function row(now: number, policies: string): SessionRow {
   return {
-    accessKeyId: sessionKeyId(now, randomIds),
+    accessKeyId: keyIds.next(now, () => false),
     accountId: '111111111111',
     quotaKey: 'root:111111111111',
     originKeyId: 'LKIAROOT000000000001',

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { randomIds, type IdSource } from '../lib/clock.js'
-import { sessionKeyId, timePrefix } from './session-ids.js'
+import { SessionIds, timePrefix } from './session-ids.js'
+
+/** One id from a fresh minter. */
+function sessionKeyId(now: number, ids: IdSource): string {
+  return new SessionIds(ids).next(now, () => false)
+}
 
 describe('session access key ids', () => {
   it('are 20 characters of [A-Z0-9] starting ASIA, with a random tail', () => {
@@ -42,5 +47,43 @@ describe('session access key ids', () => {
   it('take their tail from the id source (tests can pin it)', () => {
     const ids: IdSource = { ...randomIds, upperAlnum: (n) => 'Q'.repeat(n) }
     expect(sessionKeyId(1, ids)).toBe('ASIA000000001QQQQQQQ')
+  })
+
+  describe('SessionIds', () => {
+    /** An id source whose tails come from a list, in order. */
+    function scripted(tails: string[]): IdSource {
+      return { ...randomIds, upperAlnum: () => tails.shift() ?? 'ZZZZZZZ' }
+    }
+
+    it('mints the same ids as sessionKeyId, one prefix per millisecond', () => {
+      const minter = new SessionIds(scripted(['AAAAAAA', 'BBBBBBB', 'CCCCCCC']))
+      expect(minter.next(1, () => false)).toBe('ASIA000000001AAAAAAA')
+      expect(minter.next(1, () => false)).toBe('ASIA000000001BBBBBBB')
+      expect(minter.next(33, () => false)).toBe('ASIA000000011CCCCCCC')
+    })
+
+    it('never repeats an id within its millisecond, drawing again instead', () => {
+      const minter = new SessionIds(scripted(['AAAAAAA', 'AAAAAAA', 'AAAAAAA', 'BBBBBBB']))
+      expect(minter.next(7, () => false)).toBe('ASIA000000007AAAAAAA')
+      expect(minter.next(7, () => false)).toBe('ASIA000000007BBBBBBB')
+    })
+
+    it('forgets the last millisecond: a tail may recur once the prefix differs', () => {
+      const minter = new SessionIds(scripted(['AAAAAAA', 'AAAAAAA']))
+      expect(minter.next(7, () => false)).toBe('ASIA000000007AAAAAAA')
+      expect(minter.next(8, () => false)).toBe('ASIA000000008AAAAAAA')
+    })
+
+    it('skips an id that is taken (a long-term key of that name)', () => {
+      const minter = new SessionIds(scripted(['AAAAAAA', 'BBBBBBB']))
+      const taken = (id: string) => id === 'ASIA000000007AAAAAAA'
+      expect(minter.next(7, taken)).toBe('ASIA000000007BBBBBBB')
+    })
+
+    it('mints distinct ids under load in one millisecond', () => {
+      const minter = new SessionIds(randomIds)
+      const ids = Array.from({ length: 5_000 }, () => minter.next(42, () => false))
+      expect(new Set(ids).size).toBe(5_000)
+    })
   })
 })

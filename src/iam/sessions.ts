@@ -52,7 +52,7 @@ import type {
   StoredParent,
   StoredTagging,
 } from './model.js'
-import { sessionKeyId } from './session-ids.js'
+import { SessionIds } from './session-ids.js'
 import { sessionTagging } from './session-tags.js'
 import { derivedSource, type SessionCache, type SessionEntry } from './session-cache.js'
 import { decodeStoredLayers, encodeChainedLayers, encodeLayers } from './session-layers.js'
@@ -156,6 +156,8 @@ const rootIssuers = new WeakMap<AccountState, IssuerContext>()
 
 export class Sessions {
   private readonly random = new RandomPool()
+  private readonly keyIds: SessionIds
+  private readonly isLongTermKey = (id: string): boolean => this.ctx.dir.keyRef(id) !== undefined
 
   private readonly ctx: IamContext
   private readonly cache: SessionCache
@@ -167,6 +169,7 @@ export class Sessions {
     this.ctx = ctx
     this.cache = cache
     this.defaults = defaults
+    this.keyIds = new SessionIds(ctx.ids)
   }
 
   private ruleOf(o: StsLimitsRow): IssueRule {
@@ -273,10 +276,7 @@ export class Sessions {
         more.push({ kind: 'user', userId: u.row.id })
       }
     }
-    let accessKeyId = sessionKeyId(now, ctx.ids)
-    while (ctx.dir.keyRef(accessKeyId) || cache.lru.get(accessKeyId)) {
-      accessKeyId = sessionKeyId(now, ctx.ids)
-    }
+    const accessKeyId = this.keyIds.next(now, this.isLongTermKey)
     const expiresAt = Math.min(now + req.durationSeconds * 1000, origin.maxExpiresAt)
     const rule = this.rule(req.caller.accountId)
     const taken = ctx.limits.takeIssue(origin.quotaKey, rule, now)
@@ -359,8 +359,8 @@ export class Sessions {
       await ctx.limits.untakeIssue(origin.quotaKey)
       throw err
     }
-    // A new session: no cache can hold a stale copy (nor any entry under its id, checked above),
-    // so the entry built in hand goes in as is.
+    // A new session: no cache can hold a stale copy (its id is new: the store's primary key took
+    // it), so the entry built in hand goes in as is.
     cache.lru.add(accessKeyId, e)
     return {
       accessKeyId,

@@ -45,8 +45,8 @@ export class Lru<K, V> {
   }
 
   /**
-   * `set` for a key the caller knows is absent (a new session's id, checked against the cache
-   * before): no lookup to take an old entry out first. Were the key present after all, its value
+   * `set` for a key the caller knows is absent (a new session's id, just inserted under the
+   * sessions table's primary key): no lookup to take an old entry out first. Were the key present after all, its value
    * is replaced and it keeps its place in the order.
    */
   add(key: K, value: V): void {
