@@ -202,12 +202,25 @@ export function authenticateS3(
   return a instanceof Promise ? a.then((done) => withBody(raw, done)) : withBody(raw, a)
 }
 
+/**
+ * The answer built field by field, not spread from `a`: a spread into a literal here left most of
+ * its object outliving two scavenges (promoted to the old generation, collected there later),
+ * as `writeResponse`'s header spread did.
+ */
 function withBody(raw: RawRequest, a: Authenticated): AuthenticatedWithBody {
   const decoded = decodePayload(raw, a.signature, a.signingKey)
-  return {
-    ...a,
+  const out: Mutable<AuthenticatedWithBody> = {
+    principal: a.principal,
     body: decoded.body,
-    ...(decoded.contentLength !== undefined ? { contentLength: decoded.contentLength } : {}),
     trailers: decoded.trailers,
   }
+  if (a.credential !== undefined) out.credential = a.credential
+  if (a.signature !== undefined) out.signature = a.signature
+  if (a.signingKey !== undefined) out.signingKey = a.signingKey
+  if (a.signatureV2 !== undefined) out.signatureV2 = a.signatureV2
+  if (a.queryPlusAsSpace !== undefined) out.queryPlusAsSpace = a.queryPlusAsSpace
+  if (decoded.contentLength !== undefined) out.contentLength = decoded.contentLength
+  return out
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }

