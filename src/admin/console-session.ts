@@ -191,7 +191,7 @@ export function checkOrigin(raw: RawRequest): void {
  * account's root.
  */
 export function principalOf(d: AdminDeps, actor: Actor): KnownPrincipal {
-  if (actor.kind === 'user') return { ...actor.principal, accessKeyId: '' }
+  if (actor.kind === 'user') return Object.assign({}, actor.principal, { accessKeyId: '' })
   const info = d.iam.byName(OPERATOR_ACCOUNT)
   const account = info ? d.iam.getAccount(info.id) : undefined
   if (!account) throw new AdminError('InternalError', 'The default account is missing')

@@ -93,7 +93,7 @@ export function tokenJson(token: string, expiresAt: number): Record<string, unkn
 const NO_STORE = { 'cache-control': 'no-store' }
 
 export const ok = (status: number, value: unknown, headers: Record<string, string> = {}) =>
-  jsonResponse(status, value, { ...NO_STORE, ...headers })
+  jsonResponse(status, value, Object.assign({}, NO_STORE, headers))
 
 export const noContent = (): HttpResponse => ({ status: 204, headers: NO_STORE })
 

@@ -65,20 +65,26 @@ export async function openStores(
   try {
     stores =
       url !== undefined && isPostgresUrl(url)
-        ? await openPostgresStores(url, {
-            ...blobs,
-            now,
-            ...(log !== undefined ? { log } : {}),
-            ...(timings !== undefined ? { timings: timings('postgres') } : {}),
-          })
-        : await openSqlite(join(config.dataDir, DATABASE_FILE), {
-            ...blobs,
-            // One process owns a data dir; fsync runs on the thread pool (wal-sync.ts).
-            exclusive: true,
-            asyncDurability: true,
-            now,
-            ...(timings !== undefined ? { timings: timings('sqlite') } : {}),
-          })
+        ? await openPostgresStores(
+            url,
+            Object.assign(
+              {},
+              blobs,
+              { now },
+              log !== undefined ? { log } : {},
+              timings !== undefined ? { timings: timings('postgres') } : {},
+            ),
+          )
+        : await openSqlite(
+            join(config.dataDir, DATABASE_FILE),
+            Object.assign(
+              {},
+              blobs,
+              // One process owns a data dir; fsync runs on the thread pool (wal-sync.ts).
+              { exclusive: true, asyncDurability: true, now },
+              timings !== undefined ? { timings: timings('sqlite') } : {},
+            ),
+          )
   } catch (e) {
     s3?.close()
     throw e

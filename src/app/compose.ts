@@ -158,8 +158,8 @@ export async function startApp(
     // The audit trail: every surface records into one batching writer (app/audit.ts).
     const audit = config.audit ? new AuditRecorder(stores.audit, { log }) : undefined
     const { iam, generated } = await openIam({
-      ...(audit !== undefined ? { audit } : {}),
       store: stores.identity,
+      ...(audit !== undefined ? { audit } : {}),
       changes: stores.changes,
       limits: stores.limits,
       masterKey,

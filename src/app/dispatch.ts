@@ -248,12 +248,12 @@ function stale(raw: RawRequest, ctx: RequestContext): HttpResponse {
   if (isStsRequest(raw))
     return {
       status: 503,
-      headers: { ...headers, 'content-type': 'text/xml' },
+      headers: Object.assign({}, headers, { 'content-type': 'text/xml' }),
       body: renderStsErrorXml(new StsError('ServiceUnavailable', STALE_MESSAGE), ctx.requestId),
     }
   return {
     status: 503,
-    headers: { ...headers, 'content-type': 'application/xml' },
+    headers: Object.assign({}, headers, { 'content-type': 'application/xml' }),
     body: renderS3Error(new S3Error('SlowDown', STALE_MESSAGE), raw.rawPath, ctx.requestId),
   }
 }

@@ -71,12 +71,12 @@ export type ConsoleHandler = (raw: RawRequest) => Promise<HttpResponse>
 function text(status: number, body: string, headers: Record<string, string> = {}): HttpResponse {
   return {
     status,
-    headers: {
-      ...SECURITY_HEADERS,
-      'content-type': 'text/plain; charset=utf-8',
-      'cache-control': 'no-store',
-      ...headers,
-    },
+    headers: Object.assign(
+      {},
+      SECURITY_HEADERS,
+      { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+      headers,
+    ),
     body,
   }
 }
@@ -114,7 +114,10 @@ export function createConsoleHandler(dir: string = DEFAULT_CONSOLE_DIR): Console
     if (method !== 'GET' && method !== 'HEAD')
       return text(405, 'Method not allowed', { allow: 'GET, HEAD' })
     if (raw.rawPath === CONSOLE_PATH)
-      return { status: 302, headers: { ...SECURITY_HEADERS, location: '/console/' } }
+      return {
+        status: 302,
+        headers: Object.assign({}, SECURITY_HEADERS, { location: '/console/' }),
+      }
     try {
       const st = await stat(root)
       if (!st.isDirectory()) throw new Error('not a directory')
@@ -150,14 +153,17 @@ export function createConsoleHandler(dir: string = DEFAULT_CONSOLE_DIR): Console
     const body = gzip ?? hit.body
     return {
       status: 200,
-      headers: {
-        ...SECURITY_HEADERS,
-        'content-type': TYPES[ext] ?? 'application/octet-stream',
-        'content-length': String(body.length),
-        'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-        ...(hit.gzip !== undefined ? { vary: 'Accept-Encoding' } : {}),
-        ...(gzip !== undefined ? { 'content-encoding': 'gzip' } : {}),
-      },
+      headers: Object.assign(
+        {},
+        SECURITY_HEADERS,
+        {
+          'content-type': TYPES[ext] ?? 'application/octet-stream',
+          'content-length': String(body.length),
+          'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+        },
+        hit.gzip !== undefined ? { vary: 'Accept-Encoding' } : {},
+        gzip !== undefined ? { 'content-encoding': 'gzip' } : {},
+      ),
       ...(method === 'GET' ? { body } : {}),
     }
   }

@@ -95,7 +95,7 @@ export async function listen(opts: {
   const server: Server =
     opts.tls !== undefined
       ? (createHttpsServer(
-          { ...serverOpts, cert: opts.tls.cert, key: opts.tls.key },
+          Object.assign({}, serverOpts, { cert: opts.tls.cert, key: opts.tls.key }),
           onRequest,
         ) as unknown as Server)
       : createHttpServer(serverOpts, onRequest)

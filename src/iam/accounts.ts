@@ -115,12 +115,11 @@ export class Accounts {
         const id = akid ?? cur.masterAccessKeyId
         if (id !== cur.masterAccessKeyId && ctx.dir.keyRef(id) !== undefined)
           throw new IamError('conflict', 'That access key id is already in use')
-        return {
-          ...cur,
+        return Object.assign({}, cur, {
           masterAccessKeyId: id,
           masterSecret: seal(ctx.sealKey, secret, aadMaster(accountId)),
           secretVersion: cur.secretVersion + 1,
-        }
+        })
       },
     )
     await settle(ctx)
@@ -161,7 +160,7 @@ export class Accounts {
       ctx,
       accountId,
       (row, v) => ctx.store.updateAccount(row, v),
-      (cur) => ({ ...cur, allowlist: list }),
+      (cur) => Object.assign({}, cur, { allowlist: list }),
     )
     await settle(ctx)
     return list

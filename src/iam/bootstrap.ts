@@ -102,7 +102,7 @@ export async function bootstrap(
     })
   } else {
     let next = op
-    if (next.username !== rootUser) next = { ...next, username: rootUser }
+    if (next.username !== rootUser) next = Object.assign({}, next, { username: rootUser })
     // As for the master key: the environment does not undo a password changed since.
     let dropPendingPassword = false
     if (
@@ -111,7 +111,9 @@ export async function bootstrap(
     ) {
       const unseen = pending.has('rootPassword')
       if (b.rootPasswordOverride === true || unseen) {
-        next = { ...next, passwordHash: await hashPassword(b.rootPassword, ctx.scryptN) }
+        next = Object.assign({}, next, {
+          passwordHash: await hashPassword(b.rootPassword, ctx.scryptN),
+        })
         dropPendingPassword = true
         if (b.rootPasswordOverride === true)
           log.warn(
@@ -196,13 +198,12 @@ async function pendingThatWorks(ctx: IamContext, pending: Pending): Promise<Boot
   const rootPassword = pending.get('rootPassword')
   const masterAccessKeyId = pending.get('masterAccessKeyId')
   const masterSecretKey = pending.get('masterSecretKey')
-  return {
-    ...(rootPassword !== undefined && op !== undefined
-      ? { rootUser: op.username, rootPassword }
-      : {}),
-    ...(masterAccessKeyId !== undefined ? { masterAccessKeyId } : {}),
-    ...(masterSecretKey !== undefined ? { masterSecretKey } : {}),
-  }
+  return Object.assign(
+    {},
+    rootPassword !== undefined && op !== undefined ? { rootUser: op.username, rootPassword } : {},
+    masterAccessKeyId !== undefined ? { masterAccessKeyId } : {},
+    masterSecretKey !== undefined ? { masterSecretKey } : {},
+  )
 }
 
 /**
@@ -220,7 +221,9 @@ export async function resetOperatorPassword(
   const operator = await store.getOperator()
   if (operator === undefined)
     throw new Error('this data dir has no operator yet: start the server once first')
-  await store.putOperator({ ...operator, passwordHash: await hashPassword(password, scryptN) })
+  await store.putOperator(
+    Object.assign({}, operator, { passwordHash: await hashPassword(password, scryptN) }),
+  )
   await store.deletePendingSecrets(['rootPassword'])
   return { username: operator.username }
 }

@@ -344,7 +344,10 @@ export class Directory implements AccountDirectory {
   }
 
   accountView(a: AccountState): AccountView {
-    return { ...a.info, createdAt: a.row.createdAt, masterAccessKeyId: a.row.masterAccessKeyId }
+    return Object.assign({}, a.info, {
+      createdAt: a.row.createdAt,
+      masterAccessKeyId: a.row.masterAccessKeyId,
+    })
   }
 
   listAccounts(): readonly AccountView[] {

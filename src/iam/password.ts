@@ -16,10 +16,16 @@ export const MAX_PASSWORD_LENGTH = 1024
 
 function scryptAsync(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(password, salt, KEY_BYTES, { ...opts, maxmem: 64 * 1024 * 1024 }, (err, key) => {
-      if (err) reject(err)
-      else resolve(key)
-    })
+    scrypt(
+      password,
+      salt,
+      KEY_BYTES,
+      Object.assign({}, opts, { maxmem: 64 * 1024 * 1024 }),
+      (err, key) => {
+        if (err) reject(err)
+        else resolve(key)
+      },
+    )
   })
 }
 

@@ -252,22 +252,27 @@ export class IamService
     try {
       const who = await fn()
       const p = 'kind' in who && who.kind === 'operator' ? undefined : principalOf(who)
-      audit.record({
-        ...base,
-        ...(p !== undefined ? { accountId: p.accountId, principal: p.username } : {}),
-        decision: 'allow',
-        detail: { customer: p?.accountName ?? input.customer ?? 'operator' },
-      })
+      audit.record(
+        Object.assign(
+          {},
+          base,
+          p !== undefined ? { accountId: p.accountId, principal: p.username } : {},
+          {
+            decision: 'allow' as const,
+            detail: { customer: p?.accountName ?? input.customer ?? 'operator' },
+          },
+        ),
+      )
       return who
     } catch (e) {
       const accountId = this.directory.accountIdByName(customer)
-      audit.record({
-        ...base,
-        ...(accountId !== undefined ? { accountId } : {}),
-        decision: 'deny',
-        reason: e instanceof IamError ? e.code : 'error',
-        detail: { customer },
-      })
+      audit.record(
+        Object.assign({}, base, accountId !== undefined ? { accountId } : {}, {
+          decision: 'deny' as const,
+          reason: e instanceof IamError ? e.code : 'error',
+          detail: { customer },
+        }),
+      )
       throw e
     }
   }

@@ -522,7 +522,12 @@ export class Sessions {
       source: e.row.source,
       ...(e.tagging !== undefined ? { tags: e.tagging.tags } : {}),
       ...(caps !== undefined
-        ? { caps: { ...caps, bytesUsed: used?.bytes ?? 0, objectsUsed: used?.objects ?? 0 } }
+        ? {
+            caps: Object.assign({}, caps, {
+              bytesUsed: used?.bytes ?? 0,
+              objectsUsed: used?.objects ?? 0,
+            }),
+          }
         : {}),
     }
   }
@@ -603,10 +608,12 @@ export class Sessions {
       items: items.map(({ info, capped }) => {
         if (!capped) return info
         const used = usage?.get(capped.key)
-        return {
-          ...info,
-          caps: { ...capped.caps, bytesUsed: used?.bytes ?? 0, objectsUsed: used?.objects ?? 0 },
-        }
+        return Object.assign({}, info, {
+          caps: Object.assign({}, capped.caps, {
+            bytesUsed: used?.bytes ?? 0,
+            objectsUsed: used?.objects ?? 0,
+          }),
+        })
       }),
       total,
     }

@@ -31,7 +31,9 @@ export class Totp {
     this.mustExist(userId)
     const secret = generateSecret()
     const sealed = seal(ctx.sealKey, secret, aadTotp(userId))
-    const done = await patchUser(ctx, userId, (cur) => ({ ...cur, totpSecret: sealed }))
+    const done = await patchUser(ctx, userId, (cur) =>
+      Object.assign({}, cur, { totpSecret: sealed }),
+    )
     await settle(ctx)
     const user = done?.after
     const account = ctx.dir.account(user?.accountId ?? '')?.row.name ?? ''

@@ -193,7 +193,7 @@ export class Users {
     } catch (e) {
       throw invalid(`MalformedPolicy: ${(e as Error).message}`)
     }
-    await patchUser(this.ctx, userId, (cur) => ({ ...cur, policy: text }))
+    await patchUser(this.ctx, userId, (cur) => Object.assign({}, cur, { policy: text }))
     await settle(this.ctx)
     return JSON.parse(text) as unknown
   }

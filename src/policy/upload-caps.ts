@@ -174,16 +174,16 @@ export function parseSessionTags(tags: Readonly<Record<string, string>>): Upload
     if (!lower.startsWith(RESERVED_TAG_PREFIX)) continue
     switch (lower) {
       case CAP_KEYS.maxBytes:
-        caps = { ...caps, maxBytes: parseCount(key, value) }
+        caps = Object.assign({}, caps, { maxBytes: parseCount(key, value) })
         break
       case CAP_KEYS.maxObjects:
-        caps = { ...caps, maxObjects: parseCount(key, value) }
+        caps = Object.assign({}, caps, { maxObjects: parseCount(key, value) })
         break
       case CAP_KEYS.maxObjectSize:
-        caps = { ...caps, maxObjectSize: parseCount(key, value) }
+        caps = Object.assign({}, caps, { maxObjectSize: parseCount(key, value) })
         break
       case CAP_KEYS.contentTypes:
-        caps = { ...caps, contentTypes: parseContentTypes(value, key) }
+        caps = Object.assign({}, caps, { contentTypes: parseContentTypes(value, key) })
         break
       default:
         throw new TagError(
@@ -217,12 +217,12 @@ export function tightenCaps(inherited: UploadCaps | undefined, asked: UploadCaps
         `The value of session tag '${CAP_KEYS.contentTypes}' (${asked.contentTypes.join(',')}) allows none of the calling session's content types (${inherited.contentTypes.join(',')}); a chained session can only narrow them.`,
       )
   }
-  return {
-    ...(maxBytes !== undefined ? { maxBytes } : {}),
-    ...(maxObjects !== undefined ? { maxObjects } : {}),
-    ...(maxObjectSize !== undefined ? { maxObjectSize } : {}),
-    ...(contentTypes !== undefined ? { contentTypes } : {}),
-  }
+  return Object.assign(
+    maxBytes !== undefined ? { maxBytes } : {},
+    maxObjects !== undefined ? { maxObjects } : {},
+    maxObjectSize !== undefined ? { maxObjectSize } : {},
+    contentTypes !== undefined ? { contentTypes } : {},
+  )
 }
 
 /** The caps as session tags (their effective values), for aws:PrincipalTag/latchkey:*. */

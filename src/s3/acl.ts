@@ -233,10 +233,9 @@ export function parseAccessControlPolicy(xml: string): {
           : { type: 'email', email: email ?? '' }
     return { grantee: who, permission }
   })
-  return {
-    ...(ownerId !== undefined && ownerId !== '' ? { ownerId } : {}),
-    request: { kind: 'grants', grants },
-  }
+  return Object.assign(ownerId !== undefined && ownerId !== '' ? { ownerId } : {}, {
+    request: { kind: 'grants' as const, grants },
+  })
 }
 
 export interface AclParties {

@@ -34,11 +34,11 @@ export async function loadAccessConfig(
     meta.getBucketSubresource(bucket, 'public-access-block'),
     meta.getBucketSubresource(bucket, 'ownership'),
   ])
-  return {
-    ...(acl !== undefined ? { acl: JSON.parse(acl) as StoredAcl } : {}),
-    ...(pab !== undefined ? { publicAccessBlock: JSON.parse(pab) as PublicAccessBlock } : {}),
-    ...(ownership !== undefined ? { ownership } : {}),
-  }
+  return Object.assign(
+    acl !== undefined ? { acl: JSON.parse(acl) as StoredAcl } : {},
+    pab !== undefined ? { publicAccessBlock: JSON.parse(pab) as PublicAccessBlock } : {},
+    ownership !== undefined ? { ownership } : {},
+  )
 }
 
 export class BucketConfig {

@@ -93,14 +93,13 @@ function parseRule(node: XmlValue): CorsRule {
       throw new S3Error('MalformedXML')
     maxAgeSeconds = Number(maxAges[0])
   }
-  return {
-    ...(id !== undefined ? { id } : {}),
+  return Object.assign(id !== undefined ? { id } : {}, {
     allowedOrigins: origins,
     allowedMethods: methods as CorsMethod[],
     allowedHeaders: headers,
     exposeHeaders: expose,
     ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
-  }
+  })
 }
 
 /** Parse and validate a PutBucketCors body. Throws MalformedXML / InvalidRequest. */
@@ -142,14 +141,13 @@ export function parseCorsConfig(stored: string): CorsRule[] {
     if (!methods.every(isMethod)) throw new Error('bad stored CORS config')
     const id = o['id']
     const maxAge = o['maxAgeSeconds']
-    return {
-      ...(typeof id === 'string' ? { id } : {}),
+    return Object.assign(typeof id === 'string' ? { id } : {}, {
       allowedOrigins: strArray(o['allowedOrigins']),
       allowedMethods: methods,
       allowedHeaders: strArray(o['allowedHeaders']),
       exposeHeaders: strArray(o['exposeHeaders']),
       ...(typeof maxAge === 'number' ? { maxAgeSeconds: maxAge } : {}),
-    }
+    })
   })
 }
 
@@ -274,8 +272,7 @@ export function corsResponseHeaders(
     (r) => originMatches(r, origin) && (r.allowedMethods as readonly string[]).includes(m),
   )
   if (rule === undefined) return {}
-  return {
-    ...ruleHeaders(rule, origin),
+  return Object.assign(ruleHeaders(rule, origin), {
     vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method',
-  }
+  })
 }

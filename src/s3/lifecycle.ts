@@ -185,13 +185,12 @@ function predicates(
     (sizeGreaterThan === undefined ? 0 : 1) +
     (sizeLessThan === undefined ? 0 : 1)
   if (form === 'and' && count === 0) throw malformed()
-  return {
-    ...(prefix !== undefined ? { prefix } : {}),
+  return Object.assign(prefix !== undefined ? { prefix } : {}, {
     tags,
     ...(sizeGreaterThan !== undefined ? { sizeGreaterThan } : {}),
     ...(sizeLessThan !== undefined ? { sizeLessThan } : {}),
     count,
-  }
+  })
 }
 
 function parseFilter(v: XmlValue): LifecycleFilter {

@@ -321,13 +321,13 @@ export class S3Pipeline {
       const env =
         pin.record === undefined
           ? this.env
-          : { ...this.env, meta: new PinnedObject(this.env.meta, pin.record) }
+          : Object.assign({}, this.env, { meta: new PinnedObject(this.env.meta, pin.record) })
       const handled = op.handle(req, env)
       const res = handled instanceof Promise ? await handled : handled
       // CORS headers only answer a request with an Origin (browsers): no await for the others.
       if (bucketRecord === undefined || !wantsCors(raw)) return res
       const cors = await this.corsHeaders(raw, bucketRecord.name)
-      return { ...res, headers: { ...cors, ...res.headers } }
+      return Object.assign({}, res, { headers: Object.assign({}, cors, res.headers) })
     } catch (err) {
       const e = toS3Error(err, principal.kind === 'anonymous' ? undefined : principal.accountId)
       if (access !== undefined) access.errorCode = e.code
@@ -429,7 +429,7 @@ export class S3Pipeline {
       const full = authorize(input)
       if (full.decision.effect === 'deny' && full.decision.explicit)
         return new S3Error('AccessDenied', full.denial)
-      const restricted = { ...input, resourcePolicy: undefined }
+      const restricted = Object.assign({}, input, { resourcePolicy: undefined })
       return this.withAcl(authorize(restricted), restricted, p, need, bucket, false, true, pin)
     }
     return this.withAcl(authorize(input), input, p, need, bucket, false, false, pin)
@@ -458,7 +458,7 @@ export class S3Pipeline {
       return new S3Error('AccessDenied', first.denial)
     return this.aclAllows(p, need, bucket, sameAccount, pin).then((allowed) => {
       if (!allowed) return new S3Error('AccessDenied', first.denial)
-      const withAcl = authorize({ ...input, aclAllow: true })
+      const withAcl = authorize(Object.assign({}, input, { aclAllow: true }))
       if (withAcl.denial === undefined) return undefined
       if (pin !== undefined) delete pin.record
       return new S3Error('AccessDenied', withAcl.denial)

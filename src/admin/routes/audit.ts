@@ -50,14 +50,15 @@ export const listAudit: Route = {
     const action = textParam(q, 'action')
     const since = timeParam(q, 'since')
     const until = timeParam(q, 'until')
-    const filter: AuditFilter = {
-      ...(principal !== undefined ? { principal } : {}),
-      ...(session !== undefined ? { session } : {}),
-      ...(action !== undefined ? { action } : {}),
-      ...(since !== undefined ? { since } : {}),
-      ...(until !== undefined ? { until } : {}),
-      ...(accountIds !== undefined ? { accountIds } : {}),
-    }
+    const filter: AuditFilter = Object.assign(
+      {},
+      principal !== undefined ? { principal } : {},
+      session !== undefined ? { session } : {},
+      action !== undefined ? { action } : {},
+      since !== undefined ? { since } : {},
+      until !== undefined ? { until } : {},
+      accountIds !== undefined ? { accountIds } : {},
+    )
     const page = await d.audit.query(filter, { limit, offset })
     const headers: Record<string, string> = { 'x-total-count': String(page.total) }
     if (offset + page.events.length < page.total)

@@ -99,29 +99,33 @@ export const getMe: Route = {
   run: async (d, c) => {
     const me = await meOf(d, c.actor, c.raw, c.now)
     if (c.actor.kind === 'operator')
-      return ok(200, {
-        ...me,
-        email: null,
-        firstname: null,
-        lastname: null,
-        access_key: null,
-        access_key_created_at: null,
-        access_key_last_used_at: null,
-        created_at: null,
-      })
+      return ok(
+        200,
+        Object.assign({}, me, {
+          email: null,
+          firstname: null,
+          lastname: null,
+          access_key: null,
+          access_key_created_at: null,
+          access_key_last_used_at: null,
+          created_at: null,
+        }),
+      )
     const u = d.iam.getUser(c.actor.user.id) ?? c.actor.user
-    return ok(200, {
-      ...me,
-      user_id: u.id,
-      email: u.email ?? null,
-      firstname: u.firstname ?? null,
-      lastname: u.lastname ?? null,
-      access_key: u.accessKeyId ?? null,
-      access_key_created_at:
-        u.accessKeyCreatedAt !== undefined ? isoMillis(u.accessKeyCreatedAt) : null,
-      access_key_last_used_at: await keyLastUsed(d, u.accessKeyId),
-      created_at: isoMillis(u.createdAt),
-    })
+    return ok(
+      200,
+      Object.assign({}, me, {
+        user_id: u.id,
+        email: u.email ?? null,
+        firstname: u.firstname ?? null,
+        lastname: u.lastname ?? null,
+        access_key: u.accessKeyId ?? null,
+        access_key_created_at:
+          u.accessKeyCreatedAt !== undefined ? isoMillis(u.accessKeyCreatedAt) : null,
+        access_key_last_used_at: await keyLastUsed(d, u.accessKeyId),
+        created_at: isoMillis(u.createdAt),
+      }),
+    )
   },
 }
 

@@ -65,10 +65,12 @@ export const createCustomer: Route = {
       c.now,
     )
     c.ctx.log.info({ accountId: account.id, type: account.type }, 'admin: customer created')
-    return ok(201, {
-      ...customerJson(d.iam, account),
-      master_key: { access_key: masterKey.accessKeyId, secret_key: masterKey.secretKey },
-    })
+    return ok(
+      201,
+      Object.assign({}, customerJson(d.iam, account), {
+        master_key: { access_key: masterKey.accessKeyId, secret_key: masterKey.secretKey },
+      }),
+    )
   },
 }
 
@@ -199,11 +201,15 @@ export const putStsLimits: Route = {
     if (c.actor.kind !== 'operator')
       throw new AdminError('Forbidden', 'Only the operator may change STS limits')
     const b = parseBody(stsLimitsBody, await callJson(c))
-    const l = await d.iam.setStsLimits(a.id, {
-      ...(b.issue_rate != null ? { issueRate: b.issue_rate } : {}),
-      ...(b.issue_burst != null ? { issueBurst: b.issue_burst } : {}),
-      ...(b.max_active_sessions != null ? { maxActiveSessions: b.max_active_sessions } : {}),
-    })
+    const l = await d.iam.setStsLimits(
+      a.id,
+      Object.assign(
+        {},
+        b.issue_rate != null ? { issueRate: b.issue_rate } : {},
+        b.issue_burst != null ? { issueBurst: b.issue_burst } : {},
+        b.max_active_sessions != null ? { maxActiveSessions: b.max_active_sessions } : {},
+      ),
+    )
     c.ctx.log.info({ accountId: a.id, ...b }, 'admin: STS limits set')
     return ok(200, stsLimitsJson(l))
   },

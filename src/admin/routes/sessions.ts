@@ -30,10 +30,11 @@ export const listSessions: Route = {
     // The page is read in the store (index order) and the rest only counted: a million
     // sessions are never loaded to show a hundred.
     const everything = c.actor.kind === 'operator' && (customer === undefined || customer === '')
-    const filter = {
-      ...(everything ? {} : { accountIds }),
-      ...(userId !== undefined && userId !== '' ? { userId } : {}),
-    }
+    const filter = Object.assign(
+      {},
+      everything ? {} : { accountIds },
+      userId !== undefined && userId !== '' ? { userId } : {},
+    )
     const parent = c.query.get('parent')
     if (parent !== undefined && parent !== '') Object.assign(filter, parentFilter(d, c, parent))
     const limit = intParam(c.query, 'limit', 100, 1, 1000)
@@ -43,7 +44,7 @@ export const listSessions: Route = {
     if (offset + limit < total) headers['x-next-offset'] = String(offset + limit)
     return ok(
       200,
-      items.map((s) => ({ ...sessionJson(d.iam, s), ...capsJson(s) })),
+      items.map((s) => Object.assign({}, sessionJson(d.iam, s), capsJson(s))),
       headers,
     )
   },

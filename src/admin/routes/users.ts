@@ -93,14 +93,18 @@ export const patchUser: Route = {
   run: async (d, c) => {
     const u = visibleUser(d, c.actor, param(c, 0))
     const b = parseBody(patchUserBody, await callJson(c))
-    const updated = await d.iam.updateUser(u.id, {
-      ...(b.role !== undefined ? { role: b.role } : {}),
-      ...(b.is_active !== undefined ? { isActive: b.is_active } : {}),
-      ...(b.password !== undefined ? { password: b.password } : {}),
-      ...(b.email !== undefined ? { email: b.email } : {}),
-      ...(b.firstname !== undefined ? { firstname: b.firstname } : {}),
-      ...(b.lastname !== undefined ? { lastname: b.lastname } : {}),
-    })
+    const updated = await d.iam.updateUser(
+      u.id,
+      Object.assign(
+        {},
+        b.role !== undefined ? { role: b.role } : {},
+        b.is_active !== undefined ? { isActive: b.is_active } : {},
+        b.password !== undefined ? { password: b.password } : {},
+        b.email !== undefined ? { email: b.email } : {},
+        b.firstname !== undefined ? { firstname: b.firstname } : {},
+        b.lastname !== undefined ? { lastname: b.lastname } : {},
+      ),
+    )
     return ok(200, userJson(updated))
   },
 }

@@ -147,7 +147,8 @@ export function stringsToSignV2(
   }
   const out: string[] = []
   for (const r of resources)
-    for (const date of dates) out.push(stringToSignV2({ ...base, date, resource: r }))
+    for (const date of dates)
+      out.push(stringToSignV2(Object.assign({}, base, { date, resource: r })))
   return out
 }
 

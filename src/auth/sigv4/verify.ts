@@ -135,7 +135,7 @@ export function verifySignature(
       raw,
       input,
       signingKey,
-      { ...pathOpts, wireBytes: false },
+      Object.assign({}, pathOpts, { wireBytes: false }),
       bodySha256Hex,
     )
     if (signatureEquals(input.signature, asChars.signature)) return 'as-sent'
@@ -143,7 +143,7 @@ export function verifySignature(
   // A literal `+` in the query: the signer may have meant a space (see QueryReading). Only a
   // second HMAC on a request that already failed; a match means the signer signed spaces.
   if (raw.rawQuery.includes('+')) {
-    const spaced = { ...raw, rawQuery: raw.rawQuery.replaceAll('+', '%20') }
+    const spaced = Object.assign({}, raw, { rawQuery: raw.rawQuery.replaceAll('+', '%20') })
     const asSpaces = computeSignature(spaced, input, signingKey, pathOpts, bodySha256Hex)
     if (signatureEquals(input.signature, asSpaces.signature)) return 'plus-as-space'
   }

@@ -95,7 +95,7 @@ export class MemoryIdentityStore implements IdentityStore {
     this.checkAccountUnique(row)
     if (row.resellerId !== undefined && !this.accounts.has(row.resellerId))
       throw conflict(`account ${row.name}`)
-    this.accounts.set(row.id, { ...row, allowlist: [...row.allowlist], version: 0 })
+    this.accounts.set(row.id, Object.assign({}, row, { allowlist: [...row.allowlist], version: 0 }))
     this.publish({ kind: 'account', id: row.id })
   }
 
@@ -119,14 +119,16 @@ export class MemoryIdentityStore implements IdentityStore {
   private casAccount(row: AccountRow, expectedVersion: number): AccountRow {
     const cur = this.current(this.accounts, 'account', row.id, expectedVersion)
     this.checkAccountUnique(row)
-    this.accounts.set(row.id, {
-      ...cur,
-      allowlist: [...row.allowlist],
-      masterAccessKeyId: row.masterAccessKeyId,
-      masterSecret: row.masterSecret,
-      secretVersion: row.secretVersion,
-      version: cur.version + 1,
-    })
+    this.accounts.set(
+      row.id,
+      Object.assign({}, cur, {
+        allowlist: [...row.allowlist],
+        masterAccessKeyId: row.masterAccessKeyId,
+        masterSecret: row.masterSecret,
+        secretVersion: row.secretVersion,
+        version: cur.version + 1,
+      }),
+    )
     return cur
   }
 
@@ -155,7 +157,7 @@ export class MemoryIdentityStore implements IdentityStore {
     if (this.users.has(row.id) || !this.accounts.has(row.accountId))
       throw conflict(`user ${row.username}`)
     this.checkUserUnique(row)
-    this.users.set(row.id, { ...row, version: 0 })
+    this.users.set(row.id, Object.assign({}, row, { version: 0 }))
     this.publish({ kind: 'user', id: row.id })
   }
 
@@ -166,12 +168,13 @@ export class MemoryIdentityStore implements IdentityStore {
     this.checkUserUnique(row)
     const { lastAccess: _ignored, ...rest } = row
     void _ignored
-    this.users.set(row.id, {
-      ...rest,
-      ...(cur.lastAccess !== undefined ? { lastAccess: cur.lastAccess } : {}),
-      createdAt: cur.createdAt,
-      version: cur.version + 1,
-    })
+    this.users.set(
+      row.id,
+      Object.assign({}, rest, cur.lastAccess !== undefined ? { lastAccess: cur.lastAccess } : {}, {
+        createdAt: cur.createdAt,
+        version: cur.version + 1,
+      }),
+    )
     this.publish({ kind: 'user', id: row.id })
   }
 
@@ -189,7 +192,7 @@ export class MemoryIdentityStore implements IdentityStore {
   async touchUser(userId: string, at: number): Promise<void> {
     const cur = this.users.get(userId)
     if (!cur) return
-    this.users.set(userId, { ...cur, lastAccess: at })
+    this.users.set(userId, Object.assign({}, cur, { lastAccess: at }))
     this.publish({ kind: 'user', id: userId })
   }
 
@@ -198,7 +201,7 @@ export class MemoryIdentityStore implements IdentityStore {
     let n = 0
     for (const [id, s] of this.sessions)
       if (!s.revoked && pred(s)) {
-        this.sessions.set(id, { ...s, revoked: true })
+        this.sessions.set(id, Object.assign({}, s, { revoked: true }))
         n++
       }
     return n
@@ -227,7 +230,7 @@ export class MemoryIdentityStore implements IdentityStore {
     }
     const old = this.keys.get(userId)
     if (old) this.revokeWhere((s) => s.originKeyId === old.accessKeyId)
-    if (key) this.keys.set(userId, { ...key, userId })
+    if (key) this.keys.set(userId, Object.assign({}, key, { userId }))
     else this.keys.delete(userId)
     this.publish(
       { kind: 'user', id: userId },
@@ -249,7 +252,7 @@ export class MemoryIdentityStore implements IdentityStore {
   async revokeSession(accessKeyId: string): Promise<boolean> {
     const s = this.sessions.get(accessKeyId)
     if (!s) return false
-    if (!s.revoked) this.sessions.set(accessKeyId, { ...s, revoked: true })
+    if (!s.revoked) this.sessions.set(accessKeyId, Object.assign({}, s, { revoked: true }))
     this.publish({ kind: 'session-revoked', accessKeyId })
     return true
   }

@@ -255,7 +255,7 @@ export class MemoryMetadataStore implements MetadataStore {
       if (old === undefined) {
         throw new StorageError('key-not-found', `key ${key} does not exist`, { bucket, key })
       }
-      this.setObject(b, { ...old, tags: { ...tags } })
+      this.setObject(b, Object.assign({}, old, { tags: { ...tags } }))
     })
   }
 
@@ -266,7 +266,7 @@ export class MemoryMetadataStore implements MetadataStore {
       if (old === undefined) {
         throw new StorageError('key-not-found', `key ${key} does not exist`, { bucket, key })
       }
-      this.setObject(b, { ...old, acl })
+      this.setObject(b, Object.assign({}, old, { acl }))
     })
   }
 

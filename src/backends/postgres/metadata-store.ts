@@ -454,7 +454,9 @@ export class PgMetadataStore implements MetadataStore {
       [bucket, key],
     )
     const row = rows[0]
-    return row === undefined ? undefined : { ...summaryFromRow(row), body: bodyFromColumns(row) }
+    return row === undefined
+      ? undefined
+      : Object.assign(summaryFromRow(row), { body: bodyFromColumns(row) })
   }
 
   deleteObject(

@@ -137,17 +137,6 @@ export class S3BlobStore implements BlobStore {
     this.ids = opts.ids ?? randomIds
     const agent = { keepAlive: true, maxSockets: opts.maxSockets ?? 256 }
     const config: S3ClientConfig = {
-      ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
-      ...(opts.region !== undefined ? { region: opts.region } : {}),
-      ...(opts.accessKeyId !== undefined && opts.secretAccessKey !== undefined
-        ? {
-            credentials: {
-              accessKeyId: opts.accessKeyId,
-              secretAccessKey: opts.secretAccessKey,
-            },
-          }
-        : {}),
-      ...(opts.forcePathStyle !== undefined ? { forcePathStyle: opts.forcePathStyle } : {}),
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       // Streaming bodies are never retried by the SDK (it cannot replay them).
@@ -163,6 +152,19 @@ export class S3BlobStore implements BlobStore {
         httpAgent: new HttpAgent(agent),
         httpsAgent: new HttpsAgent(agent),
       },
+      // The endpoint's own settings, when given (after the fixed ones: a literal that opens with
+      // a spread makes Node 20 promote every object it builds).
+      ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
+      ...(opts.region !== undefined ? { region: opts.region } : {}),
+      ...(opts.accessKeyId !== undefined && opts.secretAccessKey !== undefined
+        ? {
+            credentials: {
+              accessKeyId: opts.accessKeyId,
+              secretAccessKey: opts.secretAccessKey,
+            },
+          }
+        : {}),
+      ...(opts.forcePathStyle !== undefined ? { forcePathStyle: opts.forcePathStyle } : {}),
     }
     this.client = new S3Client(config)
   }

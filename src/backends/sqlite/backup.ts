@@ -78,7 +78,8 @@ export function readSnapshot(file: string): { refs: string[]; tables: Record<str
         .prepare(`SELECT body_kind, body_ref FROM ${t} WHERE body_ref IS NOT NULL`)
         .iterate() as Iterable<{ body_kind: string; body_ref: string }>
       for (const r of rows)
-        for (const ref of blobRefs(bodyFromColumns({ ...r, body: null }))) refs.add(ref)
+        for (const ref of blobRefs(bodyFromColumns(Object.assign({}, r, { body: null }))))
+          refs.add(ref)
     }
     return { refs: [...refs].sort(), tables }
   } finally {

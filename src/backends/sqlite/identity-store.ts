@@ -269,7 +269,7 @@ export class SqliteIdentityStore implements IdentityStore {
         `UPDATE iam_accounts SET allowlist = @allowlist, master_access_key_id = @master_access_key_id,
            master_secret = @master_secret, secret_version = @secret_version, version = version + 1
          WHERE id = @id AND version = @expected`,
-      ).run({ ...accountParams(row), expected: expectedVersion }),
+      ).run(Object.assign(accountParams(row), { expected: expectedVersion })),
     )
     if (r.changes === 0) this.casFailed('iam_accounts', row.id, expectedVersion)
   }
@@ -323,7 +323,7 @@ export class SqliteIdentityStore implements IdentityStore {
              role = @role, is_active = @is_active, email = @email, firstname = @firstname, lastname = @lastname,
              policy = @policy, totp_secret = @totp_secret, version = version + 1
            WHERE id = @id AND account_id = @account_id AND version = @expected`,
-        ).run({ ...userParams(row), expected: expectedVersion }),
+        ).run(Object.assign(userParams(row), { expected: expectedVersion })),
       )
       if (r.changes === 0) this.casFailed('iam_users', row.id, expectedVersion)
     })

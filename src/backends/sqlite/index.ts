@@ -56,10 +56,14 @@ export interface SqliteStores extends Stores {
  * puts a crash interrupted) before the first request, not lazily at the first write.
  */
 export async function openSqlite(path: string, opts: SqliteOptions): Promise<SqliteStores> {
-  const db = openDatabase(path, {
-    ...(opts.exclusive !== undefined ? { exclusive: opts.exclusive } : {}),
-    ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
-  })
+  const db = openDatabase(
+    path,
+    Object.assign(
+      {},
+      opts.exclusive !== undefined ? { exclusive: opts.exclusive } : {},
+      opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {},
+    ),
+  )
   try {
     const file = path !== ':memory:' && path !== ''
     const syncer: WalSyncer | undefined =

@@ -335,7 +335,9 @@ export class SqliteMetadataStore implements MetadataStore {
       `SELECT ${SUMMARY_COLS}, body_kind, body_ref, body FROM objects WHERE bucket = ? AND key = ?`,
     ).get(bucket, key) as (ObjectRow & BodyColumns) | undefined
     return Promise.resolve(
-      row === undefined ? undefined : { ...summaryFromRow(row), body: bodyFromColumns(row) },
+      row === undefined
+        ? undefined
+        : Object.assign(summaryFromRow(row), { body: bodyFromColumns(row) }),
     )
   }
 

@@ -97,7 +97,14 @@ export const users: Readonly<Record<string, (argv: string[], io: Io) => Promise<
       ...(email !== undefined ? { email } : {}),
     })
     const user = a.json as Row
-    emit(io, p, generated ? { ...user, password } : user, () => [
+    // `user` is parsed JSON: copied by a spread (an own `__proto__` key stays a plain key), then
+    // the password set on the copy, so no literal starts with a spread and adds to it.
+    let shown = user
+    if (generated) {
+      shown = { ...user }
+      shown['password'] = password
+    }
+    emit(io, p, shown, () => [
       ...renderRecord(USER_FIELDS.map((f) => [f, user[f]] as const)),
       ...(generated ? ['', 'Generated password (shown once, store it now):', `  ${password}`] : []),
     ])

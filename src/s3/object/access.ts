@@ -73,7 +73,7 @@ export function requireWithExistingTags(
     {
       action,
       resource: objectArn(bucket.name, o.key),
-      context: { ...existingTagContext(o.tags), ...extra },
+      context: Object.assign({}, existingTagContext(o.tags), extra),
     },
     bucket,
   )

@@ -132,10 +132,10 @@ export function writeConditions(
     throw new S3Error('NotImplemented', 'If-None-Match on writes supports only *.', {
       Header: 'If-None-Match',
     })
-  return {
-    ...(inm !== undefined ? { ifNoneMatch: '*' as const } : {}),
-    ...(im !== undefined ? { ifMatch: etagList(im) } : {}),
-  }
+  return Object.assign(
+    inm !== undefined ? { ifNoneMatch: '*' as const } : {},
+    im !== undefined ? { ifMatch: etagList(im) } : {},
+  )
 }
 
 /** An If-Match list (`"a", W/"b"` or `*`) as the bare ETags the store compares (see etagListMatches). */

@@ -138,7 +138,7 @@ export function describeObject(
   checkStorageClass(h('x-amz-storage-class'))
   const acl = aclRequestOf(h)
   const d = { headers: parseObjectHeaders(h), userMetadata: parseUserMetadata(all) }
-  return acl === undefined ? d : { ...d, acl }
+  return acl === undefined ? d : Object.assign(d, { acl })
 }
 
 /** The headers GET/HEAD send for an object (before range and override handling). */

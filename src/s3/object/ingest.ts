@@ -165,5 +165,7 @@ export async function ingestRequestBody(
     throw e
   }
   if (algorithm === undefined || w.checksumB64 === undefined) return w
-  return { ...w, checksum: { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' } }
+  return Object.assign({}, w, {
+    checksum: { algorithm, value: w.checksumB64, type: 'FULL_OBJECT' as const },
+  })
 }

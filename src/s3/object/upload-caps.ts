@@ -56,10 +56,9 @@ function sizeCapError(max: number, proposed?: number): S3Error {
   return new S3Error(
     'EntityTooLarge',
     `Your proposed upload exceeds the maximum allowed object size of this session's upload cap ${CAP_KEYS.maxObjectSize} (${max} bytes).`,
-    {
-      ...(proposed !== undefined ? { ProposedSize: String(proposed) } : {}),
+    Object.assign(proposed !== undefined ? { ProposedSize: String(proposed) } : {}, {
       MaxSizeAllowed: String(max),
-    },
+    }),
   )
 }
 

@@ -70,7 +70,7 @@ export const copyObject: Operation = {
   name: 'CopyObject',
   target: 'object',
   authorize: (req) => [
-    putRequirement(req, { ...copyContext(req), ...objectCreationContext(req, true) }),
+    putRequirement(req, Object.assign({}, copyContext(req), objectCreationContext(req, true))),
     ...aclWriteRequirement(req),
     ...ifMatchReadRequirement(req),
   ],

@@ -144,10 +144,10 @@ export const createBucket: Operation = {
           })
     if (acl !== undefined && ownership === 'BucketOwnerEnforced' && !grantsOnlyTo(acl, accountId))
       throw new S3Error('InvalidBucketAclWithObjectOwnership')
-    const config: BucketAccessConfig = {
-      ...(ownership !== undefined ? { ownership } : {}),
-      ...(env.awsBucketDefaults ? { publicAccessBlock: FULL_PUBLIC_ACCESS_BLOCK } : {}),
-    }
+    const config: BucketAccessConfig = Object.assign(
+      ownership !== undefined ? { ownership } : {},
+      env.awsBucketDefaults ? { publicAccessBlock: FULL_PUBLIC_ACCESS_BLOCK } : {},
+    )
     if (acl !== undefined) checkAclAllowed(acl, config, accountId)
     const region = bucketRegion(
       await readLocationConstraint(req),

@@ -267,7 +267,7 @@ export function successResponse(
       u.searchParams.append('bucket', o.bucket)
       u.searchParams.append('key', o.key)
       u.searchParams.append('etag', `"${o.etag}"`)
-      return { status: 303, headers: { ...headers, location: u.toString() } }
+      return { status: 303, headers: Object.assign({}, headers, { location: u.toString() }) }
     } catch {
       // AWS ignores an unusable redirect and falls back to the status.
     }
@@ -277,7 +277,7 @@ export function successResponse(
   if (status === '201')
     return {
       status: 201,
-      headers: { ...headers, 'content-type': 'application/xml' },
+      headers: Object.assign({}, headers, { 'content-type': 'application/xml' }),
       body:
         `${XML_DECL}<PostResponse>${el('Location', o.location)}${el('Bucket', o.bucket)}` +
         `${el('Key', o.key)}${el('ETag', `"${o.etag}"`)}</PostResponse>`,
@@ -334,11 +334,10 @@ async function streamFile(
     throw e
   }
   const checksumB64 = digests.checksumBase64()
-  return {
-    ...written,
+  return Object.assign({}, written, {
     md5Hex: digests.md5Hex(),
     ...(checksumB64 !== undefined ? { checksumB64 } : {}),
-  }
+  })
 }
 
 async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<S3Response> {
@@ -380,14 +379,14 @@ async function handlePost(req: S3Request, env: S3Env, form: FormStart): Promise<
     for (const [k, v] of Object.entries(tags)) context[`s3:RequestObjectTag/${k}`] = v
   }
   await env.authz.require(
-    { ...req, principal },
+    Object.assign({}, req, { principal }),
     { action: 's3:PutObject', resource: bucketArn(bucket.name, key), context },
     bucket,
   )
   // Setting an ACL also needs s3:PutObjectAcl (put-object.ts aclWriteRequirement).
   if (desc.acl !== undefined)
     await env.authz.require(
-      { ...req, principal },
+      Object.assign({}, req, { principal }),
       {
         action: 's3:PutObjectAcl',
         resource: bucketArn(bucket.name, key),

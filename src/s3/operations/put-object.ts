@@ -34,7 +34,11 @@ export function writeContext(req: S3Request): Record<string, string | string[]> 
   } catch {
     // invalid tagging is reported by handle(); authorize must stay total
   }
-  return { ...ctx, ...aclConditionKeys((n) => req.header(n)) }
+  return Object.assign(
+    {},
+    ctx,
+    aclConditionKeys((n) => req.header(n)),
+  )
 }
 
 /**
@@ -79,7 +83,7 @@ export function putRequirement(
   req: S3Request,
   extra: Record<string, string | string[]> = {},
 ): AccessRequirement {
-  const context = { ...writeContext(req), ...extra }
+  const context = Object.assign(writeContext(req), extra)
   return Object.keys(context).length === 0
     ? { action: 's3:PutObject', resource: requestObjectArn(req) }
     : { action: 's3:PutObject', resource: requestObjectArn(req), context }

@@ -42,7 +42,8 @@ export const uploadPartCopy: Operation = {
       {
         action: 's3:PutObject',
         resource: requestObjectArn(req),
-        context: src === undefined ? context : { ...context, 's3:x-amz-copy-source': src },
+        context:
+          src === undefined ? context : Object.assign({}, context, { 's3:x-amz-copy-source': src }),
       },
     ]
   },

@@ -31,7 +31,7 @@ export function namedCustomers(c: Pick<ActionContext, 'params' | 'raw'>): {
   )
   const login = fromParam !== undefined && fromParam !== '' ? fromParam : fromHeaders[0]
   const all = [...new Set([...(login !== undefined ? [login] : []), ...fromHeaders])]
-  return { ...(login !== undefined ? { login } : {}), all }
+  return Object.assign(login !== undefined ? { login } : {}, { all })
 }
 
 /** Refuse when any account the request names has an allow-list that excludes the address. */
@@ -63,13 +63,12 @@ export async function rsLogin(c: ActionContext): Promise<HttpResponse> {
   let user
   try {
     user = await c.deps.iam.authenticatePassword(
-      {
-        ...(customers.login !== undefined ? { customer: customers.login } : {}),
+      Object.assign(customers.login !== undefined ? { customer: customers.login } : {}, {
         username,
         password,
         ...(otp !== undefined && otp !== '' ? { otp } : {}),
         address: c.raw.remoteAddress,
-      },
+      }),
       c.now,
     )
   } catch (err) {
