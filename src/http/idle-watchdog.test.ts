@@ -69,7 +69,7 @@ describe('IdleWatchdog', () => {
     expect(socket.destroyed).toBe(false) // the cut (answer, then close) is the caller's
   })
 
-  it('re-arms while the server is the slow side, and closes idle keep-alive sockets', () => {
+  it('re-arms while the server is the slow side, and closes idle keep-alive sockets after the keep-alive time', () => {
     const s = server()
     const w = new IdleWatchdog(s, 3000)
     const busy = fakes()
@@ -80,9 +80,47 @@ describe('IdleWatchdog', () => {
     expect(cuts).toEqual([])
     expect(busy.socket.timeouts).toEqual([3000])
     busy.res.writableFinished = true
-    s.emit('timeout', busy.socket)
+    s.emit('timeout', busy.socket) // idle for 3 s: the rest of the 65 s keep-alive
+    expect(busy.socket.destroyed).toBe(false)
+    expect(busy.socket.timeouts).toEqual([3000, 62_000])
+    s.emit('timeout', busy.socket) // idle for 65 s
     expect(busy.socket.destroyed).toBe(true)
     expect(cuts).toEqual([])
+  })
+
+  it('puts a stretched socket back on the idle clock when its next request comes', () => {
+    const s = server()
+    const w = new IdleWatchdog(s, 3000, 10_000)
+    const first = fakes()
+    const cuts: string[] = []
+    w.watch(first.req as never, first.res as never, (k) => cuts.push(k))
+    first.req.complete = true
+    first.res.writableFinished = true
+    w.release(first.req as never, first.res as never)
+    s.emit('timeout', first.socket)
+    expect(first.socket.timeouts).toEqual([7000])
+    // The next request on the same connection: its stalled body is cut after 3 s, not 7.
+    const next = fakes()
+    const socket = first.socket
+    Object.assign(next.req, { socket })
+    w.watch(next.req as never, next.res as never, (k) => cuts.push(k))
+    expect(socket.timeouts).toEqual([7000, 3000])
+    s.emit('timeout', socket)
+    expect(cuts).toEqual(['body'])
+    expect(socket.destroyed).toBe(false)
+    // A request on a socket that was never stretched leaves its timer alone.
+    const other = fakes()
+    w.watch(other.req as never, other.res as never, () => {})
+    expect(other.socket.timeouts).toEqual([])
+  })
+
+  it('closes an idle socket at once when the keep-alive time is not longer than the idle time', () => {
+    const s = server()
+    new IdleWatchdog(s, 3000, 3000)
+    const { socket } = fakes()
+    s.emit('timeout', socket)
+    expect(socket.destroyed).toBe(true)
+    expect(socket.timeouts).toEqual([])
   })
 
   it('keeps an answered request whose body never came on the idle clock', () => {
@@ -91,8 +129,8 @@ describe('IdleWatchdog', () => {
     const { req, res, socket } = fakes()
     const cuts: string[] = []
     w.watch(req as never, res as never, (k) => cuts.push(k))
-    res.emit('finish') // an early error answer went out; node would now wait 65 s
-    expect(socket.timeouts).toEqual([3000])
+    res.emit('finish') // an early error answer went out; the socket's timer is not touched
+    expect(socket.timeouts).toEqual([])
     res.writableFinished = true
     s.emit('timeout', socket)
     expect(cuts).toEqual(['body'])
@@ -119,6 +157,7 @@ describe('IdleWatchdog', () => {
     )
     expect(held.some((v) => v?.req === done.req)).toBe(false) // the socket no longer holds it
     s.emit('timeout', done.socket)
+    s.emit('timeout', done.socket) // idle past the keep-alive time
     expect(done.socket.destroyed).toBe(true)
     expect(cuts).toEqual(['body'])
   })

@@ -103,7 +103,9 @@ export async function listen(opts: {
   // no time limit, an idle one is cut by the watchdog. Headers must arrive within the idle time.
   server.requestTimeout = 0
   server.headersTimeout = idleMs
-  server.keepAliveTimeout = 65_000
+  // The watchdog keeps the keep-alive time (65 s) on each socket's one timer: node's own
+  // keepAliveTimeout makes two new timers per request (idle-watchdog.ts).
+  server.keepAliveTimeout = 0
   watchdog = new IdleWatchdog(server, idleMs)
   // An `Expect` other than 100-continue: node would answer 417 itself; S3 ignores the header, so
   // the request is served like any other. (100-continue keeps node's default: 100, then serve.)
@@ -327,36 +329,29 @@ async function handle(
       secure,
     }
     raw = rq
-    const hasBody =
-      headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined
-    watchdog.watch(
-      req,
-      res,
-      (kind) => {
-        // The client went quiet: answer RequestTimeout if nothing was sent yet, then close. The
-        // handler still waiting on the body sees it abort and cleans up (temp files, no commit).
-        cut = true
-        opts.log.info(
-          {
-            requestId,
-            method: rq.method,
-            path: rq.rawPath,
-            remoteAddress: rq.remoteAddress,
-            kind,
-          },
-          'request cut: client idle',
-        )
-        if (!res.headersSent) {
-          const a = opts.router.failure(rq, requestId, 'request-timeout')
-          res.writeHead(400, { 'content-type': a.type, connection: 'close', ...reqIdHeaders })
-          res.end(a.body)
-          setTimeout(() => req.socket.destroy(), 1000).unref()
-        } else {
-          req.socket.destroy()
-        }
-      },
-      hasBody,
-    )
+    watchdog.watch(req, res, (kind) => {
+      // The client went quiet: answer RequestTimeout if nothing was sent yet, then close. The
+      // handler still waiting on the body sees it abort and cleans up (temp files, no commit).
+      cut = true
+      opts.log.info(
+        {
+          requestId,
+          method: rq.method,
+          path: rq.rawPath,
+          remoteAddress: rq.remoteAddress,
+          kind,
+        },
+        'request cut: client idle',
+      )
+      if (!res.headersSent) {
+        const a = opts.router.failure(rq, requestId, 'request-timeout')
+        res.writeHead(400, { 'content-type': a.type, connection: 'close', ...reqIdHeaders })
+        res.end(a.body)
+        setTimeout(() => req.socket.destroy(), 1000).unref()
+      } else {
+        req.socket.destroy()
+      }
+    })
     const answer = opts.router.handle(rq, ctx)
     const response = answer instanceof Promise ? await answer : answer
     if (cut) {

@@ -4,6 +4,8 @@
  * bucket owner's address allow-list holding for signed callers from other accounts, and client
  * aborts logged as the normal traffic they are.
  */
+import { connect } from 'node:net'
+import { once } from 'node:events'
 import { describe, it, expect, afterAll } from 'vitest'
 import {
   CreateBucketCommand,
@@ -139,6 +141,48 @@ describe('idle timeout and fair admission', () => {
 })
 
 describe('address allow-lists', () => {
+  it('an idle keep-alive connection outlives the idle time, and its next request is back on the idle clock', async () => {
+    // The keep-alive time is kept by the watchdog on each socket's one timer (node's own
+    // keepAliveTimeout is off): a connection idle for longer than the idle time stays open for
+    // the rest of its 65 s, and a request that then stalls its body is still cut after the idle
+    // time, not after what was left of the keep-alive time.
+    const IDLE_S = 1
+    const server = await startServer({
+      tls: false,
+      args: ['--request-idle-timeout', String(IDLE_S)],
+    })
+    servers.push(server)
+    const socket = connect(server.port, '127.0.0.1')
+    await once(socket, 'connect')
+    let received = ''
+    socket.setEncoding('latin1')
+    socket.on('data', (d: string) => (received += d))
+    const closed = new Promise<number>((r) => socket.once('close', () => r(performance.now())))
+    const answer = async (): Promise<string> => {
+      const t0 = performance.now()
+      while (!/\r\n\r\n/.test(received) && performance.now() - t0 < 5000)
+        await new Promise((r) => setTimeout(r, 20))
+      const head = received
+      received = ''
+      return head
+    }
+    socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    expect(await answer()).toMatch(/^HTTP\/1\.1 200 /)
+    await new Promise((r) => setTimeout(r, 2.5 * IDLE_S * 1000)) // idle past the idle time
+    expect(socket.destroyed).toBe(false)
+    socket.write('GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    expect(await answer()).toMatch(/^HTTP\/1\.1 200 /)
+    // Now a PUT whose body never comes, on the same connection.
+    const t0 = performance.now()
+    socket.write(
+      'PUT /some-bucket/stalled HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n',
+    )
+    const closedAt = await closed
+    const cutAfterS = (closedAt - t0) / 1000
+    expect(cutAfterS).toBeGreaterThan(IDLE_S * 0.8)
+    expect(cutAfterS).toBeLessThan(IDLE_S + 4)
+  })
+
   it("REGRESSION allowlist-bypass-cross-account: the bucket owner's allow-list refuses anonymous and signed callers of other accounts alike", async () => {
     const server = await startServer({ tls: false })
     servers.push(server)
