@@ -26,14 +26,17 @@ afterAll(async () => {
 
 const code = outcome
 
+/** A server of its own with `--request-idle-timeout idleS`, stopped after the file. */
+async function idleServer(idleS: number): Promise<TestServer> {
+  const server = await startServer({ tls: false, args: ['--request-idle-timeout', String(idleS)] })
+  servers.push(server)
+  return server
+}
+
 describe('idle timeout and fair admission', () => {
   it('REGRESSION stalled-uploads-starve-tenants: 1,030 stalled PUTs from one key are cut after the idle time and never turn other tenants away', async () => {
     const IDLE_S = 3
-    const server = await startServer({
-      tls: false,
-      args: ['--request-idle-timeout', String(IDLE_S)],
-    })
-    servers.push(server)
+    const server = await idleServer(IDLE_S)
     const admin = await adminLogin(server)
     const attacker = await userWithKey(admin, 'staller', 'Writer')
     const c = await admin.call('POST', '/api/admin/customers', {
@@ -138,20 +141,14 @@ describe('idle timeout and fair admission', () => {
     expect(tmp.status).toBe(200)
     expect(server.proc.exitCode).toBeNull()
   }, 120_000)
-})
 
-describe('address allow-lists', () => {
   it('an idle keep-alive connection outlives the idle time, and its next request is back on the idle clock', async () => {
     // The keep-alive time is kept by the watchdog on each socket's one timer (node's own
     // keepAliveTimeout is off): a connection idle for longer than the idle time stays open for
     // the rest of its 65 s, and a request that then stalls its body is still cut after the idle
     // time, not after what was left of the keep-alive time.
     const IDLE_S = 1
-    const server = await startServer({
-      tls: false,
-      args: ['--request-idle-timeout', String(IDLE_S)],
-    })
-    servers.push(server)
+    const server = await idleServer(IDLE_S)
     const socket = connect(server.port, '127.0.0.1')
     await once(socket, 'connect')
     let received = ''
@@ -182,7 +179,9 @@ describe('address allow-lists', () => {
     expect(cutAfterS).toBeGreaterThan(IDLE_S * 0.8)
     expect(cutAfterS).toBeLessThan(IDLE_S + 4)
   })
+})
 
+describe('address allow-lists', () => {
   it("REGRESSION allowlist-bypass-cross-account: the bucket owner's allow-list refuses anonymous and signed callers of other accounts alike", async () => {
     const server = await startServer({ tls: false })
     servers.push(server)
