@@ -10,10 +10,11 @@
  * page instead: in a store micro-benchmark, 8.5 → 5.1 KB of WAL and about 10 µs less CPU per
  * session. The ids are not secrets; the random tail keeps two ids of one millisecond apart.
  * Two ids can only be equal if they share their millisecond, so the minter (`SessionIds`) checks
- * a new id against the ids it minted in that millisecond (a handful, in a small Set), not against every cached
- * session (a Map of up to a million entries, whose probe missed the CPU cache: ~1 us per
- * AssumeRole); an id minted elsewhere in the same millisecond, or before a clock step back, is
- * a 1 in 2^36 chance per pair, and the sessions table's primary key refuses it.
+ * a new id against the ids it minted in that millisecond (a handful, in a small Set), not
+ * against every cached session (a Map of up to 100,000 entries by default, whose probe missed the
+ * CPU cache: ~1 us per AssumeRole). An id minted elsewhere in the same millisecond, or before a
+ * clock step back, is a 1 in 2^36 chance per pair, and the sessions table's primary key refuses
+ * it.
  * @module
  */
 import type { IdSource } from '../lib/clock.js'
@@ -37,9 +38,9 @@ export function timePrefix(ms: number): string {
 const RANDOM_CHARS = 20 - 4 - TIME_CHARS
 
 /**
- * Mints session access key ids (`now` in epoch milliseconds), each distinct from every id it minted before in the same
- * millisecond and from every id `taken` names (long-term keys). The `ASIA` + time prefix is made
- * once per millisecond.
+ * Mints session access key ids (`now` in epoch milliseconds), each distinct from every id it
+ * minted before in the same millisecond and from every id `taken` names (long-term keys). The
+ * `ASIA` + time prefix is made once per millisecond.
  */
 export class SessionIds {
   private readonly ids: IdSource
