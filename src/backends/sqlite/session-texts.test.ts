@@ -97,6 +97,30 @@ describe('session texts stored once', () => {
     db.close()
   })
 
+  it("stores a master key's parent (the upload flow's parent, ~190 characters) by reference", async () => {
+    // The parent JSON every session minted with an account's master key carries, as the STS
+    // surface writes it: long enough to go by reference from its second session on.
+    const parent = JSON.stringify({
+      parent: {
+        kind: 'account-root',
+        accountId: '240154725126',
+        accessKeyId: 'LKIABENCHROOTKEY0001',
+      },
+      checks: [{ kind: 'root', accountId: '240154725126', version: 1 }],
+      source: 'AssumeRole',
+    })
+    expect(parent.length).toBeLessThan(256)
+    expect(parent.length).toBeGreaterThanOrEqual(MIN_CHARS)
+    const db = openDatabase(':memory:')
+    const store = SqliteIdentityStore.open(db)
+    const [a, b] = [session({ parent }), session({ parent })]
+    for (const s of [a, b]) await store.insertSession(s)
+    expect(raw(db, a.accessKeyId).parent).toBe(parent)
+    expect(raw(db, b.accessKeyId).parent).toBe(refFor(parent))
+    expect(await store.getSession(b.accessKeyId)).toEqual(b)
+    db.close()
+  })
+
   it('keeps a text used once inline: a different policy per call writes no text rows', async () => {
     const db = openDatabase(':memory:')
     const store = SqliteIdentityStore.open(db)

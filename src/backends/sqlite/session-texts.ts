@@ -28,8 +28,13 @@
 import { createHash } from 'node:crypto'
 import { prepare, type Database } from './db.js'
 
-/** Texts shorter than this stay in the row. */
-export const MIN_CHARS = 256
+/**
+ * Texts shorter than this stay in the row. 128, not 256: the parent JSON of a session minted with
+ * an account's master key is ~190 characters, the same for every session it mints; by reference
+ * it saves ~160 bytes of every such row (measured on AssumeRole: 300-700 B less written per call,
+ * -1.8 µs of server CPU in paired rounds).
+ */
+export const MIN_CHARS = 128
 /** How far past a row's expiry a text's bound is written (see the module comment). */
 export const SLACK_MS = 3_600_000
 /**
