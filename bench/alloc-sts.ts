@@ -19,6 +19,7 @@ import { poolFor, prepareBucket, ROOT_CREDS, settings, startLatchkey, tempDir } 
 import { runLoad } from './load.js'
 import { signRequest, type Credentials, type PreparedRequest } from './sign.js'
 import { MINT_ARGS, mintSession, sessionPolicy, signAssumeRole } from './targets/sts.js'
+import { SERVER_NODE_FLAGS } from '../src/config/node-flags.js'
 
 interface Mark {
   readonly allocated: number
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   const ours = await startLatchkey({
     args: MINT_ARGS,
     nodeFlags: [
+      ...SERVER_NODE_FLAGS,
       '--expose-gc',
       '--import',
       PROBE.href,

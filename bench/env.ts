@@ -14,6 +14,7 @@ import { spawnServer, threadCpu, type ChildServer } from './proc.js'
 import { makePool, runLoad, send, type LoadResult } from './load.js'
 import { signRequest, type Credentials, type PreparedRequest } from './sign.js'
 import type { CeilingKind } from './ceiling-servers.js'
+import { SERVER_NODE_FLAGS } from '../src/config/node-flags.js'
 import { median } from './stats.js'
 
 export interface Settings {
@@ -164,14 +165,17 @@ export interface LatchkeyOptions {
   readonly args?: readonly string[]
   /** Extra environment (LATCHKEY_MASTER_KEY for a PostgreSQL node). */
   readonly env?: Readonly<Record<string, string>>
-  /** Extra node flags for the server (bench/profile-sts.ts: --cpu-prof). */
+  /**
+   * Node flags for the server instead of the deployed ones (SERVER_NODE_FLAGS, what `npm start`
+   * passes); bench/profile-sts.ts adds --cpu-prof to them.
+   */
   readonly nodeFlags?: readonly string[]
 }
 
 export async function startLatchkey(o: LatchkeyOptions = {}): Promise<Latchkey> {
   const dataDir = o.dataDir ?? tempDir('data')
   const spawned = spawnServer({
-    ...(o.nodeFlags !== undefined ? { nodeFlags: o.nodeFlags } : {}),
+    nodeFlags: o.nodeFlags ?? SERVER_NODE_FLAGS,
     args: [
       MAIN_JS,
       'serve',
@@ -212,7 +216,8 @@ export async function startCeilingProc(kind: CeilingKind, busyUs = 0): Promise<C
   const dir = kind === 'get4k' || kind === 'get4k-busy' ? undefined : tempDir(`ceil-${kind}`)
   const extra = kind === 'get4k-busy' ? [String(busyUs)] : dir !== undefined ? [dir] : []
   const args = [CEILINGS_JS, kind, '0', ...extra]
-  const child = await spawnServer({ args })
+  // The server's node flags here too: a ratio to the ceiling compares code, not V8 settings.
+  const child = await spawnServer({ nodeFlags: SERVER_NODE_FLAGS, args })
   return track({
     ...child,
     async dispose() {

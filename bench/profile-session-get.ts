@@ -42,6 +42,7 @@ import { cpuSeconds } from './proc.js'
 import { signRequest, type Credentials, type PreparedRequest } from './sign.js'
 import type { CpuProfile } from './profile-sts.js'
 import { mintSession, sessionPolicy } from './targets/sts.js'
+import { SERVER_NODE_FLAGS } from '../src/config/node-flags.js'
 
 const NOT_PER_CALL = /^\(idle\)|^\(program\)|modules\/(esm|cjs)|compileSourceTextModule/
 
@@ -70,7 +71,7 @@ async function profile(
   const profDir = tempDir('cpuprof')
   const ours = await startLatchkey({
     args: serverArgs,
-    nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profDir],
+    nodeFlags: [...SERVER_NODE_FLAGS, '--cpu-prof', '--cpu-prof-dir', profDir],
   })
   const pool = poolFor(ours.url, s)
   let cpu = Number.NaN
@@ -186,7 +187,7 @@ async function perfCompare(
   serverArgs: readonly string[],
 ): Promise<{ names: [string, string]; perGet: [Map<string, number>, Map<string, number>] }> {
   const s = settings(false, (l) => void process.stderr.write(l + '\n'))
-  const nodeFlags = ['--perf-basic-prof-only-functions']
+  const nodeFlags = [...SERVER_NODE_FLAGS, '--perf-basic-prof-only-functions']
   const servers = [await startLatchkey({ args: serverArgs, nodeFlags })]
   if (vsAuditOff)
     servers.push(await startLatchkey({ args: [...serverArgs, '--audit', 'off'], nodeFlags }))

@@ -18,6 +18,7 @@ import { poolFor, prepareBucket, settings, startLatchkey, tempDir } from './env.
 import { runLoad, send } from './load.js'
 import { cpuSeconds } from './proc.js'
 import { MINT_ARGS, sessionPolicy, signAssumeRole } from './targets/sts.js'
+import { SERVER_NODE_FLAGS } from '../src/config/node-flags.js'
 
 /** Phases of an AssumeRole, matched against "function url:line" frames (first match wins). */
 export const PHASES: readonly (readonly [string, RegExp])[] = [
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
   const profDir = tempDir('cpuprof')
   const ours = await startLatchkey({
     args: MINT_ARGS,
-    nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profDir],
+    nodeFlags: [...SERVER_NODE_FLAGS, '--cpu-prof', '--cpu-prof-dir', profDir],
   })
   const pool = poolFor(ours.url, s)
   let ops = 0

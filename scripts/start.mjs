@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // `npm start`: build the server when src/ is newer than dist/, the web console when console/ is
-// newer than dist/console/, then run `latchkey serve` with any extra arguments
-// (`npm start -- --tls-self-signed`).
+// newer than dist/console/, then run `latchkey serve` with the server's node flags and any extra
+// arguments (`npm start -- --tls-self-signed`).
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, statSync, readdirSync } from 'node:fs'
 import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const main = join(root, 'dist', 'main.js')
@@ -50,9 +50,17 @@ if (
     { stdio: 'inherit', cwd: root },
   )
 }
-const child = spawn(process.execPath, [main, 'serve', ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  cwd: process.cwd(),
-})
+// The server's V8 flags (src/config/node-flags.ts), from the build just checked.
+const { SERVER_NODE_FLAGS } = await import(
+  pathToFileURL(join(root, 'dist', 'config', 'node-flags.js')).href
+)
+const child = spawn(
+  process.execPath,
+  [...SERVER_NODE_FLAGS, main, 'serve', ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+    cwd: process.cwd(),
+  },
+)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig))
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

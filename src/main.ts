@@ -208,6 +208,8 @@ async function main(argv: string[]): Promise<number> {
       msg: 'listening',
       url: app.url,
       ...(app.metricsUrl !== undefined ? { metricsUrl: app.metricsUrl } : {}),
+      // node's own flags (`npm start` passes config/node-flags.ts's): what V8 runs the server with.
+      ...(process.execArgv.length > 0 ? { nodeFlags: process.execArgv } : {}),
     }) + '\n',
   )
   let stopping = false

@@ -1,6 +1,6 @@
 /**
  * docs/latchkey.service (issue 14 item 7): the hardening it promises is in the file, the flags
- * it starts the server with exist, and — when systemd-analyze is installed — `systemd-analyze
+ * it starts the server with exist, node runs with the server's flags (config/node-flags.ts), and — when systemd-analyze is installed — `systemd-analyze
  * verify` accepts it without a warning and `systemd-analyze security --offline` rates its
  * exposure low. verify also checks that ExecStart's program exists, so it runs on a copy whose
  * ExecStart names this machine's node and this checkout's dist/main.js instead of the npm
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SERVE_FLAGS } from '../../src/config/config.js'
+import { SERVER_NODE_FLAGS } from '../../src/config/node-flags.js'
 import { MAIN, ROOT } from '../e2e/harness.js'
 
 const UNIT = readFileSync(join(ROOT, 'docs', 'latchkey.service'), 'utf8')
@@ -65,7 +66,10 @@ describe('docs/latchkey.service', () => {
     expect(service.get('CapabilityBoundingSet')).toBe('')
     expect(service.get('AmbientCapabilities')).toBe('')
     expect(service.get('EnvironmentFile')).toBe('/etc/latchkey/latchkey.env')
-    expect(service.has('Environment')).toBe(false) // secrets belong in the EnvironmentFile
+    // Secrets belong in the EnvironmentFile; the one Environment= line is node's own flags.
+    expect(section('Service').filter(([k]) => k === 'Environment')).toEqual([
+      ['Environment', `NODE_OPTIONS=${SERVER_NODE_FLAGS.join(' ')}`],
+    ])
   })
 
   it('starts `latchkey serve` with real flags, and the data dir is the only writable path', () => {
