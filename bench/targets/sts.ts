@@ -170,9 +170,10 @@ async function fillSessionCache(
 
 export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
   const ours = await startLatchkey({ args: MINT_ARGS })
-  // The rows that compile a policy per call run on a server of their own: on the main row's
-  // server, the garbage they leave (a compiled policy per call, the old generation it fills) was
-  // collected during the main row's rounds and counted as AssumeRole's.
+  // The rows that compile a policy per call run on a server of their own, so each server measures
+  // one kind of call: on the main row's server, the garbage they leave (a compiled policy per
+  // call) could be collected during the main row's rounds. The main row read the same either way
+  // (101.9 µs before, 101.0 and 101.9 after, 2026-12-04).
   const mixed = await startLatchkey({ args: MINT_ARGS })
   const full = await startLatchkey({
     args: [...MINT_ARGS, ...(s.quick ? ['--session-cache-entries', '2000'] : [])],
