@@ -192,9 +192,11 @@ describe('under async durability (a WalSyncer)', () => {
   }
   const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
 
+  /** minIntervalMs 0 unless given: the tests before the floor's own count loop turns. */
   function setup(
     maxWaitMs?: number,
     maxBatch?: number,
+    minIntervalMs = 0,
   ): {
     gc: GroupCommit
     syncs: (() => void)[]
@@ -207,6 +209,7 @@ describe('under async durability (a WalSyncer)', () => {
       syncer,
       ...(maxWaitMs !== undefined ? { maxWaitMs } : {}),
       ...(maxBatch !== undefined ? { maxBatch } : {}),
+      minIntervalMs,
       timings: { commit: () => void commits++, fsync: () => {} },
     })
     const insert = (v: number): Promise<number> =>
@@ -276,5 +279,88 @@ describe('under async durability (a WalSyncer)', () => {
     expect([commits(), syncs.length, visible()]).toEqual([2, 2, 4])
     syncs[1]!()
     expect(await Promise.all(later)).toEqual([1, 1, 1])
+  })
+  /** Three writes committed as one batch (after a quiet spell: at once), and its fsync done. */
+  async function batchOfThree(h: ReturnType<typeof setup>): Promise<number> {
+    const first = [h.insert(0), h.insert(1), h.insert(2)]
+    await turn()
+    await turn()
+    expect(h.commits()).toBe(1)
+    const committedAt = performance.now()
+    h.syncs[0]!()
+    await Promise.all(first)
+    return committedAt
+  }
+
+  it('a due batch smaller than the last waits until minIntervalMs after the last commit began, on a timer', async () => {
+    const h = setup(undefined, undefined, 40)
+    const committedAt = await batchOfThree(h)
+    const second = h.insert(3)
+    await turn()
+    await turn()
+    await turn()
+    expect([h.commits(), visible()]).toEqual([1, 3]) // due, but 1 < 3 and within 40 ms
+    while (h.commits() === 1) {
+      expect(performance.now() - committedAt).toBeLessThan(2_000)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    expect(performance.now() - committedAt).toBeGreaterThanOrEqual(39)
+    expect([h.commits(), h.syncs.length, visible()]).toEqual([2, 2, 4])
+    h.syncs[1]!()
+    expect(await second).toBe(1)
+  })
+
+  it('a queue as large as the last batch commits at once', async () => {
+    const h = setup(undefined, undefined, 60_000)
+    await batchOfThree(h)
+    const next = [h.insert(3), h.insert(4)]
+    await turn()
+    await turn()
+    expect(h.commits()).toBe(1) // 2 < 3: waits
+    next.push(h.insert(5))
+    await turn()
+    await turn()
+    expect([h.commits(), visible()]).toEqual([2, 6])
+    h.syncs[1]!()
+    expect(await Promise.all(next)).toEqual([1, 1, 1])
+  })
+
+  it("a lone client's writes, one after another (batches of one), never wait for it", async () => {
+    const h = setup(undefined, undefined, 60_000)
+    for (let v = 0; v < 5; v++) {
+      const p = h.insert(v)
+      await turn()
+      await turn()
+      expect(h.commits()).toBe(v + 1)
+      h.syncs[v]!()
+      expect(await p).toBe(1)
+    }
+  })
+
+  it('a write after a quiet spell longer than minIntervalMs commits after one quiet turn', async () => {
+    const h = setup(undefined, undefined, 20)
+    await batchOfThree(h)
+    await new Promise((r) => setTimeout(r, 30))
+    const second = h.insert(3)
+    await turn()
+    await turn()
+    expect([h.commits(), h.syncs.length, visible()]).toEqual([2, 2, 4])
+    h.syncs[1]!()
+    expect(await second).toBe(1)
+  })
+
+  it('flush commits at once, and the floor timer it cancels commits nothing later', async () => {
+    const h = setup(undefined, undefined, 40)
+    await batchOfThree(h)
+    const second = h.insert(3)
+    await turn()
+    await turn()
+    expect(h.commits()).toBe(1)
+    h.gc.flush()
+    expect([h.commits(), visible()]).toEqual([2, 4])
+    await new Promise((r) => setTimeout(r, 60))
+    expect(h.commits()).toBe(2)
+    h.syncs[1]!()
+    expect(await second).toBe(1)
   })
 })

@@ -8,7 +8,9 @@
  * Under async durability (a WalSyncer fsyncs the WAL off the event loop) the queue waits while
  * writes keep coming: it commits once a loop turn passes with no new write, or 1 ms
  * (`maxWaitMs`) after its first write, and what queues while an fsync runs commits when that
- * fsync returns (it could not be acknowledged before the next one anyway). A COMMIT writes every
+ * fsync returns (it could not be acknowledged before the next one anyway); a queue smaller than
+ * the last batch also waits for more, at most until 2 ms (`minIntervalMs`) after the last commit
+ * began (commitOrWait). A COMMIT writes every
  * page its batch dirtied to the WAL (the same index leaves, mostly) and an fsync round costs the
  * same for 1 op or 30, so under load this is what a write costs; measured on AssumeRole (one
  * session row and its audit row each): a COMMIT per loop turn ~3 WAL frames per session, server
@@ -55,6 +57,12 @@ export class GroupCommit {
   private readonly db: Database
   private readonly maxBatch: number
   private readonly maxWaitMs: number
+  private readonly minIntervalMs: number
+  /** When the last batch began to commit (performance.now()), and how many ops it carried. */
+  private lastCommitAt = Number.NEGATIVE_INFINITY
+  private lastBatch = 0
+  /** The timer that commits the queue once minIntervalMs since the last commit have passed. */
+  private floorTimer: NodeJS.Timeout | undefined
   /** When the oldest queued op was queued (performance.now()). */
   private firstQueuedAt = 0
   /** The queue's length at the last tick that let it wait (-1: none since the last commit). */
@@ -81,6 +89,11 @@ export class GroupCommit {
       readonly maxBatch?: number
       /** Under async durability, how long queued ops may wait for more while more arrive. */
       readonly maxWaitMs?: number
+      /**
+       * Under async durability, the least time between the starts of two commits (see
+       * commitOrWait); 0 turns it off.
+       */
+      readonly minIntervalMs?: number
       readonly syncer?: WalSyncer | undefined
       readonly timings?: StorageTimings
     } = {},
@@ -88,6 +101,7 @@ export class GroupCommit {
     this.db = db
     this.maxBatch = Math.max(1, opts.maxBatch ?? 512)
     this.maxWaitMs = opts.maxWaitMs ?? 1
+    this.minIntervalMs = opts.minIntervalMs ?? 2
     this.syncer = opts.syncer
     this.timings = opts.timings
   }
@@ -218,20 +232,54 @@ export class GroupCommit {
     this.commitOrWait()
   }
 
-  /** Commit the queue now if it is due (see due), else look again on the next loop turn. */
+  /**
+   * Commit the queue now if it is due (see due), else look again on the next loop turn. Under
+   * async durability a due queue smaller than the last batch also waits, for more ops or until
+   * `minIntervalMs` have passed since the last commit began, whichever comes first (on a timer:
+   * nothing spins meanwhile). Under load the callers the last fsync acknowledged send their next
+   * writes while the server is still working through the requests before them, and the first
+   * loop turn without a new write came long before the last of them; each COMMIT writes every
+   * page its batch dirtied to the WAL (the right-hand leaves of each index, mostly the same pages
+   * batch after batch) and is followed by an fsync, so fewer, larger batches write fewer pages and
+   * fsync less. A queue as large as the last batch commits at once, so a lone client writing one
+   * object after another (batches of one) never waits for the floor, and neither does a write
+   * after a quiet spell (the last commit is long past). Measured in paired rounds against the
+   * build without it (2026-12-04): AssumeRole at 32 connections −2.4 µs of server CPU per call
+   * (~350 commits a second instead of ~500; p50 latency 2.5-2.6 ms either way, p99 11.6-13.2
+   * against 13.5-14.0); a durable 4 KiB PUT −10.1 µs at 32 connections, −7.0 at 8, −11.4 at 1.
+   */
   private commitOrWait(): void {
-    if (this.syncer === undefined || this.due()) {
+    if (this.syncer === undefined) {
       this.flush()
       return
     }
-    this.seenAtTick = this.queue.length
-    this.schedule()
+    if (!this.due()) {
+      this.seenAtTick = this.queue.length
+      this.schedule()
+      return
+    }
+    const wait = this.lastCommitAt + this.minIntervalMs - performance.now()
+    if (wait <= 0 || this.queue.length >= this.lastBatch) {
+      this.flush()
+      return
+    }
+    this.floorTimer ??= setTimeout(this.floorReached, wait)
+  }
+
+  private readonly floorReached = (): void => {
+    this.floorTimer = undefined
+    if (this.syncing !== undefined || this.queue.length === 0) return
+    this.flush()
   }
 
   /** Commit everything queued now (close paths, tests). */
   flush(): void {
     // During a checkpoint's database fsync the queue waits; maybeCheckpoint flushes it after.
     if (this.holding) return
+    if (this.floorTimer !== undefined) {
+      clearTimeout(this.floorTimer)
+      this.floorTimer = undefined
+    }
     const batch = this.queue
     this.queue = []
     this.seenAtTick = -1
@@ -248,6 +296,8 @@ export class GroupCommit {
       for (const u of unwrite) u()
     }
     const t0 = performance.now()
+    this.lastCommitAt = t0
+    this.lastBatch = batch.length
     try {
       prepare(this.db, 'BEGIN IMMEDIATE').run()
       for (const p of this.preludes) {

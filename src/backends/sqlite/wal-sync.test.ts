@@ -35,7 +35,8 @@ function setup(): { db: Database; s: FakeSyncer; gc: GroupCommit } {
   const db = openDatabase(':memory:')
   db.exec('CREATE TABLE t (v INTEGER)')
   const s = new FakeSyncer(db, '/nonexistent')
-  return { db, s, gc: new GroupCommit(db, { syncer: s }) }
+  // No floor between commits (group-commit.ts minIntervalMs): these tests count loop turns.
+  return { db, s, gc: new GroupCommit(db, { syncer: s, minIntervalMs: 0 }) }
 }
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r))
 
