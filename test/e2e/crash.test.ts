@@ -6,7 +6,7 @@
  */
 import { describe, it, expect } from 'vitest'
 import { createHash, randomBytes } from 'node:crypto'
-import { readdirSync, statSync, existsSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   CreateBucketCommand,
@@ -132,6 +132,7 @@ describe('kill -9 during writes', () => {
       c.destroy()
     } finally {
       await second.stop()
+      rmSync(first.dataDir, { recursive: true, force: true })
     }
   }, 120_000)
 })
