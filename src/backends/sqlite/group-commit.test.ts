@@ -292,6 +292,13 @@ describe('under async durability (a WalSyncer)', () => {
     return committedAt
   }
 
+  /** After batchOfThree: the fourth write is committed as a second batch and acknowledged. */
+  async function fourthCommitted(h: ReturnType<typeof setup>, p: Promise<number>): Promise<void> {
+    expect([h.commits(), h.syncs.length, visible()]).toEqual([2, 2, 4])
+    h.syncs[1]!()
+    expect(await p).toBe(1)
+  }
+
   it('a due batch smaller than the last waits until minIntervalMs after the last commit began, on a timer', async () => {
     const h = setup(undefined, undefined, 40)
     const committedAt = await batchOfThree(h)
@@ -305,9 +312,7 @@ describe('under async durability (a WalSyncer)', () => {
       await new Promise((r) => setTimeout(r, 5))
     }
     expect(performance.now() - committedAt).toBeGreaterThanOrEqual(39)
-    expect([h.commits(), h.syncs.length, visible()]).toEqual([2, 2, 4])
-    h.syncs[1]!()
-    expect(await second).toBe(1)
+    await fourthCommitted(h, second)
   })
 
   it('a queue as large as the last batch commits at once', async () => {
@@ -344,9 +349,7 @@ describe('under async durability (a WalSyncer)', () => {
     const second = h.insert(3)
     await turn()
     await turn()
-    expect([h.commits(), h.syncs.length, visible()]).toEqual([2, 2, 4])
-    h.syncs[1]!()
-    expect(await second).toBe(1)
+    await fourthCommitted(h, second)
   })
 
   it('flush commits at once, and the floor timer it cancels commits nothing later', async () => {
@@ -359,8 +362,6 @@ describe('under async durability (a WalSyncer)', () => {
     h.gc.flush()
     expect([h.commits(), visible()]).toEqual([2, 4])
     await new Promise((r) => setTimeout(r, 60))
-    expect(h.commits()).toBe(2)
-    h.syncs[1]!()
-    expect(await second).toBe(1)
+    await fourthCommitted(h, second)
   })
 })
