@@ -10,9 +10,9 @@
  * (`maxWaitMs`) after its first write, and what queues while an fsync runs commits when that
  * fsync returns (it could not be acknowledged before the next one anyway); a queue smaller than
  * the last batch also waits for more, at most until 2 ms (`minIntervalMs`) after the last commit
- * began (commitOrWait). A COMMIT writes every
- * page its batch dirtied to the WAL (the same index leaves, mostly) and an fsync round costs the
- * same for 1 op or 30, so under load this is what a write costs; measured on AssumeRole (one
+ * began (commitOrWait). A COMMIT writes every page its batch dirtied to the WAL (the same index
+ * leaves, mostly) and an fsync round costs the same for 1 op or 30, so under load this is what a
+ * write costs; measured on AssumeRole (one
  * session row and its audit row each): a COMMIT per loop turn ~3 WAL frames per session, server
  * CPU 131 us per call, one per fsync round 120 us, waiting for arrivals to pause 104-107 us, with
  * more calls per second each time. A lone writer waits one loop turn. `maxBatch` ops commit at
@@ -90,8 +90,8 @@ export class GroupCommit {
       /** Under async durability, how long queued ops may wait for more while more arrive. */
       readonly maxWaitMs?: number
       /**
-       * Under async durability, the least time between the starts of two commits (see
-       * commitOrWait); 0 turns it off.
+       * Under async durability, how long after the last commit began a due queue smaller than the
+       * last batch may wait for more ops (see commitOrWait); 0 turns the wait off.
        */
       readonly minIntervalMs?: number
       readonly syncer?: WalSyncer | undefined
