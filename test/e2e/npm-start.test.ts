@@ -34,10 +34,16 @@ describe('npm start', () => {
           LATCHKEY_LOG_LEVEL: 'warn',
         }),
         stdio: ['ignore', 'pipe', 'inherit'],
+        // A process group of its own: a failed test kills npm start and the server it started.
+        detached: true,
       },
     )
     cleanups.push(() => {
-      proc.kill('SIGKILL')
+      try {
+        process.kill(-proc.pid!, 'SIGKILL')
+      } catch {
+        // already gone
+      }
       rmSync(dataDir, { recursive: true, force: true })
     })
     const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)))
