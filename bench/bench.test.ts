@@ -378,4 +378,25 @@ describe('profile-sts: folding a CPU profile into AssumeRole phases', () => {
     expect(folded.get('garbage collector')).toBe(30)
     expect(folded.get('other')).toBe(40)
   })
+
+  it("charges STS's issue adapter (sts/index.js) to issuance, its authenticate to SigV4", () => {
+    const f = (id: number, functionName: string, url: string, children: number[] = []) => ({
+      id,
+      callFrame: { functionName, url, lineNumber: 0 },
+      children,
+    })
+    const profile = {
+      nodes: [
+        f(1, '(root)', '', [2, 4]),
+        f(2, 'issue', 'file:///x/dist/sts/index.js', [3]),
+        f(3, 'issue', 'file:///x/dist/iam/sessions.js'),
+        f(4, 'authenticate', 'file:///x/dist/sts/index.js'),
+      ],
+      samples: [3, 4],
+      timeDeltas: [10, 20],
+    }
+    const folded = foldProfile(profile)
+    expect(folded.get('issue: ids, token, token HMAC, cache entry, slot')).toBe(10)
+    expect(folded.get('SigV4 verify, body SHA-256, credential lookup')).toBe(20)
+  })
 })

@@ -23,7 +23,10 @@ import { SERVER_NODE_FLAGS } from '../src/config/node-flags.js'
 /** Phases of an AssumeRole, matched against "function url:line" frames (first match wins). */
 export const PHASES: readonly (readonly [string, RegExp])[] = [
   ['startup (module loading; not per call)', /modules\/(esm|cjs)|compileSourceTextModule|wrapSafe/],
-  ['SigV4 verify, body SHA-256, credential lookup', /\/auth\/|\/sts\/index\.js|^sha256Hex /],
+  [
+    'SigV4 verify, body SHA-256, credential lookup',
+    /\/auth\/|^authenticate .*\/sts\/index\.js|^sha256Hex /,
+  ],
   [
     'the session secret (derived: HMAC-SHA512; AES-256-GCM seal before)',
     /^(seal|newSessionSecret) /,
