@@ -13,6 +13,7 @@ import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { median, pairedRatio, renderTable, score, summaryJson, verdict } from './stats.js'
 import { parseArgs } from './args.js'
+import { mainThreadBusy } from './env.js'
 import {
   cpuSeconds,
   parseCpuSeconds,
@@ -347,6 +348,21 @@ describe('the Ceph RGW side of target 13', () => {
       if (before === undefined) delete process.env['LATCHKEY_BENCH_RGW_ENDPOINT']
       else process.env['LATCHKEY_BENCH_RGW_ENDPOINT'] = before
     }
+  })
+})
+
+describe('mainThreadBusy', () => {
+  it("is the main thread's user and kernel µs per op times ops per second", () => {
+    const stats = {
+      rps: 10_000,
+      cpuUsPerOp: 95,
+      errors: 0,
+      ok: 1,
+      rounds: [10_000],
+      partsUsPerOp: { 'main thread user': 70, 'main thread kernel': 13, 'other threads': 12 },
+    }
+    expect(mainThreadBusy(stats)).toBeCloseTo(0.83, 6)
+    expect(mainThreadBusy({ ...stats, partsUsPerOp: {} })).toBeNaN()
   })
 })
 

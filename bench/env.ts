@@ -382,6 +382,16 @@ export function threadsNote(stats: readonly ContenderStats[], names: readonly st
     .join('; ')
 }
 
+/**
+ * The share of the rounds' wall time a contender's main thread spent on a CPU (its user and kernel
+ * µs per op times ops per second; needs threadParts). Near 100% the event loop is the limit; below
+ * it the loop also waited (for an fsync, for the next request), which more connections would fill.
+ */
+export function mainThreadBusy(c: ContenderStats): number {
+  const p = c.partsUsPerOp
+  return (((p[MAIN_USER] ?? Number.NaN) + (p[MAIN_KERNEL] ?? Number.NaN)) * c.rps) / 1e6
+}
+
 export function roundsNote(stats: readonly ContenderStats[], names: readonly string[]): string {
   return names
     .map((n, i) => {

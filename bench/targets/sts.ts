@@ -27,6 +27,7 @@ import {
   roundsNote,
   threadParts,
   threadsNote,
+  mainThreadBusy,
   startCeilingProc,
   startLatchkey,
   type Settings,
@@ -383,7 +384,13 @@ export async function benchAssumeRoleVsRgw(s: Settings): Promise<ResultRow[]> {
       throw new Error(`probe AssumeRole → ${String(probe.status)} ${probe.text.slice(0, 300)}`)
     s.log(`  13 sts-vs-rgw: measuring (RGW ${rgw.how})`)
     const [o, r] = await compareThroughput(s, [
-      { name: 'latchkey', pool: op, pid: ours.pid, requests: [mine] },
+      {
+        name: 'latchkey',
+        pool: op,
+        pid: ours.pid,
+        requests: [mine],
+        cpuParts: threadParts(ours.pid),
+      },
       {
         name: 'rgw',
         pool: rp,
@@ -410,7 +417,7 @@ export async function benchAssumeRoleVsRgw(s: Settings): Promise<ResultRow[]> {
         cpuUsPerOp: o.cpuUsPerOp,
         ceilingCpuUsPerOp: rgwCpu,
         pairedRatio: pairedRatio(o.rounds, r.rounds),
-        note: `${rgw.ceph} (${rgw.how}); RGW CPU is radosgw's${parts !== '' ? `, plus ${parts}` : ''}; ratio = median of per-round ratios (ratio of medians ${(o.rps / r.rps).toFixed(2)}); ${roundsNote([o, r], ['latchkey', 'rgw'])}`,
+        note: `${rgw.ceph} (${rgw.how}); RGW CPU is radosgw's${parts !== '' ? `, plus ${parts}` : ''}; ratio = median of per-round ratios (ratio of medians ${(o.rps / r.rps).toFixed(2)}); ${threadsNote([o], ['latchkey'])}; Latchkey's main thread on a CPU ${(100 * mainThreadBusy(o)).toFixed(0)}% of its rounds' time; ${roundsNote([o, r], ['latchkey', 'rgw'])}`,
         ...(error !== undefined ? { error } : {}),
       },
     ]
