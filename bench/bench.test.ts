@@ -367,12 +367,14 @@ describe('mainThreadBusy', () => {
 })
 
 describe('profile-sts: folding a CPU profile into AssumeRole phases', () => {
+  /** A profile node: one frame and the nodes it called. */
+  const f = (id: number, functionName: string, url: string, children: number[] = []) => ({
+    id,
+    callFrame: { functionName, url, lineNumber: 0 },
+    children,
+  })
+
   it('charges a sample to the first phase any frame of its stack matches, else other', () => {
-    const f = (id: number, functionName: string, url: string, children: number[] = []) => ({
-      id,
-      callFrame: { functionName, url, lineNumber: 0 },
-      children,
-    })
     const profile = {
       nodes: [
         f(1, '(root)', '', [2, 5, 6]),
@@ -396,11 +398,6 @@ describe('profile-sts: folding a CPU profile into AssumeRole phases', () => {
   })
 
   it("charges STS's issue adapter (sts/index.js) to issuance, its authenticate to SigV4", () => {
-    const f = (id: number, functionName: string, url: string, children: number[] = []) => ({
-      id,
-      callFrame: { functionName, url, lineNumber: 0 },
-      children,
-    })
     const profile = {
       nodes: [
         f(1, '(root)', '', [2, 4]),
