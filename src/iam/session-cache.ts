@@ -34,7 +34,7 @@ import type {
   StoredParent,
   StoredTagging,
 } from './model.js'
-import { decodeStoredLayers } from './session-layers.js'
+import { decodeStoredLayers, policyLayers } from './session-layers.js'
 import type { PrincipalPolicies, ResolvedCredential } from './types.js'
 
 /**
@@ -211,7 +211,10 @@ export class SessionCache {
       stored = JSON.parse(row.parent) as StoredParent
       const decoded = decodeStoredLayers(row.policies)
       after = decoded.after
-      own = decoded.layers.map((texts) => texts.map((t, i) => this.compileStored(t, i)))
+      own =
+        decoded.layers.length === 1
+          ? policyLayers((decoded.layers[0] as string[]).map((t, i) => this.compileStored(t, i)))
+          : decoded.layers.map((texts) => texts.map((t, i) => this.compileStored(t, i)))
       secret = openSessionSecret(
         { seal: ctx.sealKey, derive: ctx.sessionSecretKey },
         row.secret,

@@ -6,6 +6,7 @@ import {
   decodeStoredLayers,
   encodeChainedLayers,
   encodeLayers,
+  policyLayers,
 } from './session-layers.js'
 
 describe('session policy layers (stored form)', () => {
@@ -74,5 +75,19 @@ describe('session policy layers (stored form)', () => {
       'null',
     ])
       expect(() => decodeStoredLayers(bad), bad).toThrow()
+  })
+
+  it('one policy’s layers are the same arrays for every session minted with it', () => {
+    const once = policyLayers([a])
+    expect(once).toEqual([[a]])
+    expect(policyLayers([a])).toBe(once)
+    expect(policyLayers([b])).not.toBe(once)
+    expect(policyLayers([b])).toEqual([[b]])
+    // Several policies (Policy plus PolicyArns): a layer of their own, a copy of the list.
+    const list = [a, b]
+    const two = policyLayers(list)
+    expect(two).toEqual([[a, b]])
+    expect(two[0]).not.toBe(list)
+    expect(policyLayers([])).toEqual([])
   })
 })

@@ -25,6 +25,7 @@
  */
 import { Lru } from '../lib/lru.js'
 import type { CompiledPolicy } from '../policy/document.js'
+import type { Layers } from './model.js'
 
 /**
  * Encoded forms of recent policies, by compiled policy: a small LRU, not a WeakMap. A WeakMap
@@ -63,6 +64,27 @@ function layerJson(layer: readonly CompiledPolicy[]): string {
   for (let i = 0; i < layer.length; i++)
     out += (i > 0 ? ',' : '') + quotedText(layer[i] as CompiledPolicy)
   return out + ']'
+}
+
+/**
+ * Layers of one compiled policy, `[[p]]`, the same arrays for every session minted with that
+ * policy while it is among the recent ones (a small LRU, as above): the layers are never changed
+ * after they are made, and sharing them takes two arrays, ~150 bytes, off each cached session
+ * (a heap snapshot over 20,000 sessions read 1,025 bytes per session before).
+ */
+const oneLayers = new Lru<CompiledPolicy, Layers>(ENCODED_MAX)
+
+/** A session's own layers for the policies of one AssumeRole (none, one or several). */
+export function policyLayers(policies: readonly CompiledPolicy[]): Layers {
+  if (policies.length === 0) return []
+  if (policies.length > 1) return [policies.slice()]
+  const p = policies[0] as CompiledPolicy
+  let l = oneLayers.get(p)
+  if (l === undefined) {
+    l = [[p]]
+    oneLayers.set(p, l)
+  }
+  return l
 }
 
 /** The stored form of a session's layers (see the module doc for the format). */

@@ -55,7 +55,12 @@ import type {
 import { SessionIds } from './session-ids.js'
 import { sessionTagging } from './session-tags.js'
 import { derivedSource, type SessionCache, type SessionEntry } from './session-cache.js'
-import { decodeStoredLayers, encodeChainedLayers, encodeLayers } from './session-layers.js'
+import {
+  decodeStoredLayers,
+  encodeChainedLayers,
+  encodeLayers,
+  policyLayers,
+} from './session-layers.js'
 import { IamError, type IssuedSession, type SessionInfo, type SessionRequest } from './types.js'
 
 /**
@@ -306,8 +311,9 @@ export class Sessions {
       // ones. In memory the inherited layers are the parent's own objects; the row stores only
       // the new layer and names the parent session (session-layers.ts).
       // Arrays the entry keeps are made at their exact length (slice, concat): a list built by
-      // push or spread reserves room for 17 elements, about 130 bytes of nothing per session.
-      const own: Layers = req.policies.length > 0 ? [req.policies.slice()] : []
+      // push or spread reserves room for 17 elements, about 130 bytes of nothing per session. One
+      // policy's layers are shared by the sessions minted with it (policyLayers).
+      const own: Layers = policyLayers(req.policies)
       const layers: Layers =
         own.length === 0
           ? origin.layers
