@@ -69,8 +69,8 @@ function layerJson(layer: readonly CompiledPolicy[]): string {
 /**
  * Layers of one compiled policy, `[[p]]`, the same arrays for every session minted with that
  * policy while it is among the recent ones (a small LRU, as above): the layers are never changed
- * after they are made, and sharing them takes two arrays, ~150 bytes, off each cached session
- * (a heap snapshot over 20,000 sessions read 1,025 bytes per session before).
+ * after they are made, and sharing them takes two arrays off each cached session (heap snapshots
+ * over ~20,000 sessions: 1,025 → 900 bytes per session).
  */
 const oneLayers = new Lru<CompiledPolicy, Layers>(ENCODED_MAX)
 
