@@ -3,8 +3,8 @@
  * removed when the run ends. The test processes (forks) and everything they start (servers, the
  * aws CLI, rclone, PostgreSQL, RGW, Chromium) inherit TMPDIR, which node's `os.tmpdir()` and
  * most tools read; a test that forgets to remove what it made (or is killed before it can) no
- * longer leaves it behind. Measured before this: one run here left ~4,000 directories in /tmp
- * (one per aws CLI call, seal keys, CLI homes, data dirs).
+ * longer leaves it behind. Found before this: two days of runs here had left ~4,000 directories
+ * in /tmp (one per aws CLI call, seal keys, CLI homes, data dirs).
  * @module
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
