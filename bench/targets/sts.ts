@@ -14,6 +14,7 @@
  * a policy of its own per call: the 1 KB policy varied, and the upload flow's one statement.
  * @module
  */
+import { rmSync } from 'node:fs'
 import type { Dispatcher } from 'undici'
 import { send, sendText } from '../load.js'
 import { signRequest, type Credentials, type PreparedRequest } from '../sign.js'
@@ -30,11 +31,12 @@ import {
   mainThreadBusy,
   startCeilingProc,
   startLatchkey,
+  tempDir,
   type Settings,
 } from '../env.js'
-import { pairedRatio, type ResultRow } from '../stats.js'
+import { median, pairedRatio, type ResultRow } from '../stats.js'
 import { runLoad } from '../load.js'
-import { rssBytes } from '../proc.js'
+import { cpuSeconds, rssBytes } from '../proc.js'
 import { findOrStartRgw, RGW_CREDS } from '../rgw.js'
 
 /** Issue 13: server CPU per AssumeRole with a 1 KB session policy. */
@@ -301,7 +303,14 @@ export async function benchAssumeRole(s: Settings): Promise<ResultRow[]> {
   }
 }
 
+/** Target 8: a GET with session credentials against the parent's, and a session's first use. */
 export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
+  const rows = await sessionVsParentGet(s)
+  rows.push(await benchSessionFirstUse(s, sessionPolicy('bench')))
+  return rows
+}
+
+async function sessionVsParentGet(s: Settings): Promise<ResultRow[]> {
   const ours = await startLatchkey()
   const pool = poolFor(ours.url, s)
   try {
@@ -317,7 +326,7 @@ export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
       { name: 'parent', creds: ROOT_CREDS },
     )
     const error = errorOf('session', sv) ?? errorOf('parent', pv)
-    return [
+    const rows: ResultRow[] = [
       {
         group: '8 sts-session-get',
         name: 'GET 4 KiB with session credentials (1 KB session policy)',
@@ -333,10 +342,129 @@ export async function benchSessionGet(s: Settings): Promise<ResultRow[]> {
         ...(error !== undefined ? { error } : {}),
       },
     ]
+    return rows
   } finally {
     await pool.close().catch(() => undefined)
     await ours.dispose()
   }
+}
+
+/**
+ * A session's first request on a node that did not mint it (a cluster node behind a load
+ * balancer, or any node after a restart) against its later ones: the first loads the session from
+ * the store, derives its secret, looks up its compiled policy and caches it, beside what any
+ * credential's first use costs (its signing key, its token's HMAC). Sessions are minted on one
+ * server, which is then restarted on the same data dir; a quarter of them warm the new process's
+ * load path up (its code is cold), and the rest are measured in rounds: a chunk's first GETs, then
+ * the same chunk's second GETs. Info, no goal: the minting node caches a session when it mints it
+ * (AssumeRole's retained entry), so this is what a session costs wherever it was not minted.
+ */
+async function benchSessionFirstUse(s: Settings, policy: string): Promise<ResultRow> {
+  const group = '8 sts-session-get'
+  const name =
+    "GET 4 KiB, a session's first use on a node that did not mint it (restarted) vs its next"
+  const sessions = s.quick ? 2_000 : 24_000
+  const rounds = s.quick ? 1 : 6
+  const dataDir = tempDir('first-use')
+  try {
+    const minter = await startLatchkey({ dataDir, args: MINT_ARGS })
+    let creds: Credentials[]
+    try {
+      const pool = poolFor(minter.url, s)
+      try {
+        await prepareBucket(pool, minter.url, 'bench')
+        creds = await mintMany(pool, minter.url, policy, sessions, s.connections)
+      } finally {
+        await pool.close().catch(() => undefined)
+      }
+    } finally {
+      await minter.dispose() // the data dir is ours: kept for the restart
+    }
+    s.log(`  8 sts-session-get: ${String(sessions)} sessions minted; restarting`)
+    const ours = await startLatchkey({ dataDir })
+    const pool = poolFor(ours.url, s)
+    try {
+      const reqs = await Promise.all(
+        creds.map((c) =>
+          signRequest({ origin: ours.url, creds: c, method: 'GET', path: '/bench/obj4k' }),
+        ),
+      )
+      const warm = reqs.splice(0, Math.floor(reqs.length / 4))
+      await sendEach(pool, [...warm, ...warm, ...warm], s.connections)
+      const firsts: number[] = []
+      const nexts: number[] = []
+      let failed = 0
+      const chunk = Math.floor(reqs.length / rounds)
+      for (let r = 0; r < rounds; r++) {
+        const part = reqs.slice(r * chunk, (r + 1) * chunk)
+        for (const out of [firsts, nexts]) {
+          const c0 = cpuSeconds(ours.pid)
+          failed += await sendEach(pool, part, s.connections)
+          out.push(((cpuSeconds(ours.pid) - c0) * 1e6) / part.length)
+        }
+      }
+      const first = median(firsts)
+      const next = median(nexts)
+      return {
+        group,
+        name,
+        unit: 'us CPU',
+        ours: first,
+        ceiling: next,
+        ceilingName: 'its-next-get',
+        comparison: { kind: 'info' },
+        cpuUsPerOp: first,
+        ceilingCpuUsPerOp: next,
+        note: `server CPU per GET (all threads); ${String(sessions)} sessions, ${String(warm.length)} to warm up, then ${String(rounds)} rounds of ${String(chunk)} first GETs and the same ${String(chunk)} again; first use costs ${(first - next).toFixed(1)} us more (median of rounds: first ${firsts.map((x) => x.toFixed(0)).join(' ')}, next ${nexts.map((x) => x.toFixed(0)).join(' ')})`,
+        ...(failed > 0 ? { error: `${String(failed)} GETs did not answer 200` } : {}),
+      }
+    } finally {
+      await pool.close().catch(() => undefined)
+      await ours.dispose()
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+/** `n` sessions minted by `connections` callers at once. */
+async function mintMany(
+  pool: Dispatcher,
+  url: string,
+  policy: string,
+  n: number,
+  connections: number,
+): Promise<Credentials[]> {
+  const out: Credentials[] = []
+  let started = 0
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (started < n) {
+        started++
+        out.push(await mintSession(pool, url, policy, 3600))
+      }
+    }),
+  )
+  return out
+}
+
+/** Send every request once, `connections` at a time; how many did not answer 200. */
+async function sendEach(
+  pool: Dispatcher,
+  reqs: readonly PreparedRequest[],
+  connections: number,
+): Promise<number> {
+  let next = 0
+  let failed = 0
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (next < reqs.length) {
+        const r = reqs[next++]!
+        if ((await send(pool, r)).status !== 200) failed++
+      }
+    }),
+  )
+  return failed
 }
 
 /** Target 13: the same AssumeRole load against Latchkey and Ceph RGW, rounds interleaved. */
