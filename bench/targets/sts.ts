@@ -351,29 +351,30 @@ async function sessionVsParentGet(s: Settings): Promise<ResultRow[]> {
 
 /**
  * A session's first request on a node that did not mint it (a cluster node behind a load
- * balancer, or any node after a restart) against its later ones: the first loads the session from
- * the store, derives its secret, looks up its compiled policy and caches it, beside what any
- * credential's first use costs (its signing key, its token's HMAC). Sessions are minted on one
- * server, which is then restarted on the same data dir; a quarter of them warm the new process's
- * load path up (its code is cold), and the rest are measured in rounds: a chunk's first GETs, then
- * the same chunk's second GETs. Info, no goal: the minting node caches a session when it mints it
- * (AssumeRole's retained entry), so this is what a session costs wherever it was not minted.
+ * balancer, or any node after a restart) against a session's first request on the node that
+ * minted it: the first loads the session from the store (its row and stored policy text), derives
+ * its secret, finds its compiled policy and caches a new entry; the minting node cached the entry
+ * when it minted the session. Both pay what any credential's first use costs (its signing key, its
+ * token's HMAC, its policies for the first decision), which the same sessions' next GETs show.
+ * Sessions are minted on one server, which is then restarted on the same data dir and mints as many
+ * again; a quarter of the first ones warm the new process's load path up (its code is cold). Then
+ * rounds of a chunk of each (in alternating order), and the loaded chunk again.
  */
 async function benchSessionFirstUse(s: Settings, policy: string): Promise<ResultRow> {
   const group = '8 sts-session-get'
   const name =
-    "GET 4 KiB, a session's first use on a node that did not mint it (restarted) vs its next"
+    "GET 4 KiB, a session's first use on a node that did not mint it (restarted) vs on the node that did"
   const sessions = s.quick ? 2_000 : 24_000
   const rounds = s.quick ? 1 : 6
   const dataDir = tempDir('first-use')
   try {
     const minter = await startLatchkey({ dataDir, args: MINT_ARGS })
-    let creds: Credentials[]
+    let elsewhere: Credentials[]
     try {
       const pool = poolFor(minter.url, s)
       try {
         await prepareBucket(pool, minter.url, 'bench')
-        creds = await mintMany(pool, minter.url, policy, sessions, s.connections)
+        elsewhere = await mintMany(pool, minter.url, policy, sessions, s.connections)
       } finally {
         await pool.close().catch(() => undefined)
       }
@@ -381,41 +382,57 @@ async function benchSessionFirstUse(s: Settings, policy: string): Promise<Result
       await minter.dispose() // the data dir is ours: kept for the restart
     }
     s.log(`  8 sts-session-get: ${String(sessions)} sessions minted; restarting`)
-    const ours = await startLatchkey({ dataDir })
+    const ours = await startLatchkey({ dataDir, args: MINT_ARGS })
     const pool = poolFor(ours.url, s)
     try {
-      const reqs = await Promise.all(
-        creds.map((c) =>
-          signRequest({ origin: ours.url, creds: c, method: 'GET', path: '/bench/obj4k' }),
-        ),
-      )
-      const warm = reqs.splice(0, Math.floor(reqs.length / 4))
+      const sign = (cs: readonly Credentials[]): Promise<PreparedRequest[]> =>
+        Promise.all(
+          cs.map((c) =>
+            signRequest({ origin: ours.url, creds: c, method: 'GET', path: '/bench/obj4k' }),
+          ),
+        )
+      const loaded = await sign(elsewhere)
+      const warm = loaded.splice(0, Math.floor(loaded.length / 4))
       await sendEach(pool, [...warm, ...warm, ...warm], s.connections)
+      const here = await sign(await mintMany(pool, ours.url, policy, loaded.length, s.connections))
       const firsts: number[] = []
+      const heres: number[] = []
       const nexts: number[] = []
       let failed = 0
-      const chunk = Math.floor(reqs.length / rounds)
+      const cpuPerGet = async (part: readonly PreparedRequest[], out: number[]): Promise<void> => {
+        const c0 = cpuSeconds(ours.pid)
+        failed += await sendEach(pool, part, s.connections)
+        out.push(((cpuSeconds(ours.pid) - c0) * 1e6) / part.length)
+      }
+      const chunk = Math.floor(loaded.length / rounds)
       for (let r = 0; r < rounds; r++) {
-        const part = reqs.slice(r * chunk, (r + 1) * chunk)
-        for (const out of [firsts, nexts]) {
-          const c0 = cpuSeconds(ours.pid)
-          failed += await sendEach(pool, part, s.connections)
-          out.push(((cpuSeconds(ours.pid) - c0) * 1e6) / part.length)
+        const mine = loaded.slice(r * chunk, (r + 1) * chunk)
+        const theirs = here.slice(r * chunk, (r + 1) * chunk)
+        if (r % 2 === 0) {
+          await cpuPerGet(mine, firsts)
+          await cpuPerGet(theirs, heres)
+        } else {
+          await cpuPerGet(theirs, heres)
+          await cpuPerGet(mine, firsts)
         }
+        await cpuPerGet(mine, nexts)
       }
       const first = median(firsts)
+      const minted = median(heres)
       const next = median(nexts)
+      const list = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(' ')
       return {
         group,
         name,
         unit: 'us CPU',
         ours: first,
-        ceiling: next,
-        ceilingName: 'its-next-get',
+        ceiling: minted,
+        ceilingName: 'first-use-where-minted',
         comparison: { kind: 'info' },
         cpuUsPerOp: first,
-        ceilingCpuUsPerOp: next,
-        note: `server CPU per GET (all threads); ${String(sessions)} sessions, ${String(warm.length)} to warm up, then ${String(rounds)} rounds of ${String(chunk)} first GETs and the same ${String(chunk)} again; first use costs ${(first - next).toFixed(1)} us more (median of rounds: first ${firsts.map((x) => x.toFixed(0)).join(' ')}, next ${nexts.map((x) => x.toFixed(0)).join(' ')})`,
+        ceilingCpuUsPerOp: minted,
+        pairedRatio: pairedRatio(firsts, heres),
+        note: `server CPU per GET (all threads); ${String(sessions)} sessions minted before the restart (${String(warm.length)} of them to warm up) and ${String(here.length)} after; ${String(rounds)} rounds of ${String(chunk)} first GETs of each, then the loaded ones again: ${next.toFixed(1)} us (a session's next GET); not minted here costs ${(first - minted).toFixed(1)} us more per first use (rounds: not minted here ${list(firsts)}; minted here ${list(heres)}; next ${list(nexts)})`,
         ...(failed > 0 ? { error: `${String(failed)} GETs did not answer 200` } : {}),
       }
     } finally {
