@@ -432,7 +432,7 @@ async function benchSessionFirstUse(s: Settings, policy: string): Promise<Result
         cpuUsPerOp: first,
         ceilingCpuUsPerOp: minted,
         pairedRatio: pairedRatio(firsts, heres),
-        note: `server CPU per GET (all threads); ${String(sessions)} sessions minted before the restart (${String(warm.length)} of them to warm up) and ${String(here.length)} after; ${String(rounds)} rounds of ${String(chunk)} first GETs of each, then the loaded ones again: ${next.toFixed(1)} us (a session's next GET); not minted here costs ${(first - minted).toFixed(1)} us more per first use (rounds: not minted here ${list(firsts)}; minted here ${list(heres)}; next ${list(nexts)})`,
+        note: `server CPU per GET (all threads); ${String(sessions)} sessions minted before the restart (${String(warm.length)} of them to warm up) and ${String(here.length)} after; ${String(rounds)} round${rounds === 1 ? '' : 's'} of ${String(chunk)} first GETs of each, then the loaded ones again: ${next.toFixed(1)} us (a session's next GET); not minted here costs ${(first - minted).toFixed(1)} us more per first use (rounds: not minted here ${list(firsts)}; minted here ${list(heres)}; next ${list(nexts)})`,
         ...(failed > 0 ? { error: `${String(failed)} GETs did not answer 200` } : {}),
       }
     } finally {
