@@ -326,7 +326,7 @@ async function sessionVsParentGet(s: Settings): Promise<ResultRow[]> {
       { name: 'parent', creds: ROOT_CREDS },
     )
     const error = errorOf('session', sv) ?? errorOf('parent', pv)
-    const rows: ResultRow[] = [
+    return [
       {
         group: '8 sts-session-get',
         name: 'GET 4 KiB with session credentials (1 KB session policy)',
@@ -342,7 +342,6 @@ async function sessionVsParentGet(s: Settings): Promise<ResultRow[]> {
         ...(error !== undefined ? { error } : {}),
       },
     ]
-    return rows
   } finally {
     await pool.close().catch(() => undefined)
     await ours.dispose()
