@@ -29,7 +29,7 @@ import { makePool, runLoad, send } from './load.js'
 import { startCeiling, CEILING_KINDS } from './ceiling-servers.js'
 import { countEntries } from './targets/list.js'
 import { userPolicy, bucketPolicy } from './targets/iam.js'
-import { sessionPolicy } from './targets/sts.js'
+import { peakLevel, RGW_LEVELS, sessionPolicy } from './targets/sts.js'
 import { findOrStartRgw } from './rgw.js'
 import { foldProfile } from './profile-sts.js'
 import { perfSymbolSamples } from './profile-session-get.js'
@@ -348,6 +348,22 @@ describe('the Ceph RGW side of target 13', () => {
       if (before === undefined) delete process.env['LATCHKEY_BENCH_RGW_ENDPOINT']
       else process.env['LATCHKEY_BENCH_RGW_ENDPOINT'] = before
     }
+  })
+})
+
+describe('peakLevel (target 13 judges each contender at its best connection count)', () => {
+  const at = (level: number, rps: number) => ({
+    level,
+    stats: { rps, cpuUsPerOp: 80, errors: 0, ok: 1, rounds: [rps], partsUsPerOp: {} },
+  })
+  it('picks the level with the highest median throughput, the first of equals', () => {
+    expect(peakLevel([at(32, 11_000), at(64, 12_700), at(128, 12_500)]).level).toBe(64)
+    expect(peakLevel([at(32, 4_100), at(64, 4_100), at(128, 4_000)]).level).toBe(32)
+    expect(() => peakLevel([])).toThrow(/no levels/)
+  })
+  it('starts at the 32 connections of every other target, so that comparison stays in the run', () => {
+    expect(RGW_LEVELS[0]).toBe(32)
+    expect([...RGW_LEVELS].sort((a, b) => a - b)).toEqual(RGW_LEVELS)
   })
 })
 

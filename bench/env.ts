@@ -262,6 +262,8 @@ export interface Contender {
   readonly pid: number
   readonly requests: readonly PreparedRequest[]
   readonly ok?: (status: number) => boolean
+  /** Requests in flight (one per connection of `pool`); the settings' connections by default. */
+  readonly concurrency?: number
   /**
    * CPU seconds so far of other processes that serve this contender (more nodes, the database),
    * by name; each is reported per operation next to the server's own CPU.
@@ -294,7 +296,7 @@ export async function compareThroughput(
     const r = await runLoad({
       pool: c.pool,
       requests: c.requests,
-      concurrency: s.connections,
+      concurrency: c.concurrency ?? s.connections,
       durationMs: s.warmupMs,
       ...(c.ok ? { ok: c.ok } : {}),
     })
@@ -312,7 +314,7 @@ export async function compareThroughput(
       const r = await runLoad({
         pool: c.pool,
         requests: c.requests,
-        concurrency: s.connections,
+        concurrency: c.concurrency ?? s.connections,
         durationMs: s.roundMs,
         pid: c.pid,
         startIndex: next[i] ?? 0,
