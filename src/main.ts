@@ -53,6 +53,10 @@ const SERVE_HELP: Readonly<Record<string, readonly [value: string, text: string]
   ],
   '--access-log': ['on|off|sample=N', 'one JSON line per request at info (default on)'],
   '--audit': ['on|off', 'record the audit trail in the database (default on)'],
+  '--audit-requests': [
+    'on|off',
+    'off: no audit event per request made with temporary credentials (default on)',
+  ],
   '--audit-retention': ['DURATION', 'keep audit events this long, e.g. 90d, 12h (default 90d)'],
   '--metrics-address': ['HOST:PORT', 'serve /metrics on a listener of its own, without a token'],
 }

@@ -157,6 +157,7 @@ export async function startApp(
     const { metadata: meta, blobs, ledger } = stores
     // The audit trail: every surface records into one batching writer (app/audit.ts).
     const audit = config.audit ? new AuditRecorder(stores.audit, { log }) : undefined
+    const requestAudit = config.auditRequests ? audit : undefined
     const { iam, generated } = await openIam({
       store: stores.identity,
       ...(audit !== undefined ? { audit } : {}),
@@ -258,9 +259,10 @@ export async function startApp(
         const p = access.principal
         if (p?.kind === 'user' && p.accessKeyId !== undefined && p.accessKeyId !== '')
           iam.noteKeyUsed(p.accessKeyId, clock.now())
-        // Requests made with temporary credentials: one audit event each (queued, never awaited).
-        if (audit !== undefined && access.session !== undefined)
-          audit.recordSessionRequest(e, access, clock.now())
+        // Requests made with temporary credentials: one audit event each (queued, never awaited),
+        // unless the operator turned those off (--audit-requests off).
+        if (requestAudit !== undefined && access.session !== undefined)
+          requestAudit.recordSessionRequest(e, access, clock.now())
       },
       idleTimeoutMs: config.requestIdleTimeout * 1000,
       ...(config.trustedProxies.length > 0

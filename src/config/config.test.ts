@@ -244,6 +244,15 @@ describe('--audit-retention', () => {
     expect(loadConfig([], { LATCHKEY_AUDIT: 'off' }).audit).toBe(false)
     expect(() => loadConfig(['--audit', 'maybe'], {})).toThrow(/--audit must be on or off/)
   })
+  it('--audit-requests is on by default; off keeps the rest of the trail; anything else is refused', () => {
+    expect(loadConfig([], {}).auditRequests).toBe(true)
+    expect(loadConfig(['--audit-requests', 'off'], {}).auditRequests).toBe(false)
+    expect(loadConfig(['--audit-requests=off'], {}).audit).toBe(true)
+    expect(loadConfig([], { LATCHKEY_AUDIT_REQUESTS: 'off' }).auditRequests).toBe(false)
+    expect(() => loadConfig(['--audit-requests', 'no'], {})).toThrow(
+      /--audit-requests must be on or off/,
+    )
+  })
   it('refuses what is not a positive duration, naming the flag', () => {
     for (const bad of ['0', 'forever', '-1d', '90 days'])
       expect(() => loadConfig(['--audit-retention', bad], {})).toThrow(/--audit-retention/)

@@ -74,6 +74,11 @@ export interface Config {
   readonly accessLog: AccessLogMode
   /** `--audit off`: no audit trail is recorded (default on; for measurement and tests). */
   readonly audit: boolean
+  /**
+   * `--audit-requests off`: the trail keeps issuances, admin changes and logins but not one event
+   * per request made with temporary credentials (default on).
+   */
+  readonly auditRequests: boolean
   /** `--audit-retention`: audit events older than this (ms) are pruned (default 90 days). */
   readonly auditRetentionMs: number
   /** `--metrics-address`: a listener of its own for /metrics (no token asked there). */
@@ -133,6 +138,7 @@ export const SERVE_FLAGS = {
   '--aws-bucket-defaults': 'LATCHKEY_AWS_BUCKET_DEFAULTS',
   '--access-log': 'LATCHKEY_ACCESS_LOG',
   '--audit': 'LATCHKEY_AUDIT',
+  '--audit-requests': 'LATCHKEY_AUDIT_REQUESTS',
   '--audit-retention': 'LATCHKEY_AUDIT_RETENTION',
   '--metrics-address': 'LATCHKEY_METRICS_ADDRESS',
 } as const
@@ -180,6 +186,9 @@ export function loadConfig(
   const auditText = get('--audit') ?? 'on'
   if (auditText !== 'on' && auditText !== 'off')
     throw new ConfigError(`--audit must be on or off, got "${auditText}"`)
+  const auditRequestsText = get('--audit-requests') ?? 'on'
+  if (auditRequestsText !== 'on' && auditRequestsText !== 'off')
+    throw new ConfigError(`--audit-requests must be on or off, got "${auditRequestsText}"`)
   const auditRetentionText = get('--audit-retention') ?? '90d'
   const auditRetentionSeconds = parseDuration(auditRetentionText)
   if (auditRetentionSeconds === undefined)
@@ -375,6 +384,7 @@ export function loadConfig(
     awsBucketDefaults,
     accessLog,
     audit: auditText === 'on',
+    auditRequests: auditRequestsText === 'on',
     auditRetentionMs: auditRetentionSeconds * 1000,
     ...(metricsAddress !== undefined ? { metricsAddress } : {}),
     ...(metricsToken !== undefined ? { metricsToken } : {}),
