@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { AssumeRoleCommand } from '@aws-sdk/client-sts'
-import { outcome, startServer, type TestServer } from './harness.js'
+import { outcome, sessionKeys, startServer, type TestServer } from './harness.js'
 import { adminLogin, type AdminClient } from './admin-client.js'
 
 const BUCKET = 'quiet-trail'
@@ -43,12 +43,7 @@ beforeAll(async () => {
       }),
     } as never),
   )
-  const c = out.Credentials
-  session = {
-    accessKeyId: c?.AccessKeyId ?? '',
-    secretAccessKey: c?.SecretAccessKey ?? '',
-    sessionToken: c?.SessionToken ?? '',
-  }
+  session = sessionKeys(out.Credentials)
 }, 60_000)
 
 afterAll(async () => {

@@ -19,7 +19,7 @@ import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { AssumeRoleCommand } from '@aws-sdk/client-sts'
 import { MAIN, ROOT_PASSWORD, ROOT_SECRET_KEY, startServer, type TestServer } from './harness.js'
 import { adminLogin, type AdminClient } from './admin-client.js'
-import { outcome } from './harness.js'
+import { outcome, sessionKeys } from './harness.js'
 
 const BUCKET = 'audit-uploads'
 const PREFIX = 'uploads/alice/'
@@ -94,12 +94,7 @@ beforeAll(async () => {
       Policy: POLICY,
     } as never),
   )
-  const c = out.Credentials
-  session = {
-    accessKeyId: c?.AccessKeyId ?? '',
-    secretAccessKey: c?.SecretAccessKey ?? '',
-    sessionToken: c?.SessionToken ?? '',
-  }
+  session = sessionKeys(out.Credentials)
   const s3 = server.s3(session)
   for (const key of [`${PREFIX}a.txt`, `${PREFIX}b.txt`])
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `body of ${key}` }))

@@ -10,7 +10,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { S3Client } from '@aws-sdk/client-s3'
-import { STSClient } from '@aws-sdk/client-sts'
+import { STSClient, type Credentials } from '@aws-sdk/client-sts'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const MAIN = join(ROOT, 'dist', 'main.js')
@@ -134,6 +134,19 @@ export function allowSelfSigned(): void {
 }
 
 /** 'OK' when `p` resolves, else the S3 error's name (AccessDenied, …) or the error's name. */
+/** The keys of an STS answer's Credentials, as the SDK clients take them ('' where absent). */
+export function sessionKeys(c: Credentials | undefined): {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken: string
+} {
+  return {
+    accessKeyId: c?.AccessKeyId ?? '',
+    secretAccessKey: c?.SecretAccessKey ?? '',
+    sessionToken: c?.SessionToken ?? '',
+  }
+}
+
 export async function outcome(p: Promise<unknown>): Promise<string> {
   try {
     await p

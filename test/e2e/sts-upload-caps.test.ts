@@ -24,23 +24,15 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
-import { AssumeRoleCommand, type Credentials } from '@aws-sdk/client-sts'
+import { AssumeRoleCommand } from '@aws-sdk/client-sts'
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post'
-import { startServer, type TestServer } from './harness.js'
+import { sessionKeys, startServer, type TestServer } from './harness.js'
 import { adminLogin } from './admin-client.js'
 import { signHeaders, type Creds } from './raw-client.js'
 
 const BUCKET = 'caps'
 let server: TestServer
 let root: S3Client
-
-function keysOf(c: Credentials | undefined): Creds & { sessionToken: string } {
-  return {
-    accessKeyId: c?.AccessKeyId ?? '',
-    secretAccessKey: c?.SecretAccessKey ?? '',
-    sessionToken: c?.SessionToken ?? '',
-  }
-}
 
 /** AssumeRole with `tags` (and optional extras) as the seeds call it: the master key, no role. */
 async function assume(
@@ -57,7 +49,7 @@ async function assume(
       ...(opts.policy !== undefined ? { Policy: JSON.stringify(opts.policy) } : {}),
     }),
   )
-  return keysOf(out.Credentials)
+  return sessionKeys(out.Credentials)
 }
 
 async function failure(p: Promise<unknown>): Promise<{ name: string; message: string }> {
