@@ -6,8 +6,9 @@
  * 8. 4 KiB GET with the resulting session credentials ≥ 95% of the same GET with the parent's
  *    long-term key (here the master key), same server, same run (issue 13).
  * 13. The same AssumeRole load against Ceph RGW (bench/rgw.ts) side by side: ≥ 3× its
- *    throughput (issue 13), each at the connection count where it serves the most. RGW needs a role ARN (made with radosgw-admin); Latchkey sends none
- *    (no IAM roles: the session acts for the caller). Everything else in the body is the same.
+ *    throughput (issue 13), each at the connection count where it serves the most. RGW needs a
+ *    role ARN (made with radosgw-admin); Latchkey sends none (no IAM roles: the session acts for
+ *    the caller). Everything else in the body is the same.
  * 14. Sessions held vs server RSS: minting 10k and then 100k sessions (info).
  * Target 7 also states server CPU per AssumeRole against issue 13's budget (≤ 100 µs), the same
  * on a second server whose session cache is full (every new session evicts one), and two rows with
