@@ -4,7 +4,9 @@
  *    4 KiB node:http ceiling. The body never changes, so it is signed once and replayed; the
  *    server runs with a huge session ceiling and issuance rate because every call mints a session.
  * 8. 4 KiB GET with the resulting session credentials ≥ 95% of the same GET with the parent's
- *    long-term key (here the master key), same server, same run (issue 13).
+ *    long-term key (here the master key), same server, same run (issue 13); an info row measures
+ *    the same on a server started with `--audit-requests off`, and another a session's first use
+ *    on a node that did not mint it.
  * 13. The same AssumeRole load against Ceph RGW (bench/rgw.ts) side by side: ≥ 3× its
  *    throughput (issue 13), each at the connection count where it serves the most. RGW needs a
  *    role ARN (made with radosgw-admin); Latchkey sends none (no IAM roles: the session acts for
