@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64 --no-memory-reducer
 /**
  * The `latchkey` command: argv + env → Config → startApp(). Subcommands: `serve` (default),
  * `policy simulate`, `sts assume-role`, `admin reset-root-password` (recovery), `admin …`

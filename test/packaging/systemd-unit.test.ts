@@ -1,6 +1,7 @@
 /**
  * docs/latchkey.service (issue 14 item 7): the hardening it promises is in the file, the flags
- * it starts the server with exist, node runs with the server's flags (config/node-flags.ts), and — when systemd-analyze is installed — `systemd-analyze
+ * it starts the server with exist, it starts the `latchkey` command (whose first line gives node
+ * the server's flags, config/node-flags.ts: node-flags-docs.test.ts), and — when systemd-analyze is installed — `systemd-analyze
  * verify` accepts it without a warning and `systemd-analyze security --offline` rates its
  * exposure low. verify also checks that ExecStart's program exists, so it runs on a copy whose
  * ExecStart names this machine's node and this checkout's dist/main.js instead of the npm
@@ -66,10 +67,9 @@ describe('docs/latchkey.service', () => {
     expect(service.get('CapabilityBoundingSet')).toBe('')
     expect(service.get('AmbientCapabilities')).toBe('')
     expect(service.get('EnvironmentFile')).toBe('/etc/latchkey/latchkey.env')
-    // Secrets belong in the EnvironmentFile; the one Environment= line is node's own flags.
-    expect(section('Service').filter(([k]) => k === 'Environment')).toEqual([
-      ['Environment', `NODE_OPTIONS=${SERVER_NODE_FLAGS.join(' ')}`],
-    ])
+    // Secrets belong in the EnvironmentFile; node's flags come from the command's first line.
+    expect(section('Service').filter(([k]) => k === 'Environment')).toEqual([])
+    expect(UNIT).toContain(`#!/usr/bin/env -S node ${SERVER_NODE_FLAGS.join(' ')}`)
   })
 
   it('starts `latchkey serve` with real flags, and the data dir is the only writable path', () => {
