@@ -17,14 +17,14 @@
  * under load; resident memory under an AssumeRole load stayed within its run-to-run spread
  * (350-430 MB with 100,000 cached sessions either way).
  *
- * `--no-memory-reducer`: V8 does not shrink the heap when the process has been idle for ~8 s.
- * A server's load comes in bursts, and after such a shrink the next burst ran on a small young
- * generation and a low old-generation limit, with mark-compacts every second or so (23 in 15 s
- * of 4 KiB GETs where a server that had not idled ran none). Measured 2026-12-05 in paired
- * rounds with 10 s of idle before each 3 s burst: a 4 KiB GET 45.9 → 39.3 µs of server CPU
- * (rounds up to 55 µs, 45 with it), AssumeRole 101.6 → 95.9 µs (−7.2 paired); without the idle,
- * within the noise (−1.3 and +2.2 µs). The price: an idle server keeps the heap its last burst grew (a fresh server's RSS was
- * the same with and without it after 5 s of GETs and 20 s idle: 123 vs 124 MB).
+ * `--no-memory-reducer`: V8 does not shrink the heap when the process has been idle for ~8 s. A
+ * server's load comes in bursts, and after such a shrink the next burst ran on a small young
+ * generation and a low old-generation limit, with mark-compacts every second or so (23 in 15 s of
+ * 4 KiB GETs where a server that had not idled ran none). Measured 2026-12-05 in paired rounds
+ * with 10 s of idle before each 3 s burst: a 4 KiB GET 45.9 → 39.3 µs of server CPU (rounds up to
+ * 55 µs, 45 with it), AssumeRole 101.6 → 95.9 µs (−7.2 paired); without the idle, within the noise
+ * (−1.3 and +2.2 µs). The price: an idle server keeps the heap its last burst grew (a fresh
+ * server's RSS was the same with and without it after 5 s of GETs and 20 s idle: 123 vs 124 MB).
  * @module
  */
 export const SERVER_NODE_FLAGS: readonly string[] = [
